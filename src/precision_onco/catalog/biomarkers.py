@@ -1,0 +1,115 @@
+"""Biomarker rules of the catalog evaluated on variants and clinical markers."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from precision_onco.config.schema import BiomarkerConfig
+
+__all__ = ["AMINO_ACIDS", "biomarker_status", "to_short_hgvsp", "variant_matches"]
+
+#: Three-letter to one-letter amino-acid codes (HGVS), with ``Ter`` as ``*``.
+AMINO_ACIDS: dict[str, str] = {
+    "Ala": "A", "Arg": "R", "Asn": "N", "Asp": "D", "Cys": "C", "Gln": "Q", "Glu": "E",
+    "Gly": "G", "His": "H", "Ile": "I", "Leu": "L", "Lys": "K", "Met": "M", "Phe": "F",
+    "Pro": "P", "Ser": "S", "Thr": "T", "Trp": "W", "Tyr": "Y", "Val": "V", "Ter": "*",
+    "Sec": "U", "Xaa": "X",
+}  # fmt: skip
+_THREE = re.compile("|".join(AMINO_ACIDS))
+
+
+def to_short_hgvsp(hgvsp: str | None) -> str | None:
+    """Normalise a protein change to the short one-letter form (``p.L858R``).
+
+    Accepts VEP's ``ENSP…:p.Leu858Arg``, plain ``p.Leu858Arg`` or an already
+    short ``p.L858R``; returns ``None`` for empty input.
+    """
+    if hgvsp is None or (isinstance(hgvsp, float) and np.isnan(hgvsp)):
+        return None
+    s = str(hgvsp).strip()
+    if not s or s == ".":
+        return None
+    if ":" in s:
+        s = s.rsplit(":", 1)[1]
+    s = s.replace("%3D", "=")
+    if not s.startswith("p."):
+        s = "p." + s
+    return _THREE.sub(lambda m: AMINO_ACIDS[m.group(0)], s)
+
+
+def variant_matches(rule: BiomarkerConfig, genes: pd.Series, hgvsp_short: pd.Series) -> np.ndarray:
+    """Boolean vector: which variants satisfy the variant part of ``rule``."""
+    if not rule.genes:
+        return np.zeros(len(genes), dtype=bool)
+    in_gene = genes.isin(rule.genes).to_numpy()
+    if not rule.hgvsp:
+        protein = hgvsp_short.fillna("").astype(str)
+        altering = ~protein.str.contains("=", regex=False) & (protein != "")
+        return in_gene & altering.to_numpy()
+    rx = re.compile("|".join(f"(?:{p})" for p in rule.hgvsp))
+    hit = np.fromiter(
+        (bool(g) and isinstance(h, str) and rx.search(h) is not None
+         for g, h in zip(in_gene, hgvsp_short, strict=True)),
+        dtype=bool, count=len(in_gene),
+    )  # fmt: skip
+    return hit
+
+
+def _marker_matches(rule: BiomarkerConfig, markers: pd.DataFrame) -> np.ndarray:
+    if rule.marker is None:
+        return np.zeros(len(markers), dtype=bool)
+    if rule.marker not in markers.columns:
+        raise ValueError(
+            f"biomarker '{rule.label}' needs the clinical column '{rule.marker}', which is "
+            f"absent (columns: {sorted(markers.columns)})"
+        )
+    col = markers[rule.marker]
+    if rule.min is not None:
+        return (pd.to_numeric(col, errors="coerce") >= rule.min).fillna(False).to_numpy(bool)
+    if rule.equals is not None:
+        return (col.astype("string") == rule.equals).fillna(False).to_numpy(bool)
+    return col.notna().to_numpy()
+
+
+def biomarker_status(
+    biomarkers: dict[str, BiomarkerConfig],
+    *,
+    markers: pd.DataFrame,
+    variants: pd.DataFrame | None = None,
+    key: str = "patient_key",
+) -> pd.DataFrame:
+    """Evaluate every biomarker for every row of ``markers``.
+
+    Parameters
+    ----------
+    biomarkers : dict of BiomarkerConfig
+        The catalog's biomarker rules, by id.
+    markers : DataFrame
+        One row per unit (patient or patient-line) with ``key`` and the marker
+        columns the rules name (``pdl1_tps``, ``msi_status``, …).
+    variants : DataFrame, optional
+        Variant calls with ``key``, ``gene`` and ``hgvsp`` (any HGVSp form).
+    key : str
+        Column joining variants to ``markers`` rows.
+
+    Returns
+    -------
+    DataFrame
+        Boolean columns named by biomarker id, aligned with ``markers``.
+    """
+    out = pd.DataFrame(index=markers.index)
+    keys = markers[key]
+    short = None
+    if variants is not None and len(variants):
+        short = variants["hgvsp"].map(to_short_hgvsp)
+    for bid, rule in biomarkers.items():
+        present = _marker_matches(rule, markers)
+        if rule.genes and short is not None and variants is not None:
+            hit = variant_matches(rule, variants["gene"], short)
+            carriers = set(variants.loc[hit, key])
+            present = present | keys.isin(carriers).to_numpy()
+        out[bid] = present
+    return out

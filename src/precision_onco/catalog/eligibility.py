@@ -1,0 +1,166 @@
+"""Which catalog regimens a patient may receive at a therapy line, and why not."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from precision_onco.catalog.catalog import Catalog
+from precision_onco.config.schema import ContraindicationConfig, RegimenConfig
+
+__all__ = ["Eligibility", "eligibility"]
+
+_OPS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """Eligibility of every (row, regimen) pair.
+
+    Attributes
+    ----------
+    mask : ndarray of bool, shape (n_rows, n_regimens)
+        True where the regimen is eligible.
+    reasons : ndarray of object, shape (n_rows, n_regimens), or None
+        For excluded pairs, the first reason in plain words; ``None`` when
+        reasons were not requested.
+    regimen_ids : list of str
+        Column order of ``mask`` and ``reasons``.
+    """
+
+    mask: np.ndarray
+    reasons: np.ndarray | None
+    regimen_ids: list[str]
+
+    def excluded(self) -> pd.DataFrame:
+        """Long table of excluded pairs: row, regimen_id, reason."""
+        if self.reasons is None:
+            raise ValueError("reasons were not computed; call eligibility(..., with_reasons=True)")
+        rows, cols = np.nonzero(~self.mask)
+        return pd.DataFrame(
+            {
+                "row": rows,
+                "regimen_id": np.asarray(self.regimen_ids, dtype=object)[cols],
+                "reason": self.reasons[rows, cols],
+            }
+        )
+
+
+def _contra_hits(
+    c: ContraindicationConfig, state: pd.DataFrame, status: pd.DataFrame
+) -> np.ndarray:
+    n = len(state)
+    if c.biomarkers:
+        hit = np.zeros(n, dtype=bool)
+        for b in c.biomarkers:
+            hit |= status[b].to_numpy(bool)
+    else:
+        assert c.variable is not None and c.op is not None and c.value is not None
+        if c.variable not in state.columns:
+            raise ValueError(
+                f"contraindication '{c.id}' needs the column '{c.variable}', which the patient "
+                f"state lacks (columns: {sorted(state.columns)})"
+            )
+        values = pd.to_numeric(state[c.variable], errors="coerce").to_numpy(float)
+        with np.errstate(invalid="ignore"):
+            hit = _OPS[c.op](values, float(c.value)) & ~np.isnan(values)
+    if c.max_line is not None:
+        hit &= state["line_number"].to_numpy() <= c.max_line
+    return hit
+
+
+def _regimen_reasons(
+    reg: RegimenConfig,
+    state: pd.DataFrame,
+    status: pd.DataFrame,
+    catalog: Catalog,
+) -> list[tuple[np.ndarray, str]]:
+    """Exclusion tests for one regimen, in the order their reasons are reported."""
+    line = state["line_number"].to_numpy()
+    tests: list[tuple[np.ndarray, str]] = [
+        (
+            ~state["cancer_type"].isin(reg.cancer_types).to_numpy(),
+            f"indicated for {', '.join(reg.cancer_types)} only",
+        )
+    ]
+    if reg.histologies:
+        tests.append(
+            (
+                ~state["oncotree_code"].isin(reg.histologies).to_numpy(),
+                f"indicated for {', '.join(reg.histologies)} histology only",
+            )
+        )
+    tests.append(
+        (
+            (line < reg.lines.min) | (line > reg.lines.max),
+            f"allowed at lines {reg.lines.min}-{reg.lines.max} only",
+        )
+    )
+    for b in reg.requires:
+        tests.append(
+            (~status[b].to_numpy(bool), f"requires {catalog.biomarkers[b].label} (not found)")
+        )
+    for b in reg.excludes:
+        tests.append(
+            (status[b].to_numpy(bool), f"not for patients with {catalog.biomarkers[b].label}")
+        )
+    for c in reg.contraindications:
+        tests.append((_contra_hits(c, state, status), f"contraindicated: {c.label}"))
+    return tests
+
+
+def eligibility(
+    state: pd.DataFrame,
+    status: pd.DataFrame,
+    catalog: Catalog,
+    *,
+    prior_exposure: np.ndarray | None = None,
+    with_reasons: bool = False,
+) -> Eligibility:
+    """Evaluate the catalog's eligibility rules.
+
+    Parameters
+    ----------
+    state : DataFrame
+        One row per patient at a line start, with ``cancer_type``,
+        ``oncotree_code``, ``line_number`` and the variables named by the
+        contraindications (``creatinine_clearance``, ``autoimmune_disease``, …).
+    status : DataFrame
+        Boolean biomarker columns (by biomarker id) aligned with ``state``,
+        as returned by :func:`~precision_onco.catalog.biomarker_status`.
+    catalog : Catalog
+        The therapy catalog.
+    prior_exposure : ndarray of bool, shape (n_rows, n_regimens), optional
+        Regimens already received at an earlier line; excluded when the
+        catalog forbids re-challenge.
+    with_reasons : bool
+        Also return the first exclusion reason of every excluded pair.
+
+    Returns
+    -------
+    Eligibility
+    """
+    n, r = len(state), len(catalog.regimens)
+    mask = np.ones((n, r), dtype=bool)
+    reasons = np.full((n, r), None, dtype=object) if with_reasons else None
+    for j, reg in enumerate(catalog.regimens):
+        tests = _regimen_reasons(reg, state, status, catalog)
+        if prior_exposure is not None and catalog.config.no_rechallenge:
+            tests.append((prior_exposure[:, j], "already received at an earlier line"))
+        for hit, reason in tests:
+            if reasons is not None:
+                new = hit & mask[:, j]
+                reasons[new, j] = reason
+            mask[:, j] &= ~hit
+    return Eligibility(mask=mask, reasons=reasons, regimen_ids=catalog.regimen_ids)

@@ -1,0 +1,229 @@
+"""Structured-config schemas, one dataclass per Hydra group.
+
+Every group under ``conf/`` is validated against the dataclass of the same
+name here: an unknown key, a value of the wrong type or a missing required
+value (``???``) fails at once with a message that names the full key.
+
+The schemas use :mod:`typing` generics (``List``, ``Dict``, ``Optional``)
+because OmegaConf resolves them on every supported Python version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional  # noqa: UP035 - OmegaConf needs typing generics
+
+from omegaconf import MISSING
+
+__all__ = [
+    "BiomarkerConfig",
+    "CatalogConfig",
+    "CohortConfig",
+    "Config",
+    "ContraindicationConfig",
+    "EffectsConfig",
+    "EvidenceConfig",
+    "LineRangeConfig",
+    "PathsConfig",
+    "PseudonymizationConfig",
+    "RegimenConfig",
+    "SynthConfig",
+]
+
+
+# --------------------------------------------------------------------------- paths
+@dataclass
+class PathsConfig:
+    """Where stages read and write, relative to the project root."""
+
+    raw_dir: str = "data/raw"
+    interim_dir: str = "data/interim"
+    processed_dir: str = "data/processed"
+    reports_dir: str = "reports"
+    models_dir: str = "models"
+
+
+# ------------------------------------------------------------------------- catalog
+@dataclass
+class BiomarkerConfig:
+    """A biomarker: present when a variant rule or a marker rule matches.
+
+    A variant rule matches a variant of one of ``genes`` whose short HGVSp
+    (``p.L858R``) matches one of the ``hgvsp`` regular expressions; an empty
+    ``hgvsp`` list matches any protein-altering variant of those genes.
+    A marker rule compares a clinical variable ``marker`` (``pdl1_tps``, ``msi_status``, …)
+    with ``min`` (numeric, inclusive) or ``equals`` (categorical).
+    """
+
+    label: str = MISSING
+    genes: List[str] = field(default_factory=list)
+    hgvsp: List[str] = field(default_factory=list)
+    marker: Optional[str] = None
+    min: Optional[float] = None
+    equals: Optional[str] = None
+
+
+@dataclass
+class LineRangeConfig:
+    min: int = 1
+    max: int = 10
+
+
+@dataclass
+class ContraindicationConfig:
+    """A rule on the patient's state at line start that excludes the regimen.
+
+    Either a comparison ``variable op value`` (``op`` one of ``<``, ``<=``,
+    ``>``, ``>=``, ``==``, ``!=``; boolean variables compare as 0/1), or the
+    presence of any of ``biomarkers``. ``max_line`` limits the rule to lines up
+    to that number (for example an EGFR driver excludes first-line
+    immunotherapy alone).
+    """
+
+    id: str = MISSING
+    label: str = MISSING
+    variable: Optional[str] = None
+    op: Optional[str] = None
+    value: Optional[float] = None
+    biomarkers: List[str] = field(default_factory=list)
+    max_line: Optional[int] = None
+
+
+@dataclass
+class EvidenceConfig:
+    """The published evidence behind a regimen (trial population: ECOG 0-1)."""
+
+    trial: str = MISSING
+    population: str = MISSING
+    orr: float = MISSING
+    grade3_rate: float = MISSING
+    citation: str = MISSING
+    grade3_by_category: Dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class RegimenConfig:
+    id: str = MISSING
+    name: str = MISSING
+    drugs: List[str] = MISSING
+    regimen_class: str = MISSING
+    component_classes: List[str] = field(default_factory=list)
+    cancer_types: List[str] = MISSING
+    histologies: List[str] = field(default_factory=list)
+    lines: LineRangeConfig = field(default_factory=LineRangeConfig)
+    requires: List[str] = field(default_factory=list)
+    excludes: List[str] = field(default_factory=list)
+    contraindications: List[ContraindicationConfig] = field(default_factory=list)
+    preference: int = MISSING
+    evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
+
+
+@dataclass
+class CatalogConfig:
+    """The therapy catalog: biomarkers, regimens and their evidence."""
+
+    version: str = MISSING
+    toxicity_categories: List[str] = MISSING
+    regimen_classes: List[str] = field(
+        default_factory=lambda: [
+            "chemotherapy",
+            "targeted",
+            "immunotherapy",
+            "hormonal",
+            "combination",
+        ]
+    )
+    no_rechallenge: bool = True
+    biomarkers: Dict[str, BiomarkerConfig] = field(default_factory=dict)
+    regimens: List[RegimenConfig] = MISSING
+
+
+# --------------------------------------------------------------------------- synth
+@dataclass
+class EffectsConfig:
+    """Coefficients of the simulator's structural outcome model (log-odds scale).
+
+    See ``docs/synthetic_cohort.md`` for the model they enter.
+    """
+
+    response_per_extra_line: float = -0.35
+    response_ecog2: float = -0.55
+    response_ecog3: float = -1.1
+    response_per_albumin_gdl: float = 0.55
+    response_per_log_nlr: float = -0.35
+    io_per_log2_tmb: float = 0.30
+    io_pdl1_high: float = 0.55
+    io_pdl1_low: float = 0.15
+    io_msi_high: float = 1.2
+    io_stk11: float = -0.75
+    io_keap1: float = -0.5
+    io_egfr_driver: float = -1.1
+    io_prior_io: float = -0.9
+    targeted_without_biomarker_logor: float = -3.0
+    anti_egfr_in_ras_braf_mutant: float = -1.4
+    same_class_rechallenge: float = -0.4
+    tox_per_decade_over_60: float = 0.18
+    tox_ecog2: float = 0.35
+    tox_per_albumin_gdl: float = -0.35
+    tox_platinum_per_10_crcl_below_60: float = 0.12
+    tox_prior_grade3: float = 0.3
+
+
+@dataclass
+class SynthConfig:
+    """Synthetic cohort simulator settings (the ``synthesize`` stage)."""
+
+    seed: int = 20240601
+    n_patients: int = 5000
+    cancer_mix: Dict[str, float] = field(
+        default_factory=lambda: {"NSCLC": 0.40, "COADREAD": 0.25, "BRCA": 0.20, "MEL": 0.15}
+    )
+    max_lines: int = 4
+    diagnosis_start: str = "2016-01-01"
+    diagnosis_end: str = "2024-06-30"
+    data_cutoff: str = "2025-06-30"
+    panel_size_mb: float = 1.2
+    chunk_patients: int = 2000
+    calibration_patients: int = 20000
+    calibration_iterations: int = 4
+    choice_temperature: float = 0.8
+    guideline_adherence: float = 2.0
+    frailty_aversion: float = 2.5
+    patient_id_prefix: str = "PT"
+    effects: EffectsConfig = field(default_factory=EffectsConfig)
+
+
+# -------------------------------------------------------------------------- cohort
+@dataclass
+class PseudonymizationConfig:
+    """Where the HMAC key for ``patient_key`` comes from.
+
+    The key is read from the environment variable ``key_env`` or from
+    ``key_file`` (outside the repository). ``allow_demo_key`` lets the
+    synthetic cohort fall back to a public demo key, with a warning.
+    """
+
+    key_env: str = "PRECISION_ONCO_PSEUDONYM_KEY"
+    key_file: Optional[str] = None
+    allow_demo_key: bool = False
+
+
+@dataclass
+class CohortConfig:
+    """The cohort a run works on (inputs and how to read them)."""
+
+    name: str = MISSING
+    description: str = ""
+    synthetic: bool = False
+    pseudonymization: PseudonymizationConfig = field(default_factory=PseudonymizationConfig)
+
+
+# ---------------------------------------------------------------------------- root
+@dataclass
+class Config:
+    """The composed configuration of one pipeline run."""
+
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    catalog: CatalogConfig = field(default_factory=CatalogConfig)
+    synth: SynthConfig = field(default_factory=SynthConfig)
+    cohort: CohortConfig = field(default_factory=CohortConfig)

@@ -1,0 +1,112 @@
+"""Eligibility rules of the catalog, with their reasons."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from precision_onco.catalog import Catalog, biomarker_status, eligibility, to_short_hgvsp
+
+
+@pytest.fixture(scope="module")
+def catalog(default_config) -> Catalog:
+    return Catalog(default_config.catalog)
+
+
+def _state(**overrides) -> pd.DataFrame:
+    row = {
+        "patient_key": "pk_1", "cancer_type": "NSCLC", "oncotree_code": "LUAD", "line_number": 1,
+        "creatinine_clearance": 90.0, "bilirubin": 0.6, "autoimmune_disease": 0,
+        "prior_irae_grade3": 0, "diabetes": 0, "ild_history": 0, "ecog": 1, "pdl1_tps": 10.0,
+        "msi_status": "MSS", "alk_status": "negative", "germline_brca": None, "hr_status": None,
+    }  # fmt: skip
+    row.update(overrides)
+    return pd.DataFrame([row])
+
+
+def _eligible(catalog: Catalog, state: pd.DataFrame, variants: pd.DataFrame | None = None):
+    status = biomarker_status(catalog.biomarkers, markers=state, variants=variants)
+    res = eligibility(state, status, catalog, with_reasons=True)
+    ok = {rid for rid, m in zip(res.regimen_ids, res.mask[0], strict=True) if m}
+    reasons = {rid: r for rid, r in zip(res.regimen_ids, res.reasons[0], strict=True) if r}
+    return ok, reasons
+
+
+def _variants(*pairs: tuple[str, str]) -> pd.DataFrame:
+    return pd.DataFrame({"patient_key": "pk_1", "gene": [g for g, _ in pairs],
+                         "hgvsp": [h for _, h in pairs]})  # fmt: skip
+
+
+def test_egfr_driver_gets_osimertinib_and_no_first_line_io(catalog: Catalog) -> None:
+    ok, why = _eligible(catalog, _state(pdl1_tps=80.0), _variants(("EGFR", "p.Leu858Arg")))
+    assert "osimertinib" in ok
+    assert "pembrolizumab_nsclc" not in ok
+    assert "EGFR or ALK driver" in why["pembrolizumab_nsclc"]
+    assert "pembrolizumab_carboplatin_pemetrexed" not in ok
+    # at line 2 the first-line-only rule no longer applies
+    ok2, _ = _eligible(catalog, _state(pdl1_tps=80.0, line_number=2), _variants(("EGFR", "p.L858R")))
+    assert "pembrolizumab_nsclc" in ok2
+
+
+def test_exon19_deletion_is_sensitizing(catalog: Catalog) -> None:
+    ok, _ = _eligible(catalog, _state(), _variants(("EGFR", "ENSP0001:p.Glu746_Ala750del")))
+    assert "osimertinib" in ok
+    ok, why = _eligible(catalog, _state(), _variants(("EGFR", "p.T790M")))
+    assert "osimertinib" not in ok
+    assert why["osimertinib"].startswith("requires EGFR sensitizing")
+
+
+def test_line_range_and_cancer_type(catalog: Catalog) -> None:
+    ok, why = _eligible(catalog, _state(), _variants(("KRAS", "p.G12C")))
+    assert "sotorasib" not in ok and why["sotorasib"] == "allowed at lines 2-4 only"
+    ok, _ = _eligible(catalog, _state(line_number=2), _variants(("KRAS", "p.G12C")))
+    assert "sotorasib" in ok
+    assert why["folfox"] == "indicated for COADREAD only"
+
+
+def test_renal_and_autoimmune_contraindications(catalog: Catalog) -> None:
+    ok, why = _eligible(catalog, _state(creatinine_clearance=30.0, autoimmune_disease=1, pdl1_tps=70.0))
+    assert "carboplatin_pemetrexed" not in ok
+    assert "creatinine clearance below 45" in why["carboplatin_pemetrexed"]
+    assert why["pembrolizumab_nsclc"] == "contraindicated: active autoimmune disease"
+    ok, why = _eligible(catalog, _state(cancer_type="MEL", oncotree_code="SKCM", prior_irae_grade3=1))
+    assert "nivolumab" not in ok and "immune-related" in why["nivolumab"]
+    assert "dacarbazine" in ok
+
+
+def test_ras_mutant_crc_excluded_from_anti_egfr(catalog: Catalog) -> None:
+    crc = {"cancer_type": "COADREAD", "oncotree_code": "COAD"}
+    ok, _ = _eligible(catalog, _state(**crc), _variants(("TP53", "p.R273H")))
+    assert "folfiri_cetuximab" in ok
+    ok, why = _eligible(catalog, _state(**crc), _variants(("NRAS", "p.Gln61Lys")))
+    assert "folfiri_cetuximab" not in ok and "RAS" in why["folfiri_cetuximab"]
+
+
+def test_prior_exposure_blocks_rechallenge(catalog: Catalog) -> None:
+    state = _state(cancer_type="MEL", oncotree_code="SKCM", line_number=2)
+    status = biomarker_status(catalog.biomarkers, markers=state)
+    prior = np.zeros((1, len(catalog.regimens)), dtype=bool)
+    prior[0, catalog.index("nivolumab")] = True
+    res = eligibility(state, status, catalog, prior_exposure=prior, with_reasons=True)
+    j = catalog.index("nivolumab")
+    assert not res.mask[0, j]
+    assert res.reasons[0, j] == "already received at an earlier line"
+    excluded = res.excluded()
+    assert set(excluded.columns) == {"row", "regimen_id", "reason"}
+
+
+def test_missing_contraindication_column_is_a_clear_error(catalog: Catalog) -> None:
+    state = _state().drop(columns="creatinine_clearance")
+    status = biomarker_status(catalog.biomarkers, markers=state)
+    with pytest.raises(ValueError, match="needs the column 'creatinine_clearance'"):
+        eligibility(state, status, catalog)
+
+
+@pytest.mark.parametrize(
+    ("raw", "short"),
+    [("ENSP00000275493.2:p.Leu858Arg", "p.L858R"), ("p.Gly12Cys", "p.G12C"), ("p.V600E", "p.V600E"),
+     ("X-201:p.Arg12%3D", "p.R12="), ("p.Glu23ValfsTer17", "p.E23Vfs*17"), ("", None), (None, None)],
+)  # fmt: skip
+def test_to_short_hgvsp(raw, short) -> None:
+    assert to_short_hgvsp(raw) == short

@@ -1,0 +1,89 @@
+"""Every config group is checked against its schema; errors name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from precision_onco.config import ConfigError, compose, load_params, validate
+
+ROOT = Path(__file__).resolve().parents[2]
+CONF = ROOT / "conf"
+
+
+def _compose(*overrides: str):
+    return compose(list(overrides), conf_dir=CONF)
+
+
+def test_default_config_composes_and_validates() -> None:
+    raw, cfg = _compose()
+    assert cfg.cohort.name == "synthetic"
+    assert cfg.synth.n_patients == 5000
+    assert {"cohort", "catalog", "paths", "synth"} <= set(raw)
+    assert len(cfg.catalog.regimens) >= 17
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("+synth.n_patientz=3", "config key 'synth.n_patientz': unknown key"),
+        ("+paths.raw=elsewhere", "config key 'paths.raw': unknown key"),
+        ("+cohort.pseudonymization.key=abc", "config key 'cohort.pseudonymization.key': unknown key"),
+        ("synth.n_patients=many", "config key 'synth.n_patients': wrong type or value"),
+        ("synth.panel_size_mb=big", "config key 'synth.panel_size_mb': wrong type or value"),
+        ("cohort.synthetic=perhaps", "config key 'cohort.synthetic': wrong type or value"),
+        ("catalog.regimens.0.lines.min=first", "config key 'catalog.regimens[0].lines.min'"),
+        ("cohort.name=???", "config key 'cohort.name': a required value is missing"),
+        ("catalog.version=???", "config key 'catalog.version': a required value is missing"),
+    ],
+)
+def test_bad_override_names_the_key(override: str, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        _compose(override)
+    assert message in str(err.value)
+
+
+def test_semantic_errors_name_the_regimen() -> None:
+    with pytest.raises(ConfigError, match=r"regimens\[0\] \(osimertinib\)\.requires.*unknown biomarker"):
+        _compose("catalog.regimens.0.requires=[NOT_A_MARKER]")
+    with pytest.raises(ConfigError, match="regimen_class.*'cytokine' is not one of"):
+        _compose("catalog.regimens.0.regimen_class=cytokine")
+    with pytest.raises(ConfigError, match="synth.cancer_mix.*sum to"):
+        _compose("synth.cancer_mix.NSCLC=0.9")
+
+
+def test_experiment_group_overrides_values() -> None:
+    _, cfg = _compose("experiment=small")
+    assert cfg.synth.n_patients == 400
+
+
+def test_unknown_group_option_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="cannot compose"):
+        _compose("cohort=does_not_exist")
+
+
+def test_load_params_validates_and_names_file(tmp_path: Path) -> None:
+    raw, _ = _compose()
+    from omegaconf import OmegaConf
+
+    data = OmegaConf.to_container(raw, resolve=True)
+    data["synth"]["bogus"] = 1
+    p = tmp_path / "params.yaml"
+    p.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError) as err:
+        load_params(p)
+    assert str(p) in str(err.value) and "synth.bogus" in str(err.value)
+    with pytest.raises(ConfigError, match="not found"):
+        load_params(tmp_path / "missing.yaml")
+
+
+def test_validate_rejects_wrong_nested_type() -> None:
+    raw, _ = _compose()
+    from omegaconf import OmegaConf
+
+    data = OmegaConf.to_container(raw, resolve=True)
+    data["catalog"]["regimens"][0]["evidence"]["orr"] = "high"
+    with pytest.raises(ConfigError, match=r"catalog.regimens\[0\].evidence.orr"):
+        validate(data)
