@@ -1,0 +1,1 @@
+"""Ingest real-world inputs into the canonical tables (see DESIGN §3)."""
