@@ -200,7 +200,8 @@ def compose(
         with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
             cfg = hydra_compose(config_name="config", overrides=list(overrides))
     except HydraException as exc:
-        raise ConfigError(f"cannot compose {conf}/config.yaml: {exc}") from None
+        cause = f" ({_describe(exc.__cause__)})" if isinstance(exc.__cause__, OmegaConfBaseException) else ""
+        raise ConfigError(f"cannot compose {conf}/config.yaml: {exc}{cause}") from None
     except OmegaConfBaseException as exc:
         raise ConfigError(_describe(exc)) from None
     return cfg, validate(cfg)

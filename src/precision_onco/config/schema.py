@@ -175,9 +175,9 @@ class SynthConfig:
 
     seed: int = 20240601
     n_patients: int = 5000
-    cancer_mix: Dict[str, float] = field(
-        default_factory=lambda: {"NSCLC": 0.40, "COADREAD": 0.25, "BRCA": 0.20, "MEL": 0.15}
-    )
+    # shares per cancer type; the default mix lives in conf/synth/default.yaml (a schema
+    # default would be merged into, so a user could never drop a cancer type)
+    cancer_mix: Dict[str, float] = field(default_factory=dict)
     max_lines: int = 4
     diagnosis_start: str = "2016-01-01"
     diagnosis_end: str = "2024-06-30"
