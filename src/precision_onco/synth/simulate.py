@@ -1,0 +1,276 @@
+"""Orchestrates the synthetic cohort: calibrate, simulate chunk by chunk, stream the raw files."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from precision_onco.catalog import Catalog, biomarker_status
+from precision_onco.config.schema import Config, SynthConfig
+from precision_onco.ingest.pseudonymize import pseudonymize, resolve_key
+from precision_onco.synth.baseline import simulate_baseline
+from precision_onco.synth.calls import simulate_calls
+from precision_onco.synth.genome import Panel, load_panel
+from precision_onco.synth.history import History, simulate_history
+from precision_onco.synth.model import Intercepts, RegimenArrays, solve_intercepts
+from precision_onco.synth.writers import MafWriter, vcf_text, write_vcf
+
+__all__ = ["RAW_FILES", "SynthesisSummary", "calibrate", "synthesize"]
+
+log = logging.getLogger(__name__)
+
+#: File names the ``synthesize`` stage writes under ``paths.raw_dir``.
+RAW_FILES = {
+    "vcf_dir": "vcf",
+    "maf": "cohort.maf.gz",
+    "patients": "patients.csv",
+    "lines": "therapy_lines.csv",
+    "ground_truth": "ground_truth.parquet",
+    "manifest": "synth_manifest.json",
+}
+_CALIBRATION_STREAM = 1_000_003
+
+
+@dataclass
+class SynthesisSummary:
+    """Counts and calibration of a synthesized cohort (also written as the manifest)."""
+
+    n_patients: int = 0
+    n_lines: int = 0
+    n_variant_records: int = 0
+    n_maf_rows: int = 0
+    n_truth_rows: int = 0
+    intercepts: dict[str, dict[str, float]] = field(default_factory=dict)
+    reference_check: list[dict[str, object]] = field(default_factory=list)
+
+
+def _rng(seed: int, *key: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+
+
+def _exclude_from_passengers(catalog: Catalog) -> frozenset[str]:
+    return frozenset(g for b in catalog.biomarkers.values() for g in b.genes)
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    patients: pd.DataFrame
+    calls: pd.DataFrame
+    status: pd.DataFrame
+    tmb: np.ndarray
+
+
+def _simulate_chunk(
+    seed_key: tuple[int, ...], n: int, first_id: int, cfg: SynthConfig, catalog: Catalog,
+    panel: Panel,
+) -> _Chunk:  # fmt: skip
+    rng = _rng(cfg.seed, *seed_key, 0)
+    base = simulate_baseline(
+        rng, n, cancer_mix=dict(cfg.cancer_mix), first_id=first_id, id_prefix=cfg.patient_id_prefix,
+        diagnosis=(cfg.diagnosis_start, cfg.diagnosis_end), panel=panel,
+    )  # fmt: skip
+    calls, tmb = simulate_calls(
+        rng, base, panel=panel, panel_size_mb=cfg.panel_size_mb,
+        exclude_from_passengers=_exclude_from_passengers(catalog),
+    )  # fmt: skip
+    passed = calls[calls["filter"] == "PASS"]
+    status = biomarker_status(catalog.biomarkers, markers=base.patients, variants=passed, key="pidx")
+    return _Chunk(patients=base.patients, calls=calls, status=status, tmb=tmb)
+
+
+def _history(seed_key: tuple[int, ...], chunk: _Chunk, cfg: SynthConfig, catalog: Catalog,
+             intercepts: Intercepts) -> History:  # fmt: skip
+    return simulate_history(
+        _rng(cfg.seed, *seed_key, 1), chunk.patients, chunk.status, chunk.tmb, catalog=catalog,
+        cfg=cfg, intercepts=intercepts,
+    )  # fmt: skip
+
+
+def calibrate(cfg: SynthConfig, catalog: Catalog, panel: Panel | None = None) -> Intercepts:
+    """Calibrate the intercepts on an independent cohort of ``cfg.calibration_patients``.
+
+    Fixed-point iterations: simulate the treatment course with the current
+    intercepts (common random numbers), then solve each regimen's intercepts
+    so that its reference rows reproduce the published rates.
+    """
+    panel = panel or load_panel()
+    arrays = RegimenArrays.from_catalog(catalog)
+    chunk = _simulate_chunk((_CALIBRATION_STREAM,), cfg.calibration_patients, 0, cfg, catalog,
+                            panel)  # fmt: skip
+    intercepts = Intercepts.initial(arrays)
+    for it in range(cfg.calibration_iterations):
+        hist = _history((_CALIBRATION_STREAM,), chunk, cfg, catalog, intercepts)
+        intercepts = solve_intercepts(
+            hist.ref_regimen, hist.ref_resp_off, hist.ref_tox_off, arrays, intercepts
+        )
+        log.info("calibration iteration %d/%d done", it + 1, cfg.calibration_iterations)
+    return intercepts
+
+
+def _format_lines(lines: pd.DataFrame, ids: np.ndarray, categories: list[str]) -> pd.DataFrame:
+    out = pd.DataFrame({"patient_id": ids[lines["pidx"].to_numpy()]})
+    out["line_number"] = lines["line_number"].to_numpy()
+    out["regimen_id"] = lines["regimen_id"].to_numpy()
+    out["start_date"] = pd.to_datetime(lines["start_date"]).dt.strftime("%Y-%m-%d").to_numpy()
+    out["end_date"] = pd.to_datetime(lines["end_date"]).dt.strftime("%Y-%m-%d").to_numpy()
+    out["age_at_line"] = lines["age_at_line"].round(1).to_numpy()
+    out["ecog"] = lines["ecog"].to_numpy()
+    for col, nd in (("albumin", 1), ("nlr", 2), ("hemoglobin", 1), ("platelets", 0),
+                    ("creatinine_clearance", 0), ("alt", 0), ("bilirubin", 2), ("ldh", 0)):
+        v = lines[col].round(nd)
+        out[col] = (v.astype(int) if nd == 0 else v).to_numpy()
+    out["pdl1_tps"] = lines["pdl1_tps"].to_numpy()
+    out["msi_status"] = lines["msi_status"].to_numpy()
+    out["best_response"] = lines["best_response"].to_numpy()
+    for c in categories:
+        out[f"ae_{c}_max_grade"] = lines[f"ae_{c}_max_grade"].to_numpy()
+    out["ae_any_max_grade"] = lines["ae_any_max_grade"].to_numpy()
+    out["discontinued_for_toxicity"] = lines["discontinued_for_toxicity"].to_numpy()
+    return out
+
+
+_PATIENT_COLUMNS = [
+    "patient_id", "tumor_sample_id", "normal_sample_id", "sex", "birth_year", "age_at_diagnosis",
+    "diagnosis_date", "cancer_type", "oncotree_code", "stage", "smoking_status", "ecog",
+    "hr_status", "her2_status", "germline_brca", "alk_status", "autoimmune_disease", "diabetes",
+    "ild_history",
+]  # fmt: skip
+
+
+def _truth_schema(categories: list[str]) -> pa.Schema:
+    fields = [
+        pa.field("patient_key", pa.string()), pa.field("line_number", pa.int16()),
+        pa.field("regimen_id", pa.string()), pa.field("observed", pa.bool_()),
+        pa.field("p_choice", pa.float64()), pa.field("p_response", pa.float64()),
+        pa.field("p_ae_grade3", pa.float64()),
+        *(pa.field(f"p_ae_{c}_grade3", pa.float64()) for c in categories),
+    ]  # fmt: skip
+    return pa.schema(fields)
+
+
+def _reference_check(truth: pd.DataFrame, lines: pd.DataFrame, catalog: Catalog) -> list[dict[str, object]]:
+    """Mean true ORR and grade >= 3 rate of each regimen on its trial-like reference rows."""
+    ecog = lines[["patient_key", "line_number", "ecog"]]
+    t = truth.merge(ecog, on=["patient_key", "line_number"], how="left")
+    out = []
+    for reg in catalog.regimens:
+        ref = t[(t["regimen_id"] == reg.id) & (t["line_number"] == reg.lines.min) & (t["ecog"] <= 1)]
+        out.append(
+            {
+                "regimen_id": reg.id,
+                "n_reference_rows": len(ref),
+                "published_orr": reg.evidence.orr,
+                "simulated_orr": round(float(ref["p_response"].mean()), 4) if len(ref) else None,
+                "published_grade3": reg.evidence.grade3_rate,
+                "simulated_grade3": round(float(ref["p_ae_grade3"].mean()), 4) if len(ref) else None,
+            }
+        )
+    return out
+
+
+def synthesize(cfg: Config, out_dir: Path, *, progress: bool = False) -> SynthesisSummary:
+    """Simulate the cohort of ``cfg.synth`` and write its raw files into ``out_dir``.
+
+    Parameters
+    ----------
+    cfg : Config
+        The validated configuration (``synth``, ``catalog`` and the cohort's
+        pseudonymization settings are used).
+    out_dir : Path
+        Destination (``paths.raw_dir``); the files of :data:`RAW_FILES` are replaced.
+    progress : bool
+        Show a progress bar over chunks.
+
+    Returns
+    -------
+    SynthesisSummary
+    """
+    scfg = cfg.synth
+    catalog = Catalog(cfg.catalog)
+    panel = load_panel()
+    key = resolve_key(cfg.cohort.pseudonymization, synthetic=True)
+    intercepts = calibrate(scfg, catalog, panel)
+    summary = SynthesisSummary(intercepts=intercepts.to_dict(catalog.regimen_ids))
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    vcf_dir = out_dir / RAW_FILES["vcf_dir"]
+    if vcf_dir.exists():
+        shutil.rmtree(vcf_dir)
+    vcf_dir.mkdir()
+    maf = MafWriter(out_dir / RAW_FILES["maf"])
+    cats = catalog.toxicity_categories
+    truth_writer = pq.ParquetWriter(out_dir / RAW_FILES["ground_truth"], _truth_schema(cats))
+    ref_truth, ref_lines = [], []
+    n_chunks = -(-scfg.n_patients // scfg.chunk_patients)
+    chunks = range(n_chunks)
+    if progress:
+        from tqdm import tqdm
+
+        chunks = tqdm(chunks, desc="synthesize", unit="chunk")
+    try:
+        for k in chunks:
+            first = k * scfg.chunk_patients
+            n = min(scfg.chunk_patients, scfg.n_patients - first)
+            chunk = _simulate_chunk((k,), n, first + 1, scfg, catalog, panel)
+            hist = _history((k,), chunk, scfg, catalog, intercepts)
+            p = chunk.patients
+            ids = p["patient_id"].to_numpy()
+            keys = np.asarray(pseudonymize(ids, key), dtype=object)
+            # raw tables (raw identifiers, as a hospital export would have them)
+            pt = p.assign(diagnosis_date=p["diagnosis_date"].dt.strftime("%Y-%m-%d"))[_PATIENT_COLUMNS]
+            pt.to_csv(out_dir / RAW_FILES["patients"], mode="w" if k == 0 else "a", header=k == 0,
+                      index=False, lineterminator="\n")  # fmt: skip
+            lines = _format_lines(hist.lines, ids, cats)
+            lines.to_csv(out_dir / RAW_FILES["lines"], mode="w" if k == 0 else "a", header=k == 0,
+                         index=False, lineterminator="\n", float_format="%.10g")  # fmt: skip
+            # VCFs, one per tumour sample, and the cohort MAF
+            samples = p[["pidx", "tumor_sample_id", "normal_sample_id"]]
+            sample_date = (p["diagnosis_date"] + pd.Timedelta(days=14)).dt.strftime("%Y%m%d")
+            for pidx, calls in chunk.calls.groupby("pidx", sort=True):
+                text = vcf_text(calls, tumor=p["tumor_sample_id"].iat[pidx],
+                                normal=p["normal_sample_id"].iat[pidx],
+                                file_date=sample_date.iat[pidx])  # fmt: skip
+                write_vcf(vcf_dir / f"{p['tumor_sample_id'].iat[pidx]}.vcf.gz", text)
+            maf.write(chunk.calls, samples)
+            # ground truth keyed by the pseudonymized patient key
+            truth = hist.truth.assign(patient_key=keys[hist.truth["pidx"].to_numpy()]).drop(
+                columns="pidx")  # fmt: skip
+            truth_writer.write_table(pa.Table.from_pandas(truth, schema=_truth_schema(cats),
+                                                          preserve_index=False))  # fmt: skip
+            kl = hist.lines[["line_number", "ecog"]].assign(
+                patient_key=keys[hist.lines["pidx"].to_numpy()])  # fmt: skip
+            ref_truth.append(truth[truth["line_number"] <= 2])
+            ref_lines.append(kl[kl["line_number"] <= 2])
+            summary.n_patients += n
+            summary.n_lines += len(lines)
+            summary.n_variant_records += int(chunk.calls.groupby(["pidx", "chrom", "pos"]).ngroups)
+            summary.n_truth_rows += len(truth)
+            log.info("chunk %d/%d: %d patients, %d lines", k + 1, n_chunks, n, len(lines))
+    finally:
+        truth_writer.close()
+        maf.close()
+    summary.n_maf_rows = maf.rows
+    summary.reference_check = _reference_check(
+        pd.concat(ref_truth, ignore_index=True), pd.concat(ref_lines, ignore_index=True), catalog
+    )
+    manifest = {
+        "seed": scfg.seed,
+        "n_patients": summary.n_patients,
+        "n_lines": summary.n_lines,
+        "n_variant_records": summary.n_variant_records,
+        "n_maf_rows": summary.n_maf_rows,
+        "n_ground_truth_rows": summary.n_truth_rows,
+        "files": RAW_FILES,
+        "intercepts": summary.intercepts,
+        "reference_check": summary.reference_check,
+    }
+    (out_dir / RAW_FILES["manifest"]).write_text(json.dumps(manifest, indent=2) + "\n")
+    return summary

@@ -1,0 +1,209 @@
+"""Writers for the synthetic cohort's raw files: bgzipped VEP-annotated VCFs, a GDC MAF, tables.
+
+Every writer is deterministic: no timestamps, fixed ordering, fixed float formats.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pysam
+
+from precision_onco.synth.genome import CONTIG_LENGTHS
+
+__all__ = ["CSQ_FIELDS", "MafWriter", "vcf_text", "write_vcf"]
+
+CSQ_FIELDS = (
+    "Allele", "Consequence", "IMPACT", "SYMBOL", "Gene", "Feature_type", "Feature", "BIOTYPE",
+    "HGVSc", "HGVSp", "VARIANT_CLASS",
+)  # fmt: skip
+_IMPACT = {
+    "missense_variant": "MODERATE", "inframe_deletion": "MODERATE", "inframe_insertion": "MODERATE",
+    "protein_altering_variant": "MODERATE", "stop_gained": "HIGH", "frameshift_variant": "HIGH",
+    "splice_donor_variant": "HIGH", "splice_acceptor_variant": "HIGH", "start_lost": "HIGH",
+    "synonymous_variant": "LOW", "intron_variant": "MODIFIER",
+}  # fmt: skip
+_VC_VEP = {"SNV": "SNV", "MNV": "substitution", "deletion": "deletion", "insertion": "insertion",
+           "delins": "indel"}  # fmt: skip
+_CHROM_ORDER = {c: i for i, c in enumerate(CONTIG_LENGTHS)}
+_FILTER_DESC = {
+    "weak_evidence": "Mutation does not meet likelihood threshold",
+    "strand_bias": "Evidence for alt allele comes from one read direction only",
+    "clustered_events": "Clustered events observed in the tumor",
+    "germline": "Evidence indicates this site is germline, not somatic",
+    "multiallelic": "Site filtered because too many alt alleles pass tumor LOD",
+}
+
+
+def _header(tumor: str, normal: str, file_date: str) -> str:
+    lines = [
+        "##fileformat=VCFv4.2",
+        f"##fileDate={file_date}",
+        "##source=precision_onco.synth",
+        "##reference=GRCh38",
+        *(f"##contig=<ID={c},length={n},assembly=GRCh38>" for c, n in CONTIG_LENGTHS.items()),
+        '##FILTER=<ID=PASS,Description="All filters passed">',
+        *(f'##FILTER=<ID={k},Description="{v}">' for k, v in _FILTER_DESC.items()),
+        '##INFO=<ID=DP,Number=1,Type=Integer,Description="Approximate read depth across samples">',
+        '##INFO=<ID=CSQ,Number=.,Type=String,Description="Consequence annotations from Ensembl '
+        f'VEP. Format: {"|".join(CSQ_FIELDS)}">',
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Allelic depths for the ref and alt '
+        'alleles in the order listed">',
+        '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Approximate read depth">',
+        '##FORMAT=<ID=AF,Number=A,Type=Float,Description="Allele fractions of alternate alleles '
+        'in the sample">',
+        f"##tumor_sample={tumor}",
+        f"##normal_sample={normal}",
+        "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT",
+                   normal, tumor]),  # fmt: skip
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _vep_allele(ref: str, alt: str) -> str:
+    if len(ref) > len(alt):
+        return "-"
+    if len(alt) > len(ref):
+        return alt[len(ref):]
+    return alt
+
+
+def _csq(row: pd.Series) -> str:
+    gene = row["gene"]
+    tx = f"{gene}-201"
+    hgvsc = f"{tx}:{row['hgvsc']}" if row["hgvsc"] else ""
+    hgvsp = f"{tx}:{row['hgvsp']}".replace("=", "%3D") if row["hgvsp"] else ""
+    fields = (
+        _vep_allele(row["ref"], row["alt"]), row["consequence"],
+        _IMPACT.get(row["consequence"], "MODIFIER"), gene, "", "Transcript", tx, "protein_coding",
+        hgvsc, hgvsp, _VC_VEP.get(row["variant_class"], "SNV"),
+    )  # fmt: skip
+    return "|".join(fields)
+
+
+def vcf_text(calls: pd.DataFrame, *, tumor: str, normal: str, file_date: str) -> str:
+    """The VCF 4.2 text of one tumour/normal pair (``calls`` of that patient only)."""
+    out = io.StringIO()
+    out.write(_header(tumor, normal, file_date))
+    calls = calls.assign(_c=calls["chrom"].map(_CHROM_ORDER)).sort_values(
+        ["_c", "pos", "multi"], kind="stable"
+    )
+    for (chrom, pos), site in calls.groupby(["chrom", "pos"], sort=False):
+        ref = site["ref"].iat[0]
+        alts = list(site["alt"])
+        t_depth = int(site["t_depth"].iat[0])
+        n_depth = int(site["n_depth"].iat[0])
+        t_alt = [int(x) for x in site["t_alt_count"]]
+        n_alt = [int(x) for x in site["n_alt_count"]]
+        t_ref = max(t_depth - sum(t_alt), 0)
+        n_ref = max(n_depth - sum(n_alt), 0)
+        t_af = ",".join(f"{a / t_depth:.4f}" for a in t_alt)
+        n_af = ",".join(f"{a / n_depth:.4f}" for a in n_alt)
+        gt_t = "0/1" if len(alts) == 1 else "0/1/2"
+        gt_n = "0/0" if len(alts) == 1 else "0/0/0"
+        if site["filter"].iat[0] == "germline":
+            gt_n = "0/1"
+        csq = ",".join(_csq(r) for _, r in site.iterrows())
+        out.write(
+            f"{chrom}\t{pos}\t.\t{ref}\t{','.join(alts)}\t.\t{site['filter'].iat[0]}\t"
+            f"DP={t_depth + n_depth};CSQ={csq}\tGT:AD:DP:AF\t"
+            f"{gt_n}:{n_ref},{','.join(map(str, n_alt))}:{n_depth}:{n_af}\t"
+            f"{gt_t}:{t_ref},{','.join(map(str, t_alt))}:{t_depth}:{t_af}\n"
+        )
+    return out.getvalue()
+
+
+def write_vcf(path: Path, text: str) -> None:
+    """Write ``text`` BGZF-compressed (readable by htslib, tabix and cyvcf2)."""
+    with pysam.BGZFile(str(path), "wb") as fh:
+        fh.write(text.encode("utf-8"))
+
+
+# ------------------------------------------------------------------------------ MAF
+_MAF_COLUMNS = (
+    "Hugo_Symbol", "Entrez_Gene_Id", "Center", "NCBI_Build", "Chromosome", "Start_Position",
+    "End_Position", "Strand", "Variant_Classification", "Variant_Type", "Reference_Allele",
+    "Tumor_Seq_Allele1", "Tumor_Seq_Allele2", "dbSNP_RS", "Tumor_Sample_Barcode",
+    "Matched_Norm_Sample_Barcode", "HGVSc", "HGVSp", "HGVSp_Short", "Transcript_ID",
+    "t_depth", "t_ref_count", "t_alt_count", "n_depth", "n_ref_count", "n_alt_count",
+    "Consequence", "IMPACT", "FILTER",
+)  # fmt: skip
+_MAF_CLASS = {
+    "missense_variant": "Missense_Mutation", "synonymous_variant": "Silent",
+    "stop_gained": "Nonsense_Mutation", "splice_donor_variant": "Splice_Site",
+    "splice_acceptor_variant": "Splice_Site", "intron_variant": "Intron",
+    "inframe_deletion": "In_Frame_Del", "inframe_insertion": "In_Frame_Ins",
+    "protein_altering_variant": "In_Frame_Del",
+}  # fmt: skip
+
+
+def _maf_rows(calls: pd.DataFrame, samples: pd.DataFrame) -> pd.DataFrame:
+    from precision_onco.catalog.biomarkers import to_short_hgvsp
+
+    c = calls.merge(samples, on="pidx", how="left")
+    ref, alt = c["ref"].astype(str), c["alt"].astype(str)
+    lr, la = ref.str.len(), alt.str.len()
+    is_del = (lr > la) & (la == 1)
+    is_ins = (la > lr) & (lr == 1)
+    start = c["pos"].to_numpy().copy()
+    start = np.where(is_del, start + 1, start)
+    maf_ref = np.where(is_del, ref.str[1:], np.where(is_ins, "-", ref))
+    maf_alt = np.where(is_del, "-", np.where(is_ins, alt.str[1:], alt))
+    end = np.where(is_ins, start + 1, start + np.char.str_len(maf_ref.astype(str)) - 1)
+    vtype = np.select(
+        [is_del, is_ins, (lr == 1) & (la == 1), lr == 2],
+        ["DEL", "INS", "SNP", "DNP"], "ONP",
+    )  # fmt: skip
+    cons = c["consequence"].astype(str)
+    vclass = cons.map(_MAF_CLASS).fillna("Missense_Mutation")
+    fs = cons == "frameshift_variant"
+    vclass = np.where(fs & is_del, "Frame_Shift_Del", np.where(fs, "Frame_Shift_Ins", vclass))
+    t_depth = c["t_depth"].astype(int)
+    n_depth = c["n_depth"].astype(int)
+    return pd.DataFrame(
+        {
+            "Hugo_Symbol": c["gene"], "Entrez_Gene_Id": 0, "Center": "precision_onco",
+            "NCBI_Build": "GRCh38", "Chromosome": c["chrom"], "Start_Position": start,
+            "End_Position": end, "Strand": "+", "Variant_Classification": vclass,
+            "Variant_Type": vtype, "Reference_Allele": maf_ref, "Tumor_Seq_Allele1": maf_ref,
+            "Tumor_Seq_Allele2": maf_alt, "dbSNP_RS": "novel",
+            "Tumor_Sample_Barcode": c["tumor_sample_id"],
+            "Matched_Norm_Sample_Barcode": c["normal_sample_id"],
+            "HGVSc": c["hgvsc"], "HGVSp": c["hgvsp"],
+            "HGVSp_Short": c["hgvsp"].map(to_short_hgvsp).fillna(""),
+            "Transcript_ID": c["gene"] + "-201", "t_depth": t_depth,
+            "t_ref_count": t_depth - c["t_alt_count"].astype(int),
+            "t_alt_count": c["t_alt_count"].astype(int), "n_depth": n_depth,
+            "n_ref_count": n_depth - c["n_alt_count"].astype(int),
+            "n_alt_count": c["n_alt_count"].astype(int), "Consequence": cons,
+            "IMPACT": cons.map(_IMPACT).fillna("MODIFIER"), "FILTER": c["filter"],
+        },
+        columns=list(_MAF_COLUMNS),
+    )  # fmt: skip
+
+
+class MafWriter:
+    """Streams PASS calls to a gzipped GDC-style MAF, chunk after chunk."""
+
+    def __init__(self, path: Path) -> None:
+        self._raw = open(path, "wb")  # noqa: SIM115 - closed in close()
+        self._gz = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0)
+        self._text = io.TextIOWrapper(self._gz, encoding="utf-8", newline="\n")
+        self._text.write("#version gdc-1.0.0\n#annotation.spec precision_onco.synth\n")
+        self._text.write("\t".join(_MAF_COLUMNS) + "\n")
+        self.rows = 0
+
+    def write(self, calls: pd.DataFrame, samples: pd.DataFrame) -> None:
+        passed = calls[calls["filter"] == "PASS"]
+        rows = _maf_rows(passed, samples)
+        rows.to_csv(self._text, sep="\t", header=False, index=False, lineterminator="\n")
+        self.rows += len(rows)
+
+    def close(self) -> None:
+        self._text.close()
+        self._raw.close()
