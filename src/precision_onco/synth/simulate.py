@@ -21,7 +21,7 @@ from precision_onco.synth.calls import simulate_calls
 from precision_onco.synth.genome import Panel, load_panel
 from precision_onco.synth.history import History, simulate_history
 from precision_onco.synth.model import Intercepts, RegimenArrays, solve_intercepts
-from precision_onco.synth.writers import MafWriter, vcf_text, write_vcf
+from precision_onco.synth.writers import MafWriter, vcf_texts, write_vcf
 
 __all__ = ["RAW_FILES", "SynthesisSummary", "calibrate", "synthesize"]
 
@@ -234,11 +234,14 @@ def synthesize(cfg: Config, out_dir: Path, *, progress: bool = False) -> Synthes
             # VCFs, one per tumour sample, and the cohort MAF
             samples = p[["pidx", "tumor_sample_id", "normal_sample_id"]]
             sample_date = (p["diagnosis_date"] + pd.Timedelta(days=14)).dt.strftime("%Y%m%d")
-            for pidx, calls in chunk.calls.groupby("pidx", sort=True):
-                text = vcf_text(calls, tumor=p["tumor_sample_id"].iat[pidx],
-                                normal=p["normal_sample_id"].iat[pidx],
-                                file_date=sample_date.iat[pidx])  # fmt: skip
-                write_vcf(vcf_dir / f"{p['tumor_sample_id'].iat[pidx]}.vcf.gz", text)
+            vcf_samples = pd.DataFrame(
+                {"tumor_sample_id": p["tumor_sample_id"].to_numpy(),
+                 "normal_sample_id": p["normal_sample_id"].to_numpy(),
+                 "file_date": sample_date.to_numpy()},
+                index=p["pidx"].to_numpy(),
+            )  # fmt: skip
+            for pidx, text in vcf_texts(chunk.calls, vcf_samples):
+                write_vcf(vcf_dir / f"{vcf_samples.at[pidx, 'tumor_sample_id']}.vcf.gz", text)
             maf.write(chunk.calls, samples)
             # ground truth keyed by the pseudonymized patient key
             truth = hist.truth.assign(patient_key=keys[hist.truth["pidx"].to_numpy()]).drop(

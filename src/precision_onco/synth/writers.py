@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ import pysam
 
 from precision_onco.synth.genome import CONTIG_LENGTHS
 
-__all__ = ["CSQ_FIELDS", "MafWriter", "vcf_text", "write_vcf"]
+__all__ = ["CSQ_FIELDS", "MafWriter", "vcf_text", "vcf_texts", "write_vcf"]
 
 CSQ_FIELDS = (
     "Allele", "Consequence", "IMPACT", "SYMBOL", "Gene", "Feature_type", "Feature", "BIOTYPE",
@@ -73,49 +74,101 @@ def _vep_allele(ref: str, alt: str) -> str:
     return alt
 
 
-def _csq(row: pd.Series) -> str:
-    gene = row["gene"]
-    tx = f"{gene}-201"
-    hgvsc = f"{tx}:{row['hgvsc']}" if row["hgvsc"] else ""
-    hgvsp = f"{tx}:{row['hgvsp']}".replace("=", "%3D") if row["hgvsp"] else ""
-    fields = (
-        _vep_allele(row["ref"], row["alt"]), row["consequence"],
-        _IMPACT.get(row["consequence"], "MODIFIER"), gene, "", "Transcript", tx, "protein_coding",
-        hgvsc, hgvsp, _VC_VEP.get(row["variant_class"], "SNV"),
-    )  # fmt: skip
-    return "|".join(fields)
+def _csq_strings(calls: pd.DataFrame) -> list[str]:
+    """The VEP ``CSQ`` entry of every call (one transcript per gene)."""
+    out = []
+    for gene, ref, alt, cons, vclass, hgvsc, hgvsp in zip(
+        calls["gene"], calls["ref"], calls["alt"], calls["consequence"],
+        calls["variant_class"], calls["hgvsc"], calls["hgvsp"], strict=True,
+    ):  # fmt: skip
+        tx = f"{gene}-201"
+        fields = (
+            _vep_allele(ref, alt), cons, _IMPACT.get(cons, "MODIFIER"), gene, "", "Transcript",
+            tx, "protein_coding", f"{tx}:{hgvsc}" if hgvsc else "",
+            f"{tx}:{hgvsp}".replace("=", "%3D") if hgvsp else "", _VC_VEP.get(vclass, "SNV"),
+        )  # fmt: skip
+        out.append("|".join(fields))
+    return out
 
 
-def vcf_text(calls: pd.DataFrame, *, tumor: str, normal: str, file_date: str) -> str:
-    """The VCF 4.2 text of one tumour/normal pair (``calls`` of that patient only)."""
-    out = io.StringIO()
-    out.write(_header(tumor, normal, file_date))
+def vcf_texts(calls: pd.DataFrame, samples: pd.DataFrame) -> Iterator[tuple[int, str]]:
+    """``(pidx, VCF 4.2 text)`` of every tumour/normal pair of ``samples``.
+
+    Samples with calls come in ``pidx`` order, then any without calls (header only).
+
+    ``samples`` is indexed by ``pidx`` with ``tumor_sample_id``, ``normal_sample_id``
+    and ``file_date``. One pass over plain Python values: the cohort's calls are
+    hundreds of thousands of rows, so no per-site pandas indexing.
+    """
     calls = calls.assign(_c=calls["chrom"].map(_CHROM_ORDER)).sort_values(
-        ["_c", "pos", "multi"], kind="stable"
+        ["pidx", "_c", "pos", "multi"], kind="stable"
     )
-    for (chrom, pos), site in calls.groupby(["chrom", "pos"], sort=False):
-        ref = site["ref"].iat[0]
-        alts = list(site["alt"])
-        t_depth = int(site["t_depth"].iat[0])
-        n_depth = int(site["n_depth"].iat[0])
-        t_alt = [int(x) for x in site["t_alt_count"]]
-        n_alt = [int(x) for x in site["n_alt_count"]]
+    csq = _csq_strings(calls)
+    cols = zip(
+        calls["pidx"].tolist(), calls["chrom"].tolist(), calls["pos"].tolist(),
+        calls["ref"].tolist(), calls["alt"].tolist(), calls["filter"].tolist(),
+        calls["t_depth"].tolist(), calls["n_depth"].tolist(), calls["t_alt_count"].tolist(),
+        calls["n_alt_count"].tolist(), csq, strict=True,
+    )  # fmt: skip
+    tumor = samples["tumor_sample_id"]
+    normal = samples["normal_sample_id"]
+    date = samples["file_date"]
+    out: io.StringIO | None = None
+    current = -1
+    site: list[tuple] = []
+
+    def flush() -> None:
+        assert out is not None
+        _, chrom, pos, ref, _, filt, t_depth, n_depth, _, _, _ = site[0]
+        alts = [r[4] for r in site]
+        t_alt = [int(r[8]) for r in site]
+        n_alt = [int(r[9]) for r in site]
         t_ref = max(t_depth - sum(t_alt), 0)
         n_ref = max(n_depth - sum(n_alt), 0)
         t_af = ",".join(f"{a / t_depth:.4f}" for a in t_alt)
         n_af = ",".join(f"{a / n_depth:.4f}" for a in n_alt)
         gt_t = "0/1" if len(alts) == 1 else "0/1/2"
         gt_n = "0/0" if len(alts) == 1 else "0/0/0"
-        if site["filter"].iat[0] == "germline":
+        if filt == "germline":
             gt_n = "0/1"
-        csq = ",".join(_csq(r) for _, r in site.iterrows())
         out.write(
-            f"{chrom}\t{pos}\t.\t{ref}\t{','.join(alts)}\t.\t{site['filter'].iat[0]}\t"
-            f"DP={t_depth + n_depth};CSQ={csq}\tGT:AD:DP:AF\t"
+            f"{chrom}\t{pos}\t.\t{ref}\t{','.join(alts)}\t.\t{filt}\t"
+            f"DP={t_depth + n_depth};CSQ={','.join(r[10] for r in site)}\tGT:AD:DP:AF\t"
             f"{gt_n}:{n_ref},{','.join(map(str, n_alt))}:{n_depth}:{n_af}\t"
             f"{gt_t}:{t_ref},{','.join(map(str, t_alt))}:{t_depth}:{t_af}\n"
         )
-    return out.getvalue()
+
+    for row in cols:
+        pidx = row[0]
+        if pidx != current:
+            if site:
+                flush()
+                site = []
+            if out is not None:
+                yield current, out.getvalue()
+            current = pidx
+            out = io.StringIO()
+            out.write(_header(tumor[pidx], normal[pidx], date[pidx]))
+        if site and (row[1], row[2]) != (site[0][1], site[0][2]):
+            flush()
+            site = []
+        site.append(row)
+    if site:
+        flush()
+    if out is not None:
+        yield current, out.getvalue()
+    for pidx in samples.index.difference(pd.Index(calls["pidx"].unique())):
+        yield int(pidx), _header(tumor[pidx], normal[pidx], date[pidx])
+
+
+def vcf_text(calls: pd.DataFrame, *, tumor: str, normal: str, file_date: str) -> str:
+    """The VCF 4.2 text of one tumour/normal pair (``calls`` of that patient only)."""
+    pidx = int(calls["pidx"].iat[0])
+    samples = pd.DataFrame(
+        {"tumor_sample_id": [tumor], "normal_sample_id": [normal], "file_date": [file_date]},
+        index=[pidx],
+    )
+    return next(vcf_texts(calls, samples))[1]
 
 
 def write_vcf(path: Path, text: str) -> None:
