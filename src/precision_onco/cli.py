@@ -5,6 +5,7 @@ Commands
 config compose   compose conf/ (with Hydra overrides) into params.yaml for DVC
 config show      print the composed, validated configuration
 synthesize       write a synthetic cohort outside the DVC pipeline
+variants         convert VCF/MAF files to the canonical (pseudonymized) variants table
 """
 
 from __future__ import annotations
@@ -66,6 +67,79 @@ def _cmd_synthesize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_variants(args: argparse.Namespace) -> int:
+    import json
+
+    import pandas as pd
+
+    from precision_onco.config.schema import PseudonymizationConfig
+    from precision_onco.ingest.cohort import Redactor, _link
+    from precision_onco.ingest.contracts import REJECT_COLUMNS, VARIANT_COLUMNS
+    from precision_onco.ingest.genes import GeneIndex
+    from precision_onco.ingest.pseudonymize import pseudonymize, resolve_key
+    from precision_onco.ingest.variants import read_variants
+
+    from precision_onco.ingest.pseudonymize import PseudonymizationError
+
+    try:
+        key = resolve_key(
+            PseudonymizationConfig(key_file=args.key_file, allow_demo_key=args.demo_key),
+            synthetic=args.demo_key,
+        )
+    except PseudonymizationError as exc:
+        raise PseudonymizationError(f"{exc} (or pass --key-file FILE; --demo-key for public or "
+                                    "synthetic data only)") from None  # fmt: skip
+    genes = GeneIndex.from_file(args.genes_bed) if args.genes_bed else None
+    results = [
+        read_variants(f, genes=genes, tumor_sample=args.tumor_sample,
+                      pass_only=False if args.all_filters else None)
+        for f in args.files
+    ]  # fmt: skip
+    frames = [r.frame for r in results if len(r.frame)]
+    var = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        {c: pd.Series(dtype=t) for c, t in VARIANT_COLUMNS.items()})  # fmt: skip
+    rej_frames = [r.rejects for r in results if len(r.rejects)]
+    rej = pd.concat(rej_frames, ignore_index=True) if rej_frames else pd.DataFrame(
+        {c: pd.Series(dtype=t) for c, t in REJECT_COLUMNS.items()})  # fmt: skip
+    samples = sorted(set(var["sample_id"].dropna().astype(str)))
+    patients = _link(pd.Series(samples, dtype=object), {}, args.sample_regex).tolist()
+    skeys = dict(zip(samples, pseudonymize(samples, key, namespace="sample"), strict=True))
+    pkeys = dict(zip(samples, pseudonymize(patients, key), strict=True))
+    redact = Redactor({**dict(zip(patients, pkeys.values(), strict=True)), **skeys})
+    var.insert(0, "patient_key", var["sample_id"].astype(str).map(pkeys).astype("string"))
+    var = var.drop(columns="patient_id")
+    var["sample_id"] = var["sample_id"].astype(str).map(skeys).astype("string")
+    var["source_file"] = var["source_file"].map(redact).astype("string")
+    rej["source_file"] = rej["source_file"].map(redact).astype("string")
+    rej["raw"] = rej["raw"].map(redact).astype("string")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    var.to_parquet(args.out, index=False)
+    if args.rejects:
+        rej.to_parquet(args.rejects, index=False)
+    reports = []
+    for r in results:
+        d = r.report.as_dict()
+        d["file"] = redact(d["file"])
+        d["warnings"] = [redact(w) for w in d["warnings"]]
+        d.update({k: redact(v) for k, v in d.items() if k not in ("warnings", "rejected_by_reason")})
+        reports.append(d)
+    if args.json:
+        print(json.dumps(reports, indent=2))
+    else:
+        print(f"{'file':<48} {'format':<6} {'read':>9} {'ingested':>9} {'rejected':>9}  rows")
+        for d in reports:
+            rows = d.get("variant_rows", d["ingested"])
+            print(f"{d['file'][-48:]:<48} {d['kind']:<6} {d['read']:>9,} {d['ingested']:>9,} "
+                  f"{d['rejected']:>9,}  {rows:,}")  # fmt: skip
+            for reason, n in d["rejected_by_reason"].items():
+                print(f"    rejected {n:,}: {reason}")
+            for w in d["warnings"]:
+                print(f"    warning: {w}")
+        print(f"{len(var):,} variant rows -> {args.out}" + (f"; {len(rej):,} rejects -> {args.rejects}"
+                                                            if args.rejects else ""))  # fmt: skip
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="precision-onco",
@@ -91,6 +165,27 @@ def _parser() -> argparse.ArgumentParser:
     syn.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. synth.n_patients=200")
     syn.add_argument("--out", required=True, help="output directory")
     syn.set_defaults(func=_cmd_synthesize)
+
+    var = sub.add_parser(
+        "variants",
+        help="convert VCF/MAF files to the canonical variants table",
+        description="Convert VCF and MAF files (format detected from the content; plain or "
+        "gzipped) to the canonical, pseudonymized variants table and print a per-file summary. "
+        "Identifiers are pseudonymized with the key in $PRECISION_ONCO_PSEUDONYM_KEY or "
+        "--key-file; --demo-key uses a public key (public or synthetic data only).",
+    )
+    var.add_argument("files", nargs="+", help="VCF or MAF files")
+    var.add_argument("--out", required=True, help="output Parquet file of variant rows")
+    var.add_argument("--rejects", help="output Parquet file of rejected records")
+    var.add_argument("--genes-bed", help="BED or GTF of gene intervals, for unannotated VCFs")
+    var.add_argument("--tumor-sample", help="name of the tumour sample column")
+    var.add_argument("--all-filters", action="store_true", help="keep records of any FILTER, not only PASS")
+    var.add_argument("--sample-regex", help="regex whose first group is the patient id in a sample id")
+    var.add_argument("--key-file", help="file holding the pseudonymization key (outside the repository)")
+    var.add_argument("--demo-key", action="store_true",
+                     help="use the public demo key (public or synthetic data only)")  # fmt: skip
+    var.add_argument("--json", action="store_true", help="print the per-file summary as JSON")
+    var.set_defaults(func=_cmd_variants)
     return p
 
 

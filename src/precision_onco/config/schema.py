@@ -19,6 +19,11 @@ __all__ = [
     "BiomarkerConfig",
     "CatalogConfig",
     "CohortConfig",
+    "CohortInputsConfig",
+    "MafInputConfig",
+    "SampleMapConfig",
+    "TableInputConfig",
+    "VcfInputConfig",
     "Config",
     "ContraindicationConfig",
     "EffectsConfig",
@@ -209,6 +214,82 @@ class PseudonymizationConfig:
 
 
 @dataclass
+class TableInputConfig:
+    """One clinical table (CSV, TSV, Parquet or XLSX) and how its columns map to ours.
+
+    ``columns`` maps a canonical column name to the source column name (source
+    names may contain spaces, parentheses and colons). ``values`` maps a
+    canonical column to a value code list in the source's own notation,
+    ``"1:Yes; 0:No"`` (source value before the colon, canonical value after).
+    ``units`` maps a canonical column to a conversion such as ``"g/L->g/dL"``.
+    ``constants`` sets canonical columns absent from the source to one value.
+    Columns not mapped keep their source names.
+    """
+
+    path: Optional[str] = None
+    format: str = "auto"  # auto (from the file name) | csv | tsv | parquet | xlsx
+    sheet: Optional[str] = None
+    encoding: str = "utf-8"
+    columns: Dict[str, str] = field(default_factory=dict)
+    values: Dict[str, str] = field(default_factory=dict)
+    units: Dict[str, str] = field(default_factory=dict)
+    constants: Dict[str, str] = field(default_factory=dict)
+    date_format: Optional[str] = None
+
+
+@dataclass
+class VcfInputConfig:
+    """Per-sample VCF files (plain or bgzipped), VEP ``CSQ`` or SnpEff ``ANN`` annotated or not."""
+
+    paths: List[str] = field(default_factory=list)  # files or glob patterns
+    # Tumour column: this name, else the ##tumor_sample= header, else the documented
+    # name rule (a sample whose name matches tumor_name_regex, or the last column).
+    tumor_sample: Optional[str] = None
+    tumor_name_regex: str = "(?i)(tumou?r|[-_]T[0-9]*$|^T[0-9]*$)"
+    pass_only: bool = True
+    vaf_info_keys: List[str] = field(default_factory=lambda: ["TVAF", "VAF"])
+    depth_info_keys: List[str] = field(default_factory=lambda: ["TDP", "DP"])
+    genes_bed: Optional[str] = None  # BED or GTF of gene intervals for unannotated files
+
+
+@dataclass
+class MafInputConfig:
+    """GDC-style MAF files (plain or gzipped, ``#version`` lines allowed)."""
+
+    paths: List[str] = field(default_factory=list)
+    vaf_column: Optional[str] = None  # a VAF column, when t_alt_count/t_depth are absent
+    vaf_scale: str = "auto"  # fraction | percent | auto (percent when a value exceeds 1)
+    pass_only: bool = False  # apply a FILTER column when the MAF has one
+
+
+@dataclass
+class SampleMapConfig:
+    """How sequencing sample identifiers map to patients.
+
+    In order: ``file`` (a table with ``sample_id`` and ``patient_id`` columns), the
+    patients-table ``column`` holding each patient's tumour sample, then ``regex``
+    (its first group is the patient id, e.g. TCGA barcodes ``^(TCGA-..-....)``),
+    else the sample id is taken as the patient id.
+    """
+
+    file: Optional[str] = None
+    column: Optional[str] = None
+    regex: Optional[str] = None
+
+
+@dataclass
+class CohortInputsConfig:
+    """The files of a cohort. Any may be absent; at least one must be given."""
+
+    patients: TableInputConfig = field(default_factory=TableInputConfig)
+    lines: TableInputConfig = field(default_factory=TableInputConfig)
+    vcf: VcfInputConfig = field(default_factory=VcfInputConfig)
+    maf: MafInputConfig = field(default_factory=MafInputConfig)
+    fhir: List[str] = field(default_factory=list)  # FHIR R4 / mCODE bundle files or globs
+    samples: SampleMapConfig = field(default_factory=SampleMapConfig)
+
+
+@dataclass
 class CohortConfig:
     """The cohort a run works on (inputs and how to read them)."""
 
@@ -216,6 +297,14 @@ class CohortConfig:
     description: str = ""
     synthetic: bool = False
     pseudonymization: PseudonymizationConfig = field(default_factory=PseudonymizationConfig)
+    inputs: CohortInputsConfig = field(default_factory=CohortInputsConfig)
+    # Table columns that hold other raw identifiers (sample barcodes, MRNs): pseudonymized
+    # like patient ids in every output; never written raw.
+    identifier_columns: List[str] = field(default_factory=list)
+    # OncoTree code list (flat TSV with a `code` column) to check cancer types against.
+    oncotree_codes: Optional[str] = None
+    # Lines starting after this date are rejected (they cannot have been observed).
+    data_cutoff: Optional[str] = None
 
 
 # ---------------------------------------------------------------------------- root

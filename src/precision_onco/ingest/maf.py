@@ -1,0 +1,199 @@
+"""GDC-style MAF files (plain or gzipped, ``#version`` comment lines) to canonical variant rows.
+
+Required columns: ``Hugo_Symbol``, ``Chromosome``, ``Start_Position``,
+``Reference_Allele``, ``Tumor_Seq_Allele2``, ``Tumor_Sample_Barcode`` and
+``Variant_Classification``. The protein change comes from ``HGVSp_Short``,
+else ``Protein_Change``, else ``HGVSp``; the allele fraction from
+``t_alt_count / t_depth``, else the configured VAF column (a percentage is
+detected, or declared with ``vaf_scale``). Coordinates keep the MAF
+convention (``-`` for the empty allele of an indel).
+
+Accounting is per data row: a row is ingested or rejected with its file line.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import gzip
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from precision_onco.config.schema import MafInputConfig
+from precision_onco.ingest.contracts import (
+    VARIANT_COLUMNS,
+    FileReport,
+    IngestError,
+    ReadResult,
+    Rejects,
+)
+from precision_onco.ingest.genes import normalize_chrom
+
+__all__ = ["MAF_REQUIRED", "read_maf"]
+
+_MISSING = {"": np.nan, "NA": np.nan, "N/A": np.nan, ".": np.nan, "nan": np.nan, "NaN": np.nan,
+            "null": np.nan}  # fmt: skip
+
+MAF_REQUIRED = (
+    "Hugo_Symbol", "Chromosome", "Start_Position", "Reference_Allele", "Tumor_Seq_Allele2",
+    "Tumor_Sample_Barcode", "Variant_Classification",
+)  # fmt: skip
+
+#: MAF Variant_Classification -> Sequence Ontology consequence.
+MAF_TO_SO = {
+    "Missense_Mutation": "missense_variant", "Nonsense_Mutation": "stop_gained",
+    "Silent": "synonymous_variant", "Splice_Site": "splice_acceptor_variant",
+    "Frame_Shift_Del": "frameshift_variant", "Frame_Shift_Ins": "frameshift_variant",
+    "In_Frame_Del": "inframe_deletion", "In_Frame_Ins": "inframe_insertion",
+    "Nonstop_Mutation": "stop_lost", "Translation_Start_Site": "start_lost",
+    "Intron": "intron_variant", "3'UTR": "3_prime_UTR_variant", "5'UTR": "5_prime_UTR_variant",
+    "3'Flank": "downstream_gene_variant", "5'Flank": "upstream_gene_variant", "IGR": "intergenic_variant",
+    "RNA": "non_coding_transcript_exon_variant", "Splice_Region": "splice_region_variant",
+}  # fmt: skip
+
+
+def _read_text(p: Path) -> str:
+    if not p.is_file():
+        raise IngestError(p, "file not found")
+    if p.stat().st_size == 0:
+        raise IngestError(p, "empty file (expected a MAF)")
+    with p.open("rb") as fh:
+        raw = fh.read()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, OSError) as exc:
+            raise IngestError(p, f"truncated or corrupt gzip data ({exc})") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise IngestError(p, f"not UTF-8 text ({exc.reason} at byte {exc.start}); convert the "
+                          "file to UTF-8", line=line) from None  # fmt: skip
+
+
+def read_maf(path: Path | str, cfg: MafInputConfig) -> ReadResult:
+    """Read one MAF into canonical variant rows (``patient_id`` left empty: mapped by the caller)."""
+    p = Path(path)
+    text = _read_text(p)
+    lines = text.splitlines()
+    n_comment = 0
+    while n_comment < len(lines) and (lines[n_comment].startswith("#") or not lines[n_comment].strip()):
+        n_comment += 1
+    if n_comment == len(lines):
+        raise IngestError(p, "no header line (only comments or blank lines)")
+    header_line = n_comment + 1
+    df = pd.read_csv(
+        io.StringIO(text), sep="\t", skiprows=n_comment, dtype=str, keep_default_na=False,
+        na_filter=False, quoting=csv.QUOTE_NONE, skip_blank_lines=False, engine="c",
+    )  # fmt: skip
+    missing = [c for c in MAF_REQUIRED if c not in df.columns]
+    if missing:
+        hints = {c: difflib.get_close_matches(c, list(df.columns), n=1, cutoff=0.6) for c in missing}
+        said = ", ".join(f"{c!r}" + (f" (found {h[0]!r}?)" if h else "") for c, h in hints.items())
+        raise IngestError(p, f"not a MAF: missing required column(s) {said}", line=header_line)
+    report = FileReport(file=str(p), kind="maf")
+    rejects = Rejects(str(p))
+    n = len(df)
+    line_no = np.arange(n) + header_line + 1
+    ok = np.ones(n, dtype=bool)
+
+    def reject(mask: np.ndarray, reason: str, detail: Any) -> None:
+        idx = np.flatnonzero(mask & ok)
+        for i in idx:
+            raw = "\t".join(df.iloc[i].astype(str).tolist())
+            d = detail(i) if callable(detail) else detail
+            rejects.add(int(line_no[i]), reason, raw, detail=d)
+        ok[idx] = False
+
+    blank = (df[list(MAF_REQUIRED)] == "").all(axis=1).to_numpy()
+    reject(blank, "empty row", "no value in any required column")
+    pos = pd.to_numeric(df["Start_Position"], errors="coerce")
+    bad_pos = ~(pos.notna() & (pos > 0) & (pos == pos.round())).to_numpy()
+    reject(bad_pos, "invalid Start_Position",
+           lambda i: f"Start_Position {df['Start_Position'].iat[i]!r} is not a positive integer")  # fmt: skip
+    ref = df["Reference_Allele"].str.upper()
+    a2 = df["Tumor_Seq_Allele2"].str.upper()
+    a1 = df["Tumor_Seq_Allele1"].str.upper() if "Tumor_Seq_Allele1" in df else a2
+    alt = a2.where(a2 != ref, a1)
+    allele = r"^(?:[ACGTN]+|-)$"
+    bad_ref = ~ref.str.match(allele).to_numpy()
+    reject(bad_ref, "invalid Reference_Allele",
+           lambda i: f"{df['Reference_Allele'].iat[i]!r} is not A/C/G/T/N bases or '-'")  # fmt: skip
+    bad_alt = ~alt.str.match(allele).to_numpy()
+    reject(bad_alt, "invalid Tumor_Seq_Allele2",
+           lambda i: f"{df['Tumor_Seq_Allele2'].iat[i]!r} is not A/C/G/T/N bases or '-'")  # fmt: skip
+    no_sample = (df["Tumor_Sample_Barcode"].str.strip() == "").to_numpy()
+    reject(no_sample, "missing Tumor_Sample_Barcode", "empty sample barcode")
+
+    vaf = pd.Series(np.nan, index=df.index)
+    depth = pd.Series(pd.NA, index=df.index, dtype="Int64")
+    if "t_alt_count" in df and "t_depth" in df:
+        raw_alt = df["t_alt_count"].replace(_MISSING)
+        raw_dp = df["t_depth"].replace(_MISSING)
+        t_alt = pd.to_numeric(raw_alt, errors="coerce")
+        t_dp = pd.to_numeric(raw_dp, errors="coerce")
+        bad = (raw_alt.notna() & t_alt.isna()) | (raw_dp.notna() & t_dp.isna())
+        reject(bad.to_numpy(), "non-numeric read count",
+               lambda i: f"t_alt_count={df['t_alt_count'].iat[i]!r}, t_depth={df['t_depth'].iat[i]!r}")  # fmt: skip
+        incoherent = (t_alt > t_dp) | (t_alt < 0) | (t_dp < 0)
+        reject(incoherent.fillna(False).to_numpy(), "invalid read count",
+               lambda i: f"t_alt_count {df['t_alt_count'].iat[i]} exceeds t_depth {df['t_depth'].iat[i]} "
+               "or is negative")  # fmt: skip
+        vaf = (t_alt / t_dp.where(t_dp > 0)).astype(float)
+        depth = t_dp.round().astype("Int64")
+    vcol = cfg.vaf_column
+    if vcol is not None and vcol not in df:
+        raise IngestError(p, f"configured VAF column {vcol!r} is not in the MAF", line=header_line)
+    if vcol is None and vaf.isna().all():
+        vcol = next((c for c in ("t_vaf", "VAF", "tumor_f", "i_TumorVAF_WU") if c in df), None)
+    if vcol is not None:
+        raw_v = df[vcol].replace(_MISSING)
+        v = pd.to_numeric(raw_v, errors="coerce")
+        reject((raw_v.notna() & v.isna()).to_numpy(), "non-numeric VAF",
+               lambda i: f"{vcol}={df[vcol].iat[i]!r} is not a number")  # fmt: skip
+        scale = cfg.vaf_scale
+        if scale == "auto":
+            scale = "percent" if (v[ok] > 1).any() else "fraction"
+            if scale == "percent":
+                report.warnings.append(f"VAF column {vcol!r} read as a percentage (values above 1)")
+        if scale == "percent":
+            v = v / 100.0
+        vaf = vaf.where(vaf.notna(), v)
+    out_of_range = ((vaf < 0) | (vaf > 1)).fillna(False).to_numpy()
+    reject(out_of_range, "invalid VAF", lambda i: f"allele fraction {vaf.iat[i]:g} is outside 0-1")
+    if pd.isna(vaf[ok]).all() and ok.any():
+        report.warnings.append("no allele fraction: the MAF has neither t_alt_count/t_depth nor a "
+                               "VAF column (set cohort.inputs.maf.vaf_column)")  # fmt: skip
+    filt = df["FILTER"] if "FILTER" in df else pd.Series("PASS", index=df.index)
+    filt = filt.replace("", ".")
+    if cfg.pass_only and "FILTER" in df:
+        reject(~filt.isin(["PASS", "."]).to_numpy(), "not PASS", lambda i: f"FILTER={filt.iat[i]}")
+    prot_col = next((c for c in ("HGVSp_Short", "Protein_Change", "HGVSp") if c in df), None)
+    prot = df[prot_col].replace({"": None, ".": None}) if prot_col else pd.Series(None, index=df.index)
+    keep = np.flatnonzero(ok)
+    frame = pd.DataFrame(
+        {
+            "patient_id": None,
+            "sample_id": df["Tumor_Sample_Barcode"].to_numpy()[keep],
+            "chrom": [normalize_chrom(c) for c in df["Chromosome"].to_numpy()[keep]],
+            "pos": pos.to_numpy()[keep].astype("int64"),
+            "ref": ref.to_numpy()[keep],
+            "alt": alt.to_numpy()[keep],
+            "gene": df["Hugo_Symbol"].replace({"": None, "Unknown": None}).to_numpy()[keep],
+            "consequence": df["Variant_Classification"].map(MAF_TO_SO).to_numpy()[keep],
+            "hgvsp": prot.to_numpy()[keep],
+            "vaf": vaf.to_numpy()[keep],
+            "depth": depth.to_numpy()[keep],
+            "filter": filt.to_numpy()[keep],
+            "source_file": str(p),
+            "source_line": line_no[keep],
+        }
+    )
+    frame = frame.astype(VARIANT_COLUMNS)
+    report.extra["samples"] = int(frame["sample_id"].nunique())
+    return ReadResult.build(frame, rejects, report, records_read=n)

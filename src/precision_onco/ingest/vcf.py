@@ -1,0 +1,481 @@
+"""VCF 4.1-4.3 (plain or bgzipped) to canonical variant rows, through cyvcf2.
+
+One row per (record, ALT allele): multi-allelic records are split. The tumour
+column is the configured sample, else the one named by ``##tumor_sample=``,
+else the only sample, else the one whose name matches
+``VcfInputConfig.tumor_name_regex`` (``TUMOR``, ``*-T1``, ...), else the
+sample that is not the normal (``##normal_sample=`` or a name matching
+``normal``/``*-N1``).
+
+Allele fraction (``vaf``): FORMAT ``AF`` of the tumour, else ``AD``
+(alt / sum of AD), else the first configured INFO key present (``TVAF``, ...).
+Depth: FORMAT ``DP``, else the sum of ``AD``, else the configured INFO keys
+(``TDP``, ``DP``). Gene, consequence and HGVSp come from VEP ``CSQ`` (fields
+read from the header's ``Format:`` description; the canonical transcript is
+preferred) or SnpEff ``ANN``; unannotated files take the gene from a BED/GTF
+of gene intervals when one is given, otherwise the gene is left empty and the
+file report says how to annotate.
+
+Accounting is per VCF record: a record is ingested (one row per allele) or
+rejected (not PASS when only PASS is kept, invalid bases, a VAF outside 0-1,
+or a line htslib cannot parse). A record htslib cannot parse does not stop
+the file: it is rejected with its line number and the rest is read.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import re
+import tempfile
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import pandas as pd
+from cyvcf2 import VCF
+
+from precision_onco.config.schema import VcfInputConfig
+from precision_onco.ingest.contracts import (
+    VARIANT_COLUMNS,
+    FileReport,
+    IngestError,
+    ReadResult,
+    Rejects,
+)
+from precision_onco.ingest.genes import GeneIndex, normalize_chrom
+
+__all__ = ["VcfHeader", "read_header", "read_vcf"]
+
+_BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+_BASES = re.compile(r"^[ACGTNacgtn]+$")
+_ALT = re.compile(r"^([ACGTNacgtn]+|\*|<[^<>]+>)$")
+_NORMAL = re.compile(r"(?i)(normal|germline|blood|[-_]N[0-9]*$|^N[0-9]*$)")
+_MISSING_INT = -2147483648
+
+
+@dataclass(frozen=True)
+class VcfHeader:
+    """What the ingest needs from a VCF header."""
+
+    version: str
+    samples: tuple[str, ...]
+    n_lines: int
+    tumor_header: str | None
+    normal_header: str | None
+    format_ids: frozenset[str]
+    info_ids: frozenset[str]
+    csq_fields: tuple[str, ...] | None
+    has_ann: bool
+    gzipped: bool
+
+
+def _is_gzip(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def _check_gzip(path: Path) -> None:
+    """Raise IngestError if ``path`` is a truncated or corrupt gzip stream."""
+    with path.open("rb") as fh:
+        fh.seek(max(0, path.stat().st_size - len(_BGZF_EOF)))
+        if fh.read() == _BGZF_EOF:
+            return
+    try:
+        with gzip.open(path, "rb") as gz:
+            while gz.read(1 << 20):
+                pass
+    except (EOFError, OSError, zlib.error) as exc:
+        raise IngestError(path, f"truncated or corrupt gzip data ({exc}); re-create the file "
+                          "with bgzip") from None  # fmt: skip
+
+
+def _text_lines(path: Path, gzipped: bool) -> Iterator[str]:
+    opener: Any = gzip.open if gzipped else open
+    with opener(path, "rt", encoding="utf-8", newline="") as fh:
+        yield from fh
+
+
+_FORMAT_RE = re.compile(r'Format: ?([^"]+)"?>?\s*$')
+
+
+def read_header(path: Path | str) -> VcfHeader:
+    """Read and check the header; raise :class:`IngestError` when the file is not a VCF."""
+    p = Path(path)
+    if not p.is_file():
+        raise IngestError(p, "file not found")
+    if p.stat().st_size == 0:
+        raise IngestError(p, "empty file (expected a VCF)")
+    gz = _is_gzip(p)
+    version = ""
+    samples: tuple[str, ...] | None = None
+    tumor = normal = None
+    fmt: set[str] = set()
+    info: set[str] = set()
+    csq: tuple[str, ...] | None = None
+    has_ann = False
+    n = 0
+    try:
+        for n, line in enumerate(_text_lines(p, gz), start=1):
+            if n == 1:
+                if not line.startswith("##fileformat=VCF"):
+                    raise IngestError(p, "not a VCF: the first line must be '##fileformat=VCFv4.x', "
+                                      f"found {line[:40].strip()!r}", line=1)  # fmt: skip
+                version = line.strip().split("=", 1)[1]
+                continue
+            if line.startswith("##"):
+                if line.startswith("##FORMAT=<ID="):
+                    fmt.add(line[13:].split(",", 1)[0])
+                elif line.startswith("##INFO=<ID="):
+                    iid = line[11:].split(",", 1)[0]
+                    info.add(iid)
+                    if iid == "CSQ":
+                        m = _FORMAT_RE.search(line.strip())
+                        if m:
+                            csq = tuple(m.group(1).strip().split("|"))
+                    elif iid == "ANN":
+                        has_ann = True
+                elif line.startswith("##tumor_sample="):
+                    tumor = line.strip().split("=", 1)[1]
+                elif line.startswith("##normal_sample="):
+                    normal = line.strip().split("=", 1)[1]
+                continue
+            if line.startswith("#CHROM"):
+                cols = line.rstrip("\r\n").split("\t")
+                if cols[:8] != ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"]:
+                    raise IngestError(p, "the #CHROM line must be tab-separated with the 8 fixed "
+                                      "VCF columns", line=n)  # fmt: skip
+                samples = tuple(cols[9:])
+                break
+            raise IngestError(p, "missing the '#CHROM' header line before the first record", line=n)
+    except UnicodeDecodeError as exc:
+        raise IngestError(p, f"header is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                          line=n + 1) from None  # fmt: skip
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise IngestError(p, f"unreadable gzip data ({exc})") from None
+    if samples is None:
+        raise IngestError(p, "missing the '#CHROM' header line (file has no records)")
+    if not version.startswith("VCFv4."):
+        raise IngestError(p, f"unsupported VCF version {version!r} (expected VCFv4.1 to VCFv4.3)", line=1)
+    return VcfHeader(version, samples, n, tumor, normal, frozenset(fmt), frozenset(info), csq,
+                     has_ann, gz)  # fmt: skip
+
+
+def pick_tumor(header: VcfHeader, cfg: VcfInputConfig, path: Path, override: str | None = None) -> str:
+    """The tumour sample column (see the module docstring for the rule)."""
+    samples = header.samples
+    wanted = override or cfg.tumor_sample
+    if wanted:
+        if wanted not in samples:
+            raise IngestError(path, f"tumour sample {wanted!r} is not a sample column "
+                              f"(columns: {list(samples)})")  # fmt: skip
+        return wanted
+    if not samples:
+        raise IngestError(path, "no sample columns: a tumour sample with FORMAT fields is expected")
+    if header.tumor_header and header.tumor_header in samples:
+        return header.tumor_header
+    if len(samples) == 1:
+        return samples[0]
+    rule = re.compile(cfg.tumor_name_regex)
+    hits = [s for s in samples if rule.search(s)]
+    if len(hits) == 1:
+        return hits[0]
+    not_normal = [s for s in samples if s != header.normal_header and not _NORMAL.search(s)]
+    if len(not_normal) == 1:
+        return not_normal[0]
+    raise IngestError(path, f"cannot tell the tumour column among {list(samples)}: set "
+                      "cohort.inputs.vcf.tumor_sample (or --tumor-sample), or add a "
+                      "'##tumor_sample=' header line")  # fmt: skip
+
+
+def _vep_allele(ref: str, alt: str) -> str:
+    if len(ref) != len(alt) and ref and alt and ref[0] == alt[0]:
+        return alt[1:] or "-"
+    return alt
+
+
+class _Annotator:
+    """Gene, consequence and HGVSp of one allele from CSQ, ANN or gene intervals."""
+
+    def __init__(self, header: VcfHeader, genes: GeneIndex | None) -> None:
+        self.key: str | None = None
+        self.genes = genes
+        if header.csq_fields is not None:
+            f = header.csq_fields
+            self.key = "CSQ"
+            self.i_allele = f.index("Allele") if "Allele" in f else 0
+            self.i_cons = f.index("Consequence") if "Consequence" in f else 1
+            self.i_gene = f.index("SYMBOL") if "SYMBOL" in f else (f.index("Gene") if "Gene" in f else 3)
+            self.i_hgvsp = f.index("HGVSp") if "HGVSp" in f else None
+            self.i_canon = f.index("CANONICAL") if "CANONICAL" in f else None
+            self.i_pick = f.index("PICK") if "PICK" in f else None
+        elif header.has_ann:
+            self.key = "ANN"
+            self.i_allele, self.i_cons, self.i_gene, self.i_hgvsp = 0, 1, 3, 10
+            self.i_canon = self.i_pick = None
+
+    def __call__(self, ann: str | None, chrom: str, pos: int, ref: str, alt: str
+                 ) -> tuple[str | None, str | None, str | None, bool]:  # fmt: skip
+        """``(gene, consequence, hgvsp, annotated)``."""
+        if ann:
+            entries = [e.split("|") for e in ann.split(",")]
+            want = (_vep_allele(ref, alt), alt) if self.key == "CSQ" else (alt,)
+            cand = [e for e in entries if len(e) > self.i_allele and e[self.i_allele] in want] or entries
+            best = cand[0]
+            if len(cand) > 1:
+                for idx, val in ((self.i_pick, "1"), (self.i_canon, "YES")):
+                    if idx is not None:
+                        chosen = [e for e in cand if len(e) > idx and e[idx] == val]
+                        if chosen:
+                            best = chosen[0]
+                            break
+            gene = best[self.i_gene] if len(best) > self.i_gene and best[self.i_gene] else None
+            cons = best[self.i_cons].split("&")[0] if len(best) > self.i_cons and best[self.i_cons] else None
+            hgvsp = None
+            if self.i_hgvsp is not None and len(best) > self.i_hgvsp and best[self.i_hgvsp]:
+                hgvsp = unquote(best[self.i_hgvsp].split(":", 1)[-1])
+            return gene, cons, hgvsp, True
+        if self.genes is not None:
+            return self.genes.lookup(chrom, pos), None, None, False
+        return None, None, None, False
+
+
+def _num(value: Any, i: int) -> float | None:
+    """Element ``i`` of an INFO value (scalar or tuple), as a float, or None."""
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        value = value[i] if len(value) > i else value[0]
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(x) else x
+
+
+def _diagnose(raw: str, header: VcfHeader) -> str:
+    """Why htslib could not parse a record line (best effort, in the user's terms)."""
+    f = raw.rstrip("\r\n").split("\t")
+    if len(f) < 8:
+        return f"malformed record: {len(f)} tab-separated columns, a VCF record has at least 8"
+    if not f[1].isdigit() or int(f[1]) <= 0:
+        return f"malformed record: POS {f[1]!r} is not a positive integer"
+    n = len(header.samples)
+    if n and len(f) != 9 + n:
+        return (f"sample count mismatch: {len(f) - 9} sample columns, the header names {n} "
+                f"({', '.join(header.samples)})")  # fmt: skip
+    if n:
+        keys = f[8].split(":")
+        for s, col in zip(header.samples, f[9:], strict=False):
+            for k, v in zip(keys, col.split(":"), strict=False):
+                if k in ("AD", "DP") and any(x not in (".", "") and not x.isdigit() for x in v.split(",")):
+                    return f"malformed record: FORMAT {k} of sample {s!r} is {v!r}, expected integers"
+                if k == "AF":
+                    for x in v.split(","):
+                        try:
+                            if x != ".":
+                                float(x)
+                        except ValueError:
+                            return f"non-numeric VAF: FORMAT AF of sample {s!r} is {v!r}"
+    return "malformed record: htslib could not parse it"
+
+
+def _records(path: Path, header: VcfHeader, tumor: str, rejects: Rejects) -> Iterator[tuple[int, Any]]:
+    """``(line number, cyvcf2 Variant)``; unparseable lines are rejected and skipped.
+
+    Fast path: one cyvcf2 pass over the file. When htslib fails on a line, that
+    line is rejected and the rest of the file (records already read excluded)
+    is re-read from a temporary copy whose lines are pre-checked.
+    """
+    source = str(path)
+    line_of: list[int] | None = None  # line numbers of a temporary copy's records
+    first_line = header.n_lines + 1
+    tmp: Path | None = None
+    done = 0  # records consumed from the current source
+    try:
+        while True:
+            vcf = VCF(source, samples=[tumor], lazy=True)
+            it = iter(vcf)
+            try:
+                while True:
+                    try:
+                        v = next(it)
+                    except StopIteration:
+                        return
+                    line = line_of[done] if line_of is not None else first_line + done
+                    done += 1
+                    yield line, v
+            except StopIteration:  # pragma: no cover - handled above
+                return
+            except Exception:  # htslib: the next record cannot be parsed
+                vcf.close()
+                if header.gzipped:
+                    _check_gzip(path)
+                bad = line_of[done] if line_of is not None else first_line + done
+                remaining = _rewrite(path, header, bad, rejects)
+                if tmp is not None:
+                    tmp.unlink(missing_ok=True)
+                tmp, line_of = remaining
+                source, done = str(tmp), 0
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+
+
+def _rewrite(path: Path, header: VcfHeader, bad: int, rejects: Rejects) -> tuple[Path, list[int]]:
+    """Reject line ``bad`` and copy the header and later, pre-checked lines to a temp file."""
+    fd, name = tempfile.mkstemp(suffix=".vcf", prefix="precision_onco_")
+    kept: list[int] = []
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        for n, line in enumerate(_text_lines(path, header.gzipped), start=1):
+            if n <= header.n_lines:
+                out.write(line)
+            elif n == bad:
+                rejects.add(n, "unparseable record", line, detail=_diagnose(line, header))
+            elif n > bad:
+                why = _diagnose(line, header)
+                if why.startswith("malformed record: htslib"):
+                    out.write(line)
+                    kept.append(n)
+                else:
+                    rejects.add(n, "unparseable record", line, detail=why)
+    return Path(name), kept
+
+
+def read_vcf(
+    path: Path | str,
+    cfg: VcfInputConfig,
+    *,
+    genes: GeneIndex | None = None,
+    tumor_sample: str | None = None,
+    pass_only: bool | None = None,
+) -> ReadResult:
+    """Read one VCF into canonical variant rows (``patient_id`` left empty: mapped by the caller).
+
+    Raises
+    ------
+    IngestError
+        When the file is not a readable VCF (empty, not VCF, no ``#CHROM`` line,
+        corrupt gzip, unknown tumour column).
+    """
+    p = Path(path)
+    header = read_header(p)
+    tumor = pick_tumor(header, cfg, p, tumor_sample)
+    keep_pass_only = cfg.pass_only if pass_only is None else pass_only
+    report = FileReport(file=str(p), kind="vcf", extra={"tumor_sample_column": tumor,
+                                                        "vcf_version": header.version})  # fmt: skip
+    rejects = Rejects(str(p))
+    annotate = _Annotator(header, genes)
+    has_af, has_ad, has_dp = ("AF" in header.format_ids, "AD" in header.format_ids,
+                              "DP" in header.format_ids)  # fmt: skip
+    vaf_keys = [k for k in cfg.vaf_info_keys if k in header.info_ids]
+    depth_keys = [k for k in cfg.depth_info_keys if k in header.info_ids]
+    cols: dict[str, list[Any]] = {c: [] for c in VARIANT_COLUMNS if c not in ("patient_id",
+                                                                              "source_file")}  # fmt: skip
+    unannotated = no_vaf = 0
+    n_records = 0
+    for line, v in _records(p, header, tumor, rejects):
+        n_records += 1
+        filt = v.FILTER
+        if filt is None:
+            filt = "PASS" if "PASS" in v.FILTERS else "."
+        if keep_pass_only and filt not in ("PASS", "."):
+            rejects.add(line, "not PASS", f"{v.CHROM}:{v.POS} FILTER={filt}", detail=f"FILTER={filt}")
+            continue
+        ref: str = v.REF
+        alts: list[str] = v.ALT
+        if not _BASES.match(ref):
+            rejects.add(line, "invalid REF", str(v).strip(), detail=f"REF {ref!r} has a character "
+                        "other than A, C, G, T, N")  # fmt: skip
+            continue
+        bad_alt = next((a for a in alts if not _ALT.match(a)), None)
+        if bad_alt is not None or not alts:
+            rejects.add(line, "invalid ALT", str(v).strip(), detail=f"ALT {bad_alt!r} is not a "
+                        "base sequence, '*' or a symbolic <...> allele")  # fmt: skip
+            continue
+        af = v.format("AF") if has_af else None
+        ad = v.format("AD") if has_ad else None
+        dp = v.format("DP") if has_dp else None
+        ad_row = None
+        if ad is not None and ad.shape[1] == len(alts) + 1:
+            ad_row = [int(x) for x in ad[0]]
+        ad_complete = ad_row is not None and all(x >= 0 for x in ad_row)
+        depth: int | None = None
+        if dp is not None and int(dp[0][0]) >= 0:
+            depth = int(dp[0][0])
+        elif ad_complete and ad_row is not None:
+            depth = sum(ad_row)
+        else:
+            for k in depth_keys:
+                d = _num(v.INFO.get(k), 0)
+                if d is not None:
+                    depth = int(d)
+                    break
+        ann = v.INFO.get(annotate.key) if annotate.key else None
+        rows: list[tuple[Any, ...]] = []
+        bad_vaf: str | None = None
+        chrom = normalize_chrom(v.CHROM)
+        for i, alt in enumerate(alts):
+            if alt == "*":
+                continue
+            vaf: float | None = None
+            if af is not None and af.shape[1] > i and not math.isnan(float(af[0][i])):
+                vaf = float(af[0][i])
+            elif ad_row is not None and ad_row[i + 1] >= 0 and (
+                (ad_complete and sum(ad_row) > 0) or (depth or 0) > 0
+            ):
+                # alt / sum(AD) when every AD value is present, else alt / depth
+                vaf = ad_row[i + 1] / (sum(ad_row) if ad_complete and sum(ad_row) > 0 else depth)
+            else:
+                for k in vaf_keys:
+                    vaf = _num(v.INFO.get(k), i)
+                    if vaf is not None:
+                        break
+            if vaf is None:
+                no_vaf += 1
+            elif not 0.0 <= vaf <= 1.0:
+                bad_vaf = f"allele fraction {vaf:g} of ALT {alt!r} is outside 0-1"
+                break
+            gene, cons, hgvsp, annotated = annotate(ann, v.CHROM, v.POS, ref, alt)
+            if not annotated:
+                unannotated += 1
+            rows.append((tumor, chrom, v.POS, ref, alt, gene, cons, hgvsp, vaf, depth, filt, line))
+        if bad_vaf is not None:
+            rejects.add(line, "invalid VAF", str(v).strip(), detail=bad_vaf)
+            continue
+        for r in rows:
+            for c, x in zip(cols, r, strict=True):
+                cols[c].append(x)
+    frame = pd.DataFrame(cols)
+    frame.insert(0, "patient_id", None)
+    frame.insert(len(frame.columns) - 1, "source_file", str(p))
+    frame = frame[list(VARIANT_COLUMNS)].astype(VARIANT_COLUMNS)
+    if unannotated:
+        if genes is None:
+            report.warnings.append(
+                f"{unannotated} variant rows have no CSQ or ANN annotation: gene, consequence and "
+                "HGVSp are empty. Annotate the VCF with Ensembl VEP (--vcf, INFO/CSQ) or SnpEff "
+                "(INFO/ANN), or give gene intervals (cohort.inputs.vcf.genes_bed / --genes-bed)."
+            )
+        else:
+            report.warnings.append(f"{unannotated} variant rows had no CSQ/ANN annotation: gene "
+                                   "taken from the gene intervals; consequence and HGVSp empty")  # fmt: skip
+    if no_vaf:
+        report.warnings.append(f"{no_vaf} variant rows have no allele fraction (no FORMAT AF/AD "
+                               f"and none of INFO {list(cfg.vaf_info_keys)})")  # fmt: skip
+    report.extra.update({"variant_rows": len(frame), "unannotated_rows": unannotated})
+    return ReadResult.build(frame, rejects, report, records_read=n_records + _unparsed(rejects))
+
+
+def _unparsed(rejects: Rejects) -> int:
+    """Records htslib could not parse (rejected before cyvcf2 yielded them)."""
+    return rejects.reasons.get("unparseable record", 0)
+
+
+def sample_names(path: Path | str) -> Sequence[str]:
+    """The sample columns of a VCF (for diagnostics and the CLI)."""
+    return read_header(path).samples
