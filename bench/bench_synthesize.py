@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _child(n: int, out: Path) -> None:
+    from precision_onco.catalog import Catalog
     from precision_onco.config import compose
     from precision_onco.synth import calibrate, synthesize
-    from precision_onco.catalog import Catalog
 
     _, cfg = compose([f"synth.n_patients={n}"], conf_dir=ROOT / "conf")
     t0 = time.perf_counter()

@@ -76,10 +76,8 @@ def _cmd_variants(args: argparse.Namespace) -> int:
     from precision_onco.ingest.cohort import Redactor, _link
     from precision_onco.ingest.contracts import REJECT_COLUMNS, VARIANT_COLUMNS
     from precision_onco.ingest.genes import GeneIndex
-    from precision_onco.ingest.pseudonymize import pseudonymize, resolve_key
+    from precision_onco.ingest.pseudonymize import PseudonymizationError, pseudonymize, resolve_key
     from precision_onco.ingest.variants import read_variants
-
-    from precision_onco.ingest.pseudonymize import PseudonymizationError
 
     try:
         key = resolve_key(
@@ -121,7 +119,9 @@ def _cmd_variants(args: argparse.Namespace) -> int:
         d = r.report.as_dict()
         d["file"] = redact(d["file"])
         d["warnings"] = [redact(w) for w in d["warnings"]]
-        d.update({k: redact(v) for k, v in d.items() if k not in ("warnings", "rejected_by_reason")})
+        d.update(
+            {k: redact(v) for k, v in d.items() if k not in ("warnings", "rejected_by_reason")}
+        )
         reports.append(d)
     if args.json:
         print(json.dumps(reports, indent=2))
@@ -179,9 +179,15 @@ def _parser() -> argparse.ArgumentParser:
     var.add_argument("--rejects", help="output Parquet file of rejected records")
     var.add_argument("--genes-bed", help="BED or GTF of gene intervals, for unannotated VCFs")
     var.add_argument("--tumor-sample", help="name of the tumour sample column")
-    var.add_argument("--all-filters", action="store_true", help="keep records of any FILTER, not only PASS")
-    var.add_argument("--sample-regex", help="regex whose first group is the patient id in a sample id")
-    var.add_argument("--key-file", help="file holding the pseudonymization key (outside the repository)")
+    var.add_argument(
+        "--all-filters", action="store_true", help="keep records of any FILTER, not only PASS"
+    )
+    var.add_argument(
+        "--sample-regex", help="regex whose first group is the patient id in a sample id"
+    )
+    var.add_argument(
+        "--key-file", help="file holding the pseudonymization key (outside the repository)"
+    )
     var.add_argument("--demo-key", action="store_true",
                      help="use the public demo key (public or synthetic data only)")  # fmt: skip
     var.add_argument("--json", action="store_true", help="print the per-file summary as JSON")

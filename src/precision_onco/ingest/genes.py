@@ -65,7 +65,9 @@ class GeneIndex:
                             raise ValueError(f"{len(f)} columns, expected chrom, start, end, name")
                         rows.append((normalize_chrom(f[0]), int(f[1]) + 1, int(f[2]), f[3]))
                 except ValueError as exc:
-                    raise IngestError(p, f"not a valid {'GTF' if is_gtf else 'BED'} line ({exc})", line=n) from None
+                    raise IngestError(
+                        p, f"not a valid {'GTF' if is_gtf else 'BED'} line ({exc})", line=n
+                    ) from None
         if not rows:
             raise IngestError(p, "no gene intervals found")
         starts: dict[str, np.ndarray] = {}

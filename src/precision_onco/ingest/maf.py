@@ -82,7 +82,9 @@ def read_maf(path: Path | str, cfg: MafInputConfig) -> ReadResult:
     text = _read_text(p)
     lines = text.splitlines()
     n_comment = 0
-    while n_comment < len(lines) and (lines[n_comment].startswith("#") or not lines[n_comment].strip()):
+    while n_comment < len(lines) and (
+        lines[n_comment].startswith("#") or not lines[n_comment].strip()
+    ):
         n_comment += 1
     if n_comment == len(lines):
         raise IngestError(p, "no header line (only comments or blank lines)")
@@ -93,7 +95,9 @@ def read_maf(path: Path | str, cfg: MafInputConfig) -> ReadResult:
     )  # fmt: skip
     missing = [c for c in MAF_REQUIRED if c not in df.columns]
     if missing:
-        hints = {c: difflib.get_close_matches(c, list(df.columns), n=1, cutoff=0.6) for c in missing}
+        hints = {
+            c: difflib.get_close_matches(c, list(df.columns), n=1, cutoff=0.6) for c in missing
+        }
         said = ", ".join(f"{c!r}" + (f" (found {h[0]!r}?)" if h else "") for c, h in hints.items())
         raise IngestError(p, f"not a MAF: missing required column(s) {said}", line=header_line)
     report = FileReport(file=str(p), kind="maf")
@@ -174,7 +178,9 @@ def read_maf(path: Path | str, cfg: MafInputConfig) -> ReadResult:
     if cfg.pass_only and "FILTER" in df:
         reject(~filt.isin(["PASS", "."]).to_numpy(), "not PASS", lambda i: f"FILTER={filt.iat[i]}")
     prot_col = next((c for c in ("HGVSp_Short", "Protein_Change", "HGVSp") if c in df), None)
-    prot = df[prot_col].replace({"": None, ".": None}) if prot_col else pd.Series(None, index=df.index)
+    prot = (
+        df[prot_col].replace({"": None, ".": None}) if prot_col else pd.Series(None, index=df.index)
+    )
     keep = np.flatnonzero(ok)
     frame = pd.DataFrame(
         {

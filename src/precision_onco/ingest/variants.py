@@ -58,5 +58,7 @@ def read_variants(
                         pass_only=pass_only)  # fmt: skip
     mcfg = maf or MafInputConfig()
     if pass_only is not None:
-        mcfg = MafInputConfig(vaf_column=mcfg.vaf_column, vaf_scale=mcfg.vaf_scale, pass_only=pass_only)
+        mcfg = MafInputConfig(
+            vaf_column=mcfg.vaf_column, vaf_scale=mcfg.vaf_scale, pass_only=pass_only
+        )
     return read_maf(path, mcfg)

@@ -49,7 +49,7 @@ from precision_onco.ingest.contracts import (
 )
 from precision_onco.ingest.genes import GeneIndex, normalize_chrom
 
-__all__ = ["VcfHeader", "read_header", "read_vcf"]
+__all__ = ["VcfHeader", "read_header", "read_vcf", "read_vcfs"]
 
 _BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 _BASES = re.compile(r"^[ACGTNacgtn]+$")
@@ -160,12 +160,16 @@ def read_header(path: Path | str) -> VcfHeader:
     if samples is None:
         raise IngestError(p, "missing the '#CHROM' header line (file has no records)")
     if not version.startswith("VCFv4."):
-        raise IngestError(p, f"unsupported VCF version {version!r} (expected VCFv4.1 to VCFv4.3)", line=1)
+        raise IngestError(
+            p, f"unsupported VCF version {version!r} (expected VCFv4.1 to VCFv4.3)", line=1
+        )
     return VcfHeader(version, samples, n, tumor, normal, frozenset(fmt), frozenset(info), csq,
                      has_ann, gz)  # fmt: skip
 
 
-def pick_tumor(header: VcfHeader, cfg: VcfInputConfig, path: Path, override: str | None = None) -> str:
+def pick_tumor(
+    header: VcfHeader, cfg: VcfInputConfig, path: Path, override: str | None = None
+) -> str:
     """The tumour sample column (see the module docstring for the rule)."""
     samples = header.samples
     wanted = override or cfg.tumor_sample
@@ -209,7 +213,9 @@ class _Annotator:
             self.key = "CSQ"
             self.i_allele = f.index("Allele") if "Allele" in f else 0
             self.i_cons = f.index("Consequence") if "Consequence" in f else 1
-            self.i_gene = f.index("SYMBOL") if "SYMBOL" in f else (f.index("Gene") if "Gene" in f else 3)
+            self.i_gene = (
+                f.index("SYMBOL") if "SYMBOL" in f else (f.index("Gene") if "Gene" in f else 3)
+            )
             self.i_hgvsp = f.index("HGVSp") if "HGVSp" in f else None
             self.i_canon = f.index("CANONICAL") if "CANONICAL" in f else None
             self.i_pick = f.index("PICK") if "PICK" in f else None
@@ -224,7 +230,9 @@ class _Annotator:
         if ann:
             entries = [e.split("|") for e in ann.split(",")]
             want = (_vep_allele(ref, alt), alt) if self.key == "CSQ" else (alt,)
-            cand = [e for e in entries if len(e) > self.i_allele and e[self.i_allele] in want] or entries
+            cand = [
+                e for e in entries if len(e) > self.i_allele and e[self.i_allele] in want
+            ] or entries
             best = cand[0]
             if len(cand) > 1:
                 for idx, val in ((self.i_pick, "1"), (self.i_canon, "YES")):
@@ -234,10 +242,16 @@ class _Annotator:
                             best = chosen[0]
                             break
             gene = best[self.i_gene] if len(best) > self.i_gene and best[self.i_gene] else None
-            cons = best[self.i_cons].split("&")[0] if len(best) > self.i_cons and best[self.i_cons] else None
+            cons = (
+                best[self.i_cons].split("&")[0]
+                if len(best) > self.i_cons and best[self.i_cons]
+                else None
+            )
             hgvsp = None
             if self.i_hgvsp is not None and len(best) > self.i_hgvsp and best[self.i_hgvsp]:
-                hgvsp = unquote(best[self.i_hgvsp].split(":", 1)[-1])
+                hgvsp = best[self.i_hgvsp].split(":", 1)[-1]
+                if "%" in hgvsp:
+                    hgvsp = unquote(hgvsp)
             return gene, cons, hgvsp, True
         if self.genes is not None:
             return self.genes.lookup(chrom, pos), None, None, False
@@ -272,8 +286,12 @@ def _diagnose(raw: str, header: VcfHeader) -> str:
         keys = f[8].split(":")
         for s, col in zip(header.samples, f[9:], strict=False):
             for k, v in zip(keys, col.split(":"), strict=False):
-                if k in ("AD", "DP") and any(x not in (".", "") and not x.isdigit() for x in v.split(",")):
-                    return f"malformed record: FORMAT {k} of sample {s!r} is {v!r}, expected integers"
+                if k in ("AD", "DP") and any(
+                    x not in (".", "") and not x.isdigit() for x in v.split(",")
+                ):
+                    return (
+                        f"malformed record: FORMAT {k} of sample {s!r} is {v!r}, expected integers"
+                    )
                 if k == "AF":
                     for x in v.split(","):
                         try:
@@ -284,7 +302,9 @@ def _diagnose(raw: str, header: VcfHeader) -> str:
     return "malformed record: htslib could not parse it"
 
 
-def _records(path: Path, header: VcfHeader, tumor: str, rejects: Rejects) -> Iterator[tuple[int, Any]]:
+def _records(
+    path: Path, header: VcfHeader, tumor: str, rejects: Rejects
+) -> Iterator[tuple[int, Any]]:
     """``(line number, cyvcf2 Variant)``; unparseable lines are rejected and skipped.
 
     Fast path: one cyvcf2 pass over the file. When htslib fails on a line, that
@@ -346,6 +366,23 @@ def _rewrite(path: Path, header: VcfHeader, bad: int, rejects: Rejects) -> tuple
     return Path(name), kept
 
 
+_ROW_COLUMNS = [c for c in VARIANT_COLUMNS if c not in ("patient_id", "source_file")]
+
+
+def _new_columns() -> dict[str, list[Any]]:
+    return {c: [] for c in [*_ROW_COLUMNS, "source_file"]}
+
+
+def _frame(cols: dict[str, list[Any]]) -> pd.DataFrame:
+    """Canonical typed frame from accumulated column lists (built once per batch of files)."""
+    n = len(cols["pos"])
+    data: dict[str, Any] = {"patient_id": pd.array([None] * n, dtype="string")}
+    for c in VARIANT_COLUMNS:
+        if c != "patient_id":
+            data[c] = pd.array(cols[c], dtype=VARIANT_COLUMNS[c])
+    return pd.DataFrame(data)
+
+
 def read_vcf(
     path: Path | str,
     cfg: VcfInputConfig,
@@ -362,20 +399,53 @@ def read_vcf(
         When the file is not a readable VCF (empty, not VCF, no ``#CHROM`` line,
         corrupt gzip, unknown tumour column).
     """
-    p = Path(path)
+    cols = _new_columns()
+    rejects = Rejects(str(path))
+    report = _scan(Path(path), cfg, cols, rejects, genes=genes, tumor_sample=tumor_sample,
+                   pass_only=pass_only)  # fmt: skip
+    return ReadResult(_frame(cols), rejects.frame(), report)
+
+
+def read_vcfs(
+    paths: Sequence[Path | str], cfg: VcfInputConfig, *, genes: GeneIndex | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, list[FileReport]]:
+    """Read many VCFs into one frame (one pass, no per-file table building).
+
+    Returns the variant rows, the rejects and one report per file.
+    """
+    cols = _new_columns()
+    reports = []
+    every = Rejects("")
+    for path in paths:
+        rejects = Rejects(str(path))
+        reports.append(_scan(Path(path), cfg, cols, rejects, genes=genes))
+        every.rows.extend(rejects.rows)
+    return _frame(cols), every.frame(), reports
+
+
+def _scan(
+    p: Path,
+    cfg: VcfInputConfig,
+    cols: dict[str, list[Any]],
+    rejects: Rejects,
+    *,
+    genes: GeneIndex | None = None,
+    tumor_sample: str | None = None,
+    pass_only: bool | None = None,
+) -> FileReport:
+    """Append the rows of one VCF to ``cols`` and its rejects to ``rejects``; return its report."""
     header = read_header(p)
     tumor = pick_tumor(header, cfg, p, tumor_sample)
     keep_pass_only = cfg.pass_only if pass_only is None else pass_only
     report = FileReport(file=str(p), kind="vcf", extra={"tumor_sample_column": tumor,
                                                         "vcf_version": header.version})  # fmt: skip
-    rejects = Rejects(str(p))
     annotate = _Annotator(header, genes)
     has_af, has_ad, has_dp = ("AF" in header.format_ids, "AD" in header.format_ids,
                               "DP" in header.format_ids)  # fmt: skip
     vaf_keys = [k for k in cfg.vaf_info_keys if k in header.info_ids]
     depth_keys = [k for k in cfg.depth_info_keys if k in header.info_ids]
-    cols: dict[str, list[Any]] = {c: [] for c in VARIANT_COLUMNS if c not in ("patient_id",
-                                                                              "source_file")}  # fmt: skip
+    row_cols = [cols[c] for c in _ROW_COLUMNS]
+    n_before = len(cols["pos"])
     unannotated = no_vaf = 0
     n_records = 0
     for line, v in _records(p, header, tumor, rejects):
@@ -384,7 +454,9 @@ def read_vcf(
         if filt is None:
             filt = "PASS" if "PASS" in v.FILTERS else "."
         if keep_pass_only and filt not in ("PASS", "."):
-            rejects.add(line, "not PASS", f"{v.CHROM}:{v.POS} FILTER={filt}", detail=f"FILTER={filt}")
+            rejects.add(
+                line, "not PASS", f"{v.CHROM}:{v.POS} FILTER={filt}", detail=f"FILTER={filt}"
+            )
             continue
         ref: str = v.REF
         alts: list[str] = v.ALT
@@ -397,36 +469,49 @@ def read_vcf(
             rejects.add(line, "invalid ALT", str(v).strip(), detail=f"ALT {bad_alt!r} is not a "
                         "base sequence, '*' or a symbolic <...> allele")  # fmt: skip
             continue
-        af = v.format("AF") if has_af else None
-        ad = v.format("AD") if has_ad else None
-        dp = v.format("DP") if has_dp else None
-        ad_row = None
-        if ad is not None and ad.shape[1] == len(alts) + 1:
-            ad_row = [int(x) for x in ad[0]]
-        ad_complete = ad_row is not None and all(x >= 0 for x in ad_row)
+        n_alt = len(alts)
+        af_row: list[float] | None = None
+        if has_af:
+            af = v.format("AF")
+            if af is not None and af.shape[1] >= n_alt:
+                af_row = af[0].tolist()
         depth: int | None = None
-        if dp is not None and int(dp[0][0]) >= 0:
-            depth = int(dp[0][0])
-        elif ad_complete and ad_row is not None:
-            depth = sum(ad_row)
-        else:
-            for k in depth_keys:
-                d = _num(v.INFO.get(k), 0)
-                if d is not None:
-                    depth = int(d)
-                    break
+        if has_dp:
+            dp = v.format("DP")
+            if dp is not None:
+                d0 = int(dp[0, 0])
+                depth = d0 if d0 >= 0 else None
+        # AD only when AF or DP is missing (one FORMAT array fewer per record otherwise)
+        ad_row: list[int] | None = None
+        if has_ad and (af_row is None or any(x != x for x in af_row) or depth is None):
+            ad = v.format("AD")
+            if ad is not None and ad.shape[1] == n_alt + 1:
+                ad_row = ad[0].tolist()
+        ad_complete = ad_row is not None and min(ad_row) >= 0
+        if depth is None:
+            if ad_complete and ad_row is not None:
+                depth = sum(ad_row)
+            else:
+                for k in depth_keys:
+                    d = _num(v.INFO.get(k), 0)
+                    if d is not None:
+                        depth = int(d)
+                        break
         ann = v.INFO.get(annotate.key) if annotate.key else None
         rows: list[tuple[Any, ...]] = []
         bad_vaf: str | None = None
-        chrom = normalize_chrom(v.CHROM)
+        raw_chrom, pos = v.CHROM, v.POS
+        chrom = normalize_chrom(raw_chrom)
         for i, alt in enumerate(alts):
             if alt == "*":
                 continue
             vaf: float | None = None
-            if af is not None and af.shape[1] > i and not math.isnan(float(af[0][i])):
-                vaf = float(af[0][i])
-            elif ad_row is not None and ad_row[i + 1] >= 0 and (
-                (ad_complete and sum(ad_row) > 0) or (depth or 0) > 0
+            if af_row is not None and af_row[i] == af_row[i]:  # not NaN
+                vaf = af_row[i]
+            elif (
+                ad_row is not None
+                and ad_row[i + 1] >= 0
+                and ((ad_complete and sum(ad_row) > 0) or (depth or 0) > 0)
             ):
                 # alt / sum(AD) when every AD value is present, else alt / depth
                 vaf = ad_row[i + 1] / (sum(ad_row) if ad_complete and sum(ad_row) > 0 else depth)
@@ -440,20 +525,18 @@ def read_vcf(
             elif not 0.0 <= vaf <= 1.0:
                 bad_vaf = f"allele fraction {vaf:g} of ALT {alt!r} is outside 0-1"
                 break
-            gene, cons, hgvsp, annotated = annotate(ann, v.CHROM, v.POS, ref, alt)
+            gene, cons, hgvsp, annotated = annotate(ann, raw_chrom, pos, ref, alt)
             if not annotated:
                 unannotated += 1
-            rows.append((tumor, chrom, v.POS, ref, alt, gene, cons, hgvsp, vaf, depth, filt, line))
+            rows.append((tumor, chrom, pos, ref, alt, gene, cons, hgvsp, vaf, depth, filt, line))
         if bad_vaf is not None:
             rejects.add(line, "invalid VAF", str(v).strip(), detail=bad_vaf)
             continue
         for r in rows:
-            for c, x in zip(cols, r, strict=True):
-                cols[c].append(x)
-    frame = pd.DataFrame(cols)
-    frame.insert(0, "patient_id", None)
-    frame.insert(len(frame.columns) - 1, "source_file", str(p))
-    frame = frame[list(VARIANT_COLUMNS)].astype(VARIANT_COLUMNS)
+            for c, x in zip(row_cols, r, strict=True):
+                c.append(x)
+    n_rows = len(cols["pos"]) - n_before
+    cols["source_file"].extend([str(p)] * n_rows)
     if unannotated:
         if genes is None:
             report.warnings.append(
@@ -467,8 +550,12 @@ def read_vcf(
     if no_vaf:
         report.warnings.append(f"{no_vaf} variant rows have no allele fraction (no FORMAT AF/AD "
                                f"and none of INFO {list(cfg.vaf_info_keys)})")  # fmt: skip
-    report.extra.update({"variant_rows": len(frame), "unannotated_rows": unannotated})
-    return ReadResult.build(frame, rejects, report, records_read=n_records + _unparsed(rejects))
+    report.extra.update({"variant_rows": n_rows, "unannotated_rows": unannotated})
+    report.read = n_records + _unparsed(rejects)
+    report.rejected = len(rejects)
+    report.ingested = report.read - report.rejected
+    report.rejected_by_reason = dict(rejects.reasons)
+    return report
 
 
 def _unparsed(rejects: Rejects) -> int:

@@ -1,0 +1,332 @@
+"""Ingest a whole cohort, as configured in ``conf/cohort/``, into the canonical tables.
+
+Reads the patients and lines tables, FHIR bundles, VCFs and MAFs of
+``cohort.inputs``; links variant samples to patients; replaces every raw
+patient and sample identifier by its keyed pseudonym; and accounts for every
+record of every file (``read == ingested + rejected``). Before returning, the
+outputs are scanned for any raw identifier (a leak is a bug and stops the run).
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from precision_onco.catalog.biomarkers import to_short_hgvsp
+from precision_onco.config import Config
+from precision_onco.ingest.contracts import (
+    REJECT_COLUMNS,
+    VARIANT_COLUMNS,
+    FileReport,
+    IngestError,
+    ReadResult,
+)
+from precision_onco.ingest.genes import GeneIndex
+from precision_onco.ingest.maf import read_maf
+from precision_onco.ingest.pseudonymize import pseudonymize, resolve_key
+from precision_onco.ingest.vcf import read_vcf
+
+__all__ = ["CohortTables", "Redactor", "expand_paths", "ingest_cohort"]
+
+log = logging.getLogger(__name__)
+
+_TOKEN = re.compile(r"[A-Za-z0-9_\-]+")
+
+
+def expand_paths(patterns: Iterable[str], root: Path) -> list[Path]:
+    """Files named by ``patterns`` (globs allowed), relative to ``root``, sorted and de-duplicated."""
+    out: list[Path] = []
+    for pat in patterns:
+        full = pat if Path(pat).is_absolute() else str(root / pat)
+        hits = sorted(glob.glob(full))
+        if not hits and not glob.has_magic(pat):
+            raise IngestError(pat, "input file not found")
+        if not hits:
+            log.warning("no file matches %s", pat)
+        out.extend(Path(h) for h in hits)
+    return list(dict.fromkeys(out))
+
+
+class Redactor:
+    """Replaces raw identifiers inside free text (file names, excerpts) by their pseudonyms.
+
+    Text is split into identifier-like tokens (letters, digits, ``_`` and ``-``);
+    a token equal to a raw identifier, or starting with one followed by ``-``
+    or ``_``, has that identifier replaced.
+    """
+
+    def __init__(self, mapping: Mapping[str, str]) -> None:
+        self.mapping = {k: v for k, v in mapping.items() if k}
+
+    def _token(self, m: re.Match[str]) -> str:
+        tok = m.group(0)
+        hit = self.mapping.get(tok)
+        if hit is not None:
+            return hit
+        for sep in ("-", "_"):
+            parts = tok.split(sep)
+            for i in range(len(parts) - 1, 0, -1):
+                head = sep.join(parts[:i])
+                if head in self.mapping:
+                    rest = sep.join(parts[i:])
+                    return self.mapping[head] + sep + _TOKEN.sub(self._token, rest)
+        return tok
+
+    def __call__(self, text: Any) -> Any:
+        if not isinstance(text, str) or not self.mapping:
+            return text
+        return _TOKEN.sub(self._token, text)
+
+    def leaks(self, text: str) -> bool:
+        """True when ``text`` still contains a raw identifier."""
+        return self(text) != text
+
+
+@dataclass
+class CohortTables:
+    """The canonical tables of one cohort and the per-file accounting."""
+
+    patients: pd.DataFrame
+    lines: pd.DataFrame
+    variants: pd.DataFrame
+    rejects: pd.DataFrame
+    files: list[FileReport] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """The content of ``reports/ingest_summary.json``."""
+        by_kind: dict[str, dict[str, int]] = {}
+        for f in self.files:
+            k = by_kind.setdefault(f.kind, {"files": 0, "read": 0, "ingested": 0, "rejected": 0})
+            k["files"] += 1
+            k["read"] += f.read
+            k["ingested"] += f.ingested
+            k["rejected"] += f.rejected
+        reasons: dict[str, int] = {}
+        for f in self.files:
+            for r, n in f.rejected_by_reason.items():
+                reasons[r] = reasons.get(r, 0) + n
+        return {
+            "tables": {
+                "patients": len(self.patients),
+                "lines": len(self.lines),
+                "variants": len(self.variants),
+                "rejects": len(self.rejects),
+            },
+            "by_kind": by_kind,
+            "rejected_by_reason": dict(sorted(reasons.items())),
+            "warnings": list(self.warnings),
+            "files": [f.as_dict() for f in self.files],
+        }
+
+
+def _sample_map(cfg: Config, patients: pd.DataFrame, root: Path) -> dict[str, str]:
+    sm = cfg.cohort.inputs.samples
+    out: dict[str, str] = {}
+    if sm.file:
+        p = root / sm.file
+        try:
+            t = pd.read_csv(p, sep=None, engine="python", dtype=str)
+        except (OSError, ValueError) as exc:
+            raise IngestError(p, f"cannot read the sample map ({exc})") from None
+        if not {"sample_id", "patient_id"} <= set(t.columns):
+            raise IngestError(p, "the sample map needs columns 'sample_id' and 'patient_id'")
+        out.update(zip(t["sample_id"].str.strip(), t["patient_id"].str.strip(), strict=True))
+    if sm.column:
+        if sm.column not in patients.columns:
+            raise IngestError(cfg.cohort.inputs.patients.path or "patients table",
+                              f"cohort.inputs.samples.column {sm.column!r} is not a column of the "
+                              "patients table")  # fmt: skip
+        pairs = patients[[sm.column, "patient_id"]].dropna()
+        for s, pid in zip(
+            pairs[sm.column].astype(str), pairs["patient_id"].astype(str), strict=True
+        ):
+            out.setdefault(s, pid)
+    return out
+
+
+def _link(samples: pd.Series, mapping: Mapping[str, str], regex: str | None) -> pd.Series:
+    """Patient id of each sample: the map, else the regex's first group, else the sample id."""
+    rx = re.compile(regex) if regex else None
+
+    def one(s: str) -> str:
+        if s in mapping:
+            return mapping[s]
+        if rx is not None:
+            m = rx.search(s)
+            if m:
+                return m.group(1) if m.groups() else m.group(0)
+        return s
+
+    uniq = {s: one(s) for s in samples.dropna().unique()}
+    return samples.map(uniq)
+
+
+def _read_tables(cfg: Config, root: Path) -> tuple[list[ReadResult], list[ReadResult]]:
+    from precision_onco.ingest import tables
+
+    inputs = cfg.cohort.inputs
+    codes = (
+        tables.load_oncotree_codes(root / cfg.cohort.oncotree_codes)
+        if cfg.cohort.oncotree_codes
+        else None
+    )
+    cutoff = date.fromisoformat(cfg.cohort.data_cutoff) if cfg.cohort.data_cutoff else None
+    pats, lines = [], []
+    if inputs.patients.path:
+        pats.append(
+            tables.read_patients(root / inputs.patients.path, inputs.patients, oncotree_codes=codes)
+        )
+    if inputs.lines.path:
+        lines.append(tables.read_lines(root / inputs.lines.path, inputs.lines,
+                                       tox_categories=list(cfg.catalog.toxicity_categories),
+                                       data_cutoff=cutoff))  # fmt: skip
+    return pats, lines
+
+
+def ingest_cohort(cfg: Config, *, root: Path | None = None) -> CohortTables:
+    """Read every input of ``cfg.cohort`` into pseudonymized canonical tables."""
+    root = (root or Path.cwd()).resolve()
+    inputs = cfg.cohort.inputs
+    key = resolve_key(
+        cfg.cohort.pseudonymization, synthetic=cfg.cohort.synthetic, project_root=root
+    )
+    pat_results, line_results = _read_tables(cfg, root)
+    var_results: list[ReadResult] = []
+    fhir_files = expand_paths(inputs.fhir, root)
+    if fhir_files:
+        from precision_onco.ingest.fhir import read_fhir_bundle
+
+        for f in fhir_files:
+            fr = read_fhir_bundle(f)
+            pat_results.append(ReadResult(fr.patients, fr.rejects, fr.report))
+            line_results.append(ReadResult(fr.lines, fr.rejects.iloc[0:0], _shadow(fr.report)))
+            var_results.append(ReadResult(fr.variants, fr.rejects.iloc[0:0], _shadow(fr.report)))
+    genes = GeneIndex.from_file(root / inputs.vcf.genes_bed) if inputs.vcf.genes_bed else None
+    for f in expand_paths(inputs.vcf.paths, root):
+        var_results.append(read_vcf(f, inputs.vcf, genes=genes))
+    for f in expand_paths(inputs.maf.paths, root):
+        var_results.append(read_maf(f, inputs.maf))
+    if not (pat_results or line_results or var_results):
+        raise IngestError(
+            f"cohort {cfg.cohort.name}", "no input files configured under cohort.inputs"
+        )
+
+    patients = _concat([r.frame for r in pat_results])
+    if len(patients) and patients["patient_id"].duplicated().any():
+        patients = patients.drop_duplicates("patient_id", keep="first")
+    lines = _concat([r.frame for r in line_results])
+    variants = _concat([r.frame for r in var_results], columns=VARIANT_COLUMNS)
+    rejects = _concat([r.rejects for r in (*pat_results, *line_results, *var_results)],
+                      columns=REJECT_COLUMNS)  # fmt: skip
+    files = [
+        r.report
+        for r in (*pat_results, *line_results, *var_results)
+        if not r.report.extra.get("_shadow")
+    ]
+    for f in files:
+        f.check()
+    warnings: list[str] = []
+
+    # link samples to patients (raw ids; pseudonymized below)
+    if len(variants):
+        smap = _sample_map(cfg, patients, root)
+        unset = variants["patient_id"].isna()
+        variants.loc[unset, "patient_id"] = _link(variants.loc[unset, "sample_id"].astype(str), smap,
+                                                  inputs.samples.regex).to_numpy()  # fmt: skip
+        if len(patients):
+            orphans = ~variants["patient_id"].isin(set(patients["patient_id"].astype(str)))
+            if orphans.any():
+                warnings.append(f"{int(orphans.sum())} variant rows from "
+                                f"{variants.loc[orphans, 'sample_id'].nunique()} samples belong to no "
+                                "patient of the patients table (check cohort.inputs.samples)")  # fmt: skip
+        variants["hgvsp_short"] = variants["hgvsp"].map(to_short_hgvsp).astype("string")
+
+    # pseudonymize: patient ids, sample ids and identifier columns
+    raw_patients = set(patients.get("patient_id", pd.Series(dtype=str)).dropna().astype(str))
+    raw_patients |= set(lines.get("patient_id", pd.Series(dtype=str)).dropna().astype(str))
+    raw_patients |= set(variants["patient_id"].dropna().astype(str)) if len(variants) else set()
+    raw_samples = set(variants["sample_id"].dropna().astype(str)) if len(variants) else set()
+    for c in cfg.cohort.identifier_columns:
+        for t in (patients, lines):
+            if c in t.columns:
+                raw_samples |= set(t[c].dropna().astype(str))
+    pmap = dict(zip(sorted(raw_patients), pseudonymize(sorted(raw_patients), key), strict=True))
+    smap_k = dict(zip(sorted(raw_samples), pseudonymize(sorted(raw_samples), key, namespace="sample"),
+                      strict=True))  # fmt: skip
+    redact = Redactor({**smap_k, **pmap})
+    for t in (patients, lines, variants):
+        if "patient_id" in t.columns:
+            t.insert(0, "patient_key", t["patient_id"].astype("string").map(pmap).astype("string"))
+            t.drop(columns="patient_id", inplace=True)
+        for c in cfg.cohort.identifier_columns:
+            if c in t.columns:
+                t[c] = t[c].astype("string").map(smap_k).astype("string")
+    if len(variants):
+        variants["sample_id"] = variants["sample_id"].astype("string").map(smap_k).astype("string")
+        variants["source_file"] = _redact_col(variants["source_file"], redact, root)
+    if len(rejects):
+        rejects["source_file"] = _redact_col(rejects["source_file"], redact, root)
+        rejects["raw"] = rejects["raw"].map(redact).astype("string")
+        rejects["reason"] = rejects["reason"].map(redact).astype("string")
+    for f in files:
+        f.file = _relative(redact(f.file), root)
+        f.warnings = [redact(w) for w in f.warnings]
+        f.extra = {k: redact(v) for k, v in f.extra.items()}
+    warnings = [redact(w) for w in warnings]
+    out = CohortTables(patients, lines, variants, rejects, files, warnings)
+    _assert_no_leak(out, redact)
+    return out
+
+
+def _shadow(report: FileReport) -> FileReport:
+    """A report that does not count twice (FHIR files give three tables from one file)."""
+    return FileReport(file=report.file, kind=report.kind, extra={"_shadow": True})
+
+
+def _relative(path: str, root: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(root))
+    except ValueError:
+        return path
+
+
+def _redact_col(col: pd.Series, redact: Redactor, root: Path) -> pd.Series:
+    uniq = {v: _relative(redact(v), root) for v in col.dropna().unique()}
+    return col.map(uniq).astype("string")
+
+
+def _concat(frames: list[pd.DataFrame], columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+    frames = [f for f in frames if len(f.columns)]
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in (columns or {}).items()})
+    non_empty = [f for f in frames if len(f)] or frames[:1]
+    out = pd.concat(non_empty, ignore_index=True)
+    if columns:
+        out = out.astype({c: t for c, t in columns.items() if c in out.columns})
+    return out
+
+
+def _assert_no_leak(out: CohortTables, redact: Redactor) -> None:
+    """Stop if any raw identifier survived into an output table or the summary."""
+    for name in ("patients", "lines", "variants", "rejects"):
+        t: pd.DataFrame = getattr(out, name)
+        for c in t.columns:
+            if t[c].dtype.kind in "OSU" or str(t[c].dtype) in ("string", "str"):
+                for v in t[c].dropna().unique():
+                    if redact.leaks(str(v)):
+                        raise AssertionError(
+                            f"raw identifier left in {name}.{c}; refusing to write"
+                        )
+    import json
+
+    if redact.leaks(json.dumps(out.summary(), default=str)):
+        raise AssertionError("raw identifier left in the ingest summary; refusing to write")
