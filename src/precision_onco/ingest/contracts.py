@@ -35,7 +35,7 @@ VARIANT_COLUMNS: dict[str, str] = {
     "patient_id": "string",
     "sample_id": "string",
     "chrom": "string",
-    "pos": "int64",
+    "pos": "Int64",
     "ref": "string",
     "alt": "string",
     "gene": "string",
