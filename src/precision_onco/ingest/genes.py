@@ -45,7 +45,7 @@ class GeneIndex:
         opener = gzip.open if p.suffix == ".gz" else open
         is_gtf = ".gtf" in p.name or ".gff" in p.name
         rows: list[tuple[str, int, int, str]] = []
-        with opener(p, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
+        with opener(p, "rt", encoding="utf-8") as fh:
             for n, line in enumerate(fh, start=1):
                 if not line.strip() or line.startswith(("#", "track", "browser")):
                     continue

@@ -13,15 +13,17 @@ Accounting is per data row: a row is ingested or rejected with its file line.
 
 from __future__ import annotations
 
-import csv
 import difflib
 import gzip
-import io
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from precision_onco.config.schema import MafInputConfig
 from precision_onco.ingest.contracts import (
@@ -76,9 +78,167 @@ def _read_text(p: Path) -> str:
                           "file to UTF-8", line=line) from None  # fmt: skip
 
 
-def read_maf(path: Path | str, cfg: MafInputConfig) -> ReadResult:
-    """Read one MAF into canonical variant rows (``patient_id`` left empty: mapped by the caller)."""
-    p = Path(path)
+#: Columns read besides the required ones, when present.
+_OPTIONAL = ("Tumor_Seq_Allele1", "t_alt_count", "t_depth", "FILTER", "HGVSp_Short",
+             "Protein_Change", "HGVSp", "t_vaf", "VAF", "tumor_f", "i_TumorVAF_WU")  # fmt: skip
+
+
+_NULLS = ["", "NA", "N/A", ".", "nan", "NaN", "null"]
+
+
+def _header(p: Path) -> tuple[list[str], int] | None:
+    """The column names and the number of lines before them, or None if unreadable."""
+    try:
+        with (gzip.open(p, "rb") if _gzipped(p) else p.open("rb")) as fh:
+            n_comment = 0
+            for raw in fh:
+                if raw.startswith(b"#") or not raw.strip():
+                    n_comment += 1
+                    continue
+                return raw.decode("utf-8").rstrip("\r\n").split("\t"), n_comment
+    except (OSError, EOFError, UnicodeDecodeError, zlib.error):
+        return None
+    return None
+
+
+def _read_fast(p: Path, cfg: MafInputConfig) -> ReadResult | None:
+    """Vectorized read of a clean MAF through pyarrow, or None when the file needs the careful
+    path: unreadable, not UTF-8, ragged or blank lines, or any record that would be rejected
+    (the careful path then diagnoses every record with its line)."""
+    if not p.is_file() or p.stat().st_size == 0:
+        return None
+    head = _header(p)
+    if head is None:
+        return None
+    header, n_comment = head
+    numeric = {"Start_Position": pa.int64(), "t_alt_count": pa.float64(), "t_depth": pa.float64()}
+    vaf_cols = [c for c in (cfg.vaf_column, "t_vaf", "VAF", "tumor_f", "i_TumorVAF_WU") if c]
+    wanted = set(MAF_REQUIRED) | set(_OPTIONAL) | set(vaf_cols)
+    include = [c for c in dict.fromkeys(header) if c in wanted]
+    if not set(MAF_REQUIRED) <= set(include) or len(set(header)) != len(header):
+        return None
+    if cfg.vaf_column and cfg.vaf_column not in include:
+        return None
+    types = {c: numeric.get(c, pa.float64() if c in vaf_cols else pa.string()) for c in include}
+    ragged = False
+
+    def on_invalid(row: Any) -> str:
+        nonlocal ragged
+        ragged = True
+        return "skip"
+
+    try:
+        t = pacsv.read_csv(
+            p,
+            read_options=pacsv.ReadOptions(skip_rows=n_comment, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter="\t", quote_char=False,
+                                              ignore_empty_lines=False,
+                                              invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=include, column_types=types, null_values=_NULLS,
+                strings_can_be_null=False, quoted_strings_can_be_null=False,
+            ),
+        )  # fmt: skip
+    except (pa.ArrowInvalid, OSError, EOFError, zlib.error):
+        return None
+    if ragged:
+        return None
+    n = t.num_rows
+    col = t.column
+    pos = col("Start_Position")
+    if pos.null_count or (n and pc.min(pos).as_py() <= 0):
+        return None
+    allele = r"^(?:[ACGTN]+|-)$"
+    ref = pc.utf8_upper(col("Reference_Allele"))
+    a2 = pc.utf8_upper(col("Tumor_Seq_Allele2"))
+    a1 = pc.utf8_upper(col("Tumor_Seq_Allele1")) if "Tumor_Seq_Allele1" in include else a2
+    alt = pc.if_else(pc.not_equal(a2, ref), a2, a1)
+    for arr in (ref, alt):
+        if not pc.all(pc.match_substring_regex(arr, allele)).as_py() and n:
+            return None
+    if n and pc.any(pc.equal(pc.utf8_trim_whitespace(col("Tumor_Sample_Barcode")), "")).as_py():
+        return None
+    report = FileReport(file=str(p), kind="maf")
+    vaf = pa.nulls(n, pa.float64())
+    depth = pa.nulls(n, pa.int64())
+    if "t_alt_count" in include and "t_depth" in include:
+        t_alt, t_dp = col("t_alt_count"), col("t_depth")
+        bad = pc.or_kleene(pc.or_kleene(pc.greater(t_alt, t_dp), pc.less(t_alt, 0)),
+                           pc.less(t_dp, 0))  # fmt: skip
+        if pc.any(bad).as_py():
+            return None
+        vaf = pc.divide(t_alt, pc.if_else(pc.greater(t_dp, 0), t_dp, None))
+        depth = pc.cast(pc.round(t_dp), pa.int64())
+    vcol = cfg.vaf_column
+    if vcol is None and vaf.null_count == n:
+        vcol = next((c for c in ("t_vaf", "VAF", "tumor_f", "i_TumorVAF_WU") if c in include),
+                    None)  # fmt: skip
+    if vcol is not None:
+        v = col(vcol)
+        scale = cfg.vaf_scale
+        if scale == "auto":
+            scale = "percent" if n and (pc.max(v).as_py() or 0) > 1 else "fraction"
+            if scale == "percent":
+                report.warnings.append(f"VAF column {vcol!r} read as a percentage (values above 1)")
+        if scale == "percent":
+            v = pc.divide(v, 100.0)
+        vaf = pc.coalesce(vaf, v)
+    if n and pc.any(pc.or_kleene(pc.less(vaf, 0), pc.greater(vaf, 1))).as_py():
+        return None
+    if vaf.null_count == n and n:
+        report.warnings.append("no allele fraction: the MAF has neither t_alt_count/t_depth nor a "
+                               "VAF column (set cohort.inputs.maf.vaf_column)")  # fmt: skip
+    if "FILTER" in include:
+        filt = pc.if_else(pc.equal(col("FILTER"), ""), ".", col("FILTER"))
+        if cfg.pass_only and not pc.all(pc.is_in(filt, pa.array(["PASS", "."]))).as_py() and n:
+            return None
+    else:
+        filt = pa.repeat("PASS", n)
+    prot_col = next((c for c in ("HGVSp_Short", "Protein_Change", "HGVSp") if c in include), None)
+    if prot_col:
+        prot = col(prot_col)
+        prot = pc.if_else(pc.is_in(prot, pa.array(["", "."])), None, prot)
+    else:
+        prot = pa.nulls(n, pa.string())
+    gene = col("Hugo_Symbol")
+    gene = pc.if_else(pc.is_in(gene, pa.array(["", "Unknown"])), None, gene)
+    classes = pa.array(list(MAF_TO_SO))
+    cons = pc.take(pa.array(list(MAF_TO_SO.values())),
+                   pc.index_in(col("Variant_Classification"), classes))  # fmt: skip
+    chrom_raw = col("Chromosome")
+    uniq = pc.unique(chrom_raw)
+    chrom = pc.take(pa.array([normalize_chrom(c) for c in uniq.to_pylist()]),
+                    pc.index_in(chrom_raw, uniq))  # fmt: skip
+    first = n_comment + 2
+    out = pa.table({
+        "patient_id": pa.nulls(n, pa.string()),
+        "sample_id": col("Tumor_Sample_Barcode"),
+        "chrom": chrom, "pos": pos, "ref": ref, "alt": alt, "gene": gene, "consequence": cons,
+        "hgvsp": prot, "vaf": vaf, "depth": depth, "filter": filt,
+        "source_file": pa.repeat(str(p), n),
+        "source_line": pa.array(np.arange(first, first + n, dtype=np.int64)),
+    })  # fmt: skip
+    frame = out.to_pandas(types_mapper=_PANDAS_TYPES.get).astype(VARIANT_COLUMNS)
+    report.extra["samples"] = int(pc.count_distinct(col("Tumor_Sample_Barcode")).as_py())
+    return ReadResult.build(frame, Rejects(str(p)), report, records_read=n)
+
+
+_PANDAS_TYPES = {pa.string(): pd.StringDtype(), pa.int64(): pd.Int64Dtype(),
+                 pa.large_string(): pd.StringDtype()}  # fmt: skip
+
+
+def _chroms(col: pd.Series) -> dict[str, str]:
+    return {c: normalize_chrom(c) for c in col.unique()}
+
+
+def _gzipped(p: Path) -> bool:
+    with p.open("rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def _read_slow(p: Path, rejects: Rejects) -> tuple[pd.DataFrame, int, np.ndarray]:
+    """Every row as text with its file line; a row whose field count differs from the
+    header's is rejected here, a blank line becomes an empty row (rejected later)."""
     text = _read_text(p)
     lines = text.splitlines()
     n_comment = 0
@@ -89,10 +249,37 @@ def read_maf(path: Path | str, cfg: MafInputConfig) -> ReadResult:
     if n_comment == len(lines):
         raise IngestError(p, "no header line (only comments or blank lines)")
     header_line = n_comment + 1
-    df = pd.read_csv(
-        io.StringIO(text), sep="\t", skiprows=n_comment, dtype=str, keep_default_na=False,
-        na_filter=False, quoting=csv.QUOTE_NONE, skip_blank_lines=False, engine="c",
-    )  # fmt: skip
+    header = lines[n_comment].split("\t")
+    width = len(header)
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    for k, line in enumerate(lines[n_comment + 1 :], start=header_line + 1):
+        fields = line.split("\t") if line.strip() else [""] * width
+        if len(fields) != width:
+            rejects.add(k, "wrong number of fields", line,
+                        detail=f"expected {width} tab-separated fields (as in the header), got "
+                        f"{len(fields)}")  # fmt: skip
+            continue
+        rows.append(fields)
+        numbers.append(k)
+    dup = sorted({h for h in header if header.count(h) > 1})
+    if dup:
+        raise IngestError(p, f"duplicate column names in the header: {', '.join(dup)}",
+                          line=header_line)  # fmt: skip
+    df = pd.DataFrame(rows, columns=header, dtype=object).astype(str) if rows else pd.DataFrame(
+        {h: pd.Series(dtype=str) for h in header})  # fmt: skip
+    return df, header_line, np.asarray(numbers, dtype=np.int64)
+
+
+def read_maf(path: Path | str, cfg: MafInputConfig) -> ReadResult:
+    """Read one MAF into canonical variant rows (``patient_id`` left empty: mapped by the caller)."""
+    p = Path(path)
+    fast = _read_fast(p, cfg)
+    if fast is not None:
+        return fast
+    rejects = Rejects(str(p))
+    df, header_line, line_no = _read_slow(p, rejects)
+    n_ragged = len(rejects)
     missing = [c for c in MAF_REQUIRED if c not in df.columns]
     if missing:
         hints = {
@@ -101,9 +288,7 @@ def read_maf(path: Path | str, cfg: MafInputConfig) -> ReadResult:
         said = ", ".join(f"{c!r}" + (f" (found {h[0]!r}?)" if h else "") for c, h in hints.items())
         raise IngestError(p, f"not a MAF: missing required column(s) {said}", line=header_line)
     report = FileReport(file=str(p), kind="maf")
-    rejects = Rejects(str(p))
     n = len(df)
-    line_no = np.arange(n) + header_line + 1
     ok = np.ones(n, dtype=bool)
 
     def reject(mask: np.ndarray, reason: str, detail: Any) -> None:
@@ -186,7 +371,7 @@ def read_maf(path: Path | str, cfg: MafInputConfig) -> ReadResult:
         {
             "patient_id": None,
             "sample_id": df["Tumor_Sample_Barcode"].to_numpy()[keep],
-            "chrom": [normalize_chrom(c) for c in df["Chromosome"].to_numpy()[keep]],
+            "chrom": df["Chromosome"].iloc[keep].map(_chroms(df["Chromosome"])).to_numpy(),
             "pos": pos.to_numpy()[keep].astype("int64"),
             "ref": ref.to_numpy()[keep],
             "alt": alt.to_numpy()[keep],
@@ -202,4 +387,4 @@ def read_maf(path: Path | str, cfg: MafInputConfig) -> ReadResult:
     )
     frame = frame.astype(VARIANT_COLUMNS)
     report.extra["samples"] = int(frame["sample_id"].nunique())
-    return ReadResult.build(frame, rejects, report, records_read=n)
+    return ReadResult.build(frame, rejects, report, records_read=n + n_ragged)

@@ -94,10 +94,16 @@ def _check_gzip(path: Path) -> None:
                           "with bgzip") from None  # fmt: skip
 
 
-def _text_lines(path: Path, gzipped: bool) -> Iterator[str]:
+def _raw_lines(path: Path, gzipped: bool) -> Iterator[bytes]:
     opener: Any = gzip.open if gzipped else open
-    with opener(path, "rt", encoding="utf-8", newline="") as fh:
+    with opener(path, "rb") as fh:
         yield from fh
+
+
+def _text_lines(path: Path, gzipped: bool) -> Iterator[str]:
+    """Lines as text; bytes that are not UTF-8 survive a round trip (``surrogateescape``)."""
+    for raw in _raw_lines(path, gzipped):
+        yield raw.decode("utf-8", errors="surrogateescape")
 
 
 _FORMAT_RE = re.compile(r'Format: ?([^"]+)"?>?\s*$')
@@ -120,7 +126,8 @@ def read_header(path: Path | str) -> VcfHeader:
     has_ann = False
     n = 0
     try:
-        for n, line in enumerate(_text_lines(p, gz), start=1):
+        for n, raw in enumerate(_raw_lines(p, gz), start=1):
+            line = raw.decode("utf-8")
             if n == 1:
                 if not line.startswith("##fileformat=VCF"):
                     raise IngestError(p, "not a VCF: the first line must be '##fileformat=VCFv4.x', "
@@ -153,8 +160,8 @@ def read_header(path: Path | str) -> VcfHeader:
                 break
             raise IngestError(p, "missing the '#CHROM' header line before the first record", line=n)
     except UnicodeDecodeError as exc:
-        raise IngestError(p, f"header is not UTF-8 text ({exc.reason} at byte {exc.start})",
-                          line=n + 1) from None  # fmt: skip
+        raise IngestError(p, f"header is not UTF-8 text ({exc.reason} at byte {exc.start} of "
+                          "the line)", line=n) from None  # fmt: skip
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise IngestError(p, f"unreadable gzip data ({exc})") from None
     if samples is None:
@@ -228,6 +235,18 @@ class _Annotator:
                  ) -> tuple[str | None, str | None, str | None, bool]:  # fmt: skip
         """``(gene, consequence, hgvsp, annotated)``."""
         if ann:
+            if "," not in ann:  # one entry: nothing to choose
+                best = ann.split("|")
+                n = len(best)
+                gene = best[self.i_gene] or None if n > self.i_gene else None
+                cons = best[self.i_cons].split("&", 1)[0] or None if n > self.i_cons else None
+                hgvsp = None
+                h = self.i_hgvsp
+                if h is not None and n > h and best[h]:
+                    hgvsp = best[h].split(":", 1)[-1]
+                    if "%" in hgvsp:
+                        hgvsp = unquote(hgvsp)
+                return gene, cons, hgvsp, True
             entries = [e.split("|") for e in ann.split(",")]
             want = (_vep_allele(ref, alt), alt) if self.key == "CSQ" else (alt,)
             cand = [
@@ -318,7 +337,9 @@ def _records(
     done = 0  # records consumed from the current source
     try:
         while True:
-            vcf = VCF(source, samples=[tumor], lazy=True)
+            # all sample columns are parsed, so htslib catches a record whose column count
+            # does not match the header
+            vcf = VCF(source, lazy=True)
             it = iter(vcf)
             try:
                 while True:
@@ -350,7 +371,7 @@ def _rewrite(path: Path, header: VcfHeader, bad: int, rejects: Rejects) -> tuple
     """Reject line ``bad`` and copy the header and later, pre-checked lines to a temp file."""
     fd, name = tempfile.mkstemp(suffix=".vcf", prefix="precision_onco_")
     kept: list[int] = []
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
+    with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as out:
         for n, line in enumerate(_text_lines(path, header.gzipped), start=1):
             if n <= header.n_lines:
                 out.write(line)
@@ -444,27 +465,43 @@ def _scan(
                               "DP" in header.format_ids)  # fmt: skip
     vaf_keys = [k for k in cfg.vaf_info_keys if k in header.info_ids]
     depth_keys = [k for k in cfg.depth_info_keys if k in header.info_ids]
-    row_cols = [cols[c] for c in _ROW_COLUMNS]
+    ti = header.samples.index(tumor)
+    rows_out: list[tuple[Any, ...]] = []
+    append = rows_out.append
     n_before = len(cols["pos"])
     unannotated = no_vaf = 0
     n_records = 0
+    ann_key = annotate.key
+    ref_ok: dict[str, bool] = {}
+    alt_ok: dict[str, bool] = {}
+    chroms: dict[str, str] = {}
     for line, v in _records(p, header, tumor, rejects):
         n_records += 1
         filt = v.FILTER
         if filt is None:
             filt = "PASS" if "PASS" in v.FILTERS else "."
-        if keep_pass_only and filt not in ("PASS", "."):
+        if keep_pass_only and filt != "PASS" and filt != ".":
             rejects.add(
                 line, "not PASS", f"{v.CHROM}:{v.POS} FILTER={filt}", detail=f"FILTER={filt}"
             )
             continue
         ref: str = v.REF
         alts: list[str] = v.ALT
-        if not _BASES.match(ref):
+        ok = ref_ok.get(ref)
+        if ok is None:
+            ok = ref_ok[ref] = _BASES.match(ref) is not None
+        if not ok:
             rejects.add(line, "invalid REF", str(v).strip(), detail=f"REF {ref!r} has a character "
                         "other than A, C, G, T, N")  # fmt: skip
             continue
-        bad_alt = next((a for a in alts if not _ALT.match(a)), None)
+        bad_alt = None
+        for a in alts:
+            ok = alt_ok.get(a)
+            if ok is None:
+                ok = alt_ok[a] = _ALT.match(a) is not None
+            if not ok:
+                bad_alt = a
+                break
         if bad_alt is not None or not alts:
             rejects.add(line, "invalid ALT", str(v).strip(), detail=f"ALT {bad_alt!r} is not a "
                         "base sequence, '*' or a symbolic <...> allele")  # fmt: skip
@@ -474,19 +511,20 @@ def _scan(
         if has_af:
             af = v.format("AF")
             if af is not None and af.shape[1] >= n_alt:
-                af_row = af[0].tolist()
+                af_row = af[ti].tolist()
         depth: int | None = None
         if has_dp:
             dp = v.format("DP")
             if dp is not None:
-                d0 = int(dp[0, 0])
+                d0 = int(dp[ti, 0])
                 depth = d0 if d0 >= 0 else None
         # AD only when AF or DP is missing (one FORMAT array fewer per record otherwise)
         ad_row: list[int] | None = None
-        if has_ad and (af_row is None or any(x != x for x in af_row) or depth is None):
+        if has_ad and (af_row is None or depth is None
+                       or (af_row[0] != af_row[0] if n_alt == 1 else any(x != x for x in af_row))):
             ad = v.format("AD")
             if ad is not None and ad.shape[1] == n_alt + 1:
-                ad_row = ad[0].tolist()
+                ad_row = ad[ti].tolist()
         ad_complete = ad_row is not None and min(ad_row) >= 0
         if depth is None:
             if ad_complete and ad_row is not None:
@@ -497,44 +535,70 @@ def _scan(
                     if d is not None:
                         depth = int(d)
                         break
-        ann = v.INFO.get(annotate.key) if annotate.key else None
+        ann = v.INFO.get(ann_key) if ann_key else None
+        raw_chrom, pos = v.CHROM, v.POS
+        chrom = chroms.get(raw_chrom)
+        if chrom is None:
+            chrom = chroms[raw_chrom] = normalize_chrom(raw_chrom)
+        if n_alt == 1 and af_row is not None and af_row[0] == af_row[0] and alts[0] != "*":
+            # the common case: one ALT with its FORMAT AF
+            vaf = af_row[0]
+            if not 0.0 <= vaf <= 1.0:
+                rejects.add(line, "invalid VAF", str(v).strip(),
+                            detail=f"allele fraction {vaf:g} of ALT {alts[0]!r} is outside 0-1")  # fmt: skip
+                continue
+            gene, cons, hgvsp, annotated = annotate(ann, raw_chrom, pos, ref, alts[0])
+            if not annotated:
+                unannotated += 1
+            append((tumor, chrom, pos, ref, alts[0], gene, cons, hgvsp, vaf, depth, filt, line))
+            continue
         rows: list[tuple[Any, ...]] = []
         bad_vaf: str | None = None
-        raw_chrom, pos = v.CHROM, v.POS
-        chrom = normalize_chrom(raw_chrom)
         for i, alt in enumerate(alts):
             if alt == "*":
                 continue
-            vaf: float | None = None
+            vaf_i: float | None = None
             if af_row is not None and af_row[i] == af_row[i]:  # not NaN
-                vaf = af_row[i]
+                vaf_i = af_row[i]
             elif (
                 ad_row is not None
                 and ad_row[i + 1] >= 0
                 and ((ad_complete and sum(ad_row) > 0) or (depth or 0) > 0)
             ):
                 # alt / sum(AD) when every AD value is present, else alt / depth
-                vaf = ad_row[i + 1] / (sum(ad_row) if ad_complete and sum(ad_row) > 0 else depth)
+                vaf_i = ad_row[i + 1] / (
+                    sum(ad_row) if ad_complete and sum(ad_row) > 0 else (depth or 1)
+                )
             else:
                 for k in vaf_keys:
-                    vaf = _num(v.INFO.get(k), i)
-                    if vaf is not None:
+                    vaf_i = _num(v.INFO.get(k), i)
+                    if vaf_i is not None:
                         break
-            if vaf is None:
+            if vaf_i is None:
                 no_vaf += 1
-            elif not 0.0 <= vaf <= 1.0:
-                bad_vaf = f"allele fraction {vaf:g} of ALT {alt!r} is outside 0-1"
+            elif not 0.0 <= vaf_i <= 1.0:
+                bad_vaf = f"allele fraction {vaf_i:g} of ALT {alt!r} is outside 0-1"
                 break
             gene, cons, hgvsp, annotated = annotate(ann, raw_chrom, pos, ref, alt)
             if not annotated:
                 unannotated += 1
-            rows.append((tumor, chrom, pos, ref, alt, gene, cons, hgvsp, vaf, depth, filt, line))
+            rows.append((tumor, chrom, pos, ref, alt, gene, cons, hgvsp, vaf_i, depth, filt, line))
         if bad_vaf is not None:
             rejects.add(line, "invalid VAF", str(v).strip(), detail=bad_vaf)
             continue
-        for r in rows:
-            for c, x in zip(row_cols, r, strict=True):
-                c.append(x)
+        rows_out.extend(rows)
+    # htslib reads a record with more sample columns than the header (or none) without
+    # complaint when it can: check every record's column count against the header
+    misfits = _column_misfits(p, header)
+    if misfits:
+        done = {r["source_line"] for r in rejects.rows}
+        for n, line_text in misfits.items():
+            if n not in done:
+                rejects.add(n, "unparseable record", line_text, detail=_diagnose(line_text, header))
+        rows_out = [r for r in rows_out if r[-1] not in misfits]
+    if rows_out:
+        for c, values in zip(_ROW_COLUMNS, zip(*rows_out, strict=True), strict=True):
+            cols[c].extend(values)
     n_rows = len(cols["pos"]) - n_before
     cols["source_file"].extend([str(p)] * n_rows)
     if unannotated:
@@ -556,6 +620,16 @@ def _scan(
     report.ingested = report.read - report.rejected
     report.rejected_by_reason = dict(rejects.reasons)
     return report
+
+
+def _column_misfits(path: Path, header: VcfHeader) -> dict[int, str]:
+    """Record lines whose tab-separated column count differs from the ``#CHROM`` line's."""
+    tabs = 7 + (1 + len(header.samples) if header.samples else 0)
+    out: dict[int, str] = {}
+    for n, raw in enumerate(_raw_lines(path, header.gzipped), start=1):
+        if n > header.n_lines and raw.count(b"\t") != tabs and raw.strip():
+            out[n] = raw.decode("utf-8", errors="replace")
+    return out
 
 
 def _unparsed(rejects: Rejects) -> int:
