@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -51,9 +52,15 @@ def repo(tmp_path_factory) -> Path:
 
 def test_repro_then_noop(repo: Path) -> None:
     first = _run(["dvc", "repro"], repo)
-    assert {"compose", "synthesize"} <= _ran(first)
+    assert {"compose", "synthesize", "ingest"} <= _ran(first)
     assert (repo / "data/raw/ground_truth.parquet").is_file()
     assert len(list((repo / "data/raw/vcf").glob("*.vcf.gz"))) == 150
+    for table in ("patients", "lines", "variants", "rejects"):
+        assert (repo / f"data/processed/{table}.parquet").is_file()
+    summary = json.loads((repo / "reports/ingest_summary.json").read_text())
+    assert summary["tables"]["patients"] == 150
+    assert len(summary["files"]) == 152  # patients, lines and one VCF per patient
+    assert all(f["read"] == f["ingested"] + f["rejected"] for f in summary["files"])
     second = _run(["dvc", "repro"], repo)
     assert _ran(second) == set()
     assert "up to date" in second
@@ -68,8 +75,13 @@ def test_config_edit_reruns_exactly_the_readers(repo: Path) -> None:
     synth = repo / "conf/synth/default.yaml"
     synth.write_text(synth.read_text().replace("seed: 20240601", "seed: 11"))
     out = _run(["dvc", "repro"], repo)
-    assert _ran(out) == {"compose", "synthesize"}
+    assert _ran(out) == {"compose", "synthesize", "ingest"}  # ingest reads the new raw files
     assert "seed: 11" in (repo / "params.yaml").read_text()
+    cohort = repo / "conf/cohort/synthetic.yaml"
+    cohort.write_text(cohort.read_text().replace('data_cutoff: "2025-06-30"',
+                                                 'data_cutoff: "2025-07-31"'))  # fmt: skip
+    out = _run(["dvc", "repro"], repo)
+    assert _ran(out) == {"compose", "ingest"}
 
 
 def test_dvc_exp_run_with_hydra_override(repo: Path) -> None:

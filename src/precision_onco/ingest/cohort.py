@@ -140,11 +140,14 @@ def _sample_map(cfg: Config, patients: pd.DataFrame, root: Path) -> dict[str, st
         if not {"sample_id", "patient_id"} <= set(t.columns):
             raise IngestError(p, "the sample map needs columns 'sample_id' and 'patient_id'")
         out.update(zip(t["sample_id"].str.strip(), t["patient_id"].str.strip(), strict=True))
-    if sm.column:
-        if sm.column not in patients.columns:
-            raise IngestError(cfg.cohort.inputs.patients.path or "patients table",
+    if sm.column and sm.column not in patients.columns:
+        if cfg.cohort.inputs.patients.path:
+            raise IngestError(cfg.cohort.inputs.patients.path,
                               f"cohort.inputs.samples.column {sm.column!r} is not a column of the "
                               "patients table")  # fmt: skip
+        log.warning("cohort.inputs.samples.column %r: no patients table has that column; "
+                    "samples are linked by the sample map file or regex only", sm.column)
+    elif sm.column:
         pairs = patients[[sm.column, "patient_id"]].dropna()
         for s, pid in zip(
             pairs[sm.column].astype(str), pairs["patient_id"].astype(str), strict=True
@@ -206,7 +209,7 @@ def ingest_cohort(cfg: Config, *, root: Path | None = None) -> CohortTables:
         from precision_onco.ingest.fhir import read_fhir_bundle
 
         for f in fhir_files:
-            fr = read_fhir_bundle(f)
+            fr = read_fhir_bundle(f, catalog=cfg.catalog)
             pat_results.append(ReadResult(fr.patients, fr.rejects, fr.report))
             line_results.append(ReadResult(fr.lines, fr.rejects.iloc[0:0], _shadow(fr.report)))
             var_results.append(ReadResult(fr.variants, fr.rejects.iloc[0:0], _shadow(fr.report)))
@@ -232,8 +235,8 @@ def ingest_cohort(cfg: Config, *, root: Path | None = None) -> CohortTables:
         for r in (*pat_results, *line_results, *var_results)
         if not r.report.extra.get("_shadow")
     ]
-    for f in files:
-        f.check()
+    for rep in files:
+        rep.check()
     warnings: list[str] = []
 
     # link samples to patients (raw ids; pseudonymized below)
@@ -263,13 +266,8 @@ def ingest_cohort(cfg: Config, *, root: Path | None = None) -> CohortTables:
     smap_k = dict(zip(sorted(raw_samples), pseudonymize(sorted(raw_samples), key, namespace="sample"),
                       strict=True))  # fmt: skip
     redact = Redactor({**smap_k, **pmap})
-    for t in (patients, lines, variants):
-        if "patient_id" in t.columns:
-            t.insert(0, "patient_key", t["patient_id"].astype("string").map(pmap).astype("string"))
-            t.drop(columns="patient_id", inplace=True)
-        for c in cfg.cohort.identifier_columns:
-            if c in t.columns:
-                t[c] = t[c].astype("string").map(smap_k).astype("string")
+    patients, lines, variants = (_keyed(t, pmap, smap_k, cfg.cohort.identifier_columns)
+                                 for t in (patients, lines, variants))  # fmt: skip
     if len(variants):
         variants["sample_id"] = variants["sample_id"].astype("string").map(smap_k).astype("string")
         variants["source_file"] = _redact_col(variants["source_file"], redact, root)
@@ -277,14 +275,27 @@ def ingest_cohort(cfg: Config, *, root: Path | None = None) -> CohortTables:
         rejects["source_file"] = _redact_col(rejects["source_file"], redact, root)
         rejects["raw"] = rejects["raw"].map(redact).astype("string")
         rejects["reason"] = rejects["reason"].map(redact).astype("string")
-    for f in files:
-        f.file = _relative(redact(f.file), root)
-        f.warnings = [redact(w) for w in f.warnings]
-        f.extra = {k: redact(v) for k, v in f.extra.items()}
+    for rep in files:
+        rep.file = _relative(redact(rep.file), root)
+        rep.warnings = [redact(w) for w in rep.warnings]
+        rep.extra = {k: redact(v) for k, v in rep.extra.items()}
     warnings = [redact(w) for w in warnings]
     out = CohortTables(patients, lines, variants, rejects, files, warnings)
     _assert_no_leak(out, redact)
     return out
+
+
+def _keyed(t: pd.DataFrame, pmap: Mapping[str, str], smap: Mapping[str, str],
+           identifier_columns: Iterable[str]) -> pd.DataFrame:  # fmt: skip
+    """``t`` with ``patient_id`` replaced by ``patient_key`` and identifier columns pseudonymized."""
+    if "patient_id" in t.columns:
+        key = t["patient_id"].astype("string").map(pmap).astype("string")
+        t = t.drop(columns="patient_id")
+        t.insert(0, "patient_key", key)
+    for c in identifier_columns:
+        if c in t.columns:
+            t[c] = t[c].astype("string").map(smap).astype("string")
+    return t
 
 
 def _shadow(report: FileReport) -> FileReport:
@@ -293,10 +304,13 @@ def _shadow(report: FileReport) -> FileReport:
 
 
 def _relative(path: str, root: Path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(root))
-    except ValueError:
-        return path
+    p = Path(path).resolve()
+    for base, prefix in ((root, ""), (root.parent, "../")):
+        try:
+            return prefix + str(p.relative_to(base))
+        except ValueError:
+            continue
+    return path
 
 
 def _redact_col(col: pd.Series, redact: Redactor, root: Path) -> pd.Series:

@@ -19,6 +19,7 @@ OUTPUT_FILES = {
     "variants": "variants.parquet",
     "rejects": "rejects.parquet",
     "summary": "ingest_summary.json",
+    "metrics": "ingest_metrics.json",
 }
 
 
@@ -29,7 +30,7 @@ def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
 
 
 def write_outputs(tables: CohortTables, processed_dir: Path, reports_dir: Path) -> dict[str, Path]:
-    """Write the four tables and ``ingest_summary.json``; return their paths."""
+    """Write the four tables, ``ingest_summary.json`` and its totals; return their paths."""
     processed_dir.mkdir(parents=True, exist_ok=True)
     reports_dir.mkdir(parents=True, exist_ok=True)
     out = {}
@@ -38,6 +39,12 @@ def write_outputs(tables: CohortTables, processed_dir: Path, reports_dir: Path) 
         _atomic_parquet(getattr(tables, name), p)
         out[name] = p
     s = reports_dir / OUTPUT_FILES["summary"]
-    s.write_text(json.dumps(tables.summary(), indent=2, default=str) + "\n", encoding="utf-8")
+    summary = tables.summary()
+    s.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
     out["summary"] = s
+    metrics = {"tables": summary["tables"], "by_kind": summary["by_kind"],
+               "rejected_by_reason": summary["rejected_by_reason"]}  # fmt: skip
+    m = reports_dir / OUTPUT_FILES["metrics"]
+    m.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    out["metrics"] = m
     return out

@@ -1,0 +1,99 @@
+"""The whole-cohort ingest on a small synthetic cohort: accounting, linkage, pseudonymization."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from precision_onco.config import compose
+from precision_onco.ingest.cohort import Redactor, ingest_cohort
+from precision_onco.ingest.contracts import IngestError
+from precision_onco.ingest.write import write_outputs
+from precision_onco.synth import synthesize
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    root = tmp_path_factory.mktemp("cohort")
+    _, cfg = compose(
+        ["synth.n_patients=120", "synth.calibration_patients=2000", "paths.raw_dir=data/raw"],
+        conf_dir=ROOT / "conf",
+    )
+    synthesize(cfg, root / "data" / "raw")
+    return root, cfg
+
+
+@pytest.fixture(scope="module")
+def tables(cohort):  # type: ignore[no-untyped-def]
+    root, cfg = cohort
+    return ingest_cohort(cfg, root=root)
+
+
+def test_every_record_is_accounted_for(tables, cohort) -> None:  # type: ignore[no-untyped-def]
+    root, _ = cohort
+    s = tables.summary()
+    for f in s["files"]:
+        assert f["read"] == f["ingested"] + f["rejected"], f
+    vcf = s["by_kind"]["vcf"]
+    assert vcf["files"] == len(list((root / "data/raw/vcf").glob("*.vcf.gz")))
+    # every PASS call of every sample is a variant row; artefacts are rejected as not PASS
+    maf = pd.read_csv(root / "data/raw/cohort.maf.gz", sep="\t", comment="#", low_memory=False)
+    assert len(tables.variants) == int((maf["FILTER"] == "PASS").sum())
+    assert s["rejected_by_reason"].get("not PASS", 0) > 0
+
+
+def test_tables_are_linked_and_pseudonymized(tables, cohort) -> None:  # type: ignore[no-untyped-def]
+    root, _ = cohort
+    raw = pd.read_csv(root / "data/raw/patients.csv")
+    assert len(tables.patients) == len(raw)
+    assert set(tables.variants["patient_key"]) <= set(tables.patients["patient_key"])
+    assert set(tables.lines["patient_key"]) <= set(tables.patients["patient_key"])
+    assert tables.patients["patient_key"].str.match(r"^pk_[0-9a-f]{24}$").all()
+    raw_ids = set(raw["patient_id"]) | set(raw["tumor_sample_id"]) | set(raw["normal_sample_id"])
+    redact = Redactor({r: "x" for r in raw_ids})
+    for name in ("patients", "lines", "variants", "rejects"):
+        t = getattr(tables, name)
+        assert "patient_id" not in t.columns
+        for c in t.columns:
+            if t[c].dtype.kind == "O" or str(t[c].dtype) in ("string", "str"):
+                vals = t[c].dropna().astype(str).unique()
+                assert not any(redact.leaks(v) for v in vals), f"{name}.{c} leaks a raw identifier"
+    assert not redact.leaks(json.dumps(tables.summary()))
+
+
+def test_outputs_are_written(tables, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    paths = write_outputs(tables, tmp_path / "processed", tmp_path / "reports")
+    for name in ("patients", "lines", "variants", "rejects"):
+        assert len(pd.read_parquet(paths[name])) == len(getattr(tables, name))
+    summary = json.loads(paths["summary"].read_text())
+    assert summary["tables"]["variants"] == len(tables.variants)
+
+
+def test_known_hotspot_survives_ingest(tables) -> None:  # type: ignore[no-untyped-def]
+    hot = tables.variants[tables.variants["hgvsp_short"].isin(["p.L858R", "p.G12C", "p.V600E"])]
+    assert len(hot) > 0
+    assert hot["vaf"].between(0, 1).all() and (hot["depth"] > 0).all()
+
+
+def test_real_cohort_without_key_is_refused(cohort, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    root, cfg = cohort
+    monkeypatch.delenv("PRECISION_ONCO_PSEUDONYM_KEY", raising=False)
+    real = dataclasses.replace(cfg, cohort=dataclasses.replace(cfg.cohort, synthetic=False))
+    with pytest.raises(ValueError, match="PRECISION_ONCO_PSEUDONYM_KEY"):
+        ingest_cohort(real, root=root)
+
+
+def test_missing_input_file_names_it(cohort, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root, cfg = cohort
+    other = tmp_path / "copy"
+    shutil.copytree(root, other)
+    (other / "data/raw/patients.csv").unlink()
+    with pytest.raises(IngestError, match="patients.csv"):
+        ingest_cohort(cfg, root=other)
