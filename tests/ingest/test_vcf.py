@@ -10,7 +10,7 @@ import pytest
 from precision_onco.config.schema import VcfInputConfig
 from precision_onco.ingest.contracts import IngestError, ReadResult
 from precision_onco.ingest.genes import GeneIndex
-from precision_onco.ingest.vcf import read_header, read_vcf
+from precision_onco.ingest.vcf import read_header, read_vcf, read_vcfs
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
@@ -415,3 +415,34 @@ def test_csq_annotation_prefers_canonical(tmp_path: Path) -> None:
         "GENEX", "missense_variant", "p.Val600Glu",
     )  # fmt: skip
     assert not r.report.warnings
+
+
+def _small_set(tmp_path: Path) -> list[Path]:
+    files = []
+    for k in range(4):
+        body = "".join(rec(str(100 + 10 * i), info=f"K={k}") for i in range(5 + k))
+        if k == 2:
+            body += rec("bad")  # one unparseable record in the third file
+        files.append(write(tmp_path / f"s{k}.vcf", HEADER + body))
+    return files
+
+
+def test_worker_processes_give_the_same_result(tmp_path: Path) -> None:
+    """Reading with a pool of worker processes gives the rows, rejects and reports of one process."""
+    files = _small_set(tmp_path)
+    one = read_vcfs(files, VcfInputConfig(), workers=1)
+    two = read_vcfs(files, VcfInputConfig(), workers=2)
+    assert len(one[0]) == 5 + 6 + 7 + 8
+    assert one[0].equals(two[0])
+    assert one[1].equals(two[1]) and len(one[1]) == 1
+    assert [r.as_dict() for r in one[2]] == [r.as_dict() for r in two[2]]
+    assert [Path(r.file).name for r in two[2]] == ["s0.vcf", "s1.vcf", "s2.vcf", "s3.vcf"]
+
+
+def test_fatal_error_in_a_worker_names_the_file(tmp_path: Path) -> None:
+    """An IngestError raised in a worker process reaches the caller intact."""
+    files = _small_set(tmp_path)
+    write(files[1], "not a vcf\n")
+    with pytest.raises(IngestError, match=r"s1\.vcf:1: not a VCF") as info:
+        read_vcfs(files, VcfInputConfig(), workers=2)
+    assert info.value.line == 1

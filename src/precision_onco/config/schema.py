@@ -250,6 +250,9 @@ class VcfInputConfig:
     vaf_info_keys: List[str] = field(default_factory=lambda: ["TVAF", "VAF"])
     depth_info_keys: List[str] = field(default_factory=lambda: ["TDP", "DP"])
     genes_bed: Optional[str] = None  # BED or GTF of gene intervals for unannotated files
+    # Worker processes reading files in parallel: 0 = one per core (when the input is large
+    # enough to gain), 1 = read in this process.
+    workers: int = 0
 
 
 @dataclass

@@ -32,7 +32,7 @@ from precision_onco.ingest.contracts import (
 from precision_onco.ingest.genes import GeneIndex
 from precision_onco.ingest.maf import read_maf
 from precision_onco.ingest.pseudonymize import pseudonymize, resolve_key
-from precision_onco.ingest.vcf import read_vcf
+from precision_onco.ingest.vcf import read_vcfs
 
 __all__ = ["CohortTables", "Redactor", "expand_paths", "ingest_cohort"]
 
@@ -214,8 +214,11 @@ def ingest_cohort(cfg: Config, *, root: Path | None = None) -> CohortTables:
             line_results.append(ReadResult(fr.lines, fr.rejects.iloc[0:0], _shadow(fr.report)))
             var_results.append(ReadResult(fr.variants, fr.rejects.iloc[0:0], _shadow(fr.report)))
     genes = GeneIndex.from_file(root / inputs.vcf.genes_bed) if inputs.vcf.genes_bed else None
-    for f in expand_paths(inputs.vcf.paths, root):
-        var_results.append(read_vcf(f, inputs.vcf, genes=genes))
+    vcf_files = expand_paths(inputs.vcf.paths, root)
+    if vcf_files:  # one batch: no per-file table building
+        frame, rej, reports = read_vcfs(vcf_files, inputs.vcf, genes=genes)
+        var_results.append(ReadResult(frame, rej, reports[0]))
+        var_results.extend(ReadResult(frame.iloc[0:0], rej.iloc[0:0], r) for r in reports[1:])
     for f in expand_paths(inputs.maf.paths, root):
         var_results.append(read_maf(f, inputs.maf))
     if not (pat_results or line_results or var_results):

@@ -84,6 +84,14 @@ class IngestError(UserError):
         self.line = line
         self.problem = problem
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # raised in worker processes: rebuild from the fields, not from the message
+        return (_ingest_error, (self.path, self.problem, self.line))
+
+
+def _ingest_error(path: str, problem: str, line: int | None) -> IngestError:
+    return IngestError(path, problem, line=line)
+
 
 def excerpt(raw: object, limit: int = RAW_EXCERPT_CHARS) -> str:
     """A one-line, truncated text of a rejected record."""
