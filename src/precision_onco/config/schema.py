@@ -11,7 +11,7 @@ because OmegaConf resolves them on every supported Python version.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional  # noqa: UP035 - OmegaConf needs typing generics
+from typing import Any, Dict, List, Optional  # noqa: UP035 - OmegaConf needs typing generics
 
 from omegaconf import MISSING
 
@@ -286,6 +286,10 @@ class CohortInputsConfig:
 
     patients: TableInputConfig = field(default_factory=TableInputConfig)
     lines: TableInputConfig = field(default_factory=TableInputConfig)
+    # Optional separate file of held-out therapy lines (same canonical columns, its own
+    # mapping): its rows get held_out = 1, the lines table's 0; select them for testing
+    # with split.method=column, split.column=held_out, split.test_values=["1"].
+    test_lines: TableInputConfig = field(default_factory=TableInputConfig)
     vcf: VcfInputConfig = field(default_factory=VcfInputConfig)
     maf: MafInputConfig = field(default_factory=MafInputConfig)
     fhir: List[str] = field(default_factory=list)  # FHIR R4 / mCODE bundle files or globs
@@ -310,6 +314,90 @@ class CohortConfig:
     data_cutoff: Optional[str] = None
 
 
+# ---------------------------------------------------------------------------- modelling
+@dataclass
+class FeaturesConfig:
+    """What the ``featurize`` stage builds for each (patient, line)."""
+
+    # Genes with an alteration indicator: a TSV with a `symbol` column (and optionally
+    # `pathway`), relative to the project root; null = the package's default panel.
+    panel_file: Optional[str] = None
+    panel_size_mb: float = 1.2  # for TMB: non-synonymous variants per Mb of panel
+    # Consequences counted as protein-altering (Sequence Ontology terms).
+    nonsynonymous: List[str] = field(default_factory=lambda: [
+        "missense_variant", "stop_gained", "frameshift_variant", "splice_acceptor_variant",
+        "splice_donor_variant", "inframe_deletion", "inframe_insertion", "start_lost",
+        "stop_lost", "protein_altering_variant", "feature_amplification",
+    ])  # fmt: skip
+    min_vaf: float = 0.02  # calls below this allele fraction are ignored
+    # Other numeric columns of the lines table become features unless listed here
+    # (outcomes and identifiers are never features).
+    passthrough_numeric: bool = True
+    exclude: List[str] = field(default_factory=list)
+
+
+@dataclass
+class EndpointConfig:
+    """A binary endpoint: ``column`` as 0/1, or 1 when ``column`` >= ``threshold``."""
+
+    column: str = MISSING
+    threshold: Optional[float] = None
+    label: str = ""
+
+
+@dataclass
+class SplitConfig:
+    """How held-out rows are chosen; every split keeps a patient's lines together."""
+
+    method: str = "group"  # group (random by patient) | temporal (by line start) | column
+    test_fraction: float = 0.2
+    validation_fraction: float = 0.2  # of the training patients, for early stopping
+    column: Optional[str] = None  # method=column: rows whose value is in test_values are held out
+    test_values: List[str] = field(default_factory=lambda: ["test"])
+    cv_folds: int = 0  # > 1: also report patient-grouped K-fold cross-validated metrics
+    seed: int = 7
+
+
+@dataclass
+class ModelConfig:
+    """The classifier of every endpoint and how it is fitted and calibrated."""
+
+    kind: str = "lightgbm"  # lightgbm | sklearn
+    # sklearn: dotted path of a classifier class (e.g. sklearn.linear_model.LogisticRegression)
+    estimator: Optional[str] = None
+    params: Dict[str, Any] = field(default_factory=dict)
+    early_stopping_rounds: int = 50
+    max_rounds: int = 2000
+    calibration: str = "isotonic"  # isotonic | sigmoid | none
+    calibration_folds: int = 5
+    propensity_weighting: bool = False
+    weight_clip: float = 20.0
+
+
+@dataclass
+class EvaluationConfig:
+    bootstrap: int = 200
+    calibration_bins: int = 10
+    min_subgroup_rows: int = 50
+    seed: int = 11
+
+
+@dataclass
+class TrackingConfig:
+    """MLflow tracking and the model registry."""
+
+    enabled: bool = True
+    uri: str = "sqlite:///mlruns.db"
+    artifact_location: str = "mlartifacts"
+    experiment: str = "precision_onco"
+    register: bool = True
+    model_prefix: str = "precision_onco"
+    # The champion alias moves to a new version only if it is not worse than the current
+    # champion by more than this on any gate metric (AUC: lower is worse; Brier: higher).
+    tolerance: float = 0.005
+    gate_metrics: List[str] = field(default_factory=lambda: ["auc", "brier"])
+
+
 # ---------------------------------------------------------------------------- root
 @dataclass
 class Config:
@@ -319,3 +407,9 @@ class Config:
     catalog: CatalogConfig = field(default_factory=CatalogConfig)
     synth: SynthConfig = field(default_factory=SynthConfig)
     cohort: CohortConfig = field(default_factory=CohortConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    endpoints: Dict[str, EndpointConfig] = field(default_factory=dict)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
