@@ -1,0 +1,302 @@
+"""Model inputs for each (patient, therapy line), from information known when the line starts.
+
+Three parts (DESIGN §3–§4):
+
+- **Line state** (:func:`build_features`): demographics, stage and cancer type; ECOG,
+  labs, PD-L1 and MSI at line start; the treatment history *before* the line
+  (number of prior lines, prior regimen classes, prior best response, prior
+  grade >= 3 toxicity); genomics from the tumour's variant calls (gene-level
+  alteration indicators over the panel, the catalog's actionable biomarkers,
+  pathway counts, TMB); and, for user cohorts, any other numeric column of the
+  lines table. Outcomes of the line itself are never features.
+- **Candidate regimen** (:func:`candidate_features`): the regimen and its class,
+  its drug classes, whether the patient received one of those classes before,
+  and whether the regimen's required or excluded biomarkers are present — so
+  one model scores every candidate regimen of a line.
+
+Variant calls carry no date in the canonical table: they describe the tumour
+sample taken at diagnosis, before any line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from precision_onco.catalog.biomarkers import biomarker_status
+from precision_onco.catalog.catalog import PLATINUM_DRUGS, Catalog
+from precision_onco.config.schema import CatalogConfig, FeaturesConfig
+
+__all__ = [
+    "CATEGORICAL",
+    "OUTCOME_COLUMNS",
+    "build_features",
+    "candidate_features",
+    "load_panel",
+    "model_matrix",
+]
+
+#: Columns that describe what happened during or after the line: never features.
+OUTCOME_COLUMNS = frozenset({
+    "best_response", "objective_response", "end_date", "discontinued_for_toxicity",
+    "source_line", "drugs", "held_out",
+})  # fmt: skip
+_OUTCOME_RX = re.compile(r"^ae_.*_max_grade$")
+#: Categorical model inputs (the rest are numeric).
+CATEGORICAL = ("cancer_type", "regimen_id", "regimen_class", "smoking_status")
+_KEYS = ("patient_key", "line_number")
+_LABS = ("age_at_line", "ecog", "albumin", "nlr", "hemoglobin", "platelets",
+         "creatinine_clearance", "alt", "bilirubin", "ldh", "pdl1_tps")  # fmt: skip
+_STAGE = {"0": 0, "I": 1, "II": 2, "III": 3, "IV": 4}
+_RESPONSE_RANK = {"PD": 0, "SD": 1, "PR": 2, "CR": 3}
+
+
+def load_panel(cfg: FeaturesConfig, root: Path) -> pd.DataFrame:
+    """The gene panel: ``symbol`` and ``pathway`` (``OTHER`` when not given)."""
+    if cfg.panel_file:
+        p = root / cfg.panel_file
+        if not p.is_file():
+            raise ValueError(f"features.panel_file: {p} not found")
+        panel = pd.read_csv(p, sep="\t", comment="#")
+        if "symbol" not in panel.columns:
+            raise ValueError(f"features.panel_file: {p} has no 'symbol' column")
+    else:
+        with resources.files("precision_onco.synth").joinpath("data/genes.tsv").open() as fh:
+            panel = pd.read_csv(fh, sep="\t", comment="#")
+    if "pathway" not in panel.columns:
+        panel["pathway"] = "OTHER"
+    return panel[["symbol", "pathway"]].drop_duplicates("symbol").reset_index(drop=True)
+
+
+def _stage_rank(stage: pd.Series) -> pd.Series:
+    s = stage.astype("string").str.upper().str.extract(r"^(IV|III|II|I|0)", expand=False)
+    return s.map(_STAGE).astype("Float64").astype("float64")
+
+
+def _genomics(
+    variants: pd.DataFrame, patients: pd.Series, cfg: FeaturesConfig, panel: pd.DataFrame,
+    catalog: CatalogConfig,
+) -> pd.DataFrame:  # fmt: skip
+    """One row per patient: gene indicators, biomarkers, pathway counts, TMB."""
+    idx = pd.Index(patients.unique(), name="patient_key")
+    out = pd.DataFrame(index=idx)
+    if len(variants):
+        v = variants
+        keep = v["consequence"].isin(cfg.nonsynonymous) & ~(v["vaf"] < cfg.min_vaf)
+        v = v.loc[keep.fillna(False).to_numpy(bool)]
+    else:
+        v = variants
+    genes = panel["symbol"].tolist()
+    if len(v):
+        hit = v.loc[v["gene"].isin(genes), ["patient_key", "gene"]]
+        rows_i = idx.get_indexer(hit["patient_key"])
+        cols_i = pd.Index(genes).get_indexer(hit["gene"])
+        ok = rows_i >= 0
+        grid = np.zeros((len(idx), len(genes)), dtype=np.int8)
+        grid[rows_i[ok], cols_i[ok]] = 1
+        mat = pd.DataFrame(grid, index=idx, columns=genes)
+        tmb = v.groupby("patient_key").size().reindex(idx, fill_value=0) / cfg.panel_size_mb
+    else:
+        mat = pd.DataFrame(0, index=idx, columns=genes)
+        tmb = pd.Series(np.nan, index=idx)
+    out = out.join(mat.add_prefix("gene_").astype("int8"))
+    for pathway, members in panel.groupby("pathway")["symbol"]:
+        if pathway == "OTHER":
+            continue
+        out[f"pathway_{pathway.lower()}"] = mat[members.tolist()].sum(axis=1).astype("int16")
+    out["tmb"] = tmb.astype("float64")
+    # actionable, variant-defined biomarkers of the catalog (marker-defined ones are
+    # line-level columns: PD-L1, MSI, ALK status, ...)
+    rules = {k: b for k, b in catalog.biomarkers.items() if b.genes}
+    if rules:
+        units = pd.DataFrame({"patient_key": idx})
+        status = biomarker_status(rules, markers=units, variants=v if len(v) else None)
+        status.index = idx
+        out = out.join(status.astype("int8").add_prefix("bm_"))
+    return out
+
+
+def _history(lines: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
+    """What happened on the patient's earlier lines, for every line."""
+    df = lines[["patient_key", "line_number"]].copy()
+    classes = catalog.config.regimen_classes
+    regs = {r.id: r for r in catalog.regimens}
+    comp = lines["regimen_id"].map(
+        lambda r: set(Catalog.drug_classes(regs[r])) if r in regs else set()
+    ) if "regimen_id" in lines.columns else pd.Series([set()] * len(lines), index=lines.index)
+    order = lines.sort_values(["patient_key", "line_number"]).index
+    for c in classes:
+        had = comp.loc[order].map(lambda s, c=c: int(c in s))
+        df.loc[order, f"prior_{c}"] = (
+            had.groupby(lines.loc[order, "patient_key"]).cumsum() - had
+        ).to_numpy()
+    if "regimen_id" in lines.columns:
+        plat = lines.loc[order, "regimen_id"].map(
+            lambda r: int(r in regs and bool(PLATINUM_DRUGS & set(regs[r].drugs)))
+        )
+        df.loc[order, "prior_platinum"] = (plat.groupby(lines.loc[order, "patient_key"]).cumsum()
+                                           - plat).to_numpy()  # fmt: skip
+    df["prior_lines"] = lines["line_number"].astype("float64") - 1
+    if "best_response" in lines.columns:
+        rank = lines.loc[order, "best_response"].map(_RESPONSE_RANK).astype("float64")
+        df.loc[order, "prior_best_response"] = rank.groupby(
+            lines.loc[order, "patient_key"]).shift(1).to_numpy()  # fmt: skip
+        pk = lines.loc[order, "patient_key"]
+        before = rank.groupby(pk).shift(1)
+        df.loc[order, "prior_best_response_ever"] = before.groupby(pk).cummax().to_numpy()
+    if "ae_any_max_grade" in lines.columns:
+        g3 = (lines.loc[order, "ae_any_max_grade"].astype("float64") >= 3).astype("float64")
+        df.loc[order, "prior_grade3"] = (g3.groupby(lines.loc[order, "patient_key"]).cumsum()
+                                         - g3).clip(upper=1).to_numpy()  # fmt: skip
+    if "ae_immune_related_max_grade" in lines.columns:
+        ir = (lines.loc[order, "ae_immune_related_max_grade"].astype("float64") >= 3).astype(float)
+        df.loc[order, "prior_irae_grade3"] = (ir.groupby(lines.loc[order, "patient_key"]).cumsum()
+                                              - ir).clip(upper=1).to_numpy()  # fmt: skip
+    return df.drop(columns=["patient_key", "line_number"])
+
+
+def build_features(
+    patients: pd.DataFrame,
+    lines: pd.DataFrame,
+    variants: pd.DataFrame,
+    cfg: FeaturesConfig,
+    catalog: CatalogConfig,
+    *,
+    panel: pd.DataFrame,
+    endpoint_columns: Iterable[str] = (),
+) -> pd.DataFrame:
+    """One row per (patient_key, line_number): the line state and the regimen given.
+
+    Returns keys, ``regimen_id`` (the regimen actually given) and the features.
+    """
+    cat = Catalog(catalog)
+    lines = lines.reset_index(drop=True)
+    out = lines[["patient_key", "line_number"]].copy()
+    out["line_number"] = out["line_number"].astype("int64")
+    if "regimen_id" in lines.columns:
+        out["regimen_id"] = lines["regimen_id"].astype("string")
+    for c in _LABS:
+        if c in lines.columns:
+            out[c] = pd.to_numeric(lines[c], errors="coerce").astype("float64")
+    if "msi_status" in lines.columns:
+        out["msi_high"] = (lines["msi_status"] == "MSI-H").astype("float64").where(
+            lines["msi_status"].notna())  # fmt: skip
+    pat = patients.set_index("patient_key")
+    pcols: dict[str, pd.Series] = {}
+    if "sex" in pat.columns:
+        pcols["sex_male"] = (pat["sex"] == "M").astype("float64").where(pat["sex"].notna())
+    if "cancer_type" in pat.columns:
+        pcols["cancer_type"] = pat["cancer_type"].astype("string")
+    if "stage" in pat.columns:
+        pcols["stage_rank"] = _stage_rank(pat["stage"])
+    if "smoking_status" in pat.columns:
+        pcols["smoking_status"] = pat["smoking_status"].astype("string")
+    for c, positive in (("hr_status", "positive"), ("her2_status", "positive"),
+                        ("alk_status", "rearranged"), ("germline_brca", "pathogenic")):  # fmt: skip
+        if c in pat.columns:
+            pcols[c.replace("_status", "") + "_positive"] = (pat[c] == positive).astype("float64")
+    for c in ("autoimmune_disease", "diabetes", "ild_history", "bmi"):
+        if c in pat.columns:
+            pcols[c] = pd.to_numeric(pat[c], errors="coerce").astype("float64")
+    if pcols:
+        pf = pd.DataFrame(pcols)
+        out = out.join(pf, on="patient_key")
+    hist = _history(lines, cat)
+    # a history column the table itself provides (e.g. a cohort's own prior-chemotherapy
+    # flag) is taken from the table: the catalog-based count knows only catalog regimens
+    given = [c for c in hist.columns if c in lines.columns]
+    for c in given:
+        hist[c] = pd.to_numeric(lines[c], errors="coerce").astype("float64").to_numpy()
+    out = pd.concat([out, hist], axis=1)
+    if len(variants):
+        gen = _genomics(variants, out["patient_key"], cfg, panel, catalog)
+        if "tmb" in lines.columns:  # a measured TMB given with the line wins
+            gen = gen.drop(columns="tmb")
+        out = out.join(gen, on="patient_key")
+    # marker-defined catalog biomarkers (PD-L1, MSI, ALK, HR, ...) at line start
+    marker_rules = {k: b for k, b in catalog.biomarkers.items() if b.marker and not b.genes}
+    if marker_rules:
+        markers = lines.merge(patients, on="patient_key", how="left", suffixes=("", "_pt"))
+        usable = {k: b for k, b in marker_rules.items() if b.marker in markers.columns}
+        if usable:
+            st = biomarker_status(usable, markers=markers)
+            out = pd.concat([out, st.astype("int8").add_prefix("bm_")], axis=1)
+    if cfg.passthrough_numeric:
+        skip = (set(out.columns) | OUTCOME_COLUMNS | set(endpoint_columns) | set(cfg.exclude)
+                | {"patient_key", "start_date", "regimen_id"})  # fmt: skip
+        for c in lines.columns:
+            if c in skip or _OUTCOME_RX.match(str(c)):
+                continue
+            col = lines[c]
+            if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+                out[c] = pd.to_numeric(col, errors="coerce").astype("float64")
+    out = out.drop(columns=[c for c in cfg.exclude if c in out.columns])
+    return out.sort_values(list(_KEYS), kind="stable").reset_index(drop=True)
+
+
+def candidate_features(rows: pd.DataFrame, regimen_ids: Sequence[str] | pd.Series,
+                       catalog: CatalogConfig) -> pd.DataFrame:  # fmt: skip
+    """``rows`` (line states) with the features of the candidate regimen of each row.
+
+    ``regimen_ids`` is aligned with ``rows``. Regimens outside the catalog keep
+    their id; their class features are missing.
+    """
+    cat = Catalog(catalog)
+    regs = {r.id: r for r in cat.regimens}
+    out = rows.copy()
+    ids = [None if pd.isna(r) else str(r) for r in regimen_ids]
+    out["regimen_id"] = pd.Series(ids, index=rows.index, dtype="string")
+    out["regimen_class"] = pd.Series([regs[r].regimen_class if r in regs else None for r in ids],
+                                     index=rows.index, dtype="string")  # fmt: skip
+    known = np.array([r in regs for r in ids], dtype=bool)
+    for c in cat.config.regimen_classes:
+        has = np.array([float(c in Catalog.drug_classes(regs[r])) if r in regs else np.nan
+                        for r in ids])  # fmt: skip
+        out[f"regimen_has_{c}"] = has
+        if f"prior_{c}" in rows.columns:
+            before = (pd.to_numeric(rows[f"prior_{c}"]).to_numpy(dtype=float) > 0).astype(float)
+            out[f"same_class_before_{c}"] = has * before
+    out["regimen_platinum"] = np.array(
+        [float(bool(PLATINUM_DRUGS & set(regs[r].drugs))) if r in regs else np.nan for r in ids]
+    )
+    rid = ids
+    req = np.full(len(rows), np.nan)
+    exc = np.full(len(rows), np.nan)
+    for i, r in enumerate(rid):
+        if r is None or not known[i]:
+            continue
+        reg = regs[r]
+        if reg.requires:
+            cols = [f"bm_{b}" for b in reg.requires if f"bm_{b}" in rows.columns]
+            req[i] = float(bool(cols) and all(rows[c].iat[i] == 1 for c in cols))
+        else:
+            req[i] = 1.0
+        cols = [f"bm_{b}" for b in reg.excludes if f"bm_{b}" in rows.columns]
+        exc[i] = float(any(rows[c].iat[i] == 1 for c in cols))
+    out["required_biomarkers_present"] = req
+    out["excluded_biomarker_present"] = exc
+    return out
+
+
+def model_matrix(df: pd.DataFrame, columns: Sequence[str],
+                 levels: dict[str, list[str]] | None = None) -> pd.DataFrame:  # fmt: skip
+    """The model's input columns in order; categoricals as pandas categories with the
+    training ``levels`` (unseen values become missing), the rest as floats."""
+    data: dict[str, object] = {}
+    for c in columns:
+        col = df[c] if c in df.columns else pd.Series(np.nan, index=df.index)
+        if c in CATEGORICAL:
+            values = col.astype("object").where(col.notna(), None)
+            cats = (levels or {}).get(c)
+            if cats is None:
+                cats = sorted({str(v) for v in values.dropna()})
+            data[c] = pd.Categorical(values.map(lambda v: None if v is None else str(v)),
+                                     categories=cats)  # fmt: skip
+        else:
+            data[c] = pd.to_numeric(col, errors="coerce").astype("float64").to_numpy()
+    return pd.DataFrame(data, index=df.index)
