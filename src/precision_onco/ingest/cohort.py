@@ -188,10 +188,17 @@ def _read_tables(cfg: Config, root: Path) -> tuple[list[ReadResult], list[ReadRe
         pats.append(
             tables.read_patients(root / inputs.patients.path, inputs.patients, oncotree_codes=codes)
         )
+    tox = list(cfg.catalog.toxicity_categories)
     if inputs.lines.path:
         lines.append(tables.read_lines(root / inputs.lines.path, inputs.lines,
-                                       tox_categories=list(cfg.catalog.toxicity_categories),
-                                       data_cutoff=cutoff))  # fmt: skip
+                                       tox_categories=tox, data_cutoff=cutoff))  # fmt: skip
+    if inputs.test_lines.path:
+        held = tables.read_lines(root / inputs.test_lines.path, inputs.test_lines,
+                                 tox_categories=tox, data_cutoff=cutoff)  # fmt: skip
+        held.frame["held_out"] = 1
+        for r in lines:
+            r.frame["held_out"] = 0
+        lines.append(held)
     return pats, lines
 
 

@@ -1,0 +1,63 @@
+"""DVC stage `evaluate`: held-out metrics and curves; MLflow run, registry and champion gate."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import joblib
+import pandas as pd
+
+from precision_onco.config import Config
+from precision_onco.models.evaluate import evaluate
+from precision_onco.models.train import model_frame
+from precision_onco.stage import run_stage
+
+log = logging.getLogger("pipelines.evaluate")
+
+
+def main(cfg: Config) -> None:
+    processed, reports = Path(cfg.paths.processed_dir), Path(cfg.paths.reports_dir)
+    lines = pd.read_parquet(processed / "lines.parquet")
+    patients = pd.read_parquet(processed / "patients.parquet")
+    predictions = pd.read_parquet(reports / "predictions.parquet")
+    cv = pd.read_parquet(Path(cfg.paths.interim_dir) / "cv_predictions.parquet")
+    truth_file = Path(cfg.paths.raw_dir) / "ground_truth.parquet"
+    truth = pd.read_parquet(truth_file) if cfg.cohort.synthetic and truth_file.is_file() else None
+    metrics, curves = evaluate(cfg, predictions, lines, patients, ground_truth=truth,
+                               cv_predictions=cv if len(cv.columns) > 2 else None)  # fmt: skip
+    plots = reports / "plots"
+    plots.mkdir(parents=True, exist_ok=True)
+    for old in plots.glob("*.csv"):
+        old.unlink()
+    for ep, tables in curves.items():
+        for name, df in tables.items():
+            df.to_csv(plots / f"{name}_{ep}.csv", index=False)
+    (reports / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    for ep, res in metrics.items():
+        if isinstance(res, dict) and "overall" in res:
+            o = res["overall"]
+            log.info("%s: AUC %.3f [%.3f, %.3f], ECE %.3f, Brier %.3f%s", ep, o["auc"],
+                     o.get("auc_low", float("nan")), o.get("auc_high", float("nan")), o["ece"],
+                     o["brier"], f" (Bayes-optimal AUC {res['bayes_optimal_auc']:.3f})"
+                     if "bayes_optimal_auc" in res else "")  # fmt: skip
+    decisions = {}
+    if cfg.tracking.enabled:
+        from precision_onco.models.tracking import log_pipeline_run
+
+        models_dir = Path(cfg.paths.models_dir)
+        models = {p.stem: joblib.load(p) for p in sorted(models_dir.glob("*.joblib"))}
+        manifest = json.loads((models_dir / "manifest.json").read_text())
+        features = pd.read_parquet(processed / "features.parquet")
+        example = model_frame(features.head(20), cfg)
+        ints = example.select_dtypes("integer").columns
+        example[ints] = example[ints].astype("float64")  # missing values are possible
+        decisions = log_pipeline_run(cfg, models, metrics, curves, example, manifest,
+                                     root=Path.cwd(), params_file=Path("params.yaml"))  # fmt: skip
+    (reports / "registry.json").write_text(json.dumps(decisions, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(run_stage("evaluate", main))

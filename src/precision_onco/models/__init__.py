@@ -1,0 +1,1 @@
+"""Endpoint models: labels and splits, fitting and calibration, metrics, MLflow tracking."""

@@ -1,0 +1,96 @@
+"""Held-out evaluation: metrics with bootstrap intervals, subgroups, curves, Bayes-optimal AUC."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from precision_onco.config import Config
+from precision_onco.models.data import endpoint_labels
+from precision_onco.models.metrics import auc, curves, metric_table
+
+__all__ = ["SUBGROUPS", "evaluate", "flat_metrics", "truth_column"]
+
+KEYS = ["patient_key", "line_number"]
+#: Subgroups every metric is reported by (name -> column of the evaluation frame).
+SUBGROUPS = {"cancer_type": "cancer_type", "line": "line_number", "sex": "sex"}
+
+
+def truth_column(endpoint: str) -> str:
+    """The ground-truth probability column of an endpoint (synthetic cohort)."""
+    return "p_response" if endpoint == "response" else f"p_{endpoint}"
+
+
+def evaluate(
+    cfg: Config,
+    predictions: pd.DataFrame,
+    lines: pd.DataFrame,
+    patients: pd.DataFrame,
+    *,
+    ground_truth: pd.DataFrame | None = None,
+    cv_predictions: pd.DataFrame | None = None,
+) -> tuple[dict[str, Any], dict[str, dict[str, pd.DataFrame]]]:
+    """Metrics per endpoint on the held-out rows (and cross-validated rows, if given).
+
+    Returns the metrics (the content of ``reports/metrics.json``) and, per
+    endpoint, the ROC, precision-recall and calibration curves.
+    """
+    ev = cfg.evaluation
+    endpoints = [c for c in predictions.columns if c in cfg.endpoints]
+    frame = predictions.merge(lines, on=KEYS, how="left", suffixes=("", "__line"))
+    pcols = [c for c in ("cancer_type", "sex") if c in patients.columns]
+    frame = frame.merge(patients[["patient_key", *pcols]], on="patient_key", how="left")
+    labels, _ = endpoint_labels(frame, {k: cfg.endpoints[k] for k in endpoints})
+    out: dict[str, Any] = {"test_rows": len(frame),
+                           "test_patients": int(frame["patient_key"].nunique())}  # fmt: skip
+    plots: dict[str, dict[str, pd.DataFrame]] = {}
+    truth = None
+    if ground_truth is not None and "regimen_id" in frame.columns:
+        truth = frame[[*KEYS, "regimen_id"]].merge(ground_truth, on=[*KEYS, "regimen_id"],
+                                                   how="left")  # fmt: skip
+    for ep in endpoints:
+        if ep not in labels.columns:
+            continue
+        f = frame.assign(_y=labels[ep], _p=frame[ep])
+        res = metric_table(f, "_y", "_p", SUBGROUPS, bootstrap=ev.bootstrap,
+                           bins=ev.calibration_bins, min_rows=ev.min_subgroup_rows,
+                           seed=ev.seed)  # fmt: skip
+        ok = f["_y"].notna() & f["_p"].notna()
+        if truth is not None and truth_column(ep) in truth.columns:
+            t = truth[truth_column(ep)]
+            has = ok & t.notna()
+            if has.any():
+                res["bayes_optimal_auc"] = auc(f.loc[has, "_y"].to_numpy(), t[has].to_numpy())
+                res["bayes_rows"] = int(has.sum())
+                res["auc_gap_to_bayes"] = res["bayes_optimal_auc"] - res["overall"]["auc"]
+        out[ep] = res
+        plots[ep] = curves(f.loc[ok, "_y"].to_numpy(), f.loc[ok, "_p"].to_numpy(),
+                           ev.calibration_bins)  # fmt: skip
+    if cv_predictions is not None:
+        cvf = cv_predictions.merge(lines, on=KEYS, how="left", suffixes=("", "__line"))
+        cvf = cvf.merge(patients[["patient_key", *pcols]], on="patient_key", how="left")
+        cv_eps = [c for c in cv_predictions.columns if c in cfg.endpoints]
+        cv_labels, _ = endpoint_labels(cvf, {k: cfg.endpoints[k] for k in cv_eps})
+        out["cross_validation"] = {"folds": cfg.split.cv_folds}
+        for ep in cv_labels.columns:
+            g = cvf.assign(_y=cv_labels[ep], _p=cvf[ep])
+            out["cross_validation"][ep] = metric_table(
+                g, "_y", "_p", SUBGROUPS, bootstrap=ev.bootstrap, bins=ev.calibration_bins,
+                min_rows=ev.min_subgroup_rows, seed=ev.seed)  # fmt: skip
+    return out, plots
+
+
+def flat_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    """``<endpoint>.<metric>`` -> value for the overall held-out metrics (for MLflow)."""
+    flat: dict[str, float] = {}
+    for ep, res in metrics.items():
+        if not isinstance(res, dict) or "overall" not in res:
+            continue
+        for k, v in res["overall"].items():
+            if isinstance(v, (int, float)) and np.isfinite(v):
+                flat[f"{ep}.{k}"] = float(v)
+        if "bayes_optimal_auc" in res:
+            flat[f"{ep}.bayes_optimal_auc"] = float(res["bayes_optimal_auc"])
+    return flat

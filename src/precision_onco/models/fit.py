@@ -1,0 +1,193 @@
+"""Fit one endpoint's classifier: early stopping, cross-validated calibration, optional IPW.
+
+The fitted :class:`EndpointModel` takes the feature table itself (any column
+order, extra columns ignored), builds the model matrix with the training
+categories, and returns calibrated probabilities. It pickles with joblib and
+is what MLflow logs and the recommender loads.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from precision_onco.config.schema import ModelConfig
+from precision_onco.features import CATEGORICAL, model_matrix
+
+__all__ = ["EndpointModel", "fit_endpoint", "propensity_weights", "safe_names"]
+
+log = logging.getLogger(__name__)
+
+
+def safe_names(columns: Sequence[str]) -> list[str]:
+    """Feature names LightGBM accepts (no JSON special characters), unique, stable."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for c in columns:
+        s = re.sub(r"[^0-9A-Za-z_]+", "_", str(c)).strip("_") or "feature"
+        base, k = s, 2
+        while s in seen:
+            s = f"{base}_{k}"
+            k += 1
+        seen.add(s)
+        out.append(s)
+    return out
+
+
+@dataclass
+class EndpointModel:
+    """A calibrated classifier for one endpoint, with its input contract."""
+
+    endpoint: str
+    columns: list[str]
+    levels: dict[str, list[str]]
+    estimator: Any
+    kind: str
+    best_iteration: int | None = None
+    safe: list[str] = field(default_factory=list)
+
+    def matrix(self, features: pd.DataFrame) -> pd.DataFrame:
+        x = model_matrix(features, self.columns, self.levels)
+        x.columns = self.safe
+        if self.kind != "lightgbm":
+            for c, s in zip(self.columns, self.safe, strict=True):
+                if c in CATEGORICAL:
+                    x[s] = x[s].astype("object").where(x[s].notna(), "missing")
+        return x
+
+    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
+        """P(endpoint = 1) for each row of ``features``."""
+        return np.asarray(self.estimator.predict_proba(self.matrix(features))[:, 1], dtype=float)
+
+    def base_booster(self) -> lgb.Booster | None:
+        """The first LightGBM booster of the calibrated ensemble (for TreeSHAP), if any."""
+        if self.kind != "lightgbm":
+            return None
+        cal = self.estimator.calibrated_classifiers_[0]
+        return cal.estimator.booster_
+
+
+def _lgbm(cfg: ModelConfig, n_estimators: int, seed: int) -> lgb.LGBMClassifier:
+    params = {"random_state": seed, "n_jobs": 1, **dict(cfg.params)}
+    return lgb.LGBMClassifier(n_estimators=n_estimators, **params)
+
+
+def _sklearn(cfg: ModelConfig, x: pd.DataFrame, cat_cols: list[str]) -> Pipeline:
+    if not cfg.estimator or "." not in cfg.estimator:
+        raise ValueError("model.estimator: give the dotted path of a scikit-learn classifier "
+                         "(e.g. sklearn.linear_model.LogisticRegression)")  # fmt: skip
+    module, _, name = cfg.estimator.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"model.estimator: cannot import {cfg.estimator!r} ({exc})") from None
+    num_cols = [c for c in x.columns if c not in cat_cols]
+    pre = ColumnTransformer([
+        ("num", Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                          ("scale", StandardScaler())]), num_cols),
+        ("cat", OneHotEncoder(handle_unknown="ignore"), cat_cols),
+    ])  # fmt: skip
+    return Pipeline([("pre", pre), ("clf", cls(**dict(cfg.params)))])
+
+
+def propensity_weights(
+    states: pd.DataFrame, columns: Sequence[str], regimen: pd.Series, groups: pd.Series,
+    cfg: ModelConfig, seed: int,
+) -> np.ndarray:  # fmt: skip
+    """Inverse-propensity weights of the regimen actually given, from the line state.
+
+    A multiclass LightGBM predicts the regimen from the state (cross-fitted over
+    patient-grouped folds); weights are 1 / P(given regimen), clipped at
+    ``cfg.weight_clip`` and scaled to mean 1.
+    """
+    x = model_matrix(states, columns)
+    x.columns = safe_names(list(columns))
+    y = regimen.astype("string").fillna("unknown").to_numpy()
+    classes, yi = np.unique(y, return_inverse=True)
+    p = np.full(len(y), np.nan)
+    folds = GroupKFold(n_splits=min(5, groups.nunique()))
+    for tr, te in folds.split(x, yi, groups):
+        m = lgb.LGBMClassifier(n_estimators=200, learning_rate=0.05, num_leaves=15,
+                               min_child_samples=30, verbose=-1, random_state=seed, n_jobs=1)  # fmt: skip
+        m.fit(x.iloc[tr], yi[tr])
+        proba = np.asarray(m.predict_proba(x.iloc[te]))
+        col = {c: i for i, c in enumerate(m.classes_)}
+        p[te] = [proba[k, col[c]] if c in col else np.nan for k, c in enumerate(yi[te])]
+    p = np.where(np.isfinite(p) & (p > 0), p, 1.0 / cfg.weight_clip)
+    w = np.minimum(1.0 / p, cfg.weight_clip)
+    log.info("propensity weights over %d regimens: mean %.2f, max %.1f before scaling",
+             len(classes), w.mean(), w.max())  # fmt: skip
+    return w / w.mean()
+
+
+def fit_endpoint(
+    endpoint: str,
+    features: pd.DataFrame,
+    y: np.ndarray,
+    groups: pd.Series,
+    is_validation: np.ndarray,
+    columns: Sequence[str],
+    cfg: ModelConfig,
+    *,
+    seed: int,
+    weights: np.ndarray | None = None,
+) -> EndpointModel:
+    """Fit ``endpoint`` on the training rows (``features``, ``y``; validation rows flagged).
+
+    LightGBM: boosting rounds chosen by early stopping on the validation rows,
+    then ``calibration_folds`` patient-grouped folds over all given rows each fit a
+    model and calibrate it on their held-out fold (scikit-learn's
+    ``CalibratedClassifierCV``); their calibrated probabilities are averaged.
+    """
+    cols = list(columns)
+    levels = {c: sorted({str(v) for v in features[c].dropna()}) for c in cols if c in CATEGORICAL
+              and c in features.columns}  # fmt: skip
+    safe = safe_names(cols)
+    model = EndpointModel(endpoint, cols, levels, None, cfg.kind, safe=safe)
+    x = model.matrix(features)
+    y = np.asarray(y, dtype=int)
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
+    n_folds = max(2, min(cfg.calibration_folds, int(groups.nunique())))
+    splits = list(GroupKFold(n_splits=n_folds).split(x, y, groups))
+    if cfg.kind == "lightgbm":
+        tr, va = ~is_validation, is_validation
+        probe = _lgbm(cfg, cfg.max_rounds, seed)
+        fit_kw: dict[str, Any] = {"sample_weight": w[tr]}
+        if va.any() and cfg.early_stopping_rounds > 0:
+            fit_kw.update(eval_X=(x[va],), eval_y=(y[va],), eval_sample_weight=[w[va]],
+                          callbacks=[lgb.early_stopping(cfg.early_stopping_rounds, verbose=False)])  # fmt: skip
+        probe.fit(x[tr], y[tr], **fit_kw)
+        best = int(probe.best_iteration_ or cfg.max_rounds) if va.any() else cfg.max_rounds
+        model.best_iteration = max(best, 10)
+        base: Any = _lgbm(cfg, model.best_iteration, seed)
+    elif cfg.kind == "sklearn":
+        base = _sklearn(cfg, x, [s for c, s in zip(cols, safe, strict=True) if c in CATEGORICAL])
+    else:
+        raise ValueError(f"model.kind: {cfg.kind!r} is not lightgbm or sklearn")
+    if cfg.calibration == "none":
+        base.fit(x, y, **({"sample_weight": w} if cfg.kind == "lightgbm" else {}))
+        model.estimator = base
+        return model
+    if cfg.calibration not in ("isotonic", "sigmoid"):
+        raise ValueError(f"model.calibration: {cfg.calibration!r} is not isotonic, sigmoid or none")
+    cal = CalibratedClassifierCV(base, method=cfg.calibration, cv=splits)
+    if cfg.kind == "lightgbm":
+        cal.fit(x, y, sample_weight=w)
+    else:
+        cal.fit(x, y)
+    model.estimator = cal
+    return model

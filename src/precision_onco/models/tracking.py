@@ -1,0 +1,295 @@
+"""MLflow: one parent run per pipeline run, a child run per endpoint, the registry and its gate.
+
+Each endpoint's model is logged as an MLflow pyfunc (input: the feature table;
+output: the calibrated probability), registered as ``<prefix>_<endpoint>``, and
+the ``champion`` alias moves to the new version only when none of its
+held-out gate metrics is worse than the current champion's by more than
+``tracking.tolerance`` (AUC lower, Brier higher).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from precision_onco.config import Config
+from precision_onco.models.fit import EndpointModel
+
+__all__ = ["CHAMPION", "GateDecision", "EndpointPyfunc", "gate", "log_pipeline_run"]
+
+log = logging.getLogger(__name__)
+
+CHAMPION = "champion"
+_HIGHER_IS_BETTER = {"auc": True, "average_precision": True, "brier": False, "ece": False}
+_PACKAGES = ("precision-onco", "lightgbm", "scikit-learn", "pandas", "numpy", "pyarrow",
+             "mlflow", "shap", "cyvcf2", "dvc", "hydra-core")  # fmt: skip
+
+
+try:
+    import mlflow.pyfunc
+
+    _PythonModel: Any = mlflow.pyfunc.PythonModel
+except ImportError:  # pragma: no cover - mlflow is a dependency
+    _PythonModel = object
+
+
+class EndpointPyfunc(_PythonModel):
+    """MLflow pyfunc wrapper: a feature table in, ``probability`` of the endpoint out."""
+
+    def load_context(self, context: Any) -> None:
+        self.model: EndpointModel = joblib.load(context.artifacts["model"])
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.DataFrame:
+        return pd.DataFrame({"probability": self.model.predict_proba(model_input)})
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    promote: bool
+    reason: str
+
+
+def gate(new: Mapping[str, float], champion: Mapping[str, float] | None, metrics: list[str],
+         tolerance: float) -> GateDecision:  # fmt: skip
+    """Promote when there is no champion, or no gate metric is worse beyond ``tolerance``."""
+    if champion is None:
+        return GateDecision(True, "no champion yet")
+    worse = []
+    for m in metrics:
+        if m not in new or m not in champion:
+            continue
+        better_high = _HIGHER_IS_BETTER.get(m, True)
+        delta = (new[m] - champion[m]) if better_high else (champion[m] - new[m])
+        if delta < -tolerance:
+            worse.append(f"{m} {new[m]:.4f} vs champion {champion[m]:.4f}")
+    if worse:
+        return GateDecision(False, "worse than the champion beyond tolerance "
+                            f"{tolerance}: " + "; ".join(worse))  # fmt: skip
+    return GateDecision(True, "not worse than the champion within tolerance "
+                        f"{tolerance} on {', '.join(metrics)}")  # fmt: skip
+
+
+def _git(root: Path) -> dict[str, str]:
+    def run(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                                  timeout=10, check=True).stdout.strip()  # fmt: skip
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    return {"git_commit": run("rev-parse", "HEAD") or "unknown",
+            "git_dirty": "true" if run("status", "--porcelain", "--untracked-files=no")
+            else "false"}  # fmt: skip
+
+
+def _dvc_hashes(root: Path) -> dict[str, str]:
+    """md5 of every output recorded in ``dvc.lock`` (the data this run read and wrote)."""
+    import yaml
+
+    lock = root / "dvc.lock"
+    if not lock.is_file():
+        return {}
+    doc = yaml.safe_load(lock.read_text(encoding="utf-8")) or {}
+    out: dict[str, str] = {}
+    for stage in (doc.get("stages") or {}).values():
+        for o in stage.get("outs", []) + stage.get("deps", []):
+            if o.get("path", "").startswith(("data/", "models", "reports")) and o.get("md5"):
+                out[o["path"]] = o["md5"]
+    return out
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for p in _PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _flat(prefix: str, obj: Any, out: dict[str, Any]) -> None:
+    if isinstance(obj, Mapping):
+        for k, v in obj.items():
+            _flat(f"{prefix}.{k}" if prefix else str(k), v, out)
+    elif isinstance(obj, (list, tuple)):
+        out[prefix] = json.dumps(list(obj))[:500]
+    else:
+        out[prefix] = obj
+
+
+def _plot_png(curves: Mapping[str, pd.DataFrame], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(1, 3, figsize=(12, 3.8))
+    roc = curves["roc"]
+    ax[0].plot(roc["fpr"], roc["tpr"])
+    ax[0].plot([0, 1], [0, 1], ls=":", c="grey")
+    ax[0].set(title="ROC", xlabel="false positive rate", ylabel="true positive rate")
+    pr = curves["pr"]
+    ax[1].plot(pr["recall"], pr["precision"])
+    ax[1].set(title="Precision-recall", xlabel="recall", ylabel="precision")
+    cal = curves["calibration"]
+    ax[2].plot(cal["predicted"], cal["observed"], marker="o")
+    ax[2].plot([0, 1], [0, 1], ls=":", c="grey")
+    ax[2].set(title="Calibration", xlabel="predicted", ylabel="observed")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def _importance(model: EndpointModel) -> pd.DataFrame | None:
+    if model.kind != "lightgbm":
+        return None
+    gains = np.zeros(len(model.columns))
+    cals = getattr(model.estimator, "calibrated_classifiers_", None) or []
+    for c in cals:
+        gains += c.estimator.booster_.feature_importance(importance_type="gain")
+    if not cals:
+        gains = model.estimator.booster_.feature_importance(importance_type="gain")
+    df = pd.DataFrame({"feature": model.columns, "gain": gains / max(len(cals), 1)})
+    return df.sort_values("gain", ascending=False).reset_index(drop=True)
+
+
+def log_pipeline_run(
+    cfg: Config,
+    models: Mapping[str, EndpointModel],
+    metrics: Mapping[str, Any],
+    curves: Mapping[str, Mapping[str, pd.DataFrame]],
+    example: pd.DataFrame,
+    manifest: Mapping[str, Any],
+    *,
+    root: Path,
+    params_file: Path | None = None,
+) -> dict[str, Any]:
+    """Log the run to MLflow, register each endpoint's model and apply the champion gate.
+
+    Returns, per endpoint, the registered version and the gate decision.
+    """
+    import mlflow
+    from mlflow import MlflowClient
+    from mlflow.models import infer_signature
+
+    from precision_onco.models.evaluate import flat_metrics
+
+    tr = cfg.tracking
+    mlflow.set_tracking_uri(tr.uri)
+    client = MlflowClient()
+    exp = client.get_experiment_by_name(tr.experiment)
+    if exp is None:
+        art = tr.artifact_location
+        if "://" not in art:
+            art = (root / art).resolve().as_uri()
+        client.create_experiment(tr.experiment, artifact_location=art)
+    mlflow.set_experiment(tr.experiment)
+    flat = flat_metrics(dict(metrics))
+    versions = _versions()
+    decisions: dict[str, Any] = {}
+    with mlflow.start_run(run_name=f"{cfg.cohort.name}-{cfg.model.kind}") as parent:
+        mlflow.set_tags({**_git(root), "cohort": cfg.cohort.name, "synthetic": cfg.cohort.synthetic,
+                         "kind": "pipeline"})  # fmt: skip
+        params: dict[str, Any] = {}
+        _flat("model", _asdict(cfg.model), params)
+        _flat("split", _asdict(cfg.split), params)
+        _flat("features", _asdict(cfg.features), params)
+        params["cohort"] = cfg.cohort.name
+        mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+        if params_file is not None and params_file.is_file():
+            mlflow.log_artifact(str(params_file), artifact_path="config")
+        mlflow.log_dict(_dvc_hashes(root), "provenance/dvc_hashes.json")
+        mlflow.log_dict(versions, "provenance/package_versions.json")
+        mlflow.log_dict(dict(manifest), "provenance/train_manifest.json")
+        mlflow.log_dict(dict(metrics), "metrics/metrics.json")
+        mlflow.log_metrics(flat)
+        for ep, model in models.items():
+            with mlflow.start_run(run_name=ep, nested=True) as child:
+                mlflow.set_tags({"endpoint": ep, "kind": "endpoint", "parent": parent.info.run_id})
+                mlflow.log_params({"endpoint": ep, "column": cfg.endpoints[ep].column,
+                                   "threshold": str(cfg.endpoints[ep].threshold),
+                                   "best_iteration": str(model.best_iteration),
+                                   "n_features": len(model.columns)})  # fmt: skip
+                ep_metrics = {k.split(".", 1)[1]: v for k, v in flat.items()
+                              if k.startswith(f"{ep}.")}  # fmt: skip
+                mlflow.log_metrics(ep_metrics)
+                with tempfile.TemporaryDirectory() as tmp:
+                    t = Path(tmp)
+                    for name, df in curves.get(ep, {}).items():
+                        df.to_csv(t / f"{name}.csv", index=False)
+                        mlflow.log_artifact(str(t / f"{name}.csv"), artifact_path="curves")
+                    if ep in curves:
+                        _plot_png(curves[ep], t / "curves.png", f"{ep} (held-out test set)")
+                        mlflow.log_artifact(str(t / "curves.png"), artifact_path="curves")
+                    imp = _importance(model)
+                    if imp is not None:
+                        imp.to_csv(t / "feature_importance.csv", index=False)
+                        mlflow.log_artifact(str(t / "feature_importance.csv"))
+                    joblib.dump(model, t / "model.joblib")
+                    x = example[[c for c in model.columns if c in example.columns]].head(5)
+                    signature = infer_signature(x, pd.DataFrame(
+                        {"probability": model.predict_proba(x)}))  # fmt: skip
+                    info = mlflow.pyfunc.log_model(
+                        name="model", python_model=EndpointPyfunc(),
+                        artifacts={"model": str(t / "model.joblib")}, signature=signature,
+                        input_example=x,
+                        pip_requirements=[f"{p}=={v}" for p, v in versions.items()
+                                          if p != "precision-onco"],
+                    )  # fmt: skip
+                if tr.register:
+                    decisions[ep] = _register(client, f"{tr.model_prefix}_{ep}", info.model_uri,
+                                              child.info.run_id, ep_metrics, tr.gate_metrics,
+                                              tr.tolerance)  # fmt: skip
+        mlflow.log_dict(decisions, "registry/gate_decisions.json")
+    return decisions
+
+
+def _register(client: Any, name: str, model_uri: str, run_id: str, new: Mapping[str, float],
+              gate_metrics: list[str], tolerance: float) -> dict[str, Any]:  # fmt: skip
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        client.create_registered_model(name, description="precision_onco endpoint model")
+    mv = client.create_model_version(name, model_uri, run_id=run_id)
+    for m, v in new.items():
+        client.set_model_version_tag(name, mv.version, f"metric.{m}", f"{v:.6f}")
+    champion = None
+    try:
+        cur = client.get_model_version_by_alias(name, CHAMPION)
+        champion = {k.removeprefix("metric."): float(v) for k, v in cur.tags.items()
+                    if k.startswith("metric.")}  # fmt: skip
+        champ_version = cur.version
+    except MlflowException:
+        champ_version = None
+    decision = gate(new, champion, list(gate_metrics), tolerance)
+    client.set_model_version_tag(name, mv.version, "gate", decision.reason)
+    if decision.promote:
+        client.set_registered_model_alias(name, CHAMPION, mv.version)
+    log.info("%s v%s: %s%s", name, mv.version, "champion — " if decision.promote else
+             f"champion stays v{champ_version} — ", decision.reason)  # fmt: skip
+    return {"model": name, "version": int(mv.version), "promoted": decision.promote,
+            "champion_version": int(mv.version) if decision.promote else
+            (int(champ_version) if champ_version else None), "reason": decision.reason}  # fmt: skip
+
+
+def _asdict(obj: Any) -> dict[str, Any]:
+    import dataclasses
+
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
+    return dict(obj)

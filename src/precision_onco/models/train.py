@@ -1,0 +1,146 @@
+"""Train every configured endpoint on the training patients and predict the held-out ones."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from precision_onco.config import Config
+from precision_onco.features import candidate_features
+from precision_onco.models.data import assign_split, endpoint_labels
+from precision_onco.models.fit import EndpointModel, fit_endpoint, propensity_weights
+
+__all__ = ["KEYS", "TrainResult", "feature_columns", "model_frame", "train_all"]
+
+log = logging.getLogger(__name__)
+
+KEYS = ["patient_key", "line_number"]
+#: Fewer training rows than this in either class: the endpoint is skipped, with the reason.
+MIN_CLASS_ROWS = 10
+
+
+@dataclass
+class TrainResult:
+    models: dict[str, EndpointModel]
+    predictions: pd.DataFrame  # held-out rows: keys, regimen_id, one probability per endpoint
+    cv_predictions: pd.DataFrame | None
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+def model_frame(features: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """Line states with the features of the regimen actually given."""
+    regimen = (features["regimen_id"] if "regimen_id" in features.columns
+               else pd.Series([None] * len(features), index=features.index))  # fmt: skip
+    return candidate_features(features, regimen, cfg.catalog)
+
+
+def feature_columns(frame: pd.DataFrame) -> list[str]:
+    """Every model input of ``frame`` (everything but the keys)."""
+    return [c for c in frame.columns if c not in KEYS]
+
+
+def train_all(cfg: Config, features: pd.DataFrame, lines: pd.DataFrame) -> TrainResult:
+    """Fit one calibrated model per endpoint; predict the held-out test patients.
+
+    With ``split.cv_folds`` > 1, also returns patient-grouped K-fold out-of-fold
+    predictions over every labelled row (the test rows included).
+    """
+    t0 = time.perf_counter()
+    data = features.merge(lines, on=KEYS, how="left", suffixes=("", "__line"))
+    labels, skipped = endpoint_labels(data, cfg.endpoints)
+    if labels.empty:
+        raise ValueError("no endpoint can be trained: " + "; ".join(
+            f"{k}: {v}" for k, v in skipped.items()) if skipped else "no endpoints configured")  # fmt: skip
+    split = assign_split(data, cfg.split)
+    frame = model_frame(features, cfg)
+    cols = [c for c in feature_columns(frame) if c != cfg.split.column]  # a split label is no input
+    groups = frame["patient_key"].astype(str)
+    weights = None
+    if cfg.model.propensity_weighting:
+        state_cols = [c for c in features.columns if c not in KEYS and c != "regimen_id"]
+        weights = propensity_weights(features, state_cols, features.get("regimen_id",
+                                     pd.Series(index=features.index, dtype="string")), groups,
+                                     cfg.model, cfg.split.seed)  # fmt: skip
+    models: dict[str, EndpointModel] = {}
+    test = (split == "test").to_numpy()
+    preds = frame.loc[test, KEYS].copy()
+    if "regimen_id" in frame.columns:
+        preds["regimen_id"] = frame.loc[test, "regimen_id"]
+    fit_info: dict[str, Any] = {}
+    need = max(MIN_CLASS_ROWS, 2 * cfg.model.calibration_folds)
+    for ep in list(labels.columns):
+        y = labels[ep]
+        train = (~test) & y.notna().to_numpy()
+        pos = int(y[train].sum())
+        if min(pos, int(train.sum()) - pos) < need:
+            skipped[ep] = (f"too few training rows of one class ({pos} positive of "
+                           f"{int(train.sum())}; at least {need} of each needed)")  # fmt: skip
+            log.warning("endpoint %s skipped: %s", ep, skipped[ep])
+            labels = labels.drop(columns=ep)
+            continue
+        t1 = time.perf_counter()
+        m = fit_endpoint(
+            ep, frame.loc[train], y[train].to_numpy(), groups[train],
+            (split[train] == "validation").to_numpy(), cols, cfg.model, seed=cfg.split.seed,
+            weights=None if weights is None else weights[train],
+        )  # fmt: skip
+        models[ep] = m
+        preds[ep] = m.predict_proba(frame.loc[test])
+        fit_info[ep] = {"train_rows": int(train.sum()), "positives": int(y[train].sum()),
+                        "best_iteration": m.best_iteration,
+                        "seconds": round(time.perf_counter() - t1, 2)}  # fmt: skip
+        log.info("%s: %d training rows (%d positive), %s rounds, %.1f s", ep, train.sum(),
+                 y[train].sum(), m.best_iteration, time.perf_counter() - t1)  # fmt: skip
+    if not models:
+        raise ValueError("no endpoint could be trained: " + "; ".join(
+            f"{k}: {v}" for k, v in skipped.items()))  # fmt: skip
+    cv = _cross_validate(cfg, frame, labels, groups, cols, weights) if cfg.split.cv_folds > 1 \
+        else None  # fmt: skip
+    manifest = {
+        "endpoints": {ep: {"column": cfg.endpoints[ep].column,
+                           "threshold": cfg.endpoints[ep].threshold,
+                           "label": cfg.endpoints[ep].label, **fit_info[ep]} for ep in models},
+        "skipped_endpoints": skipped,
+        "features": cols,
+        "split": {k: int(v) for k, v in split.value_counts().items()},
+        "split_patients": {k: int(frame.loc[(split == k).to_numpy(), "patient_key"].nunique())
+                           for k in ("train", "validation", "test")},
+        "model": cfg.model.kind,
+        "seconds": round(time.perf_counter() - t0, 2),
+    }  # fmt: skip
+    return TrainResult(models, preds.reset_index(drop=True), cv, manifest)
+
+
+def _cross_validate(cfg: Config, frame: pd.DataFrame, labels: pd.DataFrame, groups: pd.Series,
+                    cols: list[str], weights: np.ndarray | None) -> pd.DataFrame:  # fmt: skip
+    """Out-of-fold probabilities from patient-grouped K-fold CV, per endpoint."""
+    out = frame[KEYS].copy()
+    rng = np.random.default_rng(cfg.split.seed)
+    for ep in labels.columns:
+        y = labels[ep]
+        rows = np.flatnonzero(y.notna().to_numpy())
+        oof = np.full(len(frame), np.nan)
+        # patients shuffled into folds (GroupKFold alone is deterministic by size)
+        pats = groups.iloc[rows].unique()
+        fold_of = dict(zip(rng.permutation(pats), np.arange(len(pats)) % cfg.split.cv_folds,
+                           strict=True))  # fmt: skip
+        fold = groups.iloc[rows].map(fold_of).to_numpy()
+        for k in range(cfg.split.cv_folds):
+            tr, te = rows[fold != k], rows[fold == k]
+            tr_groups = groups.iloc[tr]
+            n_val = max(1, int(round(cfg.split.validation_fraction * tr_groups.nunique())))
+            val_pats = set(rng.permutation(tr_groups.unique())[:n_val])
+            m = fit_endpoint(
+                ep, frame.iloc[tr], y.iloc[tr].to_numpy(), tr_groups,
+                tr_groups.isin(val_pats).to_numpy(), cols, cfg.model, seed=cfg.split.seed + k,
+                weights=None if weights is None else weights[tr],
+            )  # fmt: skip
+            oof[te] = m.predict_proba(frame.iloc[te])
+        out[ep] = oof
+        log.info("%s: %d-fold patient-grouped cross-validation done", ep, cfg.split.cv_folds)
+    return out
