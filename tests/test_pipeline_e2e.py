@@ -44,6 +44,12 @@ def repo(tmp_path_factory) -> Path:
     text = synth.read_text().replace("n_patients: 5000", "n_patients: 150")
     text = text.replace("calibration_patients: 20000", "calibration_patients: 2000")
     synth.write_text(text)
+    # two endpoints and fewer resamples keep the repeated full runs short
+    eps = dest / "conf/endpoints/default.yaml"
+    eps.write_text("\n".join(l for l in eps.read_text().splitlines()
+                             if not l.startswith("ae_") or l.startswith("ae_grade3:")) + "\n")  # fmt: skip
+    ev = dest / "conf/evaluation/default.yaml"
+    ev.write_text(ev.read_text().replace("bootstrap: 200", "bootstrap: 30"))
     for cmd in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
                 ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"]):  # fmt: skip
         _run(cmd, dest)
@@ -61,6 +67,15 @@ def test_repro_then_noop(repo: Path) -> None:
     assert summary["tables"]["patients"] == 150
     assert len(summary["files"]) == 152  # patients, lines and one VCF per patient
     assert all(f["read"] == f["ingested"] + f["rejected"] for f in summary["files"])
+    assert {"compose", "synthesize", "ingest", "featurize", "train", "evaluate"} == _ran(first)
+    metrics = json.loads((repo / "reports/metrics.json").read_text())
+    assert 0.5 < metrics["response"]["overall"]["auc"] <= 1
+    assert "bayes_optimal_auc" in metrics["response"]
+    registry = json.loads((repo / "reports/registry.json").read_text())
+    assert registry["response"]["promoted"] is True
+    assert (repo / "mlruns.db").is_file()
+    shown = _run(["dvc", "metrics", "show", "--json"], repo)
+    assert "response" in shown
     second = _run(["dvc", "repro"], repo)
     assert _ran(second) == set()
     assert "up to date" in second
@@ -71,17 +86,21 @@ def test_config_edit_reruns_exactly_the_readers(repo: Path) -> None:
     paths = repo / "conf/paths/default.yaml"
     paths.write_text(paths.read_text().replace("models_dir: models", "models_dir: models2"))
     out = _run(["dvc", "repro"], repo)
-    assert _ran(out) == {"compose"}  # nothing reads paths.models_dir yet
+    # a path is interpolated into dvc.yaml when DVC loads it, before `compose` rewrites
+    # params.yaml: the stages that write there re-run on the next repro (documented)
+    assert _ran(out) == {"compose"}
+    out = _run(["dvc", "repro"], repo)
+    assert _ran(out) == {"train", "evaluate"}
     synth = repo / "conf/synth/default.yaml"
     synth.write_text(synth.read_text().replace("seed: 20240601", "seed: 11"))
     out = _run(["dvc", "repro"], repo)
-    assert _ran(out) == {"compose", "synthesize", "ingest"}  # ingest reads the new raw files
+    assert _ran(out) == {"compose", "synthesize", "ingest", "featurize", "train", "evaluate"}
     assert "seed: 11" in (repo / "params.yaml").read_text()
     cohort = repo / "conf/cohort/synthetic.yaml"
     cohort.write_text(cohort.read_text().replace('data_cutoff: "2025-06-30"',
                                                  'data_cutoff: "2025-07-31"'))  # fmt: skip
     out = _run(["dvc", "repro"], repo)
-    assert _ran(out) == {"compose", "ingest"}
+    assert _ran(out) == {"compose", "ingest"}  # same tables out: the later stages are skipped
 
 
 def test_dvc_exp_run_with_hydra_override(repo: Path) -> None:
