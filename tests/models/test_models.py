@@ -197,3 +197,29 @@ def test_separate_test_file_selects_the_held_out_rows(tmp_path: Path) -> None:
     assert "x (score: a)" in m.columns and "x_score_a" in m.safe
     y = tables.lines.set_index("patient_key").loc[res.predictions["patient_key"], "objective_response"]
     assert auc(y.to_numpy(), res.predictions["response"].to_numpy()) > 0.7
+
+
+def test_any_sklearn_classifier_and_propensity_weighting(cohort) -> None:  # type: ignore[no-untyped-def]
+    """`model=logistic` trains a scikit-learn pipeline; IPW training runs and stays calibrated."""
+    root, cfg, tables, feats = cohort
+    _, logit = compose(["endpoints=response", "model=logistic", "model.params.C=0.02"],
+                       conf_dir=ROOT / "conf")  # strong L2: 400 patients, 238 inputs
+    cfg_l = dataclasses.replace(cfg, model=logit.model)
+    res = train_all(cfg_l, feats, tables.lines)
+    assert res.models["response"].kind == "sklearn"
+    m, _ = evaluate(cfg_l, res.predictions, tables.lines, tables.patients)
+    assert m["response"]["overall"]["auc"] > 0.6
+
+    cfg_w = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, propensity_weighting=True))
+    res_w = train_all(cfg_w, feats, tables.lines)
+    m_w, _ = evaluate(cfg_w, res_w.predictions, tables.lines, tables.patients)
+    assert m_w["response"]["overall"]["auc"] > 0.6
+    assert m_w["response"]["overall"]["ece"] < 0.15
+
+
+def test_bad_estimator_path_is_named(cohort) -> None:  # type: ignore[no-untyped-def]
+    root, cfg, tables, feats = cohort
+    bad = dataclasses.replace(cfg, model=dataclasses.replace(
+        cfg.model, kind="sklearn", estimator="sklearn.linear_model.NoSuchModel"))  # fmt: skip
+    with pytest.raises(ValueError, match=r"model.estimator: cannot import 'sklearn.linear_model.NoSuchModel'"):
+        train_all(bad, feats, tables.lines)
