@@ -295,8 +295,10 @@ def model_matrix(df: pd.DataFrame, columns: Sequence[str],
             cats = (levels or {}).get(c)
             if cats is None:
                 cats = sorted({str(v) for v in values.dropna()})
-            data[c] = pd.Categorical(values.map(lambda v: None if v is None else str(v)),
-                                     categories=cats)  # fmt: skip
+            known = set(cats)
+            data[c] = pd.Categorical(
+                values.map(lambda v, known=known: str(v) if v is not None and str(v) in known
+                           else None), categories=cats)  # fmt: skip
         else:
             data[c] = pd.to_numeric(col, errors="coerce").astype("float64").to_numpy()
     return pd.DataFrame(data, index=df.index)
