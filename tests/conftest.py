@@ -29,3 +29,24 @@ def shared_data() -> Path:
 def default_config() -> Config:
     _, cfg = compose([], conf_dir=ROOT / "conf")
     return cfg
+
+
+@pytest.fixture(scope="session")
+def small_cohort(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A 400-patient synthetic cohort, ingested and featurized; response endpoint only.
+
+    Returns ``(root, cfg, tables, features)``.
+    """
+    from precision_onco.features import build_features, load_panel
+    from precision_onco.ingest.cohort import ingest_cohort
+    from precision_onco.synth import synthesize
+
+    root = tmp_path_factory.mktemp("small_cohort")
+    _, cfg = compose(["synth.n_patients=400", "synth.calibration_patients=2000",
+                      "endpoints=response", "evaluation.bootstrap=50"],
+                     conf_dir=ROOT / "conf")  # fmt: skip
+    synthesize(cfg, root / "data" / "raw")
+    tables = ingest_cohort(cfg, root=root)
+    feats = build_features(tables.patients, tables.lines, tables.variants, cfg.features,
+                           cfg.catalog, panel=load_panel(cfg.features, root))  # fmt: skip
+    return root, cfg, tables, feats

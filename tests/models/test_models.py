@@ -20,7 +20,6 @@ from precision_onco.models.evaluate import evaluate
 from precision_onco.models.metrics import auc, ece, summarize
 from precision_onco.models.tracking import CHAMPION, gate, log_pipeline_run
 from precision_onco.models.train import model_frame, train_all
-from precision_onco.synth import synthesize
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,17 +87,9 @@ def test_gate_rules() -> None:
 
 
 @pytest.fixture(scope="module")
-def cohort(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """A 400-patient synthetic cohort ingested and featurized (response endpoint only)."""
-    root = tmp_path_factory.mktemp("models")
-    _, cfg = compose(["synth.n_patients=400", "synth.calibration_patients=2000",
-                      "endpoints=response", "evaluation.bootstrap=50"],
-                     conf_dir=ROOT / "conf")  # fmt: skip
-    synthesize(cfg, root / "data" / "raw")
-    tables = ingest_cohort(cfg, root=root)
-    feats = build_features(tables.patients, tables.lines, tables.variants, cfg.features,
-                           cfg.catalog, panel=load_panel(cfg.features, root))  # fmt: skip
-    return root, cfg, tables, feats
+def cohort(small_cohort):  # type: ignore[no-untyped-def]
+    """The shared 400-patient cohort (see tests/conftest.py)."""
+    return small_cohort
 
 
 def test_train_and_evaluate_on_held_out_patients(cohort) -> None:  # type: ignore[no-untyped-def]

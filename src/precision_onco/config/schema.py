@@ -398,6 +398,18 @@ class TrackingConfig:
     gate_metrics: List[str] = field(default_factory=lambda: ["auc", "brier"])
 
 
+@dataclass
+class RecommendConfig:
+    """How candidate regimens are ranked: utility = sum of weight x probability per endpoint.
+
+    Positive weights reward (response), negative weights penalize (toxicities).
+    Endpoints without a trained model are ignored.
+    """
+
+    preset: str = "balanced"
+    weights: Dict[str, float] = field(default_factory=dict)
+
+
 # ---------------------------------------------------------------------------- root
 @dataclass
 class Config:
@@ -413,3 +425,4 @@ class Config:
     split: SplitConfig = field(default_factory=SplitConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    recommend: RecommendConfig = field(default_factory=RecommendConfig)

@@ -1,0 +1,1 @@
+"""Recommendations: eligibility, scoring and ranking of candidate regimens."""

@@ -1,0 +1,126 @@
+"""Eligible regimens for each patient at a line, scored by every endpoint model and ranked.
+
+For each (patient, line) state: the catalog's eligibility rules give the
+eligible regimens and, for the others, the first reason they are excluded;
+each eligible regimen is scored with the endpoint models (the candidate's
+features added to the line state); a utility — the configured weighted sum of
+endpoint probabilities — ranks them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from precision_onco.catalog.catalog import Catalog
+from precision_onco.catalog.eligibility import eligibility
+from precision_onco.config.schema import CatalogConfig, RecommendConfig
+from precision_onco.features import candidate_features
+from precision_onco.models.fit import EndpointModel
+
+__all__ = ["Ranking", "eligible_pairs", "rank_regimens", "utility"]
+
+KEYS = ["patient_key", "line_number"]
+
+
+@dataclass
+class Ranking:
+    """``ranked``: one row per eligible (patient, line, regimen) with probabilities, utility
+    and rank; ``excluded``: one row per excluded regimen with its reason."""
+
+    ranked: pd.DataFrame
+    excluded: pd.DataFrame
+
+
+def _state(features: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
+    """The eligibility state: line features plus the patient's OncoTree code."""
+    state = features.reset_index(drop=True)
+    if "oncotree_code" not in state.columns:
+        codes = patients.set_index("patient_key")["oncotree_code"] if "oncotree_code" in \
+            patients.columns else pd.Series(dtype="string")  # fmt: skip
+        state = state.assign(oncotree_code=state["patient_key"].map(codes))
+    return state
+
+
+def _prior_exposure(features: pd.DataFrame, lines: pd.DataFrame, cat: Catalog) -> np.ndarray:
+    """Regimens each patient received at a line before the row's line."""
+    ids = {r: j for j, r in enumerate(cat.regimen_ids)}
+    out = np.zeros((len(features), len(ids)), dtype=bool)
+    if "regimen_id" not in lines.columns:
+        return out
+    given = lines[["patient_key", "line_number", "regimen_id"]].dropna()
+    by_patient = {k: g for k, g in given.groupby("patient_key")}
+    for i, (pk, ln) in enumerate(zip(features["patient_key"], features["line_number"],
+                                     strict=True)):  # fmt: skip
+        g = by_patient.get(pk)
+        if g is None:
+            continue
+        for r in g.loc[g["line_number"] < ln, "regimen_id"]:
+            if r in ids:
+                out[i, ids[r]] = True
+    return out
+
+
+def eligible_pairs(
+    features: pd.DataFrame, patients: pd.DataFrame, lines: pd.DataFrame, catalog: CatalogConfig
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(row, regimen_id) of every eligible pair, and the excluded pairs with their reason."""
+    cat = Catalog(catalog)
+    state = _state(features, patients)
+    bm_ids = list(cat.biomarkers)
+    status = pd.DataFrame({b: state[f"bm_{b}"].fillna(0).astype(bool).to_numpy()
+                           if f"bm_{b}" in state.columns else np.zeros(len(state), bool)
+                           for b in bm_ids})  # fmt: skip
+    for col in ("autoimmune_disease", "diabetes", "ild_history", "prior_irae_grade3",
+                "creatinine_clearance", "bilirubin"):  # fmt: skip
+        if col not in state.columns:
+            state[col] = np.nan
+    el = eligibility(state, status, cat, prior_exposure=_prior_exposure(state, lines, cat),
+                     with_reasons=True)  # fmt: skip
+    rows, cols = np.nonzero(el.mask)
+    pairs = pd.DataFrame({"row": rows, "regimen_id": np.asarray(el.regimen_ids, object)[cols]})
+    ex = el.excluded()
+    excluded = pd.DataFrame({
+        "patient_key": state["patient_key"].to_numpy()[ex["row"]],
+        "line_number": state["line_number"].to_numpy()[ex["row"]],
+        "regimen_id": ex["regimen_id"].astype("string"),
+        "reason": ex["reason"].astype("string"),
+    })  # fmt: skip
+    return pairs, excluded
+
+
+def utility(scores: pd.DataFrame, weights: Mapping[str, float]) -> np.ndarray:
+    """Weighted sum of the endpoint probabilities present in ``scores`` (columns ``p_<ep>``)."""
+    u = np.zeros(len(scores))
+    for ep, w in weights.items():
+        col = f"p_{ep}"
+        if col in scores.columns:
+            u += w * scores[col].to_numpy(dtype=float)
+    return u
+
+
+def rank_regimens(
+    features: pd.DataFrame,
+    patients: pd.DataFrame,
+    lines: pd.DataFrame,
+    models: Mapping[str, EndpointModel],
+    catalog: CatalogConfig,
+    recommend: RecommendConfig,
+) -> Ranking:
+    """Score every eligible regimen of every (patient, line) row of ``features`` and rank them."""
+    feats = features.reset_index(drop=True)
+    pairs, excluded = eligible_pairs(feats, patients, lines, catalog)
+    base = feats.iloc[pairs["row"].to_numpy()].reset_index(drop=True)
+    cand = candidate_features(base, pairs["regimen_id"].tolist(), catalog)
+    out = cand[KEYS + ["regimen_id"]].copy()
+    for ep, model in models.items():
+        out[f"p_{ep}"] = model.predict_proba(cand) if len(cand) else np.array([], float)
+    weights = {k: float(v) for k, v in recommend.weights.items() if k in models}
+    out["utility"] = utility(out, weights)
+    out = out.sort_values([*KEYS, "utility"], ascending=[True, True, False], kind="stable")
+    out["rank"] = out.groupby(KEYS, sort=False).cumcount() + 1
+    out["preset"] = recommend.preset
+    return Ranking(out.reset_index(drop=True), excluded)
