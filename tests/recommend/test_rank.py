@@ -73,3 +73,17 @@ def test_utility_is_the_weighted_sum() -> None:
     assert np.allclose(u, [0.3, 0.15])
     frail = dataclasses.replace(RecommendConfig(), weights={"response": 1, "ae_grade3": -2})
     assert np.allclose(utility(scores, frail.weights), [-0.3, 0.0])
+
+
+def test_intervals_and_the_distinguishable_flag(ranked) -> None:  # type: ignore[no-untyped-def]
+    cfg, tables, held, res, r = ranked
+    x = r.ranked
+    assert ((x["p_response_low"] <= x["p_response"] + 1e-12)
+            & (x["p_response"] <= x["p_response_high"] + 1e-12)).all()  # fmt: skip
+    assert ((x["utility_low"] <= x["utility"] + 1e-12)
+            & (x["utility"] <= x["utility_high"] + 1e-12)).all()  # fmt: skip
+    for _, g in x.groupby(["patient_key", "line_number"]):
+        top = g.iloc[0]
+        overlap = (g["utility_high"] >= top["utility_low"]) & (g["utility_low"] <= top["utility_high"])
+        assert list(g["distinguishable"].iloc[1:]) == list(~overlap.iloc[1:])
+        assert bool(top["distinguishable"]) == (overlap.sum() == 1)

@@ -65,6 +65,11 @@ def evaluate(
                 res["bayes_optimal_auc"] = auc(f.loc[has, "_y"].to_numpy(), t[has].to_numpy())
                 res["bayes_rows"] = int(has.sum())
                 res["auc_gap_to_bayes"] = res["bayes_optimal_auc"] - res["overall"]["auc"]
+            lo, hi = f"{ep}_low", f"{ep}_high"
+            if lo in frame.columns and hi in frame.columns:
+                inside = (t >= frame[lo]) & (t <= frame[hi])
+                res["interval_coverage_of_truth"] = float(inside[t.notna()].mean())
+                res["interval_mean_width"] = float((frame[hi] - frame[lo])[t.notna()].mean())
         out[ep] = res
         plots[ep] = curves(f.loc[ok, "_y"].to_numpy(), f.loc[ok, "_p"].to_numpy(),
                            ev.calibration_bins)  # fmt: skip

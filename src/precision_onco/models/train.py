@@ -90,7 +90,7 @@ def train_all(cfg: Config, features: pd.DataFrame, lines: pd.DataFrame) -> Train
             weights=None if weights is None else weights[train],
         )  # fmt: skip
         models[ep] = m
-        preds[ep] = m.predict_proba(frame.loc[test])
+        preds[ep], preds[f"{ep}_low"], preds[f"{ep}_high"] = m.predict_interval(frame.loc[test])
         fit_info[ep] = {"train_rows": int(train.sum()), "positives": int(y[train].sum()),
                         "best_iteration": m.best_iteration,
                         "seconds": round(time.perf_counter() - t1, 2)}  # fmt: skip

@@ -117,10 +117,27 @@ def rank_regimens(
     cand = candidate_features(base, pairs["regimen_id"].tolist(), catalog)
     out = cand[KEYS + ["regimen_id"]].copy()
     for ep, model in models.items():
-        out[f"p_{ep}"] = model.predict_proba(cand) if len(cand) else np.array([], float)
+        if len(cand):
+            p, lo, hi = model.predict_interval(cand)
+        else:
+            p = lo = hi = np.array([], float)
+        out[f"p_{ep}"], out[f"p_{ep}_low"], out[f"p_{ep}_high"] = p, lo, hi
     weights = {k: float(v) for k, v in recommend.weights.items() if k in models}
     out["utility"] = utility(out, weights)
+    # the utility's interval: each endpoint at the end of its interval that lowers (raises) it
+    lows = pd.DataFrame({f"p_{k}": out[f"p_{k}_low" if w > 0 else f"p_{k}_high"]
+                         for k, w in weights.items()})  # fmt: skip
+    highs = pd.DataFrame({f"p_{k}": out[f"p_{k}_high" if w > 0 else f"p_{k}_low"]
+                          for k, w in weights.items()})  # fmt: skip
+    out["utility_low"] = utility(lows, weights)
+    out["utility_high"] = utility(highs, weights)
     out = out.sort_values([*KEYS, "utility"], ascending=[True, True, False], kind="stable")
     out["rank"] = out.groupby(KEYS, sort=False).cumcount() + 1
+    # not distinguishable: the utility interval overlaps the top regimen's
+    top_low = out.groupby(KEYS, sort=False)["utility_low"].transform("first")
+    top_high = out.groupby(KEYS, sort=False)["utility_high"].transform("first")
+    overlap = (out["utility_high"] >= top_low) & (out["utility_low"] <= top_high)
+    n_overlap = overlap.groupby([out[k] for k in KEYS], sort=False).transform("sum")
+    out["distinguishable"] = np.where(out["rank"] == 1, n_overlap <= 1, ~overlap)
     out["preset"] = recommend.preset
     return Ranking(out.reset_index(drop=True), excluded)
