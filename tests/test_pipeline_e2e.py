@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,8 +47,8 @@ def repo(tmp_path_factory) -> Path:
     synth.write_text(text)
     # two endpoints and fewer resamples keep the repeated full runs short
     eps = dest / "conf/endpoints/default.yaml"
-    eps.write_text("\n".join(l for l in eps.read_text().splitlines()
-                             if not l.startswith("ae_") or l.startswith("ae_grade3:")) + "\n")  # fmt: skip
+    eps.write_text("\n".join(ln for ln in eps.read_text().splitlines()
+                             if not ln.startswith("ae_") or ln.startswith("ae_grade3:")) + "\n")  # fmt: skip
     ev = dest / "conf/evaluation/default.yaml"
     ev.write_text(ev.read_text().replace("bootstrap: 200", "bootstrap: 30"))
     for cmd in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
@@ -67,7 +68,10 @@ def test_repro_then_noop(repo: Path) -> None:
     assert summary["tables"]["patients"] == 150
     assert len(summary["files"]) == 152  # patients, lines and one VCF per patient
     assert all(f["read"] == f["ingested"] + f["rejected"] for f in summary["files"])
-    assert {"compose", "synthesize", "ingest", "featurize", "train", "evaluate"} == _ran(first)
+    assert {"compose", "synthesize", "ingest", "featurize", "train", "evaluate",
+            "recommend"} == _ran(first)  # fmt: skip
+    recs = pd.read_parquet(repo / "reports/recommendations.parquet")
+    assert len(recs) > 0 and recs["rank"].min() == 1
     metrics = json.loads((repo / "reports/metrics.json").read_text())
     assert 0.5 < metrics["response"]["overall"]["auc"] <= 1
     assert "bayes_optimal_auc" in metrics["response"]
@@ -90,11 +94,12 @@ def test_config_edit_reruns_exactly_the_readers(repo: Path) -> None:
     # params.yaml: the stages that write there re-run on the next repro (documented)
     assert _ran(out) == {"compose"}
     out = _run(["dvc", "repro"], repo)
-    assert _ran(out) == {"train", "evaluate"}
+    assert _ran(out) == {"train", "evaluate", "recommend"}
     synth = repo / "conf/synth/default.yaml"
     synth.write_text(synth.read_text().replace("seed: 20240601", "seed: 11"))
     out = _run(["dvc", "repro"], repo)
-    assert _ran(out) == {"compose", "synthesize", "ingest", "featurize", "train", "evaluate"}
+    assert _ran(out) == {"compose", "synthesize", "ingest", "featurize", "train", "evaluate",
+                         "recommend"}  # fmt: skip
     assert "seed: 11" in (repo / "params.yaml").read_text()
     cohort = repo / "conf/cohort/synthetic.yaml"
     cohort.write_text(cohort.read_text().replace('data_cutoff: "2025-06-30"',

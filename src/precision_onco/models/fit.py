@@ -83,14 +83,14 @@ class EndpointModel:
         members (calibration ``none``) the interval is the point itself.
         """
         x = self.matrix(features)
-        p = np.asarray(self.estimator.predict_proba(x)[:, 1], dtype=float)
         members = getattr(self.estimator, "calibrated_classifiers_", None)
         if not members or len(members) < 2:
+            p = np.asarray(self.estimator.predict_proba(x)[:, 1], dtype=float)
             return p, p.copy(), p.copy()
         eps = 1e-6
-        z = np.stack([np.log(np.clip(m.predict_proba(x)[:, 1], eps, 1 - eps)
-                             / np.clip(1 - m.predict_proba(x)[:, 1], eps, 1 - eps))
-                      for m in members])  # fmt: skip
+        probs = np.stack([np.asarray(m.predict_proba(x)[:, 1], dtype=float) for m in members])
+        p = probs.mean(axis=0)  # what the calibrated ensemble predicts
+        z = np.log(np.clip(probs, eps, 1 - eps) / np.clip(1 - probs, eps, 1 - eps))
         k = len(members)
         se = np.sqrt((k - 1) / k * ((z - z.mean(axis=0)) ** 2).sum(axis=0))
         from scipy.stats import norm

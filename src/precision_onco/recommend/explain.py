@@ -113,19 +113,22 @@ def top_drivers(contrib: pd.DataFrame, features: pd.DataFrame, *, k: int = 3,
                 catalog: CatalogConfig | None = None) -> list[dict[str, list[dict[str, Any]]]]:  # fmt: skip
     """For each row, the ``k`` features pushing the prediction up and down, in words."""
     out = []
-    values = features.reindex(columns=contrib.columns)
-    for i in range(len(contrib)):
-        c = contrib.iloc[i]
-        order = np.argsort(c.to_numpy())
+    names = list(contrib.columns)
+    c_all = contrib.to_numpy(dtype=float)
+    columns = {n: (features[n].to_numpy(dtype=object) if n in features.columns else None)
+               for n in names}  # fmt: skip
+    top = np.argsort(c_all, axis=1)
+    for i in range(len(c_all)):
         row: dict[str, list[dict[str, Any]]] = {"up": [], "down": []}
-        for direction, idx in (("up", order[::-1][:k]), ("down", order[:k])):
+        for direction, idx in (("up", top[i, ::-1][:k]), ("down", top[i, :k])):
             for j in idx:
-                v = float(c.iat[j])
+                v = float(c_all[i, j])
                 if (direction == "up" and v <= 0) or (direction == "down" and v >= 0):
                     continue
-                name = contrib.columns[j]
-                row[direction].append({"feature": name, "contribution": round(v, 4),
-                                       "text": describe(name, values.iloc[i][name], catalog)})  # fmt: skip
+                col = columns[names[j]]
+                row[direction].append({"feature": names[j], "contribution": round(v, 4),
+                                       "text": describe(names[j], None if col is None else col[i],
+                                                        catalog)})  # fmt: skip
         out.append(row)
     return out
 
