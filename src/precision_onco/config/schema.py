@@ -410,6 +410,33 @@ class RecommendConfig:
     weights: Dict[str, float] = field(default_factory=dict)
 
 
+@dataclass
+class CivicConfig:
+    """CIViC clinical evidence summaries (a release TSV) matched to each recommendation.
+
+    Off while ``tsv`` is null. ``diseases`` maps each catalog cancer type to the
+    CIViC disease names that count as the same disease; ``biomarker_variants``
+    maps a catalog biomarker to the CIViC variant names it stands for (variants
+    are also matched by protein change, codon and gene-level ``MUTATION``).
+    """
+
+    tsv: Optional[str] = None
+    version: Optional[str] = None
+    licence: str = "CC0 1.0 (CIViC)"
+    evidence_types: List[str] = field(default_factory=lambda: ["Predictive"])
+    levels: List[str] = field(default_factory=lambda: ["A", "B", "C", "D", "E"])
+    max_items: int = 10
+    diseases: Dict[str, List[str]] = field(default_factory=dict)
+    biomarker_variants: Dict[str, List[str]] = field(default_factory=dict)
+
+
+@dataclass
+class KbConfig:
+    """External knowledge bases linked to recommendations."""
+
+    civic: CivicConfig = field(default_factory=CivicConfig)
+
+
 # ---------------------------------------------------------------------------- root
 @dataclass
 class Config:
@@ -426,3 +453,4 @@ class Config:
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     recommend: RecommendConfig = field(default_factory=RecommendConfig)
+    kb: KbConfig = field(default_factory=KbConfig)
