@@ -280,7 +280,7 @@ def candidate_features(rows: pd.DataFrame, regimen_ids: Sequence[str] | pd.Serie
         exc[i] = float(any(rows[c].iat[i] == 1 for c in cols))
     out["required_biomarkers_present"] = req
     out["excluded_biomarker_present"] = exc
-    return out
+    return out.copy()  # one block per dtype: later column selections stay fast
 
 
 def model_matrix(df: pd.DataFrame, columns: Sequence[str],
@@ -288,7 +288,17 @@ def model_matrix(df: pd.DataFrame, columns: Sequence[str],
     """The model's input columns in order; categoricals as pandas categories with the
     training ``levels`` (unseen values become missing), the rest as floats."""
     data: dict[str, object] = {}
+    numeric = [c for c in columns if c not in CATEGORICAL]
+    # one block conversion for the columns that are already numeric (the usual case)
+    dtypes = df.dtypes.to_dict()
+    fast = [c for c in numeric if c in dtypes and pd.api.types.is_numeric_dtype(dtypes[c])
+            and not pd.api.types.is_bool_dtype(dtypes[c])]  # fmt: skip
+    if fast:
+        block = df[fast].to_numpy(dtype="float64", na_value=np.nan)
+        data.update({c: block[:, j] for j, c in enumerate(fast)})
     for c in columns:
+        if c in data:
+            continue
         col = df[c] if c in df.columns else pd.Series(np.nan, index=df.index)
         if c in CATEGORICAL:
             values = col.astype("object").where(col.notna(), None)
@@ -301,4 +311,4 @@ def model_matrix(df: pd.DataFrame, columns: Sequence[str],
                            else None), categories=cats)  # fmt: skip
         else:
             data[c] = pd.to_numeric(col, errors="coerce").astype("float64").to_numpy()
-    return pd.DataFrame(data, index=df.index)
+    return pd.DataFrame({c: data[c] for c in columns}, index=df.index)

@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any
 
 import lightgbm as lgb
@@ -60,6 +61,20 @@ class EndpointModel:
     best_iteration: int | None = None
     safe: list[str] = field(default_factory=list)
 
+    @property
+    def input_key(self) -> tuple[Any, ...]:
+        """Models with equal keys take the same matrix (build it once for all of them)."""
+        return (self.kind, tuple(self.columns), tuple(self.safe),
+                tuple((k, tuple(v)) for k, v in sorted(self.levels.items())))  # fmt: skip
+
+    def set_threads(self, n: int) -> None:
+        """Threads LightGBM may use to predict (training uses one; scoring can use more)."""
+        if self.kind != "lightgbm":
+            return
+        members = getattr(self.estimator, "calibrated_classifiers_", None)
+        for est in [m.estimator for m in members] if members else [self.estimator]:
+            est.set_params(n_jobs=n)
+
     def matrix(self, features: pd.DataFrame) -> pd.DataFrame:
         x = model_matrix(features, self.columns, self.levels)
         x.columns = self.safe
@@ -69,33 +84,71 @@ class EndpointModel:
                     x[s] = x[s].astype("object").where(x[s].notna(), "missing")
         return x
 
+    def codes(self, x: pd.DataFrame) -> np.ndarray:
+        """A LightGBM matrix as floats, categories as their training codes (missing: NaN) —
+        what LightGBM itself makes of the pandas frame, without its per-call checks."""
+        out = np.empty(x.shape, dtype="float64")
+        is_cat = [isinstance(t, pd.CategoricalDtype) for t in x.dtypes]
+        num = [j for j, c in enumerate(is_cat) if not c]
+        if num:
+            out[:, num] = x.iloc[:, num].to_numpy(dtype="float64", na_value=np.nan)
+        for j in (j for j, c in enumerate(is_cat) if c):
+            k = x.iloc[:, j].cat.codes.to_numpy().astype("float64")
+            k[k < 0] = np.nan
+            out[:, j] = k
+        return out
+
+    def member_probabilities(self, features: pd.DataFrame, *, x: pd.DataFrame | None = None
+                             ) -> np.ndarray | None:  # fmt: skip
+        """P(endpoint = 1) by each calibrated member, shape (K, n); None without members.
+
+        LightGBM members are scored on the booster directly (raw score, then the
+        member's calibrator), exactly as scikit-learn's calibrated classifier does.
+        """
+        x = self.matrix(features) if x is None else x
+        members = getattr(self.estimator, "calibrated_classifiers_", None)
+        if not members:
+            return None
+        if self.kind != "lightgbm":
+            return np.stack([np.asarray(m.predict_proba(x)[:, 1], dtype=float) for m in members])
+        a = self.codes(x)
+        out = []
+        for m in members:
+            n_jobs = m.estimator.get_params().get("n_jobs")
+            threads = 0 if n_jobs is None or n_jobs < 0 else int(n_jobs)
+            raw = m.estimator.booster_.predict(a, raw_score=True, num_threads=threads)
+            out.append(np.clip(np.asarray(m.calibrators[0].predict(raw), dtype=float), 0, 1))
+        return np.stack(out)
+
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
         """P(endpoint = 1) for each row of ``features``."""
-        return np.asarray(self.estimator.predict_proba(self.matrix(features))[:, 1], dtype=float)
+        probs = self.member_probabilities(features)
+        if probs is None:
+            return np.asarray(self.estimator.predict_proba(self.matrix(features))[:, 1], float)
+        return np.asarray(probs.mean(axis=0), dtype=float)
 
-    def predict_interval(self, features: pd.DataFrame, level: float = 0.95
+    def predict_interval(self, features: pd.DataFrame, level: float = 0.95, *,
+                         x: pd.DataFrame | None = None,
                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
         """Probability and a ``level`` interval from the delete-a-group jackknife.
 
         The K cross-validated calibrated members were each fitted without one
         group of patients; their spread, scaled by (K - 1) / K, estimates the
         variance of the averaged probability (on the logit scale). Without
-        members (calibration ``none``) the interval is the point itself.
+        members (calibration ``none``) the interval is the point itself. ``x``: the
+        model matrix of ``features`` when already built (see :attr:`input_key`).
         """
-        x = self.matrix(features)
-        members = getattr(self.estimator, "calibrated_classifiers_", None)
-        if not members or len(members) < 2:
+        x = self.matrix(features) if x is None else x
+        probs = self.member_probabilities(features, x=x)
+        if probs is None or len(probs) < 2:
             p = np.asarray(self.estimator.predict_proba(x)[:, 1], dtype=float)
             return p, p.copy(), p.copy()
         eps = 1e-6
-        probs = np.stack([np.asarray(m.predict_proba(x)[:, 1], dtype=float) for m in members])
         p = probs.mean(axis=0)  # what the calibrated ensemble predicts
         z = np.log(np.clip(probs, eps, 1 - eps) / np.clip(1 - probs, eps, 1 - eps))
-        k = len(members)
+        k = len(probs)
         se = np.sqrt((k - 1) / k * ((z - z.mean(axis=0)) ** 2).sum(axis=0))
-        from scipy.stats import norm
-
-        q = float(norm.ppf(0.5 + level / 2))
+        q = NormalDist().inv_cdf(0.5 + level / 2)
         centre = np.log(np.clip(p, eps, 1 - eps) / np.clip(1 - p, eps, 1 - eps))
         low = np.minimum(1 / (1 + np.exp(-(centre - q * se))), p)
         high = np.maximum(1 / (1 + np.exp(-(centre + q * se))), p)

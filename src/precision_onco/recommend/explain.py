@@ -13,13 +13,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from precision_onco.config.schema import CatalogConfig
 from precision_onco.models.fit import EndpointModel
 
-__all__ = ["contributions", "describe", "raw_log_odds", "separation", "top_drivers"]
+__all__ = [
+    "contributions", "describe", "raw_log_odds", "separation", "separations", "top_drivers",
+]
 
 _ORDINAL = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}
 _UNITS = {"albumin": "g/dL", "hemoglobin": "g/dL", "platelets": "x10^9/L", "ldh": "U/L",
@@ -31,24 +34,33 @@ _NAMES = {"albumin": "albumin", "hemoglobin": "hemoglobin", "platelets": "platel
           "nlr": "neutrophil-to-lymphocyte ratio"}  # fmt: skip
 
 
-def contributions(model: EndpointModel, features: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+def contributions(model: EndpointModel, features: pd.DataFrame, *,
+                  x: pd.DataFrame | None = None, threads: int = 0,
+                  ) -> tuple[pd.DataFrame, np.ndarray]:  # fmt: skip
     """Per-row TreeSHAP contributions (log-odds) by feature, and the bias term.
 
     Returns ``(contrib, bias)``: ``contrib.sum(axis=1) + bias`` equals the mean raw
-    log-odds of the model's members for each row.
+    log-odds of the model's members for each row. ``x``: the model matrix of
+    ``features`` if already built; ``threads``: LightGBM threads (0: all cores).
     """
     if model.kind != "lightgbm":
         raise ValueError(f"exact TreeSHAP needs a tree model; endpoint {model.endpoint!r} is "
                          f"{model.kind}")  # fmt: skip
-    x = model.matrix(features)
+    x = model.matrix(features) if x is None else x
+    a = model.codes(x)
     members = getattr(model.estimator, "calibrated_classifiers_", None)
     boosters = [m.estimator.booster_ for m in members] if members else [model.estimator.booster_]
     total = np.zeros((len(x), len(model.columns) + 1))
     for b in boosters:
-        total += np.asarray(b.predict(x, pred_contrib=True))
+        total += _tree_shap(b, a, threads)
     total /= len(boosters)
     contrib = pd.DataFrame(total[:, :-1], columns=model.columns, index=features.index)
     return contrib, total[:, -1]
+
+
+def _tree_shap(booster: lgb.Booster, a: np.ndarray, threads: int) -> np.ndarray:
+    """Exact TreeSHAP values of one booster (raw log-odds), bias last (LightGBM's own)."""
+    return np.asarray(booster.predict(a, pred_contrib=True, num_threads=threads))
 
 
 def raw_log_odds(model: EndpointModel, features: pd.DataFrame) -> np.ndarray:
@@ -109,17 +121,21 @@ def describe(feature: str, value: Any, catalog: CatalogConfig | None = None) -> 
     return f"{feature.replace('_', ' ')} = {value if isinstance(value, str) else _num(value)}"
 
 
+Drivers = dict[str, list[dict[str, Any]]]
+
+
 def top_drivers(contrib: pd.DataFrame, features: pd.DataFrame, *, k: int = 3,
-                catalog: CatalogConfig | None = None) -> list[dict[str, list[dict[str, Any]]]]:  # fmt: skip
+                catalog: CatalogConfig | None = None) -> list[Drivers]:
     """For each row, the ``k`` features pushing the prediction up and down, in words."""
     out = []
     names = list(contrib.columns)
     c_all = contrib.to_numpy(dtype=float)
-    columns = {n: (features[n].to_numpy(dtype=object) if n in features.columns else None)
-               for n in names}  # fmt: skip
     top = np.argsort(c_all, axis=1)
+    used = np.unique(np.concatenate([top[:, :k].ravel(), top[:, -k:].ravel()]))
+    columns = {names[j]: (features[names[j]].to_numpy(dtype=object)
+                          if names[j] in features.columns else None) for j in used}  # fmt: skip
     for i in range(len(c_all)):
-        row: dict[str, list[dict[str, Any]]] = {"up": [], "down": []}
+        row: Drivers = {"up": [], "down": []}
         for direction, idx in (("up", top[i, ::-1][:k]), ("down", top[i, :k])):
             for j in idx:
                 v = float(c_all[i, j])
@@ -145,4 +161,33 @@ def separation(contrib_first: pd.Series, contrib_second: pd.Series, first: Mappi
         out.append({"feature": name, "difference": round(float(d), 4),
                     "first": describe(str(name), first.get(name), catalog),
                     "second": describe(str(name), second.get(name), catalog)})  # fmt: skip
+    return out
+
+
+def separations(contrib: pd.DataFrame, features: pd.DataFrame, first: np.ndarray,
+                second: np.ndarray, *, k: int = 3,
+                catalog: CatalogConfig | None = None) -> list[list[dict[str, Any]]]:  # fmt: skip
+    """:func:`separation` for many (first, second) row pairs of ``contrib`` at once."""
+    if not len(first):
+        return []
+    names = list(contrib.columns)
+    c = contrib.to_numpy(dtype=float)
+    diff = c[first] - c[second]
+    order = np.argsort(-np.abs(diff), axis=1, kind="stable")[:, :k]
+    columns = {names[c]: (features[names[c]].to_numpy(dtype=object)
+                          if names[c] in features.columns else None)
+               for c in np.unique(order)}  # fmt: skip
+    out = []
+    for r, (i, j) in enumerate(zip(first, second, strict=True)):
+        items = []
+        for col in order[r]:
+            d = float(diff[r, col])
+            if d == 0:
+                continue
+            vals = columns[names[col]]
+            items.append({"feature": names[col], "difference": round(d, 4),
+                          "first": describe(names[col], None if vals is None else vals[i], catalog),
+                          "second": describe(names[col], None if vals is None else vals[j],
+                                             catalog)})  # fmt: skip
+        out.append(items)
     return out

@@ -10,7 +10,7 @@ endpoint probabilities — ranks them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -29,10 +29,14 @@ KEYS = ["patient_key", "line_number"]
 @dataclass
 class Ranking:
     """``ranked``: one row per eligible (patient, line, regimen) with probabilities, utility
-    and rank; ``excluded``: one row per excluded regimen with its reason."""
+    and rank; ``excluded``: one row per excluded regimen with its reason; ``candidates``:
+    the model inputs of each ranked row (same order), for explanations."""
 
     ranked: pd.DataFrame
     excluded: pd.DataFrame
+    candidates: pd.DataFrame | None = None
+    #: model matrices of ``candidates`` by :attr:`EndpointModel.input_key`
+    matrices: dict[tuple[object, ...], pd.DataFrame] = field(default_factory=dict)
 
 
 def _state(features: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
@@ -49,18 +53,16 @@ def _prior_exposure(features: pd.DataFrame, lines: pd.DataFrame, cat: Catalog) -
     """Regimens each patient received at a line before the row's line."""
     ids = {r: j for j, r in enumerate(cat.regimen_ids)}
     out = np.zeros((len(features), len(ids)), dtype=bool)
-    if "regimen_id" not in lines.columns:
+    if "regimen_id" not in lines.columns or not len(features):
         return out
     given = lines[["patient_key", "line_number", "regimen_id"]].dropna()
-    by_patient = {k: g for k, g in given.groupby("patient_key")}
-    for i, (pk, ln) in enumerate(zip(features["patient_key"], features["line_number"],
-                                     strict=True)):  # fmt: skip
-        g = by_patient.get(pk)
-        if g is None:
-            continue
-        for r in g.loc[g["line_number"] < ln, "regimen_id"]:
-            if r in ids:
-                out[i, ids[r]] = True
+    given = given[given["regimen_id"].isin(list(ids))]
+    rows = pd.DataFrame({"patient_key": features["patient_key"].to_numpy(),
+                         "row_line": features["line_number"].to_numpy(),
+                         "row": np.arange(len(features))})  # fmt: skip
+    pairs = rows.merge(given, on="patient_key")
+    pairs = pairs[pairs["line_number"].to_numpy() < pairs["row_line"].to_numpy()]
+    out[pairs["row"].to_numpy(), pairs["regimen_id"].map(ids).to_numpy(dtype=int)] = True
     return out
 
 
@@ -116,9 +118,13 @@ def rank_regimens(
     base = feats.iloc[pairs["row"].to_numpy()].reset_index(drop=True)
     cand = candidate_features(base, pairs["regimen_id"].tolist(), catalog)
     out = cand[KEYS + ["regimen_id"]].copy()
+    matrices: dict[tuple[object, ...], pd.DataFrame] = {}
     for ep, model in models.items():
         if len(cand):
-            p, lo, hi = model.predict_interval(cand)
+            x = matrices.get(model.input_key)
+            if x is None:
+                x = matrices[model.input_key] = model.matrix(cand)
+            p, lo, hi = model.predict_interval(cand, x=x)
         else:
             p = lo = hi = np.array([], float)
         out[f"p_{ep}"], out[f"p_{ep}_low"], out[f"p_{ep}_high"] = p, lo, hi
@@ -140,4 +146,7 @@ def rank_regimens(
     n_overlap = overlap.groupby([out[k] for k in KEYS], sort=False).transform("sum")
     out["distinguishable"] = np.where(out["rank"] == 1, n_overlap <= 1, ~overlap)
     out["preset"] = recommend.preset
-    return Ranking(out.reset_index(drop=True), excluded)
+    order = out.index.to_numpy()
+    mats = {key: x.iloc[order].reset_index(drop=True) for key, x in matrices.items()}
+    return Ranking(out.reset_index(drop=True), excluded,
+                   cand.iloc[order].reset_index(drop=True), mats)  # fmt: skip
