@@ -1,20 +1,34 @@
-"""DVC stage `recommend`: ranked, explained, evidence-linked regimens for the held-out lines."""
+"""DVC stage `recommend`: ranked, explained, evidence-linked regimens for the held-out lines.
+
+Scores with the registry's ``champion`` endpoint models (the local ``models/`` when
+tracking is off), writes the recommendations, and registers the bundled
+``recommender`` pyfunc that the CLI and `mlflow models serve` use.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import joblib
 import pandas as pd
 
+from precision_onco import __version__
 from precision_onco.config import Config
 from precision_onco.recommend.report import recommendations
+from precision_onco.recommend.service import champion_models, log_recommender, recommender_from
 from precision_onco.stage import run_stage
 
 log = logging.getLogger("pipelines.recommend")
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else "absent"
 
 
 def main(cfg: Config) -> None:
@@ -22,17 +36,40 @@ def main(cfg: Config) -> None:
     features = pd.read_parquet(processed / "features.parquet")
     held = pd.read_parquet(reports / "predictions.parquet")[["patient_key", "line_number"]]
     rows = features.merge(held, on=["patient_key", "line_number"])
-    models = {p.stem: joblib.load(p) for p in sorted(Path(cfg.paths.models_dir).glob("*.joblib"))}
+    if cfg.tracking.enabled and cfg.tracking.register:
+        models, components = champion_models(cfg)
+    else:
+        local = sorted(Path(cfg.paths.models_dir).glob("*.joblib"))
+        models = {p.stem: joblib.load(p) for p in local}
+        components = {ep: {"model": f"{cfg.paths.models_dir}/{ep}.joblib", "version": None}
+                      for ep in models}  # fmt: skip
+    provenance = {"components": components, "catalog_version": cfg.catalog.version,
+                  "package_version": __version__, "cohort": cfg.cohort.name,
+                  "config_sha256": _sha(Path("params.yaml")),
+                  "data_sha256": _sha(processed / "features.parquet"),
+                  "built": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}  # fmt: skip
+    recommender = recommender_from(models, cfg, root=Path.cwd(), provenance=provenance)
+    if recommender.civic is not None:
+        provenance["civic"] = {"source": recommender.civic.source,
+                               "release": recommender.civic.version,
+                               "licence": recommender.civic.licence}  # fmt: skip
+    recommender.set_threads(-1)
     t0 = time.perf_counter()
     result = recommendations(rows, pd.read_parquet(processed / "patients.parquet"),
                              pd.read_parquet(processed / "lines.parquet"), models, cfg.catalog,
-                             cfg.recommend)  # fmt: skip
+                             cfg.recommend, civic=recommender.civic,
+                             variants=pd.read_parquet(processed / "variants.parquet"))  # fmt: skip
     secs = time.perf_counter() - t0
     result.ranked.to_parquet(reports / "recommendations.parquet", index=False)
     result.excluded.to_parquet(reports / "recommendations_excluded.parquet", index=False)
     log.info("%d patient-lines: %d ranked regimens, %d excluded with reasons, %.1f s "
              "(%.0f lines/s, preset %s)", len(rows), len(result.ranked), len(result.excluded),
              secs, len(rows) / max(secs, 1e-9), cfg.recommend.preset)  # fmt: skip
+    recommender.set_threads(1)
+    registry: dict[str, object] = {"components": components}
+    if cfg.tracking.enabled and cfg.tracking.register:
+        registry.update(log_recommender(recommender, cfg))
+    (reports / "recommender.json").write_text(json.dumps(registry, indent=2) + "\n")
 
 
 if __name__ == "__main__":

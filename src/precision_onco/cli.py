@@ -6,6 +6,7 @@ config compose   compose conf/ (with Hydra overrides) into params.yaml for DVC
 config show      print the composed, validated configuration
 synthesize       write a synthetic cohort outside the DVC pipeline
 variants         convert VCF/MAF files to the canonical (pseudonymized) variants table
+recommend        ranked, explained regimens for a new patient (VCF or MAF + clinical file)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from precision_onco import __version__
 from precision_onco.config import compose, load_params, to_yaml
@@ -140,6 +142,81 @@ def _cmd_variants(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_config(params: str) -> Any:
+    if Path(params).is_file():
+        return load_params(params)
+    _, cfg = compose([])
+    return cfg
+
+
+def _fmt_p(row: Any, ep: str) -> str:
+    p, lo, hi = row.get(f"p_{ep}"), row.get(f"p_{ep}_low"), row.get(f"p_{ep}_high")
+    if p is None:
+        return "—"
+    return f"{p:.2f} [{lo:.2f}–{hi:.2f}]"
+
+
+def _cmd_recommend(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    import mlflow
+    import pandas as pd
+
+    from precision_onco.recommend.inputs import new_patient_payload
+    from precision_onco.recommend.patient import parse_payload
+
+    cfg = _load_config(args.params)
+    variants = args.vcf or args.maf
+    payload, rejected = new_patient_payload(cfg, clinical=args.clinical, line=args.line,
+                                            variants=variants, sample=args.sample,
+                                            preset=args.preset)  # fmt: skip
+    case = parse_payload(payload, tox_categories=cfg.catalog.toxicity_categories)
+    uri = args.model or f"models:/{cfg.tracking.model_prefix}_recommender@champion"
+    mlflow.set_tracking_uri(cfg.tracking.uri)
+    t0 = time.perf_counter()
+    try:
+        model = mlflow.pyfunc.load_model(uri)
+    except mlflow.exceptions.MlflowException as exc:
+        raise ValueError(f"cannot load the recommender {uri} from {cfg.tracking.uri} "
+                         f"({exc.message.splitlines()[0]}); run `dvc repro` first") from None
+    recommender = model.unwrap_python_model().recommender
+    loaded = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    result = recommender.recommend(case)
+    secs = time.perf_counter() - t1
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"{case.patient_key}.line{case.line_number}"
+    answer = result.to_dict()
+    stem.with_suffix(".json").write_text(json.dumps(answer, indent=2, default=str) + "\n")
+    Path(f"{stem}.payload.json").write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    ranked = result.ranked.assign(patient_key=case.patient_key, preset=result.preset)
+    ranked.to_parquet(stem.with_suffix(".parquet"), index=False)
+    pd.DataFrame(result.excluded).to_parquet(Path(f"{stem}.excluded.parquet"), index=False)
+    print(f"{case.patient_key}, line {case.line_number}, preset {result.preset}: "
+          f"{result.message}")  # fmt: skip
+    if rejected:
+        why = "; ".join(f"{n} {reason}" for reason, n in rejected.items())
+        print(f"variant records not used: {why}")
+    if len(result.ranked):
+        head = f"{'#':>2}  {'regimen':<38} {'p(response) [95% CI]':<22} " \
+               f"{'p(grade>=3 AE) [95% CI]':<24} {'utility':>8}"  # fmt: skip
+        print(head)
+        print("-" * len(head))
+        for row in answer["ranked"]:
+            flag = "" if row["rank"] == 1 or row["distinguishable"] else \
+                "  ~ not distinguishable from #1"  # fmt: skip
+            print(f"{row['rank']:>2}  {row['regimen_id']:<38} {_fmt_p(row, 'response'):<22} "
+                  f"{_fmt_p(row, 'ae_grade3'):<24} {row['utility']:>8.3f}{flag}")  # fmt: skip
+    if len(result.excluded):
+        print(f"{len(result.excluded)} regimen(s) excluded, with reasons, in {stem}.json")
+    print(f"models loaded in {loaded:.2f} s; recommendation in {secs * 1000:.0f} ms; "
+          f"wrote {stem}.json, {stem}.parquet")  # fmt: skip
+    print("Decision support only: to be weighed by the treating oncologist.")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="precision-onco",
@@ -192,6 +269,27 @@ def _parser() -> argparse.ArgumentParser:
                      help="use the public demo key (public or synthetic data only)")  # fmt: skip
     var.add_argument("--json", action="store_true", help="print the per-file summary as JSON")
     var.set_defaults(func=_cmd_variants)
+
+    rec = sub.add_parser(
+        "recommend",
+        help="ranked, explained regimens for a new patient",
+        description="Rank the catalog's regimens for one patient at a therapy line with the "
+        "registered `champion` recommender: probabilities of response and of grade >= 3 "
+        "toxicity with 95%% intervals, drivers in words, evidence and excluded regimens with "
+        "reasons. Writes <out>/<patient_key>.line<N>.json and .parquet.",
+    )
+    src = rec.add_mutually_exclusive_group()
+    src.add_argument("--vcf", help="the tumour's VCF (plain or bgzipped)")
+    src.add_argument("--maf", help="the tumour's MAF (choose the sample with --sample)")
+    rec.add_argument("--clinical", required=True,
+                     help="clinical JSON, CSV/TSV (one row per line) or FHIR R4 bundle")  # fmt: skip
+    rec.add_argument("--line", required=True, type=int, help="therapy line to recommend for")
+    rec.add_argument("--out", default="reports/patients", help="output directory")
+    rec.add_argument("--preset", help="utility preset (balanced, efficacy_first, frail, …)")
+    rec.add_argument("--sample", help="tumour sample (VCF column or MAF Tumor_Sample_Barcode)")
+    rec.add_argument("--model", help="model URI (default: the registry's recommender champion)")
+    rec.add_argument("--params", default="params.yaml", help="composed config (params.yaml)")
+    rec.set_defaults(func=_cmd_recommend)
     return p
 
 

@@ -26,7 +26,9 @@ import pandas as pd
 from precision_onco.config import Config
 from precision_onco.models.fit import EndpointModel
 
-__all__ = ["CHAMPION", "GateDecision", "EndpointPyfunc", "gate", "log_pipeline_run"]
+__all__ = [
+    "CHAMPION", "EndpointPyfunc", "GateDecision", "gate", "log_pipeline_run", "package_versions",
+]
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +111,7 @@ def _dvc_hashes(root: Path) -> dict[str, str]:
     return out
 
 
-def _versions() -> dict[str, str]:
+def package_versions() -> dict[str, str]:
     out = {}
     for p in _PACKAGES:
         try:
@@ -198,7 +200,7 @@ def log_pipeline_run(
         client.create_experiment(tr.experiment, artifact_location=art)
     mlflow.set_experiment(tr.experiment)
     flat = flat_metrics(dict(metrics))
-    versions = _versions()
+    versions = package_versions()
     decisions: dict[str, Any] = {}
     with mlflow.start_run(run_name=f"{cfg.cohort.name}-{cfg.model.kind}") as parent:
         mlflow.set_tags({**_git(root), "cohort": cfg.cohort.name, "synthetic": cfg.cohort.synthetic,

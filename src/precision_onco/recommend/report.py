@@ -6,14 +6,15 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from precision_onco.catalog.catalog import Catalog
 from precision_onco.config.schema import CatalogConfig, RecommendConfig
-from precision_onco.features import candidate_features
+from precision_onco.kb.civic import CivicKB
 from precision_onco.models.fit import EndpointModel
-from precision_onco.recommend.explain import contributions, separation, top_drivers
-from precision_onco.recommend.rank import KEYS, Ranking, rank_regimens
+from precision_onco.recommend.explain import contributions, separations, top_drivers
+from precision_onco.recommend.rank import Ranking, rank_regimens
 
 __all__ = ["EXPLAINED", "catalog_evidence", "recommendations"]
 
@@ -22,7 +23,8 @@ EXPLAINED: tuple[str, ...] = ("response", "ae_grade3")
 
 
 def catalog_evidence(regimen_id: str, row: Mapping[str, Any], catalog: Catalog) -> dict[str, Any]:
-    """The catalog's evidence for a regimen and the biomarkers of the patient it relies on."""
+    """The catalog's evidence for a regimen and the biomarkers of the patient it relies on
+    (``row``: the patient's ``bm_<biomarker>`` indicators)."""
     regs = {r.id: r for r in catalog.regimens}
     reg = regs.get(regimen_id)
     if reg is None:
@@ -45,49 +47,63 @@ def recommendations(
     *,
     explain: Sequence[str] = EXPLAINED,
     k: int = 3,
+    threads: int = 0,
+    civic: CivicKB | None = None,
+    variants: pd.DataFrame | None = None,
 ) -> Ranking:
     """Ranked regimens of every (patient, line) in ``features``, with ``drivers`` (JSON: the top
     ``k`` features up and down per explained endpoint; for the first regimen, what separates
-    it from the second) and ``evidence`` (JSON: the catalog's trial and published rates, and
-    the patient's biomarkers it relies on)."""
+    it from the second) and ``evidence`` (JSON: the catalog's trial and published rates, the
+    patient's biomarkers it relies on and, with ``civic`` and the patients' ``variants``, the
+    matching CIViC evidence items)."""
     ranking = rank_regimens(features, patients, lines, models, catalog, recommend)
-    ranked = ranking.ranked
+    ranked, cand = ranking.ranked, ranking.candidates
+    assert cand is not None
     cat = Catalog(catalog)
-    feats = features.reset_index(drop=True)
-    pos = {key: i for i, key in enumerate(zip(feats["patient_key"], feats["line_number"],
-                                              strict=True))}  # fmt: skip
-    base = feats.iloc[[pos[(p, n)] for p, n in zip(ranked["patient_key"], ranked["line_number"],
-                                                    strict=True)]].reset_index(drop=True)  # fmt: skip
-    cand = candidate_features(base, ranked["regimen_id"].tolist(), catalog)
     drivers: list[dict[str, Any]] = [{} for _ in range(len(ranked))]
     contribs: dict[str, pd.DataFrame] = {}
     for ep in explain:
         model = models.get(ep)
         if model is None or model.kind != "lightgbm" or not len(cand):
             continue
-        c, _ = contributions(model, cand)
+        c, _ = contributions(model, cand, x=ranking.matrices.get(model.input_key),
+                             threads=threads)  # fmt: skip
         contribs[ep] = c
         for i, d in enumerate(top_drivers(c, cand, k=k, catalog=catalog)):
             drivers[i][ep] = d
-    arrays = {col: cand[col].to_numpy(dtype=object) for col in cand.columns}
-
-    def row_of(i: int) -> dict[str, Any]:
-        return {col: a[i] for col, a in arrays.items()}
-
-    if "response" in contribs:
-        c = contribs["response"]
-        for _, g in ranked.groupby(KEYS, sort=False):
-            if len(g) < 2:
-                continue
-            i, j = g.index[0], g.index[1]
-            drivers[i]["first_vs_second"] = {
-                "second": str(ranked.at[j, "regimen_id"]),
-                "response": separation(c.iloc[i], c.iloc[j], row_of(i), row_of(j), k=k,
-                                       catalog=catalog),
-            }  # fmt: skip
+    arrays = {col: cand[col].to_numpy(dtype=object) for col in cand.columns
+              if col.startswith("bm_")}  # fmt: skip
+    if "response" in contribs and len(ranked):
+        # rows are sorted by (patient, line, rank): the first and second of each line
+        rank = ranked["rank"].to_numpy()
+        first = np.flatnonzero(rank == 1)
+        first = first[(first + 1 < len(rank)) & (rank[np.minimum(first + 1, len(rank) - 1)] == 2)]
+        second = first + 1
+        seps = separations(contribs["response"], cand, first, second, k=k, catalog=catalog)
+        regimen = ranked["regimen_id"].to_numpy(dtype=object)
+        for i, j, sep in zip(first, second, seps, strict=True):
+            drivers[i]["first_vs_second"] = {"second": str(regimen[j]), "response": sep}
     ranked = ranked.copy()
     ranked["drivers"] = [json.dumps(d) for d in drivers]
     bm = [col for col in cand.columns if col.startswith("bm_")]
-    ranked["evidence"] = [json.dumps(catalog_evidence(r, {b: arrays[b][i] for b in bm}, cat))
-                          for i, r in enumerate(ranked["regimen_id"])]  # fmt: skip
-    return Ranking(ranked, ranking.excluded)
+    by_patient: dict[str, list[tuple[str, str | None]]] = {}
+    if civic is not None and variants is not None and len(variants):
+        v = variants[variants["patient_key"].isin(set(ranked["patient_key"]))]
+        for pk, gene, hgvsp in zip(v["patient_key"], v["gene"], v["hgvsp"], strict=True):
+            if isinstance(gene, str):
+                by_patient.setdefault(str(pk), []).append(
+                    (gene, hgvsp if isinstance(hgvsp, str) else None))
+    cancer = cand["cancer_type"].to_numpy(dtype=object) if "cancer_type" in cand.columns else \
+        [None] * len(cand)  # fmt: skip
+    evidence = []
+    for i, (pk, r) in enumerate(zip(ranked["patient_key"], ranked["regimen_id"], strict=True)):
+        ev = catalog_evidence(r, {b: arrays[b][i] for b in bm}, cat)
+        if civic is not None and r in cat.regimen_ids:
+            present = [b[3:] for b in bm if arrays[b][i] == 1]
+            ct = cancer[i] if isinstance(cancer[i], str) else None
+            ev["civic"] = civic.match(cancer_type=ct, drugs=list(cat.regimen(r).drugs),
+                                      variants=by_patient.get(str(pk), []), biomarkers=present)
+            ev["civic_release"] = civic.version
+        evidence.append(json.dumps(ev))
+    ranked["evidence"] = evidence
+    return Ranking(ranked, ranking.excluded, cand, ranking.matrices)

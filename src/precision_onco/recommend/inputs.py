@@ -1,0 +1,199 @@
+"""A new patient's files (VCF or MAF, and clinical JSON, CSV or FHIR bundle) as a payload.
+
+The clinical file gives the patient and their therapy lines:
+
+* **JSON**: ``{"patient": {"patient_id": …, "sex": …, "cancer_type": …}, "lines": [...]}``
+  (the payload layout of :mod:`precision_onco.recommend.patient`, with the raw
+  ``patient_id`` that is pseudonymized here);
+* **CSV/TSV**: one row per therapy line (earlier lines, and optionally the line
+  to recommend for with its labs), the patient's columns repeated on each row; a
+  row without ``line_number`` carries the patient only;
+* **FHIR R4 bundle** (mCODE): read like the cohort's bundles.
+
+The raw identifier becomes ``patient_key`` with the cohort's pseudonymization
+key; it never reaches the payload, the outputs or the served model.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from precision_onco.config.schema import CatalogConfig, MafInputConfig, VcfInputConfig
+from precision_onco.ingest.contracts import IngestError
+from precision_onco.ingest.tables import LINE_FIELDS
+from precision_onco.recommend.patient import PATIENT_PAYLOAD_FIELDS, PayloadError
+
+__all__ = ["clinical_payload", "new_patient_payload", "read_patient_variants", "variant_records"]
+
+_VARIANT_KEYS = ("gene", "hgvsp", "consequence", "vaf", "depth", "chrom", "pos", "ref", "alt",
+                 "filter")  # fmt: skip
+
+
+def _clean(v: Any) -> Any:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, float) and v != v:
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.date().isoformat()
+    if hasattr(v, "item"):
+        return v.item()
+    if isinstance(v, str) and not v.strip():
+        return None
+    return v
+
+
+Record = dict[str, Any]
+
+
+def _split(rows: Sequence[Mapping[str, Any]], where: str) -> tuple[Record, list[Record]]:
+    """Patient fields (from the first row that has each) and one line per row with a number."""
+    patient: dict[str, Any] = {}
+    lines: list[dict[str, Any]] = []
+    line_keys = set(LINE_FIELDS) - {"patient_id"}
+    ids = {str(r["patient_id"]).strip() for r in rows if _clean(r.get("patient_id")) is not None}
+    if len(ids) > 1:
+        raise PayloadError(f"{where}: rows of {len(ids)} patients; give one patient's rows")
+    for r in rows:
+        line: dict[str, Any] = {}
+        for k, v in r.items():
+            v = _clean(v)
+            if v is None:
+                continue
+            if k in PATIENT_PAYLOAD_FIELDS or k == "patient_id":
+                if k == "ecog" and _clean(r.get("line_number")) is not None:
+                    line[k] = v
+                patient.setdefault(k, v)
+            elif k in line_keys or (k.startswith("ae_") and k.endswith("_max_grade")):
+                line[k] = v
+        if _clean(r.get("line_number")) is not None:
+            lines.append(line)
+    return patient, lines
+
+
+def clinical_payload(path: Path | str, *, catalog: CatalogConfig | None = None
+                     ) -> tuple[Record, list[Record], list[Record]]:  # fmt: skip
+    """``(patient, lines, variants)`` from a clinical file; ``patient`` keeps the raw
+    ``patient_id`` (pseudonymize before building the payload). ``variants`` come from a
+    FHIR bundle's genomic observations (empty for JSON and CSV)."""
+    p = Path(path)
+    if not p.is_file():
+        raise IngestError(p, "file not found (expected clinical JSON, CSV/TSV or a FHIR bundle)")
+    suffix = p.suffix.lower()
+    if suffix == ".json":
+        try:
+            doc = json.loads(p.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise IngestError(p, f"not valid JSON ({exc})") from None
+        if isinstance(doc, Mapping) and doc.get("resourceType") == "Bundle":
+            return _fhir(p, catalog)
+        if not isinstance(doc, Mapping) or not isinstance(doc.get("patient"), Mapping):
+            raise IngestError(p, 'expected {"patient": {...}, "lines": [...]} or a FHIR Bundle')
+        unknown = sorted(set(doc) - {"patient", "lines", "variants"})
+        if unknown:
+            raise IngestError(p, f"unknown top-level field {unknown[0]!r} (expected patient, "
+                                 "lines, variants)")  # fmt: skip
+        lines = doc.get("lines") or []
+        if not isinstance(lines, list):
+            raise IngestError(p, "'lines' must be a list of therapy lines")
+        return dict(doc["patient"]), [dict(r) for r in lines], list(doc.get("variants") or [])
+    if suffix in (".csv", ".tsv", ".txt"):
+        with p.open(encoding="utf-8-sig", newline="") as fh:
+            sep = "\t" if suffix == ".tsv" or "\t" in fh.readline() else ","
+            fh.seek(0)
+            rows = list(csv.DictReader(fh, delimiter=sep))
+        if not rows:
+            raise IngestError(p, "no rows (expected a header and one row per therapy line)")
+        patient, lines = _split(rows, str(p))
+        return patient, lines, []
+    raise IngestError(p, f"unsupported clinical file type {suffix or '(none)'!r}: use .json "
+                         "(payload or FHIR bundle), .csv or .tsv")  # fmt: skip
+
+
+def _fhir(p: Path, catalog: CatalogConfig | None) -> tuple[Record, list[Record], list[Record]]:
+    from precision_onco.ingest.fhir import read_fhir_bundle
+
+    res = read_fhir_bundle(p, catalog=catalog)
+    if len(res.patients) != 1:
+        raise IngestError(p, f"the bundle has {len(res.patients)} patients; give one patient's "
+                             "bundle")  # fmt: skip
+    prow = {k: _clean(v) for k, v in res.patients.iloc[0].items()}
+    patient = {k: v for k, v in prow.items() if (k in PATIENT_PAYLOAD_FIELDS or k == "patient_id")
+               and v is not None}  # fmt: skip
+    line_keys = set(LINE_FIELDS) - {"patient_id"}
+    lines = [{k: _clean(v) for k, v in r.items() if k in line_keys and _clean(v) is not None}
+             for r in res.lines.to_dict(orient="records")]  # fmt: skip
+    if prow.get("msi_status") is not None:
+        for r in lines:
+            r.setdefault("msi_status", prow["msi_status"])
+    variants = variant_records(res.variants)
+    return patient, lines, variants
+
+
+def variant_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Canonical variant rows as payload records (no identifiers)."""
+    out = []
+    for r in frame.to_dict(orient="records"):
+        rec = {k: _clean(r.get(k)) for k in _VARIANT_KEYS}
+        if rec["gene"] is None:
+            continue
+        out.append({k: v for k, v in rec.items() if v is not None})
+    return out
+
+
+def read_patient_variants(path: Path | str, *, vcf: VcfInputConfig, maf: MafInputConfig,
+                          sample: str | None = None
+                          ) -> tuple[list[dict[str, Any]], dict[str, int]]:  # fmt: skip
+    """One tumour's variants from a VCF or MAF, and the records not used, by reason."""
+    from precision_onco.ingest.variants import read_variants, sniff_format
+
+    fmt = sniff_format(path)
+    res = read_variants(path, vcf=vcf, maf=maf, tumor_sample=sample if fmt == "vcf" else None)
+    frame = res.frame
+    if fmt == "maf" and "sample_id" in frame.columns and frame["sample_id"].nunique() > 1:
+        if sample is None:
+            names = sorted(map(str, frame["sample_id"].dropna().unique()))
+            more = ", …" if len(names) > 5 else ""
+            raise IngestError(Path(path), f"the MAF holds {len(names)} tumour samples "
+                              f"({', '.join(names[:5])}{more}); choose one with --sample")
+        frame = frame[frame["sample_id"] == sample]
+        if not len(frame):
+            raise IngestError(Path(path), f"no rows for sample {sample!r} (Tumor_Sample_Barcode)")
+    reasons = res.rejects["reason"].astype(str).str.split(":").str[0] if len(res.rejects) else \
+        pd.Series(dtype=str)  # fmt: skip
+    return variant_records(frame), {str(k): int(v) for k, v in reasons.value_counts().items()}
+
+
+def new_patient_payload(cfg: Any, *, clinical: Path | str, line: int,
+                        variants: Path | str | None = None, sample: str | None = None,
+                        preset: str | None = None, project_root: Path | None = None,
+                        ) -> tuple[dict[str, Any], dict[str, int]]:  # fmt: skip
+    """The payload for a new patient's files (raw id pseudonymized with the cohort's key),
+    and the variant records not used, by reason. ``cfg``: the validated :class:`Config`."""
+    from precision_onco.ingest.pseudonymize import pseudonymize, resolve_key
+
+    patient, lines, fhir_variants = clinical_payload(clinical, catalog=cfg.catalog)
+    raw_id = patient.pop("patient_id", None)
+    for r in lines:
+        r.pop("patient_id", None)
+    if raw_id is not None:
+        key = resolve_key(cfg.cohort.pseudonymization, synthetic=cfg.cohort.synthetic,
+                          project_root=project_root)  # fmt: skip
+        patient["patient_key"] = pseudonymize([raw_id], key)[0]
+    rejected: dict[str, int] = {}
+    records = fhir_variants
+    if variants is not None:
+        inputs = cfg.cohort.inputs
+        records, rejected = read_patient_variants(variants, vcf=inputs.vcf, maf=inputs.maf,
+                                                  sample=sample)  # fmt: skip
+    payload: dict[str, Any] = {"patient": patient, "line_number": line, "lines": lines,
+                               "variants": records}  # fmt: skip
+    if preset:
+        payload["preset"] = preset
+    return payload, rejected

@@ -1,0 +1,240 @@
+"""One patient at a therapy line, as a checked payload: what the CLI builds and the server takes.
+
+A payload is a JSON object::
+
+    {"patient": {"patient_key": "pk_…", "sex": "F", "cancer_type": "NSCLC",
+                 "oncotree_code": "LUAD", "stage": "IV", "ecog": 1, "alk_status": "negative"},
+     "line_number": 2,
+     "lines": [{"line_number": 1, "regimen_id": "carboplatin_pemetrexed", "best_response": "PR",
+                "ae_hematologic_max_grade": 3},
+               {"line_number": 2, "albumin": 3.4, "creatinine_clearance": 72, "pdl1_tps": 60}],
+     "variants": [{"gene": "KRAS", "hgvsp": "p.G12C", "vaf": 0.31, "depth": 210}],
+     "preset": "balanced"}
+
+``lines`` holds the earlier lines and, optionally, the current line's state
+(labs and markers at its start; its regimen and outcomes are ignored).
+Every field is checked against the same canonical fields as the cohort's
+tables (types, physiological ranges, RECIST and CTCAE codes); a problem raises
+:class:`PayloadError` naming the field (``lines[1].albumin``) and what was
+expected. Raw identifiers are refused: a payload carries a pseudonymous
+``patient_key`` at most.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from precision_onco.ingest.tables import LINE_FIELDS, PATIENT_FIELDS, Field
+from precision_onco.stage import UserError
+
+__all__ = ["PATIENT_PAYLOAD_FIELDS", "PatientCase", "PayloadError", "parse_payload"]
+
+#: Patient fields beyond the tables' checked ones: markers the catalog's biomarkers read.
+_MARKERS: dict[str, Field] = {
+    "hr_status": Field("code", codes=("positive", "negative")),
+    "her2_status": Field("code", codes=("positive", "negative")),
+    "alk_status": Field("code", codes=("rearranged", "negative")),
+    "germline_brca": Field("code", codes=("pathogenic", "negative")),
+    "patient_key": Field("str"),
+}
+PATIENT_PAYLOAD_FIELDS = {k: v for k, v in PATIENT_FIELDS.items() if k != "patient_id"} | _MARKERS
+_GRADE = Field("int", 0, 5)
+_VARIANT: dict[str, Field] = {
+    "gene": Field("str"), "hgvsp": Field("str"), "consequence": Field("str"),
+    "vaf": Field("float", 0, 1), "depth": Field("int", 0, 10**7), "chrom": Field("str"),
+    "pos": Field("int", 1, 3 * 10**9), "ref": Field("str"), "alt": Field("str"),
+    "filter": Field("str"),
+}  # fmt: skip
+_TOP = ("patient", "line_number", "lines", "variants", "preset")
+_IDENTIFIERS = ("patient_id", "name", "mrn", "tumor_sample_id", "normal_sample_id", "sample_id")
+#: Fields of the current line that describe what happened on it (never inputs).
+_OUTCOMES = ("regimen_id", "end_date", "best_response", "objective_response",
+             "discontinued_for_toxicity")  # fmt: skip
+
+
+class PayloadError(UserError, ValueError):
+    """A payload field is missing, unknown or out of range; the message names it."""
+
+
+def _check(where: str, f: Field, value: Any) -> Any:
+    """``value`` as the field's type, or :class:`PayloadError` naming ``where``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    bad = PayloadError(f"{where}: expected {f.expectation()}, got {value!r}")
+    if f.kind in ("int", "float"):
+        if isinstance(value, bool):
+            raise bad
+        try:
+            num = float(value)
+        except (TypeError, ValueError):
+            raise bad from None
+        if not math.isfinite(num) or (f.kind == "int" and not num.is_integer()):
+            raise bad
+        if (f.lo is not None and num < f.lo) or (f.hi is not None and num > f.hi):
+            raise bad
+        return int(num) if f.kind == "int" else num
+    if f.kind == "bool":
+        key = str(value).strip().lower()
+        if value is True or key in ("1", "1.0", "true", "yes", "y"):
+            return 1
+        if value is False or key in ("0", "0.0", "false", "no", "n"):
+            return 0
+        raise bad
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise bad
+    text = str(value).strip()
+    if f.kind == "code":
+        lookup = {c.lower(): c for c in f.codes} | {k.lower(): v for k, v in f.aliases.items()}
+        if text.lower() not in lookup:
+            raise bad
+        return lookup[text.lower()]
+    if f.kind == "date":
+        try:
+            return date.fromisoformat(text[:10])
+        except ValueError:
+            raise PayloadError(f"{where}: expected a date (YYYY-MM-DD), got {value!r}") from None
+    return text
+
+
+def _record(where: str, obj: Any, fields: Mapping[str, Field], *,
+            extra: Mapping[str, Field] | None = None) -> dict[str, Any]:  # fmt: skip
+    if not isinstance(obj, Mapping):
+        raise PayloadError(f"{where}: expected an object, got {type(obj).__name__}")
+    out: dict[str, Any] = {}
+    for k, v in obj.items():
+        key = str(k)
+        if key in _IDENTIFIERS:
+            raise PayloadError(f"{where}.{key}: raw identifiers are not accepted; send a "
+                               "pseudonymous patient_key")
+        spec = fields.get(key) or (extra or {}).get(key)
+        if spec is None:
+            allowed = ", ".join(sorted(fields))
+            raise PayloadError(f"{where}.{key}: unknown field (expected one of: {allowed})")
+        out[key] = _check(f"{where}.{key}", spec, v)
+    return out
+
+
+@dataclass
+class PatientCase:
+    """One patient, their lines up to ``line_number`` and the tumour's variants, checked."""
+
+    patient: dict[str, Any]
+    line_number: int
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    variants: list[dict[str, Any]] = field(default_factory=list)
+    preset: str | None = None
+
+    @property
+    def patient_key(self) -> str:
+        return str(self.patient.get("patient_key") or "new_patient")
+
+    def to_payload(self) -> dict[str, Any]:
+        """The JSON payload of this case (what the served model takes)."""
+
+        def js(d: Mapping[str, Any]) -> dict[str, Any]:
+            return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in d.items()
+                    if v is not None}  # fmt: skip
+
+        out: dict[str, Any] = {"patient": js(self.patient), "line_number": self.line_number,
+                               "lines": [js(r) for r in self.lines],
+                               "variants": [js(v) for v in self.variants]}  # fmt: skip
+        if self.preset:
+            out["preset"] = self.preset
+        return out
+
+    def tables(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """``patients``, ``lines`` (the current line last, without outcomes) and ``variants``
+        in the processed tables' layout, keyed by :attr:`patient_key`."""
+        key = self.patient_key
+        patients = pd.DataFrame([{**self.patient, "patient_key": key}])
+        rows = [dict(r) for r in self.lines if r["line_number"] < self.line_number]
+        current = next((dict(r) for r in self.lines if r["line_number"] == self.line_number), {})
+        for k in _OUTCOMES:
+            current.pop(k, None)
+        current = {k: v for k, v in current.items() if not k.startswith("ae_")}
+        current["line_number"] = self.line_number
+        if "ecog" not in current and self.patient.get("ecog") is not None:
+            current["ecog"] = self.patient["ecog"]
+        rows.append(current)
+        lines = pd.DataFrame(rows).assign(patient_key=key)
+        for c in ("start_date", "end_date"):
+            if c in lines.columns:
+                lines[c] = pd.to_datetime(lines[c])
+        lines["line_number"] = lines["line_number"].astype("int64")
+        variants = pd.DataFrame(self.variants, columns=list(_VARIANT)).assign(patient_key=key)
+        variants["vaf"] = pd.to_numeric(variants["vaf"], errors="coerce").astype("float64")
+        for c in ("gene", "hgvsp", "consequence", "filter", "chrom", "ref", "alt"):
+            variants[c] = variants[c].astype("string")
+        return patients, lines.sort_values("line_number").reset_index(drop=True), variants
+
+
+def parse_payload(obj: Any, *, tox_categories: Sequence[str] = ()) -> PatientCase:
+    """Check a payload (see the module docstring) and return the case."""
+    if not isinstance(obj, Mapping):
+        raise PayloadError(f"payload: expected a JSON object with {', '.join(_TOP)}; got "
+                           f"{type(obj).__name__}")  # fmt: skip
+    unknown = sorted(set(map(str, obj)) - set(_TOP))
+    if unknown:
+        raise PayloadError(f"payload.{unknown[0]}: unknown field (expected: {', '.join(_TOP)})")
+    if "patient" not in obj:
+        raise PayloadError("payload.patient: missing (the patient's sex, cancer_type, …)")
+    if "line_number" not in obj:
+        raise PayloadError("payload.line_number: missing (the therapy line to recommend for)")
+    patient = _record("patient", obj["patient"], PATIENT_PAYLOAD_FIELDS)
+    if not patient.get("cancer_type"):
+        raise PayloadError("patient.cancer_type: missing (e.g. NSCLC, COADREAD, MEL, BRCA)")
+    n = _check("line_number", LINE_FIELDS["line_number"], obj["line_number"])
+    if n is None:
+        raise PayloadError("line_number: expected an integer 1–30, got null")
+    line_fields = {k: v for k, v in LINE_FIELDS.items() if k != "patient_id"}
+    grades = {f"ae_{c}_max_grade": _GRADE for c in tox_categories}
+    lines_in = obj.get("lines") or []
+    if not isinstance(lines_in, list):
+        raise PayloadError(f"lines: expected a list of lines, got {type(lines_in).__name__}")
+    lines: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    for i, r in enumerate(lines_in):
+        extra = {k: _GRADE for k in (r if isinstance(r, Mapping) else {})
+                 if str(k).startswith("ae_") and str(k).endswith("_max_grade")}  # fmt: skip
+        rec = _record(f"lines[{i}]", r, line_fields, extra={**grades, **extra})
+        ln = rec.get("line_number")
+        if ln is None:
+            raise PayloadError(f"lines[{i}].line_number: missing")
+        if ln > n:
+            raise PayloadError(f"lines[{i}].line_number: {ln} is after the line to recommend "
+                               f"for ({n}); give earlier lines and, optionally, line {n}'s "
+                               "state")  # fmt: skip
+        if ln in seen:
+            raise PayloadError(f"lines[{i}].line_number: line {ln} is given twice")
+        seen.add(ln)
+        if ln < n and not rec.get("regimen_id"):
+            raise PayloadError(f"lines[{i}].regimen_id: missing for earlier line {ln} (the "
+                               "catalog id of the regimen given)")  # fmt: skip
+        if "best_response" in rec and "objective_response" not in rec and rec["best_response"]:
+            rec["objective_response"] = int(rec["best_response"] in ("CR", "PR"))
+        lines.append(rec)
+    variants_in = obj.get("variants") or []
+    if not isinstance(variants_in, list):
+        raise PayloadError(f"variants: expected a list, got {type(variants_in).__name__}")
+    variants = []
+    for i, v in enumerate(variants_in):
+        rec = _record(f"variants[{i}]", v, _VARIANT)
+        if not rec.get("gene"):
+            raise PayloadError(f"variants[{i}].gene: missing (a HGNC gene symbol)")
+        if not rec.get("consequence"):
+            if not rec.get("hgvsp"):
+                raise PayloadError(f"variants[{i}]: give hgvsp (p.G12C) or consequence")
+            rec["consequence"] = "protein_altering_variant"
+        rec.setdefault("filter", "PASS")
+        variants.append(rec)
+    preset = obj.get("preset")
+    if preset is not None and not isinstance(preset, str):
+        raise PayloadError(f"preset: expected a preset name, got {preset!r}")
+    return PatientCase(patient, int(n), sorted(lines, key=lambda r: r["line_number"]), variants,
+                       preset)  # fmt: skip

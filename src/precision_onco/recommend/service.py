@@ -1,0 +1,301 @@
+"""The recommender: champion endpoint models, catalog, utility presets and CIViC in one object.
+
+One :class:`Recommender` answers for one patient at one line (:meth:`Recommender.recommend`):
+the CLI calls it in process, and the registered MLflow pyfunc ``recommender``
+(:class:`RecommenderPyfunc`) calls it for each payload POSTed to
+``/invocations`` — so both give the same answer for the same patient.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from omegaconf import OmegaConf
+
+from precision_onco.catalog.catalog import Catalog
+from precision_onco.config.schema import CatalogConfig, FeaturesConfig, RecommendConfig
+from precision_onco.features import build_features
+from precision_onco.kb.civic import CivicKB
+from precision_onco.models.fit import EndpointModel
+from precision_onco.recommend.patient import PatientCase, PayloadError, parse_payload
+from precision_onco.recommend.report import recommendations
+
+__all__ = ["PatientResult", "Recommender", "RecommenderPyfunc", "load_presets"]
+
+log = logging.getLogger(__name__)
+
+#: Columns of a ranked row in a patient's answer (JSON columns decoded).
+ANSWER_COLUMNS = ("rank", "regimen_id", "utility", "utility_low", "utility_high",
+                  "distinguishable")  # fmt: skip
+
+
+def load_presets(conf_dir: Path, current: RecommendConfig | None = None
+                 ) -> dict[str, RecommendConfig]:  # fmt: skip
+    """Every utility preset of ``conf_dir/recommend/*.yaml``; ``current`` (the composed
+    ``recommend`` group, possibly overridden) replaces the preset of its name."""
+    out: dict[str, RecommendConfig] = {}
+    schema = OmegaConf.structured(RecommendConfig)
+    for p in sorted((conf_dir / "recommend").glob("*.yaml")):
+        merged = OmegaConf.merge(schema, OmegaConf.load(p))
+        cfg: RecommendConfig = OmegaConf.to_object(merged)  # type: ignore[assignment]
+        out[cfg.preset] = cfg
+    if current is not None:
+        out[current.preset] = current
+    return out
+
+
+@dataclass
+class PatientResult:
+    """The answer for one patient at one line."""
+
+    status: str  # ranked | no_eligible_regimen | cancer_type_not_in_catalog
+    message: str
+    patient_key: str
+    line_number: int
+    preset: str
+    ranked: pd.DataFrame
+    excluded: pd.DataFrame
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ranked regimens (drivers and evidence decoded), excluded, provenance."""
+        ranked = []
+        for rec in self.ranked.to_dict(orient="records"):
+            row = {k: _plain(v) for k, v in rec.items() if k not in ("drivers", "evidence")}
+            row["drivers"] = json.loads(rec["drivers"]) if rec.get("drivers") else {}
+            row["evidence"] = json.loads(rec["evidence"]) if rec.get("evidence") else {}
+            ranked.append(row)
+        excluded = [{k: _plain(v) for k, v in r.items()}
+                    for r in self.excluded.to_dict(orient="records")]  # fmt: skip
+        return {"patient_key": self.patient_key, "line_number": self.line_number,
+                "status": self.status, "message": self.message, "preset": self.preset,
+                "ranked": ranked, "excluded": excluded, "provenance": self.provenance}  # fmt: skip
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    if v is pd.NA:
+        return None
+    return v
+
+
+@dataclass
+class Recommender:
+    """Everything needed to rank regimens for a new patient, picklable as one artifact."""
+
+    models: dict[str, EndpointModel]
+    catalog: CatalogConfig
+    presets: dict[str, RecommendConfig]
+    default_preset: str
+    features: FeaturesConfig
+    panel: pd.DataFrame
+    civic: CivicKB | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        """Changes when a component changes: endpoint model versions, catalog, presets, CIViC."""
+        parts = {"components": self.provenance.get("components", {}),
+                 "catalog": OmegaConf.to_yaml(OmegaConf.structured(self.catalog)),
+                 "presets": {k: dict(v.weights) for k, v in sorted(self.presets.items())},
+                 "default": self.default_preset,
+                 "civic": self.civic.version if self.civic else None,
+                 "features": OmegaConf.to_yaml(OmegaConf.structured(self.features))}  # fmt: skip
+        return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()
+                              ).hexdigest()[:16]  # fmt: skip
+
+    def set_threads(self, n: int) -> None:
+        for m in self.models.values():
+            m.set_threads(n)
+
+    def preset(self, name: str | None) -> RecommendConfig:
+        key = name or self.default_preset
+        if key not in self.presets:
+            raise PayloadError(f"preset: unknown preset {key!r} (available: "
+                               f"{', '.join(sorted(self.presets))})")  # fmt: skip
+        return self.presets[key]
+
+    def recommend(self, case: PatientCase, preset: str | None = None) -> PatientResult:
+        """Ranked, explained, evidence-linked regimens for ``case`` at its line."""
+        rec = self.preset(preset or case.preset)
+        cat = Catalog(self.catalog)
+        empty = pd.DataFrame()
+        cancer = str(case.patient.get("cancer_type") or "")
+
+        def answer(status: str, msg: str, ranked: pd.DataFrame, excluded: pd.DataFrame
+                   ) -> PatientResult:  # fmt: skip
+            return PatientResult(status, msg, case.patient_key, case.line_number, rec.preset,
+                                 ranked, excluded, self.provenance)  # fmt: skip
+
+        if cancer not in cat.cancer_types:
+            msg = (f"no recommendation: cancer type {cancer!r} is not in the therapy catalog "
+                   f"(catalog {self.catalog.version} covers {', '.join(cat.cancer_types)})")
+            return answer("cancer_type_not_in_catalog", msg, empty, empty)
+        patients, lines, variants = case.tables()
+        feats = build_features(patients, lines, variants, self.features, self.catalog,
+                               panel=self.panel)  # fmt: skip
+        row = feats[feats["line_number"] == case.line_number]
+        result = recommendations(row, patients, lines, self.models, self.catalog, rec,
+                                 civic=self.civic, variants=variants)  # fmt: skip
+        ranked = result.ranked.drop(columns=["preset"], errors="ignore")
+        if not len(ranked):
+            reasons = "; ".join(f"{r}: {why}" for r, why in
+                                zip(result.excluded["regimen_id"], result.excluded["reason"],
+                                    strict=True))  # fmt: skip
+            msg = (f"no eligible regimen in the catalog for this patient at line "
+                   f"{case.line_number} ({reasons})")
+            return answer("no_eligible_regimen", msg, ranked, result.excluded)
+        top = ranked.iloc[0]
+        tied = int((~ranked["distinguishable"].iloc[1:].astype(bool)).sum())
+        msg = (f"{len(ranked)} eligible regimen(s); first: {top['regimen_id']} "
+               f"(utility {top['utility']:.2f})"
+               + (f", not distinguishable from {tied} other(s)" if tied else ""))
+        return answer("ranked", msg, ranked, result.excluded)
+
+    def recommend_payload(self, payload: Any) -> dict[str, Any]:
+        """:meth:`recommend` for a JSON payload (see :mod:`precision_onco.recommend.patient`)."""
+        case = parse_payload(payload, tox_categories=self.catalog.toxicity_categories)
+        return self.recommend(case).to_dict()
+
+
+try:
+    import mlflow.pyfunc
+
+    _PythonModel: Any = mlflow.pyfunc.PythonModel
+except ImportError:  # pragma: no cover - mlflow is a dependency
+    _PythonModel = object
+
+
+class RecommenderPyfunc(_PythonModel):
+    """MLflow pyfunc: a list of patient payloads in, one answer (dict) per payload out.
+
+    POST ``{"inputs": [payload, ...]}`` to ``/invocations``; a malformed payload
+    gets HTTP 400 with the field at fault named.
+    """
+
+    def load_context(self, context: Any) -> None:
+        import joblib
+
+        self.recommender: Recommender = joblib.load(context.artifacts["recommender"])
+
+    def predict(self, context: Any, model_input: list[dict[str, Any]],
+                params: dict[str, Any] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+        from mlflow.exceptions import MlflowException
+        from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+
+        out = []
+        for i, payload in enumerate(model_input):
+            try:
+                out.append(self.recommender.recommend_payload(payload))
+            except PayloadError as exc:
+                where = f"inputs[{i}]: " if len(model_input) > 1 else ""
+                raise MlflowException(f"{where}{exc}", INVALID_PARAMETER_VALUE) from None
+        return out
+
+
+def recommender_from(models: Mapping[str, EndpointModel], cfg: Any, *, root: Path,
+                     provenance: Mapping[str, Any]) -> Recommender:  # fmt: skip
+    """Bundle ``models`` with the configuration ``cfg`` (a validated :class:`Config`)."""
+    from precision_onco.config import ConfigError, find_conf_dir
+    from precision_onco.features.build import load_panel
+
+    try:
+        presets = load_presets(find_conf_dir(root), cfg.recommend)
+    except (ConfigError, OSError, ValueError):
+        presets = {cfg.recommend.preset: cfg.recommend}
+    civic = CivicKB.load(cfg.kb.civic, catalog=cfg.catalog, base_dir=root)
+    return Recommender(dict(models), cfg.catalog, presets, cfg.recommend.preset, cfg.features,
+                       load_panel(cfg.features, root), civic, dict(provenance))  # fmt: skip
+
+
+def champion_models(cfg: Any) -> tuple[dict[str, EndpointModel], dict[str, Any]]:
+    """The ``champion`` version of each endpoint model in the registry, and where each came
+    from (model name, version, run id) for provenance."""
+    import mlflow
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    from precision_onco.models.tracking import CHAMPION
+
+    mlflow.set_tracking_uri(cfg.tracking.uri)
+    client = MlflowClient()
+    models: dict[str, EndpointModel] = {}
+    components: dict[str, Any] = {}
+    for ep in cfg.endpoints:
+        name = f"{cfg.tracking.model_prefix}_{ep}"
+        try:
+            mv = client.get_model_version_by_alias(name, CHAMPION)
+        except MlflowException:
+            log.info("%s: no %s in the registry (endpoint skipped)", name, CHAMPION)
+            continue
+        py = mlflow.pyfunc.load_model(f"models:/{name}/{mv.version}")
+        models[ep] = py.unwrap_python_model().model
+        components[ep] = {"model": name, "version": int(mv.version), "alias": CHAMPION,
+                          "run_id": mv.run_id}  # fmt: skip
+    return models, components
+
+
+def log_recommender(recommender: Recommender, cfg: Any) -> dict[str, Any]:
+    """Log ``recommender`` as an MLflow pyfunc and register it as ``<prefix>_recommender``.
+
+    A new version is registered only when its fingerprint (component versions,
+    catalog, presets, CIViC release, features) differs from the current
+    champion's; being built from the endpoint champions, it becomes the champion.
+    """
+    import tempfile
+
+    import joblib
+    import mlflow
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    from precision_onco.models.tracking import CHAMPION, package_versions
+
+    name = f"{cfg.tracking.model_prefix}_recommender"
+    mlflow.set_tracking_uri(cfg.tracking.uri)
+    client = MlflowClient()
+    fp = recommender.fingerprint()
+    try:
+        cur = client.get_model_version_by_alias(name, CHAMPION)
+        if cur.tags.get("fingerprint") == fp:
+            log.info("%s v%s is already this recommender (fingerprint %s)", name, cur.version, fp)
+            return {"model": name, "version": int(cur.version), "fingerprint": fp,
+                    "registered": False}  # fmt: skip
+    except MlflowException:
+        pass
+    mlflow.set_experiment(cfg.tracking.experiment)
+    versions = package_versions()
+    with mlflow.start_run(run_name="recommender") as run, tempfile.TemporaryDirectory() as tmp:
+        mlflow.set_tags({"kind": "recommender", "fingerprint": fp, "cohort": cfg.cohort.name})
+        mlflow.log_dict(recommender.provenance, "provenance/recommender.json")
+        path = Path(tmp) / "recommender.joblib"
+        joblib.dump(recommender, path)
+        info = mlflow.pyfunc.log_model(
+            name="recommender", python_model=RecommenderPyfunc(),
+            artifacts={"recommender": str(path)},
+            pip_requirements=[f"{p}=={v}" for p, v in versions.items() if p != "precision-onco"],
+        )  # fmt: skip
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        client.create_registered_model(name, description="precision_onco recommender: ranked, "
+                                       "explained regimens for one patient payload")  # fmt: skip
+    mv = client.create_model_version(name, info.model_uri, run_id=run.info.run_id)
+    client.set_model_version_tag(name, mv.version, "fingerprint", fp)
+    for ep, comp in recommender.provenance.get("components", {}).items():
+        client.set_model_version_tag(name, mv.version, f"component.{ep}", str(comp["version"]))
+    client.set_registered_model_alias(name, CHAMPION, mv.version)
+    log.info("%s v%s registered (%s): built from the endpoint champions", name, mv.version,
+             CHAMPION)  # fmt: skip
+    return {"model": name, "version": int(mv.version), "fingerprint": fp, "registered": True,
+            "run_id": run.info.run_id}  # fmt: skip
