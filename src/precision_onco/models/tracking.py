@@ -28,6 +28,7 @@ from precision_onco.models.fit import EndpointModel
 
 __all__ = [
     "CHAMPION", "EndpointPyfunc", "GateDecision", "gate", "log_pipeline_run", "package_versions",
+    "use_experiment",
 ]
 
 log = logging.getLogger(__name__)
@@ -168,6 +169,24 @@ def _importance(model: EndpointModel) -> pd.DataFrame | None:
     return df.sort_values("gain", ascending=False).reset_index(drop=True)
 
 
+def use_experiment(cfg: Config, root: Path) -> Any:
+    """Point MLflow at ``tracking.uri`` and the experiment (created with its artifact
+    location under ``root`` when new); returns a client."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    tr = cfg.tracking
+    mlflow.set_tracking_uri(tr.uri)
+    client = MlflowClient()
+    if client.get_experiment_by_name(tr.experiment) is None:
+        art = tr.artifact_location
+        if "://" not in art:
+            art = (root / art).resolve().as_uri()
+        client.create_experiment(tr.experiment, artifact_location=art)
+    mlflow.set_experiment(tr.experiment)
+    return client
+
+
 def log_pipeline_run(
     cfg: Config,
     models: Mapping[str, EndpointModel],
@@ -190,15 +209,7 @@ def log_pipeline_run(
     from precision_onco.models.evaluate import flat_metrics
 
     tr = cfg.tracking
-    mlflow.set_tracking_uri(tr.uri)
-    client = MlflowClient()
-    exp = client.get_experiment_by_name(tr.experiment)
-    if exp is None:
-        art = tr.artifact_location
-        if "://" not in art:
-            art = (root / art).resolve().as_uri()
-        client.create_experiment(tr.experiment, artifact_location=art)
-    mlflow.set_experiment(tr.experiment)
+    client = use_experiment(cfg, root)
     flat = flat_metrics(dict(metrics))
     versions = package_versions()
     decisions: dict[str, Any] = {}

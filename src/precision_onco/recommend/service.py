@@ -245,7 +245,8 @@ def champion_models(cfg: Any) -> tuple[dict[str, EndpointModel], dict[str, Any]]
     return models, components
 
 
-def log_recommender(recommender: Recommender, cfg: Any) -> dict[str, Any]:
+def log_recommender(recommender: Recommender, cfg: Any, *, root: Path | None = None
+                    ) -> dict[str, Any]:  # fmt: skip
     """Log ``recommender`` as an MLflow pyfunc and register it as ``<prefix>_recommender``.
 
     A new version is registered only when its fingerprint (component versions,
@@ -256,14 +257,12 @@ def log_recommender(recommender: Recommender, cfg: Any) -> dict[str, Any]:
 
     import joblib
     import mlflow
-    from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    from precision_onco.models.tracking import CHAMPION, package_versions
+    from precision_onco.models.tracking import CHAMPION, package_versions, use_experiment
 
     name = f"{cfg.tracking.model_prefix}_recommender"
-    mlflow.set_tracking_uri(cfg.tracking.uri)
-    client = MlflowClient()
+    client = use_experiment(cfg, root or Path.cwd())
     fp = recommender.fingerprint()
     try:
         cur = client.get_model_version_by_alias(name, CHAMPION)
@@ -273,7 +272,6 @@ def log_recommender(recommender: Recommender, cfg: Any) -> dict[str, Any]:
                     "registered": False}  # fmt: skip
     except MlflowException:
         pass
-    mlflow.set_experiment(cfg.tracking.experiment)
     versions = package_versions()
     with mlflow.start_run(run_name="recommender") as run, tempfile.TemporaryDirectory() as tmp:
         mlflow.set_tags({"kind": "recommender", "fingerprint": fp, "cohort": cfg.cohort.name})
