@@ -203,7 +203,6 @@ def log_pipeline_run(
     Returns, per endpoint, the registered version and the gate decision.
     """
     import mlflow
-    from mlflow import MlflowClient
     from mlflow.models import infer_signature
 
     from precision_onco.models.evaluate import flat_metrics
