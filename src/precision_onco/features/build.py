@@ -104,12 +104,12 @@ def _genomics(
     else:
         mat = pd.DataFrame(0, index=idx, columns=genes)
         tmb = pd.Series(np.nan, index=idx)
-    out = out.join(mat.add_prefix("gene_").astype("int8"))
-    for pathway, members in panel.groupby("pathway")["symbol"]:
-        if pathway == "OTHER":
-            continue
-        out[f"pathway_{pathway.lower()}"] = mat[members.tolist()].sum(axis=1).astype("int16")
-    out["tmb"] = tmb.astype("float64")
+    pathways = {f"pathway_{pathway.lower()}": mat[members.tolist()].sum(axis=1).astype("int16")
+                for pathway, members in panel.groupby("pathway")["symbol"]
+                if pathway != "OTHER"}  # fmt: skip
+    out = pd.concat([out, mat.add_prefix("gene_").astype("int8"),
+                     pd.DataFrame(pathways, index=idx), tmb.astype("float64").rename("tmb")],
+                    axis=1)  # fmt: skip
     # actionable, variant-defined biomarkers of the catalog (marker-defined ones are
     # line-level columns: PD-L1, MSI, ALK status, ...)
     rules = {k: b for k, b in catalog.biomarkers.items() if b.genes}

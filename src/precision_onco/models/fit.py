@@ -98,12 +98,13 @@ class EndpointModel:
             out[:, j] = k
         return out
 
-    def member_probabilities(self, features: pd.DataFrame, *, x: pd.DataFrame | None = None
-                             ) -> np.ndarray | None:  # fmt: skip
+    def member_probabilities(self, features: pd.DataFrame, *, x: pd.DataFrame | None = None,
+                             codes: np.ndarray | None = None) -> np.ndarray | None:  # fmt: skip
         """P(endpoint = 1) by each calibrated member, shape (K, n); None without members.
 
         LightGBM members are scored on the booster directly (raw score, then the
-        member's calibrator), exactly as scikit-learn's calibrated classifier does.
+        member's calibrator), exactly as scikit-learn's calibrated classifier does;
+        ``codes``: :meth:`codes` of the matrix, when already computed.
         """
         x = self.matrix(features) if x is None else x
         members = getattr(self.estimator, "calibrated_classifiers_", None)
@@ -111,10 +112,10 @@ class EndpointModel:
             return None
         if self.kind != "lightgbm":
             return np.stack([np.asarray(m.predict_proba(x)[:, 1], dtype=float) for m in members])
-        a = self.codes(x)
+        a = self.codes(x) if codes is None else codes
         out = []
         for m in members:
-            n_jobs = m.estimator.get_params().get("n_jobs")
+            n_jobs = getattr(m.estimator, "n_jobs", None)
             threads = 0 if n_jobs is None or n_jobs < 0 else int(n_jobs)
             raw = m.estimator.booster_.predict(a, raw_score=True, num_threads=threads)
             out.append(np.clip(np.asarray(m.calibrators[0].predict(raw), dtype=float), 0, 1))
@@ -128,7 +129,7 @@ class EndpointModel:
         return np.asarray(probs.mean(axis=0), dtype=float)
 
     def predict_interval(self, features: pd.DataFrame, level: float = 0.95, *,
-                         x: pd.DataFrame | None = None,
+                         x: pd.DataFrame | None = None, codes: np.ndarray | None = None,
                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
         """Probability and a ``level`` interval from the delete-a-group jackknife.
 
@@ -136,10 +137,11 @@ class EndpointModel:
         group of patients; their spread, scaled by (K - 1) / K, estimates the
         variance of the averaged probability (on the logit scale). Without
         members (calibration ``none``) the interval is the point itself. ``x``: the
-        model matrix of ``features`` when already built (see :attr:`input_key`).
+        model matrix of ``features`` when already built (see :attr:`input_key`), ``codes``
+        its :meth:`codes`.
         """
         x = self.matrix(features) if x is None else x
-        probs = self.member_probabilities(features, x=x)
+        probs = self.member_probabilities(features, x=x, codes=codes)
         if probs is None or len(probs) < 2:
             p = np.asarray(self.estimator.predict_proba(x)[:, 1], dtype=float)
             return p, p.copy(), p.copy()

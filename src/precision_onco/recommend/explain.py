@@ -35,22 +35,24 @@ _NAMES = {"albumin": "albumin", "hemoglobin": "hemoglobin", "platelets": "platel
 
 
 def contributions(model: EndpointModel, features: pd.DataFrame, *,
-                  x: pd.DataFrame | None = None, threads: int = 0,
-                  ) -> tuple[pd.DataFrame, np.ndarray]:  # fmt: skip
+                  x: pd.DataFrame | None = None, codes: np.ndarray | None = None,
+                  threads: int = 0) -> tuple[pd.DataFrame, np.ndarray]:  # fmt: skip
     """Per-row TreeSHAP contributions (log-odds) by feature, and the bias term.
 
     Returns ``(contrib, bias)``: ``contrib.sum(axis=1) + bias`` equals the mean raw
     log-odds of the model's members for each row. ``x``: the model matrix of
-    ``features`` if already built; ``threads``: LightGBM threads (0: all cores).
+    ``features`` if already built, ``codes`` its float codes; ``threads``: LightGBM threads
+    (0: all cores).
     """
     if model.kind != "lightgbm":
         raise ValueError(f"exact TreeSHAP needs a tree model; endpoint {model.endpoint!r} is "
                          f"{model.kind}")  # fmt: skip
-    x = model.matrix(features) if x is None else x
-    a = model.codes(x)
+    if codes is None:
+        codes = model.codes(model.matrix(features) if x is None else x)
+    a = codes
     members = getattr(model.estimator, "calibrated_classifiers_", None)
     boosters = [m.estimator.booster_ for m in members] if members else [model.estimator.booster_]
-    total = np.zeros((len(x), len(model.columns) + 1))
+    total = np.zeros((len(a), len(model.columns) + 1))
     for b in boosters:
         total += _tree_shap(b, a, threads)
     total /= len(boosters)

@@ -37,6 +37,8 @@ class Ranking:
     candidates: pd.DataFrame | None = None
     #: model matrices of ``candidates`` by :attr:`EndpointModel.input_key`
     matrices: dict[tuple[object, ...], pd.DataFrame] = field(default_factory=dict)
+    #: the same as LightGBM's float codes (:meth:`EndpointModel.codes`)
+    codes: dict[tuple[object, ...], np.ndarray] = field(default_factory=dict)
 
 
 def _state(features: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
@@ -119,12 +121,15 @@ def rank_regimens(
     cand = candidate_features(base, pairs["regimen_id"].tolist(), catalog)
     out = cand[KEYS + ["regimen_id"]].copy()
     matrices: dict[tuple[object, ...], pd.DataFrame] = {}
+    codes: dict[tuple[object, ...], np.ndarray] = {}
     for ep, model in models.items():
         if len(cand):
-            x = matrices.get(model.input_key)
-            if x is None:
-                x = matrices[model.input_key] = model.matrix(cand)
-            p, lo, hi = model.predict_interval(cand, x=x)
+            key = model.input_key
+            if key not in matrices:
+                matrices[key] = model.matrix(cand)
+                if model.kind == "lightgbm":
+                    codes[key] = model.codes(matrices[key])
+            p, lo, hi = model.predict_interval(cand, x=matrices[key], codes=codes.get(key))
         else:
             p = lo = hi = np.array([], float)
         out[f"p_{ep}"], out[f"p_{ep}_low"], out[f"p_{ep}_high"] = p, lo, hi
@@ -148,5 +153,5 @@ def rank_regimens(
     out["preset"] = recommend.preset
     order = out.index.to_numpy()
     mats = {key: x.iloc[order].reset_index(drop=True) for key, x in matrices.items()}
-    return Ranking(out.reset_index(drop=True), excluded,
-                   cand.iloc[order].reset_index(drop=True), mats)  # fmt: skip
+    return Ranking(out.reset_index(drop=True), excluded, cand.iloc[order].reset_index(drop=True),
+                   mats, {key: a[order] for key, a in codes.items()})  # fmt: skip

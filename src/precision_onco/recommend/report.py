@@ -66,7 +66,7 @@ def recommendations(
         model = models.get(ep)
         if model is None or model.kind != "lightgbm" or not len(cand):
             continue
-        c, _ = contributions(model, cand, x=ranking.matrices.get(model.input_key),
+        c, _ = contributions(model, cand, codes=ranking.codes.get(model.input_key),
                              threads=threads)  # fmt: skip
         contribs[ep] = c
         for i, d in enumerate(top_drivers(c, cand, k=k, catalog=catalog)):
@@ -106,4 +106,4 @@ def recommendations(
             ev["civic_release"] = civic.version
         evidence.append(json.dumps(ev))
     ranked["evidence"] = evidence
-    return Ranking(ranked, ranking.excluded, cand, ranking.matrices)
+    return Ranking(ranked, ranking.excluded, cand, ranking.matrices, ranking.codes)
