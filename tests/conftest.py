@@ -50,3 +50,25 @@ def small_cohort(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-u
     feats = build_features(tables.patients, tables.lines, tables.variants, cfg.features,
                            cfg.catalog, panel=load_panel(cfg.features, root))  # fmt: skip
     return root, cfg, tables, feats
+
+
+@pytest.fixture(scope="session")
+def small_recommender(small_cohort):  # type: ignore[no-untyped-def]
+    """The small cohort's models bundled as a :class:`Recommender` (trained once per session).
+
+    Endpoints ``response`` and ``ae_grade3`` (two, so that the utility presets differ).
+    Returns ``(cfg, res, recommender)``; ``cfg`` is a deep copy of the cohort's config with
+    those endpoints, ``res`` the :func:`train_all` result.
+    """
+    import copy
+
+    from precision_onco.models.train import train_all
+    from precision_onco.recommend.service import recommender_from
+
+    _, cohort_cfg, tables, feats = small_cohort
+    _, full = compose([], conf_dir=ROOT / "conf")
+    cfg = copy.deepcopy(cohort_cfg)
+    cfg.endpoints = {ep: full.endpoints[ep] for ep in ("response", "ae_grade3")}
+    res = train_all(cfg, feats, tables.lines)
+    recommender = recommender_from(res.models, cfg, root=ROOT, provenance={"components": {}})
+    return cfg, res, recommender

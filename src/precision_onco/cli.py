@@ -142,9 +142,13 @@ def _cmd_variants(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_config(params: str) -> Any:
+def _load_config(params: str, *, default: str = "params.yaml") -> Any:
+    """The composed config: ``params`` (an explicit file must exist), else conf/'s defaults."""
     if Path(params).is_file():
         return load_params(params)
+    if params != default:
+        raise FileNotFoundError(f"--params {params}: no such file (a params.yaml composed by "
+                                "`precision-onco config compose`)")  # fmt: skip
     _, cfg = compose([])
     return cfg
 
@@ -189,10 +193,10 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     stem = out / f"{case.patient_key}.line{case.line_number}"
     answer = result.to_dict()
-    stem.with_suffix(".json").write_text(json.dumps(answer, indent=2, default=str) + "\n")
+    Path(f"{stem}.json").write_text(json.dumps(answer, indent=2, default=str) + "\n")
     Path(f"{stem}.payload.json").write_text(json.dumps(payload, indent=2, default=str) + "\n")
     ranked = result.ranked.assign(patient_key=case.patient_key, preset=result.preset)
-    ranked.to_parquet(stem.with_suffix(".parquet"), index=False)
+    ranked.to_parquet(Path(f"{stem}.parquet"), index=False)
     pd.DataFrame(result.excluded).to_parquet(Path(f"{stem}.excluded.parquet"), index=False)
     print(f"{case.patient_key}, line {case.line_number}, preset {result.preset}: "
           f"{result.message}")  # fmt: skip
@@ -282,7 +286,7 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--vcf", help="the tumour's VCF (plain or bgzipped)")
     src.add_argument("--maf", help="the tumour's MAF (choose the sample with --sample)")
     rec.add_argument("--clinical", required=True,
-                     help="clinical JSON, CSV/TSV (one row per line) or FHIR R4 bundle")  # fmt: skip
+                     help="clinical JSON, CSV/TSV (a row per line) or FHIR R4 bundle")  # fmt: skip
     rec.add_argument("--line", required=True, type=int, help="therapy line to recommend for")
     rec.add_argument("--out", default="reports/patients", help="output directory")
     rec.add_argument("--preset", help="utility preset (balanced, efficacy_first, frail, …)")

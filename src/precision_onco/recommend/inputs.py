@@ -148,14 +148,28 @@ def variant_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def read_patient_variants(path: Path | str, *, vcf: VcfInputConfig, maf: MafInputConfig,
-                          sample: str | None = None
+                          sample: str | None = None, project_root: Path | None = None,
                           ) -> tuple[list[dict[str, Any]], dict[str, int]]:  # fmt: skip
-    """One tumour's variants from a VCF or MAF, and the records not used, by reason."""
+    """One tumour's variants from a VCF or MAF, and the records not used, by reason.
+
+    Raises :class:`IngestError` when the file has variant records but none with a
+    protein change: the catalog's biomarker rules (BRAF V600E, EGFR exon 19
+    deletions, …) could not be checked, and a ranking would silently treat every
+    biomarker as absent.
+    """
+    from precision_onco.ingest.genes import GeneIndex
     from precision_onco.ingest.variants import read_variants, sniff_format
 
     fmt = sniff_format(path)
-    res = read_variants(path, vcf=vcf, maf=maf, tumor_sample=sample if fmt == "vcf" else None)
+    genes = None
+    if vcf.genes_bed:
+        bed = Path(vcf.genes_bed)
+        root = project_root or Path.cwd()
+        genes = GeneIndex.from_file(bed if bed.is_absolute() else root / bed)
+    res = read_variants(path, vcf=vcf, maf=maf, genes=genes,
+                        tumor_sample=sample if fmt == "vcf" else None)  # fmt: skip
     frame = res.frame
+    rejects = res.rejects
     if fmt == "maf" and "sample_id" in frame.columns and frame["sample_id"].nunique() > 1:
         if sample is None:
             names = sorted(map(str, frame["sample_id"].dropna().unique()))
@@ -165,9 +179,22 @@ def read_patient_variants(path: Path | str, *, vcf: VcfInputConfig, maf: MafInpu
         frame = frame[frame["sample_id"] == sample]
         if not len(frame):
             raise IngestError(Path(path), f"no rows for sample {sample!r} (Tumor_Sample_Barcode)")
-    reasons = res.rejects["reason"].astype(str).str.split(":").str[0] if len(res.rejects) else \
-        pd.Series(dtype=str)  # fmt: skip
-    return variant_records(frame), {str(k): int(v) for k, v in reasons.value_counts().items()}
+        if len(rejects):  # this sample's rejected rows (its barcode is a field of the excerpt)
+            mine = rejects["raw"].astype(str).map(lambda r: sample in r.split())
+            rejects = rejects[mine.to_numpy(bool)]
+    if len(frame) and not frame["hgvsp"].notna().any():
+        raise IngestError(Path(path), f"none of the {len(frame)} variant records has a protein "
+                          "change (HGVSp): the catalog's biomarker rules (e.g. BRAF V600E) cannot "
+                          "be checked; annotate the file with VEP (--symbol --hgvs) or SnpEff "
+                          "first")  # fmt: skip
+    counts: dict[str, int] = {}
+    if len(rejects):
+        reasons = rejects["reason"].astype(str).str.split(":").str[0]
+        counts = {str(k): int(v) for k, v in reasons.value_counts().items()}
+    no_gene = int(frame["gene"].isna().sum())
+    if no_gene:
+        counts["no gene annotation"] = no_gene
+    return variant_records(frame), counts
 
 
 def new_patient_payload(cfg: Any, *, clinical: Path | str, line: int,
@@ -190,8 +217,8 @@ def new_patient_payload(cfg: Any, *, clinical: Path | str, line: int,
     records = fhir_variants
     if variants is not None:
         inputs = cfg.cohort.inputs
-        records, rejected = read_patient_variants(variants, vcf=inputs.vcf, maf=inputs.maf,
-                                                  sample=sample)  # fmt: skip
+        records, rejected = read_patient_variants(
+            variants, vcf=inputs.vcf, maf=inputs.maf, sample=sample, project_root=project_root)
     payload: dict[str, Any] = {"patient": patient, "line_number": line, "lines": lines,
                                "variants": records}  # fmt: skip
     if preset:

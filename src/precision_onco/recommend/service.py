@@ -191,7 +191,7 @@ class RecommenderPyfunc(_PythonModel):
     def predict(self, context: Any, model_input: list[dict[str, Any]],
                 params: dict[str, Any] | None = None) -> list[dict[str, Any]]:  # fmt: skip
         from mlflow.exceptions import MlflowException
-        from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+        from mlflow.protos.databricks_pb2 import INTERNAL_ERROR, INVALID_PARAMETER_VALUE
 
         out = []
         for i, payload in enumerate(model_input):
@@ -200,6 +200,10 @@ class RecommenderPyfunc(_PythonModel):
             except PayloadError as exc:
                 where = f"inputs[{i}]: " if len(model_input) > 1 else ""
                 raise MlflowException(f"{where}{exc}", INVALID_PARAMETER_VALUE) from None
+            except Exception as exc:  # not the caller's fault: a server error, logged here
+                log.exception("recommender failed on inputs[%d]", i)
+                raise MlflowException(f"the recommender failed ({type(exc).__name__}); see the "
+                                      "server log", INTERNAL_ERROR) from None  # fmt: skip
         return out
 
 
