@@ -104,7 +104,9 @@ def _genomics(
     else:
         mat = pd.DataFrame(0, index=idx, columns=genes)
         tmb = pd.Series(np.nan, index=idx)
-    pathways = {f"pathway_{pathway.lower()}": mat[members.tolist()].sum(axis=1).astype("int16")
+    arr, gene_pos = mat.to_numpy(), {g: j for j, g in enumerate(genes)}
+    pathways = {f"pathway_{pathway.lower()}":
+                arr[:, [gene_pos[g] for g in members]].sum(axis=1).astype("int16")
                 for pathway, members in panel.groupby("pathway")["symbol"]
                 if pathway != "OTHER"}  # fmt: skip
     out = pd.concat([out, mat.add_prefix("gene_").astype("int8"),
@@ -123,41 +125,52 @@ def _genomics(
 
 def _history(lines: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     """What happened on the patient's earlier lines, for every line."""
-    df = lines[["patient_key", "line_number"]].copy()
     classes = catalog.config.regimen_classes
     regs = {r.id: r for r in catalog.regimens}
-    comp = lines["regimen_id"].map(
-        lambda r: set(Catalog.drug_classes(regs[r])) if r in regs else set()
-    ) if "regimen_id" in lines.columns else pd.Series([set()] * len(lines), index=lines.index)
-    order = lines.sort_values(["patient_key", "line_number"]).index
+    order = lines.sort_values(["patient_key", "line_number"], kind="stable").index
+    pos = lines.index.get_indexer(order)  # row positions in patient, line order
+    pk = lines["patient_key"].to_numpy()[pos]
+    start = np.r_[True, pk[1:] != pk[:-1]] if len(pk) else np.zeros(0, bool)
+    group = np.cumsum(start) - 1
+
+    def before(x: np.ndarray) -> np.ndarray:
+        """Sum of ``x`` over the patient's earlier lines (ordered rows)."""
+        c = np.cumsum(x)
+        first = np.flatnonzero(start)
+        return c - x - (c - x)[first][group]
+
+    def previous(x: np.ndarray) -> np.ndarray:
+        """``x`` of the patient's previous line (NaN at the first)."""
+        out = np.r_[np.nan, x[:-1]] if len(x) else x.copy()
+        out[start] = np.nan
+        return out
+
+    cols: dict[str, np.ndarray] = {}
+    rid = (lines["regimen_id"].astype("object").to_numpy()[pos] if "regimen_id" in lines.columns
+           else np.full(len(pos), None, dtype=object))  # fmt: skip
+    comp = [set(Catalog.drug_classes(regs[r])) if r in regs else set() for r in rid]
     for c in classes:
-        had = comp.loc[order].map(lambda s, c=c: int(c in s))
-        df.loc[order, f"prior_{c}"] = (
-            had.groupby(lines.loc[order, "patient_key"]).cumsum() - had
-        ).to_numpy()
+        cols[f"prior_{c}"] = before(np.array([float(c in s) for s in comp]))
     if "regimen_id" in lines.columns:
-        plat = lines.loc[order, "regimen_id"].map(
-            lambda r: int(r in regs and bool(PLATINUM_DRUGS & set(regs[r].drugs)))
-        )
-        df.loc[order, "prior_platinum"] = (plat.groupby(lines.loc[order, "patient_key"]).cumsum()
-                                           - plat).to_numpy()  # fmt: skip
-    df["prior_lines"] = lines["line_number"].astype("float64") - 1
+        plat = np.array([float(r in regs and bool(PLATINUM_DRUGS & set(regs[r].drugs)))
+                         for r in rid])  # fmt: skip
+        cols["prior_platinum"] = before(plat)
+    cols["prior_lines"] = lines["line_number"].to_numpy(dtype="float64")[pos] - 1
     if "best_response" in lines.columns:
-        rank = lines.loc[order, "best_response"].map(_RESPONSE_RANK).astype("float64")
-        df.loc[order, "prior_best_response"] = rank.groupby(
-            lines.loc[order, "patient_key"]).shift(1).to_numpy()  # fmt: skip
-        pk = lines.loc[order, "patient_key"]
-        before = rank.groupby(pk).shift(1)
-        df.loc[order, "prior_best_response_ever"] = before.groupby(pk).cummax().to_numpy()
-    if "ae_any_max_grade" in lines.columns:
-        g3 = (lines.loc[order, "ae_any_max_grade"].astype("float64") >= 3).astype("float64")
-        df.loc[order, "prior_grade3"] = (g3.groupby(lines.loc[order, "patient_key"]).cumsum()
-                                         - g3).clip(upper=1).to_numpy()  # fmt: skip
-    if "ae_immune_related_max_grade" in lines.columns:
-        ir = (lines.loc[order, "ae_immune_related_max_grade"].astype("float64") >= 3).astype(float)
-        df.loc[order, "prior_irae_grade3"] = (ir.groupby(lines.loc[order, "patient_key"]).cumsum()
-                                              - ir).clip(upper=1).to_numpy()  # fmt: skip
-    return df.drop(columns=["patient_key", "line_number"])
+        rank = lines["best_response"].map(_RESPONSE_RANK).to_numpy(dtype="float64",
+                                                                  na_value=np.nan)[pos]  # fmt: skip
+        prev = previous(rank)
+        cols["prior_best_response"] = prev
+        cols["prior_best_response_ever"] = (
+            pd.Series(prev).groupby(group).cummax().to_numpy(dtype="float64"))
+    for src, name in (("ae_any_max_grade", "prior_grade3"),
+                      ("ae_immune_related_max_grade", "prior_irae_grade3")):  # fmt: skip
+        if src in lines.columns:
+            g = lines[src].to_numpy(dtype="float64", na_value=np.nan)[pos]
+            cols[name] = np.clip(before((g >= 3).astype("float64")), None, 1)
+    inverse = np.empty(len(pos), dtype=int)
+    inverse[pos] = np.arange(len(pos))
+    return pd.DataFrame({k: v[inverse] for k, v in cols.items()}, index=lines.index)
 
 
 def build_features(
