@@ -135,7 +135,11 @@ class EndpointModel:
 
         The K cross-validated calibrated members were each fitted without one
         group of patients; their spread, scaled by (K - 1) / K, estimates the
-        variance of the averaged probability (on the logit scale). Without
+        variance of the averaged probability; the interval is p ± z·se, clipped to
+        [0, 1]. (On the logit scale, an isotonic member's exact 0 or 1 would blow a rare
+        toxicity's interval up to nearly [0, 1]; on the probability scale the held-out
+        coverage of the true probabilities stays near 95 % with intervals 2–18 times
+        narrower on the synthetic cohort.) Without
         members (calibration ``none``) the interval is the point itself. ``x``: the
         model matrix of ``features`` when already built (see :attr:`input_key`), ``codes``
         its :meth:`codes`.
@@ -145,16 +149,11 @@ class EndpointModel:
         if probs is None or len(probs) < 2:
             p = np.asarray(self.estimator.predict_proba(x)[:, 1], dtype=float)
             return p, p.copy(), p.copy()
-        eps = 1e-6
         p = probs.mean(axis=0)  # what the calibrated ensemble predicts
-        z = np.log(np.clip(probs, eps, 1 - eps) / np.clip(1 - probs, eps, 1 - eps))
         k = len(probs)
-        se = np.sqrt((k - 1) / k * ((z - z.mean(axis=0)) ** 2).sum(axis=0))
+        se = np.sqrt((k - 1) / k * ((probs - p) ** 2).sum(axis=0))
         q = NormalDist().inv_cdf(0.5 + level / 2)
-        centre = np.log(np.clip(p, eps, 1 - eps) / np.clip(1 - p, eps, 1 - eps))
-        low = np.minimum(1 / (1 + np.exp(-(centre - q * se))), p)
-        high = np.maximum(1 / (1 + np.exp(-(centre + q * se))), p)
-        return p, low, high
+        return p, np.clip(p - q * se, 0.0, 1.0), np.clip(p + q * se, 0.0, 1.0)
 
     def base_booster(self) -> lgb.Booster | None:
         """The first LightGBM booster of the calibrated ensemble (for TreeSHAP), if any."""
