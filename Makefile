@@ -10,7 +10,7 @@ UV_VERSION := 0.13.9
 MLFLOW_PORT ?= 5000
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run test test-fast lint bench ui lock clean
+.PHONY: help install browser run test test-fast lint bench ui lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -23,10 +23,13 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)  ## create .venv and install the project with its locked dependencies
 
+browser:  ## install Debian's Chromium (PDF reports, browser tests) when missing
+	bash scripts/install_browser.sh
+
 run: install  ## run the whole pipeline (dvc repro) on the default config
 	source $(VENV)/bin/activate && dvc repro
 
-test: install  ## run the test suite
+test: install browser  ## run the test suite
 	source $(VENV)/bin/activate && python -m pytest
 
 test-fast: install  ## run the tests that are not marked slow

@@ -69,6 +69,7 @@ def main(cfg: Config) -> None:
     registry: dict[str, object] = {"components": components}
     if cfg.tracking.enabled and cfg.tracking.register:
         registry.update(log_recommender(recommender, cfg))
+    registry["provenance"] = provenance
     (reports / "recommender.json").write_text(json.dumps(registry, indent=2) + "\n")
 
 

@@ -69,9 +69,12 @@ def test_repro_then_noop(repo: Path) -> None:
     assert len(summary["files"]) == 152  # patients, lines and one VCF per patient
     assert all(f["read"] == f["ingested"] + f["rejected"] for f in summary["files"])
     assert {"compose", "synthesize", "ingest", "featurize", "train", "evaluate",
-            "recommend"} == _ran(first)  # fmt: skip
+            "recommend", "report"} == _ran(first)  # fmt: skip
     recs = pd.read_parquet(repo / "reports/recommendations.parquet")
     assert len(recs) > 0 and recs["rank"].min() == 1
+    pages = sorted((repo / "reports/patients").glob("*.en.html"))
+    assert len(pages) == recs["patient_key"].nunique()
+    assert "precision_onco_recommender" in pages[0].read_text(encoding="utf-8")
     metrics = json.loads((repo / "reports/metrics.json").read_text())
     assert 0.5 < metrics["response"]["overall"]["auc"] <= 1
     assert "bayes_optimal_auc" in metrics["response"]
@@ -94,12 +97,12 @@ def test_config_edit_reruns_exactly_the_readers(repo: Path) -> None:
     # params.yaml: the stages that write there re-run on the next repro (documented)
     assert _ran(out) == {"compose"}
     out = _run(["dvc", "repro"], repo)
-    assert _ran(out) == {"train", "evaluate", "recommend"}
+    assert _ran(out) == {"train", "evaluate", "recommend", "report"}
     synth = repo / "conf/synth/default.yaml"
     synth.write_text(synth.read_text().replace("seed: 20240601", "seed: 11"))
     out = _run(["dvc", "repro"], repo)
     assert _ran(out) == {"compose", "synthesize", "ingest", "featurize", "train", "evaluate",
-                         "recommend"}  # fmt: skip
+                         "recommend", "report"}  # fmt: skip
     assert "seed: 11" in (repo / "params.yaml").read_text()
     cohort = repo / "conf/cohort/synthetic.yaml"
     cohort.write_text(cohort.read_text().replace('data_cutoff: "2025-06-30"',

@@ -160,6 +160,46 @@ def _fmt_p(row: Any, ep: str) -> str:
     return f"{p:.2f} [{lo:.2f}–{hi:.2f}]"
 
 
+def _model_version(uri: str, run_id: str | None) -> dict[str, Any]:
+    """Registered name, version and alias of a ``models:/name@alias`` or ``models:/name/N``."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    out: dict[str, Any] = {"model": uri, "version": None, "run_id": run_id}
+    body = uri.removeprefix("models:/")
+    try:
+        if "@" in body:
+            name, alias = body.split("@", 1)
+            mv = MlflowClient().get_model_version_by_alias(name, alias)
+            out.update(model=name, version=int(mv.version), alias=alias)
+        elif "/" in body:
+            name, version = body.rsplit("/", 1)
+            out.update(model=name, version=int(version))
+    except (MlflowException, ValueError):
+        pass
+    return out
+
+
+def _write_report(answer: dict[str, Any], case: Any, recommender: Any, stem: Path, lang: str, *,
+                  pdf: bool, chromium: str) -> list[Path]:  # fmt: skip
+    """The patient's HTML report (and PDF) beside the JSON answer."""
+    from precision_onco.report.patient import patient_context, render_patient
+    from precision_onco.report.pdf import html_to_pdf
+
+    n = case.line_number
+    current: dict[str, Any] = next((r for r in case.lines if r["line_number"] == n), {})
+    ctx = patient_context(answer, patient=case.patient, line_state=current,
+                          prior_lines=[r for r in case.lines if r["line_number"] < n],
+                          variants=case.variants, catalog=recommender.catalog,
+                          genes=recommender.panel["symbol"].tolist())  # fmt: skip
+    html = Path(f"{stem}.{lang}.html")
+    html.write_text(render_patient(ctx, lang, recommender.catalog), encoding="utf-8")
+    out = [html]
+    if pdf:
+        out.append(html_to_pdf(html, html.with_suffix(".pdf"), chromium=chromium))
+    return out
+
+
 def _cmd_recommend(args: argparse.Namespace) -> int:
     import json
     import time
@@ -186,18 +226,22 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
                          f"({exc.message.splitlines()[0]}); run `dvc repro` first") from None
     recommender = model.unwrap_python_model().recommender
     loaded = time.perf_counter() - t0
+    source = _model_version(uri, model.metadata.run_id)
     t1 = time.perf_counter()
     result = recommender.recommend(case)
     secs = time.perf_counter() - t1
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = out / f"{case.patient_key}.line{case.line_number}"
-    answer = result.to_dict()
+    answer = result.to_dict()  # the served model's answer, byte for byte in content
     Path(f"{stem}.json").write_text(json.dumps(answer, indent=2, default=str) + "\n")
     Path(f"{stem}.payload.json").write_text(json.dumps(payload, indent=2, default=str) + "\n")
     ranked = result.ranked.assign(patient_key=case.patient_key, preset=result.preset)
     ranked.to_parquet(Path(f"{stem}.parquet"), index=False)
     pd.DataFrame(result.excluded).to_parquet(Path(f"{stem}.excluded.parquet"), index=False)
+    reported = {**answer, "provenance": {**answer["provenance"], "recommender": source}}
+    html = _write_report(reported, case, recommender, stem, args.lang or cfg.report.lang,
+                         pdf=args.pdf, chromium=cfg.report.chromium)  # fmt: skip
     print(f"{case.patient_key}, line {case.line_number}, preset {result.preset}: "
           f"{result.message}")  # fmt: skip
     if rejected:
@@ -216,7 +260,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     if len(result.excluded):
         print(f"{len(result.excluded)} regimen(s) excluded, with reasons, in {stem}.json")
     print(f"models loaded in {loaded:.2f} s; recommendation in {secs * 1000:.0f} ms; "
-          f"wrote {stem}.json, {stem}.parquet")  # fmt: skip
+          f"wrote {stem}.json, {stem}.parquet, {', '.join(map(str, html))}")  # fmt: skip
     print("Decision support only: to be weighed by the treating oncologist.")
     return 0
 
@@ -293,6 +337,8 @@ def _parser() -> argparse.ArgumentParser:
     rec.add_argument("--sample", help="tumour sample (VCF column or MAF Tumor_Sample_Barcode)")
     rec.add_argument("--model", help="model URI (default: the registry's recommender champion)")
     rec.add_argument("--params", default="params.yaml", help="composed config (params.yaml)")
+    rec.add_argument("--lang", choices=["en", "fr"], help="report language (default report.lang)")
+    rec.add_argument("--pdf", action="store_true", help="also print the report to PDF (Chromium)")
     rec.set_defaults(func=_cmd_recommend)
     return p
 

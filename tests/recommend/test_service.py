@@ -112,7 +112,7 @@ def test_drivers_are_worded_contributions_up_and_down(answer: dict[str, Any]) ->
             for direction, sign in (("up", 1), ("down", -1)):
                 assert len(drivers[direction]) <= 3
                 for d in drivers[direction]:
-                    assert set(d) == {"feature", "contribution", "text"}
+                    assert set(d) == {"feature", "contribution", "value", "text"}
                     assert sign * d["contribution"] > 0
                     assert isinstance(d["text"], str) and d["text"]
             assert drivers["up"] or drivers["down"]

@@ -279,7 +279,8 @@ def test_cli_writes_the_documented_file_names(
     key = payload_path.name.removesuffix(".line2.payload.json")
     assert f"wrote {out / key}.line2.json, {out / key}.line2.parquet" in printed.out
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        f"{key}.line2{s}" for s in (".json", ".parquet", ".payload.json", ".excluded.parquet"))
+        f"{key}.line2{s}" for s in (".json", ".parquet", ".payload.json", ".excluded.parquet",
+                                    ".en.html"))
 
 
 def test_server_matches_the_recommender_in_process(served: Served) -> None:

@@ -172,6 +172,8 @@ def _check_semantics(cfg: Config) -> None:
         raise ConfigError(f"config key 'synth.cancer_mix': shares sum to {sum(mix.values())}, not 1")
     if cfg.synth.n_patients < 1:
         raise ConfigError("config key 'synth.n_patients': must be at least 1")
+    if cfg.report.lang not in ("en", "fr"):
+        raise ConfigError(f"config key 'report.lang': '{cfg.report.lang}' is not en or fr")
 
 
 def find_conf_dir(start: Path | None = None) -> Path:

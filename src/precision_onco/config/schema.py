@@ -61,6 +61,7 @@ class BiomarkerConfig:
     """
 
     label: str = MISSING
+    label_fr: Optional[str] = None  # the label in French reports (English when null)
     genes: List[str] = field(default_factory=list)
     hgvsp: List[str] = field(default_factory=list)
     marker: Optional[str] = None
@@ -87,6 +88,7 @@ class ContraindicationConfig:
 
     id: str = MISSING
     label: str = MISSING
+    label_fr: Optional[str] = None  # the label in French reports (English when null)
     variable: Optional[str] = None
     op: Optional[str] = None
     value: Optional[float] = None
@@ -411,6 +413,16 @@ class RecommendConfig:
 
 
 @dataclass
+class ReportConfig:
+    """Patient reports: language (``en`` or ``fr``), PDF through headless Chromium."""
+
+    lang: str = "en"
+    pdf: bool = False
+    chromium: str = "chromium"  # the browser binary for PDF
+    max_patients: Optional[int] = None  # null: every patient with a recommendation
+
+
+@dataclass
 class CivicConfig:
     """CIViC clinical evidence summaries (a release TSV) matched to each recommendation.
 
@@ -454,3 +466,4 @@ class Config:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     recommend: RecommendConfig = field(default_factory=RecommendConfig)
     kb: KbConfig = field(default_factory=KbConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)

@@ -21,7 +21,8 @@ from precision_onco.config.schema import CatalogConfig
 from precision_onco.models.fit import EndpointModel
 
 __all__ = [
-    "contributions", "describe", "raw_log_odds", "separation", "separations", "top_drivers",
+    "contributions", "describe", "json_value", "raw_log_odds", "separation", "separations",
+    "top_drivers",
 ]
 
 _ORDINAL = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}
@@ -60,6 +61,17 @@ def contributions(model: EndpointModel, features: pd.DataFrame, *,
     return contrib, total[:, -1]
 
 
+def json_value(v: Any) -> Any:
+    """A feature value as JSON can hold it (NaN and NA as null)."""
+    if v is None or v is pd.NA:
+        return None
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    return v if isinstance(v, str | int | float | bool) else str(v)
+
+
 def _tree_shap(booster: lgb.Booster, a: np.ndarray, threads: int) -> np.ndarray:
     """Exact TreeSHAP values of one booster (raw log-odds), bias last (LightGBM's own)."""
     return np.asarray(booster.predict(a, pred_contrib=True, num_threads=threads))
@@ -78,9 +90,73 @@ def _num(v: Any) -> str:
     return f"{f:.0f}" if abs(f) >= 100 or f.is_integer() else f"{f:.1f}"
 
 
-def describe(feature: str, value: Any, catalog: CatalogConfig | None = None) -> str:
-    """A feature and its value in clinical words ("KRAS G12C present", "albumin 2.9 g/dL")."""
+_NAMES_FR = {"albumin": "albumine", "hemoglobin": "hémoglobine", "platelets": "plaquettes",
+             "ldh": "LDH", "creatinine_clearance": "clairance de la créatinine", "alt": "ALAT",
+             "bilirubin": "bilirubine", "age_at_line": "âge", "tmb": "TMB",
+             "pdl1_tps": "PD-L1 (TPS)", "nlr": "rapport neutrophiles/lymphocytes"}  # fmt: skip
+_UNITS_FR = {**_UNITS, "age_at_line": "ans", "tmb": "mut/Mb"}
+_CLASSES_FR = {"chemotherapy": "chimiothérapie", "targeted": "thérapie ciblée",
+               "immunotherapy": "immunothérapie", "hormonal": "hormonothérapie",
+               "combination": "association", "platinum": "sel de platine"}  # fmt: skip
+
+
+def _num_fr(v: Any) -> str:
+    return _num(v).replace(".", ",")
+
+
+def _describe_fr(feature: str, value: Any, missing: bool, catalog: CatalogConfig | None) -> str:
+    if feature.startswith("bm_") and catalog is not None and feature[3:] in catalog.biomarkers:
+        bm = catalog.biomarkers[feature[3:]]
+        return f"{bm.label_fr or bm.label} : {'absent' if missing or not value else 'présent'}"
+    if missing:
+        return f"{_NAMES_FR.get(feature, feature.replace('_', ' '))} : non renseigné"
+    if feature.startswith("gene_"):
+        return f"{feature[5:]} {'altéré' if value else 'non altéré'}"
+    if feature.startswith("pathway_"):
+        return f"{int(value)} gène(s) altéré(s) dans la voie {feature[8:].upper()}"
+    if feature == "line_number":
+        n = int(value)
+        return f"{n}{'re' if n == 1 else 'e'} ligne"
+    if feature == "ecog":
+        return f"ECOG {int(value)}"
+    if feature == "regimen_id":
+        return f"protocole {value}"
+    if feature == "regimen_class":
+        return f"protocole de type {_CLASSES_FR.get(str(value), value)}"
+    if feature == "cancer_type":
+        return f"cancer de type {value}"
+    if feature == "sex_male":
+        return "homme" if value else "femme"
+    if feature == "msi_high":
+        return "MSI-H" if value else "microsatellites stables (MSS)"
+    if feature.startswith("prior_") and feature[6:] in _CLASSES_FR:
+        return f"{int(value)} ligne(s) antérieure(s) avec {_CLASSES_FR[feature[6:]]}"
+    if feature == "prior_lines":
+        return f"{int(value)} ligne(s) antérieure(s)"
+    if feature in ("prior_grade3", "prior_irae_grade3"):
+        what = " immuno-médié" if "irae" in feature else ""
+        return (f"{'un' if value else 'aucun'} antécédent d'événement indésirable{what} de "
+                "grade ≥ 3")
+    if feature.startswith("same_class_before_"):
+        cls = _CLASSES_FR.get(feature[18:], feature[18:])
+        return f"{cls} {'déjà reçue' if value else 'jamais reçue'}"
+    if feature.startswith("regimen_has_"):
+        cls = _CLASSES_FR.get(feature[12:], feature[12:])
+        return f"protocole {'avec' if value else 'sans'} {cls}"
+    if feature in _NAMES_FR:
+        unit = _UNITS_FR.get(feature, "")
+        return f"{_NAMES_FR[feature]} {_num_fr(value)}{(' ' + unit) if unit else ''}"
+    text = value if isinstance(value, str) else _num_fr(value)
+    return f"{feature.replace('_', ' ')} = {text}"
+
+
+def describe(feature: str, value: Any, catalog: CatalogConfig | None = None,
+             lang: str = "en") -> str:  # fmt: skip
+    """A feature and its value in clinical words ("KRAS G12C present", "albumin 2.9 g/dL");
+    ``lang="fr"``: in French ("albumine 2,9 g/dL")."""
     missing = value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
+    if lang == "fr":
+        return _describe_fr(feature, value, missing, catalog)
     if feature.startswith("bm_") and catalog is not None and feature[3:] in catalog.biomarkers:
         label = catalog.biomarkers[feature[3:]].label
         return f"{label} {'absent' if missing or not value else 'present'}"
@@ -144,9 +220,10 @@ def top_drivers(contrib: pd.DataFrame, features: pd.DataFrame, *, k: int = 3,
                 if (direction == "up" and v <= 0) or (direction == "down" and v >= 0):
                     continue
                 col = columns[names[j]]
+                value = None if col is None else col[i]
                 row[direction].append({"feature": names[j], "contribution": round(v, 4),
-                                       "text": describe(names[j], None if col is None else col[i],
-                                                        catalog)})  # fmt: skip
+                                       "value": json_value(value),
+                                       "text": describe(names[j], value, catalog)})  # fmt: skip
         out.append(row)
     return out
 
@@ -187,9 +264,10 @@ def separations(contrib: pd.DataFrame, features: pd.DataFrame, first: np.ndarray
             if d == 0:
                 continue
             vals = columns[names[col]]
+            v1, v2 = (None, None) if vals is None else (vals[i], vals[j])
             items.append({"feature": names[col], "difference": round(d, 4),
-                          "first": describe(names[col], None if vals is None else vals[i], catalog),
-                          "second": describe(names[col], None if vals is None else vals[j],
-                                             catalog)})  # fmt: skip
+                          "first": describe(names[col], v1, catalog),
+                          "second": describe(names[col], v2, catalog),
+                          "first_value": json_value(v1), "second_value": json_value(v2)})
         out.append(items)
     return out

@@ -1,0 +1,57 @@
+"""DVC stage `report`: a self-contained HTML report per patient (last recommended line), in
+``report.lang``; PDF too with ``report.pdf=true``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from precision_onco.config import Config
+from precision_onco.features import load_panel
+from precision_onco.report.batch import answers_from_tables, write_patient_reports
+from precision_onco.report.pdf import html_to_pdf
+from precision_onco.stage import run_stage
+
+log = logging.getLogger("pipelines.report")
+
+
+def main(cfg: Config) -> None:
+    processed, reports = Path(cfg.paths.processed_dir), Path(cfg.paths.reports_dir)
+    rec = json.loads((reports / "recommender.json").read_text(encoding="utf-8"))
+    provenance = dict(rec.get("provenance", {}))
+    if rec.get("model"):
+        provenance["recommender"] = {k: rec.get(k) for k in ("model", "version", "run_id")}
+    answers = answers_from_tables(pd.read_parquet(reports / "recommendations.parquet"),
+                                  pd.read_parquet(reports / "recommendations_excluded.parquet"),
+                                  provenance)  # fmt: skip
+    if cfg.report.max_patients is not None:
+        answers = dict(list(answers.items())[: cfg.report.max_patients])
+    out = reports / "patients"
+    for old in out.glob("*.html") if out.is_dir() else []:
+        old.unlink()
+    t0 = time.perf_counter()
+    files = write_patient_reports(
+        answers, features=pd.read_parquet(processed / "features.parquet"),
+        patients=pd.read_parquet(processed / "patients.parquet"),
+        lines=pd.read_parquet(processed / "lines.parquet"),
+        variants=pd.read_parquet(processed / "variants.parquet"), catalog=cfg.catalog,
+        genes=load_panel(cfg.features, Path.cwd())["symbol"].tolist(), langs=[cfg.report.lang],
+        out_dir=out)  # fmt: skip
+    log.info("%d patient reports (%s) in %.1f s -> %s", len(files), cfg.report.lang,
+             time.perf_counter() - t0, out)  # fmt: skip
+    for old in out.glob("*.pdf"):
+        old.unlink()
+    if cfg.report.pdf:
+        t1 = time.perf_counter()
+        for f in files:
+            html_to_pdf(f, f.with_suffix(".pdf"), chromium=cfg.report.chromium)
+        log.info("%d PDF in %.1f s", len(files), time.perf_counter() - t1)
+
+
+if __name__ == "__main__":
+    sys.exit(run_stage("report", main))

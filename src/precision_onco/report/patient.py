@@ -1,0 +1,233 @@
+"""Per-patient recommendation report: one self-contained HTML file (inline CSS and SVG).
+
+:func:`patient_context` gathers what the report shows from the recommender's
+answer and the patient's tables; :func:`render_patient` renders it in English or
+French with the package's Jinja2 template. Nothing is fetched at view time: no
+script, font, image or style sheet from elsewhere.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Collection, Mapping, Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+
+from precision_onco.catalog.biomarkers import to_short_hgvsp
+from precision_onco.config.schema import CatalogConfig
+from precision_onco.recommend.explain import describe
+from precision_onco.report.i18n import fmt_number, fmt_percent, labels, translate_reason
+
+__all__ = ["LAB_UNITS", "patient_context", "render_patient"]
+
+#: Labs shown in the summary, with their units.
+LAB_UNITS: dict[str, str] = {
+    "albumin": "g/dL", "hemoglobin": "g/dL", "platelets": "10⁹/L", "nlr": "",
+    "creatinine_clearance": "mL/min", "alt": "U/L", "bilirubin": "mg/dL", "ldh": "U/L",
+    "pdl1_tps": "%",
+}  # fmt: skip
+_LAB_NAMES = {"en": {"albumin": "Albumin", "hemoglobin": "Hemoglobin", "platelets": "Platelets",
+                     "nlr": "Neutrophil-to-lymphocyte ratio",
+                     "creatinine_clearance": "Creatinine clearance", "alt": "ALT",
+                     "bilirubin": "Bilirubin", "ldh": "LDH", "pdl1_tps": "PD-L1 TPS"},
+              "fr": {"albumin": "Albumine", "hemoglobin": "Hémoglobine",
+                     "platelets": "Plaquettes", "nlr": "Rapport neutrophiles/lymphocytes",
+                     "creatinine_clearance": "Clairance de la créatinine", "alt": "ALAT",
+                     "bilirubin": "Bilirubine", "ldh": "LDH",
+                     "pdl1_tps": "PD-L1 (TPS)"}}  # fmt: skip
+
+
+def _plain(v: Any) -> Any:
+    if v is None:
+        return None
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, float) and v != v:
+        return None
+    try:
+        import pandas as pd
+
+        if v is pd.NA or v is pd.NaT:
+            return None
+    except ImportError:  # pragma: no cover
+        pass
+    return v
+
+
+def _int(v: Any) -> Any:
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
+def _actionable(gene: str | None, hgvsp: str | None, catalog: CatalogConfig) -> list[str]:
+    """Catalog biomarkers a variant satisfies (gene and protein-change rule)."""
+    out = []
+    short = to_short_hgvsp(hgvsp) if hgvsp else None
+    for rule in catalog.biomarkers.values():
+        if not rule.genes or gene not in rule.genes:
+            continue
+        if not rule.hgvsp or (short and any(re.search(rx, short) for rx in rule.hgvsp)):
+            out.append(rule.label)
+    return out
+
+
+def patient_context(
+    answer: Mapping[str, Any],
+    *,
+    patient: Mapping[str, Any],
+    line_state: Mapping[str, Any],
+    prior_lines: Sequence[Mapping[str, Any]],
+    variants: Sequence[Mapping[str, Any]],
+    catalog: CatalogConfig,
+    genes: Collection[str] | None = None,
+    generated: str | None = None,
+) -> dict[str, Any]:
+    """What the report shows. ``answer``: :meth:`PatientResult.to_dict` (ranked rows with
+    decoded drivers and evidence, excluded rows, provenance). Genomic findings list the
+    actionable variants and the protein-changing variants of ``genes`` (the models' panel;
+    all genes when None); the others are counted."""
+    names = {r.id: r.name for r in catalog.regimens}
+    ranked = []
+    for row in answer.get("ranked", []):
+        r = dict(row)
+        r["name"] = names.get(str(r["regimen_id"]), str(r["regimen_id"]))
+        for key in ("drivers", "evidence"):
+            if isinstance(r.get(key), str):
+                r[key] = json.loads(r[key]) if r[key] else {}
+        r["categories"] = [(c, r.get(f"p_ae_{c}_grade3"), r.get(f"p_ae_{c}_grade3_low"),
+                            r.get(f"p_ae_{c}_grade3_high"))
+                           for c in catalog.toxicity_categories
+                           if r.get(f"p_ae_{c}_grade3") is not None]  # fmt: skip
+        ranked.append(r)
+    excluded = [{"regimen_id": e["regimen_id"], "name": names.get(str(e["regimen_id"]),
+                 str(e["regimen_id"])), "reason": e["reason"]}
+                for e in answer.get("excluded", [])]  # fmt: skip
+    vs = []
+    others = 0
+    panel = set(genes) if genes is not None else None
+    for v in variants:
+        gene, hgvsp = _plain(v.get("gene")), _plain(v.get("hgvsp"))
+        act = _actionable(gene, hgvsp, catalog) if gene else []
+        coding = bool(hgvsp) and not str(hgvsp).endswith("=")
+        if gene is None or not (act or (coding and (panel is None or gene in panel))):
+            others += 1
+            continue
+        vs.append({"gene": gene, "hgvsp": hgvsp, "vaf": _plain(v.get("vaf")),
+                   "depth": _plain(v.get("depth")), "actionable": act})  # fmt: skip
+    vs.sort(key=lambda v: (not v["actionable"], v["gene"], v["hgvsp"] or ""))
+    labs = [(k, _plain(line_state.get(k)), unit) for k, unit in LAB_UNITS.items()]
+    prior = [{"line_number": _plain(p.get("line_number")),
+              "regimen": names.get(str(p.get("regimen_id")), _plain(p.get("regimen_id"))),
+              "best_response": _plain(p.get("best_response")),
+              "max_grade": _plain(p.get("ae_any_max_grade"))}
+             for p in sorted(prior_lines, key=lambda p: p.get("line_number") or 0)]  # fmt: skip
+    return {
+        "patient_key": answer.get("patient_key"),
+        "line_number": answer.get("line_number"),
+        "status": answer.get("status", "ranked"),
+        "message": answer.get("message", ""),
+        "preset": answer.get("preset"),
+        "patient": {k: _plain(v) for k, v in patient.items()},
+        "ecog": _int(_plain(line_state.get("ecog", patient.get("ecog")))),
+        "age": _plain(line_state.get("age_at_line")),
+        "labs": labs,
+        "prior_lines": prior,
+        "variants": vs,
+        "other_variants": others,
+        "ranked": ranked,
+        "excluded": excluded,
+        "provenance": dict(answer.get("provenance") or {}),
+        "generated": generated or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def _bar(p: Any, lo: Any, hi: Any, colour: str, width: int = 150) -> str:
+    """An inline SVG bar: the probability, and its interval as a whisker."""
+    if p is None:
+        return ""
+    x = lambda v: 4 + max(0.0, min(1.0, float(v))) * (width - 8)  # noqa: E731
+    lo_, hi_ = (p if lo is None else lo), (p if hi is None else hi)
+    return (f'<svg class="bar" width="{width}" height="14" viewBox="0 0 {width} 14" '
+            f'role="img" aria-hidden="true"><rect x="4" y="4" width="{width - 8}" height="6" '
+            f'fill="#eceff3"/><rect x="4" y="4" width="{x(p) - 4:.1f}" height="6" '
+            f'fill="{colour}"/><line x1="{x(lo_):.1f}" x2="{x(hi_):.1f}" y1="7" y2="7" '
+            f'stroke="#1f2933" stroke-width="1.5"/><line x1="{x(lo_):.1f}" x2="{x(lo_):.1f}" '
+            f'y1="3" y2="11" stroke="#1f2933"/><line x1="{x(hi_):.1f}" x2="{x(hi_):.1f}" '
+            f'y1="3" y2="11" stroke="#1f2933"/></svg>')  # fmt: skip
+
+
+def _shap_svg(drivers: Mapping[str, Any], width: int = 600) -> str:
+    """A horizontal bar chart of the response drivers' contributions (log-odds)."""
+    items = [(d["text"], float(d["contribution"])) for d in drivers.get("up", [])]
+    items += [(d["text"], float(d["contribution"])) for d in drivers.get("down", [])]
+    if not items:
+        return ""
+    items.sort(key=lambda t: -t[1])
+    top = max(abs(c) for _, c in items) or 1.0
+    label_w = 300  # labels on the left, bars around a zero line on the right
+    half, row = (width - label_w - 8) / 2, 20
+    mid = label_w + 8 + half
+    parts = [f'<svg class="shap" width="{width}" height="{row * len(items) + 6}" '
+             f'viewBox="0 0 {width} {row * len(items) + 6}" role="img">']
+    parts.append(f'<line x1="{mid}" x2="{mid}" y1="0" y2="{row * len(items) + 6}" '
+                 'stroke="#9aa5b1"/>')  # fmt: skip
+    for i, (text, c) in enumerate(items):
+        w = abs(c) / top * half
+        x0 = mid if c >= 0 else mid - w
+        colour = "#2f7d4f" if c >= 0 else "#b4432f"
+        y = 3 + i * row
+        parts.append(f'<rect x="{x0:.1f}" y="{y}" width="{w:.1f}" height="{row - 6}" '
+                     f'fill="{colour}"/>')  # fmt: skip
+        label = jinja2.filters.escape(text)
+        parts.append(f'<text x="{label_w}" y="{y + 11}" font-size="11" text-anchor="end">'
+                     f'{label} ({c:+.2f})</text>')  # fmt: skip
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+@lru_cache(maxsize=1)
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("precision_onco.report", "templates"),
+                             autoescape=True, trim_blocks=True, lstrip_blocks=True)  # fmt: skip
+    return env
+
+
+def _in_language(context: Mapping[str, Any], lang: str,
+                 catalog: CatalogConfig | None) -> dict[str, Any]:  # fmt: skip
+    """``context`` with drivers and exclusion reasons worded in ``lang``."""
+    if lang == "en":
+        return dict(context)
+    ctx = copy.deepcopy(dict(context))
+    for r in ctx["ranked"]:
+        for d in r.get("drivers", {}).values():
+            for item in d.get("up", []) + d.get("down", []):
+                if "value" in item:
+                    item["text"] = describe(item["feature"], item["value"], catalog, lang)
+            for item in d.get("response", []) if isinstance(d, dict) else []:
+                if "first_value" in item:
+                    item["first"] = describe(item["feature"], item["first_value"], catalog, lang)
+                    item["second"] = describe(item["feature"], item["second_value"], catalog,
+                                              lang)  # fmt: skip
+    for e in ctx["excluded"]:
+        e["reason"] = translate_reason(e["reason"], lang, catalog)
+    return ctx
+
+
+def render_patient(context: Mapping[str, Any], lang: str = "en",
+                   catalog: CatalogConfig | None = None) -> str:  # fmt: skip
+    """The report of ``context`` (:func:`patient_context`) as a self-contained HTML page;
+    ``catalog`` words drivers and exclusion reasons in French (``label_fr``)."""
+    context = _in_language(context, lang, catalog)
+    lab = labels(lang)
+    env = _env()
+    template = env.get_template("patient.html.j2")
+    return template.render(
+        c=context, t=lab, lang=lang, term=lab.term,
+        pct=lambda p: fmt_percent(p, lang), num=lambda x, d=2: fmt_number(x, lang, d),
+        bar=_bar, shap=_shap_svg, lab_names=_LAB_NAMES[lang],
+        css=env.loader.get_source(env, "report.css")[0],  # type: ignore[union-attr]
+    )
