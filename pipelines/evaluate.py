@@ -11,11 +11,27 @@ import joblib
 import pandas as pd
 
 from precision_onco.config import Config
+from precision_onco.features import candidate_features
 from precision_onco.models.evaluate import evaluate
 from precision_onco.models.train import model_frame
+from precision_onco.report.model_card import render_model_card, shap_summary
 from precision_onco.stage import run_stage
 
 log = logging.getLogger("pipelines.evaluate")
+
+
+def model_card(cfg: Config, metrics: dict, curves: dict, models: dict, features: pd.DataFrame,
+               predictions: pd.DataFrame, lines: pd.DataFrame, patients: pd.DataFrame) -> str:
+    """The cohort model card (report.lang), with SHAP summaries on held-out lines."""
+    held = features.merge(predictions[["patient_key", "line_number"]])
+    rows = candidate_features(held, held["regimen_id"].tolist(), cfg.catalog)
+    counts = patients["cancer_type"].value_counts() if "cancer_type" in patients.columns else {}
+    summary = {"patients": f"{len(patients):,}", "therapy lines": f"{len(lines):,}",
+               **{f"cancer type {k}": f"{v:,}" for k, v in dict(counts).items()}}  # fmt: skip
+    cohort = {"name": cfg.cohort.name, "synthetic": cfg.cohort.synthetic, "summary": summary}
+    calibration = {ep: t["calibration"] for ep, t in curves.items() if "calibration" in t}
+    return render_model_card(metrics, calibration=calibration, shap=shap_summary(models, rows),
+                             cohort=cohort, lang=cfg.report.lang)  # fmt: skip
 
 
 def main(cfg: Config) -> None:
@@ -43,19 +59,23 @@ def main(cfg: Config) -> None:
                      o.get("auc_low", float("nan")), o.get("auc_high", float("nan")), o["ece"],
                      o["brier"], f" (Bayes-optimal AUC {res['bayes_optimal_auc']:.3f})"
                      if "bayes_optimal_auc" in res else "")  # fmt: skip
+    models_dir = Path(cfg.paths.models_dir)
+    models = {p.stem: joblib.load(p) for p in sorted(models_dir.glob("*.joblib"))}
+    features = pd.read_parquet(processed / "features.parquet")
+    card = reports / "model_card.html"
+    card.write_text(model_card(cfg, metrics, curves, models, features, predictions, lines,
+                               patients), encoding="utf-8")  # fmt: skip
     decisions = {}
     if cfg.tracking.enabled:
         from precision_onco.models.tracking import log_pipeline_run
 
-        models_dir = Path(cfg.paths.models_dir)
-        models = {p.stem: joblib.load(p) for p in sorted(models_dir.glob("*.joblib"))}
         manifest = json.loads((models_dir / "manifest.json").read_text())
-        features = pd.read_parquet(processed / "features.parquet")
         example = model_frame(features.head(20), cfg)
         ints = example.select_dtypes("integer").columns
         example[ints] = example[ints].astype("float64")  # missing values are possible
         decisions = log_pipeline_run(cfg, models, metrics, curves, example, manifest,
-                                     root=Path.cwd(), params_file=Path("params.yaml"))  # fmt: skip
+                                     root=Path.cwd(), params_file=Path("params.yaml"),
+                                     artifacts={"model_card": card})  # fmt: skip
     (reports / "registry.json").write_text(json.dumps(decisions, indent=2) + "\n")
 
 

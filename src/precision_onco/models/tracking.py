@@ -197,6 +197,7 @@ def log_pipeline_run(
     *,
     root: Path,
     params_file: Path | None = None,
+    artifacts: Mapping[str, Path] | None = None,
 ) -> dict[str, Any]:
     """Log the run to MLflow, register each endpoint's model and apply the champion gate.
 
@@ -266,6 +267,8 @@ def log_pipeline_run(
                                               child.info.run_id, ep_metrics, tr.gate_metrics,
                                               tr.tolerance)  # fmt: skip
         mlflow.log_dict(decisions, "registry/gate_decisions.json")
+        for folder, path in (artifacts or {}).items():
+            mlflow.log_artifact(str(path), artifact_path=folder)
     return decisions
 
 

@@ -1,0 +1,127 @@
+"""Cohort model card: cohort, endpoints, held-out metrics with CIs, calibration plots,
+subgroups, SHAP summaries, intended use and limitations — one self-contained HTML page."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from precision_onco.report.i18n import fmt_number, labels
+from precision_onco.report.patient import _env
+
+__all__ = ["calibration_svg", "render_model_card", "shap_summary"]
+
+_TEXT = {
+    "en": {
+        "intended": "Decision support for oncologists choosing among the therapy catalog's "
+        "regimens for adult patients with the catalog's cancer types, at a given line: "
+        "probabilities of objective response and of grade ≥ 3 toxicity, with intervals and "
+        "reasons. Not for use without the treating team, for cancers or regimens outside the "
+        "catalog, or as the sole basis of a decision.",
+        "limits": [
+            "Trained on observational data: treatment followed clinicians' judgement, so "
+            "estimates for regimens rarely given to patients like this one rest on few cases "
+            "(see the intervals).",
+            "Calibration and discrimination are measured on held-out patients of the same "
+            "cohort; a new centre or period needs its own evaluation before use.",
+            "Rare toxicities have few events: their probabilities are uncertain and their "
+            "intervals wide.",
+            "Variants without a protein-change annotation cannot satisfy the catalog's "
+            "biomarker rules; annotate VCFs before use.",
+        ],
+        "synthetic": "This card describes models trained on the embedded synthetic cohort: "
+        "its figures show the pipeline works, not how it performs on real patients.",
+        "subgroup_of": "by",
+        "cancer_type": "cancer type", "line": "line", "sex": "sex",
+        "rows": "test rows", "patients": "test patients", "events": "events",
+        "bayes": "AUC of the true probabilities", "coverage": "interval coverage of the truth",
+        "observed": "observed", "predicted": "predicted",
+    },
+    "fr": {
+        "intended": "Aide à la décision pour les oncologues choisissant parmi les protocoles du "
+        "catalogue thérapeutique, chez l'adulte atteint d'un des cancers du catalogue, à une "
+        "ligne donnée : probabilités de réponse objective et de toxicité de grade ≥ 3, avec "
+        "intervalles et justifications. Ne pas utiliser sans l'équipe soignante, pour des "
+        "cancers ou protocoles hors catalogue, ni comme seul fondement d'une décision.",
+        "limits": [
+            "Appris sur des données observationnelles : le traitement a suivi le jugement des "
+            "cliniciens ; les estimations pour des protocoles rarement donnés à des patients "
+            "semblables reposent sur peu de cas (voir les intervalles).",
+            "Calibration et discrimination sont mesurées sur des patients de test de la même "
+            "cohorte ; un nouveau centre ou une nouvelle période demandent leur propre "
+            "évaluation avant usage.",
+            "Les toxicités rares comptent peu d'événements : leurs probabilités sont incertaines "
+            "et leurs intervalles larges.",
+            "Les variants sans annotation de variation protéique ne peuvent satisfaire les "
+            "règles de biomarqueurs du catalogue ; annoter les VCF avant usage.",
+        ],
+        "synthetic": "Cette fiche décrit des modèles appris sur la cohorte synthétique embarquée "
+        "; ses chiffres montrent que la chaîne fonctionne, pas ses performances sur de vrais "
+        "patients.",
+        "subgroup_of": "par",
+        "cancer_type": "type de cancer", "line": "ligne", "sex": "sexe",
+        "rows": "lignes de test", "patients": "patients de test", "events": "événements",
+        "bayes": "AUC des vraies probabilités", "coverage": "couverture de la vérité par "
+        "l'intervalle", "observed": "observé", "predicted": "prédit",
+    },
+}  # fmt: skip
+
+
+def calibration_svg(table: pd.DataFrame, size: int = 220) -> str:
+    """A reliability diagram (predicted vs observed per bin, point area ~ rows) as SVG."""
+    pad = 24
+    span = size - 2 * pad
+    pts = []
+    n_max = float(table["n"].max()) if len(table) else 1.0
+    for p, o, n in zip(table["predicted"], table["observed"], table["n"], strict=True):
+        if pd.isna(p) or pd.isna(o):
+            continue
+        r = 2 + 4 * np.sqrt(float(n) / n_max)
+        cx, cy = pad + float(p) * span, pad + (1 - float(o)) * span
+        pts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r:.1f}" fill="#1c5d99" '
+                   'fill-opacity="0.7"/>')  # fmt: skip
+    return (f'<svg width="{size}" height="{size}" viewBox="0 0 {size} {size}" role="img">'
+            f'<rect x="{pad}" y="{pad}" width="{span}" height="{span}" fill="none" '
+            f'stroke="#cbd2d9"/><line x1="{pad}" y1="{pad + span}" x2="{pad + span}" y2="{pad}" '
+            f'stroke="#9aa5b1" stroke-dasharray="4 3"/>{"".join(pts)}'
+            f'<text x="{pad}" y="{size - 6}" font-size="10">0</text>'
+            f'<text x="{pad + span - 6}" y="{size - 6}" font-size="10">1</text></svg>')  # fmt: skip
+
+
+Summary = dict[str, list[tuple[str, float]]]
+
+
+def shap_summary(models: Mapping[str, Any], rows: pd.DataFrame, *, top: int = 10,
+                 sample: int = 500, seed: int = 0) -> Summary:
+    """Mean |TreeSHAP contribution| (log-odds) of each endpoint's top features on ``rows``."""
+    from precision_onco.recommend.explain import contributions
+
+    x = rows.sample(min(sample, len(rows)), random_state=seed) if len(rows) else rows
+    out = {}
+    for ep, model in models.items():
+        if model.kind != "lightgbm" or not len(x):
+            continue
+        c, _ = contributions(model, x)
+        mean = c.abs().mean().sort_values(ascending=False).head(top)
+        out[ep] = [(str(k), float(v)) for k, v in mean.items()]
+    return out
+
+
+def render_model_card(metrics: Mapping[str, Any], *, calibration: Mapping[str, pd.DataFrame],
+                      shap: Mapping[str, list[tuple[str, float]]], cohort: Mapping[str, Any],
+                      lang: str = "en", generated: str | None = None) -> str:  # fmt: skip
+    """The model card as a self-contained HTML page in ``lang``."""
+    endpoints = {k: v for k, v in metrics.items() if isinstance(v, dict) and "overall" in v}
+    env = _env()
+    return env.get_template("model_card.html.j2").render(
+        t=labels(lang), x=_TEXT[lang], lang=lang, metrics=endpoints, cohort=cohort,
+        test_rows=metrics.get("test_rows"), test_patients=metrics.get("test_patients"),
+        calibration={k: calibration_svg(v) for k, v in calibration.items() if k in endpoints},
+        shap=shap, num=lambda v, d=3: fmt_number(v, lang, d),
+        generated=generated or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        css=env.loader.get_source(env, "report.css")[0],  # type: ignore[union-attr]
+    )

@@ -1,0 +1,69 @@
+"""The cohort model card: metrics with CIs, calibration plots, subgroups, SHAP summary,
+intended use — in English and French, opened in real headless Chromium."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from precision_onco.features import candidate_features
+from precision_onco.models.evaluate import evaluate
+from precision_onco.report.model_card import render_model_card, shap_summary
+from tests.report.test_patient_report import _open, needs_browser
+
+
+@pytest.fixture(scope="module")
+def cards(small_cohort, small_recommender, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    _, _, tables, feats = small_cohort
+    cfg, res, _ = small_recommender
+    metrics, curves = evaluate(cfg, res.predictions, tables.lines, tables.patients)
+    held = feats.merge(res.predictions[["patient_key", "line_number"]])
+    rows = candidate_features(held, held["regimen_id"].tolist(), cfg.catalog)
+    shap = shap_summary(res.models, rows, top=5, sample=200)
+    out = tmp_path_factory.mktemp("cards")
+    files = {}
+    for lang in ("en", "fr"):
+        files[lang] = out / f"model_card.{lang}.html"
+        files[lang].write_text(render_model_card(
+            metrics, calibration={ep: t["calibration"] for ep, t in curves.items()}, shap=shap,
+            cohort={"name": "small", "synthetic": True, "summary": {"patients": "400"}},
+            lang=lang), encoding="utf-8")  # fmt: skip
+    return metrics, shap, files
+
+
+def test_shap_summary_ranks_features_by_mean_absolute_contribution(cards) -> None:  # type: ignore[no-untyped-def]
+    _, shap, _ = cards
+    assert set(shap) == {"response", "ae_grade3"}
+    for items in shap.values():
+        values = [v for _, v in items]
+        assert len(items) == 5 and values == sorted(values, reverse=True) and values[0] > 0
+
+
+def test_card_lists_every_endpoint_with_its_interval(cards) -> None:  # type: ignore[no-untyped-def]
+    metrics, _, files = cards
+    html = files["en"].read_text(encoding="utf-8")
+    auc = metrics["response"]["overall"]["auc_low"]
+    assert f"{auc:.3f}" in html and "ae_grade3" in html
+    assert "Intended use" in html and "Limitations" in html and "synthetic cohort" in html
+
+
+@needs_browser
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_card_in_chromium(cards, lang: str) -> None:  # type: ignore[no-untyped-def]
+    _, _, files = cards
+    page, errors, requests, browser, pw = _open(Path(files[lang]))
+    try:
+        assert errors == []
+        assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
+        assert page.evaluate("document.documentElement.lang") == lang
+        assert page.locator("#metrics tbody tr").count() == 2
+        assert page.locator("#calibration svg").count() == 2
+        assert page.evaluate("[...document.querySelectorAll('th')].every(th => th.scope)")
+        text = page.locator("body").inner_text()
+        if lang == "fr":
+            assert "Fiche du modèle" in text and "Usage prévu" in text and "Limites" in text
+            assert "Intended use" not in text
+    finally:
+        browser.close()
+        pw.stop()
