@@ -50,10 +50,14 @@ def test_card_lists_every_endpoint_with_its_interval(cards) -> None:  # type: ig
 
 @needs_browser
 @pytest.mark.parametrize("lang", ["en", "fr"])
-def test_card_in_chromium(cards, lang: str) -> None:  # type: ignore[no-untyped-def]
+def test_card_in_chromium(cards, lang: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     _, _, files = cards
     page, errors, requests, browser, pw = _open(Path(files[lang]))
     try:
+        page.screenshot(path=str(tmp_path / f"model_card.{lang}.png"), full_page=True)
+        assert (tmp_path / f"model_card.{lang}.png").stat().st_size > 10_000
+        assert page.evaluate("[...document.querySelectorAll('svg')].every(s => "
+                             "s.getAttribute('aria-label'))")
         assert errors == []
         assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
         assert page.evaluate("document.documentElement.lang") == lang

@@ -44,7 +44,8 @@ def reports(small_recommender, tmp_path_factory: pytest.TempPathFactory) -> dict
                             "recommender": {"model": "precision_onco_recommender", "version": 2,
                                             "run_id": "def456"},
                             "data_sha256": "d" * 16, "config_sha256": "c" * 16,
-                            "catalog_version": cfg.catalog.version, "package_version": "0.1.0"}  # fmt: skip
+                            "catalog_version": cfg.catalog.version,
+                            "package_version": "0.1.0"}  # fmt: skip
     ctx = patient_context(answer, patient=case.patient, line_state=case.lines[-1],
                           prior_lines=case.lines[:-1], variants=case.variants,
                           catalog=cfg.catalog, genes=["KRAS", "TP53"])  # fmt: skip
@@ -86,9 +87,17 @@ def _open(path: Path) -> tuple[Any, list[str], list[str], Any, Any]:
 
 @needs_browser
 @pytest.mark.parametrize("lang", ["en", "fr"])
-def test_report_in_chromium(reports: dict[str, Path], lang: str) -> None:
+def test_report_in_chromium(reports: dict[str, Path], lang: str, tmp_path: Path) -> None:
     page, errors, requests, browser, pw = _open(reports[lang])
     try:
+        shot = tmp_path / f"report.{lang}.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 10_000
+        # text alternatives: every image-like element says what it shows
+        assert page.evaluate("[...document.querySelectorAll('img')].every(i => i.alt)")
+        assert page.evaluate("[...document.querySelectorAll('svg')].every(s => "
+                             "s.getAttribute('aria-hidden') === 'true' || "
+                             "s.getAttribute('aria-label'))")
         assert errors == []
         assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
         assert page.evaluate("document.documentElement.lang") == lang

@@ -71,8 +71,9 @@ _TEXT = {
 }  # fmt: skip
 
 
-def calibration_svg(table: pd.DataFrame, size: int = 220) -> str:
-    """A reliability diagram (predicted vs observed per bin, point area ~ rows) as SVG."""
+def calibration_svg(table: pd.DataFrame, label: str = "", size: int = 220) -> str:
+    """A reliability diagram (predicted vs observed per bin, point area ~ rows) as SVG;
+    ``label`` is its text alternative."""
     pad = 24
     span = size - 2 * pad
     pts = []
@@ -84,7 +85,9 @@ def calibration_svg(table: pd.DataFrame, size: int = 220) -> str:
         cx, cy = pad + float(p) * span, pad + (1 - float(o)) * span
         pts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r:.1f}" fill="#1c5d99" '
                    'fill-opacity="0.7"/>')  # fmt: skip
-    return (f'<svg width="{size}" height="{size}" viewBox="0 0 {size} {size}" role="img">'
+    alt = str(label).replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+    return (f'<svg width="{size}" height="{size}" viewBox="0 0 {size} {size}" role="img" '
+            f'aria-label="{alt}">'
             f'<rect x="{pad}" y="{pad}" width="{span}" height="{span}" fill="none" '
             f'stroke="#cbd2d9"/><line x1="{pad}" y1="{pad + span}" x2="{pad + span}" y2="{pad}" '
             f'stroke="#9aa5b1" stroke-dasharray="4 3"/>{"".join(pts)}'
@@ -120,7 +123,10 @@ def render_model_card(metrics: Mapping[str, Any], *, calibration: Mapping[str, p
     return env.get_template("model_card.html.j2").render(
         t=labels(lang), x=_TEXT[lang], lang=lang, metrics=endpoints, cohort=cohort,
         test_rows=metrics.get("test_rows"), test_patients=metrics.get("test_patients"),
-        calibration={k: calibration_svg(v) for k, v in calibration.items() if k in endpoints},
+        calibration={k: calibration_svg(v, f"{labels(lang)['calibration']} {k}: "
+                                           f"{_TEXT[lang]['predicted']} / "
+                                           f"{_TEXT[lang]['observed']}")
+                     for k, v in calibration.items() if k in endpoints},
         shap=shap, num=lambda v, d=3: fmt_number(v, lang, d),
         generated=generated or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         css=env.loader.get_source(env, "report.css")[0],  # type: ignore[union-attr]

@@ -152,7 +152,8 @@ def _bar(p: Any, lo: Any, hi: Any, colour: str, width: int = 150) -> str:
     x = lambda v: 4 + max(0.0, min(1.0, float(v))) * (width - 8)  # noqa: E731
     lo_, hi_ = (p if lo is None else lo), (p if hi is None else hi)
     return (f'<svg class="bar" width="{width}" height="14" viewBox="0 0 {width} 14" '
-            f'role="img" aria-hidden="true"><rect x="4" y="4" width="{width - 8}" height="6" '
+            f'aria-hidden="true" focusable="false"><rect x="4" y="4" width="{width - 8}" '
+            'height="6" '
             f'fill="#eceff3"/><rect x="4" y="4" width="{x(p) - 4:.1f}" height="6" '
             f'fill="{colour}"/><line x1="{x(lo_):.1f}" x2="{x(hi_):.1f}" y1="7" y2="7" '
             f'stroke="#1f2933" stroke-width="1.5"/><line x1="{x(lo_):.1f}" x2="{x(lo_):.1f}" '
@@ -160,8 +161,9 @@ def _bar(p: Any, lo: Any, hi: Any, colour: str, width: int = 150) -> str:
             f'y1="3" y2="11" stroke="#1f2933"/></svg>')  # fmt: skip
 
 
-def _shap_svg(drivers: Mapping[str, Any], width: int = 600) -> str:
-    """A horizontal bar chart of the response drivers' contributions (log-odds)."""
+def _shap_svg(drivers: Mapping[str, Any], label: str = "", width: int = 600) -> str:
+    """A horizontal bar chart of the response drivers' contributions (log-odds); ``label``
+    is its text alternative (the drivers are also listed in words below it)."""
     items = [(d["text"], float(d["contribution"])) for d in drivers.get("up", [])]
     items += [(d["text"], float(d["contribution"])) for d in drivers.get("down", [])]
     if not items:
@@ -172,7 +174,8 @@ def _shap_svg(drivers: Mapping[str, Any], width: int = 600) -> str:
     half, row = (width - label_w - 8) / 2, 20
     mid = label_w + 8 + half
     parts = [f'<svg class="shap" width="{width}" height="{row * len(items) + 6}" '
-             f'viewBox="0 0 {width} {row * len(items) + 6}" role="img">']
+             f'viewBox="0 0 {width} {row * len(items) + 6}" role="img" '
+             f'aria-label="{jinja2.filters.escape(label)}">']
     parts.append(f'<line x1="{mid}" x2="{mid}" y1="0" y2="{row * len(items) + 6}" '
                  'stroke="#9aa5b1"/>')  # fmt: skip
     for i, (text, c) in enumerate(items):
