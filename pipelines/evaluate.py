@@ -26,9 +26,9 @@ def model_card(cfg: Config, metrics: dict, curves: dict, models: dict, features:
     held = features.merge(predictions[["patient_key", "line_number"]])
     rows = candidate_features(held, held["regimen_id"].tolist(), cfg.catalog)
     counts = patients["cancer_type"].value_counts() if "cancer_type" in patients.columns else {}
-    summary = {"patients": f"{len(patients):,}", "therapy lines": f"{len(lines):,}",
-               **{f"cancer type {k}": f"{v:,}" for k, v in dict(counts).items()}}  # fmt: skip
-    cohort = {"name": cfg.cohort.name, "synthetic": cfg.cohort.synthetic, "summary": summary}
+    cohort = {"name": cfg.cohort.name, "synthetic": cfg.cohort.synthetic,
+              "patients": len(patients), "lines": len(lines),
+              "cancer_types": {str(k): int(v) for k, v in dict(counts).items()}}  # fmt: skip
     calibration = {ep: t["calibration"] for ep, t in curves.items() if "calibration" in t}
     return render_model_card(metrics, calibration=calibration, shap=shap_summary(models, rows),
                              cohort=cohort, lang=cfg.report.lang)  # fmt: skip

@@ -27,7 +27,8 @@ def cards(small_cohort, small_recommender, tmp_path_factory: pytest.TempPathFact
         files[lang] = out / f"model_card.{lang}.html"
         files[lang].write_text(render_model_card(
             metrics, calibration={ep: t["calibration"] for ep, t in curves.items()}, shap=shap,
-            cohort={"name": "small", "synthetic": True, "summary": {"patients": "400"}},
+            cohort={"name": "small", "synthetic": True, "patients": 400, "lines": 700,
+                    "cancer_types": {"NSCLC": 160}},
             lang=lang), encoding="utf-8")  # fmt: skip
     return metrics, shap, files
 

@@ -118,7 +118,8 @@ def test_report_in_chromium(reports: dict[str, Path], lang: str, tmp_path: Path)
                            "Ligne de traitement", "Traçabilité", "Aide à la décision"):
                 assert phrase in text, phrase
             for english in ("Ranked regimens", "Provenance", "Decision support", "not recorded",
-                            "requires", "indicated for", "earlier line", "regimen "):
+                            "requires", "indicated for", "earlier line", "regimen ",
+                            "previously treated", "untreated", "Supports"):
                 assert english not in text, english
             assert re.search(r"\d+\u202f%", text) and "3,4 g/dL" in text
         else:

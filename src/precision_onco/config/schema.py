@@ -102,6 +102,7 @@ class EvidenceConfig:
 
     trial: str = MISSING
     population: str = MISSING
+    population_fr: Optional[str] = None  # the population in French reports
     orr: float = MISSING
     grade3_rate: float = MISSING
     citation: str = MISSING

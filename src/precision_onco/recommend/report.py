@@ -32,7 +32,8 @@ def catalog_evidence(regimen_id: str, row: Mapping[str, Any], catalog: Catalog) 
     ev = reg.evidence
     matched = [{"biomarker": b, "label": catalog.biomarkers[b].label}
                for b in reg.requires if row.get(f"bm_{b}") == 1]  # fmt: skip
-    return {"trial": ev.trial, "population": ev.population, "published_orr": ev.orr,
+    return {"trial": ev.trial, "population": ev.population,
+            "population_fr": ev.population_fr or ev.population, "published_orr": ev.orr,
             "published_grade3_rate": ev.grade3_rate, "citation": ev.citation,
             "biomarkers_matched": matched, "name": reg.name}  # fmt: skip
 

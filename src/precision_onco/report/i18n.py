@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["LANGS", "Labels", "fmt_number", "fmt_percent", "labels", "translate_reason"]
+__all__ = [
+    "LANGS", "Labels", "civic_term", "fmt_number", "fmt_percent", "labels", "translate_reason",
+]
 
 LANGS = ("en", "fr")
 
@@ -99,6 +101,11 @@ _EN: dict[str, str] = {
     "intended_use": "Intended use",
     "limitations": "Limitations",
     "importance": "Most influential features",
+    "variant": "Variant",
+    "feature": "Feature",
+    "mean_shap": "mean |SHAP|, log-odds",
+    "n_patients": "Patients",
+    "n_lines": "Therapy lines",
 }
 
 _FR: dict[str, str] = {
@@ -187,6 +194,11 @@ _FR: dict[str, str] = {
     "intended_use": "Usage prévu",
     "limitations": "Limites",
     "importance": "Variables les plus influentes",
+    "variant": "Variant",
+    "feature": "Variable",
+    "mean_shap": "|SHAP| moyen, log-odds",
+    "n_patients": "Patients",
+    "n_lines": "Lignes de traitement",
 }
 
 #: Toxicity categories and RECIST codes, as each language names them.
@@ -246,6 +258,19 @@ _REASONS_FR: list[tuple[str, str]] = [
     (r"^allowed at lines (\d+)-(\d+) only$", r"autorisé en lignes \1 à \2 uniquement"),
     (r"^already received at an earlier line$", "déjà reçu lors d'une ligne antérieure"),
 ]
+
+
+_CIVIC_FR = {"Supports": "en faveur", "Does Not Support": "en défaveur",
+             "Sensitivity/Response": "sensibilité/réponse", "Resistance": "résistance",
+             "Reduced Sensitivity": "sensibilité réduite", "Adverse Response": "réponse "
+             "indésirable", "Positive": "positive", "Negative": "négative",
+             "Better Outcome": "meilleur pronostic", "Poor Outcome": "pronostic défavorable",
+             "N/A": "n/d"}  # fmt: skip
+
+
+def civic_term(text: Any, lang: str) -> str:
+    """A CIViC evidence direction or clinical significance in ``lang``."""
+    return str(text) if lang == "en" or text is None else _CIVIC_FR.get(str(text), str(text))
 
 
 def translate_reason(reason: str, lang: str, catalog: Any = None) -> str:

@@ -21,7 +21,13 @@ import jinja2
 from precision_onco.catalog.biomarkers import to_short_hgvsp
 from precision_onco.config.schema import CatalogConfig
 from precision_onco.recommend.explain import describe
-from precision_onco.report.i18n import fmt_number, fmt_percent, labels, translate_reason
+from precision_onco.report.i18n import (
+    civic_term,
+    fmt_number,
+    fmt_percent,
+    labels,
+    translate_reason,
+)
 
 __all__ = ["LAB_UNITS", "patient_context", "render_patient"]
 
@@ -231,6 +237,7 @@ def render_patient(context: Mapping[str, Any], lang: str = "en",
     return template.render(
         c=context, t=lab, lang=lang, term=lab.term,
         pct=lambda p: fmt_percent(p, lang), num=lambda x, d=2: fmt_number(x, lang, d),
+        civic=lambda x: civic_term(x, lang),
         bar=_bar, shap=_shap_svg, lab_names=_LAB_NAMES[lang],
         css=env.loader.get_source(env, "report.css")[0],  # type: ignore[union-attr]
     )
