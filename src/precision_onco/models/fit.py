@@ -155,13 +155,6 @@ class EndpointModel:
         q = NormalDist().inv_cdf(0.5 + level / 2)
         return p, np.clip(p - q * se, 0.0, 1.0), np.clip(p + q * se, 0.0, 1.0)
 
-    def base_booster(self) -> lgb.Booster | None:
-        """The first LightGBM booster of the calibrated ensemble (for TreeSHAP), if any."""
-        if self.kind != "lightgbm":
-            return None
-        cal = self.estimator.calibrated_classifiers_[0]
-        return cal.estimator.booster_
-
 
 def _lgbm(cfg: ModelConfig, n_estimators: int, seed: int) -> lgb.LGBMClassifier:
     params = {"random_state": seed, "n_jobs": 1, **dict(cfg.params)}

@@ -63,7 +63,7 @@ def contributions(model: EndpointModel, features: pd.DataFrame, *,
 
 def json_value(v: Any) -> Any:
     """A feature value as JSON can hold it (NaN and NA as null)."""
-    if v is None or v is pd.NA:
+    if v is None or v is pd.NA or v is pd.NaT:
         return None
     if isinstance(v, np.generic):
         v = v.item()

@@ -35,9 +35,7 @@ class Ranking:
     ranked: pd.DataFrame
     excluded: pd.DataFrame
     candidates: pd.DataFrame | None = None
-    #: model matrices of ``candidates`` by :attr:`EndpointModel.input_key`
-    matrices: dict[tuple[object, ...], pd.DataFrame] = field(default_factory=dict)
-    #: the same as LightGBM's float codes (:meth:`EndpointModel.codes`)
+    #: LightGBM's float codes of ``candidates`` by :attr:`EndpointModel.input_key`
     codes: dict[tuple[object, ...], np.ndarray] = field(default_factory=dict)
 
 
@@ -152,6 +150,5 @@ def rank_regimens(
     out["distinguishable"] = np.where(out["rank"] == 1, n_overlap <= 1, ~overlap)
     out["preset"] = recommend.preset
     order = out.index.to_numpy()
-    mats = {key: x.iloc[order].reset_index(drop=True) for key, x in matrices.items()}
     return Ranking(out.reset_index(drop=True), excluded, cand.iloc[order].reset_index(drop=True),
-                   mats, {key: a[order] for key, a in codes.items()})  # fmt: skip
+                   {key: a[order] for key, a in codes.items()})  # fmt: skip

@@ -25,12 +25,12 @@ EXPLAINED: tuple[str, ...] = ("response", "ae_grade3")
 def catalog_evidence(regimen_id: str, row: Mapping[str, Any], catalog: Catalog) -> dict[str, Any]:
     """The catalog's evidence for a regimen and the biomarkers of the patient it relies on
     (``row``: the patient's ``bm_<biomarker>`` indicators)."""
-    regs = {r.id: r for r in catalog.regimens}
-    reg = regs.get(regimen_id)
-    if reg is None:
+    try:
+        reg = catalog.regimen(regimen_id)
+    except ValueError:  # a regimen outside the catalog
         return {}
     ev = reg.evidence
-    matched = [{"biomarker": b, "label": catalog.biomarkers[b].label}
+    matched = [{"biomarker": b, "label": catalog.config.biomarkers[b].label}
                for b in reg.requires if row.get(f"bm_{b}") == 1]  # fmt: skip
     return {"trial": ev.trial, "population": ev.population,
             "population_fr": ev.population_fr or ev.population, "published_orr": ev.orr,
@@ -97,9 +97,10 @@ def recommendations(
     cancer = cand["cancer_type"].to_numpy(dtype=object) if "cancer_type" in cand.columns else \
         [None] * len(cand)  # fmt: skip
     evidence = []
+    known = set(cat.regimen_ids)
     for i, (pk, r) in enumerate(zip(ranked["patient_key"], ranked["regimen_id"], strict=True)):
         ev = catalog_evidence(r, {b: arrays[b][i] for b in bm}, cat)
-        if civic is not None and r in cat.regimen_ids:
+        if civic is not None and r in known:
             present = [b[3:] for b in bm if arrays[b][i] == 1]
             ct = cancer[i] if isinstance(cancer[i], str) else None
             ev["civic"] = civic.match(cancer_type=ct, drugs=list(cat.regimen(r).drugs),
@@ -107,4 +108,4 @@ def recommendations(
             ev["civic_release"] = civic.version
         evidence.append(json.dumps(ev))
     ranked["evidence"] = evidence
-    return Ranking(ranked, ranking.excluded, cand, ranking.matrices, ranking.codes)
+    return Ranking(ranked, ranking.excluded, cand, ranking.codes)

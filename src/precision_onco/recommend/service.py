@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
@@ -25,6 +24,7 @@ from precision_onco.config.schema import CatalogConfig, FeaturesConfig, Recommen
 from precision_onco.features import build_features
 from precision_onco.kb.civic import CivicKB
 from precision_onco.models.fit import EndpointModel
+from precision_onco.recommend.explain import json_value
 from precision_onco.recommend.patient import PatientCase, PayloadError, parse_payload
 from precision_onco.recommend.report import recommendations
 
@@ -69,25 +69,15 @@ class PatientResult:
         """JSON-ready: ranked regimens (drivers and evidence decoded), excluded, provenance."""
         ranked = []
         for rec in self.ranked.to_dict(orient="records"):
-            row = {k: _plain(v) for k, v in rec.items() if k not in ("drivers", "evidence")}
+            row = {k: json_value(v) for k, v in rec.items() if k not in ("drivers", "evidence")}
             row["drivers"] = json.loads(rec["drivers"]) if rec.get("drivers") else {}
             row["evidence"] = json.loads(rec["evidence"]) if rec.get("evidence") else {}
             ranked.append(row)
-        excluded = [{k: _plain(v) for k, v in r.items()}
+        excluded = [{k: json_value(v) for k, v in r.items()}
                     for r in self.excluded.to_dict(orient="records")]  # fmt: skip
         return {"patient_key": self.patient_key, "line_number": self.line_number,
                 "status": self.status, "message": self.message, "preset": self.preset,
                 "ranked": ranked, "excluded": excluded, "provenance": self.provenance}  # fmt: skip
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not np.isfinite(v):
-        return None
-    if v is pd.NA:
-        return None
-    return v
 
 
 @dataclass

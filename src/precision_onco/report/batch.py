@@ -30,18 +30,20 @@ def answers_from_tables(ranked: pd.DataFrame, excluded: pd.DataFrame,
     last = ranked.groupby("patient_key")["line_number"].max()
     keep = ranked[ranked["line_number"].to_numpy() == ranked["patient_key"].map(last).to_numpy()]
     ex = excluded.merge(last.rename("line_number").reset_index(), on=KEYS)
-    ex_by = {k: _records(g) for k, g in ex.groupby(KEYS, sort=False)}
-    out = {}
-    for (pk, n), g in keep.groupby(KEYS, sort=False):
-        rows = _records(g.sort_values("rank"))
-        for r in rows:
-            for col in ("drivers", "evidence"):
-                r[col] = json.loads(r[col]) if r.get(col) else {}
-        out[(str(pk), int(n))] = {
-            "patient_key": str(pk), "line_number": int(n), "status": "ranked", "message": "",
-            "preset": rows[0].get("preset"), "ranked": rows,
-            "excluded": ex_by.get((pk, n), []), "provenance": dict(provenance),
-        }  # fmt: skip
+    # one conversion to records, then grouped in Python (a frame per patient is slow)
+    ex_by: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for r in _records(ex):
+        ex_by.setdefault((str(r["patient_key"]), int(r["line_number"])), []).append(r)
+    out: Answers = {}
+    for r in _records(keep.sort_values([*KEYS, "rank"], kind="stable")):
+        for col in ("drivers", "evidence"):
+            r[col] = json.loads(r[col]) if r.get(col) else {}
+        key = (str(r["patient_key"]), int(r["line_number"]))
+        if key not in out:
+            out[key] = {"patient_key": key[0], "line_number": key[1], "status": "ranked",
+                        "message": "", "preset": r.get("preset"), "ranked": [],
+                        "excluded": ex_by.get(key, []), "provenance": dict(provenance)}  # fmt: skip
+        out[key]["ranked"].append(r)
     return out
 
 

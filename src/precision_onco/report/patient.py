@@ -20,7 +20,7 @@ import jinja2
 
 from precision_onco.catalog.biomarkers import to_short_hgvsp
 from precision_onco.config.schema import CatalogConfig
-from precision_onco.recommend.explain import describe
+from precision_onco.recommend.explain import describe, json_value
 from precision_onco.report.i18n import (
     civic_term,
     fmt_number,
@@ -46,23 +46,6 @@ _LAB_NAMES = {"en": {"albumin": "Albumin", "hemoglobin": "Hemoglobin", "platelet
                      "creatinine_clearance": "Clairance de la créatinine", "alt": "ALAT",
                      "bilirubin": "Bilirubine", "ldh": "LDH",
                      "pdl1_tps": "PD-L1 (TPS)"}}  # fmt: skip
-
-
-def _plain(v: Any) -> Any:
-    if v is None:
-        return None
-    if hasattr(v, "item"):
-        v = v.item()
-    if isinstance(v, float) and v != v:
-        return None
-    try:
-        import pandas as pd
-
-        if v is pd.NA or v is pd.NaT:
-            return None
-    except ImportError:  # pragma: no cover
-        pass
-    return v
 
 
 def _int(v: Any) -> Any:
@@ -116,20 +99,20 @@ def patient_context(
     others = 0
     panel = set(genes) if genes is not None else None
     for v in variants:
-        gene, hgvsp = _plain(v.get("gene")), _plain(v.get("hgvsp"))
+        gene, hgvsp = json_value(v.get("gene")), json_value(v.get("hgvsp"))
         act = _actionable(gene, hgvsp, catalog) if gene else []
         coding = bool(hgvsp) and not str(hgvsp).endswith("=")
         if gene is None or not (act or (coding and (panel is None or gene in panel))):
             others += 1
             continue
-        vs.append({"gene": gene, "hgvsp": hgvsp, "vaf": _plain(v.get("vaf")),
-                   "depth": _plain(v.get("depth")), "actionable": act})  # fmt: skip
+        vs.append({"gene": gene, "hgvsp": hgvsp, "vaf": json_value(v.get("vaf")),
+                   "depth": json_value(v.get("depth")), "actionable": act})  # fmt: skip
     vs.sort(key=lambda v: (not v["actionable"], v["gene"], v["hgvsp"] or ""))
-    labs = [(k, _plain(line_state.get(k)), unit) for k, unit in LAB_UNITS.items()]
-    prior = [{"line_number": _plain(p.get("line_number")),
-              "regimen": names.get(str(p.get("regimen_id")), _plain(p.get("regimen_id"))),
-              "best_response": _plain(p.get("best_response")),
-              "max_grade": _plain(p.get("ae_any_max_grade"))}
+    labs = [(k, json_value(line_state.get(k)), unit) for k, unit in LAB_UNITS.items()]
+    prior = [{"line_number": json_value(p.get("line_number")),
+              "regimen": names.get(str(p.get("regimen_id")), json_value(p.get("regimen_id"))),
+              "best_response": json_value(p.get("best_response")),
+              "max_grade": json_value(p.get("ae_any_max_grade"))}
              for p in sorted(prior_lines, key=lambda p: p.get("line_number") or 0)]  # fmt: skip
     return {
         "patient_key": answer.get("patient_key"),
@@ -137,9 +120,9 @@ def patient_context(
         "status": answer.get("status", "ranked"),
         "message": answer.get("message", ""),
         "preset": answer.get("preset"),
-        "patient": {k: _plain(v) for k, v in patient.items()},
-        "ecog": _int(_plain(line_state.get("ecog", patient.get("ecog")))),
-        "age": _plain(line_state.get("age_at_line")),
+        "patient": {k: json_value(v) for k, v in patient.items()},
+        "ecog": _int(json_value(line_state.get("ecog", patient.get("ecog")))),
+        "age": json_value(line_state.get("age_at_line")),
         "labs": labs,
         "prior_lines": prior,
         "variants": vs,
