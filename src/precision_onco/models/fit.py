@@ -183,29 +183,29 @@ def propensity_weights(
     states: pd.DataFrame, columns: Sequence[str], regimen: pd.Series, groups: pd.Series,
     cfg: ModelConfig, seed: int,
 ) -> np.ndarray:  # fmt: skip
-    """Inverse-propensity weights of the regimen actually given, from the line state.
+    """Stabilized inverse-propensity weights of the regimen actually given.
 
-    A multiclass LightGBM predicts the regimen from the state (cross-fitted over
-    patient-grouped folds); weights are 1 / P(given regimen), clipped at
-    ``cfg.weight_clip`` and scaled to mean 1.
+    The cross-fitted propensity ``e(a | x)`` (:func:`~precision_onco.policy.propensity.
+    cross_fit_propensity`) gives each line the weight ``P(a | cancer type) / e(a | x)``:
+    in the weighted cohort the regimen no longer depends on the line state beyond the
+    cancer type (as if assigned at random with the observed shares), so a regimen's rare
+    patients — the frail ones given an intensive combination — count as much as they
+    would have in a trial. Weights are capped at ``cfg.weight_clip`` and scaled to mean 1.
     """
-    x = model_matrix(states, columns)
-    x.columns = safe_names(list(columns))
-    y = regimen.astype("string").fillna("unknown").to_numpy()
-    classes, yi = np.unique(y, return_inverse=True)
-    p = np.full(len(y), np.nan)
-    folds = GroupKFold(n_splits=min(5, groups.nunique()))
-    for tr, te in folds.split(x, yi, groups):
-        m = lgb.LGBMClassifier(n_estimators=200, learning_rate=0.05, num_leaves=15,
-                               min_child_samples=30, verbose=-1, random_state=seed, n_jobs=1)  # fmt: skip
-        m.fit(x.iloc[tr], yi[tr])
-        proba = np.asarray(m.predict_proba(x.iloc[te]))
-        col = {c: i for i, c in enumerate(m.classes_)}
-        p[te] = [proba[k, col[c]] if c in col else np.nan for k, c in enumerate(yi[te])]
-    p = np.where(np.isfinite(p) & (p > 0), p, 1.0 / cfg.weight_clip)
-    w = np.minimum(1.0 / p, cfg.weight_clip)
-    log.info("propensity weights over %d regimens: mean %.2f, max %.1f before scaling",
-             len(classes), w.mean(), w.max())  # fmt: skip
+    from precision_onco.policy.propensity import cross_fit_propensity
+
+    given = regimen.astype("string").fillna("unknown")
+    prop = cross_fit_propensity(states, columns, given, groups, seed=seed)
+    e = prop.of(given.tolist())
+    stratum = (states["cancer_type"].astype("string").fillna("unknown").to_numpy()
+               if "cancer_type" in states.columns else np.zeros(len(given)))  # fmt: skip
+    pairs = pd.DataFrame({"s": stratum, "a": given.to_numpy()})
+    share = (pairs.groupby(["s", "a"])["a"].transform("size")
+             / pairs.groupby("s")["s"].transform("size")).to_numpy(dtype=float)  # fmt: skip
+    w = np.minimum(share / np.maximum(e, 1e-6), cfg.weight_clip)
+    log.info("propensity weights over %d regimens: mean %.2f, max %.1f, %d capped at %.0f",
+             len(prop.classes), w.mean(), w.max(), int((w >= cfg.weight_clip).sum()),
+             cfg.weight_clip)  # fmt: skip
     return w / w.mean()
 
 
