@@ -21,7 +21,8 @@ log = logging.getLogger("pipelines.evaluate")
 
 
 def model_card(cfg: Config, metrics: dict, curves: dict, models: dict, features: pd.DataFrame,
-               predictions: pd.DataFrame, lines: pd.DataFrame, patients: pd.DataFrame) -> str:
+               predictions: pd.DataFrame, lines: pd.DataFrame, patients: pd.DataFrame,
+               policy: dict | None) -> str:  # fmt: skip
     """The cohort model card (report.lang), with SHAP summaries on held-out lines."""
     held = features.merge(predictions[["patient_key", "line_number"]])
     rows = candidate_features(held, held["regimen_id"].tolist(), cfg.catalog)
@@ -31,7 +32,7 @@ def model_card(cfg: Config, metrics: dict, curves: dict, models: dict, features:
               "cancer_types": {str(k): int(v) for k, v in dict(counts).items()}}  # fmt: skip
     calibration = {ep: t["calibration"] for ep, t in curves.items() if "calibration" in t}
     return render_model_card(metrics, calibration=calibration, shap=shap_summary(models, rows),
-                             cohort=cohort, lang=cfg.report.lang)  # fmt: skip
+                             cohort=cohort, lang=cfg.report.lang, policy=policy)  # fmt: skip
 
 
 def main(cfg: Config) -> None:
@@ -44,6 +45,10 @@ def main(cfg: Config) -> None:
     truth = pd.read_parquet(truth_file) if cfg.cohort.synthetic and truth_file.is_file() else None
     metrics, curves = evaluate(cfg, predictions, lines, patients, ground_truth=truth,
                                cv_predictions=cv if len(cv.columns) > 2 else None)  # fmt: skip
+    policy_file = reports / "policy.json"
+    policy = json.loads(policy_file.read_text()) if policy_file.is_file() else None
+    if policy and policy.get("policies"):
+        metrics["policy"] = policy
     plots = reports / "plots"
     plots.mkdir(parents=True, exist_ok=True)
     for old in plots.glob("*.csv"):
@@ -64,7 +69,7 @@ def main(cfg: Config) -> None:
     features = pd.read_parquet(processed / "features.parquet")
     card = reports / "model_card.html"
     card.write_text(model_card(cfg, metrics, curves, models, features, predictions, lines,
-                               patients), encoding="utf-8")  # fmt: skip
+                               patients, metrics.get("policy")), encoding="utf-8")  # fmt: skip
     decisions = {}
     if cfg.tracking.enabled:
         from precision_onco.models.tracking import log_pipeline_run
@@ -73,9 +78,10 @@ def main(cfg: Config) -> None:
         example = model_frame(features.head(20), cfg)
         ints = example.select_dtypes("integer").columns
         example[ints] = example[ints].astype("float64")  # missing values are possible
+        extra = {"policy": policy_file} if policy else {}
         decisions = log_pipeline_run(cfg, models, metrics, curves, example, manifest,
                                      root=Path.cwd(), params_file=Path("params.yaml"),
-                                     artifacts={"model_card": card})  # fmt: skip
+                                     artifacts={"model_card": card, **extra})  # fmt: skip
     (reports / "registry.json").write_text(json.dumps(decisions, indent=2) + "\n")
 
 

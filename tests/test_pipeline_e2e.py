@@ -51,6 +51,8 @@ def repo(tmp_path_factory) -> Path:
                              if not ln.startswith("ae_") or ln.startswith("ae_grade3:")) + "\n")  # fmt: skip
     ev = dest / "conf/evaluation/default.yaml"
     ev.write_text(ev.read_text().replace("bootstrap: 200", "bootstrap: 30"))
+    pol = dest / "conf/policy/default.yaml"
+    pol.write_text(pol.read_text().replace("bootstrap: 500", "bootstrap: 50"))
     for cmd in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
                 ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"]):  # fmt: skip
         _run(cmd, dest)
@@ -68,7 +70,7 @@ def test_repro_then_noop(repo: Path) -> None:
     assert summary["tables"]["patients"] == 150
     assert len(summary["files"]) == 152  # patients, lines and one VCF per patient
     assert all(f["read"] == f["ingested"] + f["rejected"] for f in summary["files"])
-    assert {"compose", "synthesize", "ingest", "featurize", "train", "evaluate",
+    assert {"compose", "synthesize", "ingest", "featurize", "train", "policy", "evaluate",
             "recommend", "report"} == _ran(first)  # fmt: skip
     recs = pd.read_parquet(repo / "reports/recommendations.parquet")
     assert len(recs) > 0 and recs["rank"].min() == 1
@@ -78,6 +80,12 @@ def test_repro_then_noop(repo: Path) -> None:
     metrics = json.loads((repo / "reports/metrics.json").read_text())
     assert 0.5 < metrics["response"]["overall"]["auc"] <= 1
     assert "bayes_optimal_auc" in metrics["response"]
+    policy = metrics["policy"]
+    assert {"recommender_balanced", "practice", "guideline", "random", "oracle"} <= set(
+        policy["policies"])  # fmt: skip
+    assert policy["policies"]["oracle"]["normalized_regret"] == 0
+    assert {"naive", "propensity_weighted"} <= set(policy["training"])
+    assert 'id="policy"' in (repo / "reports/model_card.html").read_text(encoding="utf-8")
     registry = json.loads((repo / "reports/registry.json").read_text())
     assert registry["response"]["promoted"] is True
     assert (repo / "mlruns.db").is_file()
@@ -97,12 +105,12 @@ def test_config_edit_reruns_exactly_the_readers(repo: Path) -> None:
     # params.yaml: the stages that write there re-run on the next repro (documented)
     assert _ran(out) == {"compose"}
     out = _run(["dvc", "repro"], repo)
-    assert _ran(out) == {"train", "evaluate", "recommend", "report"}
+    assert _ran(out) == {"train", "policy", "evaluate", "recommend", "report"}
     synth = repo / "conf/synth/default.yaml"
     synth.write_text(synth.read_text().replace("seed: 20240601", "seed: 11"))
     out = _run(["dvc", "repro"], repo)
-    assert _ran(out) == {"compose", "synthesize", "ingest", "featurize", "train", "evaluate",
-                         "recommend", "report"}  # fmt: skip
+    assert _ran(out) == {"compose", "synthesize", "ingest", "featurize", "train", "policy",
+                         "evaluate", "recommend", "report"}  # fmt: skip
     assert "seed: 11" in (repo / "params.yaml").read_text()
     cohort = repo / "conf/cohort/synthetic.yaml"
     cohort.write_text(cohort.read_text().replace('data_cutoff: "2025-06-30"',

@@ -3,21 +3,29 @@ intended use — in English and French, opened in real headless Chromium."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from precision_onco.features import candidate_features
 from precision_onco.models.evaluate import evaluate
+from precision_onco.policy.study import policy_study
 from precision_onco.report.model_card import render_model_card, shap_summary
 from tests.report.test_patient_report import _open, needs_browser
 
 
 @pytest.fixture(scope="module")
 def cards(small_cohort, small_recommender, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    _, _, tables, feats = small_cohort
+    root, _, tables, feats = small_cohort
     cfg, res, _ = small_recommender
     metrics, curves = evaluate(cfg, res.predictions, tables.lines, tables.patients)
+    cfg_p = dataclasses.replace(cfg, policy=dataclasses.replace(cfg.policy, bootstrap=50,
+                                                                n_jobs=1))  # fmt: skip
+    metrics["policy"] = policy_study(cfg_p, feats, tables.patients, tables.lines,
+                                     res.predictions, res.models, {"balanced": cfg.recommend},
+                                     truth=pd.read_parquet(root / "data/raw/ground_truth.parquet"))
     held = feats.merge(res.predictions[["patient_key", "line_number"]])
     rows = candidate_features(held, held["regimen_id"].tolist(), cfg.catalog)
     shap = shap_summary(res.models, rows, top=5, sample=200)
@@ -29,7 +37,7 @@ def cards(small_cohort, small_recommender, tmp_path_factory: pytest.TempPathFact
             metrics, calibration={ep: t["calibration"] for ep, t in curves.items()}, shap=shap,
             cohort={"name": "small", "synthetic": True, "patients": 400, "lines": 700,
                     "cancer_types": {"NSCLC": 160}},
-            lang=lang), encoding="utf-8")  # fmt: skip
+            lang=lang, policy=metrics["policy"]), encoding="utf-8")  # fmt: skip
     return metrics, shap, files
 
 
@@ -49,6 +57,27 @@ def test_card_lists_every_endpoint_with_its_interval(cards) -> None:  # type: ig
     assert "Intended use" in html and "Limitations" in html and "synthetic cohort" in html
 
 
+def test_card_shows_the_policy_study(cards) -> None:  # type: ignore[no-untyped-def]
+    metrics, _, files = cards
+    en, fr = (files[k].read_text(encoding="utf-8") for k in ("en", "fr"))
+    pol = metrics["policy"]["policies"]
+    assert "Does following the recommendations help?" in en
+    assert "Suivre les recommandations améliore-t-il les résultats ?" in fr
+    for name in ("Recommender (balanced)", "Observed practice", "Guideline rule",
+                 "Random eligible regimen", "Oracle (truly best)"):
+        assert name in en
+    assert "Pratique observée" in fr and "Observed practice" not in fr
+    b = pol["practice"]["utility"]
+    assert f"{b['dr']:.3f} [{b['dr_low']:.3f}, {b['dr_high']:.3f}]" in en
+    lo, mid, hi = (f"{v:.3f}".replace(".", ",") for v in (b["dr_low"], b["dr"], b["dr_high"]))
+    assert f"{mid} [{lo} ; {hi}]" in fr  # decimal comma: the bounds are separated by " ; "
+    section = en[en.index('<section id="policy">'):en.index('<section id="use">')]
+    assert section.count("<svg") == 3 and section.count('aria-label="Policy values') == 3
+    # the summary sentence states the gain over practice and the normalized regret
+    assert "Recommender (balanced) beats observed practice by" in section
+    assert "normalized regret" in section
+
+
 @needs_browser
 @pytest.mark.parametrize("lang", ["en", "fr"])
 def test_card_in_chromium(cards, lang: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -64,6 +93,9 @@ def test_card_in_chromium(cards, lang: str, tmp_path: Path) -> None:  # type: ig
         assert page.evaluate("document.documentElement.lang") == lang
         assert page.locator("#metrics tbody tr").count() == 2
         assert page.locator("#calibration svg").count() == 2
+        assert page.locator("#policy svg").count() == 3
+        assert page.locator("#policy tbody tr").count() == 5  # one policy per row
+        assert page.locator("#policy caption").count() == 0  # one training variant: no table
         assert page.evaluate("[...document.querySelectorAll('th')].every(th => th.scope)")
         text = page.locator("body").inner_text()
         if lang == "fr":

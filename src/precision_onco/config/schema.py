@@ -414,6 +414,23 @@ class RecommendConfig:
 
 
 @dataclass
+class PolicyConfig:
+    """Off-policy evaluation of the recommender against practice, guideline, random, oracle."""
+
+    enabled: bool = True
+    clip: float = 0.01  # propensity floor of the inverse weights
+    low_propensity: float = 0.05  # overlap diagnostic: choices practice made this rarely
+    bootstrap: int = 500  # patient bootstrap resamples for every CI
+    level: float = 0.95
+    seed: int = 13
+    propensity_folds: int = 5  # patient-grouped cross-fitting folds of the propensity model
+    n_jobs: int = -1  # LightGBM threads for the propensity model
+    # also train the endpoint models the other way (naive vs propensity-weighted) and
+    # compare their recommendations side by side
+    compare_training: bool = True
+
+
+@dataclass
 class ReportConfig:
     """Patient reports: language (``en`` or ``fr``), PDF through headless Chromium."""
 
@@ -467,4 +484,5 @@ class Config:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     recommend: RecommendConfig = field(default_factory=RecommendConfig)
     kb: KbConfig = field(default_factory=KbConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
     report: ReportConfig = field(default_factory=ReportConfig)

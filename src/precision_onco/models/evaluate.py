@@ -98,4 +98,21 @@ def flat_metrics(metrics: dict[str, Any]) -> dict[str, float]:
                 flat[f"{ep}.{k}"] = float(v)
         if "bayes_optimal_auc" in res:
             flat[f"{ep}.bayes_optimal_auc"] = float(res["bayes_optimal_auc"])
+    flat.update(_flat_policy(metrics.get("policy")))
     return flat
+
+
+def _flat_policy(section: Any) -> dict[str, float]:
+    """``policy.<policy>.<outcome>.<estimate>`` and each policy's regret (for MLflow)."""
+    out: dict[str, float] = {}
+    if not isinstance(section, dict):
+        return out
+    for name, res in (section.get("policies") or {}).items():
+        for key, v in res.items():
+            if isinstance(v, dict):
+                for k in ("ipw", "dr", "dr_low", "dr_high", "true"):
+                    if isinstance(v.get(k), (int, float)):
+                        out[f"policy.{name}.{key}.{k}"] = float(v[k])
+            elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                out[f"policy.{name}.{key}"] = float(v)
+    return out

@@ -116,8 +116,12 @@ def shap_summary(models: Mapping[str, Any], rows: pd.DataFrame, *, top: int = 10
 
 def render_model_card(metrics: Mapping[str, Any], *, calibration: Mapping[str, pd.DataFrame],
                       shap: Mapping[str, list[tuple[str, float]]], cohort: Mapping[str, Any],
-                      lang: str = "en", generated: str | None = None) -> str:  # fmt: skip
-    """The model card as a self-contained HTML page in ``lang``."""
+                      lang: str = "en", generated: str | None = None,
+                      policy: Mapping[str, Any] | None = None) -> str:  # fmt: skip
+    """The model card as a self-contained HTML page in ``lang``; ``policy``: the policy
+    study (``reports/policy.json``), shown as its own section."""
+    from precision_onco.report.policy_card import policy_context
+
     endpoints = {k: v for k, v in metrics.items() if isinstance(v, dict) and "overall" in v}
     env = _env()
     return env.get_template("model_card.html.j2").render(
@@ -128,6 +132,7 @@ def render_model_card(metrics: Mapping[str, Any], *, calibration: Mapping[str, p
                                            f"{_TEXT[lang]['observed']}")
                      for k, v in calibration.items() if k in endpoints},
         shap=shap, num=lambda v, d=3: fmt_number(v, lang, d),
+        policy=policy_context(policy, lang),
         generated=generated or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         css=env.loader.get_source(env, "report.css")[0],  # type: ignore[union-attr]
     )

@@ -1,0 +1,86 @@
+"""DVC stage `policy`: does following the recommendations help?
+
+Evaluates, on the held-out lines, the recommender (every preset), observed
+practice, the guideline rule and random choice — IPW and doubly robust values
+with bootstrap CIs, overlap, and on the synthetic cohort the truth and the
+oracle. With ``policy.compare_training``, also trains the endpoint models the
+other way (``model.propensity_weighting`` flipped) and compares the two.
+Writes ``reports/policy.json``; `evaluate` puts it in metrics, model card and MLflow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import joblib
+import pandas as pd
+
+from precision_onco.config import Config
+from precision_onco.models.train import train_all
+from precision_onco.policy.study import policy_study, training_variant
+from precision_onco.recommend.service import load_presets
+from precision_onco.stage import run_stage
+
+log = logging.getLogger("pipelines.policy")
+
+
+def _alternative(cfg: Config, features: pd.DataFrame, lines: pd.DataFrame,
+                 endpoints: set[str]) -> dict:  # fmt: skip
+    """The endpoints the study needs, trained with ``model.propensity_weighting`` flipped."""
+    alt = dataclasses.replace(
+        cfg, model=dataclasses.replace(cfg.model,
+                                       propensity_weighting=not cfg.model.propensity_weighting),
+        split=dataclasses.replace(cfg.split, cv_folds=0),
+        endpoints={k: v for k, v in cfg.endpoints.items() if k in endpoints},
+    )  # fmt: skip
+    log.info("training the %s variant of %s for comparison",
+             training_variant(alt.model.propensity_weighting), ", ".join(sorted(alt.endpoints)))
+    return train_all(alt, features, lines).models
+
+
+def main(cfg: Config) -> None:
+    processed, reports = Path(cfg.paths.processed_dir), Path(cfg.paths.reports_dir)
+    out = reports / "policy.json"
+    if not cfg.policy.enabled:
+        out.write_text(json.dumps({"enabled": False}, indent=2) + "\n")
+        return
+    features = pd.read_parquet(processed / "features.parquet")
+    lines = pd.read_parquet(processed / "lines.parquet")
+    if "regimen_id" not in features.columns or features["regimen_id"].isna().all():
+        out.write_text(json.dumps({"enabled": True, "skipped": "no regimen given in the "
+                                   "cohort's lines: nothing to compare"}, indent=2) + "\n")
+        return
+    models = {p.stem: joblib.load(p) for p in sorted(Path(cfg.paths.models_dir).glob("*.joblib"))}
+    presets = load_presets(Path("conf"), cfg.recommend)
+    truth_file = Path(cfg.paths.raw_dir) / "ground_truth.parquet"
+    truth = pd.read_parquet(truth_file) if cfg.cohort.synthetic and truth_file.is_file() else None
+    t0 = time.perf_counter()
+    alternative = None
+    if cfg.policy.compare_training:
+        needed = {"response", "ae_grade3"} | {k for p in presets.values() for k in p.weights}
+        try:
+            alternative = _alternative(cfg, features, lines, needed & set(models))
+        except ValueError as exc:  # e.g. too few rows of a class once weighted
+            log.warning("comparison of training variants skipped: %s", exc)
+    result = policy_study(
+        cfg, features, pd.read_parquet(processed / "patients.parquet"), lines,
+        pd.read_parquet(reports / "predictions.parquet"), models, presets, truth=truth,
+        alternative=alternative,
+    )  # fmt: skip
+    result["seconds"] = round(time.perf_counter() - t0, 1)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    for name, p in result["policies"].items():  # type: ignore[union-attr]
+        u = p["utility"]
+        log.info("%-28s utility DR %.3f [%.3f, %.3f]%s", name, u["dr"], u["dr_low"], u["dr_high"],
+                 f", true {u['true']:.3f}, normalized regret {p.get('normalized_regret')}"
+                 if "true" in u else "")  # fmt: skip
+    log.info("summary: %s (%.0f s)", result.get("summary"), result["seconds"])
+
+
+if __name__ == "__main__":
+    sys.exit(run_stage("policy", main))

@@ -1,0 +1,205 @@
+"""The model card's policy section: each policy's value with its intervals, against the oracle.
+
+:func:`policy_svg` draws, for one outcome, a row per policy: the doubly robust
+estimate with its marginal 95 % interval (dark) inside the simultaneous band
+(light), the IPW estimate, the true value when the cohort is synthetic, and the
+oracle's true value as a dashed line. :func:`policy_rows` flattens the section
+for the tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from precision_onco.report.i18n import fmt_number
+
+__all__ = ["POLICY_TEXT", "policy_context", "policy_name", "policy_rows", "policy_svg"]
+
+POLICY_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Does following the recommendations help?",
+        "intro": "Each policy chooses one regimen per held-out line. Its value is estimated "
+        "from the outcomes actually observed, weighting the lines where practice chose as "
+        "the policy would (IPW, squares) and correcting the outcome models with those lines "
+        "(doubly robust, DR, dots); dark bars: 95% patient-bootstrap intervals of DR, light "
+        "bars: simultaneous 95% bands over every policy and outcome.",
+        "truth": "On this synthetic cohort the true probabilities are known: diamonds mark "
+        "each policy's true value, the dashed line the oracle's (the truly best eligible "
+        "regimen on every line).",
+        "policy": "Policy", "utility": "Utility", "response": "Response",
+        "ae_grade3": "Any grade ≥ 3 toxicity", "true": "true", "regret": "Normalized regret",
+        "agreement": "Same choice as the oracle", "low": "Choices practice rarely made",
+        "dr": "DR", "ipw": "IPW", "oracle_line": "oracle (true)",
+        "training": "Naive and propensity-weighted training compared",
+        "variant": "Training", "naive": "naive", "propensity_weighted": "propensity-weighted",
+        "used": "used by this run", "cf_error": "Error on counterfactual regimens (response, "
+        "mean |predicted − true|)",
+        "summary": "{policy} beats observed practice by {gain} utility points ({on}); "
+        "normalized regret {regret}.",
+        "on_true": "true values", "on_dr": "doubly robust estimates",
+        "recommender": "Recommender", "practice": "Observed practice",
+        "guideline": "Guideline rule (catalog preference)", "random": "Random eligible regimen",
+        "oracle": "Oracle (truly best)",
+        "aria": "Policy values on {outcome}: doubly robust estimates with intervals",
+    },
+    "fr": {
+        "title": "Suivre les recommandations améliore-t-il les résultats ?",
+        "intro": "Chaque stratégie choisit un traitement par ligne de test. Sa valeur est "
+        "estimée à partir des résultats réellement observés, en pondérant les lignes où la "
+        "pratique a choisi comme la stratégie (IPW, carrés) et en corrigeant les modèles de "
+        "résultat par ces lignes (doublement robuste, DR, points) ; barres foncées : "
+        "intervalles à 95 % du DR par bootstrap sur les patients, barres claires : bandes "
+        "simultanées à 95 % sur toutes les stratégies et tous les critères.",
+        "truth": "Sur cette cohorte synthétique, les vraies probabilités sont connues : les "
+        "losanges marquent la vraie valeur de chaque stratégie, la ligne pointillée celle "
+        "de l'oracle (le traitement éligible réellement le meilleur à chaque ligne).",
+        "policy": "Stratégie", "utility": "Utilité", "response": "Réponse",
+        "ae_grade3": "Toxicité de grade ≥ 3", "true": "vraie", "regret": "Regret normalisé",
+        "agreement": "Même choix que l'oracle", "low": "Choix rares en pratique",
+        "dr": "DR", "ipw": "IPW", "oracle_line": "oracle (vrai)",
+        "training": "Apprentissage naïf et pondéré par le score de propension comparés",
+        "variant": "Apprentissage", "naive": "naïf", "propensity_weighted": "pondéré",
+        "used": "utilisé par cette exécution", "cf_error": "Erreur sur les traitements non "
+        "reçus (réponse, moyenne |prédit − vrai|)",
+        "summary": "{policy} : {gain} point d'utilité de plus que la pratique observée "
+        "({on}) ; regret normalisé {regret}.",
+        "on_true": "vraies valeurs", "on_dr": "estimations doublement robustes",
+        "recommender": "Recommandation", "practice": "Pratique observée",
+        "guideline": "Règle de préférence du catalogue", "random": "Traitement éligible au hasard",
+        "oracle": "Oracle (réellement le meilleur)",
+        "aria": "Valeur des stratégies pour {outcome} : estimations doublement robustes et "
+        "intervalles",
+    },
+}  # fmt: skip
+
+
+def policy_name(name: str, lang: str) -> str:
+    """``recommender_balanced`` -> "Recommender (balanced)"; other policies by their label."""
+    t = POLICY_TEXT[lang]
+    if name.startswith("recommender_"):
+        return f"{t['recommender']} ({name.removeprefix('recommender_')})"
+    return t.get(name, name)
+
+
+def _esc(s: str) -> str:
+    return s.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+
+
+def policy_svg(section: Mapping[str, Any], outcome: str, lang: str, *, width: int = 640) -> str:
+    """One row per policy: DR point, marginal interval, simultaneous band, IPW, truth."""
+    t = POLICY_TEXT[lang]
+    pols = section.get("policies", {})
+    rows = [(n, p[outcome]) for n, p in pols.items() if outcome in p]
+    if not rows:
+        return ""
+    vals = [v for _, b in rows for k in ("dr_sim_low", "dr_sim_high", "ipw", "true", "dr_low",
+                                         "dr_high") if (v := b.get(k)) is not None]  # fmt: skip
+    lo, hi = min(vals), max(vals)
+    pad_v = (hi - lo) * 0.05 or 0.05
+    lo, hi = lo - pad_v, hi + pad_v
+    left, right, row_h, top = 210, 20, 26, 22
+    span = width - left - right
+    height = top + row_h * len(rows) + 30
+
+    def x(v: float) -> float:
+        return left + (v - lo) / (hi - lo) * span
+
+    parts = [f'<text x="{left}" y="14" font-size="11">{_esc(t.get(outcome, outcome))}'
+             "</text>"]  # fmt: skip
+    oracle = section.get("oracle", {}).get(outcome)
+    if oracle is None and "oracle" in pols and outcome in pols["oracle"]:
+        oracle = pols["oracle"][outcome].get("true")
+    if oracle is not None:
+        ox = x(oracle)
+        parts.append(f'<line x1="{ox:.1f}" y1="{top - 4}" x2="{ox:.1f}" y2="{height - 24}" '
+                     'stroke="#b44" stroke-dasharray="5 3"/>'
+                     f'<text x="{ox:.1f}" y="{height - 12}" font-size="10" text-anchor="middle" '
+                     f'fill="#b44">{_esc(t["oracle_line"])}</text>')  # fmt: skip
+    for i, (name, b) in enumerate(rows):
+        cy = top + row_h * i + row_h / 2
+        parts.append(f'<text x="{left - 8}" y="{cy + 4:.1f}" font-size="11" text-anchor="end">'
+                     f'{_esc(policy_name(name, lang))}</text>')  # fmt: skip
+        if b.get("dr_sim_low") is not None:
+            parts.append(f'<line x1="{x(b["dr_sim_low"]):.1f}" y1="{cy}" '
+                         f'x2="{x(b["dr_sim_high"]):.1f}" y2="{cy}" stroke="#a9c4e0" '
+                         'stroke-width="8"/>')  # fmt: skip
+        if b.get("dr_low") is not None:
+            parts.append(f'<line x1="{x(b["dr_low"]):.1f}" y1="{cy}" x2="{x(b["dr_high"]):.1f}" '
+                         f'y2="{cy}" stroke="#1c5d99" stroke-width="3"/>')  # fmt: skip
+        if b.get("dr") is not None:
+            parts.append(f'<circle cx="{x(b["dr"]):.1f}" cy="{cy}" r="4" fill="#1c5d99"/>')
+        if b.get("ipw") is not None:
+            parts.append(f'<rect x="{x(b["ipw"]) - 3:.1f}" y="{cy - 3}" width="6" height="6" '
+                         'fill="none" stroke="#444"/>')  # fmt: skip
+        if b.get("true") is not None:
+            tx = x(b["true"])
+            parts.append(f'<path d="M{tx:.1f} {cy - 6} L{tx + 5:.1f} {cy} L{tx:.1f} {cy + 6} '
+                         f'L{tx - 5:.1f} {cy} Z" fill="#e8a33d" stroke="#6b4a12"/>')  # fmt: skip
+    for v in (lo + pad_v, hi - pad_v):
+        parts.append(f'<text x="{x(v):.1f}" y="{height - 24 + 12}" font-size="10" '
+                     f'text-anchor="middle">{fmt_number(v, lang, 2)}</text>')  # fmt: skip
+    label = t["aria"].format(outcome=t.get(outcome, outcome))
+    return (f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+            f'aria-label="{_esc(label)}">{"".join(parts)}</svg>')  # fmt: skip
+
+
+def policy_rows(section: Mapping[str, Any], lang: str) -> list[dict[str, Any]]:
+    """One row per policy for the model card's table (numbers formatted in ``lang``)."""
+
+    def num(v: Any, d: int = 3) -> str:
+        return "—" if v is None else fmt_number(v, lang, d)
+
+    sep = " ; " if lang == "fr" else ", "  # the French decimal comma needs another separator
+    out = []
+    for name, p in section.get("policies", {}).items():
+        row: dict[str, Any] = {"name": policy_name(name, lang)}
+        for o in ("response", "ae_grade3", "utility"):
+            b = p.get(o)
+            row[o] = (f"{num(b['dr'])} [{num(b['dr_low'])}{sep}{num(b['dr_high'])}]"
+                      if b else "—")  # fmt: skip
+            row[f"{o}_true"] = num(b.get("true")) if b else "—"
+        row["regret"] = num(p.get("normalized_regret"), 2)
+        row["agreement"] = num(p.get("top1_agreement_oracle"), 2)
+        row["low"] = num(p.get("low_propensity_share"), 2)
+        out.append(row)
+    return out
+
+
+def policy_context(section: Mapping[str, Any] | None, lang: str) -> dict[str, Any] | None:
+    """Everything the model card's policy section shows; None without a policy study."""
+    if not section or not section.get("policies"):
+        return None
+    t = POLICY_TEXT[lang]
+    summary = section.get("summary") or {}
+    sentence = ""
+    if summary:
+        sentence = t["summary"].format(
+            policy=policy_name(str(summary["policy"]), lang),
+            gain=fmt_number(summary["gain_over_practice"], lang, 3),
+            on=t["on_true"] if summary.get("on") == "true" else t["on_dr"],
+            regret=fmt_number(summary.get("normalized_regret"), lang, 2)
+            if summary.get("normalized_regret") is not None else "—")  # fmt: skip
+    training = []
+    variants = {k: v for k, v in (section.get("training") or {}).items() if isinstance(v, dict)}
+    used = (section.get("training") or {}).get("used")
+    for variant, block in variants.items() if len(variants) > 1 else ():
+        cf = (block.get("outcome_model_error") or {}).get("response", {})
+        for name, r in block.get("recommenders", {}).items():
+            training.append({
+                "variant": t.get(variant, variant) + (f" ({t['used']})" if variant == used else ""),
+                "name": policy_name(name, lang),
+                "true": fmt_number(r["utility"]["true"], lang, 3)
+                if r.get("utility", {}).get("true") is not None else "—",
+                "regret": fmt_number(r["normalized_regret"], lang, 2)
+                if r.get("normalized_regret") is not None else "—",
+                "agreement": fmt_number(r["top1_agreement_oracle"], lang, 2)
+                if r.get("top1_agreement_oracle") is not None else "—",
+                "cf_error": fmt_number(cf["mae_counterfactual"], lang, 3)
+                if cf.get("mae_counterfactual") is not None else "—",
+            })  # fmt: skip
+    has_truth = any("true" in p.get("utility", {}) for p in section["policies"].values())
+    return {"t": t, "summary": sentence, "truth": has_truth, "rows": policy_rows(section, lang),
+            "svg": {o: policy_svg(section, o, lang) for o in ("utility", "response",
+                                                              "ae_grade3")},
+            "training": training}  # fmt: skip
