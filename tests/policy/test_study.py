@@ -49,6 +49,15 @@ def test_every_policy_is_estimated_and_compared_with_the_truth(study) -> None:  
     assert pols["oracle"]["top1_agreement_oracle"] == 1
     # the oracle maximizes the true utility: nothing beats it
     assert all(p["utility"]["true"] <= pols["oracle"]["utility"]["true"] for p in pols.values())
+    # paired with practice: the difference of the two values, its interval from the same
+    # resamples narrower than either value's
+    rec, prac = pols["recommender_balanced"]["utility"], pols["practice"]["utility"]
+    assert rec["dr_vs_practice"] == pytest.approx(rec["dr"] - prac["dr"], abs=2e-4)
+    assert rec["dr_vs_practice_low"] <= rec["dr_vs_practice"] <= rec["dr_vs_practice_high"]
+    assert (rec["dr_vs_practice_high"] - rec["dr_vs_practice_low"]
+            < rec["dr_high"] - rec["dr_low"])  # fmt: skip
+    assert rec["true_vs_practice"] == pytest.approx(rec["true"] - prac["true"], abs=2e-4)
+    assert "dr_vs_practice" not in prac
     # practice: pi = propensity, so every line counts once
     assert pols["practice"]["effective_sample_size"] == pytest.approx(out["lines"], rel=0.02)
 

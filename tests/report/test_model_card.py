@@ -74,7 +74,11 @@ def test_card_shows_the_policy_study(cards) -> None:  # type: ignore[no-untyped-
     section = en[en.index('<section id="policy">'):en.index('<section id="use">')]
     assert section.count("<svg") == 3 and section.count('aria-label="Policy values') == 3
     # the summary sentence states the gain over practice and the normalized regret
-    assert "Recommender (balanced) beats observed practice by" in section
+    gain = metrics["policy"]["summary"]["gain_over_practice"]
+    assert f"Recommender (balanced) against observed practice: {gain:+.3f} utility points" \
+        in section  # fmt: skip
+    g, lo, hi = metrics["policy"]["summary"]["dr_gain_over_practice"]
+    assert f"paired with practice on the same resamples): {g:+.3f} [{lo:+.3f}, " in section
     assert "normalized regret" in section
 
 

@@ -204,6 +204,10 @@ def _summary(res: dict[str, Any], default: str) -> dict[str, Any]:
                               "beats_guideline": v(default) > v("guideline"),
                               "gain_over_practice": round(v(default) - v("practice"),
                                                           4)}  # fmt: skip
+    u = pols[default]["utility"]
+    if "dr_vs_practice" in u:  # what the observed outcomes alone say about the gain
+        out["dr_gain_over_practice"] = [u["dr_vs_practice"], u["dr_vs_practice_low"],
+                                        u["dr_vs_practice_high"]]  # fmt: skip
     if key == "true":
         out["normalized_regret"] = pols[default]["normalized_regret"]
         blocks = [(f"{p}.{o}", r[o]) for p, r in pols.items()

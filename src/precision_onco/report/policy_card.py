@@ -30,13 +30,16 @@ POLICY_TEXT: dict[str, dict[str, str]] = {
         "policy": "Policy", "utility": "Utility", "response": "Response",
         "ae_grade3": "Any grade ≥ 3 toxicity", "true": "true", "regret": "Normalized regret",
         "agreement": "Same choice as the oracle", "low": "Choices practice rarely made",
+        "vs_practice": "Utility minus practice (DR, paired)",
         "dr": "DR", "ipw": "IPW", "oracle_line": "oracle (true)",
         "training": "Naive and propensity-weighted training compared",
         "variant": "Training", "naive": "naive", "propensity_weighted": "propensity-weighted",
         "used": "used by this run", "cf_error": "Error on counterfactual regimens (response, "
         "mean |predicted − true|)",
-        "summary": "{policy} beats observed practice by {gain} utility points ({on}); "
+        "summary": "{policy} against observed practice: {gain} utility points ({on}); "
         "normalized regret {regret}.",
+        "paired": "Estimated from the observed outcomes alone (doubly robust, paired with "
+        "practice on the same resamples): {gain} [{low}, {high}].",
         "on_true": "true values", "on_dr": "doubly robust estimates",
         "recommender": "Recommender", "practice": "Observed practice",
         "guideline": "Guideline rule (catalog preference)", "random": "Random eligible regimen",
@@ -57,13 +60,16 @@ POLICY_TEXT: dict[str, dict[str, str]] = {
         "policy": "Stratégie", "utility": "Utilité", "response": "Réponse",
         "ae_grade3": "Toxicité de grade ≥ 3", "true": "vraie", "regret": "Regret normalisé",
         "agreement": "Même choix que l'oracle", "low": "Choix rares en pratique",
+        "vs_practice": "Utilité moins la pratique (DR, apparié)",
         "dr": "DR", "ipw": "IPW", "oracle_line": "oracle (vrai)",
         "training": "Apprentissage naïf et pondéré par le score de propension comparés",
         "variant": "Apprentissage", "naive": "naïf", "propensity_weighted": "pondéré",
         "used": "utilisé par cette exécution", "cf_error": "Erreur sur les traitements non "
         "reçus (réponse, moyenne |prédit − vrai|)",
-        "summary": "{policy} : {gain} point d'utilité de plus que la pratique observée "
+        "summary": "{policy} par rapport à la pratique observée : {gain} point d'utilité "
         "({on}) ; regret normalisé {regret}.",
+        "paired": "Estimé à partir des seuls résultats observés (doublement robuste, apparié "
+        "à la pratique sur les mêmes rééchantillons) : {gain} [{low} ; {high}].",
         "on_true": "vraies valeurs", "on_dr": "estimations doublement robustes",
         "recommender": "Recommandation", "practice": "Pratique observée",
         "guideline": "Règle de préférence du catalogue", "random": "Traitement éligible au hasard",
@@ -159,11 +165,19 @@ def policy_rows(section: Mapping[str, Any], lang: str) -> list[dict[str, Any]]:
             row[o] = (f"{num(b['dr'])} [{num(b['dr_low'])}{sep}{num(b['dr_high'])}]"
                       if b else "—")  # fmt: skip
             row[f"{o}_true"] = num(b.get("true")) if b else "—"
+        u = p.get("utility") or {}
+        row["vs_practice"] = (f"{num(u['dr_vs_practice'])} [{num(u['dr_vs_practice_low'])}{sep}"
+                              f"{num(u['dr_vs_practice_high'])}]" if "dr_vs_practice" in u
+                              else "—")  # fmt: skip
         row["regret"] = num(p.get("normalized_regret"), 2)
         row["agreement"] = num(p.get("top1_agreement_oracle"), 2)
         row["low"] = num(p.get("low_propensity_share"), 2)
         out.append(row)
     return out
+
+
+def _signed(v: float, lang: str) -> str:
+    return ("+" if v > 0 else "") + fmt_number(v, lang, 3)
 
 
 def policy_context(section: Mapping[str, Any] | None, lang: str) -> dict[str, Any] | None:
@@ -176,10 +190,13 @@ def policy_context(section: Mapping[str, Any] | None, lang: str) -> dict[str, An
     if summary:
         sentence = t["summary"].format(
             policy=policy_name(str(summary["policy"]), lang),
-            gain=fmt_number(summary["gain_over_practice"], lang, 3),
+            gain=_signed(summary["gain_over_practice"], lang),
             on=t["on_true"] if summary.get("on") == "true" else t["on_dr"],
             regret=fmt_number(summary.get("normalized_regret"), lang, 2)
             if summary.get("normalized_regret") is not None else "—")  # fmt: skip
+        if summary.get("dr_gain_over_practice"):
+            g, lo, hi = (_signed(v, lang) for v in summary["dr_gain_over_practice"])
+            sentence += " " + t["paired"].format(gain=g, low=lo, high=hi)
     training = []
     variants = {k: v for k, v in (section.get("training") or {}).items() if isinstance(v, dict)}
     used = (section.get("training") or {}).get("used")
