@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,8 @@ from precision_onco.policy.policies import guideline_scores, random_policy, weig
 from precision_onco.policy.propensity import Propensity, cross_fit_propensity, restrict_to
 from precision_onco.recommend.rank import rank_regimens
 
-__all__ = ["policy_study", "training_variant"]
+__all__ = ["StudyInputs", "estimator_settings", "policy_study", "prepare_study",
+           "training_variant"]
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +106,76 @@ def _variant_summary(res: dict[str, Any], accuracy: Mapping[str, Any]) -> dict[s
     return {"recommenders": summary, "outcome_model_error": accuracy}
 
 
+@dataclass
+class StudyInputs:
+    """What every estimate of the study reads: the problem (candidates, lines), the
+    policies and outcomes, and what a second set of models needs to be scored alike."""
+
+    problem: PolicyProblem
+    policies: dict[str, Policy]
+    outcomes: dict[str, dict[str, float]]
+    held: pd.DataFrame
+    observed: pd.DataFrame
+    row_of: pd.Series
+    propensity: Propensity
+
+
+def prepare_study(
+    cfg: Config,
+    features: pd.DataFrame,
+    patients: pd.DataFrame,
+    lines: pd.DataFrame,
+    held_keys: pd.DataFrame,
+    models: Mapping[str, EndpointModel],
+    presets: Mapping[str, RecommendConfig],
+    *,
+    truth: pd.DataFrame | None = None,
+) -> StudyInputs:
+    """Fit the propensity of practice, score the held-out candidates, build the policies.
+
+    Parameters are those of :func:`policy_study`.
+    """
+    pc = cfg.policy
+    feats = features.reset_index(drop=True)
+    state_cols = [c for c in feats.columns if c not in (*KEYS, "regimen_id")]
+    given = feats["regimen_id"] if "regimen_id" in feats.columns else pd.Series(
+        [None] * len(feats))  # fmt: skip
+    prop = cross_fit_propensity(feats, state_cols, given, feats["patient_key"].astype(str),
+                                folds=pc.propensity_folds, seed=pc.seed,
+                                n_jobs=pc.n_jobs)  # fmt: skip
+    row_of = pd.Series(np.arange(len(feats)), index=pd.MultiIndex.from_frame(feats[KEYS]))
+    held = feats.merge(held_keys[KEYS].drop_duplicates(), on=KEYS)
+    data = held.merge(lines, on=KEYS, how="left", suffixes=("", "__line"))
+    labels, _ = endpoint_labels(data, cfg.endpoints)
+    observed = pd.concat([held[[*KEYS, "regimen_id"]], labels.reset_index(drop=True)], axis=1)
+    problem = _problem(cfg, held, patients, lines, models, observed, row_of, prop, truth)
+    cat = Catalog(cfg.catalog)
+    cand = problem.candidates
+    policies = _recommenders(problem, presets)
+    policies["practice"] = Policy(cand["propensity"].to_numpy(), "practice",
+                                  true_pi=cand["p_choice"].to_numpy() if "p_choice" in cand.columns
+                                  else None)  # fmt: skip
+    policies["guideline"] = Policy(problem.policy_of(guideline_scores(
+        cand["regimen_id"], {r.id: r.preference for r in cat.regimens},
+        {r: j for j, r in enumerate(cat.regimen_ids)})), "guideline")  # fmt: skip
+    policies["random"] = Policy(random_policy(cand["line"].to_numpy()), "random")
+    utility = _utility_weights(cfg.recommend.weights, problem.endpoints)
+    if problem.has_truth:
+        policies["oracle"] = Policy(problem.policy_of(weighted_sum(cand, utility, "truth_")),
+                                    "oracle")  # fmt: skip
+    outcomes: dict[str, dict[str, float]] = {
+        ep: {ep: 1.0} for ep in ("response", "ae_grade3") if ep in problem.endpoints}
+    outcomes["utility"] = utility
+    return StudyInputs(problem, policies, outcomes, held, observed, row_of, prop)
+
+
+def estimator_settings(cfg: Config) -> dict[str, Any]:
+    """The keyword arguments of :func:`evaluate_policies` from ``cfg.policy``."""
+    pc = cfg.policy
+    return {"clip": pc.clip, "low_propensity": pc.low_propensity, "n_boot": pc.bootstrap,
+            "level": pc.level, "seed": pc.seed}  # fmt: skip
+
+
 def policy_study(
     cfg: Config,
     features: pd.DataFrame,
@@ -133,49 +205,20 @@ def policy_study(
     truth : DataFrame, optional
         Synthetic cohorts: true probabilities and choice probabilities per eligible regimen.
     """
-    pc = cfg.policy
-    feats = features.reset_index(drop=True)
-    state_cols = [c for c in feats.columns if c not in (*KEYS, "regimen_id")]
-    given = feats["regimen_id"] if "regimen_id" in feats.columns else pd.Series(
-        [None] * len(feats))  # fmt: skip
-    prop = cross_fit_propensity(feats, state_cols, given, feats["patient_key"].astype(str),
-                                folds=pc.propensity_folds, seed=pc.seed,
-                                n_jobs=pc.n_jobs)  # fmt: skip
-    row_of = pd.Series(np.arange(len(feats)), index=pd.MultiIndex.from_frame(feats[KEYS]))
-    held = feats.merge(held_keys[KEYS].drop_duplicates(), on=KEYS)
-    data = held.merge(lines, on=KEYS, how="left", suffixes=("", "__line"))
-    labels, _ = endpoint_labels(data, cfg.endpoints)
-    observed = pd.concat([held[[*KEYS, "regimen_id"]], labels.reset_index(drop=True)], axis=1)
-    problem = _problem(cfg, held, patients, lines, models, observed, row_of, prop, truth)
-    cat = Catalog(cfg.catalog)
-    cand = problem.candidates
-    line = cand["line"].to_numpy()
-    policies = _recommenders(problem, presets)
-    policies["practice"] = Policy(cand["propensity"].to_numpy(), "practice",
-                                  true_pi=cand["p_choice"].to_numpy() if "p_choice" in cand.columns
-                                  else None)  # fmt: skip
-    policies["guideline"] = Policy(problem.policy_of(guideline_scores(
-        cand["regimen_id"], {r.id: r.preference for r in cat.regimens},
-        {r: j for j, r in enumerate(cat.regimen_ids)})), "guideline")  # fmt: skip
-    policies["random"] = Policy(random_policy(line), "random")
-    utility = _utility_weights(cfg.recommend.weights, problem.endpoints)
-    if problem.has_truth:
-        policies["oracle"] = Policy(problem.policy_of(weighted_sum(cand, utility, "truth_")),
-                                    "oracle")  # fmt: skip
-    outcomes: dict[str, dict[str, float]] = {
-        ep: {ep: 1.0} for ep in ("response", "ae_grade3") if ep in problem.endpoints}
-    outcomes["utility"] = utility
-    kw: dict[str, Any] = {"clip": pc.clip, "low_propensity": pc.low_propensity,
-                          "n_boot": pc.bootstrap, "level": pc.level, "seed": pc.seed}
+    inputs = prepare_study(cfg, features, patients, lines, held_keys, models, presets,
+                           truth=truth)  # fmt: skip
+    problem, policies, outcomes = inputs.problem, inputs.policies, inputs.outcomes
+    kw = estimator_settings(cfg)
     out = evaluate_policies(problem, policies, outcomes, **kw)
     out["utility_preset"] = cfg.recommend.preset
     out["outcomes"] = outcomes
-    out["propensity"] = _propensity_diagnostics(problem, pc.clip)
+    out["propensity"] = _propensity_diagnostics(problem, cfg.policy.clip)
     out["summary"] = _summary(out, f"recommender_{cfg.recommend.preset}")
     used = training_variant(cfg.model.propensity_weighting)
     training = {"used": used, used: _variant_summary(out, outcome_model_accuracy(problem))}
     if alternative:
-        alt = _problem(cfg, held, patients, lines, alternative, observed, row_of, prop, truth)
+        alt = _problem(cfg, inputs.held, patients, lines, alternative, inputs.observed,
+                       inputs.row_of, inputs.propensity, truth)  # fmt: skip
         alt_pols = _recommenders(alt, presets)
         if alt.has_truth:
             alt_pols["oracle"] = policies["oracle"]
