@@ -76,8 +76,8 @@ def main(cfg: Config) -> None:
     out.write_text(json.dumps(result, indent=2) + "\n")
     for name, p in result["policies"].items():  # type: ignore[union-attr]
         u = p["utility"]
-        log.info("%-28s utility DR %.3f [%.3f, %.3f]%s", name, u["dr"], u["dr_low"], u["dr_high"],
-                 f", true {u['true']:.3f}, normalized regret {p.get('normalized_regret')}"
+        log.info("%-28s utility DR %s [%s, %s]%s", name, u["dr"], u["dr_low"], u["dr_high"],
+                 f", true {u['true']}, normalized regret {p.get('normalized_regret')}"
                  if "true" in u else "")  # fmt: skip
     log.info("summary: %s (%.0f s)", result.get("summary"), result["seconds"])
 

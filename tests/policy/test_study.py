@@ -112,3 +112,16 @@ def test_without_truth_only_estimates(small_cohort, small_recommender) -> None: 
     assert "true" not in out["policies"]["practice"]["utility"]
     assert out["summary"]["on"] == "dr" and "normalized_regret" not in out["summary"]
     assert "propensity_weighted" not in out["training"]
+
+
+def test_summary_without_a_practice_estimate_says_none() -> None:
+    from precision_onco.policy.study import _summary
+
+    res = {"outcomes": {"utility": {}},
+           "policies": {"recommender_balanced": {"utility": {"dr": 0.1, "dr_low": 0.0,
+                                                             "dr_high": 0.2}},
+                        "practice": {"utility": {"dr": None}}}}  # fmt: skip
+    s = _summary(res, "recommender_balanced")
+    assert s["on"] == "dr" and s["gain_over_practice"] is None
+    assert s["beats_practice"] is False and s["beats_guideline"] is False
+    assert "dr_gain_over_practice" not in s

@@ -239,16 +239,19 @@ def _summary(res: dict[str, Any], default: str) -> dict[str, Any]:
         return {}
     key = "true" if "true" in pols[default]["utility"] else "dr"
 
-    def v(name: str) -> float:
-        return float(pols[name]["utility"][key])
+    def v(name: str) -> float:  # NaN when a policy or its estimate is missing
+        x = pols.get(name, {}).get("utility", {}).get(key)
+        return float("nan") if x is None else float(x)
 
+    gain = v(default) - v("practice")
     out: dict[str, Any] = {"policy": default, "on": key,
-                              "beats_practice": v(default) > v("practice"),
-                              "beats_guideline": v(default) > v("guideline"),
-                              "gain_over_practice": round(v(default) - v("practice"),
-                                                          4)}  # fmt: skip
+                           "beats_practice": bool(v(default) > v("practice")),
+                           "beats_guideline": bool(v(default) > v("guideline")),
+                           "gain_over_practice": round(gain, 4) if np.isfinite(gain)
+                           else None}  # fmt: skip
     u = pols[default]["utility"]
-    if "dr_vs_practice" in u:  # what the observed outcomes alone say about the gain
+    if u.get("dr_vs_practice_low") is not None and u.get("dr_vs_practice_high") is not None:
+        # what the observed outcomes alone say about the gain
         out["dr_gain_over_practice"] = [u["dr_vs_practice"], u["dr_vs_practice_low"],
                                         u["dr_vs_practice_high"]]  # fmt: skip
     if key == "true":

@@ -176,8 +176,8 @@ def policy_rows(section: Mapping[str, Any], lang: str) -> list[dict[str, Any]]:
     return out
 
 
-def _signed(v: float, lang: str) -> str:
-    return ("+" if v > 0 else "") + fmt_number(v, lang, 3)
+def _signed(v: float | None, lang: str) -> str:
+    return "—" if v is None else ("+" if v > 0 else "") + fmt_number(v, lang, 3)
 
 
 def policy_context(section: Mapping[str, Any] | None, lang: str) -> dict[str, Any] | None:
