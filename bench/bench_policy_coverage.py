@@ -23,7 +23,6 @@ import sys
 import time
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
 
@@ -56,6 +55,7 @@ def _replicate(problem, rng):  # type: ignore[no-untyped-def]
 
 def main() -> None:
     from precision_onco.config import load_params
+    from precision_onco.models.fit import load_models
     from precision_onco.policy.evaluate import evaluate_policies
     from precision_onco.policy.study import estimator_settings, prepare_study
     from precision_onco.recommend.service import load_presets
@@ -68,8 +68,7 @@ def main() -> None:
     truth_file = ROOT / cfg.paths.raw_dir / "ground_truth.parquet"
     if not truth_file.is_file() or not (reports / "predictions.parquet").is_file():
         sys.exit("needs the synthetic cohort's outputs: run `dvc repro` first")
-    models = {p.stem: joblib.load(p)
-              for p in sorted((ROOT / cfg.paths.models_dir).glob("*.joblib"))}  # fmt: skip
+    models = load_models(ROOT / cfg.paths.models_dir)
     tables = {t: pd.read_parquet(processed / f"{t}.parquet") for t in ("features", "patients",
                                                                          "lines")}  # fmt: skip
     t0 = time.perf_counter()

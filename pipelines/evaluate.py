@@ -7,12 +7,12 @@ import logging
 import sys
 from pathlib import Path
 
-import joblib
 import pandas as pd
 
 from precision_onco.config import Config
 from precision_onco.features import candidate_features
 from precision_onco.models.evaluate import evaluate
+from precision_onco.models.fit import load_models
 from precision_onco.models.train import model_frame
 from precision_onco.report.model_card import render_model_card, shap_summary
 from precision_onco.stage import run_stage
@@ -65,7 +65,7 @@ def main(cfg: Config) -> None:
                      o["brier"], f" (Bayes-optimal AUC {res['bayes_optimal_auc']:.3f})"
                      if "bayes_optimal_auc" in res else "")  # fmt: skip
     models_dir = Path(cfg.paths.models_dir)
-    models = {p.stem: joblib.load(p) for p in sorted(models_dir.glob("*.joblib"))}
+    models = load_models(models_dir)
     features = pd.read_parquet(processed / "features.parquet")
     card = reports / "model_card.html"
     card.write_text(model_card(cfg, metrics, curves, models, features, predictions, lines,

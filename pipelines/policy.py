@@ -17,10 +17,10 @@ import sys
 import time
 from pathlib import Path
 
-import joblib
 import pandas as pd
 
 from precision_onco.config import Config
+from precision_onco.models.fit import load_models
 from precision_onco.models.train import train_all
 from precision_onco.policy.study import policy_study, training_variant
 from precision_onco.recommend.service import load_presets
@@ -55,7 +55,7 @@ def main(cfg: Config) -> None:
         out.write_text(json.dumps({"enabled": True, "skipped": "no regimen given in the "
                                    "cohort's lines: nothing to compare"}, indent=2) + "\n")
         return
-    models = {p.stem: joblib.load(p) for p in sorted(Path(cfg.paths.models_dir).glob("*.joblib"))}
+    models = load_models(Path(cfg.paths.models_dir))
     presets = load_presets(Path("conf"), cfg.recommend)
     truth_file = Path(cfg.paths.raw_dir) / "ground_truth.parquet"
     truth = pd.read_parquet(truth_file) if cfg.cohort.synthetic and truth_file.is_file() else None

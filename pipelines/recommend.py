@@ -15,11 +15,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import joblib
 import pandas as pd
 
 from precision_onco import __version__
 from precision_onco.config import Config
+from precision_onco.models.fit import load_models
 from precision_onco.recommend.report import recommendations
 from precision_onco.recommend.service import champion_models, log_recommender, recommender_from
 from precision_onco.stage import run_stage
@@ -39,8 +39,7 @@ def main(cfg: Config) -> None:
     if cfg.tracking.enabled and cfg.tracking.register:
         models, components = champion_models(cfg)
     else:
-        local = sorted(Path(cfg.paths.models_dir).glob("*.joblib"))
-        models = {p.stem: joblib.load(p) for p in local}
+        models = load_models(Path(cfg.paths.models_dir))
         components = {ep: {"model": f"{cfg.paths.models_dir}/{ep}.joblib", "version": None}
                       for ep in models}  # fmt: skip
     provenance = {"components": components, "catalog_version": cfg.catalog.version,

@@ -13,9 +13,11 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from statistics import NormalDist
 from typing import Any
 
+import joblib
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
@@ -29,9 +31,14 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from precision_onco.config.schema import ModelConfig
 from precision_onco.features import CATEGORICAL, model_matrix
 
-__all__ = ["EndpointModel", "fit_endpoint", "propensity_weights", "safe_names"]
+__all__ = ["EndpointModel", "fit_endpoint", "load_models", "propensity_weights", "safe_names"]
 
 log = logging.getLogger(__name__)
+
+
+def load_models(models_dir: Path) -> dict[str, EndpointModel]:
+    """The endpoint models the ``train`` stage wrote: ``<endpoint>.joblib`` -> model."""
+    return {p.stem: joblib.load(p) for p in sorted(Path(models_dir).glob("*.joblib"))}
 
 
 def safe_names(columns: Sequence[str]) -> list[str]:

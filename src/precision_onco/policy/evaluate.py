@@ -199,7 +199,8 @@ def evaluate_policies(
                               "patients": int(lines["patient_key"].nunique()),
                               "clip": clip, "low_propensity": low_propensity,
                               "bootstrap": n_boot, "level": level, "policies": {}}  # fmt: skip
-    arrays = {}
+    # per outcome: observed y, labelled lines, mu per candidate, mu of the given, truth
+    arrays: dict[str, tuple[Any, ...]] = {}
     for name, weights in outcomes.items():
         y = sum((float(w) * lines[f"y_{ep}"].to_numpy(dtype=float) for ep, w in weights.items()),
                 np.zeros(len(lines)))  # fmt: skip
@@ -248,8 +249,9 @@ def evaluate_policies(
         _paired(results, draws, str(reference), alpha)
     if problem.has_truth:
         _coverage(results)
-    if oracle_pi is not None:
-        _regret(problem, results, arrays[utility], oracle_pi, utility, out)
+    if oracle_pi is not None:  # the truth is known: arrays[utility] holds it
+        _, ok, _, _, truth = arrays[utility]
+        _regret(problem, results, ok, truth, oracle_pi, utility, out)
     out["policies"] = results
     return out
 
@@ -317,11 +319,11 @@ def _coverage(results: dict[str, dict[str, Any]]) -> None:
                                                and lo <= v <= hi)  # fmt: skip
 
 
-def _regret(problem: PolicyProblem, results: dict[str, dict[str, Any]],
-            arrays: tuple[Any, ...], oracle_pi: np.ndarray, utility: str,
+def _regret(problem: PolicyProblem, results: dict[str, dict[str, Any]], ok: np.ndarray,
+            truth: np.ndarray, oracle_pi: np.ndarray, utility: str,
             out: dict[str, Any]) -> None:  # fmt: skip
-    """True value of the oracle and of random choice on ``utility``; each policy's regret."""
-    _, ok, _, _, truth = arrays
+    """True value of the oracle and of random choice on ``utility`` (lines ``ok``, candidate
+    values ``truth``); each policy's regret."""
     line = problem.candidates["line"].to_numpy()
     # rounded as the policies' true values are, so that the oracle's regret is exactly 0
     v_oracle = round(float(_per_line(problem, oracle_pi * truth)[ok].mean()), 4)

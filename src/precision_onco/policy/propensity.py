@@ -34,13 +34,15 @@ class Propensity:
     classes: list[str]
     proba: np.ndarray
 
-    def of(self, regimen: Sequence[object]) -> np.ndarray:
-        """Probability of ``regimen[i]`` at line ``i`` (0 for a regimen never given)."""
+    def of(self, regimen: Sequence[object], rows: np.ndarray | None = None) -> np.ndarray:
+        """Probability of ``regimen[k]`` at line ``rows[k]`` (default: line ``k``); 0 for a
+        regimen never given."""
         col = {c: j for j, c in enumerate(self.classes)}
-        j = np.array([col.get(str(r), -1) for r in regimen])
+        j = np.array([col.get(str(r), -1) for r in regimen], dtype=int)
+        rows = np.arange(len(j)) if rows is None else np.asarray(rows, dtype=int)
         out = np.zeros(len(j))
         ok = j >= 0
-        out[ok] = self.proba[np.flatnonzero(ok), j[ok]]
+        out[ok] = self.proba[rows[ok], j[ok]]
         return out
 
 
@@ -112,11 +114,7 @@ def restrict_to(pairs: pd.DataFrame, propensity: Propensity, line_index: np.ndar
     candidate regimen (column ``regimen_id``); ``line_index[k]``: the row of
     ``propensity.proba`` of pair ``k``'s line.
     """
-    raw = np.zeros(len(pairs))
-    col = {c: j for j, c in enumerate(propensity.classes)}
-    j = np.array([col.get(str(r), -1) for r in pairs["regimen_id"]])
-    ok = j >= 0
-    raw[ok] = propensity.proba[line_index[ok], j[ok]]
+    raw = propensity.of(pairs["regimen_id"].tolist(), line_index)
     total = pd.Series(raw).groupby(line_index).transform("sum").to_numpy()
     n = pd.Series(raw).groupby(line_index).transform("size").to_numpy()
     return np.where(total > 0, raw / np.where(total > 0, total, 1.0), 1.0 / n)

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from markupsafe import escape
 
 from precision_onco.report.i18n import fmt_number, labels
 from precision_onco.report.patient import _env
@@ -85,7 +86,7 @@ def calibration_svg(table: pd.DataFrame, label: str = "", size: int = 220) -> st
         cx, cy = pad + float(p) * span, pad + (1 - float(o)) * span
         pts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r:.1f}" fill="#1c5d99" '
                    'fill-opacity="0.7"/>')  # fmt: skip
-    alt = str(label).replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+    alt = escape(str(label))
     return (f'<svg width="{size}" height="{size}" viewBox="0 0 {size} {size}" role="img" '
             f'aria-label="{alt}">'
             f'<rect x="{pad}" y="{pad}" width="{span}" height="{span}" fill="none" '

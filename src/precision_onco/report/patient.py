@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 import jinja2
+from markupsafe import escape
 
 from precision_onco.catalog.biomarkers import to_short_hgvsp
 from precision_onco.config.schema import CatalogConfig
@@ -164,7 +165,7 @@ def _shap_svg(drivers: Mapping[str, Any], label: str = "", width: int = 600) -> 
     mid = label_w + 8 + half
     parts = [f'<svg class="shap" width="{width}" height="{row * len(items) + 6}" '
              f'viewBox="0 0 {width} {row * len(items) + 6}" role="img" '
-             f'aria-label="{jinja2.filters.escape(label)}">']
+             f'aria-label="{escape(label)}">']
     parts.append(f'<line x1="{mid}" x2="{mid}" y1="0" y2="{row * len(items) + 6}" '
                  'stroke="#9aa5b1"/>')  # fmt: skip
     for i, (text, c) in enumerate(items):
@@ -174,7 +175,7 @@ def _shap_svg(drivers: Mapping[str, Any], label: str = "", width: int = 600) -> 
         y = 3 + i * row
         parts.append(f'<rect x="{x0:.1f}" y="{y}" width="{w:.1f}" height="{row - 6}" '
                      f'fill="{colour}"/>')  # fmt: skip
-        label = jinja2.filters.escape(text)
+        label = escape(text)
         parts.append(f'<text x="{label_w}" y="{y + 11}" font-size="11" text-anchor="end">'
                      f'{label} ({c:+.2f})</text>')  # fmt: skip
     parts.append("</svg>")

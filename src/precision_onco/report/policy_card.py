@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from markupsafe import escape
+
 from precision_onco.report.i18n import fmt_number
 
 __all__ = ["POLICY_TEXT", "policy_context", "policy_name", "policy_rows", "policy_svg"]
@@ -88,10 +90,6 @@ def policy_name(name: str, lang: str) -> str:
     return t.get(name, name)
 
 
-def _esc(s: str) -> str:
-    return s.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
-
-
 def policy_svg(section: Mapping[str, Any], outcome: str, lang: str, *, width: int = 640) -> str:
     """One row per policy: DR point, marginal interval, simultaneous band, IPW, truth."""
     t = POLICY_TEXT[lang]
@@ -111,7 +109,7 @@ def policy_svg(section: Mapping[str, Any], outcome: str, lang: str, *, width: in
     def x(v: float) -> float:
         return left + (v - lo) / (hi - lo) * span
 
-    parts = [f'<text x="{left}" y="14" font-size="11">{_esc(t.get(outcome, outcome))}'
+    parts = [f'<text x="{left}" y="14" font-size="11">{escape(t.get(outcome, outcome))}'
              "</text>"]  # fmt: skip
     oracle = section.get("oracle", {}).get(outcome)
     if oracle is None and "oracle" in pols and outcome in pols["oracle"]:
@@ -121,11 +119,11 @@ def policy_svg(section: Mapping[str, Any], outcome: str, lang: str, *, width: in
         parts.append(f'<line x1="{ox:.1f}" y1="{top - 4}" x2="{ox:.1f}" y2="{height - 24}" '
                      'stroke="#b44" stroke-dasharray="5 3"/>'
                      f'<text x="{ox:.1f}" y="{height - 12}" font-size="10" text-anchor="middle" '
-                     f'fill="#b44">{_esc(t["oracle_line"])}</text>')  # fmt: skip
+                     f'fill="#b44">{escape(t["oracle_line"])}</text>')  # fmt: skip
     for i, (name, b) in enumerate(rows):
         cy = top + row_h * i + row_h / 2
         parts.append(f'<text x="{left - 8}" y="{cy + 4:.1f}" font-size="11" text-anchor="end">'
-                     f'{_esc(policy_name(name, lang))}</text>')  # fmt: skip
+                     f'{escape(policy_name(name, lang))}</text>')  # fmt: skip
         if b.get("dr_sim_low") is not None:
             parts.append(f'<line x1="{x(b["dr_sim_low"]):.1f}" y1="{cy}" '
                          f'x2="{x(b["dr_sim_high"]):.1f}" y2="{cy}" stroke="#a9c4e0" '
@@ -147,31 +145,33 @@ def policy_svg(section: Mapping[str, Any], outcome: str, lang: str, *, width: in
                      f'text-anchor="middle">{fmt_number(v, lang, 2)}</text>')  # fmt: skip
     label = t["aria"].format(outcome=t.get(outcome, outcome))
     return (f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
-            f'aria-label="{_esc(label)}">{"".join(parts)}</svg>')  # fmt: skip
+            f'aria-label="{escape(label)}">{"".join(parts)}</svg>')  # fmt: skip
+
+
+def _interval(point: Any, low: Any, high: Any, lang: str) -> str:
+    """``0.296 [0.250, 0.354]``; French ``0,296 [0,250 ; 0,354]`` (the decimal comma needs
+    another separator)."""
+    sep = " ; " if lang == "fr" else ", "
+    return (f"{fmt_number(point, lang, 3)} [{fmt_number(low, lang, 3)}{sep}"
+            f"{fmt_number(high, lang, 3)}]")  # fmt: skip
 
 
 def policy_rows(section: Mapping[str, Any], lang: str) -> list[dict[str, Any]]:
     """One row per policy for the model card's table (numbers formatted in ``lang``)."""
-
-    def num(v: Any, d: int = 3) -> str:
-        return "—" if v is None else fmt_number(v, lang, d)
-
-    sep = " ; " if lang == "fr" else ", "  # the French decimal comma needs another separator
     out = []
     for name, p in section.get("policies", {}).items():
         row: dict[str, Any] = {"name": policy_name(name, lang)}
         for o in ("response", "ae_grade3", "utility"):
             b = p.get(o)
-            row[o] = (f"{num(b['dr'])} [{num(b['dr_low'])}{sep}{num(b['dr_high'])}]"
-                      if b else "—")  # fmt: skip
-            row[f"{o}_true"] = num(b.get("true")) if b else "—"
+            row[o] = _interval(b["dr"], b["dr_low"], b["dr_high"], lang) if b else "—"
+            row[f"{o}_true"] = fmt_number(b.get("true"), lang, 3) if b else "—"
         u = p.get("utility") or {}
-        row["vs_practice"] = (f"{num(u['dr_vs_practice'])} [{num(u['dr_vs_practice_low'])}{sep}"
-                              f"{num(u['dr_vs_practice_high'])}]" if "dr_vs_practice" in u
-                              else "—")  # fmt: skip
-        row["regret"] = num(p.get("normalized_regret"), 2)
-        row["agreement"] = num(p.get("top1_agreement_oracle"), 2)
-        row["low"] = num(p.get("low_propensity_share"), 2)
+        row["vs_practice"] = (_interval(u["dr_vs_practice"], u["dr_vs_practice_low"],
+                                        u["dr_vs_practice_high"], lang)
+                              if "dr_vs_practice" in u else "—")  # fmt: skip
+        row["regret"] = fmt_number(p.get("normalized_regret"), lang, 2)
+        row["agreement"] = fmt_number(p.get("top1_agreement_oracle"), lang, 2)
+        row["low"] = fmt_number(p.get("low_propensity_share"), lang, 2)
         out.append(row)
     return out
 
@@ -192,8 +192,7 @@ def policy_context(section: Mapping[str, Any] | None, lang: str) -> dict[str, An
             policy=policy_name(str(summary["policy"]), lang),
             gain=_signed(summary["gain_over_practice"], lang),
             on=t["on_true"] if summary.get("on") == "true" else t["on_dr"],
-            regret=fmt_number(summary.get("normalized_regret"), lang, 2)
-            if summary.get("normalized_regret") is not None else "—")  # fmt: skip
+            regret=fmt_number(summary.get("normalized_regret"), lang, 2))
         if summary.get("dr_gain_over_practice"):
             g, lo, hi = (_signed(v, lang) for v in summary["dr_gain_over_practice"])
             sentence += " " + t["paired"].format(gain=g, low=lo, high=hi)
@@ -206,14 +205,10 @@ def policy_context(section: Mapping[str, Any] | None, lang: str) -> dict[str, An
             training.append({
                 "variant": t.get(variant, variant) + (f" ({t['used']})" if variant == used else ""),
                 "name": policy_name(name, lang),
-                "true": fmt_number(r["utility"]["true"], lang, 3)
-                if r.get("utility", {}).get("true") is not None else "—",
-                "regret": fmt_number(r["normalized_regret"], lang, 2)
-                if r.get("normalized_regret") is not None else "—",
-                "agreement": fmt_number(r["top1_agreement_oracle"], lang, 2)
-                if r.get("top1_agreement_oracle") is not None else "—",
-                "cf_error": fmt_number(cf["mae_counterfactual"], lang, 3)
-                if cf.get("mae_counterfactual") is not None else "—",
+                "true": fmt_number(r.get("utility", {}).get("true"), lang, 3),
+                "regret": fmt_number(r.get("normalized_regret"), lang, 2),
+                "agreement": fmt_number(r.get("top1_agreement_oracle"), lang, 2),
+                "cf_error": fmt_number(cf.get("mae_counterfactual"), lang, 3),
             })  # fmt: skip
     has_truth = any("true" in p.get("utility", {}) for p in section["policies"].values())
     return {"t": t, "summary": sentence, "truth": has_truth, "rows": policy_rows(section, lang),
