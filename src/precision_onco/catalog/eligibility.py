@@ -90,14 +90,25 @@ def _regimen_reasons(
     line = state["line_number"].to_numpy()
     tests: list[tuple[np.ndarray, str]] = [
         (
-            ~state["cancer_type"].isin(reg.cancer_types).to_numpy(),
+            ~state["cancer_type"].astype("string").isin(reg.cancer_types)
+            .fillna(False).to_numpy(bool),
             f"indicated for {', '.join(reg.cancer_types)} only",
         )
     ]
     if reg.histologies:
+        codes = (state["oncotree_code"].astype("string") if "oncotree_code" in state.columns
+                 else pd.Series(pd.NA, index=state.index, dtype="string"))
+        unknown = codes.isna().to_numpy()
         tests.append(
             (
-                ~state["oncotree_code"].isin(reg.histologies).to_numpy(),
+                unknown,
+                f"indicated for {', '.join(reg.histologies)} histology only; the histology "
+                "(OncoTree code) is not recorded",
+            )
+        )
+        tests.append(
+            (
+                ~unknown & ~codes.isin(reg.histologies).fillna(False).to_numpy(bool),
                 f"indicated for {', '.join(reg.histologies)} histology only",
             )
         )
