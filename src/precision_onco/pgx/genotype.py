@@ -229,11 +229,15 @@ class _LocusMatcher:
                     return name or f"?({self.unit[::-1]}){total} repeat"
             touches = bool(ref) and pos <= hi and pos + len(ref) - 1 >= lo
             touches |= not ref and lo < pos <= hi
-            return f"?{rec.ref}>{rec.alts[i - 1]} at {rec.chrom}:{rec.pos}" if touches else "ref"
+            return self._undefined(rec, i) if touches else "ref"
         if pos == lo and ref == self.locus.ref and alt in self.snv:
             return self.snv[alt]
         touches = bool(ref) and pos <= lo <= pos + len(ref) - 1
-        return f"?{rec.ref}>{rec.alts[i - 1]} at {rec.chrom}:{rec.pos}" if touches else "ref"
+        return self._undefined(rec, i) if touches else "ref"
+
+    def _undefined(self, rec: _Rec, i: int) -> str:
+        where = "" if rec.pos == self.locus.pos else f" (record at {rec.chrom}:{rec.pos})"
+        return f"?{rec.ref}>{rec.alts[i - 1]}{where}"
 
     def primary(self, rec: _Rec) -> bool:
         """Does ``rec`` genotype this position (not merely overlap it)?"""
@@ -425,7 +429,7 @@ def read_germline(
         else:
             _stream(vcf, idx, loci, recs)
         warnings: list[str] = []
-        shown = {g.symbol: contigs[g.symbol] or f"chr{g.chrom}" for g, _ in loci}
+        shown = {g.symbol: f"chr{g.chrom}" for g, _ in loci}  # definitions' naming
         calls = {
             (g.symbol, loc.pos): _call_locus(
                 g, loc, recs[(g.symbol, loc.pos)], shown[g.symbol], definitions.build, covered
