@@ -7,6 +7,7 @@ config show      print the composed, validated configuration
 synthesize       write a synthetic cohort outside the DVC pipeline
 variants         convert VCF/MAF files to the canonical (pseudonymized) variants table
 recommend        ranked, explained regimens for a new patient (VCF or MAF + clinical file)
+pgx              DPYD/UGT1A1 calls, uracilemia and per-drug starting doses from a germline VCF
 """
 
 from __future__ import annotations
@@ -265,6 +266,27 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_pgx(args: argparse.Namespace) -> int:
+    import json
+
+    from precision_onco.pgx import format_text, load_definitions, pgx_from_vcf
+
+    if args.vcf is None and args.uracil is None:
+        raise ValueError("pgx needs --vcf FILE (germline genotypes) and/or --uracil NG_ML")
+    result = pgx_from_vcf(
+        args.vcf,
+        sample=args.sample,
+        uracil_ng_ml=args.uracil,
+        covered=args.covered,
+        definitions=load_definitions(args.definitions),
+    )
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.write(format_text(result))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="precision-onco",
@@ -340,6 +362,30 @@ def _parser() -> argparse.ArgumentParser:
     rec.add_argument("--lang", choices=["en", "fr"], help="report language (default report.lang)")
     rec.add_argument("--pdf", action="store_true", help="also print the report to PDF (Chromium)")
     rec.set_defaults(func=_cmd_recommend)
+
+    pgx = sub.add_parser(
+        "pgx",
+        help="DPYD/UGT1A1 pharmacogenomics and starting doses from a germline VCF",
+        description="Call DPYD (CPIC activity score) and UGT1A1 (DPWG diplotype) from a "
+        "germline VCF, read uracilemia against the INCa/HAS 2018 thresholds, and print per "
+        "drug (fluorouracil, capecitabine, irinotecan) the action and starting-dose percent "
+        "with the guideline. A defining position absent from the file is 'not tested'. "
+        "See docs/pgx.md.",
+    )
+    pgx.add_argument(
+        "--vcf",
+        help="germline VCF (plain or bgzipped; a tumour/normal VCF: the normal column)",
+    )
+    pgx.add_argument("--sample", help="sample column (required when the file has several)")
+    pgx.add_argument("--uracil", type=float, metavar="NG_ML", help="plasma uracil, ng/mL")
+    pgx.add_argument(
+        "--covered",
+        action="store_true",
+        help="the VCF covers every defining position: absent means reference",
+    )
+    pgx.add_argument("--definitions", help="allele definitions YAML (default: the shipped one)")
+    pgx.add_argument("--json", action="store_true", help="print the answer as JSON")
+    pgx.set_defaults(func=_cmd_pgx)
     return p
 
 

@@ -34,6 +34,7 @@ _CONTIG = re.compile(r"^##contig=<ID=([^,>]+)(?:.*?length=(\d+))?", re.MULTILINE
 _REFERENCE = re.compile(r"^##reference=(.*)$", re.MULTILINE)
 _NORMAL = re.compile(r"^##normal_sample=(.*)$", re.MULTILINE)
 _GRCH37 = re.compile(r"(?i)(grch37|hg19|b37|hs37|human_g1k_v37)")
+_SOMATIC = re.compile(r"(?im)^##(?:INFO|FORMAT)=<.*\b(somatic|tumou?r)\b")
 _BLOCK_ALTS = frozenset({"<NON_REF>", "<*>"})
 
 
@@ -408,6 +409,7 @@ def read_germline(
         header = vcf.raw_header
         _check_build(p, header, definitions)
         idx, name, how = _pick_sample(vcf, p, sample, header)
+        n_samples = len(vcf.samples)
         if "##FORMAT=<ID=GT," not in header:
             raise PgxInputError(
                 f"{p}: no GT field in the FORMAT header: genotypes are needed "
@@ -438,6 +440,14 @@ def read_germline(
         }
     finally:
         vcf.close()
+    # A column picked out of several (by name or ##normal_sample) is taken as the normal.
+    somatic = _SOMATIC.search(header) if n_samples == 1 else None
+    if somatic:
+        warnings.append(
+            f"the header describes {somatic.group(1).lower()} calls: a somatic call set does not "
+            "report germline genotypes at reference positions, and its GT is the tumour's; "
+            "prefer the germline VCF (or the normal column of a tumour/normal VCF)"
+        )
     n_ref = sum(any(r.startswith("REF ") for r in c.reasons) for c in calls.values())
     if n_ref:
         warnings.append(
