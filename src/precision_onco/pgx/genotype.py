@@ -429,7 +429,13 @@ def read_germline(
                 for v in vcf(f"{contig}:{loc.pos}-{loc.end}"):
                     recs[(g.symbol, loc.pos)].append(_rec(v, idx))
         else:
-            _stream(vcf, idx, loci, recs)
+            try:
+                _stream(vcf, idx, loci, recs)
+            except Exception as exc:  # cyvcf2 raises bare Exceptions on a bad line
+                raise PgxInputError(
+                    f"{p}: a record htslib cannot parse ({exc}); check the "
+                    "file with `bcftools view`"
+                ) from None
         warnings: list[str] = []
         shown = {g.symbol: f"chr{g.chrom}" for g, _ in loci}  # definitions' naming
         calls = {
