@@ -216,6 +216,14 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     payload, rejected = new_patient_payload(cfg, clinical=args.clinical, line=args.line,
                                             variants=variants, sample=args.sample,
                                             preset=args.preset)  # fmt: skip
+    if args.germline_vcf or args.uracil is not None:  # pharmacogenomics (issue 17)
+        from precision_onco.pgx import pgx_from_vcf
+        from precision_onco.pgx.regimens import add_to_payload
+
+        pgx = pgx_from_vcf(
+            args.germline_vcf, sample=args.germline_sample, uracil_ng_ml=args.uracil
+        )
+        add_to_payload(payload, pgx)
     case = parse_payload(payload, tox_categories=cfg.catalog.toxicity_categories)
     uri = args.model or f"models:/{cfg.tracking.model_prefix}_recommender@champion"
     mlflow.set_tracking_uri(cfg.tracking.uri)
@@ -258,6 +266,10 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
                 "  ~ not distinguishable from #1"  # fmt: skip
             print(f"{row['rank']:>2}  {row['regimen_id']:<38} {_fmt_p(row, 'response'):<22} "
                   f"{_fmt_p(row, 'ae_grade3'):<24} {row['utility']:>8.3f}{flag}")  # fmt: skip
+            for d in json.loads(row.get("pgx_dose") or "[]"):  # pharmacogenomics (issue 17)
+                pct = "avoid" if d["tested"] and d["starting_dose_percent"] is None else (
+                    f"{d['starting_dose_percent']} %" if d["tested"] else "untested")
+                print(f"    {d['drug']}: starting dose {pct} [{d['source']}]")
     if len(result.excluded):
         print(f"{len(result.excluded)} regimen(s) excluded, with reasons, in {stem}.json")
     print(f"models loaded in {loaded:.2f} s; recommendation in {secs * 1000:.0f} ms; "
@@ -361,6 +373,9 @@ def _parser() -> argparse.ArgumentParser:
     rec.add_argument("--params", default="params.yaml", help="composed config (params.yaml)")
     rec.add_argument("--lang", choices=["en", "fr"], help="report language (default report.lang)")
     rec.add_argument("--pdf", action="store_true", help="also print the report to PDF (Chromium)")
+    rec.add_argument("--germline-vcf", help="germline VCF for DPYD/UGT1A1 dose guidance (pgx)")
+    rec.add_argument("--germline-sample", help="its sample column (e.g. the normal)")
+    rec.add_argument("--uracil", type=float, metavar="NG_ML", help="plasma uracil, ng/mL")
     rec.set_defaults(func=_cmd_recommend)
 
     pgx = sub.add_parser(

@@ -160,3 +160,84 @@ def test_payload_accepts_pgx_fields(default_config):
     payload["lines"][0]["uracil_ng_ml"] = -1
     with pytest.raises(PayloadError, match=r"lines\[0\].uracil_ng_ml: expected"):
         parse_payload(payload, tox_categories=default_config.catalog.toxicity_categories)
+
+
+def test_add_to_payload_from_a_vcf(write_vcf, default_config):
+    from precision_onco.pgx import pgx_from_vcf
+    from precision_onco.pgx.regimens import add_to_payload
+
+    from .conftest import panel
+
+    res = pgx_from_vcf(write_vcf(panel({"c.2846A>T": "0/1"}, ugt28="1/1")), uracil_ng_ml=30)
+    payload = {
+        "patient": {"patient_key": "pk_y", "sex": "M", "cancer_type": "COADREAD"},
+        "line_number": 2,
+        "lines": [{"line_number": 1, "regimen_id": "folfox"}],
+    }
+    add_to_payload(payload, res)
+    assert payload["patient"]["dpyd_activity_score"] == 1.5
+    assert payload["patient"]["ugt1a1_diplotype"] == "*28/*28"
+    assert payload["lines"][-1] == {"line_number": 2, "uracil_ng_ml": 30.0}
+    case = parse_payload(payload, tox_categories=default_config.catalog.toxicity_categories)
+    assert case.patient["ugt1a1_phenotype"] == "poor"
+
+
+def test_add_to_payload_keeps_the_ceiling(write_vcf):
+    from precision_onco.pgx import pgx_from_vcf
+    from precision_onco.pgx.regimens import add_to_payload
+
+    from .conftest import DPYD
+
+    c, p, r, a = DPYD["c.1905+1G>A"]
+    payload = add_to_payload({"line_number": 1}, pgx_from_vcf(write_vcf([(c, p, r, a, "0/1")])))
+    assert payload["patient"] == {
+        "dpyd_activity_score_max": 1.0,
+        "ugt1a1_phenotype": "indeterminate",
+    }
+    state = _state(**payload["patient"])
+    doses = regimen_doses(state, np.array([0]), ["folfox"], _folfox())
+    d = json.loads(doses[0])[0]
+    assert d["starting_dose_percent"] == 50 and "ceiling" in d["action"]
+
+
+def _folfox():
+    from precision_onco.config.schema import RegimenConfig
+
+    return {
+        "folfox": RegimenConfig(
+            id="folfox",
+            name="FOLFOX",
+            cancer_types=["COADREAD"],
+            drugs=["fluorouracil", "leucovorin", "oxaliplatin"],
+        )
+    }
+
+
+def test_recommend_cli_reads_the_germline_vcf_first(tmp_path, default_config, capsys):
+    """The germline VCF is read before the model is loaded: its error comes first."""
+    from precision_onco.cli import main
+    from precision_onco.config import to_yaml
+
+    params = tmp_path / "params.yaml"
+    params.write_text(to_yaml(default_config), encoding="utf-8")
+    clinical = tmp_path / "p.json"
+    clinical.write_text(
+        json.dumps(
+            {"patient": {"patient_id": "X1", "sex": "M", "cancer_type": "COADREAD"}, "lines": []}
+        )
+    )
+    rc = main(
+        [
+            "recommend",
+            "--clinical",
+            str(clinical),
+            "--line",
+            "1",
+            "--germline-vcf",
+            str(tmp_path / "germline.vcf"),
+            "--params",
+            str(params),
+        ]
+    )
+    assert rc == 2
+    assert "germline.vcf: no such file" in capsys.readouterr().err

@@ -112,6 +112,7 @@ PATIENT_FIELDS: dict[str, Field] = {
     # germline pharmacogenomics (issue 17; `precision-onco pgx` gives these)
     "dpyd_activity_score": Field("float", 0, 2),
     "dpyd_diplotype": Field("str"),
+    "dpyd_activity_score_max": Field("float", 0, 2),
     "ugt1a1_phenotype": Field("code", codes=("normal", "intermediate", "poor", "indeterminate")),
     "ugt1a1_diplotype": Field("str"),
 }

@@ -10,6 +10,8 @@ The inputs are optional columns of the patient's state at line start:
 
 ``dpyd_activity_score``  CPIC activity score (0-2), from :mod:`precision_onco.pgx`
 ``dpyd_diplotype``       e.g. ``c.1679T>G/c.1156G>T`` (for the reason text)
+``dpyd_activity_score_max``  the upper bound of an indeterminate call (positions not
+                         tested): its rule is a ceiling on the starting dose
 ``ugt1a1_phenotype``     ``normal``, ``intermediate``, ``poor`` or ``indeterminate``
 ``ugt1a1_diplotype``     e.g. ``*28/*28``
 ``uracil_ng_ml``         plasma uracil before treatment, ng/mL (INCa/HAS 2018)
@@ -31,13 +33,22 @@ from precision_onco.config.schema import RegimenConfig
 from precision_onco.pgx.call import GeneCall, not_tested_gene
 from precision_onco.pgx.definitions import Definitions, load_definitions
 from precision_onco.pgx.guidance import DrugGuidance, drug_guidance, interpret_uracil
+from precision_onco.pgx.result import PgxResult
 
-__all__ = ["PGX_STATE_COLUMNS", "attach_pgx_state", "pgx_exclusions", "regimen_doses"]
+__all__ = [
+    "PGX_STATE_COLUMNS",
+    "add_to_payload",
+    "attach_pgx_state",
+    "payload_fields",
+    "pgx_exclusions",
+    "regimen_doses",
+]
 
 #: Columns of the line-start state (patients or lines table, clinical JSON) read here.
 PGX_STATE_COLUMNS = (
     "dpyd_activity_score",
     "dpyd_diplotype",
+    "dpyd_activity_score_max",
     "ugt1a1_phenotype",
     "ugt1a1_diplotype",
     "uracil_ng_ml",
@@ -52,13 +63,30 @@ def _value(row: pd.Series | dict[str, Any], key: str) -> Any:
     return v
 
 
-def _dpyd_call(score: Any, diplotype: Any, defs: Definitions) -> GeneCall:
+def _score(value: Any, field: str) -> float:
+    s = float(value)
+    if s * 2 != round(s * 2) or not 0 <= s <= 2:
+        raise ValueError(f"{field} must be 0, 0.5, 1, 1.5 or 2, got {value!r}")
+    return s
+
+
+def _dpyd_call(score: Any, diplotype: Any, score_max: Any, defs: Definitions) -> GeneCall:
     gene = defs.genes["DPYD"]
     if score is None:
-        return not_tested_gene(gene)
-    s = float(score)
-    if s * 2 != round(s * 2) or not 0 <= s <= 2:
-        raise ValueError(f"dpyd_activity_score must be 0, 0.5, 1, 1.5 or 2, got {score!r}")
+        call = not_tested_gene(gene)
+        if score_max is None:
+            return call
+        bound = _score(score_max, "dpyd_activity_score_max")
+        return GeneCall(
+            gene="DPYD",
+            phenotype="indeterminate",
+            alleles=(),
+            source=gene.source,
+            activity_score_max=bound,
+            not_tested=call.not_tested,
+            to_test=f"the DPYD positions not tested ({call.to_test})",
+        )
+    s = _score(score, "dpyd_activity_score")
     phenotype = next(p["phenotype"] for p in gene.phenotypes if s >= p["min_score"])
     return GeneCall(
         gene="DPYD",
@@ -86,10 +114,13 @@ def _ugt_call(phenotype: Any, diplotype: Any, defs: Definitions) -> GeneCall:
 
 @lru_cache(maxsize=4096)
 def _guidance(
-    score: Any, dpyd_dip: Any, ugt_ph: Any, ugt_dip: Any, uracil: Any, drug: str
+    score: Any, dpyd_dip: Any, score_max: Any, ugt_ph: Any, ugt_dip: Any, uracil: Any, drug: str
 ) -> DrugGuidance:
     defs = load_definitions()
-    genes = {"DPYD": _dpyd_call(score, dpyd_dip, defs), "UGT1A1": _ugt_call(ugt_ph, ugt_dip, defs)}
+    genes = {
+        "DPYD": _dpyd_call(score, dpyd_dip, score_max, defs),
+        "UGT1A1": _ugt_call(ugt_ph, ugt_dip, defs),
+    }
     return drug_guidance(drug, genes, interpret_uracil(uracil, defs), defs)
 
 
@@ -170,6 +201,47 @@ def regimen_doses(
             )
         out.append(json.dumps(items, ensure_ascii=False))
     return out
+
+
+def payload_fields(result: PgxResult) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Patient fields and current-line fields of a :class:`PgxResult` for a payload.
+
+    Returns
+    -------
+    (dict, dict)
+        ``dpyd_activity_score`` (or ``dpyd_activity_score_max`` when indeterminate),
+        ``dpyd_diplotype``, ``ugt1a1_phenotype``, ``ugt1a1_diplotype``; and
+        ``uracil_ng_ml`` when measured.
+    """
+    d, u = result.genes["DPYD"], result.genes["UGT1A1"]
+    patient: dict[str, Any] = {"ugt1a1_phenotype": u.phenotype}
+    if d.activity_score is not None:
+        patient.update(dpyd_activity_score=d.activity_score, dpyd_diplotype=d.diplotype)
+    elif d.activity_score_max is not None and d.activity_score_max < 2:
+        patient["dpyd_activity_score_max"] = d.activity_score_max
+    if u.diplotype:
+        patient["ugt1a1_diplotype"] = u.diplotype
+    line = {} if result.uracil.ng_ml is None else {"uracil_ng_ml": result.uracil.ng_ml}
+    return patient, line
+
+
+def add_to_payload(payload: dict[str, Any], result: PgxResult) -> dict[str, Any]:
+    """``payload`` (a recommender payload) with the PGx fields of ``result`` added.
+
+    Patient fields go to ``payload["patient"]``; uracilemia to the current line's
+    entry of ``payload["lines"]`` (created when absent). Returns ``payload``.
+    """
+    patient, line = payload_fields(result)
+    payload.setdefault("patient", {}).update(patient)
+    if line:
+        lines = payload.setdefault("lines", [])
+        n = payload.get("line_number")
+        current = next((r for r in lines if r.get("line_number") == n), None)
+        if current is None:
+            current = {"line_number": n}
+            lines.append(current)
+        current.update(line)
+    return payload
 
 
 def attach_pgx_state(
