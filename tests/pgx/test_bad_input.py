@@ -162,3 +162,13 @@ def test_malformed_definitions(tmp_path):
         r"field 'alleles'",
     ):
         load_definitions(p)
+
+
+def test_haploid_genotypes(write_vcf):
+    dpyd = pgx_from_vcf(write_vcf(panel({"c.1905+1G>A": "."}))).genes["DPYD"]
+    assert dpyd.not_tested[0]["reason"] == "no call (./.) at chr1:97450058"
+    dpyd = pgx_from_vcf(write_vcf(panel({"c.1905+1G>A": "1"}))).genes["DPYD"]
+    assert dpyd.phenotype == "indeterminate"
+    assert dpyd.indeterminate[0]["reason"] == (
+        "1-ploid genotype at chr1:97450058 (expected diploid)"
+    )

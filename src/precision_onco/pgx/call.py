@@ -16,14 +16,16 @@ decreased UGT1A1 alleles) and ``indeterminate`` otherwise, with what to test.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from precision_onco.pgx.definitions import Allele, Definitions, Gene
 from precision_onco.pgx.genotype import GermlineReading, LocusCall
 
 __all__ = ["AlleleCall", "GeneCall", "call_gene", "call_genes", "not_tested_gene"]
 
+T = TypeVar("T")
 PHENOTYPES = ("normal", "intermediate", "poor", "indeterminate")
 
 
@@ -84,6 +86,18 @@ class GeneCall:
         return out
 
 
+def _unique(items: Iterable[T], key: Callable[[T], Any]) -> list[T]:
+    """``items`` without repeats of ``key``, first occurrence kept, order kept."""
+    seen: set[Any] = set()
+    out = []
+    for it in items:
+        k = key(it)
+        if k not in seen:
+            seen.add(k)
+            out.append(it)
+    return out
+
+
 def _star_key(name: str) -> tuple[int, str]:
     m = re.match(r"^\*(\d+)", name)
     return (int(m.group(1)) if m else 10**6, name)
@@ -107,16 +121,16 @@ def _allele_copies(
                         f"with the causal {allele.rsid}; the causal variant is used"
                     )
             return c.alleles.count(allele.name), True, f"{chrom}:{v.pos} ({allele.rsid})", notes
-    for t in tags:
-        c = calls[t.pos]
+    for tag in tags:
+        c = calls[tag.pos]
         if c.known:
             n = c.alleles.count(allele.name)
             if n:
                 notes.append(
-                    f"{allele.label} inferred from the tag {t.name} ({t.rsid}); the causal "
+                    f"{allele.label} inferred from the tag {tag.name} ({tag.rsid}); the causal "
                     f"{allele.rsid} was not tested (linkage is near-complete, not perfect)"
                 )
-            return n, True, f"{chrom}:{t.pos} ({t.rsid}, tag)", notes
+            return n, True, f"{chrom}:{tag.pos} ({tag.rsid}, tag)", notes
     c = calls[defining[0].pos]
     return c.alleles.count(allele.name), False, f"{chrom}:{defining[0].pos}", notes
 
@@ -176,8 +190,7 @@ def call_gene(gene: Gene, reading: GermlineReading, *, chrom_name: str | None = 
         if not known:
             undetermined.append(a)
     # One locus may define several alleles (the TA repeat): report it once.
-    seen: set[str] = set()
-    undetermined = [a for a in undetermined if not (a.rsid in seen or seen.add(a.rsid))]
+    undetermined = _unique(undetermined, lambda a: a.rsid)
     not_tested, indeterminate = _missing(gene, calls, chrom, undetermined)
     if gene.scoring == "activity_score":
         return _dpyd(gene, found, undetermined, not_tested, indeterminate, notes)
@@ -262,9 +275,8 @@ def not_tested_gene(gene: Gene) -> GeneCall:
         for a in gene.alleles
         for v in a.variants
     )
-    seen: set[str] = set()
-    items = tuple(i for i in items if not (i["position"] in seen or seen.add(i["position"])))
-    uniq = [a for a in gene.alleles if not (a.rsid in seen or seen.add(a.rsid))]
+    items = tuple(_unique(items, lambda i: i["position"]))
+    uniq = _unique(gene.alleles, lambda a: a.rsid)
     return GeneCall(
         gene=gene.symbol,
         phenotype="indeterminate",

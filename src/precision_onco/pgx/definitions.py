@@ -195,7 +195,7 @@ def _rule(
     return DoseRule(
         action=str(_req(raw, "action", where, path)).strip(),
         source=_sources_of(raw.get("source"), default_source, sources, where, path),
-        starting_dose_percent=None if avoid else int(pct),
+        starting_dose_percent=None if avoid or pct is None else int(pct),
         avoid=avoid,
         starting_dose_range_percent=(int(rng[0]), int(rng[1])) if rng else None,
     )

@@ -21,6 +21,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cyvcf2 import VCF
 
@@ -156,20 +157,20 @@ def _check_build(path: Path, header: str, defs: Definitions) -> None:
         )
 
 
-def _rec(v: object, index: int) -> _Rec:
-    fmt = v.FORMAT  # type: ignore[attr-defined]
+def _rec(v: Any, index: int) -> _Rec:
+    fmt = v.FORMAT
     gt = None
     if "GT" in fmt:
-        g = v.genotypes[index]  # type: ignore[attr-defined]
+        g = v.genotypes[index]
         gt = [int(a) for a in g[:-1]]
-    alts = list(v.ALT)  # type: ignore[attr-defined]
-    has_end = v.INFO.get("END") is not None  # type: ignore[attr-defined]
+    alts = list(v.ALT)
+    has_end = v.INFO.get("END") is not None
     block = has_end or (bool(alts) and all(a in _BLOCK_ALTS for a in alts)) or not alts
     return _Rec(
         chrom=v.CHROM,
         pos=v.POS,
         end=v.end,
-        ref=v.REF.upper(),  # type: ignore[attr-defined]
+        ref=v.REF.upper(),
         alts=[a.upper() for a in alts],
         gt=gt,
         block=block,
@@ -310,14 +311,6 @@ def _call_locus(
                 observed=observed,
                 reasons=(f"no GT for the sample at {where}",),
             )
-        if len(r.gt) != 2:
-            return LocusCall(
-                locus,
-                "indeterminate",
-                unknown_copies=2,
-                observed=observed,
-                reasons=(f"{len(r.gt)}-ploid genotype at {where} (expected diploid)",),
-            )
         if all(a < 0 for a in r.gt):
             if len(primary) == 1:
                 return LocusCall(
@@ -329,6 +322,14 @@ def _call_locus(
                 )
             missing = max(missing, 2)
             continue
+        if len(r.gt) != 2:
+            return LocusCall(
+                locus,
+                "indeterminate",
+                unknown_copies=2,
+                observed=observed,
+                reasons=(f"{len(r.gt)}-ploid genotype at {where} (expected diploid)",),
+            )
         if any(a < 0 for a in r.gt):
             reasons.append(
                 f"half call ({r.text().split('GT ')[-1]}) at {where}: one allele not called"

@@ -120,7 +120,7 @@ def _tests(patient: Mapping[str, Any], line_state: Mapping[str, Any], lang: str)
 
         u = interpret_uracil(float(uracil), load_definitions())
         band = (
-            _DEFICIENCY_FR[u.deficiency]
+            _DEFICIENCY_FR[str(u.deficiency)]
             if lang == "fr"
             else (
                 "no DPD deficiency" if u.deficiency == "none" else f"{u.deficiency} DPD deficiency"
