@@ -266,7 +266,8 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
                 "  ~ not distinguishable from #1"  # fmt: skip
             print(f"{row['rank']:>2}  {row['regimen_id']:<38} {_fmt_p(row, 'response'):<22} "
                   f"{_fmt_p(row, 'ae_grade3'):<24} {row['utility']:>8.3f}{flag}")  # fmt: skip
-            for d in json.loads(row.get("pgx_dose") or "[]"):  # pharmacogenomics (issue 17)
+            doses = row.get("pgx_dose") or []  # pharmacogenomics (issue 17): JSON text or list
+            for d in json.loads(doses) if isinstance(doses, str) else doses:
                 pct = "avoid" if d["tested"] and d["starting_dose_percent"] is None else (
                     f"{d['starting_dose_percent']} %" if d["tested"] else "untested")
                 print(f"    {d['drug']}: starting dose {pct} [{d['source']}]")
