@@ -67,3 +67,26 @@ def test_no_section_without_pgx_rule_or_result():
     assert shown["fr"]["notes"] == [
         "Aucun protocole classé ne comporte de règle de dose pharmacogénomique."
     ]
+
+
+def test_french_exclusion_reason(render):
+    html = render(crc(dpyd_activity_score=0.0, dpyd_diplotype="c.1679T>G/c.1156G>T"), "fr")
+    assert (
+        "score d&#39;activité DPYD 0 (c.1679T&gt;G/c.1156G&gt;T) : fluoropyrimidines "
+        "contre-indiquées (fluorouracile), CPIC DPYD 2017/2024"
+    ) in html
+
+
+def test_reason_fr_leaves_other_reasons():
+    from precision_onco.pgx.report import reason_fr
+
+    assert reason_fr("indicated for COADREAD only") is None
+    assert reason_fr(
+        "DPYD activity score at most 0.5 (c.1905+1G>A/c.2846A>T; other positions not tested): "
+        "avoid fluoropyrimidines; if no alternative, a strongly reduced dose with early "
+        "drug-level monitoring (capecitabine), CPIC DPYD 2017/2024"
+    ) == (
+        "score d'activité DPYD au plus 0,5 (c.1905+1G>A/c.2846A>T ; autres positions non "
+        "testées) : éviter les fluoropyrimidines ; à défaut d'alternative, dose fortement "
+        "réduite avec suivi pharmacologique précoce (capécitabine), CPIC DPYD 2017/2024"
+    )

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from precision_onco.pgx.definitions import load_definitions
 
-__all__ = ["pgx_section"]
+__all__ = ["pgx_section", "reason_fr"]
 
 _FLUOROPYRIMIDINES = ("fluorouracil", "capecitabine")
 _DRUG_FR = {
@@ -81,6 +82,36 @@ TEXT = {
         "none": "Aucun protocole classé ne comporte de règle de dose pharmacogénomique.",
     },
 }
+
+
+_ACTIONS_FR = {
+    "fluoropyrimidines contraindicated": "fluoropyrimidines contre-indiquées",
+    "complete DPD deficiency: fluoropyrimidines contraindicated": "déficit complet en DPD : "
+    "fluoropyrimidines contre-indiquées",
+    "avoid fluoropyrimidines; if no alternative, a strongly reduced dose with early drug-level "
+    "monitoring": "éviter les fluoropyrimidines ; à défaut d'alternative, dose fortement "
+    "réduite avec suivi pharmacologique précoce",
+}
+_REASON = re.compile(r"^(?P<basis>.+?): (?P<action>.+) \((?P<drug>\w+)\), (?P<source>[^,]+)$")
+
+
+def reason_fr(reason: str) -> str | None:
+    """The French wording of a PGx exclusion reason (``None`` if ``reason`` is not one)."""
+    m = _REASON.match(reason)
+    if not m or m["action"] not in _ACTIONS_FR:
+        return None
+    basis = m["basis"]
+    basis = re.sub(r"^DPYD activity score at most ", "score d'activité DPYD au plus ", basis)
+    basis = re.sub(r"^DPYD activity score ", "score d'activité DPYD ", basis)
+    basis = basis.replace("; other positions not tested", " ; autres positions non testées")
+    basis = re.sub(
+        r"^uracilemia (\S+) ng/mL \(complete DPD deficiency\)",
+        lambda u: f"uracilémie {u[1].replace('.', ',')} ng/mL (déficit complet en DPD)",
+        basis,
+    )
+    basis = re.sub(r"(\d)\.(\d)", r"\1,\2", basis) if basis.startswith("score") else basis
+    drug = _DRUG_FR.get(m["drug"], m["drug"])
+    return f"{basis} : {_ACTIONS_FR[m['action']]} ({drug}), {m['source']}"
 
 
 def _v(d: Mapping[str, Any], key: str) -> Any:
