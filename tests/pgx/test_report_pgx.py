@@ -90,3 +90,29 @@ def test_reason_fr_leaves_other_reasons():
         "testées) : éviter les fluoropyrimidines ; à défaut d'alternative, dose fortement "
         "réduite avec suivi pharmacologique précoce (capécitabine), CPIC DPYD 2017/2024"
     )
+
+
+def test_batch_reports_show_the_lines_uracilemia(small_recommender, tmp_path):
+    import pandas as pd
+
+    from precision_onco.report.batch import write_patient_reports
+
+    cfg, _, rec = small_recommender
+    payload = crc(dpyd_activity_score=2.0, uracil_ng_ml=40)
+    case = parse_payload(payload, tox_categories=cfg.catalog.toxicity_categories)
+    answer = rec.recommend(case).to_dict()
+    pk = case.patient_key
+    files = write_patient_reports(
+        {(pk, 1): answer},
+        features=pd.DataFrame({"patient_key": [pk], "line_number": [1], "albumin": [3.9]}),
+        patients=pd.DataFrame([{**case.patient, "patient_key": pk}]),
+        lines=pd.DataFrame([{"patient_key": pk, "line_number": 1, "uracil_ng_ml": 40.0}]),
+        variants=pd.DataFrame({"patient_key": [], "gene": [], "hgvsp": []}),
+        catalog=cfg.catalog,
+        genes=None,
+        langs=["fr"],
+        out_dir=tmp_path,
+    )
+    html = files[0].read_text(encoding="utf-8")
+    assert "40 ng/mL (déficit partiel)" in html
+    assert "Résultat d&#39;uracilémie pris en compte." in html
