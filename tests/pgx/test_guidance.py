@@ -133,6 +133,7 @@ def test_json_shape(write_vcf):
     assert d["genes"]["DPYD"]["activity_score"] == 1.5
     assert d["genes"]["DPYD"]["phenotype"] == "intermediate"
     assert d["genes"]["DPYD"]["alleles"][0]["name"] == "c.2846A>T"
+    assert d["genes"]["DPYD"]["alleles"][0]["relative_risk_full_dose"] == 3.02
     assert d["genes"]["DPYD"]["not_tested"] == []
     assert d["genes"]["UGT1A1"]["diplotype"] == "*1/*28"
     assert d["genes"]["UGT1A1"]["phenotype"] == "intermediate"

@@ -48,6 +48,8 @@ class AlleleCall:
             "function": a.function,
             "activity_value": a.value,
             "evidence": self.evidence,
+            # relative risk of severe toxicity at full dose (Meulendijks 2015), when published
+            "relative_risk_full_dose": a.relative_risk,
         }
 
 
