@@ -7,6 +7,7 @@ config show      print the composed, validated configuration
 synthesize       write a synthetic cohort outside the DVC pipeline
 variants         convert VCF/MAF files to the canonical (pseudonymized) variants table
 recommend        ranked, explained regimens for a new patient (VCF or MAF + clinical file)
+pgx              DPYD/UGT1A1 calls, uracilemia and per-drug starting doses from a germline VCF
 """
 
 from __future__ import annotations
@@ -215,6 +216,14 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     payload, rejected = new_patient_payload(cfg, clinical=args.clinical, line=args.line,
                                             variants=variants, sample=args.sample,
                                             preset=args.preset)  # fmt: skip
+    if args.germline_vcf or args.uracil is not None:  # pharmacogenomics (issue 17)
+        from precision_onco.pgx import pgx_from_vcf
+        from precision_onco.pgx.regimens import add_to_payload
+
+        pgx = pgx_from_vcf(
+            args.germline_vcf, sample=args.germline_sample, uracil_ng_ml=args.uracil
+        )
+        add_to_payload(payload, pgx)
     case = parse_payload(payload, tox_categories=cfg.catalog.toxicity_categories)
     uri = args.model or f"models:/{cfg.tracking.model_prefix}_recommender@champion"
     mlflow.set_tracking_uri(cfg.tracking.uri)
@@ -257,11 +266,37 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
                 "  ~ not distinguishable from #1"  # fmt: skip
             print(f"{row['rank']:>2}  {row['regimen_id']:<38} {_fmt_p(row, 'response'):<22} "
                   f"{_fmt_p(row, 'ae_grade3'):<24} {row['utility']:>8.3f}{flag}")  # fmt: skip
+            doses = row.get("pgx_dose") or []  # pharmacogenomics (issue 17): JSON text or list
+            for d in json.loads(doses) if isinstance(doses, str) else doses:
+                pct = "avoid" if d["tested"] and d["starting_dose_percent"] is None else (
+                    f"{d['starting_dose_percent']} %" if d["tested"] else "untested")
+                print(f"    {d['drug']}: starting dose {pct} [{d['source']}]")
     if len(result.excluded):
         print(f"{len(result.excluded)} regimen(s) excluded, with reasons, in {stem}.json")
     print(f"models loaded in {loaded:.2f} s; recommendation in {secs * 1000:.0f} ms; "
           f"wrote {stem}.json, {stem}.parquet, {', '.join(map(str, html))}")  # fmt: skip
     print("Decision support only: to be weighed by the treating oncologist.")
+    return 0
+
+
+def _cmd_pgx(args: argparse.Namespace) -> int:
+    import json
+
+    from precision_onco.pgx import format_text, load_definitions, pgx_from_vcf
+
+    if args.vcf is None and args.uracil is None:
+        raise ValueError("pgx needs --vcf FILE (germline genotypes) and/or --uracil NG_ML")
+    result = pgx_from_vcf(
+        args.vcf,
+        sample=args.sample,
+        uracil_ng_ml=args.uracil,
+        covered=args.covered,
+        definitions=load_definitions(args.definitions),
+    )
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.write(format_text(result))
     return 0
 
 
@@ -339,7 +374,34 @@ def _parser() -> argparse.ArgumentParser:
     rec.add_argument("--params", default="params.yaml", help="composed config (params.yaml)")
     rec.add_argument("--lang", choices=["en", "fr"], help="report language (default report.lang)")
     rec.add_argument("--pdf", action="store_true", help="also print the report to PDF (Chromium)")
+    rec.add_argument("--germline-vcf", help="germline VCF for DPYD/UGT1A1 dose guidance (pgx)")
+    rec.add_argument("--germline-sample", help="its sample column (e.g. the normal)")
+    rec.add_argument("--uracil", type=float, metavar="NG_ML", help="plasma uracil, ng/mL")
     rec.set_defaults(func=_cmd_recommend)
+
+    pgx = sub.add_parser(
+        "pgx",
+        help="DPYD/UGT1A1 pharmacogenomics and starting doses from a germline VCF",
+        description="Call DPYD (CPIC activity score) and UGT1A1 (DPWG diplotype) from a "
+        "germline VCF, read uracilemia against the INCa/HAS 2018 thresholds, and print per "
+        "drug (fluorouracil, capecitabine, irinotecan) the action and starting-dose percent "
+        "with the guideline. A defining position absent from the file is 'not tested'. "
+        "See docs/pgx.md.",
+    )
+    pgx.add_argument(
+        "--vcf",
+        help="germline VCF (plain or bgzipped; a tumour/normal VCF: the normal column)",
+    )
+    pgx.add_argument("--sample", help="sample column (required when the file has several)")
+    pgx.add_argument("--uracil", type=float, metavar="NG_ML", help="plasma uracil, ng/mL")
+    pgx.add_argument(
+        "--covered",
+        action="store_true",
+        help="the VCF covers every defining position: absent means reference",
+    )
+    pgx.add_argument("--definitions", help="allele definitions YAML (default: the shipped one)")
+    pgx.add_argument("--json", action="store_true", help="print the answer as JSON")
+    pgx.set_defaults(func=_cmd_pgx)
     return p
 
 

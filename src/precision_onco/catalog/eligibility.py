@@ -11,6 +11,7 @@ import pandas as pd
 
 from precision_onco.catalog.catalog import Catalog
 from precision_onco.config.schema import ContraindicationConfig, RegimenConfig
+from precision_onco.pgx.regimens import pgx_exclusions
 
 __all__ = ["Eligibility", "eligibility"]
 
@@ -169,6 +170,9 @@ def eligibility(
         tests = _regimen_reasons(reg, state, status, catalog)
         if prior_exposure is not None and catalog.config.no_rechallenge:
             tests.append((prior_exposure[:, j], "already received at an earlier line"))
+        # Pharmacogenomics (issue 17): avoid where DPYD/UGT1A1/uracilemia guidelines say so;
+        # a no-op when the state has no PGx column (see precision_onco.pgx.regimens).
+        tests += pgx_exclusions(reg, state)
         for hit, reason in tests:
             if reasons is not None:
                 new = hit & mask[:, j]

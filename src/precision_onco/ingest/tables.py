@@ -109,6 +109,12 @@ PATIENT_FIELDS: dict[str, Field] = {
     "autoimmune_disease": _BOOL,
     "diabetes": _BOOL,
     "ild_history": _BOOL,
+    # germline pharmacogenomics (issue 17; `precision-onco pgx` gives these)
+    "dpyd_activity_score": Field("float", 0, 2),
+    "dpyd_diplotype": Field("str"),
+    "dpyd_activity_score_max": Field("float", 0, 2),
+    "ugt1a1_phenotype": Field("code", codes=("normal", "intermediate", "poor", "indeterminate")),
+    "ugt1a1_diplotype": Field("str"),
 }
 
 _RECIST = ("CR", "PR", "SD", "PD", "NE")
@@ -131,6 +137,7 @@ LINE_FIELDS: dict[str, Field] = {
     "alt": Field("float", 0, 10000, unit="U/L"),
     "bilirubin": Field("float", 0, 100, unit="mg/dL"),
     "ldh": Field("float", 0, 50000, unit="U/L"),
+    "uracil_ng_ml": Field("float", 0, 5000, unit="ng/mL"),  # plasma uracil (pgx, issue 17)
     "pdl1_tps": Field("float", 0, 100, unit="%"),
     "tmb": Field("float", 0, 5000, unit="mut/Mb"),
     "msi_status": Field("code", codes=("MSI-H", "MSI-L", "MSS"),

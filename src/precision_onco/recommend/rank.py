@@ -20,6 +20,7 @@ from precision_onco.catalog.eligibility import eligibility
 from precision_onco.config.schema import CatalogConfig, RecommendConfig
 from precision_onco.features import candidate_features
 from precision_onco.models.fit import EndpointModel
+from precision_onco.pgx.regimens import attach_pgx_state, regimen_doses
 
 __all__ = ["Ranking", "eligible_pairs", "rank_regimens", "utility"]
 
@@ -72,6 +73,7 @@ def eligible_pairs(
     """(row, regimen_id) of every eligible pair, and the excluded pairs with their reason."""
     cat = Catalog(catalog)
     state = _state(features, patients)
+    state = attach_pgx_state(state, patients, lines)  # pharmacogenomics (issue 17)
     bm_ids = list(cat.biomarkers)
     status = pd.DataFrame({b: state[f"bm_{b}"].fillna(0).astype(bool).to_numpy()
                            if f"bm_{b}" in state.columns else np.zeros(len(state), bool)
@@ -84,6 +86,10 @@ def eligible_pairs(
                      with_reasons=True)  # fmt: skip
     rows, cols = np.nonzero(el.mask)
     pairs = pd.DataFrame({"row": rows, "regimen_id": np.asarray(el.regimen_ids, object)[cols]})
+    # Pharmacogenomics (issue 17): starting-dose guidance per pair (JSON text, None: no rule).
+    pairs["pgx_dose"] = regimen_doses(
+        state, rows, pairs["regimen_id"].tolist(), {r.id: r for r in cat.regimens}
+    )
     ex = el.excluded()
     excluded = pd.DataFrame({
         "patient_key": state["patient_key"].to_numpy()[ex["row"]],
@@ -118,6 +124,7 @@ def rank_regimens(
     base = feats.iloc[pairs["row"].to_numpy()].reset_index(drop=True)
     cand = candidate_features(base, pairs["regimen_id"].tolist(), catalog)
     out = cand[KEYS + ["regimen_id"]].copy()
+    out["pgx_dose"] = pairs["pgx_dose"].to_numpy(dtype=object)  # pharmacogenomics (issue 17)
     matrices: dict[tuple[object, ...], pd.DataFrame] = {}
     codes: dict[tuple[object, ...], np.ndarray] = {}
     for ep, model in models.items():

@@ -75,7 +75,12 @@ def write_patient_reports(
         vts.setdefault(r["patient_key"], []).append(r)
     written = []
     for (pk, n), answer in answers.items():
-        ctx = patient_context(answer, patient=pats.get(pk, {}), line_state=feats.get((pk, n), {}),
+        state = feats.get((pk, n), {})
+        # pharmacogenomics (issue 17): the line's uracilemia, which is not a model feature
+        current = next((r for r in lns.get(pk, []) if r["line_number"] == n), {})
+        if current.get("uracil_ng_ml") is not None:
+            state = {**state, "uracil_ng_ml": current["uracil_ng_ml"]}
+        ctx = patient_context(answer, patient=pats.get(pk, {}), line_state=state,
                               prior_lines=[r for r in lns.get(pk, []) if r["line_number"] < n],
                               variants=vts.get(pk, []), catalog=catalog, genes=genes)  # fmt: skip
         for lang in langs:

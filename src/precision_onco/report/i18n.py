@@ -294,4 +294,6 @@ def translate_reason(reason: str, lang: str, catalog: Any = None) -> str:
             for c in reg.contraindications:
                 if reason == f"contraindicated: {c.label}":
                     return f"contre-indiqué : {c.label_fr or c.label}"
-    return reason
+    from precision_onco.pgx.report import reason_fr  # pharmacogenomics (issue 17)
+
+    return reason_fr(reason) or reason

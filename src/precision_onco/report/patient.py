@@ -21,6 +21,7 @@ from markupsafe import escape
 
 from precision_onco.catalog.biomarkers import to_short_hgvsp
 from precision_onco.config.schema import CatalogConfig
+from precision_onco.pgx.report import pgx_section
 from precision_onco.recommend.explain import describe, json_value
 from precision_onco.report.i18n import (
     civic_term,
@@ -130,6 +131,8 @@ def patient_context(
         "other_variants": others,
         "ranked": ranked,
         "excluded": excluded,
+        # Pharmacogenomics and dose (issue 17), worded in both languages.
+        "pgx": pgx_section(ranked, patient=patient, line_state=line_state),
         "provenance": dict(answer.get("provenance") or {}),
         "generated": generated or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
