@@ -11,7 +11,7 @@ import pandas as pd
 
 from precision_onco.config import Config
 from precision_onco.features import candidate_features
-from precision_onco.models.evaluate import evaluate
+from precision_onco.models.evaluate import evaluate, sample_size
 from precision_onco.models.fit import load_models
 from precision_onco.models.train import model_frame
 from precision_onco.report.model_card import render_model_card, shap_summary
@@ -22,7 +22,7 @@ log = logging.getLogger("pipelines.evaluate")
 
 def model_card(cfg: Config, metrics: dict, curves: dict, models: dict, features: pd.DataFrame,
                predictions: pd.DataFrame, lines: pd.DataFrame, patients: pd.DataFrame,
-               policy: dict | None) -> str:  # fmt: skip
+               policy: dict | None, manifest: dict, policy_skipped: str | None) -> str:
     """The cohort model card (report.lang), with SHAP summaries on held-out lines."""
     held = features.merge(predictions[["patient_key", "line_number"]])
     rows = candidate_features(held, held["regimen_id"].tolist(), cfg.catalog)
@@ -32,7 +32,8 @@ def model_card(cfg: Config, metrics: dict, curves: dict, models: dict, features:
               "cancer_types": {str(k): int(v) for k, v in dict(counts).items()}}  # fmt: skip
     calibration = {ep: t["calibration"] for ep, t in curves.items() if "calibration" in t}
     return render_model_card(metrics, calibration=calibration, shap=shap_summary(models, rows),
-                             cohort=cohort, lang=cfg.report.lang, policy=policy)  # fmt: skip
+                             cohort=cohort, lang=cfg.report.lang, policy=policy,
+                             inputs=manifest, policy_skipped=policy_skipped)
 
 
 def main(cfg: Config) -> None:
@@ -45,6 +46,16 @@ def main(cfg: Config) -> None:
     truth = pd.read_parquet(truth_file) if cfg.cohort.synthetic and truth_file.is_file() else None
     metrics, curves = evaluate(cfg, predictions, lines, patients, ground_truth=truth,
                                cv_predictions=cv if len(cv.columns) > 2 else None)  # fmt: skip
+    models_dir = Path(cfg.paths.models_dir)
+    manifest = json.loads((models_dir / "manifest.json").read_text())
+    metrics = {"cohort": cfg.cohort.name, "synthetic": cfg.cohort.synthetic, **metrics}
+    metrics["sample_size"] = sample_size(cfg, manifest, metrics)
+    metrics["skipped_endpoints"] = manifest.get("skipped_endpoints", {})
+    for ep, why in metrics["skipped_endpoints"].items():
+        log.warning("endpoint %s not modelled: %s", ep, why)
+    for ep, s in metrics["sample_size"].items():
+        if s["small"]:
+            log.warning("%s", s["reason"])
     policy_file = reports / "policy.json"
     policy = json.loads(policy_file.read_text()) if policy_file.is_file() else None
     if policy and policy.get("policies"):
@@ -64,17 +75,16 @@ def main(cfg: Config) -> None:
                      o.get("auc_low", float("nan")), o.get("auc_high", float("nan")), o["ece"],
                      o["brier"], f" (Bayes-optimal AUC {res['bayes_optimal_auc']:.3f})"
                      if "bayes_optimal_auc" in res else "")  # fmt: skip
-    models_dir = Path(cfg.paths.models_dir)
     models = load_models(models_dir)
     features = pd.read_parquet(processed / "features.parquet")
     card = reports / "model_card.html"
     card.write_text(model_card(cfg, metrics, curves, models, features, predictions, lines,
-                               patients, metrics.get("policy")), encoding="utf-8")  # fmt: skip
+                               patients, metrics.get("policy"), manifest,
+                               (policy or {}).get("skipped")), encoding="utf-8")
     decisions = {}
     if cfg.tracking.enabled:
         from precision_onco.models.tracking import log_pipeline_run
 
-        manifest = json.loads((models_dir / "manifest.json").read_text())
         example = model_frame(features.head(20), cfg)
         ints = example.select_dtypes("integer").columns
         example[ints] = example[ints].astype("float64")  # missing values are possible

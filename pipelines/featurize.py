@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from precision_onco.config import Config
-from precision_onco.features import build_features, load_panel
+from precision_onco.features import build_features, load_panel, undeclared_numeric
 from precision_onco.stage import run_stage
 
 log = logging.getLogger("pipelines.featurize")
@@ -25,7 +25,12 @@ def main(cfg: Config) -> None:
         endpoint_columns=[e.column for e in cfg.endpoints.values()],
     )  # fmt: skip
     features.to_parquet(processed / "features.parquet", index=False)
-    log.info("%d lines x %d features", len(features), features.shape[1] - 2)
+    log.info("%d lines x %d features: %s", len(features), features.shape[1] - 2,
+             ", ".join(str(c) for c in features.columns[2:]))
+    other = undeclared_numeric(tables["lines"], features)
+    if other:
+        log.info("numeric columns of the lines table that are not inputs (declare them in "
+                 "features.extra to use them): %s", ", ".join(other))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import pandas as pd
 from precision_onco.config import Config
 from precision_onco.models.fit import load_models
 from precision_onco.models.train import train_all
-from precision_onco.policy.study import policy_study, training_variant
+from precision_onco.policy.study import policy_skip_reason, policy_study, training_variant
 from precision_onco.recommend.service import load_presets
 from precision_onco.stage import run_stage
 
@@ -47,13 +47,15 @@ def main(cfg: Config) -> None:
     processed, reports = Path(cfg.paths.processed_dir), Path(cfg.paths.reports_dir)
     out = reports / "policy.json"
     if not cfg.policy.enabled:
-        out.write_text(json.dumps({"enabled": False}, indent=2) + "\n")
+        out.write_text(json.dumps({"enabled": False, "skipped": "switched off "
+                                   "(policy.enabled=false)"}, indent=2) + "\n")
         return
     features = pd.read_parquet(processed / "features.parquet")
     lines = pd.read_parquet(processed / "lines.parquet")
-    if "regimen_id" not in features.columns or features["regimen_id"].isna().all():
-        out.write_text(json.dumps({"enabled": True, "skipped": "no regimen given in the "
-                                   "cohort's lines: nothing to compare"}, indent=2) + "\n")
+    why = policy_skip_reason(features, cfg.catalog)
+    if why:
+        log.warning("policy study skipped: %s", why)
+        out.write_text(json.dumps({"enabled": True, "skipped": why}, indent=2) + "\n")
         return
     models = load_models(Path(cfg.paths.models_dir))
     presets = load_presets(Path("conf"), cfg.recommend)

@@ -36,10 +36,29 @@ def main(cfg: Config) -> None:
     features = pd.read_parquet(processed / "features.parquet")
     held = pd.read_parquet(reports / "predictions.parquet")[["patient_key", "line_number"]]
     rows = features.merge(held, on=["patient_key", "line_number"])
+    local = load_models(Path(cfg.paths.models_dir))
+    unregistered: str | None = None
     if cfg.tracking.enabled and cfg.tracking.register:
         models, components = champion_models(cfg)
+        # an endpoint of this run without a champion of this cohort (e.g. held back as too
+        # small): this run's own model scores its held-out lines, and no recommender is
+        # registered for serving
+        missing = sorted(set(local) - set(models))
+        if missing:
+            decisions = json.loads((reports / "registry.json").read_text())
+            why = "; ".join(f"{ep}: {decisions.get(ep, {}).get('reason', 'no champion')}"
+                            for ep in missing)
+            unregistered = (f"no champion of cohort {cfg.cohort.name!r} for {', '.join(missing)} "
+                            f"({why}); this run's models score the held-out lines, and no "
+                            "recommender is registered for serving")
+            log.warning("%s", unregistered)
+            for ep in missing:
+                models[ep] = local[ep]
+                components[ep] = {"model": f"{cfg.paths.models_dir}/{ep}.joblib",
+                                  "version": None, "alias": None, "cohort": cfg.cohort.name,
+                                  "note": "this run's model, not a registered champion"}
     else:
-        models = load_models(Path(cfg.paths.models_dir))
+        models = local
         components = {ep: {"model": f"{cfg.paths.models_dir}/{ep}.joblib", "version": None}
                       for ep in models}  # fmt: skip
     provenance = {"components": components, "catalog_version": cfg.catalog.version,
@@ -66,8 +85,10 @@ def main(cfg: Config) -> None:
              secs, len(rows) / max(secs, 1e-9), cfg.recommend.preset)  # fmt: skip
     recommender.set_threads(1)
     registry: dict[str, object] = {"components": components}
-    if cfg.tracking.enabled and cfg.tracking.register:
+    if cfg.tracking.enabled and cfg.tracking.register and unregistered is None:
         registry.update(log_recommender(recommender, cfg))
+    elif unregistered is not None:
+        registry["not_registered"] = unregistered
     registry["provenance"] = provenance
     (reports / "recommender.json").write_text(json.dumps(registry, indent=2) + "\n")
 

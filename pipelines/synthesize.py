@@ -8,12 +8,15 @@ from pathlib import Path
 
 from precision_onco.config import Config
 from precision_onco.stage import run_stage
-from precision_onco.synth import synthesize
+from precision_onco.synth import skip_synthesis, synthesize
 
 log = logging.getLogger("pipelines.synthesize")
 
 
 def main(cfg: Config) -> None:
+    if not cfg.cohort.synthetic:
+        log.info("skipped: %s", skip_synthesis(cfg, Path(cfg.paths.raw_dir), root=Path.cwd()))
+        return
     summary = synthesize(cfg, Path(cfg.paths.raw_dir), progress=sys.stderr.isatty())
     log.info(
         "synthesized %d patients, %d therapy lines, %d variant records, %d ground-truth rows",

@@ -76,7 +76,7 @@ def test_repro_then_noop(repo: Path) -> None:
     assert len(recs) > 0 and recs["rank"].min() == 1
     pages = sorted((repo / "reports/patients").glob("*.en.html"))
     assert len(pages) == recs["patient_key"].nunique()
-    assert "precision_onco_recommender" in pages[0].read_text(encoding="utf-8")
+    assert "precision_onco_synthetic_recommender" in pages[0].read_text(encoding="utf-8")
     metrics = json.loads((repo / "reports/metrics.json").read_text())
     assert 0.5 < metrics["response"]["overall"]["auc"] <= 1
     assert "bayes_optimal_auc" in metrics["response"]

@@ -225,7 +225,9 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
         )
         add_to_payload(payload, pgx)
     case = parse_payload(payload, tox_categories=cfg.catalog.toxicity_categories)
-    uri = args.model or f"models:/{cfg.tracking.model_prefix}_recommender@champion"
+    from precision_onco.models.tracking import registered_name
+
+    uri = args.model or f"models:/{registered_name(cfg, 'recommender')}@champion"
     mlflow.set_tracking_uri(cfg.tracking.uri)
     t0 = time.perf_counter()
     try:
@@ -251,6 +253,8 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     reported = {**answer, "provenance": {**answer["provenance"], "recommender": source}}
     html = _write_report(reported, case, recommender, stem, args.lang or cfg.report.lang,
                          pdf=args.pdf, chromium=cfg.report.chromium)  # fmt: skip
+    cohort = recommender.provenance.get("cohort", "unknown")
+    print(f"recommender {uri} (champion trained on cohort {cohort!r})")
     print(f"{case.patient_key}, line {case.line_number}, preset {result.preset}: "
           f"{result.message}")  # fmt: skip
     if rejected:

@@ -137,13 +137,23 @@ def test_registry_keeps_the_champion_against_a_degraded_model(cohort, tmp_path: 
     d2 = log_pipeline_run(cfg, bad.models, m2, c2, example, bad.manifest, root=tmp_path)
     assert d2["response"]["version"] == 2 and not d2["response"]["promoted"]
     mlflow.set_tracking_uri(cfg.tracking.uri)
-    champ = MlflowClient().get_model_version_by_alias("precision_onco_response", CHAMPION)
+    champ = MlflowClient().get_model_version_by_alias("precision_onco_synthetic_response", CHAMPION)
     assert int(champ.version) == 1
     assert "worse than the champion" in MlflowClient().get_model_version(
-        "precision_onco_response", 2).tags["gate"]  # fmt: skip
+        "precision_onco_synthetic_response", 2).tags["gate"]  # fmt: skip
+
+    # another cohort's run is registered under its own name: it neither meets nor moves the
+    # synthetic cohort's champion
+    other = dataclasses.replace(cfg, cohort=dataclasses.replace(cfg.cohort, name="trial_x"))
+    d3 = log_pipeline_run(other, bad.models, m2, c2, example, bad.manifest, root=tmp_path)
+    assert d3["response"]["model"] == "precision_onco_trial_x_response"
+    assert d3["response"]["promoted"] and d3["response"]["version"] == 1
+    champ = MlflowClient().get_model_version_by_alias("precision_onco_synthetic_response",
+                                                      CHAMPION)
+    assert int(champ.version) == 1 and champ.tags["cohort"] == "synthetic"
 
     # the champion loads as a pyfunc and scores the feature table
-    loaded = mlflow.pyfunc.load_model("models:/precision_onco_response@champion")
+    loaded = mlflow.pyfunc.load_model("models:/precision_onco_synthetic_response@champion")
     out = loaded.predict(example[[c for c in good.models["response"].columns]])
     assert np.allclose(out["probability"], good.models["response"].predict_proba(example))
 
@@ -170,6 +180,7 @@ def test_separate_test_file_selects_the_held_out_rows(tmp_path: Path) -> None:
     _, cfg = compose([
         "endpoints=response", "split.method=column", "split.column=held_out",
         "split.test_values=[\"1\"]", "model.calibration=sigmoid", "cohort.synthetic=true",
+        "features.extra=[\"x (score: a)\"]",  # declared: a table's own column as an input
         "cohort.inputs.vcf.paths=[]", "~cohort.inputs.samples.column",
         "cohort.inputs.patients.path=train.csv",
         *[f"+cohort.inputs.patients.columns.{k}={v}" for k, v in mapping.items()

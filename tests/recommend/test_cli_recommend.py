@@ -111,7 +111,7 @@ def test_an_empty_registry_names_the_default_champion(
                str(tmp_path / "out"), "--params", str(params)])  # fmt: skip
     assert rc == 2
     msg = _error(capsys)
-    assert "models:/precision_onco_recommender@champion" in msg and "`dvc repro`" in msg
+    assert "models:/precision_onco_synthetic_recommender@champion" in msg and "`dvc repro`" in msg
 
 
 def test_a_missing_clinical_file(

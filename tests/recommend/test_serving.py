@@ -31,7 +31,7 @@ from precision_onco.recommend.service import Recommender, log_recommender
 
 pytestmark = pytest.mark.slow
 
-MODEL_URI = "models:/precision_onco_recommender@champion"
+MODEL_URI = "models:/precision_onco_synthetic_recommender@champion"
 KEY_ENV = "PRECISION_ONCO_PSEUDONYM_KEY"
 RAW_ID = "MRN-7731-DOE"
 STARTUP_SECONDS = 180
@@ -186,7 +186,7 @@ def _written(out: Path, key: str, line: int, suffix: str) -> Path:
 
 def test_registered_once_with_the_champion_alias(served: Served) -> None:
     assert served.first["registered"] is True and served.first["version"] == 1
-    assert served.first["model"] == "precision_onco_recommender"
+    assert served.first["model"] == "precision_onco_synthetic_recommender"
     # the same recommender again: no new version
     assert served.second["registered"] is False
     assert served.second["version"] == served.first["version"]
@@ -194,11 +194,11 @@ def test_registered_once_with_the_champion_alias(served: Served) -> None:
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri=served.uri)
-    versions = client.search_model_versions("name='precision_onco_recommender'")
+    versions = client.search_model_versions("name='precision_onco_synthetic_recommender'")
     assert [str(v.version) for v in versions] == ["1"]
-    aliases = client.get_registered_model("precision_onco_recommender").aliases
+    aliases = client.get_registered_model("precision_onco_synthetic_recommender").aliases
     assert {k: str(v) for k, v in aliases.items()} == {"champion": "1"}
-    mv = client.get_model_version_by_alias("precision_onco_recommender", "champion")
+    mv = client.get_model_version_by_alias("precision_onco_synthetic_recommender", "champion")
     assert mv.tags["fingerprint"] == served.recommender.fingerprint()
 
 

@@ -28,6 +28,8 @@ __all__ = [
     "ContraindicationConfig",
     "EffectsConfig",
     "EvidenceConfig",
+    "FeaturesConfig",
+    "LeakageConfig",
     "LineRangeConfig",
     "PathsConfig",
     "PseudonymizationConfig",
@@ -67,6 +69,9 @@ class BiomarkerConfig:
     marker: Optional[str] = None
     min: Optional[float] = None
     equals: Optional[str] = None
+    # The cancer types (OncoTree codes) where the rule is defined (e.g. PD-L1 TPS >= 50% for
+    # NSCLC); empty: every cancer type. Elsewhere the biomarker is missing, not absent.
+    cancer_types: List[str] = field(default_factory=list)
 
 
 @dataclass
@@ -319,6 +324,25 @@ class CohortConfig:
 
 # ---------------------------------------------------------------------------- modelling
 @dataclass
+class LeakageConfig:
+    """The guard that refuses to train on an input that gives the outcome away.
+
+    Training stops, naming the column, when a declared extra input is named like an outcome
+    or a later date (``name_patterns``, regular expressions, case-insensitive), when one
+    input alone separates an endpoint's classes on the training rows with an AUC of at least
+    ``max_single_auc``, or when the model's AUC on held-out patients reaches
+    ``max_model_auc``. ``allow`` lists inputs known to be safe (recorded in MLflow);
+    ``enabled: false`` switches the guard off (also recorded).
+    """
+
+    enabled: bool = True
+    max_single_auc: float = 0.95
+    max_model_auc: float = 0.98
+    name_patterns: List[str] = field(default_factory=list)
+    allow: List[str] = field(default_factory=list)
+
+
+@dataclass
 class FeaturesConfig:
     """What the ``featurize`` stage builds for each (patient, line)."""
 
@@ -333,10 +357,13 @@ class FeaturesConfig:
         "stop_lost", "protein_altering_variant", "feature_amplification",
     ])  # fmt: skip
     min_vaf: float = 0.02  # calls below this allele fraction are ignored
-    # Other numeric columns of the lines table become features unless listed here
-    # (outcomes and identifiers are never features).
-    passthrough_numeric: bool = True
+    # Model inputs are the canonical features (docs/ingest.md) plus the columns declared
+    # here: numeric columns of the lines or patients table, by their name after mapping.
+    # Nothing else of a table becomes an input.
+    extra: List[str] = field(default_factory=list)
+    # Canonical features to leave out.
     exclude: List[str] = field(default_factory=list)
+    leakage: LeakageConfig = field(default_factory=lambda: LeakageConfig())
 
 
 @dataclass
@@ -375,14 +402,30 @@ class ModelConfig:
     calibration_folds: int = 5
     propensity_weighting: bool = False
     weight_clip: float = 20.0
+    # A regimen is scored for a cancer type only where at least this many training patients
+    # of that cancer type received it; elsewhere it is listed as excluded, with the reason.
+    min_regimen_patients: int = 10
 
 
 @dataclass
 class EvaluationConfig:
+    """Held-out evaluation and the sample-size checks of each endpoint.
+
+    An endpoint whose training data has fewer than ``min_events_per_input`` events (the rarer
+    class) per candidate input, or fewer than ``min_events`` events in all, is flagged: the
+    stage warns, the model card says so first, and the model is not promoted to ``champion``
+    unless ``promote_small`` is true. With fewer than ``min_test_events`` held-out events the
+    model card leads with the cross-validated figures (when ``split.cv_folds`` > 1).
+    """
+
     bootstrap: int = 200
     calibration_bins: int = 10
     min_subgroup_rows: int = 50
     seed: int = 11
+    min_events_per_input: float = 10.0
+    min_events: int = 100
+    min_test_events: int = 100
+    promote_small: bool = False
 
 
 @dataclass

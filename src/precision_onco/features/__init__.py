@@ -7,6 +7,7 @@ from precision_onco.features.build import (
     candidate_features,
     load_panel,
     model_matrix,
+    undeclared_numeric,
 )
 
 __all__ = [
@@ -16,4 +17,5 @@ __all__ = [
     "candidate_features",
     "load_panel",
     "model_matrix",
+    "undeclared_numeric",
 ]

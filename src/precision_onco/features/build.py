@@ -20,6 +20,7 @@ sample taken at diagnosis, before any line.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Sequence
 from importlib import resources
@@ -39,6 +40,7 @@ __all__ = [
     "candidate_features",
     "load_panel",
     "model_matrix",
+    "undeclared_numeric",
 ]
 
 #: Columns that describe what happened during or after the line: never features.
@@ -52,6 +54,9 @@ CATEGORICAL = ("cancer_type", "regimen_id", "regimen_class", "smoking_status")
 _KEYS = ("patient_key", "line_number")
 _LABS = ("age_at_line", "ecog", "albumin", "nlr", "hemoglobin", "platelets",
          "creatinine_clearance", "alt", "bilirubin", "ldh", "pdl1_tps")  # fmt: skip
+#: Canonical per-line measurements that are inputs when the lines table has them (TMB: the
+#: measured value, which wins over the count from the variant calls).
+_LINE_MEASURES = ("tmb",)
 _STAGE = {"0": 0, "I": 1, "II": 2, "III": 3, "IV": 4}
 _RESPONSE_RANK = {"PD": 0, "SD": 1, "PR": 2, "CR": 3}
 
@@ -173,6 +178,44 @@ def _history(lines: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     return pd.DataFrame({k: v[inverse] for k, v in cols.items()}, index=lines.index)
 
 
+def _extra_inputs(out: pd.DataFrame, lines: pd.DataFrame, patients: pd.DataFrame,
+                  cfg: FeaturesConfig, endpoint_columns: Iterable[str]) -> pd.DataFrame:
+    """Add the declared ``features.extra`` columns (from the lines table, else the patients
+    table); a declared column that is absent, not numeric or an outcome is an error."""
+    forbidden = OUTCOME_COLUMNS | set(endpoint_columns) | {"patient_key", "start_date",
+                                                           "regimen_id", "line_number"}
+    for c in cfg.extra:
+        where = f"features.extra: {c!r}"
+        if c in forbidden or _OUTCOME_RX.match(str(c)):
+            raise ValueError(f"{where} is an outcome, a key or the regimen given; it can never "
+                             "be a model input")
+        if c in out.columns:
+            raise ValueError(f"{where} is already a canonical feature; list only other columns")
+        if c in lines.columns:
+            col = lines[c]
+        elif c in patients.columns:
+            col = out["patient_key"].map(patients.set_index("patient_key")[c])
+        else:
+            near = difflib.get_close_matches(
+                c, [str(x) for x in [*lines.columns, *patients.columns]], n=1, cutoff=0.6)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            raise ValueError(f"{where} is not a column of the lines or patients table{hint}")
+        if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
+            raise ValueError(f"{where} is not numeric (dtype {col.dtype}); map it to numbers "
+                             "with cohort.inputs.<table>.values")
+        out[c] = pd.to_numeric(col, errors="coerce").astype("float64").to_numpy()
+    return out
+
+
+def undeclared_numeric(lines: pd.DataFrame, features: pd.DataFrame) -> list[str]:
+    """Numeric columns of the lines table that are neither inputs nor outcomes: what a user
+    might have meant to declare in ``features.extra`` (listed in the featurize log)."""
+    skip = set(features.columns) | OUTCOME_COLUMNS | {"patient_key", "line_number",
+                                                      "start_date", "regimen_id"}
+    return [str(c) for c in lines.columns if c not in skip and not _OUTCOME_RX.match(str(c))
+            and (pd.api.types.is_numeric_dtype(lines[c]) or pd.api.types.is_bool_dtype(lines[c]))]
+
+
 def build_features(
     patients: pd.DataFrame,
     lines: pd.DataFrame,
@@ -194,6 +237,9 @@ def build_features(
     if "regimen_id" in lines.columns:
         out["regimen_id"] = lines["regimen_id"].astype("string")
     for c in _LABS:
+        if c in lines.columns:
+            out[c] = pd.to_numeric(lines[c], errors="coerce").astype("float64")
+    for c in _LINE_MEASURES:
         if c in lines.columns:
             out[c] = pd.to_numeric(lines[c], errors="coerce").astype("float64")
     if "msi_status" in lines.columns:
@@ -228,7 +274,7 @@ def build_features(
     out = pd.concat([out, hist], axis=1)
     if len(variants):
         gen = _genomics(variants, out["patient_key"], cfg, panel, catalog)
-        if "tmb" in lines.columns:  # a measured TMB given with the line wins
+        if "tmb" in out.columns:  # a measured TMB given with the line wins
             gen = gen.drop(columns="tmb")
         out = out.join(gen, on="patient_key")
     # marker-defined catalog biomarkers (PD-L1, MSI, ALK, HR, ...) at line start
@@ -239,15 +285,13 @@ def build_features(
         if usable:
             st = biomarker_status(usable, markers=markers)
             out = pd.concat([out, st.astype("int8").add_prefix("bm_")], axis=1)
-    if cfg.passthrough_numeric:
-        skip = (set(out.columns) | OUTCOME_COLUMNS | set(endpoint_columns) | set(cfg.exclude)
-                | {"patient_key", "start_date", "regimen_id"})  # fmt: skip
-        for c in lines.columns:
-            if c in skip or _OUTCOME_RX.match(str(c)):
-                continue
-            col = lines[c]
-            if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
-                out[c] = pd.to_numeric(col, errors="coerce").astype("float64")
+    out = _extra_inputs(out, lines, patients, cfg, endpoint_columns)
+    if "cancer_type" in out.columns:  # a rule defined for some cancer types only
+        for bid, rule in catalog.biomarkers.items():
+            col = f"bm_{bid}"
+            if rule.cancer_types and col in out.columns:
+                defined = out["cancer_type"].astype("string").isin(rule.cancer_types)
+                out[col] = out[col].astype("float64").where(defined.fillna(False).to_numpy(bool))
     out = out.drop(columns=[c for c in cfg.exclude if c in out.columns])
     return out.sort_values(list(_KEYS), kind="stable").reset_index(drop=True)
 

@@ -11,7 +11,7 @@ from precision_onco.config import Config
 from precision_onco.models.data import endpoint_labels
 from precision_onco.models.metrics import auc, curves, metric_table
 
-__all__ = ["SUBGROUPS", "evaluate", "flat_metrics", "truth_column"]
+__all__ = ["SUBGROUPS", "evaluate", "flat_metrics", "sample_size", "truth_column"]
 
 KEYS = ["patient_key", "line_number"]
 #: Subgroups every metric is reported by (name -> column of the evaluation frame).
@@ -115,4 +115,37 @@ def _flat_policy(section: Any) -> dict[str, float]:
                         out[f"policy.{name}.{key}.{k}"] = float(v[k])
             elif isinstance(v, (int, float)) and not isinstance(v, bool):
                 out[f"policy.{name}.{key}"] = float(v)
+    return out
+
+
+def sample_size(cfg: Config, manifest: dict[str, Any], metrics: dict[str, Any]
+                ) -> dict[str, dict[str, Any]]:
+    """Events and events per candidate input of each trained endpoint, and whether it is too
+    small to promote (``evaluation.min_events_per_input``, ``evaluation.min_events``)."""
+    ev = cfg.evaluation
+    n_inputs = int(manifest.get("candidate_parameters") or len(manifest.get("features", [])) or 1)
+    out: dict[str, dict[str, Any]] = {}
+    for ep, info in (manifest.get("endpoints") or {}).items():
+        rows, pos = int(info.get("train_rows", 0)), int(info.get("positives", 0))
+        events = min(pos, rows - pos)
+        epv = events / n_inputs
+        test = (metrics.get(ep) or {}).get("overall", {})
+        test_events = min(int(test.get("positives", 0)), int(test.get("n", 0))
+                          - int(test.get("positives", 0))) if test else 0
+        problems = []
+        if epv < ev.min_events_per_input:
+            problems.append(f"{events} events for {n_inputs} candidate parameters ({epv:.1f} "
+                            f"per parameter; at least {ev.min_events_per_input:g} advised)")
+        if events < ev.min_events:
+            problems.append(f"{events} events in training (at least {ev.min_events} advised)")
+        small = bool(problems)
+        reason = (f"too little data for {ep}: " + "; ".join(problems)) if small else ""
+        out[ep] = {"train_rows": rows, "events": events, "candidate_parameters": n_inputs,
+                   "events_per_input": round(epv, 2), "test_events": test_events,
+                   "small": small, "hold": small and not ev.promote_small,
+                   "reason": reason + (" (promoted anyway: evaluation.promote_small)"
+                                       if small and ev.promote_small else
+                                       " (not promoted: set evaluation.promote_small=true "
+                                       "to promote)" if small else ""),
+                   "small_test": test_events < ev.min_test_events}
     return out

@@ -67,6 +67,10 @@ class EndpointModel:
     kind: str
     best_iteration: int | None = None
     safe: list[str] = field(default_factory=list)
+    #: training patients per ``"<cancer_type>|<regimen_id>"``: where the model has seen data
+    support: dict[str, int] = field(default_factory=dict)
+    #: fewer training patients than this for a cancer type and regimen: not scored there
+    min_support: int = 0
 
     @property
     def input_key(self) -> tuple[Any, ...]:

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
+from scipy.stats import norm, rankdata
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_curve
 
-__all__ = ["auc", "curves", "ece", "metric_table", "summarize"]
+__all__ = ["auc", "bc_interval", "curves", "ece", "metric_table", "stratified_resamples", "summarize"]
 
 
 def auc(y: np.ndarray, p: np.ndarray) -> float:
@@ -51,9 +51,41 @@ def _ece_rows(y: np.ndarray, p: np.ndarray, bins: int) -> np.ndarray:
     return out
 
 
+def bc_interval(values: np.ndarray, point: float, level: float = 0.95) -> tuple[float, float]:
+    """Bias-corrected percentile bootstrap interval (Efron, J Am Stat Assoc 1987;82:171-85):
+    the percentiles shift by the share of resamples below the point estimate, so that a
+    statistic the bootstrap inflates (ECE, say) keeps its estimate inside its interval."""
+    finite = values[np.isfinite(values)]
+    if not len(finite) or not np.isfinite(point):
+        return float("nan"), float("nan")
+    below = (np.sum(finite < point) + 0.5 * np.sum(finite == point)) / len(finite)
+    z0 = norm.ppf(np.clip(below, 1 / (2 * len(finite)), 1 - 1 / (2 * len(finite))))
+    za = norm.ppf([(1 - level) / 2, (1 + level) / 2])
+    q = norm.cdf(2 * z0 + za) * 100
+    lo, hi = np.percentile(finite, q)
+    return float(lo), float(hi)
+
+
+def stratified_resamples(y: np.ndarray, bootstrap: int, rng: np.random.Generator
+                         ) -> np.ndarray:
+    """(bootstrap, n) row indices: each resample draws the positives and the negatives
+    separately, with replacement, keeping their counts — so that every resample has both
+    classes and none is dropped from an interval (the stratified bootstrap; Carpenter & Bithell,
+    Stat Med 2000;19:1141-64). With one class only, plain resampling."""
+    y = np.asarray(y, dtype=float)
+    n = len(y)
+    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y != 1)
+    if not len(pos) or not len(neg):
+        return rng.integers(0, n, size=(bootstrap, n))
+    return np.concatenate([pos[rng.integers(0, len(pos), size=(bootstrap, len(pos)))],
+                           neg[rng.integers(0, len(neg), size=(bootstrap, len(neg)))]], axis=1)
+
+
 def summarize(y: np.ndarray, p: np.ndarray, *, bootstrap: int, bins: int,
               rng: np.random.Generator) -> dict[str, Any]:  # fmt: skip
-    """AUC, average precision, Brier and ECE with percentile 95% bootstrap intervals."""
+    """AUC, average precision, Brier and ECE with bias-corrected 95% bootstrap intervals: the
+    rank metrics on stratified resamples (no resample lacks a class, so none is dropped),
+    Brier and ECE on plain ones (defined on any resample)."""
     y = np.asarray(y, dtype=float)
     p = np.asarray(p, dtype=float)
     n = len(y)
@@ -67,12 +99,16 @@ def summarize(y: np.ndarray, p: np.ndarray, *, bootstrap: int, bins: int,
     out: dict[str, Any] = {"n": n, "positives": int(y.sum()), "prevalence": float(y.mean()),
                            "mean_prediction": float(p.mean())}  # fmt: skip
     if bootstrap > 0 and n > 1:
-        ix = rng.integers(0, n, size=(bootstrap, n))
+        # rank metrics (AUC, AP) are conditional on the two classes: stratified resamples keep
+        # both in every resample; Brier and ECE also vary with the number of events: plain ones
+        ix = stratified_resamples(y, bootstrap, rng)
         yb, pb = y[ix], p[ix]
+        plain = rng.integers(0, n, size=(bootstrap, n))
+        yp, pp = y[plain], p[plain]
         boot: dict[str, np.ndarray] = {
             "auc": _auc_rows(yb, pb),
-            "brier": ((pb - yb) ** 2).mean(axis=1),
-            "ece": _ece_rows(yb, pb, bins),
+            "brier": ((pp - yp) ** 2).mean(axis=1),
+            "ece": _ece_rows(yp, pp, bins),
             "average_precision": np.array([
                 average_precision_score(yb[b], pb[b]) if 0 < yb[b].sum() < n else np.nan
                 for b in range(bootstrap)
@@ -83,9 +119,11 @@ def summarize(y: np.ndarray, p: np.ndarray, *, bootstrap: int, bins: int,
     for k, v in point.items():
         out[k] = v
         if k in boot:
-            finite = boot[k][np.isfinite(boot[k])]
-            lo, hi = (np.percentile(finite, [2.5, 97.5]) if len(finite) else (np.nan, np.nan))
-            out[f"{k}_low"], out[f"{k}_high"] = float(lo), float(hi)
+            lo, hi = bc_interval(boot[k], v)
+            out[f"{k}_low"], out[f"{k}_high"] = lo, hi
+            dropped = int((~np.isfinite(boot[k])).sum())
+            if dropped:
+                out[f"{k}_resamples_undefined"] = dropped
     return out
 
 

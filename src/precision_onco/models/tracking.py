@@ -9,8 +9,10 @@ held-out gate metrics is worse than the current champion's by more than
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import re
 import subprocess
 import tempfile
 from collections.abc import Mapping
@@ -27,8 +29,8 @@ from precision_onco.config import Config
 from precision_onco.models.fit import EndpointModel
 
 __all__ = [
-    "CHAMPION", "EndpointPyfunc", "GateDecision", "gate", "log_pipeline_run", "package_versions",
-    "use_experiment",
+    "CHAMPION", "EndpointPyfunc", "GateDecision", "cohort_definition", "gate", "log_pipeline_run",
+    "package_versions", "registered_name", "use_experiment",
 ]
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,26 @@ class EndpointPyfunc(_PythonModel):
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.DataFrame:
         return pd.DataFrame({"probability": self.model.predict_proba(model_input)})
+
+
+def registered_name(cfg: Config, what: str) -> str:
+    """The registry name of an endpoint model or of the recommender for this run's cohort:
+    ``<tracking.model_prefix>_<cohort.name>_<what>``. Cohorts never share a registered model,
+    so a champion is only compared with, and only replaced by, models of its own cohort."""
+    cohort = re.sub(r"[^A-Za-z0-9_]+", "_", cfg.cohort.name).strip("_") or "cohort"
+    return f"{cfg.tracking.model_prefix}_{cohort}_{what}"
+
+
+def cohort_definition(cfg: Config, endpoint: str | None = None) -> str:
+    """A fingerprint of what a model's held-out figures are measured on: the cohort's inputs
+    and their mapping, the split and, for an endpoint, its definition. Champions are compared
+    only with models of the same definition."""
+    parts: dict[str, Any] = {"inputs": _asdict(cfg.cohort.inputs), "split": _asdict(cfg.split),
+                             "synthetic": cfg.cohort.synthetic}
+    if endpoint is not None and endpoint in cfg.endpoints:
+        parts["endpoint"] = _asdict(cfg.endpoints[endpoint])
+    blob = json.dumps(parts, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -213,9 +235,14 @@ def log_pipeline_run(
     flat = flat_metrics(dict(metrics))
     versions = package_versions()
     decisions: dict[str, Any] = {}
+    small = {ep: r["reason"] for ep, r in (metrics.get("sample_size") or {}).items()
+             if isinstance(r, dict) and r.get("hold")}
     with mlflow.start_run(run_name=f"{cfg.cohort.name}-{cfg.model.kind}") as parent:
         mlflow.set_tags({**_git(root), "cohort": cfg.cohort.name, "synthetic": cfg.cohort.synthetic,
-                         "kind": "pipeline"})  # fmt: skip
+                         "kind": "pipeline", "cohort_definition": cohort_definition(cfg),
+                         "leakage_guard": "on" if cfg.features.leakage.enabled else "off",
+                         "leakage_allowed": ",".join(cfg.features.leakage.allow) or "none",
+                         "small_cohort_override": str(cfg.evaluation.promote_small)})  # fmt: skip
         params: dict[str, Any] = {}
         _flat("model", _asdict(cfg.model), params)
         _flat("split", _asdict(cfg.split), params)
@@ -263,9 +290,11 @@ def log_pipeline_run(
                                           if p != "precision-onco"],
                     )  # fmt: skip
                 if tr.register:
-                    decisions[ep] = _register(client, f"{tr.model_prefix}_{ep}", info.model_uri,
-                                              child.info.run_id, ep_metrics, tr.gate_metrics,
-                                              tr.tolerance)  # fmt: skip
+                    decisions[ep] = _register(
+                        client, registered_name(cfg, ep), info.model_uri, child.info.run_id,
+                        ep_metrics, tr.gate_metrics, tr.tolerance,
+                        cohort=cfg.cohort.name, definition=cohort_definition(cfg, ep),
+                        hold=(small or {}).get(ep))
         mlflow.log_dict(decisions, "registry/gate_decisions.json")
         for folder, path in (artifacts or {}).items():
             mlflow.log_artifact(str(path), artifact_path=folder)
@@ -273,30 +302,47 @@ def log_pipeline_run(
 
 
 def _register(client: Any, name: str, model_uri: str, run_id: str, new: Mapping[str, float],
-              gate_metrics: list[str], tolerance: float) -> dict[str, Any]:  # fmt: skip
+              gate_metrics: list[str], tolerance: float, *, cohort: str, definition: str,
+              hold: str | None = None) -> dict[str, Any]:
+    """Register a version; move ``champion`` to it when the gate allows. ``hold``: a reason
+    not to promote at all (a cohort too small for the endpoint)."""
     from mlflow.exceptions import MlflowException
 
     try:
         client.get_registered_model(name)
     except MlflowException:
-        client.create_registered_model(name, description="precision_onco endpoint model")
-    mv = client.create_model_version(name, model_uri, run_id=run_id)
+        client.create_registered_model(
+            name, description=f"precision_onco endpoint model of cohort {cohort}",
+            tags={"cohort": cohort})
+    mv = client.create_model_version(name, model_uri, run_id=run_id,
+                                     tags={"cohort": cohort, "cohort_definition": definition})
     for m, v in new.items():
         client.set_model_version_tag(name, mv.version, f"metric.{m}", f"{v:.6f}")
     champion = None
     try:
         cur = client.get_model_version_by_alias(name, CHAMPION)
-        champion = {k.removeprefix("metric."): float(v) for k, v in cur.tags.items()
-                    if k.startswith("metric.")}  # fmt: skip
         champ_version = cur.version
+        if cur.tags.get("cohort_definition") == definition:
+            champion = {k.removeprefix("metric."): float(v) for k, v in cur.tags.items()
+                        if k.startswith("metric.")}  # fmt: skip
+        else:
+            log.info("%s: champion v%s was evaluated on another definition of cohort %s "
+                     "(inputs, split or endpoint changed): its figures are not comparable",
+                     name, champ_version, cohort)
     except MlflowException:
         champ_version = None
     decision = gate(new, champion, list(gate_metrics), tolerance)
+    if hold is not None:
+        decision = GateDecision(False, hold)
+    elif champion is None and champ_version is not None:
+        decision = GateDecision(True, f"the champion v{champ_version} was evaluated on another "
+                                "definition of this cohort; its figures are not comparable")
     client.set_model_version_tag(name, mv.version, "gate", decision.reason)
     if decision.promote:
         client.set_registered_model_alias(name, CHAMPION, mv.version)
     log.info("%s v%s: %s%s", name, mv.version, "champion — " if decision.promote else
-             f"champion stays v{champ_version} — ", decision.reason)  # fmt: skip
+             f"champion stays v{champ_version} — " if champ_version else "no champion — ",
+             decision.reason)
     return {"model": name, "version": int(mv.version), "promoted": decision.promote,
             "champion_version": int(mv.version) if decision.promote else
             (int(champ_version) if champ_version else None), "reason": decision.reason}  # fmt: skip

@@ -14,8 +14,11 @@ from precision_onco.config import Config
 from precision_onco.features import candidate_features
 from precision_onco.models.data import assign_split, endpoint_labels
 from precision_onco.models.fit import EndpointModel, fit_endpoint, propensity_weights
+from precision_onco.models.leakage import check_model, check_names, check_single
+from precision_onco.models.metrics import auc
 
-__all__ = ["KEYS", "TrainResult", "feature_columns", "model_frame", "train_all"]
+__all__ = ["KEYS", "TrainResult", "feature_columns", "model_frame", "regimen_support",
+           "train_all"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,31 @@ def feature_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c not in KEYS]
 
 
+def candidate_parameters(rows: pd.DataFrame, columns: list[str]) -> int:
+    """Candidate parameters of the inputs on the training rows: one per non-constant numeric
+    input, one per extra level of a categorical input (for events-per-parameter checks)."""
+    from precision_onco.features import CATEGORICAL
+
+    n = 0
+    for c in columns:
+        if c not in rows.columns:
+            continue
+        levels = rows[c].nunique(dropna=True)
+        n += max(levels - 1, 0) if c in CATEGORICAL else int(levels > 1)
+    return max(n, 1)
+
+
+def regimen_support(rows: pd.DataFrame) -> dict[str, int]:
+    """Training patients per ``"<cancer_type>|<regimen_id>"`` (missing cancer type: empty)."""
+    if "regimen_id" not in rows.columns:
+        return {}
+    cancer = (rows["cancer_type"].astype("string").fillna("") if "cancer_type" in rows.columns
+              else pd.Series("", index=rows.index, dtype="string"))
+    key = cancer + "|" + rows["regimen_id"].astype("string")
+    n = rows.groupby(key.to_numpy(), dropna=True)["patient_key"].nunique()
+    return {str(k): int(v) for k, v in n.items()}
+
+
 def train_all(cfg: Config, features: pd.DataFrame, lines: pd.DataFrame) -> TrainResult:
     """Fit one calibrated model per endpoint; predict the held-out test patients.
 
@@ -59,6 +87,8 @@ def train_all(cfg: Config, features: pd.DataFrame, lines: pd.DataFrame) -> Train
     split = assign_split(data, cfg.split)
     frame = model_frame(features, cfg)
     cols = [c for c in feature_columns(frame) if c != cfg.split.column]  # a split label is no input
+    check_names(cfg.features)
+    log.info("model inputs (%d): %s", len(cols), ", ".join(cols))
     groups = frame["patient_key"].astype(str)
     weights = None
     if cfg.model.propensity_weighting:
@@ -83,16 +113,24 @@ def train_all(cfg: Config, features: pd.DataFrame, lines: pd.DataFrame) -> Train
             log.warning("endpoint %s skipped: %s", ep, skipped[ep])
             labels = labels.drop(columns=ep)
             continue
+        guard = check_single(ep, frame.loc[train], y[train].to_numpy(), cols, cfg.features)
         t1 = time.perf_counter()
         m = fit_endpoint(
             ep, frame.loc[train], y[train].to_numpy(), groups[train],
             (split[train] == "validation").to_numpy(), cols, cfg.model, seed=cfg.split.seed,
             weights=None if weights is None else weights[train],
         )  # fmt: skip
+        m.support = regimen_support(frame.loc[train])
+        m.min_support = cfg.model.min_regimen_patients
         models[ep] = m
         preds[ep], preds[f"{ep}_low"], preds[f"{ep}_high"] = m.predict_interval(frame.loc[test])
+        y_test = y[test].to_numpy()
+        has = np.isfinite(y_test)
+        if has.any():
+            strongest = [guard["strongest_input"]] if guard else []
+            check_model(ep, auc(y_test[has], preds[ep].to_numpy()[has]), strongest, cfg.features)
         fit_info[ep] = {"train_rows": int(train.sum()), "positives": int(y[train].sum()),
-                        "best_iteration": m.best_iteration,
+                        "best_iteration": m.best_iteration, "leakage_check": guard,
                         "seconds": round(time.perf_counter() - t1, 2)}  # fmt: skip
         log.info("%s: %d training rows (%d positive), %s rounds, %.1f s", ep, train.sum(),
                  y[train].sum(), m.best_iteration, time.perf_counter() - t1)  # fmt: skip
@@ -101,12 +139,18 @@ def train_all(cfg: Config, features: pd.DataFrame, lines: pd.DataFrame) -> Train
             f"{k}: {v}" for k, v in skipped.items()))  # fmt: skip
     cv = _cross_validate(cfg, frame, labels, groups, cols, weights) if cfg.split.cv_folds > 1 \
         else None  # fmt: skip
+    first = next(iter(models))
+    fit_rows = frame.loc[(~test) & labels[first].notna().to_numpy()] if first in labels else frame
     manifest = {
+        "candidate_parameters": candidate_parameters(fit_rows, cols),
         "endpoints": {ep: {"column": cfg.endpoints[ep].column,
                            "threshold": cfg.endpoints[ep].threshold,
                            "label": cfg.endpoints[ep].label, **fit_info[ep]} for ep in models},
         "skipped_endpoints": skipped,
         "features": cols,
+        "declared_extra": list(cfg.features.extra),
+        "leakage_guard": {"enabled": cfg.features.leakage.enabled,
+                          "allowed": list(cfg.features.leakage.allow)},
         "split": {k: int(v) for k, v in split.value_counts().items()},
         "split_patients": {k: int(frame.loc[(split == k).to_numpy(), "patient_key"].nunique())
                            for k in ("train", "validation", "test")},

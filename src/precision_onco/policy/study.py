@@ -21,7 +21,7 @@ import pandas as pd
 
 from precision_onco.catalog.catalog import Catalog
 from precision_onco.config import Config
-from precision_onco.config.schema import RecommendConfig
+from precision_onco.config.schema import CatalogConfig, RecommendConfig
 from precision_onco.models.data import endpoint_labels
 from precision_onco.models.fit import EndpointModel
 from precision_onco.policy.evaluate import (
@@ -34,12 +34,31 @@ from precision_onco.policy.evaluate import (
 )
 from precision_onco.policy.policies import guideline_scores, random_policy, weighted_sum
 from precision_onco.policy.propensity import Propensity, cross_fit_propensity, restrict_to
-from precision_onco.recommend.rank import rank_regimens
+from precision_onco.recommend.rank import rank_regimens, supported
 
-__all__ = ["StudyInputs", "estimator_settings", "policy_study", "prepare_study",
-           "training_variant"]
+__all__ = ["StudyInputs", "estimator_settings", "policy_skip_reason", "policy_study",
+           "prepare_study", "training_variant"]
 
 log = logging.getLogger(__name__)
+
+
+
+def policy_skip_reason(features: pd.DataFrame, catalog: CatalogConfig) -> str | None:
+    """Why a policy study would mean nothing for this cohort, or None: no regimen given, none
+    of the given regimens in the catalog, or a single catalog regimen (every policy would
+    choose it)."""
+    if "regimen_id" not in features.columns or features["regimen_id"].isna().all():
+        return "no regimen given in the cohort's lines: nothing to compare"
+    given = set(features["regimen_id"].dropna().astype(str))
+    known = given & {r.id for r in catalog.regimens}
+    if not known:
+        return (f"none of the cohort's regimens ({', '.join(sorted(given)[:6])}) is in the "
+                f"therapy catalog {catalog.version}: choose a catalog that lists them "
+                "(catalog=<name>)")
+    if len(known) < 2:
+        return (f"the cohort received one catalog regimen only ({next(iter(known))}): every "
+                "policy would choose it")
+    return None
 
 
 def training_variant(propensity_weighting: bool) -> str:
@@ -53,10 +72,19 @@ def _utility_weights(weights: Mapping[str, float], endpoints: list[str]) -> dict
 def _problem(cfg: Config, held: pd.DataFrame, patients: pd.DataFrame, lines: pd.DataFrame,
              models: Mapping[str, EndpointModel], observed: pd.DataFrame, row_of: pd.Series,
              prop: Propensity, truth: pd.DataFrame | None) -> PolicyProblem:  # fmt: skip
-    ranked = rank_regimens(held, patients, lines, models, cfg.catalog, cfg.recommend).ranked
+    # every catalog-eligible regimen is a candidate (practice may have given any of them);
+    # the recommender's policies choose among those the training data supports
+    ranked = rank_regimens(held, patients, lines, models, cfg.catalog, cfg.recommend,
+                           check_support=False).ranked
     line_index = row_of.reindex(pd.MultiIndex.from_frame(ranked[KEYS])).to_numpy(dtype=int)
     e = restrict_to(ranked, prop, line_index)
-    return build_problem(ranked, observed, e, endpoints=list(models), truth=truth)
+    problem = build_problem(ranked, observed, e, endpoints=list(models), truth=truth)
+    cand = problem.candidates
+    cancer = (cand[KEYS].merge(held[[*KEYS, "cancer_type"]], on=KEYS, how="left")["cancer_type"]
+              .astype("string").fillna("").to_numpy(dtype=object)
+              if "cancer_type" in held.columns else np.full(len(cand), "", dtype=object))
+    cand["supported"] = supported(cancer, cand["regimen_id"].to_numpy(dtype=object), models)[0]
+    return problem
 
 
 def _recommenders(problem: PolicyProblem, presets: Mapping[str, RecommendConfig],
@@ -64,8 +92,11 @@ def _recommenders(problem: PolicyProblem, presets: Mapping[str, RecommendConfig]
     out = {}
     for name, preset in sorted(presets.items()):
         w = _utility_weights(preset.weights, problem.endpoints)
-        out[f"recommender_{name}"] = Policy(problem.policy_of(weighted_sum(
-            problem.candidates, w, "mu_")), "recommender", detail={"preset": name})  # fmt: skip
+        score = weighted_sum(problem.candidates, w, "mu_")
+        if "supported" in problem.candidates.columns:  # unsupported regimens only as a last resort
+            score = score - 1e6 * (~problem.candidates["supported"].to_numpy(bool))
+        out[f"recommender_{name}"] = Policy(problem.policy_of(score), "recommender",
+                                            detail={"preset": name})
     return out
 
 

@@ -22,7 +22,7 @@ from precision_onco.features import candidate_features
 from precision_onco.models.fit import EndpointModel
 from precision_onco.pgx.regimens import attach_pgx_state, regimen_doses
 
-__all__ = ["Ranking", "eligible_pairs", "rank_regimens", "utility"]
+__all__ = ["Ranking", "eligible_pairs", "rank_regimens", "supported", "utility"]
 
 KEYS = ["patient_key", "line_number"]
 
@@ -100,6 +100,51 @@ def eligible_pairs(
     return pairs, excluded
 
 
+def supported(cancer: np.ndarray, regimen: np.ndarray, models: Mapping[str, EndpointModel]
+              ) -> tuple[np.ndarray, np.ndarray, int]:
+    """Which (cancer type, regimen) pairs the training data supports: at least
+    ``EndpointModel.min_support`` training patients of that cancer type received the regimen
+    (the fewest over the models). Returns the mask, the counts and the threshold; everything
+    is supported for models trained without support counts."""
+    counted = [m for m in models.values() if getattr(m, "support", None)]
+    need = max((int(getattr(m, "min_support", 0)) for m in counted), default=0)
+    if not counted or need <= 0:
+        return np.ones(len(regimen), bool), np.full(len(regimen), -1), 0
+    keys = [f"{c}|{r}" for c, r in zip(cancer, regimen, strict=True)]
+    n = np.array([min(m.support.get(k, 0) for m in counted) for k in keys], dtype=int)
+    return n >= need, n, need
+
+
+def _supported(pairs: pd.DataFrame, feats: pd.DataFrame, models: Mapping[str, EndpointModel]
+               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Keep the eligible pairs the training data supports: enough training patients of the
+    row's cancer type received the regimen (``EndpointModel.min_support``, the fewest over the
+    models). The others are returned as excluded rows with the reason."""
+    empty = pd.DataFrame(columns=["patient_key", "line_number", "regimen_id", "reason"])
+    if not len(pairs):
+        return pairs, empty
+    rows = pairs["row"].to_numpy()
+    cancer = (feats["cancer_type"].astype("string").fillna("").to_numpy(dtype=object)[rows]
+              if "cancer_type" in feats.columns else np.full(len(rows), "", dtype=object))
+    regimen = pairs["regimen_id"].to_numpy(dtype=object)
+    ok, n, need = supported(cancer, regimen, models)
+    if ok.all():
+        return pairs, empty
+    bad = np.flatnonzero(~ok)
+    reasons = [(f"no training patient with {cancer[i] or 'this cancer type'} received "
+                f"{regimen[i]}: the models cannot score it" if n[i] == 0 else
+                f"only {n[i]} training patient(s) with {cancer[i] or 'this cancer type'} "
+                f"received {regimen[i]} (at least {need} needed to score it; "
+                "model.min_regimen_patients)") for i in bad]
+    unsupported = pd.DataFrame({
+        "patient_key": feats["patient_key"].to_numpy()[rows[bad]],
+        "line_number": feats["line_number"].to_numpy()[rows[bad]],
+        "regimen_id": pd.Series(regimen[bad], dtype="string"),
+        "reason": pd.Series(reasons, dtype="string"),
+    })
+    return pairs.loc[ok].reset_index(drop=True), unsupported
+
+
 def utility(scores: pd.DataFrame, weights: Mapping[str, float]) -> np.ndarray:
     """Weighted sum of the endpoint probabilities present in ``scores`` (columns ``p_<ep>``)."""
     u = np.zeros(len(scores))
@@ -117,10 +162,20 @@ def rank_regimens(
     models: Mapping[str, EndpointModel],
     catalog: CatalogConfig,
     recommend: RecommendConfig,
+    *,
+    check_support: bool = True,
 ) -> Ranking:
-    """Score every eligible regimen of every (patient, line) row of ``features`` and rank them."""
+    """Score every eligible regimen of every (patient, line) row of ``features`` and rank them.
+
+    With ``check_support`` (the default), regimens the training data does not support for
+    the row's cancer type (:func:`supported`) are excluded, with the reason; the policy study
+    turns it off to keep every regimen practice could have given."""
     feats = features.reset_index(drop=True)
     pairs, excluded = eligible_pairs(feats, patients, lines, catalog)
+    if check_support:
+        pairs, unsupported = _supported(pairs, feats, models)
+        if len(unsupported):
+            excluded = pd.concat([excluded, unsupported], ignore_index=True)
     base = feats.iloc[pairs["row"].to_numpy()].reset_index(drop=True)
     cand = candidate_features(base, pairs["regimen_id"].tolist(), catalog)
     out = cand[KEYS + ["regimen_id"]].copy()

@@ -219,14 +219,14 @@ def champion_models(cfg: Any) -> tuple[dict[str, EndpointModel], dict[str, Any]]
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    from precision_onco.models.tracking import CHAMPION
+    from precision_onco.models.tracking import CHAMPION, registered_name
 
     mlflow.set_tracking_uri(cfg.tracking.uri)
     client = MlflowClient()
     models: dict[str, EndpointModel] = {}
     components: dict[str, Any] = {}
     for ep in cfg.endpoints:
-        name = f"{cfg.tracking.model_prefix}_{ep}"
+        name = registered_name(cfg, ep)
         try:
             mv = client.get_model_version_by_alias(name, CHAMPION)
         except MlflowException:
@@ -235,7 +235,7 @@ def champion_models(cfg: Any) -> tuple[dict[str, EndpointModel], dict[str, Any]]
         py = mlflow.pyfunc.load_model(f"models:/{name}/{mv.version}")
         models[ep] = py.unwrap_python_model().model
         components[ep] = {"model": name, "version": int(mv.version), "alias": CHAMPION,
-                          "run_id": mv.run_id}  # fmt: skip
+                          "run_id": mv.run_id, "cohort": cfg.cohort.name}
     return models, components
 
 
@@ -253,9 +253,14 @@ def log_recommender(recommender: Recommender, cfg: Any, *, root: Path | None = N
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    from precision_onco.models.tracking import CHAMPION, package_versions, use_experiment
+    from precision_onco.models.tracking import (
+        CHAMPION,
+        package_versions,
+        registered_name,
+        use_experiment,
+    )
 
-    name = f"{cfg.tracking.model_prefix}_recommender"
+    name = registered_name(cfg, "recommender")
     client = use_experiment(cfg, root or Path.cwd())
     fp = recommender.fingerprint()
     try:
@@ -280,9 +285,11 @@ def log_recommender(recommender: Recommender, cfg: Any, *, root: Path | None = N
     try:
         client.get_registered_model(name)
     except MlflowException:
-        client.create_registered_model(name, description="precision_onco recommender: ranked, "
-                                       "explained regimens for one patient payload")  # fmt: skip
-    mv = client.create_model_version(name, info.model_uri, run_id=run.info.run_id)
+        client.create_registered_model(
+            name, description=f"precision_onco recommender of cohort {cfg.cohort.name}: ranked, "
+            "explained regimens for one patient payload", tags={"cohort": cfg.cohort.name})
+    mv = client.create_model_version(name, info.model_uri, run_id=run.info.run_id,
+                                     tags={"cohort": cfg.cohort.name})
     client.set_model_version_tag(name, mv.version, "fingerprint", fp)
     for ep, comp in recommender.provenance.get("components", {}).items():
         client.set_model_version_tag(name, mv.version, f"component.{ep}", str(comp["version"]))

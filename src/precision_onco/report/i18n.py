@@ -58,6 +58,8 @@ _EN: dict[str, str] = {
     "distinguishable": "Distinguishable from the first",
     "not_distinguishable": "not distinguishable from the first",
     "toxicity_profile": "Grade ≥ 3 toxicity by category",
+    "tox_not_modelled": "Not modelled: the training cohort records no adverse-event grades "
+                        "for these categories.",
     "category": "Category",
     "probability": "Probability",
     "why": "Why this estimate",
@@ -152,6 +154,8 @@ _FR: dict[str, str] = {
     "distinguishable": "Distinct du premier",
     "not_distinguishable": "non distinguable du premier",
     "toxicity_profile": "Toxicité de grade ≥ 3 par catégorie",
+    "tox_not_modelled": "Non modélisée : la cohorte d'apprentissage ne renseigne pas les grades "
+                        "d'événements indésirables de ces catégories.",
     "category": "Catégorie",
     "probability": "Probabilité",
     "why": "Pourquoi cette estimation",

@@ -41,6 +41,25 @@ _TEXT = {
         "rows": "test rows", "patients": "test patients", "events": "events",
         "bayes": "AUC of the true probabilities", "coverage": "interval coverage of the truth",
         "observed": "observed", "predicted": "predicted",
+        "intended_response_only": "Decision support for oncologists choosing among the therapy "
+        "catalog's regimens for adult patients with the catalog's cancer types, at a given "
+        "line: probabilities of {what}, with intervals and reasons. This cohort records no "
+        "adverse-event grades: no toxicity is predicted. Not for use without the treating team, "
+        "for cancers or regimens outside the catalog, or as the sole basis of a decision.",
+        "warnings": "Read first", "inputs": "Model inputs",
+        "inputs_intro": "The models read these {n} inputs, all known when the line starts "
+        "(canonical features and the cohort's declared extra columns); the leakage guard "
+        "checked each of them.",
+        "not_modelled": "{ep} is not modelled: {why}.",
+        "small_test": "{ep}: only {n} events among the held-out patients; the figures first "
+        "shown are {k}-fold cross-validated over every labelled patient.",
+        "small_test_no_cv": "{ep}: only {n} events among the held-out patients; the held-out "
+        "figures below are very uncertain (set split.cv_folds=5 for cross-validated ones).",
+        "cv": "cross-validated ({k} folds)", "held_out": "held-out",
+        "policy_skipped": "The policy study is not shown: {why}.",
+        "guard_off": "The leakage guard was switched off for this run "
+        "(features.leakage.enabled=false).",
+        "allowed": "Inputs exempted from the leakage guard: {cols}.",
     },
     "fr": {
         "intended": "Aide à la décision pour les oncologues choisissant parmi les protocoles du "
@@ -68,6 +87,27 @@ _TEXT = {
         "rows": "lignes de test", "patients": "patients de test", "events": "événements",
         "bayes": "AUC des vraies probabilités", "coverage": "couverture de la vérité par "
         "l'intervalle", "observed": "observé", "predicted": "prédit",
+        "intended_response_only": "Aide à la décision pour les oncologues choisissant parmi les "
+        "protocoles du catalogue thérapeutique, chez l'adulte atteint d'un des cancers du "
+        "catalogue, à une ligne donnée : probabilités de {what}, avec intervalles et "
+        "justifications. Cette cohorte ne renseigne pas les grades d'événements indésirables : "
+        "aucune toxicité n'est prédite. Ne pas utiliser sans l'équipe soignante, pour des "
+        "cancers ou protocoles hors catalogue, ni comme seul fondement d'une décision.",
+        "warnings": "À lire d'abord", "inputs": "Variables d'entrée des modèles",
+        "inputs_intro": "Les modèles lisent ces {n} variables, toutes connues au début de la "
+        "ligne (variables canoniques et colonnes déclarées de la cohorte) ; le garde-fou contre "
+        "les fuites d'information les a toutes vérifiées.",
+        "not_modelled": "{ep} n'est pas modélisé : {why}.",
+        "small_test": "{ep} : seulement {n} événements chez les patients de test ; les chiffres "
+        "présentés d'abord sont en validation croisée à {k} plis sur tous les patients.",
+        "small_test_no_cv": "{ep} : seulement {n} événements chez les patients de test ; les "
+        "chiffres ci-dessous sont très incertains (split.cv_folds=5 pour une validation "
+        "croisée).",
+        "cv": "validation croisée ({k} plis)", "held_out": "patients de test",
+        "policy_skipped": "L'étude des stratégies n'est pas présentée : {why}.",
+        "guard_off": "Le garde-fou contre les fuites d'information était désactivé pour cette "
+        "exécution (features.leakage.enabled=false).",
+        "allowed": "Variables exemptées du garde-fou : {cols}.",
     },
 }  # fmt: skip
 
@@ -118,15 +158,46 @@ def shap_summary(models: Mapping[str, Any], rows: pd.DataFrame, *, top: int = 10
 def render_model_card(metrics: Mapping[str, Any], *, calibration: Mapping[str, pd.DataFrame],
                       shap: Mapping[str, list[tuple[str, float]]], cohort: Mapping[str, Any],
                       lang: str = "en", generated: str | None = None,
-                      policy: Mapping[str, Any] | None = None) -> str:  # fmt: skip
+                      policy: Mapping[str, Any] | None = None,
+                      inputs: Mapping[str, Any] | None = None,
+                      policy_skipped: str | None = None) -> str:
     """The model card as a self-contained HTML page in ``lang``; ``policy``: the policy
-    study (``reports/policy.json``), shown as its own section."""
+    study (``reports/policy.json``), shown as its own section; ``inputs``: the training
+    manifest (model inputs, leakage guard); ``policy_skipped``: why no policy study is shown.
+    Warnings (endpoints not modelled, too little data, small held-out sets) come first."""
     from precision_onco.report.policy_card import policy_context
 
     endpoints = {k: v for k, v in metrics.items() if isinstance(v, dict) and "overall" in v}
+    x = dict(_TEXT[lang])
+    cv = metrics.get("cross_validation") or {}
+    k_folds = cv.get("folds")
+    notes: list[str] = [x["not_modelled"].format(ep=ep, why=why) for ep, why in
+                        (metrics.get("skipped_endpoints") or {}).items()]
+    lead_cv: dict[str, Any] = {}
+    for ep, ss in (metrics.get("sample_size") or {}).items():
+        if ss.get("small"):
+            notes.append(ss["reason"])
+        if ss.get("small_test") and ep in endpoints:
+            if isinstance(cv.get(ep), dict) and "overall" in cv[ep]:
+                lead_cv[ep] = cv[ep]["overall"]
+                notes.append(x["small_test"].format(ep=ep, n=ss["test_events"], k=k_folds))
+            else:
+                notes.append(x["small_test_no_cv"].format(ep=ep, n=ss["test_events"]))
+    guard = (inputs or {}).get("leakage_guard") or {}
+    if guard and not guard.get("enabled", True):
+        notes.append(x["guard_off"])
+    if guard.get("allowed"):
+        notes.append(x["allowed"].format(cols=", ".join(guard["allowed"])))
+    if policy_skipped:
+        notes.append(x["policy_skipped"].format(why=policy_skipped))
+    if not any(ep != "response" for ep in endpoints):
+        x["intended"] = x["intended_response_only"].format(
+            what=", ".join(endpoints) if endpoints else "—")
+    x["cv"] = x["cv"].format(k=k_folds)
     env = _env()
     return env.get_template("model_card.html.j2").render(
-        t=labels(lang), x=_TEXT[lang], lang=lang, metrics=endpoints, cohort=cohort,
+        t=labels(lang), x=x, lang=lang, metrics=endpoints, cohort=cohort, notes=notes,
+        lead_cv=lead_cv, inputs=list((inputs or {}).get("features") or []),
         test_rows=metrics.get("test_rows"), test_patients=metrics.get("test_patients"),
         calibration={k: calibration_svg(v, f"{labels(lang)['calibration']} {k}: "
                                            f"{_TEXT[lang]['predicted']} / "

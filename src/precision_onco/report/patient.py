@@ -89,6 +89,9 @@ def patient_context(
         for key in ("drivers", "evidence"):
             if isinstance(r.get(key), str):
                 r[key] = json.loads(r[key]) if r[key] else {}
+        for ep in ("response", "ae_grade3"):  # endpoints a cohort may not have modelled
+            for suffix in ("", "_low", "_high"):
+                r.setdefault(f"p_{ep}{suffix}", None)
         r["categories"] = [(c, r.get(f"p_ae_{c}_grade3"), r.get(f"p_ae_{c}_grade3_low"),
                             r.get(f"p_ae_{c}_grade3_high"))
                            for c in catalog.toxicity_categories
@@ -130,6 +133,8 @@ def patient_context(
         "variants": vs,
         "other_variants": others,
         "ranked": ranked,
+        "modelled": {ep: any(r[f"p_{ep}"] is not None for r in ranked)
+                     for ep in ("response", "ae_grade3")},
         "excluded": excluded,
         # Pharmacogenomics and dose (issue 17), worded in both languages.
         "pgx": pgx_section(ranked, patient=patient, line_state=line_state),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import shutil
@@ -23,7 +24,7 @@ from precision_onco.synth.history import History, simulate_history
 from precision_onco.synth.model import Intercepts, RegimenArrays, solve_intercepts
 from precision_onco.synth.writers import MafWriter, vcf_texts, write_vcf
 
-__all__ = ["RAW_FILES", "SynthesisSummary", "calibrate", "synthesize"]
+__all__ = ["RAW_FILES", "SynthesisSummary", "calibrate", "skip_synthesis", "synthesize"]
 
 log = logging.getLogger(__name__)
 
@@ -277,3 +278,44 @@ def synthesize(cfg: Config, out_dir: Path, *, progress: bool = False) -> Synthes
     }
     (out_dir / RAW_FILES["manifest"]).write_text(json.dumps(manifest, indent=2) + "\n")
     return summary
+
+
+def _cohort_input_paths(cfg: Config, root: Path) -> list[Path]:
+    inputs = cfg.cohort.inputs
+    named = [inputs.patients.path, inputs.lines.path, inputs.test_lines.path,
+             *inputs.vcf.paths, *inputs.maf.paths, *inputs.fhir]
+    return [(root / p).resolve() for p in named if p]
+
+
+def skip_synthesis(cfg: Config, out_dir: Path, *, root: Path) -> str:
+    """For a cohort that is not synthetic: write placeholders where the ``synthesize`` stage's
+    outputs go (DVC expects them), each saying why nothing was simulated; return the reason.
+
+    Refuses when one of the cohort's own input files lies among those outputs (it would be
+    overwritten).
+    """
+    reason = (f"cohort {cfg.cohort.name!r} is not synthetic (cohort.synthetic=false): "
+              "nothing simulated")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    outs = {k: (out_dir / v).resolve() for k, v in RAW_FILES.items()}
+    for p in _cohort_input_paths(cfg, root):
+        for name, o in outs.items():
+            if p == o or (name == "vcf_dir" and o in p.parents):
+                raise ValueError(
+                    f"cohort.inputs: {p} is where the synthesize stage writes "
+                    f"({RAW_FILES[name]} under paths.raw_dir={cfg.paths.raw_dir}); keep your own "
+                    "files elsewhere, e.g. data/external/")
+    vcf_dir = outs["vcf_dir"]
+    if vcf_dir.exists():
+        shutil.rmtree(vcf_dir)
+    vcf_dir.mkdir()
+    (vcf_dir / "SKIPPED.txt").write_text(reason + "\n", encoding="utf-8")
+    for name in ("patients", "lines"):
+        outs[name].write_text(f"# {reason}\n", encoding="utf-8")
+    with gzip.open(outs["maf"], "wt", encoding="utf-8") as fh:
+        fh.write(f"# {reason}\n")
+    cats = Catalog(cfg.catalog).toxicity_categories
+    pq.write_table(_truth_schema(cats).empty_table(), outs["ground_truth"])
+    outs["manifest"].write_text(json.dumps({"skipped": reason}, indent=2) + "\n",
+                                encoding="utf-8")
+    return reason
