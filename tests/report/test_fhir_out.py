@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
@@ -353,3 +354,98 @@ def test_an_invalid_bundle_is_named(
     edit(_of(bundle, where)[0])
     with pytest.raises(FhirBundleError, match=message):
         validate_bundle(bundle)
+
+
+@pytest.fixture(scope="module")
+def cohort_bundles(small_cohort, small_recommender, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The report stage's bundles for the small cohort's held-out patients."""
+    from precision_onco.config.schema import RecommendConfig
+    from precision_onco.recommend.report import recommendations
+    from precision_onco.report.batch import answers_from_tables
+    from precision_onco.report.fhir_out.produce import write_cohort_bundles
+
+    _, cfg, tables, feats = small_cohort
+    _, res, recommender = small_recommender
+    held = feats.merge(res.predictions[["patient_key", "line_number"]])
+    ranking = recommendations(
+        held,
+        tables.patients,
+        tables.lines,
+        recommender.models,
+        cfg.catalog,
+        RecommendConfig(weights={"response": 1.0}),
+    )
+    answers = answers_from_tables(
+        ranking.ranked.assign(preset="test"),
+        ranking.excluded,
+        {"catalog_version": cfg.catalog.version},
+    )
+    out = tmp_path_factory.mktemp("fhir")
+    files = write_cohort_bundles(
+        answers,
+        patients=tables.patients,
+        lines=tables.lines,
+        variants=tables.variants,
+        catalog=cfg.catalog,
+        lang="fr",
+        out_dir=out,
+    )
+    return cfg, tables, answers, files
+
+
+def _rows(df: Any, cols: list[str]) -> list[tuple[Any, ...]]:
+    """Variant rows as sorted tuples, the VAF to 6 decimals (as written; stored as float32)."""
+    out = df[cols].astype(object).where(df[cols].notna(), None).to_dict(orient="records")
+    for r in out:
+        r["vaf"] = None if r["vaf"] is None else round(float(r["vaf"]), 6)
+    return sorted((tuple(r.values()) for r in out), key=str)
+
+
+def test_every_held_out_bundle_validates_and_reads_back(cohort_bundles: Any) -> None:
+    cfg, tables, answers, files = cohort_bundles
+    fhir = sorted(f for f in files if f.name.endswith(".fhir.json"))
+    assert len(fhir) == len(answers) > 10
+    assert not [f for f in files if f.name.endswith(".mhd.json")]  # no report rendered here
+    cols = ["gene", "hgvsp", "vaf", "depth", "chrom", "pos", "ref", "alt", "consequence"]
+    for path in fhir:
+        key = path.name.split(".")[0]
+        bundle = json.loads(path.read_text(encoding="utf-8"))
+        validate_bundle(bundle)
+        got = read_fhir_bundle(path, catalog=cfg.catalog)
+        assert got.report.rejected == 0
+        (pat,) = got.patients.to_dict(orient="records")
+        canonical = tables.patients[tables.patients["patient_key"] == key].iloc[0]
+        assert pat["patient_id"] == key and pat["sex"] == canonical["sex"]
+        assert pat["cancer_type"] == canonical["cancer_type"]
+        want = tables.variants[
+            (tables.variants["patient_key"] == key) & (tables.variants["filter"] == "PASS")
+        ]
+
+        assert _rows(got.variants, cols) == _rows(want, cols), key
+        line = int(path.name.split(".")[1].removeprefix("line"))
+        state = tables.lines[
+            (tables.lines["patient_key"] == key) & (tables.lines["line_number"] == line)
+        ].iloc[0]
+        if pd.notna(state["pdl1_tps"]):
+            assert pat["pdl1_tps"] == pytest.approx(float(state["pdl1_tps"]), abs=1e-3)
+        if pd.notna(state["msi_status"]):
+            assert pat["msi_status"] == state["msi_status"]
+        else:
+            assert "msi_status" not in pat or pd.isna(pat["msi_status"])
+
+
+def test_the_served_format_fhir_answers_with_a_bundle(small_recommender) -> None:  # type: ignore[no-untyped-def]
+    from precision_onco.recommend.patient import PayloadError
+
+    _, _, recommender = small_recommender
+    answer = recommender.recommend_payload(PAYLOAD)
+    bundle = recommender.recommend_payload({**PAYLOAD, "format": "fhir"})
+    assert answer["status"] == "ranked" and bundle["resourceType"] == "Bundle"
+    validate_bundle(bundle)
+    (report,) = _of(bundle, "DiagnosticReport")
+    assert report["presentedForm"][0]["contentType"] == "text/html"
+    tasks = [t for t in _of(bundle, "Task") if t["status"] == "requested"]
+    assert len(tasks) == len(answer["ranked"])
+    assert recommender.recommend_payload({**PAYLOAD, "format": "json"}) == answer
+    with pytest.raises(PayloadError, match="format: expected one of json, fhir, got 'xml'"):
+        recommender.recommend_payload({**PAYLOAD, "format": "xml"})
