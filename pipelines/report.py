@@ -66,7 +66,8 @@ def main(cfg: Config) -> None:
             else None  # fmt: skip
         bundles = write_cohort_bundles(answers, **tables, catalog=cfg.catalog,
                                        lang=cfg.report.lang, out_dir=out, reports=docs,
-                                       identifiers=ids)  # fmt: skip
+                                       identifiers=ids,
+                                       validate=cfg.report.fhir_validate)  # fmt: skip
         log.info("%d FHIR files (validated bundles and MHD submissions) in %.1f s", len(bundles),
                  time.perf_counter() - t2)  # fmt: skip
 

@@ -449,3 +449,33 @@ def test_the_served_format_fhir_answers_with_a_bundle(small_recommender) -> None
     assert recommender.recommend_payload({**PAYLOAD, "format": "json"}) == answer
     with pytest.raises(PayloadError, match="format: expected one of json, fhir, got 'xml'"):
         recommender.recommend_payload({**PAYLOAD, "format": "xml"})
+
+
+def test_rules_only_check_bindings_and_references_not_the_models(case_and_answer: Any) -> None:
+    bundle = copy.deepcopy(_bundle(case_and_answer))
+    _of(bundle, "Observation")[0]["colour"] = "red"
+    validate_bundle(bundle, check="rules")  # the models' business
+    with pytest.raises(FhirBundleError, match="colour"):
+        validate_bundle(bundle)
+    _of(bundle, "Task")[0]["status"] = "maybe"
+    with pytest.raises(FhirBundleError, match="status 'maybe' is not one of"):
+        validate_bundle(bundle, check="rules")
+    with pytest.raises(ValueError, match="check: expected one of models, rules, none"):
+        validate_bundle(bundle, check="some")
+
+
+def test_the_stage_validation_setting_is_checked(cohort_bundles: Any, tmp_path: Path) -> None:
+    from precision_onco.report.fhir_out.produce import write_cohort_bundles
+
+    cfg, tables, answers, _ = cohort_bundles
+    with pytest.raises(ValueError, match="report.fhir_validate: expected one of all, first, none"):
+        write_cohort_bundles(
+            answers,
+            patients=tables.patients,
+            lines=tables.lines,
+            variants=tables.variants,
+            catalog=cfg.catalog,
+            lang="en",
+            out_dir=tmp_path,
+            validate="some",
+        )

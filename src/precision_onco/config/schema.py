@@ -473,6 +473,9 @@ class ReportConfig:
     # CSV (patient_key, system, value) mapping pseudonymous keys to the hospital's patient
     # identifiers, for re-identification at the hospital; null: pseudonymous keys only
     fhir_identifiers: Optional[str] = None
+    # bundles checked with the fhir.resources models: all (about 30 ms each), first (the first;
+    # the others by value sets and references), none
+    fhir_validate: str = "first"
 
 
 @dataclass

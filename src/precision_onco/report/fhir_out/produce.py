@@ -17,7 +17,10 @@ from precision_onco.report.fhir_out.bundle import (
     write_fhir_files,
 )
 
-__all__ = ["case_bundle", "documents_of", "write_cohort_bundles"]
+__all__ = ["VALIDATE", "case_bundle", "documents_of", "write_cohort_bundles"]
+
+#: ``report.fhir_validate``: which bundles the fhir.resources models check.
+VALIDATE = ("all", "first", "none")
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +76,17 @@ def write_cohort_bundles(
     out_dir: Path,
     reports: Mapping[str, Sequence[Path]] | None = None,
     identifiers: Mapping[str, Sequence[Mapping[str, str]]] | None = None,
+    validate: str = "first",
 ) -> list[Path]:
     """Write ``<out_dir>/<patient_key>.line<N>.fhir.json`` (and ``.mhd.json``) for every answer;
-    ``reports``: the rendered report files of each patient key, attached to its bundle."""
+    ``reports``: the rendered report files of each patient key, attached to its bundle;
+    ``validate``: ``all`` checks every bundle and submission with the fhir.resources models
+    (about 30 ms a bundle), ``first`` the first with the models and the others with the rules
+    (value sets, references; see :func:`validate_bundle`), ``none`` nothing (benchmarks)."""
+    if validate not in VALIDATE:
+        raise ValueError(
+            f"report.fhir_validate: expected one of {', '.join(VALIDATE)}, got {validate!r}"
+        )
     wanted = {pk for pk, _ in answers}
     pats = {r["patient_key"]: r for r in _records(patients[patients["patient_key"].isin(wanted)])}
     line_rows = {
@@ -93,7 +104,10 @@ def write_cohort_bundles(
         if r.get("filter") in (None, "PASS"):
             vts.setdefault(r["patient_key"], []).append(r)
     written: list[Path] = []
-    for (pk, n), answer in answers.items():
+    for i, ((pk, n), answer) in enumerate(answers.items()):
+        check = (
+            "none" if validate == "none" else "models" if validate == "all" or i == 0 else "rules"
+        )
         bundle = recommendation_bundle(
             answer,
             patient=pats.get(pk, {}),
@@ -103,6 +117,7 @@ def write_cohort_bundles(
             lang=lang,
             documents=documents_of((reports or {}).get(pk, ())),
             identifiers=(identifiers or {}).get(pk, ()),
+            check=check,
         )
-        written += write_fhir_files(out_dir / f"{pk}.line{n}", bundle)
+        written += write_fhir_files(out_dir / f"{pk}.line{n}", bundle, check=check)
     return written
