@@ -47,7 +47,9 @@ def case_bundle(
 ) -> dict[str, Any]:
     """The bundle of one :class:`~precision_onco.recommend.patient.PatientCase` and its answer:
     the patient's record, the current line's markers, the tumour's variants."""
-    current = next((r for r in case.lines if r["line_number"] == case.line_number), {})
+    current: Mapping[str, Any] = next(
+        (r for r in case.lines if r["line_number"] == case.line_number), {}
+    )
     key = str(answer["patient_key"])
     return recommendation_bundle(
         answer,

@@ -196,7 +196,7 @@ def marker_observations(
     """TMB (IG ``tmb``), MSI (IG ``msi``), PD-L1 TPS and HER2 observations at line start."""
     out = []
     for col, (code, display) in MARKER_CODES.items():
-        v = markers.get(col)
+        v: Any = markers.get(col)
         if not _present(v):
             continue
         obs: dict[str, Any] = {
@@ -271,7 +271,8 @@ def variant_observation(full_url: str, patient_url: str, v: Mapping[str, Any]) -
             )
         )
     chrom = str(v.get("chrom") or "").removeprefix("chr")
-    pos, ref, alt = v.get("pos"), v.get("ref"), v.get("alt")
+    pos: Any = v.get("pos")
+    ref, alt = v.get("ref"), v.get("alt")
     if chrom and _present(pos) and ref and alt:
         acc = GRCH38_ACCESSIONS.get(chrom)
         snv = len(str(ref)) == 1 and len(str(alt)) == 1 and str(ref) + str(alt) in _SNV
@@ -359,7 +360,9 @@ def _drugs(regimen_id: str, catalog: CatalogConfig, t: Texts) -> list[dict[str, 
 
 
 def _probability(code: str, display: str, row: Mapping[str, Any], col: str) -> list[dict[str, Any]]:
-    p, lo, hi = row.get(col), row.get(f"{col}_low"), row.get(f"{col}_high")
+    p: Any = row.get(col)
+    lo: Any = row.get(f"{col}_low")
+    hi: Any = row.get(f"{col}_high")
     if not _present(p):
         return []
     out = [_component(PO_CODES, code, display, valueQuantity=_quantity(p))]
