@@ -20,14 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fhir.resources.R4B.bundle import Bundle
-from pydantic import ValidationError
-
 from precision_onco.config.schema import CatalogConfig
 from precision_onco.report.fhir_out import resources as res_
-from precision_onco.report.fhir_out.codes import MHD, PATIENT_KEY_SYSTEM
+from precision_onco.report.fhir_out.mhd import mhd_submission
 from precision_onco.report.fhir_out.texts import Texts
-from precision_onco.stage import UserError
+from precision_onco.report.fhir_out.validate import FhirBundleError, validate_bundle
 
 __all__ = [
     "FhirBundleError",
@@ -38,90 +35,6 @@ __all__ = [
     "validate_bundle",
     "write_fhir_files",
 ]
-
-#: Required value sets of the elements the bundles set (FHIR R4 required bindings the
-#: ``fhir.resources`` models do not enforce).
-_BINDINGS: dict[tuple[str, str], frozenset[str]] = {
-    ("Observation", "status"): frozenset(
-        {
-            "registered",
-            "preliminary",
-            "final",
-            "amended",
-            "corrected",
-            "cancelled",
-            "entered-in-error",
-            "unknown",
-        }
-    ),
-    ("DiagnosticReport", "status"): frozenset(
-        {
-            "registered",
-            "partial",
-            "preliminary",
-            "final",
-            "amended",
-            "corrected",
-            "appended",
-            "cancelled",
-            "entered-in-error",
-            "unknown",
-        }
-    ),
-    ("Task", "status"): frozenset(
-        {
-            "draft",
-            "requested",
-            "received",
-            "accepted",
-            "rejected",
-            "ready",
-            "cancelled",
-            "in-progress",
-            "on-hold",
-            "failed",
-            "completed",
-            "entered-in-error",
-        }
-    ),
-    ("Task", "intent"): frozenset(
-        {
-            "unknown",
-            "proposal",
-            "plan",
-            "order",
-            "original-order",
-            "reflex-order",
-            "filler-order",
-            "instance-order",
-            "option",
-        }
-    ),
-    ("DocumentReference", "status"): frozenset({"current", "superseded", "entered-in-error"}),
-    ("DocumentReference", "docStatus"): frozenset(
-        {"preliminary", "final", "amended", "entered-in-error"}
-    ),
-    ("List", "status"): frozenset({"current", "retired", "entered-in-error"}),
-    ("List", "mode"): frozenset({"working", "snapshot", "changes"}),
-    ("Patient", "gender"): frozenset({"male", "female", "other", "unknown"}),
-    ("Bundle", "type"): frozenset(
-        {
-            "document",
-            "message",
-            "transaction",
-            "transaction-response",
-            "batch",
-            "batch-response",
-            "history",
-            "searchset",
-            "collection",
-        }
-    ),
-}
-
-
-class FhirBundleError(UserError, ValueError):
-    """A bundle does not validate; the message names the entry, resource and element."""
 
 
 @dataclass
@@ -169,62 +82,6 @@ def load_identifier_map(path: Path | str) -> dict[str, list[dict[str, str]]]:
 
 def _now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
-
-
-def _refs(obj: Any) -> list[str]:
-    if isinstance(obj, dict):
-        out = [obj["reference"]] if isinstance(obj.get("reference"), str) else []
-        for v in obj.values():
-            out += _refs(v)
-        return out
-    if isinstance(obj, list):
-        return [r for v in obj for r in _refs(v)]
-    return []
-
-
-#: Validation levels: the fhir.resources models and the rules, the rules only, nothing.
-CHECKS = ("models", "rules", "none")
-
-
-def validate_bundle(doc: Mapping[str, Any], *, check: str = "models") -> None:
-    """Check ``doc`` with the ``fhir.resources`` R4B Bundle model (every entry's resource by
-    its type) and the rules: the required value sets of :data:`_BINDINGS`, and every
-    ``urn:uuid:`` reference names an entry. ``check="rules"``: the rules only (about 1 % of
-    the models' cost). Raises :class:`FhirBundleError` naming what is wrong."""
-    if check not in CHECKS:
-        raise ValueError(f"check: expected one of {', '.join(CHECKS)}, got {check!r}")
-    if check == "none":
-        return
-    try:
-        if check == "models":
-            Bundle.model_validate(doc)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = [str(x) for x in first.get("loc", ())]
-        where = ".".join(loc)
-        if len(loc) > 2 and loc[0] == "entry":
-            res = doc["entry"][int(loc[1])].get("resource", {})
-            where = f"entry {loc[1]} ({res.get('resourceType')}): {'.'.join(loc[3:])}"
-        raise FhirBundleError(f"invalid FHIR bundle: {where}: {first.get('msg')}") from None
-    unbound = _BINDINGS[("Bundle", "type")]
-    if doc.get("type") not in unbound:
-        raise FhirBundleError(f"invalid FHIR bundle: type {doc.get('type')!r}")
-    urls = {e.get("fullUrl") for e in doc.get("entry", [])}
-    for i, e in enumerate(doc.get("entry", [])):
-        res = e["resource"]
-        rtype = res["resourceType"]
-        for (t, name), allowed in _BINDINGS.items():
-            if t == rtype and name in res and res[name] not in allowed:
-                raise FhirBundleError(
-                    f"invalid FHIR bundle: entry {i} ({rtype}): {name} "
-                    f"{res[name]!r} is not one of {', '.join(sorted(allowed))}"
-                )
-        for ref in _refs(res):
-            if ref.startswith("urn:uuid:") and ref not in urls:
-                raise FhirBundleError(
-                    f"invalid FHIR bundle: entry {i} ({rtype}): reference "
-                    f"{ref} names no entry of the bundle"
-                )
 
 
 def _derived(
@@ -430,84 +287,6 @@ def _document(docs: ReportDocuments, lang: str, t: Texts) -> tuple[bytes, str, s
     if docs.html is not None:
         return docs.html, "text/html", t.label("report_html")
     return None
-
-
-def mhd_submission(
-    bundle: Mapping[str, Any], *, source_id: str = "urn:oid:2.25.0", check: str = "models"
-) -> dict[str, Any] | None:
-    """The IHE MHD ITI-65 "Provide Document Bundle" (Minimal) of a recommendation bundle: a
-    ``transaction`` of the SubmissionSet ``List``, the ``DocumentReference`` and its ``Binary``.
-
-    The patient is referenced by identifier, not included: the hospital's connector resolves
-    it (the pseudonymous key, or the hospital identifier from the mapping) to the patient
-    known to the registry. None when the bundle holds no document.
-    ``source_id``: the submitting system's OID (``ihe-sourceId``); set it to the hospital's.
-    """
-    by_type: dict[str, list[Mapping[str, Any]]] = {}
-    for e in bundle.get("entry", []):
-        by_type.setdefault(e["resource"]["resourceType"], []).append(e)
-    if "DocumentReference" not in by_type:
-        return None
-    patient = by_type["Patient"][0]["resource"]
-    ident = next(
-        (i for i in patient["identifier"] if i.get("use") == "official"),
-        next(i for i in patient["identifier"] if i["system"] == PATIENT_KEY_SYSTEM),
-    )
-    subject = {"identifier": {"system": ident["system"], "value": ident["value"]}}
-    docref = dict(by_type["DocumentReference"][0]["resource"])
-    doc_url = by_type["DocumentReference"][0]["fullUrl"]
-    binary = by_type["Binary"][0]
-    docref.update(
-        subject=subject,
-        meta={"profile": [f"{MHD}/StructureDefinition/IHE.MHD.Minimal.DocumentReference"]},
-    )
-    docref.pop("context", None)  # the DiagnosticReport is not part of the submission
-    base = str(bundle.get("id"))
-    list_url = res_.Ids.urn(f"{base}/submissionset")
-    submission = {
-        "resourceType": "List",
-        "id": res_.Ids.id_of(list_url),
-        "meta": {"profile": [f"{MHD}/StructureDefinition/IHE.MHD.Minimal.SubmissionSet"]},
-        "extension": [
-            {
-                "url": f"{MHD}/StructureDefinition/ihe-sourceId",
-                "valueIdentifier": {"value": source_id},
-            }
-        ],
-        "identifier": [{"use": "usual", "system": "urn:ietf:rfc:3986", "value": list_url}],
-        "status": "current",
-        "mode": "working",
-        "code": res_.codeable(
-            f"{MHD}/CodeSystem/MHDlistTypes", "submissionset", "SubmissionSet as a FHIR List"
-        ),
-        "subject": subject,
-        "date": bundle.get("timestamp"),
-        "title": docref.get("description"),
-        "entry": [{"item": {"reference": doc_url}}],
-    }
-    entries = [
-        {"fullUrl": list_url, "resource": submission, "request": {"method": "POST", "url": "List"}},
-        {
-            "fullUrl": doc_url,
-            "resource": docref,
-            "request": {"method": "POST", "url": "DocumentReference"},
-        },
-        {
-            "fullUrl": binary["fullUrl"],
-            "resource": dict(binary["resource"]),
-            "request": {"method": "POST", "url": "Binary"},
-        },
-    ]
-    out = {
-        "resourceType": "Bundle",
-        "id": res_.Ids.id_of(res_.Ids.urn(base)),
-        "meta": {"profile": [f"{MHD}/StructureDefinition/IHE.MHD.Minimal.ProvideBundle"]},
-        "type": "transaction",
-        "timestamp": bundle.get("timestamp"),
-        "entry": entries,
-    }
-    validate_bundle(out, check=check)
-    return out
 
 
 def write_fhir_files(
