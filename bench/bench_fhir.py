@@ -8,7 +8,7 @@ its MHD submission with fhir.resources, write) and without validation, to show w
 time goes. On a cohort smaller than the default (5,000 patients) the figure is also scaled
 linearly to the default cohort's number of patients, and says so.
 
-Usage: python bench/bench_fhir.py [--root DIR] [--limit N]
+Usage: python bench/bench_fhir.py [--root DIR] [--limit N] [--repeat R]
 (with --limit the figure is scaled linearly to all the recommended patients, and says so)
 """
 
@@ -37,6 +37,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", type=Path, default=ROOT, help="pipeline outputs (params.yaml)")
     ap.add_argument("--limit", type=int, help="only the first N patients")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each setting (best kept)")
     args = ap.parse_args()
     cfg = load_params(args.root / "params.yaml")
     if not cfg.catalog.drugs:  # outputs older than the catalog's drug codes: this checkout's
@@ -77,30 +78,42 @@ def main() -> None:
         ("every bundle through the fhir.resources models (all)", "all"),
         ("build and write only (none)", "none"),
     )
-    for name, validate in runs:
-        out = tmp / validate
-        out.mkdir()
-        t0 = time.perf_counter()
-        files = write_cohort_bundles(
-            answers,
-            **tables,
-            catalog=cfg.catalog,
-            lang="en",
-            out_dir=out,
-            reports=docs,
-            validate=validate,
-        )
-        secs = time.perf_counter() - t0
-        size = sum(f.stat().st_size for f in files) / len(answers) / 1024
+    best: dict[str, float] = {}
+    files: list[Path] = []
+    for attempt in range(args.repeat):  # interleaved; the best of each is reported
+        for name, validate in runs:
+            if validate == "all" and attempt:
+                continue  # one full validation is the floor's check; it is slow
+            out = tmp / f"{validate}{attempt}"
+            out.mkdir()
+            t0 = time.perf_counter()
+            files = write_cohort_bundles(
+                answers,
+                **tables,
+                catalog=cfg.catalog,
+                lang="en",
+                out_dir=out,
+                reports=docs,
+                validate=validate,
+            )
+            best[name] = min(best.get(name, float("inf")), time.perf_counter() - t0)
+            if validate == "all":  # write_cohort_bundles raises on the first invalid bundle
+                print(
+                    f"all {len(answers)} bundles and their submissions validate "
+                    "(fhir.resources models)"
+                )
+            shutil.rmtree(out)
+    for name, _ in runs:
+        secs = best[name]
         results[name] = {
             "seconds": secs,
             "ms_per_patient": 1000 * secs / len(answers),
             "files": len(files),
-            "kib_per_patient": size,
         }
         print(
-            f"{name}: {len(answers)} patients ({len(files)} files, {size:.0f} KiB per "
-            f"patient) in {secs:.1f} s = {1000 * secs / len(answers):.1f} ms per patient"
+            f"{name}: {len(answers)} patients ({len(files)} files) in {secs:.1f} s = "
+            f"{1000 * secs / len(answers):.1f} ms per patient (best of "
+            f"{1 if 'all' in name else args.repeat})"
         )
     n = int(tables["patients"].shape[0])
     stage = results[runs[0][0]]["seconds"] * total / len(answers)
