@@ -360,6 +360,21 @@ def test_cli_fhir_and_the_served_fhir_format_give_valid_bundles(
     assert list(back.patients["patient_id"]) == [key]
     assert list(back.patients["cancer_type"]) == ["NSCLC"]
 
+    # with the hospital's identifier mapping (off by default), the Patient carries it too
+    ids = served.tmp / "ids.csv"
+    ids.write_text(f"patient_key,system,value\n{key},urn:oid:1.2.250.1.213.1.4.8,"
+                   "1234567890123\n", encoding="utf-8")  # fmt: skip
+    rc = main(["recommend", "--clinical", str(clinical), "--line", "2", "--out", str(out),
+               "--params", str(served.params), "--model", MODEL_URI, "--fhir",
+               "--fhir-identifiers", str(ids)])  # fmt: skip
+    assert rc == 0, capsys.readouterr().err
+    mapped = json.loads(path.read_text(encoding="utf-8"))
+    (patient,) = [e["resource"] for e in mapped["entry"]
+                  if e["resource"]["resourceType"] == "Patient"]  # fmt: skip
+    assert {"use": "official", "system": "urn:oid:1.2.250.1.213.1.4.8",
+            "value": "1234567890123"} in patient["identifier"]  # fmt: skip
+    assert RAW_ID not in path.read_text(encoding="utf-8")
+
     status, body = _post(served.url, {"inputs": [{**payload(), "format": "fhir"}]})
     assert status == 200, body
     (bundle,) = json.loads(body)["predictions"]
