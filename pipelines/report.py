@@ -1,5 +1,6 @@
 """DVC stage `report`: a self-contained HTML report per patient (last recommended line), in
-``report.lang``; PDF too with ``report.pdf=true``."""
+``report.lang``; PDF too with ``report.pdf=true``; a FHIR R4 bundle and an IHE MHD submission
+per patient with ``report.fhir=true`` (docs/fhir.md)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import pandas as pd
 from precision_onco.config import Config
 from precision_onco.features import load_panel
 from precision_onco.report.batch import answers_from_tables, write_patient_reports
+from precision_onco.report.fhir_out import load_identifier_map
+from precision_onco.report.fhir_out.produce import write_cohort_bundles
 from precision_onco.report.pdf import html_to_pdf
 from precision_onco.stage import run_stage
 
@@ -34,12 +37,12 @@ def main(cfg: Config) -> None:
     out = reports / "patients"
     for old in out.glob("*.html") if out.is_dir() else []:
         old.unlink()
+    tables = {t: pd.read_parquet(processed / f"{t}.parquet")
+              for t in ("patients", "lines", "variants")}  # fmt: skip
     t0 = time.perf_counter()
     files = write_patient_reports(
-        answers, features=pd.read_parquet(processed / "features.parquet"),
-        patients=pd.read_parquet(processed / "patients.parquet"),
-        lines=pd.read_parquet(processed / "lines.parquet"),
-        variants=pd.read_parquet(processed / "variants.parquet"), catalog=cfg.catalog,
+        answers, features=pd.read_parquet(processed / "features.parquet"), **tables,
+        catalog=cfg.catalog,
         genes=load_panel(cfg.features, Path.cwd())["symbol"].tolist(), langs=[cfg.report.lang],
         out_dir=out)  # fmt: skip
     log.info("%d patient reports (%s) in %.1f s -> %s", len(files), cfg.report.lang,
@@ -51,6 +54,22 @@ def main(cfg: Config) -> None:
         for f in files:
             html_to_pdf(f, f.with_suffix(".pdf"), chromium=cfg.report.chromium)
         log.info("%d PDF in %.1f s", len(files), time.perf_counter() - t1)
+    for old in [*out.glob("*.fhir.json"), *out.glob("*.mhd.json")]:
+        old.unlink()
+    if cfg.report.fhir:
+        t2 = time.perf_counter()
+        docs: dict[str, list[Path]] = {}
+        for f in files:
+            pdf = f.with_suffix(".pdf")
+            docs[f.name.split(".")[0]] = [f, pdf] if pdf.is_file() else [f]
+        ids = load_identifier_map(cfg.report.fhir_identifiers) if cfg.report.fhir_identifiers \
+            else None  # fmt: skip
+        bundles = write_cohort_bundles(answers, **tables, catalog=cfg.catalog,
+                                       lang=cfg.report.lang, out_dir=out, reports=docs,
+                                       identifiers=ids,
+                                       validate=cfg.report.fhir_validate)  # fmt: skip
+        log.info("%d FHIR files (validated bundles and MHD submissions) in %.1f s", len(bundles),
+                 time.perf_counter() - t2)  # fmt: skip
 
 
 if __name__ == "__main__":

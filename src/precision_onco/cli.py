@@ -201,6 +201,18 @@ def _write_report(answer: dict[str, Any], case: Any, recommender: Any, stem: Pat
     return out
 
 
+def _write_fhir(answer: dict[str, Any], case: Any, recommender: Any, stem: Path, lang: str,
+                reports: list[Path], identifier_map: str | None) -> list[Path]:  # fmt: skip
+    """``<stem>.fhir.json`` (FHIR R4 Genomics Reporting bundle) and ``<stem>.mhd.json``."""
+    from precision_onco.report.fhir_out import load_identifier_map, write_fhir_files
+    from precision_onco.report.fhir_out.produce import case_bundle, documents_of
+
+    ids = load_identifier_map(identifier_map) if identifier_map else None
+    bundle = case_bundle(answer, case, recommender.catalog, lang=lang,
+                         documents=documents_of(reports), identifiers=ids)  # fmt: skip
+    return write_fhir_files(stem, bundle)
+
+
 def _cmd_recommend(args: argparse.Namespace) -> int:
     import json
     import time
@@ -255,6 +267,9 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
                          pdf=args.pdf, chromium=cfg.report.chromium)  # fmt: skip
     cohort = recommender.provenance.get("cohort", "unknown")
     print(f"recommender {uri} (champion trained on cohort {cohort!r})")
+    if args.fhir:
+        html += _write_fhir(reported, case, recommender, stem, args.lang or cfg.report.lang,
+                            html, args.fhir_identifiers or cfg.report.fhir_identifiers)
     print(f"{case.patient_key}, line {case.line_number}, preset {result.preset}: "
           f"{result.message}")  # fmt: skip
     if rejected:
@@ -381,6 +396,12 @@ def _parser() -> argparse.ArgumentParser:
     rec.add_argument("--germline-vcf", help="germline VCF for DPYD/UGT1A1 dose guidance (pgx)")
     rec.add_argument("--germline-sample", help="its sample column (e.g. the normal)")
     rec.add_argument("--uracil", type=float, metavar="NG_ML", help="plasma uracil, ng/mL")
+    rec.add_argument("--fhir", action="store_true",
+                     help="also write <patient_key>.line<N>.fhir.json (FHIR R4 Genomics Reporting "
+                     "bundle) and .mhd.json (IHE MHD submission); see docs/fhir.md")  # fmt: skip
+    rec.add_argument("--fhir-identifiers", metavar="CSV",
+                     help="patient_key,system,value mapping to the hospital's identifiers, "
+                     "written into the bundle (default report.fhir_identifiers: none)")  # fmt: skip
     rec.set_defaults(func=_cmd_recommend)
 
     pgx = sub.add_parser(

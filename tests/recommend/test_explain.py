@@ -59,6 +59,53 @@ def test_clinical_wording(default_config) -> None:  # type: ignore[no-untyped-de
     assert describe("pdl1_tps", 60.0) == "PD-L1 TPS 60 %"
     assert describe("albumin", float("nan")) == "albumin not recorded"
     assert describe("prior_irae_grade3", 1) == "a prior grade >= 3 immune-related adverse event"
-    assert describe("same_class_before_immunotherapy", 1) == "already received immunotherapy before"
+    assert describe("same_class_before_immunotherapy", 1) == "immunotherapy already received"
     assert describe("FCNA", 0.31) == "FCNA = 0.3"
-    assert describe("regimen_id", "sotorasib") == "regimen sotorasib"
+    assert describe("regimen_id", "sotorasib") == "sotorasib"
+
+
+def test_regimens_classes_and_cancer_types_in_words(default_config) -> None:  # type: ignore[no-untyped-def]
+    cat = default_config.catalog
+    pcp = "pembrolizumab_carboplatin_pemetrexed"
+    assert describe("regimen_id", pcp, cat) == "pembrolizumab + carboplatin + pemetrexed"
+    assert describe("regimen_id", pcp, cat, "fr") == "pembrolizumab + carboplatine + pémétrexed"
+    assert describe("regimen_id", "folfiri_cetuximab", cat, "fr") == "FOLFIRI + cétuximab"
+    assert describe("regimen_has_targeted", 0, cat) == "no targeted agent in the regimen"
+    assert describe("regimen_has_targeted", 0, cat, "fr") == "pas d’agent ciblé dans le protocole"
+    assert describe("regimen_has_immunotherapy", 1) == "an immunotherapy agent in the regimen"
+    assert describe("prior_best_response_ever", 2.0, cat, "fr") == (
+        "meilleure réponse lors des lignes antérieures : réponse partielle")
+    assert describe("prior_best_response", 0.0) == "best response at the previous line: " \
+        "progressive disease"
+    assert describe("cancer_type", "COADREAD", cat) == "Colorectal Adenocarcinoma"
+    assert describe("cancer_type", "COADREAD", cat, "fr") == "adénocarcinome colorectal"
+    assert describe("stage_rank", 3.0) == "stage III"
+    assert describe("smoking_status", "never", lang="fr") == "non-fumeur"
+    assert describe("alk_positive", 0.0) == "no ALK rearrangement"
+
+
+def test_catalog_cancer_types_carry_their_oncotree_names(default_config, shared_data) -> None:  # type: ignore[no-untyped-def]
+    """The catalog's cancer-type names are OncoTree's (the shared code list, read in place)."""
+    import csv
+
+    path = shared_data / "kb" / "oncotree_2025_10_03.flat.tsv"
+    if not path.is_file():
+        pytest.skip(f"{path} absent (shared data)")
+    with path.open(encoding="utf-8") as fh:
+        names = {r["code"]: r["name"] for r in csv.DictReader(fh, delimiter="\t")}
+    cat = default_config.catalog
+    types = {c for r in cat.regimens for c in r.cancer_types}
+    assert set(cat.cancer_types) == types
+    for code, ct in cat.cancer_types.items():
+        assert ct.label == names[code], code
+        assert ct.label_fr
+
+
+def test_catalog_drugs_have_atc_codes(default_config) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    cat = default_config.catalog
+    drugs = {d for r in cat.regimens for d in r.drugs}
+    assert drugs <= set(cat.drugs)
+    for d in drugs:
+        assert re.fullmatch(r"[A-V][0-9]{2}[A-Z]{2}[0-9]{2}", cat.drugs[d].atc or ""), d

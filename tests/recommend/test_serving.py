@@ -334,3 +334,51 @@ def test_malformed_requests_get_a_4xx_naming_the_problem(served: Served, body: A
     assert error["error_code"] in ("INVALID_PARAMETER_VALUE", "BAD_REQUEST"), error
     assert named in error["message"], error["message"]
     assert "Traceback" not in text
+
+
+def test_cli_fhir_and_the_served_fhir_format_give_valid_bundles(
+        served: Served, cli_env: None, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    from precision_onco.ingest.fhir import read_fhir_bundle
+    from precision_onco.report.fhir_out import validate_bundle
+
+    clinical = served.tmp / "fhir_patient.json"
+    clinical.write_text(json.dumps(nsclc_clinical()), encoding="utf-8")
+    out = served.tmp / "out_fhir"
+    rc = main(["recommend", "--clinical", str(clinical), "--line", "2", "--out", str(out),
+               "--params", str(served.params), "--model", MODEL_URI, "--fhir"])  # fmt: skip
+    printed = capsys.readouterr()
+    assert rc == 0, printed.err
+    (path,) = out.glob("*.line2.fhir.json")
+    key = path.name.removesuffix(".line2.fhir.json")
+    mhd = out / f"{key}.line2.mhd.json"
+    for f in (path, mhd):
+        text = f.read_text(encoding="utf-8")
+        assert RAW_ID not in text
+        validate_bundle(json.loads(text))
+    assert f"{key}.line2.fhir.json" in printed.out
+    back = read_fhir_bundle(path, catalog=served.cfg.catalog)
+    assert list(back.patients["patient_id"]) == [key]
+    assert list(back.patients["cancer_type"]) == ["NSCLC"]
+
+    # with the hospital's identifier mapping (off by default), the Patient carries it too
+    ids = served.tmp / "ids.csv"
+    ids.write_text(f"patient_key,system,value\n{key},urn:oid:1.2.250.1.213.1.4.8,"
+                   "1234567890123\n", encoding="utf-8")  # fmt: skip
+    rc = main(["recommend", "--clinical", str(clinical), "--line", "2", "--out", str(out),
+               "--params", str(served.params), "--model", MODEL_URI, "--fhir",
+               "--fhir-identifiers", str(ids)])  # fmt: skip
+    assert rc == 0, capsys.readouterr().err
+    mapped = json.loads(path.read_text(encoding="utf-8"))
+    (patient,) = [e["resource"] for e in mapped["entry"]
+                  if e["resource"]["resourceType"] == "Patient"]  # fmt: skip
+    assert {"use": "official", "system": "urn:oid:1.2.250.1.213.1.4.8",
+            "value": "1234567890123"} in patient["identifier"]  # fmt: skip
+    assert RAW_ID not in path.read_text(encoding="utf-8")
+
+    status, body = _post(served.url, {"inputs": [{**payload(), "format": "fhir"}]})
+    assert status == 200, body
+    (bundle,) = json.loads(body)["predictions"]
+    assert bundle["resourceType"] == "Bundle"
+    validate_bundle(bundle)
+    status, body = _post(served.url, {"inputs": [{**payload(), "format": "xml"}]})
+    assert status == 400 and "format: expected one of json, fhir" in body

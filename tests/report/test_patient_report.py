@@ -130,6 +130,52 @@ def test_report_in_chromium(reports: dict[str, Path], lang: str, tmp_path: Path)
 
 
 @needs_browser
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_driver_chart_labels_fit_their_box(reports: dict[str, Path], lang: str) -> None:
+    """Every label of the drivers' chart lies inside its column (no text cut at the left edge)
+    and every chart inside its container, measured in Chromium's layout."""
+    page, errors, _, browser, pw = _open(reports[lang])
+    try:
+        boxes = page.evaluate("""[...document.querySelectorAll('svg.shap')].map(svg => {
+            const texts = [...svg.querySelectorAll('text')].map(t => {
+                const b = t.getBBox(); return [b.x, b.x + b.width]; });
+            const r = svg.getBoundingClientRect(), p = svg.parentElement.getBoundingClientRect();
+            return {texts, left: r.left - p.left, right: p.right - r.right}; })""")
+        assert boxes, "no driver chart in the report"
+        for chart in boxes:
+            assert chart["left"] >= -0.5 and chart["right"] >= -0.5, chart
+            for x0, x1 in chart["texts"]:
+                assert x0 >= 0 and x1 <= 330.5, (x0, x1)
+        assert errors == []
+    finally:
+        browser.close()
+        pw.stop()
+
+
+def test_long_driver_labels_wrap_within_the_chart() -> None:
+    from precision_onco.report.patient import _shap_svg
+
+    long = "pembrolizumab + carboplatin + pemetrexed against every other regimen of the catalog"
+    svg = _shap_svg({"up": [{"text": long, "contribution": 0.49}], "down": []}, "chart")
+    spans = re.findall(r"<tspan[^>]*>([^<]*)</tspan>", svg)
+    assert len(spans) == 2 and all(len(s) <= 50 for s in spans)
+    assert f"<title>{long} (+0.49)</title>" in svg
+
+
+def test_separation_reads_as_a_sentence(reports: dict[str, Path]) -> None:
+    en = reports["en"].read_text(encoding="utf-8")
+    fr = reports["fr"].read_text(encoding="utf-8")
+    sentences = re.findall(r'<p class="separation">([^<]+)</p>', en)
+    if not sentences:
+        pytest.skip("no first-vs-second separation in this small cohort's answer")
+    assert all(s.startswith("Compared with ") and s.endswith(".") for s in sentences)
+    assert " / " not in sentences[0] and "_" not in sentences[0]
+    assert re.search(r'<p class="separation">Par rapport à [^<]+ : [^<]+\.</p>', fr)
+    assert "Non-Small Cell Lung Cancer (NSCLC, LUAD)" in en
+    assert "cancer bronchique non à petites cellules (NSCLC, LUAD)" in fr
+
+
+@needs_browser
 def test_print_to_pdf(reports: dict[str, Path], tmp_path: Path) -> None:
     pdf = html_to_pdf(reports["fr"], tmp_path / "report.fr.pdf", chromium=str(CHROMIUM))
     data = pdf.read_bytes()

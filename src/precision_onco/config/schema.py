@@ -17,6 +17,7 @@ from omegaconf import MISSING
 
 __all__ = [
     "BiomarkerConfig",
+    "CancerTypeConfig",
     "CatalogConfig",
     "CohortConfig",
     "CohortInputsConfig",
@@ -26,6 +27,7 @@ __all__ = [
     "VcfInputConfig",
     "Config",
     "ContraindicationConfig",
+    "DrugConfig",
     "EffectsConfig",
     "EvidenceConfig",
     "FeaturesConfig",
@@ -115,9 +117,32 @@ class EvidenceConfig:
 
 
 @dataclass
+class DrugConfig:
+    """A drug of the catalog: its names (English, French INN) and its medication codes.
+
+    ``atc``: the WHO ATC code (written into FHIR bundles as the medication coding);
+    ``rxnorm``: the RxNorm ingredient CUI when known (optional).
+    """
+
+    label: str = MISSING
+    label_fr: Optional[str] = None  # the French INN (English when null)
+    atc: Optional[str] = None
+    rxnorm: Optional[str] = None
+
+
+@dataclass
+class CancerTypeConfig:
+    """A cancer type of the catalog (an OncoTree code) and its name (OncoTree's, and French)."""
+
+    label: str = MISSING
+    label_fr: Optional[str] = None
+
+
+@dataclass
 class RegimenConfig:
     id: str = MISSING
     name: str = MISSING
+    name_fr: Optional[str] = None  # the regimen's name in French reports (English when null)
     drugs: List[str] = MISSING
     regimen_class: str = MISSING
     component_classes: List[str] = field(default_factory=list)
@@ -149,6 +174,10 @@ class CatalogConfig:
     no_rechallenge: bool = True
     biomarkers: Dict[str, BiomarkerConfig] = field(default_factory=dict)
     regimens: List[RegimenConfig] = MISSING
+    # names and medication codes of the regimens' drugs, and names of the cancer types
+    # (OncoTree); used in reports and FHIR bundles, the ids stand in when absent
+    drugs: Dict[str, DrugConfig] = field(default_factory=dict)
+    cancer_types: Dict[str, CancerTypeConfig] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- synth
@@ -481,6 +510,15 @@ class ReportConfig:
     pdf: bool = False
     chromium: str = "chromium"  # the browser binary for PDF
     max_patients: Optional[int] = None  # null: every patient with a recommendation
+    # also write <patient_key>.line<N>.fhir.json (FHIR R4 Genomics Reporting bundle) and
+    # <patient_key>.line<N>.mhd.json (IHE MHD document submission), see docs/fhir.md
+    fhir: bool = False
+    # CSV (patient_key, system, value) mapping pseudonymous keys to the hospital's patient
+    # identifiers, for re-identification at the hospital; null: pseudonymous keys only
+    fhir_identifiers: Optional[str] = None
+    # bundles checked with the fhir.resources models: all (about 30 ms each), first (the first;
+    # the others by value sets and references), none
+    fhir_validate: str = "first"
 
 
 @dataclass

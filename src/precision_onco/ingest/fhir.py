@@ -47,6 +47,10 @@ from precision_onco.ingest.contracts import (
 __all__ = ["CANCER_WORDS", "HGNC_SYMBOLS", "FhirResult", "read_fhir_bundle"]
 
 LOINC = "http://loinc.org"
+ONCOTREE = "http://oncotree.mskcc.org"
+TBD = "http://hl7.org/fhir/uv/genomics-reporting/CodeSystem/tbd-codes-cs"
+#: Identifier system of the pseudonymous patient keys this project writes (FHIR out).
+PATIENT_KEY_SYSTEM = "urn:precision-onco:patient-key"
 
 #: HGNC identifiers of the genes the catalog and the default panel rely on most (HGNC, 2024).
 HGNC_SYMBOLS: dict[str, str] = {
@@ -217,6 +221,9 @@ def _cancer_type(text: str) -> str | None:
 
 
 def _gene(comp_value: Any) -> str | None:
+    text = str(getattr(comp_value, "text", None) or "")
+    if not _codings(comp_value) and re.fullmatch(r"[A-Z][A-Z0-9-]{1,14}", text):
+        return text
     for c in _codings(comp_value):
         code = str(c.code or "")
         if code in HGNC_SYMBOLS:
@@ -287,6 +294,8 @@ def read_fhir_bundle(path: Path | str, *, catalog: CatalogConfig | None = None) 
                         detail=f"entry {i} ({rtype}): {unbound}")  # fmt: skip
             continue
         rid = getattr(obj, "id", None)
+        if rtype == "Patient":
+            rid = _patient_key(obj) or rid
         if rtype == "Patient" and rid:
             urls[str(e.get("fullUrl") or "")] = rid
             urls[f"Patient/{rid}"] = rid
@@ -301,10 +310,11 @@ def read_fhir_bundle(path: Path | str, *, catalog: CatalogConfig | None = None) 
     for i, obj in parsed:
         rtype = obj.get_resource_type()
         if rtype == "Patient":
-            patients.setdefault(obj.id, {"patient_id": obj.id})
-            patients[obj.id].update(
+            key = _patient_key(obj) or obj.id
+            patients.setdefault(key, {"patient_id": key})
+            patients[key].update(
                 sex={"male": "M", "female": "F", "other": "Other", "unknown": "Unknown"}.get(str(obj.gender or "")),
-                birth_year=obj.birthDate.year if obj.birthDate else None,
+                birth_year=_year(obj.birthDate),
             )
             continue
         subject = getattr(obj, "subject", None) or getattr(obj, "patient", None)
@@ -327,7 +337,11 @@ def read_fhir_bundle(path: Path | str, *, catalog: CatalogConfig | None = None) 
             rec = markers[pid]
             rec["cancer_condition_code"] = _code(obj.code)
             rec["cancer_condition"] = text
-            ct = _cancer_type(text)
+            oncotree = [c.code for c in _codings(obj.code)
+                        if (c.system or "").rstrip("/") == ONCOTREE and c.code]  # fmt: skip
+            ct = oncotree[0] if oncotree else _cancer_type(text)
+            if oncotree:
+                rec["oncotree_code"] = oncotree[-1]
             rec["cancer_type"] = ct
             if ct is None:
                 report.warnings.append(f"{obj.id}: no OncoTree code for primary cancer {text!r}; "
@@ -368,7 +382,8 @@ def read_fhir_bundle(path: Path | str, *, catalog: CatalogConfig | None = None) 
                 continue
             if col == "msi_status" and isinstance(val, str):
                 val = {"positive": "MSI-H", "high": "MSI-H", "negative": "MSS", "low": "MSI-L",
-                       "stable": "MSS"}.get(val, val)  # fmt: skip
+                       "stable": "MSS", "msi-h": "MSI-H", "msi-l": "MSI-L",
+                       "mss": "MSS"}.get(val, val)  # fmt: skip
             markers[pid][col] = val
             continue
         if rtype in ("MedicationStatement", "MedicationRequest"):
@@ -422,6 +437,11 @@ def _variant(obs: Any, pid: str, path: Path, entry: int) -> dict[str, Any]:
         row["consequence"] = "sequence_variant"
     for comp in obs.component or []:
         code = _code(comp.code, LOINC)
+        if code is None and _code(comp.code, TBD) == "molecular-consequence":
+            text = _display(comp.valueCodeableConcept) if comp.valueCodeableConcept else ""
+            if text:
+                row["consequence"] = text
+            continue
         cval, unit = _value(comp)
         if code == "48018-6":
             row["gene"] = _gene(comp.valueCodeableConcept)
@@ -432,13 +452,48 @@ def _variant(obs: Any, pid: str, path: Path, entry: int) -> dict[str, Any]:
             elif code == "81290-9" and text:
                 m = _HGVSG.match(str(text))
                 if m:
-                    row.update(chrom="chr" + (m.group(1) or m.group(2)).lstrip("0"),
+                    name = (m.group(1) or m.group(2)).lstrip("0")
+                    row.update(chrom="chr" + {"23": "X", "24": "Y"}.get(name, name),
                                pos=int(m.group(3)), ref=m.group(4), alt=m.group(5))  # fmt: skip
+        elif code in _POSITION:
+            _position(row, _POSITION[code], comp)
         elif code == "81258-6" and isinstance(cval, float):
             row["vaf"] = cval / 100 if (unit == "%" or cval > 1) else cval
         elif code == "82121-5" and isinstance(cval, (int, float)):
             row["depth"] = int(cval)
     return row
+
+
+#: Variant position components (Genomics Reporting IG) -> variants column.
+_POSITION = {"48000-4": "chrom", "81254-5": "pos", "69547-8": "ref", "69551-0": "alt"}
+
+
+def _position(row: dict[str, Any], column: str, comp: Any) -> None:
+    """Chromosome, start (VCF position), ref and alt alleles from their own components."""
+    if column == "chrom" and comp.valueCodeableConcept is not None:
+        text = _display(comp.valueCodeableConcept)
+        if text:
+            row["chrom"] = text if text.startswith("chr") else f"chr{text}"
+    elif column == "pos" and comp.valueRange is not None and comp.valueRange.low is not None:
+        row["pos"] = int(comp.valueRange.low.value)
+    elif column in ("ref", "alt") and comp.valueString:
+        row[column] = str(comp.valueString)
+
+
+def _year(birth: Any) -> int | None:
+    """The year of a birth date, full (``date``) or partial (``"1956"``, ``"1956-03"``)."""
+    if birth is None:
+        return None
+    return birth.year if isinstance(birth, date) else int(str(birth)[:4])
+
+
+def _patient_key(patient: Any) -> str | None:
+    """The pseudonymous key of a Patient written by this project (identifier system
+    :data:`PATIENT_KEY_SYSTEM`), which stands for the patient instead of its resource id."""
+    for ident in getattr(patient, "identifier", None) or []:
+        if ident.system == PATIENT_KEY_SYSTEM and ident.value:
+            return str(ident.value)
+    return None
 
 
 def _variant_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:

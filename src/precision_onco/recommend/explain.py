@@ -19,20 +19,12 @@ import pandas as pd
 
 from precision_onco.config.schema import CatalogConfig
 from precision_onco.models.fit import EndpointModel
+from precision_onco.recommend.labels import describe
 
 __all__ = [
     "contributions", "describe", "json_value", "raw_log_odds", "separation", "separations",
     "top_drivers",
 ]
-
-_ORDINAL = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}
-_UNITS = {"albumin": "g/dL", "hemoglobin": "g/dL", "platelets": "x10^9/L", "ldh": "U/L",
-          "creatinine_clearance": "mL/min", "alt": "U/L", "bilirubin": "mg/dL",
-          "age_at_line": "years", "tmb": "mut/Mb", "pdl1_tps": "%"}  # fmt: skip
-_NAMES = {"albumin": "albumin", "hemoglobin": "hemoglobin", "platelets": "platelets",
-          "ldh": "LDH", "creatinine_clearance": "creatinine clearance", "alt": "ALT",
-          "bilirubin": "bilirubin", "age_at_line": "age", "tmb": "TMB", "pdl1_tps": "PD-L1 TPS",
-          "nlr": "neutrophil-to-lymphocyte ratio"}  # fmt: skip
 
 
 def contributions(model: EndpointModel, features: pd.DataFrame, *,
@@ -83,120 +75,6 @@ def raw_log_odds(model: EndpointModel, features: pd.DataFrame) -> np.ndarray:
     members = getattr(model.estimator, "calibrated_classifiers_", None)
     boosters = [m.estimator.booster_ for m in members] if members else [model.estimator.booster_]
     return np.mean([b.predict(x, raw_score=True) for b in boosters], axis=0)
-
-
-def _num(v: Any) -> str:
-    f = float(v)
-    return f"{f:.0f}" if abs(f) >= 100 or f.is_integer() else f"{f:.1f}"
-
-
-_NAMES_FR = {"albumin": "albumine", "hemoglobin": "hémoglobine", "platelets": "plaquettes",
-             "ldh": "LDH", "creatinine_clearance": "clairance de la créatinine", "alt": "ALAT",
-             "bilirubin": "bilirubine", "age_at_line": "âge", "tmb": "TMB",
-             "pdl1_tps": "PD-L1 (TPS)", "nlr": "rapport neutrophiles/lymphocytes"}  # fmt: skip
-_UNITS_FR = {**_UNITS, "age_at_line": "ans", "tmb": "mut/Mb"}
-_CLASSES_FR = {"chemotherapy": "chimiothérapie", "targeted": "thérapie ciblée",
-               "immunotherapy": "immunothérapie", "hormonal": "hormonothérapie",
-               "combination": "association", "platinum": "sel de platine"}  # fmt: skip
-
-
-def _num_fr(v: Any) -> str:
-    return _num(v).replace(".", ",")
-
-
-def _describe_fr(feature: str, value: Any, missing: bool, catalog: CatalogConfig | None) -> str:
-    if feature.startswith("bm_") and catalog is not None and feature[3:] in catalog.biomarkers:
-        bm = catalog.biomarkers[feature[3:]]
-        return f"{bm.label_fr or bm.label} : {'absent' if missing or not value else 'présent'}"
-    if missing:
-        return f"{_NAMES_FR.get(feature, feature.replace('_', ' '))} : non renseigné"
-    if feature.startswith("gene_"):
-        return f"{feature[5:]} {'altéré' if value else 'non altéré'}"
-    if feature.startswith("pathway_"):
-        return f"{int(value)} gène(s) altéré(s) dans la voie {feature[8:].upper()}"
-    if feature == "line_number":
-        n = int(value)
-        return f"{n}{'re' if n == 1 else 'e'} ligne"
-    if feature == "ecog":
-        return f"ECOG {int(value)}"
-    if feature == "regimen_id":
-        return f"protocole {value}"
-    if feature == "regimen_class":
-        return f"protocole de type {_CLASSES_FR.get(str(value), value)}"
-    if feature == "cancer_type":
-        return f"cancer de type {value}"
-    if feature == "sex_male":
-        return "homme" if value else "femme"
-    if feature == "msi_high":
-        return "MSI-H" if value else "microsatellites stables (MSS)"
-    if feature.startswith("prior_") and feature[6:] in _CLASSES_FR:
-        return f"{int(value)} ligne(s) antérieure(s) avec {_CLASSES_FR[feature[6:]]}"
-    if feature == "prior_lines":
-        return f"{int(value)} ligne(s) antérieure(s)"
-    if feature in ("prior_grade3", "prior_irae_grade3"):
-        what = " immuno-médié" if "irae" in feature else ""
-        return (f"{'un' if value else 'aucun'} antécédent d'événement indésirable{what} de "
-                "grade ≥ 3")
-    if feature.startswith("same_class_before_"):
-        cls = _CLASSES_FR.get(feature[18:], feature[18:])
-        return f"{cls} {'déjà reçue' if value else 'jamais reçue'}"
-    if feature.startswith("regimen_has_"):
-        cls = _CLASSES_FR.get(feature[12:], feature[12:])
-        return f"protocole {'avec' if value else 'sans'} {cls}"
-    if feature in _NAMES_FR:
-        unit = _UNITS_FR.get(feature, "")
-        return f"{_NAMES_FR[feature]} {_num_fr(value)}{(' ' + unit) if unit else ''}"
-    text = value if isinstance(value, str) else _num_fr(value)
-    return f"{feature.replace('_', ' ')} = {text}"
-
-
-def describe(feature: str, value: Any, catalog: CatalogConfig | None = None,
-             lang: str = "en") -> str:  # fmt: skip
-    """A feature and its value in clinical words ("KRAS G12C present", "albumin 2.9 g/dL");
-    ``lang="fr"``: in French ("albumine 2,9 g/dL")."""
-    missing = value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
-    if lang == "fr":
-        return _describe_fr(feature, value, missing, catalog)
-    if feature.startswith("bm_") and catalog is not None and feature[3:] in catalog.biomarkers:
-        label = catalog.biomarkers[feature[3:]].label
-        return f"{label} {'absent' if missing or not value else 'present'}"
-    if missing:
-        return f"{_NAMES.get(feature, feature.replace('_', ' '))} not recorded"
-    if feature.startswith("gene_"):
-        return f"{feature[5:]} {'altered' if value else 'not altered'}"
-    if feature.startswith("pathway_"):
-        return f"{int(value)} altered gene(s) in the {feature[8:].upper()} pathway"
-    if feature == "line_number":
-        return f"{_ORDINAL.get(int(value), f'{int(value)}th')} line"
-    if feature == "ecog":
-        return f"ECOG {int(value)}"
-    if feature == "regimen_id":
-        return f"regimen {value}"
-    if feature == "regimen_class":
-        return f"{value} regimen"
-    if feature == "cancer_type":
-        return f"cancer type {value}"
-    if feature == "sex_male":
-        return "male" if value else "female"
-    if feature == "msi_high":
-        return "MSI-high" if value else "microsatellite stable"
-    if feature.startswith("prior_") and feature[6:] in ("chemotherapy", "targeted",
-                                                        "immunotherapy", "hormonal",
-                                                        "platinum", "combination"):  # fmt: skip
-        return f"{int(value)} earlier line(s) with {feature[6:]}"
-    if feature == "prior_lines":
-        return f"{int(value)} earlier line(s)"
-    if feature in ("prior_grade3", "prior_irae_grade3"):
-        what = "immune-related " if "irae" in feature else ""
-        return f"{'a' if value else 'no'} prior grade >= 3 {what}adverse event"
-    if feature.startswith("same_class_before_"):
-        return f"{'already' if value else 'never'} received {feature[18:]} before"
-    if feature.startswith("regimen_has_"):
-        return f"regimen {'contains' if value else 'without'} {feature[12:]}"
-    if feature in _NAMES:
-        unit = _UNITS.get(feature, "")
-        return f"{_NAMES[feature]} {_num(value)}{(' ' + unit) if unit else ''}"
-    return f"{feature.replace('_', ' ')} = {value if isinstance(value, str) else _num(value)}"
 
 
 Drivers = dict[str, list[dict[str, Any]]]

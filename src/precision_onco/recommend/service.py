@@ -153,9 +153,14 @@ class Recommender:
         return answer("ranked", msg, ranked, result.excluded)
 
     def recommend_payload(self, payload: Any) -> dict[str, Any]:
-        """:meth:`recommend` for a JSON payload (see :mod:`precision_onco.recommend.patient`)."""
+        """:meth:`recommend` for a JSON payload (see :mod:`precision_onco.recommend.patient`);
+        ``"format": "fhir"`` answers with the FHIR bundle (see
+        :mod:`precision_onco.recommend.formats`)."""
+        from precision_onco.recommend.formats import format_answer, split_format
+
+        payload, fmt = split_format(payload)
         case = parse_payload(payload, tox_categories=self.catalog.toxicity_categories)
-        return self.recommend(case).to_dict()
+        return format_answer(self.recommend(case).to_dict(), case, self, fmt)
 
 
 try:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
-    "LANGS", "Labels", "civic_term", "fmt_number", "fmt_percent", "labels", "translate_reason",
+    "LANGS", "Labels", "civic_term", "fmt_number", "fmt_percent", "labels", "separation_sentence",
+    "translate_reason",
 ]
 
 LANGS = ("en", "fr")
@@ -301,3 +302,37 @@ def translate_reason(reason: str, lang: str, catalog: Any = None) -> str:
     from precision_onco.pgx.report import reason_fr  # pharmacogenomics (issue 17)
 
     return reason_fr(reason) or reason
+
+
+def _signed(d: float, lang: str) -> str:
+    return ("+" if d >= 0 else "−") + fmt_number(abs(d), lang)
+
+
+def separation_sentence(second: str, items: Any, lang: str) -> str:
+    """What separates the first regimen from the second (``items``: the ``first_vs_second``
+    response items, each feature's wording for both regimens and the log-odds difference),
+    as one sentence: "Compared with carboplatin + pemetrexed, its predicted response owes
+    most to pembrolizumab + carboplatin + pemetrexed rather than carboplatin + pemetrexed
+    (+0.96 log-odds) and …"."""
+    fr = lang == "fr"
+    parts = []
+    for i, x in enumerate(items or []):
+        d = float(x["difference"])
+        unit = " log-odds" if i == 0 else ""
+        if x.get("first") != x.get("second"):
+            link = "plutôt que" if fr else "rather than"
+            parts.append(f"{x['first']} {link} {x['second']} ({_signed(d, lang)}{unit})")
+        elif fr:
+            parts.append(f"{x['first']}, qui pèse {'davantage' if d > 0 else 'moins'} avec ce "
+                         f"protocole ({_signed(d, lang)}{unit})")
+        else:
+            parts.append(f"{x['first']}, which counts {'more' if d > 0 else 'less'} with this "
+                         f"regimen ({_signed(d, lang)}{unit})")
+    if not parts:
+        return ""
+    last = (" et " if fr else " and ").join(parts[-2:])
+    body = "; ".join([*parts[:-2], last]) if len(parts) > 2 else last
+    if fr:
+        return (f"Par rapport à {second}, sa probabilité de réponse prédite tient surtout à : "
+                f"{body}.")
+    return f"Compared with {second}, its predicted response owes most to {body}."

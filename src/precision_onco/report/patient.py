@@ -23,11 +23,13 @@ from precision_onco.catalog.biomarkers import to_short_hgvsp
 from precision_onco.config.schema import CatalogConfig
 from precision_onco.pgx.report import pgx_section
 from precision_onco.recommend.explain import describe, json_value
+from precision_onco.recommend.labels import cancer_type_name, regimen_name
 from precision_onco.report.i18n import (
     civic_term,
     fmt_number,
     fmt_percent,
     labels,
+    separation_sentence,
     translate_reason,
 )
 
@@ -159,33 +161,57 @@ def _bar(p: Any, lo: Any, hi: Any, colour: str, width: int = 150) -> str:
             f'y1="3" y2="11" stroke="#1f2933"/></svg>')  # fmt: skip
 
 
+#: Widths for the driver chart's labels: an 11 px sans-serif character is at most about 6.5 px
+#: wide on average in words and numbers, so a label line holds ``_LABEL_W / 6.5`` characters.
+_LABEL_W, _CHAR_W = 330, 6.5
+
+
+def _wrap(text: str, width: int, lines: int = 2) -> list[str]:
+    """``text`` in at most ``lines`` lines of ``width`` characters (the last cut with "…")."""
+    out: list[str] = []
+    for word in text.split():
+        if out and len(out[-1]) + 1 + len(word) <= width:
+            out[-1] += " " + word
+        else:
+            out.append(word)
+    if len(out) > lines:
+        out = out[: lines - 1] + [" ".join(out[lines - 1 :])]
+    return [ln if len(ln) <= width else ln[: width - 1].rstrip() + "…" for ln in out]
+
+
 def _shap_svg(drivers: Mapping[str, Any], label: str = "", width: int = 600) -> str:
     """A horizontal bar chart of the response drivers' contributions (log-odds); ``label``
-    is its text alternative (the drivers are also listed in words below it)."""
+    is its text alternative (the drivers are also listed in words below it). Labels wrap
+    onto two lines within their column, so that none runs past the chart's left edge."""
     items = [(d["text"], float(d["contribution"])) for d in drivers.get("up", [])]
     items += [(d["text"], float(d["contribution"])) for d in drivers.get("down", [])]
     if not items:
         return ""
     items.sort(key=lambda t: -t[1])
     top = max(abs(c) for _, c in items) or 1.0
-    label_w = 300  # labels on the left, bars around a zero line on the right
-    half, row = (width - label_w - 8) / 2, 20
-    mid = label_w + 8 + half
-    parts = [f'<svg class="shap" width="{width}" height="{row * len(items) + 6}" '
-             f'viewBox="0 0 {width} {row * len(items) + 6}" role="img" '
+    half = (width - _LABEL_W - 8) / 2
+    mid = _LABEL_W + 8 + half
+    chars = int((_LABEL_W - 4) / _CHAR_W)
+    rows = [(_wrap(f"{text} ({c:+.2f})", chars), text, c) for text, c in items]
+    heights = [14 + 13 * len(lines) for lines, _, _ in rows]
+    total = sum(heights) + 6
+    parts = [f'<svg class="shap" width="100%" viewBox="0 0 {width} {total}" '
+             f'preserveAspectRatio="xMinYMin meet" style="max-width:{width}px" role="img" '
              f'aria-label="{escape(label)}">']
-    parts.append(f'<line x1="{mid}" x2="{mid}" y1="0" y2="{row * len(items) + 6}" '
-                 'stroke="#9aa5b1"/>')  # fmt: skip
-    for i, (text, c) in enumerate(items):
+    parts.append(f'<line x1="{mid}" x2="{mid}" y1="0" y2="{total}" stroke="#9aa5b1"/>')
+    y = 3
+    for (lines, text, c), h in zip(rows, heights, strict=True):
         w = abs(c) / top * half
         x0 = mid if c >= 0 else mid - w
         colour = "#2f7d4f" if c >= 0 else "#b4432f"
-        y = 3 + i * row
-        parts.append(f'<rect x="{x0:.1f}" y="{y}" width="{w:.1f}" height="{row - 6}" '
-                     f'fill="{colour}"/>')  # fmt: skip
-        label = escape(text)
-        parts.append(f'<text x="{label_w}" y="{y + 11}" font-size="11" text-anchor="end">'
-                     f'{label} ({c:+.2f})</text>')  # fmt: skip
+        parts.append(f'<rect x="{x0:.1f}" y="{y + (h - 20) / 2 + 3:.1f}" width="{w:.1f}" '
+                     f'height="14" fill="{colour}"/>')
+        first = y + (h - 13 * len(lines)) / 2 + 9
+        spans = "".join(f'<tspan x="{_LABEL_W}" y="{first + 13 * k:.1f}">{escape(ln)}</tspan>'
+                        for k, ln in enumerate(lines))
+        parts.append(f'<text font-size="11" text-anchor="end"><title>{escape(text)} '
+                     f'({c:+.2f})</title>{spans}</text>')
+        y += h
     parts.append("</svg>")
     return "".join(parts)
 
@@ -215,6 +241,13 @@ def _in_language(context: Mapping[str, Any], lang: str,
                                               lang)  # fmt: skip
     for e in ctx["excluded"]:
         e["reason"] = translate_reason(e["reason"], lang, catalog)
+    if catalog is not None:  # regimen names in the language (the catalog's name_fr)
+        names = {r.id: r.name_fr or r.name for r in catalog.regimens}
+        for row in [*ctx["ranked"], *ctx["excluded"]]:
+            row["name"] = names.get(str(row["regimen_id"]), row["name"])
+        for prior in ctx["prior_lines"]:
+            prior["regimen"] = next((r.name_fr or r.name for r in catalog.regimens
+                                     if r.name == prior["regimen"]), prior["regimen"])
     return ctx
 
 
@@ -231,5 +264,8 @@ def render_patient(context: Mapping[str, Any], lang: str = "en",
         pct=lambda p: fmt_percent(p, lang), num=lambda x, d=2: fmt_number(x, lang, d),
         civic=lambda x: civic_term(x, lang),
         bar=_bar, shap=_shap_svg, lab_names=_LAB_NAMES[lang],
+        cancer=lambda code: cancer_type_name(code, catalog, lang),
+        separation=lambda sep: separation_sentence(
+            regimen_name(sep.get("second"), catalog, lang), sep.get("response"), lang),
         css=env.loader.get_source(env, "report.css")[0],  # type: ignore[union-attr]
     )

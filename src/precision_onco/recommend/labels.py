@@ -1,0 +1,335 @@
+"""Model features and their values in the words an oncologist would write, in English and French.
+
+:func:`describe` names one feature value ("pembrolizumab + carboplatin + pemetrexed",
+"no targeted agent in the regimen", "albumine 2,9 g/dL"); regimen, drug and cancer-type
+names come from the catalog (``name``/``name_fr``, ``cancer_types``), biomarkers from their
+``label``/``label_fr``. :func:`regimen_name` and :func:`cancer_type_name` are the same names
+for the reports.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from precision_onco.config.schema import CatalogConfig
+
+__all__ = ["cancer_type_name", "describe", "regimen_name"]
+
+_ORDINAL = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}
+_ROMAN = {0: "0", 1: "I", 2: "II", 3: "III", 4: "IV"}
+_RESPONSE = {
+    "en": {
+        0: "progressive disease",
+        1: "stable disease",
+        2: "partial response",
+        3: "complete response",
+    },
+    "fr": {0: "progression", 1: "maladie stable", 2: "réponse partielle", 3: "réponse complète"},
+}
+_UNITS = {
+    "albumin": "g/dL",
+    "hemoglobin": "g/dL",
+    "platelets": "x10^9/L",
+    "ldh": "U/L",
+    "creatinine_clearance": "mL/min",
+    "alt": "U/L",
+    "bilirubin": "mg/dL",
+    "age_at_line": "years",
+    "tmb": "mut/Mb",
+    "pdl1_tps": "%",
+    "bmi": "kg/m²",
+}
+_UNITS_FR = {**_UNITS, "age_at_line": "ans"}
+_NAMES = {
+    "en": {
+        "albumin": "albumin",
+        "hemoglobin": "hemoglobin",
+        "platelets": "platelets",
+        "ldh": "LDH",
+        "creatinine_clearance": "creatinine clearance",
+        "alt": "ALT",
+        "bilirubin": "bilirubin",
+        "age_at_line": "age",
+        "tmb": "TMB",
+        "pdl1_tps": "PD-L1 TPS",
+        "nlr": "neutrophil-to-lymphocyte ratio",
+        "bmi": "BMI",
+        "prior_best_response": "best response at the previous line",
+        "prior_best_response_ever": "best response at any earlier line",
+        "stage_rank": "stage",
+        "smoking_status": "smoking status",
+    },
+    "fr": {
+        "albumin": "albumine",
+        "hemoglobin": "hémoglobine",
+        "platelets": "plaquettes",
+        "ldh": "LDH",
+        "creatinine_clearance": "clairance de la créatinine",
+        "alt": "ALAT",
+        "bilirubin": "bilirubine",
+        "age_at_line": "âge",
+        "tmb": "TMB",
+        "pdl1_tps": "PD-L1 (TPS)",
+        "nlr": "rapport neutrophiles/lymphocytes",
+        "bmi": "IMC",
+        "prior_best_response": "meilleure réponse à la ligne précédente",
+        "prior_best_response_ever": "meilleure réponse lors des lignes antérieures",
+        "stage_rank": "stade",
+        "smoking_status": "tabagisme",
+    },
+}
+#: Drug classes: (the class, an agent of the class) in each language.
+_CLASSES = {
+    "en": {
+        "chemotherapy": ("chemotherapy", "chemotherapy agent"),
+        "targeted": ("targeted therapy", "targeted agent"),
+        "immunotherapy": ("immunotherapy", "immunotherapy agent"),
+        "hormonal": ("hormonal therapy", "hormonal agent"),
+        "combination": ("combination", "combination"),
+        "platinum": ("platinum-based chemotherapy", "platinum agent"),
+    },
+    "fr": {
+        "chemotherapy": ("chimiothérapie", "chimiothérapie"),
+        "targeted": ("thérapie ciblée", "agent ciblé"),
+        "immunotherapy": ("immunothérapie", "immunothérapie"),
+        "hormonal": ("hormonothérapie", "hormonothérapie"),
+        "combination": ("association", "association"),
+        "platinum": ("chimiothérapie à base de sel de platine", "sel de platine"),
+    },
+}
+_PATHWAYS = {
+    "en": {
+        "cell_cycle": "cell-cycle",
+        "hippo": "Hippo",
+        "myc": "MYC",
+        "notch": "NOTCH",
+        "nrf2": "NRF2",
+        "pi3k": "PI3K",
+        "rtk_ras": "RTK/RAS",
+        "tgfb": "TGF-β",
+        "tp53": "TP53",
+        "wnt": "WNT",
+    },
+    "fr": {
+        "cell_cycle": "du cycle cellulaire",
+        "hippo": "Hippo",
+        "myc": "MYC",
+        "notch": "NOTCH",
+        "nrf2": "NRF2",
+        "pi3k": "PI3K",
+        "rtk_ras": "RTK/RAS",
+        "tgfb": "du TGF-β",
+        "tp53": "TP53",
+        "wnt": "WNT",
+    },
+}
+#: Yes/no features: (when 1, when 0) in each language.
+_FLAGS = {
+    "en": {
+        "sex_male": ("male", "female"),
+        "msi_high": ("MSI-high", "microsatellite stable"),
+        "hr_positive": ("hormone-receptor positive", "hormone-receptor negative"),
+        "her2_positive": ("HER2 positive", "HER2 negative"),
+        "alk_positive": ("ALK rearrangement", "no ALK rearrangement"),
+        "germline_brca_positive": (
+            "germline BRCA1/2 pathogenic variant",
+            "no germline BRCA1/2 pathogenic variant",
+        ),
+        "autoimmune_disease": ("autoimmune disease", "no autoimmune disease"),
+        "diabetes": ("diabetes", "no diabetes"),
+        "ild_history": (
+            "history of interstitial lung disease",
+            "no history of interstitial lung disease",
+        ),
+        "prior_grade3": ("a prior grade >= 3 adverse event", "no prior grade >= 3 adverse event"),
+        "prior_irae_grade3": (
+            "a prior grade >= 3 immune-related adverse event",
+            "no prior grade >= 3 immune-related adverse event",
+        ),
+        "required_biomarkers_present": (
+            "the biomarker the regimen requires is present",
+            "the biomarker the regimen requires is absent",
+        ),
+        "excluded_biomarker_present": (
+            "a biomarker that argues against the regimen",
+            "no biomarker against the regimen",
+        ),
+    },
+    "fr": {
+        "sex_male": ("homme", "femme"),
+        "msi_high": ("MSI-H", "microsatellites stables (MSS)"),
+        "hr_positive": ("récepteurs hormonaux positifs", "récepteurs hormonaux négatifs"),
+        "her2_positive": ("HER2 positif", "HER2 négatif"),
+        "alk_positive": ("réarrangement d'ALK", "pas de réarrangement d'ALK"),
+        "germline_brca_positive": (
+            "variant pathogène constitutionnel de BRCA1/2",
+            "pas de variant pathogène constitutionnel de BRCA1/2",
+        ),
+        "autoimmune_disease": ("maladie auto-immune", "pas de maladie auto-immune"),
+        "diabetes": ("diabète", "pas de diabète"),
+        "ild_history": (
+            "antécédent de pneumopathie interstitielle",
+            "pas d'antécédent de pneumopathie interstitielle",
+        ),
+        "prior_grade3": (
+            "un antécédent d'événement indésirable de grade ≥ 3",
+            "aucun antécédent d'événement indésirable de grade ≥ 3",
+        ),
+        "prior_irae_grade3": (
+            "un antécédent d'événement indésirable immuno-médié de grade ≥ 3",
+            "aucun antécédent d'événement indésirable immuno-médié de grade ≥ 3",
+        ),
+        "required_biomarkers_present": (
+            "biomarqueur requis par le protocole présent",
+            "biomarqueur requis par le protocole absent",
+        ),
+        "excluded_biomarker_present": (
+            "biomarqueur défavorable au protocole présent",
+            "aucun biomarqueur défavorable au protocole",
+        ),
+    },
+}
+_SMOKING = {
+    "en": {
+        "never": "never smoker",
+        "former": "former smoker",
+        "current": "current smoker",
+        "unknown": "smoking status unknown",
+    },
+    "fr": {
+        "never": "non-fumeur",
+        "former": "ancien fumeur",
+        "current": "fumeur actif",
+        "unknown": "tabagisme inconnu",
+    },
+}
+
+
+def _num(v: Any, lang: str = "en") -> str:
+    f = float(v)
+    text = f"{f:.0f}" if abs(f) >= 100 or f.is_integer() else f"{f:.1f}"
+    return text.replace(".", ",") if lang == "fr" else text
+
+
+def regimen_name(regimen_id: Any, catalog: CatalogConfig | None, lang: str = "en") -> str:
+    """A regimen in words: the catalog's name in ``lang``, its first letter lowercased unless
+    it is an acronym ("pembrolizumab + carboplatin + pemetrexed", "FOLFOX (…)")."""
+    rid = str(regimen_id)
+    reg = next((r for r in catalog.regimens if r.id == rid), None) if catalog else None
+    if reg is None:
+        return rid.replace("_", " + ") if catalog is None else rid
+    name = (reg.name_fr or reg.name) if lang == "fr" else reg.name
+    return name if name[:2].isupper() else name[:1].lower() + name[1:]
+
+
+def cancer_type_name(code: Any, catalog: CatalogConfig | None, lang: str = "en") -> str:
+    """A cancer type's name (OncoTree's in English, the catalog's ``label_fr`` in French);
+    the code itself when the catalog does not name it."""
+    ct = catalog.cancer_types.get(str(code)) if catalog else None
+    if ct is None:
+        return str(code)
+    return (ct.label_fr or ct.label) if lang == "fr" else ct.label
+
+
+def _class_words(feature: str, value: Any, lang: str) -> str | None:
+    """Drug-class features: earlier lines with a class, the regimen's classes, repeats."""
+    classes = _CLASSES[lang]
+    fr = lang == "fr"
+    for prefix in ("prior_", "regimen_has_", "same_class_before_"):
+        cls = feature.removeprefix(prefix)
+        if not feature.startswith(prefix) or cls not in classes:
+            continue
+        name, agent = classes[cls]
+        if prefix == "prior_":
+            n = int(value)
+            return (
+                f"{n} ligne(s) antérieure(s) avec {name}"
+                if fr
+                else f"{n} earlier line(s) with {name}"
+            )
+        if prefix == "regimen_has_":
+            if fr:
+                return (
+                    f"{agent} dans le protocole"
+                    if value
+                    else f"pas {'d’' if agent[0] in 'aeiou' else 'de '}{agent} dans le protocole"
+                )
+            if not value:
+                return f"no {agent} in the regimen"
+            return f"{'an' if agent[0] in 'aeiou' else 'a'} {agent} in the regimen"
+        if fr:
+            return f"{name} déjà reçue auparavant" if value else f"{name} jamais reçue auparavant"
+        return f"{name} already received" if value else f"{name} not received before"
+    if feature == "regimen_platinum":
+        return _class_words("regimen_has_platinum", value, lang)
+    return None
+
+
+def describe(
+    feature: str, value: Any, catalog: CatalogConfig | None = None, lang: str = "en"
+) -> str:
+    """A feature and its value in clinical words ("KRAS G12C present", "albumin 2.9 g/dL",
+    "pembrolizumab + carboplatin + pemetrexed"); ``lang="fr"``: in French."""
+    fr = lang == "fr"
+    missing = value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+    names = _NAMES[lang]
+    if feature.startswith("bm_") and catalog is not None and feature[3:] in catalog.biomarkers:
+        bm = catalog.biomarkers[feature[3:]]
+        present = not missing and bool(value)
+        if fr:
+            return f"{bm.label_fr or bm.label} : {'présent' if present else 'absent'}"
+        return f"{bm.label} {'present' if present else 'absent'}"
+    if missing:
+        name = names.get(feature, feature.replace("_", " "))
+        return f"{name} : non renseigné" if fr else f"{name} not recorded"
+    if feature.startswith("gene_"):
+        gene = feature[5:]
+        return (
+            f"{gene} {'altéré' if value else 'non altéré'}"
+            if fr
+            else f"{gene} {'altered' if value else 'not altered'}"
+        )
+    if feature.startswith("pathway_"):
+        pw = _PATHWAYS[lang].get(feature[8:], feature[8:].upper())
+        n = int(value)
+        return (
+            f"{n} gène(s) altéré(s) dans la voie {pw}"
+            if fr
+            else f"{n} altered gene(s) in the {pw} pathway"
+        )
+    if feature == "line_number":
+        n = int(value)
+        return f"{n}{'re' if n == 1 else 'e'} ligne" if fr else f"{_ORDINAL.get(n, f'{n}th')} line"
+    if feature == "ecog":
+        return f"ECOG {int(value)}"
+    if feature == "regimen_id":
+        return regimen_name(value, catalog, lang)
+    if feature == "regimen_class":
+        cls = _CLASSES[lang].get(str(value), (str(value), str(value)))[0]
+        return f"protocole de type {cls}" if fr else f"{cls} regimen"
+    if feature == "cancer_type":
+        return cancer_type_name(value, catalog, lang)
+    if feature in ("prior_best_response", "prior_best_response_ever"):
+        response = _RESPONSE[lang].get(int(value), _num(value, lang))
+        return f"{names[feature]} : {response}" if fr else f"{names[feature]}: {response}"
+    if feature == "stage_rank":
+        return f"{'stade' if fr else 'stage'} {_ROMAN.get(int(value), _num(value, lang))}"
+    if feature == "smoking_status":
+        return _SMOKING[lang].get(str(value), str(value))
+    if feature == "prior_lines":
+        n = int(value)
+        return f"{n} ligne(s) antérieure(s)" if fr else f"{n} earlier line(s)"
+    if feature in _FLAGS[lang]:
+        yes, no = _FLAGS[lang][feature]
+        return yes if value else no
+    words = _class_words(feature, value, lang)
+    if words is not None:
+        return words
+    if feature in names:
+        unit = (_UNITS_FR if fr else _UNITS).get(feature, "")
+        return f"{names[feature]} {_num(value, lang)}{(' ' + unit) if unit else ''}"
+    text = value if isinstance(value, str) else _num(value, lang)
+    return f"{feature.replace('_', ' ')} = {text}"
