@@ -215,7 +215,8 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     payload, rejected = new_patient_payload(cfg, clinical=args.clinical, line=args.line,
                                             variants=variants, sample=args.sample,
                                             preset=args.preset)  # fmt: skip
-    case = parse_payload(payload, tox_categories=cfg.catalog.toxicity_categories)
+    case = parse_payload(payload, tox_categories=cfg.catalog.toxicity_categories,
+                         regimen_ids=[r.id for r in cfg.catalog.regimens])
     uri = args.model or f"models:/{cfg.tracking.model_prefix}_recommender@champion"
     mlflow.set_tracking_uri(cfg.tracking.uri)
     t0 = time.perf_counter()
