@@ -7,6 +7,7 @@ config show      print the composed, validated configuration
 synthesize       write a synthetic cohort outside the DVC pipeline
 variants         convert VCF/MAF files to the canonical (pseudonymized) variants table
 recommend        ranked, explained regimens for a new patient (VCF or MAF + clinical file)
+serve            the production server of the recommender (MLflow's /invocations contract)
 """
 
 from __future__ import annotations
@@ -266,6 +267,28 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from precision_onco.serve import ServeSettings
+    from precision_onco.serve.server import LOOPBACK, resolve_model, run
+
+    uri, tracking = args.model, None
+    if uri is None or uri.startswith(("models:/", "runs:/")):
+        cfg = _load_config(args.params)
+        tracking = cfg.tracking.uri
+        uri = uri or f"models:/{cfg.tracking.model_prefix}_recommender@champion"
+    keys = tuple(k for k in os.environ.get(args.api_key_env, "").split(",") if k.strip())
+    if (args.require_auth or args.host not in LOOPBACK) and not keys:
+        raise ValueError(f"--host {args.host}: an API key is required (set {args.api_key_env} "
+                         "to one or more comma-separated keys)")
+    hosts = tuple(args.allowed_host or ()) or (*LOOPBACK, "[::1]", args.host)
+    settings = ServeSettings(max_body_bytes=args.max_body_bytes, max_batch=args.max_batch,
+                             request_timeout_s=args.timeout, allowed_hosts=hosts,
+                             api_keys=keys)  # fmt: skip
+    run(resolve_model(uri, tracking_uri=tracking), host=args.host, port=args.port,
+        workers=args.workers, settings=settings)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="precision-onco",
@@ -341,6 +364,33 @@ def _parser() -> argparse.ArgumentParser:
     rec.add_argument("--lang", choices=["en", "fr"], help="report language (default report.lang)")
     rec.add_argument("--pdf", action="store_true", help="also print the report to PDF (Chromium)")
     rec.set_defaults(func=_cmd_recommend)
+
+    srv = sub.add_parser(
+        "serve", help="serve the recommender (MLflow's /invocations contract, /ping, /ready)",
+        description="Serve the registered recommender with worker processes under a supervisor "
+        "that restarts dead workers; bounded bodies and batches, per-request time limit, Host "
+        "allow-list, optional API key (required beyond loopback). See docs/mlops.md.",
+    )  # fmt: skip
+    srv.add_argument("--model", help="model URI, MLflow model directory or recommender.joblib "
+                     "(default: the registry's recommender champion)")  # fmt: skip
+    srv.add_argument("--params", default="params.yaml", help="composed config (params.yaml)")
+    srv.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    srv.add_argument("--port", type=int, default=5001, help="port (default 5001)")
+    srv.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    srv.add_argument("--max-body-bytes", type=int, default=1_000_000,
+                     help="largest request body (default 1 MB; larger: 413)")  # fmt: skip
+    srv.add_argument("--max-batch", type=int, default=100,
+                     help="most payloads per request (default 100; more: 413)")  # fmt: skip
+    srv.add_argument("--timeout", type=float, default=30.0,
+                     help="per-request time limit in seconds (default 30)")  # fmt: skip
+    srv.add_argument("--allowed-host", action="append",
+                     help="Host header value to accept (repeat; default loopback names and "
+                     "--host; '*' accepts any)")  # fmt: skip
+    srv.add_argument("--api-key-env", default="PRECISION_ONCO_API_KEYS",
+                     help="environment variable with the accepted API keys, comma-separated")
+    srv.add_argument("--require-auth", action="store_true",
+                     help="require an API key on loopback too")  # fmt: skip
+    srv.set_defaults(func=_cmd_serve)
     return p
 
 
