@@ -283,7 +283,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     hosts = tuple(args.allowed_host or ()) or (*LOOPBACK, "[::1]", args.host)
     settings = ServeSettings(max_body_bytes=args.max_body_bytes, max_batch=args.max_batch,
                              request_timeout_s=args.timeout, allowed_hosts=hosts,
-                             api_keys=keys)  # fmt: skip
+                             api_keys=keys)
     run(resolve_model(uri, tracking_uri=tracking), host=args.host, port=args.port,
         workers=args.workers, settings=settings)
     return 0
@@ -370,26 +370,26 @@ def _parser() -> argparse.ArgumentParser:
         description="Serve the registered recommender with worker processes under a supervisor "
         "that restarts dead workers; bounded bodies and batches, per-request time limit, Host "
         "allow-list, optional API key (required beyond loopback). See docs/mlops.md.",
-    )  # fmt: skip
+    )
     srv.add_argument("--model", help="model URI, MLflow model directory or recommender.joblib "
-                     "(default: the registry's recommender champion)")  # fmt: skip
+                     "(default: the registry's recommender champion)")
     srv.add_argument("--params", default="params.yaml", help="composed config (params.yaml)")
     srv.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
     srv.add_argument("--port", type=int, default=5001, help="port (default 5001)")
     srv.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     srv.add_argument("--max-body-bytes", type=int, default=1_000_000,
-                     help="largest request body (default 1 MB; larger: 413)")  # fmt: skip
+                     help="largest request body (default 1 MB; larger: 413)")
     srv.add_argument("--max-batch", type=int, default=100,
-                     help="most payloads per request (default 100; more: 413)")  # fmt: skip
+                     help="most payloads per request (default 100; more: 413)")
     srv.add_argument("--timeout", type=float, default=30.0,
-                     help="per-request time limit in seconds (default 30)")  # fmt: skip
+                     help="per-request time limit in seconds (default 30)")
     srv.add_argument("--allowed-host", action="append",
                      help="Host header value to accept (repeat; default loopback names and "
-                     "--host; '*' accepts any)")  # fmt: skip
+                     "--host; '*' accepts any)")
     srv.add_argument("--api-key-env", default="PRECISION_ONCO_API_KEYS",
                      help="environment variable with the accepted API keys, comma-separated")
     srv.add_argument("--require-auth", action="store_true",
-                     help="require an API key on loopback too")  # fmt: skip
+                     help="require an API key on loopback too")
     srv.set_defaults(func=_cmd_serve)
     return p
 

@@ -50,20 +50,35 @@ def test_ping_ready_and_the_mlflow_contract(app: Any, recommender: Any) -> None:
     assert status == 200 and doc["predictions"][0]["status"] == "ranked"
 
 
-@pytest.mark.parametrize(("body", "status", "named"), [
-    pytest.param(b"{" + b'"inputs": [' + b" " * 200_000 + b"]}", 413, "max_body_bytes",
-                 id="body_too_large"),
-    pytest.param({"inputs": [nsclc()] * 6}, 413, "at most 5 payloads per request (max_batch)",
-                 id="batch_too_large"),
-    pytest.param(b"[" * 10_000 + b"]" * 10_000, 400, "nested deeper than 16", id="deep_json"),
-    pytest.param(b'{"inputs": [', 400, "invalid JSON at line 1", id="truncated_json"),
-    pytest.param(b"\xff\xfe", 400, "not UTF-8", id="not_utf8"),
-    pytest.param({"inputs": [nsclc()], "params": {}}, 400, "params: unknown key", id="params"),
-    pytest.param({"inputs": []}, 400, "non-empty list", id="empty_batch"),
-    pytest.param([nsclc()], 400, "expected a JSON object", id="bare_list"),
-    pytest.param({"inputs": [nsclc(), {**nsclc(), "line_number": NAN}]}, 400,
-                 "inputs[1]: line_number", id="nan_in_second"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("body", "status", "named"),
+    [
+        pytest.param(
+            b"{" + b'"inputs": [' + b" " * 200_000 + b"]}",
+            413,
+            "max_body_bytes",
+            id="body_too_large",
+        ),
+        pytest.param(
+            {"inputs": [nsclc()] * 6},
+            413,
+            "at most 5 payloads per request (max_batch)",
+            id="batch_too_large",
+        ),
+        pytest.param(b"[" * 10_000 + b"]" * 10_000, 400, "nested deeper than 16", id="deep_json"),
+        pytest.param(b'{"inputs": [', 400, "invalid JSON at line 1", id="truncated_json"),
+        pytest.param(b"\xff\xfe", 400, "not UTF-8", id="not_utf8"),
+        pytest.param({"inputs": [nsclc()], "params": {}}, 400, "params: unknown key", id="params"),
+        pytest.param({"inputs": []}, 400, "non-empty list", id="empty_batch"),
+        pytest.param([nsclc()], 400, "expected a JSON object", id="bare_list"),
+        pytest.param(
+            {"inputs": [nsclc(), {**nsclc(), "line_number": NAN}]},
+            400,
+            "inputs[1]: line_number",
+            id="nan_in_second",
+        ),
+    ],
+)
 def test_limits_and_invalid_json(app: Any, body: Any, status: int, named: str) -> None:
     got, doc = post(app, body)
     assert got == status, doc
@@ -164,18 +179,22 @@ _FIELDS: list[tuple[str, Callable[[Any], Callable[[Payload], Payload]], bool]] =
     ("line_number", lambda v: _top_set("line_number", v), True),
     ("lines[0].regimen_id", lambda v: _line_set(0, "regimen_id", v), False),
     ("lines[0].best_response", lambda v: _line_set(0, "best_response", v), False),
-    ("lines[0].ae_hematologic_max_grade", lambda v: _line_set(0, "ae_hematologic_max_grade", v),
-     True),
+    (
+        "lines[0].ae_hematologic_max_grade",
+        lambda v: _line_set(0, "ae_hematologic_max_grade", v),
+        True,
+    ),
     ("lines[1].albumin", lambda v: _line_set(1, "albumin", v), True),
     ("lines[1].pdl1_tps", lambda v: _line_set(1, "pdl1_tps", v), True),
     ("variants[0].vaf", lambda v: _variant_set("vaf", v), True),
     ("variants[0].depth", lambda v: _variant_set("depth", v), True),
     ("variants[0].hgvsp", lambda v: _variant_set("hgvsp", v), False),
-]  # fmt: skip
+]
 
 
-def _kinds() -> list[tuple[str, str, Callable[[Any], Callable[[Payload], Payload]],
-                           st.SearchStrategy[Any]]]:  # fmt: skip
+def _kinds() -> list[
+    tuple[str, str, Callable[[Any], Callable[[Payload], Payload]], st.SearchStrategy[Any]]
+]:
     out = []
     for path, setter, numeric in _FIELDS:
         bad = {**_BAD_SCALARS, **(_NUMERIC_BAD if numeric else {})}
@@ -190,8 +209,11 @@ _STRUCTURAL: list[tuple[str, str, Callable[[Payload], Any]]] = [
     ("unknown_top_key", "payload.params", _top_set("params", {"x": 1})),
     ("unknown_patient_key", "patient.ecgo", _patient_set("ecgo", 1)),
     ("unknown_line_key", "lines[1].albumine", _line_set(1, "albumine", 3.0)),
-    ("unknown_ae_category", "lines[0].ae_cardiac_max_grade",
-     _line_set(0, "ae_cardiac_max_grade", 2)),
+    (
+        "unknown_ae_category",
+        "lines[0].ae_cardiac_max_grade",
+        _line_set(0, "ae_cardiac_max_grade", 2),
+    ),
     ("unknown_variant_key", "variants[0].sample", _variant_set("sample", "T1")),
     ("raw_patient_id", "patient.patient_id", _patient_set("patient_id", "PT0003936")),
     ("raw_sample_id", "variants[0].tumor_sample_id", _variant_set("tumor_sample_id", "S-1")),
@@ -207,7 +229,7 @@ _STRUCTURAL: list[tuple[str, str, Callable[[Payload], Any]]] = [
     ("preset_object", "preset", _top_set("preset", {"name": "balanced"})),
     ("preset_long", "preset", _top_set("preset", "b" * 500)),
     ("too_many_lines", "lines", _top_set("lines", [{"line_number": 1}] * 31)),
-]  # fmt: skip
+]
 
 KINDS = _kinds()
 
@@ -222,13 +244,18 @@ def _assert_refused(app: Any, payload: Payload, path: str) -> None:
     assert doc["message"].split(":")[0] == path, doc["message"]
 
 
-@pytest.mark.parametrize(("path", "setter", "strategy"), [k[1:] for k in KINDS],
-                         ids=[k[0] for k in KINDS])  # fmt: skip
+@pytest.mark.parametrize(
+    ("path", "setter", "strategy"), [k[1:] for k in KINDS], ids=[k[0] for k in KINDS]
+)
 def test_a_malformed_field_gets_a_4xx_naming_it(
     app: Any, baseline: str, path: str, setter: Callable[[Any], Any], strategy: Any
 ) -> None:
-    @settings(max_examples=3, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+    @settings(
+        max_examples=3,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
     @given(value=strategy)
     def check(value: Any) -> None:
         _assert_refused(app, setter(value)(nsclc()), path)
@@ -238,8 +265,9 @@ def test_a_malformed_field_gets_a_4xx_naming_it(
     assert status == 200 and json.dumps(doc, sort_keys=True) == baseline
 
 
-@pytest.mark.parametrize(("path", "mutate"), [s[1:] for s in _STRUCTURAL],
-                         ids=[s[0] for s in _STRUCTURAL])  # fmt: skip
+@pytest.mark.parametrize(
+    ("path", "mutate"), [s[1:] for s in _STRUCTURAL], ids=[s[0] for s in _STRUCTURAL]
+)
 def test_a_malformed_structure_gets_a_4xx_naming_it(
     app: Any, baseline: str, path: str, mutate: Callable[[Payload], Any]
 ) -> None:
@@ -249,8 +277,9 @@ def test_a_malformed_structure_gets_a_4xx_naming_it(
 
 
 def test_a_regimen_typo_gets_a_suggestion(app: Any) -> None:
-    status, doc = post(app, {"inputs": [_line_set(0, "regimen_id", "Carboplatin_Pemetrexed")(
-        nsclc())]})  # fmt: skip
+    status, doc = post(
+        app, {"inputs": [_line_set(0, "regimen_id", "Carboplatin_Pemetrexed")(nsclc())]}
+    )
     assert status == 400
     assert doc["message"] == (
         "lines[0].regimen_id: unknown regimen 'Carboplatin_Pemetrexed' in "

@@ -135,10 +135,10 @@ def _text(where: str, value: str) -> str:
     """``value`` stripped, or :class:`PayloadError` when too long or not valid Unicode."""
     if len(value) > MAX_TEXT:
         raise PayloadError(f"{where}: text longer than {MAX_TEXT} characters "
-                           f"({len(value)})")  # fmt: skip
+                           f"({len(value)})")
     if not _valid_unicode(value) or any(not c.isprintable() for c in value):
         raise PayloadError(f"{where}: text must be printable Unicode (no lone surrogates or "
-                           "control characters)")  # fmt: skip
+                           "control characters)")
     return value.strip()
 
 
@@ -148,7 +148,7 @@ def _check(where: str, f: Field, value: Any) -> Any:
         return None
     if isinstance(value, float) and not math.isfinite(value):
         raise PayloadError(f"{where}: expected {f.expectation()}, got {value!r} (numbers must "
-                           "be finite; leave a missing value out or send null)")  # fmt: skip
+                           "be finite; leave a missing value out or send null)")
     if isinstance(value, str):
         value = _text(where, value)
     bad = PayloadError(f"{where}: expected {f.expectation()}, got {_show(value)}")
@@ -224,7 +224,7 @@ def _regimen(where: str, value: str, regimen_ids: Sequence[str]) -> None:
     lowered = {r.lower(): r for r in regimen_ids}
     guess = difflib.get_close_matches(value.lower()[:_SHOW], list(lowered), n=1, cutoff=0.6)
     hint = f"; did you mean {lowered[guess[0]]!r}?" if guess else \
-        f" (the catalog's regimens: {', '.join(sorted(regimen_ids))})"  # fmt: skip
+        f" (the catalog's regimens: {', '.join(sorted(regimen_ids))})"
     raise PayloadError(f"{where}: unknown regimen {_show(value)} in the catalog{hint}")
 
 
@@ -292,7 +292,7 @@ class PatientCase:
 
 
 def parse_payload(obj: Any, *, tox_categories: Sequence[str] = (),
-                  regimen_ids: Sequence[str] | None = None) -> PatientCase:  # fmt: skip
+                  regimen_ids: Sequence[str] | None = None) -> PatientCase:
     """Check a payload (see the module docstring) and return the case.
 
     ``tox_categories``: the catalog's toxicity categories (then only their
@@ -305,7 +305,7 @@ def parse_payload(obj: Any, *, tox_categories: Sequence[str] = (),
     unknown = sorted(set(map(str, obj)) - set(_TOP))
     if unknown:
         name = unknown[0] if _GENE.match(unknown[0]) and len(unknown[0]) <= _SHOW else \
-            "(a field)"  # fmt: skip
+            "(a field)"
         raise PayloadError(f"payload.{name}: unknown field (expected: {', '.join(_TOP)})")
     if "patient" not in obj:
         raise PayloadError("payload.patient: missing (the patient's sex, cancer_type, …)")
@@ -331,7 +331,7 @@ def parse_payload(obj: Any, *, tox_categories: Sequence[str] = (),
     for i, r in enumerate(lines_in):
         extra = {} if tox_categories else \
             {k: _GRADE for k in (r if isinstance(r, Mapping) else {})
-             if str(k).startswith("ae_") and str(k).endswith("_max_grade")}  # fmt: skip
+             if str(k).startswith("ae_") and str(k).endswith("_max_grade")}
         rec = _record(f"lines[{i}]", r, line_fields, extra={**grades, **extra})
         if rec.get("regimen_id") and regimen_ids is not None:
             _regimen(f"lines[{i}].regimen_id", rec["regimen_id"], regimen_ids)
@@ -356,7 +356,7 @@ def parse_payload(obj: Any, *, tox_categories: Sequence[str] = (),
         raise PayloadError(f"variants: expected a list, got {type(variants_in).__name__}")
     if len(variants_in) > MAX_VARIANTS:
         raise PayloadError(f"variants: at most {MAX_VARIANTS} variant records, got "
-                           f"{len(variants_in)}")  # fmt: skip
+                           f"{len(variants_in)}")
     variants = []
     for i, v in enumerate(variants_in):
         rec = _record(f"variants[{i}]", v, _VARIANT)
@@ -364,13 +364,13 @@ def parse_payload(obj: Any, *, tox_categories: Sequence[str] = (),
             raise PayloadError(f"variants[{i}].gene: missing (a HGNC gene symbol)")
         if not _GENE.match(rec["gene"]):
             raise PayloadError(f"variants[{i}].gene: expected a HGNC gene symbol (letters, "
-                               f"digits, '-', '.'), got {_show(rec['gene'])}")  # fmt: skip
+                               f"digits, '-', '.'), got {_show(rec['gene'])}")
         if rec.get("hgvsp") in ("", "."):
             rec["hgvsp"] = None
         if rec.get("hgvsp") and not is_hgvsp(rec["hgvsp"]):
             raise PayloadError(f"variants[{i}].hgvsp: expected a protein change in HGVS "
                                f"syntax (p.G12C, p.Gly12Cys, p.E746_A750del), got "
-                               f"{_show(rec['hgvsp'])}")  # fmt: skip
+                               f"{_show(rec['hgvsp'])}")
         if not rec.get("consequence"):
             if not rec.get("hgvsp"):
                 raise PayloadError(f"variants[{i}]: give hgvsp (p.G12C) or consequence")
@@ -380,6 +380,6 @@ def parse_payload(obj: Any, *, tox_categories: Sequence[str] = (),
     preset = obj.get("preset")
     if preset is not None and not (isinstance(preset, str) and _PRESET.match(preset)):
         raise PayloadError(f"preset: expected a preset name (letters, digits, '_'), got "
-                           f"{_show(preset)}")  # fmt: skip
+                           f"{_show(preset)}")
     return PatientCase(patient, int(n), sorted(lines, key=lambda r: r["line_number"]), variants,
                        preset)  # fmt: skip
