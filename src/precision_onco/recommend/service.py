@@ -131,6 +131,17 @@ class Recommender:
         for m in self.models.values():
             m.set_threads(n)
 
+    def scoring_threads(self) -> int:
+        """LightGBM threads the models predict with (their ``n_jobs``; 0: all cores), which
+        TreeSHAP uses too: one patient's few rows are slower on many threads."""
+        for m in self.models.values():
+            members = getattr(m.estimator, "calibrated_classifiers_", None) or []
+            for est in [c.estimator for c in members] or [m.estimator]:
+                n = getattr(est, "n_jobs", None)
+                if m.kind == "lightgbm" and isinstance(n, int):
+                    return max(n, 0)
+        return 0
+
     def preset(self, name: str | None) -> RecommendConfig:
         key = name or self.default_preset
         if key not in self.presets:
@@ -160,7 +171,8 @@ class Recommender:
                                panel=self.panel)  # fmt: skip
         row = feats[feats["line_number"] == case.line_number]
         result = recommendations(row, patients, lines, self.models, self.catalog, rec,
-                                 civic=self.civic, variants=variants)  # fmt: skip
+                                 civic=self.civic, variants=variants,
+                                 threads=self.scoring_threads())  # fmt: skip
         ranked = result.ranked.drop(columns=["preset"], errors="ignore")
         if not len(ranked):
             reasons = "; ".join(f"{r}: {why}" for r, why in
