@@ -63,11 +63,13 @@ def worker_app() -> Any:
     t0 = time.perf_counter()
     recommender = joblib.load(os.environ[_MODEL_ENV])
     recommender.set_threads(1)  # one thread per worker: the workers are the parallelism
+    raw: dict[str, Any] = json.loads(os.environ[_SETTINGS_ENV])
     settings = ServeSettings(
-        **{
-            k: tuple(v) if isinstance(v, list) else v
-            for k, v in json.loads(os.environ[_SETTINGS_ENV]).items()
-        }
+        max_body_bytes=int(raw["max_body_bytes"]),
+        max_batch=int(raw["max_batch"]),
+        request_timeout_s=float(raw["request_timeout_s"]),
+        allowed_hosts=tuple(raw["allowed_hosts"]),
+        api_keys=tuple(raw["api_keys"]),
     )
     log.info("worker %d: model loaded in %.2f s", os.getpid(), time.perf_counter() - t0)
     return create_app(recommender, settings)
