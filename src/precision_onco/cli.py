@@ -268,24 +268,32 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    from precision_onco.config.schema import ServeConfig
     from precision_onco.serve import ServeSettings
     from precision_onco.serve.server import LOOPBACK, resolve_model, run
 
     uri, tracking = args.model, None
-    if uri is None or uri.startswith(("models:/", "runs:/")):
-        cfg = _load_config(args.params)
+    needs_registry = uri is None or uri.startswith(("models:/", "runs:/"))
+    cfg = _load_config(args.params) if needs_registry or Path(args.params).is_file() else None
+    serve: ServeConfig = cfg.serve if cfg is not None else ServeConfig()
+    if needs_registry:
+        assert cfg is not None
         tracking = cfg.tracking.uri
         uri = uri or f"models:/{cfg.tracking.model_prefix}_recommender@champion"
-    keys = tuple(k for k in os.environ.get(args.api_key_env, "").split(",") if k.strip())
-    if (args.require_auth or args.host not in LOOPBACK) and not keys:
-        raise ValueError(f"--host {args.host}: an API key is required (set {args.api_key_env} "
-                         "to one or more comma-separated keys)")
-    hosts = tuple(args.allowed_host or ()) or (*LOOPBACK, "[::1]", args.host)
-    settings = ServeSettings(max_body_bytes=args.max_body_bytes, max_batch=args.max_batch,
-                             request_timeout_s=args.timeout, allowed_hosts=hosts,
-                             api_keys=keys)
-    run(resolve_model(uri, tracking_uri=tracking), host=args.host, port=args.port,
-        workers=args.workers, settings=settings)
+    host = args.host or serve.host
+    keys_env = args.api_key_env or serve.auth.keys_env
+    keys = tuple(k.strip() for k in os.environ.get(keys_env, "").split(",") if k.strip())
+    if (args.require_auth or serve.auth.required or host not in LOOPBACK) and not keys:
+        raise ValueError(f"serve: an API key is required (host {host}); set {keys_env} to one "
+                         "or more comma-separated keys")
+    hosts = tuple(args.allowed_host or serve.allowed_hosts) + (*LOOPBACK, "[::1]", host)
+    settings = ServeSettings(
+        max_body_bytes=args.max_body_bytes or serve.max_body_bytes,
+        max_batch=args.max_batch or serve.max_batch,
+        request_timeout_s=args.timeout or serve.request_timeout_s,
+        allowed_hosts=hosts, api_keys=keys)
+    run(resolve_model(uri, tracking_uri=tracking), host=host, port=args.port or serve.port,
+        workers=args.workers or serve.workers, settings=settings)
     return 0
 
 
@@ -374,22 +382,23 @@ def _parser() -> argparse.ArgumentParser:
     srv.add_argument("--model", help="model URI, MLflow model directory or recommender.joblib "
                      "(default: the registry's recommender champion)")
     srv.add_argument("--params", default="params.yaml", help="composed config (params.yaml)")
-    srv.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
-    srv.add_argument("--port", type=int, default=5001, help="port (default 5001)")
-    srv.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
-    srv.add_argument("--max-body-bytes", type=int, default=1_000_000,
-                     help="largest request body (default 1 MB; larger: 413)")
-    srv.add_argument("--max-batch", type=int, default=100,
-                     help="most payloads per request (default 100; more: 413)")
-    srv.add_argument("--timeout", type=float, default=30.0,
-                     help="per-request time limit in seconds (default 30)")
+    srv.add_argument("--host", help="address to bind (default serve.host: 127.0.0.1)")
+    srv.add_argument("--port", type=int, help="port (default serve.port: 5001)")
+    srv.add_argument("--workers", type=int, help="worker processes (default serve.workers: 2)")
+    srv.add_argument("--max-body-bytes", type=int,
+                     help="largest request body (default serve.max_body_bytes: 1 MB; larger: 413)")
+    srv.add_argument("--max-batch", type=int,
+                     help="most payloads per request (default serve.max_batch: 100; more: 413)")
+    srv.add_argument("--timeout", type=float,
+                     help="per-request time limit in seconds (default serve.request_timeout_s)")
     srv.add_argument("--allowed-host", action="append",
-                     help="Host header value to accept (repeat; default loopback names and "
-                     "--host; '*' accepts any)")
-    srv.add_argument("--api-key-env", default="PRECISION_ONCO_API_KEYS",
-                     help="environment variable with the accepted API keys, comma-separated")
+                     help="Host header value to accept besides the loopback names and --host "
+                     "(repeat; default serve.allowed_hosts; '*' accepts any)")
+    srv.add_argument("--api-key-env",
+                     help="environment variable with the accepted API keys, comma-separated "
+                     "(default serve.auth.keys_env: PRECISION_ONCO_API_KEYS)")
     srv.add_argument("--require-auth", action="store_true",
-                     help="require an API key on loopback too")
+                     help="require an API key on loopback too (serve.auth.required)")
     srv.set_defaults(func=_cmd_serve)
     return p
 
