@@ -8,9 +8,11 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 MLFLOW_PORT ?= 5000
+MLFLOW_HOST ?= 127.0.0.1
+SERVE_PORT ?= 5001
 STAMP := $(VENV)/.installed
 
-.PHONY: help install browser run test test-fast lint bench ui lock clean
+.PHONY: help install browser run test test-fast lint bench ui server serve lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -44,6 +46,14 @@ bench: install  ## run the benchmarks under bench/
 
 ui: install  ## open the MLflow UI on the project's tracking store
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlruns.db --default-artifact-root ./mlartifacts --port $(MLFLOW_PORT)
+
+server: install  ## team tracking server with basic auth (MLFLOW_AUTH_ADMIN_PASSWORD, MLFLOW_FLASK_SERVER_SECRET_KEY)
+	@test -n "$$MLFLOW_AUTH_ADMIN_PASSWORD" || { echo "make server: set MLFLOW_AUTH_ADMIN_PASSWORD (the admin password; never in the repository)" >&2; exit 2; }
+	@test -n "$$MLFLOW_FLASK_SERVER_SECRET_KEY" || { echo "make server: set MLFLOW_FLASK_SERVER_SECRET_KEY (CSRF key, e.g. openssl rand -hex 32; the same for every server)" >&2; exit 2; }
+	MLFLOW_AUTH_CONFIG_PATH=scripts/mlflow_basic_auth.ini $(VENV)/bin/mlflow server --app-name basic-auth --backend-store-uri sqlite:///mlruns.db --artifacts-destination ./mlartifacts --host $(MLFLOW_HOST) --port $(MLFLOW_PORT)
+
+serve: install  ## serve the recommender champion (precision-onco serve, see docs/mlops.md)
+	$(VENV)/bin/precision-onco serve --port $(SERVE_PORT)
 
 lock: install  ## re-resolve requirements.lock from pyproject.toml
 	$(UV) pip compile --quiet --python $(PY) pyproject.toml --extra dev -o requirements.lock

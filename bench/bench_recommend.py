@@ -95,7 +95,9 @@ def main() -> None:
 
     # ------------------------------------------------------------------ load
     mlflow.set_tracking_uri(cfg.tracking.uri)
-    uri = f"models:/{cfg.tracking.model_prefix}_recommender@champion"
+    from precision_onco.models.tracking import registered_name
+
+    uri = f"models:/{registered_name(cfg, 'recommender')}@champion"
     t0 = time.perf_counter()
     recommender = mlflow.pyfunc.load_model(uri).unwrap_python_model().recommender
     results["load_s"] = round(time.perf_counter() - t0, 2)

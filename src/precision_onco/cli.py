@@ -8,6 +8,7 @@ synthesize       write a synthetic cohort outside the DVC pipeline
 variants         convert VCF/MAF files to the canonical (pseudonymized) variants table
 recommend        ranked, explained regimens for a new patient (VCF or MAF + clinical file)
 pgx              DPYD/UGT1A1 calls, uracilemia and per-drug starting doses from a germline VCF
+serve            the production server of the recommender (MLflow's /invocations contract)
 """
 
 from __future__ import annotations
@@ -236,7 +237,8 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
             args.germline_vcf, sample=args.germline_sample, uracil_ng_ml=args.uracil
         )
         add_to_payload(payload, pgx)
-    case = parse_payload(payload, tox_categories=cfg.catalog.toxicity_categories)
+    case = parse_payload(payload, tox_categories=cfg.catalog.toxicity_categories,
+                         regimen_ids=[r.id for r in cfg.catalog.regimens])
     from precision_onco.models.tracking import registered_name
 
     uri = args.model or f"models:/{registered_name(cfg, 'recommender')}@champion"
@@ -316,6 +318,38 @@ def _cmd_pgx(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
         sys.stdout.write(format_text(result))
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from precision_onco.config.schema import ServeConfig
+    from precision_onco.serve import ServeSettings
+    from precision_onco.serve.server import LOOPBACK, resolve_model, run
+
+    uri, tracking = args.model, None
+    needs_registry = uri is None or uri.startswith(("models:/", "runs:/"))
+    cfg = _load_config(args.params) if needs_registry or Path(args.params).is_file() else None
+    serve: ServeConfig = cfg.serve if cfg is not None else ServeConfig()
+    if needs_registry:
+        assert cfg is not None
+        tracking = cfg.tracking.uri
+        from precision_onco.models.tracking import registered_name
+
+        uri = uri or f"models:/{registered_name(cfg, 'recommender')}@champion"
+    host = args.host or serve.host
+    keys_env = args.api_key_env or serve.auth.keys_env
+    keys = tuple(k.strip() for k in os.environ.get(keys_env, "").split(",") if k.strip())
+    if (args.require_auth or serve.auth.required or host not in LOOPBACK) and not keys:
+        raise ValueError(f"serve: an API key is required (host {host}); set {keys_env} to one "
+                         "or more comma-separated keys")
+    hosts = tuple(args.allowed_host or serve.allowed_hosts) + (*LOOPBACK, "[::1]", host)
+    settings = ServeSettings(
+        max_body_bytes=args.max_body_bytes or serve.max_body_bytes,
+        max_batch=args.max_batch or serve.max_batch,
+        request_timeout_s=args.timeout or serve.request_timeout_s,
+        allowed_hosts=hosts, api_keys=keys)
+    run(resolve_model(uri, tracking_uri=tracking), host=host, port=args.port or serve.port,
+        workers=args.workers or serve.workers, settings=settings)
     return 0
 
 
@@ -427,6 +461,33 @@ def _parser() -> argparse.ArgumentParser:
     pgx.add_argument("--definitions", help="allele definitions YAML (default: the shipped one)")
     pgx.add_argument("--json", action="store_true", help="print the answer as JSON")
     pgx.set_defaults(func=_cmd_pgx)
+    srv = sub.add_parser(
+        "serve", help="serve the recommender (MLflow's /invocations contract, /ping, /ready)",
+        description="Serve the registered recommender with worker processes under a supervisor "
+        "that restarts dead workers; bounded bodies and batches, per-request time limit, Host "
+        "allow-list, optional API key (required beyond loopback). See docs/mlops.md.",
+    )
+    srv.add_argument("--model", help="model URI, MLflow model directory or recommender.joblib "
+                     "(default: the registry's recommender champion)")
+    srv.add_argument("--params", default="params.yaml", help="composed config (params.yaml)")
+    srv.add_argument("--host", help="address to bind (default serve.host: 127.0.0.1)")
+    srv.add_argument("--port", type=int, help="port (default serve.port: 5001)")
+    srv.add_argument("--workers", type=int, help="worker processes (default serve.workers: 2)")
+    srv.add_argument("--max-body-bytes", type=int,
+                     help="largest request body (default serve.max_body_bytes: 1 MB; larger: 413)")
+    srv.add_argument("--max-batch", type=int,
+                     help="most payloads per request (default serve.max_batch: 100; more: 413)")
+    srv.add_argument("--timeout", type=float,
+                     help="per-request time limit in seconds (default serve.request_timeout_s)")
+    srv.add_argument("--allowed-host", action="append",
+                     help="Host header value to accept besides the loopback names and --host "
+                     "(repeat; default serve.allowed_hosts; '*' accepts any)")
+    srv.add_argument("--api-key-env",
+                     help="environment variable with the accepted API keys, comma-separated "
+                     "(default serve.auth.keys_env: PRECISION_ONCO_API_KEYS)")
+    srv.add_argument("--require-auth", action="store_true",
+                     help="require an API key on loopback too (serve.auth.required)")
+    srv.set_defaults(func=_cmd_serve)
     return p
 
 

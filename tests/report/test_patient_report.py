@@ -20,7 +20,7 @@ needs_browser = pytest.mark.skipif(
     reason="Chromium not installed (`make browser` installs Debian's chromium package)")
 
 PAYLOAD: dict[str, Any] = {
-    "patient": {"patient_key": "pk_0000000000000000000report", "sex": "F", "cancer_type": "NSCLC",
+    "patient": {"patient_key": "pk_00000000000000000000e7a1", "sex": "F", "cancer_type": "NSCLC",
                 "oncotree_code": "LUAD", "stage": "IV", "ecog": 1, "alk_status": "negative"},
     "line_number": 2,
     "lines": [{"line_number": 1, "regimen_id": "carboplatin_pemetrexed", "best_response": "PR",

@@ -26,6 +26,8 @@ __all__ = [
     "TableInputConfig",
     "VcfInputConfig",
     "Config",
+    "ServeAuthConfig",
+    "ServeConfig",
     "ContraindicationConfig",
     "DrugConfig",
     "EffectsConfig",
@@ -474,6 +476,31 @@ class TrackingConfig:
 
 
 @dataclass
+class ServeAuthConfig:
+    """API keys of ``precision-onco serve``: off on loopback unless ``required``; always
+    required when the server binds beyond loopback. The keys come from ``keys_env``
+    (comma-separated), never from the configuration."""
+
+    required: bool = False
+    keys_env: str = "PRECISION_ONCO_API_KEYS"
+
+
+@dataclass
+class ServeConfig:
+    """``precision-onco serve``: address, workers, limits and access (see docs/mlops.md)."""
+
+    host: str = "127.0.0.1"
+    port: int = 5001
+    workers: int = 2
+    max_body_bytes: int = 1_000_000
+    max_batch: int = 100
+    request_timeout_s: float = 30.0
+    # Host header values accepted besides the loopback names and `host` ("*": any)
+    allowed_hosts: List[str] = field(default_factory=list)
+    auth: ServeAuthConfig = field(default_factory=ServeAuthConfig)
+
+
+@dataclass
 class RecommendConfig:
     """How candidate regimens are ranked: utility = sum of weight x probability per endpoint.
 
@@ -564,6 +591,7 @@ class Config:
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     recommend: RecommendConfig = field(default_factory=RecommendConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
     kb: KbConfig = field(default_factory=KbConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     report: ReportConfig = field(default_factory=ReportConfig)

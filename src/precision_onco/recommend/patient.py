@@ -17,12 +17,23 @@ Every field is checked against the same canonical fields as the cohort's
 tables (types, physiological ranges, RECIST and CTCAE codes); a problem raises
 :class:`PayloadError` naming the field (``lines[1].albumin``) and what was
 expected. Raw identifiers are refused: a payload carries a pseudonymous
-``patient_key`` at most.
+``patient_key`` at most (``pk_`` and 24 hexadecimal digits, what
+:func:`~precision_onco.ingest.pseudonymize.pseudonymize` writes).
+
+The checks are strict, because the server takes payloads from anyone who can reach
+it: unknown keys are refused at every level, numbers must be finite (no NaN or
+infinity), regimen ids must be the catalog's (with the closest id suggested), a
+protein change must be HGVSp (``p.G12C``, ``p.Gly12Cys``, ``p.E746_A750del``, …),
+text is bounded and must be valid Unicode. An error message names the field and
+the rule; it shows a short value back only when the field cannot hold an
+identifier, never the payload, a key or a long text.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,10 +41,43 @@ from typing import Any
 
 import pandas as pd
 
+from precision_onco.catalog.biomarkers import AMINO_ACIDS
+from precision_onco.ingest.pseudonymize import KEY_PREFIX
 from precision_onco.ingest.tables import LINE_FIELDS, PATIENT_FIELDS, Field
 from precision_onco.stage import UserError
 
-__all__ = ["PATIENT_PAYLOAD_FIELDS", "PatientCase", "PayloadError", "parse_payload"]
+__all__ = [
+    "MAX_LINES",
+    "MAX_TEXT",
+    "MAX_VARIANTS",
+    "PATIENT_KEY_PATTERN",
+    "PATIENT_PAYLOAD_FIELDS",
+    "PatientCase",
+    "PayloadError",
+    "is_hgvsp",
+    "parse_payload",
+]
+
+#: A pseudonymous key as ingest writes it: ``pk_`` + 24 lowercase hexadecimal digits.
+PATIENT_KEY_PATTERN = re.compile(rf"^{KEY_PREFIX}[0-9a-f]{{24}}$")
+#: Longest text accepted in any field (characters).
+MAX_TEXT = 200
+#: Most therapy lines and variant records in one payload.
+MAX_LINES = 30
+MAX_VARIANTS = 20_000
+#: Values shown back in a message are at most this long (and never for identifier fields).
+_SHOW = 40
+_GENE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,39}$")
+_PRESET = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+_AA = "(?:" + "|".join(map(re.escape, [*AMINO_ACIDS, *"ACDEFGHIKLMNPQRSTVWYUX*"])) + ")"
+_POS = rf"{_AA}\d+"
+_TAIL = (rf"(?:=|\?|del|dup|(?:delins|ins)(?:{_AA}+|\d+)|{_AA}+(?:fs{_AA}?(?:\d+|\?)?)?"
+         rf"|fs{_AA}?(?:\d+|\?)?|{_AA}?ext{_AA}?-?(?:\d+|\?)?)")
+_BODY = rf"(?:=|\?|0\??|{_POS}(?:_{_POS})?{_TAIL})"
+_HGVSP = re.compile(rf"^(?:[A-Za-z0-9_.-]{{1,40}}:)?(?:p\.)?(?:{_BODY}|\({_BODY}\))$")
+#: The looser protein notation of older MAFs (Oncotator: ``p.KIM2014fs``, ``p.317_318insM``,
+#: ``p.310_311TQ>TKQNPQ``): ``p.``, then amino acids, positions and HGVS operators only.
+_LEGACY_HGVSP = re.compile(r"^p\.(?=[^0-9]*[0-9])[A-Za-z0-9_*>=?()-]{2,60}$")
 
 #: Patient fields beyond the tables' checked ones: markers the catalog's biomarkers read.
 _MARKERS: dict[str, Field] = {
@@ -62,17 +106,58 @@ class PayloadError(UserError, ValueError):
     """A payload field is missing, unknown or out of range; the message names it."""
 
 
+def _show(value: Any) -> str:
+    """``value`` as a message may show it: short scalars as they are, else only their kind."""
+    if value is None:
+        return "null"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**_SHOW:
+        return "a number of more than 40 digits"
+    if isinstance(value, bool | int | float):
+        return repr(value)
+    if isinstance(value, str):
+        if len(value) > _SHOW:
+            return f"a text of {len(value)} characters"
+        if not _valid_unicode(value) or not value.isprintable():
+            return "a text with invalid or control characters"
+        return repr(value)
+    return type(value).__name__
+
+
+def _valid_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (JSON "\ud800")
+        return False
+    return True
+
+
+def _text(where: str, value: str) -> str:
+    """``value`` stripped, or :class:`PayloadError` when too long or not valid Unicode."""
+    if len(value) > MAX_TEXT:
+        raise PayloadError(f"{where}: text longer than {MAX_TEXT} characters "
+                           f"({len(value)})")
+    if not _valid_unicode(value) or any(not c.isprintable() for c in value):
+        raise PayloadError(f"{where}: text must be printable Unicode (no lone surrogates or "
+                           "control characters)")
+    return value.strip()
+
+
 def _check(where: str, f: Field, value: Any) -> Any:
     """``value`` as the field's type, or :class:`PayloadError` naming ``where``."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None:
         return None
-    bad = PayloadError(f"{where}: expected {f.expectation()}, got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise PayloadError(f"{where}: expected {f.expectation()}, got {value!r} (numbers must "
+                           "be finite; leave a missing value out or send null)")
+    if isinstance(value, str):
+        value = _text(where, value)
+    bad = PayloadError(f"{where}: expected {f.expectation()}, got {_show(value)}")
     if f.kind in ("int", "float"):
         if isinstance(value, bool):
             raise bad
         try:
             num = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise bad from None
         if not math.isfinite(num) or (f.kind == "int" and not num.is_integer()):
             raise bad
@@ -96,9 +181,12 @@ def _check(where: str, f: Field, value: Any) -> Any:
         return lookup[text.lower()]
     if f.kind == "date":
         try:
+            if len(text) > 10 and text[10] not in "T ":
+                raise ValueError(text)
             return date.fromisoformat(text[:10])
         except ValueError:
-            raise PayloadError(f"{where}: expected a date (YYYY-MM-DD), got {value!r}") from None
+            raise PayloadError(f"{where}: expected a date (YYYY-MM-DD), got "
+                               f"{_show(value)}") from None
     return text
 
 
@@ -115,9 +203,38 @@ def _record(where: str, obj: Any, fields: Mapping[str, Field], *,
         spec = fields.get(key) or (extra or {}).get(key)
         if spec is None:
             allowed = ", ".join(sorted(fields))
-            raise PayloadError(f"{where}.{key}: unknown field (expected one of: {allowed})")
+            name = key if _GENE.match(key) and len(key) <= _SHOW else "(a field)"
+            raise PayloadError(f"{where}.{name}: unknown field (expected one of: {allowed})")
         out[key] = _check(f"{where}.{key}", spec, v)
     return out
+
+
+def _patient_key(value: Any) -> None:
+    """Refuse a ``patient_key`` that is not a pseudonym (a raw id, a name, …); never shown."""
+    if value is not None and not (isinstance(value, str) and PATIENT_KEY_PATTERN.match(value)):
+        raise PayloadError(f"patient.patient_key: expected a pseudonymous key ({KEY_PREFIX} and "
+                           "24 lowercase hexadecimal digits, as ingest and `precision-onco "
+                           "recommend` write it); raw or made-up identifiers are refused")
+
+
+def _regimen(where: str, value: str, regimen_ids: Sequence[str]) -> None:
+    """Refuse a regimen id outside the catalog, suggesting the closest catalog id."""
+    if value in regimen_ids:
+        return
+    lowered = {r.lower(): r for r in regimen_ids}
+    guess = difflib.get_close_matches(value.lower()[:_SHOW], list(lowered), n=1, cutoff=0.6)
+    hint = f"; did you mean {lowered[guess[0]]!r}?" if guess else \
+        f" (the catalog's regimens: {', '.join(sorted(regimen_ids))})"
+    raise PayloadError(f"{where}: unknown regimen {_show(value)} in the catalog{hint}")
+
+
+def is_hgvsp(text: str) -> bool:
+    """Whether ``text`` is a protein change in HGVS syntax (one- or three-letter amino acids,
+    optionally with ``p.`` and a transcript or protein id): ``p.G12C``, ``p.Gly12Cys``,
+    ``ENSP00000256078:p.Gly12Cys``, ``p.E746_A750del``, ``p.K1316Efs*12``, ``p.A100=``, or
+    the looser notation of older MAFs (``p.KIM2014fs``, ``p.317_318insM``)."""
+    text = text.replace("%3D", "=")
+    return _HGVSP.match(text) is not None or _LEGACY_HGVSP.match(text) is not None
 
 
 @dataclass
@@ -174,18 +291,28 @@ class PatientCase:
         return patients, lines.sort_values("line_number").reset_index(drop=True), variants
 
 
-def parse_payload(obj: Any, *, tox_categories: Sequence[str] = ()) -> PatientCase:
-    """Check a payload (see the module docstring) and return the case."""
+def parse_payload(obj: Any, *, tox_categories: Sequence[str] = (),
+                  regimen_ids: Sequence[str] | None = None) -> PatientCase:
+    """Check a payload (see the module docstring) and return the case.
+
+    ``tox_categories``: the catalog's toxicity categories (then only their
+    ``ae_<category>_max_grade`` fields are accepted); ``regimen_ids``: the catalog's
+    regimen ids, which every ``regimen_id`` must be (unchecked when ``None``).
+    """
     if not isinstance(obj, Mapping):
         raise PayloadError(f"payload: expected a JSON object with {', '.join(_TOP)}; got "
                            f"{type(obj).__name__}")  # fmt: skip
     unknown = sorted(set(map(str, obj)) - set(_TOP))
     if unknown:
-        raise PayloadError(f"payload.{unknown[0]}: unknown field (expected: {', '.join(_TOP)})")
+        name = unknown[0] if _GENE.match(unknown[0]) and len(unknown[0]) <= _SHOW else \
+            "(a field)"
+        raise PayloadError(f"payload.{name}: unknown field (expected: {', '.join(_TOP)})")
     if "patient" not in obj:
         raise PayloadError("payload.patient: missing (the patient's sex, cancer_type, …)")
     if "line_number" not in obj:
         raise PayloadError("payload.line_number: missing (the therapy line to recommend for)")
+    if isinstance(obj["patient"], Mapping):
+        _patient_key(obj["patient"].get("patient_key"))
     patient = _record("patient", obj["patient"], PATIENT_PAYLOAD_FIELDS)
     if not patient.get("cancer_type"):
         raise PayloadError("patient.cancer_type: missing (e.g. NSCLC, COADREAD, MEL, BRCA)")
@@ -197,12 +324,17 @@ def parse_payload(obj: Any, *, tox_categories: Sequence[str] = ()) -> PatientCas
     lines_in = obj.get("lines") or []
     if not isinstance(lines_in, list):
         raise PayloadError(f"lines: expected a list of lines, got {type(lines_in).__name__}")
+    if len(lines_in) > MAX_LINES:
+        raise PayloadError(f"lines: at most {MAX_LINES} therapy lines, got {len(lines_in)}")
     lines: list[dict[str, Any]] = []
     seen: set[int] = set()
     for i, r in enumerate(lines_in):
-        extra = {k: _GRADE for k in (r if isinstance(r, Mapping) else {})
-                 if str(k).startswith("ae_") and str(k).endswith("_max_grade")}  # fmt: skip
+        extra = {} if tox_categories else \
+            {k: _GRADE for k in (r if isinstance(r, Mapping) else {})
+             if str(k).startswith("ae_") and str(k).endswith("_max_grade")}
         rec = _record(f"lines[{i}]", r, line_fields, extra={**grades, **extra})
+        if rec.get("regimen_id") and regimen_ids is not None:
+            _regimen(f"lines[{i}].regimen_id", rec["regimen_id"], regimen_ids)
         ln = rec.get("line_number")
         if ln is None:
             raise PayloadError(f"lines[{i}].line_number: missing")
@@ -222,11 +354,23 @@ def parse_payload(obj: Any, *, tox_categories: Sequence[str] = ()) -> PatientCas
     variants_in = obj.get("variants") or []
     if not isinstance(variants_in, list):
         raise PayloadError(f"variants: expected a list, got {type(variants_in).__name__}")
+    if len(variants_in) > MAX_VARIANTS:
+        raise PayloadError(f"variants: at most {MAX_VARIANTS} variant records, got "
+                           f"{len(variants_in)}")
     variants = []
     for i, v in enumerate(variants_in):
         rec = _record(f"variants[{i}]", v, _VARIANT)
         if not rec.get("gene"):
             raise PayloadError(f"variants[{i}].gene: missing (a HGNC gene symbol)")
+        if not _GENE.match(rec["gene"]):
+            raise PayloadError(f"variants[{i}].gene: expected a HGNC gene symbol (letters, "
+                               f"digits, '-', '.'), got {_show(rec['gene'])}")
+        if rec.get("hgvsp") in ("", "."):
+            rec["hgvsp"] = None
+        if rec.get("hgvsp") and not is_hgvsp(rec["hgvsp"]):
+            raise PayloadError(f"variants[{i}].hgvsp: expected a protein change in HGVS "
+                               f"syntax (p.G12C, p.Gly12Cys, p.E746_A750del), got "
+                               f"{_show(rec['hgvsp'])}")
         if not rec.get("consequence"):
             if not rec.get("hgvsp"):
                 raise PayloadError(f"variants[{i}]: give hgvsp (p.G12C) or consequence")
@@ -234,7 +378,8 @@ def parse_payload(obj: Any, *, tox_categories: Sequence[str] = ()) -> PatientCas
         rec.setdefault("filter", "PASS")
         variants.append(rec)
     preset = obj.get("preset")
-    if preset is not None and not isinstance(preset, str):
-        raise PayloadError(f"preset: expected a preset name, got {preset!r}")
+    if preset is not None and not (isinstance(preset, str) and _PRESET.match(preset)):
+        raise PayloadError(f"preset: expected a preset name (letters, digits, '_'), got "
+                           f"{_show(preset)}")
     return PatientCase(patient, int(n), sorted(lines, key=lambda r: r["line_number"]), variants,
                        preset)  # fmt: skip

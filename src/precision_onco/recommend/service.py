@@ -8,13 +8,15 @@ the CLI calls it in process, and the registered MLflow pyfunc ``recommender``
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import pandas as pd
 from omegaconf import OmegaConf
@@ -31,6 +33,27 @@ from precision_onco.recommend.report import recommendations
 __all__ = ["PatientResult", "Recommender", "RecommenderPyfunc", "load_presets"]
 
 log = logging.getLogger(__name__)
+
+#: One scoring at a time per process: LightGBM's native predictions (and TreeSHAP) crash
+#: when several threads call them at once (a lock around the explanation alone was not
+#: enough), so :meth:`Recommender.recommend` holds this lock for the whole call. Concurrency
+#: comes from processes (the server's workers), not threads.
+_SCORING_LOCK = threading.RLock()
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _serialized(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``method`` under :data:`_SCORING_LOCK` (thread safe, one call at a time)."""
+
+    @functools.wraps(method)
+    def locked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with _SCORING_LOCK:
+            return method(*args, **kwargs)
+
+    return locked
 
 #: Columns of a ranked row in a patient's answer (JSON columns decoded).
 ANSWER_COLUMNS = ("rank", "regimen_id", "utility", "utility_low", "utility_high",
@@ -108,6 +131,17 @@ class Recommender:
         for m in self.models.values():
             m.set_threads(n)
 
+    def scoring_threads(self) -> int:
+        """LightGBM threads the models predict with (their ``n_jobs``; 0: all cores), which
+        TreeSHAP uses too: one patient's few rows are slower on many threads."""
+        for m in self.models.values():
+            members = getattr(m.estimator, "calibrated_classifiers_", None) or []
+            for est in [c.estimator for c in members] or [m.estimator]:
+                n = getattr(est, "n_jobs", None)
+                if m.kind == "lightgbm" and isinstance(n, int):
+                    return max(n, 0)
+        return 0
+
     def preset(self, name: str | None) -> RecommendConfig:
         key = name or self.default_preset
         if key not in self.presets:
@@ -115,6 +149,7 @@ class Recommender:
                                f"{', '.join(sorted(self.presets))})")  # fmt: skip
         return self.presets[key]
 
+    @_serialized
     def recommend(self, case: PatientCase, preset: str | None = None) -> PatientResult:
         """Ranked, explained, evidence-linked regimens for ``case`` at its line."""
         rec = self.preset(preset or case.preset)
@@ -136,7 +171,8 @@ class Recommender:
                                panel=self.panel)  # fmt: skip
         row = feats[feats["line_number"] == case.line_number]
         result = recommendations(row, patients, lines, self.models, self.catalog, rec,
-                                 civic=self.civic, variants=variants)  # fmt: skip
+                                 civic=self.civic, variants=variants,
+                                 threads=self.scoring_threads())  # fmt: skip
         ranked = result.ranked.drop(columns=["preset"], errors="ignore")
         if not len(ranked):
             reasons = "; ".join(f"{r}: {why}" for r, why in
@@ -159,7 +195,8 @@ class Recommender:
         from precision_onco.recommend.formats import format_answer, split_format
 
         payload, fmt = split_format(payload)
-        case = parse_payload(payload, tox_categories=self.catalog.toxicity_categories)
+        case = parse_payload(payload, tox_categories=self.catalog.toxicity_categories,
+                             regimen_ids=[r.id for r in self.catalog.regimens])
         return format_answer(self.recommend(case).to_dict(), case, self, fmt)
 
 

@@ -1,0 +1,237 @@
+"""Benchmark the served recommender against the issue's floors (one run, loopback only).
+
+Builds (once, under bench/results/serve/) the small synthetic cohort's recommender with
+every configured endpoint, starts ``precision-onco serve`` with ``--workers`` worker
+processes and prints:
+
+- ready time: from the server's start to the first ``/ready`` 200 (floor <= 5 s);
+- sequential, one patient per request: p50 and p95 latency (floor p95 <= 25 ms);
+- ``--clients`` concurrent clients for ``--seconds``: throughput, errors, p99
+  (floor >= 100 req/s, 0 errors, p99 <= 500 ms);
+- batch recommendations with intervals, drivers and evidence over every line of the
+  cohort, in process: patient-lines/s (floor >= 1,000);
+- a new patient after the models are loaded (what ``precision-onco recommend`` times):
+  p50 in ms (floor <= 50 ms).
+
+Usage: python bench/bench_serve.py [--clients 50] [--seconds 60] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "results" / "serve"
+
+PAYLOAD: dict[str, Any] = {
+    "patient": {
+        "patient_key": "pk_00000000000000000000a001",
+        "sex": "F",
+        "cancer_type": "NSCLC",
+        "oncotree_code": "LUAD",
+        "stage": "IV",
+        "ecog": 1,
+        "alk_status": "negative",
+    },
+    "line_number": 2,
+    "lines": [
+        {
+            "line_number": 1,
+            "regimen_id": "carboplatin_pemetrexed",
+            "best_response": "PR",
+            "ae_hematologic_max_grade": 3,
+        },
+        {"line_number": 2, "albumin": 3.4, "creatinine_clearance": 72, "pdl1_tps": 60},
+    ],
+    "variants": [{"gene": "KRAS", "hgvsp": "p.G12C", "vaf": 0.31, "depth": 210}],
+}
+
+
+def _build() -> tuple[Path, Any]:
+    """The cached recommender file and the cohort (tables, features) it was trained on."""
+    import joblib
+
+    model, cohort = OUT / "recommender.joblib", OUT / "cohort.joblib"
+    if model.is_file() and cohort.is_file():
+        return model, joblib.load(cohort)
+    from precision_onco.config import compose
+    from precision_onco.features import build_features, load_panel
+    from precision_onco.ingest.cohort import ingest_cohort
+    from precision_onco.models.train import train_all
+    from precision_onco.recommend.service import recommender_from
+    from precision_onco.synth import synthesize
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    root = OUT / "cohort"
+    _, cfg = compose(
+        ["synth.n_patients=600", "synth.calibration_patients=2000"], conf_dir=ROOT / "conf"
+    )
+    synthesize(cfg, root / "data" / "raw")
+    tables = ingest_cohort(cfg, root=root)
+    feats = build_features(
+        tables.patients,
+        tables.lines,
+        tables.variants,
+        cfg.features,
+        cfg.catalog,
+        panel=load_panel(cfg.features, root),
+    )
+    res = train_all(cfg, feats, tables.lines)
+    rec = recommender_from(res.models, cfg, root=ROOT, provenance={"components": {}})
+    joblib.dump(rec, model)
+    data = (tables.patients, tables.lines, tables.variants, feats, copy.deepcopy(cfg))
+    joblib.dump(data, cohort)
+    return model, data
+
+
+def _pct(xs: list[float], q: float) -> float:
+    s = sorted(xs)
+    return s[min(len(s) - 1, int(q * len(s)))] * 1000
+
+
+def _post(conn: http.client.HTTPConnection, body: bytes) -> tuple[int, bytes]:
+    conn.request("POST", "/invocations", body, {"Content-Type": "application/json"})
+    resp = conn.getresponse()
+    return resp.status, resp.read()
+
+
+def _serve(model: Path, port: int, workers: int) -> tuple[subprocess.Popen[bytes], float]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "precision_onco.cli",
+        "serve",
+        "--model",
+        str(model),
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    while True:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            c.request("GET", "/ready")
+            if c.getresponse().status == 200:
+                return proc, time.perf_counter() - t0
+        except OSError:
+            time.sleep(0.05)
+        if proc.poll() is not None or time.perf_counter() - t0 > 300:
+            raise SystemExit("the server did not become ready")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--sequential", type=int, default=200)
+    args = ap.parse_args()
+    model, (patients, lines, variants, feats, cfg) = _build()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc, ready = _serve(model, port, args.workers)
+    body = json.dumps({"inputs": [PAYLOAD]}).encode()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        for _ in range(10):
+            _post(conn, body)
+        seq = []
+        for _ in range(args.sequential):
+            t = time.perf_counter()
+            status, _ = _post(conn, body)
+            seq.append(time.perf_counter() - t)
+            assert status == 200
+        lat: list[float] = []
+        errors = [0]
+        lock = threading.Lock()
+        stop = time.perf_counter() + args.seconds
+
+        def client() -> None:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            while time.perf_counter() < stop:
+                t = time.perf_counter()
+                try:
+                    status, _ = _post(c, body)
+                except OSError:
+                    status = -1
+                    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                with lock:
+                    if status == 200:
+                        lat.append(time.perf_counter() - t)
+                    else:
+                        errors[0] += 1
+
+        threads = [threading.Thread(target=client) for _ in range(args.clients)]
+        t0 = time.perf_counter()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        wall = time.perf_counter() - t0
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+    import joblib
+
+    from precision_onco.recommend.report import recommendations
+
+    rec = joblib.load(model)
+    rec.set_threads(1)
+    t = time.perf_counter()
+    res = recommendations(
+        feats,
+        patients,
+        lines,
+        rec.models,
+        rec.catalog,
+        rec.preset(None),
+        civic=rec.civic,
+        variants=variants,
+        threads=1,
+    )
+    batch = len(feats) / (time.perf_counter() - t)
+    rec.recommend_payload(PAYLOAD)
+    cli = []
+    for _ in range(30):
+        t = time.perf_counter()
+        rec.recommend_payload(PAYLOAD)
+        cli.append(time.perf_counter() - t)
+    print(
+        f"endpoints: {len(rec.models)}; workers: {args.workers}; cohort lines: {len(feats)} "
+        f"({len(res.ranked)} ranked rows)"
+    )
+    print(f"ready after start:             {ready:6.2f} s     (floor <= 5 s)")
+    print(
+        f"sequential, one patient:       p50 {_pct(seq, 0.5):6.1f} ms, p95 "
+        f"{_pct(seq, 0.95):6.1f} ms (floor p95 <= 25 ms)"
+    )
+    print(
+        f"{args.clients} clients x {args.seconds:g} s:          {len(lat) / wall:6.1f} req/s, "
+        f"{errors[0]} errors, p99 {_pct(lat, 0.99) if lat else float('nan'):6.0f} ms "
+        "(floor >= 100 req/s, 0 errors, p99 <= 500 ms)"
+    )
+    print(f"batch with intervals, drivers, evidence: {batch:6.0f} patient-lines/s (floor >= 1,000)")
+    print(f"new patient after load (CLI):  p50 {_pct(cli, 0.5):6.1f} ms (floor <= 50 ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,312 @@
+"""The ASGI application: MLflow's ``/invocations`` contract, ``/ping``, ``/ready``, limits, auth.
+
+A body that MLflow's scoring server takes works here: ``{"inputs": [payload, ...]}``
+(or ``"instances"``) in, ``{"predictions": [answer, ...]}`` out, errors as
+``{"error_code": ..., "message": ...}``. On top of it: the body and the batch are
+bounded (413 naming the limit), invalid or deeply nested JSON and NaN are 400, work
+stops when its time limit passes or its client is gone, a Host header outside the
+allow-list is 400, and an API key (``Authorization: Bearer <key>`` or ``X-API-Key``)
+can be required. One log line per request (method, path, status, latency, batch
+size), never a payload or an identifier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from precision_onco.recommend.patient import PayloadError
+
+__all__ = ["ServeSettings", "create_app"]
+
+log = logging.getLogger("precision_onco.serve.access")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+#: Keys of the request envelope (MLflow's tensor-style input).
+ENVELOPE = ("inputs", "instances")
+#: Deepest JSON nesting a request may have (a payload needs 5).
+MAX_DEPTH = 16
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """Limits and access rules of the server (see ``precision-onco serve --help``)."""
+
+    max_body_bytes: int = 1_000_000
+    max_batch: int = 100
+    request_timeout_s: float = 30.0
+    allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "::1", "[::1]")
+    api_keys: tuple[str, ...] = field(default=(), repr=False)
+
+
+class _HTTPError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _depth_ok(body: bytes, limit: int) -> bool:
+    """Whether the JSON text nests at most ``limit`` arrays/objects (strings skipped)."""
+    depth = 0
+    in_str = esc = False
+    for b in body:
+        if in_str:
+            if esc:
+                esc = False
+            elif b == 0x5C:
+                esc = True
+            elif b == 0x22:
+                in_str = False
+        elif b == 0x22:
+            in_str = True
+        elif b in (0x5B, 0x7B):
+            depth += 1
+            if depth > limit:
+                return False
+        elif b in (0x5D, 0x7D):
+            depth -= 1
+    return True
+
+
+def _parse(body: bytes) -> Any:
+    if not _depth_ok(body, MAX_DEPTH):
+        raise _HTTPError(400, "BAD_REQUEST", f"invalid JSON: nested deeper than {MAX_DEPTH} levels")
+    try:
+        text = body.decode("utf-8")
+        # NaN and infinities parse, to be refused by the payload checks naming their field
+        return json.loads(text)
+    except UnicodeDecodeError:
+        raise _HTTPError(400, "BAD_REQUEST", "invalid JSON: the body is not UTF-8") from None
+    except (ValueError, RecursionError) as exc:
+        where = (
+            f" at line {exc.lineno} column {exc.colno}"
+            if isinstance(exc, json.JSONDecodeError)
+            else ""
+        )
+        raise _HTTPError(400, "BAD_REQUEST", f"invalid JSON{where}") from None
+
+
+def _batch(doc: Any, settings: ServeSettings) -> list[Any]:
+    if not isinstance(doc, dict):
+        raise _HTTPError(400, "BAD_REQUEST", 'expected a JSON object {"inputs": [payload, ...]}')
+    keys = [k for k in doc if k in ENVELOPE]
+    others = sorted(k for k in doc if k not in ENVELOPE)
+    if others:
+        name = others[0] if len(others[0]) <= 40 and others[0].isidentifier() else "(a key)"
+        raise _HTTPError(
+            400,
+            "BAD_REQUEST",
+            f"{name}: unknown key of the request (expected 'inputs', a list of patient payloads)",
+        )
+    if len(keys) != 1:
+        raise _HTTPError(
+            400, "BAD_REQUEST", "inputs: give the patient payloads as 'inputs' (a list), once"
+        )
+    items = doc[keys[0]]
+    if isinstance(items, dict):
+        items = [items]
+    if not isinstance(items, list) or not items:
+        raise _HTTPError(
+            400, "BAD_REQUEST", "inputs: expected a non-empty list of patient payloads"
+        )
+    if len(items) > settings.max_batch:
+        raise _HTTPError(
+            413,
+            "REQUEST_LIMIT_EXCEEDED",
+            f"inputs: at most {settings.max_batch} "
+            f"payloads per request (max_batch), got {len(items)}",
+        )
+    return items
+
+
+def _json_safe(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: _json_safe(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_json_safe(x) for x in v]
+    return v
+
+
+def create_app(recommender: Any, settings: ServeSettings | None = None) -> Any:
+    """The ASGI application serving ``recommender`` (a loaded :class:`Recommender`)."""
+    cfg = settings or ServeSettings()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scoring")
+    hosts = {h.lower() for h in cfg.allowed_hosts}
+
+    def score(items: list[Any], deadline: float, gone: asyncio.Event) -> list[Any]:
+        out = []
+        for i, payload in enumerate(items):
+            if gone.is_set():
+                raise _HTTPError(499, "CLIENT_CLOSED", "the client closed the connection")
+            if time.monotonic() > deadline:
+                raise _HTTPError(
+                    503,
+                    "TIMEOUT",
+                    f"inputs: the time limit of "
+                    f"{cfg.request_timeout_s:g} s (request_timeout_s) passed "
+                    f"after {i} of {len(items)} payloads",
+                )
+            try:
+                out.append(recommender.recommend_payload(payload))
+            except PayloadError as exc:
+                where = f"inputs[{i}]: " if len(items) > 1 else ""
+                raise _HTTPError(400, "INVALID_PARAMETER_VALUE", f"{where}{exc}") from None
+        return out
+
+    async def read_body(receive: Receive) -> bytes:
+        chunks, size = [], 0
+        while True:
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                raise _HTTPError(499, "CLIENT_CLOSED", "the client closed the connection")
+            chunk = msg.get("body", b"")
+            size += len(chunk)
+            if size > cfg.max_body_bytes:
+                raise _HTTPError(
+                    413,
+                    "REQUEST_LIMIT_EXCEEDED",
+                    f"the body exceeds {cfg.max_body_bytes} bytes (max_body_bytes)",
+                )
+            chunks.append(chunk)
+            if not msg.get("more_body", False):
+                return b"".join(chunks)
+
+    async def send_json(send: Send, status: int, doc: Any) -> int:
+        body = json.dumps(_json_safe(doc), allow_nan=False).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+        return status
+
+    def authorized(headers: dict[bytes, bytes]) -> bool:
+        if not cfg.api_keys:
+            return True
+        given = headers.get(b"x-api-key", b"").decode("latin-1")
+        auth = headers.get(b"authorization", b"").decode("latin-1")
+        if auth.lower().startswith("bearer "):
+            given = auth[7:].strip()
+        return any(hmac.compare_digest(given.encode(), k.encode()) for k in cfg.api_keys)
+
+    async def invocations(
+        receive: Receive, send: Send, headers: dict[bytes, bytes]
+    ) -> tuple[int, int]:
+        ctype = headers.get(b"content-type", b"application/json").split(b";")[0].strip()
+        if ctype != b"application/json":
+            raise _HTTPError(415, "BAD_REQUEST", "Content-Type must be application/json")
+        items = _batch(_parse(await read_body(receive)), cfg)
+        gone = asyncio.Event()
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone.set()
+
+        watcher = asyncio.ensure_future(watch())
+        deadline = time.monotonic() + cfg.request_timeout_s
+        try:
+            loop = asyncio.get_running_loop()
+            fut = loop.run_in_executor(pool, score, items, deadline, gone)
+            try:
+                predictions = await asyncio.wait_for(asyncio.shield(fut), cfg.request_timeout_s + 1)
+            except TimeoutError:
+                gone.set()  # the scoring thread stops at its next payload
+                raise _HTTPError(
+                    503,
+                    "TIMEOUT",
+                    f"the time limit of {cfg.request_timeout_s:g} s (request_timeout_s) passed",
+                ) from None
+        finally:
+            watcher.cancel()
+        return await send_json(send, 200, {"predictions": predictions}), len(items)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                msg = await receive()
+                if msg["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif msg["type"] == "lifespan.shutdown":
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        t0 = time.perf_counter()
+        path, method = scope["path"], scope["method"]
+        headers = dict(scope.get("headers") or [])
+        status, n = 500, 0
+        try:
+            host = headers.get(b"host", b"").decode("latin-1").lower()
+            name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+            if "*" not in hosts and name not in hosts:
+                raise _HTTPError(400, "BAD_REQUEST", "Host header not allowed (allowed_hosts)")
+            if path == "/ping" and method in ("GET", "HEAD"):
+                status = await send_json(send, 200, {"status": "alive"})
+            elif path == "/ready" and method in ("GET", "HEAD"):
+                status = await send_json(
+                    send, 200, {"status": "ready", "model": recommender.fingerprint()}
+                )
+            elif path == "/invocations":
+                if method != "POST":
+                    raise _HTTPError(405, "BAD_REQUEST", "/invocations takes POST")
+                if not authorized(headers):
+                    raise _HTTPError(
+                        401,
+                        "UNAUTHENTICATED",
+                        "an API key is required (Authorization: Bearer <key> or X-API-Key)",
+                    )
+                status, n = await invocations(receive, send, headers)
+            else:
+                raise _HTTPError(
+                    404, "ENDPOINT_NOT_FOUND", "no such endpoint (/invocations, /ping, /ready)"
+                )
+        except _HTTPError as exc:
+            status = exc.status
+            if status != 499:
+                await send_json(send, status, {"error_code": exc.code, "message": exc.message})
+        except Exception as exc:  # a server fault: logged without the payload
+            log.error("internal error on %s %s: %s", method, path, type(exc).__name__)
+            status = await send_json(
+                send,
+                500,
+                {
+                    "error_code": "INTERNAL_ERROR",
+                    "message": f"the recommender failed ({type(exc).__name__}); see the server log",
+                },
+            )
+        finally:
+            log.info(
+                json.dumps(
+                    {
+                        "method": method,
+                        "path": path,
+                        "status": status,
+                        "latency_ms": round((time.perf_counter() - t0) * 1000, 2),
+                        "batch": n,
+                    }
+                )
+            )
+
+    return app
