@@ -258,6 +258,16 @@ def fmt_percent(p: Any, lang: str, digits: int = 0) -> str:
 
 
 _REASONS_FR: list[tuple[str, str]] = [
+    (r"^indicated for (.+) histology only; the histology \(OncoTree code\) is not recorded$",
+     r"indiqué pour l'histologie \1 uniquement ; l'histologie (code OncoTree) n'est pas "
+     r"renseignée"),
+    (r"^no training patient with (.+) received (.+): the models cannot score it$",
+     r"aucun patient d'apprentissage atteint de \1 n'a reçu \2 : les modèles ne peuvent pas "
+     r"l'évaluer"),
+    (r"^only (\d+) training patient\(s\) with (.+) received (.+) \(at least (\d+) needed to "
+     r"score it; model.min_regimen_patients\)$",
+     r"seulement \1 patient(s) d'apprentissage atteint(s) de \2 ont reçu \3 (au moins \4 "
+     r"nécessaires pour l'évaluer ; model.min_regimen_patients)"),
     (r"^indicated for (.+) histology only$", r"indiqué pour l'histologie \1 uniquement"),
     (r"^indicated for (.+) only$", r"indiqué pour \1 uniquement"),
     (r"^allowed at lines (\d+)-(\d+) only$", r"autorisé en lignes \1 à \2 uniquement"),
