@@ -22,7 +22,7 @@ def catalog(default_config) -> Catalog:
 
 def _state(**pgx) -> pd.DataFrame:
     row = {
-        "patient_key": "pk_1",
+        "patient_key": "pk_000000000000000000000001",
         "cancer_type": "COADREAD",
         "oncotree_code": "COAD",
         "line_number": 1,
@@ -145,7 +145,7 @@ def test_attach_line_wins_over_patient():
 def test_payload_accepts_pgx_fields(default_config):
     payload = {
         "patient": {
-            "patient_key": "pk_x",
+            "patient_key": "pk_0000000000000000000000aa",
             "sex": "F",
             "cancer_type": "COADREAD",
             "dpyd_activity_score": 1.5,
@@ -170,7 +170,7 @@ def test_add_to_payload_from_a_vcf(write_vcf, default_config):
 
     res = pgx_from_vcf(write_vcf(panel({"c.2846A>T": "0/1"}, ugt28="1/1")), uracil_ng_ml=30)
     payload = {
-        "patient": {"patient_key": "pk_y", "sex": "M", "cancer_type": "COADREAD"},
+        "patient": {"patient_key": "pk_0000000000000000000000bb", "sex": "M", "cancer_type": "COADREAD"},
         "line_number": 2,
         "lines": [{"line_number": 1, "regimen_id": "folfox"}],
     }
