@@ -8,6 +8,7 @@ synthesize       write a synthetic cohort outside the DVC pipeline
 variants         convert VCF/MAF files to the canonical (pseudonymized) variants table
 recommend        ranked, explained regimens for a new patient (VCF or MAF + clinical file)
 pgx              DPYD/UGT1A1 calls, uracilemia and per-drug starting doses from a germline VCF
+predict          score a table of new patients with a cohort's trained models (no retraining)
 """
 
 from __future__ import annotations
@@ -300,6 +301,46 @@ def _cmd_pgx(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from precision_onco.models.fit import load_models
+    from precision_onco.models.predict import predict_table, write_predictions
+
+    cfg = _load_config(args.params)
+    if args.cohort and cfg.cohort.name != args.cohort:
+        _, cfg = compose([f"cohort={args.cohort}"])
+    if args.model_dir:
+        models, source = load_models(Path(args.model_dir)), f"{args.model_dir}/*.joblib"
+    elif args.registry or cfg.tracking.enabled:
+        from precision_onco.recommend.service import champion_models
+
+        models, comp = champion_models(cfg)
+        named = [f"{c['model']} v{c['version']} (@{c['alias']}, run {c['run_id']})"
+                 for c in comp.values()]
+        source = ", ".join(named) or "registry"
+        if not models:
+            raise ValueError(f"no champion model in the registry {cfg.tracking.uri} for cohort "
+                             f"{cfg.cohort.name!r}; train it (dvc repro) or pass --model-dir")
+    else:
+        models_dir = Path(cfg.paths.models_dir)
+        models, source = load_models(models_dir), f"{models_dir}/*.joblib"
+    if not models:
+        raise ValueError(f"no trained model in {source}; train the cohort first (dvc repro)")
+    result = predict_table(args.table, cfg, models, patients=args.patients)
+    out = write_predictions(result, args.out)
+    print(f"{len(result.predictions)} rows of {args.table}: {result.n_ok} scored, "
+          f"{result.n_rejected} rejected (listed with their reason) -> {out}")
+    why = Counter(r.split(":", 1)[0] for r in result.predictions["reason"].dropna())
+    for reason, n in why.most_common():
+        print(f"    rejected {n}: {reason}")
+    for w in result.warnings:
+        print(f"    warning: {w}")
+    print(f"cohort {cfg.cohort.name}; endpoints {', '.join(result.endpoints)}; models {source}")
+    print("Decision support only: to be weighed by the treating oncologist.")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="precision-onco",
@@ -402,6 +443,30 @@ def _parser() -> argparse.ArgumentParser:
     pgx.add_argument("--definitions", help="allele definitions YAML (default: the shipped one)")
     pgx.add_argument("--json", action="store_true", help="print the answer as JSON")
     pgx.set_defaults(func=_cmd_pgx)
+
+    pred = sub.add_parser(
+        "predict",
+        help="score a table of new patients with the cohort's trained models",
+        description="Read a table shaped like the cohort's own input table with the cohort's "
+        "column config, and write one row per input row: its source_row (file line), "
+        "pseudonymized patient_key, status (ok or rejected) and reason, and for every "
+        "endpoint p_<endpoint> with its 95%% interval (p_<endpoint>_low, _high). Models: the "
+        "registry's champions when tracking is enabled, else paths.models_dir; --model-dir "
+        "to choose. See docs/ingest.md, section 'Scoring new patients'.",
+    )
+    pred.add_argument("--table", required=True, help="new patients' table (CSV/TSV/Parquet/XLSX)")
+    pred.add_argument("--patients", help="their patients table, for a two-table cohort")
+    pred.add_argument(
+        "--cohort", help="cohort config name (conf/cohort/NAME.yaml); default: that of --params"
+    )
+    pred.add_argument("--params", default="params.yaml", help="composed config (params.yaml)")
+    models_src = pred.add_mutually_exclusive_group()
+    models_src.add_argument("--model-dir", help="directory of <endpoint>.joblib models")
+    models_src.add_argument(
+        "--registry", action="store_true", help="the registry's champions (default with tracking)"
+    )
+    pred.add_argument("--out", required=True, help="output file: .csv, .tsv or .parquet")
+    pred.set_defaults(func=_cmd_predict)
     return p
 
 
