@@ -76,9 +76,7 @@ def _cfg(path: Path) -> Config:
         patients=TableInputConfig(
             path=str(path), columns=dict(PATIENTS), values={"sex": "1:M; 0:F"}
         ),
-        lines=TableInputConfig(
-            path=str(path), columns=dict(LINES), constants={"line_number": "1"}
-        ),
+        lines=TableInputConfig(path=str(path), columns=dict(LINES), constants={"line_number": "1"}),
         vcf=dataclasses.replace(base.cohort.inputs.vcf, paths=[]),
         maf=dataclasses.replace(base.cohort.inputs.maf, paths=[]),
         samples=dataclasses.replace(base.cohort.inputs.samples, column=None),
@@ -202,40 +200,73 @@ def test_bad_rows_are_listed_with_their_reason(trained: dict[str, Any], tmp_path
     assert not any("S000" in str(v) for v in p["reason"].dropna())
 
 
-def test_cli_predict_writes_csv_or_parquet(trained: dict[str, Any], tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
-    cfg = dataclasses.replace(trained["cfg"], tracking=dataclasses.replace(
-        trained["cfg"].tracking, enabled=False))
+def test_cli_predict_writes_csv_or_parquet(
+    trained: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = dataclasses.replace(
+        trained["cfg"], tracking=dataclasses.replace(trained["cfg"].tracking, enabled=False)
+    )
     params = tmp_path / "params.yaml"
     params.write_text(to_yaml(cfg))
     rows = trained["df"].iloc[:10]
     new = tmp_path / "new.csv"
     rows.to_csv(new, index=False)
     for out in (tmp_path / "scores.csv", tmp_path / "scores.parquet"):
-        code = main(["predict", "--table", str(new), "--params", str(params),
-                     "--model-dir", str(trained["models"]), "--out", str(out)])
+        code = main(
+            [
+                "predict",
+                "--table",
+                str(new),
+                "--params",
+                str(params),
+                "--model-dir",
+                str(trained["models"]),
+                "--out",
+                str(out),
+            ]
+        )
         assert code == 0
         got = pd.read_csv(out) if out.suffix == ".csv" else pd.read_parquet(out)
         assert len(got) == 10 and (got["status"] == "ok").all()
-        assert {"source_row", "patient_key", "p_response", "p_response_low",
-                "p_response_high"} <= set(got.columns)
+        assert {
+            "source_row",
+            "patient_key",
+            "p_response",
+            "p_response_low",
+            "p_response_high",
+        } <= set(got.columns)
         assert "SAMPLE_ID" not in got.columns
     printed = capsys.readouterr().out
     assert "10 rows of" in printed and "10 scored, 0 rejected" in printed
-    code = main(["predict", "--table", str(new), "--params", str(params),
-                 "--model-dir", str(trained["models"]), "--out", str(tmp_path / "x.json")])
+    code = main(
+        [
+            "predict",
+            "--table",
+            str(new),
+            "--params",
+            str(params),
+            "--model-dir",
+            str(trained["models"]),
+            "--out",
+            str(tmp_path / "x.json"),
+        ]
+    )
     assert code == 2
     assert "write .csv, .tsv or .parquet" in capsys.readouterr().err
 
 
-def test_a_mapped_column_missing_from_the_table_is_named(trained: dict[str, Any],
-                                                         tmp_path: Path) -> None:
+def test_a_mapped_column_missing_from_the_table_is_named(
+    trained: dict[str, Any], tmp_path: Path
+) -> None:
     new = tmp_path / "new.csv"
     trained["df"].drop(columns="Albumin").iloc[:5].to_csv(new, index=False)
     from precision_onco.models.fit import load_models
 
-    with pytest.raises(IngestError, match=r"cohort.inputs.lines.columns.albumin: source column "
-                       r"'Albumin' not found"):
+    with pytest.raises(
+        IngestError,
+        match=r"cohort.inputs.lines.columns.albumin: source column "
+        r"'Albumin' not found",
+    ):
         predict_table(new, trained["cfg"], load_models(trained["models"]), root=trained["root"])
 
 

@@ -110,8 +110,11 @@ def predict_table(
     path = Path(table)
     inputs = cfg.cohort.inputs
     if not inputs.lines.columns and not inputs.lines.path:
-        raise IngestError(path, f"cohort {cfg.cohort.name!r} has no cohort.inputs.lines table "
-                          "config; predict reads a table mapped as the cohort's lines table")
+        raise IngestError(
+            path,
+            f"cohort {cfg.cohort.name!r} has no cohort.inputs.lines table "
+            "config; predict reads a table mapped as the cohort's lines table",
+        )
     lines_cfg = dataclasses.replace(inputs.lines, path=str(path))
     tox = list(cfg.catalog.toxicity_categories)
     # new patients start after the training data cut-off: no cut-off check here
@@ -124,8 +127,11 @@ def predict_table(
         pat_path = path
     if pat_path is not None:
         pat_cfg = dataclasses.replace(inputs.patients, path=str(pat_path))
-        codes = (load_oncotree_codes(root / cfg.cohort.oncotree_codes)
-                 if cfg.cohort.oncotree_codes else None)  # fmt: skip
+        codes = (
+            load_oncotree_codes(root / cfg.cohort.oncotree_codes)
+            if cfg.cohort.oncotree_codes
+            else None
+        )
         pats_res = read_patients(pat_path, pat_cfg, oncotree_codes=codes)
     warnings = [*lines_res.report.warnings, *(pats_res.report.warnings if pats_res else [])]
 
@@ -142,13 +148,17 @@ def predict_table(
             if str(r.reason) not in got:
                 got.append(f"patient columns: {r.reason}")
 
-    key = resolve_key(cfg.cohort.pseudonymization, synthetic=cfg.cohort.synthetic,
-                      project_root=root)  # fmt: skip
+    key = resolve_key(
+        cfg.cohort.pseudonymization, synthetic=cfg.cohort.synthetic, project_root=root
+    )
     records, raw_ids = _records(path, lines_cfg)
     lines = lines_res.frame
     pat = pats_res.frame if pats_res is not None else pd.DataFrame({"patient_id": []})
-    everyone = sorted(set(raw_ids.values()) | set(lines["patient_id"].astype(str))
-                      | set(pat["patient_id"].astype(str)))  # fmt: skip
+    everyone = sorted(
+        set(raw_ids.values())
+        | set(lines["patient_id"].astype(str))
+        | set(pat["patient_id"].astype(str))
+    )
     pmap = dict(zip(everyone, pseudonymize(everyone, key), strict=True))
     redact = Redactor(pmap)
 
@@ -157,18 +167,19 @@ def predict_table(
         for n, pid in zip(lines["source_line"], lines["patient_id"].astype(str), strict=True):
             if pid not in known:
                 reasons.setdefault(int(n), []).append(
-                    f"patient {pmap[pid]} has no accepted row in the patients file {pat_path}")
+                    f"patient {pmap[pid]} has no accepted row in the patients file {pat_path}"
+                )
     ok_lines = lines[~lines["source_line"].isin(list(reasons))].reset_index(drop=True)
     ok_pat = pat[pat["patient_id"].astype(str).isin(set(ok_lines["patient_id"].astype(str)))]
     ok_pat = ok_pat.drop_duplicates("patient_id")
 
-    scored = _score(ok_lines, ok_pat, pmap, cfg, models, root=root, level=level,
-                    warnings=warnings)  # fmt: skip
+    scored = _score(ok_lines, ok_pat, pmap, cfg, models, root=root, level=level, warnings=warnings)
 
     out_rows: list[dict[str, Any]] = []
     by_line = scored.set_index("source_row") if len(scored) else None
-    accepted = dict(zip(lines["source_line"].astype(int), lines["patient_id"].astype(str),
-                        strict=True))  # fmt: skip
+    accepted = dict(
+        zip(lines["source_line"].astype(int), lines["patient_id"].astype(str), strict=True)
+    )
     for n in records:
         pid = accepted.get(n, raw_ids.get(n))
         row: dict[str, Any] = {"source_row": n, "patient_key": pmap.get(pid) if pid else None}
@@ -182,18 +193,34 @@ def predict_table(
     eps = list(models)
     prob_cols = [c for ep in eps for c in (f"p_{ep}", f"p_{ep}_low", f"p_{ep}_high")]
     frame = pd.DataFrame(out_rows, columns=[*ID_COLUMNS, *prob_cols])
-    frame = frame.astype({"source_row": "int64", "patient_key": "string", "line_number": "Int64",
-                          "regimen_id": "string", "status": "string", "reason": "string",
-                          **{c: "float64" for c in prob_cols}})  # fmt: skip
+    frame = frame.astype(
+        {
+            "source_row": "int64",
+            "patient_key": "string",
+            "line_number": "Int64",
+            "regimen_id": "string",
+            "status": "string",
+            "reason": "string",
+            **{c: "float64" for c in prob_cols},
+        }
+    )
     warnings = [redact(w) for w in warnings]
     for w in warnings:
         log.warning("%s", w)
     return PredictResult(frame, eps, warnings)
 
 
-def _score(lines: pd.DataFrame, patients: pd.DataFrame, pmap: Mapping[str, str], cfg: Config,
-           models: Mapping[str, EndpointModel], *, root: Path, level: float,
-           warnings: list[str]) -> pd.DataFrame:  # fmt: skip
+def _score(
+    lines: pd.DataFrame,
+    patients: pd.DataFrame,
+    pmap: Mapping[str, str],
+    cfg: Config,
+    models: Mapping[str, EndpointModel],
+    *,
+    root: Path,
+    level: float,
+    warnings: list[str],
+) -> pd.DataFrame:
     """Features and probabilities of the accepted lines, keyed by ``source_row``."""
     if not len(lines):
         return pd.DataFrame()
@@ -203,17 +230,26 @@ def _score(lines: pd.DataFrame, patients: pd.DataFrame, pmap: Mapping[str, str],
     pats.insert(0, "patient_key", pats.pop("patient_id").astype(str).map(pmap).astype("string"))
     variants = pd.DataFrame({c: pd.Series(dtype=t) for c, t in VARIANT_COLUMNS.items()})
     variants = variants.rename(columns={"patient_id": "patient_key"})
-    feats = build_features(pats, lines, variants, cfg.features, cfg.catalog,
-                           panel=load_panel(cfg.features, root),
-                           endpoint_columns=[e.column for e in cfg.endpoints.values()])  # fmt: skip
+    feats = build_features(
+        pats,
+        lines,
+        variants,
+        cfg.features,
+        cfg.catalog,
+        panel=load_panel(cfg.features, root),
+        endpoint_columns=[e.column for e in cfg.endpoints.values()],
+    )
     frame = model_frame(feats, cfg)
     src = lines[["patient_key", "line_number", "source_line"]].astype({"line_number": "int64"})
     where = frame[["patient_key", "line_number"]].merge(src, how="left", validate="one_to_one")
-    out = pd.DataFrame({"source_row": where["source_line"].to_numpy(dtype="int64"),
-                        "patient_key": frame["patient_key"].to_numpy(),
-                        "line_number": frame["line_number"].to_numpy(),
-                        "regimen_id": frame["regimen_id"].to_numpy()
-                        if "regimen_id" in frame.columns else None})  # fmt: skip
+    out = pd.DataFrame(
+        {
+            "source_row": where["source_line"].to_numpy(dtype="int64"),
+            "patient_key": frame["patient_key"].to_numpy(),
+            "line_number": frame["line_number"].to_numpy(),
+            "regimen_id": frame["regimen_id"].to_numpy() if "regimen_id" in frame.columns else None,
+        }
+    )
     warnings.extend(_input_gaps(frame, models))
     for ep, m in models.items():
         p, lo, hi = m.predict_interval(frame, level)
@@ -242,8 +278,10 @@ def _input_gaps(frame: pd.DataFrame, models: Mapping[str, EndpointModel]) -> lis
         vals = frame[c].dropna().astype(str)
         new = sorted(set(vals) - seen)
         if new:
-            out.append(f"{c}: {int(vals.isin(new).sum())} rows have values the models never "
-                       f"saw in training ({', '.join(new[:5])}): scored as missing")  # fmt: skip
+            out.append(
+                f"{c}: {int(vals.isin(new).sum())} rows have values the models never "
+                f"saw in training ({', '.join(new[:5])}): scored as missing"
+            )
     return out
 
 
@@ -261,4 +299,3 @@ def write_predictions(result: PredictResult, out: Path | str) -> Path:
     else:
         raise ValueError(f"--out {p}: write .csv, .tsv or .parquet (the extension decides)")
     return p
-
