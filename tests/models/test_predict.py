@@ -280,3 +280,171 @@ def test_no_model_and_bad_extension_fail_clearly(trained: dict[str, Any], tmp_pa
     res = predict_table(new, trained["cfg"], load_models(trained["models"]), root=trained["root"])
     with pytest.raises(ValueError, match=r"--out .*x\.xlsx: write \.csv, \.tsv or \.parquet"):
         write_predictions(res, tmp_path / "x.xlsx")
+
+
+def test_cli_predict_uses_the_registry_champion(
+    trained: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With tracking on, `predict` scores with the champion registered by the pipeline."""
+    from precision_onco.models.evaluate import evaluate
+    from precision_onco.models.fit import load_models
+    from precision_onco.models.tracking import log_pipeline_run
+    from precision_onco.models.train import model_frame
+
+    cfg = dataclasses.replace(
+        trained["cfg"],
+        tracking=dataclasses.replace(
+            trained["cfg"].tracking,
+            enabled=True,
+            uri=f"sqlite:///{tmp_path / 'mlruns.db'}",
+            artifact_location=str(tmp_path / "artifacts"),
+        ),
+    )
+    res = trained["res"]
+    tables = ingest_cohort(cfg, root=trained["root"])
+    metrics, curves = evaluate(cfg, res.predictions, tables.lines, tables.patients)
+    feats = build_features(
+        tables.patients,
+        tables.lines,
+        tables.variants,
+        cfg.features,
+        cfg.catalog,
+        panel=load_panel(cfg.features, trained["root"]),
+    )
+    example = model_frame(feats.head(5), cfg)
+    decisions = log_pipeline_run(
+        cfg, res.models, metrics, curves, example, res.manifest, root=tmp_path
+    )
+    assert decisions["response"]["promoted"]
+    params = tmp_path / "params.yaml"
+    params.write_text(to_yaml(cfg))
+    new = tmp_path / "new.csv"
+    trained["df"].iloc[:12].to_csv(new, index=False)
+    out = tmp_path / "scores.parquet"
+    assert main(["predict", "--table", str(new), "--params", str(params), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "@champion" in printed and "12 scored, 0 rejected" in printed
+    got = pd.read_parquet(out)
+    direct = predict_table(new, cfg, load_models(trained["models"]), root=trained["root"])
+    np.testing.assert_allclose(got["p_response"], direct.predictions["p_response"], atol=1e-12)
+
+
+def _two_tables(root: Path, n: int = 220, seed: int = 9) -> tuple[Path, Path]:
+    """NSCLC patients with two lines each (carboplatin + pemetrexed, then docetaxel)."""
+    rng = np.random.default_rng(seed)
+    ids = [f"P{i:04d}" for i in range(n)]
+    pd.DataFrame({"pid": ids, "gender": rng.choice(["male", "female"], n), "dx": "NSCLC"}).to_csv(
+        root / "patients.csv", index=False
+    )
+    rows = []
+    for pid in ids:
+        alb = rng.normal(3.8, 0.5)
+        first = rng.choice(["PR", "SD", "PD"], p=[0.3, 0.4, 0.3])
+        for line, reg, start, end in (
+            (1, "carboplatin_pemetrexed", "2022-01-10", "2022-06-01"),
+            (2, "docetaxel", "2022-07-01", "2022-11-01"),
+        ):
+            p = 1 / (1 + np.exp(-(-1.0 + 1.5 * (alb - 3.8) + (0.8 if first == "PR" else 0))))
+            resp = first if line == 1 else rng.choice(["PR", "PD"], p=[p, 1 - p])
+            rows.append(
+                {
+                    "pid": pid,
+                    "line": line,
+                    "regimen": reg,
+                    "start": start,
+                    "end": end,
+                    "alb": round(alb - 0.2 * (line - 1), 1),
+                    "recist": resp,
+                }
+            )
+    pd.DataFrame(rows).to_csv(root / "lines.csv", index=False)
+    return root / "patients.csv", root / "lines.csv"
+
+
+def test_two_table_cohort_with_history_is_reproduced(tmp_path: Path) -> None:
+    pats, lines = _two_tables(tmp_path)
+    _, base = compose(
+        ["endpoints=response", "model.calibration=sigmoid", "model.max_rounds=200"],
+        conf_dir=ROOT / "conf",
+    )
+    inputs = dataclasses.replace(
+        base.cohort.inputs,
+        patients=TableInputConfig(
+            path=str(pats), columns={"patient_id": "pid", "sex": "gender", "cancer_type": "dx"}
+        ),
+        lines=TableInputConfig(
+            path=str(lines),
+            columns={
+                "patient_id": "pid",
+                "line_number": "line",
+                "regimen_id": "regimen",
+                "start_date": "start",
+                "end_date": "end",
+                "albumin": "alb",
+                "best_response": "recist",
+            },
+        ),
+        vcf=dataclasses.replace(base.cohort.inputs.vcf, paths=[]),
+        maf=dataclasses.replace(base.cohort.inputs.maf, paths=[]),
+        samples=dataclasses.replace(base.cohort.inputs.samples, column=None),
+    )
+    cohort = dataclasses.replace(
+        base.cohort,
+        name="two_tables",
+        synthetic=False,
+        inputs=inputs,
+        oncotree_codes=None,
+        data_cutoff=None,
+    )
+    cfg = dataclasses.replace(base, cohort=cohort)
+    tables = ingest_cohort(cfg, root=tmp_path)
+    feats = build_features(
+        tables.patients,
+        tables.lines,
+        tables.variants,
+        cfg.features,
+        cfg.catalog,
+        panel=load_panel(cfg.features, tmp_path),
+        endpoint_columns=[e.column for e in cfg.endpoints.values()],
+    )
+    second = feats[feats["line_number"] == 2]
+    assert second["prior_best_response"].notna().all() and (second["prior_platinum"] == 1).all()
+    res = train_all(cfg, feats, tables.lines)
+    held = set(res.predictions["patient_key"])
+    # the held-out patients' rows of both tables (a patient's line 1 gives line 2 its history)
+    keyed = tables.lines[["patient_key", "source_line"]]
+    raw_lines = pd.read_csv(lines)
+    raw_lines["_key"] = (
+        keyed.set_index("source_line").loc[np.arange(len(raw_lines)) + 2, "patient_key"].to_numpy()
+    )
+    new_lines = raw_lines[raw_lines["_key"].isin(held)].drop(columns="_key")
+    new_pats = pd.read_csv(pats)[lambda d: d["pid"].isin(set(new_lines["pid"]))]
+    new_lines.to_csv(tmp_path / "new_lines.csv", index=False)
+    new_pats.iloc[1:].to_csv(tmp_path / "new_patients.csv", index=False)  # one patient missing
+    missing = new_pats["pid"].iloc[0]
+    models = res.models
+    out = predict_table(
+        tmp_path / "new_lines.csv",
+        cfg,
+        models,
+        patients=tmp_path / "new_patients.csv",
+        root=tmp_path,
+    ).predictions
+    assert len(out) == len(new_lines)
+    bad = out[out["status"] == "rejected"]
+    assert len(bad) == 2  # both lines of the patient without a patients row
+    assert (
+        bad["reason"]
+        .str.match(
+            r"^patient pk_[0-9a-f]{24} has no accepted row in the patients file "
+            r".*new_patients\.csv$"
+        )
+        .all()
+    )
+    assert missing not in " ".join(bad["reason"])
+    ok = out[out["status"] == "ok"].merge(
+        res.predictions, on=["patient_key", "line_number"], validate="one_to_one"
+    )
+    assert len(ok) == len(res.predictions) - 2
+    np.testing.assert_allclose(ok["p_response"], ok["response"], atol=1e-12)
+    np.testing.assert_allclose(ok["p_response_high"], ok["response_high"], atol=1e-12)
