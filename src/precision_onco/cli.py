@@ -304,14 +304,14 @@ def _cmd_pgx(args: argparse.Namespace) -> int:
 def _cmd_predict(args: argparse.Namespace) -> int:
     from collections import Counter
 
-    from precision_onco.models.fit import load_models
-    from precision_onco.models.predict import predict_table, write_predictions
+    from precision_onco.models.predict import models_from_dir, predict_table, write_predictions
 
     cfg = _load_config(args.params)
     if args.cohort and cfg.cohort.name != args.cohort:
         _, cfg = compose([f"cohort={args.cohort}"])
+    name = cfg.cohort.name
     if args.model_dir:
-        models, source = load_models(Path(args.model_dir)), f"{args.model_dir}/*.joblib"
+        models, source = models_from_dir(args.model_dir, cohort=name), f"{args.model_dir}/*.joblib"
     elif args.registry or cfg.tracking.enabled:
         from precision_onco.recommend.service import champion_models
 
@@ -324,9 +324,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                              f"{cfg.cohort.name!r}; train it (dvc repro) or pass --model-dir")
     else:
         models_dir = Path(cfg.paths.models_dir)
-        models, source = load_models(models_dir), f"{models_dir}/*.joblib"
-    if not models:
-        raise ValueError(f"no trained model in {source}; train the cohort first (dvc repro)")
+        models, source = models_from_dir(models_dir, cohort=name), f"{models_dir}/*.joblib"
     result = predict_table(args.table, cfg, models, patients=args.patients)
     out = write_predictions(result, args.out)
     print(f"{len(result.predictions)} rows of {args.table}: {result.n_ok} scored, "

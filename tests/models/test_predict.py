@@ -448,3 +448,20 @@ def test_two_table_cohort_with_history_is_reproduced(tmp_path: Path) -> None:
     assert len(ok) == len(res.predictions) - 2
     np.testing.assert_allclose(ok["p_response"], ok["response"], atol=1e-12)
     np.testing.assert_allclose(ok["p_response_high"], ok["response_high"], atol=1e-12)
+
+
+def test_models_of_another_cohort_are_refused(trained: dict[str, Any], tmp_path: Path) -> None:
+    import shutil
+
+    from precision_onco.models.predict import models_from_dir
+
+    d = tmp_path / "models"
+    shutil.copytree(trained["models"], d)
+    (d / "manifest.json").write_text('{"cohort": "chowell2022", "features": []}')
+    with pytest.raises(
+        ValueError, match=r"trained on cohort 'chowell2022', not 'predict_test'; train"
+    ):
+        models_from_dir(d, cohort="predict_test")
+    assert list(models_from_dir(d, cohort="chowell2022")) == ["response"]
+    with pytest.raises(ValueError, match=r"no trained model \(<endpoint>\.joblib\) in"):
+        models_from_dir(tmp_path / "empty", cohort="x")

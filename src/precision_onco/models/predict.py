@@ -42,7 +42,7 @@ from precision_onco.ingest.tables import (
 from precision_onco.models.fit import EndpointModel
 from precision_onco.models.train import model_frame
 
-__all__ = ["PredictResult", "predict_table", "write_predictions"]
+__all__ = ["PredictResult", "models_from_dir", "predict_table", "write_predictions"]
 
 log = logging.getLogger(__name__)
 
@@ -283,6 +283,30 @@ def _input_gaps(frame: pd.DataFrame, models: Mapping[str, EndpointModel]) -> lis
                 f"saw in training ({', '.join(new[:5])}): scored as missing"
             )
     return out
+
+
+def models_from_dir(models_dir: Path | str, *, cohort: str) -> dict[str, EndpointModel]:
+    """The ``<endpoint>.joblib`` models of ``models_dir``, refused when its ``manifest.json``
+    says they were trained on another cohort than ``cohort``."""
+    import json
+
+    from precision_onco.models.fit import load_models
+
+    d = Path(models_dir)
+    manifest = d / "manifest.json"
+    if manifest.is_file():
+        trained_on = json.loads(manifest.read_text()).get("cohort")
+        if isinstance(trained_on, dict):
+            trained_on = trained_on.get("name")
+        if trained_on and trained_on != cohort:
+            raise ValueError(
+                f"{d}: these models were trained on cohort {trained_on!r}, not {cohort!r}; "
+                f"train {cohort!r} first or pass its --model-dir"
+            )
+    models = load_models(d)
+    if not models:
+        raise ValueError(f"no trained model (<endpoint>.joblib) in {d}; train the cohort first")
+    return models
 
 
 def write_predictions(result: PredictResult, out: Path | str) -> Path:
