@@ -273,3 +273,17 @@ def test_written_summary_keeps_the_warnings(tmp_path: Path) -> None:
     [w] = s["warnings"]
     assert 'cohort.inputs.lines.units.albumin: "g/L->g/dL"' in w
     assert f"{N} of {N} rows are rejected as out of range (0.5–7 g/dL)" in w
+
+
+def test_a_wrong_configured_conversion_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "cohort.csv"
+    _table().to_csv(path, index=False)  # albumin already in g/dL
+    cfg = TableInputConfig(
+        path=str(path),
+        columns=dict(LINES),
+        units={"albumin": "g/dL->g/L"},
+        constants={"line_number": "1"},
+    )
+    [w] = read_lines(path, cfg).report.warnings
+    assert w.startswith("albumin: values look in g/L, not 0.5–7 g/dL")
+    assert w.endswith('set cohort.inputs.lines.units.albumin: "g/L->g/dL" (instead of "g/dL->g/L")')

@@ -13,6 +13,7 @@ from precision_onco.config import Config, compose
 from precision_onco.config.schema import TableInputConfig
 from precision_onco.features import build_features, load_panel
 from precision_onco.ingest.cohort import ingest_cohort
+from precision_onco.models.evaluate import evaluate
 from precision_onco.models.train import train_all
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,6 +115,10 @@ def test_validation_file_is_the_test_set_with_its_patients(tmp_path: Path) -> No
     res = train_all(cfg, feats, tables.lines)
     assert set(res.predictions["patient_key"]) == set(held["patient_key"])
     assert res.manifest["split_patients"]["test"] == 80
+    # the evaluate stage's figures are those of the validation file's patients
+    metrics, _ = evaluate(cfg, res.predictions, tables.lines, tables.patients)
+    assert metrics["response"]["overall"]["n"] == 80
+    assert 0.5 < metrics["response"]["overall"]["auc"] <= 1
 
 
 def test_validation_file_without_the_split_is_a_warning(tmp_path: Path) -> None:

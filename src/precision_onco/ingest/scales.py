@@ -47,6 +47,7 @@ class ScaleWarning:
     evidence: str  # what in the values says so
     values: int  # present values in the column
     rejected: int  # rows the range check rejects on this column
+    configured: str | None = None  # the column's `units` entry, when one is set
 
     @property
     def fix(self) -> str:
@@ -61,9 +62,10 @@ class ScaleWarning:
             if self.rejected
             else f"; no row is rejected, but every value is read as {self.expected}"
         )
+        now = f' (instead of "{self.configured}")' if self.configured else ""
         return (
             f"{self.column}: values look {self.likely}, not {self.expected} "
-            f"({self.evidence}){lost}. If so, set {self.fix}"
+            f"({self.evidence}){lost}. If so, set {self.fix}{now}"
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -157,12 +159,17 @@ def _numbers(col: pd.Series) -> np.ndarray:
 
 
 def scale_warnings(
-    frame: pd.DataFrame, fields: Mapping[str, _Field], *, label: str
+    frame: pd.DataFrame,
+    fields: Mapping[str, _Field],
+    *,
+    label: str,
+    configured: Mapping[str, str] | None = None,
 ) -> list[ScaleWarning]:
     """The checked numeric columns of ``frame`` whose values look like another scale.
 
     ``frame``: the table after mapping, ``units`` conversion and type coercion (before
-    the range checks); ``label``: the cohort input it came from (for the fix's key).
+    the range checks); ``label``: the cohort input it came from (for the fix's key);
+    ``configured``: its ``units`` entries (a warning on a converted column names them).
     """
     out: list[ScaleWarning] = []
     for name, f in fields.items():
@@ -183,7 +190,15 @@ def scale_warnings(
         rejected = int(((v < lo) | (v > hi)).sum())
         out.append(
             ScaleWarning(
-                label, name, f.expectation(), likely, conversion, evidence, len(v), rejected
+                label,
+                name,
+                f.expectation(),
+                likely,
+                conversion,
+                evidence,
+                len(v),
+                rejected,
+                (configured or {}).get(name),
             )
         )
     return out

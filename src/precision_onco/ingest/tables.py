@@ -704,7 +704,7 @@ def read_patients(
     apply_mapping(raw, cfg, p, label=label)
     _require(raw, PATIENT_REQUIRED, p, label)
     _coerce(raw, PATIENT_FIELDS, cfg.date_format)
-    scales = scale_warnings(raw.frame, PATIENT_FIELDS, label=label)
+    scales = scale_warnings(raw.frame, PATIENT_FIELDS, label=label, configured=cfg.units)
     _validate(raw, PATIENT_FIELDS, str(p), oncotree_codes)
     _typed_rest(raw, PATIENT_FIELDS)
     _duplicates(raw, ["patient_id"], "patient")
@@ -743,7 +743,7 @@ def read_lines(
         if _GRADE_COL.match(str(c)):
             fields.setdefault(str(c), _GRADE)
     _coerce(raw, fields, cfg.date_format)
-    scales = scale_warnings(raw.frame, fields, label=label)
+    scales = scale_warnings(raw.frame, fields, label=label, configured=cfg.units)
     _validate(raw, fields, str(p), None)
     _typed_rest(raw, fields)
     _duplicates(raw, ["patient_id", "line_number"], "line")
