@@ -325,7 +325,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     else:
         models_dir = Path(cfg.paths.models_dir)
         models, source = models_from_dir(models_dir, cohort=name), f"{models_dir}/*.joblib"
-    result = predict_table(args.table, cfg, models, patients=args.patients)
+    result = predict_table(
+        args.table, cfg, models, patients=args.patients, variants=args.variants or ()
+    )
     out = write_predictions(result, args.out)
     print(f"{len(result.predictions)} rows of {args.table}: {result.n_ok} scored, "
           f"{result.n_rejected} rejected (listed with their reason) -> {out}")
@@ -454,6 +456,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     pred.add_argument("--table", required=True, help="new patients' table (CSV/TSV/Parquet/XLSX)")
     pred.add_argument("--patients", help="their patients table, for a two-table cohort")
+    pred.add_argument(
+        "--variants", nargs="+", metavar="FILE", help="their VCF/MAF files (globs allowed)"
+    )
     pred.add_argument(
         "--cohort", help="cohort config name (conf/cohort/NAME.yaml); default: that of --params"
     )

@@ -465,3 +465,47 @@ def test_models_of_another_cohort_are_refused(trained: dict[str, Any], tmp_path:
     assert list(models_from_dir(d, cohort="chowell2022")) == ["response"]
     with pytest.raises(ValueError, match=r"no trained model \(<endpoint>\.joblib\) in"):
         models_from_dir(tmp_path / "empty", cohort="x")
+
+
+def test_synthetic_cohort_with_its_vcfs_is_reproduced(
+    small_cohort, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Two tables and one VCF per patient: `predict` with --patients and --variants gives the
+    held-out probabilities of training, genomic features included."""
+    from precision_onco.ingest.pseudonymize import pseudonymize, resolve_key
+
+    monkeypatch.delenv("PRECISION_ONCO_PSEUDONYM_KEY")  # the synthetic cohort's demo key
+
+    root, cfg, tables, feats = small_cohort
+    res = train_all(cfg, feats, tables.lines)
+    raw = root / "data" / "raw"
+    pats = pd.read_csv(raw / "patients.csv")
+    key = resolve_key(cfg.cohort.pseudonymization, synthetic=True, project_root=root)
+    pats["_key"] = pseudonymize(pats["patient_id"].astype(str).tolist(), key)
+    chosen = pats[pats["_key"].isin(set(res.predictions["patient_key"]))]
+    ids = set(chosen["patient_id"])
+    lines = pd.read_csv(raw / "therapy_lines.csv")
+    lines[lines["patient_id"].isin(ids)].to_csv(tmp_path / "lines.csv", index=False)
+    chosen.drop(columns="_key").to_csv(tmp_path / "patients.csv", index=False)
+    vcfs = [str(raw / "vcf" / f"{s}.vcf.gz") for s in chosen["tumor_sample_id"]]
+    vcfs.append(str(raw / "vcf" / f"{pats['tumor_sample_id'].iloc[0]}.vcf.gz"))  # no such row
+    result = predict_table(
+        tmp_path / "lines.csv",
+        cfg,
+        res.models,
+        patients=tmp_path / "patients.csv",
+        variants=vcfs,
+        root=root,
+    )
+    out = result.predictions
+    assert not any("model inputs are not in this table" in w for w in result.warnings)
+    merged = out.merge(res.predictions, on=["patient_key", "line_number"], validate="one_to_one")
+    assert len(merged) == len(res.predictions)
+    assert (merged["status"] == "ok").all()
+    np.testing.assert_allclose(merged["p_response"], merged["response"], atol=1e-12)
+    # without the VCFs, the genomic inputs are named as missing
+    bare = predict_table(
+        tmp_path / "lines.csv", cfg, res.models, patients=tmp_path / "patients.csv", root=root
+    )
+    [gap] = [w for w in bare.warnings if "model inputs are not in this table" in w]
+    assert "EGFR" in gap or "tmb" in gap

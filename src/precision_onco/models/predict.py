@@ -21,17 +21,20 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from precision_onco.catalog.biomarkers import to_short_hgvsp
 from precision_onco.config import Config
 from precision_onco.features import CATEGORICAL, build_features, load_panel
-from precision_onco.ingest.cohort import Redactor
+from precision_onco.ingest.cohort import Redactor, _link, _sample_map, expand_paths
 from precision_onco.ingest.contracts import VARIANT_COLUMNS, IngestError, ReadResult
+from precision_onco.ingest.genes import GeneIndex
+from precision_onco.ingest.maf import read_maf
 from precision_onco.ingest.pseudonymize import pseudonymize, resolve_key
 from precision_onco.ingest.tables import (
     load_oncotree_codes,
@@ -39,6 +42,7 @@ from precision_onco.ingest.tables import (
     read_patients,
     read_table,
 )
+from precision_onco.ingest.vcf import read_vcfs
 from precision_onco.models.fit import EndpointModel
 from precision_onco.models.train import model_frame
 
@@ -93,6 +97,7 @@ def predict_table(
     models: Mapping[str, EndpointModel],
     *,
     patients: Path | str | None = None,
+    variants: Sequence[Path | str] = (),
     root: Path | None = None,
     level: float = 0.95,
 ) -> PredictResult:
@@ -100,8 +105,11 @@ def predict_table(
 
     ``patients``: a patients table for a two-table cohort (mapped by
     ``cohort.inputs.patients``); for a one-table cohort the patient columns are read
-    from ``table`` itself. ``root``: where the pseudonymization key file is looked
-    for (the project root). Raises :class:`IngestError` for a fatal problem with the
+    from ``table`` itself. ``variants``: the patients' VCF and MAF files (globs
+    allowed), read and linked to patients as the ``ingest`` stage does (the cohort's
+    ``vcf``/``maf`` and ``samples`` config); without them, genomic model inputs are
+    missing (a warning says which). ``root``: the project root (key file, gene panel,
+    relative paths). Raises :class:`IngestError` for a fatal problem with the
     file (unreadable, a mapped column missing) and :class:`ValueError` without models.
     """
     if not models:
@@ -154,10 +162,13 @@ def predict_table(
     records, raw_ids = _records(path, lines_cfg)
     lines = lines_res.frame
     pat = pats_res.frame if pats_res is not None else pd.DataFrame({"patient_id": []})
+    var, var_warnings = _variants(variants, cfg, pat, root)
+    warnings.extend(var_warnings)
     everyone = sorted(
         set(raw_ids.values())
         | set(lines["patient_id"].astype(str))
         | set(pat["patient_id"].astype(str))
+        | set(var["patient_id"].dropna().astype(str))
     )
     pmap = dict(zip(everyone, pseudonymize(everyone, key), strict=True))
     redact = Redactor(pmap)
@@ -173,7 +184,9 @@ def predict_table(
     ok_pat = pat[pat["patient_id"].astype(str).isin(set(ok_lines["patient_id"].astype(str)))]
     ok_pat = ok_pat.drop_duplicates("patient_id")
 
-    scored = _score(ok_lines, ok_pat, pmap, cfg, models, root=root, level=level, warnings=warnings)
+    scored = _score(
+        ok_lines, ok_pat, var, pmap, cfg, models, root=root, level=level, warnings=warnings
+    )
 
     out_rows: list[dict[str, Any]] = []
     by_line = scored.set_index("source_row") if len(scored) else None
@@ -213,6 +226,7 @@ def predict_table(
 def _score(
     lines: pd.DataFrame,
     patients: pd.DataFrame,
+    variants: pd.DataFrame,
     pmap: Mapping[str, str],
     cfg: Config,
     models: Mapping[str, EndpointModel],
@@ -228,8 +242,10 @@ def _score(
     lines.insert(0, "patient_key", lines.pop("patient_id").astype(str).map(pmap).astype("string"))
     pats = patients.copy()
     pats.insert(0, "patient_key", pats.pop("patient_id").astype(str).map(pmap).astype("string"))
-    variants = pd.DataFrame({c: pd.Series(dtype=t) for c, t in VARIANT_COLUMNS.items()})
-    variants = variants.rename(columns={"patient_id": "patient_key"})
+    variants = variants.copy()
+    variants.insert(
+        0, "patient_key", variants.pop("patient_id").astype("string").map(pmap).astype("string")
+    )
     feats = build_features(
         pats,
         lines,
@@ -255,6 +271,48 @@ def _score(
         p, lo, hi = m.predict_interval(frame, level)
         out[f"p_{ep}"], out[f"p_{ep}_low"], out[f"p_{ep}_high"] = p, lo, hi
     return out
+
+
+def _variants(
+    files: Sequence[Path | str], cfg: Config, patients: pd.DataFrame, root: Path
+) -> tuple[pd.DataFrame, list[str]]:
+    """Variant rows of ``files`` with their raw ``patient_id`` (the cohort's sample linkage),
+    and warnings: records not used, samples of no patient of the table."""
+    empty = pd.DataFrame({c: pd.Series(dtype=t) for c, t in VARIANT_COLUMNS.items()})
+    if not files:
+        return empty.assign(hgvsp_short=pd.Series(dtype="string")), []
+    paths = expand_paths([str(f) for f in files], root)
+    maf = [f for f in paths if f.name.lower().removesuffix(".gz").endswith(".maf")]
+    vcf = [f for f in paths if f not in maf]
+    inputs = cfg.cohort.inputs
+    frames, rejected = [], 0
+    if vcf:
+        genes = GeneIndex.from_file(root / inputs.vcf.genes_bed) if inputs.vcf.genes_bed else None
+        frame, rej, _ = read_vcfs(vcf, inputs.vcf, genes=genes)
+        frames.append(frame)
+        rejected += len(rej)
+    for f in maf:
+        r = read_maf(f, inputs.maf)
+        frames.append(r.frame)
+        rejected += len(r.rejects)
+    var = pd.concat([f for f in frames if len(f)] or [empty], ignore_index=True)
+    warnings = []
+    if rejected:
+        warnings.append(f"{rejected} variant records not used (not PASS or unreadable)")
+    if len(var):
+        smap = _sample_map(cfg, patients, root)
+        unset = var["patient_id"].isna()
+        linked = _link(var.loc[unset, "sample_id"].astype(str), smap, inputs.samples.regex)
+        var.loc[unset, "patient_id"] = linked.to_numpy()
+        orphan = ~var["patient_id"].isin(set(patients["patient_id"].astype(str)))
+        if orphan.any():
+            warnings.append(
+                f"{int(orphan.sum())} variant rows from {var.loc[orphan, 'sample_id'].nunique()} "
+                "samples belong to no patient of the table (check cohort.inputs.samples)"
+            )
+            var = var.loc[~orphan].reset_index(drop=True)
+    var["hgvsp_short"] = var["hgvsp"].map(to_short_hgvsp).astype("string")
+    return var, warnings
 
 
 def _input_gaps(frame: pd.DataFrame, models: Mapping[str, EndpointModel]) -> list[str]:
