@@ -474,13 +474,17 @@ def test_synthetic_cohort_with_its_vcfs_is_reproduced(
     held-out probabilities of training, genomic features included."""
     from precision_onco.ingest.pseudonymize import pseudonymize, resolve_key
 
-    monkeypatch.delenv("PRECISION_ONCO_PSEUDONYM_KEY")  # the synthetic cohort's demo key
-
     root, cfg, tables, feats = small_cohort
-    res = train_all(cfg, feats, tables.lines)
     raw = root / "data" / "raw"
     pats = pd.read_csv(raw / "patients.csv")
+    # the session's cohort was keyed by whichever key was set when it was built (the demo
+    # key, or this module's): predict must use the same one
+    first = tables.patients.set_index("source_line").loc[2, "patient_key"]
+    if pseudonymize([str(pats["patient_id"].iloc[0])], KEY.encode())[0] != first:
+        monkeypatch.delenv("PRECISION_ONCO_PSEUDONYM_KEY")
     key = resolve_key(cfg.cohort.pseudonymization, synthetic=True, project_root=root)
+    assert pseudonymize([str(pats["patient_id"].iloc[0])], key)[0] == first
+    res = train_all(cfg, feats, tables.lines)
     pats["_key"] = pseudonymize(pats["patient_id"].astype(str).tolist(), key)
     chosen = pats[pats["_key"].isin(set(res.predictions["patient_key"]))]
     ids = set(chosen["patient_id"])

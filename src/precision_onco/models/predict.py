@@ -4,7 +4,8 @@ The table has the shape of the cohort's own input table and is read with the
 cohort's column config (:mod:`~precision_onco.ingest.tables`): the ``lines``
 mapping, and for a one-table cohort (``patients.path == lines.path``, as
 ``conf/cohort/chowell2022.yaml``) the ``patients`` mapping on the same file; a
-two-table cohort can give its patients file as well. Identifiers are replaced by
+two-table cohort can give its patients file as well, and VCF/MAF files for the
+genomic inputs (linked as the ``ingest`` stage links them). Identifiers are replaced by
 their keyed pseudonyms (the cohort's key, so a patient keeps the key of the
 training run), features are built as the ``featurize`` stage does, and every
 endpoint model gives its probability with its interval
