@@ -420,16 +420,21 @@ def test_two_table_cohort_with_history_is_reproduced(tmp_path: Path) -> None:
     new_lines = raw_lines[raw_lines["_key"].isin(held)].drop(columns="_key")
     new_pats = pd.read_csv(pats)[lambda d: d["pid"].isin(set(new_lines["pid"]))]
     new_lines.to_csv(tmp_path / "new_lines.csv", index=False)
-    new_pats.iloc[1:].to_csv(tmp_path / "new_patients.csv", index=False)  # one patient missing
+    new_pats = new_pats.astype(object)
+    new_pats.iloc[0, new_pats.columns.get_loc("gender")] = "x"  # one patient row rejected
     missing = new_pats["pid"].iloc[0]
+    new_pats.to_csv(tmp_path / "new_patients.csv", index=False)
     models = res.models
-    out = predict_table(
+    result = predict_table(
         tmp_path / "new_lines.csv",
         cfg,
         models,
         patients=tmp_path / "new_patients.csv",
         root=tmp_path,
-    ).predictions
+    )
+    out = result.predictions
+    [why] = [w for w in result.warnings if "new_patients.csv line 2 rejected" in w]
+    assert why.endswith("rejected: unreadable value: sex: 'x' is not one of M, F, Other, Unknown")
     assert len(out) == len(new_lines)
     bad = out[out["status"] == "rejected"]
     assert len(bad) == 2  # both lines of the patient without a patients row

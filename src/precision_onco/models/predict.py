@@ -175,6 +175,8 @@ def predict_table(
     redact = Redactor(pmap)
 
     if pats_res is not None and pat_path != path and len(lines):
+        for r in pats_res.rejects.itertuples(index=False):
+            warnings.append(f"{pat_path} line {r.source_line} rejected: {r.reason}")
         known = set(pat["patient_id"].astype(str))
         for n, pid in zip(lines["source_line"], lines["patient_id"].astype(str), strict=True):
             if pid not in known:
