@@ -330,12 +330,11 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     )
     out = write_predictions(result, args.out)
     print(f"{len(result.predictions)} rows of {args.table}: {result.n_ok} scored, "
-          f"{result.n_rejected} rejected (listed with their reason) -> {out}")
+          f"{result.n_rejected} rejected (listed with their reason) -> {out}"
+          + (f"; {len(result.warnings)} warning(s) logged" if result.warnings else ""))
     why = Counter(r.split(":", 1)[0] for r in result.predictions["reason"].dropna())
     for reason, n in why.most_common():
         print(f"    rejected {n}: {reason}")
-    for w in result.warnings:
-        print(f"    warning: {w}")
     print(f"cohort {cfg.cohort.name}; endpoints {', '.join(result.endpoints)}; models {source}")
     print("Decision support only: to be weighed by the treating oncologist.")
     return 0

@@ -287,3 +287,15 @@ def test_a_wrong_configured_conversion_is_named(tmp_path: Path) -> None:
     [w] = read_lines(path, cfg).report.warnings
     assert w.startswith("albumin: values look in g/L, not 0.5–7 g/dL")
     assert w.endswith('set cohort.inputs.lines.units.albumin: "g/L->g/dL" (instead of "g/dL->g/L")')
+
+
+def test_a_stray_negative_in_a_linear_tmb_column_is_no_scale_warning(tmp_path: Path) -> None:
+    df = _table()
+    df.loc[3, "TMB"] = -1.5  # a data-entry error: the row is rejected, the column is linear
+    path = tmp_path / "cohort.csv"
+    df.to_csv(path, index=False)
+    r = read_lines(
+        path, TableInputConfig(path=str(path), columns=dict(LINES), constants={"line_number": "1"})
+    )
+    assert r.report.warnings == [] and r.report.rejected == 1
+    assert list(r.rejects["reason"]) == ["out of range: tmb: -1.5 is outside 0–5000 mut/Mb"]

@@ -89,7 +89,7 @@ def _g(x: float) -> str:
 
 def _log_tmb(v: np.ndarray) -> tuple[str, str, str] | None:
     neg = int((v < 0).sum())
-    if neg:
+    if neg and v.max() <= 13:  # 2^13 mut/Mb: no linear TMB column stays this low with negatives
         base = "log10" if v.max() <= 3.5 else "log2"
         return (
             f"log-scaled (e.g. {base} of mut/Mb)",
