@@ -273,6 +273,8 @@ def test_written_summary_keeps_the_warnings(tmp_path: Path) -> None:
     [w] = s["warnings"]
     assert 'cohort.inputs.lines.units.albumin: "g/L->g/dL"' in w
     assert f"{N} of {N} rows are rejected as out of range (0.5–7 g/dL)" in w
+    metrics = json.loads((tmp_path / "reports/ingest_metrics.json").read_text())
+    assert metrics["warnings"] == 1  # `dvc metrics show` shows there is something to read
 
 
 def test_a_wrong_configured_conversion_is_named(tmp_path: Path) -> None:
