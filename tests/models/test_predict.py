@@ -518,3 +518,29 @@ def test_synthetic_cohort_with_its_vcfs_is_reproduced(
     )
     [gap] = [w for w in bare.warnings if "model inputs are not in this table" in w]
     assert "EGFR" in gap or "tmb" in gap
+
+
+CHOWELL = ROOT.parent / "shared" / "data" / "cohorts" / "chowell2022_icb_training.csv"
+
+
+@pytest.mark.skipif(not CHOWELL.is_file(), reason=f"real Chowell 2022 table not found: {CHOWELL}")
+def test_chowell_table_is_scored_as_trained() -> None:
+    """The real one-table cohort: every row scored, the held-out rows exactly as in training."""
+    _, cfg = compose(["cohort=chowell2022", "split.cv_folds=0"], conf_dir=ROOT / "conf")
+    tables = ingest_cohort(cfg, root=ROOT)
+    feats = build_features(
+        tables.patients,
+        tables.lines,
+        tables.variants,
+        cfg.features,
+        cfg.catalog,
+        panel=load_panel(cfg.features, ROOT),
+        endpoint_columns=[e.column for e in cfg.endpoints.values()],
+    )
+    res = train_all(cfg, feats, tables.lines)
+    result = predict_table(CHOWELL, cfg, res.models, root=ROOT)
+    out = result.predictions
+    assert len(out) == 1184 and result.n_rejected == 0 and result.warnings == []
+    held = out.merge(res.predictions, on=["patient_key", "line_number"], validate="one_to_one")
+    assert len(held) == len(res.predictions) > 200
+    np.testing.assert_allclose(held["p_response"], held["response"], atol=1e-12)
