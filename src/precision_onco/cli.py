@@ -9,6 +9,7 @@ variants         convert VCF/MAF files to the canonical (pseudonymized) variants
 recommend        ranked, explained regimens for a new patient (VCF or MAF + clinical file)
 pgx              DPYD/UGT1A1 calls, uracilemia and per-drug starting doses from a germline VCF
 serve            the production server of the recommender (MLflow's /invocations contract)
+predict          score a table of new patients with a cohort's trained models (no retraining)
 """
 
 from __future__ import annotations
@@ -353,6 +354,45 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from precision_onco.models.predict import models_from_dir, predict_table, write_predictions
+
+    cfg = _load_config(args.params)
+    if args.cohort and cfg.cohort.name != args.cohort:
+        _, cfg = compose([f"cohort={args.cohort}"])
+    name = cfg.cohort.name
+    if args.model_dir:
+        models, source = models_from_dir(args.model_dir, cohort=name), f"{args.model_dir}/*.joblib"
+    elif args.registry or cfg.tracking.enabled:
+        from precision_onco.recommend.service import champion_models
+
+        models, comp = champion_models(cfg)
+        named = [f"{c['model']} v{c['version']} (@{c['alias']}, run {c['run_id']})"
+                 for c in comp.values()]
+        source = ", ".join(named) or "registry"
+        if not models:
+            raise ValueError(f"no champion model in the registry {cfg.tracking.uri} for cohort "
+                             f"{cfg.cohort.name!r}; train it (dvc repro) or pass --model-dir")
+    else:
+        models_dir = Path(cfg.paths.models_dir)
+        models, source = models_from_dir(models_dir, cohort=name), f"{models_dir}/*.joblib"
+    result = predict_table(
+        args.table, cfg, models, patients=args.patients, variants=args.variants or ()
+    )
+    out = write_predictions(result, args.out)
+    print(f"{len(result.predictions)} rows of {args.table}: {result.n_ok} scored, "
+          f"{result.n_rejected} rejected (listed with their reason) -> {out}"
+          + (f"; {len(result.warnings)} warning(s) logged" if result.warnings else ""))
+    why = Counter(r.split(":", 1)[0] for r in result.predictions["reason"].dropna())
+    for reason, n in why.most_common():
+        print(f"    rejected {n}: {reason}")
+    print(f"cohort {cfg.cohort.name}; endpoints {', '.join(result.endpoints)}; models {source}")
+    print("Decision support only: to be weighed by the treating oncologist.")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="precision-onco",
@@ -488,6 +528,33 @@ def _parser() -> argparse.ArgumentParser:
     srv.add_argument("--require-auth", action="store_true",
                      help="require an API key on loopback too (serve.auth.required)")
     srv.set_defaults(func=_cmd_serve)
+
+    pred = sub.add_parser(
+        "predict",
+        help="score a table of new patients with the cohort's trained models",
+        description="Read a table shaped like the cohort's own input table with the cohort's "
+        "column config, and write one row per input row: its source_row (file line), "
+        "pseudonymized patient_key, status (ok or rejected) and reason, and for every "
+        "endpoint p_<endpoint> with its 95%% interval (p_<endpoint>_low, _high). Models: the "
+        "registry's champions when tracking is enabled, else paths.models_dir; --model-dir "
+        "to choose. See docs/ingest.md, section 'Scoring new patients'.",
+    )
+    pred.add_argument("--table", required=True, help="new patients' table (CSV/TSV/Parquet/XLSX)")
+    pred.add_argument("--patients", help="their patients table, for a two-table cohort")
+    pred.add_argument(
+        "--variants", nargs="+", metavar="FILE", help="their VCF/MAF files (globs allowed)"
+    )
+    pred.add_argument(
+        "--cohort", help="cohort config name (conf/cohort/NAME.yaml); default: that of --params"
+    )
+    pred.add_argument("--params", default="params.yaml", help="composed config (params.yaml)")
+    models_src = pred.add_mutually_exclusive_group()
+    models_src.add_argument("--model-dir", help="directory of <endpoint>.joblib models")
+    models_src.add_argument(
+        "--registry", action="store_true", help="the registry's champions (default with tracking)"
+    )
+    pred.add_argument("--out", required=True, help="output file: .csv, .tsv or .parquet")
+    pred.set_defaults(func=_cmd_predict)
     return p
 
 

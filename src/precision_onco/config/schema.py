@@ -329,6 +329,9 @@ class CohortInputsConfig:
     # mapping): its rows get held_out = 1, the lines table's 0; select them for testing
     # with split.method=column, split.column=held_out, split.test_values=["1"].
     test_lines: TableInputConfig = field(default_factory=TableInputConfig)
+    # The validation file's patients (its own mapping). Unset for a one-table cohort
+    # (patients.path == lines.path): the test_lines file is read with the patients mapping.
+    test_patients: TableInputConfig = field(default_factory=TableInputConfig)
     vcf: VcfInputConfig = field(default_factory=VcfInputConfig)
     maf: MafInputConfig = field(default_factory=MafInputConfig)
     fhir: List[str] = field(default_factory=list)  # FHIR R4 / mCODE bundle files or globs

@@ -9,6 +9,7 @@ outputs are scanned for any raw identifier (a leak is a bug and stops the run).
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import logging
 import re
@@ -101,6 +102,10 @@ class CohortTables:
     files: list[FileReport] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
+    def file_warnings(self) -> list[str]:
+        """Every file's warnings, each prefixed with its file."""
+        return [f"{f.file}: {w}" for f in self.files for w in f.warnings]
+
     def summary(self) -> dict[str, Any]:
         """The content of ``reports/ingest_summary.json``."""
         by_kind: dict[str, dict[str, int]] = {}
@@ -123,7 +128,7 @@ class CohortTables:
             },
             "by_kind": by_kind,
             "rejected_by_reason": dict(sorted(reasons.items())),
-            "warnings": list(self.warnings),
+            "warnings": [*self.warnings, *self.file_warnings()],
             "files": [f.as_dict() for f in self.files],
         }
 
@@ -193,13 +198,46 @@ def _read_tables(cfg: Config, root: Path) -> tuple[list[ReadResult], list[ReadRe
         lines.append(tables.read_lines(root / inputs.lines.path, inputs.lines,
                                        tox_categories=tox, data_cutoff=cutoff))  # fmt: skip
     if inputs.test_lines.path:
-        held = tables.read_lines(root / inputs.test_lines.path, inputs.test_lines,
-                                 tox_categories=tox, data_cutoff=cutoff)  # fmt: skip
+        held = tables.read_lines(
+            root / inputs.test_lines.path,
+            inputs.test_lines,
+            tox_categories=tox,
+            data_cutoff=cutoff,
+            label="test_lines",
+        )
         held.frame["held_out"] = 1
         for r in lines:
             r.frame["held_out"] = 0
         lines.append(held)
+        test_pats = _test_patients(inputs)
+        if test_pats is not None:
+            cfg_p, label = test_pats
+            held_pats = tables.read_patients(
+                root / cfg_p.path, cfg_p, oncotree_codes=codes, label=label
+            )
+            pats.append(held_pats)
     return pats, lines
+
+
+def _test_patients(inputs: Any) -> tuple[Any, str] | None:
+    """The patients table of the validation file: ``test_patients`` when set; for a one-table
+    cohort (patients and lines from one file), the ``test_lines`` file read with the
+    patients mapping."""
+    if inputs.test_patients.path:
+        return inputs.test_patients, "test_patients"
+    if inputs.patients.path and inputs.patients.path == inputs.lines.path:
+        return dataclasses.replace(inputs.patients, path=inputs.test_lines.path), "test_lines"
+    return None
+
+
+def _split_warning(cfg: Config) -> str | None:
+    """A validation file whose rows the configured split would not hold out."""
+    sp = cfg.split
+    if sp.method == "column" and sp.column == "held_out" and "1" in map(str, sp.test_values):
+        return None
+    return ("cohort.inputs.test_lines is set but the split does not hold its rows out "
+            f"(split.method={sp.method}); to validate on that file, set split.method=column, "
+            'split.column=held_out, split.test_values=["1"]')
 
 
 def ingest_cohort(cfg: Config, *, root: Path | None = None) -> CohortTables:
@@ -248,6 +286,8 @@ def ingest_cohort(cfg: Config, *, root: Path | None = None) -> CohortTables:
     for rep in files:
         rep.check()
     warnings: list[str] = []
+    if inputs.test_lines.path and (why := _split_warning(cfg)):
+        warnings.append(why)
 
     # link samples to patients (raw ids; pseudonymized below)
     if len(variants):

@@ -21,7 +21,7 @@ import csv
 import difflib
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -34,6 +34,7 @@ import pandera.pandas as pa
 
 from precision_onco.config.schema import TableInputConfig
 from precision_onco.ingest.contracts import FileReport, IngestError, ReadResult, Rejects
+from precision_onco.ingest.scales import ScaleWarning, scale_warnings
 
 __all__ = [
     "LINE_FIELDS",
@@ -161,13 +162,14 @@ LINE_REQUIRED = ("patient_id", "line_number")
 
 _GRADE_COL = re.compile(r"^ae_[a-z0-9_]+_max_grade$")
 
-#: Unit conversions: (from, to) -> factor, or a function for non-linear ones.
+#: Unit conversions: (from, to) -> factor.
 _UNITS: dict[tuple[str, str], float] = {
     ("g/l", "g/dl"): 0.1, ("g/dl", "g/l"): 10.0,
     ("mg/dl", "umol/l"): 17.104, ("umol/l", "mg/dl"): 1 / 17.104,  # bilirubin
     ("µmol/l", "mg/dl"): 1 / 17.104,
     ("ml/s", "ml/min"): 60.0, ("ml/min", "ml/s"): 1 / 60,
     ("g/l", "g/l"): 1.0, ("10^9/l", "10^3/ul"): 1.0, ("10^3/ul", "10^9/l"): 1.0,
+    ("/ul", "10^9/l"): 0.001, ("/mm3", "10^9/l"): 0.001,
     ("g/l_hb", "g/dl"): 0.1,
     ("fraction", "%"): 100.0, ("%", "fraction"): 0.01,
     ("months", "years"): 1 / 12, ("days", "years"): 1 / 365.25, ("weeks", "years"): 7 / 365.25,
@@ -338,16 +340,31 @@ def parse_code_list(spec: str, *, where: str = "code list") -> dict[str, str]:
     return out
 
 
-def _unit_factor(spec: str, where: str) -> float:
+#: Non-linear conversions: a log-scaled source back to the linear scale.
+_LOG_UNITS: dict[str, Callable[[pd.Series], pd.Series]] = {
+    "log2->linear": lambda x: np.exp2(x),
+    "log10->linear": lambda x: np.power(10.0, x),
+    "ln->linear": lambda x: np.exp(x),
+    "log1p->linear": lambda x: np.expm1(x),
+}
+
+
+def _unit_conversion(spec: str, where: str) -> Callable[[pd.Series], pd.Series]:
+    """The conversion a ``units`` entry names: a known pair, a log scale or a factor."""
     m = re.fullmatch(r"\s*([^>]+?)\s*->\s*(.+?)\s*", spec)
     if m:
         key = (m.group(1).lower(), m.group(2).lower())
         if key in _UNITS:
-            return _UNITS[key]
+            factor = _UNITS[key]
+            return lambda x: x * factor
+        log_key = f"{key[0]}->{key[1]}"
+        if log_key in _LOG_UNITS:
+            return _LOG_UNITS[log_key]
     m = re.fullmatch(r"\s*[*x×]\s*([0-9.eE+-]+)\s*", spec)
     if m:
-        return float(m.group(1))
-    known = ", ".join(f"{a}->{b}" for a, b in _UNITS)
+        factor = float(m.group(1))
+        return lambda x: x * factor
+    known = ", ".join([*(f"{a}->{b}" for a, b in _UNITS), *_LOG_UNITS])
     raise IngestError(where, f"unknown unit conversion {spec!r}; use one of {known}, "
                       "or a factor such as '*0.1'")  # fmt: skip
 
@@ -391,14 +408,21 @@ def apply_mapping(raw: RawTable, cfg: TableInputConfig, path: Path | str, *, lab
         where = f"cohort.inputs.{label}.units.{canon}"
         if canon not in df.columns:
             raise IngestError(path, f"{where}: no column {canon!r} to convert")
-        factor = _unit_factor(spec, where)
-        num = pd.to_numeric(df[canon], errors="coerce")
+        convert = _unit_conversion(spec, where)
+        num = _numbers(df[canon])
         notnum = df[canon].notna() & num.isna()
         for i in np.flatnonzero(notnum.to_numpy()):
             reasons[i].append(f"{canon}: {df[canon].iat[i]!r} is not a number")
         bad |= notnum.to_numpy()
-        df[canon] = (num * factor).astype(object).where(num.notna(), None)
+        with np.errstate(over="ignore", invalid="ignore"):
+            df[canon] = convert(num).astype(object).where(num.notna(), None)
     _drop_rows(raw, bad, reasons, "value not in code list")
+
+
+def _numbers(col: pd.Series) -> pd.Series:
+    """Numbers of a text column (decimal comma accepted); anything else NaN."""
+    text = col.map(lambda v: v.replace(",", ".") if isinstance(v, str) else v)
+    return pd.to_numeric(text, errors="coerce").astype("float64")
 
 
 def _is_na(v: Any) -> bool:
@@ -468,8 +492,7 @@ def _coerce(raw: RawTable, fields: Mapping[str, Field], date_format: str | None)
         col = df[name]
         present = col.notna().to_numpy()
         if f.kind in ("float", "int"):
-            num = pd.to_numeric(col.map(lambda v: v.replace(",", ".") if isinstance(v, str) else v),
-                                errors="coerce").astype("float64")  # fmt: skip
+            num = _numbers(col)
             fail = present & num.isna().to_numpy()
             what = "a number"
             out: pd.Series = num
@@ -618,8 +641,17 @@ def _duplicates(raw: RawTable, keys: list[str], what: str) -> None:
     raw.lines = raw.lines[~bad]
 
 
-def _finish(raw: RawTable, path: Path, kind: str, warnings: list[str]) -> ReadResult:
-    report = FileReport(file=str(path), kind=kind, warnings=warnings)
+def _finish(
+    raw: RawTable,
+    path: Path,
+    kind: str,
+    warnings: list[str],
+    scales: Sequence[ScaleWarning] = (),
+) -> ReadResult:
+    messages = [*(w.message() for w in scales), *warnings]
+    report = FileReport(file=str(path), kind=kind, warnings=messages)
+    if scales:
+        report.extra["scale_warnings"] = [w.as_dict() for w in scales]
     frame = raw.frame.copy()
     frame.insert(len(frame.columns), "source_line", pd.Series(raw.lines, dtype="int64"))
     return ReadResult.build(frame, raw.rejects, report, records_read=raw.records)
@@ -654,37 +686,56 @@ def load_oncotree_codes(path: Path | str) -> frozenset[str]:
     return frozenset(r[0].strip() for r in rows)
 
 
-def read_patients(path: Path | str, cfg: TableInputConfig, *,
-                  oncotree_codes: frozenset[str] | None = None) -> ReadResult:  # fmt: skip
-    """Read, map, type and check a patients table: one row per patient."""
+def read_patients(
+    path: Path | str,
+    cfg: TableInputConfig,
+    *,
+    oncotree_codes: frozenset[str] | None = None,
+    label: str = "patients",
+) -> ReadResult:
+    """Read, map, type and check a patients table: one row per patient.
+
+    ``label``: the ``cohort.inputs`` key of this table, named in messages and fixes.
+    A column whose values look like another scale (:mod:`~precision_onco.ingest.scales`)
+    gets a warning in the report naming the ``units`` entry that fixes it.
+    """
     p = Path(path)
-    raw = read_table(p, cfg, label="patients")
-    apply_mapping(raw, cfg, p, label="patients")
-    _require(raw, PATIENT_REQUIRED, p, "patients")
+    raw = read_table(p, cfg, label=label)
+    apply_mapping(raw, cfg, p, label=label)
+    _require(raw, PATIENT_REQUIRED, p, label)
     _coerce(raw, PATIENT_FIELDS, cfg.date_format)
+    scales = scale_warnings(raw.frame, PATIENT_FIELDS, label=label, configured=cfg.units)
     _validate(raw, PATIENT_FIELDS, str(p), oncotree_codes)
     _typed_rest(raw, PATIENT_FIELDS)
     _duplicates(raw, ["patient_id"], "patient")
     warnings = []
     if raw.records == 0:
         warnings.append("the patients table has a header but no rows")
-    return _finish(raw, p, "patients", warnings)
+    return _finish(raw, p, "patients", warnings, scales)
 
 
-def read_lines(path: Path | str, cfg: TableInputConfig, *, tox_categories: Sequence[str] = (),
-               data_cutoff: date | None = None) -> ReadResult:  # fmt: skip
+def read_lines(
+    path: Path | str,
+    cfg: TableInputConfig,
+    *,
+    tox_categories: Sequence[str] = (),
+    data_cutoff: date | None = None,
+    label: str = "lines",
+) -> ReadResult:
     """Read, map, type and check a therapy-lines table: one row per (patient, line).
 
     Beyond the per-row checks, a line is rejected when it repeats a
     (patient, line number) with different data, starts before the previous
     line of the patient ends, ends before it starts, or starts after
     ``data_cutoff``. ``objective_response`` (CR/PR = 1, SD/PD = 0) is derived
-    from ``best_response`` when the table has no such column.
+    from ``best_response`` when the table has no such column. ``label``: the
+    ``cohort.inputs`` key of this table (``lines`` or ``test_lines``), named in messages;
+    scale warnings as in :func:`read_patients`.
     """
     p = Path(path)
-    raw = read_table(p, cfg, label="lines")
-    apply_mapping(raw, cfg, p, label="lines")
-    _require(raw, LINE_REQUIRED, p, "lines")
+    raw = read_table(p, cfg, label=label)
+    apply_mapping(raw, cfg, p, label=label)
+    _require(raw, LINE_REQUIRED, p, label)
     fields = dict(LINE_FIELDS)
     for cat in tox_categories:
         fields[f"ae_{cat}_max_grade"] = _GRADE
@@ -692,6 +743,7 @@ def read_lines(path: Path | str, cfg: TableInputConfig, *, tox_categories: Seque
         if _GRADE_COL.match(str(c)):
             fields.setdefault(str(c), _GRADE)
     _coerce(raw, fields, cfg.date_format)
+    scales = scale_warnings(raw.frame, fields, label=label, configured=cfg.units)
     _validate(raw, fields, str(p), None)
     _typed_rest(raw, fields)
     _duplicates(raw, ["patient_id", "line_number"], "line")
@@ -708,7 +760,7 @@ def read_lines(path: Path | str, cfg: TableInputConfig, *, tox_categories: Seque
                                                            kind="stable")["_pos"].to_numpy()
     raw.frame = df.iloc[order].reset_index(drop=True)
     raw.lines = raw.lines[order]
-    return _finish(raw, p, "lines", warnings)
+    return _finish(raw, p, "lines", warnings, scales)
 
 
 def _check_dates(raw: RawTable, cutoff: date | None) -> None:

@@ -43,7 +43,8 @@ def write_outputs(tables: CohortTables, processed_dir: Path, reports_dir: Path) 
     s.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
     out["summary"] = s
     metrics = {"tables": summary["tables"], "by_kind": summary["by_kind"],
-               "rejected_by_reason": summary["rejected_by_reason"]}  # fmt: skip
+               "rejected_by_reason": summary["rejected_by_reason"],
+               "warnings": len(summary["warnings"])}  # fmt: skip
     m = reports_dir / OUTPUT_FILES["metrics"]
     m.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     out["metrics"] = m
