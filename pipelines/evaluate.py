@@ -28,6 +28,7 @@ def model_card(cfg: Config, metrics: dict, curves: dict, models: dict, features:
     rows = candidate_features(held, held["regimen_id"].tolist(), cfg.catalog)
     counts = patients["cancer_type"].value_counts() if "cancer_type" in patients.columns else {}
     cohort = {"name": cfg.cohort.name, "synthetic": cfg.cohort.synthetic,
+              "external_validation": cfg.cohort.inputs.test_lines.path,
               "patients": len(patients), "lines": len(lines),
               "cancer_types": {str(k): int(v) for k, v in dict(counts).items()}}  # fmt: skip
     calibration = {ep: t["calibration"] for ep, t in curves.items() if "calibration" in t}

@@ -108,3 +108,31 @@ def test_card_in_chromium(cards, lang: str, tmp_path: Path) -> None:  # type: ig
     finally:
         browser.close()
         pw.stop()
+
+
+def test_warnings_come_first_and_name_external_validation() -> None:
+    """A small cohort's warnings and a separate validation file are stated before anything."""
+    from precision_onco.report.model_card import render_model_card
+
+    metrics = {"skipped_endpoints": {"ae_grade3": "the lines table has no column "
+                                     "'ae_any_max_grade'"},
+               "sample_size": {"response": {"small": True, "small_test": False,
+                                            "test_events": 120, "reason": "too little data "
+                                            "for response: 16 events in training"}}}
+    cohort = {"name": "trial_x", "synthetic": False, "patients": 94, "lines": 94,
+              "external_validation": "data/external/validation.csv"}
+    for lang, phrase in (("en", "External validation"), ("fr", "Validation externe")):
+        html = render_model_card(metrics, calibration={}, shap={}, cohort=cohort, lang=lang,
+                                 inputs={"features": ["albumin", "FCNA"]})
+        assert html.index('id="warnings"') < html.index('id="cohort"')
+        assert phrase in html and "data/external/validation.csv" in html
+        assert "too little data for response" in html and "ae_grade3" in html
+        assert "FCNA" in html
+    import numpy as np
+
+    from precision_onco.models.metrics import summarize
+
+    rng = np.random.default_rng(0)
+    overall = summarize(rng.integers(0, 2, 60), rng.random(60), bootstrap=20, bins=10, rng=rng)
+    assert "no toxicity is predicted" in render_model_card(
+        {"response": {"overall": overall}}, calibration={}, shap={}, cohort=cohort, lang="en")

@@ -142,6 +142,7 @@ def train_all(cfg: Config, features: pd.DataFrame, lines: pd.DataFrame) -> Train
     first = next(iter(models))
     fit_rows = frame.loc[(~test) & labels[first].notna().to_numpy()] if first in labels else frame
     manifest = {
+        "cohort": cfg.cohort.name,
         "candidate_parameters": candidate_parameters(fit_rows, cols),
         "endpoints": {ep: {"column": cfg.endpoints[ep].column,
                            "threshold": cfg.endpoints[ep].threshold,

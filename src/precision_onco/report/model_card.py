@@ -56,6 +56,9 @@ _TEXT = {
         "small_test_no_cv": "{ep}: only {n} events among the held-out patients; the held-out "
         "figures below are very uncertain (set split.cv_folds=5 for cross-validated ones).",
         "cv": "cross-validated ({k} folds)", "held_out": "held-out",
+        "external": "External validation: the held-out figures are measured on the separate "
+        "validation file {file} (cohort.inputs.test_lines), whose patients the models never "
+        "saw.",
         "policy_skipped": "The policy study is not shown: {why}.",
         "guard_off": "The leakage guard was switched off for this run "
         "(features.leakage.enabled=false).",
@@ -104,6 +107,9 @@ _TEXT = {
         "chiffres ci-dessous sont très incertains (split.cv_folds=5 pour une validation "
         "croisée).",
         "cv": "validation croisée ({k} plis)", "held_out": "patients de test",
+        "external": "Validation externe : les chiffres de test sont mesurés sur le fichier de "
+        "validation distinct {file} (cohort.inputs.test_lines), dont les patients n'ont jamais "
+        "servi à l'apprentissage.",
         "policy_skipped": "L'étude des stratégies n'est pas présentée : {why}.",
         "guard_off": "Le garde-fou contre les fuites d'information était désactivé pour cette "
         "exécution (features.leakage.enabled=false).",
@@ -188,6 +194,8 @@ def render_model_card(metrics: Mapping[str, Any], *, calibration: Mapping[str, p
         notes.append(x["guard_off"])
     if guard.get("allowed"):
         notes.append(x["allowed"].format(cols=", ".join(guard["allowed"])))
+    if cohort.get("external_validation"):
+        notes.append(x["external"].format(file=cohort["external_validation"]))
     if policy_skipped:
         notes.append(x["policy_skipped"].format(why=policy_skipped))
     if not any(ep != "response" for ep in endpoints):
