@@ -259,3 +259,18 @@ def attach_pgx_state(
         extra = table[keys + cols].drop_duplicates(keys, keep="last")
         out = out.merge(extra, on=keys, how="left", validate="many_to_one")
     return out
+
+
+def gene_calls(patient: Any) -> dict[str, GeneCall]:
+    """The DPYD and UGT1A1 calls recorded for a patient (a row or a mapping with the
+    :data:`PGX_STATE_COLUMNS`), only for the genes with a result or a bound."""
+    defs = load_definitions()
+    out: dict[str, GeneCall] = {}
+    score, dip, bound = (_value(patient, c) for c in
+                         ("dpyd_activity_score", "dpyd_diplotype", "dpyd_activity_score_max"))
+    if score is not None or bound is not None:
+        out["DPYD"] = _dpyd_call(score, dip, bound, defs)
+    ph, udip = (_value(patient, c) for c in ("ugt1a1_phenotype", "ugt1a1_diplotype"))
+    if ph is not None:
+        out["UGT1A1"] = _ugt_call(ph, udip, defs)
+    return out

@@ -166,8 +166,10 @@ def recommendation_bundle(
         for c in res_.MARKER_CODES
         if any(e["fullUrl"] == ids(f"marker/{c}") for e in marker_entries)
     }
+    pgx_entries = res_.pgx_observations(ids, pat, patient, t)  # DPYD, UGT1A1 when recorded
+    entries += pgx_entries
     variant_urls: dict[str, list[str]] = {}
-    results = [e["fullUrl"] for e in marker_entries]
+    results = [e["fullUrl"] for e in marker_entries + pgx_entries]
     for i, v in enumerate(variants):
         if not v.get("gene"):
             continue

@@ -34,6 +34,7 @@ from precision_onco.report.fhir_out.common import (
 from precision_onco.report.fhir_out.observations import (
     MARKER_CODES,
     marker_observations,
+    pgx_observations,
     therapeutic_implication,
     variant_observation,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "document_reference",
     "excluded_task",
     "marker_observations",
+    "pgx_observations",
     "patient_resource",
     "provenance",
     "recommendation_task",
