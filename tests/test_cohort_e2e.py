@@ -21,13 +21,26 @@ SHARED = ROOT.parent / "shared"
 COHORT = SHARED / "data" / "cohorts" / "chowell2022_icb_training.csv"
 pytestmark = pytest.mark.slow
 
-FAST = ["-S", "cohort=chowell2022", "-S", "evaluation.bootstrap=30", "-S", "policy.bootstrap=40",
-        "-S", "policy.compare_training=false", "-S", "report.max_patients=15"]
+FAST = [
+    "-S",
+    "cohort=chowell2022",
+    "-S",
+    "evaluation.bootstrap=30",
+    "-S",
+    "policy.bootstrap=40",
+    "-S",
+    "policy.compare_training=false",
+    "-S",
+    "report.max_patients=15",
+]
 
 
 def _run(cmd: list[str], cwd: Path) -> str:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "PRECISION_ONCO_PSEUDONYM_KEY": "test-key-" + "0" * 24}
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PRECISION_ONCO_PSEUDONYM_KEY": "test-key-" + "0" * 24,
+    }
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{out}"
@@ -41,16 +54,24 @@ def chowell_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     base = tmp_path_factory.mktemp("cohort_e2e")
     (base / "shared").symlink_to(SHARED, target_is_directory=True)  # ../shared beside the repo
     dest = base / "repo"
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
-                           capture_output=True, text=True, check=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     for f in files:
         src = ROOT / f
         if src.is_file() and not f.startswith(("data/", "mlruns", "reports/")):
             (dest / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / f)
     (dest / "dvc.lock").unlink(missing_ok=True)
-    for cmd in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
-                ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"]):
+    for cmd in (
+        ["git", "init", "-q", "-b", "main"],
+        ["git", "add", "-A"],
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"],
+    ):
         _run(cmd, dest)
     out = _run(["dvc", "exp", "run", *FAST], dest)
     return dest, out
@@ -60,8 +81,16 @@ def test_every_stage_runs_without_a_traceback(chowell_run: tuple[Path, str]) -> 
     repo, out = chowell_run
     assert "Traceback" not in out
     ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
-    assert {"synthesize", "ingest", "featurize", "train", "policy", "evaluate", "recommend",
-            "report"} <= ran
+    assert {
+        "synthesize",
+        "ingest",
+        "featurize",
+        "train",
+        "policy",
+        "evaluate",
+        "recommend",
+        "report",
+    } <= ran
     # synthesize did not simulate anything for a real cohort, and says so
     manifest = json.loads((repo / "data/raw/synth_manifest.json").read_text())
     assert "not synthetic" in manifest["skipped"]
@@ -91,8 +120,7 @@ def test_inputs_are_declared_and_outcomes_absent(chowell_run: tuple[Path, str]) 
     assert "chowell2022" in card and "FCNA" in card
 
 
-def test_recommendations_only_for_regimens_the_data_supports(
-        chowell_run: tuple[Path, str]) -> None:
+def test_recommendations_only_for_regimens_the_data_supports(chowell_run: tuple[Path, str]) -> None:
     repo, _ = chowell_run
     ranked = pd.read_parquet(repo / "reports/recommendations.parquet")
     excluded = pd.read_parquet(repo / "reports/recommendations_excluded.parquet")
@@ -104,7 +132,8 @@ def test_recommendations_only_for_regimens_the_data_supports(
 
 
 def test_registry_keeps_the_cohort_apart_and_holds_a_small_model(
-        chowell_run: tuple[Path, str]) -> None:
+    chowell_run: tuple[Path, str],
+) -> None:
     """259 responders for ~45 candidate parameters is under 10 events per parameter: the
     version is registered under the cohort's own name, not promoted, and nothing is served."""
     repo, out = chowell_run

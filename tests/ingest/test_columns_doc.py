@@ -18,5 +18,6 @@ def test_the_doc_is_up_to_date(project_root: Path) -> None:
     block = text.split("<!-- columns:begin -->\n", 1)[1].split("<!-- columns:end -->", 1)[0]
     assert block == columns_markdown(), (
         "docs/ingest.md is out of date: run `python -m precision_onco.ingest.columns "
-        "docs/ingest.md`")
+        "docs/ingest.md`"
+    )
     assert "| `albumin` | number | g/dL | 0.5–7 |" in block

@@ -25,9 +25,20 @@ def _features(default_config, **kw) -> FeaturesConfig:  # type: ignore[no-untype
     return cfg
 
 
-@pytest.mark.parametrize("col", ["OS_Months", "PFS_Event", "os", "date_of_death",
-                                 "Overall_Survival", "RF16_prob", "progression_date",
-                                 "best_response_2", "followup_months"])
+@pytest.mark.parametrize(
+    "col",
+    [
+        "OS_Months",
+        "PFS_Event",
+        "os",
+        "date_of_death",
+        "Overall_Survival",
+        "RF16_prob",
+        "progression_date",
+        "best_response_2",
+        "followup_months",
+    ],
+)
 def test_outcome_like_names_are_refused(default_config, col: str) -> None:
     cfg = _features(default_config, extra=[col])
     with pytest.raises(LeakageError, match=rf"features.extra '{col}' is named like an outcome"):
@@ -51,11 +62,15 @@ def test_allow_and_disable_override_the_name_rule(default_config) -> None:
 def test_one_input_that_gives_the_outcome_away_is_refused(default_config) -> None:
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 200).astype(float)
-    frame = pd.DataFrame({"lab_x": y * 10 + rng.normal(0, 0.1, 200),
-                          "albumin": rng.normal(3.5, 0.5, 200)})
+    frame = pd.DataFrame(
+        {"lab_x": y * 10 + rng.normal(0, 0.1, 200), "albumin": rng.normal(3.5, 0.5, 200)}
+    )
     cfg = _features(default_config)
-    with pytest.raises(LeakageError, match=r"the input 'lab_x' alone predicts response almost "
-                                           r"perfectly on the training rows \(AUC 1.000"):
+    with pytest.raises(
+        LeakageError,
+        match=r"the input 'lab_x' alone predicts response almost "
+        r"perfectly on the training rows \(AUC 1.000",
+    ):
         check_single("response", frame, y, ["lab_x", "albumin"], cfg)
     cfg.leakage.allow = ["lab_x"]
     got = check_single("response", frame, y, ["lab_x", "albumin"], cfg)

@@ -23,14 +23,23 @@ def trial(project_root):  # type: ignore[no-untyped-def]
     y = np.zeros(n, int)
     y[rng.choice(n, 16, replace=False)] = 1
     keys = [f"pk_{i:04d}" for i in range(n)]
-    patients = pd.DataFrame({"patient_key": keys, "sex": rng.choice(["M", "F"], n),
-                             "cancer_type": "MEL"})
+    patients = pd.DataFrame(
+        {"patient_key": keys, "sex": rng.choice(["M", "F"], n), "cancer_type": "MEL"}
+    )
     pfs = np.where(y == 1, rng.uniform(8, 30, n), rng.uniform(1, 9, n))
-    lines = pd.DataFrame({"patient_key": keys, "line_number": 1, "regimen_id": "nivolumab",
-                          "albumin": rng.normal(3.8, 0.4, n), "nlr": rng.lognormal(1.2, 0.5, n),
-                          "objective_response": y, "PFS_Months": pfs,
-                          "PFS_Event": (rng.random(n) < 0.7).astype(int),
-                          "OS_Months": pfs + rng.uniform(0, 20, n)})
+    lines = pd.DataFrame(
+        {
+            "patient_key": keys,
+            "line_number": 1,
+            "regimen_id": "nivolumab",
+            "albumin": rng.normal(3.8, 0.4, n),
+            "nlr": rng.lognormal(1.2, 0.5, n),
+            "objective_response": y,
+            "PFS_Months": pfs,
+            "PFS_Event": (rng.random(n) < 0.7).astype(int),
+            "OS_Months": pfs + rng.uniform(0, 20, n),
+        }
+    )
     return patients, lines
 
 
@@ -45,10 +54,26 @@ def _config(default_config, **features):  # type: ignore[no-untyped-def]
 
 
 def _features(cfg, patients, lines, project_root):  # type: ignore[no-untyped-def]
-    return build_features(patients, lines, lines.iloc[0:0].assign(
-        sample_id="", chrom="", pos=0, ref="", alt="", gene="", consequence="", hgvsp="",
-        vaf=0.0, depth=0)[[]], cfg.features, cfg.catalog,
-        panel=load_panel(cfg.features, project_root), endpoint_columns=["objective_response"])
+    return build_features(
+        patients,
+        lines,
+        lines.iloc[0:0].assign(
+            sample_id="",
+            chrom="",
+            pos=0,
+            ref="",
+            alt="",
+            gene="",
+            consequence="",
+            hgvsp="",
+            vaf=0.0,
+            depth=0,
+        )[[]],
+        cfg.features,
+        cfg.catalog,
+        panel=load_panel(cfg.features, project_root),
+        endpoint_columns=["objective_response"],
+    )
 
 
 def test_undeclared_survival_columns_are_not_inputs(default_config, trial, project_root) -> None:
@@ -67,8 +92,7 @@ def test_declared_survival_column_stops_training(default_config, trial, project_
         train_all(cfg, feats, lines)
 
 
-def test_innocently_named_outcome_proxy_stops_training(default_config, trial,
-                                                       project_root) -> None:
+def test_innocently_named_outcome_proxy_stops_training(default_config, trial, project_root) -> None:
     patients, lines = trial
     lines = lines.assign(lab_z=lines["objective_response"] * 5.0 + 1.0)
     cfg = _config(default_config, extra=["lab_z"])
@@ -101,8 +125,9 @@ def test_a_regimen_never_given_is_not_scored(default_config, trial, project_root
     cfg.model.min_regimen_patients = 10
     feats = _features(cfg, patients, lines, project_root)
     res = train_all(cfg, feats, lines)
-    ranking = rank_regimens(feats.head(5), patients, lines.head(5), res.models, cfg.catalog,
-                            cfg.recommend)
+    ranking = rank_regimens(
+        feats.head(5), patients, lines.head(5), res.models, cfg.catalog, cfg.recommend
+    )
     assert set(ranking.ranked["regimen_id"]) <= {"nivolumab"}
     ex = ranking.excluded
     why = ex.loc[ex["regimen_id"] == "dacarbazine", "reason"]
@@ -138,11 +163,14 @@ def test_interval_coverage_by_simulation() -> None:
         y = (rng.random(120) < p).astype(float)
         score = rng.normal(d * y, 1.0)
         ix = stratified_resamples(y, b, rng)
-        lo, hi = bc_interval(_auc_rows(y[ix], score[ix]), summarize(y, score, bootstrap=0,
-                             bins=10, rng=rng)["auc"])
+        lo, hi = bc_interval(
+            _auc_rows(y[ix], score[ix]), summarize(y, score, bootstrap=0, bins=10, rng=rng)["auc"]
+        )
         auc_hits += lo <= norm.cdf(d / np.sqrt(2)) <= hi
         plain = rng.integers(0, 120, size=(b, 120))
-        lo, hi = bc_interval(((p[plain] - y[plain]) ** 2).mean(axis=1), float(np.mean((p - y) ** 2)))
+        lo, hi = bc_interval(
+            ((p[plain] - y[plain]) ** 2).mean(axis=1), float(np.mean((p - y) ** 2))
+        )
         brier_hits += lo <= float(np.mean(p * (1 - p))) <= hi
     assert 0.88 <= brier_hits / reps <= 0.99
     assert 0.88 <= auc_hits / reps <= 0.99

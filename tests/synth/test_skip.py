@@ -31,6 +31,9 @@ def test_refuses_to_overwrite_the_cohorts_own_files(default_config, tmp_path: Pa
     cfg = copy.deepcopy(default_config)
     cfg.cohort.synthetic = False
     cfg.cohort.inputs.patients.path = "data/raw/patients.csv"
-    with pytest.raises(ValueError, match=r"cohort.inputs: .*patients.csv is where the "
-                                         r"synthesize stage writes.*data/external"):
+    with pytest.raises(
+        ValueError,
+        match=r"cohort.inputs: .*patients.csv is where the "
+        r"synthesize stage writes.*data/external",
+    ):
         skip_synthesis(cfg, tmp_path / "data/raw", root=tmp_path)

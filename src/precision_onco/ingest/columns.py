@@ -73,8 +73,14 @@ MEANINGS: dict[str, str] = {
 
 
 def _kind(f: Field) -> str:
-    return {"int": "integer", "float": "number", "date": "date", "bool": "yes/no (1/0)",
-            "code": "code", "str": "text"}.get(f.kind, f.kind)
+    return {
+        "int": "integer",
+        "float": "number",
+        "date": "date",
+        "bool": "yes/no (1/0)",
+        "code": "code",
+        "str": "text",
+    }.get(f.kind, f.kind)
 
 
 def _table(fields: Mapping[str, Field], required: tuple[str, ...]) -> list[str]:
@@ -93,8 +99,16 @@ def columns_markdown() -> str:
     """The two tables of canonical columns as Markdown."""
     from precision_onco.ingest.tables import LINE_REQUIRED, PATIENT_REQUIRED
 
-    out = ["### Patients table", "", *_table(PATIENT_FIELDS, PATIENT_REQUIRED), "",
-           "### Therapy-lines table", "", *_table(LINE_FIELDS, LINE_REQUIRED), ""]
+    out = [
+        "### Patients table",
+        "",
+        *_table(PATIENT_FIELDS, PATIENT_REQUIRED),
+        "",
+        "### Therapy-lines table",
+        "",
+        *_table(LINE_FIELDS, LINE_REQUIRED),
+        "",
+    ]
     return "\n".join(out)
 
 

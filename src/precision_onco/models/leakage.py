@@ -30,8 +30,10 @@ __all__ = ["LeakageError", "check_model", "check_names", "check_single", "single
 
 #: Fewer rows of a class than this: the one-input check is not run for that column.
 _MIN_CLASS_ROWS = 5
-_FIX = ("remove it from the inputs (features.extra / features.exclude), or, if it is known "
-        "when the line starts, list it in features.leakage.allow (recorded in MLflow)")
+_FIX = (
+    "remove it from the inputs (features.extra / features.exclude), or, if it is known "
+    "when the line starts, list it in features.leakage.allow (recorded in MLflow)"
+)
 
 
 class LeakageError(ValueError):
@@ -50,11 +52,13 @@ def check_names(cfg: FeaturesConfig) -> None:
         if hit is not None:
             raise LeakageError(
                 f"leakage guard: features.extra {col!r} is named like an outcome or a date after "
-                f"the line starts (features.leakage.name_patterns {hit!r}); {_FIX}")
+                f"the line starts (features.leakage.name_patterns {hit!r}); {_FIX}"
+            )
 
 
-def single_input_auc(frame: pd.DataFrame, y: np.ndarray, columns: Sequence[str]
-                     ) -> dict[str, float]:
+def single_input_auc(
+    frame: pd.DataFrame, y: np.ndarray, columns: Sequence[str]
+) -> dict[str, float]:
     """Each numeric column's AUC for ``y`` on its non-missing rows, folded to >= 0.5
     (columns with too few rows of a class are left out)."""
     out: dict[str, float] = {}
@@ -72,8 +76,9 @@ def single_input_auc(frame: pd.DataFrame, y: np.ndarray, columns: Sequence[str]
     return out
 
 
-def check_single(endpoint: str, frame: pd.DataFrame, y: np.ndarray, columns: Sequence[str],
-                 cfg: FeaturesConfig) -> dict[str, Any]:
+def check_single(
+    endpoint: str, frame: pd.DataFrame, y: np.ndarray, columns: Sequence[str], cfg: FeaturesConfig
+) -> dict[str, Any]:
     """Refuse an input that alone separates ``endpoint`` on the training rows; returns the
     strongest single input and its AUC (for the manifest)."""
     aucs = single_input_auc(frame, y, columns)
@@ -87,12 +92,14 @@ def check_single(endpoint: str, frame: pd.DataFrame, y: np.ndarray, columns: Seq
                     f"leakage guard: the input {c!r} alone predicts {endpoint} almost perfectly "
                     f"on the training rows (AUC {a:.3f} >= features.leakage.max_single_auc "
                     f"{cfg.leakage.max_single_auc}); it is probably recorded after the line "
-                    f"starts or derived from the outcome; {_FIX}")
+                    f"starts or derived from the outcome; {_FIX}"
+                )
     return {"strongest_input": top, "strongest_input_auc": round(aucs[top], 4)}
 
 
-def check_model(endpoint: str, held_out_auc: float, top_inputs: Sequence[str],
-                cfg: FeaturesConfig) -> None:
+def check_model(
+    endpoint: str, held_out_auc: float, top_inputs: Sequence[str], cfg: FeaturesConfig
+) -> None:
     """Refuse a model whose held-out AUC is beyond what real clinical endpoints reach."""
     if not cfg.leakage.enabled or not np.isfinite(held_out_auc):
         return
@@ -101,4 +108,5 @@ def check_model(endpoint: str, held_out_auc: float, top_inputs: Sequence[str],
             f"leakage guard: the {endpoint} model reaches AUC {held_out_auc:.3f} on held-out "
             f"patients (>= features.leakage.max_model_auc {cfg.leakage.max_model_auc}), which "
             "means an outcome is among the inputs; its strongest inputs: "
-            f"{', '.join(map(repr, top_inputs))}; {_FIX}")
+            f"{', '.join(map(repr, top_inputs))}; {_FIX}"
+        )
