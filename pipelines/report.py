@@ -27,6 +27,8 @@ def main(cfg: Config) -> None:
     processed, reports = Path(cfg.paths.processed_dir), Path(cfg.paths.reports_dir)
     rec = json.loads((reports / "recommender.json").read_text(encoding="utf-8"))
     provenance = dict(rec.get("provenance", {}))
+    if rec.get("not_registered"):
+        provenance["not_registered"] = rec["not_registered"]
     if rec.get("model"):
         provenance["recommender"] = {k: rec.get(k) for k in ("model", "version", "run_id")}
     answers = answers_from_tables(pd.read_parquet(reports / "recommendations.parquet"),

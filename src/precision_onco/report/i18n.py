@@ -89,6 +89,8 @@ _EN: dict[str, str] = {
     "data_version": "Data version (SHA-256 of the features)",
     "config_hash": "Configuration hash (SHA-256 of params.yaml)",
     "catalog_version": "Therapy catalog version",
+    "training_cohort": "Training cohort of the models",
+    "not_champion": "this run's models, not registered champions: too little data to promote",
     "kb": "Knowledge bases and licences",
     "package": "precision_onco version",
     "status_cancer_type_not_in_catalog": "No recommendation: this cancer type is not in the "
@@ -184,6 +186,8 @@ _FR: dict[str, str] = {
     "data_version": "Version des données (SHA-256 des variables)",
     "config_hash": "Empreinte de la configuration (SHA-256 de params.yaml)",
     "catalog_version": "Version du catalogue thérapeutique",
+    "training_cohort": "Cohorte d'apprentissage des modèles",
+    "not_champion": "modèles de cette exécution, non promus : trop peu de données",
     "kb": "Bases de connaissances et licences",
     "package": "Version de precision_onco",
     "status_cancer_type_not_in_catalog": "Pas de recommandation : ce type de cancer n'est pas "
