@@ -32,31 +32,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from precision_onco.recommend.examples import example_payload
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "results" / "serve"
 
-PAYLOAD: dict[str, Any] = {
-    "patient": {
-        "patient_key": "pk_00000000000000000000a001",
-        "sex": "F",
-        "cancer_type": "NSCLC",
-        "oncotree_code": "LUAD",
-        "stage": "IV",
-        "ecog": 1,
-        "alk_status": "negative",
-    },
-    "line_number": 2,
-    "lines": [
-        {
-            "line_number": 1,
-            "regimen_id": "carboplatin_pemetrexed",
-            "best_response": "PR",
-            "ae_hematologic_max_grade": 3,
-        },
-        {"line_number": 2, "albumin": 3.4, "creatinine_clearance": 72, "pdl1_tps": 60},
-    ],
-    "variants": [{"gene": "KRAS", "hgvsp": "p.G12C", "vaf": 0.31, "depth": 210}],
-}
+PAYLOAD: dict[str, Any] = example_payload("nsclc_kras_g12c")
 
 
 def _build() -> tuple[Path, Any]:

@@ -54,7 +54,7 @@ def main(cfg: Config) -> None:
     metrics["skipped_endpoints"] = manifest.get("skipped_endpoints", {})
     for ep, why in metrics["skipped_endpoints"].items():
         log.warning("endpoint %s not modelled: %s", ep, why)
-    for ep, s in metrics["sample_size"].items():
+    for s in metrics["sample_size"].values():
         if s["small"]:
             log.warning("%s", s["reason"])
     policy_file = reports / "policy.json"

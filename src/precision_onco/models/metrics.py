@@ -10,7 +10,9 @@ import pandas as pd
 from scipy.stats import norm, rankdata
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_curve
 
-__all__ = ["auc", "bc_interval", "curves", "ece", "metric_table", "stratified_resamples", "summarize"]
+__all__ = [
+    "auc", "bc_interval", "curves", "ece", "metric_table", "stratified_resamples", "summarize",
+]
 
 
 def auc(y: np.ndarray, p: np.ndarray) -> float:
