@@ -110,3 +110,69 @@ def test_missing_contraindication_column_is_a_clear_error(catalog: Catalog) -> N
 )  # fmt: skip
 def test_to_short_hgvsp(raw, short) -> None:
     assert to_short_hgvsp(raw) == short
+
+
+# ------------------------------------------------------------- wild type only when tested
+def _eligible_with_coverage(catalog: Catalog, state: pd.DataFrame, covered: set[str] | None,
+                            variants: pd.DataFrame | None = None):  # fmt: skip
+    from precision_onco.catalog.biomarkers import biomarker_tested
+
+    status = biomarker_status(catalog.biomarkers, markers=state, variants=variants)
+    tested = biomarker_tested(catalog.biomarkers, markers=state, covered=[covered])
+    res = eligibility(state, status, catalog, with_reasons=True, tested=tested,
+                      covered=[covered])  # fmt: skip
+    ok = {rid for rid, m in zip(res.regimen_ids, res.mask[0], strict=True) if m}
+    reasons = {rid: r for rid, r in zip(res.regimen_ids, res.reasons[0], strict=True) if r}
+    return ok, reasons
+
+
+def _crc(**overrides) -> pd.DataFrame:
+    return _state(cancer_type="COADREAD", oncotree_code="COAD", alk_status=None, **overrides)
+
+
+def test_colorectal_without_ras_coverage_needs_testing_before_anti_egfr(
+        catalog: Catalog) -> None:  # fmt: skip
+    ok, why = _eligible_with_coverage(catalog, _crc(), None)
+    assert "folfiri_cetuximab" not in ok
+    assert why["folfiri_cetuximab"].startswith("needs KRAS/NRAS/BRAF testing: not for patients "
+                                               "with RAS (KRAS or NRAS) activating mutation or "
+                                               "BRAF V600E")  # fmt: skip
+    assert "did not cover KRAS, NRAS, BRAF" in why["folfiri_cetuximab"]
+    # chemotherapy alone needs no test
+    assert "folfox" in ok
+    # a panel with KRAS only: NRAS and BRAF still untested
+    ok, why = _eligible_with_coverage(catalog, _crc(), {"KRAS", "TP53"})
+    assert "folfiri_cetuximab" not in ok
+    assert why["folfiri_cetuximab"].startswith("needs NRAS/BRAF testing")
+
+
+def test_colorectal_with_ras_and_braf_covered_and_wild_type_gets_anti_egfr(
+        catalog: Catalog) -> None:  # fmt: skip
+    ok, _ = _eligible_with_coverage(catalog, _crc(), {"KRAS", "NRAS", "BRAF", "TP53"})
+    assert "folfiri_cetuximab" in ok
+    # the same patient with a KRAS G12D: excluded for the mutation, not for testing
+    ok, why = _eligible_with_coverage(catalog, _crc(), {"KRAS", "NRAS", "BRAF"},
+                                      _variants(("KRAS", "p.G12D")))  # fmt: skip
+    assert "folfiri_cetuximab" not in ok
+    assert why["folfiri_cetuximab"].startswith("not for patients with RAS")
+    # a mutation found without declared coverage is still a mutation
+    ok, why = _eligible_with_coverage(catalog, _crc(), None, _variants(("NRAS", "p.Q61K")))
+    assert why["folfiri_cetuximab"].startswith("not for patients with RAS")
+
+
+def test_first_line_io_alone_needs_egfr_and_alk_tested(catalog: Catalog) -> None:
+    state = _state(pdl1_tps=80.0, alk_status=None)
+    ok, why = _eligible_with_coverage(catalog, state, None)
+    assert "pembrolizumab_nsclc" not in ok
+    reason = why["pembrolizumab_nsclc"]
+    assert reason.startswith("needs EGFR testing")
+    assert "alk_status is not recorded (ALK rearrangement)" in reason
+    ok, why = _eligible_with_coverage(catalog, _state(pdl1_tps=80.0), {"EGFR", "ALK"})
+    assert "pembrolizumab_nsclc" in ok
+
+
+def test_a_required_driver_not_tested_says_so(catalog: Catalog) -> None:
+    ok, why = _eligible_with_coverage(catalog, _state(line_number=2), {"EGFR"})
+    assert why["sotorasib"].startswith("needs KRAS testing: requires KRAS G12C")
+    ok, why = _eligible_with_coverage(catalog, _state(line_number=2), {"EGFR", "KRAS"})
+    assert why["sotorasib"] == "requires KRAS G12C (not found)"

@@ -13,6 +13,7 @@ import pytest
 
 from precision_onco.config import compose
 from precision_onco.config.schema import (
+    CoverageConfig,
     MafInputConfig,
     SampleMapConfig,
     TableInputConfig,
@@ -160,6 +161,7 @@ def test_bundles_through_cohort_ingest_leak_no_identifier(
         vcf=VcfInputConfig(),
         maf=MafInputConfig(),
         samples=SampleMapConfig(),
+        coverage=CoverageConfig(),
         fhir=[str(P01), str(P02)],
     )
     cohort = dataclasses.replace(cfg.cohort, inputs=inputs, synthetic=True)

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from precision_onco.config import Config, compose
-from precision_onco.config.schema import TableInputConfig
+from precision_onco.config.schema import CoverageConfig, TableInputConfig
 from precision_onco.ingest.cohort import ingest_cohort
 from precision_onco.ingest.contracts import IngestError
 from precision_onco.ingest.tables import LINE_FIELDS, read_lines
@@ -85,6 +85,7 @@ def _cfg(path: Path, *, units: dict[str, str] | None = None) -> Config:
         vcf=dataclasses.replace(base.cohort.inputs.vcf, paths=[]),
         maf=dataclasses.replace(base.cohort.inputs.maf, paths=[]),
         samples=dataclasses.replace(base.cohort.inputs.samples, column=None),
+        coverage=CoverageConfig(),  # a table cohort: no sequencing assay
     )
     cohort = dataclasses.replace(
         base.cohort,

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from precision_onco.config import Config, compose
-from precision_onco.config.schema import TableInputConfig
+from precision_onco.config.schema import CoverageConfig, TableInputConfig
 from precision_onco.features import build_features, load_panel
 from precision_onco.ingest.cohort import ingest_cohort
 from precision_onco.models.evaluate import evaluate
@@ -61,6 +61,7 @@ def _cfg(train: Path, test: Path, *, split: bool = True, test_units: dict | None
         vcf=dataclasses.replace(base.cohort.inputs.vcf, paths=[]),
         maf=dataclasses.replace(base.cohort.inputs.maf, paths=[]),
         samples=dataclasses.replace(base.cohort.inputs.samples, column=None),
+        coverage=CoverageConfig(),  # a table cohort: no sequencing assay
     )
     cohort = dataclasses.replace(
         base.cohort,

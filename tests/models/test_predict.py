@@ -13,7 +13,7 @@ import pytest
 
 from precision_onco.cli import main
 from precision_onco.config import Config, compose, to_yaml
-from precision_onco.config.schema import TableInputConfig
+from precision_onco.config.schema import CoverageConfig, TableInputConfig
 from precision_onco.features import build_features, load_panel
 from precision_onco.ingest.cohort import ingest_cohort
 from precision_onco.ingest.contracts import IngestError
@@ -80,6 +80,7 @@ def _cfg(path: Path) -> Config:
         vcf=dataclasses.replace(base.cohort.inputs.vcf, paths=[]),
         maf=dataclasses.replace(base.cohort.inputs.maf, paths=[]),
         samples=dataclasses.replace(base.cohort.inputs.samples, column=None),
+        coverage=CoverageConfig(),  # a table cohort: no sequencing assay
     )
     cohort = dataclasses.replace(
         base.cohort,
@@ -387,6 +388,7 @@ def test_two_table_cohort_with_history_is_reproduced(tmp_path: Path) -> None:
         vcf=dataclasses.replace(base.cohort.inputs.vcf, paths=[]),
         maf=dataclasses.replace(base.cohort.inputs.maf, paths=[]),
         samples=dataclasses.replace(base.cohort.inputs.samples, column=None),
+        coverage=CoverageConfig(),  # a table cohort: no sequencing assay
     )
     cohort = dataclasses.replace(
         base.cohort,

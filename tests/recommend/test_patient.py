@@ -200,6 +200,12 @@ MALFORMED: list[tuple[str, Callable[[Payload], Any], str, str]] = [
     ("variant_sample_id", _variant(0, tumor_sample_id="TCGA-XX"), "variants[0].tumor_sample_id",
      "raw identifiers"),
     ("preset_not_a_string", _set("preset", 3), "preset", "expected a preset name"),
+    ("genes_tested_text", _set("genes_tested", "KRAS;NRAS"), "genes_tested",
+     "expected a list of gene symbols"),
+    ("genes_tested_bad_symbol", _set("genes_tested", ["KRAS", "chr12:25245350"]),
+     "genes_tested[1]", "expected a HGNC gene symbol"),
+    ("genes_tested_in_patient", _patient(genes_tested="KRAS"), "patient.genes_tested",
+     "unknown field"),
 ]
 
 
@@ -221,3 +227,16 @@ def test_payload_error_is_a_value_error_reported_as_a_user_error() -> None:
 
     assert issubclass(PayloadError, ValueError) and issubclass(PayloadError, UserError)
     assert issubclass(PayloadError, EXPECTED_ERRORS)
+
+
+def test_genes_tested_and_called_genes_are_the_covered_genes() -> None:
+    p = valid()
+    case = parse_payload(p)
+    assert case.genes_tested is None
+    patients, _, _ = case.tables()
+    assert patients["genes_tested"].tolist() == ["KRAS;STK11"]  # the genes with a call
+    p["genes_tested"] = ["NRAS", "BRAF", "KRAS", "BRAF"]
+    case = parse_payload(p)
+    assert case.genes_tested == ["BRAF", "KRAS", "NRAS"]
+    assert case.tables()[0]["genes_tested"].tolist() == ["BRAF;KRAS;NRAS;STK11"]
+    assert parse_payload(case.to_payload()).genes_tested == ["BRAF", "KRAS", "NRAS"]

@@ -34,6 +34,7 @@ def nsclc_kras_g12c() -> dict[str, Any]:
                   {"line_number": 2, "albumin": 3.4, "creatinine_clearance": 72,
                    "pdl1_tps": 60}],
         "variants": [{"gene": "KRAS", "hgvsp": "p.G12C", "vaf": 0.31, "depth": 210}],
+        "genes_tested": ["ALK", "BRAF", "EGFR", "KRAS", "MET", "NRAS", "RET", "ROS1"],
     }  # fmt: skip
 
 
@@ -298,3 +299,33 @@ def test_drivers_are_the_contributions_of_the_ranked_row(
             down = c[c < 0].sort_values().head(3)
             assert [d["feature"] for d in drivers["up"]] == list(up.index)
             assert [d["feature"] for d in drivers["down"]] == list(down.index)
+
+
+def _colorectal(genes_tested: list[str] | None) -> dict[str, Any]:
+    """Colorectal cancer, first line, a TP53 call only: RAS/BRAF status depends on coverage."""
+    payload: dict[str, Any] = {
+        "patient": {"patient_key": "pk_00000000000000000000c003", "sex": "M",
+                    "cancer_type": "COADREAD", "oncotree_code": "COAD", "stage": "IV",
+                    "ecog": 0},
+        "line_number": 1,
+        "lines": [{"line_number": 1, "albumin": 4.0, "creatinine_clearance": 95}],
+        "variants": [{"gene": "TP53", "hgvsp": "p.R175H", "vaf": 0.4, "depth": 300}],
+    }  # fmt: skip
+    if genes_tested is not None:
+        payload["genes_tested"] = genes_tested
+    return payload
+
+
+def test_colorectal_without_ras_coverage_is_not_offered_anti_egfr(rec: Recommender) -> None:
+    out = rec.recommend_payload(_colorectal(None))
+    assert "folfiri_cetuximab" not in {r["regimen_id"] for r in out["ranked"]}
+    reason = {r["regimen_id"]: r["reason"] for r in out["excluded"]}["folfiri_cetuximab"]
+    assert reason.startswith("needs KRAS/NRAS/BRAF testing")
+    assert "did not cover KRAS, NRAS, BRAF" in reason
+
+
+def test_colorectal_with_ras_coverage_is_scored_for_anti_egfr(rec: Recommender) -> None:
+    out = rec.recommend_payload(_colorectal(["BRAF", "KRAS", "NRAS", "TP53"]))
+    reasons = {r["regimen_id"]: r["reason"] for r in out["excluded"]}
+    ranked = {r["regimen_id"] for r in out["ranked"]}
+    assert "folfiri_cetuximab" in ranked, reasons.get("folfiri_cetuximab")

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from precision_onco.config.schema import BiomarkerConfig
 
-__all__ = ["AMINO_ACIDS", "biomarker_status", "to_short_hgvsp", "variant_matches"]
+__all__ = [
+    "AMINO_ACIDS",
+    "biomarker_status",
+    "biomarker_tested",
+    "to_short_hgvsp",
+    "untested_genes",
+    "variant_matches",
+]
 
 #: Three-letter to one-letter amino-acid codes (HGVS), with ``Ter`` as ``*``.
 AMINO_ACIDS: dict[str, str] = {
@@ -112,4 +120,46 @@ def biomarker_status(
             carriers = set(variants.loc[hit, key])
             present = present | keys.isin(carriers).to_numpy()
         out[bid] = present
+    return out
+
+
+def untested_genes(rule: BiomarkerConfig, covered: set[str] | None) -> list[str]:
+    """The genes of ``rule`` that an assay covering ``covered`` did not test (all of them
+    when coverage is unknown)."""
+    return [g for g in rule.genes if covered is None or g not in covered]
+
+
+def biomarker_tested(
+    biomarkers: dict[str, BiomarkerConfig],
+    *,
+    markers: pd.DataFrame,
+    covered: Sequence[set[str] | None],
+) -> pd.DataFrame:
+    """Was each biomarker tested, for every row of ``markers``?
+
+    A variant-defined rule was tested when the assay covered every gene it names
+    (``covered``: the genes each row's assay covered, ``None`` when unknown): absent calls
+    then mean wild type. A marker-defined rule was tested when its marker is recorded
+    (``markers`` lacks the column: not tested). A rule defined by both was tested when
+    either was. A rule with neither counts as tested.
+
+    Returns
+    -------
+    DataFrame
+        Boolean columns named by biomarker id, aligned with ``markers``.
+    """
+    if len(covered) != len(markers):
+        raise ValueError(f"covered has {len(covered)} rows, markers {len(markers)}")
+    out = pd.DataFrame(index=markers.index)
+    for bid, rule in biomarkers.items():
+        if not rule.genes and rule.marker is None:
+            out[bid] = np.ones(len(markers), dtype=bool)
+            continue
+        tested = np.zeros(len(markers), dtype=bool)
+        if rule.genes:
+            tested |= np.fromiter((not untested_genes(rule, c) for c in covered), dtype=bool,
+                                  count=len(markers))  # fmt: skip
+        if rule.marker is not None and rule.marker in markers.columns:
+            tested |= markers[rule.marker].notna().to_numpy(bool)
+        out[bid] = tested
     return out

@@ -320,6 +320,35 @@ class SampleMapConfig:
 
 
 @dataclass
+class PanelConfig:
+    """One assay's covered genes: a list, a file, or both (their union)."""
+
+    genes: List[str] = field(default_factory=list)
+    # A gene list (one HGNC symbol per line, '#' comments) or the assay's target BED (.bed or
+    # .bed.gz: the genes its intervals overlap in cohort.inputs.vcf.genes_bed when that is set,
+    # else the gene named by column 4, up to the first '_', ':' or ';').
+    file: Optional[str] = None
+
+
+@dataclass
+class CoverageConfig:
+    """Which genes each patient's sequencing assay covered.
+
+    A rule that needs a gene's absence (RAS wild type, no EGFR driver) holds only where the
+    gene was tested: a gene with no call counts as wild type only if the assay covered it.
+    Coverage of a patient is the union of: ``genes`` and ``file`` (every sample of the cohort),
+    the panel named in the patients table's ``assay_panel`` column (a key of ``panels``), a
+    ``genes_tested`` column of the patients table (symbols separated by ';'), the genes a FHIR
+    bundle lists as studied, and (``called_genes``) the genes with a variant call.
+    """
+
+    genes: List[str] = field(default_factory=list)
+    file: Optional[str] = None
+    panels: Dict[str, PanelConfig] = field(default_factory=dict)
+    called_genes: bool = True  # a gene with any call in the sample was covered
+
+
+@dataclass
 class CohortInputsConfig:
     """The files of a cohort. Any may be absent; at least one must be given."""
 
@@ -336,6 +365,7 @@ class CohortInputsConfig:
     maf: MafInputConfig = field(default_factory=MafInputConfig)
     fhir: List[str] = field(default_factory=list)  # FHIR R4 / mCODE bundle files or globs
     samples: SampleMapConfig = field(default_factory=SampleMapConfig)
+    coverage: CoverageConfig = field(default_factory=CoverageConfig)
 
 
 @dataclass

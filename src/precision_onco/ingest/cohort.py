@@ -30,6 +30,7 @@ from precision_onco.ingest.contracts import (
     IngestError,
     ReadResult,
 )
+from precision_onco.ingest.coverage import attach_coverage
 from precision_onco.ingest.genes import GeneIndex
 from precision_onco.ingest.maf import read_maf
 from precision_onco.ingest.pseudonymize import pseudonymize, resolve_key
@@ -302,6 +303,10 @@ def ingest_cohort(cfg: Config, *, root: Path | None = None) -> CohortTables:
                                 f"{variants.loc[orphans, 'sample_id'].nunique()} samples belong to no "
                                 "patient of the patients table (check cohort.inputs.samples)")  # fmt: skip
         variants["hgvsp_short"] = variants["hgvsp"].map(to_short_hgvsp).astype("string")
+    # what each patient's assay covered: an absent call is wild type only for covered genes
+    patients, cov_warnings = attach_coverage(patients, variants, inputs.coverage, root=root,
+                                             genes=genes)
+    warnings += cov_warnings
 
     # pseudonymize: patient ids, sample ids and identifier columns
     raw_patients = set(patients.get("patient_id", pd.Series(dtype=str)).dropna().astype(str))

@@ -44,6 +44,11 @@ MEANINGS: dict[str, str] = {
     "dpyd_diplotype": "DPYD alleles found",
     "ugt1a1_phenotype": "UGT1A1 metaboliser phenotype (DPWG)",
     "ugt1a1_diplotype": "UGT1A1 diplotype",
+    "assay_panel": "the sequencing panel the tumour was tested with, a key of "
+    "`cohort.inputs.coverage.panels` (its genes count as tested)",
+    "genes_tested": "genes the assay covered, HGNC symbols separated by ';' (ingest adds the "
+    "configured coverage and the genes with a call); a gene absent from it is untested, "
+    "never wild type",
     "line_number": "therapy line (1 = first line for advanced disease)",
     "regimen_id": "the regimen given, as a catalog regimen id (after `values` mapping)",
     "start_date": "date the line started (features use only what is known by then)",

@@ -12,7 +12,9 @@ without losing the rest of the bundle. What is read:
 - ``Observation``: TNM stage group, tumour markers (ER, PR, HER2, MSI, TMB,
   PD-L1), ECOG performance status, and genomic-variant observations (gene from
   component 48018-6 as symbol or HGNC id, HGVSp 48005-3, HGVSg/cDNA, allele
-  frequency 81258-6, depth 82121-5, interpretation);
+  frequency 81258-6, depth 82121-5, interpretation), and the genes an assay studied
+  (Genomics Reporting ``region-studied``, LOINC 53041-0, its gene-studied components
+  48018-6), which become the patient's ``genes_tested``;
 - ``MedicationStatement`` / ``MedicationRequest``: anticancer drugs grouped into
   therapy lines by start date; each line's drug set is matched to a catalog
   regimen when one has exactly those drugs.
@@ -47,6 +49,8 @@ from precision_onco.ingest.contracts import (
 __all__ = ["CANCER_WORDS", "HGNC_SYMBOLS", "FhirResult", "read_fhir_bundle"]
 
 LOINC = "http://loinc.org"
+#: "DNA region of interest panel": the Genomics Reporting region-studied observation.
+REGION_STUDIED = "53041-0"
 ONCOTREE = "http://oncotree.mskcc.org"
 TBD = "http://hl7.org/fhir/uv/genomics-reporting/CodeSystem/tbd-codes-cs"
 #: Identifier system of the pseudonymous patient keys this project writes (FHIR out).
@@ -304,6 +308,7 @@ def read_fhir_bundle(path: Path | str, *, catalog: CatalogConfig | None = None) 
     patients: dict[str, dict[str, Any]] = {}
     markers: dict[str, dict[str, Any]] = defaultdict(dict)
     ecogs: dict[str, list[tuple[date | None, int]]] = defaultdict(list)
+    studied: dict[str, set[str]] = defaultdict(set)  # genes an assay covered, by patient
     meds: dict[str, list[tuple[date, str, int, str]]] = defaultdict(list)
     variants: list[dict[str, Any]] = []
     not_modelled: Counter[str] = Counter()
@@ -363,6 +368,15 @@ def read_fhir_bundle(path: Path | str, *, catalog: CatalogConfig | None = None) 
             if loinc == "69548-6" or "genetic-variant" in profiles:
                 variants.append(_variant(obj, pid, p, i))
                 continue
+            if loinc == REGION_STUDIED or "region-studied" in profiles:
+                genes = {g for comp in obj.component or []
+                         if _code(comp.code, LOINC) == "48018-6"
+                         and (g := _gene(comp.valueCodeableConcept))}  # fmt: skip
+                if not genes:
+                    report.warnings.append(f"{obj.id}: region-studied observation lists no "
+                                           "gene-studied (48018-6) component; coverage unknown")
+                studied[pid] |= genes
+                continue
             val, _unit = _value(obj)
             if loinc == "89247-1" or "ecog" in profiles:
                 if not isinstance(val, int) or not 0 <= val <= 4:
@@ -406,6 +420,8 @@ def read_fhir_bundle(path: Path | str, *, catalog: CatalogConfig | None = None) 
             continue
         not_modelled[rtype] += 1
 
+    for pid, genes in studied.items():
+        markers[pid]["genes_tested"] = ";".join(sorted(genes))
     pats = _patients(patients, markers, ecogs, report)
     lines = _lines(meds, pats, ecogs, catalog, report)
     vdf = _variant_frame(variants)

@@ -98,3 +98,13 @@ class GeneIndex:
                 break
             i -= 1
         return None
+
+    def overlapping(self, chrom: str, start: int, end: int) -> set[str]:
+        """The genes whose intervals overlap ``start``–``end`` (1-based, closed)."""
+        c = normalize_chrom(chrom)
+        st = self.starts.get(c)
+        if st is None:
+            return set()
+        hi = int(np.searchsorted(st, end, side="right"))
+        en = self.ends[c][:hi]
+        return {str(g) for g in self.names[c][:hi][en >= start]}

@@ -116,6 +116,9 @@ PATIENT_FIELDS: dict[str, Field] = {
     "dpyd_activity_score_max": Field("float", 0, 2),
     "ugt1a1_phenotype": Field("code", codes=("normal", "intermediate", "poor", "indeterminate")),
     "ugt1a1_diplotype": Field("str"),
+    # what the sequencing assay covered (see precision_onco.ingest.coverage)
+    "assay_panel": Field("str"),
+    "genes_tested": Field("str"),
 }
 
 _RECIST = ("CR", "PR", "SD", "PD", "NE")

@@ -34,6 +34,9 @@ EXAMPLES: dict[str, dict[str, Any]] = {
             {"line_number": 2, "albumin": 3.4, "creatinine_clearance": 72, "pdl1_tps": 60},
         ],
         "variants": [{"gene": "KRAS", "hgvsp": "p.G12C", "vaf": 0.31, "depth": 210}],
+        # a lung panel: absent calls in these genes are wild type
+        "genes_tested": ["ALK", "BRAF", "EGFR", "ERBB2", "KEAP1", "KRAS", "MET", "NRAS",
+                         "PIK3CA", "RET", "ROS1", "STK11", "TP53"],
     },
     # melanoma, BRAF V600E, first line
     "melanoma_braf_v600e": {
@@ -48,6 +51,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "line_number": 1,
         "lines": [{"line_number": 1, "albumin": 4.1, "ldh": 250}],
         "variants": [{"gene": "BRAF", "hgvsp": "p.V600E", "vaf": 0.42, "depth": 180}],
+        "genes_tested": ["BRAF", "KIT", "NRAS", "NF1", "TP53"],
     },
 }
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,9 @@ __all__ = ["clinical_payload", "new_patient_payload", "read_patient_variants", "
 
 _VARIANT_KEYS = ("gene", "hgvsp", "consequence", "vaf", "depth", "chrom", "pos", "ref", "alt",
                  "filter")  # fmt: skip
+
+
+log = logging.getLogger(__name__)
 
 
 def _clean(v: Any) -> Any:
@@ -66,7 +70,7 @@ def _split(rows: Sequence[Mapping[str, Any]], where: str) -> tuple[Record, list[
             v = _clean(v)
             if v is None:
                 continue
-            if k in PATIENT_PAYLOAD_FIELDS or k == "patient_id":
+            if k in PATIENT_PAYLOAD_FIELDS or k in ("patient_id", "genes_tested", "assay_panel"):
                 if k == "ecog" and _clean(r.get("line_number")) is not None:
                     line[k] = v
                 patient.setdefault(k, v)
@@ -95,10 +99,17 @@ def clinical_payload(path: Path | str, *, catalog: CatalogConfig | None = None
             return _fhir(p, catalog)
         if not isinstance(doc, Mapping) or not isinstance(doc.get("patient"), Mapping):
             raise IngestError(p, 'expected {"patient": {...}, "lines": [...]} or a FHIR Bundle')
-        unknown = sorted(set(doc) - {"patient", "lines", "variants"})
+        unknown = sorted(set(doc) - {"patient", "lines", "variants", "genes_tested"})
         if unknown:
             raise IngestError(p, f"unknown top-level field {unknown[0]!r} (expected patient, "
-                                 "lines, variants)")  # fmt: skip
+                                 "lines, variants, genes_tested)")  # fmt: skip
+        if doc.get("genes_tested") is not None:
+            if not isinstance(doc["genes_tested"], list):
+                raise IngestError(p, "'genes_tested' must be a list of gene symbols (the genes "
+                                     "the assay covered)")  # fmt: skip
+            patient = dict(doc["patient"])
+            patient["genes_tested"] = ";".join(map(str, doc["genes_tested"]))
+            return patient, [dict(r) for r in lines], list(doc.get("variants") or [])
         lines = doc.get("lines") or []
         if not isinstance(lines, list):
             raise IngestError(p, "'lines' must be a list of therapy lines")
@@ -124,7 +135,8 @@ def _fhir(p: Path, catalog: CatalogConfig | None) -> tuple[Record, list[Record],
         raise IngestError(p, f"the bundle has {len(res.patients)} patients; give one patient's "
                              "bundle")  # fmt: skip
     prow = {k: _clean(v) for k, v in res.patients.iloc[0].items()}
-    patient = {k: v for k, v in prow.items() if (k in PATIENT_PAYLOAD_FIELDS or k == "patient_id")
+    patient = {k: v for k, v in prow.items()
+               if (k in PATIENT_PAYLOAD_FIELDS or k in ("patient_id", "genes_tested"))
                and v is not None}  # fmt: skip
     line_keys = set(LINE_FIELDS) - {"patient_id"}
     lines = [{k: _clean(v) for k, v in r.items() if k in line_keys and _clean(v) is not None}
@@ -197,6 +209,34 @@ def read_patient_variants(path: Path | str, *, vcf: VcfInputConfig, maf: MafInpu
     return variant_records(frame), counts
 
 
+def _covered(cfg: Any, patient: Record, project_root: Path | None) -> list[str]:
+    """Genes a new patient's assay covered: the clinical file's own list (a FHIR bundle's
+    region studied, a JSON ``genes_tested``), the panel it names (``assay_panel``) and the
+    cohort's assay (``cohort.inputs.coverage``); they are removed from ``patient``."""
+    from precision_onco.ingest.coverage import parse_genes, read_gene_file
+
+    cov = cfg.cohort.inputs.coverage
+    root = project_root or Path.cwd()
+    out = parse_genes(patient.pop("genes_tested", None)) | set(cov.genes)
+    if cov.file:
+        if (root / cov.file).is_file():
+            out |= read_gene_file(root / cov.file)
+        else:  # conservative: the cohort's assay is not counted, so nothing is assumed wild type
+            log.warning("cohort.inputs.coverage.file %s not found: the cohort's assay is not "
+                        "counted; only genes the clinical file lists or with a call are "
+                        "tested", cov.file)
+    panel = patient.pop("assay_panel", None)
+    if panel is not None:
+        if str(panel) not in cov.panels:
+            raise IngestError(f"assay_panel {str(panel)[:40]!r}", "not a panel of cohort.inputs."
+                              f"coverage.panels (known: {sorted(cov.panels) or 'none'})")
+        chosen = cov.panels[str(panel)]
+        out |= set(chosen.genes)
+        if chosen.file:
+            out |= read_gene_file(root / chosen.file)
+    return sorted(out)
+
+
 def new_patient_payload(cfg: Any, *, clinical: Path | str, line: int,
                         variants: Path | str | None = None, sample: str | None = None,
                         preset: str | None = None, project_root: Path | None = None,
@@ -221,6 +261,9 @@ def new_patient_payload(cfg: Any, *, clinical: Path | str, line: int,
             variants, vcf=inputs.vcf, maf=inputs.maf, sample=sample, project_root=project_root)
     payload: dict[str, Any] = {"patient": patient, "line_number": line, "lines": lines,
                                "variants": records}  # fmt: skip
+    covered = _covered(cfg, patient, project_root)
+    if covered:
+        payload["genes_tested"] = covered
     if preset:
         payload["preset"] = preset
     return payload, rejected

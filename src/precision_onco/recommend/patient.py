@@ -9,7 +9,12 @@ A payload is a JSON object::
                 "ae_hematologic_max_grade": 3},
                {"line_number": 2, "albumin": 3.4, "creatinine_clearance": 72, "pdl1_tps": 60}],
      "variants": [{"gene": "KRAS", "hgvsp": "p.G12C", "vaf": 0.31, "depth": 210}],
+     "genes_tested": ["ALK", "BRAF", "EGFR", "KRAS", "MET", "NRAS", "RET", "ROS1"],
      "preset": "balanced"}
+
+``genes_tested`` lists the genes the tumour's assay covered (with the genes that have a
+call): a rule that needs a gene's absence (RAS wild type, no EGFR driver) holds only for
+genes in it; otherwise the regimen is excluded as "needs … testing".
 
 ``lines`` holds the earlier lines and, optionally, the current line's state
 (labs and markers at its start; its regimen and outcomes are ignored).
@@ -87,7 +92,10 @@ _MARKERS: dict[str, Field] = {
     "germline_brca": Field("code", codes=("pathogenic", "negative")),
     "patient_key": Field("str"),
 }
-PATIENT_PAYLOAD_FIELDS = {k: v for k, v in PATIENT_FIELDS.items() if k != "patient_id"} | _MARKERS
+#: Coverage is a top-level list in a payload (``genes_tested``), not a patient text field.
+_COVERAGE_FIELDS = ("patient_id", "genes_tested", "assay_panel")
+PATIENT_PAYLOAD_FIELDS = {k: v for k, v in PATIENT_FIELDS.items()
+                          if k not in _COVERAGE_FIELDS} | _MARKERS  # fmt: skip
 _GRADE = Field("int", 0, 5)
 _VARIANT: dict[str, Field] = {
     "gene": Field("str"), "hgvsp": Field("str"), "consequence": Field("str"),
@@ -95,7 +103,7 @@ _VARIANT: dict[str, Field] = {
     "pos": Field("int", 1, 3 * 10**9), "ref": Field("str"), "alt": Field("str"),
     "filter": Field("str"),
 }  # fmt: skip
-_TOP = ("patient", "line_number", "lines", "variants", "preset")
+_TOP = ("patient", "line_number", "lines", "variants", "genes_tested", "preset")
 _IDENTIFIERS = ("patient_id", "name", "mrn", "tumor_sample_id", "normal_sample_id", "sample_id")
 #: Fields of the current line that describe what happened on it (never inputs).
 _OUTCOMES = ("regimen_id", "end_date", "best_response", "objective_response",
@@ -246,6 +254,9 @@ class PatientCase:
     lines: list[dict[str, Any]] = field(default_factory=list)
     variants: list[dict[str, Any]] = field(default_factory=list)
     preset: str | None = None
+    #: Genes the tumour's assay covered (``None``: not given); genes with a passing call
+    #: count as covered too. A gene outside both is untested, never wild type.
+    genes_tested: list[str] | None = None
 
     @property
     def patient_key(self) -> str:
@@ -261,15 +272,27 @@ class PatientCase:
         out: dict[str, Any] = {"patient": js(self.patient), "line_number": self.line_number,
                                "lines": [js(r) for r in self.lines],
                                "variants": [js(v) for v in self.variants]}  # fmt: skip
+        if self.genes_tested is not None:
+            out["genes_tested"] = list(self.genes_tested)
         if self.preset:
             out["preset"] = self.preset
         return out
+
+    def covered_genes(self) -> list[str]:
+        """The genes this case counts as tested: ``genes_tested`` and the genes with a
+        passing call."""
+        called = {str(v["gene"]) for v in self.variants
+                  if v.get("gene") and v.get("filter") in (None, "PASS", ".")}  # fmt: skip
+        return sorted(set(self.genes_tested or ()) | called)
 
     def tables(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """``patients``, ``lines`` (the current line last, without outcomes) and ``variants``
         in the processed tables' layout, keyed by :attr:`patient_key`."""
         key = self.patient_key
-        patients = pd.DataFrame([{**self.patient, "patient_key": key}])
+        covered = self.covered_genes()
+        patients = pd.DataFrame([{**self.patient, "patient_key": key,
+                                  "genes_tested": ";".join(covered) if covered else None}])
+        patients["genes_tested"] = patients["genes_tested"].astype("string")
         rows = [dict(r) for r in self.lines if r["line_number"] < self.line_number]
         current = next((dict(r) for r in self.lines if r["line_number"] == self.line_number), {})
         for k in _OUTCOMES:
@@ -377,9 +400,26 @@ def parse_payload(obj: Any, *, tox_categories: Sequence[str] = (),
             rec["consequence"] = "protein_altering_variant"
         rec.setdefault("filter", "PASS")
         variants.append(rec)
+    genes_tested = _gene_list(obj.get("genes_tested"))
     preset = obj.get("preset")
     if preset is not None and not (isinstance(preset, str) and _PRESET.match(preset)):
         raise PayloadError(f"preset: expected a preset name (letters, digits, '_'), got "
                            f"{_show(preset)}")
     return PatientCase(patient, int(n), sorted(lines, key=lambda r: r["line_number"]), variants,
-                       preset)  # fmt: skip
+                       preset, genes_tested)  # fmt: skip
+
+
+def _gene_list(value: Any) -> list[str] | None:
+    """``genes_tested``: a list of HGNC symbols, the genes the tumour's assay covered."""
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise PayloadError(f"genes_tested: expected a list of gene symbols (the genes the "
+                           f"assay covered), got {type(value).__name__}")  # fmt: skip
+    if len(value) > MAX_VARIANTS:
+        raise PayloadError(f"genes_tested: at most {MAX_VARIANTS} genes, got {len(value)}")
+    for i, g in enumerate(value):
+        if not (isinstance(g, str) and _GENE.match(g)):
+            raise PayloadError(f"genes_tested[{i}]: expected a HGNC gene symbol (letters, "
+                               f"digits, '-', '.'), got {_show(g)}")  # fmt: skip
+    return sorted(set(value))

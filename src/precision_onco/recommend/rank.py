@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from precision_onco.catalog.biomarkers import biomarker_tested
 from precision_onco.catalog.catalog import Catalog
 from precision_onco.catalog.eligibility import eligibility
 from precision_onco.config.schema import CatalogConfig, RecommendConfig
 from precision_onco.features import candidate_features
+from precision_onco.ingest.coverage import parse_genes
 from precision_onco.models.fit import EndpointModel
 from precision_onco.pgx.regimens import attach_pgx_state, regimen_doses
 
@@ -48,6 +50,32 @@ def _state(features: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
             patients.columns else pd.Series(dtype="string")  # fmt: skip
         state = state.assign(oncotree_code=state["patient_key"].map(codes))
     return state
+
+
+def _coverage(state: pd.DataFrame, patients: pd.DataFrame, lines: pd.DataFrame
+              ) -> tuple[list[set[str] | None], pd.DataFrame]:
+    """The genes each row's assay covered (``None``: unknown) from the patients table's
+    ``genes_tested``, and the state with the marker columns of the patient (ALK, HR, …) and
+    of the line (MSI, PD-L1, …) it lacks, for
+    :func:`~precision_onco.catalog.biomarkers.biomarker_tested`."""
+    pat = patients.drop_duplicates("patient_key").set_index("patient_key") \
+        if "patient_key" in patients.columns else pd.DataFrame()  # fmt: skip
+    keys = state["patient_key"]
+    if "genes_tested" in pat.columns:
+        text = keys.map(pat["genes_tested"]).to_numpy(dtype=object)
+        covered = [parse_genes(t) or None for t in text]
+    else:
+        covered = [None] * len(state)
+    extra = {c: keys.map(pat[c]).to_numpy() for c in pat.columns
+             if c not in state.columns and c != "genes_tested"}  # fmt: skip
+    markers = state.assign(**extra) if extra else state
+    if set(KEYS) <= set(lines.columns):
+        cols = [c for c in lines.columns if c not in markers.columns]
+        if cols:
+            at = lines.drop_duplicates(KEYS).set_index(KEYS)[cols]
+            idx = pd.MultiIndex.from_arrays([markers["patient_key"], markers["line_number"]])
+            markers = markers.assign(**{c: at[c].reindex(idx).to_numpy() for c in cols})
+    return covered, markers
 
 
 def _prior_exposure(features: pd.DataFrame, lines: pd.DataFrame, cat: Catalog) -> np.ndarray:
@@ -82,8 +110,10 @@ def eligible_pairs(
                 "creatinine_clearance", "bilirubin"):  # fmt: skip
         if col not in state.columns:
             state[col] = np.nan
+    covered, markers = _coverage(state, patients, lines)
+    tested = biomarker_tested(cat.biomarkers, markers=markers, covered=covered)
     el = eligibility(state, status, cat, prior_exposure=_prior_exposure(state, lines, cat),
-                     with_reasons=True)  # fmt: skip
+                     with_reasons=True, tested=tested, covered=covered)  # fmt: skip
     rows, cols = np.nonzero(el.mask)
     pairs = pd.DataFrame({"row": rows, "regimen_id": np.asarray(el.regimen_ids, object)[cols]})
     # Pharmacogenomics (issue 17): starting-dose guidance per pair (JSON text, None: no rule).

@@ -36,6 +36,8 @@ RAW_FILES = {
     "lines": "therapy_lines.csv",
     "ground_truth": "ground_truth.parquet",
     "manifest": "synth_manifest.json",
+    # the simulated assay's gene list (cohort.inputs.coverage.file of the synthetic cohort)
+    "panel_genes": "panel_genes.txt",
 }
 _CALIBRATION_STREAM = 1_000_003
 
@@ -277,6 +279,10 @@ def synthesize(cfg: Config, out_dir: Path, *, progress: bool = False) -> Synthes
         "reference_check": summary.reference_check,
     }
     (out_dir / RAW_FILES["manifest"]).write_text(json.dumps(manifest, indent=2) + "\n")
+    genes = sorted(set(panel.genes["symbol"].astype(str)))
+    (out_dir / RAW_FILES["panel_genes"]).write_text(
+        "# genes the simulated sequencing assay covers (one HGNC symbol per line)\n"
+        + "".join(f"{g}\n" for g in genes))
     return summary
 
 
@@ -310,7 +316,7 @@ def skip_synthesis(cfg: Config, out_dir: Path, *, root: Path) -> str:
         shutil.rmtree(vcf_dir)
     vcf_dir.mkdir()
     (vcf_dir / "SKIPPED.txt").write_text(reason + "\n", encoding="utf-8")
-    for name in ("patients", "lines"):
+    for name in ("patients", "lines", "panel_genes"):
         outs[name].write_text(f"# {reason}\n", encoding="utf-8")
     with gzip.open(outs["maf"], "wt", encoding="utf-8") as fh:
         fh.write(f"# {reason}\n")
