@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from precision_onco.report.i18n import _EN, _FR, fmt_number, fmt_percent, labels
@@ -39,3 +40,26 @@ def test_medical_terms_in_french() -> None:
 def test_unknown_language_is_refused() -> None:
     with pytest.raises(ValueError, match="report.lang: 'de'"):
         labels("de")
+
+
+def test_needs_testing_reasons_are_translated(default_config) -> None:  # type: ignore[no-untyped-def]
+    from precision_onco.catalog import Catalog, biomarker_status, eligibility
+    from precision_onco.catalog.biomarkers import biomarker_tested
+    from precision_onco.report.i18n import translate_reason
+
+    cat = Catalog(default_config.catalog)
+    state = pd.DataFrame([{"patient_key": "pk_1", "cancer_type": "COADREAD",
+                           "oncotree_code": "COAD", "line_number": 1, "alk_status": None,
+                           "pdl1_tps": None, "msi_status": "MSS", "germline_brca": None,
+                           "hr_status": None, "ild_history": 0, "autoimmune_disease": 0,
+                           "prior_irae_grade3": 0, "diabetes": 0, "creatinine_clearance": 90.0,
+                           "bilirubin": 0.6, "ecog": 1}])  # fmt: skip
+    status = biomarker_status(cat.biomarkers, markers=state)
+    tested = biomarker_tested(cat.biomarkers, markers=state, covered=[{"TP53"}])
+    el = eligibility(state, status, cat, with_reasons=True, tested=tested, covered=[{"TP53"}])
+    reason = el.reasons[0, cat.index("folfiri_cetuximab")]
+    fr = translate_reason(reason, "fr", cat.config)
+    assert fr.startswith("test nécessaire (KRAS/NRAS/BRAF) : non indiqué en cas de : mutation "
+                         "activatrice de RAS (KRAS ou NRAS) ou BRAF V600E ; le panel du patient "
+                         "ne couvrait pas KRAS, NRAS, BRAF")  # fmt: skip
+    assert "needs" not in fr and "assay" not in fr

@@ -299,6 +299,8 @@ def translate_reason(reason: str, lang: str, catalog: Any = None) -> str:
 
     if lang == "en" or not reason:
         return reason
+    if reason.startswith("needs ") and " testing: " in reason:
+        return _needs_testing_fr(reason, catalog)
     for rx, repl in _REASONS_FR:
         if re.match(rx, reason):
             return re.sub(rx, repl, reason)
@@ -316,6 +318,45 @@ def translate_reason(reason: str, lang: str, catalog: Any = None) -> str:
     from precision_onco.pgx.report import reason_fr  # pharmacogenomics (issue 17)
 
     return reason_fr(reason) or reason
+
+
+_COVER = (" (a gene without a call is wild type only where the assay covered it: "
+          "cohort.inputs.coverage, genes_tested)")
+
+
+def _needs_testing_fr(reason: str, catalog: Any) -> str:
+    """A "needs … testing" reason (catalog eligibility with untested genes) in French."""
+    import re
+
+    labels = {}
+    if catalog is not None:
+        labels = {b.label: (b.label_fr or b.label) for b in catalog.biomarkers.values()}
+        for reg in catalog.regimens:
+            labels |= {c.label: (c.label_fr or c.label) for c in reg.contraindications}
+
+    def fr(text: str) -> str:
+        for en in sorted(labels, key=len, reverse=True):
+            text = text.replace(en, labels[en])
+        return text
+
+    m = re.match(r"^needs (.+?) testing: (.+?), and (.*)$", reason)
+    if not m:
+        return reason
+    what, rule, gaps = m.groups()
+    rule = re.sub(r"^not for patients with ", "non indiqué en cas de : ", rule)
+    rule = re.sub(r"^requires ", "nécessite : ", rule)
+    rule = re.sub(r"^contraindicated with ", "contre-indiqué en cas de : ", rule)
+    rule = fr(rule).replace(" or ", " ou ")
+    parts = []
+    for gap in gaps.split("; "):
+        g = re.match(r"^the patient's assay did not cover (.+)$", gap.replace(_COVER, ""))
+        if g:
+            parts.append(f"le panel du patient ne couvrait pas {g.group(1)} (un gène sans "
+                         "variant n'est considéré comme sauvage que s'il a été analysé)")
+            continue
+        g = re.match(r"^(\S+) is not recorded \((.+)\)$", gap)
+        parts.append(f"{fr(g.group(2))} non renseigné ({g.group(1)})" if g else gap)
+    return f"test nécessaire ({fr(what)}) : {rule} ; {' ; '.join(parts)}"
 
 
 def _signed(d: float, lang: str) -> str:
