@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import gzip
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -268,3 +270,50 @@ def test_maf_rejects_are_counted_for_the_chosen_sample_only(tmp_path: Path, cfg:
     v2, r2 = read_patient_variants(path, vcf=inputs.vcf, maf=inputs.maf, sample="S2")
     assert [v["gene"] for v in v1] == ["KRAS"] and r1 == {}
     assert [v["gene"] for v in v2] == ["KRAS"] and sum(r2.values()) == 1
+
+
+def _with_coverage(cfg: Config, **coverage: Any) -> Config:
+    import dataclasses
+
+    from precision_onco.config.schema import CoverageConfig
+
+    inputs = dataclasses.replace(cfg.cohort.inputs, coverage=CoverageConfig(**coverage))
+    return dataclasses.replace(cfg, cohort=dataclasses.replace(cfg.cohort, inputs=inputs))
+
+
+def test_clinical_json_genes_tested_and_the_cohorts_assay(tmp_path: Path, cfg: Config) -> None:
+    from precision_onco.config.schema import PanelConfig
+
+    path = tmp_path / "patient.json"
+    path.write_text(json.dumps({**CLINICAL, "genes_tested": ["EGFR", "ALK"]}), encoding="utf-8")
+    own = _with_coverage(cfg, genes=["TP53"], panels={"lung": PanelConfig(genes=["ROS1"])})
+    payload, _ = new_patient_payload(own, clinical=path, line=2)
+    assert payload["genes_tested"] == ["ALK", "EGFR", "TP53"]
+    assert "genes_tested" not in payload["patient"]
+    assert parse_payload(payload).genes_tested == ["ALK", "EGFR", "TP53"]
+    # a panel named by the patient; an unknown panel is refused with the known ones
+    doc = copy.deepcopy(CLINICAL)
+    doc["patient"]["assay_panel"] = "lung"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    payload, _ = new_patient_payload(own, clinical=path, line=2)
+    assert payload["genes_tested"] == ["ROS1", "TP53"] and "assay_panel" not in payload["patient"]
+    doc["patient"]["assay_panel"] = "heme"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(IngestError, match=r"assay_panel 'heme'.*known: \['lung'\]"):
+        new_patient_payload(own, clinical=path, line=2)
+
+
+def test_clinical_json_genes_tested_must_be_a_list(tmp_path: Path, cfg: Config) -> None:
+    path = tmp_path / "patient.json"
+    path.write_text(json.dumps({**CLINICAL, "genes_tested": "EGFR"}), encoding="utf-8")
+    with pytest.raises(IngestError, match="'genes_tested' must be a list of gene symbols"):
+        new_patient_payload(cfg, clinical=path, line=2)
+
+
+def test_clinical_csv_genes_tested_column(tmp_path: Path, cfg: Config) -> None:
+    path = tmp_path / "patient.csv"
+    lines = CSV.splitlines()
+    text = "\n".join([lines[0] + ",genes_tested"] + [r + ",EGFR;ALK;KRAS" for r in lines[1:]])
+    path.write_text(text + "\n", encoding="utf-8")
+    payload, _ = new_patient_payload(_with_coverage(cfg), clinical=path, line=2)
+    assert payload["genes_tested"] == ["ALK", "EGFR", "KRAS"]

@@ -103,17 +103,16 @@ def clinical_payload(path: Path | str, *, catalog: CatalogConfig | None = None
         if unknown:
             raise IngestError(p, f"unknown top-level field {unknown[0]!r} (expected patient, "
                                  "lines, variants, genes_tested)")  # fmt: skip
+        lines = doc.get("lines") or []
+        if not isinstance(lines, list):
+            raise IngestError(p, "'lines' must be a list of therapy lines")
+        patient = dict(doc["patient"])
         if doc.get("genes_tested") is not None:
             if not isinstance(doc["genes_tested"], list):
                 raise IngestError(p, "'genes_tested' must be a list of gene symbols (the genes "
                                      "the assay covered)")  # fmt: skip
-            patient = dict(doc["patient"])
             patient["genes_tested"] = ";".join(map(str, doc["genes_tested"]))
-            return patient, [dict(r) for r in lines], list(doc.get("variants") or [])
-        lines = doc.get("lines") or []
-        if not isinstance(lines, list):
-            raise IngestError(p, "'lines' must be a list of therapy lines")
-        return dict(doc["patient"]), [dict(r) for r in lines], list(doc.get("variants") or [])
+        return patient, [dict(r) for r in lines], list(doc.get("variants") or [])
     if suffix in (".csv", ".tsv", ".txt"):
         with p.open(encoding="utf-8-sig", newline="") as fh:
             sep = "\t" if suffix == ".tsv" or "\t" in fh.readline() else ","
