@@ -33,24 +33,53 @@ TABLE = ROOT.parent / "shared" / "data" / "cohorts" / "chowell2022_icb_training.
 FAMILIES: dict[str, dict[str, Any]] = {
     "lightgbm (cohort default)": {},
     "lightgbm, fixed 400 rounds, bagging": {
-        "early_stopping_rounds": 0, "max_rounds": 400,
-        "params": {"num_leaves": 4, "min_child_samples": 20, "learning_rate": 0.02,
-                   "feature_fraction": 0.7, "bagging_fraction": 0.8, "bagging_freq": 1,
-                   "lambda_l2": 5.0}},
+        "early_stopping_rounds": 0,
+        "max_rounds": 400,
+        "params": {
+            "num_leaves": 4,
+            "min_child_samples": 20,
+            "learning_rate": 0.02,
+            "feature_fraction": 0.7,
+            "bagging_fraction": 0.8,
+            "bagging_freq": 1,
+            "lambda_l2": 5.0,
+        },
+    },
     "logistic regression (C=0.1)": {
-        "kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression",
-        "params": {"C": 0.1, "max_iter": 2000}},
+        "kind": "sklearn",
+        "estimator": "sklearn.linear_model.LogisticRegression",
+        "params": {"C": 0.1, "max_iter": 2000},
+    },
     "random forest (500 trees, leaf 10)": {
-        "kind": "sklearn", "estimator": "sklearn.ensemble.RandomForestClassifier",
-        "params": {"n_estimators": 500, "min_samples_leaf": 10, "max_features": 0.3,
-                   "random_state": 0, "n_jobs": 1}},
-}  # fmt: skip
+        "kind": "sklearn",
+        "estimator": "sklearn.ensemble.RandomForestClassifier",
+        "params": {
+            "n_estimators": 500,
+            "min_samples_leaf": 10,
+            "max_features": 0.3,
+            "random_state": 0,
+            "n_jobs": 1,
+        },
+    },
+}
 
 RAW_FEATURES = [
-    "TMB", "HED", "FCNA", "HLA_LOH", "MSI (1:Unstable; 0:Stable_Indeterminate)", "BMI", "NLR",
-    "Albumin", "Platelets", "HGB", "Age", "Sex (1:Male; 0:Female)", "Stage (1:IV; 0:I-III)",
-    "Drug (1:Combo; 0:PD1/PDL1orCTLA4)", "Chemo_before_IO (1:Yes; 0:No)",
-]  # fmt: skip
+    "TMB",
+    "HED",
+    "FCNA",
+    "HLA_LOH",
+    "MSI (1:Unstable; 0:Stable_Indeterminate)",
+    "BMI",
+    "NLR",
+    "Albumin",
+    "Platelets",
+    "HGB",
+    "Age",
+    "Sex (1:Male; 0:Female)",
+    "Stage (1:IV; 0:I-III)",
+    "Drug (1:Combo; 0:PD1/PDL1orCTLA4)",
+    "Chemo_before_IO (1:Yes; 0:No)",
+]
 
 
 def pipeline_cv(quick: bool) -> None:
@@ -62,8 +91,14 @@ def pipeline_cv(quick: bool) -> None:
 
     _, cfg = compose(["cohort=chowell2022"], conf_dir=ROOT / "conf")
     tables = ingest_cohort(cfg, root=ROOT)
-    feats = build_features(tables.patients, tables.lines, tables.variants, cfg.features,
-                           cfg.catalog, panel=load_panel(cfg.features, ROOT))  # fmt: skip
+    feats = build_features(
+        tables.patients,
+        tables.lines,
+        tables.variants,
+        cfg.features,
+        cfg.catalog,
+        panel=load_panel(cfg.features, ROOT),
+    )
     outcome = tables.lines[["patient_key", "line_number", "objective_response"]]
     print(f"pipeline, {cfg.split.cv_folds}-fold patient-grouped CV, {len(feats)} lines:")
     for name, over in list(FAMILIES.items())[: 2 if quick else None]:
@@ -76,8 +111,11 @@ def pipeline_cv(quick: bool) -> None:
         d = res.cv_predictions.merge(outcome, on=["patient_key", "line_number"])
         d = d[d["response"].notna() & d["objective_response"].notna()]
         y, p = d["objective_response"].astype(int).to_numpy(), d["response"].to_numpy()
-        print(f"  {name:40s} AUC {auc(y, p):.3f}  ECE {ece(y, p):.3f}  "
-              f"({time.perf_counter() - t0:.0f} s)", flush=True)
+        print(
+            f"  {name:40s} AUC {auc(y, p):.3f}  ECE {ece(y, p):.3f}  "
+            f"({time.perf_counter() - t0:.0f} s)",
+            flush=True,
+        )
 
 
 def raw_cv(quick: bool) -> None:
@@ -91,18 +129,29 @@ def raw_cv(quick: bool) -> None:
 
     raw = pd.read_csv(TABLE)
     y = raw["Response (1:Responder; 0:Non-responder)"].to_numpy()
-    x = pd.get_dummies(raw[[*RAW_FEATURES, "Cancer_type_grouped_2"]],
-                       columns=["Cancer_type_grouped_2"], dtype=float)  # fmt: skip
+    x = pd.get_dummies(
+        raw[[*RAW_FEATURES, "Cancer_type_grouped_2"]],
+        columns=["Cancer_type_grouped_2"],
+        dtype=float,
+    )
     x.columns = [f"x{i}" for i in range(x.shape[1])]
     models = {
         "lightgbm (300 rounds, 4 leaves)": lambda: lgb.LGBMClassifier(
-            n_estimators=300, num_leaves=4, learning_rate=0.02, subsample=0.8,
-            subsample_freq=1, colsample_bytree=0.7, verbose=-1),
+            n_estimators=300,
+            num_leaves=4,
+            learning_rate=0.02,
+            subsample=0.8,
+            subsample_freq=1,
+            colsample_bytree=0.7,
+            verbose=-1,
+        ),
         "logistic regression (C=0.1)": lambda: make_pipeline(
-            StandardScaler(), LogisticRegression(C=0.1, max_iter=5000)),
+            StandardScaler(), LogisticRegression(C=0.1, max_iter=5000)
+        ),
         "random forest (1000 trees, leaf 5)": lambda: RandomForestClassifier(
-            1000, min_samples_leaf=5, max_features="sqrt", n_jobs=1, random_state=0),
-    }  # fmt: skip
+            1000, min_samples_leaf=5, max_features="sqrt", n_jobs=1, random_state=0
+        ),
+    }
     repeats = 1 if quick else 3
     print(f"raw table, 16 published features, stratified 5-fold CV x {repeats}:")
     for name, make in models.items():
@@ -114,10 +163,14 @@ def raw_cv(quick: bool) -> None:
                 m.fit(x.iloc[tr], y[tr])
                 oof[te] = m.predict_proba(x.iloc[te])[:, 1]
             aucs.append(roc_auc_score(y, oof))
-        print(f"  {name:40s} AUC {np.mean(aucs):.3f} (repeats {min(aucs):.3f}–{max(aucs):.3f})",
-              flush=True)
-    print(f"  published RF16 probabilities, in-sample (not CV): AUC "
-          f"{roc_auc_score(y, raw['RF16_prob']):.3f}")
+        print(
+            f"  {name:40s} AUC {np.mean(aucs):.3f} (repeats {min(aucs):.3f}–{max(aucs):.3f})",
+            flush=True,
+        )
+    print(
+        f"  published RF16 probabilities, in-sample (not CV): AUC "
+        f"{roc_auc_score(y, raw['RF16_prob']):.3f}"
+    )
 
 
 def main() -> int:

@@ -43,8 +43,10 @@ def test_missing_and_empty_files(tmp_path: Path) -> None:
 def test_target_bed_by_name_column(tmp_path: Path) -> None:
     p = tmp_path / "targets.bed.gz"
     with gzip.open(p, "wt") as fh:
-        fh.write("track name=targets\nchr12\t25245200\t25245400\tKRAS_exon2\n"
-                 "1\t114713800\t114716900\tNRAS:exon3\nchr7\t140753300\t140753400\tBRAF\n")
+        fh.write(
+            "track name=targets\nchr12\t25245200\t25245400\tKRAS_exon2\n"
+            "1\t114713800\t114716900\tNRAS:exon3\nchr7\t140753300\t140753400\tBRAF\n"
+        )
     assert read_gene_file(p) == {"KRAS", "NRAS", "BRAF"}
 
 
@@ -54,8 +56,11 @@ def test_target_bed_without_names_needs_gene_intervals(tmp_path: Path) -> None:
     with pytest.raises(IngestError, match=r"targets\.bed:1: a target without a name"):
         read_gene_file(p)
     genes_bed = tmp_path / "genes.bed"
-    genes_bed.write_text("chr12\t25205245\t25250929\tKRAS\nchr12\t25300000\t25400000\tFAKE1\n"
-                         "chr1\t114704468\t114716894\tNRAS\n", encoding="utf-8")
+    genes_bed.write_text(
+        "chr12\t25205245\t25250929\tKRAS\nchr12\t25300000\t25400000\tFAKE1\n"
+        "chr1\t114704468\t114716894\tNRAS\n",
+        encoding="utf-8",
+    )
     index = GeneIndex.from_file(genes_bed)
     assert read_gene_file(p, genes=index) == {"KRAS"}
     (tmp_path / "bad.bed").write_text("chr12\tstart\t25245400\tKRAS\n", encoding="utf-8")
@@ -71,29 +76,44 @@ def test_parse_genes() -> None:
 
 def test_union_of_cohort_panel_table_and_calls(tmp_path: Path) -> None:
     (tmp_path / "big.txt").write_text("EGFR\nALK\n", encoding="utf-8")
-    cov = CoverageConfig(genes=["TP53"], panels={
-        "crc_small": PanelConfig(genes=["KRAS", "NRAS"]),
-        "lung": PanelConfig(file="big.txt"),
-    })  # fmt: skip
-    patients = pd.DataFrame({
-        "patient_id": ["P1", "P2", "P3", "P4"],
-        "assay_panel": ["crc_small", "lung", None, "hotspot50"],
-        "genes_tested": [None, None, "BRAF;PIK3CA", None],
-    })  # fmt: skip
-    variants = pd.DataFrame({"patient_id": ["P1", "P2", "P2"], "gene": ["BRAF", "MET", "ERBB2"],
-                             "filter": ["PASS", "PASS", "LowQual"]})  # fmt: skip
+    cov = CoverageConfig(
+        genes=["TP53"],
+        panels={
+            "crc_small": PanelConfig(genes=["KRAS", "NRAS"]),
+            "lung": PanelConfig(file="big.txt"),
+        },
+    )
+    patients = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P2", "P3", "P4"],
+            "assay_panel": ["crc_small", "lung", None, "hotspot50"],
+            "genes_tested": [None, None, "BRAF;PIK3CA", None],
+        }
+    )
+    variants = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P2", "P2"],
+            "gene": ["BRAF", "MET", "ERBB2"],
+            "filter": ["PASS", "PASS", "LowQual"],
+        }
+    )
     out, warnings = attach_coverage(patients, variants, cov, root=tmp_path)
     got = dict(zip(out["patient_id"], out["genes_tested"], strict=True))
-    assert got == {"P1": "BRAF;KRAS;NRAS;TP53", "P2": "ALK;EGFR;MET;TP53",
-                   "P3": "BRAF;PIK3CA;TP53", "P4": "TP53"}  # fmt: skip
+    assert got == {
+        "P1": "BRAF;KRAS;NRAS;TP53",
+        "P2": "ALK;EGFR;MET;TP53",
+        "P3": "BRAF;PIK3CA;TP53",
+        "P4": "TP53",
+    }
     assert len(warnings) == 1 and "assay_panel" in warnings[0] and "'hotspot50'" in warnings[0]
     assert "known: ['crc_small', 'lung']" in warnings[0]
 
 
 def test_nothing_known_is_missing_not_empty(tmp_path: Path) -> None:
     patients = pd.DataFrame({"patient_id": ["P1"]})
-    out, _ = attach_coverage(patients, pd.DataFrame(columns=["patient_id", "gene"]),
-                             CoverageConfig(), root=tmp_path)  # fmt: skip
+    out, _ = attach_coverage(
+        patients, pd.DataFrame(columns=["patient_id", "gene"]), CoverageConfig(), root=tmp_path
+    )
     assert out["genes_tested"].isna().all()
     no_calls = CoverageConfig(called_genes=False)
     variants = pd.DataFrame({"patient_id": ["P1"], "gene": ["KRAS"], "filter": ["PASS"]})
@@ -102,25 +122,44 @@ def test_nothing_known_is_missing_not_empty(tmp_path: Path) -> None:
 
 
 def _region_studied(pid: str, genes: list[str]) -> dict[str, Any]:
-    return {"resource": {
-        "resourceType": "Observation", "id": f"region-{pid}", "status": "final",
-        "code": {"coding": [{"system": LOINC, "code": "53041-0",
-                             "display": "DNA region of interest panel"}]},
-        "subject": {"reference": f"Patient/{pid}"},
-        "component": [{"code": {"coding": [{"system": LOINC, "code": "48018-6"}]},
-                       "valueCodeableConcept": {"coding": [{
-                           "system": "http://www.genenames.org/geneId", "code": g}]}}
-                      for g in genes],
-    }}  # fmt: skip
+    return {
+        "resource": {
+            "resourceType": "Observation",
+            "id": f"region-{pid}",
+            "status": "final",
+            "code": {
+                "coding": [
+                    {"system": LOINC, "code": "53041-0", "display": "DNA region of interest panel"}
+                ]
+            },
+            "subject": {"reference": f"Patient/{pid}"},
+            "component": [
+                {
+                    "code": {"coding": [{"system": LOINC, "code": "48018-6"}]},
+                    "valueCodeableConcept": {
+                        "coding": [{"system": "http://www.genenames.org/geneId", "code": g}]
+                    },
+                }
+                for g in genes
+            ],
+        }
+    }
 
 
 def test_fhir_region_studied_becomes_genes_tested(tmp_path: Path) -> None:
     entries = [
-        {"fullUrl": "urn:uuid:p1", "resource": {"resourceType": "Patient", "id": "p1",
-                                                "gender": "female", "birthDate": "1961-02-03"}},
+        {
+            "fullUrl": "urn:uuid:p1",
+            "resource": {
+                "resourceType": "Patient",
+                "id": "p1",
+                "gender": "female",
+                "birthDate": "1961-02-03",
+            },
+        },
         _region_studied("p1", ["KRAS", "NRAS", "BRAF"]),
         _region_studied("p1", ["PIK3CA"]) | {},
-    ]  # fmt: skip
+    ]
     entries[2]["resource"]["id"] = "region-p1-b"
     p = tmp_path / "bundle.json"
     p.write_text(json.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries}))

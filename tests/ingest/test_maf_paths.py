@@ -23,9 +23,20 @@ import precision_onco.ingest.maf as maf
 from precision_onco.config.schema import MafInputConfig
 from precision_onco.ingest.contracts import ReadResult
 
-COLUMNS = ["Hugo_Symbol", "Chromosome", "Start_Position", "Reference_Allele", "Tumor_Seq_Allele1",
-           "Tumor_Seq_Allele2", "Tumor_Sample_Barcode", "Variant_Classification", "HGVSp_Short",
-           "t_alt_count", "t_depth", "FILTER"]  # fmt: skip
+COLUMNS = [
+    "Hugo_Symbol",
+    "Chromosome",
+    "Start_Position",
+    "Reference_Allele",
+    "Tumor_Seq_Allele1",
+    "Tumor_Seq_Allele2",
+    "Tumor_Sample_Barcode",
+    "Variant_Classification",
+    "HGVSp_Short",
+    "t_alt_count",
+    "t_depth",
+    "FILTER",
+]
 
 _bases = st.text(alphabet="ACGT", min_size=1, max_size=4)
 _allele = st.one_of(_bases, st.just("-"))
@@ -61,13 +72,15 @@ BREAKS: list[tuple[str, Any]] = [
     ("invalid Start_Position", lambda r: r | {"Start_Position": "12a"}),
     ("invalid Start_Position", lambda r: r | {"Start_Position": "0"}),
     ("invalid Reference_Allele", lambda r: r | {"Reference_Allele": "X"}),
-    ("invalid Tumor_Seq_Allele2", lambda r: r | {"Tumor_Seq_Allele2": "A/T",
-                                               "Reference_Allele": "G"}),
+    (
+        "invalid Tumor_Seq_Allele2",
+        lambda r: r | {"Tumor_Seq_Allele2": "A/T", "Reference_Allele": "G"},
+    ),
     ("missing Tumor_Sample_Barcode", lambda r: r | {"Tumor_Sample_Barcode": " "}),
     ("invalid read count", lambda r: r | {"t_alt_count": "50", "t_depth": "10"}),
     ("non-numeric read count", lambda r: r | {"t_depth": "deep"}),
     ("wrong number of fields", None),
-]  # fmt: skip
+]
 
 
 def _write(path: Path, rows: list[dict[str, str] | str], comments: int) -> Path:
@@ -87,16 +100,24 @@ def _rows(r: ReadResult) -> pd.DataFrame:
     return r.frame.drop(columns=["source_file", "source_line"]).reset_index(drop=True)
 
 
-_SETTINGS = settings(max_examples=40, deadline=None,
-                     suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+_SETTINGS = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @_SETTINGS
-@given(rows=st.lists(clean_row(), min_size=1, max_size=25), comments=st.integers(0, 2),
-       pass_only=st.booleans())  # fmt: skip
+@given(
+    rows=st.lists(clean_row(), min_size=1, max_size=25),
+    comments=st.integers(0, 2),
+    pass_only=st.booleans(),
+)
 def test_on_a_clean_file_both_paths_give_the_same_rows(
-        rows: list[dict[str, str]], comments: int, pass_only: bool,
-        tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    rows: list[dict[str, str]],
+    comments: int,
+    pass_only: bool,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     if pass_only:
         rows = [r | {"FILTER": "PASS"} for r in rows]
     path = _write(tmp_path_factory.mktemp("maf") / "clean.maf", list(rows), comments)
@@ -112,12 +133,21 @@ def test_on_a_clean_file_both_paths_give_the_same_rows(
 
 
 @_SETTINGS
-@given(rows=st.lists(clean_row(), min_size=2, max_size=20),
-       breaks=st.lists(st.tuples(st.integers(0, 19), st.integers(0, len(BREAKS) - 1)),
-                       min_size=1, max_size=5, unique_by=lambda b: b[0]))  # fmt: skip
+@given(
+    rows=st.lists(clean_row(), min_size=2, max_size=20),
+    breaks=st.lists(
+        st.tuples(st.integers(0, 19), st.integers(0, len(BREAKS) - 1)),
+        min_size=1,
+        max_size=5,
+        unique_by=lambda b: b[0],
+    ),
+)
 def test_bad_records_are_rejected_with_their_line_and_the_rest_read_as_the_fast_path_would(
-        rows: list[dict[str, str]], breaks: list[tuple[int, int]],
-        tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    rows: list[dict[str, str]],
+    breaks: list[tuple[int, int]],
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     cfg = MafInputConfig()
     broken: dict[int, str] = {}
     dirty: list[dict[str, str] | str] = list(rows)

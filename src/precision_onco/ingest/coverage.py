@@ -58,15 +58,22 @@ def _bed_genes(path: Path, lines: Iterable[str], genes: GeneIndex | None) -> set
         try:
             chrom, start, end = normalize_chrom(f[0]), int(f[1]), int(f[2])
         except (IndexError, ValueError):
-            raise IngestError(path, "not a BED line (expected chrom, start, end[, name] "
-                              "separated by tabs)", line=n) from None  # fmt: skip
+            raise IngestError(
+                path,
+                "not a BED line (expected chrom, start, end[, name] separated by tabs)",
+                line=n,
+            ) from None
         if genes is not None:
             out |= genes.overlapping(chrom, start + 1, end)
             continue
         if len(f) < 4 or not f[3].strip():
-            raise IngestError(path, "a target without a name: without cohort.inputs.vcf."
-                              "genes_bed to intersect the targets with, column 4 must name the "
-                              "gene (KRAS or KRAS_exon2)", line=n)  # fmt: skip
+            raise IngestError(
+                path,
+                "a target without a name: without cohort.inputs.vcf."
+                "genes_bed to intersect the targets with, column 4 must name the "
+                "gene (KRAS or KRAS_exon2)",
+                line=n,
+            )
         out.add(_NAME_END.split(f[3].strip(), maxsplit=1)[0])
     return out
 
@@ -77,8 +84,11 @@ def read_gene_file(path: Path | str, *, genes: GeneIndex | None = None) -> set[s
     ``genes`` when given, else the gene named by column 4 up to the first ``_``, ``:``, ``;``."""
     p = Path(path)
     if not p.is_file():
-        raise IngestError(p, "coverage file not found (cohort.inputs.coverage: a gene list or "
-                          "the assay's target BED)")  # fmt: skip
+        raise IngestError(
+            p,
+            "coverage file not found (cohort.inputs.coverage: a gene list or "
+            "the assay's target BED)",
+        )
     opener = gzip.open if p.suffix == ".gz" else open
     with opener(p, "rt", encoding="utf-8") as fh:
         lines = fh.readlines()
@@ -91,8 +101,11 @@ def read_gene_file(path: Path | str, *, genes: GeneIndex | None = None) -> set[s
             if not text:
                 continue
             if not _SYMBOL.match(text):
-                raise IngestError(p, f"not a gene symbol: {text[:40]!r} (a gene list has one "
-                                  "HGNC symbol per line)", line=n)  # fmt: skip
+                raise IngestError(
+                    p,
+                    f"not a gene symbol: {text[:40]!r} (a gene list has one HGNC symbol per line)",
+                    line=n,
+                )
             out.add(text)
     if not out:
         raise IngestError(p, "no genes found in the coverage file")
@@ -106,8 +119,14 @@ def _panel_genes(panel: PanelConfig, root: Path, genes: GeneIndex | None) -> set
     return out
 
 
-def attach_coverage(patients: pd.DataFrame, variants: pd.DataFrame, cov: CoverageConfig, *,
-                    root: Path, genes: GeneIndex | None = None) -> tuple[pd.DataFrame, list[str]]:
+def attach_coverage(
+    patients: pd.DataFrame,
+    variants: pd.DataFrame,
+    cov: CoverageConfig,
+    *,
+    root: Path,
+    genes: GeneIndex | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
     """``patients`` (keyed by raw ``patient_id``) with ``genes_tested`` filled in, and warnings.
 
     ``variants`` are the linked calls (``patient_id``, ``gene``, ``filter``).
@@ -135,7 +154,8 @@ def attach_coverage(patients: pd.DataFrame, variants: pd.DataFrame, cov: Coverag
             warnings.append(
                 f"assay_panel: {len(unknown)} panel name(s) not in cohort.inputs.coverage.panels "
                 f"(e.g. {sorted(unknown)[0][:40]!r}; known: {sorted(panels) or 'none'}); those "
-                "patients' coverage comes from the other sources only")
+                "patients' coverage comes from the other sources only"
+            )
     if cov.called_genes and len(variants) and "gene" in variants.columns:
         ok = variants["gene"].notna()
         if "filter" in variants.columns:
