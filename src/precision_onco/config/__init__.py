@@ -31,6 +31,7 @@ from omegaconf.errors import (
 )
 
 from precision_onco.config.schema import Config
+from precision_onco.errors import ConfigError
 
 __all__ = [
     "Config",
@@ -43,10 +44,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-class ConfigError(ValueError):
-    """A configuration value is unknown, of the wrong type, or missing."""
 
 
 def _describe(exc: OmegaConfBaseException) -> str:

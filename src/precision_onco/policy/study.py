@@ -24,6 +24,7 @@ from precision_onco.config import Config
 from precision_onco.config.schema import CatalogConfig, RecommendConfig
 from precision_onco.models.data import endpoint_labels
 from precision_onco.models.fit import EndpointModel
+from precision_onco.models.propensity import Propensity, cross_fit_propensity, restrict_to
 from precision_onco.policy.evaluate import (
     KEYS,
     Policy,
@@ -33,7 +34,6 @@ from precision_onco.policy.evaluate import (
     outcome_model_accuracy,
 )
 from precision_onco.policy.policies import guideline_scores, random_policy, weighted_sum
-from precision_onco.policy.propensity import Propensity, cross_fit_propensity, restrict_to
 from precision_onco.recommend.rank import rank_regimens, supported
 
 __all__ = ["StudyInputs", "estimator_settings", "policy_skip_reason", "policy_study",

@@ -24,11 +24,11 @@ from omegaconf import OmegaConf
 from precision_onco.catalog.catalog import Catalog
 from precision_onco.config.schema import CatalogConfig, FeaturesConfig, RecommendConfig
 from precision_onco.features import build_features
+from precision_onco.jsonable import json_value
 from precision_onco.kb.civic import CivicKB
 from precision_onco.models.fit import EndpointModel
-from precision_onco.recommend.explain import json_value
 from precision_onco.recommend.patient import PatientCase, PayloadError, parse_payload
-from precision_onco.recommend.report import recommendations
+from precision_onco.recommend.table import recommendations
 
 __all__ = ["PatientResult", "Recommender", "RecommenderPyfunc", "load_presets"]
 

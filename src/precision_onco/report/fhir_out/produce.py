@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from precision_onco.config.schema import CatalogConfig
+from precision_onco.errors import ConfigError
 from precision_onco.report.fhir_out.bundle import (
     ReportDocuments,
     recommendation_bundle,
@@ -86,7 +87,7 @@ def write_cohort_bundles(
     (about 30 ms a bundle), ``first`` the first with the models and the others with the rules
     (value sets, references; see :func:`validate_bundle`), ``none`` nothing (benchmarks)."""
     if validate not in VALIDATE:
-        raise ValueError(
+        raise ConfigError(
             f"report.fhir_validate: expected one of {', '.join(VALIDATE)}, got {validate!r}"
         )
     wanted = {pk for pk, _ in answers}

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from precision_onco.policy.propensity import Propensity, cross_fit_propensity, restrict_to
+from precision_onco.models.propensity import Propensity, cross_fit_propensity, restrict_to
 
 REGIMENS = np.array(["A", "B", "C"])
 
