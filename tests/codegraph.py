@@ -1,0 +1,168 @@
+"""Static view of the project's code: which ``precision_onco`` modules a file imports.
+
+Shared by the DVC dependency test (``tests/test_dvc_deps.py``) and the package layering
+test (``tests/test_layers.py``). Nothing is imported or run: the files are parsed with
+:mod:`ast`, so a module that is slow or broken to import is still walked.
+
+Rules (conservative: a stage may run any code its modules reach):
+
+* every ``import`` / ``from ... import`` of a ``precision_onco`` module counts, at module
+  level or inside a function (a lazy import runs when its function does);
+* ``from precision_onco.a import b`` counts ``precision_onco.a.b`` when ``b`` is a module,
+  else ``precision_onco.a``;
+* importing ``precision_onco.a.b`` also runs ``precision_onco/__init__.py`` and
+  ``precision_onco/a/__init__.py``, so those count too;
+* package data read with ``importlib.resources.files("pkg")`` or
+  ``jinja2.PackageLoader("pkg", "dir")`` counts the non-Python files of that package
+  (of ``dir`` for the loader).
+
+For an *entry* module (a stage's script) the walk can be restricted to some of its
+functions: the CLI holds every command, and a stage runs one.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src"
+PACKAGE = "precision_onco"
+
+
+def module_path(name: str) -> Path | None:
+    """The file of module ``name`` (a package's ``__init__.py``), or None if not ours."""
+    base = SRC.joinpath(*name.split("."))
+    if (base / "__init__.py").is_file():
+        return base / "__init__.py"
+    if base.with_suffix(".py").is_file():
+        return base.with_suffix(".py")
+    return None
+
+
+def module_name(path: Path) -> str:
+    """The dotted name of a file under ``src/``."""
+    rel = path.resolve().relative_to(SRC).with_suffix("")
+    parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+    return ".".join(parts)
+
+
+def _ours(name: str) -> bool:
+    return name == PACKAGE or name.startswith(PACKAGE + ".")
+
+
+def _resolve(node: ast.Import | ast.ImportFrom, current: str) -> set[str]:
+    """The ``precision_onco`` modules one import statement loads."""
+    out: set[str] = set()
+    if isinstance(node, ast.Import):
+        return {a.name for a in node.names if _ours(a.name)}
+    base = node.module or ""
+    if node.level:  # relative import
+        pkg = current.split(".")
+        if module_path(current) is not None and not str(module_path(current)).endswith(
+            "__init__.py"
+        ):
+            pkg = pkg[:-1]
+        pkg = pkg[: len(pkg) - (node.level - 1)]
+        base = ".".join([*pkg, base] if base else pkg)
+    if not _ours(base):
+        return out
+    for alias in node.names:
+        sub = f"{base}.{alias.name}"
+        out.add(sub if module_path(sub) is not None else base)
+    return out
+
+
+def _with_parents(name: str) -> set[str]:
+    parts = name.split(".")
+    return {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """What one file imports and which package data it names."""
+
+    imports: frozenset[str]
+    data: frozenset[Path]
+
+
+def _string_args(call: ast.Call) -> list[str]:
+    return [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+
+
+def _data_files(call: ast.Call) -> set[Path]:
+    """Package data named by ``resources.files("pkg")`` or ``PackageLoader("pkg", "dir")``."""
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    args = _string_args(call)
+    if name not in ("files", "PackageLoader") or not args or not _ours(args[0]):
+        return set()
+    where = SRC.joinpath(*args[0].split("."))
+    if name == "PackageLoader" and len(args) > 1:
+        where = where / args[1]
+    return {p for p in where.rglob("*") if p.is_file() and p.suffix not in (".py", ".pyc")}
+
+
+def _nodes(tree: ast.Module, functions: Iterable[str] | None) -> Iterable[ast.AST]:
+    """All nodes, or those at module level plus inside the named top-level functions."""
+    if functions is None:
+        yield from ast.walk(tree)
+        return
+    wanted = set(functions)
+    for stmt in tree.body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            if stmt.name in wanted:
+                yield from ast.walk(stmt)
+        else:
+            yield from ast.walk(stmt)
+
+
+@cache
+def file_facts(path: Path, functions: tuple[str, ...] | None = None) -> FileFacts:
+    """Imports and package data of one file (``functions``: restrict to those, see above)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    current = module_name(path) if path.resolve().is_relative_to(SRC) else "__main__"
+    imports: set[str] = set()
+    data: set[Path] = set()
+    for node in _nodes(tree, functions):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            imports |= _resolve(node, current)
+        elif isinstance(node, ast.Call):
+            data |= _data_files(node)
+    return FileFacts(frozenset(imports), frozenset(data))
+
+
+def closure(entry: Path, functions: tuple[str, ...] | None = None) -> tuple[set[str], set[Path]]:
+    """Every ``precision_onco`` module ``entry`` reaches, and the package data they read."""
+    facts = file_facts(entry, functions)
+    todo = set().union(*(_with_parents(m) for m in facts.imports))
+    if entry.resolve().is_relative_to(SRC):
+        todo |= _with_parents(module_name(entry))
+    seen: set[str] = set()
+    data = set(facts.data)
+    while todo:
+        mod = todo.pop()
+        if mod in seen:
+            continue
+        seen.add(mod)
+        path = module_path(mod)
+        if path is None:
+            continue
+        if path == entry.resolve() and functions is not None:
+            continue  # the entry itself, restricted above
+        f = file_facts(path)
+        data |= f.data
+        for m in f.imports:
+            todo |= _with_parents(m) - seen
+    return seen, data
+
+
+def package_imports() -> dict[str, set[str]]:
+    """For every module under ``src/precision_onco``: the project modules it imports."""
+    out: dict[str, set[str]] = {}
+    for path in sorted((SRC / PACKAGE).rglob("*.py")):
+        out[module_name(path)] = set(file_facts(path).imports)
+    return out
