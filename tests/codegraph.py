@@ -14,7 +14,12 @@ Rules (conservative: a stage may run any code its modules reach):
   ``precision_onco/a/__init__.py``, so those count too;
 * package data read with ``importlib.resources.files("pkg")`` or
   ``jinja2.PackageLoader("pkg", "dir")`` counts the non-Python files of that package
-  (of ``dir`` for the loader).
+  (of ``dir`` for the loader; of ``sub`` for ``files("pkg").joinpath("sub")`` or
+  ``files("pkg") / "sub"``);
+* configuration read besides ``params.yaml``: a literal ``"conf"`` or ``"conf/x"`` naming an
+  existing path, a call of ``find_conf_dir()`` (``find_conf_dir() / "x"``: ``conf/x``) or of
+  ``compose()`` (Hydra composes all of ``conf/``). The ``config`` package itself is not
+  scanned: it defines these functions, and who calls them is what reads ``conf/``.
 
 For an *entry* module (a stage's script) the walk can be restricted to some of its
 functions: the CLI holds every command, and a stage runs one.
@@ -83,18 +88,39 @@ def _with_parents(name: str) -> set[str]:
 
 @dataclass(frozen=True)
 class FileFacts:
-    """What one file imports and which package data it names."""
+    """What one file imports, which package data it names and which ``conf/`` paths."""
 
     imports: frozenset[str]
     data: frozenset[Path]
+    conf: frozenset[Path] = frozenset()
+
+
+def _conf_path(node: ast.AST, narrowed: dict[int, str]) -> Path | None:
+    """The ``conf/`` path a node names: a literal ``"conf"``/``"conf/x"`` that exists, or a
+    call of ``find_conf_dir(...)`` (narrowed by ``/ "x"``) or ``compose(...)``."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        v = node.value
+        if (v == "conf" or v.startswith("conf/")) and (ROOT / v).exists():
+            return ROOT / v
+        return None
+    if isinstance(node, ast.Call):
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if name == "find_conf_dir":
+            sub = narrowed.get(id(node))
+            return ROOT / "conf" / sub if sub and (ROOT / "conf" / sub).exists() else ROOT / "conf"
+        if name == "compose":
+            return ROOT / "conf"
+    return None
 
 
 def _string_args(call: ast.Call) -> list[str]:
     return [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
 
 
-def _data_files(call: ast.Call) -> set[Path]:
-    """Package data named by ``resources.files("pkg")`` or ``PackageLoader("pkg", "dir")``."""
+def _data_files(call: ast.Call, sub: str | None = None) -> set[Path]:
+    """Package data named by ``resources.files("pkg")`` or ``PackageLoader("pkg", "dir")``;
+    ``sub``: the path joined to ``files(...)`` (``.joinpath("data/x.tsv")`` or ``/ "data"``)."""
     func = call.func
     name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
     args = _string_args(call)
@@ -103,7 +129,32 @@ def _data_files(call: ast.Call) -> set[Path]:
     where = SRC.joinpath(*args[0].split("."))
     if name == "PackageLoader" and len(args) > 1:
         where = where / args[1]
+    if sub is not None:
+        where = where / sub
+    if where.is_file():
+        return {where}
     return {p for p in where.rglob("*") if p.is_file() and p.suffix not in (".py", ".pyc")}
+
+
+def _joined(node: ast.AST) -> tuple[ast.Call, str] | None:
+    """``(files_call, "sub")`` for ``files(...).joinpath("sub")`` or ``files(...) / "sub"``."""
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "joinpath"
+        and isinstance(node.func.value, ast.Call)
+        and (args := _string_args(node))
+    ):
+        return node.func.value, "/".join(args)
+    if (
+        isinstance(node, ast.BinOp)
+        and isinstance(node.op, ast.Div)
+        and isinstance(node.left, ast.Call)
+        and isinstance(node.right, ast.Constant)
+        and isinstance(node.right.value, str)
+    ):
+        return node.left, node.right.value
+    return None
 
 
 def _nodes(tree: ast.Module, functions: Iterable[str] | None) -> Iterable[ast.AST]:
@@ -127,22 +178,37 @@ def file_facts(path: Path, functions: tuple[str, ...] | None = None) -> FileFact
     current = module_name(path) if path.resolve().is_relative_to(SRC) else "__main__"
     imports: set[str] = set()
     data: set[Path] = set()
-    for node in _nodes(tree, functions):
+    conf: set[Path] = set()
+    nodes = list(_nodes(tree, functions))
+    narrowed: set[int] = set()
+    joined: dict[int, str] = {}
+    for node in nodes:
+        if (j := _joined(node)) is not None:
+            joined[id(j[0])] = j[1]
+            if found := _data_files(*j):
+                data |= found
+                narrowed.add(id(j[0]))
+    # the config package defines the way to conf/; its callers are what read it
+    scan_conf = not current.startswith(f"{PACKAGE}.config")
+    for node in nodes:
         if isinstance(node, ast.Import | ast.ImportFrom):
             imports |= _resolve(node, current)
-        elif isinstance(node, ast.Call):
+        elif isinstance(node, ast.Call) and id(node) not in narrowed:
             data |= _data_files(node)
-    return FileFacts(frozenset(imports), frozenset(data))
+        if scan_conf and (c := _conf_path(node, joined)) is not None:
+            conf.add(c)
+    return FileFacts(frozenset(imports), frozenset(data), frozenset(conf))
 
 
 def closure(entry: Path, functions: tuple[str, ...] | None = None) -> tuple[set[str], set[Path]]:
-    """Every ``precision_onco`` module ``entry`` reaches, and the package data they read."""
+    """Every ``precision_onco`` module ``entry`` reaches, and the files besides modules
+    they read: package data and ``conf/`` paths."""
     facts = file_facts(entry, functions)
     todo = set().union(*(_with_parents(m) for m in facts.imports))
     if entry.resolve().is_relative_to(SRC):
         todo |= _with_parents(module_name(entry))
     seen: set[str] = set()
-    data = set(facts.data)
+    data = set(facts.data) | set(facts.conf)
     while todo:
         mod = todo.pop()
         if mod in seen:
@@ -154,7 +220,7 @@ def closure(entry: Path, functions: tuple[str, ...] | None = None) -> tuple[set[
         if path == entry.resolve() and functions is not None:
             continue  # the entry itself, restricted above
         f = file_facts(path)
-        data |= f.data
+        data |= f.data | f.conf
         for m in f.imports:
             todo |= _with_parents(m) - seen
     return seen, data
