@@ -24,7 +24,7 @@ from typing import Any
 
 from precision_onco import __version__
 from precision_onco.config import compose, load_params, to_yaml
-from precision_onco.errors import ConfigError, MissingInputError, UserError
+from precision_onco.errors import ConfigError, InputError, MissingInputError
 from precision_onco.stage import EXPECTED_ERRORS, configure_logging, report_user_error
 
 __all__ = ["main"]
@@ -249,7 +249,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     try:
         model = mlflow.pyfunc.load_model(uri)
     except mlflow.exceptions.MlflowException as exc:
-        raise UserError(f"cannot load the recommender {uri} from {cfg.tracking.uri} "
+        raise InputError(f"cannot load the recommender {uri} from {cfg.tracking.uri} "
                          f"({exc.message.splitlines()[0]}); run `dvc repro` first") from None
     recommender = model.unwrap_python_model().recommender
     loaded = time.perf_counter() - t0
@@ -308,7 +308,7 @@ def _cmd_pgx(args: argparse.Namespace) -> int:
     from precision_onco.pgx import format_text, load_definitions, pgx_from_vcf
 
     if args.vcf is None and args.uracil is None:
-        raise UserError("pgx needs --vcf FILE (germline genotypes) and/or --uracil NG_ML")
+        raise InputError("pgx needs --vcf FILE (germline genotypes) and/or --uracil NG_ML")
     result = pgx_from_vcf(
         args.vcf,
         sample=args.sample,
@@ -374,7 +374,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                  for c in comp.values()]
         source = ", ".join(named) or "registry"
         if not models:
-            raise UserError(f"no champion model in the registry {cfg.tracking.uri} for cohort "
+            raise InputError(f"no champion model in the registry {cfg.tracking.uri} for cohort "
                              f"{cfg.cohort.name!r}; train it (dvc repro) or pass --model-dir")
     else:
         models_dir = Path(cfg.paths.models_dir)

@@ -40,7 +40,8 @@ class ConfigError(UserError, ValueError):
 
 
 class InputError(UserError, ValueError):
-    """An input file, table or payload does not hold what is expected (names file and field)."""
+    """An input — file, table, payload, command-line option, trained model — is wrong or
+    missing from where it is looked for (the message names it, the field and the fix)."""
 
 
 class MissingInputError(UserError, FileNotFoundError):

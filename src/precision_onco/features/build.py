@@ -32,7 +32,7 @@ import pandas as pd
 from precision_onco.catalog.biomarkers import biomarker_status
 from precision_onco.catalog.catalog import PLATINUM_DRUGS, Catalog
 from precision_onco.config.schema import CatalogConfig, FeaturesConfig
-from precision_onco.errors import ConfigError, InputError, MissingInputError
+from precision_onco.errors import ConfigError, InputError
 
 __all__ = [
     "CATEGORICAL",
@@ -67,7 +67,7 @@ def load_panel(cfg: FeaturesConfig, root: Path) -> pd.DataFrame:
     if cfg.panel_file:
         p = root / cfg.panel_file
         if not p.is_file():
-            raise MissingInputError(f"features.panel_file: {p} not found")
+            raise InputError(f"features.panel_file: {p} not found")
         panel = pd.read_csv(p, sep="\t", comment="#")
         if "symbol" not in panel.columns:
             raise InputError(f"features.panel_file: {p} has no 'symbol' column")
