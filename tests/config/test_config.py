@@ -87,3 +87,36 @@ def test_validate_rejects_wrong_nested_type() -> None:
     data["catalog"]["regimens"][0]["evidence"]["orr"] = "high"
     with pytest.raises(ConfigError, match=r"catalog.regimens\[0\].evidence.orr"):
         validate(data)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("split.method=random", "config key 'split.method': 'random' is not one of group, "
+         "temporal, column"),
+        ("model.kind=xgboost", "config key 'model.kind': 'xgboost' is not one of lightgbm, "
+         "sklearn"),
+        ("model.calibration=platt", "config key 'model.calibration': 'platt' is not one of "
+         "isotonic, sigmoid, none"),
+        ("report.lang=de", "config key 'report.lang': 'de' is not one of en, fr"),
+        ("report.fhir_validate=some", "config key 'report.fhir_validate': 'some' is not one of "
+         "all, first, none"),
+    ],
+)
+def test_a_choice_is_checked_at_composition_with_the_accepted_values(
+    override: str, message: str
+) -> None:
+    """Choices fail when the config is composed, not when training starts."""
+    with pytest.raises(ConfigError) as err:
+        _compose(override)
+    assert str(err.value) == message
+
+
+def test_every_accepted_choice_composes() -> None:
+    from precision_onco.config.schema import Calibration, SplitMethod, choices_of
+
+    for method in choices_of(SplitMethod):
+        extra = ["split.column=cancer_type"] if method == "column" else []
+        assert _compose(f"split.method={method}", *extra)[1].split.method == method
+    for cal in choices_of(Calibration):
+        assert _compose(f"model.calibration={cal}")[1].model.calibration == cal

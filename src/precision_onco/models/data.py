@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from precision_onco.config.schema import EndpointConfig, SplitConfig
+from precision_onco.config.schema import EndpointConfig, SplitConfig, SplitMethod, choices_of
 from precision_onco.errors import ConfigError, InputError
 
 __all__ = ["assign_split", "endpoint_labels"]
@@ -75,7 +75,8 @@ def assign_split(lines: pd.DataFrame, cfg: SplitConfig) -> pd.Series:
             raise ConfigError(f"split.column {cfg.column!r}: no row has a value in "
                              f"{list(cfg.test_values)}")  # fmt: skip
     else:
-        raise ConfigError(f"split.method: {cfg.method!r} is not group, temporal or column")
+        raise ConfigError(f"split.method: {cfg.method!r} is not one of "
+                          f"{', '.join(choices_of(SplitMethod))}")
     rest = np.array([p for p in patients if p not in test])
     n_val = int(round(cfg.validation_fraction * len(rest)))
     val = set(rng.permutation(rest)[:n_val])

@@ -28,7 +28,13 @@ from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from precision_onco.config.schema import ModelConfig
+from precision_onco.config.schema import (
+    Calibration,
+    ModelConfig,
+    ModelKind,
+    PropensityConfig,
+    choices_of,
+)
 from precision_onco.errors import ConfigError
 from precision_onco.features import CATEGORICAL, model_matrix
 
@@ -193,7 +199,7 @@ def _sklearn(cfg: ModelConfig, x: pd.DataFrame, cat_cols: list[str]) -> Pipeline
 
 def propensity_weights(
     states: pd.DataFrame, columns: Sequence[str], regimen: pd.Series, groups: pd.Series,
-    cfg: ModelConfig, seed: int,
+    cfg: ModelConfig, seed: int, settings: PropensityConfig,
 ) -> np.ndarray:  # fmt: skip
     """Stabilized inverse-propensity weights of the regimen actually given.
 
@@ -203,11 +209,12 @@ def propensity_weights(
     cancer type (as if assigned at random with the observed shares), so a regimen's rare
     patients — the frail ones given an intensive combination — count as much as they
     would have in a trial. Weights are capped at ``cfg.weight_clip`` and scaled to mean 1.
+    ``settings``: the propensity model's (``conf/propensity/``).
     """
     from precision_onco.models.propensity import cross_fit_propensity
 
     given = regimen.astype("string").fillna("unknown")
-    prop = cross_fit_propensity(states, columns, given, groups, seed=seed)
+    prop = cross_fit_propensity(states, columns, given, groups, settings, seed=seed)
     e = prop.of(given.tolist())
     stratum = (states["cancer_type"].astype("string").fillna("unknown").to_numpy()
                if "cancer_type" in states.columns else np.zeros(len(given)))  # fmt: skip
@@ -264,13 +271,15 @@ def fit_endpoint(
     elif cfg.kind == "sklearn":
         base = _sklearn(cfg, x, [s for c, s in zip(cols, safe, strict=True) if c in CATEGORICAL])
     else:
-        raise ConfigError(f"model.kind: {cfg.kind!r} is not lightgbm or sklearn")
+        raise ConfigError(f"model.kind: {cfg.kind!r} is not one of "
+                          f"{', '.join(choices_of(ModelKind))}")
     if cfg.calibration == "none":
         base.fit(x, y, **({"sample_weight": w} if cfg.kind == "lightgbm" else {}))
         model.estimator = base
         return model
-    if cfg.calibration not in ("isotonic", "sigmoid"):
-        raise ConfigError(f"model.calibration: {cfg.calibration!r} is not isotonic, sigmoid or none")
+    if cfg.calibration not in choices_of(Calibration):
+        raise ConfigError(f"model.calibration: {cfg.calibration!r} is not one of "
+                          f"{', '.join(choices_of(Calibration))}")
     cal = CalibratedClassifierCV(base, method=cfg.calibration, cv=splits)
     if cfg.kind == "lightgbm":
         cal.fit(x, y, sample_weight=w)

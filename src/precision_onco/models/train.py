@@ -96,7 +96,7 @@ def train_all(cfg: Config, features: pd.DataFrame, lines: pd.DataFrame) -> Train
         state_cols = [c for c in features.columns if c not in KEYS and c != "regimen_id"]
         weights = propensity_weights(features, state_cols, features.get("regimen_id",
                                      pd.Series(index=features.index, dtype="string")), groups,
-                                     cfg.model, cfg.split.seed)  # fmt: skip
+                                     cfg.model, cfg.split.seed, cfg.propensity)  # fmt: skip
     models: dict[str, EndpointModel] = {}
     test = (split == "test").to_numpy()
     preds = frame.loc[test, KEYS].copy()

@@ -172,8 +172,7 @@ def prepare_study(
     given = feats["regimen_id"] if "regimen_id" in feats.columns else pd.Series(
         [None] * len(feats))  # fmt: skip
     prop = cross_fit_propensity(feats, state_cols, given, feats["patient_key"].astype(str),
-                                folds=pc.propensity_folds, seed=pc.seed,
-                                n_jobs=pc.n_jobs)  # fmt: skip
+                                cfg.propensity, seed=pc.seed, n_jobs=pc.n_jobs)
     row_of = pd.Series(np.arange(len(feats)), index=pd.MultiIndex.from_frame(feats[KEYS]))
     held = feats.merge(held_keys[KEYS].drop_duplicates(), on=KEYS)
     data = held.merge(lines, on=KEYS, how="left", suffixes=("", "__line"))

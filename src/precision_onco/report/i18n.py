@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from precision_onco.config.schema import ReportLang, choices_of
 from precision_onco.errors import ConfigError
 
 __all__ = [
@@ -16,7 +17,7 @@ __all__ = [
     "translate_reason",
 ]
 
-LANGS = ("en", "fr")
+LANGS = choices_of(ReportLang)
 
 _EN: dict[str, str] = {
     "title": "Treatment recommendation report",

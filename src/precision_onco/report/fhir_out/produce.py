@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from precision_onco.config.schema import CatalogConfig
+from precision_onco.config.schema import CatalogConfig, FhirValidate, choices_of
 from precision_onco.errors import ConfigError
 from precision_onco.report.fhir_out.bundle import (
     ReportDocuments,
@@ -21,7 +21,7 @@ from precision_onco.report.fhir_out.bundle import (
 __all__ = ["VALIDATE", "case_bundle", "documents_of", "write_cohort_bundles"]
 
 #: ``report.fhir_validate``: which bundles the fhir.resources models check.
-VALIDATE = ("all", "first", "none")
+VALIDATE = choices_of(FhirValidate)
 
 log = logging.getLogger(__name__)
 
