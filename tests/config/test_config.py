@@ -120,3 +120,12 @@ def test_every_accepted_choice_composes() -> None:
         assert _compose(f"split.method={method}", *extra)[1].split.method == method
     for cal in choices_of(Calibration):
         assert _compose(f"model.calibration={cal}")[1].model.calibration == cal
+
+
+def test_shared_values_are_interpolated_not_copied() -> None:
+    """The synthetic cohort's data cutoff and the TMB panel size follow the simulator's."""
+    _, cfg = _compose("synth.panel_size_mb=2.5", "synth.data_cutoff=2024-01-01")
+    assert cfg.features.panel_size_mb == 2.5
+    assert cfg.cohort.data_cutoff == "2024-01-01"
+    raw = yaml.safe_load((CONF / "features" / "default.yaml").read_text(encoding="utf-8"))
+    assert raw["panel_size_mb"] == "${synth.panel_size_mb}"
