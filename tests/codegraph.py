@@ -232,3 +232,178 @@ def package_imports() -> dict[str, set[str]]:
     for path in sorted((SRC / PACKAGE).rglob("*.py")):
         out[module_name(path)] = set(file_facts(path).imports)
     return out
+
+
+# --- which parts of the composed Config a stage reads -------------------------------------
+
+
+#: Top-level groups of :class:`precision_onco.config.schema.Config`.
+def config_groups() -> tuple[str, ...]:
+    tree = ast.parse((SRC / PACKAGE / "config" / "schema.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == "Config":
+            return tuple(
+                s.target.id
+                for s in node.body
+                if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)
+            )
+    raise AssertionError("no class Config in config/schema.py")
+
+
+@cache
+def _tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+@cache
+def _bindings(path: Path) -> dict[str, str]:
+    """Names bound by ``from precision_onco.x import name`` anywhere in the file (module
+    level or inside a function): their dotted target."""
+    out: dict[str, str] = {}
+    for node in ast.walk(_tree(path)):
+        if isinstance(node, ast.ImportFrom) and node.module and _ours(node.module):
+            for a in node.names:
+                out[a.asname or a.name] = f"{node.module}.{a.name}"
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if _ours(a.name):
+                    out[a.asname or a.name] = a.name
+    return out
+
+
+def _find_def(dotted: str) -> tuple[Path, ast.FunctionDef] | None:
+    """The function (or class's ``__init__``-less method path ``mod.Class.meth``) named."""
+    parts = dotted.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        path = module_path(".".join(parts[:cut]))
+        if path is None:
+            continue
+        body: list[ast.stmt] = _tree(path).body
+        node: ast.AST | None = None
+        for name in parts[cut:]:
+            node = next(
+                (
+                    n
+                    for n in body
+                    if isinstance(n, ast.FunctionDef | ast.ClassDef) and n.name == name
+                ),
+                None,
+            )
+            if node is None:
+                break
+            body = node.body if isinstance(node, ast.ClassDef) else []
+        if isinstance(node, ast.FunctionDef):
+            return path, node
+        if node is None:
+            # ``from pkg import name`` re-exported by a package ``__init__``: follow it
+            target = _bindings(path).get(parts[cut])
+            if target and target != dotted:
+                return _find_def(".".join([target, *parts[cut + 1 :]]))
+        return None
+    return None
+
+
+def _annotated_config(fn: ast.FunctionDef) -> list[str]:
+    """Parameters annotated ``Config`` (the whole composed configuration)."""
+    args = [*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs]
+    return [
+        a.arg
+        for a in args
+        if a.annotation is not None and ast.unparse(a.annotation).split(".")[-1] == "Config"
+    ]
+
+
+def _param_for(fn: ast.FunctionDef, call: ast.Call, var: str) -> list[str]:
+    """Names of ``fn``'s parameters that receive the name ``var`` in ``call``."""
+    params = [a.arg for a in [*fn.args.posonlyargs, *fn.args.args]]
+    if params and params[0] in ("self", "cls"):
+        params = params[1:]
+    out = [params[i] for i, a in enumerate(call.args) if i < len(params) and _is_name(a, var)]
+    out += [k.arg for k in call.keywords if k.arg and _is_name(k.value, var)]
+    return out
+
+
+def _is_name(node: ast.AST, var: str) -> bool:
+    return isinstance(node, ast.Name) and node.id == var
+
+
+def config_reads(entry: Path, functions: tuple[str, ...] = ("main",)) -> tuple[set[str], list[str]]:
+    """The Config keys a stage reads, as ``group`` or ``group.key``, following the whole
+    Config (a parameter annotated ``Config``, and names made from it with
+    ``dataclasses.replace`` or ``copy.deepcopy``) from ``entry``'s ``functions`` into the
+    project's functions it is passed to. A group handed on as a whole (``cfg.model``) is read
+    whole. Returns ``(keys, unresolved)``: calls receiving the Config that could not be
+    followed (outside the project, or not found), which the caller should judge.
+    """
+    groups = set(config_groups())
+    reads: set[str] = set()
+    unresolved: list[str] = []
+    seen: set[tuple[str, str, str]] = set()
+
+    def walk(path: Path, fn: ast.FunctionDef, var: str) -> None:
+        key = (str(path), f"{fn.lineno}:{fn.name}", var)
+        if key in seen:
+            return
+        seen.add(key)
+        names = {var}
+        binds = _bindings(path)
+        local = {n.name: n for n in _tree(path).body if isinstance(n, ast.FunctionDef)}
+        for node in ast.walk(fn):  # aliases first
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+                callee = ast.unparse(node.value.func)
+                first = node.value.args[0] if node.value.args else None
+                if (
+                    callee.split(".")[-1] in ("replace", "deepcopy", "copy")
+                    and first is not None
+                    and isinstance(first, ast.Name)
+                    and first.id in names
+                ):
+                    names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+        parent: dict[int, ast.AST] = {}
+        for node in ast.walk(fn):
+            for child in ast.iter_child_nodes(node):
+                parent[id(child)] = node
+        for node in ast.walk(fn):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in names
+                and node.attr in groups
+            ):
+                up = parent.get(id(node))
+                if isinstance(up, ast.Attribute) and up.value is node:
+                    reads.add(f"{node.attr}.{up.attr}")
+                else:
+                    reads.add(node.attr)  # the group itself: passed on, bound, iterated
+            if not isinstance(node, ast.Call):
+                continue
+            for v in sorted(names):
+                if not any(_is_name(a, v) for a in [*node.args, *(k.value for k in node.keywords)]):
+                    continue
+                callee = ast.unparse(node.func)
+                head, _, rest = callee.partition(".")
+                if callee.split(".")[-1] in ("replace", "deepcopy", "copy"):
+                    continue
+                if head in local and not rest:
+                    target: tuple[Path, ast.FunctionDef] | None = (path, local[head])
+                elif head in binds:
+                    target = _find_def(".".join([binds[head], *([rest] if rest else [])]))
+                else:
+                    target = None
+                if target is None:
+                    unresolved.append(f"{module_name_or(path)}:{node.lineno} {callee}({v})")
+                    continue
+                for p in _param_for(target[1], node, v):
+                    walk(target[0], target[1], p)
+
+    tree = _tree(entry)
+    for fn in tree.body:
+        if isinstance(fn, ast.FunctionDef) and fn.name in functions:
+            for p in _annotated_config(fn):
+                walk(entry, fn, p)
+    whole = {r for r in reads if "." not in r}
+    return {r for r in reads if r.split(".")[0] not in whole} | whole, unresolved
+
+
+def module_name_or(path: Path) -> str:
+    return module_name(path) if path.resolve().is_relative_to(SRC) else str(path.relative_to(ROOT))

@@ -7,6 +7,10 @@ directory above it). Otherwise editing that module leaves ``dvc repro`` "up to d
 stale outputs. Conversely a code dependency the stage never runs is reported, and no stage
 may depend on the whole ``src/`` (every edit would re-run everything).
 
+The stage's ``params`` must likewise cover the parts of the composed configuration its
+code reads (followed from the script's ``main(cfg: Config)`` into the functions the Config
+is passed to), so that changing one re-runs it.
+
 The rules are explained in docs/architecture.md ("DVC dependencies").
 """
 
@@ -19,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.codegraph import ROOT, SRC, closure, module_path
+from tests.codegraph import ROOT, SRC, closure, config_reads, module_path
 
 #: Stages whose command is the console script: the CLI module and the functions it runs.
 CLI_COMMANDS: dict[str, tuple[str, ...]] = {
@@ -151,3 +155,49 @@ def test_a_missing_dependency_is_named() -> None:
     assert "src/precision_onco/stage.py" in missing
     assert "src/precision_onco/models/propensity.py" not in missing
     assert "src/precision_onco/features/build.py" in missing
+
+
+#: ``paths.*`` are interpolated into the stages' deps and outs: DVC re-plans a stage when
+#: one changes, so they need not be params.
+PARAMS_NOT_NEEDED = ("paths",)
+
+
+def _params_cover(params: list[str], key: str) -> bool:
+    return any(key == p or key.startswith(p + ".") for p in params)
+
+
+def uncovered_params(spec: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """Config keys the stage reads that its ``params`` miss, and calls that hand the
+    Config to code the walk cannot follow."""
+    entry, functions = entry_point(spec["cmd"])
+    if functions is not None:  # the CLI: compose reads conf/ itself (a dep), not params
+        return [], []
+    reads, unresolved = config_reads(entry)
+    params = [str(p) for p in spec.get("params", [])]
+    wanted = [r for r in reads if r.split(".")[0] not in PARAMS_NOT_NEEDED]
+    missing = sorted(r for r in wanted if not _params_cover(params, r))
+    return missing, unresolved
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_params_cover_the_config_a_stage_reads(stage: str) -> None:
+    missing, unresolved = uncovered_params(STAGES[stage])
+    assert not unresolved, (
+        f"dvc.yaml stage '{stage}': the Config is passed to code the walk cannot follow: "
+        f"{unresolved} (pass the groups it needs instead, or teach tests/codegraph.py)"
+    )
+    assert not missing, (
+        f"dvc.yaml stage '{stage}': params do not cover {missing}, which the stage reads; "
+        "add them to its params"
+    )
+
+
+def test_the_config_walk_follows_the_config_into_the_library() -> None:
+    """train reads features.* and cohort.name only inside train_all (the leakage guard, the
+    manifest), and evaluate the catalog only in its model card: both are found."""
+    spec = dict(STAGES["train"], params=["endpoints", "model", "split", "catalog"])
+    missing, _ = uncovered_params(spec)
+    assert {"features", "cohort.name", "propensity"} <= set(missing)
+    spec = dict(STAGES["evaluate"], params=["evaluation", "endpoints"])
+    missing, _ = uncovered_params(spec)
+    assert "catalog" in missing and "report.lang" in missing and "tracking" in missing
