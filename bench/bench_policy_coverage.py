@@ -74,7 +74,7 @@ def main() -> None:
     t0 = time.perf_counter()
     inputs = prepare_study(cfg, tables["features"], tables["patients"], tables["lines"],
                            pd.read_parquet(reports / "predictions.parquet"), models,
-                           load_presets(ROOT / "conf", cfg.recommend),
+                           load_presets(ROOT / "conf" / "recommend", cfg.recommend),
                            truth=pd.read_parquet(truth_file))  # fmt: skip
     kw = {**estimator_settings(cfg), "n_boot": n_boot}
     rng = np.random.default_rng(2026)

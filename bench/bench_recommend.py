@@ -83,7 +83,7 @@ def main() -> None:
     from precision_onco.config import load_params
     from precision_onco.recommend.inputs import new_patient_payload
     from precision_onco.recommend.patient import parse_payload
-    from precision_onco.recommend.report import recommendations
+    from precision_onco.recommend.table import recommendations
 
     logging.basicConfig(level=logging.ERROR)
     os.chdir(ROOT)

@@ -173,7 +173,7 @@ def main() -> None:
 
     import joblib
 
-    from precision_onco.recommend.report import recommendations
+    from precision_onco.recommend.table import recommendations
 
     rec = joblib.load(model)
     rec.set_threads(1)

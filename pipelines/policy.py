@@ -58,7 +58,7 @@ def main(cfg: Config) -> None:
         out.write_text(json.dumps({"enabled": True, "skipped": why}, indent=2) + "\n")
         return
     models = load_models(Path(cfg.paths.models_dir))
-    presets = load_presets(Path("conf"), cfg.recommend)
+    presets = load_presets(Path("conf/recommend"), cfg.recommend)
     truth_file = Path(cfg.paths.raw_dir) / "ground_truth.parquet"
     truth = pd.read_parquet(truth_file) if cfg.cohort.synthetic and truth_file.is_file() else None
     t0 = time.perf_counter()

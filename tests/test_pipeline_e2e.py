@@ -113,8 +113,10 @@ def test_config_edit_reruns_exactly_the_readers(repo: Path) -> None:
                          "evaluate", "recommend", "report"}  # fmt: skip
     assert "seed: 11" in (repo / "params.yaml").read_text()
     cohort = repo / "conf/cohort/synthetic.yaml"
-    cohort.write_text(cohort.read_text().replace('data_cutoff: "2025-06-30"',
-                                                 'data_cutoff: "2025-07-31"'))  # fmt: skip
+    # the cohort's own cutoff (by default it interpolates the simulator's, synth.data_cutoff)
+    text = cohort.read_text()
+    assert "data_cutoff: ${synth.data_cutoff}" in text
+    cohort.write_text(text.replace("data_cutoff: ${synth.data_cutoff}", 'data_cutoff: "2025-07-31"'))
     out = _run(["dvc", "repro"], repo)
     assert _ran(out) == {"compose", "ingest"}  # same tables out: the later stages are skipped
 

@@ -24,7 +24,8 @@ from typing import Any
 
 from precision_onco import __version__
 from precision_onco.config import compose, load_params, to_yaml
-from precision_onco.stage import EXPECTED_ERRORS, configure_logging
+from precision_onco.errors import ConfigError, InputError, MissingInputError
+from precision_onco.stage import EXPECTED_ERRORS, configure_logging, report_user_error
 
 __all__ = ["main"]
 
@@ -150,7 +151,7 @@ def _load_config(params: str, *, default: str = "params.yaml") -> Any:
     if Path(params).is_file():
         return load_params(params)
     if params != default:
-        raise FileNotFoundError(f"--params {params}: no such file (a params.yaml composed by "
+        raise MissingInputError(f"--params {params}: no such file (a params.yaml composed by "
                                 "`precision-onco config compose`)")  # fmt: skip
     _, cfg = compose([])
     return cfg
@@ -248,7 +249,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     try:
         model = mlflow.pyfunc.load_model(uri)
     except mlflow.exceptions.MlflowException as exc:
-        raise ValueError(f"cannot load the recommender {uri} from {cfg.tracking.uri} "
+        raise InputError(f"cannot load the recommender {uri} from {cfg.tracking.uri} "
                          f"({exc.message.splitlines()[0]}); run `dvc repro` first") from None
     recommender = model.unwrap_python_model().recommender
     loaded = time.perf_counter() - t0
@@ -307,7 +308,7 @@ def _cmd_pgx(args: argparse.Namespace) -> int:
     from precision_onco.pgx import format_text, load_definitions, pgx_from_vcf
 
     if args.vcf is None and args.uracil is None:
-        raise ValueError("pgx needs --vcf FILE (germline genotypes) and/or --uracil NG_ML")
+        raise InputError("pgx needs --vcf FILE (germline genotypes) and/or --uracil NG_ML")
     result = pgx_from_vcf(
         args.vcf,
         sample=args.sample,
@@ -341,7 +342,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     keys_env = args.api_key_env or serve.auth.keys_env
     keys = tuple(k.strip() for k in os.environ.get(keys_env, "").split(",") if k.strip())
     if (args.require_auth or serve.auth.required or host not in LOOPBACK) and not keys:
-        raise ValueError(f"serve: an API key is required (host {host}); set {keys_env} to one "
+        raise ConfigError(f"serve: an API key is required (host {host}); set {keys_env} to one "
                          "or more comma-separated keys")
     hosts = tuple(args.allowed_host or serve.allowed_hosts) + (*LOOPBACK, "[::1]", host)
     settings = ServeSettings(
@@ -373,7 +374,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                  for c in comp.values()]
         source = ", ".join(named) or "registry"
         if not models:
-            raise ValueError(f"no champion model in the registry {cfg.tracking.uri} for cohort "
+            raise InputError(f"no champion model in the registry {cfg.tracking.uri} for cohort "
                              f"{cfg.cohort.name!r}; train it (dvc repro) or pass --model-dir")
     else:
         models_dir = Path(cfg.paths.models_dir)
@@ -400,7 +401,8 @@ def _parser() -> argparse.ArgumentParser:
         "(decision support).",
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="debug logging, and the traceback of an error in the input too")
     sub = p.add_subparsers(dest="command", required=True)
 
     cfg = sub.add_parser("config", help="compose and check the Hydra configuration")
@@ -565,9 +567,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except EXPECTED_ERRORS as exc:
-        log.debug("command failed", exc_info=True)
-        print(f"precision-onco: error: {exc}", file=sys.stderr)
-        return 2
+        return report_user_error("precision-onco", exc, verbose=args.verbose)
 
 
 if __name__ == "__main__":  # pragma: no cover

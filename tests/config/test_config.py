@@ -87,3 +87,45 @@ def test_validate_rejects_wrong_nested_type() -> None:
     data["catalog"]["regimens"][0]["evidence"]["orr"] = "high"
     with pytest.raises(ConfigError, match=r"catalog.regimens\[0\].evidence.orr"):
         validate(data)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("split.method=random", "config key 'split.method': 'random' is not one of group, "
+         "temporal, column"),
+        ("model.kind=xgboost", "config key 'model.kind': 'xgboost' is not one of lightgbm, "
+         "sklearn"),
+        ("model.calibration=platt", "config key 'model.calibration': 'platt' is not one of "
+         "isotonic, sigmoid, none"),
+        ("report.lang=de", "config key 'report.lang': 'de' is not one of en, fr"),
+        ("report.fhir_validate=some", "config key 'report.fhir_validate': 'some' is not one of "
+         "all, first, none"),
+    ],
+)
+def test_a_choice_is_checked_at_composition_with_the_accepted_values(
+    override: str, message: str
+) -> None:
+    """Choices fail when the config is composed, not when training starts."""
+    with pytest.raises(ConfigError) as err:
+        _compose(override)
+    assert str(err.value) == message
+
+
+def test_every_accepted_choice_composes() -> None:
+    from precision_onco.config.schema import Calibration, SplitMethod, choices_of
+
+    for method in choices_of(SplitMethod):
+        extra = ["split.column=cancer_type"] if method == "column" else []
+        assert _compose(f"split.method={method}", *extra)[1].split.method == method
+    for cal in choices_of(Calibration):
+        assert _compose(f"model.calibration={cal}")[1].model.calibration == cal
+
+
+def test_shared_values_are_interpolated_not_copied() -> None:
+    """The synthetic cohort's data cutoff and the TMB panel size follow the simulator's."""
+    _, cfg = _compose("synth.panel_size_mb=2.5", "synth.data_cutoff=2024-01-01")
+    assert cfg.features.panel_size_mb == 2.5
+    assert cfg.cohort.data_cutoff == "2024-01-01"
+    raw = yaml.safe_load((CONF / "features" / "default.yaml").read_text(encoding="utf-8"))
+    assert raw["panel_size_mb"] == "${synth.panel_size_mb}"

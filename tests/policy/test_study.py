@@ -27,7 +27,7 @@ def study(small_cohort, small_recommender):  # type: ignore[no-untyped-def]
     alternative = train_all(weighted, feats, tables.lines).models
     truth = pd.read_parquet(root / "data/raw/ground_truth.parquet")
     out = policy_study(cfg, feats, tables.patients, tables.lines, res.predictions, res.models,
-                       load_presets(ROOT / "conf", cfg.recommend), truth=truth,
+                       load_presets(ROOT / "conf" / "recommend", cfg.recommend), truth=truth,
                        alternative=alternative)  # fmt: skip
     return cfg, res, out
 

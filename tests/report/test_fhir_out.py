@@ -360,7 +360,7 @@ def test_an_invalid_bundle_is_named(
 def cohort_bundles(small_cohort, small_recommender, tmp_path_factory):  # type: ignore[no-untyped-def]
     """The report stage's bundles for the small cohort's held-out patients."""
     from precision_onco.config.schema import RecommendConfig
-    from precision_onco.recommend.report import recommendations
+    from precision_onco.recommend.table import recommendations
     from precision_onco.report.batch import answers_from_tables
     from precision_onco.report.fhir_out.produce import write_cohort_bundles
 

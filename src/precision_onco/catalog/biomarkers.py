@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from precision_onco.config.schema import BiomarkerConfig
+from precision_onco.errors import InputError
 
 __all__ = [
     "AMINO_ACIDS",
@@ -70,7 +71,7 @@ def _marker_matches(rule: BiomarkerConfig, markers: pd.DataFrame) -> np.ndarray:
     if rule.marker is None:
         return np.zeros(len(markers), dtype=bool)
     if rule.marker not in markers.columns:
-        raise ValueError(
+        raise InputError(
             f"biomarker '{rule.label}' needs the clinical column '{rule.marker}', which is "
             f"absent (columns: {sorted(markers.columns)})"
         )

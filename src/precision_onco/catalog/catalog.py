@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from precision_onco.config.schema import BiomarkerConfig, CatalogConfig, RegimenConfig
+from precision_onco.errors import InputError
 
 __all__ = ["PLATINUM_DRUGS", "Catalog"]
 
@@ -60,7 +61,7 @@ class Catalog:
         try:
             return self._index[regimen_id]
         except KeyError:
-            raise ValueError(
+            raise InputError(
                 f"unknown regimen_id '{regimen_id}'; the catalog has {self.regimen_ids}"
             ) from None
 

@@ -12,6 +12,7 @@ import pandas as pd
 from precision_onco.catalog.biomarkers import untested_genes
 from precision_onco.catalog.catalog import Catalog
 from precision_onco.config.schema import ContraindicationConfig, RegimenConfig
+from precision_onco.errors import InputError
 from precision_onco.pgx.regimens import pgx_exclusions
 
 __all__ = ["Eligibility", "eligibility"]
@@ -70,7 +71,7 @@ def _contra_hits(
     else:
         assert c.variable is not None and c.op is not None and c.value is not None
         if c.variable not in state.columns:
-            raise ValueError(
+            raise InputError(
                 f"contraindication '{c.id}' needs the column '{c.variable}', which the patient "
                 f"state lacks (columns: {sorted(state.columns)})"
             )

@@ -31,6 +31,7 @@ from omegaconf.errors import (
 )
 
 from precision_onco.config.schema import Config
+from precision_onco.errors import ConfigError
 
 __all__ = [
     "Config",
@@ -43,10 +44,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-class ConfigError(ValueError):
-    """A configuration value is unknown, of the wrong type, or missing."""
 
 
 def _describe(exc: OmegaConfBaseException) -> str:
@@ -172,8 +169,30 @@ def _check_semantics(cfg: Config) -> None:
         raise ConfigError(f"config key 'synth.cancer_mix': shares sum to {sum(mix.values())}, not 1")
     if cfg.synth.n_patients < 1:
         raise ConfigError("config key 'synth.n_patients': must be at least 1")
-    if cfg.report.lang not in ("en", "fr"):
-        raise ConfigError(f"config key 'report.lang': '{cfg.report.lang}' is not en or fr")
+    _check_choices(cfg, "")
+
+
+def _check_choices(obj: Any, prefix: str) -> None:
+    """Every :func:`~precision_onco.config.schema.choice` field holds an accepted value."""
+    if not dataclasses.is_dataclass(obj) or isinstance(obj, type):
+        return
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        key = f"{prefix}{f.name}"
+        accepted = f.metadata.get("choices")
+        if accepted is not None and value not in typing.get_args(accepted):
+            raise ConfigError(
+                f"config key '{key}': {value!r} is not one of "
+                f"{', '.join(typing.get_args(accepted))}"
+            )
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                _check_choices(v, f"{key}.{k}.")
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                _check_choices(v, f"{key}[{i}].")
+        else:
+            _check_choices(value, f"{key}.")
 
 
 def find_conf_dir(start: Path | None = None) -> Path:

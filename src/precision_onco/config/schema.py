@@ -6,16 +6,28 @@ value (``???``) fails at once with a message that names the full key.
 
 The schemas use :mod:`typing` generics (``List``, ``Dict``, ``Optional``)
 because OmegaConf resolves them on every supported Python version.
+
+A value chosen from a fixed set is a ``str`` field declared with :func:`choice` and a
+:class:`~typing.Literal` of the accepted values (OmegaConf has no ``Literal`` type, so the
+Literal rides in the field's metadata): validation at composition refuses any other value
+and names the accepted ones.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional  # noqa: UP035 - OmegaConf needs typing generics
+from typing import Any, Dict, List, Literal, Optional, get_args  # noqa: UP035 - OmegaConf needs typing generics
 
 from omegaconf import MISSING
 
 __all__ = [
+    "Calibration",
+    "FhirValidate",
+    "ModelKind",
+    "ReportLang",
+    "SplitMethod",
+    "choice",
+    "choices_of",
     "BiomarkerConfig",
     "CancerTypeConfig",
     "CatalogConfig",
@@ -40,6 +52,30 @@ __all__ = [
     "RegimenConfig",
     "SynthConfig",
 ]
+
+#: ``split.method``: held out at random by patient, by line start date, or by a column.
+SplitMethod = Literal["group", "temporal", "column"]
+#: ``model.kind``: LightGBM, or a scikit-learn classifier named by ``model.estimator``.
+ModelKind = Literal["lightgbm", "sklearn"]
+#: ``model.calibration``: of the probabilities, on out-of-fold predictions.
+Calibration = Literal["isotonic", "sigmoid", "none"]
+#: ``report.lang``: the language of the patient reports and model card.
+ReportLang = Literal["en", "fr"]
+#: ``report.fhir_validate``: which bundles the fhir.resources models check.
+FhirValidate = Literal["all", "first", "none"]
+
+
+def choice(default: str, accepted: Any) -> Any:
+    """A ``str`` field whose value must be one of the Literal ``accepted`` (checked by
+    :func:`precision_onco.config.validate`)."""
+    assert default in get_args(accepted), (default, accepted)
+    return field(default=default, metadata={"choices": accepted})
+
+
+def choices_of(accepted: Any) -> tuple[str, ...]:
+    """The values of a Literal of choices, in declaration order."""
+    return tuple(get_args(accepted))
+
 
 
 # --------------------------------------------------------------------------- paths
@@ -443,7 +479,7 @@ class EndpointConfig:
 class SplitConfig:
     """How held-out rows are chosen; every split keeps a patient's lines together."""
 
-    method: str = "group"  # group (random by patient) | temporal (by line start) | column
+    method: str = choice("group", SplitMethod)
     test_fraction: float = 0.2
     validation_fraction: float = 0.2  # of the training patients, for early stopping
     column: Optional[str] = None  # method=column: rows whose value is in test_values are held out
@@ -456,13 +492,13 @@ class SplitConfig:
 class ModelConfig:
     """The classifier of every endpoint and how it is fitted and calibrated."""
 
-    kind: str = "lightgbm"  # lightgbm | sklearn
+    kind: str = choice("lightgbm", ModelKind)
     # sklearn: dotted path of a classifier class (e.g. sklearn.linear_model.LogisticRegression)
     estimator: Optional[str] = None
     params: Dict[str, Any] = field(default_factory=dict)
     early_stopping_rounds: int = 50
     max_rounds: int = 2000
-    calibration: str = "isotonic"  # isotonic | sigmoid | none
+    calibration: str = choice("isotonic", Calibration)
     calibration_folds: int = 5
     propensity_weighting: bool = False
     weight_clip: float = 20.0
@@ -546,6 +582,23 @@ class RecommendConfig:
 
 
 @dataclass
+class PropensityConfig:
+    """The propensity model of practice, P(regimen | line state): a cross-fitted multiclass
+    LightGBM (:func:`precision_onco.models.propensity.cross_fit_propensity`), shared by
+    propensity-weighted training (``model.propensity_weighting``) and the policy study.
+
+    Every value comes from ``conf/propensity/default.yaml`` (``???`` here: no second default).
+    """
+
+    folds: int = MISSING  # patient-grouped cross-fitting folds (at most the patients)
+    n_estimators: int = MISSING
+    learning_rate: float = MISSING
+    num_leaves: int = MISSING
+    min_child_samples: int = MISSING
+    reg_lambda: float = MISSING
+
+
+@dataclass
 class PolicyConfig:
     """Off-policy evaluation of the recommender against practice, guideline, random, oracle."""
 
@@ -555,7 +608,6 @@ class PolicyConfig:
     bootstrap: int = 500  # patient bootstrap resamples for every CI
     level: float = 0.95
     seed: int = 13
-    propensity_folds: int = 5  # patient-grouped cross-fitting folds of the propensity model
     n_jobs: int = -1  # LightGBM threads for the propensity model
     # also train the endpoint models the other way (naive vs propensity-weighted) and
     # compare their recommendations side by side
@@ -566,7 +618,7 @@ class PolicyConfig:
 class ReportConfig:
     """Patient reports: language (``en`` or ``fr``), PDF through headless Chromium."""
 
-    lang: str = "en"
+    lang: str = choice("en", ReportLang)
     pdf: bool = False
     chromium: str = "chromium"  # the browser binary for PDF
     max_patients: Optional[int] = None  # null: every patient with a recommendation
@@ -578,7 +630,7 @@ class ReportConfig:
     fhir_identifiers: Optional[str] = None
     # bundles checked with the fhir.resources models: all (about 30 ms each), first (the first;
     # the others by value sets and references), none
-    fhir_validate: str = "first"
+    fhir_validate: str = choice("first", FhirValidate)
 
 
 @dataclass
@@ -627,4 +679,5 @@ class Config:
     serve: ServeConfig = field(default_factory=ServeConfig)
     kb: KbConfig = field(default_factory=KbConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    propensity: PropensityConfig = field(default_factory=PropensityConfig)
     report: ReportConfig = field(default_factory=ReportConfig)

@@ -32,6 +32,7 @@ import pandas as pd
 from precision_onco.catalog.biomarkers import biomarker_status
 from precision_onco.catalog.catalog import PLATINUM_DRUGS, Catalog
 from precision_onco.config.schema import CatalogConfig, FeaturesConfig
+from precision_onco.errors import ConfigError, InputError
 
 __all__ = [
     "CATEGORICAL",
@@ -66,10 +67,10 @@ def load_panel(cfg: FeaturesConfig, root: Path) -> pd.DataFrame:
     if cfg.panel_file:
         p = root / cfg.panel_file
         if not p.is_file():
-            raise ValueError(f"features.panel_file: {p} not found")
+            raise InputError(f"features.panel_file: {p} not found")
         panel = pd.read_csv(p, sep="\t", comment="#")
         if "symbol" not in panel.columns:
-            raise ValueError(f"features.panel_file: {p} has no 'symbol' column")
+            raise InputError(f"features.panel_file: {p} has no 'symbol' column")
     else:
         with resources.files("precision_onco.synth").joinpath("data/genes.tsv").open() as fh:
             panel = pd.read_csv(fh, sep="\t", comment="#")
@@ -187,10 +188,10 @@ def _extra_inputs(out: pd.DataFrame, lines: pd.DataFrame, patients: pd.DataFrame
     for c in cfg.extra:
         where = f"features.extra: {c!r}"
         if c in forbidden or _OUTCOME_RX.match(str(c)):
-            raise ValueError(f"{where} is an outcome, a key or the regimen given; it can never "
+            raise ConfigError(f"{where} is an outcome, a key or the regimen given; it can never "
                              "be a model input")
         if c in out.columns:
-            raise ValueError(f"{where} is already a canonical feature; list only other columns")
+            raise ConfigError(f"{where} is already a canonical feature; list only other columns")
         if c in lines.columns:
             col = lines[c]
         elif c in patients.columns:
@@ -199,9 +200,9 @@ def _extra_inputs(out: pd.DataFrame, lines: pd.DataFrame, patients: pd.DataFrame
             near = difflib.get_close_matches(
                 c, [str(x) for x in [*lines.columns, *patients.columns]], n=1, cutoff=0.6)
             hint = f"; did you mean {near[0]!r}?" if near else ""
-            raise ValueError(f"{where} is not a column of the lines or patients table{hint}")
+            raise ConfigError(f"{where} is not a column of the lines or patients table{hint}")
         if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
-            raise ValueError(f"{where} is not numeric (dtype {col.dtype}); map it to numbers "
+            raise ConfigError(f"{where} is not numeric (dtype {col.dtype}); map it to numbers "
                              "with cohort.inputs.<table>.values")
         out[c] = pd.to_numeric(col, errors="coerce").astype("float64").to_numpy()
     return out

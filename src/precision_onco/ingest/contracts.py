@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from precision_onco.stage import UserError
+from precision_onco.errors import InputError
 
 __all__ = [
     "LINE_COLUMNS",
@@ -74,7 +74,7 @@ REJECT_COLUMNS: dict[str, str] = {
 RAW_EXCERPT_CHARS = 200
 
 
-class IngestError(UserError):
+class IngestError(InputError):
     """A fatal input problem: stops the ingest with one message naming the file."""
 
     def __init__(self, path: Path | str, problem: str, *, line: int | None = None) -> None:

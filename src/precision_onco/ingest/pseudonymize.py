@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from precision_onco.config.schema import PseudonymizationConfig
+from precision_onco.errors import ConfigError
 
 __all__ = ["DEMO_KEY", "KEY_PREFIX", "PseudonymizationError", "pseudonymize", "resolve_key"]
 
@@ -28,7 +29,7 @@ _HEX_CHARS = 24
 _MIN_KEY_BYTES = 16
 
 
-class PseudonymizationError(ValueError):
+class PseudonymizationError(ConfigError):
     """No usable pseudonymization key."""
 
 

@@ -52,6 +52,7 @@ import pandas as pd
 
 from precision_onco.catalog.biomarkers import to_short_hgvsp
 from precision_onco.config.schema import CatalogConfig, CivicConfig
+from precision_onco.errors import InputError
 
 __all__ = ["ITEM_KEYS", "REQUIRED_COLUMNS", "CivicError", "CivicKB", "civic_version"]
 
@@ -104,7 +105,7 @@ _GENE_TOKEN_RX = re.compile(r"^[A-Z][A-Z0-9-]*$")
 _HINT = "set kb.civic.tsv to a CIViC ClinicalEvidenceSummaries TSV"
 
 
-class CivicError(ValueError):
+class CivicError(InputError):
     """A CIViC evidence file is missing, unreadable or not in the expected format."""
 
 

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from precision_onco.config.schema import EndpointConfig, SplitConfig
+from precision_onco.config.schema import EndpointConfig, SplitConfig, SplitMethod, choices_of
+from precision_onco.errors import ConfigError, InputError
 
 __all__ = ["assign_split", "endpoint_labels"]
 
@@ -33,7 +34,7 @@ def endpoint_labels(
         y = y.where(col.notna())
         bad = y.notna() & ~y.isin([0.0, 1.0])
         if bad.any():
-            raise ValueError(f"endpoints.{name}: column {e.column!r} has values other than 0/1 "
+            raise InputError(f"endpoints.{name}: column {e.column!r} has values other than 0/1 "
                              f"(e.g. {col[bad].iloc[0]!r}); set a threshold")  # fmt: skip
         if y.nunique(dropna=True) < 2:
             skipped[name] = f"column {e.column!r} has a single value"
@@ -61,20 +62,21 @@ def assign_split(lines: pd.DataFrame, cfg: SplitConfig) -> pd.Series:
         test = set(rng.permutation(patients)[:n_test])
     elif cfg.method == "temporal":
         if "start_date" not in lines.columns:
-            raise ValueError("split.method=temporal needs a start_date column in the lines table")
+            raise InputError("split.method=temporal needs a start_date column in the lines table")
         first = lines.assign(_pk=pk).groupby("_pk")["start_date"].min().sort_values(kind="stable")
         n_test = int(round(cfg.test_fraction * len(first)))
         test = set(first.index[len(first) - n_test :])
     elif cfg.method == "column":
         if not cfg.column or cfg.column not in lines.columns:
-            raise ValueError(f"split.column: {cfg.column!r} is not a column of the lines table")
+            raise ConfigError(f"split.column: {cfg.column!r} is not a column of the lines table")
         held = lines[cfg.column].astype("string").isin([str(v) for v in cfg.test_values])
         test = set(pk[held.fillna(False).to_numpy(bool)])
         if not test:
-            raise ValueError(f"split.column {cfg.column!r}: no row has a value in "
+            raise ConfigError(f"split.column {cfg.column!r}: no row has a value in "
                              f"{list(cfg.test_values)}")  # fmt: skip
     else:
-        raise ValueError(f"split.method: {cfg.method!r} is not group, temporal or column")
+        raise ConfigError(f"split.method: {cfg.method!r} is not one of "
+                          f"{', '.join(choices_of(SplitMethod))}")
     rest = np.array([p for p in patients if p not in test])
     n_val = int(round(cfg.validation_fraction * len(rest)))
     val = set(rng.permutation(rest)[:n_val])

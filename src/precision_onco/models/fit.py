@@ -28,7 +28,14 @@ from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from precision_onco.config.schema import ModelConfig
+from precision_onco.config.schema import (
+    Calibration,
+    ModelConfig,
+    ModelKind,
+    PropensityConfig,
+    choices_of,
+)
+from precision_onco.errors import ConfigError
 from precision_onco.features import CATEGORICAL, model_matrix
 
 __all__ = ["EndpointModel", "fit_endpoint", "load_models", "propensity_weights", "safe_names"]
@@ -174,13 +181,13 @@ def _lgbm(cfg: ModelConfig, n_estimators: int, seed: int) -> lgb.LGBMClassifier:
 
 def _sklearn(cfg: ModelConfig, x: pd.DataFrame, cat_cols: list[str]) -> Pipeline:
     if not cfg.estimator or "." not in cfg.estimator:
-        raise ValueError("model.estimator: give the dotted path of a scikit-learn classifier "
+        raise ConfigError("model.estimator: give the dotted path of a scikit-learn classifier "
                          "(e.g. sklearn.linear_model.LogisticRegression)")  # fmt: skip
     module, _, name = cfg.estimator.rpartition(".")
     try:
         cls = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as exc:
-        raise ValueError(f"model.estimator: cannot import {cfg.estimator!r} ({exc})") from None
+        raise ConfigError(f"model.estimator: cannot import {cfg.estimator!r} ({exc})") from None
     num_cols = [c for c in x.columns if c not in cat_cols]
     pre = ColumnTransformer([
         ("num", Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
@@ -192,21 +199,22 @@ def _sklearn(cfg: ModelConfig, x: pd.DataFrame, cat_cols: list[str]) -> Pipeline
 
 def propensity_weights(
     states: pd.DataFrame, columns: Sequence[str], regimen: pd.Series, groups: pd.Series,
-    cfg: ModelConfig, seed: int,
+    cfg: ModelConfig, seed: int, settings: PropensityConfig,
 ) -> np.ndarray:  # fmt: skip
     """Stabilized inverse-propensity weights of the regimen actually given.
 
-    The cross-fitted propensity ``e(a | x)`` (:func:`~precision_onco.policy.propensity.
+    The cross-fitted propensity ``e(a | x)`` (:func:`~precision_onco.models.propensity.
     cross_fit_propensity`) gives each line the weight ``P(a | cancer type) / e(a | x)``:
     in the weighted cohort the regimen no longer depends on the line state beyond the
     cancer type (as if assigned at random with the observed shares), so a regimen's rare
     patients — the frail ones given an intensive combination — count as much as they
     would have in a trial. Weights are capped at ``cfg.weight_clip`` and scaled to mean 1.
+    ``settings``: the propensity model's (``conf/propensity/``).
     """
-    from precision_onco.policy.propensity import cross_fit_propensity
+    from precision_onco.models.propensity import cross_fit_propensity
 
     given = regimen.astype("string").fillna("unknown")
-    prop = cross_fit_propensity(states, columns, given, groups, seed=seed)
+    prop = cross_fit_propensity(states, columns, given, groups, settings, seed=seed)
     e = prop.of(given.tolist())
     stratum = (states["cancer_type"].astype("string").fillna("unknown").to_numpy()
                if "cancer_type" in states.columns else np.zeros(len(given)))  # fmt: skip
@@ -263,13 +271,15 @@ def fit_endpoint(
     elif cfg.kind == "sklearn":
         base = _sklearn(cfg, x, [s for c, s in zip(cols, safe, strict=True) if c in CATEGORICAL])
     else:
-        raise ValueError(f"model.kind: {cfg.kind!r} is not lightgbm or sklearn")
+        raise ConfigError(f"model.kind: {cfg.kind!r} is not one of "
+                          f"{', '.join(choices_of(ModelKind))}")
     if cfg.calibration == "none":
         base.fit(x, y, **({"sample_weight": w} if cfg.kind == "lightgbm" else {}))
         model.estimator = base
         return model
-    if cfg.calibration not in ("isotonic", "sigmoid"):
-        raise ValueError(f"model.calibration: {cfg.calibration!r} is not isotonic, sigmoid or none")
+    if cfg.calibration not in choices_of(Calibration):
+        raise ConfigError(f"model.calibration: {cfg.calibration!r} is not one of "
+                          f"{', '.join(choices_of(Calibration))}")
     cal = CalibratedClassifierCV(base, method=cfg.calibration, cv=splits)
     if cfg.kind == "lightgbm":
         cal.fit(x, y, sample_weight=w)

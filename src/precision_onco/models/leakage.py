@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from precision_onco.config.schema import FeaturesConfig
+from precision_onco.errors import InputError
 from precision_onco.models.metrics import auc
 
 __all__ = ["LeakageError", "check_model", "check_names", "check_single", "single_input_auc"]
@@ -36,7 +37,7 @@ _FIX = (
 )
 
 
-class LeakageError(ValueError):
+class LeakageError(InputError):
     """An input that gives an endpoint's outcome away: training refused."""
 
 

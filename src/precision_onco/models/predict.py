@@ -31,6 +31,7 @@ import pandas as pd
 
 from precision_onco.catalog.biomarkers import to_short_hgvsp
 from precision_onco.config import Config
+from precision_onco.errors import InputError
 from precision_onco.features import CATEGORICAL, build_features, load_panel
 from precision_onco.ingest.cohort import Redactor, _link, _sample_map, expand_paths
 from precision_onco.ingest.contracts import VARIANT_COLUMNS, IngestError, ReadResult
@@ -114,7 +115,7 @@ def predict_table(
     file (unreadable, a mapped column missing) and :class:`ValueError` without models.
     """
     if not models:
-        raise ValueError("no endpoint model to score with (train the cohort first)")
+        raise InputError("no endpoint model to score with (train the cohort first)")
     root = (root or Path.cwd()).resolve()
     path = Path(table)
     inputs = cfg.cohort.inputs
@@ -360,13 +361,13 @@ def models_from_dir(models_dir: Path | str, *, cohort: str) -> dict[str, Endpoin
         if isinstance(trained_on, dict):
             trained_on = trained_on.get("name")
         if trained_on and trained_on != cohort:
-            raise ValueError(
+            raise InputError(
                 f"{d}: these models were trained on cohort {trained_on!r}, not {cohort!r}; "
                 f"train {cohort!r} first or pass its --model-dir"
             )
     models = load_models(d)
     if not models:
-        raise ValueError(f"no trained model (<endpoint>.joblib) in {d}; train the cohort first")
+        raise InputError(f"no trained model (<endpoint>.joblib) in {d}; train the cohort first")
     return models
 
 
@@ -382,5 +383,5 @@ def write_predictions(result: PredictResult, out: Path | str) -> Path:
     elif name.endswith((".tsv", ".tsv.gz")):
         result.predictions.to_csv(p, index=False, sep="\t")
     else:
-        raise ValueError(f"--out {p}: write .csv, .tsv or .parquet (the extension decides)")
+        raise InputError(f"--out {p}: write .csv, .tsv or .parquet (the extension decides)")
     return p

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from precision_onco.config import Config
+from precision_onco.errors import InputError
 from precision_onco.features import candidate_features
 from precision_onco.models.data import assign_split, endpoint_labels
 from precision_onco.models.fit import EndpointModel, fit_endpoint, propensity_weights
@@ -82,7 +83,7 @@ def train_all(cfg: Config, features: pd.DataFrame, lines: pd.DataFrame) -> Train
     data = features.merge(lines, on=KEYS, how="left", suffixes=("", "__line"))
     labels, skipped = endpoint_labels(data, cfg.endpoints)
     if labels.empty:
-        raise ValueError("no endpoint can be trained: " + "; ".join(
+        raise InputError("no endpoint can be trained: " + "; ".join(
             f"{k}: {v}" for k, v in skipped.items()) if skipped else "no endpoints configured")  # fmt: skip
     split = assign_split(data, cfg.split)
     frame = model_frame(features, cfg)
@@ -95,7 +96,7 @@ def train_all(cfg: Config, features: pd.DataFrame, lines: pd.DataFrame) -> Train
         state_cols = [c for c in features.columns if c not in KEYS and c != "regimen_id"]
         weights = propensity_weights(features, state_cols, features.get("regimen_id",
                                      pd.Series(index=features.index, dtype="string")), groups,
-                                     cfg.model, cfg.split.seed)  # fmt: skip
+                                     cfg.model, cfg.split.seed, cfg.propensity)  # fmt: skip
     models: dict[str, EndpointModel] = {}
     test = (split == "test").to_numpy()
     preds = frame.loc[test, KEYS].copy()
@@ -135,7 +136,7 @@ def train_all(cfg: Config, features: pd.DataFrame, lines: pd.DataFrame) -> Train
         log.info("%s: %d training rows (%d positive), %s rounds, %.1f s", ep, train.sum(),
                  y[train].sum(), m.best_iteration, time.perf_counter() - t1)  # fmt: skip
     if not models:
-        raise ValueError("no endpoint could be trained: " + "; ".join(
+        raise InputError("no endpoint could be trained: " + "; ".join(
             f"{k}: {v}" for k, v in skipped.items()))  # fmt: skip
     cv = _cross_validate(cfg, frame, labels, groups, cols, weights) if cfg.split.cv_folds > 1 \
         else None  # fmt: skip

@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from precision_onco.errors import InputError
+
 __all__ = [
     "DEFAULT_DEFINITIONS",
     "Allele",
@@ -33,7 +35,7 @@ __all__ = [
 DEFAULT_DEFINITIONS = "data/pgx_definitions.yaml"
 
 
-class DefinitionsError(ValueError):
+class DefinitionsError(InputError):
     """The definitions file is malformed (names the file and the field)."""
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from cyvcf2 import VCF
 
+from precision_onco.errors import InputError
 from precision_onco.pgx.definitions import Definitions, Gene, Locus
 
 __all__ = ["GermlineReading", "LocusCall", "PgxInputError", "read_germline"]
@@ -39,7 +40,7 @@ _SOMATIC = re.compile(r"(?im)^##(?:INFO|FORMAT)=<.*\b(somatic|tumou?r)\b")
 _BLOCK_ALTS = frozenset({"<NON_REF>", "<*>"})
 
 
-class PgxInputError(ValueError):
+class PgxInputError(InputError):
     """A germline VCF that cannot be called (the message names the file and what to fix)."""
 
 

@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from precision_onco.errors import InputError
 from precision_onco.pgx.call import GeneCall
 from precision_onco.pgx.definitions import Definitions, DoseRule
 
@@ -58,11 +59,11 @@ def interpret_uracil(ng_ml: float | None, definitions: Definitions) -> UracilRes
     try:
         value = float(ng_ml)
     except (TypeError, ValueError):
-        raise ValueError(f"uracil_ng_ml must be a number of ng/mL, got {ng_ml!r}") from None
+        raise InputError(f"uracil_ng_ml must be a number of ng/mL, got {ng_ml!r}") from None
     if math.isnan(value):
         return UracilResult(None, None, "indeterminate", None, src)
     if value < 0:
-        raise ValueError(f"uracil_ng_ml must be >= 0 ng/mL, got {value:g}")
+        raise InputError(f"uracil_ng_ml must be >= 0 ng/mL, got {value:g}")
     band = [b for b in definitions.uracil_bands if value >= b.min][-1]
     return UracilResult(value, band.deficiency, band.phenotype, band.rule, src)
 
@@ -231,7 +232,7 @@ def drug_guidance(
     """
     spec = definitions.drugs.get(drug)
     if spec is None:
-        raise ValueError(
+        raise InputError(
             f"no pharmacogenomic rule for drug '{drug}'; known: {', '.join(definitions.drugs)}"
         )
     call = genes[spec["gene"]]

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from precision_onco.config.schema import RegimenConfig
+from precision_onco.errors import InputError
 from precision_onco.pgx.call import GeneCall, not_tested_gene
 from precision_onco.pgx.definitions import Definitions, load_definitions
 from precision_onco.pgx.guidance import DrugGuidance, drug_guidance, interpret_uracil
@@ -66,7 +67,7 @@ def _value(row: pd.Series | dict[str, Any], key: str) -> Any:
 def _score(value: Any, field: str) -> float:
     s = float(value)
     if s * 2 != round(s * 2) or not 0 <= s <= 2:
-        raise ValueError(f"{field} must be 0, 0.5, 1, 1.5 or 2, got {value!r}")
+        raise InputError(f"{field} must be 0, 0.5, 1, 1.5 or 2, got {value!r}")
     return s
 
 
@@ -104,7 +105,7 @@ def _ugt_call(phenotype: Any, diplotype: Any, defs: Definitions) -> GeneCall:
     if ph is None or ph == "indeterminate":
         return not_tested_gene(gene)
     if ph not in _PHENOTYPES:
-        raise ValueError(
+        raise InputError(
             f"ugt1a1_phenotype must be one of {', '.join(_PHENOTYPES)} or "
             f"indeterminate, got {phenotype!r}"
         )

@@ -1,7 +1,7 @@
 """Does following the recommendations help? Off-policy evaluation of treatment policies.
 
-:mod:`~precision_onco.policy.ope` holds the estimators, :mod:`~precision_onco.policy.propensity`
-the propensity of practice, :mod:`~precision_onco.policy.policies` the policies,
+:mod:`~precision_onco.policy.ope` holds the estimators, :mod:`~precision_onco.models.propensity`
+the propensity of practice (in ``models``: propensity-weighted training uses it too), :mod:`~precision_onco.policy.policies` the policies,
 :mod:`~precision_onco.policy.evaluate` the evaluation of many policies on one cohort and
 :mod:`~precision_onco.policy.study` the study the `policy` stage runs.
 """

@@ -24,6 +24,7 @@ from precision_onco.config import Config
 from precision_onco.config.schema import CatalogConfig, RecommendConfig
 from precision_onco.models.data import endpoint_labels
 from precision_onco.models.fit import EndpointModel
+from precision_onco.models.propensity import Propensity, cross_fit_propensity, restrict_to
 from precision_onco.policy.evaluate import (
     KEYS,
     Policy,
@@ -33,7 +34,6 @@ from precision_onco.policy.evaluate import (
     outcome_model_accuracy,
 )
 from precision_onco.policy.policies import guideline_scores, random_policy, weighted_sum
-from precision_onco.policy.propensity import Propensity, cross_fit_propensity, restrict_to
 from precision_onco.recommend.rank import rank_regimens, supported
 
 __all__ = ["StudyInputs", "estimator_settings", "policy_skip_reason", "policy_study",
@@ -172,8 +172,7 @@ def prepare_study(
     given = feats["regimen_id"] if "regimen_id" in feats.columns else pd.Series(
         [None] * len(feats))  # fmt: skip
     prop = cross_fit_propensity(feats, state_cols, given, feats["patient_key"].astype(str),
-                                folds=pc.propensity_folds, seed=pc.seed,
-                                n_jobs=pc.n_jobs)  # fmt: skip
+                                cfg.propensity, seed=pc.seed, n_jobs=pc.n_jobs)
     row_of = pd.Series(np.arange(len(feats)), index=pd.MultiIndex.from_frame(feats[KEYS]))
     held = feats.merge(held_keys[KEYS].drop_duplicates(), on=KEYS)
     data = held.merge(lines, on=KEYS, how="left", suffixes=("", "__line"))

@@ -47,9 +47,9 @@ from typing import Any
 import pandas as pd
 
 from precision_onco.catalog.biomarkers import AMINO_ACIDS
+from precision_onco.errors import InputError
 from precision_onco.ingest.pseudonymize import KEY_PREFIX
 from precision_onco.ingest.tables import LINE_FIELDS, PATIENT_FIELDS, Field
-from precision_onco.stage import UserError
 
 __all__ = [
     "MAX_LINES",
@@ -110,7 +110,7 @@ _OUTCOMES = ("regimen_id", "end_date", "best_response", "objective_response",
              "discontinued_for_toxicity")  # fmt: skip
 
 
-class PayloadError(UserError, ValueError):
+class PayloadError(InputError):
     """A payload field is missing, unknown or out of range; the message names it."""
 
 

@@ -24,11 +24,11 @@ from omegaconf import OmegaConf
 from precision_onco.catalog.catalog import Catalog
 from precision_onco.config.schema import CatalogConfig, FeaturesConfig, RecommendConfig
 from precision_onco.features import build_features
+from precision_onco.jsonable import json_value
 from precision_onco.kb.civic import CivicKB
 from precision_onco.models.fit import EndpointModel
-from precision_onco.recommend.explain import json_value
 from precision_onco.recommend.patient import PatientCase, PayloadError, parse_payload
-from precision_onco.recommend.report import recommendations
+from precision_onco.recommend.table import recommendations
 
 __all__ = ["PatientResult", "Recommender", "RecommenderPyfunc", "load_presets"]
 
@@ -60,13 +60,14 @@ ANSWER_COLUMNS = ("rank", "regimen_id", "utility", "utility_low", "utility_high"
                   "distinguishable")  # fmt: skip
 
 
-def load_presets(conf_dir: Path, current: RecommendConfig | None = None
+def load_presets(presets_dir: Path, current: RecommendConfig | None = None
                  ) -> dict[str, RecommendConfig]:  # fmt: skip
-    """Every utility preset of ``conf_dir/recommend/*.yaml``; ``current`` (the composed
-    ``recommend`` group, possibly overridden) replaces the preset of its name."""
+    """Every utility preset of ``presets_dir/*.yaml`` (the ``recommend`` group of ``conf/``,
+    e.g. ``conf/recommend``); ``current`` (the composed ``recommend`` group, possibly
+    overridden) replaces the preset of its name."""
     out: dict[str, RecommendConfig] = {}
     schema = OmegaConf.structured(RecommendConfig)
-    for p in sorted((conf_dir / "recommend").glob("*.yaml")):
+    for p in sorted(presets_dir.glob("*.yaml")):
         merged = OmegaConf.merge(schema, OmegaConf.load(p))
         cfg: RecommendConfig = OmegaConf.to_object(merged)  # type: ignore[assignment]
         out[cfg.preset] = cfg
@@ -246,7 +247,7 @@ def recommender_from(models: Mapping[str, EndpointModel], cfg: Any, *, root: Pat
     from precision_onco.features.build import load_panel
 
     try:
-        presets = load_presets(find_conf_dir(root), cfg.recommend)
+        presets = load_presets(find_conf_dir(root) / "recommend", cfg.recommend)
     except (ConfigError, OSError, ValueError):
         presets = {cfg.recommend.preset: cfg.recommend}
     civic = CivicKB.load(cfg.kb.civic, catalog=cfg.catalog, base_dir=root)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from precision_onco.config.schema import ReportLang, choices_of
+from precision_onco.errors import ConfigError
+
 __all__ = [
     "LANGS", "Labels", "civic_term", "fmt_number", "fmt_percent", "labels", "separation_sentence",
     "translate_reason",
 ]
 
-LANGS = ("en", "fr")
+LANGS = choices_of(ReportLang)
 
 _EN: dict[str, str] = {
     "title": "Treatment recommendation report",
@@ -237,7 +240,7 @@ class Labels(dict[str, str]):
 def labels(lang: str) -> Labels:
     """The labels of ``lang`` (``en`` or ``fr``)."""
     if lang not in LANGS:
-        raise ValueError(f"report.lang: {lang!r} is not one of {', '.join(LANGS)}")
+        raise ConfigError(f"report.lang: {lang!r} is not one of {', '.join(LANGS)}")
     out = Labels(_EN if lang == "en" else _FR)
     out.lang = lang
     return out

@@ -148,7 +148,7 @@ Summary = dict[str, list[tuple[str, float]]]
 def shap_summary(models: Mapping[str, Any], rows: pd.DataFrame, *, top: int = 10,
                  sample: int = 500, seed: int = 0) -> Summary:
     """Mean |TreeSHAP contribution| (log-odds) of each endpoint's top features on ``rows``."""
-    from precision_onco.recommend.explain import contributions
+    from precision_onco.models.explain import contributions
 
     x = rows.sample(min(sample, len(rows)), random_state=seed) if len(rows) else rows
     out = {}

@@ -21,9 +21,8 @@ from markupsafe import escape
 
 from precision_onco.catalog.biomarkers import to_short_hgvsp
 from precision_onco.config.schema import CatalogConfig
+from precision_onco.jsonable import json_value
 from precision_onco.pgx.report import pgx_section
-from precision_onco.recommend.explain import describe, json_value
-from precision_onco.recommend.labels import cancer_type_name, regimen_name
 from precision_onco.report.i18n import (
     civic_term,
     fmt_number,
@@ -32,6 +31,7 @@ from precision_onco.report.i18n import (
     separation_sentence,
     translate_reason,
 )
+from precision_onco.report.wording import cancer_type_name, describe, regimen_name
 
 __all__ = ["LAB_UNITS", "patient_context", "render_patient"]
 

@@ -7,6 +7,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from precision_onco.errors import UserError
+
 __all__ = ["CHROMIUM_FLAGS", "PdfError", "find_chromium", "html_to_pdf"]
 
 #: Headless, no sandbox (containers run as root), and no background network traffic.
@@ -15,7 +17,7 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--disable-component-update", "--disable-extensions")  # fmt: skip
 
 
-class PdfError(RuntimeError):
+class PdfError(UserError, RuntimeError):
     """Chromium is missing or could not print the page."""
 
 

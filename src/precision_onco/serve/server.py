@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from precision_onco.errors import ConfigError, InputError
 from precision_onco.serve.app import ServeSettings, create_app
 
 __all__ = ["LOOPBACK", "resolve_model", "run", "worker_app"]
@@ -52,7 +53,7 @@ def resolve_model(uri: str, *, tracking_uri: str | None = None, retries: int = 5
     )
     path = Path(local) / _ARTIFACT
     if not path.is_file():
-        raise ValueError(f"{uri}: not a precision_onco recommender (no {_ARTIFACT} in the model)")
+        raise InputError(f"{uri}: not a precision_onco recommender (no {_ARTIFACT} in the model)")
     return path
 
 
@@ -105,7 +106,7 @@ def run(
 
     cfg = settings or ServeSettings()
     if host not in LOOPBACK and not cfg.api_keys:
-        raise ValueError(
+        raise ConfigError(
             f"--host {host}: binding beyond loopback requires an API key (set "
             "PRECISION_ONCO_API_KEYS or --api-key-env)"
         )

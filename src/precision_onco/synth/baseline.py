@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from precision_onco.errors import ConfigError
 from precision_onco.synth.genome import Panel
 
 __all__ = ["Baseline", "simulate_baseline"]
@@ -270,7 +271,7 @@ def simulate_baseline(
     """
     unknown = set(cancer_mix) - set(_HISTOLOGY)
     if unknown:
-        raise ValueError(
+        raise ConfigError(
             f"synth.cancer_mix: the simulator knows {sorted(_HISTOLOGY)}, not {sorted(unknown)}"
         )
     types = list(cancer_mix)

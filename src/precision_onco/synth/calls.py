@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from precision_onco.errors import ConfigError
 from precision_onco.synth.baseline import Baseline
 from precision_onco.synth.genome import (
     NONSYN_SHARE,
@@ -32,7 +33,7 @@ def _hotspot_rows(drivers: pd.DataFrame, panel: Panel) -> pd.DataFrame:
     missing = merged[merged["pos"].isna()]
     if len(missing):
         pairs = sorted({f"{g} {e}" for g, e in zip(missing["gene"], missing["event"], strict=True)})
-        raise ValueError(f"hotspots missing from synth/data/hotspots.tsv: {pairs}")
+        raise ConfigError(f"hotspots missing from synth/data/hotspots.tsv: {pairs}")
     return merged[
         ["pidx", "gene", "chrom", "pos", "ref", "alt", "consequence", "variant_class", "hgvsp",
          "hgvsc"]

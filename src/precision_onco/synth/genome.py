@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from precision_onco.catalog.biomarkers import AMINO_ACIDS
+from precision_onco.errors import ConfigError
 
 __all__ = ["CONTIG_LENGTHS", "NONSYNONYMOUS", "Panel", "load_panel", "passengers"]
 
@@ -70,7 +71,7 @@ class Panel:
             (self.hotspots["gene"] == gene) & (self.hotspots["hgvsp_short"] == hgvsp_short)
         ]
         if hit.empty:
-            raise ValueError(f"no hotspot {gene} {hgvsp_short} in synth/data/hotspots.tsv")
+            raise ConfigError(f"no hotspot {gene} {hgvsp_short} in synth/data/hotspots.tsv")
         return hit.iloc[0]
 
 
@@ -199,7 +200,7 @@ def gene_events(
     row_of = {g: i for i, g in enumerate(table["symbol"])}
     missing = sorted(set(genes) - set(row_of))
     if missing:
-        raise ValueError(f"driver genes {missing} are not in synth/data/genes.tsv")
+        raise ConfigError(f"driver genes {missing} are not in synth/data/genes.tsv")
     rows = np.array([row_of[g] for g in genes], dtype=np.int64)
     lof_kind = rng.choice([2, 3, 4], size=len(pidx), p=[0.6, 0.25, 0.15])
     kinds = np.where(np.asarray(events) == "lof", lof_kind, 0)

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 
 from precision_onco.catalog import Catalog, biomarker_status
 from precision_onco.config.schema import Config, SynthConfig
+from precision_onco.errors import ConfigError
 from precision_onco.ingest.pseudonymize import pseudonymize, resolve_key
 from precision_onco.synth.baseline import simulate_baseline
 from precision_onco.synth.calls import simulate_calls
@@ -307,7 +308,7 @@ def skip_synthesis(cfg: Config, out_dir: Path, *, root: Path) -> str:
     for p in _cohort_input_paths(cfg, root):
         for name, o in outs.items():
             if p == o or (name == "vcf_dir" and o in p.parents):
-                raise ValueError(
+                raise ConfigError(
                     f"cohort.inputs: {p} is where the synthesize stage writes "
                     f"({RAW_FILES[name]} under paths.raw_dir={cfg.paths.raw_dir}); keep your own "
                     "files elsewhere, e.g. data/external/")

@@ -10,7 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from precision_onco.config.schema import CatalogConfig
+from precision_onco.config.schema import CatalogConfig, FhirValidate, choices_of
+from precision_onco.errors import ConfigError
 from precision_onco.report.fhir_out.bundle import (
     ReportDocuments,
     recommendation_bundle,
@@ -20,7 +21,7 @@ from precision_onco.report.fhir_out.bundle import (
 __all__ = ["VALIDATE", "case_bundle", "documents_of", "write_cohort_bundles"]
 
 #: ``report.fhir_validate``: which bundles the fhir.resources models check.
-VALIDATE = ("all", "first", "none")
+VALIDATE = choices_of(FhirValidate)
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ def write_cohort_bundles(
     (about 30 ms a bundle), ``first`` the first with the models and the others with the rules
     (value sets, references; see :func:`validate_bundle`), ``none`` nothing (benchmarks)."""
     if validate not in VALIDATE:
-        raise ValueError(
+        raise ConfigError(
             f"report.fhir_validate: expected one of {', '.join(VALIDATE)}, got {validate!r}"
         )
     wanted = {pk for pk, _ in answers}

@@ -8,7 +8,7 @@ from typing import Any
 from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
-from precision_onco.stage import UserError
+from precision_onco.errors import ConfigError, InputError
 
 __all__ = ["CHECKS", "FhirBundleError", "validate_bundle"]
 
@@ -93,7 +93,7 @@ _BINDINGS: dict[tuple[str, str], frozenset[str]] = {
 }
 
 
-class FhirBundleError(UserError, ValueError):
+class FhirBundleError(InputError):
     """A bundle does not validate; the message names the entry, resource and element."""
 
 
@@ -118,7 +118,7 @@ def validate_bundle(doc: Mapping[str, Any], *, check: str = "models") -> None:
     ``urn:uuid:`` reference names an entry. ``check="rules"``: the rules only (about 1 % of
     the models' cost). Raises :class:`FhirBundleError` naming what is wrong."""
     if check not in CHECKS:
-        raise ValueError(f"check: expected one of {', '.join(CHECKS)}, got {check!r}")
+        raise ConfigError(f"check: expected one of {', '.join(CHECKS)}, got {check!r}")
     if check == "none":
         return
     try:

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
+from omegaconf import OmegaConf
 
-from precision_onco.policy.propensity import Propensity, cross_fit_propensity, restrict_to
+from precision_onco.config.schema import PropensityConfig
+from precision_onco.models.propensity import Propensity, cross_fit_propensity, restrict_to
 
 REGIMENS = np.array(["A", "B", "C"])
+CONF = Path(__file__).resolve().parents[2] / "conf"
+
+
+def _settings(**changes: object) -> PropensityConfig:
+    """The propensity settings of ``conf/propensity/default.yaml``, with ``changes``."""
+    merged = OmegaConf.merge(OmegaConf.structured(PropensityConfig),
+                             OmegaConf.load(CONF / "propensity" / "default.yaml"))
+    base = OmegaConf.to_object(merged)
+    assert isinstance(base, PropensityConfig)
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
 def _choices(n: int = 1500, seed: int = 7):  # type: ignore[no-untyped-def]
@@ -30,8 +45,8 @@ def _choices(n: int = 1500, seed: int = 7):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def fitted():  # type: ignore[no-untyped-def]
     states, given, groups, e = _choices()
-    prop = cross_fit_propensity(states, ["ecog", "albumin"], given, groups, folds=5, seed=0,
-                                n_estimators=60)  # fmt: skip
+    prop = cross_fit_propensity(states, ["ecog", "albumin"], given, groups,
+                                _settings(folds=5, n_estimators=60), seed=0)
     return states, given, groups, e, prop
 
 
@@ -58,7 +73,8 @@ def test_probabilities_are_out_of_fold() -> None:
     states = pd.DataFrame({"ecog": [0.0, 1.0, 1.0, 2.0, 2.0, 3.0]})
     given = pd.Series(["A", "A", "B", "B", "C", "C"])
     groups = pd.Series(["p1", "p1", "p2", "p2", "p3", "p3"])
-    prop = cross_fit_propensity(states, ["ecog"], given, groups, folds=5, n_estimators=10)
+    settings = _settings(folds=5, n_estimators=10)
+    prop = cross_fit_propensity(states, ["ecog"], given, groups, settings)
     assert prop.classes == ["A", "B", "C"]
     assert np.allclose(prop.proba.sum(axis=1), 1.0)
     assert np.array_equal(prop.of(given), np.zeros(6))
@@ -69,7 +85,7 @@ def test_missing_regimen_is_its_own_class() -> None:
     states = pd.DataFrame({"ecog": np.arange(8, dtype=float)})
     given = pd.Series(["A", None, "B", "A", None, "B", "A", "B"], dtype="object")
     groups = pd.Series([f"p{i}" for i in range(8)])
-    prop = cross_fit_propensity(states, ["ecog"], given, groups, folds=2, n_estimators=5)
+    prop = cross_fit_propensity(states, ["ecog"], given, groups, _settings(folds=2, n_estimators=5))
     assert prop.classes == ["A", "B", "unknown"]
     assert np.allclose(prop.proba.sum(axis=1), 1.0)
 
@@ -77,15 +93,17 @@ def test_missing_regimen_is_its_own_class() -> None:
 def test_lengths_must_agree() -> None:
     states = pd.DataFrame({"ecog": np.zeros(10)})
     with pytest.raises(ValueError, match=r"differ in length: 10, 9, 10"):
-        cross_fit_propensity(states, ["ecog"], pd.Series(["A"] * 9), pd.Series(range(10)))
+        cross_fit_propensity(states, ["ecog"], pd.Series(["A"] * 9), pd.Series(range(10)),
+                             _settings())
     with pytest.raises(ValueError, match=r"differ in length: 10, 10, 11"):
-        cross_fit_propensity(states, ["ecog"], pd.Series(["A"] * 10), pd.Series(range(11)))
+        cross_fit_propensity(states, ["ecog"], pd.Series(["A"] * 10), pd.Series(range(11)),
+                             _settings())
 
 
 def test_a_single_regimen_has_probability_one() -> None:
     states = pd.DataFrame({"ecog": [0.0, 1.0, 2.0, 3.0]})
     prop = cross_fit_propensity(states, ["ecog"], pd.Series(["FOLFOX"] * 4),
-                                pd.Series(["p1", "p1", "p2", "p3"]))  # fmt: skip
+                                pd.Series(["p1", "p1", "p2", "p3"]), _settings())
     assert prop.classes == ["FOLFOX"]
     assert np.array_equal(prop.proba, np.ones((4, 1)))
     assert np.array_equal(prop.of(["FOLFOX", "other", "FOLFOX", "FOLFOX"]), [1.0, 0, 1, 1])
@@ -96,7 +114,7 @@ def test_a_fold_trained_on_a_single_regimen() -> None:
     states = pd.DataFrame({"ecog": [0.0, 1.0, 0.0, 1.0, 2.0, 2.0]})
     given = pd.Series(["A", "A", "A", "A", "C", "C"])
     groups = pd.Series(["p1", "p1", "p2", "p2", "p3", "p3"])
-    prop = cross_fit_propensity(states, ["ecog"], given, groups, folds=5, n_estimators=5)
+    prop = cross_fit_propensity(states, ["ecog"], given, groups, _settings(folds=5, n_estimators=5))
     assert np.allclose(prop.proba.sum(axis=1), 1.0)
     assert np.array_equal(prop.of(given)[4:], [0.0, 0.0])
 

@@ -8,7 +8,7 @@ import pytest
 
 from precision_onco.config.schema import RecommendConfig
 from precision_onco.models.train import train_all
-from precision_onco.recommend.report import recommendations
+from precision_onco.recommend.table import recommendations
 
 
 @pytest.fixture(scope="module")

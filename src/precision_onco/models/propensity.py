@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold
 
+from precision_onco.config.schema import PropensityConfig
 from precision_onco.features import model_matrix
 
 __all__ = ["Propensity", "cross_fit_propensity", "restrict_to"]
@@ -51,10 +52,9 @@ def cross_fit_propensity(
     columns: Sequence[str],
     given: pd.Series,
     groups: pd.Series,
+    settings: PropensityConfig,
     *,
-    folds: int = 5,
     seed: int = 0,
-    n_estimators: int = 150,
     n_jobs: int = 1,
 ) -> Propensity:
     """Cross-fitted multiclass propensity of the ``given`` regimen.
@@ -67,12 +67,11 @@ def cross_fit_propensity(
         Regimen actually given on each line (missing: ``"unknown"``).
     groups : Series
         Patient of each line; folds keep a patient's lines together.
-    folds, seed, n_estimators, n_jobs
-        Patient-grouped folds (at most the number of patients), LightGBM seed, rounds and
-        threads. Small, regularized trees: on the synthetic cohort (true choice
-        probabilities known) they cut the held-out log-loss excess of deeper trees by more
-        than half; deeper trees' over-confident near-zero probabilities would give a few
-        lines enormous weights.
+    settings : PropensityConfig
+        Patient-grouped folds (at most the number of patients) and the LightGBM
+        hyperparameters (``conf/propensity/``: small, regularized trees, see there).
+    seed, n_jobs
+        LightGBM seed and threads.
 
     Returns
     -------
@@ -90,15 +89,22 @@ def cross_fit_propensity(
     if len(classes) == 1:
         proba[:] = 1.0
         return Propensity([str(c) for c in classes], proba)
-    n_folds = max(2, min(folds, int(pd.Series(groups).nunique())))
+    n_folds = max(2, min(settings.folds, int(pd.Series(groups).nunique())))
     for tr, te in GroupKFold(n_splits=n_folds).split(x, yi, groups):
         seen = np.unique(yi[tr])
         if len(seen) == 1:  # the other patients all got one regimen: it is certain
             proba[te, seen[0]] = 1.0
             continue
-        m = lgb.LGBMClassifier(n_estimators=n_estimators, learning_rate=0.05, num_leaves=7,
-                               min_child_samples=50, reg_lambda=5.0, verbose=-1,
-                               random_state=seed, n_jobs=n_jobs)  # fmt: skip
+        m = lgb.LGBMClassifier(
+            n_estimators=settings.n_estimators,
+            learning_rate=settings.learning_rate,
+            num_leaves=settings.num_leaves,
+            min_child_samples=settings.min_child_samples,
+            reg_lambda=settings.reg_lambda,
+            verbose=-1,
+            random_state=seed,
+            n_jobs=n_jobs,
+        )
         m.fit(x.iloc[tr], yi[tr])
         proba[np.ix_(te, np.asarray(m.classes_, dtype=int))] = m.predict_proba(x.iloc[te])
     log.info("propensity: %d lines, %d regimens, %d patient-grouped folds", len(y),
