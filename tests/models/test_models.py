@@ -181,7 +181,7 @@ def test_separate_test_file_selects_the_held_out_rows(tmp_path: Path) -> None:
         "endpoints=response", "split.method=column", "split.column=held_out",
         "split.test_values=[\"1\"]", "model.calibration=sigmoid", "cohort.synthetic=true",
         "features.extra=[\"x (score: a)\"]",  # declared: a table's own column as an input
-        "cohort.inputs.vcf.paths=[]", "~cohort.inputs.samples.column",
+        "cohort.inputs.vcf.paths=[]", "~cohort.inputs.samples.column", "~cohort.inputs.coverage.file",
         "cohort.inputs.patients.path=train.csv",
         *[f"+cohort.inputs.patients.columns.{k}={v}" for k, v in mapping.items()
           if k == "patient_id"],
