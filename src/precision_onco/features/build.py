@@ -83,13 +83,21 @@ def _stage_rank(stage: pd.Series) -> pd.Series:
     return s.map(_STAGE).astype("Float64").astype("float64")
 
 
+def _pathway_members(panel: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
+    """``pathway_<name>`` and the panel positions of its genes, pathways in sorted order
+    (``OTHER`` left out)."""
+    pos = {g: j for j, g in enumerate(panel["symbol"].tolist())}
+    return [(f"pathway_{pathway.lower()}", np.array([pos[g] for g in members], dtype=int))
+            for pathway, members in panel.groupby("pathway")["symbol"]
+            if pathway != "OTHER"]  # fmt: skip
+
+
 def _genomics(
     variants: pd.DataFrame, patients: pd.Series, cfg: FeaturesConfig, panel: pd.DataFrame,
     catalog: CatalogConfig,
 ) -> pd.DataFrame:  # fmt: skip
     """One row per patient: gene indicators, biomarkers, pathway counts, TMB."""
     idx = pd.Index(patients.unique(), name="patient_key")
-    out = pd.DataFrame(index=idx)
     if len(variants):
         v = variants
         keep = v["consequence"].isin(cfg.nonsynonymous) & ~(v["vaf"] < cfg.min_vaf)
@@ -97,26 +105,23 @@ def _genomics(
     else:
         v = variants
     genes = panel["symbol"].tolist()
+    grid = np.zeros((len(idx), len(genes)), dtype=np.int8)
     if len(v):
-        hit = v.loc[v["gene"].isin(genes), ["patient_key", "gene"]]
-        rows_i = idx.get_indexer(hit["patient_key"])
-        cols_i = pd.Index(genes).get_indexer(hit["gene"])
-        ok = rows_i >= 0
-        grid = np.zeros((len(idx), len(genes)), dtype=np.int8)
+        gene_pos = {g: j for j, g in enumerate(genes)}
+        rows_i = idx.get_indexer(v["patient_key"])
+        cols_i = np.array([gene_pos.get(g, -1) if isinstance(g, str) else -1
+                           for g in v["gene"].to_numpy(dtype=object)], dtype=int)  # fmt: skip
+        ok = (rows_i >= 0) & (cols_i >= 0)
         grid[rows_i[ok], cols_i[ok]] = 1
-        mat = pd.DataFrame(grid, index=idx, columns=genes)
-        tmb = v.groupby("patient_key").size().reindex(idx, fill_value=0) / cfg.panel_size_mb
+        counts = np.bincount(rows_i[rows_i >= 0], minlength=len(idx))
+        tmb = counts / cfg.panel_size_mb
     else:
-        mat = pd.DataFrame(0, index=idx, columns=genes)
-        tmb = pd.Series(np.nan, index=idx)
-    arr, gene_pos = mat.to_numpy(), {g: j for j, g in enumerate(genes)}
-    pathways = {f"pathway_{pathway.lower()}":
-                arr[:, [gene_pos[g] for g in members]].sum(axis=1).astype("int16")
-                for pathway, members in panel.groupby("pathway")["symbol"]
-                if pathway != "OTHER"}  # fmt: skip
-    out = pd.concat([out, mat.add_prefix("gene_").astype("int8"),
-                     pd.DataFrame(pathways, index=idx), tmb.astype("float64").rename("tmb")],
-                    axis=1)  # fmt: skip
+        tmb = np.full(len(idx), np.nan)
+    cols: dict[str, np.ndarray] = {f"gene_{g}": grid[:, j] for j, g in enumerate(genes)}
+    for name, members in _pathway_members(panel):
+        cols[name] = grid[:, members].sum(axis=1).astype("int16")
+    cols["tmb"] = np.asarray(tmb, dtype="float64")
+    out = pd.DataFrame(cols, index=idx)
     # actionable, variant-defined biomarkers of the catalog (marker-defined ones are
     # line-level columns: PD-L1, MSI, ALK status, ...)
     rules = {k: b for k, b in catalog.biomarkers.items() if b.genes}
