@@ -59,13 +59,19 @@ def _prior_exposure(features: pd.DataFrame, lines: pd.DataFrame, cat: Catalog) -
     if "regimen_id" not in lines.columns or not len(features):
         return out
     given = lines[["patient_key", "line_number", "regimen_id"]].dropna()
-    given = given[given["regimen_id"].isin(list(ids))]
-    rows = pd.DataFrame({"patient_key": features["patient_key"].to_numpy(),
-                         "row_line": features["line_number"].to_numpy(),
-                         "row": np.arange(len(features))})  # fmt: skip
-    pairs = rows.merge(given, on="patient_key")
-    pairs = pairs[pairs["line_number"].to_numpy() < pairs["row_line"].to_numpy()]
-    out[pairs["row"].to_numpy(), pairs["regimen_id"].map(ids).to_numpy(dtype=int)] = True
+    by_patient: dict[object, list[tuple[object, int]]] = {}
+    for pk, line, rid in zip(given["patient_key"].to_numpy(dtype=object),
+                             given["line_number"].to_numpy(dtype=object),
+                             given["regimen_id"].to_numpy(dtype=object), strict=True):  # fmt: skip
+        j = ids.get(rid)
+        if j is not None:
+            by_patient.setdefault(pk, []).append((line, j))
+    for i, (pk, row_line) in enumerate(zip(features["patient_key"].to_numpy(dtype=object),
+                                           features["line_number"].to_numpy(dtype=object),
+                                           strict=True)):  # fmt: skip
+        for line, j in by_patient.get(pk, ()):
+            if line < row_line:
+                out[i, j] = True
     return out
 
 
