@@ -234,7 +234,7 @@ def champion_models(cfg: Any) -> tuple[dict[str, EndpointModel], dict[str, Any]]
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    from precision_onco.models.tracking import CHAMPION, registered_name
+    from precision_onco.models.tracking import CHAMPION, open_store, registered_name
 
     mlflow.set_tracking_uri(cfg.tracking.uri)
     client = MlflowClient()
@@ -243,7 +243,8 @@ def champion_models(cfg: Any) -> tuple[dict[str, EndpointModel], dict[str, Any]]
     for ep in cfg.endpoints:
         name = registered_name(cfg, ep)
         try:
-            mv = client.get_model_version_by_alias(name, CHAMPION)
+            mv = open_store(lambda name=name: client.get_model_version_by_alias(name, CHAMPION),
+                            uri=cfg.tracking.uri, what=f"reading {name}@{CHAMPION}")  # fmt: skip
         except MlflowException:
             log.info("%s: no %s in the registry (endpoint skipped)", name, CHAMPION)
             continue
