@@ -1,26 +1,389 @@
-"""The recommender's ranking and explanations as they were before the numpy fast path
-(issue 15), frozen here so that tests can compare the fast path with them, answer for answer.
+"""The recommender's features, eligibility, ranking and explanations as they were before the
+speed work of issue 15, frozen here so that tests can compare the fast path with them,
+answer for answer (:func:`reference_recommend` is the previous ``Recommender.recommend``).
 
 Do not optimise this module: it is the reference.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from precision_onco.catalog.biomarkers import to_short_hgvsp
 from precision_onco.catalog.catalog import Catalog
-from precision_onco.config.schema import CatalogConfig, RecommendConfig
+from precision_onco.catalog.eligibility import _OPS, Eligibility
+from precision_onco.config.schema import (
+    BiomarkerConfig,
+    CatalogConfig,
+    ContraindicationConfig,
+    FeaturesConfig,
+    RecommendConfig,
+    RegimenConfig,
+)
 from precision_onco.features import candidate_features
 from precision_onco.kb.civic import CivicKB
 from precision_onco.models.fit import EndpointModel
+from precision_onco.pgx.regimens import attach_pgx_state, pgx_exclusions, regimen_doses
 from precision_onco.recommend.explain import separations, top_drivers
-from precision_onco.recommend.rank import KEYS, Ranking, _supported, eligible_pairs, utility
+from precision_onco.recommend.rank import KEYS, Ranking, _state, _supported, utility
 from precision_onco.recommend.report import EXPLAINED, catalog_evidence
+
+
+def ref_variant_matches(
+    rule: BiomarkerConfig, genes: pd.Series, hgvsp_short: pd.Series
+) -> np.ndarray:
+    """Boolean vector: which variants satisfy the variant part of ``rule``."""
+    if not rule.genes:
+        return np.zeros(len(genes), dtype=bool)
+    in_gene = genes.isin(rule.genes).to_numpy()
+    if not rule.hgvsp:
+        protein = hgvsp_short.fillna("").astype(str)
+        altering = ~protein.str.contains("=", regex=False) & (protein != "")
+        return in_gene & altering.to_numpy()
+    rx = re.compile("|".join(f"(?:{p})" for p in rule.hgvsp))
+    hit = np.fromiter(
+        (bool(g) and isinstance(h, str) and rx.search(h) is not None
+         for g, h in zip(in_gene, hgvsp_short, strict=True)),
+        dtype=bool, count=len(in_gene),
+    )  # fmt: skip
+    return hit
+
+
+def ref_marker_matches(rule: BiomarkerConfig, markers: pd.DataFrame) -> np.ndarray:
+    if rule.marker is None:
+        return np.zeros(len(markers), dtype=bool)
+    if rule.marker not in markers.columns:
+        raise ValueError(
+            f"biomarker '{rule.label}' needs the clinical column '{rule.marker}', which is "
+            f"absent (columns: {sorted(markers.columns)})"
+        )
+    col = markers[rule.marker]
+    if rule.min is not None:
+        return (pd.to_numeric(col, errors="coerce") >= rule.min).fillna(False).to_numpy(bool)
+    if rule.equals is not None:
+        return (col.astype("string") == rule.equals).fillna(False).to_numpy(bool)
+    return col.notna().to_numpy()
+
+
+def ref_biomarker_status(
+    biomarkers: dict[str, BiomarkerConfig],
+    *,
+    markers: pd.DataFrame,
+    variants: pd.DataFrame | None = None,
+    key: str = "patient_key",
+) -> pd.DataFrame:
+    """Evaluate every biomarker for every row of ``markers``.
+
+    Parameters
+    ----------
+    biomarkers : dict of BiomarkerConfig
+        The catalog's biomarker rules, by id.
+    markers : DataFrame
+        One row per unit (patient or patient-line) with ``key`` and the marker
+        columns the rules name (``pdl1_tps``, ``msi_status``, …).
+    variants : DataFrame, optional
+        Variant calls with ``key``, ``gene`` and ``hgvsp`` (any HGVSp form).
+    key : str
+        Column joining variants to ``markers`` rows.
+
+    Returns
+    -------
+    DataFrame
+        Boolean columns named by biomarker id, aligned with ``markers``.
+    """
+    out = pd.DataFrame(index=markers.index)
+    keys = markers[key]
+    short = None
+    if variants is not None and len(variants):
+        short = variants["hgvsp"].map(to_short_hgvsp)
+    for bid, rule in biomarkers.items():
+        present = ref_marker_matches(rule, markers)
+        if rule.genes and short is not None and variants is not None:
+            hit = ref_variant_matches(rule, variants["gene"], short)
+            carriers = set(variants.loc[hit, key])
+            present = present | keys.isin(carriers).to_numpy()
+        out[bid] = present
+    return out
+
+
+def ref_genomics(
+    variants: pd.DataFrame, patients: pd.Series, cfg: FeaturesConfig, panel: pd.DataFrame,
+    catalog: CatalogConfig,
+) -> pd.DataFrame:  # fmt: skip
+    """One row per patient: gene indicators, biomarkers, pathway counts, TMB."""
+    idx = pd.Index(patients.unique(), name="patient_key")
+    out = pd.DataFrame(index=idx)
+    if len(variants):
+        v = variants
+        keep = v["consequence"].isin(cfg.nonsynonymous) & ~(v["vaf"] < cfg.min_vaf)
+        v = v.loc[keep.fillna(False).to_numpy(bool)]
+    else:
+        v = variants
+    genes = panel["symbol"].tolist()
+    if len(v):
+        hit = v.loc[v["gene"].isin(genes), ["patient_key", "gene"]]
+        rows_i = idx.get_indexer(hit["patient_key"])
+        cols_i = pd.Index(genes).get_indexer(hit["gene"])
+        ok = rows_i >= 0
+        grid = np.zeros((len(idx), len(genes)), dtype=np.int8)
+        grid[rows_i[ok], cols_i[ok]] = 1
+        mat = pd.DataFrame(grid, index=idx, columns=genes)
+        tmb = v.groupby("patient_key").size().reindex(idx, fill_value=0) / cfg.panel_size_mb
+    else:
+        mat = pd.DataFrame(0, index=idx, columns=genes)
+        tmb = pd.Series(np.nan, index=idx)
+    arr, gene_pos = mat.to_numpy(), {g: j for j, g in enumerate(genes)}
+    pathways = {f"pathway_{pathway.lower()}":
+                arr[:, [gene_pos[g] for g in members]].sum(axis=1).astype("int16")
+                for pathway, members in panel.groupby("pathway")["symbol"]
+                if pathway != "OTHER"}  # fmt: skip
+    out = pd.concat([out, mat.add_prefix("gene_").astype("int8"),
+                     pd.DataFrame(pathways, index=idx), tmb.astype("float64").rename("tmb")],
+                    axis=1)  # fmt: skip
+    # actionable, variant-defined biomarkers of the catalog (marker-defined ones are
+    # line-level columns: PD-L1, MSI, ALK status, ...)
+    rules = {k: b for k, b in catalog.biomarkers.items() if b.genes}
+    if rules:
+        units = pd.DataFrame({"patient_key": idx})
+        status = ref_biomarker_status(rules, markers=units, variants=v if len(v) else None)
+        status.index = idx
+        out = out.join(status.astype("int8").add_prefix("bm_"))
+    return out
+
+
+def ref_contra_hits(
+    c: ContraindicationConfig, state: pd.DataFrame, status: pd.DataFrame
+) -> np.ndarray:
+    n = len(state)
+    if c.biomarkers:
+        hit = np.zeros(n, dtype=bool)
+        for b in c.biomarkers:
+            hit |= status[b].to_numpy(bool)
+    else:
+        assert c.variable is not None and c.op is not None and c.value is not None
+        if c.variable not in state.columns:
+            raise ValueError(
+                f"contraindication '{c.id}' needs the column '{c.variable}', which the patient "
+                f"state lacks (columns: {sorted(state.columns)})"
+            )
+        values = pd.to_numeric(state[c.variable], errors="coerce").to_numpy(float)
+        with np.errstate(invalid="ignore"):
+            hit = _OPS[c.op](values, float(c.value)) & ~np.isnan(values)
+    if c.max_line is not None:
+        hit &= state["line_number"].to_numpy() <= c.max_line
+    return hit
+
+
+def ref_regimen_reasons(
+    reg: RegimenConfig,
+    state: pd.DataFrame,
+    status: pd.DataFrame,
+    catalog: Catalog,
+) -> list[tuple[np.ndarray, str]]:
+    """Exclusion tests for one regimen, in the order their reasons are reported."""
+    line = state["line_number"].to_numpy()
+    tests: list[tuple[np.ndarray, str]] = [
+        (
+            ~state["cancer_type"]
+            .astype("string")
+            .isin(reg.cancer_types)
+            .fillna(False)
+            .to_numpy(bool),
+            f"indicated for {', '.join(reg.cancer_types)} only",
+        )
+    ]
+    if reg.histologies:
+        codes = (
+            state["oncotree_code"].astype("string")
+            if "oncotree_code" in state.columns
+            else pd.Series(pd.NA, index=state.index, dtype="string")
+        )
+        unknown = codes.isna().to_numpy()
+        tests.append(
+            (
+                unknown,
+                f"indicated for {', '.join(reg.histologies)} histology only; the histology "
+                "(OncoTree code) is not recorded",
+            )
+        )
+        tests.append(
+            (
+                ~unknown & ~codes.isin(reg.histologies).fillna(False).to_numpy(bool),
+                f"indicated for {', '.join(reg.histologies)} histology only",
+            )
+        )
+    tests.append(
+        (
+            (line < reg.lines.min) | (line > reg.lines.max),
+            f"allowed at lines {reg.lines.min}-{reg.lines.max} only",
+        )
+    )
+    for b in reg.requires:
+        tests.append(
+            (~status[b].to_numpy(bool), f"requires {catalog.biomarkers[b].label} (not found)")
+        )
+    for b in reg.excludes:
+        tests.append(
+            (status[b].to_numpy(bool), f"not for patients with {catalog.biomarkers[b].label}")
+        )
+    for c in reg.contraindications:
+        tests.append((ref_contra_hits(c, state, status), f"contraindicated: {c.label}"))
+    return tests
+
+
+def ref_eligibility(
+    state: pd.DataFrame,
+    status: pd.DataFrame,
+    catalog: Catalog,
+    *,
+    prior_exposure: np.ndarray | None = None,
+    with_reasons: bool = False,
+) -> Eligibility:
+    """Evaluate the catalog's eligibility rules.
+
+    Parameters
+    ----------
+    state : DataFrame
+        One row per patient at a line start, with ``cancer_type``,
+        ``oncotree_code``, ``line_number`` and the variables named by the
+        contraindications (``creatinine_clearance``, ``autoimmune_disease``, …).
+    status : DataFrame
+        Boolean biomarker columns (by biomarker id) aligned with ``state``,
+        as returned by :func:`~precision_onco.catalog.biomarker_status`.
+    catalog : Catalog
+        The therapy catalog.
+    prior_exposure : ndarray of bool, shape (n_rows, n_regimens), optional
+        Regimens already received at an earlier line; excluded when the
+        catalog forbids re-challenge.
+    with_reasons : bool
+        Also return the first exclusion reason of every excluded pair.
+
+    Returns
+    -------
+    Eligibility
+    """
+    n, r = len(state), len(catalog.regimens)
+    mask = np.ones((n, r), dtype=bool)
+    reasons = np.full((n, r), None, dtype=object) if with_reasons else None
+    for j, reg in enumerate(catalog.regimens):
+        tests = ref_regimen_reasons(reg, state, status, catalog)
+        if prior_exposure is not None and catalog.config.no_rechallenge:
+            tests.append((prior_exposure[:, j], "already received at an earlier line"))
+        # Pharmacogenomics (issue 17): avoid where DPYD/UGT1A1/uracilemia guidelines say so;
+        # a no-op when the state has no PGx column (see precision_onco.pgx.regimens).
+        tests += pgx_exclusions(reg, state)
+        for hit, reason in tests:
+            if reasons is not None:
+                new = hit & mask[:, j]
+                reasons[new, j] = reason
+            mask[:, j] &= ~hit
+    return Eligibility(mask=mask, reasons=reasons, regimen_ids=catalog.regimen_ids)
+
+
+def ref_prior_exposure(features: pd.DataFrame, lines: pd.DataFrame, cat: Catalog) -> np.ndarray:
+    """Regimens each patient received at a line before the row's line."""
+    ids = {r: j for j, r in enumerate(cat.regimen_ids)}
+    out = np.zeros((len(features), len(ids)), dtype=bool)
+    if "regimen_id" not in lines.columns or not len(features):
+        return out
+    given = lines[["patient_key", "line_number", "regimen_id"]].dropna()
+    given = given[given["regimen_id"].isin(list(ids))]
+    rows = pd.DataFrame({"patient_key": features["patient_key"].to_numpy(),
+                         "row_line": features["line_number"].to_numpy(),
+                         "row": np.arange(len(features))})  # fmt: skip
+    pairs = rows.merge(given, on="patient_key")
+    pairs = pairs[pairs["line_number"].to_numpy() < pairs["row_line"].to_numpy()]
+    out[pairs["row"].to_numpy(), pairs["regimen_id"].map(ids).to_numpy(dtype=int)] = True
+    return out
+
+
+def ref_eligible_pairs(
+    features: pd.DataFrame, patients: pd.DataFrame, lines: pd.DataFrame, catalog: CatalogConfig
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(row, regimen_id) of every eligible pair, and the excluded pairs with their reason."""
+    cat = Catalog(catalog)
+    state = _state(features, patients)
+    state = attach_pgx_state(state, patients, lines)  # pharmacogenomics (issue 17)
+    bm_ids = list(cat.biomarkers)
+    status = pd.DataFrame({b: state[f"bm_{b}"].fillna(0).astype(bool).to_numpy()
+                           if f"bm_{b}" in state.columns else np.zeros(len(state), bool)
+                           for b in bm_ids})  # fmt: skip
+    for col in ("autoimmune_disease", "diabetes", "ild_history", "prior_irae_grade3",
+                "creatinine_clearance", "bilirubin"):  # fmt: skip
+        if col not in state.columns:
+            state[col] = np.nan
+    el = ref_eligibility(state, status, cat, prior_exposure=ref_prior_exposure(state, lines, cat),
+                     with_reasons=True)  # fmt: skip
+    rows, cols = np.nonzero(el.mask)
+    pairs = pd.DataFrame({"row": rows, "regimen_id": np.asarray(el.regimen_ids, object)[cols]})
+    # Pharmacogenomics (issue 17): starting-dose guidance per pair (JSON text, None: no rule).
+    pairs["pgx_dose"] = regimen_doses(
+        state, rows, pairs["regimen_id"].tolist(), {r.id: r for r in cat.regimens}
+    )
+    ex = el.excluded()
+    excluded = pd.DataFrame({
+        "patient_key": state["patient_key"].to_numpy()[ex["row"]],
+        "line_number": state["line_number"].to_numpy()[ex["row"]],
+        "regimen_id": ex["regimen_id"].astype("string"),
+        "reason": ex["reason"].astype("string"),
+    })  # fmt: skip
+    return pairs, excluded
+
+
+@contextlib.contextmanager
+def reference_features() -> Iterator[None]:
+    """``build_features`` with the previous genomics and biomarker rules, inside the block."""
+    import precision_onco.features.build as build
+
+    saved = build._genomics, build.biomarker_status
+    build._genomics, build.biomarker_status = ref_genomics, ref_biomarker_status  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        build._genomics, build.biomarker_status = saved
+
+
+def reference_recommend(rec: Any, case: Any) -> dict[str, Any]:
+    """The previous ``Recommender.recommend(case).to_dict()`` for a ranked case."""
+    from precision_onco.features import build_features
+    from precision_onco.recommend.service import PatientResult
+
+    r = rec.preset(case.preset)
+    patients, lines, variants = case.tables()
+    with reference_features():
+        feats = build_features(
+            patients, lines, variants, rec.features, rec.catalog, panel=rec.panel
+        )
+    row = feats[feats["line_number"] == case.line_number]
+    result = reference_recommendations(
+        row,
+        patients,
+        lines,
+        rec.models,
+        rec.catalog,
+        r,
+        civic=rec.civic,
+        variants=variants,
+        threads=rec.scoring_threads(),
+    )
+    ranked = result.ranked.drop(columns=["preset"], errors="ignore")
+    return PatientResult(
+        "ranked",
+        "",
+        case.patient_key,
+        case.line_number,
+        r.preset,
+        ranked,
+        result.excluded,
+        rec.provenance,
+    ).to_dict()
 
 
 def contributions(model: EndpointModel, features: pd.DataFrame, *,
@@ -65,7 +428,7 @@ def reference_rank_regimens(
     the row's cancer type (:func:`supported`) are excluded, with the reason; the policy study
     turns it off to keep every regimen practice could have given."""
     feats = features.reset_index(drop=True)
-    pairs, excluded = eligible_pairs(feats, patients, lines, catalog)
+    pairs, excluded = ref_eligible_pairs(feats, patients, lines, catalog)
     if check_support:
         pairs, unsupported = _supported(pairs, feats, models)
         if len(unsupported):
