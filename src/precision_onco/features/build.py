@@ -78,18 +78,62 @@ def load_panel(cfg: FeaturesConfig, root: Path) -> pd.DataFrame:
     return panel[["symbol", "pathway"]].drop_duplicates("symbol").reset_index(drop=True)
 
 
+_STAGE_RX = re.compile(r"^(IV|III|II|I|0)")
+
+
 def _stage_rank(stage: pd.Series) -> pd.Series:
-    s = stage.astype("string").str.upper().str.extract(r"^(IV|III|II|I|0)", expand=False)
-    return s.map(_STAGE).astype("Float64").astype("float64")
+    """0-4 from the stage's leading Roman numeral (``IIIB`` -> 3), NaN when there is none."""
+    out = np.full(len(stage), np.nan)
+    for i, v in enumerate(stage.astype("string").to_numpy(dtype=object)):
+        if isinstance(v, str):
+            m = _STAGE_RX.match(v.upper())
+            if m:
+                out[i] = _STAGE[m.group(1)]
+    return pd.Series(out, index=stage.index, dtype="float64")
 
 
 def _pathway_members(panel: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
     """``pathway_<name>`` and the panel positions of its genes, pathways in sorted order
     (``OTHER`` left out)."""
-    pos = {g: j for j, g in enumerate(panel["symbol"].tolist())}
-    return [(f"pathway_{pathway.lower()}", np.array([pos[g] for g in members], dtype=int))
-            for pathway, members in panel.groupby("pathway")["symbol"]
-            if pathway != "OTHER"]  # fmt: skip
+    groups: dict[str, list[int]] = {}
+    for j, pathway in enumerate(panel["pathway"].tolist()):
+        if isinstance(pathway, str):
+            groups.setdefault(pathway, []).append(j)
+    return [(f"pathway_{p.lower()}", np.array(groups[p], dtype=int)) for p in sorted(groups)
+            if p != "OTHER"]  # fmt: skip
+
+
+def _join_on_key(out: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """``out.join(table, on="patient_key")``; by position when every key is found once (the
+    usual case: no missing values to introduce), else pandas' join."""
+    pos = table.index.get_indexer(out["patient_key"]) if table.index.is_unique else None
+    if pos is None or (pos < 0).any() or len(out.columns.intersection(table.columns)):
+        return out.join(table, on="patient_key")
+    right = table.iloc[pos]
+    right.index = out.index
+    return pd.concat([out, right], axis=1)
+
+
+def _marker_table(lines: pd.DataFrame, patients: pd.DataFrame, names: set[str]) -> pd.DataFrame:
+    """The lines with the patients' columns (a patient's column also in the lines gets the
+    suffix ``_pt``), as ``lines.merge(patients, on="patient_key", how="left")`` — only the
+    ``names`` the marker rules read, taken by position when every patient is found once."""
+    keys = patients["patient_key"]
+    pos = pd.Index(keys).get_indexer(lines["patient_key"]) if keys.is_unique else None
+    if pos is None or (pos < 0).any():
+        return lines.merge(patients, on="patient_key", how="left", suffixes=("", "_pt"))
+    cols: dict[str, pd.Series] = {"patient_key": lines["patient_key"]}
+    for name in sorted(names):
+        if name in lines.columns:
+            cols[name] = lines[name]
+            continue
+        both = name.endswith("_pt") and name[:-3] in lines.columns
+        src = name[:-3] if both else name
+        if src in patients.columns and src != "patient_key" and (both or src not in lines.columns):
+            col = patients[src].iloc[pos]
+            col.index = lines.index
+            cols[name] = col
+    return pd.DataFrame(cols, index=lines.index)
 
 
 def _genomics(
@@ -117,11 +161,14 @@ def _genomics(
         tmb = counts / cfg.panel_size_mb
     else:
         tmb = np.full(len(idx), np.nan)
-    cols: dict[str, np.ndarray] = {f"gene_{g}": grid[:, j] for j, g in enumerate(genes)}
-    for name, members in _pathway_members(panel):
-        cols[name] = grid[:, members].sum(axis=1).astype("int16")
-    cols["tmb"] = np.asarray(tmb, dtype="float64")
-    out = pd.DataFrame(cols, index=idx)
+    pathways = _pathway_members(panel)
+    parts = [pd.DataFrame(grid, index=idx, columns=[f"gene_{g}" for g in genes])]
+    if pathways:
+        counts_by = np.stack([grid[:, m].sum(axis=1) for _, m in pathways], axis=1)
+        parts.append(pd.DataFrame(counts_by.astype("int16"), index=idx,
+                                  columns=[name for name, _ in pathways]))  # fmt: skip
+    parts.append(pd.DataFrame({"tmb": np.asarray(tmb, dtype="float64")}, index=idx))
+    out = pd.concat(parts, axis=1)
     # actionable, variant-defined biomarkers of the catalog (marker-defined ones are
     # line-level columns: PD-L1, MSI, ALK status, ...)
     rules = {k: b for k, b in catalog.biomarkers.items() if b.genes}
@@ -129,7 +176,7 @@ def _genomics(
         units = pd.DataFrame({"patient_key": idx})
         status = biomarker_status(rules, markers=units, variants=v if len(v) else None)
         status.index = idx
-        out = out.join(status.astype("int8").add_prefix("bm_"))
+        out = pd.concat([out, status.astype("int8").add_prefix("bm_")], axis=1)
     return out
 
 
@@ -269,7 +316,7 @@ def build_features(
             pcols[c] = pd.to_numeric(pat[c], errors="coerce").astype("float64")
     if pcols:
         pf = pd.DataFrame(pcols)
-        out = out.join(pf, on="patient_key")
+        out = _join_on_key(out, pf)
     hist = _history(lines, cat)
     # a history column the table itself provides (e.g. a cohort's own prior-chemotherapy
     # flag) is taken from the table: the catalog-based count knows only catalog regimens
@@ -281,11 +328,11 @@ def build_features(
         gen = _genomics(variants, out["patient_key"], cfg, panel, catalog)
         if "tmb" in out.columns:  # a measured TMB given with the line wins
             gen = gen.drop(columns="tmb")
-        out = out.join(gen, on="patient_key")
+        out = _join_on_key(out, gen)
     # marker-defined catalog biomarkers (PD-L1, MSI, ALK, HR, ...) at line start
     marker_rules = {k: b for k, b in catalog.biomarkers.items() if b.marker and not b.genes}
     if marker_rules:
-        markers = lines.merge(patients, on="patient_key", how="left", suffixes=("", "_pt"))
+        markers = _marker_table(lines, patients, {str(b.marker) for b in marker_rules.values()})
         usable = {k: b for k, b in marker_rules.items() if b.marker in markers.columns}
         if usable:
             st = biomarker_status(usable, markers=markers)

@@ -37,9 +37,7 @@ def input_codes(rows: pd.DataFrame, model: EndpointModel) -> np.ndarray:
             out[:, j] = _category_codes(rows, c, model.levels.get(c))
         elif c not in dtypes:
             out[:, j] = np.nan
-        elif pd.api.types.is_numeric_dtype(dtypes[c]) and not pd.api.types.is_bool_dtype(
-            dtypes[c]
-        ):
+        elif _plain_number(dtypes[c]):
             fast.append(j)
         else:
             out[:, j] = pd.to_numeric(rows[c], errors="coerce").astype("float64").to_numpy()
@@ -47,6 +45,14 @@ def input_codes(rows: pd.DataFrame, model: EndpointModel) -> np.ndarray:
         names = [model.columns[j] for j in fast]
         out[:, fast] = rows[names].to_numpy(dtype="float64", na_value=np.nan)
     return out
+
+
+def _plain_number(dtype: Any) -> bool:
+    """Numeric and not boolean (what :func:`~precision_onco.features.model_matrix` converts
+    in one block); numpy dtypes are decided without pandas' slower checks."""
+    if isinstance(dtype, np.dtype):
+        return dtype.kind in "iufc"
+    return bool(pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype))
 
 
 def _category_codes(rows: pd.DataFrame, c: str, levels: list[str] | None) -> np.ndarray:
