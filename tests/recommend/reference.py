@@ -7,17 +7,16 @@ Do not optimise this module: it is the reference.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from precision_onco.catalog.biomarkers import to_short_hgvsp
-from precision_onco.catalog.catalog import Catalog
+from precision_onco.catalog.catalog import PLATINUM_DRUGS, Catalog
 from precision_onco.catalog.eligibility import _OPS, Eligibility
 from precision_onco.config.schema import (
     BiomarkerConfig,
@@ -27,7 +26,14 @@ from precision_onco.config.schema import (
     RecommendConfig,
     RegimenConfig,
 )
-from precision_onco.features import candidate_features
+from precision_onco.features.build import (
+    _KEYS,
+    _LABS,
+    _LINE_MEASURES,
+    _STAGE,
+    _extra_inputs,
+    _history,
+)
 from precision_onco.kb.civic import CivicKB
 from precision_onco.models.fit import EndpointModel
 from precision_onco.pgx.regimens import attach_pgx_state, pgx_exclusions, regimen_doses
@@ -337,30 +343,144 @@ def ref_eligible_pairs(
     return pairs, excluded
 
 
-@contextlib.contextmanager
-def reference_features() -> Iterator[None]:
-    """``build_features`` with the previous genomics and biomarker rules, inside the block."""
-    import precision_onco.features.build as build
+def ref_candidate_features(rows: pd.DataFrame, regimen_ids: Sequence[str] | pd.Series,
+                       catalog: CatalogConfig) -> pd.DataFrame:  # fmt: skip
+    """``rows`` (line states) with the features of the candidate regimen of each row.
 
-    saved = build._genomics, build.biomarker_status
-    build._genomics, build.biomarker_status = ref_genomics, ref_biomarker_status  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        build._genomics, build.biomarker_status = saved
+    ``regimen_ids`` is aligned with ``rows``. Regimens outside the catalog keep
+    their id; their class features are missing.
+    """
+    cat = Catalog(catalog)
+    regs = {r.id: r for r in cat.regimens}
+    out = rows.copy()
+    ids = [None if pd.isna(r) else str(r) for r in regimen_ids]
+    out["regimen_id"] = pd.Series(ids, index=rows.index, dtype="string")
+    out["regimen_class"] = pd.Series([regs[r].regimen_class if r in regs else None for r in ids],
+                                     index=rows.index, dtype="string")  # fmt: skip
+    known = np.array([r in regs for r in ids], dtype=bool)
+    for c in cat.config.regimen_classes:
+        has = np.array([float(c in Catalog.drug_classes(regs[r])) if r in regs else np.nan
+                        for r in ids])  # fmt: skip
+        out[f"regimen_has_{c}"] = has
+        if f"prior_{c}" in rows.columns:
+            before = (pd.to_numeric(rows[f"prior_{c}"]).to_numpy(dtype=float) > 0).astype(float)
+            out[f"same_class_before_{c}"] = has * before
+    out["regimen_platinum"] = np.array(
+        [float(bool(PLATINUM_DRUGS & set(regs[r].drugs))) if r in regs else np.nan for r in ids]
+    )
+    rid = ids
+    req = np.full(len(rows), np.nan)
+    exc = np.full(len(rows), np.nan)
+    for i, r in enumerate(rid):
+        if r is None or not known[i]:
+            continue
+        reg = regs[r]
+        if reg.requires:
+            cols = [f"bm_{b}" for b in reg.requires if f"bm_{b}" in rows.columns]
+            req[i] = float(bool(cols) and all(rows[c].iat[i] == 1 for c in cols))
+        else:
+            req[i] = 1.0
+        cols = [f"bm_{b}" for b in reg.excludes if f"bm_{b}" in rows.columns]
+        exc[i] = float(any(rows[c].iat[i] == 1 for c in cols))
+    out["required_biomarkers_present"] = req
+    out["excluded_biomarker_present"] = exc
+    return out.copy()  # one block per dtype: later column selections stay fast
+
+
+def ref_stage_rank(stage: pd.Series) -> pd.Series:
+    s = stage.astype("string").str.upper().str.extract(r"^(IV|III|II|I|0)", expand=False)
+    return s.map(_STAGE).astype("Float64").astype("float64")
+
+
+def ref_build_features(
+    patients: pd.DataFrame,
+    lines: pd.DataFrame,
+    variants: pd.DataFrame,
+    cfg: FeaturesConfig,
+    catalog: CatalogConfig,
+    *,
+    panel: pd.DataFrame,
+    endpoint_columns: Iterable[str] = (),
+) -> pd.DataFrame:
+    """One row per (patient_key, line_number): the line state and the regimen given.
+
+    Returns keys, ``regimen_id`` (the regimen actually given) and the features.
+    """
+    cat = Catalog(catalog)
+    lines = lines.reset_index(drop=True)
+    out = lines[["patient_key", "line_number"]].copy()
+    out["line_number"] = out["line_number"].astype("int64")
+    if "regimen_id" in lines.columns:
+        out["regimen_id"] = lines["regimen_id"].astype("string")
+    for c in _LABS:
+        if c in lines.columns:
+            out[c] = pd.to_numeric(lines[c], errors="coerce").astype("float64")
+    for c in _LINE_MEASURES:
+        if c in lines.columns:
+            out[c] = pd.to_numeric(lines[c], errors="coerce").astype("float64")
+    if "msi_status" in lines.columns:
+        out["msi_high"] = (lines["msi_status"] == "MSI-H").astype("float64").where(
+            lines["msi_status"].notna())  # fmt: skip
+    pat = patients.set_index("patient_key")
+    pcols: dict[str, pd.Series] = {}
+    if "sex" in pat.columns:
+        pcols["sex_male"] = (pat["sex"] == "M").astype("float64").where(pat["sex"].notna())
+    if "cancer_type" in pat.columns:
+        pcols["cancer_type"] = pat["cancer_type"].astype("string")
+    if "stage" in pat.columns:
+        pcols["stage_rank"] = ref_stage_rank(pat["stage"])
+    if "smoking_status" in pat.columns:
+        pcols["smoking_status"] = pat["smoking_status"].astype("string")
+    for c, positive in (("hr_status", "positive"), ("her2_status", "positive"),
+                        ("alk_status", "rearranged"), ("germline_brca", "pathogenic")):  # fmt: skip
+        if c in pat.columns:
+            pcols[c.replace("_status", "") + "_positive"] = (pat[c] == positive).astype("float64")
+    for c in ("autoimmune_disease", "diabetes", "ild_history", "bmi"):
+        if c in pat.columns:
+            pcols[c] = pd.to_numeric(pat[c], errors="coerce").astype("float64")
+    if pcols:
+        pf = pd.DataFrame(pcols)
+        out = out.join(pf, on="patient_key")
+    hist = _history(lines, cat)
+    # a history column the table itself provides (e.g. a cohort's own prior-chemotherapy
+    # flag) is taken from the table: the catalog-based count knows only catalog regimens
+    given = [c for c in hist.columns if c in lines.columns]
+    for c in given:
+        hist[c] = pd.to_numeric(lines[c], errors="coerce").astype("float64").to_numpy()
+    out = pd.concat([out, hist], axis=1)
+    if len(variants):
+        gen = ref_genomics(variants, out["patient_key"], cfg, panel, catalog)
+        if "tmb" in out.columns:  # a measured TMB given with the line wins
+            gen = gen.drop(columns="tmb")
+        out = out.join(gen, on="patient_key")
+    # marker-defined catalog biomarkers (PD-L1, MSI, ALK, HR, ...) at line start
+    marker_rules = {k: b for k, b in catalog.biomarkers.items() if b.marker and not b.genes}
+    if marker_rules:
+        markers = lines.merge(patients, on="patient_key", how="left", suffixes=("", "_pt"))
+        usable = {k: b for k, b in marker_rules.items() if b.marker in markers.columns}
+        if usable:
+            st = ref_biomarker_status(usable, markers=markers)
+            out = pd.concat([out, st.astype("int8").add_prefix("bm_")], axis=1)
+    out = _extra_inputs(out, lines, patients, cfg, endpoint_columns)
+    if "cancer_type" in out.columns:  # a rule defined for some cancer types only
+        for bid, rule in catalog.biomarkers.items():
+            col = f"bm_{bid}"
+            if rule.cancer_types and col in out.columns:
+                defined = out["cancer_type"].astype("string").isin(rule.cancer_types)
+                out[col] = out[col].astype("float64").where(defined.fillna(False).to_numpy(bool))
+    out = out.drop(columns=[c for c in cfg.exclude if c in out.columns])
+    return out.sort_values(list(_KEYS), kind="stable").reset_index(drop=True)
 
 
 def reference_recommend(rec: Any, case: Any) -> dict[str, Any]:
     """The previous ``Recommender.recommend(case).to_dict()`` for a ranked case."""
-    from precision_onco.features import build_features
     from precision_onco.recommend.service import PatientResult
 
     r = rec.preset(case.preset)
     patients, lines, variants = case.tables()
-    with reference_features():
-        feats = build_features(
-            patients, lines, variants, rec.features, rec.catalog, panel=rec.panel
-        )
+    feats = ref_build_features(
+        patients, lines, variants, rec.features, rec.catalog, panel=rec.panel
+    )
     row = feats[feats["line_number"] == case.line_number]
     result = reference_recommendations(
         row,
@@ -434,7 +554,7 @@ def reference_rank_regimens(
         if len(unsupported):
             excluded = pd.concat([excluded, unsupported], ignore_index=True)
     base = feats.iloc[pairs["row"].to_numpy()].reset_index(drop=True)
-    cand = candidate_features(base, pairs["regimen_id"].tolist(), catalog)
+    cand = ref_candidate_features(base, pairs["regimen_id"].tolist(), catalog)
     out = cand[KEYS + ["regimen_id"]].copy()
     out["pgx_dose"] = pairs["pgx_dose"].to_numpy(dtype=object)  # pharmacogenomics (issue 17)
     matrices: dict[tuple[object, ...], pd.DataFrame] = {}

@@ -27,7 +27,7 @@ from precision_onco.recommend.patient import PatientCase
 from precision_onco.recommend.report import recommendations
 from precision_onco.recommend.scoring import endpoint_scores, input_codes
 
-from .reference import reference_features, reference_recommend, reference_recommendations
+from .reference import ref_build_features, reference_recommend, reference_recommendations
 
 
 def _same_ranking(new: Any, ref: Any) -> None:
@@ -54,8 +54,7 @@ def test_features_equal_the_previous_implementation(small_cohort, small_recommen
     args = (tables.patients, tables.lines, tables.variants, cfg.features, cfg.catalog)
     panel = load_panel(cfg.features, root)
     new = build_features(*args, panel=panel)
-    with reference_features():
-        ref = build_features(*args, panel=panel)
+    ref = ref_build_features(*args, panel=panel)
     pd.testing.assert_frame_equal(new, ref, check_exact=True)
     assert np.nansum(new.filter(like="bm_").to_numpy(dtype=float)) > 0  # biomarkers found
 
@@ -147,9 +146,15 @@ def real_shaped(shared_data: Path, project_root: Path, tmp_path_factory: pytest.
         cfg = dataclasses.replace(cfg, cohort=dataclasses.replace(
             cfg.cohort, inputs=inputs, oncotree_codes=oncotree))  # fmt: skip
         tables = ingest_cohort(cfg, root=root)
-        feats = build_features(tables.patients, tables.lines, tables.variants, cfg.features,
-                               cfg.catalog, panel=load_panel(cfg.features, root),
-                               endpoint_columns=[e.column for e in cfg.endpoints.values()])
+        feats = build_features(
+            tables.patients,
+            tables.lines,
+            tables.variants,
+            cfg.features,
+            cfg.catalog,
+            panel=load_panel(cfg.features, root),
+            endpoint_columns=[e.column for e in cfg.endpoints.values()],
+        )
         res = train_all(cfg, feats, tables.lines)
         rec = recommender_from(res.models, copy.deepcopy(cfg), root=project_root,
                                provenance={"components": {}})  # fmt: skip

@@ -357,38 +357,44 @@ def candidate_features(rows: pd.DataFrame, regimen_ids: Sequence[str] | pd.Serie
     """
     cat = Catalog(catalog)
     regs = {r.id: r for r in cat.regimens}
-    out = rows.copy()
     ids = [None if pd.isna(r) else str(r) for r in regimen_ids]
-    out["regimen_id"] = pd.Series(ids, index=rows.index, dtype="string")
-    out["regimen_class"] = pd.Series([regs[r].regimen_class if r in regs else None for r in ids],
+    new: dict[str, object] = {}
+    new["regimen_id"] = pd.Series(ids, index=rows.index, dtype="string")
+    new["regimen_class"] = pd.Series([regs[r].regimen_class if r in regs else None for r in ids],
                                      index=rows.index, dtype="string")  # fmt: skip
     known = np.array([r in regs for r in ids], dtype=bool)
+    drug_classes = {r: Catalog.drug_classes(reg) for r, reg in regs.items()}
     for c in cat.config.regimen_classes:
-        has = np.array([float(c in Catalog.drug_classes(regs[r])) if r in regs else np.nan
-                        for r in ids])  # fmt: skip
-        out[f"regimen_has_{c}"] = has
+        has = np.array([float(c in drug_classes[r]) if r in regs else np.nan for r in ids])
+        new[f"regimen_has_{c}"] = has
         if f"prior_{c}" in rows.columns:
             before = (pd.to_numeric(rows[f"prior_{c}"]).to_numpy(dtype=float) > 0).astype(float)
-            out[f"same_class_before_{c}"] = has * before
-    out["regimen_platinum"] = np.array(
+            new[f"same_class_before_{c}"] = has * before
+    new["regimen_platinum"] = np.array(
         [float(bool(PLATINUM_DRUGS & set(regs[r].drugs))) if r in regs else np.nan for r in ids]
     )
-    rid = ids
     req = np.full(len(rows), np.nan)
     exc = np.full(len(rows), np.nan)
-    for i, r in enumerate(rid):
+    bm = {c: rows[c].to_numpy(dtype=object) for c in rows.columns if str(c).startswith("bm_")}
+    for i, r in enumerate(ids):
         if r is None or not known[i]:
             continue
         reg = regs[r]
         if reg.requires:
-            cols = [f"bm_{b}" for b in reg.requires if f"bm_{b}" in rows.columns]
-            req[i] = float(bool(cols) and all(rows[c].iat[i] == 1 for c in cols))
+            cols = [f"bm_{b}" for b in reg.requires if f"bm_{b}" in bm]
+            req[i] = float(bool(cols) and all(bm[c][i] == 1 for c in cols))
         else:
             req[i] = 1.0
-        cols = [f"bm_{b}" for b in reg.excludes if f"bm_{b}" in rows.columns]
-        exc[i] = float(any(rows[c].iat[i] == 1 for c in cols))
-    out["required_biomarkers_present"] = req
-    out["excluded_biomarker_present"] = exc
+        cols = [f"bm_{b}" for b in reg.excludes if f"bm_{b}" in bm]
+        exc[i] = float(any(bm[c][i] == 1 for c in cols))
+    new["required_biomarkers_present"] = req
+    new["excluded_biomarker_present"] = exc
+    # columns the rows already have are replaced in place, the others appended in order
+    out = rows.copy()
+    for c in [c for c in new if c in out.columns]:
+        out[c] = new.pop(c)
+    if new:
+        out = pd.concat([out, pd.DataFrame(new, index=rows.index)], axis=1)
     return out.copy()  # one block per dtype: later column selections stay fast
 
 
