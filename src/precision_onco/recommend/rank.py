@@ -52,19 +52,26 @@ def _state(features: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
     return state
 
 
+def _present(col: pd.Series) -> np.ndarray:
+    """A biomarker indicator as booleans: ``col.fillna(0).astype(bool)``."""
+    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "biuf":
+        v = col.to_numpy()
+        return np.asarray((v != 0) & ~(np.isnan(v) if v.dtype.kind == "f" else False), bool)
+    return col.fillna(0).astype(bool).to_numpy()
+
+
 def _prior_exposure(features: pd.DataFrame, lines: pd.DataFrame, cat: Catalog) -> np.ndarray:
     """Regimens each patient received at a line before the row's line."""
     ids = {r: j for j, r in enumerate(cat.regimen_ids)}
     out = np.zeros((len(features), len(ids)), dtype=bool)
     if "regimen_id" not in lines.columns or not len(features):
         return out
-    given = lines[["patient_key", "line_number", "regimen_id"]].dropna()
     by_patient: dict[object, list[tuple[object, int]]] = {}
-    for pk, line, rid in zip(given["patient_key"].to_numpy(dtype=object),
-                             given["line_number"].to_numpy(dtype=object),
-                             given["regimen_id"].to_numpy(dtype=object), strict=True):  # fmt: skip
-        j = ids.get(rid)
-        if j is not None:
+    for pk, line, rid in zip(lines["patient_key"].to_numpy(dtype=object),
+                             lines["line_number"].to_numpy(dtype=object),
+                             lines["regimen_id"].to_numpy(dtype=object), strict=True):  # fmt: skip
+        j = ids.get(rid) if isinstance(rid, str) else None
+        if j is not None and not pd.isna(pk) and not pd.isna(line):
             by_patient.setdefault(pk, []).append((line, j))
     for i, (pk, row_line) in enumerate(zip(features["patient_key"].to_numpy(dtype=object),
                                            features["line_number"].to_numpy(dtype=object),
@@ -83,13 +90,13 @@ def eligible_pairs(
     state = _state(features, patients)
     state = attach_pgx_state(state, patients, lines)  # pharmacogenomics (issue 17)
     bm_ids = list(cat.biomarkers)
-    status = pd.DataFrame({b: state[f"bm_{b}"].fillna(0).astype(bool).to_numpy()
-                           if f"bm_{b}" in state.columns else np.zeros(len(state), bool)
-                           for b in bm_ids})  # fmt: skip
-    for col in ("autoimmune_disease", "diabetes", "ild_history", "prior_irae_grade3",
-                "creatinine_clearance", "bilirubin"):  # fmt: skip
-        if col not in state.columns:
-            state[col] = np.nan
+    status = pd.DataFrame({b: _present(state[f"bm_{b}"]) if f"bm_{b}" in state.columns
+                           else np.zeros(len(state), bool) for b in bm_ids})  # fmt: skip
+    missing = [col for col in ("autoimmune_disease", "diabetes", "ild_history",
+                               "prior_irae_grade3", "creatinine_clearance", "bilirubin")
+               if col not in state.columns]  # fmt: skip
+    if missing:
+        state = state.assign(**dict.fromkeys(missing, np.nan))
     el = eligibility(state, status, cat, prior_exposure=_prior_exposure(state, lines, cat),
                      with_reasons=True)  # fmt: skip
     rows, cols = np.nonzero(el.mask)
