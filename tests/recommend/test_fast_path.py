@@ -170,3 +170,30 @@ def test_a_real_shaped_cohort_equals_the_previous_implementation(real_shaped) ->
     ref = reference_recommendations(*args, civic=rec.civic, variants=tables.variants, threads=1)
     assert len(new.ranked) >= 300  # every patient has at least one scored class
     _same_ranking(new, ref)
+
+
+def test_lightgbm_treeshap_equals_the_shap_package(small_cohort, small_recommender) -> None:  # type: ignore[no-untyped-def]
+    """The drivers use LightGBM's own exact TreeSHAP (``pred_contrib``) on the ranked rows only;
+    it equals the shap package's path-dependent TreeExplainer on the same booster and rows."""
+    import shap
+
+    from precision_onco.recommend.explain import contributions
+
+    _, _, tables, feats = small_cohort
+    rec = small_recommender[2]
+    ranking = recommendations(feats.head(30), tables.patients, tables.lines, rec.models,
+                              rec.catalog, rec.preset(None))  # fmt: skip
+    cand = ranking.candidates
+    model = rec.models["response"]
+    codes = ranking.codes[model.input_key]
+    contrib, bias = contributions(model, cand, codes=codes, threads=1)
+    boosters = [m.estimator.booster_ for m in model.estimator.calibrated_classifiers_]
+    total = np.zeros((len(cand), len(model.columns)))
+    expected = 0.0
+    for b in boosters:
+        explainer = shap.TreeExplainer(b, feature_perturbation="tree_path_dependent")
+        total += np.asarray(explainer.shap_values(codes))
+        expected += float(np.ravel(explainer.expected_value)[0])
+    np.testing.assert_allclose(contrib.to_numpy(), total / len(boosters), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(bias, expected / len(boosters), rtol=1e-6, atol=1e-9)
+    assert np.abs(contrib.to_numpy()).max() > 0.01  # real contributions were compared
