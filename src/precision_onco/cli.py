@@ -326,8 +326,14 @@ def _cmd_pgx(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from precision_onco.config.schema import ServeConfig
     from precision_onco.serve import ServeSettings
-    from precision_onco.serve.server import LOOPBACK, resolve_model, run
+    from precision_onco.serve.server import (
+        LOOPBACK,
+        resolve_model,
+        run,
+        single_threaded_native_code,
+    )
 
+    single_threaded_native_code()  # before anything imports LightGBM: the workers are forked
     uri, tracking = args.model, None
     needs_registry = uri is None or uri.startswith(("models:/", "runs:/"))
     cfg = _load_config(args.params) if needs_registry or Path(args.params).is_file() else None

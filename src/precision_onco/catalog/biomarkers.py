@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -49,22 +50,32 @@ def to_short_hgvsp(hgvsp: str | None) -> str | None:
     return _THREE.sub(lambda m: AMINO_ACIDS[m.group(0)], s)
 
 
-def variant_matches(rule: BiomarkerConfig, genes: pd.Series, hgvsp_short: pd.Series) -> np.ndarray:
+def variant_matches(rule: BiomarkerConfig, genes: pd.Series | np.ndarray,
+                    hgvsp_short: pd.Series | np.ndarray) -> np.ndarray:  # fmt: skip
     """Boolean vector: which variants satisfy the variant part of ``rule``."""
     if not rule.genes:
         return np.zeros(len(genes), dtype=bool)
-    in_gene = genes.isin(rule.genes).to_numpy()
+    wanted = set(rule.genes)
+    g_arr = np.asarray(genes, dtype=object)
+    h_arr = np.asarray(hgvsp_short, dtype=object)
+    in_gene = np.fromiter((isinstance(g, str) and g in wanted for g in g_arr), dtype=bool,
+                          count=len(g_arr))  # fmt: skip
     if not rule.hgvsp:
-        protein = hgvsp_short.fillna("").astype(str)
-        altering = ~protein.str.contains("=", regex=False) & (protein != "")
-        return in_gene & altering.to_numpy()
-    rx = re.compile("|".join(f"(?:{p})" for p in rule.hgvsp))
+        # a protein change that alters the protein: recorded, not synonymous ("=")
+        return in_gene & np.fromiter((isinstance(h, str) and h != "" and "=" not in h
+                                      for h in h_arr), dtype=bool, count=len(h_arr))  # fmt: skip
+    rx = _rule_regex(tuple(rule.hgvsp))
     hit = np.fromiter(
         (bool(g) and isinstance(h, str) and rx.search(h) is not None
-         for g, h in zip(in_gene, hgvsp_short, strict=True)),
+         for g, h in zip(in_gene, h_arr, strict=True)),
         dtype=bool, count=len(in_gene),
     )  # fmt: skip
     return hit
+
+
+@functools.lru_cache(maxsize=256)
+def _rule_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
 
 
 def _marker_matches(rule: BiomarkerConfig, markers: pd.DataFrame) -> np.ndarray:
@@ -109,19 +120,23 @@ def biomarker_status(
     DataFrame
         Boolean columns named by biomarker id, aligned with ``markers``.
     """
-    out = pd.DataFrame(index=markers.index)
-    keys = markers[key]
-    short = None
+    cols: dict[str, np.ndarray] = {}
+    keys = markers[key].to_numpy(dtype=object)
+    short = genes = var_keys = None
     if variants is not None and len(variants):
-        short = variants["hgvsp"].map(to_short_hgvsp)
+        short = np.array([to_short_hgvsp(h) for h in variants["hgvsp"].to_numpy(dtype=object)],
+                         dtype=object)  # fmt: skip
+        genes = variants["gene"].to_numpy(dtype=object)
+        var_keys = variants[key].to_numpy(dtype=object)
     for bid, rule in biomarkers.items():
         present = _marker_matches(rule, markers)
-        if rule.genes and short is not None and variants is not None:
-            hit = variant_matches(rule, variants["gene"], short)
-            carriers = set(variants.loc[hit, key])
-            present = present | keys.isin(carriers).to_numpy()
-        out[bid] = present
-    return out
+        if rule.genes and short is not None and genes is not None and var_keys is not None:
+            hit = variant_matches(rule, genes, short)
+            carriers = set(var_keys[hit])
+            present = present | np.fromiter((k in carriers for k in keys), dtype=bool,
+                                            count=len(keys))  # fmt: skip
+        cols[bid] = np.asarray(present, dtype=bool)
+    return pd.DataFrame(cols, index=markers.index) if cols else pd.DataFrame(index=markers.index)
 
 
 def untested_genes(rule: BiomarkerConfig, covered: set[str] | None) -> list[str]:

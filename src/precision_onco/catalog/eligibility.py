@@ -60,26 +60,57 @@ class Eligibility:
         )
 
 
-def _contra_hits(
-    c: ContraindicationConfig, state: pd.DataFrame, status: pd.DataFrame
-) -> np.ndarray:
-    n = len(state)
+class _State:
+    """The columns of the patient state the rules read, as arrays, converted once for all
+    regimens."""
+
+    def __init__(self, state: pd.DataFrame, status: pd.DataFrame) -> None:
+        self.frame = state
+        self.n = len(state)
+        self.line = state["line_number"].to_numpy()
+        self.cancer = state["cancer_type"].astype("string").to_numpy(dtype=object)
+        if "oncotree_code" in state.columns:
+            codes = state["oncotree_code"].astype("string")
+            self.oncotree = codes.to_numpy(dtype=object)
+            self.oncotree_unknown = codes.isna().to_numpy()
+        else:
+            self.oncotree = np.full(self.n, None, dtype=object)
+            self.oncotree_unknown = np.ones(self.n, dtype=bool)
+        self.status = {str(b): status[b].to_numpy(bool) for b in status.columns}
+        self._numeric: dict[str, np.ndarray] = {}
+
+    def numeric(self, column: str) -> np.ndarray:
+        if column not in self._numeric:
+            self._numeric[column] = pd.to_numeric(self.frame[column], errors="coerce"
+                                                  ).to_numpy(float)  # fmt: skip
+        return self._numeric[column]
+
+
+def _isin(values: np.ndarray, allowed: list[str]) -> np.ndarray:
+    """Which ``values`` (strings, missing as NA) are among ``allowed`` (missing: no)."""
+    ok = set(allowed)
+    return np.fromiter((isinstance(v, str) and v in ok for v in values), dtype=bool,
+                       count=len(values))  # fmt: skip
+
+
+def _contra_hits(c: ContraindicationConfig, st: _State) -> np.ndarray:
+    n = st.n
     if c.biomarkers:
         hit = np.zeros(n, dtype=bool)
         for b in c.biomarkers:
-            hit |= status[b].to_numpy(bool)
+            hit |= st.status[b]
     else:
         assert c.variable is not None and c.op is not None and c.value is not None
-        if c.variable not in state.columns:
+        if c.variable not in st.frame.columns:
             raise InputError(
                 f"contraindication '{c.id}' needs the column '{c.variable}', which the patient "
-                f"state lacks (columns: {sorted(state.columns)})"
+                f"state lacks (columns: {sorted(st.frame.columns)})"
             )
-        values = pd.to_numeric(state[c.variable], errors="coerce").to_numpy(float)
+        values = st.numeric(c.variable)
         with np.errstate(invalid="ignore"):
             hit = _OPS[c.op](values, float(c.value)) & ~np.isnan(values)
     if c.max_line is not None:
-        hit &= state["line_number"].to_numpy() <= c.max_line
+        hit &= st.line <= c.max_line
     return hit
 
 
@@ -123,25 +154,18 @@ def _needs_testing(
 
 def _regimen_reasons(
     reg: RegimenConfig,
-    state: pd.DataFrame,
-    status: pd.DataFrame,
+    st: _State,
     catalog: Catalog,
     tested: pd.DataFrame | None = None,
     covered: Sequence[set[str] | None] | None = None,
 ) -> list[tuple[np.ndarray, str | np.ndarray]]:
     """Exclusion tests for one regimen, in the order their reasons are reported."""
-    line = state["line_number"].to_numpy()
+    line = st.line
     tests: list[tuple[np.ndarray, str | np.ndarray]] = [
-        (
-            ~state["cancer_type"].astype("string").isin(reg.cancer_types)
-            .fillna(False).to_numpy(bool),
-            f"indicated for {', '.join(reg.cancer_types)} only",
-        )
+        (~_isin(st.cancer, reg.cancer_types), f"indicated for {', '.join(reg.cancer_types)} only")
     ]
     if reg.histologies:
-        codes = (state["oncotree_code"].astype("string") if "oncotree_code" in state.columns
-                 else pd.Series(pd.NA, index=state.index, dtype="string"))
-        unknown = codes.isna().to_numpy()
+        unknown = st.oncotree_unknown
         tests.append(
             (
                 unknown,
@@ -151,7 +175,7 @@ def _regimen_reasons(
         )
         tests.append(
             (
-                ~unknown & ~codes.isin(reg.histologies).fillna(False).to_numpy(bool),
+                ~unknown & ~_isin(st.oncotree, reg.histologies),
                 f"indicated for {', '.join(reg.histologies)} histology only",
             )
         )
@@ -162,7 +186,7 @@ def _regimen_reasons(
         )
     )
     for b in reg.requires:
-        found = status[b].to_numpy(bool)
+        found = st.status[b]
         label = catalog.biomarkers[b].label
         if tested is not None:
             untested = ~found & ~tested[b].to_numpy(bool)
@@ -170,25 +194,23 @@ def _regimen_reasons(
                                                    f"requires {label}")))  # fmt: skip
         tests.append((~found, f"requires {label} (not found)"))
     for b in reg.excludes:
-        tests.append(
-            (status[b].to_numpy(bool), f"not for patients with {catalog.biomarkers[b].label}")
-        )
+        tests.append((st.status[b], f"not for patients with {catalog.biomarkers[b].label}"))
     if tested is not None and reg.excludes:
         # absence counts only where it was tested: an untested gene is not wild type
-        need = np.zeros(len(state), dtype=bool)
+        need = np.zeros(len(line), dtype=bool)
         for b in reg.excludes:
-            need |= ~status[b].to_numpy(bool) & ~tested[b].to_numpy(bool)
+            need |= ~st.status[b] & ~tested[b].to_numpy(bool)
         labels = " or ".join(catalog.biomarkers[b].label for b in reg.excludes)
         tests.append((need, _needs_testing(need, list(reg.excludes), catalog, covered,
                                            f"not for patients with {labels}",
                                            tested=tested)))  # fmt: skip
     for c in reg.contraindications:
-        hit = _contra_hits(c, state, status)
+        hit = _contra_hits(c, st)
         tests.append((hit, f"contraindicated: {c.label}"))
         if tested is not None and c.biomarkers:
             need = ~hit & ~np.all([tested[b].to_numpy(bool) for b in c.biomarkers], axis=0)
             if c.max_line is not None:
-                need &= state["line_number"].to_numpy() <= c.max_line
+                need &= line <= c.max_line
             tests.append((need, _needs_testing(need, list(c.biomarkers), catalog, covered,
                                                f"contraindicated with {c.label}",
                                                tested=tested)))  # fmt: skip
@@ -239,8 +261,9 @@ def eligibility(
     n, r = len(state), len(catalog.regimens)
     mask = np.ones((n, r), dtype=bool)
     reasons = np.full((n, r), None, dtype=object) if with_reasons else None
+    st = _State(state, status)
     for j, reg in enumerate(catalog.regimens):
-        tests = _regimen_reasons(reg, state, status, catalog, tested, covered)
+        tests = _regimen_reasons(reg, st, catalog, tested, covered)
         if prior_exposure is not None and catalog.config.no_rechallenge:
             tests.append((prior_exposure[:, j], "already received at an earlier line"))
         # Pharmacogenomics (issue 17): avoid where DPYD/UGT1A1/uracilemia guidelines say so;

@@ -79,9 +79,62 @@ def load_panel(cfg: FeaturesConfig, root: Path) -> pd.DataFrame:
     return panel[["symbol", "pathway"]].drop_duplicates("symbol").reset_index(drop=True)
 
 
+_STAGE_RX = re.compile(r"^(IV|III|II|I|0)")
+
+
 def _stage_rank(stage: pd.Series) -> pd.Series:
-    s = stage.astype("string").str.upper().str.extract(r"^(IV|III|II|I|0)", expand=False)
-    return s.map(_STAGE).astype("Float64").astype("float64")
+    """0-4 from the stage's leading Roman numeral (``IIIB`` -> 3), NaN when there is none."""
+    out = np.full(len(stage), np.nan)
+    for i, v in enumerate(stage.astype("string").to_numpy(dtype=object)):
+        if isinstance(v, str):
+            m = _STAGE_RX.match(v.upper())
+            if m:
+                out[i] = _STAGE[m.group(1)]
+    return pd.Series(out, index=stage.index, dtype="float64")
+
+
+def _pathway_members(panel: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
+    """``pathway_<name>`` and the panel positions of its genes, pathways in sorted order
+    (``OTHER`` left out)."""
+    groups: dict[str, list[int]] = {}
+    for j, pathway in enumerate(panel["pathway"].tolist()):
+        if isinstance(pathway, str):
+            groups.setdefault(pathway, []).append(j)
+    return [(f"pathway_{p.lower()}", np.array(groups[p], dtype=int)) for p in sorted(groups)
+            if p != "OTHER"]  # fmt: skip
+
+
+def _join_on_key(out: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """``out.join(table, on="patient_key")``; by position when every key is found once (the
+    usual case: no missing values to introduce), else pandas' join."""
+    pos = table.index.get_indexer(out["patient_key"]) if table.index.is_unique else None
+    if pos is None or (pos < 0).any() or len(out.columns.intersection(table.columns)):
+        return out.join(table, on="patient_key")
+    right = table.iloc[pos]
+    right.index = out.index
+    return pd.concat([out, right], axis=1)
+
+
+def _marker_table(lines: pd.DataFrame, patients: pd.DataFrame, names: set[str]) -> pd.DataFrame:
+    """The lines with the patients' columns (a patient's column also in the lines gets the
+    suffix ``_pt``), as ``lines.merge(patients, on="patient_key", how="left")`` — only the
+    ``names`` the marker rules read, taken by position when every patient is found once."""
+    keys = patients["patient_key"]
+    pos = pd.Index(keys).get_indexer(lines["patient_key"]) if keys.is_unique else None
+    if pos is None or (pos < 0).any():
+        return lines.merge(patients, on="patient_key", how="left", suffixes=("", "_pt"))
+    cols: dict[str, pd.Series] = {"patient_key": lines["patient_key"]}
+    for name in sorted(names):
+        if name in lines.columns:
+            cols[name] = lines[name]
+            continue
+        both = name.endswith("_pt") and name[:-3] in lines.columns
+        src = name[:-3] if both else name
+        if src in patients.columns and src != "patient_key" and (both or src not in lines.columns):
+            col = patients[src].iloc[pos]
+            col.index = lines.index
+            cols[name] = col
+    return pd.DataFrame(cols, index=lines.index)
 
 
 def _genomics(
@@ -90,7 +143,6 @@ def _genomics(
 ) -> pd.DataFrame:  # fmt: skip
     """One row per patient: gene indicators, biomarkers, pathway counts, TMB."""
     idx = pd.Index(patients.unique(), name="patient_key")
-    out = pd.DataFrame(index=idx)
     if len(variants):
         v = variants
         keep = v["consequence"].isin(cfg.nonsynonymous) & ~(v["vaf"] < cfg.min_vaf)
@@ -98,26 +150,26 @@ def _genomics(
     else:
         v = variants
     genes = panel["symbol"].tolist()
+    grid = np.zeros((len(idx), len(genes)), dtype=np.int8)
     if len(v):
-        hit = v.loc[v["gene"].isin(genes), ["patient_key", "gene"]]
-        rows_i = idx.get_indexer(hit["patient_key"])
-        cols_i = pd.Index(genes).get_indexer(hit["gene"])
-        ok = rows_i >= 0
-        grid = np.zeros((len(idx), len(genes)), dtype=np.int8)
+        gene_pos = {g: j for j, g in enumerate(genes)}
+        rows_i = idx.get_indexer(v["patient_key"])
+        cols_i = np.array([gene_pos.get(g, -1) if isinstance(g, str) else -1
+                           for g in v["gene"].to_numpy(dtype=object)], dtype=int)  # fmt: skip
+        ok = (rows_i >= 0) & (cols_i >= 0)
         grid[rows_i[ok], cols_i[ok]] = 1
-        mat = pd.DataFrame(grid, index=idx, columns=genes)
-        tmb = v.groupby("patient_key").size().reindex(idx, fill_value=0) / cfg.panel_size_mb
+        counts = np.bincount(rows_i[rows_i >= 0], minlength=len(idx))
+        tmb = counts / cfg.panel_size_mb
     else:
-        mat = pd.DataFrame(0, index=idx, columns=genes)
-        tmb = pd.Series(np.nan, index=idx)
-    arr, gene_pos = mat.to_numpy(), {g: j for j, g in enumerate(genes)}
-    pathways = {f"pathway_{pathway.lower()}":
-                arr[:, [gene_pos[g] for g in members]].sum(axis=1).astype("int16")
-                for pathway, members in panel.groupby("pathway")["symbol"]
-                if pathway != "OTHER"}  # fmt: skip
-    out = pd.concat([out, mat.add_prefix("gene_").astype("int8"),
-                     pd.DataFrame(pathways, index=idx), tmb.astype("float64").rename("tmb")],
-                    axis=1)  # fmt: skip
+        tmb = np.full(len(idx), np.nan)
+    pathways = _pathway_members(panel)
+    parts = [pd.DataFrame(grid, index=idx, columns=[f"gene_{g}" for g in genes])]
+    if pathways:
+        counts_by = np.stack([grid[:, m].sum(axis=1) for _, m in pathways], axis=1)
+        parts.append(pd.DataFrame(counts_by.astype("int16"), index=idx,
+                                  columns=[name for name, _ in pathways]))  # fmt: skip
+    parts.append(pd.DataFrame({"tmb": np.asarray(tmb, dtype="float64")}, index=idx))
+    out = pd.concat(parts, axis=1)
     # actionable, variant-defined biomarkers of the catalog (marker-defined ones are
     # line-level columns: PD-L1, MSI, ALK status, ...)
     rules = {k: b for k, b in catalog.biomarkers.items() if b.genes}
@@ -125,7 +177,7 @@ def _genomics(
         units = pd.DataFrame({"patient_key": idx})
         status = biomarker_status(rules, markers=units, variants=v if len(v) else None)
         status.index = idx
-        out = out.join(status.astype("int8").add_prefix("bm_"))
+        out = pd.concat([out, status.astype("int8").add_prefix("bm_")], axis=1)
     return out
 
 
@@ -265,7 +317,7 @@ def build_features(
             pcols[c] = pd.to_numeric(pat[c], errors="coerce").astype("float64")
     if pcols:
         pf = pd.DataFrame(pcols)
-        out = out.join(pf, on="patient_key")
+        out = _join_on_key(out, pf)
     hist = _history(lines, cat)
     # a history column the table itself provides (e.g. a cohort's own prior-chemotherapy
     # flag) is taken from the table: the catalog-based count knows only catalog regimens
@@ -277,11 +329,11 @@ def build_features(
         gen = _genomics(variants, out["patient_key"], cfg, panel, catalog)
         if "tmb" in out.columns:  # a measured TMB given with the line wins
             gen = gen.drop(columns="tmb")
-        out = out.join(gen, on="patient_key")
+        out = _join_on_key(out, gen)
     # marker-defined catalog biomarkers (PD-L1, MSI, ALK, HR, ...) at line start
     marker_rules = {k: b for k, b in catalog.biomarkers.items() if b.marker and not b.genes}
     if marker_rules:
-        markers = lines.merge(patients, on="patient_key", how="left", suffixes=("", "_pt"))
+        markers = _marker_table(lines, patients, {str(b.marker) for b in marker_rules.values()})
         usable = {k: b for k, b in marker_rules.items() if b.marker in markers.columns}
         if usable:
             st = biomarker_status(usable, markers=markers)
@@ -306,38 +358,44 @@ def candidate_features(rows: pd.DataFrame, regimen_ids: Sequence[str] | pd.Serie
     """
     cat = Catalog(catalog)
     regs = {r.id: r for r in cat.regimens}
-    out = rows.copy()
     ids = [None if pd.isna(r) else str(r) for r in regimen_ids]
-    out["regimen_id"] = pd.Series(ids, index=rows.index, dtype="string")
-    out["regimen_class"] = pd.Series([regs[r].regimen_class if r in regs else None for r in ids],
+    new: dict[str, object] = {}
+    new["regimen_id"] = pd.Series(ids, index=rows.index, dtype="string")
+    new["regimen_class"] = pd.Series([regs[r].regimen_class if r in regs else None for r in ids],
                                      index=rows.index, dtype="string")  # fmt: skip
     known = np.array([r in regs for r in ids], dtype=bool)
+    drug_classes = {r: Catalog.drug_classes(reg) for r, reg in regs.items()}
     for c in cat.config.regimen_classes:
-        has = np.array([float(c in Catalog.drug_classes(regs[r])) if r in regs else np.nan
-                        for r in ids])  # fmt: skip
-        out[f"regimen_has_{c}"] = has
+        has = np.array([float(c in drug_classes[r]) if r in regs else np.nan for r in ids])
+        new[f"regimen_has_{c}"] = has
         if f"prior_{c}" in rows.columns:
             before = (pd.to_numeric(rows[f"prior_{c}"]).to_numpy(dtype=float) > 0).astype(float)
-            out[f"same_class_before_{c}"] = has * before
-    out["regimen_platinum"] = np.array(
+            new[f"same_class_before_{c}"] = has * before
+    new["regimen_platinum"] = np.array(
         [float(bool(PLATINUM_DRUGS & set(regs[r].drugs))) if r in regs else np.nan for r in ids]
     )
-    rid = ids
     req = np.full(len(rows), np.nan)
     exc = np.full(len(rows), np.nan)
-    for i, r in enumerate(rid):
+    bm = {c: rows[c].to_numpy(dtype=object) for c in rows.columns if str(c).startswith("bm_")}
+    for i, r in enumerate(ids):
         if r is None or not known[i]:
             continue
         reg = regs[r]
         if reg.requires:
-            cols = [f"bm_{b}" for b in reg.requires if f"bm_{b}" in rows.columns]
-            req[i] = float(bool(cols) and all(rows[c].iat[i] == 1 for c in cols))
+            cols = [f"bm_{b}" for b in reg.requires if f"bm_{b}" in bm]
+            req[i] = float(bool(cols) and all(bm[c][i] == 1 for c in cols))
         else:
             req[i] = 1.0
-        cols = [f"bm_{b}" for b in reg.excludes if f"bm_{b}" in rows.columns]
-        exc[i] = float(any(rows[c].iat[i] == 1 for c in cols))
-    out["required_biomarkers_present"] = req
-    out["excluded_biomarker_present"] = exc
+        cols = [f"bm_{b}" for b in reg.excludes if f"bm_{b}" in bm]
+        exc[i] = float(any(bm[c][i] == 1 for c in cols))
+    new["required_biomarkers_present"] = req
+    new["excluded_biomarker_present"] = exc
+    # columns the rows already have are replaced in place, the others appended in order
+    out = rows.copy()
+    for c in [c for c in new if c in out.columns]:
+        out[c] = new.pop(c)
+    if new:
+        out = pd.concat([out, pd.DataFrame(new, index=rows.index)], axis=1)
     return out.copy()  # one block per dtype: later column selections stay fast
 
 

@@ -25,16 +25,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
-import pandera.errors
-import pandera.pandas as pa
 
 from precision_onco.config.schema import TableInputConfig
 from precision_onco.ingest.contracts import FileReport, IngestError, ReadResult, Rejects
 from precision_onco.ingest.scales import ScaleWarning, scale_warnings
+
+if TYPE_CHECKING:  # pandera is imported when a table is validated (not to read its fields)
+    import pandera.pandas as pa
 
 __all__ = [
     "LINE_FIELDS",
@@ -534,6 +535,8 @@ def _coerce(raw: RawTable, fields: Mapping[str, Field], date_format: str | None)
 
 def _schema(fields: Mapping[str, Field], present: Sequence[str],
             oncotree_codes: frozenset[str] | None) -> pa.DataFrameSchema:  # fmt: skip
+    import pandera.pandas as pa
+
     cols: dict[str, pa.Column] = {}
     for name, f in fields.items():
         if name not in present:
@@ -553,6 +556,8 @@ def _schema(fields: Mapping[str, Field], present: Sequence[str],
 def _validate(raw: RawTable, fields: Mapping[str, Field], label: str,
               oncotree_codes: frozenset[str] | None) -> None:  # fmt: skip
     """Run the pandera schema; each failing row goes to the rejects, with every failed check."""
+    import pandera.errors
+
     schema = _schema(fields, list(raw.frame.columns), oncotree_codes)
     try:
         schema.validate(raw.frame, lazy=True)

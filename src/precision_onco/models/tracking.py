@@ -15,11 +15,12 @@ import logging
 import re
 import subprocess
 import tempfile
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import joblib
 import numpy as np
@@ -27,10 +28,13 @@ import pandas as pd
 
 from precision_onco.config import Config
 from precision_onco.models.fit import EndpointModel
+from precision_onco.stage import UserError
+
+T = TypeVar("T")
 
 __all__ = [
     "CHAMPION", "EndpointPyfunc", "GateDecision", "cohort_definition", "gate", "log_pipeline_run",
-    "package_versions", "registered_name", "use_experiment",
+    "StoreLockedError", "open_store", "package_versions", "registered_name", "use_experiment",
 ]
 
 log = logging.getLogger(__name__)
@@ -200,13 +204,47 @@ def use_experiment(cfg: Config, root: Path) -> Any:
     tr = cfg.tracking
     mlflow.set_tracking_uri(tr.uri)
     client = MlflowClient()
-    if client.get_experiment_by_name(tr.experiment) is None:
-        art = tr.artifact_location
-        if "://" not in art:
-            art = (root / art).resolve().as_uri()
-        client.create_experiment(tr.experiment, artifact_location=art)
-    mlflow.set_experiment(tr.experiment)
+
+    def open_experiment() -> None:
+        if client.get_experiment_by_name(tr.experiment) is None:
+            art = tr.artifact_location
+            if "://" not in art:
+                art = (root / art).resolve().as_uri()
+            client.create_experiment(tr.experiment, artifact_location=art)
+        mlflow.set_experiment(tr.experiment)
+
+    open_store(open_experiment, uri=tr.uri, what=f"opening experiment {tr.experiment!r}")
     return client
+
+
+class StoreLockedError(UserError):
+    """The tracking store stayed locked (another process writing to a SQLite store)."""
+
+
+#: Retries (with doubling waits from :data:`STORE_FIRST_WAIT_S`) while the store is locked.
+STORE_RETRIES = 5
+STORE_FIRST_WAIT_S = 0.5
+
+
+def open_store(fn: Callable[[], T], *, uri: str, what: str, retries: int | None = None,
+               first_wait_s: float | None = None) -> T:  # fmt: skip
+    """``fn()`` (a first call to the tracking store), retried with backoff while the store is
+    locked (:func:`precision_onco.serve.store.with_store_retry`, one warning line per retry);
+    still locked after the last retry: :class:`StoreLockedError` in one line."""
+    from precision_onco.serve.store import is_locked, with_store_retry
+
+    n = STORE_RETRIES if retries is None else retries
+    wait = STORE_FIRST_WAIT_S if first_wait_s is None else first_wait_s
+    t0 = time.monotonic()
+    try:
+        return with_store_retry(fn, what=what, retries=n, first_wait_s=wait)
+    except Exception as exc:
+        if not is_locked(exc):
+            raise
+        raise StoreLockedError(
+            f"tracking store {uri}: still locked after {n} retries ({time.monotonic() - t0:.0f} s) "
+            f"({what}); another process is writing to it — run again once it is done"
+        ) from None
 
 
 def log_pipeline_run(

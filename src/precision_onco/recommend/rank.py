@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,8 +24,9 @@ from precision_onco.features import candidate_features
 from precision_onco.ingest.coverage import parse_genes
 from precision_onco.models.fit import EndpointModel
 from precision_onco.pgx.regimens import attach_pgx_state, regimen_doses
+from precision_onco.recommend.scoring import endpoint_scores, input_codes
 
-__all__ = ["Ranking", "eligible_pairs", "rank_regimens", "supported", "utility"]
+__all__ = ["Ranking", "candidate_rows", "eligible_pairs", "rank_regimens", "supported", "utility"]
 
 KEYS = ["patient_key", "line_number"]
 
@@ -78,20 +80,33 @@ def _coverage(state: pd.DataFrame, patients: pd.DataFrame, lines: pd.DataFrame
     return covered, markers
 
 
+def _present(col: pd.Series) -> np.ndarray:
+    """A biomarker indicator as booleans: ``col.fillna(0).astype(bool)``."""
+    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "biuf":
+        v = col.to_numpy()
+        return np.asarray((v != 0) & ~(np.isnan(v) if v.dtype.kind == "f" else False), bool)
+    return col.fillna(0).astype(bool).to_numpy()
+
+
 def _prior_exposure(features: pd.DataFrame, lines: pd.DataFrame, cat: Catalog) -> np.ndarray:
     """Regimens each patient received at a line before the row's line."""
     ids = {r: j for j, r in enumerate(cat.regimen_ids)}
     out = np.zeros((len(features), len(ids)), dtype=bool)
     if "regimen_id" not in lines.columns or not len(features):
         return out
-    given = lines[["patient_key", "line_number", "regimen_id"]].dropna()
-    given = given[given["regimen_id"].isin(list(ids))]
-    rows = pd.DataFrame({"patient_key": features["patient_key"].to_numpy(),
-                         "row_line": features["line_number"].to_numpy(),
-                         "row": np.arange(len(features))})  # fmt: skip
-    pairs = rows.merge(given, on="patient_key")
-    pairs = pairs[pairs["line_number"].to_numpy() < pairs["row_line"].to_numpy()]
-    out[pairs["row"].to_numpy(), pairs["regimen_id"].map(ids).to_numpy(dtype=int)] = True
+    by_patient: dict[object, list[tuple[object, int]]] = {}
+    for pk, line, rid in zip(lines["patient_key"].to_numpy(dtype=object),
+                             lines["line_number"].to_numpy(dtype=object),
+                             lines["regimen_id"].to_numpy(dtype=object), strict=True):  # fmt: skip
+        j = ids.get(rid) if isinstance(rid, str) else None
+        if j is not None and not pd.isna(pk) and not pd.isna(line):
+            by_patient.setdefault(pk, []).append((line, j))
+    for i, (pk, row_line) in enumerate(zip(features["patient_key"].to_numpy(dtype=object),
+                                           features["line_number"].to_numpy(dtype=object),
+                                           strict=True)):  # fmt: skip
+        for line, j in by_patient.get(pk, ()):
+            if line < row_line:
+                out[i, j] = True
     return out
 
 
@@ -103,13 +118,13 @@ def eligible_pairs(
     state = _state(features, patients)
     state = attach_pgx_state(state, patients, lines)  # pharmacogenomics (issue 17)
     bm_ids = list(cat.biomarkers)
-    status = pd.DataFrame({b: state[f"bm_{b}"].fillna(0).astype(bool).to_numpy()
-                           if f"bm_{b}" in state.columns else np.zeros(len(state), bool)
-                           for b in bm_ids})  # fmt: skip
-    for col in ("autoimmune_disease", "diabetes", "ild_history", "prior_irae_grade3",
-                "creatinine_clearance", "bilirubin"):  # fmt: skip
-        if col not in state.columns:
-            state[col] = np.nan
+    status = pd.DataFrame({b: _present(state[f"bm_{b}"]) if f"bm_{b}" in state.columns
+                           else np.zeros(len(state), bool) for b in bm_ids})  # fmt: skip
+    missing = [col for col in ("autoimmune_disease", "diabetes", "ild_history",
+                               "prior_irae_grade3", "creatinine_clearance", "bilirubin")
+               if col not in state.columns]  # fmt: skip
+    if missing:
+        state = state.assign(**dict.fromkeys(missing, np.nan))
     covered, markers = _coverage(state, patients, lines)
     tested = biomarker_tested(cat.biomarkers, markers=markers, covered=covered)
     el = eligibility(state, status, cat, prior_exposure=_prior_exposure(state, lines, cat),
@@ -185,6 +200,23 @@ def utility(scores: pd.DataFrame, weights: Mapping[str, float]) -> np.ndarray:
     return u
 
 
+def candidate_rows(features: pd.DataFrame, pairs: pd.DataFrame, catalog: CatalogConfig
+                   ) -> pd.DataFrame:  # fmt: skip
+    """The model inputs of every candidate (line state, regimen) pair of ``pairs`` (columns
+    ``row``: the row of ``features``, ``regimen_id``; per-pair columns such as ``pgx_dose``):
+    the line state with the regimen's features. Every per-regimen model input is set here,
+    once for all endpoints."""
+    base = features.iloc[pairs["row"].to_numpy()].reset_index(drop=True)
+    return candidate_features(base, pairs["regimen_id"].tolist(), catalog)
+
+
+def _group_starts(pk: np.ndarray, line: np.ndarray) -> np.ndarray:
+    """Whether each row (sorted by patient and line) starts a new (patient, line) group."""
+    if not len(pk):
+        return np.zeros(0, bool)
+    return np.r_[True, (pk[1:] != pk[:-1]) | (line[1:] != line[:-1])]
+
+
 def rank_regimens(
     features: pd.DataFrame,
     patients: pd.DataFrame,
@@ -197,50 +229,61 @@ def rank_regimens(
 ) -> Ranking:
     """Score every eligible regimen of every (patient, line) row of ``features`` and rank them.
 
-    With ``check_support`` (the default), regimens the training data does not support for
-    the row's cancer type (:func:`supported`) are excluded, with the reason; the policy study
-    turns it off to keep every regimen practice could have given."""
+    All candidate rows are scored at once: one float matrix per model input
+    (:func:`~precision_onco.recommend.scoring.input_codes`), each endpoint's members called
+    once on it. With ``check_support`` (the default), regimens the training data does not
+    support for the row's cancer type (:func:`supported`) are excluded, with the reason; the
+    policy study turns it off to keep every regimen practice could have given."""
     feats = features.reset_index(drop=True)
     pairs, excluded = eligible_pairs(feats, patients, lines, catalog)
     if check_support:
         pairs, unsupported = _supported(pairs, feats, models)
         if len(unsupported):
             excluded = pd.concat([excluded, unsupported], ignore_index=True)
-    base = feats.iloc[pairs["row"].to_numpy()].reset_index(drop=True)
-    cand = candidate_features(base, pairs["regimen_id"].tolist(), catalog)
-    out = cand[KEYS + ["regimen_id"]].copy()
-    out["pgx_dose"] = pairs["pgx_dose"].to_numpy(dtype=object)  # pharmacogenomics (issue 17)
-    matrices: dict[tuple[object, ...], pd.DataFrame] = {}
+    cand = candidate_rows(feats, pairs, catalog)
+    n = len(cand)
+    cols: dict[str, Any] = {k: cand[k] for k in [*KEYS, "regimen_id"]}
+    cols["pgx_dose"] = pairs["pgx_dose"].to_numpy(dtype=object)  # pharmacogenomics (issue 17)
     codes: dict[tuple[object, ...], np.ndarray] = {}
+    scores: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     for ep, model in models.items():
-        if len(cand):
+        if n:
             key = model.input_key
-            if key not in matrices:
-                matrices[key] = model.matrix(cand)
-                if model.kind == "lightgbm":
-                    codes[key] = model.codes(matrices[key])
-            p, lo, hi = model.predict_interval(cand, x=matrices[key], codes=codes.get(key))
+            if model.kind == "lightgbm" and key not in codes:
+                codes[key] = input_codes(cand, model)
+            scores[ep] = endpoint_scores(model, cand, codes=codes.get(key))
         else:
-            p = lo = hi = np.array([], float)
-        out[f"p_{ep}"], out[f"p_{ep}_low"], out[f"p_{ep}_high"] = p, lo, hi
+            scores[ep] = (np.array([], float),) * 3
+        for suffix, a in zip(("", "_low", "_high"), scores[ep], strict=True):
+            cols[f"p_{ep}{suffix}"] = a
     weights = {k: float(v) for k, v in recommend.weights.items() if k in models}
-    out["utility"] = utility(out, weights)
-    # the utility's interval: each endpoint at the end of its interval that lowers (raises) it
-    lows = pd.DataFrame({f"p_{k}": out[f"p_{k}_low" if w > 0 else f"p_{k}_high"]
-                         for k, w in weights.items()})  # fmt: skip
-    highs = pd.DataFrame({f"p_{k}": out[f"p_{k}_high" if w > 0 else f"p_{k}_low"]
-                          for k, w in weights.items()})  # fmt: skip
-    out["utility_low"] = utility(lows, weights)
-    out["utility_high"] = utility(highs, weights)
-    out = out.sort_values([*KEYS, "utility"], ascending=[True, True, False], kind="stable")
-    out["rank"] = out.groupby(KEYS, sort=False).cumcount() + 1
-    # not distinguishable: the utility interval overlaps the top regimen's
-    top_low = out.groupby(KEYS, sort=False)["utility_low"].transform("first")
-    top_high = out.groupby(KEYS, sort=False)["utility_high"].transform("first")
-    overlap = (out["utility_high"] >= top_low) & (out["utility_low"] <= top_high)
-    n_overlap = overlap.groupby([out[k] for k in KEYS], sort=False).transform("sum")
-    out["distinguishable"] = np.where(out["rank"] == 1, n_overlap <= 1, ~overlap)
+    u, lo, hi = np.zeros(n), np.zeros(n), np.zeros(n)
+    for ep, w in weights.items():
+        p, p_lo, p_hi = scores[ep]
+        u += w * p
+        # the utility's interval: each endpoint at the end of its interval that lowers
+        # (raises) it
+        lo += w * (p_lo if w > 0 else p_hi)
+        hi += w * (p_hi if w > 0 else p_lo)
+    cols["utility"], cols["utility_low"], cols["utility_high"] = u, lo, hi
+    # sort by (patient, line, utility descending), stable
+    pk = cand["patient_key"].to_numpy(dtype=object)
+    line = cand["line_number"].to_numpy()
+    _, pk_code = np.unique(pk.astype(str), return_inverse=True) if n else (None, np.zeros(0, int))
+    order = np.lexsort((-u, line, pk_code)) if n else np.zeros(0, int)
+    start = _group_starts(pk_code[order], line[order])
+    group = np.cumsum(start) - 1
+    first = np.flatnonzero(start)
+    rank = np.arange(n) - first[group] + 1 if n else np.zeros(0, int)
+    lo_s, hi_s = lo[order], hi[order]
+    top_low, top_high = lo_s[first][group], hi_s[first][group]
+    overlap = (hi_s >= top_low) & (lo_s <= top_high)
+    n_overlap = np.bincount(group, weights=overlap, minlength=len(first))[group] if n else \
+        np.zeros(0)  # fmt: skip
+    out = pd.DataFrame({k: (v.iloc[order].reset_index(drop=True) if isinstance(v, pd.Series)
+                            else np.asarray(v)[order]) for k, v in cols.items()})  # fmt: skip
+    out["rank"] = rank.astype("int64")
+    out["distinguishable"] = np.where(rank == 1, n_overlap <= 1, ~overlap)
     out["preset"] = recommend.preset
-    order = out.index.to_numpy()
-    return Ranking(out.reset_index(drop=True), excluded, cand.iloc[order].reset_index(drop=True),
+    return Ranking(out, excluded, cand.iloc[order].reset_index(drop=True),
                    {key: a[order] for key, a in codes.items()})  # fmt: skip

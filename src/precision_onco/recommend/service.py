@@ -30,7 +30,7 @@ from precision_onco.models.fit import EndpointModel
 from precision_onco.recommend.patient import PatientCase, PayloadError, parse_payload
 from precision_onco.recommend.table import recommendations
 
-__all__ = ["PatientResult", "Recommender", "RecommenderPyfunc", "load_presets"]
+__all__ = ["PatientResult", "Recommender", "load_presets"]
 
 log = logging.getLogger(__name__)
 
@@ -201,43 +201,15 @@ class Recommender:
         return format_answer(self.recommend(case).to_dict(), case, self, fmt)
 
 
-try:
-    import mlflow.pyfunc
+def __getattr__(name: str) -> Any:
+    """:class:`~precision_onco.recommend.pyfunc.RecommenderPyfunc` (MLflow's pyfunc), imported
+    only when asked for: loading a recommender to serve it needs no MLflow (a model logged
+    before the class moved names it here)."""
+    if name == "RecommenderPyfunc":
+        from precision_onco.recommend.pyfunc import RecommenderPyfunc
 
-    _PythonModel: Any = mlflow.pyfunc.PythonModel
-except ImportError:  # pragma: no cover - mlflow is a dependency
-    _PythonModel = object
-
-
-class RecommenderPyfunc(_PythonModel):
-    """MLflow pyfunc: a list of patient payloads in, one answer (dict) per payload out.
-
-    POST ``{"inputs": [payload, ...]}`` to ``/invocations``; a malformed payload
-    gets HTTP 400 with the field at fault named.
-    """
-
-    def load_context(self, context: Any) -> None:
-        import joblib
-
-        self.recommender: Recommender = joblib.load(context.artifacts["recommender"])
-
-    def predict(self, context: Any, model_input: list[dict[str, Any]],
-                params: dict[str, Any] | None = None) -> list[dict[str, Any]]:  # fmt: skip
-        from mlflow.exceptions import MlflowException
-        from mlflow.protos.databricks_pb2 import INTERNAL_ERROR, INVALID_PARAMETER_VALUE
-
-        out = []
-        for i, payload in enumerate(model_input):
-            try:
-                out.append(self.recommender.recommend_payload(payload))
-            except PayloadError as exc:
-                where = f"inputs[{i}]: " if len(model_input) > 1 else ""
-                raise MlflowException(f"{where}{exc}", INVALID_PARAMETER_VALUE) from None
-            except Exception as exc:  # not the caller's fault: a server error, logged here
-                log.exception("recommender failed on inputs[%d]", i)
-                raise MlflowException(f"the recommender failed ({type(exc).__name__}); see the "
-                                      "server log", INTERNAL_ERROR) from None  # fmt: skip
-        return out
+        return RecommenderPyfunc
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def recommender_from(models: Mapping[str, EndpointModel], cfg: Any, *, root: Path,
@@ -259,10 +231,11 @@ def champion_models(cfg: Any) -> tuple[dict[str, EndpointModel], dict[str, Any]]
     """The ``champion`` version of each endpoint model in the registry, and where each came
     from (model name, version, run id) for provenance."""
     import mlflow
+    import mlflow.pyfunc
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    from precision_onco.models.tracking import CHAMPION, registered_name
+    from precision_onco.models.tracking import CHAMPION, open_store, registered_name
 
     mlflow.set_tracking_uri(cfg.tracking.uri)
     client = MlflowClient()
@@ -271,7 +244,8 @@ def champion_models(cfg: Any) -> tuple[dict[str, EndpointModel], dict[str, Any]]
     for ep in cfg.endpoints:
         name = registered_name(cfg, ep)
         try:
-            mv = client.get_model_version_by_alias(name, CHAMPION)
+            mv = open_store(lambda name=name: client.get_model_version_by_alias(name, CHAMPION),
+                            uri=cfg.tracking.uri, what=f"reading {name}@{CHAMPION}")  # fmt: skip
         except MlflowException:
             log.info("%s: no %s in the registry (endpoint skipped)", name, CHAMPION)
             continue
@@ -302,6 +276,7 @@ def log_recommender(recommender: Recommender, cfg: Any, *, root: Path | None = N
         registered_name,
         use_experiment,
     )
+    from precision_onco.recommend.pyfunc import RecommenderPyfunc
 
     name = registered_name(cfg, "recommender")
     client = use_experiment(cfg, root or Path.cwd())

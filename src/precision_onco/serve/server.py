@@ -1,18 +1,25 @@
-"""``precision-onco serve``: worker processes under uvicorn's supervisor, models loaded once.
+"""``precision-onco serve``: the model loaded once in the master, worker processes forked.
 
 The master resolves the model (a ``models:/`` URI, a run URI, an MLflow model
-directory or a ``recommender.joblib`` file) to one local file, once; each worker
-process loads that file when it starts and serves :func:`~precision_onco.serve.app.
-create_app`. The supervisor restarts a worker that dies (a crash, ``kill -9``) and
-stops a worker that stops answering its health check.
+directory or a ``recommender.joblib`` file) to one local file, loads it, scores one
+example payload (so that every lazy import and cache is warm) and only then forks
+the worker processes (gunicorn's arbiter, ``preload_app``, with uvicorn's worker):
+a worker starts in milliseconds, with nothing to import, load or convert. The
+arbiter restarts a worker that dies (a crash, ``kill -9``) — again by forking the
+loaded master — and stops a worker that stops answering its heartbeat.
+
+Forking after LightGBM has run is safe only while its OpenMP runtime has started no
+thread pool: the master sets ``OMP_NUM_THREADS=1`` before LightGBM is imported and
+every prediction runs with ``num_threads=1`` (the workers are the parallelism).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
+import gc
 import logging
+import logging.config
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -20,13 +27,11 @@ from typing import Any
 from precision_onco.errors import ConfigError, InputError
 from precision_onco.serve.app import ServeSettings, create_app
 
-__all__ = ["LOOPBACK", "resolve_model", "run", "worker_app"]
+__all__ = ["LOOPBACK", "load_recommender", "resolve_model", "run", "single_threaded_native_code"]
 
 log = logging.getLogger(__name__)
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-_MODEL_ENV = "PRECISION_ONCO_SERVE_MODEL"
-_SETTINGS_ENV = "PRECISION_ONCO_SERVE_SETTINGS"
 _ARTIFACT = Path("artifacts") / "recommender.joblib"
 
 
@@ -57,23 +62,31 @@ def resolve_model(uri: str, *, tracking_uri: str | None = None, retries: int = 5
     return path
 
 
-def worker_app() -> Any:
-    """The app of one worker process: loads the resolved model file once (uvicorn factory)."""
+def single_threaded_native_code() -> None:
+    """One OpenMP thread for LightGBM in this process (set before LightGBM is imported: its
+    runtime reads the variable once); a warning when it was imported already."""
+    if "lightgbm" in sys.modules and os.environ.get("OMP_NUM_THREADS") != "1":
+        log.warning("LightGBM was imported before OMP_NUM_THREADS=1 was set: forked workers "
+                    "rely on num_threads=1 in every prediction")  # fmt: skip
+    os.environ["OMP_NUM_THREADS"] = "1"
+
+
+def load_recommender(model: Path) -> Any:
+    """The recommender of ``model`` (a ``recommender.joblib``), single-threaded and warmed
+    up with one example payload."""
     import joblib
 
+    from precision_onco.recommend.examples import example_payload
+
     t0 = time.perf_counter()
-    recommender = joblib.load(os.environ[_MODEL_ENV])
+    recommender = joblib.load(model)
     recommender.set_threads(1)  # one thread per worker: the workers are the parallelism
-    raw: dict[str, Any] = json.loads(os.environ[_SETTINGS_ENV])
-    settings = ServeSettings(
-        max_body_bytes=int(raw["max_body_bytes"]),
-        max_batch=int(raw["max_batch"]),
-        request_timeout_s=float(raw["request_timeout_s"]),
-        allowed_hosts=tuple(raw["allowed_hosts"]),
-        api_keys=tuple(raw["api_keys"]),
-    )
-    log.info("worker %d: model loaded in %.2f s", os.getpid(), time.perf_counter() - t0)
-    return create_app(recommender, settings)
+    try:
+        recommender.recommend_payload(example_payload("nsclc_kras_g12c"))
+    except Exception as exc:  # a recommender of another catalog: no warm-up, still served
+        log.info("warm-up payload not scored (%s); serving anyway", type(exc).__name__)
+    log.info("model %s loaded in %.2f s", model, time.perf_counter() - t0)
+    return recommender
 
 
 def _log_config(level: str) -> dict[str, Any]:
@@ -85,11 +98,28 @@ def _log_config(level: str) -> dict[str, Any]:
         "formatters": {"plain": {"format": fmt}},
         "handlers": {"stderr": handler},
         "loggers": {
-            "precision_onco": {"handlers": ["stderr"], "level": level},
+            "precision_onco": {"handlers": ["stderr"], "level": level, "propagate": False},
             "uvicorn": {"handlers": ["stderr"], "level": "WARNING"},
             "uvicorn.error": {"level": "WARNING"},
         },
     }
+
+
+def _worker_class(limit_concurrency: int) -> type:
+    """Uvicorn's gunicorn worker with this server's HTTP settings."""
+    import warnings
+
+    with warnings.catch_warnings():  # uvicorn.workers is deprecated upstream, not removed
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from uvicorn.workers import UvicornWorker
+
+    class Worker(UvicornWorker):  # type: ignore[misc]
+        CONFIG_KWARGS = {"loop": "auto", "http": "auto", "limit_concurrency": limit_concurrency,
+                         "server_header": False, "access_log": False}  # fmt: skip
+
+    Worker.__module__ = __name__
+    Worker.__qualname__ = "Worker"
+    return Worker
 
 
 def run(
@@ -102,7 +132,7 @@ def run(
     log_level: str = "INFO",
 ) -> None:
     """Serve ``model`` (a resolved ``recommender.joblib``) until interrupted."""
-    import uvicorn
+    from gunicorn.app.base import BaseApplication
 
     cfg = settings or ServeSettings()
     if host not in LOOPBACK and not cfg.api_keys:
@@ -110,18 +140,36 @@ def run(
             f"--host {host}: binding beyond loopback requires an API key (set "
             "PRECISION_ONCO_API_KEYS or --api-key-env)"
         )
-    os.environ[_MODEL_ENV] = str(Path(model).resolve())
-    os.environ[_SETTINGS_ENV] = json.dumps(dataclasses.asdict(cfg))
-    log.info("serving %s on http://%s:%d with %d worker(s)", model, host, port, workers)
-    uvicorn.run(
-        "precision_onco.serve.server:worker_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=_log_config(log_level),
-        access_log=False,
-        timeout_keep_alive=5,
-        limit_concurrency=256,
-        server_header=False,
-    )
+    single_threaded_native_code()
+    logging.config.dictConfig(_log_config(log_level))
+    t0 = time.perf_counter()
+    app = create_app(load_recommender(Path(model).resolve()), cfg)
+    gc.collect()
+    gc.freeze()  # the loaded model stays shared (copy-on-write) by the forked workers
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    options = {
+        "bind": [bind],
+        "workers": workers,
+        "worker_class": _worker_class(256),
+        "preload_app": True,
+        "timeout": 60,  # a worker silent this long is restarted
+        "graceful_timeout": 10,
+        "keepalive": 5,
+        "loglevel": "warning",
+        "accesslog": None,
+        "errorlog": "-",
+        "proc_name": "precision-onco-serve",
+    }
+
+    class Application(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for k, v in options.items():
+                self.cfg.set(k, v)
+
+        def load(self) -> Any:
+            return app
+
+    log.info("serving %s on http://%s with %d worker(s) (master ready in %.2f s)", model, bind,
+             workers, time.perf_counter() - t0)  # fmt: skip
+    sys.argv = sys.argv[:1]  # gunicorn parses the command line: give it none of ours
+    Application().run()

@@ -1,0 +1,116 @@
+"""Numpy scoring of candidate rows: one float matrix per model input, each booster once.
+
+:func:`input_codes` turns the candidate rows (a DataFrame from
+:func:`~precision_onco.recommend.rank.candidate_rows`) into the float matrix
+LightGBM predicts on — numeric inputs as floats, categorical inputs as their
+training codes — in one pass, without building the intermediate pandas model
+matrix; it equals ``model.codes(model.matrix(rows))``. :func:`endpoint_scores`
+scores that matrix with each calibrated member (booster raw score, then the
+member's calibrator) and returns the probability and its jackknife interval, as
+:meth:`~precision_onco.models.fit.EndpointModel.predict_interval` does.
+"""
+
+from __future__ import annotations
+
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.isotonic import IsotonicRegression
+
+from precision_onco.features import CATEGORICAL
+from precision_onco.models.fit import EndpointModel
+
+__all__ = ["endpoint_scores", "input_codes", "members"]
+
+
+def input_codes(rows: pd.DataFrame, model: EndpointModel) -> np.ndarray:
+    """The LightGBM matrix of ``rows`` for ``model`` as floats (categories as their training
+    codes, missing and unseen values as NaN): ``model.codes(model.matrix(rows))``."""
+    n = len(rows)
+    out = np.empty((n, len(model.columns)), dtype="float64")
+    dtypes = rows.dtypes.to_dict()
+    fast: list[int] = []
+    for j, c in enumerate(model.columns):
+        if c in CATEGORICAL:
+            out[:, j] = _category_codes(rows, c, model.levels.get(c))
+        elif c not in dtypes:
+            out[:, j] = np.nan
+        elif _plain_number(dtypes[c]):
+            fast.append(j)
+        else:
+            out[:, j] = pd.to_numeric(rows[c], errors="coerce").astype("float64").to_numpy()
+    if fast:
+        names = [model.columns[j] for j in fast]
+        out[:, fast] = rows[names].to_numpy(dtype="float64", na_value=np.nan)
+    return out
+
+
+def _plain_number(dtype: Any) -> bool:
+    """Numeric and not boolean (what :func:`~precision_onco.features.model_matrix` converts
+    in one block); numpy dtypes are decided without pandas' slower checks."""
+    if isinstance(dtype, np.dtype):
+        return dtype.kind in "iufc"
+    return bool(pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype))
+
+
+def _category_codes(rows: pd.DataFrame, c: str, levels: list[str] | None) -> np.ndarray:
+    if c not in rows.columns:
+        return np.full(len(rows), np.nan)
+    col = rows[c]
+    values = col.to_numpy(dtype=object)
+    missing = col.isna().to_numpy()
+    if levels is None:  # as model_matrix: the categories seen in these rows
+        levels = sorted({str(v) for v, m in zip(values, missing, strict=True) if not m})
+    pos = {lv: float(i) for i, lv in enumerate(levels)}
+    return np.array([np.nan if m else pos.get(str(v), np.nan)
+                     for v, m in zip(values, missing, strict=True)], dtype="float64")  # fmt: skip
+
+
+def members(model: EndpointModel) -> list[Any]:
+    """The calibrated members of ``model`` (empty without calibration)."""
+    return list(getattr(model.estimator, "calibrated_classifiers_", None) or [])
+
+
+def _calibrate(calibrator: Any, raw: np.ndarray) -> np.ndarray:
+    """``calibrator.predict(raw)`` without scikit-learn's per-call input checks (isotonic:
+    the same clipping and interpolation)."""
+    if isinstance(calibrator, IsotonicRegression) and hasattr(calibrator, "f_"):
+        t = np.asarray(raw, dtype=calibrator.X_thresholds_.dtype).reshape(-1)
+        if calibrator.out_of_bounds == "clip":
+            t = np.clip(t, calibrator.X_min_, calibrator.X_max_)
+        return np.asarray(calibrator.f_(t)).astype(t.dtype)
+    return np.asarray(calibrator.predict(raw), dtype=float)
+
+
+def member_probabilities(model: EndpointModel, codes: np.ndarray) -> np.ndarray | None:
+    """P(endpoint = 1) by each calibrated LightGBM member on ``codes`` (shape (K, n)), as
+    :meth:`EndpointModel.member_probabilities`; None without members."""
+    ms = members(model)
+    if not ms:
+        return None
+    out = np.empty((len(ms), len(codes)))
+    for k, m in enumerate(ms):
+        n_jobs = getattr(m.estimator, "n_jobs", None)
+        threads = 0 if n_jobs is None or n_jobs < 0 else int(n_jobs)
+        raw = m.estimator.booster_.predict(codes, raw_score=True, num_threads=threads)
+        out[k] = np.clip(_calibrate(m.calibrators[0], raw), 0, 1)
+    return out
+
+
+def endpoint_scores(model: EndpointModel, rows: pd.DataFrame, *, codes: np.ndarray | None = None,
+                    level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Probability and ``level`` interval of each row, as :meth:`EndpointModel.predict_interval`
+    (``codes``: :func:`input_codes` of ``rows`` for a LightGBM model, when already built)."""
+    if model.kind != "lightgbm":
+        return model.predict_interval(rows, level)
+    a = input_codes(rows, model) if codes is None else codes
+    probs = member_probabilities(model, a)
+    if probs is None or len(probs) < 2:
+        return model.predict_interval(rows, level)
+    p = probs.mean(axis=0)
+    k = len(probs)
+    se = np.sqrt((k - 1) / k * ((probs - p) ** 2).sum(axis=0))
+    q = NormalDist().inv_cdf(0.5 + level / 2)
+    return p, np.clip(p - q * se, 0.0, 1.0), np.clip(p + q * se, 0.0, 1.0)

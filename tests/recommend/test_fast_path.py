@@ -1,0 +1,202 @@
+"""The fast path (issue 15) gives the same answers as the previous implementation.
+
+:mod:`tests.recommend.reference` keeps the features, eligibility, ranking and
+explanations as they were before the speed work. Here both run on the same patients:
+every line of the small synthetic cohort in one batch, sixty single patients through
+``Recommender.recommend``, and every line of a small real-shaped cohort (300 rows of
+the Chowell 2022 table with its own cohort config and catalog): same
+eligible and excluded regimens with the same reasons, same ranks, same probabilities
+and intervals, same drivers and evidence.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from precision_onco.features import build_features, load_panel
+from precision_onco.ingest.coverage import parse_genes
+from precision_onco.recommend.patient import PatientCase
+from precision_onco.recommend.scoring import endpoint_scores, input_codes
+from precision_onco.recommend.table import recommendations
+
+from .reference import ref_build_features, reference_recommend, reference_recommendations
+
+
+def _same_ranking(new: Any, ref: Any) -> None:
+    # probabilities, utilities and intervals: identical numbers (same boosters, same order)
+    pd.testing.assert_frame_equal(new.ranked, ref.ranked, check_exact=True)
+    pd.testing.assert_frame_equal(new.excluded, ref.excluded, check_exact=True)
+    pd.testing.assert_frame_equal(new.candidates, ref.candidates, check_exact=True)
+
+
+def test_batch_equals_the_previous_implementation(small_cohort, small_recommender) -> None:  # type: ignore[no-untyped-def]
+    _, _, tables, feats = small_cohort
+    rec = small_recommender[2]
+    preset = rec.preset(None)
+    args = (feats, tables.patients, tables.lines, rec.models, rec.catalog, preset)
+    new = recommendations(*args, civic=rec.civic, variants=tables.variants, threads=1)
+    ref = reference_recommendations(*args, civic=rec.civic, variants=tables.variants, threads=1)
+    assert len(new.ranked) > 300 and len(new.excluded) > 300  # a real comparison
+    _same_ranking(new, ref)
+    assert new.ranked["rank"].max() >= 3
+
+
+def test_features_equal_the_previous_implementation(small_cohort, small_recommender) -> None:  # type: ignore[no-untyped-def]
+    root, cfg, tables, _ = small_cohort
+    args = (tables.patients, tables.lines, tables.variants, cfg.features, cfg.catalog)
+    panel = load_panel(cfg.features, root)
+    new = build_features(*args, panel=panel)
+    ref = ref_build_features(*args, panel=panel)
+    pd.testing.assert_frame_equal(new, ref, check_exact=True)
+    assert np.nansum(new.filter(like="bm_").to_numpy(dtype=float)) > 0  # biomarkers found
+
+
+def _case(tables: Any, patient_key: str, line: int) -> PatientCase:
+    """One patient of the cohort tables as a case, lines up to ``line``."""
+
+    def clean(d: dict[str, Any]) -> dict[str, Any]:
+        out = {}
+        for k, v in d.items():
+            if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+                continue
+            if isinstance(v, pd.Timestamp):
+                v = v.date()
+            out[k] = v.item() if isinstance(v, np.generic) else v
+        return out
+
+    p = tables.patients[tables.patients["patient_key"] == patient_key].iloc[0].to_dict()
+    lines = tables.lines[(tables.lines["patient_key"] == patient_key)
+                         & (tables.lines["line_number"] <= line)]  # fmt: skip
+    variants = tables.variants[tables.variants["patient_key"] == patient_key]
+    covered = sorted(parse_genes(p.pop("genes_tested", None)))  # the assay's genes
+    return PatientCase(
+        genes_tested=covered or None,
+        patient=clean(p),
+        line_number=line,
+        lines=[clean(r) for r in lines.drop(columns=["patient_key"]).to_dict("records")],
+        variants=[clean(v) for v in variants.drop(columns=["patient_key"]).to_dict("records")],
+    )
+
+
+def test_sixty_single_patients_equal_the_previous_implementation(  # type: ignore[no-untyped-def]
+    small_cohort, small_recommender
+) -> None:
+    _, _, tables, _ = small_cohort
+    rec = small_recommender[2]
+    pick = tables.lines[["patient_key", "line_number"]].sample(60, random_state=7)
+    ranked = 0
+    for pk, line in zip(pick["patient_key"], pick["line_number"], strict=True):
+        case = _case(tables, str(pk), int(line))
+        new = rec.recommend(case).to_dict()
+        ref = reference_recommend(rec, case)
+        assert json.dumps(new["ranked"]) == json.dumps(ref["ranked"]), (pk, line)
+        assert json.dumps(new["excluded"]) == json.dumps(ref["excluded"]), (pk, line)
+        ranked += bool(new["ranked"])
+    assert ranked >= 40  # most of them have eligible regimens to compare
+
+
+def test_the_numpy_matrix_is_the_models_own(small_cohort, small_recommender) -> None:  # type: ignore[no-untyped-def]
+    """input_codes equals the model's pandas matrix as codes, and the numpy scores equal
+    ``predict_interval`` — including unseen categories and absent columns."""
+    _, _, _, feats = small_cohort
+    rec = small_recommender[2]
+    rows = feats.head(50).copy()
+    rows.loc[rows.index[:5], "cancer_type"] = "NOT_A_CANCER"  # unseen level: missing
+    rows.loc[rows.index[5:8], "smoking_status"] = pd.NA
+    rows = rows.drop(columns=["albumin"])  # an absent input: missing
+    for model in rec.models.values():
+        a = input_codes(rows, model)
+        np.testing.assert_array_equal(a, model.codes(model.matrix(rows)))
+        for got, want in zip(endpoint_scores(model, rows, codes=a), model.predict_interval(rows),
+                             strict=True):  # fmt: skip
+            np.testing.assert_array_equal(got, want)
+
+
+@pytest.fixture(scope="module")
+def real_shaped(shared_data: Path, project_root: Path, tmp_path_factory: pytest.TempPathFactory
+                ) -> tuple[Any, Any, Any]:  # fmt: skip
+    """300 rows of the Chowell 2022 table through its own cohort config (icb catalog),
+    ingested, featurized and trained in process; returns (tables, features, recommender)."""
+    from precision_onco.config import compose
+    from precision_onco.ingest.cohort import ingest_cohort
+    from precision_onco.models.train import train_all
+    from precision_onco.recommend.service import recommender_from
+
+    src = shared_data / "cohorts" / "chowell2022_icb_training.csv"
+    root = tmp_path_factory.mktemp("real_shaped")
+    table = root / "chowell_300.csv"
+    pd.read_csv(src).sample(300, random_state=3).to_csv(table, index=False)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PRECISION_ONCO_PSEUDONYM_KEY", "fast-path-test-key-" + "0" * 16)
+    try:
+        _, cfg = compose(["cohort=chowell2022", "model.max_rounds=150"],
+                         conf_dir=project_root / "conf")  # fmt: skip
+        inputs = dataclasses.replace(
+            cfg.cohort.inputs,
+            patients=dataclasses.replace(cfg.cohort.inputs.patients, path=str(table)),
+            lines=dataclasses.replace(cfg.cohort.inputs.lines, path=str(table)),
+        )
+        oncotree = str(shared_data / "kb" / "oncotree_2025_10_03.flat.tsv")
+        cfg = dataclasses.replace(cfg, cohort=dataclasses.replace(
+            cfg.cohort, inputs=inputs, oncotree_codes=oncotree))  # fmt: skip
+        tables = ingest_cohort(cfg, root=root)
+        feats = build_features(
+            tables.patients,
+            tables.lines,
+            tables.variants,
+            cfg.features,
+            cfg.catalog,
+            panel=load_panel(cfg.features, root),
+            endpoint_columns=[e.column for e in cfg.endpoints.values()],
+        )
+        res = train_all(cfg, feats, tables.lines)
+        rec = recommender_from(res.models, copy.deepcopy(cfg), root=project_root,
+                               provenance={"components": {}})  # fmt: skip
+    finally:
+        mp.undo()
+    return tables, feats, rec
+
+
+def test_a_real_shaped_cohort_equals_the_previous_implementation(real_shaped) -> None:  # type: ignore[no-untyped-def]
+    tables, feats, rec = real_shaped
+    args = (feats, tables.patients, tables.lines, rec.models, rec.catalog, rec.preset(None))
+    new = recommendations(*args, civic=rec.civic, variants=tables.variants, threads=1)
+    ref = reference_recommendations(*args, civic=rec.civic, variants=tables.variants, threads=1)
+    assert len(new.ranked) >= 300  # every patient has at least one scored class
+    _same_ranking(new, ref)
+
+
+def test_lightgbm_treeshap_equals_the_shap_package(small_cohort, small_recommender) -> None:  # type: ignore[no-untyped-def]
+    """The drivers use LightGBM's own exact TreeSHAP (``pred_contrib``) on the ranked rows only;
+    it equals the shap package's path-dependent TreeExplainer on the same booster and rows."""
+    import shap
+
+    from precision_onco.recommend.explain import contributions
+
+    _, _, tables, feats = small_cohort
+    rec = small_recommender[2]
+    ranking = recommendations(feats.head(30), tables.patients, tables.lines, rec.models,
+                              rec.catalog, rec.preset(None))  # fmt: skip
+    cand = ranking.candidates
+    model = rec.models["response"]
+    codes = ranking.codes[model.input_key]
+    contrib, bias = contributions(model, cand, codes=codes, threads=1)
+    boosters = [m.estimator.booster_ for m in model.estimator.calibrated_classifiers_]
+    total = np.zeros((len(cand), len(model.columns)))
+    expected = 0.0
+    for b in boosters:
+        explainer = shap.TreeExplainer(b, feature_perturbation="tree_path_dependent")
+        total += np.asarray(explainer.shap_values(codes))
+        expected += float(np.ravel(explainer.expected_value)[0])
+    np.testing.assert_allclose(contrib.to_numpy(), total / len(boosters), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(bias, expected / len(boosters), rtol=1e-6, atol=1e-9)
+    assert np.abs(contrib.to_numpy()).max() > 0.01  # real contributions were compared
