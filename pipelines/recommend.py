@@ -20,7 +20,8 @@ import pandas as pd
 from precision_onco import __version__
 from precision_onco.config import Config
 from precision_onco.models.fit import load_models
-from precision_onco.recommend.service import champion_models, log_recommender, recommender_from
+from precision_onco.recommend.pyfunc import log_recommender
+from precision_onco.recommend.service import champion_models, recommender_from
 from precision_onco.recommend.table import recommendations
 from precision_onco.stage import run_stage
 

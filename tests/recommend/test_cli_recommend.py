@@ -195,7 +195,7 @@ def test_an_explicit_params_file_must_exist(
 def test_a_server_side_failure_is_an_internal_error_not_a_bad_request(small_recommender) -> None:  # type: ignore[no-untyped-def]
     from mlflow.exceptions import MlflowException
 
-    from precision_onco.recommend.service import RecommenderPyfunc
+    from precision_onco.recommend.pyfunc import RecommenderPyfunc
 
     _, _, recommender = small_recommender
 

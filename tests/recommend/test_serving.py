@@ -27,7 +27,8 @@ import pytest
 
 from precision_onco.cli import main
 from precision_onco.config import Config, to_yaml
-from precision_onco.recommend.service import Recommender, log_recommender
+from precision_onco.recommend.pyfunc import log_recommender
+from precision_onco.recommend.service import Recommender
 
 pytestmark = pytest.mark.slow
 

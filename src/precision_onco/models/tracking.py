@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 
 from precision_onco.config import Config
+from precision_onco.errors import UserError
 from precision_onco.models.fit import EndpointModel
-from precision_onco.stage import UserError
 
 T = TypeVar("T")
 
@@ -229,9 +229,9 @@ STORE_FIRST_WAIT_S = 0.5
 def open_store(fn: Callable[[], T], *, uri: str, what: str, retries: int | None = None,
                first_wait_s: float | None = None) -> T:  # fmt: skip
     """``fn()`` (a first call to the tracking store), retried with backoff while the store is
-    locked (:func:`precision_onco.serve.store.with_store_retry`, one warning line per retry);
+    locked (:func:`precision_onco.models.store.with_store_retry`, one warning line per retry);
     still locked after the last retry: :class:`StoreLockedError` in one line."""
-    from precision_onco.serve.store import is_locked, with_store_retry
+    from precision_onco.models.store import is_locked, with_store_retry
 
     n = STORE_RETRIES if retries is None else retries
     wait = STORE_FIRST_WAIT_S if first_wait_s is None else first_wait_s

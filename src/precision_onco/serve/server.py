@@ -47,7 +47,7 @@ def resolve_model(uri: str, *, tracking_uri: str | None = None, retries: int = 5
         return p / _ARTIFACT
     import mlflow
 
-    from precision_onco.serve.store import with_store_retry
+    from precision_onco.models.store import with_store_retry
 
     if tracking_uri:
         mlflow.set_tracking_uri(tracking_uri)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from precision_onco.serve.store import is_locked, with_store_retry
+from precision_onco.models.store import is_locked, with_store_retry
 
 
 def _hold_lock(db: Path, seconds: float, held: threading.Event) -> None:
@@ -42,7 +42,7 @@ def test_a_locked_store_is_retried_then_opens(
     with pytest.raises(sqlite3.OperationalError) as info:
         open_store()
     assert is_locked(info.value)
-    with caplog.at_level(logging.WARNING, logger="precision_onco.serve.store"):
+    with caplog.at_level(logging.WARNING, logger="precision_onco.models.store"):
         rows = with_store_retry(open_store, what="opening the store", retries=6, first_wait_s=0.2)
     locker.join()
     assert rows == [(0,)]
