@@ -101,8 +101,17 @@ def _child(kind: str, paths: list[str]) -> None:
         for p in paths:
             for v in VCF(p, lazy=True):
                 n += 1
-                (v.CHROM, v.POS, v.REF, v.ALT, v.FILTER, v.INFO.get("CSQ"), v.format("AF"),
-                 v.format("AD"), v.format("DP"))  # fmt: skip
+                (
+                    v.CHROM,
+                    v.POS,
+                    v.REF,
+                    v.ALT,
+                    v.FILTER,
+                    v.INFO.get("CSQ"),
+                    v.format("AF"),
+                    v.format("AD"),
+                    v.format("DP"),
+                )
     elif kind == "vcf_bare_iterate":
         for p in paths:
             for _ in VCF(p, lazy=True):
@@ -115,8 +124,11 @@ def _child(kind: str, paths: list[str]) -> None:
             skip = 0
             while fh.readline().startswith(b"#"):
                 skip += 1
-        t = pv.read_csv(paths[0], read_options=pv.ReadOptions(skip_rows=skip),
-                        parse_options=pv.ParseOptions(delimiter="\t", quote_char=False))  # fmt: skip
+        t = pv.read_csv(
+            paths[0],
+            read_options=pv.ReadOptions(skip_rows=skip),
+            parse_options=pv.ParseOptions(delimiter="\t", quote_char=False),
+        )
         n = t.num_rows
     secs = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -127,8 +139,12 @@ def _child(kind: str, paths: list[str]) -> None:
 
 
 def _run(kind: str, paths: list[Path]) -> dict[str, float]:
-    proc = subprocess.run([sys.executable, __file__, "--child", kind, *map(str, paths)],
-                          capture_output=True, text=True, check=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", kind, *map(str, paths)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -146,24 +162,37 @@ def main() -> None:
     res: dict[str, dict[str, float]] = {}
     # interleaved repeats, best of each: a shared 2-core machine is noisy
     for _ in range(args.repeat):
-        for k, paths in (("vcf_bare_iterate", vcfs), ("vcf_bare_fields", vcfs),
-                         ("vcf_ingest_1proc", vcfs), ("vcf_ingest", vcfs),
-                         ("maf_bare_pyarrow", [maf]), ("maf_ingest", [maf])):  # fmt: skip
+        for k, paths in (
+            ("vcf_bare_iterate", vcfs),
+            ("vcf_bare_fields", vcfs),
+            ("vcf_ingest_1proc", vcfs),
+            ("vcf_ingest", vcfs),
+            ("maf_bare_pyarrow", [maf]),
+            ("maf_ingest", [maf]),
+        ):
             r = _run(k, paths)
             if k not in res or r["seconds"] < res[k]["seconds"]:
                 res[k] = r
     for k, r in res.items():
-        print(f"{k:<18} {r['records']:>10,} records {r['seconds']:>7.1f} s "
-              f"{r['records'] / r['seconds']:>10,.0f} records/s  peak RSS {r['peak_rss_mib']:>6.0f} MiB")  # fmt: skip
+        print(
+            f"{k:<18} {r['records']:>10,} records {r['seconds']:>7.1f} s "
+            f"{r['records'] / r['seconds']:>10,.0f} records/s  "
+            f"peak RSS {r['peak_rss_mib']:>6.0f} MiB"
+        )
     rate = {k: r["records"] / r["seconds"] for k, r in res.items()}
     cores = os.cpu_count() or 1
-    print(f"VCF ingest ({cores} worker processes) / bare cyvcf2 loop reading the same fields: "
-          f"{rate['vcf_ingest'] / rate['vcf_bare_fields']:.2f} (target >= 0.5); "
-          f"/ iteration only: {rate['vcf_ingest'] / rate['vcf_bare_iterate']:.2f}")  # fmt: skip
-    print(f"VCF ingest in one process / bare loop reading the same fields (per core): "
-          f"{rate['vcf_ingest_1proc'] / rate['vcf_bare_fields']:.2f}")  # fmt: skip
     print(
-        f"MAF ingest / bare pyarrow read: {rate['maf_ingest'] / rate['maf_bare_pyarrow']:.2f} (target >= 0.5)"
+        f"VCF ingest ({cores} worker processes) / bare cyvcf2 loop reading the same fields: "
+        f"{rate['vcf_ingest'] / rate['vcf_bare_fields']:.2f} (target >= 0.5); "
+        f"/ iteration only: {rate['vcf_ingest'] / rate['vcf_bare_iterate']:.2f}"
+    )
+    print(
+        f"VCF ingest in one process / bare loop reading the same fields (per core): "
+        f"{rate['vcf_ingest_1proc'] / rate['vcf_bare_fields']:.2f}"
+    )
+    print(
+        "MAF ingest / bare pyarrow read: "
+        f"{rate['maf_ingest'] / rate['maf_bare_pyarrow']:.2f} (target >= 0.5)"
     )
 
 

@@ -34,15 +34,26 @@ def main() -> None:
     if not (processed / "lines.parquet").is_file():
         sys.exit("no ingested cohort: run `dvc repro ingest` first")
     tmp = Path(tempfile.mkdtemp(prefix="bench_models_"))
-    cfg = dataclasses.replace(cfg, tracking=dataclasses.replace(
-        cfg.tracking, uri=f"sqlite:///{tmp / 'mlruns.db'}", artifact_location=str(tmp / "art")))  # fmt: skip
+    cfg = dataclasses.replace(
+        cfg,
+        tracking=dataclasses.replace(
+            cfg.tracking, uri=f"sqlite:///{tmp / 'mlruns.db'}", artifact_location=str(tmp / "art")
+        ),
+    )
     times: dict[str, float] = {}
     t0 = time.perf_counter()
-    tables = {t: pd.read_parquet(processed / f"{t}.parquet")
-              for t in ("patients", "lines", "variants")}  # fmt: skip
-    feats = build_features(tables["patients"], tables["lines"], tables["variants"], cfg.features,
-                           cfg.catalog, panel=load_panel(cfg.features, ROOT),
-                           endpoint_columns=[e.column for e in cfg.endpoints.values()])  # fmt: skip
+    tables = {
+        t: pd.read_parquet(processed / f"{t}.parquet") for t in ("patients", "lines", "variants")
+    }
+    feats = build_features(
+        tables["patients"],
+        tables["lines"],
+        tables["variants"],
+        cfg.features,
+        cfg.catalog,
+        panel=load_panel(cfg.features, ROOT),
+        endpoint_columns=[e.column for e in cfg.endpoints.values()],
+    )
     times["featurize"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     res = train_all(cfg, feats, tables["lines"])
@@ -50,22 +61,29 @@ def main() -> None:
     t2 = time.perf_counter()
     truth_file = ROOT / cfg.paths.raw_dir / "ground_truth.parquet"
     truth = pd.read_parquet(truth_file) if truth_file.is_file() else None
-    metrics, curves = evaluate(cfg, res.predictions, tables["lines"], tables["patients"],
-                               ground_truth=truth)  # fmt: skip
+    metrics, curves = evaluate(
+        cfg, res.predictions, tables["lines"], tables["patients"], ground_truth=truth
+    )
     times["evaluate (metrics)"] = time.perf_counter() - t2
     t3 = time.perf_counter()
-    log_pipeline_run(cfg, res.models, metrics, curves, model_frame(feats.head(20), cfg),
-                     res.manifest, root=tmp)  # fmt: skip
+    log_pipeline_run(
+        cfg, res.models, metrics, curves, model_frame(feats.head(20), cfg), res.manifest, root=tmp
+    )
     times["evaluate (MLflow log + register)"] = time.perf_counter() - t3
     total = time.perf_counter() - t0
-    print(f"cohort: {len(feats):,} lines, {feats['patient_key'].nunique():,} patients, "
-          f"{len(res.models)} endpoints, {len(res.manifest['features'])} features")
+    print(
+        f"cohort: {len(feats):,} lines, {feats['patient_key'].nunique():,} patients, "
+        f"{len(res.models)} endpoints, {len(res.manifest['features'])} features"
+    )
     for k, v in times.items():
         print(f"{k:<34} {v:7.1f} s")
     print(f"{'total':<34} {total:7.1f} s   (target <= 90 s; ratio {total / 90:.2f})")
     r = metrics["response"]
-    print(f"response AUC {r['overall']['auc']:.3f} vs Bayes-optimal {r['bayes_optimal_auc']:.3f}"
-          if "bayes_optimal_auc" in r else "")  # fmt: skip
+    print(
+        f"response AUC {r['overall']['auc']:.3f} vs Bayes-optimal {r['bayes_optimal_auc']:.3f}"
+        if "bayes_optimal_auc" in r
+        else ""
+    )
 
 
 if __name__ == "__main__":

@@ -38,8 +38,7 @@ def _replicate(problem, rng):  # type: ignore[no-untyped-def]
     line = cand["line"].to_numpy()
     cum = cand.groupby("line")["p_choice"].cumsum().to_numpy()
     u = rng.random(len(lines))
-    first = pd.DataFrame({"line": line, "hit": cum >= u[line] - 1e-12,
-                          "row": np.arange(len(cand))})  # fmt: skip
+    first = pd.DataFrame({"line": line, "hit": cum >= u[line] - 1e-12, "row": np.arange(len(cand))})
     chosen = first[first["hit"]].groupby("line")["row"].first()
     last = pd.Series(np.arange(len(cand))).groupby(line).last()  # rounding: the last one
     rows = chosen.reindex(np.arange(len(lines))).fillna(last).to_numpy(dtype=int)
@@ -69,45 +68,67 @@ def main() -> None:
     if not truth_file.is_file() or not (reports / "predictions.parquet").is_file():
         sys.exit("needs the synthetic cohort's outputs: run `dvc repro` first")
     models = load_models(ROOT / cfg.paths.models_dir)
-    tables = {t: pd.read_parquet(processed / f"{t}.parquet") for t in ("features", "patients",
-                                                                         "lines")}  # fmt: skip
+    tables = {
+        t: pd.read_parquet(processed / f"{t}.parquet") for t in ("features", "patients", "lines")
+    }
     t0 = time.perf_counter()
-    inputs = prepare_study(cfg, tables["features"], tables["patients"], tables["lines"],
-                           pd.read_parquet(reports / "predictions.parquet"), models,
-                           load_presets(ROOT / "conf" / "recommend", cfg.recommend),
-                           truth=pd.read_parquet(truth_file))  # fmt: skip
+    inputs = prepare_study(
+        cfg,
+        tables["features"],
+        tables["patients"],
+        tables["lines"],
+        pd.read_parquet(reports / "predictions.parquet"),
+        models,
+        load_presets(ROOT / "conf" / "recommend", cfg.recommend),
+        truth=pd.read_parquet(truth_file),
+    )
     kw = {**estimator_settings(cfg), "n_boot": n_boot}
     rng = np.random.default_rng(2026)
     hits: dict[str, list[tuple[bool, bool]]] = {}
     family: list[bool] = []
     for r in range(n_rep):
         kw["seed"] = r
-        res = evaluate_policies(_replicate(inputs.problem, rng), inputs.policies,
-                                inputs.outcomes, **kw)  # fmt: skip
+        res = evaluate_policies(
+            _replicate(inputs.problem, rng), inputs.policies, inputs.outcomes, **kw
+        )
         every = True
         for name, p in res["policies"].items():
             for outcome in inputs.outcomes:
                 b = p[outcome]
-                hits.setdefault(f"{name}.{outcome}", []).append((b["dr_covers"],
-                                                                 b["dr_sim_covers"]))
+                hits.setdefault(f"{name}.{outcome}", []).append(
+                    (b["dr_covers"], b["dr_sim_covers"])
+                )
                 every &= b["dr_sim_covers"]
         family.append(every)
     secs = time.perf_counter() - t0
-    table = {k: {"marginal": round(float(np.mean([m for m, _ in v])), 3),
-                 "simultaneous": round(float(np.mean([s for _, s in v])), 3)}
-             for k, v in hits.items()}  # fmt: skip
-    result = {"replicates": n_rep, "bootstrap": n_boot, "lines": len(inputs.problem.lines),
-              "level": cfg.policy.level, "coverage": table,
-              "marginal_mean": round(float(np.mean([v["marginal"] for v in table.values()])), 3),
-              "family_wise_simultaneous": round(float(np.mean(family)), 3),
-              "seconds": round(secs, 1)}  # fmt: skip
-    print(f"{n_rep} replicates of {result['lines']} held-out lines, {n_boot} bootstrap "
-          f"resamples each ({secs:.0f} s)")
+    table = {
+        k: {
+            "marginal": round(float(np.mean([m for m, _ in v])), 3),
+            "simultaneous": round(float(np.mean([s for _, s in v])), 3),
+        }
+        for k, v in hits.items()
+    }
+    result = {
+        "replicates": n_rep,
+        "bootstrap": n_boot,
+        "lines": len(inputs.problem.lines),
+        "level": cfg.policy.level,
+        "coverage": table,
+        "marginal_mean": round(float(np.mean([v["marginal"] for v in table.values()])), 3),
+        "family_wise_simultaneous": round(float(np.mean(family)), 3),
+        "seconds": round(secs, 1),
+    }
+    print(
+        f"{n_rep} replicates of {result['lines']} held-out lines, {n_boot} bootstrap "
+        f"resamples each ({secs:.0f} s)"
+    )
     print(f"{'policy.outcome':40s} {'marginal 95%':>13s} {'simultaneous':>13s}")
     for k, v in table.items():
         print(f"{k:40s} {v['marginal']:13.3f} {v['simultaneous']:13.3f}")
-    print(f"mean marginal coverage {result['marginal_mean']:.3f}; every true value inside the "
-          f"simultaneous bands in {result['family_wise_simultaneous']:.1%} of replicates")
+    print(
+        f"mean marginal coverage {result['marginal_mean']:.3f}; every true value inside the "
+        f"simultaneous bands in {result['family_wise_simultaneous']:.1%} of replicates"
+    )
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, indent=2) + "\n")
 

@@ -52,9 +52,21 @@ def _clinical(patient: pd.Series, lines: pd.DataFrame, n: int) -> dict[str, Any]
             out[k] = v.item() if hasattr(v, "item") else v
         return out
 
-    keep_p = ["sex", "cancer_type", "oncotree_code", "stage", "smoking_status", "ecog",
-              "hr_status", "her2_status", "germline_brca", "alk_status", "autoimmune_disease",
-              "diabetes", "ild_history"]  # fmt: skip
+    keep_p = [
+        "sex",
+        "cancer_type",
+        "oncotree_code",
+        "stage",
+        "smoking_status",
+        "ecog",
+        "hr_status",
+        "her2_status",
+        "germline_brca",
+        "alk_status",
+        "autoimmune_disease",
+        "diabetes",
+        "ild_history",
+    ]
     p = clean({k: patient[k] for k in keep_p if k in patient.index})
     p["patient_id"] = str(patient["patient_id"])
     rows = []
@@ -71,8 +83,9 @@ def _free_port() -> int:
 
 
 def _post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    req = urllib.request.Request(url, data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"})  # fmt: skip
+    req = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=60) as resp:
         return resp.status, json.loads(resp.read())
 
@@ -114,15 +127,31 @@ def main() -> None:
     best = float("inf")
     for _ in range(2):
         t = time.perf_counter()
-        res = recommendations(rows, patients, lines, recommender.models, cfg.catalog,
-                              cfg.recommend, civic=recommender.civic, variants=variants)  # fmt: skip
+        res = recommendations(
+            rows,
+            patients,
+            lines,
+            recommender.models,
+            cfg.catalog,
+            cfg.recommend,
+            civic=recommender.civic,
+            variants=variants,
+        )
         best = min(best, time.perf_counter() - t)
     rate = len(rows) / best
-    results["batch"] = {"lines": len(rows), "ranked_rows": len(res.ranked), "seconds": best,
-                        "lines_per_s": rate, "target": 200, "ratio_to_target": rate / 200}  # fmt: skip
-    print(f"batch: {len(rows):,} held-out lines ({len(res.ranked):,} regimens scored with "
-          f"intervals and explained) in {best:.2f} s -> {rate:.0f} lines/s "
-          f"(target >= 200: x{rate / 200:.2f})")  # fmt: skip
+    results["batch"] = {
+        "lines": len(rows),
+        "ranked_rows": len(res.ranked),
+        "seconds": best,
+        "lines_per_s": rate,
+        "target": 200,
+        "ratio_to_target": rate / 200,
+    }
+    print(
+        f"batch: {len(rows):,} held-out lines ({len(res.ranked):,} regimens scored with "
+        f"intervals and explained) in {best:.2f} s -> {rate:.0f} lines/s "
+        f"(target >= 200: x{rate / 200:.2f})"
+    )
 
     # ------------------------------------------------------------------ new patients
     recommender.set_threads(1)
@@ -132,8 +161,12 @@ def main() -> None:
     key = resolve_key(cfg.cohort.pseudonymization, synthetic=cfg.cohort.synthetic)
     raw["patient_key"] = pseudonymize(raw["patient_id"], key)
     raw_id = raw.set_index("patient_key")["patient_id"]
-    src = pd.Series({pk: f"{cfg.paths.raw_dir}/vcf/{s}.vcf.gz" for pk, s in
-                     zip(raw["patient_key"], raw["tumor_sample_id"], strict=True)})  # fmt: skip
+    src = pd.Series(
+        {
+            pk: f"{cfg.paths.raw_dir}/vcf/{s}.vcf.gz"
+            for pk, s in zip(raw["patient_key"], raw["tumor_sample_id"], strict=True)
+        }
+    )
     pick = held.drop_duplicates("patient_key")
     pick = pick[pick["patient_key"].isin(src.index)].sample(40, random_state=1)
     pat_idx = patients.set_index("patient_key")
@@ -148,8 +181,9 @@ def main() -> None:
         clinical = tmp / f"{pk}.json"
         clinical.write_text(json.dumps(doc))
         t = time.perf_counter()
-        payload, _ = new_patient_payload(cfg, clinical=clinical, line=int(n),
-                                         variants=ROOT / str(src[pk]))  # fmt: skip
+        payload, _ = new_patient_payload(
+            cfg, clinical=clinical, line=int(n), variants=ROOT / str(src[pk])
+        )
         case = parse_payload(payload, tox_categories=cfg.catalog.toxicity_categories)
         recommender.recommend(case)
         dt = time.perf_counter() - t
@@ -158,13 +192,20 @@ def main() -> None:
         latencies.append(dt)
         payloads.append(payload)
     lat = np.array(latencies) * 1000
-    results["cli"] = {"patients": len(lat), "first_ms": (cold or 0) * 1000,
-                      "median_ms": float(np.median(lat)), "p95_ms": float(np.percentile(lat, 95)),
-                      "max_ms": float(lat.max()), "target_ms": 300}  # fmt: skip
-    print(f"new patient (VCF + clinical JSON -> ranked, explained): first {cold * 1000:.0f} ms, "
-          f"median {np.median(lat):.0f} ms, p95 {np.percentile(lat, 95):.0f} ms, max "
-          f"{lat.max():.0f} ms over {len(lat)} patients (target <= 300 ms: "
-          f"x{300 / np.percentile(lat, 95):.2f} headroom at p95)")  # fmt: skip
+    results["cli"] = {
+        "patients": len(lat),
+        "first_ms": (cold or 0) * 1000,
+        "median_ms": float(np.median(lat)),
+        "p95_ms": float(np.percentile(lat, 95)),
+        "max_ms": float(lat.max()),
+        "target_ms": 300,
+    }
+    print(
+        f"new patient (VCF + clinical JSON -> ranked, explained): first {cold * 1000:.0f} ms, "
+        f"median {np.median(lat):.0f} ms, p95 {np.percentile(lat, 95):.0f} ms, max "
+        f"{lat.max():.0f} ms over {len(lat)} patients (target <= 300 ms: "
+        f"x{300 / np.percentile(lat, 95):.2f} headroom at p95)"
+    )
 
     # ------------------------------------------------------------------ served
     if "--skip-serve" not in sys.argv:
@@ -173,9 +214,27 @@ def main() -> None:
         # the scoring server runs `uvicorn` from PATH: this interpreter's environment first
         path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
         env = {**os.environ, "MLFLOW_TRACKING_URI": cfg.tracking.uri, "PATH": path}
-        server = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m", uri,
-                                   "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
-                                  cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "models",
+                "serve",
+                "-m",
+                uri,
+                "--env-manager",
+                "local",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             t = time.perf_counter()
             while True:
@@ -196,12 +255,19 @@ def main() -> None:
                 times.append((time.perf_counter() - t) * 1000)
                 assert status == 200 and body["predictions"][0]["status"], body
             p95 = float(np.percentile(times, 95))
-            results["serve"] = {"requests": len(times), "median_ms": statistics.median(times),
-                                "p95_ms": p95, "max_ms": max(times), "target_p95_ms": 250}  # fmt: skip
-            print(f"served model: {len(times)} sequential requests on loopback: median "
-                  f"{statistics.median(times):.0f} ms, p95 {p95:.0f} ms, max {max(times):.0f} ms "
-                  f"(target p95 <= 250 ms: x{250 / p95:.2f} headroom); server started in "
-                  f"{results['serve_start_s']} s")  # fmt: skip
+            results["serve"] = {
+                "requests": len(times),
+                "median_ms": statistics.median(times),
+                "p95_ms": p95,
+                "max_ms": max(times),
+                "target_p95_ms": 250,
+            }
+            print(
+                f"served model: {len(times)} sequential requests on loopback: median "
+                f"{statistics.median(times):.0f} ms, p95 {p95:.0f} ms, max {max(times):.0f} ms "
+                f"(target p95 <= 250 ms: x{250 / p95:.2f} headroom); server started in "
+                f"{results['serve_start_s']} s"
+            )
         finally:
             server.terminate()
             try:

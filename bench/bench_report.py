@@ -32,37 +32,53 @@ def main() -> None:
         sys.exit("no recommendations: run `dvc repro` first")
     n_pdf = int(sys.argv[sys.argv.index("--pdf") + 1]) if "--pdf" in sys.argv else 20
     rec = json.loads((reports / "recommender.json").read_text())
-    tables = {t: pd.read_parquet(processed / f"{t}.parquet")
-              for t in ("features", "patients", "lines", "variants")}  # fmt: skip
+    tables = {
+        t: pd.read_parquet(processed / f"{t}.parquet")
+        for t in ("features", "patients", "lines", "variants")
+    }
     genes = load_panel(cfg.features, ROOT)["symbol"].tolist()
     t0 = time.perf_counter()
-    answers = answers_from_tables(pd.read_parquet(reports / "recommendations.parquet"),
-                                  pd.read_parquet(reports / "recommendations_excluded.parquet"),
-                                  rec.get("provenance", {}))  # fmt: skip
+    answers = answers_from_tables(
+        pd.read_parquet(reports / "recommendations.parquet"),
+        pd.read_parquet(reports / "recommendations_excluded.parquet"),
+        rec.get("provenance", {}),
+    )
     prep = time.perf_counter() - t0
     tmp = Path(tempfile.mkdtemp(prefix="bench_report_"))
     results: dict[str, object] = {"patients": len(answers), "prepare_s": prep}
     for lang in ("en", "fr"):
         t = time.perf_counter()
-        files = write_patient_reports(answers, catalog=cfg.catalog, genes=genes, langs=[lang],
-                                      out_dir=tmp / lang, **tables)  # fmt: skip
+        files = write_patient_reports(
+            answers, catalog=cfg.catalog, genes=genes, langs=[lang], out_dir=tmp / lang, **tables
+        )
         secs = time.perf_counter() - t + prep
         per_1000 = secs / len(files) * 1000
-        results[lang] = {"reports": len(files), "seconds": secs, "per_1000_s": per_1000,
-                         "mean_kb": sum(f.stat().st_size for f in files) / len(files) / 1024}  # fmt: skip
-        print(f"HTML ({lang}): {len(files)} patient reports in {secs:.1f} s "
-              f"-> {per_1000:.1f} s per 1,000 (target <= 60 s: x{60 / per_1000:.1f} headroom); "
-              f"mean {results[lang]['mean_kb']:.0f} KiB")  # type: ignore[index]
+        results[lang] = {
+            "reports": len(files),
+            "seconds": secs,
+            "per_1000_s": per_1000,
+            "mean_kb": sum(f.stat().st_size for f in files) / len(files) / 1024,
+        }
+        print(
+            f"HTML ({lang}): {len(files)} patient reports in {secs:.1f} s "
+            f"-> {per_1000:.1f} s per 1,000 (target <= 60 s: x{60 / per_1000:.1f} headroom); "
+            f"mean {results[lang]['mean_kb']:.0f} KiB"
+        )  # type: ignore[index]
     if shutil.which(cfg.report.chromium) or shutil.which("chromium"):
         sample = sorted((tmp / "en").glob("*.html"))[:n_pdf]
         t = time.perf_counter()
         for f in sample:
             html_to_pdf(f, f.with_suffix(".pdf"), chromium=cfg.report.chromium)
         secs = time.perf_counter() - t
-        results["pdf"] = {"reports": len(sample), "seconds": secs,
-                          "per_report_s": secs / max(len(sample), 1)}  # fmt: skip
-        print(f"PDF: {len(sample)} reports in {secs:.1f} s ({secs / max(len(sample), 1):.2f} s "
-              "each, one headless Chromium per report)")
+        results["pdf"] = {
+            "reports": len(sample),
+            "seconds": secs,
+            "per_report_s": secs / max(len(sample), 1),
+        }
+        print(
+            f"PDF: {len(sample)} reports in {secs:.1f} s ({secs / max(len(sample), 1):.2f} s "
+            "each, one headless Chromium per report)"
+        )
     else:
         print("PDF: skipped (Chromium not installed: `make browser`)")
     OUT.parent.mkdir(parents=True, exist_ok=True)

@@ -36,15 +36,28 @@ def _child(n: int, out: Path) -> None:
     summary = synthesize(cfg, out)
     t_all = time.perf_counter() - t0
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"patients": n, "seconds": round(t_all, 2), "calibration_seconds": round(t_cal, 2),
-                      "lines": summary.n_lines, "variant_records": summary.n_variant_records,
-                      "peak_rss_mib": round(peak_kib / 1024, 1)}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "patients": n,
+                "seconds": round(t_all, 2),
+                "calibration_seconds": round(t_cal, 2),
+                "lines": summary.n_lines,
+                "variant_records": summary.n_variant_records,
+                "peak_rss_mib": round(peak_kib / 1024, 1),
+            }
+        )
+    )
 
 
 def _measure(n: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
-        proc = subprocess.run([sys.executable, __file__, "--child", str(n), tmp],
-                              capture_output=True, text=True, check=True)  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", str(n), tmp],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -58,16 +71,20 @@ def main() -> None:
         _child(int(args.child[0]), Path(args.child[1]))
         return
     r = _measure(args.patients)
-    print(f"synthesize {r['patients']:,} patients: {r['seconds']:.1f} s "
-          f"(calibration alone {r['calibration_seconds']:.1f} s; target <= 60 s), "
-          f"{r['lines']:,} lines, {r['variant_records']:,} variant records, "
-          f"peak RSS {r['peak_rss_mib']:.0f} MiB, {r['patients'] / r['seconds']:.0f} patients/s")  # fmt: skip
+    print(
+        f"synthesize {r['patients']:,} patients: {r['seconds']:.1f} s "
+        f"(calibration alone {r['calibration_seconds']:.1f} s; target <= 60 s), "
+        f"{r['lines']:,} lines, {r['variant_records']:,} variant records, "
+        f"peak RSS {r['peak_rss_mib']:.0f} MiB, {r['patients'] / r['seconds']:.0f} patients/s"
+    )
     if args.large:
         big = _measure(100_000)
-        print(f"synthesize {big['patients']:,} patients: {big['seconds']:.1f} s, peak RSS "
-              f"{big['peak_rss_mib']:.0f} MiB (target < 4096 MiB), ratio of time per patient "
-              f"to the {r['patients']:,} run: "
-              f"{(big['seconds'] / big['patients']) / (r['seconds'] / r['patients']):.2f}")  # fmt: skip
+        print(
+            f"synthesize {big['patients']:,} patients: {big['seconds']:.1f} s, peak RSS "
+            f"{big['peak_rss_mib']:.0f} MiB (target < 4096 MiB), ratio of time per patient "
+            f"to the {r['patients']:,} run: "
+            f"{(big['seconds'] / big['patients']) / (r['seconds'] / r['patients']):.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -17,20 +17,32 @@ log = logging.getLogger("pipelines.featurize")
 
 def main(cfg: Config) -> None:
     processed = Path(cfg.paths.processed_dir)
-    tables = {t: pd.read_parquet(processed / f"{t}.parquet")
-              for t in ("patients", "lines", "variants")}  # fmt: skip
+    tables = {
+        t: pd.read_parquet(processed / f"{t}.parquet") for t in ("patients", "lines", "variants")
+    }
     features = build_features(
-        tables["patients"], tables["lines"], tables["variants"], cfg.features, cfg.catalog,
+        tables["patients"],
+        tables["lines"],
+        tables["variants"],
+        cfg.features,
+        cfg.catalog,
         panel=load_panel(cfg.features, Path.cwd()),
         endpoint_columns=[e.column for e in cfg.endpoints.values()],
-    )  # fmt: skip
+    )
     features.to_parquet(processed / "features.parquet", index=False)
-    log.info("%d lines x %d features: %s", len(features), features.shape[1] - 2,
-             ", ".join(str(c) for c in features.columns[2:]))
+    log.info(
+        "%d lines x %d features: %s",
+        len(features),
+        features.shape[1] - 2,
+        ", ".join(str(c) for c in features.columns[2:]),
+    )
     other = undeclared_numeric(tables["lines"], features)
     if other:
-        log.info("numeric columns of the lines table that are not inputs (declare them in "
-                 "features.extra to use them): %s", ", ".join(other))
+        log.info(
+            "numeric columns of the lines table that are not inputs (declare them in "
+            "features.extra to use them): %s",
+            ", ".join(other),
+        )
 
 
 if __name__ == "__main__":

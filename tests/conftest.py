@@ -42,13 +42,25 @@ def small_cohort(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-u
     from precision_onco.synth import synthesize
 
     root = tmp_path_factory.mktemp("small_cohort")
-    _, cfg = compose(["synth.n_patients=400", "synth.calibration_patients=2000",
-                      "endpoints=response", "evaluation.bootstrap=50"],
-                     conf_dir=ROOT / "conf")  # fmt: skip
+    _, cfg = compose(
+        [
+            "synth.n_patients=400",
+            "synth.calibration_patients=2000",
+            "endpoints=response",
+            "evaluation.bootstrap=50",
+        ],
+        conf_dir=ROOT / "conf",
+    )
     synthesize(cfg, root / "data" / "raw")
     tables = ingest_cohort(cfg, root=root)
-    feats = build_features(tables.patients, tables.lines, tables.variants, cfg.features,
-                           cfg.catalog, panel=load_panel(cfg.features, root))  # fmt: skip
+    feats = build_features(
+        tables.patients,
+        tables.lines,
+        tables.variants,
+        cfg.features,
+        cfg.catalog,
+        panel=load_panel(cfg.features, root),
+    )
     return root, cfg, tables, feats
 
 

@@ -91,20 +91,31 @@ def _cmd_variants(args: argparse.Namespace) -> int:
             synthetic=args.demo_key,
         )
     except PseudonymizationError as exc:
-        raise PseudonymizationError(f"{exc} (or pass --key-file FILE; --demo-key for public or "
-                                    "synthetic data only)") from None  # fmt: skip
+        raise PseudonymizationError(
+            f"{exc} (or pass --key-file FILE; --demo-key for public or synthetic data only)"
+        ) from None
     genes = GeneIndex.from_file(args.genes_bed) if args.genes_bed else None
     results = [
-        read_variants(f, genes=genes, tumor_sample=args.tumor_sample,
-                      pass_only=False if args.all_filters else None)
+        read_variants(
+            f,
+            genes=genes,
+            tumor_sample=args.tumor_sample,
+            pass_only=False if args.all_filters else None,
+        )
         for f in args.files
-    ]  # fmt: skip
+    ]
     frames = [r.frame for r in results if len(r.frame)]
-    var = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        {c: pd.Series(dtype=t) for c, t in VARIANT_COLUMNS.items()})  # fmt: skip
+    var = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame({c: pd.Series(dtype=t) for c, t in VARIANT_COLUMNS.items()})
+    )
     rej_frames = [r.rejects for r in results if len(r.rejects)]
-    rej = pd.concat(rej_frames, ignore_index=True) if rej_frames else pd.DataFrame(
-        {c: pd.Series(dtype=t) for c, t in REJECT_COLUMNS.items()})  # fmt: skip
+    rej = (
+        pd.concat(rej_frames, ignore_index=True)
+        if rej_frames
+        else pd.DataFrame({c: pd.Series(dtype=t) for c, t in REJECT_COLUMNS.items()})
+    )
     samples = sorted(set(var["sample_id"].dropna().astype(str)))
     patients = _link(pd.Series(samples, dtype=object), {}, args.sample_regex).tolist()
     skeys = dict(zip(samples, pseudonymize(samples, key, namespace="sample"), strict=True))
@@ -135,14 +146,18 @@ def _cmd_variants(args: argparse.Namespace) -> int:
         print(f"{'file':<48} {'format':<6} {'read':>9} {'ingested':>9} {'rejected':>9}  rows")
         for d in reports:
             rows = d.get("variant_rows", d["ingested"])
-            print(f"{d['file'][-48:]:<48} {d['kind']:<6} {d['read']:>9,} {d['ingested']:>9,} "
-                  f"{d['rejected']:>9,}  {rows:,}")  # fmt: skip
+            print(
+                f"{d['file'][-48:]:<48} {d['kind']:<6} {d['read']:>9,} {d['ingested']:>9,} "
+                f"{d['rejected']:>9,}  {rows:,}"
+            )
             for reason, n in d["rejected_by_reason"].items():
                 print(f"    rejected {n:,}: {reason}")
             for w in d["warnings"]:
                 print(f"    warning: {w}")
-        print(f"{len(var):,} variant rows -> {args.out}" + (f"; {len(rej):,} rejects -> {args.rejects}"
-                                                            if args.rejects else ""))  # fmt: skip
+        print(
+            f"{len(var):,} variant rows -> {args.out}"
+            + (f"; {len(rej):,} rejects -> {args.rejects}" if args.rejects else "")
+        )
     return 0
 
 
@@ -151,8 +166,10 @@ def _load_config(params: str, *, default: str = "params.yaml") -> Any:
     if Path(params).is_file():
         return load_params(params)
     if params != default:
-        raise MissingInputError(f"--params {params}: no such file (a params.yaml composed by "
-                                "`precision-onco config compose`)")  # fmt: skip
+        raise MissingInputError(
+            f"--params {params}: no such file (a params.yaml composed by "
+            "`precision-onco config compose`)"
+        )
     _, cfg = compose([])
     return cfg
 
@@ -184,18 +201,31 @@ def _model_version(uri: str, run_id: str | None) -> dict[str, Any]:
     return out
 
 
-def _write_report(answer: dict[str, Any], case: Any, recommender: Any, stem: Path, lang: str, *,
-                  pdf: bool, chromium: str) -> list[Path]:  # fmt: skip
+def _write_report(
+    answer: dict[str, Any],
+    case: Any,
+    recommender: Any,
+    stem: Path,
+    lang: str,
+    *,
+    pdf: bool,
+    chromium: str,
+) -> list[Path]:
     """The patient's HTML report (and PDF) beside the JSON answer."""
     from precision_onco.report.patient import patient_context, render_patient
     from precision_onco.report.pdf import html_to_pdf
 
     n = case.line_number
     current: dict[str, Any] = next((r for r in case.lines if r["line_number"] == n), {})
-    ctx = patient_context(answer, patient=case.patient, line_state=current,
-                          prior_lines=[r for r in case.lines if r["line_number"] < n],
-                          variants=case.variants, catalog=recommender.catalog,
-                          genes=recommender.panel["symbol"].tolist())  # fmt: skip
+    ctx = patient_context(
+        answer,
+        patient=case.patient,
+        line_state=current,
+        prior_lines=[r for r in case.lines if r["line_number"] < n],
+        variants=case.variants,
+        catalog=recommender.catalog,
+        genes=recommender.panel["symbol"].tolist(),
+    )
     html = Path(f"{stem}.{lang}.html")
     html.write_text(render_patient(ctx, lang, recommender.catalog), encoding="utf-8")
     out = [html]
@@ -204,15 +234,28 @@ def _write_report(answer: dict[str, Any], case: Any, recommender: Any, stem: Pat
     return out
 
 
-def _write_fhir(answer: dict[str, Any], case: Any, recommender: Any, stem: Path, lang: str,
-                reports: list[Path], identifier_map: str | None) -> list[Path]:  # fmt: skip
+def _write_fhir(
+    answer: dict[str, Any],
+    case: Any,
+    recommender: Any,
+    stem: Path,
+    lang: str,
+    reports: list[Path],
+    identifier_map: str | None,
+) -> list[Path]:
     """``<stem>.fhir.json`` (FHIR R4 Genomics Reporting bundle) and ``<stem>.mhd.json``."""
     from precision_onco.report.fhir_out import load_identifier_map, write_fhir_files
     from precision_onco.report.fhir_out.produce import case_bundle, documents_of
 
     ids = load_identifier_map(identifier_map) if identifier_map else None
-    bundle = case_bundle(answer, case, recommender.catalog, lang=lang,
-                         documents=documents_of(reports), identifiers=ids)  # fmt: skip
+    bundle = case_bundle(
+        answer,
+        case,
+        recommender.catalog,
+        lang=lang,
+        documents=documents_of(reports),
+        identifiers=ids,
+    )
     return write_fhir_files(stem, bundle)
 
 
@@ -228,19 +271,25 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
 
     cfg = _load_config(args.params)
     variants = args.vcf or args.maf
-    payload, rejected = new_patient_payload(cfg, clinical=args.clinical, line=args.line,
-                                            variants=variants, sample=args.sample,
-                                            preset=args.preset)  # fmt: skip
+    payload, rejected = new_patient_payload(
+        cfg,
+        clinical=args.clinical,
+        line=args.line,
+        variants=variants,
+        sample=args.sample,
+        preset=args.preset,
+    )
     if args.germline_vcf or args.uracil is not None:  # pharmacogenomics (issue 17)
         from precision_onco.pgx import pgx_from_vcf
         from precision_onco.pgx.regimens import add_to_payload
 
-        pgx = pgx_from_vcf(
-            args.germline_vcf, sample=args.germline_sample, uracil_ng_ml=args.uracil
-        )
+        pgx = pgx_from_vcf(args.germline_vcf, sample=args.germline_sample, uracil_ng_ml=args.uracil)
         add_to_payload(payload, pgx)
-    case = parse_payload(payload, tox_categories=cfg.catalog.toxicity_categories,
-                         regimen_ids=[r.id for r in cfg.catalog.regimens])
+    case = parse_payload(
+        payload,
+        tox_categories=cfg.catalog.toxicity_categories,
+        regimen_ids=[r.id for r in cfg.catalog.regimens],
+    )
     from precision_onco.models.tracking import registered_name
 
     uri = args.model or f"models:/{registered_name(cfg, 'recommender')}@champion"
@@ -249,8 +298,10 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     try:
         model = mlflow.pyfunc.load_model(uri)
     except mlflow.exceptions.MlflowException as exc:
-        raise InputError(f"cannot load the recommender {uri} from {cfg.tracking.uri} "
-                         f"({exc.message.splitlines()[0]}); run `dvc repro` first") from None
+        raise InputError(
+            f"cannot load the recommender {uri} from {cfg.tracking.uri} "
+            f"({exc.message.splitlines()[0]}); run `dvc repro` first"
+        ) from None
     recommender = model.unwrap_python_model().recommender
     loaded = time.perf_counter() - t0
     source = _model_version(uri, model.metadata.run_id)
@@ -267,37 +318,62 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     ranked.to_parquet(Path(f"{stem}.parquet"), index=False)
     pd.DataFrame(result.excluded).to_parquet(Path(f"{stem}.excluded.parquet"), index=False)
     reported = {**answer, "provenance": {**answer["provenance"], "recommender": source}}
-    html = _write_report(reported, case, recommender, stem, args.lang or cfg.report.lang,
-                         pdf=args.pdf, chromium=cfg.report.chromium)  # fmt: skip
+    html = _write_report(
+        reported,
+        case,
+        recommender,
+        stem,
+        args.lang or cfg.report.lang,
+        pdf=args.pdf,
+        chromium=cfg.report.chromium,
+    )
     cohort = recommender.provenance.get("cohort", "unknown")
     print(f"recommender {uri} (champion trained on cohort {cohort!r})")
     if args.fhir:
-        html += _write_fhir(reported, case, recommender, stem, args.lang or cfg.report.lang,
-                            html, args.fhir_identifiers or cfg.report.fhir_identifiers)
-    print(f"{case.patient_key}, line {case.line_number}, preset {result.preset}: "
-          f"{result.message}")  # fmt: skip
+        html += _write_fhir(
+            reported,
+            case,
+            recommender,
+            stem,
+            args.lang or cfg.report.lang,
+            html,
+            args.fhir_identifiers or cfg.report.fhir_identifiers,
+        )
+    print(f"{case.patient_key}, line {case.line_number}, preset {result.preset}: {result.message}")
     if rejected:
         why = "; ".join(f"{n} {reason}" for reason, n in rejected.items())
         print(f"variant records not used: {why}")
     if len(result.ranked):
-        head = f"{'#':>2}  {'regimen':<38} {'p(response) [95% CI]':<22} " \
-               f"{'p(grade>=3 AE) [95% CI]':<24} {'utility':>8}"  # fmt: skip
+        head = (
+            f"{'#':>2}  {'regimen':<38} {'p(response) [95% CI]':<22} "
+            f"{'p(grade>=3 AE) [95% CI]':<24} {'utility':>8}"
+        )
         print(head)
         print("-" * len(head))
         for row in answer["ranked"]:
-            flag = "" if row["rank"] == 1 or row["distinguishable"] else \
-                "  ~ not distinguishable from #1"  # fmt: skip
-            print(f"{row['rank']:>2}  {row['regimen_id']:<38} {_fmt_p(row, 'response'):<22} "
-                  f"{_fmt_p(row, 'ae_grade3'):<24} {row['utility']:>8.3f}{flag}")  # fmt: skip
+            flag = (
+                ""
+                if row["rank"] == 1 or row["distinguishable"]
+                else "  ~ not distinguishable from #1"
+            )
+            print(
+                f"{row['rank']:>2}  {row['regimen_id']:<38} {_fmt_p(row, 'response'):<22} "
+                f"{_fmt_p(row, 'ae_grade3'):<24} {row['utility']:>8.3f}{flag}"
+            )
             doses = row.get("pgx_dose") or []  # pharmacogenomics (issue 17): JSON text or list
             for d in json.loads(doses) if isinstance(doses, str) else doses:
-                pct = "avoid" if d["tested"] and d["starting_dose_percent"] is None else (
-                    f"{d['starting_dose_percent']} %" if d["tested"] else "untested")
+                pct = (
+                    "avoid"
+                    if d["tested"] and d["starting_dose_percent"] is None
+                    else (f"{d['starting_dose_percent']} %" if d["tested"] else "untested")
+                )
                 print(f"    {d['drug']}: starting dose {pct} [{d['source']}]")
     if len(result.excluded):
         print(f"{len(result.excluded)} regimen(s) excluded, with reasons, in {stem}.json")
-    print(f"models loaded in {loaded:.2f} s; recommendation in {secs * 1000:.0f} ms; "
-          f"wrote {stem}.json, {stem}.parquet, {', '.join(map(str, html))}")  # fmt: skip
+    print(
+        f"models loaded in {loaded:.2f} s; recommendation in {secs * 1000:.0f} ms; "
+        f"wrote {stem}.json, {stem}.parquet, {', '.join(map(str, html))}"
+    )
     print("Decision support only: to be weighed by the treating oncologist.")
     return 0
 
@@ -348,16 +424,25 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     keys_env = args.api_key_env or serve.auth.keys_env
     keys = tuple(k.strip() for k in os.environ.get(keys_env, "").split(",") if k.strip())
     if (args.require_auth or serve.auth.required or host not in LOOPBACK) and not keys:
-        raise ConfigError(f"serve: an API key is required (host {host}); set {keys_env} to one "
-                         "or more comma-separated keys")
+        raise ConfigError(
+            f"serve: an API key is required (host {host}); set {keys_env} to one "
+            "or more comma-separated keys"
+        )
     hosts = tuple(args.allowed_host or serve.allowed_hosts) + (*LOOPBACK, "[::1]", host)
     settings = ServeSettings(
         max_body_bytes=args.max_body_bytes or serve.max_body_bytes,
         max_batch=args.max_batch or serve.max_batch,
         request_timeout_s=args.timeout or serve.request_timeout_s,
-        allowed_hosts=hosts, api_keys=keys)
-    run(resolve_model(uri, tracking_uri=tracking), host=host, port=args.port or serve.port,
-        workers=args.workers or serve.workers, settings=settings)
+        allowed_hosts=hosts,
+        api_keys=keys,
+    )
+    run(
+        resolve_model(uri, tracking_uri=tracking),
+        host=host,
+        port=args.port or serve.port,
+        workers=args.workers or serve.workers,
+        settings=settings,
+    )
     return 0
 
 
@@ -376,12 +461,16 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         from precision_onco.recommend.service import champion_models
 
         models, comp = champion_models(cfg)
-        named = [f"{c['model']} v{c['version']} (@{c['alias']}, run {c['run_id']})"
-                 for c in comp.values()]
+        named = [
+            f"{c['model']} v{c['version']} (@{c['alias']}, run {c['run_id']})"
+            for c in comp.values()
+        ]
         source = ", ".join(named) or "registry"
         if not models:
-            raise InputError(f"no champion model in the registry {cfg.tracking.uri} for cohort "
-                             f"{cfg.cohort.name!r}; train it (dvc repro) or pass --model-dir")
+            raise InputError(
+                f"no champion model in the registry {cfg.tracking.uri} for cohort "
+                f"{cfg.cohort.name!r}; train it (dvc repro) or pass --model-dir"
+            )
     else:
         models_dir = Path(cfg.paths.models_dir)
         models, source = models_from_dir(models_dir, cohort=name), f"{models_dir}/*.joblib"
@@ -389,9 +478,11 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         args.table, cfg, models, patients=args.patients, variants=args.variants or ()
     )
     out = write_predictions(result, args.out)
-    print(f"{len(result.predictions)} rows of {args.table}: {result.n_ok} scored, "
-          f"{result.n_rejected} rejected (listed with their reason) -> {out}"
-          + (f"; {len(result.warnings)} warning(s) logged" if result.warnings else ""))
+    print(
+        f"{len(result.predictions)} rows of {args.table}: {result.n_ok} scored, "
+        f"{result.n_rejected} rejected (listed with their reason) -> {out}"
+        + (f"; {len(result.warnings)} warning(s) logged" if result.warnings else "")
+    )
     why = Counter(r.split(":", 1)[0] for r in result.predictions["reason"].dropna())
     for reason, n in why.most_common():
         print(f"    rejected {n}: {reason}")
@@ -407,8 +498,12 @@ def _parser() -> argparse.ArgumentParser:
         "(decision support).",
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    p.add_argument("-v", "--verbose", action="store_true",
-                   help="debug logging, and the traceback of an error in the input too")
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="debug logging, and the traceback of an error in the input too",
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     cfg = sub.add_parser("config", help="compose and check the Hydra configuration")
@@ -449,8 +544,11 @@ def _parser() -> argparse.ArgumentParser:
     var.add_argument(
         "--key-file", help="file holding the pseudonymization key (outside the repository)"
     )
-    var.add_argument("--demo-key", action="store_true",
-                     help="use the public demo key (public or synthetic data only)")  # fmt: skip
+    var.add_argument(
+        "--demo-key",
+        action="store_true",
+        help="use the public demo key (public or synthetic data only)",
+    )
     var.add_argument("--json", action="store_true", help="print the per-file summary as JSON")
     var.set_defaults(func=_cmd_variants)
 
@@ -465,8 +563,11 @@ def _parser() -> argparse.ArgumentParser:
     src = rec.add_mutually_exclusive_group()
     src.add_argument("--vcf", help="the tumour's VCF (plain or bgzipped)")
     src.add_argument("--maf", help="the tumour's MAF (choose the sample with --sample)")
-    rec.add_argument("--clinical", required=True,
-                     help="clinical JSON, CSV/TSV (a row per line) or FHIR R4 bundle")  # fmt: skip
+    rec.add_argument(
+        "--clinical",
+        required=True,
+        help="clinical JSON, CSV/TSV (a row per line) or FHIR R4 bundle",
+    )
     rec.add_argument("--line", required=True, type=int, help="therapy line to recommend for")
     rec.add_argument("--out", default="reports/patients", help="output directory")
     rec.add_argument("--preset", help="utility preset (balanced, efficacy_first, frail, …)")
@@ -478,12 +579,18 @@ def _parser() -> argparse.ArgumentParser:
     rec.add_argument("--germline-vcf", help="germline VCF for DPYD/UGT1A1 dose guidance (pgx)")
     rec.add_argument("--germline-sample", help="its sample column (e.g. the normal)")
     rec.add_argument("--uracil", type=float, metavar="NG_ML", help="plasma uracil, ng/mL")
-    rec.add_argument("--fhir", action="store_true",
-                     help="also write <patient_key>.line<N>.fhir.json (FHIR R4 Genomics Reporting "
-                     "bundle) and .mhd.json (IHE MHD submission); see docs/fhir.md")  # fmt: skip
-    rec.add_argument("--fhir-identifiers", metavar="CSV",
-                     help="patient_key,system,value mapping to the hospital's identifiers, "
-                     "written into the bundle (default report.fhir_identifiers: none)")  # fmt: skip
+    rec.add_argument(
+        "--fhir",
+        action="store_true",
+        help="also write <patient_key>.line<N>.fhir.json (FHIR R4 Genomics Reporting "
+        "bundle) and .mhd.json (IHE MHD submission); see docs/fhir.md",
+    )
+    rec.add_argument(
+        "--fhir-identifiers",
+        metavar="CSV",
+        help="patient_key,system,value mapping to the hospital's identifiers, "
+        "written into the bundle (default report.fhir_identifiers: none)",
+    )
     rec.set_defaults(func=_cmd_recommend)
 
     pgx = sub.add_parser(
@@ -510,31 +617,52 @@ def _parser() -> argparse.ArgumentParser:
     pgx.add_argument("--json", action="store_true", help="print the answer as JSON")
     pgx.set_defaults(func=_cmd_pgx)
     srv = sub.add_parser(
-        "serve", help="serve the recommender (MLflow's /invocations contract, /ping, /ready)",
+        "serve",
+        help="serve the recommender (MLflow's /invocations contract, /ping, /ready)",
         description="Serve the registered recommender with worker processes under a supervisor "
         "that restarts dead workers; bounded bodies and batches, per-request time limit, Host "
         "allow-list, optional API key (required beyond loopback). See docs/mlops.md.",
     )
-    srv.add_argument("--model", help="model URI, MLflow model directory or recommender.joblib "
-                     "(default: the registry's recommender champion)")
+    srv.add_argument(
+        "--model",
+        help="model URI, MLflow model directory or recommender.joblib "
+        "(default: the registry's recommender champion)",
+    )
     srv.add_argument("--params", default="params.yaml", help="composed config (params.yaml)")
     srv.add_argument("--host", help="address to bind (default serve.host: 127.0.0.1)")
     srv.add_argument("--port", type=int, help="port (default serve.port: 5001)")
     srv.add_argument("--workers", type=int, help="worker processes (default serve.workers: 2)")
-    srv.add_argument("--max-body-bytes", type=int,
-                     help="largest request body (default serve.max_body_bytes: 1 MB; larger: 413)")
-    srv.add_argument("--max-batch", type=int,
-                     help="most payloads per request (default serve.max_batch: 100; more: 413)")
-    srv.add_argument("--timeout", type=float,
-                     help="per-request time limit in seconds (default serve.request_timeout_s)")
-    srv.add_argument("--allowed-host", action="append",
-                     help="Host header value to accept besides the loopback names and --host "
-                     "(repeat; default serve.allowed_hosts; '*' accepts any)")
-    srv.add_argument("--api-key-env",
-                     help="environment variable with the accepted API keys, comma-separated "
-                     "(default serve.auth.keys_env: PRECISION_ONCO_API_KEYS)")
-    srv.add_argument("--require-auth", action="store_true",
-                     help="require an API key on loopback too (serve.auth.required)")
+    srv.add_argument(
+        "--max-body-bytes",
+        type=int,
+        help="largest request body (default serve.max_body_bytes: 1 MB; larger: 413)",
+    )
+    srv.add_argument(
+        "--max-batch",
+        type=int,
+        help="most payloads per request (default serve.max_batch: 100; more: 413)",
+    )
+    srv.add_argument(
+        "--timeout",
+        type=float,
+        help="per-request time limit in seconds (default serve.request_timeout_s)",
+    )
+    srv.add_argument(
+        "--allowed-host",
+        action="append",
+        help="Host header value to accept besides the loopback names and --host "
+        "(repeat; default serve.allowed_hosts; '*' accepts any)",
+    )
+    srv.add_argument(
+        "--api-key-env",
+        help="environment variable with the accepted API keys, comma-separated "
+        "(default serve.auth.keys_env: PRECISION_ONCO_API_KEYS)",
+    )
+    srv.add_argument(
+        "--require-auth",
+        action="store_true",
+        help="require an API key on loopback too (serve.auth.required)",
+    )
     srv.set_defaults(func=_cmd_serve)
 
     pred = sub.add_parser(

@@ -16,11 +16,23 @@ def catalog(default_config) -> Catalog:
 
 def _state(**overrides) -> pd.DataFrame:
     row = {
-        "patient_key": "pk_1", "cancer_type": "NSCLC", "oncotree_code": "LUAD", "line_number": 1,
-        "creatinine_clearance": 90.0, "bilirubin": 0.6, "autoimmune_disease": 0,
-        "prior_irae_grade3": 0, "diabetes": 0, "ild_history": 0, "ecog": 1, "pdl1_tps": 10.0,
-        "msi_status": "MSS", "alk_status": "negative", "germline_brca": None, "hr_status": None,
-    }  # fmt: skip
+        "patient_key": "pk_1",
+        "cancer_type": "NSCLC",
+        "oncotree_code": "LUAD",
+        "line_number": 1,
+        "creatinine_clearance": 90.0,
+        "bilirubin": 0.6,
+        "autoimmune_disease": 0,
+        "prior_irae_grade3": 0,
+        "diabetes": 0,
+        "ild_history": 0,
+        "ecog": 1,
+        "pdl1_tps": 10.0,
+        "msi_status": "MSS",
+        "alk_status": "negative",
+        "germline_brca": None,
+        "hr_status": None,
+    }
     row.update(overrides)
     return pd.DataFrame([row])
 
@@ -34,8 +46,9 @@ def _eligible(catalog: Catalog, state: pd.DataFrame, variants: pd.DataFrame | No
 
 
 def _variants(*pairs: tuple[str, str]) -> pd.DataFrame:
-    return pd.DataFrame({"patient_key": "pk_1", "gene": [g for g, _ in pairs],
-                         "hgvsp": [h for _, h in pairs]})  # fmt: skip
+    return pd.DataFrame(
+        {"patient_key": "pk_1", "gene": [g for g, _ in pairs], "hgvsp": [h for _, h in pairs]}
+    )
 
 
 def test_egfr_driver_gets_osimertinib_and_no_first_line_io(catalog: Catalog) -> None:
@@ -45,7 +58,9 @@ def test_egfr_driver_gets_osimertinib_and_no_first_line_io(catalog: Catalog) -> 
     assert "EGFR or ALK driver" in why["pembrolizumab_nsclc"]
     assert "pembrolizumab_carboplatin_pemetrexed" not in ok
     # at line 2 the first-line-only rule no longer applies
-    ok2, _ = _eligible(catalog, _state(pdl1_tps=80.0, line_number=2), _variants(("EGFR", "p.L858R")))
+    ok2, _ = _eligible(
+        catalog, _state(pdl1_tps=80.0, line_number=2), _variants(("EGFR", "p.L858R"))
+    )
     assert "pembrolizumab_nsclc" in ok2
 
 
@@ -66,11 +81,15 @@ def test_line_range_and_cancer_type(catalog: Catalog) -> None:
 
 
 def test_renal_and_autoimmune_contraindications(catalog: Catalog) -> None:
-    ok, why = _eligible(catalog, _state(creatinine_clearance=30.0, autoimmune_disease=1, pdl1_tps=70.0))
+    ok, why = _eligible(
+        catalog, _state(creatinine_clearance=30.0, autoimmune_disease=1, pdl1_tps=70.0)
+    )
     assert "carboplatin_pemetrexed" not in ok
     assert "creatinine clearance below 45" in why["carboplatin_pemetrexed"]
     assert why["pembrolizumab_nsclc"] == "contraindicated: active autoimmune disease"
-    ok, why = _eligible(catalog, _state(cancer_type="MEL", oncotree_code="SKCM", prior_irae_grade3=1))
+    ok, why = _eligible(
+        catalog, _state(cancer_type="MEL", oncotree_code="SKCM", prior_irae_grade3=1)
+    )
     assert "nivolumab" not in ok and "immune-related" in why["nivolumab"]
     assert "dacarbazine" in ok
 
@@ -105,22 +124,32 @@ def test_missing_contraindication_column_is_a_clear_error(catalog: Catalog) -> N
 
 @pytest.mark.parametrize(
     ("raw", "short"),
-    [("ENSP00000275493.2:p.Leu858Arg", "p.L858R"), ("p.Gly12Cys", "p.G12C"), ("p.V600E", "p.V600E"),
-     ("X-201:p.Arg12%3D", "p.R12="), ("p.Glu23ValfsTer17", "p.E23Vfs*17"), ("", None), (None, None)],
-)  # fmt: skip
+    [
+        ("ENSP00000275493.2:p.Leu858Arg", "p.L858R"),
+        ("p.Gly12Cys", "p.G12C"),
+        ("p.V600E", "p.V600E"),
+        ("X-201:p.Arg12%3D", "p.R12="),
+        ("p.Glu23ValfsTer17", "p.E23Vfs*17"),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_to_short_hgvsp(raw, short) -> None:
     assert to_short_hgvsp(raw) == short
 
 
 # ------------------------------------------------------------- wild type only when tested
-def _eligible_with_coverage(catalog: Catalog, state: pd.DataFrame, covered: set[str] | None,
-                            variants: pd.DataFrame | None = None):  # fmt: skip
+def _eligible_with_coverage(
+    catalog: Catalog,
+    state: pd.DataFrame,
+    covered: set[str] | None,
+    variants: pd.DataFrame | None = None,
+):
     from precision_onco.catalog.biomarkers import biomarker_tested
 
     status = biomarker_status(catalog.biomarkers, markers=state, variants=variants)
     tested = biomarker_tested(catalog.biomarkers, markers=state, covered=[covered])
-    res = eligibility(state, status, catalog, with_reasons=True, tested=tested,
-                      covered=[covered])  # fmt: skip
+    res = eligibility(state, status, catalog, with_reasons=True, tested=tested, covered=[covered])
     ok = {rid for rid, m in zip(res.regimen_ids, res.mask[0], strict=True) if m}
     reasons = {rid: r for rid, r in zip(res.regimen_ids, res.reasons[0], strict=True) if r}
     return ok, reasons
@@ -130,13 +159,14 @@ def _crc(**overrides) -> pd.DataFrame:
     return _state(cancer_type="COADREAD", oncotree_code="COAD", alk_status=None, **overrides)
 
 
-def test_colorectal_without_ras_coverage_needs_testing_before_anti_egfr(
-        catalog: Catalog) -> None:  # fmt: skip
+def test_colorectal_without_ras_coverage_needs_testing_before_anti_egfr(catalog: Catalog) -> None:
     ok, why = _eligible_with_coverage(catalog, _crc(), None)
     assert "folfiri_cetuximab" not in ok
-    assert why["folfiri_cetuximab"].startswith("needs KRAS/NRAS/BRAF testing: not for patients "
-                                               "with RAS (KRAS or NRAS) activating mutation or "
-                                               "BRAF V600E")  # fmt: skip
+    assert why["folfiri_cetuximab"].startswith(
+        "needs KRAS/NRAS/BRAF testing: not for patients "
+        "with RAS (KRAS or NRAS) activating mutation or "
+        "BRAF V600E"
+    )
     assert "did not cover KRAS, NRAS, BRAF" in why["folfiri_cetuximab"]
     # chemotherapy alone needs no test
     assert "folfox" in ok
@@ -147,12 +177,14 @@ def test_colorectal_without_ras_coverage_needs_testing_before_anti_egfr(
 
 
 def test_colorectal_with_ras_and_braf_covered_and_wild_type_gets_anti_egfr(
-        catalog: Catalog) -> None:  # fmt: skip
+    catalog: Catalog,
+) -> None:
     ok, _ = _eligible_with_coverage(catalog, _crc(), {"KRAS", "NRAS", "BRAF", "TP53"})
     assert "folfiri_cetuximab" in ok
     # the same patient with a KRAS G12D: excluded for the mutation, not for testing
-    ok, why = _eligible_with_coverage(catalog, _crc(), {"KRAS", "NRAS", "BRAF"},
-                                      _variants(("KRAS", "p.G12D")))  # fmt: skip
+    ok, why = _eligible_with_coverage(
+        catalog, _crc(), {"KRAS", "NRAS", "BRAF"}, _variants(("KRAS", "p.G12D"))
+    )
     assert "folfiri_cetuximab" not in ok
     assert why["folfiri_cetuximab"].startswith("not for patients with RAS")
     # a mutation found without declared coverage is still a mutation

@@ -31,9 +31,16 @@ VCF = (
 )
 
 MAF_COLUMNS = (
-    "Hugo_Symbol", "Chromosome", "Start_Position", "Reference_Allele", "Tumor_Seq_Allele2",
-    "Tumor_Sample_Barcode", "Variant_Classification", "t_alt_count", "t_depth",
-)  # fmt: skip
+    "Hugo_Symbol",
+    "Chromosome",
+    "Start_Position",
+    "Reference_Allele",
+    "Tumor_Seq_Allele2",
+    "Tumor_Sample_Barcode",
+    "Variant_Classification",
+    "t_alt_count",
+    "t_depth",
+)
 
 
 def maf_line(sample: str, gene: str = "KRAS") -> str:
@@ -80,8 +87,18 @@ def test_a25_all_filters(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     """A25 with --all-filters: 1,445 pseudonymized rows and an (empty) rejects table."""
     src = shared("vcf/A25.mutect2.vep.vcf")
     out, rej = tmp_path / "out" / "variants.parquet", tmp_path / "rejects.parquet"
-    rc = main(["variants", str(src), "--out", str(out), "--rejects", str(rej), "--all-filters",
-               "--demo-key"])  # fmt: skip
+    rc = main(
+        [
+            "variants",
+            str(src),
+            "--out",
+            str(out),
+            "--rejects",
+            str(rej),
+            "--all-filters",
+            "--demo-key",
+        ]
+    )
     assert rc == 0
     stdout = capsys.readouterr().out
     assert f"1,445 variant rows -> {out}; 0 rejects -> {rej}" in stdout
@@ -101,13 +118,27 @@ def test_outputs_do_not_leak_sample_names(
     """A25 + vcf2maf test VCF, PASS only: no raw sample name in outputs, rejects or summary."""
     a25, v2m = shared("vcf/A25.mutect2.vep.vcf"), shared("vcf/vcf2maf_test_b38.vcf")
     out, rej = tmp_path / "variants.parquet", tmp_path / "rejects.parquet"
-    rc = main(["variants", str(a25), str(v2m), "--out", str(out), "--rejects", str(rej),
-               "--demo-key", "--json"])  # fmt: skip
+    rc = main(
+        [
+            "variants",
+            str(a25),
+            str(v2m),
+            "--out",
+            str(out),
+            "--rejects",
+            str(rej),
+            "--demo-key",
+            "--json",
+        ]
+    )
     assert rc == 0
     reports = json.loads(capsys.readouterr().out)
     assert [(d["kind"], d["read"], d["ingested"], d["rejected"]) for d in reports][0] == (
-        "vcf", 1428, 421, 1007,
-    )  # fmt: skip
+        "vcf",
+        1428,
+        421,
+        1007,
+    )
     for d in reports:
         assert d["read"] == d["ingested"] + d["rejected"]
         assert d["tumor_sample_column"].startswith("pk_")
@@ -126,14 +157,27 @@ def test_outputs_do_not_leak_sample_names(
 
 def test_maf_detected_from_content(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A MAF named .tsv is read as a MAF; --sample-regex links two samples to one patient."""
-    rows = [maf_line("TCGA-AB-2988-03A"), maf_line("TCGA-AB-2988-04A", "NRAS"),
-            maf_line("TCGA-AB-2869-03A")]  # fmt: skip
+    rows = [
+        maf_line("TCGA-AB-2988-03A"),
+        maf_line("TCGA-AB-2988-04A", "NRAS"),
+        maf_line("TCGA-AB-2869-03A"),
+    ]
     text = "#version 2.4\n" + "\t".join(MAF_COLUMNS) + "\n" + "\n".join(rows) + "\n"
     src = tmp_path / "calls.tsv"
     src.write_bytes(gzip.compress(text.encode()))
     out = tmp_path / "v.parquet"
-    rc = main(["variants", str(src), "--out", str(out), "--demo-key", "--json",
-               "--sample-regex", r"^(TCGA-..-....)"])  # fmt: skip
+    rc = main(
+        [
+            "variants",
+            str(src),
+            "--out",
+            str(out),
+            "--demo-key",
+            "--json",
+            "--sample-regex",
+            r"^(TCGA-..-....)",
+        ]
+    )
     assert rc == 0
     (report,) = json.loads(capsys.readouterr().out)
     assert (report["kind"], report["read"], report["ingested"], report["rejected"]) == (
@@ -166,8 +210,9 @@ def test_genes_bed_fills_gene(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 # --- errors: one line, non-zero exit, no traceback -----------------------------------------
 
 
-def test_missing_input_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_missing_input_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A file that does not exist: exit 2 and one line naming it; nothing written."""
     monkeypatch.setenv(KEY_ENV, "0123456789abcdef0123456789abcdef")
     missing, out = tmp_path / "no_such_sample.vcf", tmp_path / "v.parquet"
@@ -189,8 +234,9 @@ def test_no_key_without_demo_key(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert not out.exists()
 
 
-def test_env_key_is_used(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_env_key_is_used(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With a key in the environment the command runs without --demo-key; keys differ by key."""
     src = tmp_path / "s.vcf"
     src.write_text(VCF)
@@ -207,8 +253,17 @@ def test_unknown_tumor_sample(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     """--tumor-sample naming no column: one line naming the sample."""
     src = tmp_path / "s.vcf"
     src.write_text(VCF)
-    rc = main(["variants", str(src), "--out", str(tmp_path / "v.parquet"), "--demo-key",
-               "--tumor-sample", "SAMPLE_X"])  # fmt: skip
+    rc = main(
+        [
+            "variants",
+            str(src),
+            "--out",
+            str(tmp_path / "v.parquet"),
+            "--demo-key",
+            "--tumor-sample",
+            "SAMPLE_X",
+        ]
+    )
     assert rc != 0
     assert "tumour sample 'SAMPLE_X' is not a sample column" in one_error_line(
         capsys.readouterr().err

@@ -15,19 +15,33 @@ from precision_onco.ingest.variants import read_variants, sniff_format
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 COLUMNS = (
-    "Hugo_Symbol", "Chromosome", "Start_Position", "Reference_Allele", "Tumor_Seq_Allele2",
-    "Tumor_Sample_Barcode", "Variant_Classification", "HGVSp_Short", "t_alt_count", "t_depth",
-)  # fmt: skip
+    "Hugo_Symbol",
+    "Chromosome",
+    "Start_Position",
+    "Reference_Allele",
+    "Tumor_Seq_Allele2",
+    "Tumor_Sample_Barcode",
+    "Variant_Classification",
+    "HGVSp_Short",
+    "t_alt_count",
+    "t_depth",
+)
 
 
 def row(sample: str = "S1", **values: str) -> dict[str, str]:
     """One MAF row (KRAS G12V, 10 of 40 reads) with ``values`` overriding columns."""
     base = {
-        "Hugo_Symbol": "KRAS", "Chromosome": "12", "Start_Position": "25245350",
-        "Reference_Allele": "C", "Tumor_Seq_Allele2": "A", "Tumor_Sample_Barcode": sample,
-        "Variant_Classification": "Missense_Mutation", "HGVSp_Short": "p.G12V",
-        "t_alt_count": "10", "t_depth": "40",
-    }  # fmt: skip
+        "Hugo_Symbol": "KRAS",
+        "Chromosome": "12",
+        "Start_Position": "25245350",
+        "Reference_Allele": "C",
+        "Tumor_Seq_Allele2": "A",
+        "Tumor_Sample_Barcode": sample,
+        "Variant_Classification": "Missense_Mutation",
+        "HGVSp_Short": "p.G12V",
+        "t_alt_count": "10",
+        "t_depth": "40",
+    }
     return {**base, **values}
 
 
@@ -87,8 +101,11 @@ def test_version_comment_lines_accepted(tmp_path: Path) -> None:
     assert r.frame["source_line"].tolist() == [4, 5]
     row0 = r.frame.iloc[0]
     assert (row0["chrom"], row0["pos"], row0["gene"], row0["hgvsp"]) == (
-        "chr12", 25245350, "KRAS", "p.G12V",
-    )  # fmt: skip
+        "chr12",
+        25245350,
+        "KRAS",
+        "p.G12V",
+    )
     assert row0["consequence"] == "missense_variant"
     assert row0["vaf"] == pytest.approx(0.25)
     assert row0["depth"] == 40

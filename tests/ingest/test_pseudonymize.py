@@ -55,5 +55,7 @@ def test_short_key_and_key_inside_project(monkeypatch, tmp_path: Path) -> None:
         resolve_key(cfg, synthetic=False, project_root=tmp_path)
     assert resolve_key(cfg, synthetic=False, project_root=tmp_path / "elsewhere") == b"y" * 32
     with pytest.raises(PseudonymizationError, match="does not exist"):
-        resolve_key(PseudonymizationConfig(key_env="PO_TEST_KEY", key_file=str(tmp_path / "nope")),
-                    synthetic=False)  # fmt: skip
+        resolve_key(
+            PseudonymizationConfig(key_env="PO_TEST_KEY", key_file=str(tmp_path / "nope")),
+            synthetic=False,
+        )

@@ -412,8 +412,10 @@ def test_csq_annotation_prefers_canonical(tmp_path: Path) -> None:
     balanced(r)
     row = r.frame.iloc[0]
     assert (row["gene"], row["consequence"], row["hgvsp"]) == (
-        "GENEX", "missense_variant", "p.Val600Glu",
-    )  # fmt: skip
+        "GENEX",
+        "missense_variant",
+        "p.Val600Glu",
+    )
     assert not r.report.warnings
 
 
@@ -428,7 +430,8 @@ def _small_set(tmp_path: Path) -> list[Path]:
 
 
 def test_worker_processes_give_the_same_result(tmp_path: Path) -> None:
-    """Reading with a pool of worker processes gives the rows, rejects and reports of one process."""
+    """Reading with a pool of worker processes gives the rows, rejects and reports of one
+    process."""
     files = _small_set(tmp_path)
     one = read_vcfs(files, VcfInputConfig(), workers=1)
     two = read_vcfs(files, VcfInputConfig(), workers=2)

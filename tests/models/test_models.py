@@ -29,8 +29,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_labels_threshold_and_skips() -> None:
     lines = pd.DataFrame({"g": [0, 2, 3, 5, None], "r": [1, 0, 1, 0, 1]})
-    eps = {"tox": EndpointConfig(column="g", threshold=3), "resp": EndpointConfig(column="r"),
-           "gone": EndpointConfig(column="nope")}  # fmt: skip
+    eps = {
+        "tox": EndpointConfig(column="g", threshold=3),
+        "resp": EndpointConfig(column="r"),
+        "gone": EndpointConfig(column="nope"),
+    }
     y, skipped = endpoint_labels(lines, eps)
     assert y["tox"].tolist()[:4] == [0, 0, 1, 1] and np.isnan(y["tox"].iloc[4])
     assert y["resp"].tolist() == [1, 0, 1, 0, 1]
@@ -46,9 +49,13 @@ def test_labels_refuse_non_binary_without_threshold() -> None:
 def test_split_keeps_patients_whole(method: str) -> None:
     rng = np.random.default_rng(0)
     n = 600
-    lines = pd.DataFrame({"patient_key": [f"pk_{i // 3}" for i in range(n)],
-                          "start_date": pd.to_datetime("2020-01-01")
-                          + pd.to_timedelta(rng.integers(0, 1500, n), unit="D")})  # fmt: skip
+    lines = pd.DataFrame(
+        {
+            "patient_key": [f"pk_{i // 3}" for i in range(n)],
+            "start_date": pd.to_datetime("2020-01-01")
+            + pd.to_timedelta(rng.integers(0, 1500, n), unit="D"),
+        }
+    )
     split = assign_split(lines, SplitConfig(method=method, test_fraction=0.25, seed=3))
     per_patient = split.groupby(lines["patient_key"]).nunique()
     assert (per_patient == 1).all()
@@ -100,8 +107,9 @@ def test_train_and_evaluate_on_held_out_patients(cohort) -> None:  # type: ignor
     assert train_rows + len(res.predictions) == len(feats)
     assert res.predictions["response"].between(0, 1).all()
     truth = pd.read_parquet(root / "data/raw/ground_truth.parquet")
-    metrics, curves = evaluate(cfg, res.predictions, tables.lines, tables.patients,
-                               ground_truth=truth)  # fmt: skip
+    metrics, curves = evaluate(
+        cfg, res.predictions, tables.lines, tables.patients, ground_truth=truth
+    )
     r = metrics["response"]
     assert 0.6 < r["overall"]["auc"] <= r["bayes_optimal_auc"] + 0.1
     # jackknife intervals over the calibration folds cover most true probabilities (wide on
@@ -119,9 +127,14 @@ def test_registry_keeps_the_champion_against_a_degraded_model(cohort, tmp_path: 
     from mlflow import MlflowClient
 
     root, cfg, tables, feats = cohort
-    cfg = dataclasses.replace(cfg, tracking=dataclasses.replace(
-        cfg.tracking, uri=f"sqlite:///{tmp_path / 'mlruns.db'}",
-        artifact_location=str(tmp_path / "artifacts")))  # fmt: skip
+    cfg = dataclasses.replace(
+        cfg,
+        tracking=dataclasses.replace(
+            cfg.tracking,
+            uri=f"sqlite:///{tmp_path / 'mlruns.db'}",
+            artifact_location=str(tmp_path / "artifacts"),
+        ),
+    )
     good = train_all(cfg, feats, tables.lines)
     m1, c1 = evaluate(cfg, good.predictions, tables.lines, tables.patients)
     example = model_frame(feats.head(5), cfg)
@@ -130,7 +143,8 @@ def test_registry_keeps_the_champion_against_a_degraded_model(cohort, tmp_path: 
 
     shuffled = tables.lines.copy()
     shuffled["objective_response"] = np.random.default_rng(5).permutation(
-        shuffled["objective_response"].to_numpy())  # fmt: skip
+        shuffled["objective_response"].to_numpy()
+    )
     bad = train_all(cfg, feats, shuffled)
     m2, c2 = evaluate(cfg, bad.predictions, tables.lines, tables.patients)
     assert m2["response"]["overall"]["auc"] < m1["response"]["overall"]["auc"] - 0.05
@@ -139,8 +153,10 @@ def test_registry_keeps_the_champion_against_a_degraded_model(cohort, tmp_path: 
     mlflow.set_tracking_uri(cfg.tracking.uri)
     champ = MlflowClient().get_model_version_by_alias("precision_onco_synthetic_response", CHAMPION)
     assert int(champ.version) == 1
-    assert "worse than the champion" in MlflowClient().get_model_version(
-        "precision_onco_synthetic_response", 2).tags["gate"]  # fmt: skip
+    assert (
+        "worse than the champion"
+        in MlflowClient().get_model_version("precision_onco_synthetic_response", 2).tags["gate"]
+    )
 
     # another cohort's run is registered under its own name: it neither meets nor moves the
     # synthetic cohort's champion
@@ -148,8 +164,7 @@ def test_registry_keeps_the_champion_against_a_degraded_model(cohort, tmp_path: 
     d3 = log_pipeline_run(other, bad.models, m2, c2, example, bad.manifest, root=tmp_path)
     assert d3["response"]["model"] == "precision_onco_trial_x_response"
     assert d3["response"]["promoted"] and d3["response"]["version"] == 1
-    champ = MlflowClient().get_model_version_by_alias("precision_onco_synthetic_response",
-                                                      CHAMPION)
+    champ = MlflowClient().get_model_version_by_alias("precision_onco_synthetic_response", CHAMPION)
     assert int(champ.version) == 1 and champ.tags["cohort"] == "synthetic"
 
     # the champion loads as a pyfunc and scores the feature table
@@ -161,7 +176,10 @@ def test_registry_keeps_the_champion_against_a_degraded_model(cohort, tmp_path: 
     raw = pd.read_csv(root / "data/raw/patients.csv")
     ids = set(raw["patient_id"]) | set(raw["tumor_sample_id"]) | set(raw["normal_sample_id"])
     rx = re.compile("|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True)).encode())
-    files = [tmp_path / "mlruns.db", *(p for p in (tmp_path / "artifacts").rglob("*") if p.is_file())]
+    files = [
+        tmp_path / "mlruns.db",
+        *(p for p in (tmp_path / "artifacts").rglob("*") if p.is_file()),
+    ]
     assert len(files) > 10
     for f in files:
         assert rx.search(f.read_bytes()) is None, f"raw identifier in {f}"
@@ -171,28 +189,48 @@ def test_separate_test_file_selects_the_held_out_rows(tmp_path: Path) -> None:
     """A cohort with a separate held-out lines file: its rows are the test set, never a feature."""
     rng = np.random.default_rng(4)
     n = 300
-    df = pd.DataFrame({"id": [f"P{i:04d}" for i in range(n)], "line": 1,
-                       "x (score: a)": rng.normal(size=n)})  # fmt: skip
+    df = pd.DataFrame(
+        {"id": [f"P{i:04d}" for i in range(n)], "line": 1, "x (score: a)": rng.normal(size=n)}
+    )
     df["resp"] = (rng.uniform(size=n) < 1 / (1 + np.exp(-2 * df["x (score: a)"]))).astype(int)
     df.iloc[:240].to_csv(tmp_path / "train.csv", index=False)
     df.iloc[240:].to_csv(tmp_path / "test.csv", index=False)
     mapping = {"patient_id": "id", "line_number": "line", "objective_response": "resp"}
-    _, cfg = compose([
-        "endpoints=response", "split.method=column", "split.column=held_out",
-        "split.test_values=[\"1\"]", "model.calibration=sigmoid", "cohort.synthetic=true",
-        "features.extra=[\"x (score: a)\"]",  # declared: a table's own column as an input
-        "cohort.inputs.vcf.paths=[]", "~cohort.inputs.samples.column", "~cohort.inputs.coverage.file",
-        "cohort.inputs.patients.path=train.csv",
-        *[f"+cohort.inputs.patients.columns.{k}={v}" for k, v in mapping.items()
-          if k == "patient_id"],
-        "cohort.inputs.lines.path=train.csv", "+cohort.inputs.test_lines.path=test.csv",
-        *[f"+cohort.inputs.lines.columns.{k}={v}" for k, v in mapping.items()],
-        *[f"+cohort.inputs.test_lines.columns.{k}={v}" for k, v in mapping.items()],
-    ], conf_dir=ROOT / "conf")  # fmt: skip
+    _, cfg = compose(
+        [
+            "endpoints=response",
+            "split.method=column",
+            "split.column=held_out",
+            'split.test_values=["1"]',
+            "model.calibration=sigmoid",
+            "cohort.synthetic=true",
+            'features.extra=["x (score: a)"]',  # declared: a table's own column as an input
+            "cohort.inputs.vcf.paths=[]",
+            "~cohort.inputs.samples.column",
+            "~cohort.inputs.coverage.file",
+            "cohort.inputs.patients.path=train.csv",
+            *[
+                f"+cohort.inputs.patients.columns.{k}={v}"
+                for k, v in mapping.items()
+                if k == "patient_id"
+            ],
+            "cohort.inputs.lines.path=train.csv",
+            "+cohort.inputs.test_lines.path=test.csv",
+            *[f"+cohort.inputs.lines.columns.{k}={v}" for k, v in mapping.items()],
+            *[f"+cohort.inputs.test_lines.columns.{k}={v}" for k, v in mapping.items()],
+        ],
+        conf_dir=ROOT / "conf",
+    )
     tables = ingest_cohort(cfg, root=tmp_path)
     assert len(tables.lines) == n and tables.lines["held_out"].sum() == 60
-    feats = build_features(tables.patients, tables.lines, tables.variants, cfg.features,
-                           cfg.catalog, panel=load_panel(cfg.features, tmp_path))  # fmt: skip
+    feats = build_features(
+        tables.patients,
+        tables.lines,
+        tables.variants,
+        cfg.features,
+        cfg.catalog,
+        panel=load_panel(cfg.features, tmp_path),
+    )
     assert "held_out" not in feats.columns and "x (score: a)" in feats.columns
     res = train_all(cfg, feats, tables.lines)
     held = set(tables.lines.loc[tables.lines["held_out"] == 1, "patient_key"])
@@ -200,22 +238,27 @@ def test_separate_test_file_selects_the_held_out_rows(tmp_path: Path) -> None:
     # the column name LightGBM would reject is used under a safe name, and it carries the signal
     m = res.models["response"]
     assert "x (score: a)" in m.columns and "x_score_a" in m.safe
-    y = tables.lines.set_index("patient_key").loc[res.predictions["patient_key"], "objective_response"]
+    y = tables.lines.set_index("patient_key").loc[
+        res.predictions["patient_key"], "objective_response"
+    ]
     assert auc(y.to_numpy(), res.predictions["response"].to_numpy()) > 0.7
 
 
 def test_any_sklearn_classifier_and_propensity_weighting(cohort) -> None:  # type: ignore[no-untyped-def]
     """`model=logistic` trains a scikit-learn pipeline; IPW training runs and stays calibrated."""
     root, cfg, tables, feats = cohort
-    _, logit = compose(["endpoints=response", "model=logistic", "model.params.C=0.02"],
-                       conf_dir=ROOT / "conf")  # strong L2: 400 patients, 238 inputs
+    _, logit = compose(
+        ["endpoints=response", "model=logistic", "model.params.C=0.02"], conf_dir=ROOT / "conf"
+    )  # strong L2: 400 patients, 238 inputs
     cfg_l = dataclasses.replace(cfg, model=logit.model)
     res = train_all(cfg_l, feats, tables.lines)
     assert res.models["response"].kind == "sklearn"
     m, _ = evaluate(cfg_l, res.predictions, tables.lines, tables.patients)
     assert m["response"]["overall"]["auc"] > 0.6
 
-    cfg_w = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, propensity_weighting=True))
+    cfg_w = dataclasses.replace(
+        cfg, model=dataclasses.replace(cfg.model, propensity_weighting=True)
+    )
     res_w = train_all(cfg_w, feats, tables.lines)
     m_w, _ = evaluate(cfg_w, res_w.predictions, tables.lines, tables.patients)
     assert m_w["response"]["overall"]["auc"] > 0.6
@@ -224,7 +267,13 @@ def test_any_sklearn_classifier_and_propensity_weighting(cohort) -> None:  # typ
 
 def test_bad_estimator_path_is_named(cohort) -> None:  # type: ignore[no-untyped-def]
     root, cfg, tables, feats = cohort
-    bad = dataclasses.replace(cfg, model=dataclasses.replace(
-        cfg.model, kind="sklearn", estimator="sklearn.linear_model.NoSuchModel"))  # fmt: skip
-    with pytest.raises(ValueError, match=r"model.estimator: cannot import 'sklearn.linear_model.NoSuchModel'"):
+    bad = dataclasses.replace(
+        cfg,
+        model=dataclasses.replace(
+            cfg.model, kind="sklearn", estimator="sklearn.linear_model.NoSuchModel"
+        ),
+    )
+    with pytest.raises(
+        ValueError, match=r"model.estimator: cannot import 'sklearn.linear_model.NoSuchModel'"
+    ):
         train_all(bad, feats, tables.lines)

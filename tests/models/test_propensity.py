@@ -19,8 +19,9 @@ CONF = Path(__file__).resolve().parents[2] / "conf"
 
 def _settings(**changes: object) -> PropensityConfig:
     """The propensity settings of ``conf/propensity/default.yaml``, with ``changes``."""
-    merged = OmegaConf.merge(OmegaConf.structured(PropensityConfig),
-                             OmegaConf.load(CONF / "propensity" / "default.yaml"))
+    merged = OmegaConf.merge(
+        OmegaConf.structured(PropensityConfig), OmegaConf.load(CONF / "propensity" / "default.yaml")
+    )
     base = OmegaConf.to_object(merged)
     assert isinstance(base, PropensityConfig)
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
@@ -45,8 +46,9 @@ def _choices(n: int = 1500, seed: int = 7):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def fitted():  # type: ignore[no-untyped-def]
     states, given, groups, e = _choices()
-    prop = cross_fit_propensity(states, ["ecog", "albumin"], given, groups,
-                                _settings(folds=5, n_estimators=60), seed=0)
+    prop = cross_fit_propensity(
+        states, ["ecog", "albumin"], given, groups, _settings(folds=5, n_estimators=60), seed=0
+    )
     return states, given, groups, e, prop
 
 
@@ -93,17 +95,24 @@ def test_missing_regimen_is_its_own_class() -> None:
 def test_lengths_must_agree() -> None:
     states = pd.DataFrame({"ecog": np.zeros(10)})
     with pytest.raises(ValueError, match=r"differ in length: 10, 9, 10"):
-        cross_fit_propensity(states, ["ecog"], pd.Series(["A"] * 9), pd.Series(range(10)),
-                             _settings())
+        cross_fit_propensity(
+            states, ["ecog"], pd.Series(["A"] * 9), pd.Series(range(10)), _settings()
+        )
     with pytest.raises(ValueError, match=r"differ in length: 10, 10, 11"):
-        cross_fit_propensity(states, ["ecog"], pd.Series(["A"] * 10), pd.Series(range(11)),
-                             _settings())
+        cross_fit_propensity(
+            states, ["ecog"], pd.Series(["A"] * 10), pd.Series(range(11)), _settings()
+        )
 
 
 def test_a_single_regimen_has_probability_one() -> None:
     states = pd.DataFrame({"ecog": [0.0, 1.0, 2.0, 3.0]})
-    prop = cross_fit_propensity(states, ["ecog"], pd.Series(["FOLFOX"] * 4),
-                                pd.Series(["p1", "p1", "p2", "p3"]), _settings())
+    prop = cross_fit_propensity(
+        states,
+        ["ecog"],
+        pd.Series(["FOLFOX"] * 4),
+        pd.Series(["p1", "p1", "p2", "p3"]),
+        _settings(),
+    )
     assert prop.classes == ["FOLFOX"]
     assert np.array_equal(prop.proba, np.ones((4, 1)))
     assert np.array_equal(prop.of(["FOLFOX", "other", "FOLFOX", "FOLFOX"]), [1.0, 0, 1, 1])
@@ -126,12 +135,17 @@ def test_of_gives_zero_to_a_regimen_never_given() -> None:
 
 
 def test_restrict_to_renormalizes_over_each_lines_candidates() -> None:
-    prop = Propensity(["A", "B", "C"], np.array([
-        [0.2, 0.3, 0.5],  # line 0: candidates A, B -> 0.4, 0.6
-        [0.0, 0.0, 1.0],  # line 1: candidates A, B both 0 -> 1/2 each
-        [0.6, 0.4, 0.0],  # line 2: A, unknown Z, C -> 1, 0, 0
-        [0.1, 0.1, 0.8],  # line 3: unknown Y, Z, W -> 1/3 each
-    ]))  # fmt: skip
+    prop = Propensity(
+        ["A", "B", "C"],
+        np.array(
+            [
+                [0.2, 0.3, 0.5],  # line 0: candidates A, B -> 0.4, 0.6
+                [0.0, 0.0, 1.0],  # line 1: candidates A, B both 0 -> 1/2 each
+                [0.6, 0.4, 0.0],  # line 2: A, unknown Z, C -> 1, 0, 0
+                [0.1, 0.1, 0.8],  # line 3: unknown Y, Z, W -> 1/3 each
+            ]
+        ),
+    )
     # pairs interleaved across lines: the renormalization groups by line, not by adjacency
     pairs = pd.DataFrame({"regimen_id": ["A", "A", "Y", "B", "Z", "Z", "B", "W", "C", "A"]})
     line_index = np.array([0, 2, 3, 1, 2, 3, 0, 3, 2, 1])

@@ -53,9 +53,11 @@ def _locked(db: Path, seconds: float) -> threading.Thread:
 
 
 def test_a_locked_store_is_retried_and_the_run_goes_on(
-    store: tuple[Config, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture,
+    store: tuple[Config, Path],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     cfg, db = store
     monkeypatch.setattr(tracking, "STORE_FIRST_WAIT_S", 0.5)
     locker = _locked(db, 23.0)  # longer than MLflow's busy timeout: the first try fails

@@ -71,19 +71,26 @@ def test_guideline_prefers_low_preference_then_catalog_order() -> None:
 def _toy():  # type: ignore[no-untyped-def]
     """Three observed lines (unsorted) and their candidates in scrambled order, plus one
     candidate of a line that was not observed."""
-    observed = pd.DataFrame({
-        "patient_key": ["P2", "P1", "P1"], "line_number": [1, 1, 2],
-        "regimen_id": ["B", "A", "Z"], "response": [1, 0, 1],
-    })  # fmt: skip
-    scores = pd.DataFrame({
-        "patient_key": ["P1", "P2", "P3", "P1", "P1", "P2", "P1"],
-        "line_number": [2, 1, 1, 1, 2, 1, 1],
-        "regimen_id": ["C", "B", "A", "B", "A", "A", "A"],
-        "p_response": [0.12, 0.21, 0.99, 0.31, 0.11, 0.22, 0.32],
-    })  # fmt: skip
+    observed = pd.DataFrame(
+        {
+            "patient_key": ["P2", "P1", "P1"],
+            "line_number": [1, 1, 2],
+            "regimen_id": ["B", "A", "Z"],
+            "response": [1, 0, 1],
+        }
+    )
+    scores = pd.DataFrame(
+        {
+            "patient_key": ["P1", "P2", "P3", "P1", "P1", "P2", "P1"],
+            "line_number": [2, 1, 1, 1, 2, 1, 1],
+            "regimen_id": ["C", "B", "A", "B", "A", "A", "A"],
+            "p_response": [0.12, 0.21, 0.99, 0.31, 0.11, 0.22, 0.32],
+        }
+    )
     propensity = np.array([0.4, 0.7, 1.0, 0.45, 0.6, 0.3, 0.55])
     truth = scores[["patient_key", "line_number", "regimen_id"]].assign(
-        p_response=scores["p_response"] + 0.5, p_choice=propensity)  # fmt: skip
+        p_response=scores["p_response"] + 0.5, p_choice=propensity
+    )
     return observed, scores, propensity, truth
 
 
@@ -160,23 +167,35 @@ def _simulate(n_patients: int = 2500, seed: int = 0):  # type: ignore[no-untyped
     cand = cand.sort_values(["li", "regimen_id"]).reset_index(drop=True)
     cum = cand.groupby("li")["e"].cumsum().to_numpy()
     u = rng.random(n)
-    pick = cand.index[cum > u[cand["li"].to_numpy()]].to_series().groupby(
-        cand["li"]).first().to_numpy()  # fmt: skip
+    pick = (
+        cand.index[cum > u[cand["li"].to_numpy()]]
+        .to_series()
+        .groupby(cand["li"])
+        .first()
+        .to_numpy()
+    )
     y = rng.binomial(1, cand["p"].to_numpy()[pick])
     cand["patient_key"] = patient[cand["li"]]
     cand["line_number"] = np.tile([1, 2], n_patients)[cand["li"]]
-    observed = pd.DataFrame({"patient_key": patient, "line_number": np.tile([1, 2], n_patients),
-                             "regimen_id": cand["regimen_id"].to_numpy()[pick],
-                             "response": y})  # fmt: skip
+    observed = pd.DataFrame(
+        {
+            "patient_key": patient,
+            "line_number": np.tile([1, 2], n_patients),
+            "regimen_id": cand["regimen_id"].to_numpy()[pick],
+            "response": y,
+        }
+    )
     return cand.sample(frac=1.0, random_state=seed).reset_index(drop=True), observed
 
 
 def _problem(cand: pd.DataFrame, observed: pd.DataFrame, mu: np.ndarray):  # type: ignore[no-untyped-def]
     scores = cand[["patient_key", "line_number", "regimen_id"]].assign(p_response=mu)
     truth = cand[["patient_key", "line_number", "regimen_id"]].assign(
-        p_response=cand["p"], p_choice=cand["e"])  # fmt: skip
-    return build_problem(scores, observed, cand["e"].to_numpy(), endpoints=["response"],
-                         truth=truth)  # fmt: skip
+        p_response=cand["p"], p_choice=cand["e"]
+    )
+    return build_problem(
+        scores, observed, cand["e"].to_numpy(), endpoints=["response"], truth=truth
+    )
 
 
 def _policies(problem) -> dict[str, Policy]:  # type: ignore[no-untyped-def]
@@ -186,9 +205,10 @@ def _policies(problem) -> dict[str, Policy]:  # type: ignore[no-untyped-def]
         "oracle": Policy(problem.policy_of(cand["truth_response"].to_numpy()), "oracle"),
         "random": Policy(random_policy(cand["line"].to_numpy()), "random"),
         "first": Policy(first, "fixed", detail={"rule": "first candidate"}),
-        "practice": Policy(cand["propensity"].to_numpy(), "practice",
-                           true_pi=cand["p_choice"].to_numpy()),
-    }  # fmt: skip
+        "practice": Policy(
+            cand["propensity"].to_numpy(), "practice", true_pi=cand["p_choice"].to_numpy()
+        ),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -197,12 +217,15 @@ def sim():  # type: ignore[no-untyped-def]
     # wrong outcome model: each regimen's observed response rate, blind to x (confounded)
     rate = observed.groupby("regimen_id")["response"].mean()
     out = {}
-    for name, mu in (("wrong", cand["regimen_id"].map(rate).to_numpy()),
-                     ("right", cand["p"].to_numpy())):  # fmt: skip
+    for name, mu in (
+        ("wrong", cand["regimen_id"].map(rate).to_numpy()),
+        ("right", cand["p"].to_numpy()),
+    ):
         problem = _problem(cand, observed, mu)
         policies = _policies(problem)
-        res = evaluate_policies(problem, policies, OUTCOMES, utility="utility", n_boot=200,
-                                level=0.99, seed=0)  # fmt: skip
+        res = evaluate_policies(
+            problem, policies, OUTCOMES, utility="utility", n_boot=200, level=0.99, seed=0
+        )
         out[name] = (problem, policies, res)
     return out
 
@@ -240,11 +263,13 @@ def test_regret_of_oracle_and_random(sim, model: str) -> None:  # type: ignore[n
         v = pol[name]["utility"]["true"]
         assert 0 < pol[name]["regret"] == pytest.approx(v_oracle - v, abs=1e-4)
         assert pol[name]["normalized_regret"] == pytest.approx(
-            (v_oracle - v) / (v_oracle - v_random), abs=1e-3)  # fmt: skip
+            (v_oracle - v) / (v_oracle - v_random), abs=1e-3
+        )
     # the first candidate (A) is the oracle's choice on the lines with A best
     a_best = pd.Series(t).groupby(line).idxmax().to_numpy()
     assert pol["first"]["top1_agreement_oracle"] == pytest.approx(
-        policies["first"].pi[a_best].mean(), abs=1e-4)  # fmt: skip
+        policies["first"].pi[a_best].mean(), abs=1e-4
+    )
 
 
 @pytest.mark.parametrize("model", ["wrong", "right"])
@@ -290,8 +315,10 @@ def test_true_value_follows_the_real_choice_not_its_estimate() -> None:
     c = problem.candidates
     line = c["line"].to_numpy()
     uniform = random_policy(line)
-    policies = {"practice": Policy(uniform, "practice", true_pi=c["p_choice"].to_numpy()),
-                "random": Policy(uniform, "random")}  # fmt: skip
+    policies = {
+        "practice": Policy(uniform, "practice", true_pi=c["p_choice"].to_numpy()),
+        "random": Policy(uniform, "random"),
+    }
     res = evaluate_policies(problem, policies, OUTCOMES, n_boot=20, level=0.9)
     t = c["truth_response"].to_numpy()
     v_practice = np.bincount(line, weights=c["p_choice"].to_numpy() * t).mean()
@@ -301,8 +328,10 @@ def test_true_value_follows_the_real_choice_not_its_estimate() -> None:
     assert abs(v_practice - v_random) > 0.01
     # the estimates only see pi: identical for both
     for est in ("ipw", "dr", "dr_low", "dr_high"):
-        assert res["policies"]["practice"]["response"][est] == \
-            res["policies"]["random"]["response"][est]  # fmt: skip
+        assert (
+            res["policies"]["practice"]["response"][est]
+            == res["policies"]["random"]["response"][est]
+        )
 
 
 def test_overlap_diagnostics(sim) -> None:  # type: ignore[no-untyped-def]
@@ -326,10 +355,12 @@ def test_overlap_diagnostics(sim) -> None:  # type: ignore[no-untyped-def]
     # a deterministic policy: matched lines and concordance count given == chosen
     assert res["policies"]["first"]["matched_lines"] == int(first[g].sum())
     assert res["policies"]["first"]["concordance_with_practice"] == pytest.approx(
-        first[g].mean(), abs=1e-4)  # fmt: skip
+        first[g].mean(), abs=1e-4
+    )
     w = first[g] / e[g]
     assert res["policies"]["first"]["effective_sample_size"] == pytest.approx(
-        w.sum() ** 2 / (w**2).sum(), abs=1e-3)  # fmt: skip
+        w.sum() ** 2 / (w**2).sum(), abs=1e-3
+    )
     assert res["policies"]["first"]["effective_sample_size"] < 0.5 * len(g)
 
 
@@ -371,8 +402,7 @@ def test_right_outcome_model_is_the_truth(sim) -> None:  # type: ignore[no-untyp
 def test_outcome_model_accuracy(sim) -> None:  # type: ignore[no-untyped-def]
     problem, _, _ = sim["right"]
     acc = outcome_model_accuracy(problem)
-    assert acc == {"response": {"mae": 0.0, "mae_counterfactual": 0.0,
-                                "bias_counterfactual": 0.0}}  # fmt: skip
+    assert acc == {"response": {"mae": 0.0, "mae_counterfactual": 0.0, "bias_counterfactual": 0.0}}
     wrong = outcome_model_accuracy(sim["wrong"][0])["response"]
     assert wrong["mae"] > 0.1 and wrong["mae_counterfactual"] > wrong["mae"]
 
@@ -400,13 +430,26 @@ def test_counterfactual_bias_is_the_shift_of_the_candidates_not_given() -> None:
 def test_regret_is_exact_when_policies_differ_below_the_rounding() -> None:
     # the oracle's and random's values differ by 3e-5, below the 4-decimal reporting:
     # regret and normalized regret must still be exactly 0 and 1, not rounding noise
-    observed = pd.DataFrame({"patient_key": ["P1", "P2"], "line_number": [1, 1],
-                             "regimen_id": ["A", "A"], "response": [1, 0]})  # fmt: skip
+    observed = pd.DataFrame(
+        {
+            "patient_key": ["P1", "P2"],
+            "line_number": [1, 1],
+            "regimen_id": ["A", "A"],
+            "response": [1, 0],
+        }
+    )
     truth_p = [0.5, 0.50012345, 0.3, 0.3]
-    scores = pd.DataFrame({"patient_key": ["P1", "P1", "P2", "P2"], "line_number": [1] * 4,
-                           "regimen_id": ["A", "B", "A", "B"], "p_response": truth_p})  # fmt: skip
-    problem = build_problem(scores, observed, np.full(4, 0.5), endpoints=["response"],
-                            truth=scores.assign(p_choice=0.5))  # fmt: skip
+    scores = pd.DataFrame(
+        {
+            "patient_key": ["P1", "P1", "P2", "P2"],
+            "line_number": [1] * 4,
+            "regimen_id": ["A", "B", "A", "B"],
+            "p_response": truth_p,
+        }
+    )
+    problem = build_problem(
+        scores, observed, np.full(4, 0.5), endpoints=["response"], truth=scores.assign(p_choice=0.5)
+    )
     policies = {
         "oracle": Policy(problem.policy_of(np.asarray(truth_p)), "oracle"),
         "random": Policy(random_policy(problem.candidates["line"].to_numpy()), "random"),

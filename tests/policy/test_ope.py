@@ -37,8 +37,12 @@ def sim():  # type: ignore[no-untyped-def]
 
 def _policies(x: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
     n = len(x)
-    return {"oracle": p.argmax(axis=1), "always_0": np.zeros(n, int),
-            "always_1": np.ones(n, int), "threshold": np.where(x > 0, 2, 1)}  # fmt: skip
+    return {
+        "oracle": p.argmax(axis=1),
+        "always_0": np.zeros(n, int),
+        "always_1": np.ones(n, int),
+        "threshold": np.where(x > 0, 2, 1),
+    }
 
 
 @pytest.mark.parametrize("policy_name", ["oracle", "always_0", "always_1", "threshold"])
@@ -50,10 +54,15 @@ def test_ipw_and_dr_cover_the_true_value(sim, policy_name: str) -> None:  # type
     prop_given = e[np.arange(n), a]
     # a deliberately wrong outcome model (ignores x): DR must still be right via the propensity
     mu = np.array([y[a == k].mean() for k in range(K)])
-    ipw = with_ci(lambda r: ipw_value(y[r], policy[r], a[r], prop_given[r]), groups,
-                  n_boot=300, level=0.99)  # fmt: skip
-    dr = with_ci(lambda r: dr_value(y[r], policy[r], a[r], prop_given[r], mu[policy[r]],
-                                    mu[a[r]]), groups, n_boot=300, level=0.99)  # fmt: skip
+    ipw = with_ci(
+        lambda r: ipw_value(y[r], policy[r], a[r], prop_given[r]), groups, n_boot=300, level=0.99
+    )
+    dr = with_ci(
+        lambda r: dr_value(y[r], policy[r], a[r], prop_given[r], mu[policy[r]], mu[a[r]]),
+        groups,
+        n_boot=300,
+        level=0.99,
+    )
     assert ipw.covers(truth), (policy_name, truth, ipw)
     assert dr.covers(truth), (policy_name, truth, dr)
     assert ipw.high - ipw.low < 0.12 and dr.high - dr.low < 0.12
@@ -74,8 +83,12 @@ def test_dr_is_right_with_a_wrong_propensity_and_the_right_outcome_model(sim) ->
     n = len(x)
     policy = p.argmax(axis=1)
     wrong = np.full(n, 1 / K)  # ignores the confounding
-    dr = with_ci(lambda r: dr_value(y[r], policy[r], a[r], wrong[r], p[r, policy[r]],
-                                    p[r, a[r]]), groups, n_boot=300, level=0.99)  # fmt: skip
+    dr = with_ci(
+        lambda r: dr_value(y[r], policy[r], a[r], wrong[r], p[r, policy[r]], p[r, a[r]]),
+        groups,
+        n_boot=300,
+        level=0.99,
+    )
     assert dr.covers(_truth(p, policy))
 
 
@@ -93,5 +106,6 @@ def test_overlap_share_and_clipping() -> None:
     assert overlap(np.array([0.01, 0.2, 0.04, 0.5]), threshold=0.05) == 0.5
     y = np.array([1.0, 0.0])
     # a zero propensity is clipped, not a division by zero
-    assert np.isfinite(ipw_value(y, np.array([0, 1]), np.array([0, 1]), np.array([0.0, 0.5]),
-                                 normalized=False))  # fmt: skip
+    assert np.isfinite(
+        ipw_value(y, np.array([0, 1]), np.array([0, 1]), np.array([0.0, 0.5]), normalized=False)
+    )

@@ -20,23 +20,38 @@ ROOT = Path(__file__).resolve().parents[2]
 def study(small_cohort, small_recommender):  # type: ignore[no-untyped-def]
     root, _, tables, feats = small_cohort
     cfg, res, _ = small_recommender
-    cfg = dataclasses.replace(cfg, policy=dataclasses.replace(cfg.policy, bootstrap=100,
-                                                              n_jobs=1))  # fmt: skip
-    weighted = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model,
-                                                                  propensity_weighting=True))
+    cfg = dataclasses.replace(cfg, policy=dataclasses.replace(cfg.policy, bootstrap=100, n_jobs=1))
+    weighted = dataclasses.replace(
+        cfg, model=dataclasses.replace(cfg.model, propensity_weighting=True)
+    )
     alternative = train_all(weighted, feats, tables.lines).models
     truth = pd.read_parquet(root / "data/raw/ground_truth.parquet")
-    out = policy_study(cfg, feats, tables.patients, tables.lines, res.predictions, res.models,
-                       load_presets(ROOT / "conf" / "recommend", cfg.recommend), truth=truth,
-                       alternative=alternative)  # fmt: skip
+    out = policy_study(
+        cfg,
+        feats,
+        tables.patients,
+        tables.lines,
+        res.predictions,
+        res.models,
+        load_presets(ROOT / "conf" / "recommend", cfg.recommend),
+        truth=truth,
+        alternative=alternative,
+    )
     return cfg, res, out
 
 
 def test_every_policy_is_estimated_and_compared_with_the_truth(study) -> None:  # type: ignore[no-untyped-def]
     _, res, out = study
     pols = out["policies"]
-    assert set(pols) == {"recommender_balanced", "recommender_efficacy_first",
-                         "recommender_frail", "practice", "guideline", "random", "oracle"}
+    assert set(pols) == {
+        "recommender_balanced",
+        "recommender_efficacy_first",
+        "recommender_frail",
+        "practice",
+        "guideline",
+        "random",
+        "oracle",
+    }
     assert out["lines"] == len(res.predictions)
     for name, p in pols.items():
         for outcome in ("response", "ae_grade3", "utility"):
@@ -54,8 +69,7 @@ def test_every_policy_is_estimated_and_compared_with_the_truth(study) -> None:  
     rec, prac = pols["recommender_balanced"]["utility"], pols["practice"]["utility"]
     assert rec["dr_vs_practice"] == pytest.approx(rec["dr"] - prac["dr"], abs=2e-4)
     assert rec["dr_vs_practice_low"] <= rec["dr_vs_practice"] <= rec["dr_vs_practice_high"]
-    assert (rec["dr_vs_practice_high"] - rec["dr_vs_practice_low"]
-            < rec["dr_high"] - rec["dr_low"])  # fmt: skip
+    assert rec["dr_vs_practice_high"] - rec["dr_vs_practice_low"] < rec["dr_high"] - rec["dr_low"]
     assert rec["true_vs_practice"] == pytest.approx(rec["true"] - prac["true"], abs=2e-4)
     assert "dr_vs_practice" not in prac
     # practice: pi = propensity, so every line counts once
@@ -70,8 +84,10 @@ def test_propensity_and_summary(study) -> None:  # type: ignore[no-untyped-def]
     assert prop["log_loss"] >= prop["log_loss_true_choice"] - 0.05
     s = out["summary"]
     assert s["policy"] == "recommender_balanced" and s["on"] == "true"
-    assert s["beats_practice"] == (out["policies"]["recommender_balanced"]["utility"]["true"]
-                                   > out["policies"]["practice"]["utility"]["true"])
+    assert s["beats_practice"] == (
+        out["policies"]["recommender_balanced"]["utility"]["true"]
+        > out["policies"]["practice"]["utility"]["true"]
+    )
     assert isinstance(s["dr_covers_all"], bool)
     assert s["dr_marginal_covered"].endswith("of 21")
 
@@ -82,14 +98,19 @@ def test_naive_and_weighted_training_side_by_side(study) -> None:  # type: ignor
     assert tr["used"] == "naive" and {"naive", "propensity_weighted"} <= set(tr)
     for variant in ("naive", "propensity_weighted"):
         recs = tr[variant]["recommenders"]
-        assert set(recs) == {"recommender_balanced", "recommender_efficacy_first",
-                             "recommender_frail"}
+        assert set(recs) == {
+            "recommender_balanced",
+            "recommender_efficacy_first",
+            "recommender_frail",
+        }
         assert 0 <= recs["recommender_balanced"]["top1_agreement_oracle"] <= 1
         err = tr[variant]["outcome_model_error"]["response"]
         assert 0 < err["mae"] < 0.3
     # the naive variant's rows are the main study's recommenders
-    assert tr["naive"]["recommenders"]["recommender_balanced"]["normalized_regret"] == \
-        out["policies"]["recommender_balanced"]["normalized_regret"]
+    assert (
+        tr["naive"]["recommenders"]["recommender_balanced"]["normalized_regret"]
+        == out["policies"]["recommender_balanced"]["normalized_regret"]
+    )
 
 
 def test_policy_values_reach_mlflow_metrics(study) -> None:  # type: ignore[no-untyped-def]
@@ -104,10 +125,16 @@ def test_policy_values_reach_mlflow_metrics(study) -> None:  # type: ignore[no-u
 def test_without_truth_only_estimates(small_cohort, small_recommender) -> None:  # type: ignore[no-untyped-def]
     _, _, tables, feats = small_cohort
     cfg, res, _ = small_recommender
-    cfg = dataclasses.replace(cfg, policy=dataclasses.replace(cfg.policy, bootstrap=30,
-                                                              n_jobs=1))  # fmt: skip
-    out = policy_study(cfg, feats, tables.patients, tables.lines, res.predictions, res.models,
-                       {"balanced": cfg.recommend})  # fmt: skip
+    cfg = dataclasses.replace(cfg, policy=dataclasses.replace(cfg.policy, bootstrap=30, n_jobs=1))
+    out = policy_study(
+        cfg,
+        feats,
+        tables.patients,
+        tables.lines,
+        res.predictions,
+        res.models,
+        {"balanced": cfg.recommend},
+    )
     assert "oracle" not in out["policies"] and "oracle" not in out
     assert "true" not in out["policies"]["practice"]["utility"]
     assert out["summary"]["on"] == "dr" and "normalized_regret" not in out["summary"]
@@ -117,10 +144,13 @@ def test_without_truth_only_estimates(small_cohort, small_recommender) -> None: 
 def test_summary_without_a_practice_estimate_says_none() -> None:
     from precision_onco.policy.study import _summary
 
-    res = {"outcomes": {"utility": {}},
-           "policies": {"recommender_balanced": {"utility": {"dr": 0.1, "dr_low": 0.0,
-                                                             "dr_high": 0.2}},
-                        "practice": {"utility": {"dr": None}}}}  # fmt: skip
+    res = {
+        "outcomes": {"utility": {}},
+        "policies": {
+            "recommender_balanced": {"utility": {"dr": 0.1, "dr_low": 0.0, "dr_high": 0.2}},
+            "practice": {"utility": {"dr": None}},
+        },
+    }
     s = _summary(res, "recommender_balanced")
     assert s["on"] == "dr" and s["gain_over_practice"] is None
     assert s["beats_practice"] is False and s["beats_guideline"] is False

@@ -15,10 +15,16 @@ def test_french_has_every_english_label_and_no_english_left() -> None:
     assert same == [], same
 
 
-@pytest.mark.parametrize(("value", "lang", "text"), [
-    (0.28, "en", "28%"), (0.28, "fr", "28\u202f%"), (0.005, "fr", "0\u202f%"),
-    (None, "en", "—"), (float("nan"), "fr", "—"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("value", "lang", "text"),
+    [
+        (0.28, "en", "28%"),
+        (0.28, "fr", "28\u202f%"),
+        (0.005, "fr", "0\u202f%"),
+        (None, "en", "—"),
+        (float("nan"), "fr", "—"),
+    ],
+)
 def test_percentages(value: float | None, lang: str, text: str) -> None:
     assert fmt_percent(value, lang) == text
 
@@ -48,18 +54,36 @@ def test_needs_testing_reasons_are_translated(default_config) -> None:  # type: 
     from precision_onco.report.i18n import translate_reason
 
     cat = Catalog(default_config.catalog)
-    state = pd.DataFrame([{"patient_key": "pk_1", "cancer_type": "COADREAD",
-                           "oncotree_code": "COAD", "line_number": 1, "alk_status": None,
-                           "pdl1_tps": None, "msi_status": "MSS", "germline_brca": None,
-                           "hr_status": None, "ild_history": 0, "autoimmune_disease": 0,
-                           "prior_irae_grade3": 0, "diabetes": 0, "creatinine_clearance": 90.0,
-                           "bilirubin": 0.6, "ecog": 1}])  # fmt: skip
+    state = pd.DataFrame(
+        [
+            {
+                "patient_key": "pk_1",
+                "cancer_type": "COADREAD",
+                "oncotree_code": "COAD",
+                "line_number": 1,
+                "alk_status": None,
+                "pdl1_tps": None,
+                "msi_status": "MSS",
+                "germline_brca": None,
+                "hr_status": None,
+                "ild_history": 0,
+                "autoimmune_disease": 0,
+                "prior_irae_grade3": 0,
+                "diabetes": 0,
+                "creatinine_clearance": 90.0,
+                "bilirubin": 0.6,
+                "ecog": 1,
+            }
+        ]
+    )
     status = biomarker_status(cat.biomarkers, markers=state)
     tested = biomarker_tested(cat.biomarkers, markers=state, covered=[{"TP53"}])
     el = eligibility(state, status, cat, with_reasons=True, tested=tested, covered=[{"TP53"}])
     reason = el.reasons[0, cat.index("folfiri_cetuximab")]
     fr = translate_reason(reason, "fr", cat.config)
-    assert fr.startswith("test nécessaire (KRAS/NRAS/BRAF) : non indiqué en cas de : mutation "
-                         "activatrice de RAS (KRAS ou NRAS) ou BRAF V600E ; le panel du patient "
-                         "ne couvrait pas KRAS, NRAS, BRAF")  # fmt: skip
+    assert fr.startswith(
+        "test nécessaire (KRAS/NRAS/BRAF) : non indiqué en cas de : mutation "
+        "activatrice de RAS (KRAS ou NRAS) ou BRAF V600E ; le panel du patient "
+        "ne couvrait pas KRAS, NRAS, BRAF"
+    )
     assert "needs" not in fr and "assay" not in fr

@@ -21,11 +21,17 @@ def cards(small_cohort, small_recommender, tmp_path_factory: pytest.TempPathFact
     root, _, tables, feats = small_cohort
     cfg, res, _ = small_recommender
     metrics, curves = evaluate(cfg, res.predictions, tables.lines, tables.patients)
-    cfg_p = dataclasses.replace(cfg, policy=dataclasses.replace(cfg.policy, bootstrap=50,
-                                                                n_jobs=1))  # fmt: skip
-    metrics["policy"] = policy_study(cfg_p, feats, tables.patients, tables.lines,
-                                     res.predictions, res.models, {"balanced": cfg.recommend},
-                                     truth=pd.read_parquet(root / "data/raw/ground_truth.parquet"))
+    cfg_p = dataclasses.replace(cfg, policy=dataclasses.replace(cfg.policy, bootstrap=50, n_jobs=1))
+    metrics["policy"] = policy_study(
+        cfg_p,
+        feats,
+        tables.patients,
+        tables.lines,
+        res.predictions,
+        res.models,
+        {"balanced": cfg.recommend},
+        truth=pd.read_parquet(root / "data/raw/ground_truth.parquet"),
+    )
     held = feats.merge(res.predictions[["patient_key", "line_number"]])
     rows = candidate_features(held, held["regimen_id"].tolist(), cfg.catalog)
     shap = shap_summary(res.models, rows, top=5, sample=200)
@@ -33,11 +39,23 @@ def cards(small_cohort, small_recommender, tmp_path_factory: pytest.TempPathFact
     files = {}
     for lang in ("en", "fr"):
         files[lang] = out / f"model_card.{lang}.html"
-        files[lang].write_text(render_model_card(
-            metrics, calibration={ep: t["calibration"] for ep, t in curves.items()}, shap=shap,
-            cohort={"name": "small", "synthetic": True, "patients": 400, "lines": 700,
-                    "cancer_types": {"NSCLC": 160}},
-            lang=lang, policy=metrics["policy"]), encoding="utf-8")  # fmt: skip
+        files[lang].write_text(
+            render_model_card(
+                metrics,
+                calibration={ep: t["calibration"] for ep, t in curves.items()},
+                shap=shap,
+                cohort={
+                    "name": "small",
+                    "synthetic": True,
+                    "patients": 400,
+                    "lines": 700,
+                    "cancer_types": {"NSCLC": 160},
+                },
+                lang=lang,
+                policy=metrics["policy"],
+            ),
+            encoding="utf-8",
+        )
     return metrics, shap, files
 
 
@@ -63,20 +81,26 @@ def test_card_shows_the_policy_study(cards) -> None:  # type: ignore[no-untyped-
     pol = metrics["policy"]["policies"]
     assert "Does following the recommendations help?" in en
     assert "Suivre les recommandations améliore-t-il les résultats ?" in fr
-    for name in ("Recommender (balanced)", "Observed practice", "Guideline rule",
-                 "Random eligible regimen", "Oracle (truly best)"):
+    for name in (
+        "Recommender (balanced)",
+        "Observed practice",
+        "Guideline rule",
+        "Random eligible regimen",
+        "Oracle (truly best)",
+    ):
         assert name in en
     assert "Pratique observée" in fr and "Observed practice" not in fr
     b = pol["practice"]["utility"]
     assert f"{b['dr']:.3f} [{b['dr_low']:.3f}, {b['dr_high']:.3f}]" in en
     lo, mid, hi = (f"{v:.3f}".replace(".", ",") for v in (b["dr_low"], b["dr"], b["dr_high"]))
     assert f"{mid} [{lo} ; {hi}]" in fr  # decimal comma: the bounds are separated by " ; "
-    section = en[en.index('<section id="policy">'):en.index('<section id="use">')]
+    section = en[en.index('<section id="policy">') : en.index('<section id="use">')]
     assert section.count("<svg") == 3 and section.count('aria-label="Policy values') == 3
     # the summary sentence states the gain over practice and the normalized regret
     gain = metrics["policy"]["summary"]["gain_over_practice"]
-    assert f"Recommender (balanced) against observed practice: {gain:+.3f} utility points" \
-        in section  # fmt: skip
+    assert (
+        f"Recommender (balanced) against observed practice: {gain:+.3f} utility points" in section
+    )
     g, lo, hi = metrics["policy"]["summary"]["dr_gain_over_practice"]
     assert f"paired with practice on the same resamples): {g:+.3f} [{lo:+.3f}, " in section
     assert "normalized regret" in section
@@ -90,8 +114,9 @@ def test_card_in_chromium(cards, lang: str, tmp_path: Path) -> None:  # type: ig
     try:
         page.screenshot(path=str(tmp_path / f"model_card.{lang}.png"), full_page=True)
         assert (tmp_path / f"model_card.{lang}.png").stat().st_size > 10_000
-        assert page.evaluate("[...document.querySelectorAll('svg')].every(s => "
-                             "s.getAttribute('aria-label'))")
+        assert page.evaluate(
+            "[...document.querySelectorAll('svg')].every(s => s.getAttribute('aria-label'))"
+        )
         assert errors == []
         assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
         assert page.evaluate("document.documentElement.lang") == lang
@@ -114,16 +139,33 @@ def test_warnings_come_first_and_name_external_validation() -> None:
     """A small cohort's warnings and a separate validation file are stated before anything."""
     from precision_onco.report.model_card import render_model_card
 
-    metrics = {"skipped_endpoints": {"ae_grade3": "the lines table has no column "
-                                     "'ae_any_max_grade'"},
-               "sample_size": {"response": {"small": True, "small_test": False,
-                                            "test_events": 120, "reason": "too little data "
-                                            "for response: 16 events in training"}}}
-    cohort = {"name": "trial_x", "synthetic": False, "patients": 94, "lines": 94,
-              "external_validation": "data/external/validation.csv"}
+    metrics = {
+        "skipped_endpoints": {"ae_grade3": "the lines table has no column 'ae_any_max_grade'"},
+        "sample_size": {
+            "response": {
+                "small": True,
+                "small_test": False,
+                "test_events": 120,
+                "reason": "too little data for response: 16 events in training",
+            }
+        },
+    }
+    cohort = {
+        "name": "trial_x",
+        "synthetic": False,
+        "patients": 94,
+        "lines": 94,
+        "external_validation": "data/external/validation.csv",
+    }
     for lang, phrase in (("en", "External validation"), ("fr", "Validation externe")):
-        html = render_model_card(metrics, calibration={}, shap={}, cohort=cohort, lang=lang,
-                                 inputs={"features": ["albumin", "FCNA"]})
+        html = render_model_card(
+            metrics,
+            calibration={},
+            shap={},
+            cohort=cohort,
+            lang=lang,
+            inputs={"features": ["albumin", "FCNA"]},
+        )
         assert html.index('id="warnings"') < html.index('id="cohort"')
         assert phrase in html and "data/external/validation.csv" in html
         assert "too little data for response" in html and "ae_grade3" in html
@@ -135,4 +177,5 @@ def test_warnings_come_first_and_name_external_validation() -> None:
     rng = np.random.default_rng(0)
     overall = summarize(rng.integers(0, 2, 60), rng.random(60), bootstrap=20, bins=10, rng=rng)
     assert "no toxicity is predicted" in render_model_card(
-        {"response": {"overall": overall}}, calibration={}, shap={}, cohort=cohort, lang="en")
+        {"response": {"overall": overall}}, calibration={}, shap={}, cohort=cohort, lang="en"
+    )

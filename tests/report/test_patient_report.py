@@ -17,20 +17,41 @@ from precision_onco.report.pdf import CHROMIUM_FLAGS, html_to_pdf
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_browser = pytest.mark.skipif(
     CHROMIUM is None,
-    reason="Chromium not installed (`make browser` installs Debian's chromium package)")
+    reason="Chromium not installed (`make browser` installs Debian's chromium package)",
+)
 
 PAYLOAD: dict[str, Any] = {
-    "patient": {"patient_key": "pk_00000000000000000000e7a1", "sex": "F", "cancer_type": "NSCLC",
-                "oncotree_code": "LUAD", "stage": "IV", "ecog": 1, "alk_status": "negative"},
+    "patient": {
+        "patient_key": "pk_00000000000000000000e7a1",
+        "sex": "F",
+        "cancer_type": "NSCLC",
+        "oncotree_code": "LUAD",
+        "stage": "IV",
+        "ecog": 1,
+        "alk_status": "negative",
+    },
     "line_number": 2,
-    "lines": [{"line_number": 1, "regimen_id": "carboplatin_pemetrexed", "best_response": "PR",
-               "ae_any_max_grade": 3},
-              {"line_number": 2, "albumin": 3.4, "creatinine_clearance": 72, "pdl1_tps": 60,
-               "hemoglobin": 11.9}],
-    "variants": [{"gene": "KRAS", "hgvsp": "p.G12C", "vaf": 0.31, "depth": 210},
-                 {"gene": "TP53", "hgvsp": "p.R273H", "vaf": 0.4, "depth": 180},
-                 {"gene": "TTN", "hgvsp": "p.A100=", "vaf": 0.2, "depth": 50}],
-}  # fmt: skip
+    "lines": [
+        {
+            "line_number": 1,
+            "regimen_id": "carboplatin_pemetrexed",
+            "best_response": "PR",
+            "ae_any_max_grade": 3,
+        },
+        {
+            "line_number": 2,
+            "albumin": 3.4,
+            "creatinine_clearance": 72,
+            "pdl1_tps": 60,
+            "hemoglobin": 11.9,
+        },
+    ],
+    "variants": [
+        {"gene": "KRAS", "hgvsp": "p.G12C", "vaf": 0.31, "depth": 210},
+        {"gene": "TP53", "hgvsp": "p.R273H", "vaf": 0.4, "depth": 180},
+        {"gene": "TTN", "hgvsp": "p.A100=", "vaf": 0.2, "depth": 50},
+    ],
+}
 
 
 @pytest.fixture(scope="module")
@@ -38,17 +59,30 @@ def reports(small_recommender, tmp_path_factory: pytest.TempPathFactory) -> dict
     cfg, _, recommender = small_recommender
     case = parse_payload(PAYLOAD, tox_categories=cfg.catalog.toxicity_categories)
     answer = recommender.recommend(case).to_dict()
-    answer["provenance"] = {"components": {"response": {"model": "precision_onco_response",
-                                                        "version": 3, "alias": "champion",
-                                                        "run_id": "abc123"}},
-                            "recommender": {"model": "precision_onco_recommender", "version": 2,
-                                            "run_id": "def456"},
-                            "data_sha256": "d" * 16, "config_sha256": "c" * 16,
-                            "catalog_version": cfg.catalog.version,
-                            "package_version": "0.1.0"}  # fmt: skip
-    ctx = patient_context(answer, patient=case.patient, line_state=case.lines[-1],
-                          prior_lines=case.lines[:-1], variants=case.variants,
-                          catalog=cfg.catalog, genes=["KRAS", "TP53"])  # fmt: skip
+    answer["provenance"] = {
+        "components": {
+            "response": {
+                "model": "precision_onco_response",
+                "version": 3,
+                "alias": "champion",
+                "run_id": "abc123",
+            }
+        },
+        "recommender": {"model": "precision_onco_recommender", "version": 2, "run_id": "def456"},
+        "data_sha256": "d" * 16,
+        "config_sha256": "c" * 16,
+        "catalog_version": cfg.catalog.version,
+        "package_version": "0.1.0",
+    }
+    ctx = patient_context(
+        answer,
+        patient=case.patient,
+        line_state=case.lines[-1],
+        prior_lines=case.lines[:-1],
+        variants=case.variants,
+        catalog=cfg.catalog,
+        genes=["KRAS", "TP53"],
+    )
     out = tmp_path_factory.mktemp("reports")
     files = {}
     for lang in ("en", "fr"):
@@ -95,9 +129,11 @@ def test_report_in_chromium(reports: dict[str, Path], lang: str, tmp_path: Path)
         assert shot.stat().st_size > 10_000
         # text alternatives: every image-like element says what it shows
         assert page.evaluate("[...document.querySelectorAll('img')].every(i => i.alt)")
-        assert page.evaluate("[...document.querySelectorAll('svg')].every(s => "
-                             "s.getAttribute('aria-hidden') === 'true' || "
-                             "s.getAttribute('aria-label'))")
+        assert page.evaluate(
+            "[...document.querySelectorAll('svg')].every(s => "
+            "s.getAttribute('aria-hidden') === 'true' || "
+            "s.getAttribute('aria-label'))"
+        )
         assert errors == []
         assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
         assert page.evaluate("document.documentElement.lang") == lang
@@ -111,15 +147,32 @@ def test_report_in_chromium(reports: dict[str, Path], lang: str, tmp_path: Path)
         # every header cell says what it heads; every table has header cells
         assert page.evaluate("[...document.querySelectorAll('th')].every(th => th.scope)")
         assert page.evaluate(
-            "[...document.querySelectorAll('table')].every(t => t.querySelector('th'))")
+            "[...document.querySelectorAll('table')].every(t => t.querySelector('th'))"
+        )
         text = page.locator("body").inner_text()
         if lang == "fr":
-            for phrase in ("Protocoles classés", "Réponse objective", "Toxicité de grade ≥ 3",
-                           "Ligne de traitement", "Traçabilité", "Aide à la décision"):
+            for phrase in (
+                "Protocoles classés",
+                "Réponse objective",
+                "Toxicité de grade ≥ 3",
+                "Ligne de traitement",
+                "Traçabilité",
+                "Aide à la décision",
+            ):
                 assert phrase in text, phrase
-            for english in ("Ranked regimens", "Provenance", "Decision support", "not recorded",
-                            "requires", "indicated for", "earlier line", "regimen ",
-                            "previously treated", "untreated", "Supports"):
+            for english in (
+                "Ranked regimens",
+                "Provenance",
+                "Decision support",
+                "not recorded",
+                "requires",
+                "indicated for",
+                "earlier line",
+                "regimen ",
+                "previously treated",
+                "untreated",
+                "Supports",
+            ):
                 assert english not in text, english
             assert re.search(r"\d+\u202f%", text) and "3,4 g/dL" in text
         else:

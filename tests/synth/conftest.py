@@ -9,8 +9,12 @@ import pytest
 from precision_onco.config import compose
 
 ROOT = Path(__file__).resolve().parents[2]
-SMALL = ["synth.n_patients=300", "synth.calibration_patients=3000", "synth.chunk_patients=120",
-         "synth.calibration_iterations=2"]  # fmt: skip
+SMALL = [
+    "synth.n_patients=300",
+    "synth.calibration_patients=3000",
+    "synth.chunk_patients=120",
+    "synth.calibration_iterations=2",
+]
 
 
 @pytest.fixture(scope="session")

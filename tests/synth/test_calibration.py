@@ -55,17 +55,24 @@ def test_reference_rates_match_published_trials(default_cohort: Path, default_co
     from precision_onco.ingest.pseudonymize import DEMO_KEY, pseudonymize
 
     lines["patient_key"] = pseudonymize(lines["patient_id"], DEMO_KEY)
-    t = truth.merge(lines[["patient_key", "line_number", "ecog"]], on=["patient_key", "line_number"])
+    t = truth.merge(
+        lines[["patient_key", "line_number", "ecog"]], on=["patient_key", "line_number"]
+    )
     assert len(t) == len(truth)
     first_line = {r.id: r.lines.min for r in default_config.catalog.regimens}
     failures = []
     for regimen_id, (orr, g3) in PUBLISHED.items():
-        ref = t[(t["regimen_id"] == regimen_id) & (t["line_number"] == first_line[regimen_id])
-                & (t["ecog"] <= 1)]  # fmt: skip
+        ref = t[
+            (t["regimen_id"] == regimen_id)
+            & (t["line_number"] == first_line[regimen_id])
+            & (t["ecog"] <= 1)
+        ]
         assert len(ref) >= 20, f"{regimen_id}: only {len(ref)} reference rows"
         sim_orr, sim_g3 = ref["p_response"].mean(), ref["p_ae_grade3"].mean()
         if _distance(sim_orr, orr) > TOLERANCE or _distance(sim_g3, g3) > TOLERANCE:
-            failures.append(f"{regimen_id}: ORR {sim_orr:.3f} vs {orr}, grade>=3 {sim_g3:.3f} vs {g3}")
+            failures.append(
+                f"{regimen_id}: ORR {sim_orr:.3f} vs {orr}, grade>=3 {sim_g3:.3f} vs {g3}"
+            )
     assert not failures, "\n".join(failures)
 
 
@@ -76,17 +83,29 @@ def test_effects_degrade_realistically(default_cohort: Path) -> None:
     from precision_onco.ingest.pseudonymize import DEMO_KEY, pseudonymize
 
     lines["patient_key"] = pseudonymize(lines["patient_id"], DEMO_KEY)
-    t = truth.merge(lines[["patient_key", "line_number", "ecog", "albumin"]],
-                    on=["patient_key", "line_number"])  # fmt: skip
+    t = truth.merge(
+        lines[["patient_key", "line_number", "ecog", "albumin"]], on=["patient_key", "line_number"]
+    )
     chemo = t[t["regimen_id"] == "capecitabine"]
-    assert chemo[chemo["ecog"] >= 2]["p_response"].mean() < chemo[chemo["ecog"] <= 1]["p_response"].mean()
-    assert chemo[chemo["ecog"] >= 2]["p_ae_grade3"].mean() > chemo[chemo["ecog"] <= 1]["p_ae_grade3"].mean()
+    assert (
+        chemo[chemo["ecog"] >= 2]["p_response"].mean()
+        < chemo[chemo["ecog"] <= 1]["p_response"].mean()
+    )
+    assert (
+        chemo[chemo["ecog"] >= 2]["p_ae_grade3"].mean()
+        > chemo[chemo["ecog"] <= 1]["p_ae_grade3"].mean()
+    )
     by_line = t[t["regimen_id"] == "docetaxel"].groupby("line_number")["p_response"].mean()
     assert by_line.is_monotonic_decreasing
     # clinicians give frail patients gentler regimens: confounding by indication
-    obs = lines.merge(t[t["observed"]][["patient_key", "line_number", "regimen_id"]],
-                      on=["patient_key", "line_number", "regimen_id"])  # fmt: skip
-    mel1 = obs[(obs["line_number"] == 1) & obs["regimen_id"].isin(["nivolumab", "nivolumab_ipilimumab"])]
+    obs = lines.merge(
+        t[t["observed"]][["patient_key", "line_number", "regimen_id"]],
+        on=["patient_key", "line_number", "regimen_id"],
+    )
+    mel1 = obs[
+        (obs["line_number"] == 1) & obs["regimen_id"].isin(["nivolumab", "nivolumab_ipilimumab"])
+    ]
     combo_share = mel1.groupby(mel1["ecog"] >= 2)["regimen_id"].apply(
-        lambda s: (s == "nivolumab_ipilimumab").mean())
+        lambda s: (s == "nivolumab_ipilimumab").mean()
+    )
     assert combo_share[True] < combo_share[False]

@@ -65,9 +65,18 @@ def test_maf_matches_pass_calls(small_cohort: Path) -> None:
     with gzip.open(small_cohort / RAW_FILES["maf"], "rt") as fh:
         assert fh.readline().startswith("#version gdc-1.0.0")
     maf = pd.read_csv(small_cohort / RAW_FILES["maf"], sep="\t", comment="#", low_memory=False)
-    for col in ("Hugo_Symbol", "Chromosome", "Start_Position", "Reference_Allele",
-                "Tumor_Seq_Allele2", "Variant_Classification", "HGVSp_Short", "t_alt_count",
-                "t_depth", "Tumor_Sample_Barcode"):  # fmt: skip
+    for col in (
+        "Hugo_Symbol",
+        "Chromosome",
+        "Start_Position",
+        "Reference_Allele",
+        "Tumor_Seq_Allele2",
+        "Variant_Classification",
+        "HGVSp_Short",
+        "t_alt_count",
+        "t_depth",
+        "Tumor_Sample_Barcode",
+    ):
         assert col in maf.columns
     assert (maf["FILTER"] == "PASS").all()
     assert maf["Tumor_Sample_Barcode"].nunique() > 250
@@ -84,7 +93,9 @@ def test_lines_are_plausible(small_cohort: Path, small_config) -> None:
     grades = lines.filter(like="_max_grade")
     assert grades.min().min() >= 0 and grades.max().max() <= 5
     cats = small_config.catalog.toxicity_categories
-    assert (lines["ae_any_max_grade"] >= lines[[f"ae_{c}_max_grade" for c in cats]].max(axis=1)).all()
+    assert (
+        lines["ae_any_max_grade"] >= lines[[f"ae_{c}_max_grade" for c in cats]].max(axis=1)
+    ).all()
     starts = pd.to_datetime(lines["start_date"])
     assert (starts <= pd.Timestamp(small_config.synth.data_cutoff)).all()
     ordered = lines.assign(s=starts).sort_values(["patient_id", "line_number"])
@@ -96,7 +107,9 @@ def test_ground_truth_covers_observed_lines_without_identifiers(small_cohort: Pa
     lines = pd.read_csv(small_cohort / RAW_FILES["lines"])
     observed = truth[truth["observed"]]
     assert len(observed) == len(lines)
-    assert truth.groupby(["patient_key", "line_number"])["p_choice"].sum().between(0.999, 1.001).all()
+    assert (
+        truth.groupby(["patient_key", "line_number"])["p_choice"].sum().between(0.999, 1.001).all()
+    )
     for col in ("p_response", "p_ae_grade3"):
         assert truth[col].between(0, 1).all()
     per_cat = truth.filter(regex=r"^p_ae_.+_grade3$")
@@ -107,7 +120,9 @@ def test_ground_truth_covers_observed_lines_without_identifiers(small_cohort: Pa
     assert not ids & set(truth["patient_key"])
 
 
-def test_same_seed_gives_byte_identical_outputs(small_config, small_cohort: Path, tmp_path: Path) -> None:
+def test_same_seed_gives_byte_identical_outputs(
+    small_config, small_cohort: Path, tmp_path: Path
+) -> None:
     synthesize(small_config, tmp_path)
     assert _digest(tmp_path) == _digest(small_cohort)
 
@@ -141,8 +156,9 @@ def test_unknown_cancer_type_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"synth\.cancer_mix.*GBM"):
         compose(["synth.cancer_mix={GBM: 1.0}", *small], conf_dir=root / "conf")
     # ... and a replaced mix naming an unknown type is refused by the simulator.
-    _, cfg = compose(["~synth.cancer_mix", "+synth.cancer_mix={GBM: 1.0}", *small],
-                     conf_dir=root / "conf")  # fmt: skip
+    _, cfg = compose(
+        ["~synth.cancer_mix", "+synth.cancer_mix={GBM: 1.0}", *small], conf_dir=root / "conf"
+    )
     with pytest.raises(ValueError, match=r"simulator knows .*not \['GBM'\]"):
         synthesize(cfg, tmp_path)
 

@@ -23,11 +23,30 @@ __all__ = [
 
 #: Three-letter to one-letter amino-acid codes (HGVS), with ``Ter`` as ``*``.
 AMINO_ACIDS: dict[str, str] = {
-    "Ala": "A", "Arg": "R", "Asn": "N", "Asp": "D", "Cys": "C", "Gln": "Q", "Glu": "E",
-    "Gly": "G", "His": "H", "Ile": "I", "Leu": "L", "Lys": "K", "Met": "M", "Phe": "F",
-    "Pro": "P", "Ser": "S", "Thr": "T", "Trp": "W", "Tyr": "Y", "Val": "V", "Ter": "*",
-    "Sec": "U", "Xaa": "X",
-}  # fmt: skip
+    "Ala": "A",
+    "Arg": "R",
+    "Asn": "N",
+    "Asp": "D",
+    "Cys": "C",
+    "Gln": "Q",
+    "Glu": "E",
+    "Gly": "G",
+    "His": "H",
+    "Ile": "I",
+    "Leu": "L",
+    "Lys": "K",
+    "Met": "M",
+    "Phe": "F",
+    "Pro": "P",
+    "Ser": "S",
+    "Thr": "T",
+    "Trp": "W",
+    "Tyr": "Y",
+    "Val": "V",
+    "Ter": "*",
+    "Sec": "U",
+    "Xaa": "X",
+}
 _THREE = re.compile("|".join(AMINO_ACIDS))
 
 
@@ -50,26 +69,34 @@ def to_short_hgvsp(hgvsp: str | None) -> str | None:
     return _THREE.sub(lambda m: AMINO_ACIDS[m.group(0)], s)
 
 
-def variant_matches(rule: BiomarkerConfig, genes: pd.Series | np.ndarray,
-                    hgvsp_short: pd.Series | np.ndarray) -> np.ndarray:  # fmt: skip
+def variant_matches(
+    rule: BiomarkerConfig, genes: pd.Series | np.ndarray, hgvsp_short: pd.Series | np.ndarray
+) -> np.ndarray:
     """Boolean vector: which variants satisfy the variant part of ``rule``."""
     if not rule.genes:
         return np.zeros(len(genes), dtype=bool)
     wanted = set(rule.genes)
     g_arr = np.asarray(genes, dtype=object)
     h_arr = np.asarray(hgvsp_short, dtype=object)
-    in_gene = np.fromiter((isinstance(g, str) and g in wanted for g in g_arr), dtype=bool,
-                          count=len(g_arr))  # fmt: skip
+    in_gene = np.fromiter(
+        (isinstance(g, str) and g in wanted for g in g_arr), dtype=bool, count=len(g_arr)
+    )
     if not rule.hgvsp:
         # a protein change that alters the protein: recorded, not synonymous ("=")
-        return in_gene & np.fromiter((isinstance(h, str) and h != "" and "=" not in h
-                                      for h in h_arr), dtype=bool, count=len(h_arr))  # fmt: skip
+        return in_gene & np.fromiter(
+            (isinstance(h, str) and h != "" and "=" not in h for h in h_arr),
+            dtype=bool,
+            count=len(h_arr),
+        )
     rx = _rule_regex(tuple(rule.hgvsp))
     hit = np.fromiter(
-        (bool(g) and isinstance(h, str) and rx.search(h) is not None
-         for g, h in zip(in_gene, h_arr, strict=True)),
-        dtype=bool, count=len(in_gene),
-    )  # fmt: skip
+        (
+            bool(g) and isinstance(h, str) and rx.search(h) is not None
+            for g, h in zip(in_gene, h_arr, strict=True)
+        ),
+        dtype=bool,
+        count=len(in_gene),
+    )
     return hit
 
 
@@ -124,8 +151,9 @@ def biomarker_status(
     keys = markers[key].to_numpy(dtype=object)
     short = genes = var_keys = None
     if variants is not None and len(variants):
-        short = np.array([to_short_hgvsp(h) for h in variants["hgvsp"].to_numpy(dtype=object)],
-                         dtype=object)  # fmt: skip
+        short = np.array(
+            [to_short_hgvsp(h) for h in variants["hgvsp"].to_numpy(dtype=object)], dtype=object
+        )
         genes = variants["gene"].to_numpy(dtype=object)
         var_keys = variants[key].to_numpy(dtype=object)
     for bid, rule in biomarkers.items():
@@ -133,8 +161,9 @@ def biomarker_status(
         if rule.genes and short is not None and genes is not None and var_keys is not None:
             hit = variant_matches(rule, genes, short)
             carriers = set(var_keys[hit])
-            present = present | np.fromiter((k in carriers for k in keys), dtype=bool,
-                                            count=len(keys))  # fmt: skip
+            present = present | np.fromiter(
+                (k in carriers for k in keys), dtype=bool, count=len(keys)
+            )
         cols[bid] = np.asarray(present, dtype=bool)
     return pd.DataFrame(cols, index=markers.index) if cols else pd.DataFrame(index=markers.index)
 
@@ -173,8 +202,9 @@ def biomarker_tested(
             continue
         tested = np.zeros(len(markers), dtype=bool)
         if rule.genes:
-            tested |= np.fromiter((not untested_genes(rule, c) for c in covered), dtype=bool,
-                                  count=len(markers))  # fmt: skip
+            tested |= np.fromiter(
+                (not untested_genes(rule, c) for c in covered), dtype=bool, count=len(markers)
+            )
         if rule.marker is not None and rule.marker in markers.columns:
             tested |= markers[rule.marker].notna().to_numpy(bool)
         out[bid] = tested

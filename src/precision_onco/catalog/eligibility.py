@@ -81,16 +81,18 @@ class _State:
 
     def numeric(self, column: str) -> np.ndarray:
         if column not in self._numeric:
-            self._numeric[column] = pd.to_numeric(self.frame[column], errors="coerce"
-                                                  ).to_numpy(float)  # fmt: skip
+            self._numeric[column] = pd.to_numeric(self.frame[column], errors="coerce").to_numpy(
+                float
+            )
         return self._numeric[column]
 
 
 def _isin(values: np.ndarray, allowed: list[str]) -> np.ndarray:
     """Which ``values`` (strings, missing as NA) are among ``allowed`` (missing: no)."""
     ok = set(allowed)
-    return np.fromiter((isinstance(v, str) and v in ok for v in values), dtype=bool,
-                       count=len(values))  # fmt: skip
+    return np.fromiter(
+        (isinstance(v, str) and v in ok for v in values), dtype=bool, count=len(values)
+    )
 
 
 def _contra_hits(c: ContraindicationConfig, st: _State) -> np.ndarray:
@@ -140,14 +142,23 @@ def _needs_testing(
                 unrecorded.append(f"{rule.marker} is not recorded ({rule.label})")
         gaps = []
         if genes:
-            gaps.append(f"the patient's assay did not cover {', '.join(genes)} (a gene without "
-                        "a call is wild type only where the assay covered it: "
-                        "cohort.inputs.coverage, genes_tested)")
+            gaps.append(
+                f"the patient's assay did not cover {', '.join(genes)} (a gene without "
+                "a call is wild type only where the assay covered it: "
+                "cohort.inputs.coverage, genes_tested)"
+            )
         gaps += unrecorded
-        what = "/".join(genes) if genes else " / ".join(
-            catalog.biomarkers[b].label for b in biomarkers
-            if catalog.biomarkers[b].marker and not catalog.biomarkers[b].genes
-            and (tested is None or not bool(tested[b].iloc[i])))
+        what = (
+            "/".join(genes)
+            if genes
+            else " / ".join(
+                catalog.biomarkers[b].label
+                for b in biomarkers
+                if catalog.biomarkers[b].marker
+                and not catalog.biomarkers[b].genes
+                and (tested is None or not bool(tested[b].iloc[i]))
+            )
+        )
         out[i] = f"needs {what} testing: {rule_text}, and {'; '.join(gaps)}"
     return out
 
@@ -190,8 +201,9 @@ def _regimen_reasons(
         label = catalog.biomarkers[b].label
         if tested is not None:
             untested = ~found & ~tested[b].to_numpy(bool)
-            tests.append((untested, _needs_testing(untested, [b], catalog, covered,
-                                                   f"requires {label}")))  # fmt: skip
+            tests.append(
+                (untested, _needs_testing(untested, [b], catalog, covered, f"requires {label}"))
+            )
         tests.append((~found, f"requires {label} (not found)"))
     for b in reg.excludes:
         tests.append((st.status[b], f"not for patients with {catalog.biomarkers[b].label}"))
@@ -201,9 +213,19 @@ def _regimen_reasons(
         for b in reg.excludes:
             need |= ~st.status[b] & ~tested[b].to_numpy(bool)
         labels = " or ".join(catalog.biomarkers[b].label for b in reg.excludes)
-        tests.append((need, _needs_testing(need, list(reg.excludes), catalog, covered,
-                                           f"not for patients with {labels}",
-                                           tested=tested)))  # fmt: skip
+        tests.append(
+            (
+                need,
+                _needs_testing(
+                    need,
+                    list(reg.excludes),
+                    catalog,
+                    covered,
+                    f"not for patients with {labels}",
+                    tested=tested,
+                ),
+            )
+        )
     for c in reg.contraindications:
         hit = _contra_hits(c, st)
         tests.append((hit, f"contraindicated: {c.label}"))
@@ -211,9 +233,19 @@ def _regimen_reasons(
             need = ~hit & ~np.all([tested[b].to_numpy(bool) for b in c.biomarkers], axis=0)
             if c.max_line is not None:
                 need &= line <= c.max_line
-            tests.append((need, _needs_testing(need, list(c.biomarkers), catalog, covered,
-                                               f"contraindicated with {c.label}",
-                                               tested=tested)))  # fmt: skip
+            tests.append(
+                (
+                    need,
+                    _needs_testing(
+                        need,
+                        list(c.biomarkers),
+                        catalog,
+                        covered,
+                        f"contraindicated with {c.label}",
+                        tested=tested,
+                    ),
+                )
+            )
     return tests
 
 

@@ -37,25 +37,47 @@ from precision_onco.ingest.genes import normalize_chrom
 
 __all__ = ["MAF_REQUIRED", "read_maf"]
 
-_MISSING = {"": np.nan, "NA": np.nan, "N/A": np.nan, ".": np.nan, "nan": np.nan, "NaN": np.nan,
-            "null": np.nan}  # fmt: skip
+_MISSING = {
+    "": np.nan,
+    "NA": np.nan,
+    "N/A": np.nan,
+    ".": np.nan,
+    "nan": np.nan,
+    "NaN": np.nan,
+    "null": np.nan,
+}
 
 MAF_REQUIRED = (
-    "Hugo_Symbol", "Chromosome", "Start_Position", "Reference_Allele", "Tumor_Seq_Allele2",
-    "Tumor_Sample_Barcode", "Variant_Classification",
-)  # fmt: skip
+    "Hugo_Symbol",
+    "Chromosome",
+    "Start_Position",
+    "Reference_Allele",
+    "Tumor_Seq_Allele2",
+    "Tumor_Sample_Barcode",
+    "Variant_Classification",
+)
 
 #: MAF Variant_Classification -> Sequence Ontology consequence.
 MAF_TO_SO = {
-    "Missense_Mutation": "missense_variant", "Nonsense_Mutation": "stop_gained",
-    "Silent": "synonymous_variant", "Splice_Site": "splice_acceptor_variant",
-    "Frame_Shift_Del": "frameshift_variant", "Frame_Shift_Ins": "frameshift_variant",
-    "In_Frame_Del": "inframe_deletion", "In_Frame_Ins": "inframe_insertion",
-    "Nonstop_Mutation": "stop_lost", "Translation_Start_Site": "start_lost",
-    "Intron": "intron_variant", "3'UTR": "3_prime_UTR_variant", "5'UTR": "5_prime_UTR_variant",
-    "3'Flank": "downstream_gene_variant", "5'Flank": "upstream_gene_variant", "IGR": "intergenic_variant",
-    "RNA": "non_coding_transcript_exon_variant", "Splice_Region": "splice_region_variant",
-}  # fmt: skip
+    "Missense_Mutation": "missense_variant",
+    "Nonsense_Mutation": "stop_gained",
+    "Silent": "synonymous_variant",
+    "Splice_Site": "splice_acceptor_variant",
+    "Frame_Shift_Del": "frameshift_variant",
+    "Frame_Shift_Ins": "frameshift_variant",
+    "In_Frame_Del": "inframe_deletion",
+    "In_Frame_Ins": "inframe_insertion",
+    "Nonstop_Mutation": "stop_lost",
+    "Translation_Start_Site": "start_lost",
+    "Intron": "intron_variant",
+    "3'UTR": "3_prime_UTR_variant",
+    "5'UTR": "5_prime_UTR_variant",
+    "3'Flank": "downstream_gene_variant",
+    "5'Flank": "upstream_gene_variant",
+    "IGR": "intergenic_variant",
+    "RNA": "non_coding_transcript_exon_variant",
+    "Splice_Region": "splice_region_variant",
+}
 
 
 def _read_text(p: Path) -> str:
@@ -74,13 +96,27 @@ def _read_text(p: Path) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise IngestError(p, f"not UTF-8 text ({exc.reason} at byte {exc.start}); convert the "
-                          "file to UTF-8", line=line) from None  # fmt: skip
+        raise IngestError(
+            p,
+            f"not UTF-8 text ({exc.reason} at byte {exc.start}); convert the file to UTF-8",
+            line=line,
+        ) from None
 
 
 #: Columns read besides the required ones, when present.
-_OPTIONAL = ("Tumor_Seq_Allele1", "t_alt_count", "t_depth", "FILTER", "HGVSp_Short",
-             "Protein_Change", "HGVSp", "t_vaf", "VAF", "tumor_f", "i_TumorVAF_WU")  # fmt: skip
+_OPTIONAL = (
+    "Tumor_Seq_Allele1",
+    "t_alt_count",
+    "t_depth",
+    "FILTER",
+    "HGVSp_Short",
+    "Protein_Change",
+    "HGVSp",
+    "t_vaf",
+    "VAF",
+    "tumor_f",
+    "i_TumorVAF_WU",
+)
 
 
 _NULLS = ["", "NA", "N/A", ".", "nan", "NaN", "null"]
@@ -89,7 +125,7 @@ _NULLS = ["", "NA", "N/A", ".", "nan", "NaN", "null"]
 def _header(p: Path) -> tuple[list[str], int] | None:
     """The column names and the number of lines before them, or None if unreadable."""
     try:
-        with (gzip.open(p, "rb") if _gzipped(p) else p.open("rb")) as fh:
+        with gzip.open(p, "rb") if _gzipped(p) else p.open("rb") as fh:
             n_comment = 0
             for raw in fh:
                 if raw.startswith(b"#") or not raw.strip():
@@ -131,14 +167,20 @@ def _read_fast(p: Path, cfg: MafInputConfig) -> ReadResult | None:
         t = pacsv.read_csv(
             p,
             read_options=pacsv.ReadOptions(skip_rows=n_comment, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter="\t", quote_char=False,
-                                              ignore_empty_lines=False,
-                                              invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=include, column_types=types, null_values=_NULLS,
-                strings_can_be_null=False, quoted_strings_can_be_null=False,
+            parse_options=pacsv.ParseOptions(
+                delimiter="\t",
+                quote_char=False,
+                ignore_empty_lines=False,
+                invalid_row_handler=on_invalid,
             ),
-        )  # fmt: skip
+            convert_options=pacsv.ConvertOptions(
+                include_columns=include,
+                column_types=types,
+                null_values=_NULLS,
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
     except (pa.ArrowInvalid, OSError, EOFError, zlib.error):
         return None
     if ragged:
@@ -163,16 +205,16 @@ def _read_fast(p: Path, cfg: MafInputConfig) -> ReadResult | None:
     depth = pa.nulls(n, pa.int64())
     if "t_alt_count" in include and "t_depth" in include:
         t_alt, t_dp = col("t_alt_count"), col("t_depth")
-        bad = pc.or_kleene(pc.or_kleene(pc.greater(t_alt, t_dp), pc.less(t_alt, 0)),
-                           pc.less(t_dp, 0))  # fmt: skip
+        bad = pc.or_kleene(
+            pc.or_kleene(pc.greater(t_alt, t_dp), pc.less(t_alt, 0)), pc.less(t_dp, 0)
+        )
         if pc.any(bad).as_py():
             return None
         vaf = pc.divide(t_alt, pc.if_else(pc.greater(t_dp, 0), t_dp, None))
         depth = pc.cast(pc.round(t_dp), pa.int64())
     vcol = cfg.vaf_column
     if vcol is None and vaf.null_count == n:
-        vcol = next((c for c in ("t_vaf", "VAF", "tumor_f", "i_TumorVAF_WU") if c in include),
-                    None)  # fmt: skip
+        vcol = next((c for c in ("t_vaf", "VAF", "tumor_f", "i_TumorVAF_WU") if c in include), None)
     if vcol is not None:
         v = col(vcol)
         scale = cfg.vaf_scale
@@ -186,8 +228,10 @@ def _read_fast(p: Path, cfg: MafInputConfig) -> ReadResult | None:
     if n and pc.any(pc.or_kleene(pc.less(vaf, 0), pc.greater(vaf, 1))).as_py():
         return None
     if vaf.null_count == n and n:
-        report.warnings.append("no allele fraction: the MAF has neither t_alt_count/t_depth nor a "
-                               "VAF column (set cohort.inputs.maf.vaf_column)")  # fmt: skip
+        report.warnings.append(
+            "no allele fraction: the MAF has neither t_alt_count/t_depth nor a "
+            "VAF column (set cohort.inputs.maf.vaf_column)"
+        )
     if "FILTER" in include:
         filt = pc.if_else(pc.equal(col("FILTER"), ""), ".", col("FILTER"))
         if cfg.pass_only and not pc.all(pc.is_in(filt, pa.array(["PASS", "."]))).as_py() and n:
@@ -203,28 +247,43 @@ def _read_fast(p: Path, cfg: MafInputConfig) -> ReadResult | None:
     gene = col("Hugo_Symbol")
     gene = pc.if_else(pc.is_in(gene, pa.array(["", "Unknown"])), None, gene)
     classes = pa.array(list(MAF_TO_SO))
-    cons = pc.take(pa.array(list(MAF_TO_SO.values())),
-                   pc.index_in(col("Variant_Classification"), classes))  # fmt: skip
+    cons = pc.take(
+        pa.array(list(MAF_TO_SO.values())), pc.index_in(col("Variant_Classification"), classes)
+    )
     chrom_raw = col("Chromosome")
     uniq = pc.unique(chrom_raw)
-    chrom = pc.take(pa.array([normalize_chrom(c) for c in uniq.to_pylist()]),
-                    pc.index_in(chrom_raw, uniq))  # fmt: skip
+    chrom = pc.take(
+        pa.array([normalize_chrom(c) for c in uniq.to_pylist()]), pc.index_in(chrom_raw, uniq)
+    )
     first = n_comment + 2
-    out = pa.table({
-        "patient_id": pa.nulls(n, pa.string()),
-        "sample_id": col("Tumor_Sample_Barcode"),
-        "chrom": chrom, "pos": pos, "ref": ref, "alt": alt, "gene": gene, "consequence": cons,
-        "hgvsp": prot, "vaf": vaf, "depth": depth, "filter": filt,
-        "source_file": pa.repeat(str(p), n),
-        "source_line": pa.array(np.arange(first, first + n, dtype=np.int64)),
-    })  # fmt: skip
+    out = pa.table(
+        {
+            "patient_id": pa.nulls(n, pa.string()),
+            "sample_id": col("Tumor_Sample_Barcode"),
+            "chrom": chrom,
+            "pos": pos,
+            "ref": ref,
+            "alt": alt,
+            "gene": gene,
+            "consequence": cons,
+            "hgvsp": prot,
+            "vaf": vaf,
+            "depth": depth,
+            "filter": filt,
+            "source_file": pa.repeat(str(p), n),
+            "source_line": pa.array(np.arange(first, first + n, dtype=np.int64)),
+        }
+    )
     frame = out.to_pandas(types_mapper=_PANDAS_TYPES.get).astype(VARIANT_COLUMNS)
     report.extra["samples"] = int(pc.count_distinct(col("Tumor_Sample_Barcode")).as_py())
     return ReadResult.build(frame, Rejects(str(p)), report, records_read=n)
 
 
-_PANDAS_TYPES = {pa.string(): pd.StringDtype(), pa.int64(): pd.Int64Dtype(),
-                 pa.large_string(): pd.StringDtype()}  # fmt: skip
+_PANDAS_TYPES = {
+    pa.string(): pd.StringDtype(),
+    pa.int64(): pd.Int64Dtype(),
+    pa.large_string(): pd.StringDtype(),
+}
 
 
 def _chroms(col: pd.Series) -> dict[str, str]:
@@ -256,23 +315,32 @@ def _read_slow(p: Path, rejects: Rejects) -> tuple[pd.DataFrame, int, np.ndarray
     for k, line in enumerate(lines[n_comment + 1 :], start=header_line + 1):
         fields = line.split("\t") if line.strip() else [""] * width
         if len(fields) != width:
-            rejects.add(k, "wrong number of fields", line,
-                        detail=f"expected {width} tab-separated fields (as in the header), got "
-                        f"{len(fields)}")  # fmt: skip
+            rejects.add(
+                k,
+                "wrong number of fields",
+                line,
+                detail=f"expected {width} tab-separated fields (as in the header), got "
+                f"{len(fields)}",
+            )
             continue
         rows.append(fields)
         numbers.append(k)
     dup = sorted({h for h in header if header.count(h) > 1})
     if dup:
-        raise IngestError(p, f"duplicate column names in the header: {', '.join(dup)}",
-                          line=header_line)  # fmt: skip
-    df = pd.DataFrame(rows, columns=header, dtype=object).astype(str) if rows else pd.DataFrame(
-        {h: pd.Series(dtype=str) for h in header})  # fmt: skip
+        raise IngestError(
+            p, f"duplicate column names in the header: {', '.join(dup)}", line=header_line
+        )
+    df = (
+        pd.DataFrame(rows, columns=header, dtype=object).astype(str)
+        if rows
+        else pd.DataFrame({h: pd.Series(dtype=str) for h in header})
+    )
     return df, header_line, np.asarray(numbers, dtype=np.int64)
 
 
 def read_maf(path: Path | str, cfg: MafInputConfig) -> ReadResult:
-    """Read one MAF into canonical variant rows (``patient_id`` left empty: mapped by the caller)."""
+    """Read one MAF into canonical variant rows (``patient_id`` left empty: the caller maps
+    samples to patients)."""
     p = Path(path)
     fast = _read_fast(p, cfg)
     if fast is not None:
@@ -303,19 +371,28 @@ def read_maf(path: Path | str, cfg: MafInputConfig) -> ReadResult:
     reject(blank, "empty row", "no value in any required column")
     pos = pd.to_numeric(df["Start_Position"], errors="coerce")
     bad_pos = ~(pos.notna() & (pos > 0) & (pos == pos.round())).to_numpy()
-    reject(bad_pos, "invalid Start_Position",
-           lambda i: f"Start_Position {df['Start_Position'].iat[i]!r} is not a positive integer")  # fmt: skip
+    reject(
+        bad_pos,
+        "invalid Start_Position",
+        lambda i: f"Start_Position {df['Start_Position'].iat[i]!r} is not a positive integer",
+    )
     ref = df["Reference_Allele"].str.upper()
     a2 = df["Tumor_Seq_Allele2"].str.upper()
     a1 = df["Tumor_Seq_Allele1"].str.upper() if "Tumor_Seq_Allele1" in df else a2
     alt = a2.where(a2 != ref, a1)
     allele = r"^(?:[ACGTN]+|-)$"
     bad_ref = ~ref.str.match(allele).to_numpy()
-    reject(bad_ref, "invalid Reference_Allele",
-           lambda i: f"{df['Reference_Allele'].iat[i]!r} is not A/C/G/T/N bases or '-'")  # fmt: skip
+    reject(
+        bad_ref,
+        "invalid Reference_Allele",
+        lambda i: f"{df['Reference_Allele'].iat[i]!r} is not A/C/G/T/N bases or '-'",
+    )
     bad_alt = ~alt.str.match(allele).to_numpy()
-    reject(bad_alt, "invalid Tumor_Seq_Allele2",
-           lambda i: f"{df['Tumor_Seq_Allele2'].iat[i]!r} is not A/C/G/T/N bases or '-'")  # fmt: skip
+    reject(
+        bad_alt,
+        "invalid Tumor_Seq_Allele2",
+        lambda i: f"{df['Tumor_Seq_Allele2'].iat[i]!r} is not A/C/G/T/N bases or '-'",
+    )
     no_sample = (df["Tumor_Sample_Barcode"].str.strip() == "").to_numpy()
     reject(no_sample, "missing Tumor_Sample_Barcode", "empty sample barcode")
 
@@ -327,12 +404,20 @@ def read_maf(path: Path | str, cfg: MafInputConfig) -> ReadResult:
         t_alt = pd.to_numeric(raw_alt, errors="coerce")
         t_dp = pd.to_numeric(raw_dp, errors="coerce")
         bad = (raw_alt.notna() & t_alt.isna()) | (raw_dp.notna() & t_dp.isna())
-        reject(bad.to_numpy(), "non-numeric read count",
-               lambda i: f"t_alt_count={df['t_alt_count'].iat[i]!r}, t_depth={df['t_depth'].iat[i]!r}")  # fmt: skip
+        reject(
+            bad.to_numpy(),
+            "non-numeric read count",
+            lambda i: f"t_alt_count={df['t_alt_count'].iat[i]!r}, t_depth={df['t_depth'].iat[i]!r}",
+        )
         incoherent = (t_alt > t_dp) | (t_alt < 0) | (t_dp < 0)
-        reject(incoherent.fillna(False).to_numpy(), "invalid read count",
-               lambda i: f"t_alt_count {df['t_alt_count'].iat[i]} exceeds t_depth {df['t_depth'].iat[i]} "
-               "or is negative")  # fmt: skip
+        reject(
+            incoherent.fillna(False).to_numpy(),
+            "invalid read count",
+            lambda i: (
+                f"t_alt_count {df['t_alt_count'].iat[i]} exceeds t_depth {df['t_depth'].iat[i]} "
+                "or is negative"
+            ),
+        )
         vaf = (t_alt / t_dp.where(t_dp > 0)).astype(float)
         depth = t_dp.round().astype("Int64")
     vcol = cfg.vaf_column
@@ -343,8 +428,11 @@ def read_maf(path: Path | str, cfg: MafInputConfig) -> ReadResult:
     if vcol is not None:
         raw_v = df[vcol].replace(_MISSING)
         v = pd.to_numeric(raw_v, errors="coerce")
-        reject((raw_v.notna() & v.isna()).to_numpy(), "non-numeric VAF",
-               lambda i: f"{vcol}={df[vcol].iat[i]!r} is not a number")  # fmt: skip
+        reject(
+            (raw_v.notna() & v.isna()).to_numpy(),
+            "non-numeric VAF",
+            lambda i: f"{vcol}={df[vcol].iat[i]!r} is not a number",
+        )
         scale = cfg.vaf_scale
         if scale == "auto":
             scale = "percent" if (v[ok] > 1).any() else "fraction"
@@ -356,8 +444,10 @@ def read_maf(path: Path | str, cfg: MafInputConfig) -> ReadResult:
     out_of_range = ((vaf < 0) | (vaf > 1)).fillna(False).to_numpy()
     reject(out_of_range, "invalid VAF", lambda i: f"allele fraction {vaf.iat[i]:g} is outside 0-1")
     if pd.isna(vaf[ok]).all() and ok.any():
-        report.warnings.append("no allele fraction: the MAF has neither t_alt_count/t_depth nor a "
-                               "VAF column (set cohort.inputs.maf.vaf_column)")  # fmt: skip
+        report.warnings.append(
+            "no allele fraction: the MAF has neither t_alt_count/t_depth nor a "
+            "VAF column (set cohort.inputs.maf.vaf_column)"
+        )
     filt = df["FILTER"] if "FILTER" in df else pd.Series("PASS", index=df.index)
     filt = filt.replace("", ".")
     if cfg.pass_only and "FILTER" in df:

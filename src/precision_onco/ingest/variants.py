@@ -39,8 +39,11 @@ def sniff_format(path: Path | str) -> str:
         if "Hugo_Symbol" in line.split("\t") and "Tumor_Sample_Barcode" in line.split("\t"):
             return "maf"
         break
-    raise IngestError(p, "neither a VCF (first line '##fileformat=VCFv4.x') nor a MAF (a header "
-                      "line with Hugo_Symbol and Tumor_Sample_Barcode columns)")  # fmt: skip
+    raise IngestError(
+        p,
+        "neither a VCF (first line '##fileformat=VCFv4.x') nor a MAF (a header "
+        "line with Hugo_Symbol and Tumor_Sample_Barcode columns)",
+    )
 
 
 def read_variants(
@@ -54,8 +57,13 @@ def read_variants(
 ) -> ReadResult:
     """Read a VCF or MAF (format detected from the content) into canonical variant rows."""
     if sniff_format(path) == "vcf":
-        return read_vcf(path, vcf or VcfInputConfig(), genes=genes, tumor_sample=tumor_sample,
-                        pass_only=pass_only)  # fmt: skip
+        return read_vcf(
+            path,
+            vcf or VcfInputConfig(),
+            genes=genes,
+            tumor_sample=tumor_sample,
+            pass_only=pass_only,
+        )
     mcfg = maf or MafInputConfig()
     if pass_only is not None:
         mcfg = MafInputConfig(

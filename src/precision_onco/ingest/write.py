@@ -42,9 +42,12 @@ def write_outputs(tables: CohortTables, processed_dir: Path, reports_dir: Path) 
     summary = tables.summary()
     s.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
     out["summary"] = s
-    metrics = {"tables": summary["tables"], "by_kind": summary["by_kind"],
-               "rejected_by_reason": summary["rejected_by_reason"],
-               "warnings": len(summary["warnings"])}  # fmt: skip
+    metrics = {
+        "tables": summary["tables"],
+        "by_kind": summary["by_kind"],
+        "rejected_by_reason": summary["rejected_by_reason"],
+        "warnings": len(summary["warnings"]),
+    }
     m = reports_dir / OUTPUT_FILES["metrics"]
     m.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     out["metrics"] = m

@@ -34,8 +34,10 @@ def endpoint_labels(
         y = y.where(col.notna())
         bad = y.notna() & ~y.isin([0.0, 1.0])
         if bad.any():
-            raise InputError(f"endpoints.{name}: column {e.column!r} has values other than 0/1 "
-                             f"(e.g. {col[bad].iloc[0]!r}); set a threshold")  # fmt: skip
+            raise InputError(
+                f"endpoints.{name}: column {e.column!r} has values other than 0/1 "
+                f"(e.g. {col[bad].iloc[0]!r}); set a threshold"
+            )
         if y.nunique(dropna=True) < 2:
             skipped[name] = f"column {e.column!r} has a single value"
             continue
@@ -72,11 +74,13 @@ def assign_split(lines: pd.DataFrame, cfg: SplitConfig) -> pd.Series:
         held = lines[cfg.column].astype("string").isin([str(v) for v in cfg.test_values])
         test = set(pk[held.fillna(False).to_numpy(bool)])
         if not test:
-            raise ConfigError(f"split.column {cfg.column!r}: no row has a value in "
-                             f"{list(cfg.test_values)}")  # fmt: skip
+            raise ConfigError(
+                f"split.column {cfg.column!r}: no row has a value in {list(cfg.test_values)}"
+            )
     else:
-        raise ConfigError(f"split.method: {cfg.method!r} is not one of "
-                          f"{', '.join(choices_of(SplitMethod))}")
+        raise ConfigError(
+            f"split.method: {cfg.method!r} is not one of {', '.join(choices_of(SplitMethod))}"
+        )
     rest = np.array([p for p in patients if p not in test])
     n_val = int(round(cfg.validation_fraction * len(rest)))
     val = set(rng.permutation(rest)[:n_val])

@@ -21,9 +21,14 @@ from precision_onco.models.fit import EndpointModel
 __all__ = ["contributions", "raw_log_odds"]
 
 
-def contributions(model: EndpointModel, features: pd.DataFrame, *,
-                  x: pd.DataFrame | None = None, codes: np.ndarray | None = None,
-                  threads: int = 0) -> tuple[pd.DataFrame, np.ndarray]:  # fmt: skip
+def contributions(
+    model: EndpointModel,
+    features: pd.DataFrame,
+    *,
+    x: pd.DataFrame | None = None,
+    codes: np.ndarray | None = None,
+    threads: int = 0,
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Per-row TreeSHAP contributions (log-odds) by feature, and the bias term.
 
     Returns ``(contrib, bias)``: ``contrib.sum(axis=1) + bias`` equals the mean raw
@@ -32,8 +37,9 @@ def contributions(model: EndpointModel, features: pd.DataFrame, *,
     (0: all cores).
     """
     if model.kind != "lightgbm":
-        raise ConfigError(f"exact TreeSHAP needs a tree model; endpoint {model.endpoint!r} is "
-                         f"{model.kind}")  # fmt: skip
+        raise ConfigError(
+            f"exact TreeSHAP needs a tree model; endpoint {model.endpoint!r} is {model.kind}"
+        )
     if codes is None:
         codes = model.codes(model.matrix(features) if x is None else x)
     a = codes

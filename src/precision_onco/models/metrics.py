@@ -11,7 +11,13 @@ from scipy.stats import norm, rankdata
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_curve
 
 __all__ = [
-    "auc", "bc_interval", "curves", "ece", "metric_table", "stratified_resamples", "summarize",
+    "auc",
+    "bc_interval",
+    "curves",
+    "ece",
+    "metric_table",
+    "stratified_resamples",
+    "summarize",
 ]
 
 
@@ -68,8 +74,7 @@ def bc_interval(values: np.ndarray, point: float, level: float = 0.95) -> tuple[
     return float(lo), float(hi)
 
 
-def stratified_resamples(y: np.ndarray, bootstrap: int, rng: np.random.Generator
-                         ) -> np.ndarray:
+def stratified_resamples(y: np.ndarray, bootstrap: int, rng: np.random.Generator) -> np.ndarray:
     """(bootstrap, n) row indices: each resample draws the positives and the negatives
     separately, with replacement, keeping their counts — so that every resample has both
     classes and none is dropped from an interval (the stratified bootstrap; Carpenter & Bithell,
@@ -79,12 +84,18 @@ def stratified_resamples(y: np.ndarray, bootstrap: int, rng: np.random.Generator
     pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y != 1)
     if not len(pos) or not len(neg):
         return rng.integers(0, n, size=(bootstrap, n))
-    return np.concatenate([pos[rng.integers(0, len(pos), size=(bootstrap, len(pos)))],
-                           neg[rng.integers(0, len(neg), size=(bootstrap, len(neg)))]], axis=1)
+    return np.concatenate(
+        [
+            pos[rng.integers(0, len(pos), size=(bootstrap, len(pos)))],
+            neg[rng.integers(0, len(neg), size=(bootstrap, len(neg)))],
+        ],
+        axis=1,
+    )
 
 
-def summarize(y: np.ndarray, p: np.ndarray, *, bootstrap: int, bins: int,
-              rng: np.random.Generator) -> dict[str, Any]:  # fmt: skip
+def summarize(
+    y: np.ndarray, p: np.ndarray, *, bootstrap: int, bins: int, rng: np.random.Generator
+) -> dict[str, Any]:
     """AUC, average precision, Brier and ECE with bias-corrected 95% bootstrap intervals: the
     rank metrics on stratified resamples (no resample lacks a class, so none is dropped),
     Brier and ECE on plain ones (defined on any resample)."""
@@ -93,13 +104,18 @@ def summarize(y: np.ndarray, p: np.ndarray, *, bootstrap: int, bins: int,
     n = len(y)
     point = {
         "auc": auc(y, p),
-        "average_precision": float(average_precision_score(y, p)) if 0 < y.sum() < n
+        "average_precision": float(average_precision_score(y, p))
+        if 0 < y.sum() < n
         else float("nan"),
         "brier": float(np.mean((p - y) ** 2)),
         "ece": ece(y, p, bins),
     }
-    out: dict[str, Any] = {"n": n, "positives": int(y.sum()), "prevalence": float(y.mean()),
-                           "mean_prediction": float(p.mean())}  # fmt: skip
+    out: dict[str, Any] = {
+        "n": n,
+        "positives": int(y.sum()),
+        "prevalence": float(y.mean()),
+        "mean_prediction": float(p.mean()),
+    }
     if bootstrap > 0 and n > 1:
         # rank metrics (AUC, AP) are conditional on the two classes: stratified resamples keep
         # both in every resample; Brier and ECE also vary with the number of events: plain ones
@@ -111,11 +127,13 @@ def summarize(y: np.ndarray, p: np.ndarray, *, bootstrap: int, bins: int,
             "auc": _auc_rows(yb, pb),
             "brier": ((pp - yp) ** 2).mean(axis=1),
             "ece": _ece_rows(yp, pp, bins),
-            "average_precision": np.array([
-                average_precision_score(yb[b], pb[b]) if 0 < yb[b].sum() < n else np.nan
-                for b in range(bootstrap)
-            ]),
-        }  # fmt: skip
+            "average_precision": np.array(
+                [
+                    average_precision_score(yb[b], pb[b]) if 0 < yb[b].sum() < n else np.nan
+                    for b in range(bootstrap)
+                ]
+            ),
+        }
     else:
         boot = {}
     for k, v in point.items():
@@ -130,23 +148,32 @@ def summarize(y: np.ndarray, p: np.ndarray, *, bootstrap: int, bins: int,
 
 
 def metric_table(
-    frame: pd.DataFrame, y_col: str, p_col: str, by: dict[str, str], *, bootstrap: int,
-    bins: int, min_rows: int, seed: int,
-) -> dict[str, Any]:  # fmt: skip
+    frame: pd.DataFrame,
+    y_col: str,
+    p_col: str,
+    by: dict[str, str],
+    *,
+    bootstrap: int,
+    bins: int,
+    min_rows: int,
+    seed: int,
+) -> dict[str, Any]:
     """Overall and per-subgroup summaries (subgroups under ``min_rows`` rows are left out)."""
     rng = np.random.default_rng(seed)
     ok = frame[y_col].notna() & frame[p_col].notna()
     f = frame.loc[ok]
-    res: dict[str, Any] = {"overall": summarize(f[y_col], f[p_col], bootstrap=bootstrap,
-                                                bins=bins, rng=rng)}  # fmt: skip
+    res: dict[str, Any] = {
+        "overall": summarize(f[y_col], f[p_col], bootstrap=bootstrap, bins=bins, rng=rng)
+    }
     for name, col in by.items():
         if col not in f.columns:
             continue
         groups: dict[str, Any] = {}
         for value, g in f.groupby(f[col].astype("string").fillna("unknown")):
             if len(g) >= min_rows and 0 < g[y_col].sum() < len(g):
-                groups[str(value)] = summarize(g[y_col], g[p_col], bootstrap=bootstrap,
-                                               bins=bins, rng=rng)  # fmt: skip
+                groups[str(value)] = summarize(
+                    g[y_col], g[p_col], bootstrap=bootstrap, bins=bins, rng=rng
+                )
         res[f"by_{name}"] = groups
     return res
 
@@ -158,9 +185,12 @@ def curves(y: np.ndarray, p: np.ndarray, bins: int) -> dict[str, pd.DataFrame]:
     fpr, tpr, _ = roc_curve(y, p)
     prec, rec, _ = precision_recall_curve(y, p)
     idx = np.minimum((p * bins).astype(int), bins - 1)
-    cal = (pd.DataFrame({"bin": idx, "predicted": p, "observed": y})
-           .groupby("bin").agg(predicted=("predicted", "mean"), observed=("observed", "mean"),
-                               n=("observed", "size")).reset_index())  # fmt: skip
+    cal = (
+        pd.DataFrame({"bin": idx, "predicted": p, "observed": y})
+        .groupby("bin")
+        .agg(predicted=("predicted", "mean"), observed=("observed", "mean"), n=("observed", "size"))
+        .reset_index()
+    )
     step: Callable[[np.ndarray], np.ndarray] = lambda a: np.round(a, 5)  # noqa: E731
     return {
         "roc": pd.DataFrame({"fpr": step(fpr), "tpr": step(tpr)}),

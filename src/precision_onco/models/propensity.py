@@ -79,8 +79,9 @@ def cross_fit_propensity(
         Out-of-fold probabilities of every regimen ever given, rows in ``states`` order.
     """
     if len(states) != len(given) or len(states) != len(groups):
-        raise ValueError(f"states, given and groups differ in length: {len(states)}, "
-                         f"{len(given)}, {len(groups)}")  # fmt: skip
+        raise ValueError(
+            f"states, given and groups differ in length: {len(states)}, {len(given)}, {len(groups)}"
+        )
     x = model_matrix(states, list(columns))
     x.columns = [f"f{j}" for j in range(x.shape[1])]  # LightGBM refuses some characters
     y = given.astype("string").fillna("unknown").to_numpy(dtype=object)
@@ -107,8 +108,9 @@ def cross_fit_propensity(
         )
         m.fit(x.iloc[tr], yi[tr])
         proba[np.ix_(te, np.asarray(m.classes_, dtype=int))] = m.predict_proba(x.iloc[te])
-    log.info("propensity: %d lines, %d regimens, %d patient-grouped folds", len(y),
-             len(classes), n_folds)  # fmt: skip
+    log.info(
+        "propensity: %d lines, %d regimens, %d patient-grouped folds", len(y), len(classes), n_folds
+    )
     return Propensity([str(c) for c in classes], proba)
 
 

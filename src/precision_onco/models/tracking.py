@@ -33,16 +33,36 @@ from precision_onco.models.fit import EndpointModel
 T = TypeVar("T")
 
 __all__ = [
-    "CHAMPION", "EndpointPyfunc", "GateDecision", "cohort_definition", "gate", "log_pipeline_run",
-    "StoreLockedError", "open_store", "package_versions", "registered_name", "use_experiment",
+    "CHAMPION",
+    "EndpointPyfunc",
+    "GateDecision",
+    "cohort_definition",
+    "gate",
+    "log_pipeline_run",
+    "StoreLockedError",
+    "open_store",
+    "package_versions",
+    "registered_name",
+    "use_experiment",
 ]
 
 log = logging.getLogger(__name__)
 
 CHAMPION = "champion"
 _HIGHER_IS_BETTER = {"auc": True, "average_precision": True, "brier": False, "ece": False}
-_PACKAGES = ("precision-onco", "lightgbm", "scikit-learn", "pandas", "numpy", "pyarrow",
-             "mlflow", "shap", "cyvcf2", "dvc", "hydra-core")  # fmt: skip
+_PACKAGES = (
+    "precision-onco",
+    "lightgbm",
+    "scikit-learn",
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "mlflow",
+    "shap",
+    "cyvcf2",
+    "dvc",
+    "hydra-core",
+)
 
 
 try:
@@ -75,8 +95,11 @@ def cohort_definition(cfg: Config, endpoint: str | None = None) -> str:
     """A fingerprint of what a model's held-out figures are measured on: the cohort's inputs
     and their mapping, the split and, for an endpoint, its definition. Champions are compared
     only with models of the same definition."""
-    parts: dict[str, Any] = {"inputs": _asdict(cfg.cohort.inputs), "split": _asdict(cfg.split),
-                             "synthetic": cfg.cohort.synthetic}
+    parts: dict[str, Any] = {
+        "inputs": _asdict(cfg.cohort.inputs),
+        "split": _asdict(cfg.split),
+        "synthetic": cfg.cohort.synthetic,
+    }
     if endpoint is not None and endpoint in cfg.endpoints:
         parts["endpoint"] = _asdict(cfg.endpoints[endpoint])
     blob = json.dumps(parts, sort_keys=True, default=str).encode()
@@ -89,8 +112,12 @@ class GateDecision:
     reason: str
 
 
-def gate(new: Mapping[str, float], champion: Mapping[str, float] | None, metrics: list[str],
-         tolerance: float) -> GateDecision:  # fmt: skip
+def gate(
+    new: Mapping[str, float],
+    champion: Mapping[str, float] | None,
+    metrics: list[str],
+    tolerance: float,
+) -> GateDecision:
     """Promote when there is no champion, or no gate metric is worse beyond ``tolerance``."""
     if champion is None:
         return GateDecision(True, "no champion yet")
@@ -103,23 +130,27 @@ def gate(new: Mapping[str, float], champion: Mapping[str, float] | None, metrics
         if delta < -tolerance:
             worse.append(f"{m} {new[m]:.4f} vs champion {champion[m]:.4f}")
     if worse:
-        return GateDecision(False, "worse than the champion beyond tolerance "
-                            f"{tolerance}: " + "; ".join(worse))  # fmt: skip
-    return GateDecision(True, "not worse than the champion within tolerance "
-                        f"{tolerance} on {', '.join(metrics)}")  # fmt: skip
+        return GateDecision(
+            False, f"worse than the champion beyond tolerance {tolerance}: " + "; ".join(worse)
+        )
+    return GateDecision(
+        True, f"not worse than the champion within tolerance {tolerance} on {', '.join(metrics)}"
+    )
 
 
 def _git(root: Path) -> dict[str, str]:
     def run(*args: str) -> str:
         try:
-            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                                  timeout=10, check=True).stdout.strip()  # fmt: skip
+            return subprocess.run(
+                ["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=True
+            ).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             return ""
 
-    return {"git_commit": run("rev-parse", "HEAD") or "unknown",
-            "git_dirty": "true" if run("status", "--porcelain", "--untracked-files=no")
-            else "false"}  # fmt: skip
+    return {
+        "git_commit": run("rev-parse", "HEAD") or "unknown",
+        "git_dirty": "true" if run("status", "--porcelain", "--untracked-files=no") else "false",
+    }
 
 
 def _dvc_hashes(root: Path) -> dict[str, str]:
@@ -226,8 +257,14 @@ STORE_RETRIES = 5
 STORE_FIRST_WAIT_S = 0.5
 
 
-def open_store(fn: Callable[[], T], *, uri: str, what: str, retries: int | None = None,
-               first_wait_s: float | None = None) -> T:  # fmt: skip
+def open_store(
+    fn: Callable[[], T],
+    *,
+    uri: str,
+    what: str,
+    retries: int | None = None,
+    first_wait_s: float | None = None,
+) -> T:
     """``fn()`` (a first call to the tracking store), retried with backoff while the store is
     locked (:func:`precision_onco.models.store.with_store_retry`, one warning line per retry);
     still locked after the last retry: :class:`StoreLockedError` in one line."""
@@ -273,14 +310,24 @@ def log_pipeline_run(
     flat = flat_metrics(dict(metrics))
     versions = package_versions()
     decisions: dict[str, Any] = {}
-    small = {ep: r["reason"] for ep, r in (metrics.get("sample_size") or {}).items()
-             if isinstance(r, dict) and r.get("hold")}
+    small = {
+        ep: r["reason"]
+        for ep, r in (metrics.get("sample_size") or {}).items()
+        if isinstance(r, dict) and r.get("hold")
+    }
     with mlflow.start_run(run_name=f"{cfg.cohort.name}-{cfg.model.kind}") as parent:
-        mlflow.set_tags({**_git(root), "cohort": cfg.cohort.name, "synthetic": cfg.cohort.synthetic,
-                         "kind": "pipeline", "cohort_definition": cohort_definition(cfg),
-                         "leakage_guard": "on" if cfg.features.leakage.enabled else "off",
-                         "leakage_allowed": ",".join(cfg.features.leakage.allow) or "none",
-                         "small_cohort_override": str(cfg.evaluation.promote_small)})  # fmt: skip
+        mlflow.set_tags(
+            {
+                **_git(root),
+                "cohort": cfg.cohort.name,
+                "synthetic": cfg.cohort.synthetic,
+                "kind": "pipeline",
+                "cohort_definition": cohort_definition(cfg),
+                "leakage_guard": "on" if cfg.features.leakage.enabled else "off",
+                "leakage_allowed": ",".join(cfg.features.leakage.allow) or "none",
+                "small_cohort_override": str(cfg.evaluation.promote_small),
+            }
+        )
         params: dict[str, Any] = {}
         _flat("model", _asdict(cfg.model), params)
         _flat("split", _asdict(cfg.split), params)
@@ -297,12 +344,18 @@ def log_pipeline_run(
         for ep, model in models.items():
             with mlflow.start_run(run_name=ep, nested=True) as child:
                 mlflow.set_tags({"endpoint": ep, "kind": "endpoint", "parent": parent.info.run_id})
-                mlflow.log_params({"endpoint": ep, "column": cfg.endpoints[ep].column,
-                                   "threshold": str(cfg.endpoints[ep].threshold),
-                                   "best_iteration": str(model.best_iteration),
-                                   "n_features": len(model.columns)})  # fmt: skip
-                ep_metrics = {k.split(".", 1)[1]: v for k, v in flat.items()
-                              if k.startswith(f"{ep}.")}  # fmt: skip
+                mlflow.log_params(
+                    {
+                        "endpoint": ep,
+                        "column": cfg.endpoints[ep].column,
+                        "threshold": str(cfg.endpoints[ep].threshold),
+                        "best_iteration": str(model.best_iteration),
+                        "n_features": len(model.columns),
+                    }
+                )
+                ep_metrics = {
+                    k.split(".", 1)[1]: v for k, v in flat.items() if k.startswith(f"{ep}.")
+                }
                 mlflow.log_metrics(ep_metrics)
                 with tempfile.TemporaryDirectory() as tmp:
                     t = Path(tmp)
@@ -318,30 +371,51 @@ def log_pipeline_run(
                         mlflow.log_artifact(str(t / "feature_importance.csv"))
                     joblib.dump(model, t / "model.joblib")
                     x = example[[c for c in model.columns if c in example.columns]].head(5)
-                    signature = infer_signature(x, pd.DataFrame(
-                        {"probability": model.predict_proba(x)}))  # fmt: skip
+                    signature = infer_signature(
+                        x, pd.DataFrame({"probability": model.predict_proba(x)})
+                    )
                     info = mlflow.pyfunc.log_model(
-                        name="model", python_model=EndpointPyfunc(),
-                        artifacts={"model": str(t / "model.joblib")}, signature=signature,
+                        name="model",
+                        python_model=EndpointPyfunc(),
+                        artifacts={"model": str(t / "model.joblib")},
+                        signature=signature,
                         input_example=x,
-                        pip_requirements=[f"{p}=={v}" for p, v in versions.items()
-                                          if p != "precision-onco"],
-                    )  # fmt: skip
+                        pip_requirements=[
+                            f"{p}=={v}" for p, v in versions.items() if p != "precision-onco"
+                        ],
+                    )
                 if tr.register:
                     decisions[ep] = _register(
-                        client, registered_name(cfg, ep), info.model_uri, child.info.run_id,
-                        ep_metrics, tr.gate_metrics, tr.tolerance,
-                        cohort=cfg.cohort.name, definition=cohort_definition(cfg, ep),
-                        hold=(small or {}).get(ep))
+                        client,
+                        registered_name(cfg, ep),
+                        info.model_uri,
+                        child.info.run_id,
+                        ep_metrics,
+                        tr.gate_metrics,
+                        tr.tolerance,
+                        cohort=cfg.cohort.name,
+                        definition=cohort_definition(cfg, ep),
+                        hold=(small or {}).get(ep),
+                    )
         mlflow.log_dict(decisions, "registry/gate_decisions.json")
         for folder, path in (artifacts or {}).items():
             mlflow.log_artifact(str(path), artifact_path=folder)
     return decisions
 
 
-def _register(client: Any, name: str, model_uri: str, run_id: str, new: Mapping[str, float],
-              gate_metrics: list[str], tolerance: float, *, cohort: str, definition: str,
-              hold: str | None = None) -> dict[str, Any]:
+def _register(
+    client: Any,
+    name: str,
+    model_uri: str,
+    run_id: str,
+    new: Mapping[str, float],
+    gate_metrics: list[str],
+    tolerance: float,
+    *,
+    cohort: str,
+    definition: str,
+    hold: str | None = None,
+) -> dict[str, Any]:
     """Register a version; move ``champion`` to it when the gate allows. ``hold``: a reason
     not to promote at all (a cohort too small for the endpoint)."""
     from mlflow.exceptions import MlflowException
@@ -350,10 +424,13 @@ def _register(client: Any, name: str, model_uri: str, run_id: str, new: Mapping[
         client.get_registered_model(name)
     except MlflowException:
         client.create_registered_model(
-            name, description=f"precision_onco endpoint model of cohort {cohort}",
-            tags={"cohort": cohort})
-    mv = client.create_model_version(name, model_uri, run_id=run_id,
-                                     tags={"cohort": cohort, "cohort_definition": definition})
+            name,
+            description=f"precision_onco endpoint model of cohort {cohort}",
+            tags={"cohort": cohort},
+        )
+    mv = client.create_model_version(
+        name, model_uri, run_id=run_id, tags={"cohort": cohort, "cohort_definition": definition}
+    )
     for m, v in new.items():
         client.set_model_version_tag(name, mv.version, f"metric.{m}", f"{v:.6f}")
     champion = None
@@ -361,29 +438,53 @@ def _register(client: Any, name: str, model_uri: str, run_id: str, new: Mapping[
         cur = client.get_model_version_by_alias(name, CHAMPION)
         champ_version = cur.version
         if cur.tags.get("cohort_definition") == definition:
-            champion = {k.removeprefix("metric."): float(v) for k, v in cur.tags.items()
-                        if k.startswith("metric.")}  # fmt: skip
+            champion = {
+                k.removeprefix("metric."): float(v)
+                for k, v in cur.tags.items()
+                if k.startswith("metric.")
+            }
         else:
-            log.info("%s: champion v%s was evaluated on another definition of cohort %s "
-                     "(inputs, split or endpoint changed): its figures are not comparable",
-                     name, champ_version, cohort)
+            log.info(
+                "%s: champion v%s was evaluated on another definition of cohort %s "
+                "(inputs, split or endpoint changed): its figures are not comparable",
+                name,
+                champ_version,
+                cohort,
+            )
     except MlflowException:
         champ_version = None
     decision = gate(new, champion, list(gate_metrics), tolerance)
     if hold is not None:
         decision = GateDecision(False, hold)
     elif champion is None and champ_version is not None:
-        decision = GateDecision(True, f"the champion v{champ_version} was evaluated on another "
-                                "definition of this cohort; its figures are not comparable")
+        decision = GateDecision(
+            True,
+            f"the champion v{champ_version} was evaluated on another "
+            "definition of this cohort; its figures are not comparable",
+        )
     client.set_model_version_tag(name, mv.version, "gate", decision.reason)
     if decision.promote:
         client.set_registered_model_alias(name, CHAMPION, mv.version)
-    log.info("%s v%s: %s%s", name, mv.version, "champion — " if decision.promote else
-             f"champion stays v{champ_version} — " if champ_version else "no champion — ",
-             decision.reason)
-    return {"model": name, "version": int(mv.version), "promoted": decision.promote,
-            "champion_version": int(mv.version) if decision.promote else
-            (int(champ_version) if champ_version else None), "reason": decision.reason}  # fmt: skip
+    log.info(
+        "%s v%s: %s%s",
+        name,
+        mv.version,
+        "champion — "
+        if decision.promote
+        else f"champion stays v{champ_version} — "
+        if champ_version
+        else "no champion — ",
+        decision.reason,
+    )
+    return {
+        "model": name,
+        "version": int(mv.version),
+        "promoted": decision.promote,
+        "champion_version": int(mv.version)
+        if decision.promote
+        else (int(champ_version) if champ_version else None),
+        "reason": decision.reason,
+    }
 
 
 def _asdict(obj: Any) -> dict[str, Any]:

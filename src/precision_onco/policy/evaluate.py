@@ -26,8 +26,13 @@ import pandas as pd
 from precision_onco.policy.ope import bootstrap_rows, normalized_regret, policy_dr, policy_ipw
 from precision_onco.policy.policies import argmax_policy, random_policy, weighted_sum
 
-__all__ = ["Policy", "PolicyProblem", "build_problem", "evaluate_policies",
-           "outcome_model_accuracy"]  # fmt: skip
+__all__ = [
+    "Policy",
+    "PolicyProblem",
+    "build_problem",
+    "evaluate_policies",
+    "outcome_model_accuracy",
+]
 
 KEYS = ["patient_key", "line_number"]
 
@@ -85,15 +90,19 @@ def build_problem(
     """
     missing = [f"p_{ep}" for ep in endpoints if f"p_{ep}" not in scores.columns]
     if missing:
-        raise ValueError(f"scores: no column {', '.join(missing)} (outcome model probabilities "
-                         "of every endpoint evaluated)")  # fmt: skip
+        raise ValueError(
+            f"scores: no column {', '.join(missing)} (outcome model probabilities "
+            "of every endpoint evaluated)"
+        )
     if len(propensity) != len(scores):
         raise ValueError(f"propensity: {len(propensity)} values for {len(scores)} candidates")
-    lines = observed[[*KEYS, "regimen_id"]].reset_index(drop=True).rename(
-        columns={"regimen_id": "given"})  # fmt: skip
+    lines = (
+        observed[[*KEYS, "regimen_id"]]
+        .reset_index(drop=True)
+        .rename(columns={"regimen_id": "given"})
+    )
     for ep in endpoints:
-        lines[f"y_{ep}"] = observed[ep].to_numpy(dtype=float) if ep in observed.columns \
-            else np.nan  # fmt: skip
+        lines[f"y_{ep}"] = observed[ep].to_numpy(dtype=float) if ep in observed.columns else np.nan
     line_of = pd.Series(np.arange(len(lines)), index=pd.MultiIndex.from_frame(lines[KEYS]))
     cand = scores[[*KEYS, "regimen_id"]].reset_index(drop=True)
     idx = pd.MultiIndex.from_frame(cand[KEYS])
@@ -107,22 +116,29 @@ def build_problem(
     has_truth = truth is not None
     if truth is not None:
         cols = [c for c in (*(f"p_{ep}" for ep in endpoints), "p_choice") if c in truth.columns]
-        t = cand[[*KEYS, "regimen_id"]].merge(truth[[*KEYS, "regimen_id", *cols]], how="left",
-                                              on=[*KEYS, "regimen_id"])  # fmt: skip
+        t = cand[[*KEYS, "regimen_id"]].merge(
+            truth[[*KEYS, "regimen_id", *cols]], how="left", on=[*KEYS, "regimen_id"]
+        )
         for c in cols:
             cand[c.replace("p_", "truth_", 1) if c != "p_choice" else c] = t[c].to_numpy()
-        has_truth = all(f"truth_{ep}" in cand.columns and cand[f"truth_{ep}"].notna().all()
-                        for ep in endpoints)  # fmt: skip
-    pos = pd.Series(np.arange(len(cand)), index=pd.MultiIndex.from_arrays(
-        [cand["line"].to_numpy(), cand["regimen_id"].astype(str).to_numpy()]))  # fmt: skip
+        has_truth = all(
+            f"truth_{ep}" in cand.columns and cand[f"truth_{ep}"].notna().all() for ep in endpoints
+        )
+    pos = pd.Series(
+        np.arange(len(cand)),
+        index=pd.MultiIndex.from_arrays(
+            [cand["line"].to_numpy(), cand["regimen_id"].astype(str).to_numpy()]
+        ),
+    )
     given_idx = pd.MultiIndex.from_arrays([np.arange(len(lines)), lines["given"].astype(str)])
     lines["given_row"] = pos.reindex(given_idx).fillna(-1).to_numpy(dtype=int)
     return PolicyProblem(cand, lines, list(endpoints), has_truth)
 
 
 def _per_line(problem: PolicyProblem, values: np.ndarray) -> np.ndarray:
-    return np.bincount(problem.candidates["line"].to_numpy(), weights=values,
-                       minlength=len(problem.lines))  # fmt: skip
+    return np.bincount(
+        problem.candidates["line"].to_numpy(), weights=values, minlength=len(problem.lines)
+    )
 
 
 def _at_given(problem: PolicyProblem, values: np.ndarray, default: float) -> np.ndarray:
@@ -130,15 +146,30 @@ def _at_given(problem: PolicyProblem, values: np.ndarray, default: float) -> np.
     return np.where(g >= 0, np.asarray(values, dtype=float)[np.maximum(g, 0)], default)
 
 
-def _ipw_rows(rows: np.ndarray, *, y: np.ndarray, ok: np.ndarray, pi_given: np.ndarray,
-              e_given: np.ndarray, clip: float) -> float:  # fmt: skip
+def _ipw_rows(
+    rows: np.ndarray,
+    *,
+    y: np.ndarray,
+    ok: np.ndarray,
+    pi_given: np.ndarray,
+    e_given: np.ndarray,
+    clip: float,
+) -> float:
     r = rows[ok[rows]]
     return policy_ipw(y[r], pi_given[r], e_given[r], clip=clip)
 
 
-def _dr_rows(rows: np.ndarray, *, y: np.ndarray, ok: np.ndarray, pi_given: np.ndarray,
-             e_given: np.ndarray, mu_pi: np.ndarray, mu_given: np.ndarray,
-             clip: float) -> float:  # fmt: skip
+def _dr_rows(
+    rows: np.ndarray,
+    *,
+    y: np.ndarray,
+    ok: np.ndarray,
+    pi_given: np.ndarray,
+    e_given: np.ndarray,
+    mu_pi: np.ndarray,
+    mu_given: np.ndarray,
+    clip: float,
+) -> float:
     r = rows[ok[rows]]
     return policy_dr(y[r], pi_given[r], e_given[r], mu_pi[r], mu_given[r], clip=clip)
 
@@ -189,21 +220,29 @@ def evaluate_policies(
     line = cand["line"].to_numpy()
     e = cand["propensity"].to_numpy(dtype=float)
     e_given = _at_given(problem, e, 1.0)
-    resamples = bootstrap_rows(lines["patient_key"].astype(str).to_numpy(), n_boot=n_boot,
-                               seed=seed)  # fmt: skip
+    resamples = bootstrap_rows(
+        lines["patient_key"].astype(str).to_numpy(), n_boot=n_boot, seed=seed
+    )
     alpha = (1 - level) / 2
     oracle_pi = None
     if problem.has_truth and utility in outcomes:
         oracle_pi = argmax_policy(line, weighted_sum(cand, outcomes[utility], "truth_"))
-    out: dict[str, Any] = {"lines": len(lines),
-                              "patients": int(lines["patient_key"].nunique()),
-                              "clip": clip, "low_propensity": low_propensity,
-                              "bootstrap": n_boot, "level": level, "policies": {}}  # fmt: skip
+    out: dict[str, Any] = {
+        "lines": len(lines),
+        "patients": int(lines["patient_key"].nunique()),
+        "clip": clip,
+        "low_propensity": low_propensity,
+        "bootstrap": n_boot,
+        "level": level,
+        "policies": {},
+    }
     # per outcome: observed y, labelled lines, mu per candidate, mu of the given, truth
     arrays: dict[str, tuple[Any, ...]] = {}
     for name, weights in outcomes.items():
-        y = sum((float(w) * lines[f"y_{ep}"].to_numpy(dtype=float) for ep, w in weights.items()),
-                np.zeros(len(lines)))  # fmt: skip
+        y = sum(
+            (float(w) * lines[f"y_{ep}"].to_numpy(dtype=float) for ep, w in weights.items()),
+            np.zeros(len(lines)),
+        )
         mu = weighted_sum(cand, weights, "mu_")
         truth = weighted_sum(cand, weights, "truth_") if problem.has_truth else None
         arrays[name] = (y, np.isfinite(y), mu, _at_given(problem, mu, 0.0), truth)
@@ -213,20 +252,29 @@ def evaluate_policies(
         pi_given = _at_given(problem, pol.pi, 0.0)
         w = pi_given / np.maximum(e_given, clip)
         res: dict[str, Any] = {
-            "kind": pol.kind, **pol.detail,
+            "kind": pol.kind,
+            **pol.detail,
             "concordance_with_practice": _r(pi_given.mean()),
             "low_propensity_share": _r(_per_line(problem, pol.pi * (e < low_propensity)).mean()),
-            "effective_sample_size": _r(w.sum() ** 2 / max((w ** 2).sum(), 1e-12)),
+            "effective_sample_size": _r(w.sum() ** 2 / max((w**2).sum(), 1e-12)),
             "matched_lines": int((pi_given > 0).sum()),
-        }  # fmt: skip
+        }
         if oracle_pi is not None:
             res["top1_agreement_oracle"] = _r(_per_line(problem, pol.pi * oracle_pi).mean())
         for oname, (y, ok, mu, mu_given, truth) in arrays.items():
             mu_pi = _per_line(problem, pol.pi * mu)
 
             ipw = partial(_ipw_rows, y=y, ok=ok, pi_given=pi_given, e_given=e_given, clip=clip)
-            dr = partial(_dr_rows, y=y, ok=ok, pi_given=pi_given, e_given=e_given, mu_pi=mu_pi,
-                         mu_given=mu_given, clip=clip)  # fmt: skip
+            dr = partial(
+                _dr_rows,
+                y=y,
+                ok=ok,
+                pi_given=pi_given,
+                e_given=e_given,
+                mu_pi=mu_pi,
+                mu_given=mu_given,
+                clip=clip,
+            )
 
             every = np.arange(len(lines))
             block: dict[str, Any] = {"n": int(ok.sum())}
@@ -236,8 +284,9 @@ def evaluate_policies(
                 draws[(pname, oname, est_name)] = (point, boots)
                 fin = boots[np.isfinite(boots)]
                 lo, hi = np.quantile(fin, [alpha, 1 - alpha]) if len(fin) else (np.nan,) * 2
-                block.update({est_name: _r(point), f"{est_name}_low": _r(lo),
-                              f"{est_name}_high": _r(hi)})  # fmt: skip
+                block.update(
+                    {est_name: _r(point), f"{est_name}_low": _r(lo), f"{est_name}_high": _r(hi)}
+                )
             block["outcome_model"] = _r(mu_pi[ok].mean())
             if truth is not None:
                 tpi = pol.true_pi if pol.true_pi is not None else pol.pi
@@ -256,9 +305,11 @@ def evaluate_policies(
     return out
 
 
-def _simultaneous(results: dict[str, dict[str, Any]],
-                  draws: dict[tuple[str, str, str], tuple[float, np.ndarray]],
-                  level: float) -> dict[str, float | None]:  # fmt: skip
+def _simultaneous(
+    results: dict[str, dict[str, Any]],
+    draws: dict[tuple[str, str, str], tuple[float, np.ndarray]],
+    level: float,
+) -> dict[str, float | None]:
     """Simultaneous ``level`` bands over every policy and outcome, per estimator (max-|t|
     bootstrap): ``point ± c·se`` with ``c`` the ``level`` quantile of the largest
     standardized bootstrap deviation. They cover all the true values at once with
@@ -284,9 +335,12 @@ def _simultaneous(results: dict[str, dict[str, Any]],
     return quantiles
 
 
-def _paired(results: dict[str, dict[str, Any]],
-            draws: dict[tuple[str, str, str], tuple[float, np.ndarray]], reference: str,
-            alpha: float) -> None:  # fmt: skip
+def _paired(
+    results: dict[str, dict[str, Any]],
+    draws: dict[tuple[str, str, str], tuple[float, np.ndarray]],
+    reference: str,
+    alpha: float,
+) -> None:
     """Each policy's DR value minus ``reference``'s, with a percentile interval from the
     same resamples: far narrower than either value's, as most lines choose alike."""
     for (pname, oname, est), (point, boots) in draws.items():
@@ -302,8 +356,9 @@ def _paired(results: dict[str, dict[str, Any]],
         ref_true = results[reference][oname].get("true")
         if block.get("true") is not None and ref_true is not None:
             block[f"true_vs_{reference}"] = truth = _r(block["true"] - ref_true)
-            block[f"{key}_covers"] = bool(truth is not None and np.isfinite(lo)
-                                          and lo <= truth <= hi)  # fmt: skip
+            block[f"{key}_covers"] = bool(
+                truth is not None and np.isfinite(lo) and lo <= truth <= hi
+            )
 
 
 def _coverage(results: dict[str, dict[str, Any]]) -> None:
@@ -315,13 +370,20 @@ def _coverage(results: dict[str, dict[str, Any]]) -> None:
             v = block["true"]
             for band in ("ipw", "dr", "ipw_sim", "dr_sim"):
                 lo, hi = block.get(f"{band}_low"), block.get(f"{band}_high")
-                block[f"{band}_covers"] = bool(lo is not None and hi is not None and v is not None
-                                               and lo <= v <= hi)  # fmt: skip
+                block[f"{band}_covers"] = bool(
+                    lo is not None and hi is not None and v is not None and lo <= v <= hi
+                )
 
 
-def _regret(problem: PolicyProblem, results: dict[str, dict[str, Any]], ok: np.ndarray,
-            truth: np.ndarray, oracle_pi: np.ndarray, utility: str,
-            out: dict[str, Any]) -> None:  # fmt: skip
+def _regret(
+    problem: PolicyProblem,
+    results: dict[str, dict[str, Any]],
+    ok: np.ndarray,
+    truth: np.ndarray,
+    oracle_pi: np.ndarray,
+    utility: str,
+    out: dict[str, Any],
+) -> None:
     """True value of the oracle and of random choice on ``utility`` (lines ``ok``, candidate
     values ``truth``); each policy's regret."""
     line = problem.candidates["line"].to_numpy()
@@ -350,7 +412,9 @@ def outcome_model_accuracy(problem: PolicyProblem) -> dict[str, dict[str, float 
     for ep in problem.endpoints:
         err = cand[f"mu_{ep}"].to_numpy(float) - cand[f"truth_{ep}"].to_numpy(float)
         cf = err[~given]
-        out[ep] = {"mae": _r(np.abs(err).mean()),
-                   "mae_counterfactual": _r(np.abs(cf).mean()) if len(cf) else None,
-                   "bias_counterfactual": _r(cf.mean()) if len(cf) else None}
+        out[ep] = {
+            "mae": _r(np.abs(err).mean()),
+            "mae_counterfactual": _r(np.abs(cf).mean()) if len(cf) else None,
+            "bias_counterfactual": _r(cf.mean()) if len(cf) else None,
+        }
     return out

@@ -22,8 +22,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Estimate", "bootstrap_rows", "dr_value", "ipw_value", "normalized_regret", "overlap",
-           "policy_dr", "policy_ipw", "with_ci"]
+__all__ = [
+    "Estimate",
+    "bootstrap_rows",
+    "dr_value",
+    "ipw_value",
+    "normalized_regret",
+    "overlap",
+    "policy_dr",
+    "policy_ipw",
+    "with_ci",
+]
 
 
 @dataclass(frozen=True)
@@ -43,8 +52,14 @@ def _weights(pi_given: np.ndarray, propensity: np.ndarray, clip: float) -> np.nd
     return np.asarray(pi_given, dtype=float) / np.maximum(np.asarray(propensity, float), clip)
 
 
-def policy_ipw(y: np.ndarray, pi_given: np.ndarray, propensity: np.ndarray, *,
-               clip: float = 0.01, normalized: bool = True) -> float:  # fmt: skip
+def policy_ipw(
+    y: np.ndarray,
+    pi_given: np.ndarray,
+    propensity: np.ndarray,
+    *,
+    clip: float = 0.01,
+    normalized: bool = True,
+) -> float:
     """IPW value of a (possibly stochastic) policy.
 
     Parameters
@@ -67,9 +82,15 @@ def policy_ipw(y: np.ndarray, pi_given: np.ndarray, propensity: np.ndarray, *,
     return float((w * y).mean())
 
 
-def policy_dr(y: np.ndarray, pi_given: np.ndarray, propensity: np.ndarray,
-              mu_policy: np.ndarray, mu_given: np.ndarray, *,
-              clip: float = 0.01) -> float:  # fmt: skip
+def policy_dr(
+    y: np.ndarray,
+    pi_given: np.ndarray,
+    propensity: np.ndarray,
+    mu_policy: np.ndarray,
+    mu_given: np.ndarray,
+    *,
+    clip: float = 0.01,
+) -> float:
     """Doubly robust (AIPW) value of a (possibly stochastic) policy: ``mu_policy`` is the
     outcome model averaged over the policy's choices on each line, ``mu_given`` the
     outcome model of the observed regimen; see :func:`policy_ipw` for the others."""
@@ -78,8 +99,15 @@ def policy_dr(y: np.ndarray, pi_given: np.ndarray, propensity: np.ndarray,
     return float(np.mean(np.asarray(mu_policy, float) + w * (y - np.asarray(mu_given, float))))
 
 
-def ipw_value(y: np.ndarray, chosen: np.ndarray, given: np.ndarray, propensity: np.ndarray, *,
-              clip: float = 0.01, normalized: bool = True) -> float:  # fmt: skip
+def ipw_value(
+    y: np.ndarray,
+    chosen: np.ndarray,
+    given: np.ndarray,
+    propensity: np.ndarray,
+    *,
+    clip: float = 0.01,
+    normalized: bool = True,
+) -> float:
     """Inverse-propensity-weighted value of the policy choosing ``chosen`` on each line.
 
     ``propensity``: the probability, under the observed practice, of the regimen
@@ -89,9 +117,16 @@ def ipw_value(y: np.ndarray, chosen: np.ndarray, given: np.ndarray, propensity: 
     return policy_ipw(y, match, propensity, clip=clip, normalized=normalized)
 
 
-def dr_value(y: np.ndarray, chosen: np.ndarray, given: np.ndarray, propensity: np.ndarray,
-             mu_chosen: np.ndarray, mu_given: np.ndarray, *,
-             clip: float = 0.01) -> float:  # fmt: skip
+def dr_value(
+    y: np.ndarray,
+    chosen: np.ndarray,
+    given: np.ndarray,
+    propensity: np.ndarray,
+    mu_chosen: np.ndarray,
+    mu_given: np.ndarray,
+    *,
+    clip: float = 0.01,
+) -> float:
     """Doubly robust (AIPW) value: outcome model ``mu`` of the chosen regimen, corrected by
     the weighted residuals of the lines where the given regimen was the chosen one."""
     match = (np.asarray(chosen) == np.asarray(given)).astype(float)
@@ -108,25 +143,35 @@ def bootstrap_rows(groups: np.ndarray, *, n_boot: int = 500, seed: int = 0) -> l
     out = []
     for _ in range(n_boot):
         pick = rng.integers(0, len(uniq), len(uniq))
-        out.append(np.concatenate([order[starts[g]:starts[g + 1]] for g in pick]) if len(pick)
-                   else np.array([], dtype=int))  # fmt: skip
+        out.append(
+            np.concatenate([order[starts[g] : starts[g + 1]] for g in pick])
+            if len(pick)
+            else np.array([], dtype=int)
+        )
     return out
 
 
-def with_ci(estimator: Callable[[np.ndarray], float], groups: np.ndarray, *, n_boot: int = 500,
-            level: float = 0.95, seed: int = 0,
-            resamples: list[np.ndarray] | None = None) -> Estimate:  # fmt: skip
+def with_ci(
+    estimator: Callable[[np.ndarray], float],
+    groups: np.ndarray,
+    *,
+    n_boot: int = 500,
+    level: float = 0.95,
+    seed: int = 0,
+    resamples: list[np.ndarray] | None = None,
+) -> Estimate:
     """``estimator(rows)`` on all rows, and its percentile CI from resampling ``groups``
     (patients) with replacement. ``estimator`` takes an index array of rows;
     ``resamples``: the :func:`bootstrap_rows` to use (shared by several estimates)."""
     groups = np.asarray(groups)
     point = estimator(np.arange(len(groups)))
-    rows_list = resamples if resamples is not None else bootstrap_rows(groups, n_boot=n_boot,
-                                                                       seed=seed)  # fmt: skip
+    rows_list = (
+        resamples if resamples is not None else bootstrap_rows(groups, n_boot=n_boot, seed=seed)
+    )
     b = np.asarray([estimator(rows) for rows in rows_list], dtype=float)
     b = b[np.isfinite(b)]
     alpha = (1 - level) / 2
-    low, high = (np.quantile(b, [alpha, 1 - alpha]) if len(b) else (np.nan, np.nan))
+    low, high = np.quantile(b, [alpha, 1 - alpha]) if len(b) else (np.nan, np.nan)
     return Estimate(float(point), float(low), float(high), len(groups))
 
 

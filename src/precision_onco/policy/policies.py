@@ -45,8 +45,9 @@ def weighted_sum(frame: pd.DataFrame, weights: Mapping[str, float], prefix: str)
     return out
 
 
-def guideline_scores(regimen_id: pd.Series, preference: Mapping[str, int],
-                     order: Mapping[str, int]) -> np.ndarray:  # fmt: skip
+def guideline_scores(
+    regimen_id: pd.Series, preference: Mapping[str, int], order: Mapping[str, int]
+) -> np.ndarray:
     """Score of the guideline rule: the catalog's most preferred eligible regimen (lowest
     ``preference``; ties by catalog ``order``) scores highest."""
     pref = regimen_id.map(preference).astype(float).fillna(np.inf).to_numpy()

@@ -36,11 +36,16 @@ from precision_onco.policy.evaluate import (
 from precision_onco.policy.policies import guideline_scores, random_policy, weighted_sum
 from precision_onco.recommend.rank import rank_regimens, supported
 
-__all__ = ["StudyInputs", "estimator_settings", "policy_skip_reason", "policy_study",
-           "prepare_study", "training_variant"]
+__all__ = [
+    "StudyInputs",
+    "estimator_settings",
+    "policy_skip_reason",
+    "policy_study",
+    "prepare_study",
+    "training_variant",
+]
 
 log = logging.getLogger(__name__)
-
 
 
 def policy_skip_reason(features: pd.DataFrame, catalog: CatalogConfig) -> str | None:
@@ -52,12 +57,16 @@ def policy_skip_reason(features: pd.DataFrame, catalog: CatalogConfig) -> str | 
     given = set(features["regimen_id"].dropna().astype(str))
     known = given & {r.id for r in catalog.regimens}
     if not known:
-        return (f"none of the cohort's regimens ({', '.join(sorted(given)[:6])}) is in the "
-                f"therapy catalog {catalog.version}: choose a catalog that lists them "
-                "(catalog=<name>)")
+        return (
+            f"none of the cohort's regimens ({', '.join(sorted(given)[:6])}) is in the "
+            f"therapy catalog {catalog.version}: choose a catalog that lists them "
+            "(catalog=<name>)"
+        )
     if len(known) < 2:
-        return (f"the cohort received one catalog regimen only ({next(iter(known))}): every "
-                "policy would choose it")
+        return (
+            f"the cohort received one catalog regimen only ({next(iter(known))}): every "
+            "policy would choose it"
+        )
     return None
 
 
@@ -69,34 +78,52 @@ def _utility_weights(weights: Mapping[str, float], endpoints: list[str]) -> dict
     return {k: float(v) for k, v in weights.items() if k in endpoints and float(v) != 0.0}
 
 
-def _problem(cfg: Config, held: pd.DataFrame, patients: pd.DataFrame, lines: pd.DataFrame,
-             models: Mapping[str, EndpointModel], observed: pd.DataFrame, row_of: pd.Series,
-             prop: Propensity, truth: pd.DataFrame | None) -> PolicyProblem:  # fmt: skip
+def _problem(
+    cfg: Config,
+    held: pd.DataFrame,
+    patients: pd.DataFrame,
+    lines: pd.DataFrame,
+    models: Mapping[str, EndpointModel],
+    observed: pd.DataFrame,
+    row_of: pd.Series,
+    prop: Propensity,
+    truth: pd.DataFrame | None,
+) -> PolicyProblem:
     # every catalog-eligible regimen is a candidate (practice may have given any of them);
     # the recommender's policies choose among those the training data supports
-    ranked = rank_regimens(held, patients, lines, models, cfg.catalog, cfg.recommend,
-                           check_support=False).ranked
+    ranked = rank_regimens(
+        held, patients, lines, models, cfg.catalog, cfg.recommend, check_support=False
+    ).ranked
     line_index = row_of.reindex(pd.MultiIndex.from_frame(ranked[KEYS])).to_numpy(dtype=int)
     e = restrict_to(ranked, prop, line_index)
     problem = build_problem(ranked, observed, e, endpoints=list(models), truth=truth)
     cand = problem.candidates
-    cancer = (cand[KEYS].merge(held[[*KEYS, "cancer_type"]], on=KEYS, how="left")["cancer_type"]
-              .astype("string").fillna("").to_numpy(dtype=object)
-              if "cancer_type" in held.columns else np.full(len(cand), "", dtype=object))
+    cancer = (
+        cand[KEYS]
+        .merge(held[[*KEYS, "cancer_type"]], on=KEYS, how="left")["cancer_type"]
+        .astype("string")
+        .fillna("")
+        .to_numpy(dtype=object)
+        if "cancer_type" in held.columns
+        else np.full(len(cand), "", dtype=object)
+    )
     cand["supported"] = supported(cancer, cand["regimen_id"].to_numpy(dtype=object), models)[0]
     return problem
 
 
-def _recommenders(problem: PolicyProblem, presets: Mapping[str, RecommendConfig],
-                  ) -> dict[str, Policy]:  # fmt: skip
+def _recommenders(
+    problem: PolicyProblem,
+    presets: Mapping[str, RecommendConfig],
+) -> dict[str, Policy]:
     out = {}
     for name, preset in sorted(presets.items()):
         w = _utility_weights(preset.weights, problem.endpoints)
         score = weighted_sum(problem.candidates, w, "mu_")
         if "supported" in problem.candidates.columns:  # unsupported regimens only as a last resort
             score = score - 1e6 * (~problem.candidates["supported"].to_numpy(bool))
-        out[f"recommender_{name}"] = Policy(problem.policy_of(score), "recommender",
-                                            detail={"preset": name})
+        out[f"recommender_{name}"] = Policy(
+            problem.policy_of(score), "recommender", detail={"preset": name}
+        )
     return out
 
 
@@ -106,18 +133,22 @@ def _propensity_diagnostics(problem: PolicyProblem, clip: float) -> dict[str, An
     e_given = cand["propensity"].to_numpy()[g[g >= 0]]
     out: dict[str, Any] = {
         "model": "multiclass LightGBM, cross-fitted over patient-grouped folds, renormalized "
-                 "over each line's eligible regimens",
+        "over each line's eligible regimens",
         "given_not_eligible": int((g < 0).sum()),
         "clipped_share": round(float((e_given < clip).mean()), 4) if len(e_given) else None,
-        "given_propensity_quantiles": {q: round(float(np.quantile(e_given, q / 100)), 4)
-                                       for q in (1, 5, 25, 50)} if len(e_given) else {},
-    }  # fmt: skip
+        "given_propensity_quantiles": {
+            q: round(float(np.quantile(e_given, q / 100)), 4) for q in (1, 5, 25, 50)
+        }
+        if len(e_given)
+        else {},
+    }
     if "p_choice" in cand.columns and cand["p_choice"].notna().all():
         err = cand["propensity"].to_numpy() - cand["p_choice"].to_numpy()
         out["mae_vs_true_choice"] = round(float(np.abs(err).mean()), 4)
         out["log_loss"] = round(float(-np.log(np.maximum(e_given, 1e-12)).mean()), 4)
-        out["log_loss_true_choice"] = round(float(-np.log(np.maximum(
-            cand["p_choice"].to_numpy()[g[g >= 0]], 1e-12)).mean()), 4)  # fmt: skip
+        out["log_loss_true_choice"] = round(
+            float(-np.log(np.maximum(cand["p_choice"].to_numpy()[g[g >= 0]], 1e-12)).mean()), 4
+        )
     return out
 
 
@@ -132,8 +163,9 @@ def _variant_summary(res: dict[str, Any], accuracy: Mapping[str, Any]) -> dict[s
         for outcome in ("response", "ae_grade3", "utility"):
             if outcome in p:
                 b = p[outcome]
-                summary[name][outcome] = {k: b[k] for k in ("true", "dr", "dr_low", "dr_high")
-                                          if k in b}  # fmt: skip
+                summary[name][outcome] = {
+                    k: b[k] for k in ("true", "dr", "dr_low", "dr_high") if k in b
+                }
     return {"recommenders": summary, "outcome_model_error": accuracy}
 
 
@@ -169,10 +201,16 @@ def prepare_study(
     pc = cfg.policy
     feats = features.reset_index(drop=True)
     state_cols = [c for c in feats.columns if c not in (*KEYS, "regimen_id")]
-    given = feats["regimen_id"] if "regimen_id" in feats.columns else pd.Series(
-        [None] * len(feats))  # fmt: skip
-    prop = cross_fit_propensity(feats, state_cols, given, feats["patient_key"].astype(str),
-                                cfg.propensity, seed=pc.seed, n_jobs=pc.n_jobs)
+    given = feats["regimen_id"] if "regimen_id" in feats.columns else pd.Series([None] * len(feats))
+    prop = cross_fit_propensity(
+        feats,
+        state_cols,
+        given,
+        feats["patient_key"].astype(str),
+        cfg.propensity,
+        seed=pc.seed,
+        n_jobs=pc.n_jobs,
+    )
     row_of = pd.Series(np.arange(len(feats)), index=pd.MultiIndex.from_frame(feats[KEYS]))
     held = feats.merge(held_keys[KEYS].drop_duplicates(), on=KEYS)
     data = held.merge(lines, on=KEYS, how="left", suffixes=("", "__line"))
@@ -182,19 +220,30 @@ def prepare_study(
     cat = Catalog(cfg.catalog)
     cand = problem.candidates
     policies = _recommenders(problem, presets)
-    policies["practice"] = Policy(cand["propensity"].to_numpy(), "practice",
-                                  true_pi=cand["p_choice"].to_numpy() if "p_choice" in cand.columns
-                                  else None)  # fmt: skip
-    policies["guideline"] = Policy(problem.policy_of(guideline_scores(
-        cand["regimen_id"], {r.id: r.preference for r in cat.regimens},
-        {r: j for j, r in enumerate(cat.regimen_ids)})), "guideline")  # fmt: skip
+    policies["practice"] = Policy(
+        cand["propensity"].to_numpy(),
+        "practice",
+        true_pi=cand["p_choice"].to_numpy() if "p_choice" in cand.columns else None,
+    )
+    policies["guideline"] = Policy(
+        problem.policy_of(
+            guideline_scores(
+                cand["regimen_id"],
+                {r.id: r.preference for r in cat.regimens},
+                {r: j for j, r in enumerate(cat.regimen_ids)},
+            )
+        ),
+        "guideline",
+    )
     policies["random"] = Policy(random_policy(cand["line"].to_numpy()), "random")
     utility = _utility_weights(cfg.recommend.weights, problem.endpoints)
     if problem.has_truth:
-        policies["oracle"] = Policy(problem.policy_of(weighted_sum(cand, utility, "truth_")),
-                                    "oracle")  # fmt: skip
+        policies["oracle"] = Policy(
+            problem.policy_of(weighted_sum(cand, utility, "truth_")), "oracle"
+        )
     outcomes: dict[str, dict[str, float]] = {
-        ep: {ep: 1.0} for ep in ("response", "ae_grade3") if ep in problem.endpoints}
+        ep: {ep: 1.0} for ep in ("response", "ae_grade3") if ep in problem.endpoints
+    }
     outcomes["utility"] = utility
     return StudyInputs(problem, policies, outcomes, held, observed, row_of, prop)
 
@@ -202,8 +251,13 @@ def prepare_study(
 def estimator_settings(cfg: Config) -> dict[str, Any]:
     """The keyword arguments of :func:`evaluate_policies` from ``cfg.policy``."""
     pc = cfg.policy
-    return {"clip": pc.clip, "low_propensity": pc.low_propensity, "n_boot": pc.bootstrap,
-            "level": pc.level, "seed": pc.seed}  # fmt: skip
+    return {
+        "clip": pc.clip,
+        "low_propensity": pc.low_propensity,
+        "n_boot": pc.bootstrap,
+        "level": pc.level,
+        "seed": pc.seed,
+    }
 
 
 def policy_study(
@@ -235,8 +289,7 @@ def policy_study(
     truth : DataFrame, optional
         Synthetic cohorts: true probabilities and choice probabilities per eligible regimen.
     """
-    inputs = prepare_study(cfg, features, patients, lines, held_keys, models, presets,
-                           truth=truth)  # fmt: skip
+    inputs = prepare_study(cfg, features, patients, lines, held_keys, models, presets, truth=truth)
     problem, policies, outcomes = inputs.problem, inputs.policies, inputs.outcomes
     kw = estimator_settings(cfg)
     out = evaluate_policies(problem, policies, outcomes, **kw)
@@ -247,14 +300,24 @@ def policy_study(
     used = training_variant(cfg.model.propensity_weighting)
     training = {"used": used, used: _variant_summary(out, outcome_model_accuracy(problem))}
     if alternative:
-        alt = _problem(cfg, inputs.held, patients, lines, alternative, inputs.observed,
-                       inputs.row_of, inputs.propensity, truth)  # fmt: skip
+        alt = _problem(
+            cfg,
+            inputs.held,
+            patients,
+            lines,
+            alternative,
+            inputs.observed,
+            inputs.row_of,
+            inputs.propensity,
+            truth,
+        )
         alt_pols = _recommenders(alt, presets)
         if alt.has_truth:
             alt_pols["oracle"] = policies["oracle"]
         alt_res = evaluate_policies(alt, alt_pols, outcomes, **kw)
         training[training_variant(not cfg.model.propensity_weighting)] = _variant_summary(
-            alt_res, outcome_model_accuracy(alt))  # fmt: skip
+            alt_res, outcome_model_accuracy(alt)
+        )
     out["training"] = training
     return out
 
@@ -274,20 +337,24 @@ def _summary(res: dict[str, Any], default: str) -> dict[str, Any]:
         return float("nan") if x is None else float(x)
 
     gain = v(default) - v("practice")
-    out: dict[str, Any] = {"policy": default, "on": key,
-                           "beats_practice": bool(v(default) > v("practice")),
-                           "beats_guideline": bool(v(default) > v("guideline")),
-                           "gain_over_practice": round(gain, 4) if np.isfinite(gain)
-                           else None}  # fmt: skip
+    out: dict[str, Any] = {
+        "policy": default,
+        "on": key,
+        "beats_practice": bool(v(default) > v("practice")),
+        "beats_guideline": bool(v(default) > v("guideline")),
+        "gain_over_practice": round(gain, 4) if np.isfinite(gain) else None,
+    }
     u = pols[default]["utility"]
     if u.get("dr_vs_practice_low") is not None and u.get("dr_vs_practice_high") is not None:
         # what the observed outcomes alone say about the gain
-        out["dr_gain_over_practice"] = [u["dr_vs_practice"], u["dr_vs_practice_low"],
-                                        u["dr_vs_practice_high"]]  # fmt: skip
+        out["dr_gain_over_practice"] = [
+            u["dr_vs_practice"],
+            u["dr_vs_practice_low"],
+            u["dr_vs_practice_high"],
+        ]
     if key == "true":
         out["normalized_regret"] = pols[default]["normalized_regret"]
-        blocks = [(f"{p}.{o}", r[o]) for p, r in pols.items()
-                  for o in res["outcomes"]]
+        blocks = [(f"{p}.{o}", r[o]) for p, r in pols.items() for o in res["outcomes"]]
         out["dr_covers_all"] = all(b["dr_sim_covers"] for _, b in blocks)
         out["dr_simultaneous_misses"] = [k for k, b in blocks if not b["dr_sim_covers"]]
         out["dr_marginal_covered"] = f"{sum(b['dr_covers'] for _, b in blocks)} of {len(blocks)}"

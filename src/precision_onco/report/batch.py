@@ -24,8 +24,9 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 Answers = dict[tuple[str, int], dict[str, Any]]
 
 
-def answers_from_tables(ranked: pd.DataFrame, excluded: pd.DataFrame,
-                        provenance: Mapping[str, Any]) -> Answers:
+def answers_from_tables(
+    ranked: pd.DataFrame, excluded: pd.DataFrame, provenance: Mapping[str, Any]
+) -> Answers:
     """The last recommended line of each patient, as the recommender's answer layout."""
     last = ranked.groupby("patient_key")["line_number"].max()
     keep = ranked[ranked["line_number"].to_numpy() == ranked["patient_key"].map(last).to_numpy()]
@@ -40,9 +41,16 @@ def answers_from_tables(ranked: pd.DataFrame, excluded: pd.DataFrame,
             r[col] = json.loads(r[col]) if r.get(col) else {}
         key = (str(r["patient_key"]), int(r["line_number"]))
         if key not in out:
-            out[key] = {"patient_key": key[0], "line_number": key[1], "status": "ranked",
-                        "message": "", "preset": r.get("preset"), "ranked": [],
-                        "excluded": ex_by.get(key, []), "provenance": dict(provenance)}  # fmt: skip
+            out[key] = {
+                "patient_key": key[0],
+                "line_number": key[1],
+                "status": "ranked",
+                "message": "",
+                "preset": r.get("preset"),
+                "ranked": [],
+                "excluded": ex_by.get(key, []),
+                "provenance": dict(provenance),
+            }
         out[key]["ranked"].append(r)
     return out
 
@@ -62,9 +70,13 @@ def write_patient_reports(
     """Write ``<out_dir>/<patient_key>.<lang>.html`` for every answer; returns the files."""
     out_dir.mkdir(parents=True, exist_ok=True)
     wanted = {pk for pk, _ in answers}
-    feats = {(pk, int(n)): r for pk, n, r in zip(
-        features["patient_key"], features["line_number"], _records(features), strict=True)
-        if pk in wanted}  # fmt: skip
+    feats = {
+        (pk, int(n)): r
+        for pk, n, r in zip(
+            features["patient_key"], features["line_number"], _records(features), strict=True
+        )
+        if pk in wanted
+    }
     pats = {r["patient_key"]: r for r in _records(patients[patients["patient_key"].isin(wanted)])}
     lns: dict[str, list[dict[str, Any]]] = {}
     for r in _records(lines[lines["patient_key"].isin(wanted)]):
@@ -80,9 +92,15 @@ def write_patient_reports(
         current = next((r for r in lns.get(pk, []) if r["line_number"] == n), {})
         if current.get("uracil_ng_ml") is not None:
             state = {**state, "uracil_ng_ml": current["uracil_ng_ml"]}
-        ctx = patient_context(answer, patient=pats.get(pk, {}), line_state=state,
-                              prior_lines=[r for r in lns.get(pk, []) if r["line_number"] < n],
-                              variants=vts.get(pk, []), catalog=catalog, genes=genes)  # fmt: skip
+        ctx = patient_context(
+            answer,
+            patient=pats.get(pk, {}),
+            line_state=state,
+            prior_lines=[r for r in lns.get(pk, []) if r["line_number"] < n],
+            variants=vts.get(pk, []),
+            catalog=catalog,
+            genes=genes,
+        )
         for lang in langs:
             path = out_dir / f"{pk}.{lang}.html"
             path.write_text(render_patient(ctx, lang, catalog), encoding="utf-8")

@@ -13,7 +13,13 @@ from precision_onco.config.schema import ReportLang, choices_of
 from precision_onco.errors import ConfigError
 
 __all__ = [
-    "LANGS", "Labels", "civic_term", "fmt_number", "fmt_percent", "labels", "separation_sentence",
+    "LANGS",
+    "Labels",
+    "civic_term",
+    "fmt_number",
+    "fmt_percent",
+    "labels",
+    "separation_sentence",
     "translate_reason",
 ]
 
@@ -63,14 +69,13 @@ _EN: dict[str, str] = {
     "not_distinguishable": "not distinguishable from the first",
     "toxicity_profile": "Grade ≥ 3 toxicity by category",
     "tox_not_modelled": "Not modelled: the training cohort records no adverse-event grades "
-                        "for these categories.",
+    "for these categories.",
     "category": "Category",
     "probability": "Probability",
     "why": "Why this estimate",
     "drivers_up": "Raise the probability of response",
     "drivers_down": "Lower the probability of response",
-    "shap_caption": "Contributions (TreeSHAP, log-odds) to the predicted probability of "
-    "response",
+    "shap_caption": "Contributions (TreeSHAP, log-odds) to the predicted probability of response",
     "vs_second": "What separates it from",
     "evidence": "Evidence",
     "trial": "Pivotal trial",
@@ -161,7 +166,7 @@ _FR: dict[str, str] = {
     "not_distinguishable": "non distinguable du premier",
     "toxicity_profile": "Toxicité de grade ≥ 3 par catégorie",
     "tox_not_modelled": "Non modélisée : la cohorte d'apprentissage ne renseigne pas les grades "
-                        "d'événements indésirables de ces catégories.",
+    "d'événements indésirables de ces catégories.",
     "category": "Catégorie",
     "probability": "Probabilité",
     "why": "Pourquoi cette estimation",
@@ -215,17 +220,39 @@ _FR: dict[str, str] = {
 
 #: Toxicity categories and RECIST codes, as each language names them.
 _TERMS: dict[str, dict[str, str]] = {
-    "en": {"hematologic": "hematologic", "gastrointestinal": "gastrointestinal",
-           "hepatic": "hepatic", "skin": "skin", "pulmonary": "pulmonary",
-           "immune_related": "immune-related", "metabolic": "metabolic",
-           "CR": "complete response", "PR": "partial response", "SD": "stable disease",
-           "PD": "progressive disease", "NE": "not evaluable", "M": "male", "F": "female"},
-    "fr": {"hematologic": "hématologique", "gastrointestinal": "digestive",
-           "hepatic": "hépatique", "skin": "cutanée", "pulmonary": "pulmonaire",
-           "immune_related": "immuno-médiée", "metabolic": "métabolique",
-           "CR": "réponse complète", "PR": "réponse partielle", "SD": "maladie stable",
-           "PD": "progression", "NE": "non évaluable", "M": "homme", "F": "femme"},
-}  # fmt: skip
+    "en": {
+        "hematologic": "hematologic",
+        "gastrointestinal": "gastrointestinal",
+        "hepatic": "hepatic",
+        "skin": "skin",
+        "pulmonary": "pulmonary",
+        "immune_related": "immune-related",
+        "metabolic": "metabolic",
+        "CR": "complete response",
+        "PR": "partial response",
+        "SD": "stable disease",
+        "PD": "progressive disease",
+        "NE": "not evaluable",
+        "M": "male",
+        "F": "female",
+    },
+    "fr": {
+        "hematologic": "hématologique",
+        "gastrointestinal": "digestive",
+        "hepatic": "hépatique",
+        "skin": "cutanée",
+        "pulmonary": "pulmonaire",
+        "immune_related": "immuno-médiée",
+        "metabolic": "métabolique",
+        "CR": "réponse complète",
+        "PR": "réponse partielle",
+        "SD": "maladie stable",
+        "PD": "progression",
+        "NE": "non évaluable",
+        "M": "homme",
+        "F": "femme",
+    },
+}
 
 
 class Labels(dict[str, str]):
@@ -265,16 +292,22 @@ def fmt_percent(p: Any, lang: str, digits: int = 0) -> str:
 
 
 _REASONS_FR: list[tuple[str, str]] = [
-    (r"^indicated for (.+) histology only; the histology \(OncoTree code\) is not recorded$",
-     r"indiqué pour l'histologie \1 uniquement ; l'histologie (code OncoTree) n'est pas "
-     r"renseignée"),
-    (r"^no training patient with (.+) received (.+): the models cannot score it$",
-     r"aucun patient d'apprentissage atteint de \1 n'a reçu \2 : les modèles ne peuvent pas "
-     r"l'évaluer"),
-    (r"^only (\d+) training patient\(s\) with (.+) received (.+) \(at least (\d+) needed to "
-     r"score it; model.min_regimen_patients\)$",
-     r"seulement \1 patient(s) d'apprentissage atteint(s) de \2 ont reçu \3 (au moins \4 "
-     r"nécessaires pour l'évaluer ; model.min_regimen_patients)"),
+    (
+        r"^indicated for (.+) histology only; the histology \(OncoTree code\) is not recorded$",
+        r"indiqué pour l'histologie \1 uniquement ; l'histologie (code OncoTree) n'est pas "
+        r"renseignée",
+    ),
+    (
+        r"^no training patient with (.+) received (.+): the models cannot score it$",
+        r"aucun patient d'apprentissage atteint de \1 n'a reçu \2 : les modèles ne peuvent pas "
+        r"l'évaluer",
+    ),
+    (
+        r"^only (\d+) training patient\(s\) with (.+) received (.+) \(at least (\d+) needed to "
+        r"score it; model.min_regimen_patients\)$",
+        r"seulement \1 patient(s) d'apprentissage atteint(s) de \2 ont reçu \3 (au moins \4 "
+        r"nécessaires pour l'évaluer ; model.min_regimen_patients)",
+    ),
     (r"^indicated for (.+) histology only$", r"indiqué pour l'histologie \1 uniquement"),
     (r"^indicated for (.+) only$", r"indiqué pour \1 uniquement"),
     (r"^allowed at lines (\d+)-(\d+) only$", r"autorisé en lignes \1 à \2 uniquement"),
@@ -282,12 +315,19 @@ _REASONS_FR: list[tuple[str, str]] = [
 ]
 
 
-_CIVIC_FR = {"Supports": "en faveur", "Does Not Support": "en défaveur",
-             "Sensitivity/Response": "sensibilité/réponse", "Resistance": "résistance",
-             "Reduced Sensitivity": "sensibilité réduite", "Adverse Response": "réponse "
-             "indésirable", "Positive": "positive", "Negative": "négative",
-             "Better Outcome": "meilleur pronostic", "Poor Outcome": "pronostic défavorable",
-             "N/A": "n/d"}  # fmt: skip
+_CIVIC_FR = {
+    "Supports": "en faveur",
+    "Does Not Support": "en défaveur",
+    "Sensitivity/Response": "sensibilité/réponse",
+    "Resistance": "résistance",
+    "Reduced Sensitivity": "sensibilité réduite",
+    "Adverse Response": "réponse indésirable",
+    "Positive": "positive",
+    "Negative": "négative",
+    "Better Outcome": "meilleur pronostic",
+    "Poor Outcome": "pronostic défavorable",
+    "N/A": "n/d",
+}
 
 
 def civic_term(text: Any, lang: str) -> str:
@@ -323,8 +363,10 @@ def translate_reason(reason: str, lang: str, catalog: Any = None) -> str:
     return reason_fr(reason) or reason
 
 
-_COVER = (" (a gene without a call is wild type only where the assay covered it: "
-          "cohort.inputs.coverage, genes_tested)")
+_COVER = (
+    " (a gene without a call is wild type only where the assay covered it: "
+    "cohort.inputs.coverage, genes_tested)"
+)
 
 
 def _needs_testing_fr(reason: str, catalog: Any) -> str:
@@ -354,8 +396,10 @@ def _needs_testing_fr(reason: str, catalog: Any) -> str:
     for gap in gaps.split("; "):
         g = re.match(r"^the patient's assay did not cover (.+)$", gap.replace(_COVER, ""))
         if g:
-            parts.append(f"le panel du patient ne couvrait pas {g.group(1)} (un gène sans "
-                         "variant n'est considéré comme sauvage que s'il a été analysé)")
+            parts.append(
+                f"le panel du patient ne couvrait pas {g.group(1)} (un gène sans "
+                "variant n'est considéré comme sauvage que s'il a été analysé)"
+            )
             continue
         g = re.match(r"^(\S+) is not recorded \((.+)\)$", gap)
         parts.append(f"{fr(g.group(2))} non renseigné ({g.group(1)})" if g else gap)
@@ -381,16 +425,21 @@ def separation_sentence(second: str, items: Any, lang: str) -> str:
             link = "plutôt que" if fr else "rather than"
             parts.append(f"{x['first']} {link} {x['second']} ({_signed(d, lang)}{unit})")
         elif fr:
-            parts.append(f"{x['first']}, qui pèse {'davantage' if d > 0 else 'moins'} avec ce "
-                         f"protocole ({_signed(d, lang)}{unit})")
+            parts.append(
+                f"{x['first']}, qui pèse {'davantage' if d > 0 else 'moins'} avec ce "
+                f"protocole ({_signed(d, lang)}{unit})"
+            )
         else:
-            parts.append(f"{x['first']}, which counts {'more' if d > 0 else 'less'} with this "
-                         f"regimen ({_signed(d, lang)}{unit})")
+            parts.append(
+                f"{x['first']}, which counts {'more' if d > 0 else 'less'} with this "
+                f"regimen ({_signed(d, lang)}{unit})"
+            )
     if not parts:
         return ""
     last = (" et " if fr else " and ").join(parts[-2:])
     body = "; ".join([*parts[:-2], last]) if len(parts) > 2 else last
     if fr:
-        return (f"Par rapport à {second}, sa probabilité de réponse prédite tient surtout à : "
-                f"{body}.")
+        return (
+            f"Par rapport à {second}, sa probabilité de réponse prédite tient surtout à : {body}."
+        )
     return f"Compared with {second}, its predicted response owes most to {body}."

@@ -37,19 +37,40 @@ __all__ = ["LAB_UNITS", "patient_context", "render_patient"]
 
 #: Labs shown in the summary, with their units.
 LAB_UNITS: dict[str, str] = {
-    "albumin": "g/dL", "hemoglobin": "g/dL", "platelets": "10⁹/L", "nlr": "",
-    "creatinine_clearance": "mL/min", "alt": "U/L", "bilirubin": "mg/dL", "ldh": "U/L",
+    "albumin": "g/dL",
+    "hemoglobin": "g/dL",
+    "platelets": "10⁹/L",
+    "nlr": "",
+    "creatinine_clearance": "mL/min",
+    "alt": "U/L",
+    "bilirubin": "mg/dL",
+    "ldh": "U/L",
     "pdl1_tps": "%",
-}  # fmt: skip
-_LAB_NAMES = {"en": {"albumin": "Albumin", "hemoglobin": "Hemoglobin", "platelets": "Platelets",
-                     "nlr": "Neutrophil-to-lymphocyte ratio",
-                     "creatinine_clearance": "Creatinine clearance", "alt": "ALT",
-                     "bilirubin": "Bilirubin", "ldh": "LDH", "pdl1_tps": "PD-L1 TPS"},
-              "fr": {"albumin": "Albumine", "hemoglobin": "Hémoglobine",
-                     "platelets": "Plaquettes", "nlr": "Rapport neutrophiles/lymphocytes",
-                     "creatinine_clearance": "Clairance de la créatinine", "alt": "ALAT",
-                     "bilirubin": "Bilirubine", "ldh": "LDH",
-                     "pdl1_tps": "PD-L1 (TPS)"}}  # fmt: skip
+}
+_LAB_NAMES = {
+    "en": {
+        "albumin": "Albumin",
+        "hemoglobin": "Hemoglobin",
+        "platelets": "Platelets",
+        "nlr": "Neutrophil-to-lymphocyte ratio",
+        "creatinine_clearance": "Creatinine clearance",
+        "alt": "ALT",
+        "bilirubin": "Bilirubin",
+        "ldh": "LDH",
+        "pdl1_tps": "PD-L1 TPS",
+    },
+    "fr": {
+        "albumin": "Albumine",
+        "hemoglobin": "Hémoglobine",
+        "platelets": "Plaquettes",
+        "nlr": "Rapport neutrophiles/lymphocytes",
+        "creatinine_clearance": "Clairance de la créatinine",
+        "alt": "ALAT",
+        "bilirubin": "Bilirubine",
+        "ldh": "LDH",
+        "pdl1_tps": "PD-L1 (TPS)",
+    },
+}
 
 
 def _int(v: Any) -> Any:
@@ -94,14 +115,25 @@ def patient_context(
         for ep in ("response", "ae_grade3"):  # endpoints a cohort may not have modelled
             for suffix in ("", "_low", "_high"):
                 r.setdefault(f"p_{ep}{suffix}", None)
-        r["categories"] = [(c, r.get(f"p_ae_{c}_grade3"), r.get(f"p_ae_{c}_grade3_low"),
-                            r.get(f"p_ae_{c}_grade3_high"))
-                           for c in catalog.toxicity_categories
-                           if r.get(f"p_ae_{c}_grade3") is not None]  # fmt: skip
+        r["categories"] = [
+            (
+                c,
+                r.get(f"p_ae_{c}_grade3"),
+                r.get(f"p_ae_{c}_grade3_low"),
+                r.get(f"p_ae_{c}_grade3_high"),
+            )
+            for c in catalog.toxicity_categories
+            if r.get(f"p_ae_{c}_grade3") is not None
+        ]
         ranked.append(r)
-    excluded = [{"regimen_id": e["regimen_id"], "name": names.get(str(e["regimen_id"]),
-                 str(e["regimen_id"])), "reason": e["reason"]}
-                for e in answer.get("excluded", [])]  # fmt: skip
+    excluded = [
+        {
+            "regimen_id": e["regimen_id"],
+            "name": names.get(str(e["regimen_id"]), str(e["regimen_id"])),
+            "reason": e["reason"],
+        }
+        for e in answer.get("excluded", [])
+    ]
     vs = []
     others = 0
     panel = set(genes) if genes is not None else None
@@ -112,15 +144,26 @@ def patient_context(
         if gene is None or not (act or (coding and (panel is None or gene in panel))):
             others += 1
             continue
-        vs.append({"gene": gene, "hgvsp": hgvsp, "vaf": json_value(v.get("vaf")),
-                   "depth": json_value(v.get("depth")), "actionable": act})  # fmt: skip
+        vs.append(
+            {
+                "gene": gene,
+                "hgvsp": hgvsp,
+                "vaf": json_value(v.get("vaf")),
+                "depth": json_value(v.get("depth")),
+                "actionable": act,
+            }
+        )
     vs.sort(key=lambda v: (not v["actionable"], v["gene"], v["hgvsp"] or ""))
     labs = [(k, json_value(line_state.get(k)), unit) for k, unit in LAB_UNITS.items()]
-    prior = [{"line_number": json_value(p.get("line_number")),
-              "regimen": names.get(str(p.get("regimen_id")), json_value(p.get("regimen_id"))),
-              "best_response": json_value(p.get("best_response")),
-              "max_grade": json_value(p.get("ae_any_max_grade"))}
-             for p in sorted(prior_lines, key=lambda p: p.get("line_number") or 0)]  # fmt: skip
+    prior = [
+        {
+            "line_number": json_value(p.get("line_number")),
+            "regimen": names.get(str(p.get("regimen_id")), json_value(p.get("regimen_id"))),
+            "best_response": json_value(p.get("best_response")),
+            "max_grade": json_value(p.get("ae_any_max_grade")),
+        }
+        for p in sorted(prior_lines, key=lambda p: p.get("line_number") or 0)
+    ]
     return {
         "patient_key": answer.get("patient_key"),
         "line_number": answer.get("line_number"),
@@ -135,8 +178,9 @@ def patient_context(
         "variants": vs,
         "other_variants": others,
         "ranked": ranked,
-        "modelled": {ep: any(r[f"p_{ep}"] is not None for r in ranked)
-                     for ep in ("response", "ae_grade3")},
+        "modelled": {
+            ep: any(r[f"p_{ep}"] is not None for r in ranked) for ep in ("response", "ae_grade3")
+        },
         "excluded": excluded,
         # Pharmacogenomics and dose (issue 17), worded in both languages.
         "pgx": pgx_section(ranked, patient=patient, line_state=line_state),
@@ -151,14 +195,16 @@ def _bar(p: Any, lo: Any, hi: Any, colour: str, width: int = 150) -> str:
         return ""
     x = lambda v: 4 + max(0.0, min(1.0, float(v))) * (width - 8)  # noqa: E731
     lo_, hi_ = (p if lo is None else lo), (p if hi is None else hi)
-    return (f'<svg class="bar" width="{width}" height="14" viewBox="0 0 {width} 14" '
-            f'aria-hidden="true" focusable="false"><rect x="4" y="4" width="{width - 8}" '
-            'height="6" '
-            f'fill="#eceff3"/><rect x="4" y="4" width="{x(p) - 4:.1f}" height="6" '
-            f'fill="{colour}"/><line x1="{x(lo_):.1f}" x2="{x(hi_):.1f}" y1="7" y2="7" '
-            f'stroke="#1f2933" stroke-width="1.5"/><line x1="{x(lo_):.1f}" x2="{x(lo_):.1f}" '
-            f'y1="3" y2="11" stroke="#1f2933"/><line x1="{x(hi_):.1f}" x2="{x(hi_):.1f}" '
-            f'y1="3" y2="11" stroke="#1f2933"/></svg>')  # fmt: skip
+    return (
+        f'<svg class="bar" width="{width}" height="14" viewBox="0 0 {width} 14" '
+        f'aria-hidden="true" focusable="false"><rect x="4" y="4" width="{width - 8}" '
+        'height="6" '
+        f'fill="#eceff3"/><rect x="4" y="4" width="{x(p) - 4:.1f}" height="6" '
+        f'fill="{colour}"/><line x1="{x(lo_):.1f}" x2="{x(hi_):.1f}" y1="7" y2="7" '
+        f'stroke="#1f2933" stroke-width="1.5"/><line x1="{x(lo_):.1f}" x2="{x(lo_):.1f}" '
+        f'y1="3" y2="11" stroke="#1f2933"/><line x1="{x(hi_):.1f}" x2="{x(hi_):.1f}" '
+        f'y1="3" y2="11" stroke="#1f2933"/></svg>'
+    )
 
 
 #: Widths for the driver chart's labels: an 11 px sans-serif character is at most about 6.5 px
@@ -195,22 +241,30 @@ def _shap_svg(drivers: Mapping[str, Any], label: str = "", width: int = 600) -> 
     rows = [(_wrap(f"{text} ({c:+.2f})", chars), text, c) for text, c in items]
     heights = [14 + 13 * len(lines) for lines, _, _ in rows]
     total = sum(heights) + 6
-    parts = [f'<svg class="shap" width="100%" viewBox="0 0 {width} {total}" '
-             f'preserveAspectRatio="xMinYMin meet" style="max-width:{width}px" role="img" '
-             f'aria-label="{escape(label)}">']
+    parts = [
+        f'<svg class="shap" width="100%" viewBox="0 0 {width} {total}" '
+        f'preserveAspectRatio="xMinYMin meet" style="max-width:{width}px" role="img" '
+        f'aria-label="{escape(label)}">'
+    ]
     parts.append(f'<line x1="{mid}" x2="{mid}" y1="0" y2="{total}" stroke="#9aa5b1"/>')
     y = 3
     for (lines, text, c), h in zip(rows, heights, strict=True):
         w = abs(c) / top * half
         x0 = mid if c >= 0 else mid - w
         colour = "#2f7d4f" if c >= 0 else "#b4432f"
-        parts.append(f'<rect x="{x0:.1f}" y="{y + (h - 20) / 2 + 3:.1f}" width="{w:.1f}" '
-                     f'height="14" fill="{colour}"/>')
+        parts.append(
+            f'<rect x="{x0:.1f}" y="{y + (h - 20) / 2 + 3:.1f}" width="{w:.1f}" '
+            f'height="14" fill="{colour}"/>'
+        )
         first = y + (h - 13 * len(lines)) / 2 + 9
-        spans = "".join(f'<tspan x="{_LABEL_W}" y="{first + 13 * k:.1f}">{escape(ln)}</tspan>'
-                        for k, ln in enumerate(lines))
-        parts.append(f'<text font-size="11" text-anchor="end"><title>{escape(text)} '
-                     f'({c:+.2f})</title>{spans}</text>')
+        spans = "".join(
+            f'<tspan x="{_LABEL_W}" y="{first + 13 * k:.1f}">{escape(ln)}</tspan>'
+            for k, ln in enumerate(lines)
+        )
+        parts.append(
+            f'<text font-size="11" text-anchor="end"><title>{escape(text)} '
+            f"({c:+.2f})</title>{spans}</text>"
+        )
         y += h
     parts.append("</svg>")
     return "".join(parts)
@@ -218,13 +272,18 @@ def _shap_svg(drivers: Mapping[str, Any], label: str = "", width: int = 600) -> 
 
 @lru_cache(maxsize=1)
 def _env() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("precision_onco.report", "templates"),
-                             autoescape=True, trim_blocks=True, lstrip_blocks=True)  # fmt: skip
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("precision_onco.report", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     return env
 
 
-def _in_language(context: Mapping[str, Any], lang: str,
-                 catalog: CatalogConfig | None) -> dict[str, Any]:  # fmt: skip
+def _in_language(
+    context: Mapping[str, Any], lang: str, catalog: CatalogConfig | None
+) -> dict[str, Any]:
     """``context`` with drivers and exclusion reasons worded in ``lang``."""
     if lang == "en":
         return dict(context)
@@ -237,8 +296,7 @@ def _in_language(context: Mapping[str, Any], lang: str,
             for item in d.get("response", []) if isinstance(d, dict) else []:
                 if "first_value" in item:
                     item["first"] = describe(item["feature"], item["first_value"], catalog, lang)
-                    item["second"] = describe(item["feature"], item["second_value"], catalog,
-                                              lang)  # fmt: skip
+                    item["second"] = describe(item["feature"], item["second_value"], catalog, lang)
     for e in ctx["excluded"]:
         e["reason"] = translate_reason(e["reason"], lang, catalog)
     if catalog is not None:  # regimen names in the language (the catalog's name_fr)
@@ -246,13 +304,16 @@ def _in_language(context: Mapping[str, Any], lang: str,
         for row in [*ctx["ranked"], *ctx["excluded"]]:
             row["name"] = names.get(str(row["regimen_id"]), row["name"])
         for prior in ctx["prior_lines"]:
-            prior["regimen"] = next((r.name_fr or r.name for r in catalog.regimens
-                                     if r.name == prior["regimen"]), prior["regimen"])
+            prior["regimen"] = next(
+                (r.name_fr or r.name for r in catalog.regimens if r.name == prior["regimen"]),
+                prior["regimen"],
+            )
     return ctx
 
 
-def render_patient(context: Mapping[str, Any], lang: str = "en",
-                   catalog: CatalogConfig | None = None) -> str:  # fmt: skip
+def render_patient(
+    context: Mapping[str, Any], lang: str = "en", catalog: CatalogConfig | None = None
+) -> str:
     """The report of ``context`` (:func:`patient_context`) as a self-contained HTML page;
     ``catalog`` words drivers and exclusion reasons in French (``label_fr``)."""
     context = _in_language(context, lang, catalog)
@@ -260,12 +321,19 @@ def render_patient(context: Mapping[str, Any], lang: str = "en",
     env = _env()
     template = env.get_template("patient.html.j2")
     return template.render(
-        c=context, t=lab, lang=lang, term=lab.term,
-        pct=lambda p: fmt_percent(p, lang), num=lambda x, d=2: fmt_number(x, lang, d),
+        c=context,
+        t=lab,
+        lang=lang,
+        term=lab.term,
+        pct=lambda p: fmt_percent(p, lang),
+        num=lambda x, d=2: fmt_number(x, lang, d),
         civic=lambda x: civic_term(x, lang),
-        bar=_bar, shap=_shap_svg, lab_names=_LAB_NAMES[lang],
+        bar=_bar,
+        shap=_shap_svg,
+        lab_names=_LAB_NAMES[lang],
         cancer=lambda code: cancer_type_name(code, catalog, lang),
         separation=lambda sep: separation_sentence(
-            regimen_name(sep.get("second"), catalog, lang), sep.get("response"), lang),
+            regimen_name(sep.get("second"), catalog, lang), sep.get("response"), lang
+        ),
         css=env.loader.get_source(env, "report.css")[0],  # type: ignore[union-attr]
     )

@@ -29,22 +29,34 @@ POLICY_TEXT: dict[str, dict[str, str]] = {
         "truth": "On this synthetic cohort the true probabilities are known: diamonds mark "
         "each policy's true value, the dashed line the oracle's (the truly best eligible "
         "regimen on every line).",
-        "policy": "Policy", "utility": "Utility", "response": "Response",
-        "ae_grade3": "Any grade ≥ 3 toxicity", "true": "true", "regret": "Normalized regret",
-        "agreement": "Same choice as the oracle", "low": "Choices practice rarely made",
+        "policy": "Policy",
+        "utility": "Utility",
+        "response": "Response",
+        "ae_grade3": "Any grade ≥ 3 toxicity",
+        "true": "true",
+        "regret": "Normalized regret",
+        "agreement": "Same choice as the oracle",
+        "low": "Choices practice rarely made",
         "vs_practice": "Utility minus practice (DR, paired)",
-        "dr": "DR", "ipw": "IPW", "oracle_line": "oracle (true)",
+        "dr": "DR",
+        "ipw": "IPW",
+        "oracle_line": "oracle (true)",
         "training": "Naive and propensity-weighted training compared",
-        "variant": "Training", "naive": "naive", "propensity_weighted": "propensity-weighted",
-        "used": "used by this run", "cf_error": "Error on counterfactual regimens (response, "
-        "mean |predicted − true|)",
+        "variant": "Training",
+        "naive": "naive",
+        "propensity_weighted": "propensity-weighted",
+        "used": "used by this run",
+        "cf_error": "Error on counterfactual regimens (response, mean |predicted − true|)",
         "summary": "{policy} against observed practice: {gain} utility points ({on}); "
         "normalized regret {regret}.",
         "paired": "Estimated from the observed outcomes alone (doubly robust, paired with "
         "practice on the same resamples): {gain} [{low}, {high}].",
-        "on_true": "true values", "on_dr": "doubly robust estimates",
-        "recommender": "Recommender", "practice": "Observed practice",
-        "guideline": "Guideline rule (catalog preference)", "random": "Random eligible regimen",
+        "on_true": "true values",
+        "on_dr": "doubly robust estimates",
+        "recommender": "Recommender",
+        "practice": "Observed practice",
+        "guideline": "Guideline rule (catalog preference)",
+        "random": "Random eligible regimen",
         "oracle": "Oracle (truly best)",
         "aria": "Policy values on {outcome}: doubly robust estimates with intervals",
     },
@@ -59,27 +71,39 @@ POLICY_TEXT: dict[str, dict[str, str]] = {
         "truth": "Sur cette cohorte synthétique, les vraies probabilités sont connues : les "
         "losanges marquent la vraie valeur de chaque stratégie, la ligne pointillée celle "
         "de l'oracle (le traitement éligible réellement le meilleur à chaque ligne).",
-        "policy": "Stratégie", "utility": "Utilité", "response": "Réponse",
-        "ae_grade3": "Toxicité de grade ≥ 3", "true": "vraie", "regret": "Regret normalisé",
-        "agreement": "Même choix que l'oracle", "low": "Choix rares en pratique",
+        "policy": "Stratégie",
+        "utility": "Utilité",
+        "response": "Réponse",
+        "ae_grade3": "Toxicité de grade ≥ 3",
+        "true": "vraie",
+        "regret": "Regret normalisé",
+        "agreement": "Même choix que l'oracle",
+        "low": "Choix rares en pratique",
         "vs_practice": "Utilité moins la pratique (DR, apparié)",
-        "dr": "DR", "ipw": "IPW", "oracle_line": "oracle (vrai)",
+        "dr": "DR",
+        "ipw": "IPW",
+        "oracle_line": "oracle (vrai)",
         "training": "Apprentissage naïf et pondéré par le score de propension comparés",
-        "variant": "Apprentissage", "naive": "naïf", "propensity_weighted": "pondéré",
-        "used": "utilisé par cette exécution", "cf_error": "Erreur sur les traitements non "
-        "reçus (réponse, moyenne |prédit − vrai|)",
+        "variant": "Apprentissage",
+        "naive": "naïf",
+        "propensity_weighted": "pondéré",
+        "used": "utilisé par cette exécution",
+        "cf_error": "Erreur sur les traitements non reçus (réponse, moyenne |prédit − vrai|)",
         "summary": "{policy} par rapport à la pratique observée : {gain} point d'utilité "
         "({on}) ; regret normalisé {regret}.",
         "paired": "Estimé à partir des seuls résultats observés (doublement robuste, apparié "
         "à la pratique sur les mêmes rééchantillons) : {gain} [{low} ; {high}].",
-        "on_true": "vraies valeurs", "on_dr": "estimations doublement robustes",
-        "recommender": "Recommandation", "practice": "Pratique observée",
-        "guideline": "Règle de préférence du catalogue", "random": "Traitement éligible au hasard",
+        "on_true": "vraies valeurs",
+        "on_dr": "estimations doublement robustes",
+        "recommender": "Recommandation",
+        "practice": "Pratique observée",
+        "guideline": "Règle de préférence du catalogue",
+        "random": "Traitement éligible au hasard",
         "oracle": "Oracle (réellement le meilleur)",
         "aria": "Valeur des stratégies pour {outcome} : estimations doublement robustes et "
         "intervalles",
     },
-}  # fmt: skip
+}
 
 
 def policy_name(name: str, lang: str) -> str:
@@ -97,8 +121,12 @@ def policy_svg(section: Mapping[str, Any], outcome: str, lang: str, *, width: in
     rows = [(n, p[outcome]) for n, p in pols.items() if outcome in p]
     if not rows:
         return ""
-    vals = [v for _, b in rows for k in ("dr_sim_low", "dr_sim_high", "ipw", "true", "dr_low",
-                                         "dr_high") if (v := b.get(k)) is not None]  # fmt: skip
+    vals = [
+        v
+        for _, b in rows
+        for k in ("dr_sim_low", "dr_sim_high", "ipw", "true", "dr_low", "dr_high")
+        if (v := b.get(k)) is not None
+    ]
     lo, hi = min(vals), max(vals)
     pad_v = (hi - lo) * 0.05 or 0.05
     lo, hi = lo - pad_v, hi + pad_v
@@ -109,51 +137,67 @@ def policy_svg(section: Mapping[str, Any], outcome: str, lang: str, *, width: in
     def x(v: float) -> float:
         return left + (v - lo) / (hi - lo) * span
 
-    parts = [f'<text x="{left}" y="14" font-size="11">{escape(t.get(outcome, outcome))}'
-             "</text>"]  # fmt: skip
+    parts = [f'<text x="{left}" y="14" font-size="11">{escape(t.get(outcome, outcome))}</text>']
     oracle = section.get("oracle", {}).get(outcome)
     if oracle is None and "oracle" in pols and outcome in pols["oracle"]:
         oracle = pols["oracle"][outcome].get("true")
     if oracle is not None:
         ox = x(oracle)
-        parts.append(f'<line x1="{ox:.1f}" y1="{top - 4}" x2="{ox:.1f}" y2="{height - 24}" '
-                     'stroke="#b44" stroke-dasharray="5 3"/>'
-                     f'<text x="{ox:.1f}" y="{height - 12}" font-size="10" text-anchor="middle" '
-                     f'fill="#b44">{escape(t["oracle_line"])}</text>')  # fmt: skip
+        parts.append(
+            f'<line x1="{ox:.1f}" y1="{top - 4}" x2="{ox:.1f}" y2="{height - 24}" '
+            'stroke="#b44" stroke-dasharray="5 3"/>'
+            f'<text x="{ox:.1f}" y="{height - 12}" font-size="10" text-anchor="middle" '
+            f'fill="#b44">{escape(t["oracle_line"])}</text>'
+        )
     for i, (name, b) in enumerate(rows):
         cy = top + row_h * i + row_h / 2
-        parts.append(f'<text x="{left - 8}" y="{cy + 4:.1f}" font-size="11" text-anchor="end">'
-                     f'{escape(policy_name(name, lang))}</text>')  # fmt: skip
+        parts.append(
+            f'<text x="{left - 8}" y="{cy + 4:.1f}" font-size="11" text-anchor="end">'
+            f"{escape(policy_name(name, lang))}</text>"
+        )
         if b.get("dr_sim_low") is not None:
-            parts.append(f'<line x1="{x(b["dr_sim_low"]):.1f}" y1="{cy}" '
-                         f'x2="{x(b["dr_sim_high"]):.1f}" y2="{cy}" stroke="#a9c4e0" '
-                         'stroke-width="8"/>')  # fmt: skip
+            parts.append(
+                f'<line x1="{x(b["dr_sim_low"]):.1f}" y1="{cy}" '
+                f'x2="{x(b["dr_sim_high"]):.1f}" y2="{cy}" stroke="#a9c4e0" '
+                'stroke-width="8"/>'
+            )
         if b.get("dr_low") is not None:
-            parts.append(f'<line x1="{x(b["dr_low"]):.1f}" y1="{cy}" x2="{x(b["dr_high"]):.1f}" '
-                         f'y2="{cy}" stroke="#1c5d99" stroke-width="3"/>')  # fmt: skip
+            parts.append(
+                f'<line x1="{x(b["dr_low"]):.1f}" y1="{cy}" x2="{x(b["dr_high"]):.1f}" '
+                f'y2="{cy}" stroke="#1c5d99" stroke-width="3"/>'
+            )
         if b.get("dr") is not None:
             parts.append(f'<circle cx="{x(b["dr"]):.1f}" cy="{cy}" r="4" fill="#1c5d99"/>')
         if b.get("ipw") is not None:
-            parts.append(f'<rect x="{x(b["ipw"]) - 3:.1f}" y="{cy - 3}" width="6" height="6" '
-                         'fill="none" stroke="#444"/>')  # fmt: skip
+            parts.append(
+                f'<rect x="{x(b["ipw"]) - 3:.1f}" y="{cy - 3}" width="6" height="6" '
+                'fill="none" stroke="#444"/>'
+            )
         if b.get("true") is not None:
             tx = x(b["true"])
-            parts.append(f'<path d="M{tx:.1f} {cy - 6} L{tx + 5:.1f} {cy} L{tx:.1f} {cy + 6} '
-                         f'L{tx - 5:.1f} {cy} Z" fill="#e8a33d" stroke="#6b4a12"/>')  # fmt: skip
+            parts.append(
+                f'<path d="M{tx:.1f} {cy - 6} L{tx + 5:.1f} {cy} L{tx:.1f} {cy + 6} '
+                f'L{tx - 5:.1f} {cy} Z" fill="#e8a33d" stroke="#6b4a12"/>'
+            )
     for v in (lo + pad_v, hi - pad_v):
-        parts.append(f'<text x="{x(v):.1f}" y="{height - 24 + 12}" font-size="10" '
-                     f'text-anchor="middle">{fmt_number(v, lang, 2)}</text>')  # fmt: skip
+        parts.append(
+            f'<text x="{x(v):.1f}" y="{height - 24 + 12}" font-size="10" '
+            f'text-anchor="middle">{fmt_number(v, lang, 2)}</text>'
+        )
     label = t["aria"].format(outcome=t.get(outcome, outcome))
-    return (f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
-            f'aria-label="{escape(label)}">{"".join(parts)}</svg>')  # fmt: skip
+    return (
+        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(label)}">{"".join(parts)}</svg>'
+    )
 
 
 def _interval(point: Any, low: Any, high: Any, lang: str) -> str:
     """``0.296 [0.250, 0.354]``; French ``0,296 [0,250 ; 0,354]`` (the decimal comma needs
     another separator)."""
     sep = " ; " if lang == "fr" else ", "
-    return (f"{fmt_number(point, lang, 3)} [{fmt_number(low, lang, 3)}{sep}"
-            f"{fmt_number(high, lang, 3)}]")  # fmt: skip
+    return (
+        f"{fmt_number(point, lang, 3)} [{fmt_number(low, lang, 3)}{sep}{fmt_number(high, lang, 3)}]"
+    )
 
 
 def policy_rows(section: Mapping[str, Any], lang: str) -> list[dict[str, Any]]:
@@ -166,9 +210,11 @@ def policy_rows(section: Mapping[str, Any], lang: str) -> list[dict[str, Any]]:
             row[o] = _interval(b["dr"], b["dr_low"], b["dr_high"], lang) if b else "—"
             row[f"{o}_true"] = fmt_number(b.get("true"), lang, 3) if b else "—"
         u = p.get("utility") or {}
-        row["vs_practice"] = (_interval(u["dr_vs_practice"], u["dr_vs_practice_low"],
-                                        u["dr_vs_practice_high"], lang)
-                              if "dr_vs_practice" in u else "—")  # fmt: skip
+        row["vs_practice"] = (
+            _interval(u["dr_vs_practice"], u["dr_vs_practice_low"], u["dr_vs_practice_high"], lang)
+            if "dr_vs_practice" in u
+            else "—"
+        )
         row["regret"] = fmt_number(p.get("normalized_regret"), lang, 2)
         row["agreement"] = fmt_number(p.get("top1_agreement_oracle"), lang, 2)
         row["low"] = fmt_number(p.get("low_propensity_share"), lang, 2)
@@ -192,7 +238,8 @@ def policy_context(section: Mapping[str, Any] | None, lang: str) -> dict[str, An
             policy=policy_name(str(summary["policy"]), lang),
             gain=_signed(summary["gain_over_practice"], lang),
             on=t["on_true"] if summary.get("on") == "true" else t["on_dr"],
-            regret=fmt_number(summary.get("normalized_regret"), lang, 2))
+            regret=fmt_number(summary.get("normalized_regret"), lang, 2),
+        )
         if summary.get("dr_gain_over_practice"):
             g, lo, hi = (_signed(v, lang) for v in summary["dr_gain_over_practice"])
             sentence += " " + t["paired"].format(gain=g, low=lo, high=hi)
@@ -202,16 +249,23 @@ def policy_context(section: Mapping[str, Any] | None, lang: str) -> dict[str, An
     for variant, block in variants.items() if len(variants) > 1 else ():
         cf = (block.get("outcome_model_error") or {}).get("response", {})
         for name, r in block.get("recommenders", {}).items():
-            training.append({
-                "variant": t.get(variant, variant) + (f" ({t['used']})" if variant == used else ""),
-                "name": policy_name(name, lang),
-                "true": fmt_number(r.get("utility", {}).get("true"), lang, 3),
-                "regret": fmt_number(r.get("normalized_regret"), lang, 2),
-                "agreement": fmt_number(r.get("top1_agreement_oracle"), lang, 2),
-                "cf_error": fmt_number(cf.get("mae_counterfactual"), lang, 3),
-            })  # fmt: skip
+            training.append(
+                {
+                    "variant": t.get(variant, variant)
+                    + (f" ({t['used']})" if variant == used else ""),
+                    "name": policy_name(name, lang),
+                    "true": fmt_number(r.get("utility", {}).get("true"), lang, 3),
+                    "regret": fmt_number(r.get("normalized_regret"), lang, 2),
+                    "agreement": fmt_number(r.get("top1_agreement_oracle"), lang, 2),
+                    "cf_error": fmt_number(cf.get("mae_counterfactual"), lang, 3),
+                }
+            )
     has_truth = any("true" in p.get("utility", {}) for p in section["policies"].values())
-    return {"t": t, "summary": sentence, "truth": has_truth, "rows": policy_rows(section, lang),
-            "svg": {o: policy_svg(section, o, lang) for o in ("utility", "response",
-                                                              "ae_grade3")},
-            "training": training}  # fmt: skip
+    return {
+        "t": t,
+        "summary": sentence,
+        "truth": has_truth,
+        "rows": policy_rows(section, lang),
+        "svg": {o: policy_svg(section, o, lang) for o in ("utility", "response", "ae_grade3")},
+        "training": training,
+    }

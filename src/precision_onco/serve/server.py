@@ -66,8 +66,10 @@ def single_threaded_native_code() -> None:
     """One OpenMP thread for LightGBM in this process (set before LightGBM is imported: its
     runtime reads the variable once); a warning when it was imported already."""
     if "lightgbm" in sys.modules and os.environ.get("OMP_NUM_THREADS") != "1":
-        log.warning("LightGBM was imported before OMP_NUM_THREADS=1 was set: forked workers "
-                    "rely on num_threads=1 in every prediction")  # fmt: skip
+        log.warning(
+            "LightGBM was imported before OMP_NUM_THREADS=1 was set: forked workers "
+            "rely on num_threads=1 in every prediction"
+        )
     os.environ["OMP_NUM_THREADS"] = "1"
 
 
@@ -114,8 +116,13 @@ def _worker_class(limit_concurrency: int) -> type:
         from uvicorn.workers import UvicornWorker
 
     class Worker(UvicornWorker):  # type: ignore[misc]
-        CONFIG_KWARGS = {"loop": "auto", "http": "auto", "limit_concurrency": limit_concurrency,
-                         "server_header": False, "access_log": False}  # fmt: skip
+        CONFIG_KWARGS = {
+            "loop": "auto",
+            "http": "auto",
+            "limit_concurrency": limit_concurrency,
+            "server_header": False,
+            "access_log": False,
+        }
 
     Worker.__module__ = __name__
     Worker.__qualname__ = "Worker"
@@ -169,7 +176,12 @@ def run(
         def load(self) -> Any:
             return app
 
-    log.info("serving %s on http://%s with %d worker(s) (master ready in %.2f s)", model, bind,
-             workers, time.perf_counter() - t0)  # fmt: skip
+    log.info(
+        "serving %s on http://%s with %d worker(s) (master ready in %.2f s)",
+        model,
+        bind,
+        workers,
+        time.perf_counter() - t0,
+    )
     sys.argv = sys.argv[:1]  # gunicorn parses the command line: give it none of ours
     Application().run()

@@ -40,26 +40,64 @@ _LUNG_DRIVERS = {
     ("LUSC", False): (("EGFR", 0.03), ("KRAS", 0.05)),
     ("LUSC", True): (("EGFR", 0.02), ("KRAS", 0.08)),
 }
-_KRAS_LUNG = (("p.G12C", 0.45), ("p.G12V", 0.2), ("p.G12D", 0.15), ("p.G12A", 0.08),
-              ("p.G13D", 0.06), ("p.Q61H", 0.06))  # fmt: skip
-_KRAS_CRC = (("p.G12D", 0.35), ("p.G12V", 0.25), ("p.G13D", 0.17), ("p.G12C", 0.08),
-             ("p.A146T", 0.07), ("p.Q61H", 0.04), ("p.G12A", 0.04))  # fmt: skip
+_KRAS_LUNG = (
+    ("p.G12C", 0.45),
+    ("p.G12V", 0.2),
+    ("p.G12D", 0.15),
+    ("p.G12A", 0.08),
+    ("p.G13D", 0.06),
+    ("p.Q61H", 0.06),
+)
+_KRAS_CRC = (
+    ("p.G12D", 0.35),
+    ("p.G12V", 0.25),
+    ("p.G13D", 0.17),
+    ("p.G12C", 0.08),
+    ("p.A146T", 0.07),
+    ("p.Q61H", 0.04),
+    ("p.G12A", 0.04),
+)
 _EGFR = (("p.L858R", 0.45), ("p.E746_A750del", 0.40), ("p.L747_P753delinsS", 0.15))
-_TP53_HOT = ("p.R175H", "p.R248Q", "p.R248W", "p.R273H", "p.R273C", "p.R282W", "p.Y220C",
-             "p.G245S")  # fmt: skip
-_PIK3CA = (("p.H1047R", 0.35), ("p.E545K", 0.25), ("p.E542K", 0.15), ("p.H1047L", 0.08),
-           ("p.Q546R", 0.07), ("p.C420R", 0.10))  # fmt: skip
+_TP53_HOT = ("p.R175H", "p.R248Q", "p.R248W", "p.R273H", "p.R273C", "p.R282W", "p.Y220C", "p.G245S")
+_PIK3CA = (
+    ("p.H1047R", 0.35),
+    ("p.E545K", 0.25),
+    ("p.E542K", 0.15),
+    ("p.H1047L", 0.08),
+    ("p.Q546R", 0.07),
+    ("p.C420R", 0.10),
+)
 # gene-level (non-hotspot) events: (gene, probability, kind) with kind lof or missense
 _CO_MUTATIONS = {
-    "NSCLC": (("CDKN2A", 0.20, "lof"), ("NF1", 0.10, "lof"), ("SMARCA4", 0.07, "lof"),
-              ("KMT2D", 0.10, "lof"), ("PIK3CA", 0.06, "hot"), ("ARID1A", 0.07, "lof")),
-    "MEL": (("CDKN2A", 0.35, "lof"), ("PTEN", 0.12, "lof"), ("TP53", 0.15, "hot"),
-            ("ARID1A", 0.10, "lof")),
-    "COADREAD": (("PIK3CA", 0.15, "hot"), ("SMAD4", 0.12, "lof"), ("FBXW7", 0.10, "missense"),
-                 ("CTNNB1", 0.03, "missense"), ("ARID1A", 0.08, "lof")),
-    "BRCA": (("GATA3", 0.12, "lof"), ("MAP3K1", 0.09, "lof"), ("KMT2C", 0.08, "lof"),
-             ("ESR1", 0.04, "missense"), ("PTEN", 0.05, "lof")),
-}  # fmt: skip
+    "NSCLC": (
+        ("CDKN2A", 0.20, "lof"),
+        ("NF1", 0.10, "lof"),
+        ("SMARCA4", 0.07, "lof"),
+        ("KMT2D", 0.10, "lof"),
+        ("PIK3CA", 0.06, "hot"),
+        ("ARID1A", 0.07, "lof"),
+    ),
+    "MEL": (
+        ("CDKN2A", 0.35, "lof"),
+        ("PTEN", 0.12, "lof"),
+        ("TP53", 0.15, "hot"),
+        ("ARID1A", 0.10, "lof"),
+    ),
+    "COADREAD": (
+        ("PIK3CA", 0.15, "hot"),
+        ("SMAD4", 0.12, "lof"),
+        ("FBXW7", 0.10, "missense"),
+        ("CTNNB1", 0.03, "missense"),
+        ("ARID1A", 0.08, "lof"),
+    ),
+    "BRCA": (
+        ("GATA3", 0.12, "lof"),
+        ("MAP3K1", 0.09, "lof"),
+        ("KMT2C", 0.08, "lof"),
+        ("ESR1", 0.04, "missense"),
+        ("PTEN", 0.05, "lof"),
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -86,8 +124,14 @@ def _dates(rng: np.random.Generator, n: int, start: str, end: str) -> np.ndarray
     return (lo + rng.integers(0, hi - lo + 1, n)).astype("datetime64[D]")
 
 
-def _clinical(rng: np.random.Generator, cancer: np.ndarray, *, first_id: int, prefix: str,
-              diagnosis: tuple[str, str]) -> pd.DataFrame:
+def _clinical(
+    rng: np.random.Generator,
+    cancer: np.ndarray,
+    *,
+    first_id: int,
+    prefix: str,
+    diagnosis: tuple[str, str],
+) -> pd.DataFrame:
     n = len(cancer)
     df = pd.DataFrame({"pidx": np.arange(n), "cancer_type": cancer})
     ids = [f"{prefix}{first_id + i:07d}" for i in range(n)]
@@ -148,12 +192,17 @@ def _markers(rng: np.random.Generator, df: pd.DataFrame, lung_driver: np.ndarray
     cancer = df["cancer_type"].to_numpy()
     u = rng.random(n)
     p_high = np.where(np.isin(lung_driver, ["EGFR", "ALK"]), 0.15, 0.33)
-    tps = np.where(u < p_high, rng.uniform(50, 100, n), np.where(u < p_high + 0.35,
-                   rng.uniform(1, 49.9, n), 0.0))  # fmt: skip
+    tps = np.where(
+        u < p_high,
+        rng.uniform(50, 100, n),
+        np.where(u < p_high + 0.35, rng.uniform(1, 49.9, n), 0.0),
+    )
     df["pdl1_tps"] = np.where(cancer == "NSCLC", np.round(tps), np.nan)
     hr_pos = (df["hr_status"] == "positive").to_numpy()
     gbrca = rng.random(n) < np.where(hr_pos, 0.035, 0.12)
-    df["germline_brca"] = np.where(cancer == "BRCA", np.where(gbrca, "pathogenic", "negative"), None)
+    df["germline_brca"] = np.where(
+        cancer == "BRCA", np.where(gbrca, "pathogenic", "negative"), None
+    )
     alk = lung_driver == "ALK"
     df["alk_status"] = np.where(cancer == "NSCLC", np.where(alk, "rearranged", "negative"), None)
 
@@ -232,8 +281,13 @@ def _drivers(rng: np.random.Generator, df: pd.DataFrame) -> tuple[pd.DataFrame, 
         for gene, p, kind in _CO_MUTATIONS[ct]:
             if rng.random() < p and not any(r_[0] == i and r_[1] == gene for r_ in rows[-4:]):
                 if kind == "hot":
-                    add((i, gene, _pick(rng, _PIK3CA) if gene == "PIK3CA" else
-                         str(rng.choice(_TP53_HOT))))  # fmt: skip
+                    add(
+                        (
+                            i,
+                            gene,
+                            _pick(rng, _PIK3CA) if gene == "PIK3CA" else str(rng.choice(_TP53_HOT)),
+                        )
+                    )
                 else:
                     add((i, gene, kind))
     drivers = pd.DataFrame(rows, columns=["pidx", "gene", "event"])

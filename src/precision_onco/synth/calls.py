@@ -35,9 +35,19 @@ def _hotspot_rows(drivers: pd.DataFrame, panel: Panel) -> pd.DataFrame:
         pairs = sorted({f"{g} {e}" for g, e in zip(missing["gene"], missing["event"], strict=True)})
         raise ConfigError(f"hotspots missing from synth/data/hotspots.tsv: {pairs}")
     return merged[
-        ["pidx", "gene", "chrom", "pos", "ref", "alt", "consequence", "variant_class", "hgvsp",
-         "hgvsc"]
-    ].astype({"pos": "int64"})  # fmt: skip
+        [
+            "pidx",
+            "gene",
+            "chrom",
+            "pos",
+            "ref",
+            "alt",
+            "consequence",
+            "variant_class",
+            "hgvsp",
+            "hgvsc",
+        ]
+    ].astype({"pos": "int64"})
 
 
 def simulate_calls(
@@ -65,9 +75,12 @@ def simulate_calls(
     hot = _hotspot_rows(drivers, panel)
     other = drivers[~drivers["event"].str.startswith("p.")]
     gene_level = gene_events(
-        rng, other["pidx"].to_numpy(), other["gene"].to_numpy(), other["event"].to_numpy(),
+        rng,
+        other["pidx"].to_numpy(),
+        other["gene"].to_numpy(),
+        other["event"].to_numpy(),
         panel=panel,
-    )  # fmt: skip
+    )
     driver_calls = pd.concat([hot, gene_level], ignore_index=True)
     driver_calls["driver"] = True
     lam = patients["tmb_rate"].to_numpy() * panel_size_mb / NONSYN_SHARE
@@ -86,8 +99,11 @@ def simulate_calls(
     art = passengers(rng, n_art, panel=panel, exclude_genes=exclude_from_passengers)
     art["driver"] = False
     art["filter"] = rng.choice(ARTEFACT_FILTERS, size=len(art), p=[0.5, 0.2, 0.15, 0.15])
-    art_vaf = np.where(art["filter"] == "germline", rng.normal(0.5, 0.04, len(art)),
-                       rng.uniform(0.01, 0.05, len(art)))  # fmt: skip
+    art_vaf = np.where(
+        art["filter"] == "germline",
+        rng.normal(0.5, 0.04, len(art)),
+        rng.uniform(0.01, 0.05, len(art)),
+    )
     calls = pd.concat([calls, art], ignore_index=True)
     vaf = np.concatenate([vaf, np.clip(art_vaf, 0.005, 0.99)])
     calls = calls.drop_duplicates(["pidx", "chrom", "pos"], keep="first")
@@ -124,7 +140,9 @@ def simulate_calls(
         calls.loc[pick, "filter"] = "multiallelic"
         second["filter"] = "multiallelic"
         calls = pd.concat([calls, second], ignore_index=True)
-    calls = calls.sort_values(["pidx", "chrom", "pos", "multi"], kind="stable").reset_index(drop=True)
+    calls = calls.sort_values(["pidx", "chrom", "pos", "multi"], kind="stable").reset_index(
+        drop=True
+    )
     is_nonsyn = calls["consequence"].isin(NONSYNONYMOUS) & (calls["filter"] == "PASS")
     tmb = np.bincount(calls.loc[is_nonsyn, "pidx"], minlength=n) / panel_size_mb
     return calls, tmb

@@ -21,13 +21,31 @@ __all__ = ["CONTIG_LENGTHS", "NONSYNONYMOUS", "Panel", "load_panel", "passengers
 
 #: GRCh38 primary-assembly chromosome lengths.
 CONTIG_LENGTHS: dict[str, int] = {
-    "chr1": 248956422, "chr2": 242193529, "chr3": 198295559, "chr4": 190214555,
-    "chr5": 181538259, "chr6": 170805979, "chr7": 159345973, "chr8": 145138636,
-    "chr9": 138394717, "chr10": 133797422, "chr11": 135086622, "chr12": 133275309,
-    "chr13": 114364328, "chr14": 107043718, "chr15": 101991189, "chr16": 90338345,
-    "chr17": 83257441, "chr18": 80373285, "chr19": 58617616, "chr20": 64444167,
-    "chr21": 46709983, "chr22": 50818468, "chrX": 156040895, "chrY": 57227415,
-}  # fmt: skip
+    "chr1": 248956422,
+    "chr2": 242193529,
+    "chr3": 198295559,
+    "chr4": 190214555,
+    "chr5": 181538259,
+    "chr6": 170805979,
+    "chr7": 159345973,
+    "chr8": 145138636,
+    "chr9": 138394717,
+    "chr10": 133797422,
+    "chr11": 135086622,
+    "chr12": 133275309,
+    "chr13": 114364328,
+    "chr14": 107043718,
+    "chr15": 101991189,
+    "chr16": 90338345,
+    "chr17": 83257441,
+    "chr18": 80373285,
+    "chr19": 58617616,
+    "chr20": 64444167,
+    "chr21": 46709983,
+    "chr22": 50818468,
+    "chrX": 156040895,
+    "chrY": 57227415,
+}
 
 #: Sequence Ontology consequences counted as non-synonymous for TMB.
 NONSYNONYMOUS = frozenset(
@@ -87,11 +105,16 @@ def load_panel() -> Panel:
 
 
 def _protein_change(
-    consequence: np.ndarray, ref_aa: np.ndarray, alt_aa: np.ndarray, codon: np.ndarray,
+    consequence: np.ndarray,
+    ref_aa: np.ndarray,
+    alt_aa: np.ndarray,
+    codon: np.ndarray,
     fs_len: np.ndarray,
 ) -> np.ndarray:
     out = np.empty(len(consequence), dtype=object)
-    for i, (c, r, a, p, n) in enumerate(zip(consequence, ref_aa, alt_aa, codon, fs_len, strict=True)):
+    for i, (c, r, a, p, n) in enumerate(
+        zip(consequence, ref_aa, alt_aa, codon, fs_len, strict=True)
+    ):
         if c == "missense_variant":
             out[i] = f"p.{r}{p}{a}"
         elif c == "synonymous_variant":
@@ -138,14 +161,17 @@ def _draw(
     cpos = 3 * (codon - 1) + rng.integers(1, 4, n)
     hgvsc = np.array(
         [
-            "" if c == "intron_variant"
-            else f"c.{p}del" if d
-            else f"c.{p}_{p + 1}ins{a[-1]}" if i
+            ""
+            if c == "intron_variant"
+            else f"c.{p}del"
+            if d
+            else f"c.{p}_{p + 1}ins{a[-1]}"
+            if i
             else f"c.{p}{r[0]}>{a[0]}"
             for c, p, d, i, r, a in zip(consequence, cpos, dels, ins, ref, alt, strict=True)
         ],
         dtype=object,
-    )  # fmt: skip
+    )
     return pd.DataFrame(
         {
             "pidx": pidx,
