@@ -20,7 +20,7 @@ from precision_onco.catalog.eligibility import eligibility
 from precision_onco.config.schema import CatalogConfig, RecommendConfig
 from precision_onco.features import candidate_features
 from precision_onco.models.fit import EndpointModel
-from precision_onco.pgx.regimens import attach_pgx_state, regimen_doses
+from precision_onco.pgx.regimens import attach_pgx_state, dose_fraction, regimen_doses
 
 __all__ = ["Ranking", "eligible_pairs", "rank_regimens", "supported", "utility"]
 
@@ -178,6 +178,11 @@ def rank_regimens(
             excluded = pd.concat([excluded, unsupported], ignore_index=True)
     base = feats.iloc[pairs["row"].to_numpy()].reset_index(drop=True)
     cand = candidate_features(base, pairs["regimen_id"].tolist(), catalog)
+    # pharmacogenomics (issue 17): every candidate is scored at its recommended starting
+    # dose (pgx_dose; 1.0 without a rule), not at the dose of the regimen given
+    if "relative_dose" in cand.columns or any("relative_dose" in m.columns
+                                              for m in models.values()):  # fmt: skip
+        cand["relative_dose"] = np.array([dose_fraction(d) for d in pairs["pgx_dose"]], float)
     out = cand[KEYS + ["regimen_id"]].copy()
     out["pgx_dose"] = pairs["pgx_dose"].to_numpy(dtype=object)  # pharmacogenomics (issue 17)
     matrices: dict[tuple[object, ...], pd.DataFrame] = {}
