@@ -282,9 +282,12 @@ def ingest_cohort(cfg: Config, *, root: Path | None = None) -> CohortTables:
     germ_results: list[ReadResult] = []
     if inputs.germline.source != "none":  # pharmacogenomics (issue 17)
         germ = _read_germline(cfg, patients, root)
-        germ_results.append(germ)
-        patients, why = merge_germline(patients, germ.frame)
-        warnings += why
+        if isinstance(germ, str):  # nothing to read: said in the log, not a data problem
+            log.info("%s", germ)
+        else:
+            germ_results.append(germ)
+            patients, why = merge_germline(patients, germ.frame)
+            warnings += why
     rejects = _concat([r.rejects for r in (*pat_results, *line_results, *var_results,
                                            *germ_results)],
                       columns=REJECT_COLUMNS)  # fmt: skip
@@ -344,15 +347,20 @@ def ingest_cohort(cfg: Config, *, root: Path | None = None) -> CohortTables:
     return out
 
 
-def _read_germline(cfg: Config, patients: pd.DataFrame, root: Path) -> ReadResult:
-    """The germline calls of ``cohort.inputs.germline``, linked to raw patient ids."""
+def _read_germline(cfg: Config, patients: pd.DataFrame, root: Path) -> ReadResult | str:
+    """The germline calls of ``cohort.inputs.germline``, linked to raw patient ids; or why
+    none were read (the cohort has no VCF or no patients table)."""
     inputs = cfg.cohort.inputs
     germ = inputs.germline
     patterns = list(germ.paths) or (list(inputs.vcf.paths) if germ.source == "normal_column"
                                     else [])  # fmt: skip
     if not patterns:
-        raise IngestError("cohort.inputs.germline", "source 'normal_column' needs "
-                          "cohort.inputs.germline.paths or cohort.inputs.vcf.paths")
+        return ("cohort.inputs.germline: source 'normal_column' but the cohort has no VCF "
+                "(cohort.inputs.vcf.paths or cohort.inputs.germline.paths): no germline "
+                "genotype read, DPYD and UGT1A1 are not tested")
+    if not len(patients):
+        return ("cohort.inputs.germline: no patients table to link the germline samples to: "
+                "no germline genotype read, DPYD and UGT1A1 are not tested")
     known = set(patients["patient_id"].dropna().astype(str)) if len(patients) else set()
     mapping: dict[str, str] = {}
     col = germ.sample_column
