@@ -51,7 +51,9 @@ class History:
 
 
 #: Ground-truth columns at the guideline starting dose (pharmacogenomics): the true
-#: probabilities had the regimen been given at the dose the recommender gives it.
+#: probabilities had the regimen been given at the pharmacogenomic starting dose the
+#: recommender gives it (``guideline_dose``), on top of practice's clinical (frailty)
+#: reduction — the lower of the two; NaN where the guidance avoids the regimen.
 GUIDELINE_ENDPOINTS = ("response", "ae_grade3", "ae_hematologic_grade3",
                        "ae_gastrointestinal_grade3")  # fmt: skip
 
@@ -209,12 +211,13 @@ def simulate_history(
             fp_option = (elig & regs.fluoropyrimidine[None, :]).any(axis=1)
             uracil = measure_uracil(pgx_rng, germ, fp_option, cfg.pgx)
             frail = (st["ecog"].to_numpy() >= 2) | (st["age_at_line"].to_numpy() >= 75)
-            dose, avoid = practice_doses(pgx_rng, germ, uracil, frail, regs, cfg.pgx)
+            dose, avoid, clinical = practice_doses(pgx_rng, germ, uracil, frail, regs, cfg.pgx)
             choice_mask = elig & ~avoid
             choice_mask[~choice_mask.any(axis=1)] = elig[~choice_mask.any(axis=1)]
             guideline = guideline_doses(germ, uracil, regs)
-            tox_shift_g, rr_g, resp_shift_g = dose_effects(
-                germ, np.nan_to_num(guideline, nan=1.0), regs, cfg.pgx, cats)
+            # following the guidance: its starting dose on top of the clinical reduction
+            followed = np.minimum(clinical, np.nan_to_num(guideline, nan=1.0))
+            tox_shift_g, rr_g, resp_shift_g = dose_effects(germ, followed, regs, cfg.pgx, cats)
             tox_shift, rr, resp_shift = dose_effects(germ, dose, regs, cfg.pgx, cats)
             g_resp = expit(intercepts.response[None, :] + r_off + resp_shift_g)
             g_cat, _, g_any = toxicity_probabilities(t_off + tox_shift_g, arrays,

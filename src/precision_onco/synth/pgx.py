@@ -233,9 +233,11 @@ def measure_uracil(rng: np.random.Generator, germ: Germline, fp_option: np.ndarr
 
 def practice_doses(rng: np.random.Generator, germ: Germline, uracil: np.ndarray,
                    frail: np.ndarray, regs: PgxRegimens, cfg: SynthPgxConfig,
-                   ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """Practice's relative starting dose of every regimen (m, R), and where practice avoids
-    a fluoropyrimidine regimen for a known deficiency (m, R)."""
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Practice's relative starting dose of every regimen (m, R), where practice avoids a
+    fluoropyrimidine regimen for a known deficiency (m, R), and the clinical part of the dose
+    (m, R): the frailty reduction alone, which a prescriber following the pharmacogenomic
+    guidance would keep."""
     m, r = len(uracil), len(regs.fluoropyrimidine)
     u = np.nan_to_num(uracil, nan=-1.0)
     as_known = np.where(germ.reported, germ.activity_score, np.nan)
@@ -248,12 +250,12 @@ def practice_doses(rng: np.random.Generator, germ: Germline, uracil: np.ndarray,
     iri_dose = np.where(germ.reported & germ.ugt1a1_poor
                         & (rng.random(m) < cfg.practice_reduce_ugt1a1_poor), 0.7, 1.0)
     frail_dose = np.where(frail & (rng.random(m) < cfg.practice_reduce_frail), 0.8, 1.0)
-    dose = np.ones((m, r))
-    dose = np.where(regs.cytotoxic[None, :], frail_dose[:, None], dose)
-    dose = np.where(regs.fluoropyrimidine[None, :], np.minimum(dose, fp_dose[:, None]), dose)
+    clinical = np.where(regs.cytotoxic[None, :], frail_dose[:, None], np.ones((m, r)))
+    dose = np.where(regs.fluoropyrimidine[None, :], np.minimum(clinical, fp_dose[:, None]),
+                    clinical)  # fmt: skip
     dose = np.where(regs.irinotecan[None, :], np.minimum(dose, iri_dose[:, None]), dose)
     avoid = avoid_row[:, None] & regs.fluoropyrimidine[None, :]
-    return dose, avoid
+    return dose, avoid, clinical
 
 
 def guideline_doses(germ: Germline, uracil: np.ndarray, regs: PgxRegimens) -> np.ndarray:
