@@ -176,6 +176,7 @@ def dosing_study(
     lines: pd.DataFrame,
     catalog: CatalogConfig,
     *,
+    held_keys: pd.DataFrame | None = None,
     bootstrap: int = 500,
     seed: int = 13,
 ) -> dict[str, Any]:
@@ -192,6 +193,9 @@ def dosing_study(
     patients, lines : DataFrame
         ``dpyd_activity_score`` (patients) and ``uracil_ng_ml`` (lines), for the safety
         floor; the regimen practice gave (lines).
+    held_keys : DataFrame, optional
+        The held-out lines (keys); default: those of ``ranked``. A line whose every
+        regimen is excluded has no ranked row: it still counts among the deficient lines.
 
     Returns
     -------
@@ -268,9 +272,15 @@ def dosing_study(
                                   bootstrap=bootstrap, seed=seed)  # fmt: skip
         out["observed_fluoropyrimidine"] = obs_out
     fp_rows = r["fluoropyrimidine"].to_numpy(bool)
+    keys = (held_keys if held_keys is not None else r)[KEYS].drop_duplicates()
+    ks = keys.merge(state, on=KEYS, how="left").merge(pt, on="patient_key", how="left")
+    ks_def = ((pd.to_numeric(ks.get("dpyd_activity_score"), errors="coerce") == 0)
+              | (pd.to_numeric(ks.get("uracil_ng_ml"), errors="coerce") >= 150)).fillna(False)
+    ranked_keys = pd.MultiIndex.from_frame(r[KEYS].drop_duplicates())
+    no_option = ~pd.MultiIndex.from_frame(ks[KEYS]).isin(ranked_keys)
     out["safety"] = {
-        "deficient_lines": int(pd.DataFrame({"k": r["patient_key"], "l": r["line_number"]})[
-            deficient].drop_duplicates().shape[0]),
+        "deficient_lines": int(ks_def.sum()),
+        "deficient_lines_without_eligible_regimen": int((ks_def.to_numpy(bool) & no_option).sum()),
         "deficient_offered_fluoropyrimidine": int((deficient & fp_rows).sum()),
         "deficient_recommended_fluoropyrimidine": int((top_def.to_numpy(bool)
                                                        & top["fluoropyrimidine"]
@@ -307,7 +317,7 @@ def held_out_dosing(
 
     held = features.merge(held_keys[KEYS].drop_duplicates(), on=KEYS)
     ranking = rank_regimens(held, patients, lines, models, catalog, recommend)
-    out = dosing_study(ranking.ranked, truth, patients, lines, catalog, bootstrap=bootstrap,
-                       seed=seed)  # fmt: skip
+    out = dosing_study(ranking.ranked, truth, patients, lines, catalog, held_keys=held,
+                       bootstrap=bootstrap, seed=seed)  # fmt: skip
     out["preset"] = recommend.preset
     return out
