@@ -35,7 +35,8 @@ def model_card(cfg: Config, metrics: dict, curves: dict, models: dict, features:
     calibration = {ep: t["calibration"] for ep, t in curves.items() if "calibration" in t}
     return render_model_card(metrics, calibration=calibration, shap=shap_summary(models, rows),
                              cohort=cohort, lang=cfg.report.lang, policy=policy,
-                             inputs=manifest, policy_skipped=policy_skipped)
+                             inputs=manifest, policy_skipped=policy_skipped,
+                             pgx=metrics.get("pgx"))
 
 
 def main(cfg: Config) -> None:

@@ -140,3 +140,33 @@ def test_toxicity_auc_and_calibration_in_carriers_and_non_carriers(pgx_cohort) -
                                 cfg.catalog) == {"skipped": "the patients table has no germline "
                                                  "pharmacogenomic call (cohort.inputs.germline)"}
     assert np.isfinite(out["dpyd_carrier"]["ae_hematologic_grade3"]["ece"])
+
+
+def test_model_card_shows_the_pgx_section_in_both_languages(pgx_cohort) -> None:
+    from precision_onco.report.model_card import render_model_card
+
+    cfg, tables, feats, res, truth = pgx_cohort
+    pgx = {"toxicity_by_genotype": toxicity_by_genotype(res.predictions, tables.lines,
+                                                        tables.patients, cfg.catalog,
+                                                        truth=truth, bootstrap=0),
+           "dosing": held_out_dosing(feats, tables.patients, tables.lines, res.predictions,
+                                     res.models, cfg.catalog, cfg.recommend, truth,
+                                     bootstrap=50)}  # fmt: skip
+    cohort = {"name": "synthetic", "synthetic": True, "patients": 1200, "lines": 3000,
+              "cancer_types": {}}  # fmt: skip
+    d = pgx["dosing"]["recommended_fluoropyrimidine"]["ae_grade3"]["all"]
+    for lang, title, verdict in (
+        ("en", "Pharmacogenomics and dose (DPYD, UGT1A1)",
+         "Recommended doses lower the true grade ≥ 3 toxicity."),
+        ("fr", "Pharmacogénomique et dose (DPYD, UGT1A1)",
+         "Les doses recommandées abaissent la toxicité vraie de grade ≥ 3."),
+    ):  # fmt: skip
+        html = render_model_card({}, calibration={}, shap={}, cohort=cohort, lang=lang, pgx=pgx)
+        section = html[html.index('<section id="pgx">'):html.index('<section id="use">')]
+        assert title in section and verdict in section
+        assert section.count("<tr>") == 8 + 1 + 3 + 1  # 4 groups x 2 endpoints, 3 dosing rows
+        from precision_onco.report.i18n import fmt_number
+
+        assert fmt_number(d["recommended"], lang, 3) in section
+    assert '<section id="pgx">' not in render_model_card({}, calibration={}, shap={},
+                                                         cohort=cohort, lang="en")
