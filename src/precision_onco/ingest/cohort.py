@@ -13,7 +13,7 @@ import dataclasses
 import glob
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -36,7 +36,7 @@ from precision_onco.ingest.maf import read_maf
 from precision_onco.ingest.pseudonymize import pseudonymize, resolve_key
 from precision_onco.ingest.vcf import read_vcfs
 
-__all__ = ["CohortTables", "Redactor", "expand_paths", "ingest_cohort"]
+__all__ = ["CohortTables", "Redactor", "expand_paths", "germline_linker", "ingest_cohort"]
 
 log = logging.getLogger(__name__)
 
@@ -361,9 +361,17 @@ def _read_germline(cfg: Config, patients: pd.DataFrame, root: Path) -> ReadResul
     if not len(patients):
         return ("cohort.inputs.germline: no patients table to link the germline samples to: "
                 "no germline genotype read, DPYD and UGT1A1 are not tested")
+    return read_germline_calls(expand_paths(patterns, root), germ,
+                               germline_linker(cfg, patients, root),
+                               label=", ".join(patterns))  # fmt: skip
+
+
+def germline_linker(cfg: Config, patients: pd.DataFrame, root: Path) -> Callable[[str], str | None]:
+    """Germline sample name -> raw patient id of ``patients`` (``None``: no patient): the
+    patients-table ``cohort.inputs.germline.sample_column``, else the cohort's sample map."""
+    inputs = cfg.cohort.inputs
     known = set(patients["patient_id"].dropna().astype(str)) if len(patients) else set()
-    mapping: dict[str, str] = {}
-    col = germ.sample_column
+    col = inputs.germline.sample_column
     if col:
         if col not in patients.columns:
             raise IngestError(inputs.patients.path or "cohort.inputs.patients",
@@ -380,8 +388,7 @@ def _read_germline(cfg: Config, patients: pd.DataFrame, root: Path) -> ReadResul
             pid = _link(pd.Series([sample]), mapping, inputs.samples.regex).iat[0]
         return pid if pid in known else None
 
-    return read_germline_calls(expand_paths(patterns, root), germ, link,
-                               label=", ".join(patterns))  # fmt: skip
+    return link
 
 
 def _keyed(t: pd.DataFrame, pmap: Mapping[str, str], smap: Mapping[str, str],
