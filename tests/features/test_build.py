@@ -120,8 +120,9 @@ def test_pgx_phenotype_and_relative_dose_are_inputs(cfg) -> None:  # type: ignor
     panel = load_panel(cfg.features, ROOT)
     plain = build_features(patients, lines, variants, cfg.features, cfg.catalog, panel=panel)
     assert not {"dpyd_activity_score", "ugt1a1_poor", "relative_dose"} & set(plain.columns)
-    patients = patients.assign(dpyd_activity_score=[2.0, np.nan],
-                               ugt1a1_phenotype=["poor", "indeterminate"])
+    patients = patients.assign(
+        dpyd_activity_score=[2.0, np.nan], ugt1a1_phenotype=["poor", "indeterminate"]
+    )
     lines = lines.assign(relative_dose=[1.0, 0.8, 1.0, 0.5])
     f = build_features(patients, lines, variants, cfg.features, cfg.catalog, panel=panel)
     a = f[f["patient_key"] == "pk_a"]

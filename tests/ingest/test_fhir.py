@@ -407,4 +407,5 @@ def test_uracil_in_another_unit_is_rejected_with_the_unit(cfg: Any, tmp_path: Pa
     r = read_fhir_bundle(p, catalog=cfg.catalog, uracil_codes=["uracil-plasma"])
     _accounted(r, read=3, rejected=1)
     assert r.rejects["reason"][0] == (
-        "unusable value: uracil 0.11 'umol/L': a quantity in ng/mL is expected")
+        "unusable value: uracil 0.11 'umol/L': a quantity in ng/mL is expected"
+    )

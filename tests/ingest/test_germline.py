@@ -77,12 +77,19 @@ def _cfg(germline: GermlineInputConfig, **inputs: Any) -> Any:
 
 def test_normal_column_gives_each_patient_the_cpic_and_dpwg_calls(tmp_path: Path) -> None:
     root = _cohort(tmp_path)
-    t = ingest_cohort(_cfg(GermlineInputConfig(source="normal_column",
-                                               sample_column="normal_sample_id")), root=root)
+    t = ingest_cohort(
+        _cfg(GermlineInputConfig(source="normal_column", sample_column="normal_sample_id")),
+        root=root,
+    )
     got = t.patients.sort_values("patient_key")
     assert got["dpyd_activity_score"].notna().all()
-    by_key = dict(zip(got["patient_key"], zip(got["dpyd_activity_score"],
-                                              got["ugt1a1_phenotype"], strict=True), strict=True))
+    by_key = dict(
+        zip(
+            got["patient_key"],
+            zip(got["dpyd_activity_score"], got["ugt1a1_phenotype"], strict=True),
+            strict=True,
+        )
+    )
     from precision_onco.ingest.pseudonymize import pseudonymize
 
     keys = pseudonymize([p[0] for p in PATIENTS], KEY.encode())
@@ -124,27 +131,43 @@ def test_per_patient_germline_files_with_untested_positions_and_strays(tmp_path:
     s = t.summary()
     [rep] = [f for f in s["files"] if f["kind"] == "germline"]
     assert (rep["read"], rep["ingested"], rep["rejected"]) == (4, 2, 2)
-    assert rep["rejected_by_reason"] == {"germline sample of no patient": 1,
-                                         "second germline file for a patient": 1}
+    assert rep["rejected_by_reason"] == {
+        "germline sample of no patient": 1,
+        "second germline file for a patient": 1,
+    }
     reasons = t.rejects["reason"].astype(str).tolist()
-    assert any(r.startswith("germline sample of no patient: sample 'X9-N1' is linked to no "
-                            "patient (set cohort.inputs.germline.sample_column") for r in reasons)
+    assert any(
+        r.startswith(
+            "germline sample of no patient: sample 'X9-N1' is linked to no "
+            "patient (set cohort.inputs.germline.sample_column"
+        )
+        for r in reasons
+    )
     p = t.patients.set_index(t.patients["dpyd_activity_score_max"].notna())
     assert p.loc[True, "dpyd_activity_score_max"] == 1.0 and np.isnan(
-        p.loc[True, "dpyd_activity_score"])  # indeterminate: a bound, never a score
+        p.loc[True, "dpyd_activity_score"]
+    )  # indeterminate: a bound, never a score
     assert sorted(t.patients["dpyd_phenotype"].dropna()) == ["indeterminate", "poor"]
     assert "2 patients have no germline genotype: DPYD and UGT1A1 are not tested for them" in \
         s["warnings"]  # fmt: skip
 
 
 def test_germline_config_errors_name_the_key(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"cohort\.inputs\.germline\.source': 'blood' is not one "
-                                          r"of none, normal_column, files"):
+    with pytest.raises(
+        ConfigError,
+        match=r"cohort\.inputs\.germline\.source': 'blood' is not one "
+        r"of none, normal_column, files",
+    ):
         compose(["cohort.inputs.germline.source=blood"], conf_dir=ROOT / "conf")
-    with pytest.raises(ConfigError, match=r"cohort\.inputs\.germline\.paths': source 'files' needs"):
+    with pytest.raises(
+        ConfigError, match=r"cohort\.inputs\.germline\.paths': source 'files' needs"
+    ):
         compose(["cohort.inputs.germline.source=files"], conf_dir=ROOT / "conf")
     root = _cohort(tmp_path)
     cfg = _cfg(GermlineInputConfig(source="normal_column", sample_column="germline_id"))
-    with pytest.raises(IngestError, match=r"patients\.csv: cohort\.inputs\.germline\."
-                                          r"sample_column 'germline_id' is not a column"):
+    with pytest.raises(
+        IngestError,
+        match=r"patients\.csv: cohort\.inputs\.germline\."
+        r"sample_column 'germline_id' is not a column",
+    ):
         ingest_cohort(cfg, root=root)

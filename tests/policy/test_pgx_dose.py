@@ -123,7 +123,8 @@ def test_toxicity_auc_and_calibration_in_carriers_and_non_carriers(pgx_cohort) -
     fp, iri = regimen_drug_sets(cfg.catalog)
     on_fp = res.predictions["regimen_id"].isin(fp)
     scores = res.predictions["patient_key"].map(
-        tables.patients.set_index("patient_key")["dpyd_activity_score"])
+        tables.patients.set_index("patient_key")["dpyd_activity_score"]
+    )
     for ep in ("ae_hematologic_grade3", "ae_gastrointestinal_grade3"):
         c, nc = out["dpyd_carrier"][ep], out["dpyd_non_carrier"][ep]
         assert c["n"] == int((on_fp & (scores < 2)).sum()) > 0
@@ -134,11 +135,15 @@ def test_toxicity_auc_and_calibration_in_carriers_and_non_carriers(pgx_cohort) -
         assert 0 <= nc["auc"] <= 1 and nc["auc_low"] <= nc["auc"] <= nc["auc_high"]
         assert out["ugt1a1_poor"][ep]["n"] + out["ugt1a1_not_poor"][ep]["n"] == int(
             res.predictions["regimen_id"].isin(iri).sum())  # fmt: skip
-    assert toxicity_by_genotype(res.predictions, tables.lines,
-                                tables.patients.drop(columns=["dpyd_activity_score",
-                                                              "ugt1a1_phenotype"]),
-                                cfg.catalog) == {"skipped": "the patients table has no germline "
-                                                 "pharmacogenomic call (cohort.inputs.germline)"}
+    assert toxicity_by_genotype(
+        res.predictions,
+        tables.lines,
+        tables.patients.drop(columns=["dpyd_activity_score", "ugt1a1_phenotype"]),
+        cfg.catalog,
+    ) == {
+        "skipped": "the patients table has no germline "
+        "pharmacogenomic call (cohort.inputs.germline)"
+    }
     assert np.isfinite(out["dpyd_carrier"]["ae_hematologic_grade3"]["ece"])
 
 
@@ -162,11 +167,12 @@ def test_model_card_shows_the_pgx_section_in_both_languages(pgx_cohort) -> None:
          "Les doses recommandées abaissent la toxicité vraie de grade ≥ 3."),
     ):  # fmt: skip
         html = render_model_card({}, calibration={}, shap={}, cohort=cohort, lang=lang, pgx=pgx)
-        section = html[html.index('<section id="pgx">'):html.index('<section id="use">')]
+        section = html[html.index('<section id="pgx">') : html.index('<section id="use">')]
         assert title in section and verdict in section
         assert section.count("<tr>") == 8 + 1 + 3 + 1  # 4 groups x 2 endpoints, 3 dosing rows
         from precision_onco.report.i18n import fmt_number
 
         assert fmt_number(d["recommended"], lang, 3) in section
-    assert '<section id="pgx">' not in render_model_card({}, calibration={}, shap={},
-                                                         cohort=cohort, lang="en")
+    assert '<section id="pgx">' not in render_model_card(
+        {}, calibration={}, shap={}, cohort=cohort, lang="en"
+    )

@@ -36,8 +36,10 @@ def big(cfg):
 
 
 def test_carrier_frequencies_are_the_published_european_ones(big) -> None:
-    carriers = {name: float((big.dpyd == name).any(axis=1).mean())
-                for name in ("c.1129-5923C>G", "c.1905+1G>A", "c.2846A>T", "c.1679T>G")}
+    carriers = {
+        name: float((big.dpyd == name).any(axis=1).mean())
+        for name in ("c.1129-5923C>G", "c.1905+1G>A", "c.2846A>T", "c.1679T>G")
+    }
     assert carriers["c.1129-5923C>G"] == pytest.approx(0.047, abs=0.002)  # HapB3
     assert carriers["c.1905+1G>A"] == pytest.approx(0.016, abs=0.0015)  # *2A
     assert carriers["c.2846A>T"] == pytest.approx(0.011, abs=0.0012)
@@ -166,24 +168,39 @@ def test_lines_and_truth_carry_uracil_dose_and_the_guideline_truth(small_cohort:
         ["carboplatin_pemetrexed", "pembrolizumab_carboplatin_pemetrexed", "docetaxel",
          "dacarbazine"]), "relative_dose"] == 1).all()  # fmt: skip
     truth = pd.read_parquet(small_cohort / "ground_truth.parquet")
-    for c in ("relative_dose", "guideline_dose", "p_ae_grade3_at_guideline_dose",
-              "p_ae_hematologic_grade3_at_guideline_dose"):
+    for c in (
+        "relative_dose",
+        "guideline_dose",
+        "p_ae_grade3_at_guideline_dose",
+        "p_ae_hematologic_grade3_at_guideline_dose",
+    ):
         assert c in truth.columns, c
     assert int(truth["observed"].sum()) == len(lines)
     gd = truth.dropna(subset=["guideline_dose"])
     at_full = gd["guideline_dose"] == 1
-    assert (gd.loc[at_full & (gd["relative_dose"] == 1), "p_ae_grade3_at_guideline_dose"]
-            == gd.loc[at_full & (gd["relative_dose"] == 1), "p_ae_grade3"]).all()
+    assert (
+        gd.loc[at_full & (gd["relative_dose"] == 1), "p_ae_grade3_at_guideline_dose"]
+        == gd.loc[at_full & (gd["relative_dose"] == 1), "p_ae_grade3"]
+    ).all()
 
 
 def test_a_wrong_synth_pgx_setting_names_the_key() -> None:
-    with pytest.raises(ConfigError, match=r"synth\.pgx\.ugt1a1_allele_frequency\.x': 1\.5 is not "
-                                          r"a frequency"):
+    with pytest.raises(
+        ConfigError,
+        match=r"synth\.pgx\.ugt1a1_allele_frequency\.x': 1\.5 is not "
+        r"a frequency",
+    ):
         compose(["+synth.pgx.ugt1a1_allele_frequency.x=1.5"], conf_dir=ROOT / "conf")
-    with pytest.raises(ConfigError, match=r"synth\.pgx\.genotype_reported': 2\.0 is not a "
-                                          r"probability"):
+    with pytest.raises(
+        ConfigError,
+        match=r"synth\.pgx\.genotype_reported': 2\.0 is not a "
+        r"probability",
+    ):
         compose(["synth.pgx.genotype_reported=2.0"], conf_dir=ROOT / "conf")
     _, c = compose(["+synth.pgx.ugt1a1_allele_frequency.x=0.1"], conf_dir=ROOT / "conf")
-    with pytest.raises(ValueError, match=r"synth\.pgx: alleles \['x'\] are not in the "
-                                         r"definitions file"):
+    with pytest.raises(
+        ValueError,
+        match=r"synth\.pgx: alleles \['x'\] are not in the "
+        r"definitions file",
+    ):
         draw_germline(np.random.default_rng(0), 10, c.synth.pgx)

@@ -4,7 +4,8 @@ Three parts (DESIGN §3–§4):
 
 - **Line state** (:func:`build_features`): demographics, stage and cancer type; ECOG,
   labs, PD-L1 and MSI at line start; germline pharmacogenomics (DPYD activity score,
-  UGT1A1 poor metaboliser) and the relative starting dose of the regimen; the treatment history *before* the line
+  UGT1A1 poor metaboliser) and the relative starting dose of the regimen; the treatment
+  history *before* the line
   (number of prior lines, prior regimen classes, prior best response, prior
   grade >= 3 toxicity); genomics from the tumour's variant calls (gene-level
   alteration indicators over the panel, the catalog's actionable biomarkers,

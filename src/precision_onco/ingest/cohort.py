@@ -286,8 +286,8 @@ def ingest_cohort(cfg: Config, *, root: Path | None = None) -> CohortTables:
             log.info("%s", germ)
         else:
             germ_results.append(germ)
-            patients, why = merge_germline(patients, germ.frame)
-            warnings += why
+            patients, germ_warnings = merge_germline(patients, germ.frame)
+            warnings += germ_warnings
     rejects = _concat([r.rejects for r in (*pat_results, *line_results, *var_results,
                                            *germ_results)],
                       columns=REJECT_COLUMNS)  # fmt: skip

@@ -96,9 +96,11 @@ def read_germline_calls(
             warnings[w] = warnings.get(w, 0) + 1
         pid = link(sample)
         if pid is None:
-            rejects.add(n, "germline sample of no patient", str(path),
-                        detail=f"sample {sample!r} is linked to no patient (set "
-                        "cohort.inputs.germline.sample_column or cohort.inputs.samples)")  # fmt: skip
+            why = (
+                f"sample {sample!r} is linked to no patient (set "
+                "cohort.inputs.germline.sample_column or cohort.inputs.samples)"
+            )
+            rejects.add(n, "germline sample of no patient", str(path), detail=why)
             continue
         if pid in rows:
             rejects.add(n, "second germline file for a patient", str(path),

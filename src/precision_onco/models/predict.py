@@ -39,9 +39,9 @@ from precision_onco.ingest.cohort import (
     expand_paths,
     germline_linker,
 )
-from precision_onco.ingest.germline import merge_germline, read_germline_calls
 from precision_onco.ingest.contracts import VARIANT_COLUMNS, IngestError, ReadResult
 from precision_onco.ingest.genes import GeneIndex
+from precision_onco.ingest.germline import merge_germline, read_germline_calls
 from precision_onco.ingest.maf import read_maf
 from precision_onco.ingest.pseudonymize import pseudonymize, resolve_key
 from precision_onco.ingest.tables import (
@@ -300,8 +300,10 @@ def _germline(files: Sequence[Path | str], cfg: Config, patients: pd.DataFrame,
                               label="--variants")  # fmt: skip
     out, warnings = merge_germline(patients, res.frame)
     if res.report.rejected:
-        warnings.append(f"{res.report.rejected} germline file(s) not used: "
-                        + ", ".join(f"{k} ×{v}" for k, v in res.report.rejected_by_reason.items()))
+        warnings.append(
+            f"{res.report.rejected} germline file(s) not used: "
+            + ", ".join(f"{k} ×{v}" for k, v in res.report.rejected_by_reason.items())
+        )
     return out, warnings
 
 

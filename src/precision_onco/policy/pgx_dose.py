@@ -29,8 +29,13 @@ from precision_onco.models.metrics import ece, summarize
 from precision_onco.pgx.definitions import load_definitions
 from precision_onco.pgx.regimens import dose_fraction
 
-__all__ = ["TOXICITY_ENDPOINTS", "dosing_study", "held_out_dosing", "regimen_drug_sets",
-           "toxicity_by_genotype"]
+__all__ = [
+    "TOXICITY_ENDPOINTS",
+    "dosing_study",
+    "held_out_dosing",
+    "regimen_drug_sets",
+    "toxicity_by_genotype",
+]
 
 KEYS = ["patient_key", "line_number"]
 #: The endpoints the pharmacogenomic evaluation reports.
@@ -110,10 +115,12 @@ def toxicity_by_genotype(
         return {"skipped": "the patients table has no germline pharmacogenomic call "
                            "(cohort.inputs.germline)"}  # fmt: skip
     fp, iri = regimen_drug_sets(catalog)
-    grade_cols = [f"{e[:-len('_grade3')]}_max_grade" for e in eps]
-    f = predictions[[*KEYS, "regimen_id", *eps]].merge(
-        lines[[*KEYS, *[c for c in grade_cols if c in lines.columns]]], on=KEYS, how="left"
-    ).merge(patients[["patient_key", *pcols]], on="patient_key", how="left")
+    grade_cols = [f"{e[: -len('_grade3')]}_max_grade" for e in eps]
+    f = (
+        predictions[[*KEYS, "regimen_id", *eps]]
+        .merge(lines[[*KEYS, *[c for c in grade_cols if c in lines.columns]]], on=KEYS, how="left")
+        .merge(patients[["patient_key", *pcols]], on="patient_key", how="left")
+    )
     if truth is not None:
         tcols = [f"p_{e}" for e in eps if f"p_{e}" in truth.columns]
         f = f.merge(truth[[*KEYS, "regimen_id", *tcols]], on=[*KEYS, "regimen_id"], how="left")
@@ -143,8 +150,8 @@ def toxicity_by_genotype(
             g = pd.to_numeric(f[gcol], errors="coerce").to_numpy(float)
             ok = mask & np.isfinite(g) & f[ep].notna().to_numpy(bool)
             t = f[f"p_{ep}"].to_numpy(float)[ok] if f"p_{ep}" in f.columns else None
-            out[name][ep] = _group_metrics((g[ok] >= 3).astype(float), f[ep].to_numpy(float)[ok],
-                                           t, bootstrap=bootstrap, bins=bins, seed=seed)  # fmt: skip
+            y, p = (g[ok] >= 3).astype(float), f[ep].to_numpy(float)[ok]
+            out[name][ep] = _group_metrics(y, p, t, bootstrap=bootstrap, bins=bins, seed=seed)
     return out
 
 
@@ -155,8 +162,7 @@ def _paired(a: np.ndarray, b: np.ndarray, groups: np.ndarray, *, bootstrap: int,
     if not len(a):
         return out
     d = a - b
-    out.update(recommended=_round(a.mean()), observed=_round(b.mean()),
-               difference=_round(d.mean()))
+    out.update(recommended=_round(a.mean()), observed=_round(b.mean()), difference=_round(d.mean()))
     uniq, inv = np.unique(groups, return_inverse=True)
     if bootstrap > 0 and len(uniq) > 1:
         rng = np.random.default_rng(seed)
@@ -214,8 +220,12 @@ def dosing_study(
                            "not a synthetic cohort)"}  # fmt: skip
     fp, _ = regimen_drug_sets(catalog)
     eps = [e for e in _TRUE_AT if f"p_{e}_at_guideline_dose" in truth.columns]
-    tcols = ["relative_dose", "guideline_dose", *[f"p_{e}" for e in eps],
-             *[f"p_{e}_at_guideline_dose" for e in eps]]
+    tcols = [
+        "relative_dose",
+        "guideline_dose",
+        *[f"p_{e}" for e in eps],
+        *[f"p_{e}_at_guideline_dose" for e in eps],
+    ]
     state = lines[[*KEYS, *[c for c in ("uracil_ng_ml", "regimen_id") if c in lines.columns]]]
     state = state.rename(columns={"regimen_id": "given_regimen"})
     pt = patients[["patient_key", *[c for c in ("dpyd_activity_score",) if c in patients.columns]]]
@@ -227,8 +237,10 @@ def dosing_study(
     deficient = ((score == 0) | (ura >= 150)).fillna(False).to_numpy(bool)
     top = r[r["rank"] == 1].merge(truth[[*KEYS, "regimen_id", *tcols]], on=[*KEYS, "regimen_id"],
                                   how="left")  # fmt: skip
-    top_def = ((pd.to_numeric(top.get("dpyd_activity_score"), errors="coerce") == 0)
-               | (pd.to_numeric(top.get("uracil_ng_ml"), errors="coerce") >= 150)).fillna(False)
+    top_def = (
+        (pd.to_numeric(top.get("dpyd_activity_score"), errors="coerce") == 0)
+        | (pd.to_numeric(top.get("uracil_ng_ml"), errors="coerce") >= 150)
+    ).fillna(False)
     out: dict[str, Any] = {
         "population": "held-out lines; the recommender's top regimen at its recommended "
                       "starting dose (pgx_dose) vs the same regimen at the dose practice "
@@ -274,8 +286,10 @@ def dosing_study(
     fp_rows = r["fluoropyrimidine"].to_numpy(bool)
     keys = (held_keys if held_keys is not None else r)[KEYS].drop_duplicates()
     ks = keys.merge(state, on=KEYS, how="left").merge(pt, on="patient_key", how="left")
-    ks_def = ((pd.to_numeric(ks.get("dpyd_activity_score"), errors="coerce") == 0)
-              | (pd.to_numeric(ks.get("uracil_ng_ml"), errors="coerce") >= 150)).fillna(False)
+    ks_def = (
+        (pd.to_numeric(ks.get("dpyd_activity_score"), errors="coerce") == 0)
+        | (pd.to_numeric(ks.get("uracil_ng_ml"), errors="coerce") >= 150)
+    ).fillna(False)
     ranked_keys = pd.MultiIndex.from_frame(r[KEYS].drop_duplicates())
     no_option = ~pd.MultiIndex.from_frame(ks[KEYS]).isin(ranked_keys)
     out["safety"] = {

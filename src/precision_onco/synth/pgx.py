@@ -53,8 +53,10 @@ __all__ = [
 
 #: FILTER of the germline records written at the defining positions.
 FILTER_ID = "germline_pgx"
-FILTER_DESCRIPTION = ("Germline genotype at a pharmacogenomic defining position (force-called in "
-                      "the normal sample; not a somatic call)")
+FILTER_DESCRIPTION = (
+    "Germline genotype at a pharmacogenomic defining position (force-called in "
+    "the normal sample; not a somatic call)"
+)
 #: Consequence and HGVSc of the simulated DPYD/UGT1A1 records (VEP CSQ of the VCF records).
 _ANNOTATION = {
     "c.1905+1G>A": ("splice_donor_variant", "c.1905+1G>A"),
@@ -135,8 +137,10 @@ def draw_germline(rng: np.random.Generator, n: int, cfg: SynthPgxConfig,
     unknown += [k for k in cfg.ugt1a1_allele_frequency if k not in
                 {a.name for a in ugt_gene.alleles}]  # fmt: skip
     if unknown:
-        raise ValueError(f"synth.pgx: alleles {unknown} are not in the definitions file "
-                         f"({defs.path}); known DPYD: {sorted(dpyd_alleles)}")
+        raise ValueError(
+            f"synth.pgx: alleles {unknown} are not in the definitions file "
+            f"({defs.path}); known DPYD: {sorted(dpyd_alleles)}"
+        )
     per_copy = {k: 1.0 - np.sqrt(1.0 - c) for k, c in cfg.dpyd_carrier_frequency.items()}
     dpyd = _haplotypes(rng, n, per_copy, "")
     ugt = _haplotypes(rng, n, dict(cfg.ugt1a1_allele_frequency), ugt_gene.reference_name)
@@ -154,8 +158,9 @@ def draw_germline(rng: np.random.Generator, n: int, cfg: SynthPgxConfig,
     med = {float(k): float(v) for k, v in cfg.uracil_median_by_activity.items()}
     missing = sorted(set(np.unique(score)) - set(med))
     if missing:
-        raise ValueError(f"synth.pgx.uracil_median_by_activity: no median for activity "
-                         f"score(s) {missing}")
+        raise ValueError(
+            f"synth.pgx.uracil_median_by_activity: no median for activity score(s) {missing}"
+        )
     uracil = np.array([med[s] for s in score]) * np.exp(rng.normal(0, cfg.uracil_log_sd, n))
     reported = rng.random(n) < cfg.genotype_reported
     return Germline(dpyd, ugt, score, rr, poor, uracil, reported)
@@ -247,8 +252,11 @@ def practice_doses(rng: np.random.Generator, germ: Germline, uracil: np.ndarray,
     reduce_row = partial & (rng.random(m) < cfg.practice_reduce_known_partial)
     fp_dose = np.where(complete, 0.5, np.where(
         reduce_row, np.where(germ.reported | (u >= 50), 0.5, 0.75), 1.0))  # fmt: skip
-    iri_dose = np.where(germ.reported & germ.ugt1a1_poor
-                        & (rng.random(m) < cfg.practice_reduce_ugt1a1_poor), 0.7, 1.0)
+    iri_dose = np.where(
+        germ.reported & germ.ugt1a1_poor & (rng.random(m) < cfg.practice_reduce_ugt1a1_poor),
+        0.7,
+        1.0,
+    )
     frail_dose = np.where(frail & (rng.random(m) < cfg.practice_reduce_frail), 0.8, 1.0)
     clinical = np.where(regs.cytotoxic[None, :], frail_dose[:, None], np.ones((m, r)))
     dose = np.where(regs.fluoropyrimidine[None, :], np.minimum(clinical, fp_dose[:, None]),

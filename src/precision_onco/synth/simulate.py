@@ -165,7 +165,8 @@ def _truth_schema(categories: list[str], pgx: bool = False) -> pa.Schema:
         *(pa.field(f"p_ae_{c}_grade3", pa.float64()) for c in categories),
     ]  # fmt: skip
     if pgx:  # the practice dose of each regimen, the guideline dose and the truth at it
-        fields += [pa.field("relative_dose", pa.float64()), pa.field("guideline_dose", pa.float64()),
+        fields += [pa.field("relative_dose", pa.float64()),
+                   pa.field("guideline_dose", pa.float64()),
                    *(pa.field(f"p_{ep}_at_guideline_dose", pa.float64())
                      for ep in GUIDELINE_ENDPOINTS
                      if ep in ("response", "ae_grade3") or ep[3:-7] in categories)]  # fmt: skip
