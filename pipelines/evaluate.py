@@ -14,6 +14,7 @@ from precision_onco.features import candidate_features
 from precision_onco.models.evaluate import evaluate, sample_size
 from precision_onco.models.fit import load_models
 from precision_onco.models.train import model_frame
+from precision_onco.policy.pgx_dose import toxicity_by_genotype
 from precision_onco.report.model_card import render_model_card, shap_summary
 from precision_onco.stage import run_stage
 
@@ -34,7 +35,8 @@ def model_card(cfg: Config, metrics: dict, curves: dict, models: dict, features:
     calibration = {ep: t["calibration"] for ep, t in curves.items() if "calibration" in t}
     return render_model_card(metrics, calibration=calibration, shap=shap_summary(models, rows),
                              cohort=cohort, lang=cfg.report.lang, policy=policy,
-                             inputs=manifest, policy_skipped=policy_skipped)
+                             inputs=manifest, policy_skipped=policy_skipped,
+                             pgx=metrics.get("pgx"))
 
 
 def main(cfg: Config) -> None:
@@ -60,7 +62,14 @@ def main(cfg: Config) -> None:
     policy_file = reports / "policy.json"
     policy = json.loads(policy_file.read_text()) if policy_file.is_file() else None
     if policy and policy.get("policies"):
-        metrics["policy"] = policy
+        metrics["policy"] = {k: v for k, v in policy.items() if k != "pgx_dosing"}
+    # pharmacogenomics (issue 17): toxicity models by genotype; recommended vs observed dosing
+    metrics["pgx"] = {"toxicity_by_genotype": toxicity_by_genotype(
+        predictions, lines, patients, cfg.catalog, truth=truth,
+        bootstrap=cfg.evaluation.bootstrap, bins=cfg.evaluation.calibration_bins,
+        seed=cfg.evaluation.seed)}  # fmt: skip
+    if policy and policy.get("pgx_dosing"):
+        metrics["pgx"]["dosing"] = policy["pgx_dosing"]
     plots = reports / "plots"
     plots.mkdir(parents=True, exist_ok=True)
     for old in plots.glob("*.csv"):

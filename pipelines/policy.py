@@ -22,6 +22,7 @@ import pandas as pd
 from precision_onco.config import Config
 from precision_onco.models.fit import load_models
 from precision_onco.models.train import train_all
+from precision_onco.policy.pgx_dose import held_out_dosing
 from precision_onco.policy.study import policy_skip_reason, policy_study, training_variant
 from precision_onco.recommend.service import load_presets
 from precision_onco.stage import run_stage
@@ -74,6 +75,13 @@ def main(cfg: Config) -> None:
         pd.read_parquet(reports / "predictions.parquet"), models, presets, truth=truth,
         alternative=alternative,
     )  # fmt: skip
+    if truth is not None:  # pharmacogenomics (issue 17): recommended vs observed dosing
+        result["pgx_dosing"] = held_out_dosing(
+            features, pd.read_parquet(processed / "patients.parquet"), lines,
+            pd.read_parquet(reports / "predictions.parquet"), models, cfg.catalog,
+            cfg.recommend, truth, bootstrap=cfg.policy.bootstrap, seed=cfg.policy.seed)
+        log.info("pgx dosing: %s", result["pgx_dosing"].get("summary",
+                                                            result["pgx_dosing"].get("skipped")))
     result["seconds"] = round(time.perf_counter() - t0, 1)
     out.write_text(json.dumps(result, indent=2) + "\n")
     for name, p in result["policies"].items():  # type: ignore[union-attr]

@@ -68,7 +68,11 @@ def test_repro_then_noop(repo: Path) -> None:
         assert (repo / f"data/processed/{table}.parquet").is_file()
     summary = json.loads((repo / "reports/ingest_summary.json").read_text())
     assert summary["tables"]["patients"] == 150
-    assert len(summary["files"]) == 152  # patients, lines and one VCF per patient
+    # patients, lines and one VCF per patient; and the germline calls of the VCFs' normal
+    # column (issue 17), one entry for all the files, every patient called
+    assert len([f for f in summary["files"] if f["kind"] != "germline"]) == 152
+    [germ] = [f for f in summary["files"] if f["kind"] == "germline"]
+    assert (germ["read"], germ["ingested"], germ["rejected"]) == (150, 150, 0)
     assert all(f["read"] == f["ingested"] + f["rejected"] for f in summary["files"])
     assert {"compose", "synthesize", "ingest", "featurize", "train", "policy", "evaluate",
             "recommend", "report"} == _ran(first)  # fmt: skip

@@ -111,3 +111,23 @@ def test_candidate_features_and_matrix(cfg) -> None:  # type: ignore[no-untyped-
     assert np.isnan(c.loc[2, "regimen_has_targeted"])
     x = model_matrix(c, ["regimen_id", "albumin"], {"regimen_id": ["sotorasib"]})
     assert x["regimen_id"].tolist()[0] == "sotorasib" and pd.isna(x["regimen_id"].tolist()[1])
+
+
+def test_pgx_phenotype_and_relative_dose_are_inputs(cfg) -> None:  # type: ignore[no-untyped-def]
+    """DPYD activity score, UGT1A1 poor flag (missing when indeterminate) and the line's
+    relative starting dose (issue 17); without those columns, no such feature."""
+    patients, lines, variants = _cohort()
+    panel = load_panel(cfg.features, ROOT)
+    plain = build_features(patients, lines, variants, cfg.features, cfg.catalog, panel=panel)
+    assert not {"dpyd_activity_score", "ugt1a1_poor", "relative_dose"} & set(plain.columns)
+    patients = patients.assign(
+        dpyd_activity_score=[2.0, np.nan], ugt1a1_phenotype=["poor", "indeterminate"]
+    )
+    lines = lines.assign(relative_dose=[1.0, 0.8, 1.0, 0.5])
+    f = build_features(patients, lines, variants, cfg.features, cfg.catalog, panel=panel)
+    a = f[f["patient_key"] == "pk_a"]
+    b = f[f["patient_key"] == "pk_b"]
+    assert (a["dpyd_activity_score"] == 2.0).all() and b["dpyd_activity_score"].isna().all()
+    assert (a["ugt1a1_poor"] == 1.0).all() and b["ugt1a1_poor"].isna().all()
+    assert a.sort_values("line_number")["relative_dose"].tolist() == [1.0, 0.8, 1.0]
+    assert b["relative_dose"].tolist() == [0.5]

@@ -169,6 +169,14 @@ def _check_semantics(cfg: Config) -> None:
         raise ConfigError(f"config key 'synth.cancer_mix': shares sum to {sum(mix.values())}, not 1")
     if cfg.synth.n_patients < 1:
         raise ConfigError("config key 'synth.n_patients': must be at least 1")
+    germ = cfg.cohort.inputs.germline
+    if germ.source not in ("none", "normal_column", "files"):
+        raise ConfigError(f"config key 'cohort.inputs.germline.source': '{germ.source}' is not "
+                          "one of none, normal_column, files")
+    if germ.source == "files" and not germ.paths:
+        raise ConfigError("config key 'cohort.inputs.germline.paths': source 'files' needs the "
+                          "per-patient germline VCFs (files or glob patterns)")
+    _check_synth_pgx(cfg)
     _check_choices(cfg, "")
 
 
@@ -193,6 +201,25 @@ def _check_choices(obj: Any, prefix: str) -> None:
                 _check_choices(v, f"{key}[{i}].")
         else:
             _check_choices(value, f"{key}.")
+
+
+def _check_synth_pgx(cfg: Config) -> None:
+    pg = cfg.synth.pgx
+    for key in ("dpyd_carrier_frequency", "ugt1a1_allele_frequency"):
+        values = getattr(pg, key)
+        for name, f in values.items():
+            if not 0 <= f < 1:
+                raise ConfigError(f"config key 'synth.pgx.{key}.{name}': {f} is not a "
+                                  "frequency in [0, 1)")
+        if sum(values.values()) >= 1:
+            raise ConfigError(f"config key 'synth.pgx.{key}': frequencies sum to "
+                              f"{sum(values.values()):g}, not below 1")
+    for key in ("uracil_measured", "genotype_reported", "practice_avoid_known_deficient",
+                "practice_reduce_known_partial", "practice_reduce_ugt1a1_poor",
+                "practice_reduce_frail"):
+        v = getattr(pg, key)
+        if not 0 <= v <= 1:
+            raise ConfigError(f"config key 'synth.pgx.{key}': {v} is not a probability in [0, 1]")
 
 
 def find_conf_dir(start: Path | None = None) -> Path:

@@ -51,6 +51,8 @@ __all__ = [
     "PseudonymizationConfig",
     "RegimenConfig",
     "SynthConfig",
+    "SynthPgxConfig",
+    "GermlineInputConfig",
 ]
 
 #: ``split.method``: held out at random by patient, by line start date, or by a column.
@@ -250,6 +252,49 @@ class EffectsConfig:
 
 
 @dataclass
+class SynthPgxConfig:
+    """Germline pharmacogenomics of the synthetic cohort (issue 17; docs/synthetic_cohort.md).
+
+    Genotypes are drawn per chromosome copy from the carrier frequencies (European
+    populations); uracilemia follows the DPYD activity score; practice reduces the starting
+    dose of the carriers it knows about (uracil measured, or a genotype reported), not always;
+    the fluoropyrimidine and irinotecan toxicity depends on genotype and dose, with the
+    relative risks of ``pgx_definitions.yaml`` (Meulendijks 2015) at full dose.
+    """
+
+    enabled: bool = True
+    # carrier frequency of each DPYD allele (name as in pgx_definitions.yaml)
+    dpyd_carrier_frequency: Dict[str, float] = field(default_factory=dict)
+    # UGT1A1 allele frequencies (name as in pgx_definitions.yaml); *1 is the rest
+    ugt1a1_allele_frequency: Dict[str, float] = field(default_factory=dict)
+    # median plasma uracil (ng/mL) by DPYD activity score, and the log-scale spread
+    uracil_median_by_activity: Dict[str, float] = field(default_factory=dict)
+    uracil_log_sd: float = 0.35
+    uracil_measurement_log_sd: float = 0.12
+    # share of lines with a fluoropyrimidine option whose uracil is measured at line start
+    uracil_measured: float = 0.9
+    # share of patients whose germline DPYD/UGT1A1 result is reported to the clinician
+    genotype_reported: float = 0.3
+    # practice: known complete deficiency -> fluoropyrimidines avoided with this probability
+    practice_avoid_known_deficient: float = 0.9
+    # practice: known partial deficiency -> starting dose reduced with this probability
+    practice_reduce_known_partial: float = 0.65
+    # practice: known UGT1A1 poor metaboliser -> irinotecan regimen reduced to 70 %
+    practice_reduce_ugt1a1_poor: float = 0.5
+    # practice: frail patients (ECOG >= 2 or age >= 75) get chemotherapy at 80 %
+    practice_reduce_frail: float = 0.25
+    # toxicity log-odds per log relative exposure (every category of the regimen)
+    tox_per_log_dose: float = 0.8
+    # response log-odds per log relative exposure below 1 (cytotoxic regimens)
+    response_per_log_exposure: float = 0.4
+    # relative risk of grade >= 3 hematologic / GI toxicity of irinotecan regimens at full
+    # dose for UGT1A1 poor metabolisers (a simulator assumption, see the docs)
+    ugt1a1_poor_relative_risk: float = 2.0
+    # combined relative risk of two DPYD variant alleles (a simulator assumption)
+    dpyd_two_variant_relative_risk: float = 8.0
+
+
+@dataclass
 class SynthConfig:
     """Synthetic cohort simulator settings (the ``synthesize`` stage)."""
 
@@ -271,6 +316,7 @@ class SynthConfig:
     frailty_aversion: float = 2.5
     patient_id_prefix: str = "PT"
     effects: EffectsConfig = field(default_factory=EffectsConfig)
+    pgx: SynthPgxConfig = field(default_factory=SynthPgxConfig)
 
 
 # -------------------------------------------------------------------------- cohort
@@ -382,6 +428,21 @@ class CoverageConfig:
     file: Optional[str] = None
     panels: Dict[str, PanelConfig] = field(default_factory=dict)
     called_genes: bool = True  # a gene with any call in the sample was covered
+class GermlineInputConfig:
+    """Germline genotypes for pharmacogenomics (DPYD, UGT1A1; issue 17).
+
+    ``source``: ``none``; ``normal_column`` (the normal column of the tumour/normal VCFs of
+    ``cohort.inputs.vcf``, or of ``paths`` when given); or ``files`` (one germline VCF per
+    patient, ``paths``). Each file's germline sample is linked to its patient through the
+    patients-table ``sample_column`` (e.g. ``normal_sample_id``), else the sample map of
+    ``cohort.inputs.samples``. ``covered``: the files cover every defining position (an
+    absent position is reference, not "not tested"); leave it false unless that is true.
+    """
+
+    source: str = "none"  # none | normal_column | files
+    paths: List[str] = field(default_factory=list)
+    sample_column: Optional[str] = None
+    covered: bool = False
 
 
 @dataclass
@@ -400,8 +461,15 @@ class CohortInputsConfig:
     vcf: VcfInputConfig = field(default_factory=VcfInputConfig)
     maf: MafInputConfig = field(default_factory=MafInputConfig)
     fhir: List[str] = field(default_factory=list)  # FHIR R4 / mCODE bundle files or globs
+    # Observation codes ("system|code" or a bare code) read from FHIR as plasma uracil
+    # (uracil_ng_ml at the line start). No LOINC code for plasma uracil could be verified
+    # for this project: give your laboratory's code; the default is this project's own.
+    fhir_uracil_codes: List[str] = field(
+        default_factory=lambda: ["urn:precision-onco:lab|uracil-plasma"]
+    )
     samples: SampleMapConfig = field(default_factory=SampleMapConfig)
     coverage: CoverageConfig = field(default_factory=CoverageConfig)
+    germline: GermlineInputConfig = field(default_factory=GermlineInputConfig)
 
 
 @dataclass

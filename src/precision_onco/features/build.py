@@ -3,7 +3,9 @@
 Three parts (DESIGN §3–§4):
 
 - **Line state** (:func:`build_features`): demographics, stage and cancer type; ECOG,
-  labs, PD-L1 and MSI at line start; the treatment history *before* the line
+  labs, PD-L1 and MSI at line start; germline pharmacogenomics (DPYD activity score,
+  UGT1A1 poor metaboliser) and the relative starting dose of the regimen; the treatment
+  history *before* the line
   (number of prior lines, prior regimen classes, prior best response, prior
   grade >= 3 toxicity); genomics from the tumour's variant calls (gene-level
   alteration indicators over the panel, the catalog's actionable biomarkers,
@@ -56,8 +58,10 @@ _KEYS = ("patient_key", "line_number")
 _LABS = ("age_at_line", "ecog", "albumin", "nlr", "hemoglobin", "platelets",
          "creatinine_clearance", "alt", "bilirubin", "ldh", "pdl1_tps")  # fmt: skip
 #: Canonical per-line measurements that are inputs when the lines table has them (TMB: the
-#: measured value, which wins over the count from the variant calls).
-_LINE_MEASURES = ("tmb",)
+#: measured value, which wins over the count from the variant calls; relative_dose: the
+#: starting dose of the regimen given / its standard dose, issue 17 — a candidate regimen
+#: is scored at its recommended starting dose instead, see recommend.rank).
+_LINE_MEASURES = ("tmb", "relative_dose")
 _STAGE = {"0": 0, "I": 1, "II": 2, "III": 3, "IV": 4}
 _RESPONSE_RANK = {"PD": 0, "SD": 1, "PR": 2, "CR": 3}
 
@@ -315,6 +319,14 @@ def build_features(
     for c in ("autoimmune_disease", "diabetes", "ild_history", "bmi"):
         if c in pat.columns:
             pcols[c] = pd.to_numeric(pat[c], errors="coerce").astype("float64")
+    # germline pharmacogenomics (issue 17): missing when not (fully) tested
+    if "dpyd_activity_score" in pat.columns:
+        pcols["dpyd_activity_score"] = pd.to_numeric(pat["dpyd_activity_score"],
+                                                     errors="coerce").astype("float64")
+    if "ugt1a1_phenotype" in pat.columns:
+        ph = pat["ugt1a1_phenotype"].astype("string")
+        known = ph.isin(["normal", "intermediate", "poor"]).fillna(False).to_numpy(bool)
+        pcols["ugt1a1_poor"] = (ph == "poor").astype("float64").where(known)
     if pcols:
         pf = pd.DataFrame(pcols)
         out = _join_on_key(out, pf)

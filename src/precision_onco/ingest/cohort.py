@@ -13,7 +13,7 @@ import dataclasses
 import glob
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -32,11 +32,12 @@ from precision_onco.ingest.contracts import (
 )
 from precision_onco.ingest.coverage import attach_coverage
 from precision_onco.ingest.genes import GeneIndex
+from precision_onco.ingest.germline import merge_germline, read_germline_calls
 from precision_onco.ingest.maf import read_maf
 from precision_onco.ingest.pseudonymize import pseudonymize, resolve_key
 from precision_onco.ingest.vcf import read_vcfs
 
-__all__ = ["CohortTables", "Redactor", "expand_paths", "ingest_cohort"]
+__all__ = ["CohortTables", "Redactor", "expand_paths", "germline_linker", "ingest_cohort"]
 
 log = logging.getLogger(__name__)
 
@@ -255,7 +256,8 @@ def ingest_cohort(cfg: Config, *, root: Path | None = None) -> CohortTables:
         from precision_onco.ingest.fhir import read_fhir_bundle
 
         for f in fhir_files:
-            fr = read_fhir_bundle(f, catalog=cfg.catalog)
+            fr = read_fhir_bundle(f, catalog=cfg.catalog,
+                                  uracil_codes=inputs.fhir_uracil_codes)
             pat_results.append(ReadResult(fr.patients, fr.rejects, fr.report))
             line_results.append(ReadResult(fr.lines, fr.rejects.iloc[0:0], _shadow(fr.report)))
             var_results.append(ReadResult(fr.variants, fr.rejects.iloc[0:0], _shadow(fr.report)))
@@ -277,16 +279,26 @@ def ingest_cohort(cfg: Config, *, root: Path | None = None) -> CohortTables:
         patients = patients.drop_duplicates("patient_id", keep="first")
     lines = _concat([r.frame for r in line_results])
     variants = _concat([r.frame for r in var_results], columns=VARIANT_COLUMNS)
-    rejects = _concat([r.rejects for r in (*pat_results, *line_results, *var_results)],
+    warnings: list[str] = []
+    germ_results: list[ReadResult] = []
+    if inputs.germline.source != "none":  # pharmacogenomics (issue 17)
+        germ = _read_germline(cfg, patients, root)
+        if isinstance(germ, str):  # nothing to read: said in the log, not a data problem
+            log.info("%s", germ)
+        else:
+            germ_results.append(germ)
+            patients, germ_warnings = merge_germline(patients, germ.frame)
+            warnings += germ_warnings
+    rejects = _concat([r.rejects for r in (*pat_results, *line_results, *var_results,
+                                           *germ_results)],
                       columns=REJECT_COLUMNS)  # fmt: skip
     files = [
         r.report
-        for r in (*pat_results, *line_results, *var_results)
+        for r in (*pat_results, *line_results, *var_results, *germ_results)
         if not r.report.extra.get("_shadow")
     ]
     for rep in files:
         rep.check()
-    warnings: list[str] = []
     if inputs.test_lines.path and (why := _split_warning(cfg)):
         warnings.append(why)
 
@@ -338,6 +350,50 @@ def ingest_cohort(cfg: Config, *, root: Path | None = None) -> CohortTables:
     out = CohortTables(patients, lines, variants, rejects, files, warnings)
     _assert_no_leak(out, redact)
     return out
+
+
+def _read_germline(cfg: Config, patients: pd.DataFrame, root: Path) -> ReadResult | str:
+    """The germline calls of ``cohort.inputs.germline``, linked to raw patient ids; or why
+    none were read (the cohort has no VCF or no patients table)."""
+    inputs = cfg.cohort.inputs
+    germ = inputs.germline
+    patterns = list(germ.paths) or (list(inputs.vcf.paths) if germ.source == "normal_column"
+                                    else [])  # fmt: skip
+    if not patterns:
+        return ("cohort.inputs.germline: source 'normal_column' but the cohort has no VCF "
+                "(cohort.inputs.vcf.paths or cohort.inputs.germline.paths): no germline "
+                "genotype read, DPYD and UGT1A1 are not tested")
+    if not len(patients):
+        return ("cohort.inputs.germline: no patients table to link the germline samples to: "
+                "no germline genotype read, DPYD and UGT1A1 are not tested")
+    return read_germline_calls(expand_paths(patterns, root), germ,
+                               germline_linker(cfg, patients, root),
+                               label=", ".join(patterns))  # fmt: skip
+
+
+def germline_linker(cfg: Config, patients: pd.DataFrame, root: Path) -> Callable[[str], str | None]:
+    """Germline sample name -> raw patient id of ``patients`` (``None``: no patient): the
+    patients-table ``cohort.inputs.germline.sample_column``, else the cohort's sample map."""
+    inputs = cfg.cohort.inputs
+    known = set(patients["patient_id"].dropna().astype(str)) if len(patients) else set()
+    col = inputs.germline.sample_column
+    if col:
+        if col not in patients.columns:
+            raise IngestError(inputs.patients.path or "cohort.inputs.patients",
+                              f"cohort.inputs.germline.sample_column {col!r} is not a column of "
+                              "the patients table")  # fmt: skip
+        pairs = patients[[col, "patient_id"]].dropna()
+        mapping = dict(zip(pairs[col].astype(str), pairs["patient_id"].astype(str), strict=True))
+    else:
+        mapping = _sample_map(cfg, patients, root)
+
+    def link(sample: str) -> str | None:
+        pid = mapping.get(sample)
+        if pid is None and not col:
+            pid = _link(pd.Series([sample]), mapping, inputs.samples.regex).iat[0]
+        return pid if pid in known else None
+
+    return link
 
 
 def _keyed(t: pd.DataFrame, pmap: Mapping[str, str], smap: Mapping[str, str],

@@ -65,6 +65,8 @@ MEANINGS: dict[str, str] = {
     "pdl1_tps": "PD-L1 tumour proportion score",
     "tmb": "tumour mutational burden measured by the lab (wins over the count from the calls)",
     "uracil_ng_ml": "plasma uracil (uracilemia) before a fluoropyrimidine",
+    "relative_dose": "starting dose of the line's regimen relative to its standard dose (1 = "
+    "full dose); the toxicity models take it as an input",
     "msi_status": "microsatellite status",
     "best_response": "RECIST 1.1 best overall response of the line (an outcome)",
     "objective_response": "objective response, CR/PR = 1, SD/PD = 0 (derived from "

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -260,11 +260,26 @@ def _match_regimen(drugs: Iterable[str], cancer: str | None,
     return "+".join(sorted(ds)), False
 
 
-def read_fhir_bundle(path: Path | str, *, catalog: CatalogConfig | None = None) -> FhirResult:
+def _matches(cc: Any, codes: Sequence[str]) -> bool:
+    """Does a CodeableConcept carry one of ``codes`` (``system|code`` or a bare code)?"""
+    for c in _codings(cc):
+        system, code = (c.system or "").rstrip("/"), str(c.code or "")
+        for want in codes:
+            sys_w, _, code_w = want.rpartition("|")
+            if code == code_w and (not sys_w or sys_w.rstrip("/") == system):
+                return True
+    return False
+
+
+def read_fhir_bundle(path: Path | str, *, catalog: CatalogConfig | None = None,
+                     uracil_codes: Sequence[str] = ()) -> FhirResult:  # fmt: skip
     """Read one FHIR R4 / mCODE Bundle (JSON) into patients, lines and variants rows.
 
     Accounting is per Bundle entry: a resource is ingested (used, or counted as
-    not modelled) or rejected (invalid, no subject, unusable value).
+    not modelled) or rejected (invalid, no subject, unusable value). An Observation coded
+    with one of ``uracil_codes`` (``system|code`` or a bare code; ``cohort.inputs.
+    fhir_uracil_codes``) is plasma uracil in ng/mL: the line's ``uracil_ng_ml`` is the
+    latest measurement on or before its start (pharmacogenomics, issue 17).
     """
     p = Path(path)
     entries = _load(p)
@@ -309,6 +324,7 @@ def read_fhir_bundle(path: Path | str, *, catalog: CatalogConfig | None = None) 
     markers: dict[str, dict[str, Any]] = defaultdict(dict)
     ecogs: dict[str, list[tuple[date | None, int]]] = defaultdict(list)
     studied: dict[str, set[str]] = defaultdict(set)  # genes an assay covered, by patient
+    uracils: dict[str, list[tuple[date | None, float]]] = defaultdict(list)
     meds: dict[str, list[tuple[date, str, int, str]]] = defaultdict(list)
     variants: list[dict[str, Any]] = []
     not_modelled: Counter[str] = Counter()
@@ -378,6 +394,15 @@ def read_fhir_bundle(path: Path | str, *, catalog: CatalogConfig | None = None) 
                 studied[pid] |= genes
                 continue
             val, _unit = _value(obj)
+            if uracil_codes and _matches(obj.code, uracil_codes):
+                unit = _unit.replace(" ", "").lower()
+                if not isinstance(val, float) or unit not in ("ng/ml", ""):
+                    rejects.add(i, "unusable value", f"Observation/{obj.id}",
+                                detail=f"uracil {val!r} {_unit!r}: a quantity in ng/mL is "
+                                "expected")  # fmt: skip
+                    continue
+                uracils[pid].append((_when(obj), float(val)))
+                continue
             if loinc == "89247-1" or "ecog" in profiles:
                 if not isinstance(val, int) or not 0 <= val <= 4:
                     rejects.add(i, "out of range", f"Observation/{obj.id}",
@@ -423,7 +448,7 @@ def read_fhir_bundle(path: Path | str, *, catalog: CatalogConfig | None = None) 
     for pid, genes in studied.items():
         markers[pid]["genes_tested"] = ";".join(sorted(genes))
     pats = _patients(patients, markers, ecogs, report)
-    lines = _lines(meds, pats, ecogs, catalog, report)
+    lines = _lines(meds, pats, ecogs, catalog, report, uracils)
     vdf = _variant_frame(variants)
     used = len(parsed) - sum(not_modelled.values())
     report.extra["not_modelled"] = dict(sorted(not_modelled.items()))
@@ -553,7 +578,9 @@ def _patients(patients: dict[str, dict[str, Any]], markers: Mapping[str, dict[st
 
 def _lines(meds: Mapping[str, list[tuple[date, str, int, str]]], pats: pd.DataFrame,
            ecogs: Mapping[str, list[tuple[date | None, int]]], catalog: CatalogConfig | None,
-           report: FileReport) -> pd.DataFrame:  # fmt: skip
+           report: FileReport,
+           uracils: Mapping[str, list[tuple[date | None, float]]] | None = None,
+           ) -> pd.DataFrame:  # fmt: skip
     cancer = dict(zip(pats["patient_id"], pats.get("cancer_type", [None] * len(pats)),
                       strict=True))  # fmt: skip
     rows = []
@@ -569,17 +596,21 @@ def _lines(meds: Mapping[str, list[tuple[date, str, int, str]]], pats: pd.DataFr
                 unmatched.add(regimen)
             before = [v for d, v in sorted(ecogs.get(pid, []), key=lambda t: t[0] or date.min)
                       if d is None or d <= start]  # fmt: skip
+            ura = [v for d, v in sorted((uracils or {}).get(pid, []),
+                                        key=lambda t: t[0] or date.min)
+                   if d is not None and d <= start]  # fmt: skip
             rows.append({
                 "patient_id": pid, "line_number": n, "regimen_id": regimen,
                 "drugs": "+".join(sorted(by_start[start])), "start_date": start,
                 "end_date": starts[n] if n < len(starts) else None,
                 "ecog": before[-1] if before else None,
+                "uracil_ng_ml": ura[-1] if ura else None,
             })  # fmt: skip
     if unmatched and catalog is not None:
         report.warnings.append(f"{len(unmatched)} drug combinations match no catalog regimen; "
                                "kept with the drugs as regimen_id")  # fmt: skip
     cols = {"patient_id": "string", "line_number": "Int64", "regimen_id": "string",
             "drugs": "string", "start_date": "datetime64[ns]", "end_date": "datetime64[ns]",
-            "ecog": "Int64"}  # fmt: skip
-    df = pd.DataFrame(rows, columns=list(cols))
-    return df.astype(cols)
+            "ecog": "Int64", "uracil_ng_ml": "float64"}  # fmt: skip
+    df = pd.DataFrame(rows, columns=list(cols)).astype(cols)
+    return df.drop(columns="uracil_ng_ml") if df["uracil_ng_ml"].isna().all() else df

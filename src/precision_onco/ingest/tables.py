@@ -143,6 +143,7 @@ LINE_FIELDS: dict[str, Field] = {
     "bilirubin": Field("float", 0, 100, unit="mg/dL"),
     "ldh": Field("float", 0, 50000, unit="U/L"),
     "uracil_ng_ml": Field("float", 0, 5000, unit="ng/mL"),  # plasma uracil (pgx, issue 17)
+    "relative_dose": Field("float", 0, 2),  # starting dose / standard dose (pgx, issue 17)
     "pdl1_tps": Field("float", 0, 100, unit="%"),
     "tmb": Field("float", 0, 5000, unit="mut/Mb"),
     "msi_status": Field("code", codes=("MSI-H", "MSI-L", "MSS"),

@@ -99,7 +99,26 @@ def flat_metrics(metrics: dict[str, Any]) -> dict[str, float]:
         if "bayes_optimal_auc" in res:
             flat[f"{ep}.bayes_optimal_auc"] = float(res["bayes_optimal_auc"])
     flat.update(_flat_policy(metrics.get("policy")))
+    flat.update(_flat_pgx(metrics.get("pgx")))
     return flat
+
+
+def _flat_pgx(section: Any) -> dict[str, float]:
+    """``pgx.dosing.<endpoint>.<recommended|observed|difference>`` and the safety counts
+    (pharmacogenomics, issue 17; for MLflow)."""
+    out: dict[str, float] = {}
+    dosing = (section or {}).get("dosing") if isinstance(section, dict) else None
+    if not isinstance(dosing, dict):
+        return out
+    for ep, res in (dosing.get("recommended_fluoropyrimidine") or {}).items():
+        for k in ("recommended", "observed", "difference"):
+            v = (res.get("all") or {}).get(k)
+            if isinstance(v, (int, float)):
+                out[f"pgx.dosing.{ep}.{k}"] = float(v)
+    for k, v in (dosing.get("safety") or {}).items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            out[f"pgx.safety.{k}"] = float(v)
+    return out
 
 
 def _flat_policy(section: Any) -> dict[str, float]:

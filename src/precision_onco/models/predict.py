@@ -33,9 +33,16 @@ from precision_onco.catalog.biomarkers import to_short_hgvsp
 from precision_onco.config import Config
 from precision_onco.errors import InputError
 from precision_onco.features import CATEGORICAL, build_features, load_panel
-from precision_onco.ingest.cohort import Redactor, _link, _sample_map, expand_paths
+from precision_onco.ingest.cohort import (
+    Redactor,
+    _link,
+    _sample_map,
+    expand_paths,
+    germline_linker,
+)
 from precision_onco.ingest.contracts import VARIANT_COLUMNS, IngestError, ReadResult
 from precision_onco.ingest.genes import GeneIndex
+from precision_onco.ingest.germline import merge_germline, read_germline_calls
 from precision_onco.ingest.maf import read_maf
 from precision_onco.ingest.pseudonymize import pseudonymize, resolve_key
 from precision_onco.ingest.tables import (
@@ -166,6 +173,8 @@ def predict_table(
     pat = pats_res.frame if pats_res is not None else pd.DataFrame({"patient_id": []})
     var, var_warnings = _variants(variants, cfg, pat, root)
     warnings.extend(var_warnings)
+    pat, germ_warnings = _germline(variants, cfg, pat, root)
+    warnings.extend(germ_warnings)
     everyone = sorted(
         set(raw_ids.values())
         | set(lines["patient_id"].astype(str))
@@ -275,6 +284,28 @@ def _score(
         p, lo, hi = m.predict_interval(frame, level)
         out[f"p_{ep}"], out[f"p_{ep}_low"], out[f"p_{ep}_high"] = p, lo, hi
     return out
+
+
+def _germline(files: Sequence[Path | str], cfg: Config, patients: pd.DataFrame,
+              root: Path) -> tuple[pd.DataFrame, list[str]]:  # fmt: skip
+    """``patients`` with their germline PGx calls from the normal column of the given VCFs,
+    when the cohort reads its germline genotypes so (``cohort.inputs.germline``)."""
+    germ = cfg.cohort.inputs.germline
+    if germ.source != "normal_column" or not files or not len(patients):
+        return patients, []
+    paths = expand_paths([str(f) for f in files], root)
+    vcf = [f for f in paths if not f.name.lower().removesuffix(".gz").endswith(".maf")]
+    if not vcf:
+        return patients, []
+    res = read_germline_calls(vcf, germ, germline_linker(cfg, patients, root),
+                              label="--variants")  # fmt: skip
+    out, warnings = merge_germline(patients, res.frame)
+    if res.report.rejected:
+        warnings.append(
+            f"{res.report.rejected} germline file(s) not used: "
+            + ", ".join(f"{k} ×{v}" for k, v in res.report.rejected_by_reason.items())
+        )
+    return out, warnings
 
 
 def _variants(

@@ -40,9 +40,11 @@ __all__ = [
     "PGX_STATE_COLUMNS",
     "add_to_payload",
     "attach_pgx_state",
+    "dose_fraction",
     "payload_fields",
     "pgx_exclusions",
     "regimen_doses",
+    "starting_dose_fractions",
 ]
 
 #: Columns of the line-start state (patients or lines table, clinical JSON) read here.
@@ -202,6 +204,49 @@ def regimen_doses(
             )
         out.append(json.dumps(items, ensure_ascii=False))
     return out
+
+
+def starting_dose_fractions(
+    state: pd.DataFrame, regimens: list[RegimenConfig]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The guideline starting dose of every (row, regimen), as a fraction of the standard dose.
+
+    The fraction is the lowest ``starting_dose_percent`` over the regimen's drugs with a rule
+    (the regimen's relative starting dose, as the toxicity models take it); 1.0 for a regimen
+    without such drug or when nothing was tested. Returns ``(fraction, avoid)`` of shape
+    (n_rows, n_regimens); ``avoid`` is True where a drug is to be avoided (the regimen is
+    then excluded, see :func:`pgx_exclusions`; its fraction is 1.0).
+    """
+    cols = [c for c in PGX_STATE_COLUMNS if c in state.columns]
+    records = state[cols].to_dict(orient="records") if cols else [{}] * len(state)
+    keys = [tuple(_value(r, c) for c in cols) for r in records]
+    uniq = list(dict.fromkeys(keys))
+    where = {k: i for i, k in enumerate(uniq)}
+    inverse = np.array([where[k] for k in keys], dtype=int)
+    frac = np.ones((len(uniq), len(regimens)))
+    avoid = np.zeros((len(uniq), len(regimens)), dtype=bool)
+    for j, reg in enumerate(regimens):
+        for drug in _pgx_drugs(reg):
+            for i, key in enumerate(uniq):
+                g = _row_guidance(dict(zip(cols, key, strict=True)), drug)
+                if g.avoid:
+                    avoid[i, j] = True
+                elif g.starting_dose_percent is not None:
+                    frac[i, j] = min(frac[i, j], g.starting_dose_percent / 100.0)
+    if not len(state):
+        return frac[:0], avoid[:0]
+    return frac[inverse], avoid[inverse]
+
+
+def dose_fraction(pgx_dose: str | None) -> float:
+    """The relative starting dose of a ranked regimen from its ``pgx_dose`` JSON text (see
+    :func:`regimen_doses`): the lowest percent over its drugs / 100; 1.0 when the regimen
+    has no drug with a rule or nothing was tested."""
+    if pgx_dose is None or (isinstance(pgx_dose, float) and math.isnan(pgx_dose)):
+        return 1.0
+    pcts = [d["starting_dose_percent"] for d in json.loads(pgx_dose)
+            if d.get("starting_dose_percent") is not None]
+    return min(pcts) / 100.0 if pcts else 1.0
 
 
 def payload_fields(result: PgxResult) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -23,7 +23,7 @@ from precision_onco.config.schema import CatalogConfig, RecommendConfig
 from precision_onco.features import candidate_features
 from precision_onco.ingest.coverage import parse_genes
 from precision_onco.models.fit import EndpointModel
-from precision_onco.pgx.regimens import attach_pgx_state, regimen_doses
+from precision_onco.pgx.regimens import attach_pgx_state, dose_fraction, regimen_doses
 from precision_onco.recommend.scoring import endpoint_scores, input_codes
 
 __all__ = ["Ranking", "candidate_rows", "eligible_pairs", "rank_regimens", "supported", "utility"]
@@ -207,7 +207,13 @@ def candidate_rows(features: pd.DataFrame, pairs: pd.DataFrame, catalog: Catalog
     the line state with the regimen's features. Every per-regimen model input is set here,
     once for all endpoints."""
     base = features.iloc[pairs["row"].to_numpy()].reset_index(drop=True)
-    return candidate_features(base, pairs["regimen_id"].tolist(), catalog)
+    cand = candidate_features(base, pairs["regimen_id"].tolist(), catalog)
+    if "pgx_dose" in pairs.columns:
+        # pharmacogenomics (issue 17): every candidate is scored at its recommended starting
+        # dose (the lowest percent of its pgx_dose; 1.0 without a rule), not at the dose of the
+        # regimen given
+        cand["relative_dose"] = np.array([dose_fraction(d) for d in pairs["pgx_dose"]], float)
+    return cand
 
 
 def _group_starts(pk: np.ndarray, line: np.ndarray) -> np.ndarray:

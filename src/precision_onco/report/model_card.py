@@ -166,11 +166,14 @@ def render_model_card(metrics: Mapping[str, Any], *, calibration: Mapping[str, p
                       lang: str = "en", generated: str | None = None,
                       policy: Mapping[str, Any] | None = None,
                       inputs: Mapping[str, Any] | None = None,
-                      policy_skipped: str | None = None) -> str:
+                      policy_skipped: str | None = None,
+                      pgx: Mapping[str, Any] | None = None) -> str:
     """The model card as a self-contained HTML page in ``lang``; ``policy``: the policy
     study (``reports/policy.json``), shown as its own section; ``inputs``: the training
-    manifest (model inputs, leakage guard); ``policy_skipped``: why no policy study is shown.
+    manifest (model inputs, leakage guard); ``policy_skipped``: why no policy study is shown;
+    ``pgx``: the pharmacogenomic evaluation (``metrics["pgx"]``), its own section.
     Warnings (endpoints not modelled, too little data, small held-out sets) come first."""
+    from precision_onco.report.pgx_card import pgx_context
     from precision_onco.report.policy_card import policy_context
 
     endpoints = {k: v for k, v in metrics.items() if isinstance(v, dict) and "overall" in v}
@@ -212,7 +215,7 @@ def render_model_card(metrics: Mapping[str, Any], *, calibration: Mapping[str, p
                                            f"{_TEXT[lang]['observed']}")
                      for k, v in calibration.items() if k in endpoints},
         shap=shap, num=lambda v, d=3: fmt_number(v, lang, d),
-        policy=policy_context(policy, lang),
+        policy=policy_context(policy, lang), pgx=pgx_context(pgx, lang),
         generated=generated or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         css=env.loader.get_source(env, "report.css")[0],  # type: ignore[union-attr]
     )

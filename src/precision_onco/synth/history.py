@@ -24,6 +24,14 @@ from precision_onco.synth.model import (
     toxicity_offsets,
     toxicity_probabilities,
 )
+from precision_onco.synth.pgx import (
+    Germline,
+    PgxRegimens,
+    dose_effects,
+    guideline_doses,
+    measure_uracil,
+    practice_doses,
+)
 
 __all__ = ["History", "simulate_history"]
 
@@ -39,6 +47,15 @@ class History:
     ref_regimen: np.ndarray
     ref_resp_off: np.ndarray
     ref_tox_off: np.ndarray
+    ref_tox_rr: np.ndarray | None = None
+
+
+#: Ground-truth columns at the guideline starting dose (pharmacogenomics): the true
+#: probabilities had the regimen been given at the pharmacogenomic starting dose the
+#: recommender gives it (``guideline_dose``), on top of practice's clinical (frailty)
+#: reduction — the lower of the two; NaN where the guidance avoids the regimen.
+GUIDELINE_ENDPOINTS = ("response", "ae_grade3", "ae_hematologic_grade3",
+                       "ae_gastrointestinal_grade3")  # fmt: skip
 
 
 def _baseline_labs(rng: np.random.Generator, p: pd.DataFrame) -> pd.DataFrame:
@@ -111,6 +128,8 @@ def simulate_history(
     catalog: Catalog,
     cfg: SynthConfig,
     intercepts: Intercepts,
+    germline: Germline | None = None,
+    pgx_rng: np.random.Generator | None = None,
 ) -> History:
     """Simulate up to ``cfg.max_lines`` therapy lines for every patient of a chunk.
 
@@ -126,6 +145,11 @@ def simulate_history(
         Observed non-synonymous TMB per patient.
     catalog, cfg, intercepts
         Therapy catalog, simulator settings and calibrated intercepts.
+    germline : Germline, optional
+        The patients' germline pharmacogenomics (:mod:`precision_onco.synth.pgx`): lines
+        then get ``uracil_ng_ml`` and ``relative_dose``, the toxicity of fluoropyrimidines
+        and irinotecan depends on genotype and dose, and the ground truth carries the
+        probabilities at the guideline dose. ``pgx_rng`` draws its random numbers.
     """
     arrays = RegimenArrays.from_catalog(catalog)
     e = cfg.effects
@@ -149,7 +173,9 @@ def simulate_history(
     active = start <= cutoff
 
     line_frames, truth_frames = [], []
-    ref_reg, ref_resp, ref_tox = [], [], []
+    ref_reg, ref_resp, ref_tox, ref_rr = [], [], [], []
+    regs = PgxRegimens.from_catalog(catalog) if germline is not None else None
+    pgx_rng = pgx_rng if pgx_rng is not None else rng
     for line_number in range(1, cfg.max_lines + 1):
         idx = np.flatnonzero(active)
         if not len(idx):
@@ -177,9 +203,29 @@ def simulate_history(
             break
         r_off = response_offsets(st, bm, prior_classes[idx], arrays, e)
         t_off = toxicity_offsets(st, arrays, e)
+        dose = np.ones(elig.shape)
+        rr = uracil = guideline = None
+        choice_mask = elig
+        if germline is not None and regs is not None:
+            germ = germline.subset(st["pidx"].to_numpy())
+            fp_option = (elig & regs.fluoropyrimidine[None, :]).any(axis=1)
+            uracil = measure_uracil(pgx_rng, germ, fp_option, cfg.pgx)
+            frail = (st["ecog"].to_numpy() >= 2) | (st["age_at_line"].to_numpy() >= 75)
+            dose, avoid, clinical = practice_doses(pgx_rng, germ, uracil, frail, regs, cfg.pgx)
+            choice_mask = elig & ~avoid
+            choice_mask[~choice_mask.any(axis=1)] = elig[~choice_mask.any(axis=1)]
+            guideline = guideline_doses(germ, uracil, regs)
+            # following the guidance: its starting dose on top of the clinical reduction
+            followed = np.minimum(clinical, np.nan_to_num(guideline, nan=1.0))
+            tox_shift_g, rr_g, resp_shift_g = dose_effects(germ, followed, regs, cfg.pgx, cats)
+            tox_shift, rr, resp_shift = dose_effects(germ, dose, regs, cfg.pgx, cats)
+            g_resp = expit(intercepts.response[None, :] + r_off + resp_shift_g)
+            g_cat, _, g_any = toxicity_probabilities(t_off + tox_shift_g, arrays,
+                                                     intercepts.toxicity, rr_g)  # fmt: skip
+            r_off, t_off = r_off + resp_shift, t_off + tox_shift
         p_resp = expit(intercepts.response[None, :] + r_off)
-        p_cat, p_other, p_any = toxicity_probabilities(t_off, arrays, intercepts.toxicity)
-        chosen, p_choice = _choose(rng, elig, st, arrays, cfg)
+        p_cat, p_other, p_any = toxicity_probabilities(t_off, arrays, intercepts.toxicity, rr)
+        chosen, p_choice = _choose(rng, choice_mask, st, arrays, cfg)
 
         # ground truth for every eligible regimen, and calibration reference pairs
         rows, cols = np.nonzero(elig)
@@ -196,11 +242,24 @@ def simulate_history(
         )
         for k, c in enumerate(cats):
             truth[f"p_ae_{c}_grade3"] = p_cat[rows, cols, k]
+        if guideline is not None:
+            gd = guideline[rows, cols]
+            truth["relative_dose"] = dose[rows, cols]
+            truth["guideline_dose"] = gd
+            at_g = {"response": g_resp, "ae_grade3": g_any}
+            for k, c in enumerate(cats):
+                at_g[f"ae_{c}_grade3"] = g_cat[:, :, k]
+            for ep in GUIDELINE_ENDPOINTS:
+                if ep in at_g:
+                    truth[f"p_{ep}_at_guideline_dose"] = np.where(
+                        np.isnan(gd), np.nan, at_g[ep][rows, cols])
         truth_frames.append(truth)
         ref = (line_number == arrays.min_line[cols]) & (st["ecog"].to_numpy()[rows] <= 1)
         ref_reg.append(cols[ref])
         ref_resp.append(r_off[rows[ref], cols[ref]])
         ref_tox.append(t_off[rows[ref], cols[ref]])
+        ref_rr.append(rr[rows[ref], cols[ref], :] if rr is not None
+                      else np.ones((int(ref.sum()), K)))  # fmt: skip
 
         # outcomes of the chosen regimen
         m = len(idx)
@@ -230,6 +289,9 @@ def simulate_history(
             line[f"ae_{c}_max_grade"] = grades[:, k]
         line["ae_any_max_grade"] = any_grade
         line["discontinued_for_toxicity"] = disc.astype(int)
+        if uracil is not None:
+            line["uracil_ng_ml"] = uracil
+            line["relative_dose"] = dose[ar, chosen]
         line_frames.append(line)
 
         # disease course to the next line
@@ -283,4 +345,5 @@ def simulate_history(
         ref_regimen=np.concatenate(ref_reg) if ref_reg else np.zeros(0, dtype=int),
         ref_resp_off=np.concatenate(ref_resp) if ref_resp else empty_f,
         ref_tox_off=np.concatenate(ref_tox) if ref_tox else empty_f,
+        ref_tox_rr=np.concatenate(ref_rr) if ref_rr else np.ones((0, K)),
     )

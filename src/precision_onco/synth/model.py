@@ -29,8 +29,8 @@ from scipy.special import expit, logit
 from precision_onco.catalog import Catalog
 from precision_onco.config.schema import EffectsConfig
 
-__all__ = ["Intercepts", "RegimenArrays", "solve_intercepts", "response_offsets",
-           "toxicity_offsets", "toxicity_probabilities"]  # fmt: skip
+__all__ = ["Intercepts", "RegimenArrays", "apply_relative_risk", "solve_intercepts",
+           "response_offsets", "toxicity_offsets", "toxicity_probabilities"]  # fmt: skip
 
 _FLOOR = 0.002  # grade >= 3 rate of a category a trial did not report
 _ALB_REF, _NLR_REF, _TMB_REF = 3.9, 3.5, 8.0
@@ -158,15 +158,24 @@ def toxicity_offsets(state: pd.DataFrame, arrays: RegimenArrays, effects: Effect
     )[:, None]
 
 
+def apply_relative_risk(p: np.ndarray, rr: np.ndarray | None) -> np.ndarray:
+    """``p`` multiplied by the relative risk ``rr`` on the complementary log-log scale,
+    ``1 - (1 - p) ** rr``: exact for rare events, bounded by 1 (pharmacogenomics)."""
+    if rr is None:
+        return p
+    return 1.0 - np.power(1.0 - p, rr)
+
+
 def toxicity_probabilities(
-    tox_off: np.ndarray, arrays: RegimenArrays, shift: np.ndarray
+    tox_off: np.ndarray, arrays: RegimenArrays, shift: np.ndarray, rr: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-category, ``other`` and any-category grade >= 3 probabilities.
 
-    Returns arrays of shape (n, R, K), (n, R) and (n, R).
+    ``rr`` (n, R, K), optional: relative risk per category (germline pharmacogenomics,
+    :mod:`precision_onco.synth.pgx`). Returns arrays of shape (n, R, K), (n, R) and (n, R).
     """
     z = tox_off + shift[None, :]
-    p_cat = expit(arrays.category_logit[None, :, :] + z[:, :, None])
+    p_cat = apply_relative_risk(expit(arrays.category_logit[None, :, :] + z[:, :, None]), rr)
     p_other = expit(arrays.other_logit[None, :] + z)
     p_any = 1.0 - (1.0 - p_other) * np.prod(1.0 - p_cat, axis=2)
     return p_cat, p_other, p_any
@@ -189,11 +198,12 @@ def solve_intercepts(
     ref_tox_off: np.ndarray,
     arrays: RegimenArrays,
     current: Intercepts,
+    ref_tox_rr: np.ndarray | None = None,
 ) -> Intercepts:
     """Intercepts that make the reference rows' mean probabilities equal the published rates.
 
     ``ref_*`` hold, for every reference (row, regimen) pair, the regimen index
-    and the offsets of that pair. Regimens with no reference row keep their
+    and the offsets of that pair (and, optionally, its per-category relative risks). Regimens with no reference row keep their
     current intercepts.
     """
     R = len(arrays.orr)
@@ -206,7 +216,8 @@ def solve_intercepts(
 
     def mean_tox(d: np.ndarray) -> np.ndarray:
         z = ref_tox_off + d[ref_regimen]
-        cat = expit(arrays.category_logit[ref_regimen] + z[:, None])
+        cat = apply_relative_risk(expit(arrays.category_logit[ref_regimen] + z[:, None]),
+                                  ref_tox_rr)
         other = expit(arrays.other_logit[ref_regimen] + z)
         p = 1.0 - (1.0 - other) * np.prod(1.0 - cat, axis=1)
         return np.bincount(ref_regimen, weights=p, minlength=R) / np.maximum(counts, 1)

@@ -23,6 +23,7 @@ from precision_onco.synth.calls import simulate_calls
 from precision_onco.synth.genome import Panel, load_panel
 from precision_onco.synth.history import History, simulate_history
 from precision_onco.synth.model import Intercepts, RegimenArrays, solve_intercepts
+from precision_onco.synth.pgx import Germline, draw_germline, germline_records
 from precision_onco.synth.writers import MafWriter, vcf_texts, write_vcf
 
 __all__ = ["RAW_FILES", "SynthesisSummary", "calibrate", "skip_synthesis", "synthesize"]
@@ -70,6 +71,7 @@ class _Chunk:
     calls: pd.DataFrame
     status: pd.DataFrame
     tmb: np.ndarray
+    germline: Germline | None = None
 
 
 def _simulate_chunk(
@@ -87,14 +89,16 @@ def _simulate_chunk(
     )  # fmt: skip
     passed = calls[calls["filter"] == "PASS"]
     status = biomarker_status(catalog.biomarkers, markers=base.patients, variants=passed, key="pidx")
-    return _Chunk(patients=base.patients, calls=calls, status=status, tmb=tmb)
+    germ = draw_germline(_rng(cfg.seed, *seed_key, 2), n, cfg.pgx) if cfg.pgx.enabled else None
+    return _Chunk(patients=base.patients, calls=calls, status=status, tmb=tmb, germline=germ)
 
 
 def _history(seed_key: tuple[int, ...], chunk: _Chunk, cfg: SynthConfig, catalog: Catalog,
              intercepts: Intercepts) -> History:  # fmt: skip
     return simulate_history(
         _rng(cfg.seed, *seed_key, 1), chunk.patients, chunk.status, chunk.tmb, catalog=catalog,
-        cfg=cfg, intercepts=intercepts,
+        cfg=cfg, intercepts=intercepts, germline=chunk.germline,
+        pgx_rng=_rng(cfg.seed, *seed_key, 3),
     )  # fmt: skip
 
 
@@ -113,7 +117,8 @@ def calibrate(cfg: SynthConfig, catalog: Catalog, panel: Panel | None = None) ->
     for it in range(cfg.calibration_iterations):
         hist = _history((_CALIBRATION_STREAM,), chunk, cfg, catalog, intercepts)
         intercepts = solve_intercepts(
-            hist.ref_regimen, hist.ref_resp_off, hist.ref_tox_off, arrays, intercepts
+            hist.ref_regimen, hist.ref_resp_off, hist.ref_tox_off, arrays, intercepts,
+            ref_tox_rr=hist.ref_tox_rr,
         )
         log.info("calibration iteration %d/%d done", it + 1, cfg.calibration_iterations)
     return intercepts
@@ -131,6 +136,9 @@ def _format_lines(lines: pd.DataFrame, ids: np.ndarray, categories: list[str]) -
                     ("creatinine_clearance", 0), ("alt", 0), ("bilirubin", 2), ("ldh", 0)):
         v = lines[col].round(nd)
         out[col] = (v.astype(int) if nd == 0 else v).to_numpy()
+    if "uracil_ng_ml" in lines.columns:  # pharmacogenomics (issue 17)
+        out["uracil_ng_ml"] = lines["uracil_ng_ml"].to_numpy()
+        out["relative_dose"] = lines["relative_dose"].round(2).to_numpy()
     out["pdl1_tps"] = lines["pdl1_tps"].to_numpy()
     out["msi_status"] = lines["msi_status"].to_numpy()
     out["best_response"] = lines["best_response"].to_numpy()
@@ -149,7 +157,9 @@ _PATIENT_COLUMNS = [
 ]  # fmt: skip
 
 
-def _truth_schema(categories: list[str]) -> pa.Schema:
+def _truth_schema(categories: list[str], pgx: bool = False) -> pa.Schema:
+    from precision_onco.synth.history import GUIDELINE_ENDPOINTS
+
     fields = [
         pa.field("patient_key", pa.string()), pa.field("line_number", pa.int16()),
         pa.field("regimen_id", pa.string()), pa.field("observed", pa.bool_()),
@@ -157,6 +167,12 @@ def _truth_schema(categories: list[str]) -> pa.Schema:
         pa.field("p_ae_grade3", pa.float64()),
         *(pa.field(f"p_ae_{c}_grade3", pa.float64()) for c in categories),
     ]  # fmt: skip
+    if pgx:  # the practice dose of each regimen, the guideline dose and the truth at it
+        fields += [pa.field("relative_dose", pa.float64()),
+                   pa.field("guideline_dose", pa.float64()),
+                   *(pa.field(f"p_{ep}_at_guideline_dose", pa.float64())
+                     for ep in GUIDELINE_ENDPOINTS
+                     if ep in ("response", "ae_grade3") or ep[3:-7] in categories)]  # fmt: skip
     return pa.schema(fields)
 
 
@@ -211,7 +227,8 @@ def synthesize(cfg: Config, out_dir: Path, *, progress: bool = False) -> Synthes
     vcf_dir.mkdir()
     maf = MafWriter(out_dir / RAW_FILES["maf"])
     cats = catalog.toxicity_categories
-    truth_writer = pq.ParquetWriter(out_dir / RAW_FILES["ground_truth"], _truth_schema(cats))
+    schema = _truth_schema(cats, pgx=scfg.pgx.enabled)
+    truth_writer = pq.ParquetWriter(out_dir / RAW_FILES["ground_truth"], schema)
     ref_truth, ref_lines = [], []
     n_chunks = -(-scfg.n_patients // scfg.chunk_patients)
     chunks = range(n_chunks)
@@ -244,13 +261,16 @@ def synthesize(cfg: Config, out_dir: Path, *, progress: bool = False) -> Synthes
                  "file_date": sample_date.to_numpy()},
                 index=p["pidx"].to_numpy(),
             )  # fmt: skip
-            for pidx, text in vcf_texts(chunk.calls, vcf_samples):
+            calls = chunk.calls
+            if chunk.germline is not None:  # genotypes in the normal column (issue 17)
+                calls = pd.concat([calls, germline_records(chunk.germline)], ignore_index=True)
+            for pidx, text in vcf_texts(calls, vcf_samples):
                 write_vcf(vcf_dir / f"{vcf_samples.at[pidx, 'tumor_sample_id']}.vcf.gz", text)
             maf.write(chunk.calls, samples)
             # ground truth keyed by the pseudonymized patient key
             truth = hist.truth.assign(patient_key=keys[hist.truth["pidx"].to_numpy()]).drop(
                 columns="pidx")  # fmt: skip
-            truth_writer.write_table(pa.Table.from_pandas(truth, schema=_truth_schema(cats),
+            truth_writer.write_table(pa.Table.from_pandas(truth, schema=schema,
                                                           preserve_index=False))  # fmt: skip
             kl = hist.lines[["line_number", "ecog"]].assign(
                 patient_key=keys[hist.lines["pidx"].to_numpy()])  # fmt: skip

@@ -37,6 +37,8 @@ _FILTER_DESC = {
     "clustered_events": "Clustered events observed in the tumor",
     "germline": "Evidence indicates this site is germline, not somatic",
     "multiallelic": "Site filtered because too many alt alleles pass tumor LOD",
+    "germline_pgx": "Germline genotype at a pharmacogenomic defining position (force-called "
+                    "in the normal sample; not a somatic call)",
 }
 
 
@@ -104,11 +106,13 @@ def vcf_texts(calls: pd.DataFrame, samples: pd.DataFrame) -> Iterator[tuple[int,
         ["pidx", "_c", "pos", "multi"], kind="stable"
     )
     csq = _csq_strings(calls)
+    # an explicit genotype (germline records, same in normal and tumour), else the defaults
+    gts = calls["gt"].tolist() if "gt" in calls.columns else [None] * len(calls)
     cols = zip(
         calls["pidx"].tolist(), calls["chrom"].tolist(), calls["pos"].tolist(),
         calls["ref"].tolist(), calls["alt"].tolist(), calls["filter"].tolist(),
         calls["t_depth"].tolist(), calls["n_depth"].tolist(), calls["t_alt_count"].tolist(),
-        calls["n_alt_count"].tolist(), csq, strict=True,
+        calls["n_alt_count"].tolist(), csq, gts, strict=True,
     )  # fmt: skip
     tumor = samples["tumor_sample_id"]
     normal = samples["normal_sample_id"]
@@ -119,7 +123,7 @@ def vcf_texts(calls: pd.DataFrame, samples: pd.DataFrame) -> Iterator[tuple[int,
 
     def flush() -> None:
         assert out is not None
-        _, chrom, pos, ref, _, filt, t_depth, n_depth, _, _, _ = site[0]
+        _, chrom, pos, ref, _, filt, t_depth, n_depth, _, _, _, gt = site[0]
         alts = [r[4] for r in site]
         t_alt = [int(r[8]) for r in site]
         n_alt = [int(r[9]) for r in site]
@@ -131,6 +135,8 @@ def vcf_texts(calls: pd.DataFrame, samples: pd.DataFrame) -> Iterator[tuple[int,
         gt_n = "0/0" if len(alts) == 1 else "0/0/0"
         if filt == "germline":
             gt_n = "0/1"
+        if isinstance(gt, str):
+            gt_n = gt_t = gt
         out.write(
             f"{chrom}\t{pos}\t.\t{ref}\t{','.join(alts)}\t.\t{filt}\t"
             f"DP={t_depth + n_depth};CSQ={','.join(r[10] for r in site)}\tGT:AD:DP:AF\t"

@@ -1,0 +1,150 @@
+"""Germline pharmacogenomic calls per patient, from the cohort's germline VCFs (issue 17).
+
+``cohort.inputs.germline`` names where each patient's germline genotypes are: the normal
+column of the tumour/normal VCFs (``source: normal_column``; the column named by
+``##normal_sample=``) or one germline VCF per patient (``source: files``). Every file is
+called with :mod:`precision_onco.pgx` (DPYD activity score, UGT1A1 diplotype; a position
+absent from the file is "not tested" unless ``covered`` is declared) and its germline
+sample linked to a patient through the patients-table ``sample_column``, else the cohort's
+sample map. The result is one row per patient with the PGx columns the eligibility, the
+dose guidance and the models read (:data:`GERMLINE_COLUMNS`).
+
+Accounting: one report for all the files (kind ``germline``), one record per file: called,
+or rejected with the reason (an unreadable file, several samples and no normal named, a
+sample linked to no patient, a second file for a patient already called).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from precision_onco.config.schema import GermlineInputConfig
+from precision_onco.ingest.contracts import FileReport, ReadResult, Rejects
+from precision_onco.pgx import PgxInputError, call_genes, load_definitions, read_germline
+
+__all__ = ["GERMLINE_COLUMNS", "read_germline_calls"]
+
+log = logging.getLogger(__name__)
+
+#: Patients-table columns written from the germline calls.
+GERMLINE_COLUMNS: dict[str, str] = {
+    "patient_id": "string",
+    "dpyd_activity_score": "float64",
+    "dpyd_activity_score_max": "float64",
+    "dpyd_diplotype": "string",
+    "dpyd_phenotype": "string",
+    "ugt1a1_diplotype": "string",
+    "ugt1a1_phenotype": "string",
+}
+
+
+def _row(path: Path, cfg: GermlineInputConfig) -> tuple[str, dict[str, object], list[str]]:
+    defs = load_definitions()
+    reading = read_germline(path, definitions=defs, covered=cfg.covered)
+    genes = call_genes(reading, defs)
+    d, u = genes["DPYD"], genes["UGT1A1"]
+    row: dict[str, object] = {
+        "dpyd_activity_score": d.activity_score,
+        "dpyd_activity_score_max": d.activity_score_max,
+        "dpyd_diplotype": d.diplotype,
+        "dpyd_phenotype": d.phenotype,
+        "ugt1a1_diplotype": u.diplotype,
+        "ugt1a1_phenotype": u.phenotype,
+    }
+    return reading.sample, row, list(reading.warnings)
+
+
+def read_germline_calls(
+    files: list[Path],
+    cfg: GermlineInputConfig,
+    link: Callable[[str], str | None],
+    *,
+    label: str,
+) -> ReadResult:
+    """Call every germline file and return one row per patient (raw ``patient_id``).
+
+    Parameters
+    ----------
+    files : list of Path
+        The germline VCFs (or tumour/normal VCFs, their normal column).
+    cfg : GermlineInputConfig
+        ``cohort.inputs.germline``.
+    link : callable
+        Germline sample name -> raw patient id (``None``: no patient).
+    label : str
+        The report's file name (the configured pattern).
+
+    Returns
+    -------
+    ReadResult
+        ``frame`` with :data:`GERMLINE_COLUMNS`; one record per file in the report.
+    """
+    rejects = Rejects(label)
+    rows: dict[str, dict[str, object]] = {}
+    warnings: dict[str, int] = {}
+    for n, path in enumerate(files, start=1):
+        try:
+            sample, row, warn = _row(path, cfg)
+        except PgxInputError as exc:
+            rejects.add(n, "germline file not called", str(path), detail=str(exc))
+            continue
+        for w in warn:
+            warnings[w] = warnings.get(w, 0) + 1
+        pid = link(sample)
+        if pid is None:
+            why = (
+                f"sample {sample!r} is linked to no patient (set "
+                "cohort.inputs.germline.sample_column or cohort.inputs.samples)"
+            )
+            rejects.add(n, "germline sample of no patient", str(path), detail=why)
+            continue
+        if pid in rows:
+            rejects.add(n, "second germline file for a patient", str(path),
+                        detail=f"sample {sample!r}: the patient was already called from an "
+                        "earlier file")  # fmt: skip
+            continue
+        rows[pid] = row
+    frame = pd.DataFrame([{"patient_id": k, **v} for k, v in rows.items()],
+                         columns=list(GERMLINE_COLUMNS)).astype(GERMLINE_COLUMNS)  # fmt: skip
+    report = FileReport(file=label, kind="germline",
+                        extra={"source": cfg.source, "files": len(files),
+                               "declared_covered": cfg.covered})  # fmt: skip
+    report.warnings = [f"{k} ({v} files)" for k, v in sorted(warnings.items())]
+    if len(frame):
+        calls = frame["dpyd_phenotype"].value_counts().to_dict()
+        report.extra["dpyd_phenotypes"] = {str(k): int(v) for k, v in calls.items()}
+        ugt = frame["ugt1a1_phenotype"].value_counts().to_dict()
+        report.extra["ugt1a1_phenotypes"] = {str(k): int(v) for k, v in ugt.items()}
+    log.info("germline: %d of %d files called", len(frame), len(files))
+    return ReadResult.build(frame, rejects, report, records_read=len(files))
+
+
+def merge_germline(patients: pd.DataFrame, calls: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """``patients`` with the germline call columns; a value the patients table already gives
+    is kept (with a warning when the call disagrees). Returns the table and the warnings."""
+    if not len(calls):
+        return patients, []
+    warnings: list[str] = []
+    cols = [c for c in GERMLINE_COLUMNS if c != "patient_id"]
+    out = patients.merge(calls, on="patient_id", how="left", suffixes=("", "__germline"))
+    for c in cols:
+        g = f"{c}__germline"
+        if g not in out.columns:
+            continue
+        given = out[c].notna()
+        both = given & out[g].notna()
+        differ = both & (out[c].astype("string") != out[g].astype("string"))
+        if differ.any():
+            warnings.append(f"{int(differ.sum())} patients: the patients table's {c} differs from "
+                            "the germline call; the table's value is kept")  # fmt: skip
+        out[c] = out[c].where(given, out[g]).astype(GERMLINE_COLUMNS[c])
+        out = out.drop(columns=g)
+    missing = ~out["patient_id"].isin(set(calls["patient_id"]))
+    if missing.any():
+        warnings.append(f"{int(missing.sum())} patients have no germline genotype: DPYD and "
+                        "UGT1A1 are not tested for them")  # fmt: skip
+    return out, warnings
