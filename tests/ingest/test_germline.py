@@ -12,6 +12,7 @@ import pytest
 
 from precision_onco.config import ConfigError, compose
 from precision_onco.config.schema import (
+    CoverageConfig,
     GermlineInputConfig,
     MafInputConfig,
     TableInputConfig,
@@ -69,7 +70,8 @@ def _cfg(germline: GermlineInputConfig, **inputs: Any) -> Any:
     ins = dataclasses.replace(
         base.cohort.inputs, patients=TableInputConfig(path="patients.csv"),
         lines=TableInputConfig(), maf=MafInputConfig(),
-        vcf=VcfInputConfig(paths=["vcf/*.vcf.gz"]), germline=germline, **inputs)  # fmt: skip
+        vcf=VcfInputConfig(paths=["vcf/*.vcf.gz"]), germline=germline,
+        coverage=CoverageConfig(), **inputs)  # fmt: skip
     cohort = dataclasses.replace(base.cohort, name="germline_test", synthetic=False, inputs=ins,
                                  data_cutoff=None)  # fmt: skip
     return dataclasses.replace(base, cohort=cohort)

@@ -1,6 +1,8 @@
 """The recommender's features, eligibility, ranking and explanations as they were before the
 speed work of issue 15, frozen here so that tests can compare the fast path with them,
 answer for answer (:func:`reference_recommend` is the previous ``Recommender.recommend``).
+Later behaviour changes are added here as they are merged (issue 17's PGx inputs and
+dose-aware candidates), so that the comparison stays one of speed work alone.
 
 Do not optimise this module: it is the reference.
 """
@@ -36,7 +38,12 @@ from precision_onco.features.build import (
 )
 from precision_onco.kb.civic import CivicKB
 from precision_onco.models.fit import EndpointModel
-from precision_onco.pgx.regimens import attach_pgx_state, pgx_exclusions, regimen_doses
+from precision_onco.pgx.regimens import (
+    attach_pgx_state,
+    dose_fraction,
+    pgx_exclusions,
+    regimen_doses,
+)
 from precision_onco.recommend.explain import separations, top_drivers
 from precision_onco.recommend.rank import KEYS, Ranking, _state, _supported, utility
 from precision_onco.recommend.table import EXPLAINED, catalog_evidence
@@ -438,6 +445,14 @@ def ref_build_features(
     for c in ("autoimmune_disease", "diabetes", "ild_history", "bmi"):
         if c in pat.columns:
             pcols[c] = pd.to_numeric(pat[c], errors="coerce").astype("float64")
+    # germline pharmacogenomics (issue 17, added to the reference as it was merged)
+    if "dpyd_activity_score" in pat.columns:
+        pcols["dpyd_activity_score"] = pd.to_numeric(pat["dpyd_activity_score"],
+                                                     errors="coerce").astype("float64")
+    if "ugt1a1_phenotype" in pat.columns:
+        ph = pat["ugt1a1_phenotype"].astype("string")
+        known = ph.isin(["normal", "intermediate", "poor"]).fillna(False).to_numpy(bool)
+        pcols["ugt1a1_poor"] = (ph == "poor").astype("float64").where(known)
     if pcols:
         pf = pd.DataFrame(pcols)
         out = out.join(pf, on="patient_key")
@@ -555,6 +570,9 @@ def reference_rank_regimens(
             excluded = pd.concat([excluded, unsupported], ignore_index=True)
     base = feats.iloc[pairs["row"].to_numpy()].reset_index(drop=True)
     cand = ref_candidate_features(base, pairs["regimen_id"].tolist(), catalog)
+    # pharmacogenomics (issue 17, as merged): candidates scored at their recommended dose
+    if "pgx_dose" in pairs.columns:
+        cand["relative_dose"] = np.array([dose_fraction(d) for d in pairs["pgx_dose"]], float)
     out = cand[KEYS + ["regimen_id"]].copy()
     out["pgx_dose"] = pairs["pgx_dose"].to_numpy(dtype=object)  # pharmacogenomics (issue 17)
     matrices: dict[tuple[object, ...], pd.DataFrame] = {}

@@ -428,6 +428,9 @@ class CoverageConfig:
     file: Optional[str] = None
     panels: Dict[str, PanelConfig] = field(default_factory=dict)
     called_genes: bool = True  # a gene with any call in the sample was covered
+
+
+@dataclass
 class GermlineInputConfig:
     """Germline genotypes for pharmacogenomics (DPYD, UGT1A1; issue 17).
 
