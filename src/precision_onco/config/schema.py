@@ -21,6 +21,7 @@ __all__ = [
     "CatalogConfig",
     "CohortConfig",
     "CohortInputsConfig",
+    "ComputeConfig",
     "MafInputConfig",
     "SampleMapConfig",
     "TableInputConfig",
@@ -578,6 +579,31 @@ class KbConfig:
     civic: CivicConfig = field(default_factory=CivicConfig)
 
 
+# ---------------------------------------------------------------------------- compute
+@dataclass
+class ComputeConfig:
+    """Where the stages' independent work runs (see docs/scale.md).
+
+    ``local``: in the stage's own process, as before (Dask is not imported).
+    ``dask``: on a Dask cluster; with ``address`` null a ``LocalCluster`` of ``n_workers``
+    processes (``threads_per_worker`` threads, ``memory_limit`` each) is started for the
+    stage and closed after it; with ``address`` (``tcp://host:8786``) an existing
+    scheduler is joined. Results do not depend on the number of workers.
+    """
+
+    backend: str = "local"  # local | dask
+    address: Optional[str] = None
+    n_workers: int = 2
+    threads_per_worker: int = 1
+    memory_limit: str = "4GiB"  # per worker (LocalCluster only); "auto" or e.g. "8GiB"
+    processes: bool = True  # LocalCluster: worker processes (false: threads in one process)
+    dashboard_address: Optional[str] = ":0"  # LocalCluster dashboard (null: none)
+    # tasks per worker for work split by rows (ingest batches, recommend partitions)
+    partitions_per_worker: int = 4
+    # seconds to wait for the scheduler and the workers before giving up
+    timeout: float = 60.0
+
+
 # ---------------------------------------------------------------------------- root
 @dataclass
 class Config:
@@ -598,3 +624,4 @@ class Config:
     kb: KbConfig = field(default_factory=KbConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    compute: ComputeConfig = field(default_factory=ComputeConfig)
