@@ -51,6 +51,8 @@ class Compute:
 
     client: Client | None = None
     partitions_per_worker: int = 4
+    #: threads a task may use (LightGBM's ``n_jobs`` in a task); 0: all cores (local)
+    threads_per_worker: int = 0
     _workers: int = field(default=1, repr=False)
 
     @property
@@ -199,7 +201,7 @@ def compute_session(cfg: ComputeConfig, *, stage: str = "stage") -> Iterator[Com
             f"{cfg.memory_limit})"  # fmt: skip
         log.info("%s on Dask: %s, %d workers, dashboard %s", stage, where, workers,
                  client.dashboard_link)  # fmt: skip
-        yield Compute(client, cfg.partitions_per_worker, workers)
+        yield Compute(client, cfg.partitions_per_worker, cfg.threads_per_worker, workers)
     finally:
         client.close()
         if cluster is not None:
