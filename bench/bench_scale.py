@@ -106,8 +106,12 @@ def _stage(workdir: Path, stage: str) -> dict[str, float]:
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     driver = max((r for role, r in peaks.values() if role == "driver"), default=0)
     worker = max((r for role, r in peaks.values() if role == "worker"), default=0)
-    return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
-            "driver_peak_mib": round(driver / 2**20), "worker_peak_mib": round(worker / 2**20)}
+    return {
+        "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2),
+        "driver_peak_mib": round(driver / 2**20),
+        "worker_peak_mib": round(worker / 2**20),
+    }
 
 
 def run(patients: int, mode: str, stages: list[str], memory_limit: str) -> dict[str, object]:

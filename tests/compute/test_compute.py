@@ -91,8 +91,10 @@ def test_split_even() -> None:
 @pytest.fixture(scope="module")
 def cluster():  # type: ignore[no-untyped-def]
     """A LocalCluster of 2 worker processes for this module's Dask tests."""
-    cfg = ComputeConfig(backend="dask", n_workers=2, threads_per_worker=1, memory_limit="1GiB",
-                        processes=True, dashboard_address=None, partitions_per_worker=3)  # fmt: skip
+    cfg = ComputeConfig(
+        backend="dask", n_workers=2, threads_per_worker=1, memory_limit="1GiB",
+        processes=True, dashboard_address=None, partitions_per_worker=3,
+    )  # fmt: skip
     with compute_session(cfg, stage="test") as c:
         yield c
     assert c.client is not None and c.client.status == "closed"
@@ -135,7 +137,6 @@ def test_client_closed_when_the_stage_fails() -> None:
 
 def test_unreachable_scheduler_is_named() -> None:
     cfg = ComputeConfig(backend="dask", address="tcp://127.0.0.1:9", timeout=2)
-    with pytest.raises(ComputeError, match=r"compute.address: cannot reach the Dask scheduler "
-                                           r"at tcp://127.0.0.1:9 within 2 s"):  # fmt: skip
-        with compute_session(cfg):
-            pass
+    message = r"compute.address: cannot reach the Dask scheduler at tcp://127.0.0.1:9 within 2 s"
+    with pytest.raises(ComputeError, match=message), compute_session(cfg):
+        pass

@@ -26,8 +26,10 @@ REPORT_VOLATILE = [
     (re.compile(r"Generated \d{4}-\d\d-\d\d \d\d:\d\d UTC"), "Generated <time>"),
     (re.compile(r"(>Generated</th><td>)\d{4}-\d\d-\d\d \d\d:\d\d UTC"), r"\1<time>"),
     (re.compile(r"<td>[0-9a-f]{32}</td>"), "<td><mlflow run id></td>"),
-    (re.compile(r"(Configuration hash \(SHA-256 of params\.yaml\)</th>\s*<td>)[0-9a-f]{16}"),
-     r"\1<params hash>"),
+    (
+        re.compile(r"(Configuration hash \(SHA-256 of params\.yaml\)</th>\s*<td>)[0-9a-f]{16}"),
+        r"\1<params hash>",
+    ),
 ]
 
 
@@ -62,16 +64,17 @@ def _copy(dest: Path) -> Path:
     text = text.replace("calibration_patients: 20000", "calibration_patients: 2000")
     synth.write_text(text.replace("chunk_patients: 2000", "chunk_patients: 80"))
     eps = dest / "conf/endpoints/default.yaml"
-    eps.write_text("\n".join(ln for ln in eps.read_text().splitlines()
-                             if not ln.startswith("ae_") or ln.startswith("ae_grade3:")) + "\n")  # fmt: skip
+    kept = [ln for ln in eps.read_text().splitlines()
+            if not ln.startswith("ae_") or ln.startswith("ae_grade3:")]  # fmt: skip
+    eps.write_text("\n".join(kept) + "\n")
     ev = dest / "conf/evaluation/default.yaml"
     ev.write_text(ev.read_text().replace("bootstrap: 200", "bootstrap: 30"))
     pol = dest / "conf/policy/default.yaml"
     pol.write_text(pol.read_text().replace("bootstrap: 500", "bootstrap: 50"))
     split = dest / "conf/split/group.yaml"
     split.write_text(split.read_text().replace("cv_folds: 0", "cv_folds: 3"))
-    for cmd in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
-                ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"]):  # fmt: skip
+    commit = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"]
+    for cmd in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"], commit):
         _run(cmd, dest)
     return dest
 
@@ -121,8 +124,10 @@ def test_same_cohort_and_tables(runs: tuple[Path, Path, str]) -> None:
         assert (local / "data/raw/vcf" / name).read_bytes() == \
             (dask / "data/raw/vcf" / name).read_bytes(), name  # fmt: skip
     for t in ("patients", "lines", "variants", "rejects", "features"):
-        pd.testing.assert_frame_equal(pd.read_parquet(local / f"data/processed/{t}.parquet"),
-                                      pd.read_parquet(dask / f"data/processed/{t}.parquet"))
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(local / f"data/processed/{t}.parquet"),
+            pd.read_parquet(dask / f"data/processed/{t}.parquet"),
+        )
     for f in ("reports/predictions.parquet", "data/interim/cv_predictions.parquet"):
         pd.testing.assert_frame_equal(pd.read_parquet(local / f), pd.read_parquet(dask / f))
 

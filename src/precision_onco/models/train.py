@@ -121,13 +121,15 @@ def train_all(cfg: Config, features: pd.DataFrame, lines: pd.DataFrame, *,
             continue
         guards[ep] = check_single(ep, frame.loc[train], y[train].to_numpy(), cols, cfg.features)
         rows = np.flatnonzero(train)
-        jobs.append(_FitJob(ep, rows, y[train].to_numpy(), (split[train] == "validation").to_numpy(),
-                            cfg.split.seed, predict=np.flatnonzero(test)))  # fmt: skip
+        validation = (split[train] == "validation").to_numpy()
+        jobs.append(_FitJob(ep, rows, y[train].to_numpy(), validation, cfg.split.seed,
+                            predict=np.flatnonzero(test)))  # fmt: skip
     cv_jobs = _cv_jobs(cfg, labels, groups) if cfg.split.cv_folds > 1 else []
     # the independent fits (endpoints, cross-validation folds) as tasks, the data sent once
     data = _FitData(frame, groups, cols, cfg.model, weights)
     done = (compute or LOCAL).map(_run_fit, [*jobs, *cv_jobs], data)
     for job, (m, (p, lo, hi), secs) in zip(jobs, done[: len(jobs)], strict=True):
+        assert m is not None  # an endpoint's own fit returns its model
         ep = job.endpoint
         y = labels[ep]
         m.support = regimen_support(frame.iloc[job.rows])
