@@ -100,7 +100,7 @@ def cluster():  # type: ignore[no-untyped-def]
     assert c.client is not None and c.client.status == "closed"
 
 
-def test_dask_map_keeps_order_and_shares_once(cluster) -> None:  # type: ignore[no-untyped-def]
+def test_dask_map_keeps_order_with_shared_values(cluster) -> None:  # type: ignore[no-untyped-def]
     assert cluster.distributed and cluster.n_workers == 2
     assert cluster.map(_triple, list(range(20)), 5) == [3 * x + 5 for x in range(20)]
     assert list(cluster.imap(_triple, list(range(9)), 0, ahead=2)) == [3 * x for x in range(9)]
