@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from precision_onco.compute import compute_session
 from precision_onco.config import Config
 from precision_onco.features import candidate_features
 from precision_onco.models.evaluate import evaluate, sample_size
@@ -47,8 +48,10 @@ def main(cfg: Config) -> None:
     cv = pd.read_parquet(Path(cfg.paths.interim_dir) / "cv_predictions.parquet")
     truth_file = Path(cfg.paths.raw_dir) / "ground_truth.parquet"
     truth = pd.read_parquet(truth_file) if cfg.cohort.synthetic and truth_file.is_file() else None
-    metrics, curves = evaluate(cfg, predictions, lines, patients, ground_truth=truth,
-                               cv_predictions=cv if len(cv.columns) > 2 else None)  # fmt: skip
+    with compute_session(cfg.compute, stage="evaluate") as compute:
+        metrics, curves = evaluate(cfg, predictions, lines, patients, ground_truth=truth,
+                                   cv_predictions=cv if len(cv.columns) > 2 else None,
+                                   compute=compute)  # fmt: skip
     models_dir = Path(cfg.paths.models_dir)
     manifest = json.loads((models_dir / "manifest.json").read_text())
     metrics = {"cohort": cfg.cohort.name, "synthetic": cfg.cohort.synthetic, **metrics}

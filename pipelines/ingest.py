@@ -6,6 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
+from precision_onco.compute import compute_session
 from precision_onco.config import Config
 from precision_onco.ingest.cohort import ingest_cohort
 from precision_onco.ingest.write import write_outputs
@@ -15,7 +16,8 @@ log = logging.getLogger("pipelines.ingest")
 
 
 def main(cfg: Config) -> None:
-    tables = ingest_cohort(cfg)
+    with compute_session(cfg.compute, stage="ingest") as compute:
+        tables = ingest_cohort(cfg, compute=compute)
     write_outputs(tables, Path(cfg.paths.processed_dir), Path(cfg.paths.reports_dir))
     s = tables.summary()
     for kind, k in s["by_kind"].items():

@@ -18,8 +18,10 @@ from pathlib import Path
 import pandas as pd
 
 from precision_onco import __version__
+from precision_onco.compute import compute_session
 from precision_onco.config import Config
 from precision_onco.models.fit import load_models
+from precision_onco.recommend.partitioned import recommend_by_partition
 from precision_onco.recommend.pyfunc import log_recommender
 from precision_onco.recommend.service import champion_models, recommender_from
 from precision_onco.recommend.table import recommendations
@@ -74,10 +76,12 @@ def main(cfg: Config) -> None:
                                "licence": recommender.civic.licence}  # fmt: skip
     recommender.set_threads(-1)
     t0 = time.perf_counter()
-    result = recommendations(rows, pd.read_parquet(processed / "patients.parquet"),
-                             pd.read_parquet(processed / "lines.parquet"), models, cfg.catalog,
-                             cfg.recommend, civic=recommender.civic,
-                             variants=pd.read_parquet(processed / "variants.parquet"))  # fmt: skip
+    with compute_session(cfg.compute, stage="recommend") as compute:
+        result = recommend_by_partition(
+            rows, pd.read_parquet(processed / "patients.parquet"),
+            pd.read_parquet(processed / "lines.parquet"), models, cfg.catalog, cfg.recommend,
+            civic=recommender.civic, variants=pd.read_parquet(processed / "variants.parquet"),
+            compute=compute)  # fmt: skip
     secs = time.perf_counter() - t0
     result.ranked.to_parquet(reports / "recommendations.parquet", index=False)
     result.excluded.to_parquet(reports / "recommendations_excluded.parquet", index=False)

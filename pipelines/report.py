@@ -12,18 +12,24 @@ from pathlib import Path
 
 import pandas as pd
 
+from precision_onco.compute import Compute, compute_session
 from precision_onco.config import Config
 from precision_onco.features import load_panel
-from precision_onco.report.batch import answers_from_tables, write_patient_reports
+from precision_onco.report.batch import answers_from_tables
 from precision_onco.report.fhir_out import load_identifier_map
 from precision_onco.report.fhir_out.produce import write_cohort_bundles
-from precision_onco.report.pdf import html_to_pdf
+from precision_onco.report.partitioned import print_pdfs, write_reports
 from precision_onco.stage import run_stage
 
 log = logging.getLogger("pipelines.report")
 
 
 def main(cfg: Config) -> None:
+    with compute_session(cfg.compute, stage="report") as compute:
+        _reports(cfg, compute)
+
+
+def _reports(cfg: Config, compute: Compute) -> None:
     processed, reports = Path(cfg.paths.processed_dir), Path(cfg.paths.reports_dir)
     rec = json.loads((reports / "recommender.json").read_text(encoding="utf-8"))
     provenance = dict(rec.get("provenance", {}))
@@ -42,19 +48,18 @@ def main(cfg: Config) -> None:
     tables = {t: pd.read_parquet(processed / f"{t}.parquet")
               for t in ("patients", "lines", "variants")}  # fmt: skip
     t0 = time.perf_counter()
-    files = write_patient_reports(
+    files = write_reports(
         answers, features=pd.read_parquet(processed / "features.parquet"), **tables,
         catalog=cfg.catalog,
         genes=load_panel(cfg.features, Path.cwd())["symbol"].tolist(), langs=[cfg.report.lang],
-        out_dir=out)  # fmt: skip
+        out_dir=out, compute=compute)  # fmt: skip
     log.info("%d patient reports (%s) in %.1f s -> %s", len(files), cfg.report.lang,
              time.perf_counter() - t0, out)  # fmt: skip
     for old in out.glob("*.pdf"):
         old.unlink()
     if cfg.report.pdf:
         t1 = time.perf_counter()
-        for f in files:
-            html_to_pdf(f, f.with_suffix(".pdf"), chromium=cfg.report.chromium)
+        print_pdfs(files, chromium=cfg.report.chromium, compute=compute)
         log.info("%d PDF in %.1f s", len(files), time.perf_counter() - t1)
     for old in [*out.glob("*.fhir.json"), *out.glob("*.mhd.json")]:
         old.unlink()

@@ -13,7 +13,7 @@ from tests.codegraph import PACKAGE, ROOT, package_imports
 LAYERS: list[set[str]] = [
     {"errors", "jsonable", ""},  # "": precision_onco/__init__.py (the version)
     {"config"},
-    {"pgx"},
+    {"compute", "pgx"},
     {"catalog"},
     {"features", "ingest", "kb"},
     {"models", "synth"},

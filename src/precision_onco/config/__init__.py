@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -169,6 +170,17 @@ def _check_semantics(cfg: Config) -> None:
         raise ConfigError(f"config key 'synth.cancer_mix': shares sum to {sum(mix.values())}, not 1")
     if cfg.synth.n_patients < 1:
         raise ConfigError("config key 'synth.n_patients': must be at least 1")
+    comp = cfg.compute
+    if comp.backend not in ("local", "dask"):
+        raise ConfigError(f"config key 'compute.backend': '{comp.backend}' is not local or dask")
+    if comp.address is not None and not re.match(r"^(tcp|tls|inproc|ucx|ws|wss)://\S+$",
+                                                 comp.address):
+        raise ConfigError(f"config key 'compute.address': '{comp.address}' is not a scheduler "
+                          "address such as tcp://host:8786 (or null for a LocalCluster)")
+    for name in ("n_workers", "threads_per_worker", "partitions_per_worker"):
+        if getattr(comp, name) < 1:
+            raise ConfigError(f"config key 'compute.{name}': must be at least 1, "
+                              f"got {getattr(comp, name)}")
     germ = cfg.cohort.inputs.germline
     if germ.source not in ("none", "normal_column", "files"):
         raise ConfigError(f"config key 'cohort.inputs.germline.source': '{germ.source}' is not "

@@ -33,6 +33,7 @@ __all__ = [
     "CatalogConfig",
     "CohortConfig",
     "CohortInputsConfig",
+    "ComputeConfig",
     "MafInputConfig",
     "SampleMapConfig",
     "TableInputConfig",
@@ -731,6 +732,31 @@ class KbConfig:
     civic: CivicConfig = field(default_factory=CivicConfig)
 
 
+# ---------------------------------------------------------------------------- compute
+@dataclass
+class ComputeConfig:
+    """Where the stages' independent work runs (see docs/scale.md).
+
+    ``local``: in the stage's own process, as before (Dask is not imported).
+    ``dask``: on a Dask cluster; with ``address`` null a ``LocalCluster`` of ``n_workers``
+    processes (``threads_per_worker`` threads, ``memory_limit`` each) is started for the
+    stage and closed after it; with ``address`` (``tcp://host:8786``) an existing
+    scheduler is joined. Results do not depend on the number of workers.
+    """
+
+    backend: str = "local"  # local | dask
+    address: Optional[str] = None
+    n_workers: int = 2
+    threads_per_worker: int = 1
+    memory_limit: str = "4GiB"  # per worker (LocalCluster only); "auto" or e.g. "8GiB"
+    processes: bool = True  # LocalCluster: worker processes (false: threads in one process)
+    dashboard_address: Optional[str] = ":0"  # LocalCluster dashboard (null: none)
+    # tasks per worker for work split by rows (ingest batches, recommend partitions)
+    partitions_per_worker: int = 4
+    # seconds to wait for the scheduler and the workers before giving up
+    timeout: float = 60.0
+
+
 # ---------------------------------------------------------------------------- root
 @dataclass
 class Config:
@@ -752,3 +778,4 @@ class Config:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     propensity: PropensityConfig = field(default_factory=PropensityConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    compute: ComputeConfig = field(default_factory=ComputeConfig)

@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from precision_onco.catalog.biomarkers import to_short_hgvsp
+from precision_onco.compute import LOCAL, Compute
 from precision_onco.config import Config
 from precision_onco.ingest.contracts import (
     REJECT_COLUMNS,
@@ -242,8 +243,12 @@ def _split_warning(cfg: Config) -> str | None:
             'split.column=held_out, split.test_values=["1"]')
 
 
-def ingest_cohort(cfg: Config, *, root: Path | None = None) -> CohortTables:
-    """Read every input of ``cfg.cohort`` into pseudonymized canonical tables."""
+def ingest_cohort(cfg: Config, *, root: Path | None = None,
+                  compute: Compute | None = None) -> CohortTables:  # fmt: skip
+    """Read every input of ``cfg.cohort`` into pseudonymized canonical tables.
+
+    With a distributed ``compute``, the VCFs are read by its workers in batches and the MAF
+    files one per task; the tables are the same as read here."""
     root = (root or Path.cwd()).resolve()
     inputs = cfg.cohort.inputs
     key = resolve_key(
@@ -264,11 +269,11 @@ def ingest_cohort(cfg: Config, *, root: Path | None = None) -> CohortTables:
     genes = GeneIndex.from_file(root / inputs.vcf.genes_bed) if inputs.vcf.genes_bed else None
     vcf_files = expand_paths(inputs.vcf.paths, root)
     if vcf_files:  # one batch: no per-file table building
-        frame, rej, reports = read_vcfs(vcf_files, inputs.vcf, genes=genes)
+        frame, rej, reports = read_vcfs(vcf_files, inputs.vcf, genes=genes, compute=compute)
         var_results.append(ReadResult(frame, rej, reports[0]))
         var_results.extend(ReadResult(frame.iloc[0:0], rej.iloc[0:0], r) for r in reports[1:])
-    for f in expand_paths(inputs.maf.paths, root):
-        var_results.append(read_maf(f, inputs.maf))
+    var_results.extend((compute or LOCAL).map(read_maf, expand_paths(inputs.maf.paths, root),
+                                              inputs.maf))  # fmt: skip
     if not (pat_results or line_results or var_results):
         raise IngestError(
             f"cohort {cfg.cohort.name}", "no input files configured under cohort.inputs"

@@ -46,6 +46,7 @@ import pandas as pd
 import pyarrow as pa
 from cyvcf2 import VCF
 
+from precision_onco.compute import Compute
 from precision_onco.config.schema import VcfInputConfig
 from precision_onco.ingest.contracts import (
     VARIANT_COLUMNS,
@@ -500,15 +501,21 @@ def read_vcfs(
     *,
     genes: GeneIndex | None = None,
     workers: int | None = None,
+    compute: Compute | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[FileReport]]:
     """Read many VCFs into one frame; returns the variant rows, the rejects and one report
     per file, in the order of ``paths``.
 
     With several cores and enough data (``PARALLEL_MIN_BYTES`` or ``PARALLEL_MIN_FILES``),
     the files are read by a pool of worker processes (``workers``, default ``cfg.workers``;
-    0 means one per core).
+    0 means one per core). With a distributed ``compute``, the batches are its tasks instead.
     """
     files = [Path(p) for p in paths]
+    if compute is not None and compute.distributed and len(files) > 1:
+        size = -(-len(files) // compute.partitions(len(files)))
+        chunks = [files[i : i + size] for i in range(0, len(files), size)]
+        parts = compute.map(_read_batch, chunks, cfg, genes)
+        return _join_batches(parts)
     n = _worker_count(cfg.workers if workers is None else workers, files)
     if n <= 1:
         return _read_batch(files, cfg, genes)
@@ -517,6 +524,11 @@ def read_vcfs(
     ctx = multiprocessing.get_context("spawn")  # no fork of a process with live threads
     with concurrent.futures.ProcessPoolExecutor(n, mp_context=ctx) as pool:
         parts = list(pool.map(_read_batch, chunks, [cfg] * len(chunks), [genes] * len(chunks)))
+    return _join_batches(parts)
+
+
+def _join_batches(parts: Sequence[tuple[pd.DataFrame, pd.DataFrame, list[FileReport]]]
+                  ) -> tuple[pd.DataFrame, pd.DataFrame, list[FileReport]]:  # fmt: skip
     frame = pd.concat([p[0] for p in parts], ignore_index=True)
     rejects = pd.concat([p[1] for p in parts], ignore_index=True)
     return frame, rejects, [r for p in parts for r in p[2]]

@@ -7,7 +7,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from precision_onco.compute import LOCAL, Compute
 from precision_onco.config import Config
+from precision_onco.config.schema import EvaluationConfig
 from precision_onco.models.data import endpoint_labels
 from precision_onco.models.metrics import auc, curves, metric_table
 
@@ -31,6 +33,7 @@ def evaluate(
     *,
     ground_truth: pd.DataFrame | None = None,
     cv_predictions: pd.DataFrame | None = None,
+    compute: Compute | None = None,
 ) -> tuple[dict[str, Any], dict[str, dict[str, pd.DataFrame]]]:
     """Metrics per endpoint on the held-out rows (and cross-validated rows, if given).
 
@@ -50,13 +53,22 @@ def evaluate(
     if ground_truth is not None and "regimen_id" in frame.columns:
         truth = frame[[*KEYS, "regimen_id"]].merge(ground_truth, on=[*KEYS, "regimen_id"],
                                                    how="left")  # fmt: skip
-    for ep in endpoints:
-        if ep not in labels.columns:
-            continue
-        f = frame.assign(_y=labels[ep], _p=frame[ep])
-        res = metric_table(f, "_y", "_p", SUBGROUPS, bootstrap=ev.bootstrap,
-                           bins=ev.calibration_bins, min_rows=ev.min_subgroup_rows,
-                           seed=ev.seed)  # fmt: skip
+    held = {ep: frame.assign(_y=labels[ep], _p=frame[ep]) for ep in endpoints
+            if ep in labels.columns}  # fmt: skip
+    cv_frames: dict[str, pd.DataFrame] = {}
+    if cv_predictions is not None:
+        cvf = cv_predictions.merge(lines, on=KEYS, how="left", suffixes=("", "__line"))
+        cvf = cvf.merge(patients[["patient_key", *pcols]], on="patient_key", how="left")
+        cv_eps = [c for c in cv_predictions.columns if c in cfg.endpoints]
+        cv_labels, _ = endpoint_labels(cvf, {k: cfg.endpoints[k] for k in cv_eps})
+        cv_frames = {ep: cvf.assign(_y=cv_labels[ep], _p=cvf[ep]) for ep in cv_labels.columns}
+    # every table (its own seed, so independent of the others) is one task of ``compute``
+    cols = ["_y", "_p", *SUBGROUPS.values()]
+    tables = (compute or LOCAL).map(
+        _metric_task, [f[[c for c in cols if c in f.columns]] for f in
+                       (*held.values(), *cv_frames.values())], ev)  # fmt: skip
+    for ep, f in held.items():
+        res = tables.pop(0)
         ok = f["_y"].notna() & f["_p"].notna()
         if truth is not None and truth_column(ep) in truth.columns:
             t = truth[truth_column(ep)]
@@ -74,17 +86,17 @@ def evaluate(
         plots[ep] = curves(f.loc[ok, "_y"].to_numpy(), f.loc[ok, "_p"].to_numpy(),
                            ev.calibration_bins)  # fmt: skip
     if cv_predictions is not None:
-        cvf = cv_predictions.merge(lines, on=KEYS, how="left", suffixes=("", "__line"))
-        cvf = cvf.merge(patients[["patient_key", *pcols]], on="patient_key", how="left")
-        cv_eps = [c for c in cv_predictions.columns if c in cfg.endpoints]
-        cv_labels, _ = endpoint_labels(cvf, {k: cfg.endpoints[k] for k in cv_eps})
         out["cross_validation"] = {"folds": cfg.split.cv_folds}
-        for ep in cv_labels.columns:
-            g = cvf.assign(_y=cv_labels[ep], _p=cvf[ep])
-            out["cross_validation"][ep] = metric_table(
-                g, "_y", "_p", SUBGROUPS, bootstrap=ev.bootstrap, bins=ev.calibration_bins,
-                min_rows=ev.min_subgroup_rows, seed=ev.seed)  # fmt: skip
+        for ep in cv_frames:
+            out["cross_validation"][ep] = tables.pop(0)
     return out, plots
+
+
+def _metric_task(frame: pd.DataFrame, ev: EvaluationConfig) -> dict[str, Any]:
+    """One endpoint's metric table with its bootstrap intervals (seeded by ``ev.seed``)."""
+    return metric_table(frame, "_y", "_p", SUBGROUPS, bootstrap=ev.bootstrap,
+                        bins=ev.calibration_bins, min_rows=ev.min_subgroup_rows,
+                        seed=ev.seed)  # fmt: skip
 
 
 def flat_metrics(metrics: dict[str, Any]) -> dict[str, float]:

@@ -10,8 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from precision_onco.compute import LOCAL, Compute
 from precision_onco.config import Config
 from precision_onco.errors import InputError
+from precision_onco.config.schema import ModelConfig
 from precision_onco.features import candidate_features
 from precision_onco.models.data import assign_split, endpoint_labels
 from precision_onco.models.fit import EndpointModel, fit_endpoint, propensity_weights
@@ -73,11 +75,13 @@ def regimen_support(rows: pd.DataFrame) -> dict[str, int]:
     return {str(k): int(v) for k, v in n.items()}
 
 
-def train_all(cfg: Config, features: pd.DataFrame, lines: pd.DataFrame) -> TrainResult:
+def train_all(cfg: Config, features: pd.DataFrame, lines: pd.DataFrame, *,
+              compute: Compute | None = None) -> TrainResult:  # fmt: skip
     """Fit one calibrated model per endpoint; predict the held-out test patients.
 
     With ``split.cv_folds`` > 1, also returns patient-grouped K-fold out-of-fold
-    predictions over every labelled row (the test rows included).
+    predictions over every labelled row (the test rows included). The fits are
+    independent: with a distributed ``compute`` each is a task (the same models).
     """
     t0 = time.perf_counter()
     data = features.merge(lines, on=KEYS, how="left", suffixes=("", "__line"))
@@ -104,6 +108,8 @@ def train_all(cfg: Config, features: pd.DataFrame, lines: pd.DataFrame) -> Train
         preds["regimen_id"] = frame.loc[test, "regimen_id"]
     fit_info: dict[str, Any] = {}
     need = max(MIN_CLASS_ROWS, 2 * cfg.model.calibration_folds)
+    jobs: list[_FitJob] = []
+    guards: dict[str, Any] = {}
     for ep in list(labels.columns):
         y = labels[ep]
         train = (~test) & y.notna().to_numpy()
@@ -114,32 +120,38 @@ def train_all(cfg: Config, features: pd.DataFrame, lines: pd.DataFrame) -> Train
             log.warning("endpoint %s skipped: %s", ep, skipped[ep])
             labels = labels.drop(columns=ep)
             continue
-        guard = check_single(ep, frame.loc[train], y[train].to_numpy(), cols, cfg.features)
-        t1 = time.perf_counter()
-        m = fit_endpoint(
-            ep, frame.loc[train], y[train].to_numpy(), groups[train],
-            (split[train] == "validation").to_numpy(), cols, cfg.model, seed=cfg.split.seed,
-            weights=None if weights is None else weights[train],
-        )  # fmt: skip
-        m.support = regimen_support(frame.loc[train])
+        guards[ep] = check_single(ep, frame.loc[train], y[train].to_numpy(), cols, cfg.features)
+        rows = np.flatnonzero(train)
+        validation = (split[train] == "validation").to_numpy()
+        jobs.append(_FitJob(ep, rows, y[train].to_numpy(), validation, cfg.split.seed,
+                            predict=np.flatnonzero(test)))  # fmt: skip
+    cv_jobs = _cv_jobs(cfg, labels, groups) if cfg.split.cv_folds > 1 else []
+    # the independent fits (endpoints, cross-validation folds) as tasks, the data sent once
+    data = _FitData(frame, groups, cols, cfg.model, weights)
+    done = (compute or LOCAL).map(_run_fit, [*jobs, *cv_jobs], data)
+    for job, (m, (p, lo, hi), secs) in zip(jobs, done[: len(jobs)], strict=True):
+        assert m is not None  # an endpoint's own fit returns its model
+        ep = job.endpoint
+        y = labels[ep]
+        m.support = regimen_support(frame.iloc[job.rows])
         m.min_support = cfg.model.min_regimen_patients
         models[ep] = m
-        preds[ep], preds[f"{ep}_low"], preds[f"{ep}_high"] = m.predict_interval(frame.loc[test])
+        preds[ep], preds[f"{ep}_low"], preds[f"{ep}_high"] = p, lo, hi
         y_test = y[test].to_numpy()
         has = np.isfinite(y_test)
+        guard = guards[ep]
         if has.any():
             strongest = [guard["strongest_input"]] if guard else []
             check_model(ep, auc(y_test[has], preds[ep].to_numpy()[has]), strongest, cfg.features)
-        fit_info[ep] = {"train_rows": int(train.sum()), "positives": int(y[train].sum()),
+        fit_info[ep] = {"train_rows": len(job.rows), "positives": int(job.y.sum()),
                         "best_iteration": m.best_iteration, "leakage_check": guard,
-                        "seconds": round(time.perf_counter() - t1, 2)}  # fmt: skip
-        log.info("%s: %d training rows (%d positive), %s rounds, %.1f s", ep, train.sum(),
-                 y[train].sum(), m.best_iteration, time.perf_counter() - t1)  # fmt: skip
+                        "seconds": round(secs, 2)}  # fmt: skip
+        log.info("%s: %d training rows (%d positive), %s rounds, %.1f s", ep, len(job.rows),
+                 job.y.sum(), m.best_iteration, secs)  # fmt: skip
     if not models:
         raise InputError("no endpoint could be trained: " + "; ".join(
             f"{k}: {v}" for k, v in skipped.items()))  # fmt: skip
-    cv = _cross_validate(cfg, frame, labels, groups, cols, weights) if cfg.split.cv_folds > 1 \
-        else None  # fmt: skip
+    cv = _cv_frame(frame, labels, cv_jobs, done[len(jobs):]) if cv_jobs else None
     first = next(iter(models))
     fit_rows = frame.loc[(~test) & labels[first].notna().to_numpy()] if first in labels else frame
     manifest = {
@@ -162,15 +174,55 @@ def train_all(cfg: Config, features: pd.DataFrame, lines: pd.DataFrame) -> Train
     return TrainResult(models, preds.reset_index(drop=True), cv, manifest)
 
 
-def _cross_validate(cfg: Config, frame: pd.DataFrame, labels: pd.DataFrame, groups: pd.Series,
-                    cols: list[str], weights: np.ndarray | None) -> pd.DataFrame:  # fmt: skip
-    """Out-of-fold probabilities from patient-grouped K-fold CV, per endpoint."""
-    out = frame[KEYS].copy()
+@dataclass(frozen=True)
+class _FitData:
+    """What every fit reads (sent to the workers once)."""
+
+    frame: pd.DataFrame
+    groups: pd.Series
+    cols: list[str]
+    model: ModelConfig
+    weights: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class _FitJob:
+    """One independent fit: ``endpoint`` on the ``rows`` (positions in the frame)."""
+
+    endpoint: str
+    rows: np.ndarray
+    y: np.ndarray
+    validation: np.ndarray
+    seed: int
+    #: rows to predict: with intervals (the held-out test rows) or, for a cross-validation
+    #: fold, its held-out fold (probabilities only)
+    predict: np.ndarray
+    fold: int | None = None
+
+
+def _run_fit(job: _FitJob, data: _FitData) -> tuple[EndpointModel | None, tuple[Any, ...], float]:
+    """Fit one job and predict its rows: (model, predictions, seconds); a fold's model is
+    not returned (only its out-of-fold probabilities are used)."""
+    t0 = time.perf_counter()
+    m = fit_endpoint(
+        job.endpoint, data.frame.iloc[job.rows], job.y, data.groups.iloc[job.rows],
+        job.validation, data.cols, data.model, seed=job.seed,
+        weights=None if data.weights is None else data.weights[job.rows],
+    )  # fmt: skip
+    rows = data.frame.iloc[job.predict]
+    if job.fold is not None:
+        return None, (m.predict_proba(rows),), time.perf_counter() - t0
+    return m, tuple(m.predict_interval(rows)), time.perf_counter() - t0
+
+
+def _cv_jobs(cfg: Config, labels: pd.DataFrame, groups: pd.Series) -> list[_FitJob]:
+    """Patient-grouped K-fold cross-validation fits of every endpoint (folds drawn here, in
+    order, from ``split.seed``)."""
+    jobs = []
     rng = np.random.default_rng(cfg.split.seed)
     for ep in labels.columns:
         y = labels[ep]
         rows = np.flatnonzero(y.notna().to_numpy())
-        oof = np.full(len(frame), np.nan)
         # patients shuffled into folds (GroupKFold alone is deterministic by size)
         pats = groups.iloc[rows].unique()
         fold_of = dict(zip(rng.permutation(pats), np.arange(len(pats)) % cfg.split.cv_folds,
@@ -181,12 +233,22 @@ def _cross_validate(cfg: Config, frame: pd.DataFrame, labels: pd.DataFrame, grou
             tr_groups = groups.iloc[tr]
             n_val = max(1, int(round(cfg.split.validation_fraction * tr_groups.nunique())))
             val_pats = set(rng.permutation(tr_groups.unique())[:n_val])
-            m = fit_endpoint(
-                ep, frame.iloc[tr], y.iloc[tr].to_numpy(), tr_groups,
-                tr_groups.isin(val_pats).to_numpy(), cols, cfg.model, seed=cfg.split.seed + k,
-                weights=None if weights is None else weights[tr],
-            )  # fmt: skip
-            oof[te] = m.predict_proba(frame.iloc[te])
+            jobs.append(_FitJob(ep, tr, y.iloc[tr].to_numpy(), tr_groups.isin(val_pats).to_numpy(),
+                                cfg.split.seed + k, predict=te, fold=k))  # fmt: skip
+    return jobs
+
+
+def _cv_frame(frame: pd.DataFrame, labels: pd.DataFrame, jobs: list[_FitJob],
+              done: list[tuple[Any, tuple[Any, ...], float]]) -> pd.DataFrame:  # fmt: skip
+    """Out-of-fold probabilities from patient-grouped K-fold CV, per endpoint."""
+    out = frame[KEYS].copy()
+    for ep in labels.columns:
+        oof = np.full(len(frame), np.nan)
+        folds = 0
+        for job, (_, (p,), _) in zip(jobs, done, strict=True):
+            if job.endpoint == ep:
+                oof[job.predict] = p
+                folds += 1
         out[ep] = oof
-        log.info("%s: %d-fold patient-grouped cross-validation done", ep, cfg.split.cv_folds)
+        log.info("%s: %d-fold patient-grouped cross-validation done", ep, folds)
     return out

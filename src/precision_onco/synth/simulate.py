@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from precision_onco.catalog import Catalog, biomarker_status
+from precision_onco.compute import LOCAL, Compute
 from precision_onco.config.schema import Config, SynthConfig
 from precision_onco.errors import ConfigError
 from precision_onco.ingest.pseudonymize import pseudonymize, resolve_key
@@ -196,7 +197,73 @@ def _reference_check(truth: pd.DataFrame, lines: pd.DataFrame, catalog: Catalog)
     return out
 
 
-def synthesize(cfg: Config, out_dir: Path, *, progress: bool = False) -> SynthesisSummary:
+@dataclass(frozen=True)
+class _ChunkContext:
+    """What every chunk of the cohort needs (sent to the workers once)."""
+
+    cfg: SynthConfig
+    catalog: Catalog
+    panel: Panel
+    intercepts: Intercepts
+    key: bytes
+    vcf_dir: Path
+
+
+@dataclass(frozen=True)
+class _ChunkOut:
+    """One chunk's rows for the cohort files (its VCFs are already written)."""
+
+    n: int
+    patients: pd.DataFrame
+    lines: pd.DataFrame
+    passed: pd.DataFrame
+    samples: pd.DataFrame
+    truth: pd.DataFrame
+    ref_lines: pd.DataFrame
+    n_variant_records: int
+
+
+def _chunk_files(k: int, ctx: _ChunkContext) -> _ChunkOut:
+    """Simulate chunk ``k`` from its own seed, write its VCFs, return its table rows."""
+    scfg, cats = ctx.cfg, ctx.catalog.toxicity_categories
+    first = k * scfg.chunk_patients
+    n = min(scfg.chunk_patients, scfg.n_patients - first)
+    chunk = _simulate_chunk((k,), n, first + 1, scfg, ctx.catalog, ctx.panel)
+    hist = _history((k,), chunk, scfg, ctx.catalog, ctx.intercepts)
+    p = chunk.patients
+    ids = p["patient_id"].to_numpy()
+    keys = np.asarray(pseudonymize(ids, ctx.key), dtype=object)
+    # raw tables (raw identifiers, as a hospital export would have them)
+    pt = p.assign(diagnosis_date=p["diagnosis_date"].dt.strftime("%Y-%m-%d"))[_PATIENT_COLUMNS]
+    lines = _format_lines(hist.lines, ids, cats)
+    # VCFs, one per tumour sample (the cohort MAF is written by the caller)
+    samples = p[["pidx", "tumor_sample_id", "normal_sample_id"]]
+    sample_date = (p["diagnosis_date"] + pd.Timedelta(days=14)).dt.strftime("%Y%m%d")
+    vcf_samples = pd.DataFrame(
+        {"tumor_sample_id": p["tumor_sample_id"].to_numpy(),
+         "normal_sample_id": p["normal_sample_id"].to_numpy(),
+         "file_date": sample_date.to_numpy()},
+        index=p["pidx"].to_numpy(),
+    )  # fmt: skip
+    calls = chunk.calls
+    if chunk.germline is not None:  # genotypes in the normal column (issue 17)
+        calls = pd.concat([calls, germline_records(chunk.germline)], ignore_index=True)
+    for pidx, text in vcf_texts(calls, vcf_samples):
+        write_vcf(ctx.vcf_dir / f"{vcf_samples.at[pidx, 'tumor_sample_id']}.vcf.gz", text)
+    # ground truth keyed by the pseudonymized patient key
+    truth = hist.truth.assign(patient_key=keys[hist.truth["pidx"].to_numpy()]).drop(
+        columns="pidx")  # fmt: skip
+    kl = hist.lines[["line_number", "ecog"]].assign(
+        patient_key=keys[hist.lines["pidx"].to_numpy()])  # fmt: skip
+    return _ChunkOut(
+        n=n, patients=pt, lines=lines, passed=chunk.calls[chunk.calls["filter"] == "PASS"],
+        samples=samples, truth=truth, ref_lines=kl[kl["line_number"] <= 2],
+        n_variant_records=int(chunk.calls.groupby(["pidx", "chrom", "pos"]).ngroups),
+    )  # fmt: skip
+
+
+def synthesize(cfg: Config, out_dir: Path, *, progress: bool = False,
+               compute: Compute | None = None) -> SynthesisSummary:  # fmt: skip
     """Simulate the cohort of ``cfg.synth`` and write its raw files into ``out_dir``.
 
     Parameters
@@ -208,6 +275,9 @@ def synthesize(cfg: Config, out_dir: Path, *, progress: bool = False) -> Synthes
         Destination (``paths.raw_dir``); the files of :data:`RAW_FILES` are replaced.
     progress : bool
         Show a progress bar over chunks.
+    compute : Compute, optional
+        Where the chunks are simulated (default: this process). Each chunk has its own
+        seed, so the cohort is the same whatever the number of workers.
 
     Returns
     -------
@@ -231,56 +301,31 @@ def synthesize(cfg: Config, out_dir: Path, *, progress: bool = False) -> Synthes
     truth_writer = pq.ParquetWriter(out_dir / RAW_FILES["ground_truth"], schema)
     ref_truth, ref_lines = [], []
     n_chunks = -(-scfg.n_patients // scfg.chunk_patients)
-    chunks = range(n_chunks)
+    ctx = _ChunkContext(scfg, catalog, panel, intercepts, key, vcf_dir)
+    # chunks are simulated (and their VCFs written) by the workers of ``compute``, each from
+    # its own seed; the cohort files are appended here in chunk order
+    chunks = (compute or LOCAL).imap(_chunk_files, range(n_chunks), ctx)
     if progress:
         from tqdm import tqdm
 
-        chunks = tqdm(chunks, desc="synthesize", unit="chunk")
+        chunks = tqdm(chunks, desc="synthesize", unit="chunk", total=n_chunks)
     try:
-        for k in chunks:
-            first = k * scfg.chunk_patients
-            n = min(scfg.chunk_patients, scfg.n_patients - first)
-            chunk = _simulate_chunk((k,), n, first + 1, scfg, catalog, panel)
-            hist = _history((k,), chunk, scfg, catalog, intercepts)
-            p = chunk.patients
-            ids = p["patient_id"].to_numpy()
-            keys = np.asarray(pseudonymize(ids, key), dtype=object)
-            # raw tables (raw identifiers, as a hospital export would have them)
-            pt = p.assign(diagnosis_date=p["diagnosis_date"].dt.strftime("%Y-%m-%d"))[_PATIENT_COLUMNS]
-            pt.to_csv(out_dir / RAW_FILES["patients"], mode="w" if k == 0 else "a", header=k == 0,
-                      index=False, lineterminator="\n")  # fmt: skip
-            lines = _format_lines(hist.lines, ids, cats)
-            lines.to_csv(out_dir / RAW_FILES["lines"], mode="w" if k == 0 else "a", header=k == 0,
-                         index=False, lineterminator="\n", float_format="%.10g")  # fmt: skip
-            # VCFs, one per tumour sample, and the cohort MAF
-            samples = p[["pidx", "tumor_sample_id", "normal_sample_id"]]
-            sample_date = (p["diagnosis_date"] + pd.Timedelta(days=14)).dt.strftime("%Y%m%d")
-            vcf_samples = pd.DataFrame(
-                {"tumor_sample_id": p["tumor_sample_id"].to_numpy(),
-                 "normal_sample_id": p["normal_sample_id"].to_numpy(),
-                 "file_date": sample_date.to_numpy()},
-                index=p["pidx"].to_numpy(),
-            )  # fmt: skip
-            calls = chunk.calls
-            if chunk.germline is not None:  # genotypes in the normal column (issue 17)
-                calls = pd.concat([calls, germline_records(chunk.germline)], ignore_index=True)
-            for pidx, text in vcf_texts(calls, vcf_samples):
-                write_vcf(vcf_dir / f"{vcf_samples.at[pidx, 'tumor_sample_id']}.vcf.gz", text)
-            maf.write(chunk.calls, samples)
-            # ground truth keyed by the pseudonymized patient key
-            truth = hist.truth.assign(patient_key=keys[hist.truth["pidx"].to_numpy()]).drop(
-                columns="pidx")  # fmt: skip
-            truth_writer.write_table(pa.Table.from_pandas(truth, schema=schema,
+        for k, out in enumerate(chunks):
+            out.patients.to_csv(out_dir / RAW_FILES["patients"], mode="w" if k == 0 else "a",
+                                header=k == 0, index=False, lineterminator="\n")  # fmt: skip
+            out.lines.to_csv(out_dir / RAW_FILES["lines"], mode="w" if k == 0 else "a",
+                             header=k == 0, index=False, lineterminator="\n",
+                             float_format="%.10g")  # fmt: skip
+            maf.write(out.passed, out.samples)
+            truth_writer.write_table(pa.Table.from_pandas(out.truth, schema=schema,
                                                           preserve_index=False))  # fmt: skip
-            kl = hist.lines[["line_number", "ecog"]].assign(
-                patient_key=keys[hist.lines["pidx"].to_numpy()])  # fmt: skip
-            ref_truth.append(truth[truth["line_number"] <= 2])
-            ref_lines.append(kl[kl["line_number"] <= 2])
-            summary.n_patients += n
-            summary.n_lines += len(lines)
-            summary.n_variant_records += int(chunk.calls.groupby(["pidx", "chrom", "pos"]).ngroups)
-            summary.n_truth_rows += len(truth)
-            log.info("chunk %d/%d: %d patients, %d lines", k + 1, n_chunks, n, len(lines))
+            ref_truth.append(out.truth[out.truth["line_number"] <= 2])
+            ref_lines.append(out.ref_lines)
+            summary.n_patients += out.n
+            summary.n_lines += len(out.lines)
+            summary.n_variant_records += out.n_variant_records
+            summary.n_truth_rows += len(out.truth)
+            log.info("chunk %d/%d: %d patients, %d lines", k + 1, n_chunks, out.n, len(out.lines))
     finally:
         truth_writer.close()
         maf.close()

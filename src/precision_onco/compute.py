@@ -1,0 +1,208 @@
+"""Where a stage's independent work runs: in its own process, or on a Dask cluster.
+
+A stage opens :func:`compute_session` with ``cfg.compute`` and hands the yielded
+:class:`Compute` to the library functions that have independent pieces of work
+(synthesis chunks, VCF batches, model fits, bootstrap tables, scoring partitions).
+They call :meth:`Compute.map`, which runs a function over items in order and returns
+the results in the same order; with ``compute=local`` it is a plain loop and Dask is
+never imported, with ``compute=dask`` every item is a task on the cluster.
+
+Results never depend on the number of workers: the work is cut into pieces by the
+data (chunks of patients, files, endpoints, folds), never by the cluster's size, and
+every piece carries its own seed. MLflow, the registry and file outputs that must be
+written in order stay with the caller (the driver).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from precision_onco.config.schema import ComputeConfig
+
+if TYPE_CHECKING:  # Dask is imported only by compute=dask
+    from distributed import Client
+
+__all__ = ["LOCAL", "Compute", "ComputeError", "Shared", "compute_session", "split_even"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class ComputeError(ValueError):
+    """The cluster of ``compute`` cannot be started or reached (a configuration problem)."""
+
+
+@dataclass(frozen=True)
+class Shared:
+    """A value sent to the workers once (:meth:`Compute.share`) and used by many tasks."""
+
+    value: Any
+
+
+@dataclass
+class Compute:
+    """Runs independent pieces of work: locally (``client`` None) or as Dask tasks."""
+
+    client: Client | None = None
+    partitions_per_worker: int = 4
+    #: threads a task may use (LightGBM's ``n_jobs`` in a task); 0: all cores (local)
+    threads_per_worker: int = 0
+    _workers: int = field(default=1, repr=False)
+
+    @property
+    def distributed(self) -> bool:
+        """True on a Dask cluster."""
+        return self.client is not None
+
+    @property
+    def n_workers(self) -> int:
+        """Workers available (1 locally)."""
+        return self._workers
+
+    def partitions(self, n_items: int) -> int:
+        """How many row partitions to cut ``n_items`` into: 1 locally, else a few per worker.
+
+        Only for work whose result is the same however it is cut (row-wise scoring, file
+        batches read in order)."""
+        if not self.distributed:
+            return 1
+        return max(1, min(n_items, self._workers * self.partitions_per_worker))
+
+    def share(self, value: Any) -> Shared:
+        """Send ``value`` to every worker once; pass the handle to :meth:`map` calls."""
+        if self.client is None:
+            return Shared(value)
+        [future] = self.client.scatter([value], broadcast=True, hash=False)
+        return Shared(future)
+
+    def map(self, fn: Callable[..., T], items: Sequence[Any], *shared: Any) -> list[T]:
+        """``[fn(item, *shared) for item in items]``, as tasks on a cluster (in order).
+
+        ``shared`` values are the same for every item: :class:`Shared` handles, or plain
+        values (sent to the workers once for this call). A task's exception is raised
+        here, as the loop would raise it.
+        """
+        if self.client is None:
+            args = [s.value if isinstance(s, Shared) else s for s in shared]
+            return [fn(item, *args) for item in items]
+        if not items:
+            return []
+        refs = [s.value if isinstance(s, Shared) else self.share(s).value for s in shared]
+        t0 = time.perf_counter()
+        futures = [self.client.submit(fn, item, *refs, pure=False) for item in items]
+        try:
+            out: list[T] = self.client.gather(futures)
+        finally:
+            for f in futures:
+                f.release()
+        log.debug("%s: %d tasks in %.1f s", getattr(fn, "__name__", fn), len(items),
+                  time.perf_counter() - t0)  # fmt: skip
+        return out
+
+    def imap(self, fn: Callable[..., T], items: Sequence[Any], *shared: Any,
+             ahead: int | None = None) -> Iterator[T]:  # fmt: skip
+        """:meth:`map`, yielding results in order as they come, with at most ``ahead``
+        tasks (default: two per worker) in flight, so that the caller can stream large
+        results to disk in order. Locally: one item at a time."""
+        if self.client is None:
+            args = [s.value if isinstance(s, Shared) else s for s in shared]
+            for item in items:
+                yield fn(item, *args)
+            return
+        refs = [s.value if isinstance(s, Shared) else self.share(s).value for s in shared]
+        window = max(1, ahead or 2 * self._workers)
+        pending: list[Any] = []
+        try:
+            for item in items:
+                pending.append(self.client.submit(fn, item, *refs, pure=False))
+                if len(pending) > window:
+                    first = pending.pop(0)
+                    yield first.result()
+                    first.release()
+            while pending:
+                first = pending.pop(0)
+                yield first.result()
+                first.release()
+        finally:
+            for f in pending:
+                f.cancel()
+
+
+#: Work in the calling process (``compute=local``), for library calls made outside a stage.
+LOCAL = Compute()
+
+
+def split_even(n: int, parts: int) -> list[slice]:
+    """``parts`` contiguous slices covering ``range(n)`` (sizes differ by at most one)."""
+    parts = max(1, min(parts, n)) if n else 1
+    bounds = [round(i * n / parts) for i in range(parts + 1)]
+    return [slice(bounds[i], bounds[i + 1]) for i in range(parts)]
+
+
+def _start(cfg: ComputeConfig) -> tuple[Client, Any]:
+    from distributed import Client, LocalCluster
+
+    dlog = logging.getLogger("distributed")
+    if dlog.level == logging.NOTSET:  # the scheduler's and workers' INFO lines are noise here
+        dlog.setLevel(logging.WARNING)
+
+    if cfg.address:
+        try:
+            client = Client(cfg.address, timeout=cfg.timeout)
+        except (OSError, TimeoutError) as exc:
+            raise ComputeError(
+                f"compute.address: cannot reach the Dask scheduler at {cfg.address} within "
+                f"{cfg.timeout:g} s ({exc})") from None  # fmt: skip
+        return client, None
+    try:
+        cluster = LocalCluster(
+            n_workers=cfg.n_workers, threads_per_worker=cfg.threads_per_worker,
+            memory_limit=cfg.memory_limit, processes=cfg.processes,
+            dashboard_address=cfg.dashboard_address, timeout=cfg.timeout,
+        )  # fmt: skip
+    except ValueError as exc:  # e.g. a memory_limit Dask cannot parse
+        raise ComputeError(f"compute: cannot start a LocalCluster ({exc}); check "
+                           "compute.memory_limit (e.g. 4GiB or auto)") from None  # fmt: skip
+    return Client(cluster), cluster
+
+
+@contextmanager
+def compute_session(cfg: ComputeConfig, *, stage: str = "stage") -> Iterator[Compute]:
+    """Yield the :class:`Compute` of ``cfg``; a Dask client is closed on exit and on failure.
+
+    With ``backend: local`` nothing is started and Dask is not imported.
+
+    Raises
+    ------
+    ComputeError
+        When the scheduler at ``compute.address`` cannot be reached, or no worker joins it
+        within ``compute.timeout`` seconds.
+    """
+    if cfg.backend == "local":
+        yield Compute(partitions_per_worker=cfg.partitions_per_worker)
+        return
+    client, cluster = _start(cfg)
+    try:
+        want = 1 if cfg.address else cfg.n_workers
+        try:
+            client.wait_for_workers(want, timeout=cfg.timeout)
+        except TimeoutError:
+            raise ComputeError(f"compute: fewer than {want} Dask worker(s) joined "
+                               f"{client.scheduler.address} within {cfg.timeout:g} s "
+                               "(compute.timeout)") from None  # fmt: skip
+        workers = len(client.scheduler_info(n_workers=-1)["workers"])
+        where = cfg.address or f"LocalCluster({cfg.n_workers} x {cfg.threads_per_worker} thread, " \
+            f"{cfg.memory_limit})"  # fmt: skip
+        log.info("%s on Dask: %s, %d workers, dashboard %s", stage, where, workers,
+                 client.dashboard_link)  # fmt: skip
+        yield Compute(client, cfg.partitions_per_worker, cfg.threads_per_worker, workers)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,87 @@
+"""Patient reports written by partitions of patients (the ``report`` stage on Dask).
+
+Each patient's report depends on that patient's rows only, so the answers are cut into
+contiguous partitions (in their own order) and each partition's reports are written by
+a worker; the files are the ones :func:`write_patient_reports` writes in one process.
+PDF printing is mapped the same way: each task prints its files with its own headless
+Chromium, one at a time. Workers write to ``out_dir``, so on a real cluster it must be
+on a file system the driver and the workers share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from precision_onco.compute import LOCAL, Compute, split_even
+from precision_onco.config.schema import CatalogConfig
+from precision_onco.report.batch import write_patient_reports
+from precision_onco.report.pdf import html_to_pdf
+
+__all__ = ["print_pdfs", "write_reports"]
+
+
+@dataclass(frozen=True)
+class _Context:
+    catalog: CatalogConfig
+    genes: list[str] | None
+    langs: list[str]
+    out_dir: Path
+
+
+def _of(frame: pd.DataFrame, keys: set[str]) -> pd.DataFrame:
+    return frame[frame["patient_key"].isin(keys)] if "patient_key" in frame.columns else frame
+
+
+def _write(part: tuple[dict[tuple[str, int], Any], dict[str, pd.DataFrame]],
+           ctx: _Context) -> list[Path]:  # fmt: skip
+    answers, tables = part
+    return write_patient_reports(answers, **tables, catalog=ctx.catalog, genes=ctx.genes,
+                                 langs=ctx.langs, out_dir=ctx.out_dir)  # fmt: skip
+
+
+def write_reports(
+    answers: Mapping[tuple[str, int], Mapping[str, Any]],
+    *,
+    features: pd.DataFrame,
+    patients: pd.DataFrame,
+    lines: pd.DataFrame,
+    variants: pd.DataFrame,
+    catalog: CatalogConfig,
+    genes: Collection[str] | None,
+    langs: Sequence[str],
+    out_dir: Path,
+    compute: Compute | None = None,
+) -> list[Path]:
+    """:func:`~precision_onco.report.batch.write_patient_reports`, by partitions of patients
+    on a distributed ``compute`` (one call here otherwise); the files in the same order."""
+    comp = compute or LOCAL
+    tables = {"features": features, "patients": patients, "lines": lines, "variants": variants}
+    if not comp.distributed or not answers:
+        return write_patient_reports(answers, **tables, catalog=catalog, genes=genes,
+                                     langs=langs, out_dir=out_dir)  # fmt: skip
+    out_dir.mkdir(parents=True, exist_ok=True)
+    items = list(answers.items())
+    parts = []
+    for sl in split_even(len(items), comp.partitions(len(items))):
+        chunk = dict(items[sl])
+        keys = {pk for pk, _ in chunk}
+        parts.append((chunk, {k: _of(v, keys) for k, v in tables.items()}))
+    ctx = _Context(catalog, None if genes is None else list(genes), list(langs), out_dir)
+    return [f for files in comp.map(_write, parts, ctx) for f in files]
+
+
+def _print(files: list[Path], chromium: str) -> list[Path]:
+    return [html_to_pdf(f, f.with_suffix(".pdf"), chromium=chromium) for f in files]
+
+
+def print_pdfs(files: Sequence[Path], *, chromium: str, compute: Compute | None = None
+               ) -> list[Path]:  # fmt: skip
+    """Print every HTML file to a PDF beside it; by partitions on a distributed ``compute``."""
+    comp = compute or LOCAL
+    parts = [list(files[sl]) for sl in split_even(len(files), comp.partitions(len(files)))]
+    return [p for done in comp.map(_print, [p for p in parts if p], chromium) for p in done]

@@ -1,0 +1,107 @@
+"""compute=dask gives the answer of compute=local, in process (fast): a 160-patient cohort
+through the distributed library calls on a LocalCluster of 2 worker processes."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from precision_onco.compute import Compute, compute_session
+from precision_onco.config import compose
+from precision_onco.config.schema import ComputeConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _pipeline(root: Path, cfg: Any, compute: Compute) -> dict[str, Any]:
+    from precision_onco.features import build_features, load_panel
+    from precision_onco.ingest.cohort import ingest_cohort
+    from precision_onco.models.evaluate import evaluate
+    from precision_onco.models.train import train_all
+    from precision_onco.recommend.partitioned import recommend_by_partition
+    from precision_onco.report.batch import answers_from_tables
+    from precision_onco.report.partitioned import write_reports
+    from precision_onco.synth import synthesize
+
+    synthesize(cfg, root / "data" / "raw", compute=compute)
+    tables = ingest_cohort(cfg, root=root, compute=compute)
+    feats = build_features(tables.patients, tables.lines, tables.variants, cfg.features,
+                           cfg.catalog, panel=load_panel(cfg.features, root))  # fmt: skip
+    res = train_all(cfg, feats, tables.lines, compute=compute)
+    truth = pd.read_parquet(root / "data" / "raw" / "ground_truth.parquet")
+    metrics, _ = evaluate(cfg, res.predictions, tables.lines, tables.patients,
+                          ground_truth=truth, cv_predictions=res.cv_predictions,
+                          compute=compute)  # fmt: skip
+    held = feats.merge(res.predictions[["patient_key", "line_number"]])
+    ranking = recommend_by_partition(held, tables.patients, tables.lines, res.models,
+                                     cfg.catalog, cfg.recommend, variants=tables.variants,
+                                     compute=compute)  # fmt: skip
+    answers = answers_from_tables(ranking.ranked, ranking.excluded, {"components": {}})
+    pages = write_reports(answers, features=feats, patients=tables.patients,
+                          lines=tables.lines, variants=tables.variants, catalog=cfg.catalog,
+                          genes=None, langs=["en"], out_dir=root / "reports" / "patients",
+                          compute=compute)  # fmt: skip
+    raw = [p for p in sorted((root / "data" / "raw").rglob("*")) if p.is_file()]
+    return {"variants": tables.variants, "rejects": tables.rejects, "features": feats,
+            "predictions": res.predictions, "cv": res.cv_predictions, "metrics": metrics,
+            "ranked": ranking.ranked, "excluded": ranking.excluded,
+            "pages": [p.relative_to(root) for p in pages],
+            "raw": {p.relative_to(root): p.read_bytes() for p in raw},
+            "html": {p.relative_to(root): p.read_text("utf-8") for p in pages}}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Any]]:
+    _, cfg = compose(["synth.n_patients=160", "synth.chunk_patients=40",
+                      "synth.calibration_patients=1500", "endpoints=response",
+                      "evaluation.bootstrap=20", "split.cv_folds=2"],
+                     conf_dir=ROOT / "conf")  # fmt: skip
+    with compute_session(cfg.compute) as local:
+        a = _pipeline(tmp_path_factory.mktemp("local"), cfg, local)
+    dcfg = copy.deepcopy(cfg)
+    dcfg.compute = ComputeConfig(backend="dask", n_workers=2, threads_per_worker=1,
+                                 memory_limit="1GiB", processes=True, dashboard_address=None,
+                                 partitions_per_worker=2)  # fmt: skip
+    with compute_session(dcfg.compute) as dask:
+        assert dask.distributed and dask.n_workers == 2
+        b = _pipeline(tmp_path_factory.mktemp("dask"), dcfg, dask)
+    return a, b
+
+
+def test_same_raw_files(both: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    a, b = both
+    assert len([p for p in a["raw"] if p.suffix == ".gz" and "vcf" in p.parts]) == 160
+    assert a["raw"].keys() == b["raw"].keys()
+    assert [p for p in a["raw"] if a["raw"][p] != b["raw"][p]] == []
+
+
+@pytest.mark.parametrize("table", ["variants", "rejects", "features", "predictions", "cv",
+                                   "ranked", "excluded"])  # fmt: skip
+def test_same_tables(both: tuple[dict[str, Any], dict[str, Any]], table: str) -> None:
+    a, b = both
+    if table in ("variants", "features", "predictions", "cv", "ranked"):
+        assert len(a[table]) > 0
+    pd.testing.assert_frame_equal(a[table], b[table])
+
+
+def test_same_metrics(both: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    a, b = both
+    assert "auc_low" in a["metrics"]["response"]["overall"]
+    assert a["metrics"]["cross_validation"]["response"]["overall"]["n"] > 0
+    assert a["metrics"] == b["metrics"]
+
+
+def test_same_reports(both: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    a, b = both
+    assert len(a["pages"]) > 5 and a["pages"] == b["pages"]
+    generated = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
+
+    def norm(t: str) -> str:
+        return generated.sub("<time>", t)
+
+    assert [p for p in a["pages"] if norm(a["html"][p]) != norm(b["html"][p])] == []
