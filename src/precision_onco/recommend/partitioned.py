@@ -22,7 +22,7 @@ from precision_onco.config.schema import CatalogConfig, RecommendConfig
 from precision_onco.kb.civic import CivicKB
 from precision_onco.models.fit import EndpointModel
 from precision_onco.recommend.rank import Ranking
-from precision_onco.recommend.report import recommendations
+from precision_onco.recommend.table import recommendations
 
 __all__ = ["recommend_by_partition"]
 
