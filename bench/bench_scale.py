@@ -39,8 +39,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "results"
 STAGES = ["synthesize", "ingest", "featurize", "train", "evaluate", "recommend"]
-MODES = {"local": [], "dask1": ["compute=dask", "compute.n_workers=1"],
-         "dask2": ["compute=dask", "compute.n_workers=2"]}  # fmt: skip
+MODES = {
+    "local": [],
+    "dask1": ["compute=dask", "compute.n_workers=1"],
+    "dask2": ["compute=dask", "compute.n_workers=2"],
+}
 KEEP_ENDPOINTS = ("response", "ae_grade3")
 
 
@@ -49,9 +52,14 @@ def _params(workdir: Path, patients: int, mode: str, memory_limit: str) -> None:
 
     from precision_onco.config import compose, to_yaml
 
-    overrides = [f"synth.n_patients={patients}", "synth.calibration_patients=4000",
-                 "tracking.enabled=false", "split.cv_folds=3",
-                 f"compute.memory_limit={memory_limit}", *MODES[mode]]  # fmt: skip
+    overrides = [
+        f"synth.n_patients={patients}",
+        "synth.calibration_patients=4000",
+        "tracking.enabled=false",
+        "split.cv_folds=3",
+        f"compute.memory_limit={memory_limit}",
+        *MODES[mode],
+    ]
     cfg, _ = compose(overrides, conf_dir=ROOT / "conf")
     OmegaConf.set_struct(cfg, False)
     cfg.endpoints = {k: v for k, v in cfg.endpoints.items() if k in KEEP_ENDPOINTS}
@@ -90,8 +98,13 @@ def _stage(workdir: Path, stage: str) -> dict[str, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     log = open(workdir / f"{stage}.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, str(ROOT / "pipelines" / f"{stage}.py")],
-                            cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "pipelines" / f"{stage}.py")],
+        cwd=workdir,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     ps = psutil.Process(proc.pid)
     peaks: dict[int, tuple[str, int]] = {}
     while proc.poll() is None:
@@ -123,9 +136,12 @@ def run(patients: int, mode: str, stages: list[str], memory_limit: str) -> dict[
     for st in stages:
         r = _stage(workdir, st)
         res["stages"][st] = r  # type: ignore[index]
-        print(f"  {patients:>8} {mode:<6} {st:<11} {r['wall_s']:>8.1f} s wall "
-              f"{r['cpu_s']:>8.1f} s cpu  driver {r['driver_peak_mib']:>6} MiB  "
-              f"worker {r['worker_peak_mib']:>6} MiB", flush=True)  # fmt: skip
+        print(
+            f"  {patients:>8} {mode:<6} {st:<11} {r['wall_s']:>8.1f} s wall "
+            f"{r['cpu_s']:>8.1f} s cpu  driver {r['driver_peak_mib']:>6} MiB  "
+            f"worker {r['worker_peak_mib']:>6} MiB",
+            flush=True,
+        )
     st_ = res["stages"].values()  # type: ignore[attr-defined]
     res["wall_s"] = round(sum(s["wall_s"] for s in st_), 1)
     res["cpu_s"] = round(sum(s["cpu_s"] for s in st_), 1)
@@ -142,24 +158,30 @@ def main() -> None:
     ap.add_argument("--stages", nargs="+", default=STAGES, choices=STAGES)
     ap.add_argument("--memory-limit", default="6GiB", help="per Dask worker")
     args = ap.parse_args()
-    print(f"machine: {os.cpu_count()} cores (shared with other sessions: timings are noisy); "
-          "endpoints response and ae_grade3, cv_folds 3, calibration 4000 patients, "
-          "tracking off")  # fmt: skip
-    results = [run(n, m, args.stages, args.memory_limit) for n in args.patients
-               for m in args.modes]  # fmt: skip
+    print(
+        f"machine: {os.cpu_count()} cores (shared with other sessions: timings are noisy); "
+        "endpoints response and ae_grade3, cv_folds 3, calibration 4000 patients, "
+        "tracking off"
+    )
+    results = [run(n, m, args.stages, args.memory_limit) for n in args.patients for m in args.modes]
     OUT.mkdir(parents=True, exist_ok=True)
     store = OUT / "scale.json"
     old = json.loads(store.read_text()) if store.is_file() else []
     store.write_text(json.dumps(old + results, indent=2) + "\n")
-    print(f"\n{'patients':>9} {'mode':<6} " + " ".join(f"{s[:9]:>9}" for s in args.stages)
-          + f" {'total s':>8} {'ms/pt':>7} {'cpu ms/pt':>9} {'max wkr MiB':>11}")  # fmt: skip
+    print(
+        f"\n{'patients':>9} {'mode':<6} "
+        + " ".join(f"{s[:9]:>9}" for s in args.stages)
+        + f" {'total s':>8} {'ms/pt':>7} {'cpu ms/pt':>9} {'max wkr MiB':>11}"
+    )
     for r in results:
         st = r["stages"]
-        print(f"{r['patients']:>9} {r['mode']:<6} "
-              + " ".join(f"{st[s]['wall_s']:>9.1f}" for s in args.stages)
-              + f" {r['wall_s']:>8.1f} {r['wall_ms_per_patient']:>7.2f} "
-              f"{r['cpu_ms_per_patient']:>9.2f} "
-              f"{max(st[s]['worker_peak_mib'] for s in args.stages):>11}")  # fmt: skip
+        print(
+            f"{r['patients']:>9} {r['mode']:<6} "
+            + " ".join(f"{st[s]['wall_s']:>9.1f}" for s in args.stages)
+            + f" {r['wall_s']:>8.1f} {r['wall_ms_per_patient']:>7.2f} "
+            f"{r['cpu_ms_per_patient']:>9.2f} "
+            f"{max(st[s]['worker_peak_mib'] for s in args.stages):>11}"
+        )
 
 
 if __name__ == "__main__":

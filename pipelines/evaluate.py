@@ -22,22 +22,43 @@ from precision_onco.stage import run_stage
 log = logging.getLogger("pipelines.evaluate")
 
 
-def model_card(cfg: Config, metrics: dict, curves: dict, models: dict, features: pd.DataFrame,
-               predictions: pd.DataFrame, lines: pd.DataFrame, patients: pd.DataFrame,
-               policy: dict | None, manifest: dict, policy_skipped: str | None) -> str:
+def model_card(
+    cfg: Config,
+    metrics: dict,
+    curves: dict,
+    models: dict,
+    features: pd.DataFrame,
+    predictions: pd.DataFrame,
+    lines: pd.DataFrame,
+    patients: pd.DataFrame,
+    policy: dict | None,
+    manifest: dict,
+    policy_skipped: str | None,
+) -> str:
     """The cohort model card (report.lang), with SHAP summaries on held-out lines."""
     held = features.merge(predictions[["patient_key", "line_number"]])
     rows = candidate_features(held, held["regimen_id"].tolist(), cfg.catalog)
     counts = patients["cancer_type"].value_counts() if "cancer_type" in patients.columns else {}
-    cohort = {"name": cfg.cohort.name, "synthetic": cfg.cohort.synthetic,
-              "external_validation": cfg.cohort.inputs.test_lines.path,
-              "patients": len(patients), "lines": len(lines),
-              "cancer_types": {str(k): int(v) for k, v in dict(counts).items()}}  # fmt: skip
+    cohort = {
+        "name": cfg.cohort.name,
+        "synthetic": cfg.cohort.synthetic,
+        "external_validation": cfg.cohort.inputs.test_lines.path,
+        "patients": len(patients),
+        "lines": len(lines),
+        "cancer_types": {str(k): int(v) for k, v in dict(counts).items()},
+    }
     calibration = {ep: t["calibration"] for ep, t in curves.items() if "calibration" in t}
-    return render_model_card(metrics, calibration=calibration, shap=shap_summary(models, rows),
-                             cohort=cohort, lang=cfg.report.lang, policy=policy,
-                             inputs=manifest, policy_skipped=policy_skipped,
-                             pgx=metrics.get("pgx"))
+    return render_model_card(
+        metrics,
+        calibration=calibration,
+        shap=shap_summary(models, rows),
+        cohort=cohort,
+        lang=cfg.report.lang,
+        policy=policy,
+        inputs=manifest,
+        policy_skipped=policy_skipped,
+        pgx=metrics.get("pgx"),
+    )
 
 
 def main(cfg: Config) -> None:
@@ -49,9 +70,15 @@ def main(cfg: Config) -> None:
     truth_file = Path(cfg.paths.raw_dir) / "ground_truth.parquet"
     truth = pd.read_parquet(truth_file) if cfg.cohort.synthetic and truth_file.is_file() else None
     with compute_session(cfg.compute, stage="evaluate") as compute:
-        metrics, curves = evaluate(cfg, predictions, lines, patients, ground_truth=truth,
-                                   cv_predictions=cv if len(cv.columns) > 2 else None,
-                                   compute=compute)  # fmt: skip
+        metrics, curves = evaluate(
+            cfg,
+            predictions,
+            lines,
+            patients,
+            ground_truth=truth,
+            cv_predictions=cv if len(cv.columns) > 2 else None,
+            compute=compute,
+        )
     models_dir = Path(cfg.paths.models_dir)
     manifest = json.loads((models_dir / "manifest.json").read_text())
     metrics = {"cohort": cfg.cohort.name, "synthetic": cfg.cohort.synthetic, **metrics}
@@ -67,10 +94,18 @@ def main(cfg: Config) -> None:
     if policy and policy.get("policies"):
         metrics["policy"] = {k: v for k, v in policy.items() if k != "pgx_dosing"}
     # pharmacogenomics (issue 17): toxicity models by genotype; recommended vs observed dosing
-    metrics["pgx"] = {"toxicity_by_genotype": toxicity_by_genotype(
-        predictions, lines, patients, cfg.catalog, truth=truth,
-        bootstrap=cfg.evaluation.bootstrap, bins=cfg.evaluation.calibration_bins,
-        seed=cfg.evaluation.seed)}  # fmt: skip
+    metrics["pgx"] = {
+        "toxicity_by_genotype": toxicity_by_genotype(
+            predictions,
+            lines,
+            patients,
+            cfg.catalog,
+            truth=truth,
+            bootstrap=cfg.evaluation.bootstrap,
+            bins=cfg.evaluation.calibration_bins,
+            seed=cfg.evaluation.seed,
+        )
+    }
     if policy and policy.get("pgx_dosing"):
         metrics["pgx"]["dosing"] = policy["pgx_dosing"]
     plots = reports / "plots"
@@ -84,16 +119,37 @@ def main(cfg: Config) -> None:
     for ep, res in metrics.items():
         if isinstance(res, dict) and "overall" in res:
             o = res["overall"]
-            log.info("%s: AUC %.3f [%.3f, %.3f], ECE %.3f, Brier %.3f%s", ep, o["auc"],
-                     o.get("auc_low", float("nan")), o.get("auc_high", float("nan")), o["ece"],
-                     o["brier"], f" (Bayes-optimal AUC {res['bayes_optimal_auc']:.3f})"
-                     if "bayes_optimal_auc" in res else "")  # fmt: skip
+            log.info(
+                "%s: AUC %.3f [%.3f, %.3f], ECE %.3f, Brier %.3f%s",
+                ep,
+                o["auc"],
+                o.get("auc_low", float("nan")),
+                o.get("auc_high", float("nan")),
+                o["ece"],
+                o["brier"],
+                f" (Bayes-optimal AUC {res['bayes_optimal_auc']:.3f})"
+                if "bayes_optimal_auc" in res
+                else "",
+            )
     models = load_models(models_dir)
     features = pd.read_parquet(processed / "features.parquet")
     card = reports / "model_card.html"
-    card.write_text(model_card(cfg, metrics, curves, models, features, predictions, lines,
-                               patients, metrics.get("policy"), manifest,
-                               (policy or {}).get("skipped")), encoding="utf-8")
+    card.write_text(
+        model_card(
+            cfg,
+            metrics,
+            curves,
+            models,
+            features,
+            predictions,
+            lines,
+            patients,
+            metrics.get("policy"),
+            manifest,
+            (policy or {}).get("skipped"),
+        ),
+        encoding="utf-8",
+    )
     decisions = {}
     if cfg.tracking.enabled:
         from precision_onco.models.tracking import log_pipeline_run
@@ -102,9 +158,17 @@ def main(cfg: Config) -> None:
         ints = example.select_dtypes("integer").columns
         example[ints] = example[ints].astype("float64")  # missing values are possible
         extra = {"policy": policy_file} if policy else {}
-        decisions = log_pipeline_run(cfg, models, metrics, curves, example, manifest,
-                                     root=Path.cwd(), params_file=Path("params.yaml"),
-                                     artifacts={"model_card": card, **extra})  # fmt: skip
+        decisions = log_pipeline_run(
+            cfg,
+            models,
+            metrics,
+            curves,
+            example,
+            manifest,
+            root=Path.cwd(),
+            params_file=Path("params.yaml"),
+            artifacts={"model_card": card, **extra},
+        )
     (reports / "registry.json").write_text(json.dumps(decisions, indent=2) + "\n")
 
 

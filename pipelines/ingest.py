@@ -21,8 +21,14 @@ def main(cfg: Config) -> None:
     write_outputs(tables, Path(cfg.paths.processed_dir), Path(cfg.paths.reports_dir))
     s = tables.summary()
     for kind, k in s["by_kind"].items():
-        log.info("%s: %d files, %d records read, %d ingested, %d rejected",
-                 kind, k["files"], k["read"], k["ingested"], k["rejected"])  # fmt: skip
+        log.info(
+            "%s: %d files, %d records read, %d ingested, %d rejected",
+            kind,
+            k["files"],
+            k["read"],
+            k["ingested"],
+            k["rejected"],
+        )
     for w in s["warnings"]:
         log.warning("%s", w)
 

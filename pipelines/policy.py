@@ -30,17 +30,23 @@ from precision_onco.stage import run_stage
 log = logging.getLogger("pipelines.policy")
 
 
-def _alternative(cfg: Config, features: pd.DataFrame, lines: pd.DataFrame,
-                 endpoints: set[str]) -> dict:  # fmt: skip
+def _alternative(
+    cfg: Config, features: pd.DataFrame, lines: pd.DataFrame, endpoints: set[str]
+) -> dict:
     """The endpoints the study needs, trained with ``model.propensity_weighting`` flipped."""
     alt = dataclasses.replace(
-        cfg, model=dataclasses.replace(cfg.model,
-                                       propensity_weighting=not cfg.model.propensity_weighting),
+        cfg,
+        model=dataclasses.replace(
+            cfg.model, propensity_weighting=not cfg.model.propensity_weighting
+        ),
         split=dataclasses.replace(cfg.split, cv_folds=0),
         endpoints={k: v for k, v in cfg.endpoints.items() if k in endpoints},
-    )  # fmt: skip
-    log.info("training the %s variant of %s for comparison",
-             training_variant(alt.model.propensity_weighting), ", ".join(sorted(alt.endpoints)))
+    )
+    log.info(
+        "training the %s variant of %s for comparison",
+        training_variant(alt.model.propensity_weighting),
+        ", ".join(sorted(alt.endpoints)),
+    )
     return train_all(alt, features, lines).models
 
 
@@ -48,8 +54,12 @@ def main(cfg: Config) -> None:
     processed, reports = Path(cfg.paths.processed_dir), Path(cfg.paths.reports_dir)
     out = reports / "policy.json"
     if not cfg.policy.enabled:
-        out.write_text(json.dumps({"enabled": False, "skipped": "switched off "
-                                   "(policy.enabled=false)"}, indent=2) + "\n")
+        out.write_text(
+            json.dumps(
+                {"enabled": False, "skipped": "switched off (policy.enabled=false)"}, indent=2
+            )
+            + "\n"
+        )
         return
     features = pd.read_parquet(processed / "features.parquet")
     lines = pd.read_parquet(processed / "lines.parquet")
@@ -71,24 +81,47 @@ def main(cfg: Config) -> None:
         except ValueError as exc:  # e.g. too few rows of a class once weighted
             log.warning("comparison of training variants skipped: %s", exc)
     result = policy_study(
-        cfg, features, pd.read_parquet(processed / "patients.parquet"), lines,
-        pd.read_parquet(reports / "predictions.parquet"), models, presets, truth=truth,
+        cfg,
+        features,
+        pd.read_parquet(processed / "patients.parquet"),
+        lines,
+        pd.read_parquet(reports / "predictions.parquet"),
+        models,
+        presets,
+        truth=truth,
         alternative=alternative,
-    )  # fmt: skip
+    )
     if truth is not None:  # pharmacogenomics (issue 17): recommended vs observed dosing
         result["pgx_dosing"] = held_out_dosing(
-            features, pd.read_parquet(processed / "patients.parquet"), lines,
-            pd.read_parquet(reports / "predictions.parquet"), models, cfg.catalog,
-            cfg.recommend, truth, bootstrap=cfg.policy.bootstrap, seed=cfg.policy.seed)
-        log.info("pgx dosing: %s", result["pgx_dosing"].get("summary",
-                                                            result["pgx_dosing"].get("skipped")))
+            features,
+            pd.read_parquet(processed / "patients.parquet"),
+            lines,
+            pd.read_parquet(reports / "predictions.parquet"),
+            models,
+            cfg.catalog,
+            cfg.recommend,
+            truth,
+            bootstrap=cfg.policy.bootstrap,
+            seed=cfg.policy.seed,
+        )
+        log.info(
+            "pgx dosing: %s",
+            result["pgx_dosing"].get("summary", result["pgx_dosing"].get("skipped")),
+        )
     result["seconds"] = round(time.perf_counter() - t0, 1)
     out.write_text(json.dumps(result, indent=2) + "\n")
     for name, p in result["policies"].items():  # type: ignore[union-attr]
         u = p["utility"]
-        log.info("%-28s utility DR %s [%s, %s]%s", name, u["dr"], u["dr_low"], u["dr_high"],
-                 f", true {u['true']}, normalized regret {p.get('normalized_regret')}"
-                 if "true" in u else "")  # fmt: skip
+        log.info(
+            "%-28s utility DR %s [%s, %s]%s",
+            name,
+            u["dr"],
+            u["dr_low"],
+            u["dr_high"],
+            f", true {u['true']}, normalized regret {p.get('normalized_regret')}"
+            if "true" in u
+            else "",
+        )
     log.info("summary: %s (%.0f s)", result.get("summary"), result["seconds"])
 
 

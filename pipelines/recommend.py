@@ -24,7 +24,6 @@ from precision_onco.models.fit import load_models
 from precision_onco.recommend.partitioned import recommend_by_partition
 from precision_onco.recommend.pyfunc import log_recommender
 from precision_onco.recommend.service import champion_models, recommender_from
-from precision_onco.recommend.table import recommendations
 from precision_onco.stage import run_stage
 
 log = logging.getLogger("pipelines.recommend")
@@ -49,45 +48,72 @@ def main(cfg: Config) -> None:
         missing = sorted(set(local) - set(models))
         if missing:
             decisions = json.loads((reports / "registry.json").read_text())
-            why = "; ".join(f"{ep}: {decisions.get(ep, {}).get('reason', 'no champion')}"
-                            for ep in missing)
-            unregistered = (f"no champion of cohort {cfg.cohort.name!r} for {', '.join(missing)} "
-                            f"({why}); this run's models score the held-out lines, and no "
-                            "recommender is registered for serving")
+            why = "; ".join(
+                f"{ep}: {decisions.get(ep, {}).get('reason', 'no champion')}" for ep in missing
+            )
+            unregistered = (
+                f"no champion of cohort {cfg.cohort.name!r} for {', '.join(missing)} "
+                f"({why}); this run's models score the held-out lines, and no "
+                "recommender is registered for serving"
+            )
             log.warning("%s", unregistered)
             for ep in missing:
                 models[ep] = local[ep]
-                components[ep] = {"model": f"{cfg.paths.models_dir}/{ep}.joblib",
-                                  "version": None, "alias": None, "cohort": cfg.cohort.name,
-                                  "note": "this run's model, not a registered champion"}
+                components[ep] = {
+                    "model": f"{cfg.paths.models_dir}/{ep}.joblib",
+                    "version": None,
+                    "alias": None,
+                    "cohort": cfg.cohort.name,
+                    "note": "this run's model, not a registered champion",
+                }
     else:
         models = local
-        components = {ep: {"model": f"{cfg.paths.models_dir}/{ep}.joblib", "version": None}
-                      for ep in models}  # fmt: skip
-    provenance = {"components": components, "catalog_version": cfg.catalog.version,
-                  "package_version": __version__, "cohort": cfg.cohort.name,
-                  "config_sha256": _sha(Path("params.yaml")),
-                  "data_sha256": _sha(processed / "features.parquet"),
-                  "built": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}  # fmt: skip
+        components = {
+            ep: {"model": f"{cfg.paths.models_dir}/{ep}.joblib", "version": None} for ep in models
+        }
+    provenance = {
+        "components": components,
+        "catalog_version": cfg.catalog.version,
+        "package_version": __version__,
+        "cohort": cfg.cohort.name,
+        "config_sha256": _sha(Path("params.yaml")),
+        "data_sha256": _sha(processed / "features.parquet"),
+        "built": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
     recommender = recommender_from(models, cfg, root=Path.cwd(), provenance=provenance)
     if recommender.civic is not None:
-        provenance["civic"] = {"source": recommender.civic.source,
-                               "release": recommender.civic.version,
-                               "licence": recommender.civic.licence}  # fmt: skip
+        provenance["civic"] = {
+            "source": recommender.civic.source,
+            "release": recommender.civic.version,
+            "licence": recommender.civic.licence,
+        }
     recommender.set_threads(-1)
     t0 = time.perf_counter()
     with compute_session(cfg.compute, stage="recommend") as compute:
         result = recommend_by_partition(
-            rows, pd.read_parquet(processed / "patients.parquet"),
-            pd.read_parquet(processed / "lines.parquet"), models, cfg.catalog, cfg.recommend,
-            civic=recommender.civic, variants=pd.read_parquet(processed / "variants.parquet"),
-            compute=compute)  # fmt: skip
+            rows,
+            pd.read_parquet(processed / "patients.parquet"),
+            pd.read_parquet(processed / "lines.parquet"),
+            models,
+            cfg.catalog,
+            cfg.recommend,
+            civic=recommender.civic,
+            variants=pd.read_parquet(processed / "variants.parquet"),
+            compute=compute,
+        )
     secs = time.perf_counter() - t0
     result.ranked.to_parquet(reports / "recommendations.parquet", index=False)
     result.excluded.to_parquet(reports / "recommendations_excluded.parquet", index=False)
-    log.info("%d patient-lines: %d ranked regimens, %d excluded with reasons, %.1f s "
-             "(%.0f lines/s, preset %s)", len(rows), len(result.ranked), len(result.excluded),
-             secs, len(rows) / max(secs, 1e-9), cfg.recommend.preset)  # fmt: skip
+    log.info(
+        "%d patient-lines: %d ranked regimens, %d excluded with reasons, %.1f s "
+        "(%.0f lines/s, preset %s)",
+        len(rows),
+        len(result.ranked),
+        len(result.excluded),
+        secs,
+        len(rows) / max(secs, 1e-9),
+        cfg.recommend.preset,
+    )
     recommender.set_threads(1)
     registry: dict[str, object] = {"components": components}
     if cfg.tracking.enabled and cfg.tracking.register and unregistered is None:

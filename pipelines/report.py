@@ -37,24 +37,37 @@ def _reports(cfg: Config, compute: Compute) -> None:
         provenance["not_registered"] = rec["not_registered"]
     if rec.get("model"):
         provenance["recommender"] = {k: rec.get(k) for k in ("model", "version", "run_id")}
-    answers = answers_from_tables(pd.read_parquet(reports / "recommendations.parquet"),
-                                  pd.read_parquet(reports / "recommendations_excluded.parquet"),
-                                  provenance)  # fmt: skip
+    answers = answers_from_tables(
+        pd.read_parquet(reports / "recommendations.parquet"),
+        pd.read_parquet(reports / "recommendations_excluded.parquet"),
+        provenance,
+    )
     if cfg.report.max_patients is not None:
         answers = dict(list(answers.items())[: cfg.report.max_patients])
     out = reports / "patients"
     for old in out.glob("*.html") if out.is_dir() else []:
         old.unlink()
-    tables = {t: pd.read_parquet(processed / f"{t}.parquet")
-              for t in ("patients", "lines", "variants")}  # fmt: skip
+    tables = {
+        t: pd.read_parquet(processed / f"{t}.parquet") for t in ("patients", "lines", "variants")
+    }
     t0 = time.perf_counter()
     files = write_reports(
-        answers, features=pd.read_parquet(processed / "features.parquet"), **tables,
+        answers,
+        features=pd.read_parquet(processed / "features.parquet"),
+        **tables,
         catalog=cfg.catalog,
-        genes=load_panel(cfg.features, Path.cwd())["symbol"].tolist(), langs=[cfg.report.lang],
-        out_dir=out, compute=compute)  # fmt: skip
-    log.info("%d patient reports (%s) in %.1f s -> %s", len(files), cfg.report.lang,
-             time.perf_counter() - t0, out)  # fmt: skip
+        genes=load_panel(cfg.features, Path.cwd())["symbol"].tolist(),
+        langs=[cfg.report.lang],
+        out_dir=out,
+        compute=compute,
+    )
+    log.info(
+        "%d patient reports (%s) in %.1f s -> %s",
+        len(files),
+        cfg.report.lang,
+        time.perf_counter() - t0,
+        out,
+    )
     for old in out.glob("*.pdf"):
         old.unlink()
     if cfg.report.pdf:
@@ -69,14 +82,26 @@ def _reports(cfg: Config, compute: Compute) -> None:
         for f in files:
             pdf = f.with_suffix(".pdf")
             docs[f.name.split(".")[0]] = [f, pdf] if pdf.is_file() else [f]
-        ids = load_identifier_map(cfg.report.fhir_identifiers) if cfg.report.fhir_identifiers \
-            else None  # fmt: skip
-        bundles = write_cohort_bundles(answers, **tables, catalog=cfg.catalog,
-                                       lang=cfg.report.lang, out_dir=out, reports=docs,
-                                       identifiers=ids,
-                                       validate=cfg.report.fhir_validate)  # fmt: skip
-        log.info("%d FHIR files (validated bundles and MHD submissions) in %.1f s", len(bundles),
-                 time.perf_counter() - t2)  # fmt: skip
+        ids = (
+            load_identifier_map(cfg.report.fhir_identifiers)
+            if cfg.report.fhir_identifiers
+            else None
+        )
+        bundles = write_cohort_bundles(
+            answers,
+            **tables,
+            catalog=cfg.catalog,
+            lang=cfg.report.lang,
+            out_dir=out,
+            reports=docs,
+            identifiers=ids,
+            validate=cfg.report.fhir_validate,
+        )
+        log.info(
+            "%d FHIR files (validated bundles and MHD submissions) in %.1f s",
+            len(bundles),
+            time.perf_counter() - t2,
+        )
 
 
 if __name__ == "__main__":

@@ -19,12 +19,16 @@ def main(cfg: Config) -> None:
         log.info("skipped: %s", skip_synthesis(cfg, Path(cfg.paths.raw_dir), root=Path.cwd()))
         return
     with compute_session(cfg.compute, stage="synthesize") as compute:
-        summary = synthesize(cfg, Path(cfg.paths.raw_dir), progress=sys.stderr.isatty(),
-                             compute=compute)  # fmt: skip
+        summary = synthesize(
+            cfg, Path(cfg.paths.raw_dir), progress=sys.stderr.isatty(), compute=compute
+        )
     log.info(
         "synthesized %d patients, %d therapy lines, %d variant records, %d ground-truth rows",
-        summary.n_patients, summary.n_lines, summary.n_variant_records, summary.n_truth_rows,
-    )  # fmt: skip
+        summary.n_patients,
+        summary.n_lines,
+        summary.n_variant_records,
+        summary.n_truth_rows,
+    )
 
 
 if __name__ == "__main__":

@@ -36,11 +36,20 @@ def main(cfg: Config) -> None:
     result.predictions.to_parquet(reports / "predictions.parquet", index=False)
     interim = Path(cfg.paths.interim_dir)
     interim.mkdir(parents=True, exist_ok=True)
-    cv = result.cv_predictions if result.cv_predictions is not None else pd.DataFrame(
-        {k: pd.Series(dtype="string" if k == "patient_key" else "int64") for k in KEYS})  # fmt: skip
+    cv = (
+        result.cv_predictions
+        if result.cv_predictions is not None
+        else pd.DataFrame(
+            {k: pd.Series(dtype="string" if k == "patient_key" else "int64") for k in KEYS}
+        )
+    )
     cv.to_parquet(interim / "cv_predictions.parquet", index=False)
-    log.info("trained %d endpoints in %.1f s; %d held-out rows predicted", len(result.models),
-             result.manifest["seconds"], len(result.predictions))  # fmt: skip
+    log.info(
+        "trained %d endpoints in %.1f s; %d held-out rows predicted",
+        len(result.models),
+        result.manifest["seconds"],
+        len(result.predictions),
+    )
 
 
 if __name__ == "__main__":

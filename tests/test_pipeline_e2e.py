@@ -33,8 +33,13 @@ def _ran(output: str) -> set[str]:
 def repo(tmp_path_factory) -> Path:
     """A git repository holding the project's tracked files, with a small cohort configured."""
     dest = tmp_path_factory.mktemp("repo")
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
-                           capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     for f in files:
         src = ROOT / f
         if src.is_file() and not f.startswith(("data/", "mlruns", "reports/")):
@@ -47,14 +52,23 @@ def repo(tmp_path_factory) -> Path:
     synth.write_text(text)
     # two endpoints and fewer resamples keep the repeated full runs short
     eps = dest / "conf/endpoints/default.yaml"
-    eps.write_text("\n".join(ln for ln in eps.read_text().splitlines()
-                             if not ln.startswith("ae_") or ln.startswith("ae_grade3:")) + "\n")  # fmt: skip
+    eps.write_text(
+        "\n".join(
+            ln
+            for ln in eps.read_text().splitlines()
+            if not ln.startswith("ae_") or ln.startswith("ae_grade3:")
+        )
+        + "\n"
+    )
     ev = dest / "conf/evaluation/default.yaml"
     ev.write_text(ev.read_text().replace("bootstrap: 200", "bootstrap: 30"))
     pol = dest / "conf/policy/default.yaml"
     pol.write_text(pol.read_text().replace("bootstrap: 500", "bootstrap: 50"))
-    for cmd in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
-                ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"]):  # fmt: skip
+    for cmd in (
+        ["git", "init", "-q", "-b", "main"],
+        ["git", "add", "-A"],
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"],
+    ):
         _run(cmd, dest)
     return dest
 
@@ -74,8 +88,17 @@ def test_repro_then_noop(repo: Path) -> None:
     [germ] = [f for f in summary["files"] if f["kind"] == "germline"]
     assert (germ["read"], germ["ingested"], germ["rejected"]) == (150, 150, 0)
     assert all(f["read"] == f["ingested"] + f["rejected"] for f in summary["files"])
-    assert {"compose", "synthesize", "ingest", "featurize", "train", "policy", "evaluate",
-            "recommend", "report"} == _ran(first)  # fmt: skip
+    assert {
+        "compose",
+        "synthesize",
+        "ingest",
+        "featurize",
+        "train",
+        "policy",
+        "evaluate",
+        "recommend",
+        "report",
+    } == _ran(first)
     recs = pd.read_parquet(repo / "reports/recommendations.parquet")
     assert len(recs) > 0 and recs["rank"].min() == 1
     pages = sorted((repo / "reports/patients").glob("*.en.html"))
@@ -86,7 +109,8 @@ def test_repro_then_noop(repo: Path) -> None:
     assert "bayes_optimal_auc" in metrics["response"]
     policy = metrics["policy"]
     assert {"recommender_balanced", "practice", "guideline", "random", "oracle"} <= set(
-        policy["policies"])  # fmt: skip
+        policy["policies"]
+    )
     assert policy["policies"]["oracle"]["normalized_regret"] == 0
     assert {"naive", "propensity_weighted"} <= set(policy["training"])
     assert 'id="policy"' in (repo / "reports/model_card.html").read_text(encoding="utf-8")
@@ -113,14 +137,25 @@ def test_config_edit_reruns_exactly_the_readers(repo: Path) -> None:
     synth = repo / "conf/synth/default.yaml"
     synth.write_text(synth.read_text().replace("seed: 20240601", "seed: 11"))
     out = _run(["dvc", "repro"], repo)
-    assert _ran(out) == {"compose", "synthesize", "ingest", "featurize", "train", "policy",
-                         "evaluate", "recommend", "report"}  # fmt: skip
+    assert _ran(out) == {
+        "compose",
+        "synthesize",
+        "ingest",
+        "featurize",
+        "train",
+        "policy",
+        "evaluate",
+        "recommend",
+        "report",
+    }
     assert "seed: 11" in (repo / "params.yaml").read_text()
     cohort = repo / "conf/cohort/synthetic.yaml"
     # the cohort's own cutoff (by default it interpolates the simulator's, synth.data_cutoff)
     text = cohort.read_text()
     assert "data_cutoff: ${synth.data_cutoff}" in text
-    cohort.write_text(text.replace("data_cutoff: ${synth.data_cutoff}", 'data_cutoff: "2025-07-31"'))
+    cohort.write_text(
+        text.replace("data_cutoff: ${synth.data_cutoff}", 'data_cutoff: "2025-07-31"')
+    )
     out = _run(["dvc", "repro"], repo)
     assert _ran(out) == {"compose", "ingest"}  # same tables out: the later stages are skipped
 
@@ -142,7 +177,10 @@ def test_bad_config_fails_with_the_key(repo: Path) -> None:
     original = synth.read_text()
     synth.write_text(original + "n_patientz: 3\n")
     try:
-        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+        env = {
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        }
         proc = subprocess.run(["dvc", "repro"], cwd=repo, env=env, capture_output=True, text=True)
         assert proc.returncode != 0
         assert "config key 'synth.n_patientz': unknown key" in proc.stdout + proc.stderr

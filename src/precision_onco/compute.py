@@ -101,12 +101,17 @@ class Compute:
         finally:
             for f in futures:
                 f.release()
-        log.debug("%s: %d tasks in %.1f s", getattr(fn, "__name__", fn), len(items),
-                  time.perf_counter() - t0)  # fmt: skip
+        log.debug(
+            "%s: %d tasks in %.1f s",
+            getattr(fn, "__name__", fn),
+            len(items),
+            time.perf_counter() - t0,
+        )
         return out
 
-    def imap(self, fn: Callable[..., T], items: Sequence[Any], *shared: Any,
-             ahead: int | None = None) -> Iterator[T]:  # fmt: skip
+    def imap(
+        self, fn: Callable[..., T], items: Sequence[Any], *shared: Any, ahead: int | None = None
+    ) -> Iterator[T]:
         """:meth:`map`, yielding results in order as they come, with at most ``ahead``
         tasks (default: two per worker) in flight, so that the caller can stream large
         results to disk in order. Locally: one item at a time."""
@@ -158,17 +163,23 @@ def _start(cfg: ComputeConfig) -> tuple[Client, Any]:
         except (OSError, TimeoutError) as exc:
             raise ComputeError(
                 f"compute.address: cannot reach the Dask scheduler at {cfg.address} within "
-                f"{cfg.timeout:g} s ({exc})") from None  # fmt: skip
+                f"{cfg.timeout:g} s ({exc})"
+            ) from None
         return client, None
     try:
         cluster = LocalCluster(
-            n_workers=cfg.n_workers, threads_per_worker=cfg.threads_per_worker,
-            memory_limit=cfg.memory_limit, processes=cfg.processes,
-            dashboard_address=cfg.dashboard_address, timeout=cfg.timeout,
-        )  # fmt: skip
+            n_workers=cfg.n_workers,
+            threads_per_worker=cfg.threads_per_worker,
+            memory_limit=cfg.memory_limit,
+            processes=cfg.processes,
+            dashboard_address=cfg.dashboard_address,
+            timeout=cfg.timeout,
+        )
     except ValueError as exc:  # e.g. a memory_limit Dask cannot parse
-        raise ComputeError(f"compute: cannot start a LocalCluster ({exc}); check "
-                           "compute.memory_limit (e.g. 4GiB or auto)") from None  # fmt: skip
+        raise ComputeError(
+            f"compute: cannot start a LocalCluster ({exc}); check "
+            "compute.memory_limit (e.g. 4GiB or auto)"
+        ) from None
     return Client(cluster), cluster
 
 
@@ -193,14 +204,20 @@ def compute_session(cfg: ComputeConfig, *, stage: str = "stage") -> Iterator[Com
         try:
             client.wait_for_workers(want, timeout=cfg.timeout)
         except TimeoutError:
-            raise ComputeError(f"compute: fewer than {want} Dask worker(s) joined "
-                               f"{client.scheduler.address} within {cfg.timeout:g} s "
-                               "(compute.timeout)") from None  # fmt: skip
+            raise ComputeError(
+                f"compute: fewer than {want} Dask worker(s) joined "
+                f"{client.scheduler.address} within {cfg.timeout:g} s "
+                "(compute.timeout)"
+            ) from None
         workers = len(client.scheduler_info(n_workers=-1)["workers"])
-        where = cfg.address or f"LocalCluster({cfg.n_workers} x {cfg.threads_per_worker} thread, " \
-            f"{cfg.memory_limit})"  # fmt: skip
-        log.info("%s on Dask: %s, %d workers, dashboard %s", stage, where, workers,
-                 client.dashboard_link)  # fmt: skip
+        where = (
+            cfg.address
+            or f"LocalCluster({cfg.n_workers} x {cfg.threads_per_worker} thread, "
+            f"{cfg.memory_limit})"
+        )
+        log.info(
+            "%s on Dask: %s, %d workers, dashboard %s", stage, where, workers, client.dashboard_link
+        )
         yield Compute(client, cfg.partitions_per_worker, cfg.threads_per_worker, workers)
     finally:
         client.close()

@@ -49,7 +49,9 @@ def configure_logging(level: int = logging.INFO) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def run_stage(name: str, body: Callable[[Config], None], *, params: Path | str = "params.yaml") -> int:
+def run_stage(
+    name: str, body: Callable[[Config], None], *, params: Path | str = "params.yaml"
+) -> int:
     """Run one pipeline stage: load ``params``, call ``body``, report errors in one line."""
     configure_logging()
     try:

@@ -40,13 +40,18 @@ def test_default_is_local_and_dask_group_composes() -> None:
     ("override", "message"),
     [
         ("compute.backend=spark", "config key 'compute.backend': 'spark' is not local or dask"),
-        ("compute.address=localhost:8786", "config key 'compute.address': 'localhost:8786' is "
-                                           "not a scheduler address such as tcp://host:8786"),
+        (
+            "compute.address=localhost:8786",
+            "config key 'compute.address': 'localhost:8786' is "
+            "not a scheduler address such as tcp://host:8786",
+        ),
         ("compute.n_workers=0", "config key 'compute.n_workers': must be at least 1, got 0"),
-        ("compute.threads_per_worker=0", "config key 'compute.threads_per_worker': must be at "
-                                         "least 1"),
+        (
+            "compute.threads_per_worker=0",
+            "config key 'compute.threads_per_worker': must be at least 1",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_compute_config_is_named(override: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(".", r"\.")):
         compose(["compute=dask", override], conf_dir=ROOT / "conf")
@@ -77,8 +82,9 @@ with compute_session(ComputeConfig(backend="local")) as c:
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("dask", "distributed"))
 print("LOADED", loaded)
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=ROOT).stdout  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
     assert "LOADED []" in out, out
 
 
@@ -92,9 +98,14 @@ def test_split_even() -> None:
 def cluster():  # type: ignore[no-untyped-def]
     """A LocalCluster of 2 worker processes for this module's Dask tests."""
     cfg = ComputeConfig(
-        backend="dask", n_workers=2, threads_per_worker=1, memory_limit="1GiB",
-        processes=True, dashboard_address=None, partitions_per_worker=3,
-    )  # fmt: skip
+        backend="dask",
+        n_workers=2,
+        threads_per_worker=1,
+        memory_limit="1GiB",
+        processes=True,
+        dashboard_address=None,
+        partitions_per_worker=3,
+    )
     with compute_session(cfg, stage="test") as c:
         yield c
     assert c.client is not None and c.client.status == "closed"

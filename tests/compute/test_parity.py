@@ -50,8 +50,13 @@ def _run(cmd: list[str], cwd: Path) -> str:
 
 
 def _copy(dest: Path) -> Path:
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
-                           capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     for f in files:
         src = ROOT / f
         if src.is_file() and not f.startswith(("data/", "mlruns", "reports/")):
@@ -64,8 +69,11 @@ def _copy(dest: Path) -> Path:
     text = text.replace("calibration_patients: 20000", "calibration_patients: 2000")
     synth.write_text(text.replace("chunk_patients: 2000", "chunk_patients: 80"))
     eps = dest / "conf/endpoints/default.yaml"
-    kept = [ln for ln in eps.read_text().splitlines()
-            if not ln.startswith("ae_") or ln.startswith("ae_grade3:")]  # fmt: skip
+    kept = [
+        ln
+        for ln in eps.read_text().splitlines()
+        if not ln.startswith("ae_") or ln.startswith("ae_grade3:")
+    ]
     eps.write_text("\n".join(kept) + "\n")
     ev = dest / "conf/evaluation/default.yaml"
     ev.write_text(ev.read_text().replace("bootstrap: 200", "bootstrap: 30"))
@@ -92,8 +100,20 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
     local = _copy(tmp_path_factory.mktemp("local"))
     _run(["dvc", "repro"], local)
     dask = _copy(tmp_path_factory.mktemp("dask"))
-    out = _run(["dvc", "exp", "run", "-S", "compute=dask", "-S", "compute.n_workers=2",
-                "-S", "compute.memory_limit=2GiB"], dask)  # fmt: skip
+    out = _run(
+        [
+            "dvc",
+            "exp",
+            "run",
+            "-S",
+            "compute=dask",
+            "-S",
+            "compute.n_workers=2",
+            "-S",
+            "compute.memory_limit=2GiB",
+        ],
+        dask,
+    )
     return local, dask, out
 
 
@@ -121,8 +141,9 @@ def test_same_cohort_and_tables(runs: tuple[Path, Path, str]) -> None:
     vcfs = sorted(p.name for p in (local / "data/raw/vcf").glob("*.vcf.gz"))
     assert len(vcfs) == 240
     for name in vcfs:
-        assert (local / "data/raw/vcf" / name).read_bytes() == \
-            (dask / "data/raw/vcf" / name).read_bytes(), name  # fmt: skip
+        assert (local / "data/raw/vcf" / name).read_bytes() == (
+            dask / "data/raw/vcf" / name
+        ).read_bytes(), name
     for t in ("patients", "lines", "variants", "rejects", "features"):
         pd.testing.assert_frame_equal(
             pd.read_parquet(local / f"data/processed/{t}.parquet"),
@@ -142,11 +163,13 @@ def test_same_recommendations(runs: tuple[Path, Path, str]) -> None:
 
 def test_same_reports(runs: tuple[Path, Path, str]) -> None:
     local, dask, _ = runs
-    pages = sorted(p.relative_to(local) for p in (local / "reports/patients").rglob("*")
-                   if p.is_file())  # fmt: skip
+    pages = sorted(
+        p.relative_to(local) for p in (local / "reports/patients").rglob("*") if p.is_file()
+    )
     assert len(pages) > 10
-    assert pages == sorted(p.relative_to(dask) for p in (dask / "reports/patients").rglob("*")
-                           if p.is_file())  # fmt: skip
+    assert pages == sorted(
+        p.relative_to(dask) for p in (dask / "reports/patients").rglob("*") if p.is_file()
+    )
     assert all(str(p).endswith(".html") for p in pages)
     differ = [str(p) for p in pages if _report_text(local / p) != _report_text(dask / p)]
     assert not differ, differ[:5]

@@ -30,43 +30,90 @@ def _pipeline(root: Path, cfg: Any, compute: Compute) -> dict[str, Any]:
 
     synthesize(cfg, root / "data" / "raw", compute=compute)
     tables = ingest_cohort(cfg, root=root, compute=compute)
-    feats = build_features(tables.patients, tables.lines, tables.variants, cfg.features,
-                           cfg.catalog, panel=load_panel(cfg.features, root))  # fmt: skip
+    feats = build_features(
+        tables.patients,
+        tables.lines,
+        tables.variants,
+        cfg.features,
+        cfg.catalog,
+        panel=load_panel(cfg.features, root),
+    )
     res = train_all(cfg, feats, tables.lines, compute=compute)
     truth = pd.read_parquet(root / "data" / "raw" / "ground_truth.parquet")
-    metrics, _ = evaluate(cfg, res.predictions, tables.lines, tables.patients,
-                          ground_truth=truth, cv_predictions=res.cv_predictions,
-                          compute=compute)  # fmt: skip
+    metrics, _ = evaluate(
+        cfg,
+        res.predictions,
+        tables.lines,
+        tables.patients,
+        ground_truth=truth,
+        cv_predictions=res.cv_predictions,
+        compute=compute,
+    )
     held = feats.merge(res.predictions[["patient_key", "line_number"]])
-    ranking = recommend_by_partition(held, tables.patients, tables.lines, res.models,
-                                     cfg.catalog, cfg.recommend, variants=tables.variants,
-                                     compute=compute)  # fmt: skip
+    ranking = recommend_by_partition(
+        held,
+        tables.patients,
+        tables.lines,
+        res.models,
+        cfg.catalog,
+        cfg.recommend,
+        variants=tables.variants,
+        compute=compute,
+    )
     answers = answers_from_tables(ranking.ranked, ranking.excluded, {"components": {}})
-    pages = write_reports(answers, features=feats, patients=tables.patients,
-                          lines=tables.lines, variants=tables.variants, catalog=cfg.catalog,
-                          genes=None, langs=["en"], out_dir=root / "reports" / "patients",
-                          compute=compute)  # fmt: skip
+    pages = write_reports(
+        answers,
+        features=feats,
+        patients=tables.patients,
+        lines=tables.lines,
+        variants=tables.variants,
+        catalog=cfg.catalog,
+        genes=None,
+        langs=["en"],
+        out_dir=root / "reports" / "patients",
+        compute=compute,
+    )
     raw = [p for p in sorted((root / "data" / "raw").rglob("*")) if p.is_file()]
-    return {"variants": tables.variants, "rejects": tables.rejects, "features": feats,
-            "predictions": res.predictions, "cv": res.cv_predictions, "metrics": metrics,
-            "ranked": ranking.ranked, "excluded": ranking.excluded,
-            "pages": [p.relative_to(root) for p in pages],
-            "raw": {p.relative_to(root): p.read_bytes() for p in raw},
-            "html": {p.relative_to(root): p.read_text("utf-8") for p in pages}}  # fmt: skip
+    return {
+        "variants": tables.variants,
+        "rejects": tables.rejects,
+        "features": feats,
+        "predictions": res.predictions,
+        "cv": res.cv_predictions,
+        "metrics": metrics,
+        "ranked": ranking.ranked,
+        "excluded": ranking.excluded,
+        "pages": [p.relative_to(root) for p in pages],
+        "raw": {p.relative_to(root): p.read_bytes() for p in raw},
+        "html": {p.relative_to(root): p.read_text("utf-8") for p in pages},
+    }
 
 
 @pytest.fixture(scope="module")
 def both(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Any]]:
-    _, cfg = compose(["synth.n_patients=160", "synth.chunk_patients=40",
-                      "synth.calibration_patients=1500", "endpoints=response",
-                      "evaluation.bootstrap=20", "split.cv_folds=2"],
-                     conf_dir=ROOT / "conf")  # fmt: skip
+    _, cfg = compose(
+        [
+            "synth.n_patients=160",
+            "synth.chunk_patients=40",
+            "synth.calibration_patients=1500",
+            "endpoints=response",
+            "evaluation.bootstrap=20",
+            "split.cv_folds=2",
+        ],
+        conf_dir=ROOT / "conf",
+    )
     with compute_session(cfg.compute) as local:
         a = _pipeline(tmp_path_factory.mktemp("local"), cfg, local)
     dcfg = copy.deepcopy(cfg)
-    dcfg.compute = ComputeConfig(backend="dask", n_workers=2, threads_per_worker=1,
-                                 memory_limit="1GiB", processes=True, dashboard_address=None,
-                                 partitions_per_worker=2)  # fmt: skip
+    dcfg.compute = ComputeConfig(
+        backend="dask",
+        n_workers=2,
+        threads_per_worker=1,
+        memory_limit="1GiB",
+        processes=True,
+        dashboard_address=None,
+        partitions_per_worker=2,
+    )
     with compute_session(dcfg.compute) as dask:
         assert dask.distributed and dask.n_workers == 2
         b = _pipeline(tmp_path_factory.mktemp("dask"), dcfg, dask)
@@ -80,8 +127,9 @@ def test_same_raw_files(both: tuple[dict[str, Any], dict[str, Any]]) -> None:
     assert [p for p in a["raw"] if a["raw"][p] != b["raw"][p]] == []
 
 
-@pytest.mark.parametrize("table", ["variants", "rejects", "features", "predictions", "cv",
-                                   "ranked", "excluded"])  # fmt: skip
+@pytest.mark.parametrize(
+    "table", ["variants", "rejects", "features", "predictions", "cv", "ranked", "excluded"]
+)
 def test_same_tables(both: tuple[dict[str, Any], dict[str, Any]], table: str) -> None:
     a, b = both
     if table in ("variants", "features", "predictions", "cv", "ranked"):

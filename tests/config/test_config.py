@@ -30,7 +30,10 @@ def test_default_config_composes_and_validates() -> None:
     [
         ("+synth.n_patientz=3", "config key 'synth.n_patientz': unknown key"),
         ("+paths.raw=elsewhere", "config key 'paths.raw': unknown key"),
-        ("+cohort.pseudonymization.key=abc", "config key 'cohort.pseudonymization.key': unknown key"),
+        (
+            "+cohort.pseudonymization.key=abc",
+            "config key 'cohort.pseudonymization.key': unknown key",
+        ),
         ("synth.n_patients=many", "config key 'synth.n_patients': wrong type or value"),
         ("synth.panel_size_mb=big", "config key 'synth.panel_size_mb': wrong type or value"),
         ("cohort.synthetic=perhaps", "config key 'cohort.synthetic': wrong type or value"),
@@ -46,7 +49,9 @@ def test_bad_override_names_the_key(override: str, message: str) -> None:
 
 
 def test_semantic_errors_name_the_regimen() -> None:
-    with pytest.raises(ConfigError, match=r"regimens\[0\] \(osimertinib\)\.requires.*unknown biomarker"):
+    with pytest.raises(
+        ConfigError, match=r"regimens\[0\] \(osimertinib\)\.requires.*unknown biomarker"
+    ):
         _compose("catalog.regimens.0.requires=[NOT_A_MARKER]")
     with pytest.raises(ConfigError, match="regimen_class.*'cytokine' is not one of"):
         _compose("catalog.regimens.0.regimen_class=cytokine")
@@ -92,15 +97,23 @@ def test_validate_rejects_wrong_nested_type() -> None:
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("split.method=random", "config key 'split.method': 'random' is not one of group, "
-         "temporal, column"),
-        ("model.kind=xgboost", "config key 'model.kind': 'xgboost' is not one of lightgbm, "
-         "sklearn"),
-        ("model.calibration=platt", "config key 'model.calibration': 'platt' is not one of "
-         "isotonic, sigmoid, none"),
+        (
+            "split.method=random",
+            "config key 'split.method': 'random' is not one of group, temporal, column",
+        ),
+        (
+            "model.kind=xgboost",
+            "config key 'model.kind': 'xgboost' is not one of lightgbm, sklearn",
+        ),
+        (
+            "model.calibration=platt",
+            "config key 'model.calibration': 'platt' is not one of isotonic, sigmoid, none",
+        ),
         ("report.lang=de", "config key 'report.lang': 'de' is not one of en, fr"),
-        ("report.fhir_validate=some", "config key 'report.fhir_validate': 'some' is not one of "
-         "all, first, none"),
+        (
+            "report.fhir_validate=some",
+            "config key 'report.fhir_validate': 'some' is not one of all, first, none",
+        ),
     ],
 )
 def test_a_choice_is_checked_at_composition_with_the_accepted_values(

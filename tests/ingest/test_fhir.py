@@ -373,27 +373,43 @@ def test_lines_group_drugs_by_start_and_match_catalog(cfg: Any, tmp_path: Path) 
 # ------------------------------------------------------------------ uracilemia (issue 17)
 
 
-def _uracil(pid: str, value: float, when: str, *, code: str = "uracil-plasma",
-            unit: str = "ng/mL", oid: str = "u1") -> dict[str, Any]:  # fmt: skip
-    return {"resource": {
-        "resourceType": "Observation", "id": oid, "status": "final",
-        "subject": {"reference": f"Patient/{pid}"},
-        "code": {"coding": [{"system": "urn:precision-onco:lab", "code": code}]},
-        "effectiveDateTime": when,
-        "valueQuantity": {"value": value, "unit": unit},
-    }}  # fmt: skip
+def _uracil(
+    pid: str,
+    value: float,
+    when: str,
+    *,
+    code: str = "uracil-plasma",
+    unit: str = "ng/mL",
+    oid: str = "u1",
+) -> dict[str, Any]:
+    return {
+        "resource": {
+            "resourceType": "Observation",
+            "id": oid,
+            "status": "final",
+            "subject": {"reference": f"Patient/{pid}"},
+            "code": {"coding": [{"system": "urn:precision-onco:lab", "code": code}]},
+            "effectiveDateTime": when,
+            "valueQuantity": {"value": value, "unit": unit},
+        }
+    }
 
 
 def test_uracil_observation_is_the_line_start_uracilemia(cfg: Any, tmp_path: Path) -> None:
     """The configured uracil code gives each line the latest value on or before its start."""
     codes = cfg.cohort.inputs.fhir_uracil_codes
     assert codes == ["urn:precision-onco:lab|uracil-plasma"]
-    p = _bundle(tmp_path, [
-        _patient("p1"), _med("p1", "capecitabine", "2021-03-01"),
-        _med("p1", "fulvestrant", "2021-09-01"),
-        _uracil("p1", 12.5, "2021-02-20", oid="u1"), _uracil("p1", 31.0, "2021-08-15", oid="u2"),
-        _uracil("p1", 99.0, "2022-01-01", oid="u3"),  # after every line: used by none
-    ])  # fmt: skip
+    p = _bundle(
+        tmp_path,
+        [
+            _patient("p1"),
+            _med("p1", "capecitabine", "2021-03-01"),
+            _med("p1", "fulvestrant", "2021-09-01"),
+            _uracil("p1", 12.5, "2021-02-20", oid="u1"),
+            _uracil("p1", 31.0, "2021-08-15", oid="u2"),
+            _uracil("p1", 99.0, "2022-01-01", oid="u3"),  # after every line: used by none
+        ],
+    )
     r = read_fhir_bundle(p, catalog=cfg.catalog, uracil_codes=codes)
     _accounted(r, read=6, rejected=0)
     assert r.lines.sort_values("line_number")["uracil_ng_ml"].tolist() == [12.5, 31.0]
@@ -404,8 +420,14 @@ def test_uracil_observation_is_the_line_start_uracilemia(cfg: Any, tmp_path: Pat
 
 
 def test_uracil_in_another_unit_is_rejected_with_the_unit(cfg: Any, tmp_path: Path) -> None:
-    p = _bundle(tmp_path, [_patient("p1"), _med("p1", "capecitabine", "2021-03-01"),
-                           _uracil("p1", 0.11, "2021-02-20", unit="umol/L")])  # fmt: skip
+    p = _bundle(
+        tmp_path,
+        [
+            _patient("p1"),
+            _med("p1", "capecitabine", "2021-03-01"),
+            _uracil("p1", 0.11, "2021-02-20", unit="umol/L"),
+        ],
+    )
     r = read_fhir_bundle(p, catalog=cfg.catalog, uracil_codes=["uracil-plasma"])
     _accounted(r, read=3, rejected=1)
     assert r.rejects["reason"][0] == (

@@ -34,10 +34,15 @@ def _key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _germline(dpyd: list[tuple[str, str]], ugt: list[tuple[str, str]]) -> Germline:
     n = len(dpyd)
-    return Germline(dpyd=np.array(dpyd, dtype=object), ugt1a1=np.array(ugt, dtype=object),
-                    activity_score=np.zeros(n), dpyd_rr=np.ones(n),
-                    ugt1a1_poor=np.zeros(n, bool), uracil=np.zeros(n),
-                    reported=np.zeros(n, bool))  # fmt: skip
+    return Germline(
+        dpyd=np.array(dpyd, dtype=object),
+        ugt1a1=np.array(ugt, dtype=object),
+        activity_score=np.zeros(n),
+        dpyd_rr=np.ones(n),
+        ugt1a1_poor=np.zeros(n, bool),
+        uracil=np.zeros(n),
+        reported=np.zeros(n, bool),
+    )
 
 
 #: (patient, DPYD copies, UGT1A1 copies) -> expected activity score, UGT1A1 phenotype
@@ -55,25 +60,37 @@ def _cohort(tmp_path: Path) -> Path:
     recs = germline_records(germ)
     (tmp_path / "vcf").mkdir()
     for i, (pid, *_rest) in enumerate(PATIENTS):
-        text = vcf_text(recs[recs["pidx"] == i], tumor=f"{pid}-T1", normal=f"{pid}-N1",
-                        file_date="20240101")  # fmt: skip
+        text = vcf_text(
+            recs[recs["pidx"] == i], tumor=f"{pid}-T1", normal=f"{pid}-N1", file_date="20240101"
+        )
         write_vcf(tmp_path / "vcf" / f"{pid}-T1.vcf.gz", text)
-    pd.DataFrame({"patient_id": [p[0] for p in PATIENTS], "sex": "F", "cancer_type": "COADREAD",
-                  "tumor_sample_id": [f"{p[0]}-T1" for p in PATIENTS],
-                  "normal_sample_id": [f"{p[0]}-N1" for p in PATIENTS]}).to_csv(
-        tmp_path / "patients.csv", index=False)  # fmt: skip
+    pd.DataFrame(
+        {
+            "patient_id": [p[0] for p in PATIENTS],
+            "sex": "F",
+            "cancer_type": "COADREAD",
+            "tumor_sample_id": [f"{p[0]}-T1" for p in PATIENTS],
+            "normal_sample_id": [f"{p[0]}-N1" for p in PATIENTS],
+        }
+    ).to_csv(tmp_path / "patients.csv", index=False)
     return tmp_path
 
 
 def _cfg(germline: GermlineInputConfig, **inputs: Any) -> Any:
     _, base = compose([], conf_dir=ROOT / "conf")
     ins = dataclasses.replace(
-        base.cohort.inputs, patients=TableInputConfig(path="patients.csv"),
-        lines=TableInputConfig(), maf=MafInputConfig(),
-        vcf=VcfInputConfig(paths=["vcf/*.vcf.gz"]), germline=germline,
-        coverage=CoverageConfig(), **inputs)  # fmt: skip
-    cohort = dataclasses.replace(base.cohort, name="germline_test", synthetic=False, inputs=ins,
-                                 data_cutoff=None)  # fmt: skip
+        base.cohort.inputs,
+        patients=TableInputConfig(path="patients.csv"),
+        lines=TableInputConfig(),
+        maf=MafInputConfig(),
+        vcf=VcfInputConfig(paths=["vcf/*.vcf.gz"]),
+        germline=germline,
+        coverage=CoverageConfig(),
+        **inputs,
+    )
+    cohort = dataclasses.replace(
+        base.cohort, name="germline_test", synthetic=False, inputs=ins, data_cutoff=None
+    )
     return dataclasses.replace(base, cohort=cohort)
 
 
@@ -108,11 +125,15 @@ def test_normal_column_gives_each_patient_the_cpic_and_dpwg_calls(tmp_path: Path
 
 
 def _germline_vcf(path: Path, sample: str, records: list[str]) -> None:
-    head = ["##fileformat=VCFv4.2", "##contig=<ID=chr1,length=248956422>",
-            "##contig=<ID=chr2,length=242193529>",
-            '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
-            "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT",
-                       sample])]  # fmt: skip
+    head = [
+        "##fileformat=VCFv4.2",
+        "##contig=<ID=chr1,length=248956422>",
+        "##contig=<ID=chr2,length=242193529>",
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        "\t".join(
+            ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", sample]
+        ),
+    ]
     path.write_text("\n".join(head + records) + "\n")
 
 
@@ -127,8 +148,11 @@ def test_per_patient_germline_files_with_untested_positions_and_strays(tmp_path:
     # a sample of no patient, and a second file for P2
     _germline_vcf(g / "X9.vcf", "X9-N1", ["chr1\t97515787\t.\tA\tC\t.\tPASS\t.\tGT\t0/0"])
     _germline_vcf(g / "P2b.vcf", "P2-N1", ["chr1\t97515787\t.\tA\tC\t.\tPASS\t.\tGT\t0/0"])
-    cfg = _cfg(GermlineInputConfig(source="files", paths=["germline/*.vcf"],
-                                   sample_column="normal_sample_id"))  # fmt: skip
+    cfg = _cfg(
+        GermlineInputConfig(
+            source="files", paths=["germline/*.vcf"], sample_column="normal_sample_id"
+        )
+    )
     t = ingest_cohort(cfg, root=root)
     s = t.summary()
     [rep] = [f for f in s["files"] if f["kind"] == "germline"]
@@ -150,8 +174,10 @@ def test_per_patient_germline_files_with_untested_positions_and_strays(tmp_path:
         p.loc[True, "dpyd_activity_score"]
     )  # indeterminate: a bound, never a score
     assert sorted(t.patients["dpyd_phenotype"].dropna()) == ["indeterminate", "poor"]
-    assert "2 patients have no germline genotype: DPYD and UGT1A1 are not tested for them" in \
-        s["warnings"]  # fmt: skip
+    assert (
+        "2 patients have no germline genotype: DPYD and UGT1A1 are not tested for them"
+        in s["warnings"]
+    )
 
 
 def test_germline_config_errors_name_the_key(tmp_path: Path) -> None:

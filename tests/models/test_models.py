@@ -252,14 +252,16 @@ def test_any_sklearn_classifier_and_propensity_weighting(cohort) -> None:  # typ
     )  # strong L2: 400 patients, 238 inputs
     # judged out of fold over all ~700 lines (5-fold CV), not on the ~150 held-out lines, whose
     # AUC varies by +-0.1 with the cohort's draw (a 95 % interval of [0.49, 0.70] there)
-    cfg_l = dataclasses.replace(cfg, model=logit.model,
-                                split=dataclasses.replace(cfg.split, cv_folds=5))
+    cfg_l = dataclasses.replace(
+        cfg, model=logit.model, split=dataclasses.replace(cfg.split, cv_folds=5)
+    )
     res = train_all(cfg_l, feats, tables.lines)
     assert res.models["response"].kind == "sklearn"
     assert res.cv_predictions is not None
-    oof = res.cv_predictions.merge(tables.lines[["patient_key", "line_number",
-                                                 "objective_response"]],
-                                   on=["patient_key", "line_number"])
+    oof = res.cv_predictions.merge(
+        tables.lines[["patient_key", "line_number", "objective_response"]],
+        on=["patient_key", "line_number"],
+    )
     oof = oof[oof["objective_response"].notna() & oof["response"].notna()]
     assert len(oof) > 500
     assert auc(oof["objective_response"].astype(int).to_numpy(), oof["response"].to_numpy()) > 0.6

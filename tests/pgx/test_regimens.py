@@ -170,8 +170,11 @@ def test_add_to_payload_from_a_vcf(write_vcf, default_config):
 
     res = pgx_from_vcf(write_vcf(panel({"c.2846A>T": "0/1"}, ugt28="1/1")), uracil_ng_ml=30)
     payload = {
-        "patient": {"patient_key": "pk_0000000000000000000000bb", "sex": "M",
-                    "cancer_type": "COADREAD"},
+        "patient": {
+            "patient_key": "pk_0000000000000000000000bb",
+            "sex": "M",
+            "cancer_type": "COADREAD",
+        },
         "line_number": 2,
         "lines": [{"line_number": 1, "regimen_id": "folfox"}],
     }

@@ -30,14 +30,26 @@ def pgx_cohort(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
     from precision_onco.synth import synthesize
 
     root = tmp_path_factory.mktemp("pgx_cohort")
-    _, cfg = compose(["synth.n_patients=1200", "synth.calibration_patients=3000",
-                      "synth.calibration_iterations=2", "evaluation.bootstrap=30"],
-                     conf_dir=ROOT / "conf")  # fmt: skip
+    _, cfg = compose(
+        [
+            "synth.n_patients=1200",
+            "synth.calibration_patients=3000",
+            "synth.calibration_iterations=2",
+            "evaluation.bootstrap=30",
+        ],
+        conf_dir=ROOT / "conf",
+    )
     cfg.endpoints = {k: v for k, v in cfg.endpoints.items() if k in ("response", *TOX)}
     synthesize(cfg, root / "data" / "raw")
     tables = ingest_cohort(cfg, root=root)
-    feats = build_features(tables.patients, tables.lines, tables.variants, cfg.features,
-                           cfg.catalog, panel=load_panel(cfg.features, root))  # fmt: skip
+    feats = build_features(
+        tables.patients,
+        tables.lines,
+        tables.variants,
+        cfg.features,
+        cfg.catalog,
+        panel=load_panel(cfg.features, root),
+    )
     res = train_all(cfg, feats, tables.lines)
     truth = pd.read_parquet(root / "data" / "raw" / "ground_truth.parquet")
     return cfg, tables, feats, res, truth
@@ -54,8 +66,7 @@ def test_toxicity_models_take_the_pgx_phenotype_and_the_dose(pgx_cohort) -> None
 def test_candidates_are_scored_at_their_recommended_starting_dose(pgx_cohort) -> None:
     cfg, tables, feats, res, _ = pgx_cohort
     held = feats.merge(res.predictions[["patient_key", "line_number"]])
-    rk = rank_regimens(held, tables.patients, tables.lines, res.models, cfg.catalog,
-                       cfg.recommend)  # fmt: skip
+    rk = rank_regimens(held, tables.patients, tables.lines, res.models, cfg.catalog, cfg.recommend)
     fp, _ = regimen_drug_sets(cfg.catalog)
     cand = rk.candidates
     is_fp = cand["regimen_id"].isin(fp).to_numpy(bool)
@@ -70,8 +81,17 @@ def test_candidates_are_scored_at_their_recommended_starting_dose(pgx_cohort) ->
 
 def test_recommended_doses_lower_true_toxicity_and_no_deficient_patient_gets_one(pgx_cohort):
     cfg, tables, feats, res, truth = pgx_cohort
-    out = held_out_dosing(feats, tables.patients, tables.lines, res.predictions, res.models,
-                          cfg.catalog, cfg.recommend, truth, bootstrap=200)  # fmt: skip
+    out = held_out_dosing(
+        feats,
+        tables.patients,
+        tables.lines,
+        res.predictions,
+        res.models,
+        cfg.catalog,
+        cfg.recommend,
+        truth,
+        bootstrap=200,
+    )
     assert out["recommended_fluoropyrimidine_lines"] > 50
     assert out["dose_agreement"] == 1.0  # the ingested calls give the simulator's guidance
     for ep in TOX:
@@ -89,9 +109,11 @@ def test_deficient_patients_are_never_offered_a_fluoropyrimidine(pgx_cohort) -> 
     fluoropyrimidine option): excluded, so neither offered nor recommended."""
     cfg, tables, feats, res, truth = pgx_cohort
     fp, _ = regimen_drug_sets(cfg.catalog)
-    held_fp = truth[truth["regimen_id"].isin(fp)].merge(
-        res.predictions[["patient_key", "line_number"]]).drop_duplicates(
-        ["patient_key", "line_number"])  # fmt: skip
+    held_fp = (
+        truth[truth["regimen_id"].isin(fp)]
+        .merge(res.predictions[["patient_key", "line_number"]])
+        .drop_duplicates(["patient_key", "line_number"])
+    )
     pts = held_fp["patient_key"].drop_duplicates()
     as0, ura = pts.iloc[:20], pts.iloc[20:40]
     patients = tables.patients.copy()
@@ -101,16 +123,17 @@ def test_deficient_patients_are_never_offered_a_fluoropyrimidine(pgx_cohort) -> 
     lines = tables.lines.copy()
     lines.loc[lines["patient_key"].isin(ura), "uracil_ng_ml"] = 210.0
     held = res.predictions[res.predictions["patient_key"].isin(pd.concat([as0, ura]))]
-    out = held_out_dosing(feats, patients, lines, held, res.models, cfg.catalog, cfg.recommend,
-                          truth, bootstrap=0)  # fmt: skip
+    out = held_out_dosing(
+        feats, patients, lines, held, res.models, cfg.catalog, cfg.recommend, truth, bootstrap=0
+    )
     s = out["safety"]
     assert s["deficient_lines"] >= 40
     assert s["deficient_offered_fluoropyrimidine"] == 0
     assert s["deficient_recommended_fluoropyrimidine"] == 0
     # the count is real: a ranking that puts a fluoropyrimidine first for them is caught
-    forced = held_fp[held_fp["patient_key"].isin(as0)][["patient_key", "line_number",
-                                                        "regimen_id"]].assign(
-        rank=1, pgx_dose=None)  # fmt: skip
+    forced = held_fp[held_fp["patient_key"].isin(as0)][
+        ["patient_key", "line_number", "regimen_id"]
+    ].assign(rank=1, pgx_dose=None)
     caught = dosing_study(forced, truth, patients, lines, cfg.catalog, bootstrap=0)
     assert caught["safety"]["deficient_recommended_fluoropyrimidine"] == len(forced) > 0
     assert caught["summary"]["no_deficient_patient_recommended"] is False
@@ -118,8 +141,9 @@ def test_deficient_patients_are_never_offered_a_fluoropyrimidine(pgx_cohort) -> 
 
 def test_toxicity_auc_and_calibration_in_carriers_and_non_carriers(pgx_cohort) -> None:
     cfg, tables, _, res, truth = pgx_cohort
-    out = toxicity_by_genotype(res.predictions, tables.lines, tables.patients, cfg.catalog,
-                               truth=truth, bootstrap=30)  # fmt: skip
+    out = toxicity_by_genotype(
+        res.predictions, tables.lines, tables.patients, cfg.catalog, truth=truth, bootstrap=30
+    )
     fp, iri = regimen_drug_sets(cfg.catalog)
     on_fp = res.predictions["regimen_id"].isin(fp)
     scores = res.predictions["patient_key"].map(
@@ -134,7 +158,8 @@ def test_toxicity_auc_and_calibration_in_carriers_and_non_carriers(pgx_cohort) -
             assert 0 <= g["mean_true_probability"] <= 1
         assert 0 <= nc["auc"] <= 1 and nc["auc_low"] <= nc["auc"] <= nc["auc_high"]
         assert out["ugt1a1_poor"][ep]["n"] + out["ugt1a1_not_poor"][ep]["n"] == int(
-            res.predictions["regimen_id"].isin(iri).sum())  # fmt: skip
+            res.predictions["regimen_id"].isin(iri).sum()
+        )
     assert toxicity_by_genotype(
         res.predictions,
         tables.lines,
@@ -151,21 +176,42 @@ def test_model_card_shows_the_pgx_section_in_both_languages(pgx_cohort) -> None:
     from precision_onco.report.model_card import render_model_card
 
     cfg, tables, feats, res, truth = pgx_cohort
-    pgx = {"toxicity_by_genotype": toxicity_by_genotype(res.predictions, tables.lines,
-                                                        tables.patients, cfg.catalog,
-                                                        truth=truth, bootstrap=0),
-           "dosing": held_out_dosing(feats, tables.patients, tables.lines, res.predictions,
-                                     res.models, cfg.catalog, cfg.recommend, truth,
-                                     bootstrap=50)}  # fmt: skip
-    cohort = {"name": "synthetic", "synthetic": True, "patients": 1200, "lines": 3000,
-              "cancer_types": {}}  # fmt: skip
+    pgx = {
+        "toxicity_by_genotype": toxicity_by_genotype(
+            res.predictions, tables.lines, tables.patients, cfg.catalog, truth=truth, bootstrap=0
+        ),
+        "dosing": held_out_dosing(
+            feats,
+            tables.patients,
+            tables.lines,
+            res.predictions,
+            res.models,
+            cfg.catalog,
+            cfg.recommend,
+            truth,
+            bootstrap=50,
+        ),
+    }
+    cohort = {
+        "name": "synthetic",
+        "synthetic": True,
+        "patients": 1200,
+        "lines": 3000,
+        "cancer_types": {},
+    }
     d = pgx["dosing"]["recommended_fluoropyrimidine"]["ae_grade3"]["all"]
     for lang, title, verdict in (
-        ("en", "Pharmacogenomics and dose (DPYD, UGT1A1)",
-         "Recommended doses lower the true grade ≥ 3 toxicity."),
-        ("fr", "Pharmacogénomique et dose (DPYD, UGT1A1)",
-         "Les doses recommandées abaissent la toxicité vraie de grade ≥ 3."),
-    ):  # fmt: skip
+        (
+            "en",
+            "Pharmacogenomics and dose (DPYD, UGT1A1)",
+            "Recommended doses lower the true grade ≥ 3 toxicity.",
+        ),
+        (
+            "fr",
+            "Pharmacogénomique et dose (DPYD, UGT1A1)",
+            "Les doses recommandées abaissent la toxicité vraie de grade ≥ 3.",
+        ),
+    ):
         html = render_model_card({}, calibration={}, shap={}, cohort=cohort, lang=lang, pgx=pgx)
         section = html[html.index('<section id="pgx">') : html.index('<section id="use">')]
         assert title in section and verdict in section

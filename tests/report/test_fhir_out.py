@@ -485,15 +485,29 @@ def test_pharmacogenomic_results_are_genotype_observations(case_and_answer: Any)
     """A patient with DPYD and UGT1A1 results: one validated genotype Observation per gene,
     with the gene studied, the phenotype and the activity score; none without results."""
     cfg, case, answer = case_and_answer
-    patient = {**case.patient, "dpyd_activity_score": 1.0, "dpyd_diplotype": "c.1905+1G>A/*1",
-               "ugt1a1_phenotype": "poor", "ugt1a1_diplotype": "*28/*28"}
-    bundle = recommendation_bundle(answer, patient=patient, markers=case.lines[-1],
-                                   variants=case.variants, catalog=cfg.catalog, lang="en",
-                                   generated="2026-12-02T01:00:00+00:00")
+    patient = {
+        **case.patient,
+        "dpyd_activity_score": 1.0,
+        "dpyd_diplotype": "c.1905+1G>A/*1",
+        "ugt1a1_phenotype": "poor",
+        "ugt1a1_diplotype": "*28/*28",
+    }
+    bundle = recommendation_bundle(
+        answer,
+        patient=patient,
+        markers=case.lines[-1],
+        variants=case.variants,
+        catalog=cfg.catalog,
+        lang="en",
+        generated="2026-12-02T01:00:00+00:00",
+    )
     validate_bundle(bundle)
     geno = [o for o in _of(bundle, "Observation") if _profile(o).endswith("/genotype")]
-    by_gene = {o["component"][0]["valueCodeableConcept"].get("text") or
-               o["component"][0]["valueCodeableConcept"]["coding"][0]["display"]: o for o in geno}
+    by_gene = {
+        o["component"][0]["valueCodeableConcept"].get("text")
+        or o["component"][0]["valueCodeableConcept"]["coding"][0]["display"]: o
+        for o in geno
+    }
     assert set(by_gene) == {"DPYD", "UGT1A1"}
     dpyd = by_gene["DPYD"]
     assert dpyd["valueCodeableConcept"]["text"] == "c.1905+1G>A/*1"
@@ -504,7 +518,13 @@ def test_pharmacogenomic_results_are_genotype_observations(case_and_answer: Any)
     urls = {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
     results = [urls[r["reference"]] for r in report["result"] if r["reference"] in urls]
     assert sum(_profile(r).endswith("/genotype") for r in results) == 2
-    plain = recommendation_bundle(answer, patient=case.patient, markers=case.lines[-1],
-                                  variants=case.variants, catalog=cfg.catalog, lang="en",
-                                  generated="2026-12-02T01:00:00+00:00")
+    plain = recommendation_bundle(
+        answer,
+        patient=case.patient,
+        markers=case.lines[-1],
+        variants=case.variants,
+        catalog=cfg.catalog,
+        lang="en",
+        generated="2026-12-02T01:00:00+00:00",
+    )
     assert not [o for o in _of(plain, "Observation") if _profile(o).endswith("/genotype")]

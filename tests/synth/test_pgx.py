@@ -73,19 +73,25 @@ def test_vcf_records_in_the_normal_column_give_back_the_drawn_genotype(cfg, tmp_
 
     germ = draw_germline(np.random.default_rng(3), 4000, cfg.synth.pgx)
     picks = {
-        "HapB3 het": int(np.flatnonzero(((germ.dpyd == "c.1129-5923C>G").sum(axis=1) == 1)
-                                        & ((germ.dpyd != "").sum(axis=1) == 1))[0]),
+        "HapB3 het": int(
+            np.flatnonzero(
+                ((germ.dpyd == "c.1129-5923C>G").sum(axis=1) == 1)
+                & ((germ.dpyd != "").sum(axis=1) == 1)
+            )[0]
+        ),
         "*28/*28": int(np.flatnonzero(germ.ugt1a1_poor)[0]),
-        "reference": int(np.flatnonzero((germ.dpyd == "").all(axis=1)
-                                        & (germ.ugt1a1 == "*1").all(axis=1))[0]),
-    }  # fmt: skip
+        "reference": int(
+            np.flatnonzero((germ.dpyd == "").all(axis=1) & (germ.ugt1a1 == "*1").all(axis=1))[0]
+        ),
+    }
     recs = germline_records(germ)
     assert set(recs["filter"]) == {FILTER_ID}
     assert recs.groupby("pidx").size().nunique() == 1  # every defining position, every patient
     for label, i in picks.items():
         path = tmp_path / f"p{i}.vcf.gz"
-        write_vcf(path, vcf_text(recs[recs["pidx"] == i], tumor="T1", normal="N1",
-                                 file_date="20240101"))  # fmt: skip
+        write_vcf(
+            path, vcf_text(recs[recs["pidx"] == i], tumor="T1", normal="N1", file_date="20240101")
+        )
         res = pgx_from_vcf(path)
         assert res.reading is not None and res.reading.sample == "N1", label
         d, u = res.genes["DPYD"], res.genes["UGT1A1"]
@@ -105,8 +111,9 @@ def test_practice_reduces_the_dose_of_known_carriers_but_not_always(cfg) -> None
     germ = draw_germline(np.random.default_rng(5), 60_000, cfg.synth.pgx)
     uracil = np.where(germ.activity_score < 2, 30.0, 8.0)  # measured, partial when a carrier
     frail = np.zeros(len(uracil), bool)
-    dose, avoid, clinical = practice_doses(np.random.default_rng(6), germ, uracil, frail, regs,
-                                           cfg.synth.pgx)  # fmt: skip
+    dose, avoid, clinical = practice_doses(
+        np.random.default_rng(6), germ, uracil, frail, regs, cfg.synth.pgx
+    )
     carrier = germ.activity_score.copy()
     reduced = dose[carrier < 2, j] < 1
     assert 0.5 < reduced.mean() < 0.8  # practice_reduce_known_partial = 0.65, not always
@@ -114,8 +121,9 @@ def test_practice_reduces_the_dose_of_known_carriers_but_not_always(cfg) -> None
     assert (dose[:, ids.index("nivolumab")] == 1).all()  # no rule, not cytotoxic
     assert (clinical == 1).all()
     complete = np.full(len(uracil), 200.0)
-    _, avoid, _ = practice_doses(np.random.default_rng(7), germ, complete, frail, regs,
-                                 cfg.synth.pgx)  # fmt: skip
+    _, avoid, _ = practice_doses(
+        np.random.default_rng(7), germ, complete, frail, regs, cfg.synth.pgx
+    )
     assert 0.85 < avoid[:, j].mean() < 0.95  # practice_avoid_known_deficient = 0.9
     assert not avoid[:, ids.index("nivolumab")].any()
 
@@ -164,9 +172,21 @@ def test_lines_and_truth_carry_uracil_dose_and_the_guideline_truth(small_cohort:
     # measured before a fluoropyrimidine only: never in lung cancer or melanoma
     assert lines.loc[cancer.isin(["NSCLC", "MEL"]), "uracil_ng_ml"].isna().all()
     assert lines["relative_dose"].between(0.05, 1).all()
-    assert (lines.loc[cancer.isin(["NSCLC", "MEL"]) & ~lines["regimen_id"].isin(
-        ["carboplatin_pemetrexed", "pembrolizumab_carboplatin_pemetrexed", "docetaxel",
-         "dacarbazine"]), "relative_dose"] == 1).all()  # fmt: skip
+    assert (
+        lines.loc[
+            cancer.isin(["NSCLC", "MEL"])
+            & ~lines["regimen_id"].isin(
+                [
+                    "carboplatin_pemetrexed",
+                    "pembrolizumab_carboplatin_pemetrexed",
+                    "docetaxel",
+                    "dacarbazine",
+                ]
+            ),
+            "relative_dose",
+        ]
+        == 1
+    ).all()
     truth = pd.read_parquet(small_cohort / "ground_truth.parquet")
     for c in (
         "relative_dose",

@@ -106,7 +106,11 @@ def _check_list_items(cls: type, data: Any, prefix: str) -> None:
         args = typing.get_args(hint)
         key = f"{prefix}{f.name}"
         value = data[f.name]
-        if typing.get_origin(hint) in (list, typing.List) and args and dataclasses.is_dataclass(args[0]):  # noqa: UP006
+        if (
+            typing.get_origin(hint) in (list, list)
+            and args
+            and dataclasses.is_dataclass(args[0])
+        ):  # noqa: UP006
             if not isinstance(value, Sequence) or isinstance(value, str):
                 continue
             for i, item in enumerate(value):
@@ -150,7 +154,9 @@ def _check_semantics(cfg: Config) -> None:
             if c.biomarkers:
                 for b in c.biomarkers:
                     if b not in biomarkers:
-                        raise ConfigError(f"config key '{ckey}.biomarkers': unknown biomarker '{b}'")
+                        raise ConfigError(
+                            f"config key '{ckey}.biomarkers': unknown biomarker '{b}'"
+                        )
             elif c.variable is None or c.op is None or c.value is None:
                 raise ConfigError(
                     f"config key '{ckey}': give either biomarkers or all of variable, op and value"
@@ -158,7 +164,9 @@ def _check_semantics(cfg: Config) -> None:
             elif c.op not in ops:
                 raise ConfigError(f"config key '{ckey}.op': '{c.op}' is not one of {sorted(ops)}")
         if reg.lines.min > reg.lines.max:
-            raise ConfigError(f"config key '{where}.lines': min {reg.lines.min} > max {reg.lines.max}")
+            raise ConfigError(
+                f"config key '{where}.lines': min {reg.lines.min} > max {reg.lines.max}"
+            )
         for cat in reg.evidence.grade3_by_category:
             if cat not in cfg.catalog.toxicity_categories:
                 raise ConfigError(
@@ -167,27 +175,37 @@ def _check_semantics(cfg: Config) -> None:
                 )
     mix = cfg.synth.cancer_mix
     if mix and abs(sum(mix.values()) - 1.0) > 1e-6:
-        raise ConfigError(f"config key 'synth.cancer_mix': shares sum to {sum(mix.values())}, not 1")
+        raise ConfigError(
+            f"config key 'synth.cancer_mix': shares sum to {sum(mix.values())}, not 1"
+        )
     if cfg.synth.n_patients < 1:
         raise ConfigError("config key 'synth.n_patients': must be at least 1")
     comp = cfg.compute
     if comp.backend not in ("local", "dask"):
         raise ConfigError(f"config key 'compute.backend': '{comp.backend}' is not local or dask")
-    if comp.address is not None and not re.match(r"^(tcp|tls|inproc|ucx|ws|wss)://\S+$",
-                                                 comp.address):
-        raise ConfigError(f"config key 'compute.address': '{comp.address}' is not a scheduler "
-                          "address such as tcp://host:8786 (or null for a LocalCluster)")
+    if comp.address is not None and not re.match(
+        r"^(tcp|tls|inproc|ucx|ws|wss)://\S+$", comp.address
+    ):
+        raise ConfigError(
+            f"config key 'compute.address': '{comp.address}' is not a scheduler "
+            "address such as tcp://host:8786 (or null for a LocalCluster)"
+        )
     for name in ("n_workers", "threads_per_worker", "partitions_per_worker"):
         if getattr(comp, name) < 1:
-            raise ConfigError(f"config key 'compute.{name}': must be at least 1, "
-                              f"got {getattr(comp, name)}")
+            raise ConfigError(
+                f"config key 'compute.{name}': must be at least 1, got {getattr(comp, name)}"
+            )
     germ = cfg.cohort.inputs.germline
     if germ.source not in ("none", "normal_column", "files"):
-        raise ConfigError(f"config key 'cohort.inputs.germline.source': '{germ.source}' is not "
-                          "one of none, normal_column, files")
+        raise ConfigError(
+            f"config key 'cohort.inputs.germline.source': '{germ.source}' is not "
+            "one of none, normal_column, files"
+        )
     if germ.source == "files" and not germ.paths:
-        raise ConfigError("config key 'cohort.inputs.germline.paths': source 'files' needs the "
-                          "per-patient germline VCFs (files or glob patterns)")
+        raise ConfigError(
+            "config key 'cohort.inputs.germline.paths': source 'files' needs the "
+            "per-patient germline VCFs (files or glob patterns)"
+        )
     _check_synth_pgx(cfg)
     _check_choices(cfg, "")
 
@@ -221,14 +239,22 @@ def _check_synth_pgx(cfg: Config) -> None:
         values = getattr(pg, key)
         for name, f in values.items():
             if not 0 <= f < 1:
-                raise ConfigError(f"config key 'synth.pgx.{key}.{name}': {f} is not a "
-                                  "frequency in [0, 1)")
+                raise ConfigError(
+                    f"config key 'synth.pgx.{key}.{name}': {f} is not a frequency in [0, 1)"
+                )
         if sum(values.values()) >= 1:
-            raise ConfigError(f"config key 'synth.pgx.{key}': frequencies sum to "
-                              f"{sum(values.values()):g}, not below 1")
-    for key in ("uracil_measured", "genotype_reported", "practice_avoid_known_deficient",
-                "practice_reduce_known_partial", "practice_reduce_ugt1a1_poor",
-                "practice_reduce_frail"):
+            raise ConfigError(
+                f"config key 'synth.pgx.{key}': frequencies sum to "
+                f"{sum(values.values()):g}, not below 1"
+            )
+    for key in (
+        "uracil_measured",
+        "genotype_reported",
+        "practice_avoid_known_deficient",
+        "practice_reduce_known_partial",
+        "practice_reduce_ugt1a1_poor",
+        "practice_reduce_frail",
+    ):
         v = getattr(pg, key)
         if not 0 <= v <= 1:
             raise ConfigError(f"config key 'synth.pgx.{key}': {v} is not a probability in [0, 1]")
@@ -260,7 +286,11 @@ def compose(
         with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
             cfg = hydra_compose(config_name="config", overrides=list(overrides))
     except HydraException as exc:
-        cause = f" ({_describe(exc.__cause__)})" if isinstance(exc.__cause__, OmegaConfBaseException) else ""
+        cause = (
+            f" ({_describe(exc.__cause__)})"
+            if isinstance(exc.__cause__, OmegaConfBaseException)
+            else ""
+        )
         raise ConfigError(f"cannot compose {conf}/config.yaml: {exc}{cause}") from None
     except OmegaConfBaseException as exc:
         raise ConfigError(_describe(exc)) from None

@@ -80,7 +80,6 @@ def choices_of(accepted: Any) -> tuple[str, ...]:
     return tuple(get_args(accepted))
 
 
-
 # --------------------------------------------------------------------------- paths
 @dataclass
 class PathsConfig:
@@ -523,11 +522,21 @@ class FeaturesConfig:
     panel_file: Optional[str] = None
     panel_size_mb: float = 1.2  # for TMB: non-synonymous variants per Mb of panel
     # Consequences counted as protein-altering (Sequence Ontology terms).
-    nonsynonymous: List[str] = field(default_factory=lambda: [
-        "missense_variant", "stop_gained", "frameshift_variant", "splice_acceptor_variant",
-        "splice_donor_variant", "inframe_deletion", "inframe_insertion", "start_lost",
-        "stop_lost", "protein_altering_variant", "feature_amplification",
-    ])  # fmt: skip
+    nonsynonymous: List[str] = field(
+        default_factory=lambda: [
+            "missense_variant",
+            "stop_gained",
+            "frameshift_variant",
+            "splice_acceptor_variant",
+            "splice_donor_variant",
+            "inframe_deletion",
+            "inframe_insertion",
+            "start_lost",
+            "stop_lost",
+            "protein_altering_variant",
+            "feature_amplification",
+        ]
+    )
     min_vaf: float = 0.02  # calls below this allele fraction are ignored
     # Model inputs are the canonical features (docs/ingest.md) plus the columns declared
     # here: numeric columns of the lines or patients table, by their name after mapping.

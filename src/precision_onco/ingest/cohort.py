@@ -46,7 +46,8 @@ _TOKEN = re.compile(r"[A-Za-z0-9_\-]+")
 
 
 def expand_paths(patterns: Iterable[str], root: Path) -> list[Path]:
-    """Files named by ``patterns`` (globs allowed), relative to ``root``, sorted and de-duplicated."""
+    """Files named by ``patterns`` (globs allowed), relative to ``root``, sorted and
+    de-duplicated."""
     out: list[Path] = []
     for pat in patterns:
         full = pat if Path(pat).is_absolute() else str(root / pat)
@@ -150,11 +151,15 @@ def _sample_map(cfg: Config, patients: pd.DataFrame, root: Path) -> dict[str, st
         out.update(zip(t["sample_id"].str.strip(), t["patient_id"].str.strip(), strict=True))
     if sm.column and sm.column not in patients.columns:
         if cfg.cohort.inputs.patients.path:
-            raise IngestError(cfg.cohort.inputs.patients.path,
-                              f"cohort.inputs.samples.column {sm.column!r} is not a column of the "
-                              "patients table")  # fmt: skip
-        log.warning("cohort.inputs.samples.column %r: no patients table has that column; "
-                    "samples are linked by the sample map file or regex only", sm.column)
+            raise IngestError(
+                cfg.cohort.inputs.patients.path,
+                f"cohort.inputs.samples.column {sm.column!r} is not a column of the patients table",
+            )
+        log.warning(
+            "cohort.inputs.samples.column %r: no patients table has that column; "
+            "samples are linked by the sample map file or regex only",
+            sm.column,
+        )
     elif sm.column:
         pairs = patients[[sm.column, "patient_id"]].dropna()
         for s, pid in zip(
@@ -198,8 +203,11 @@ def _read_tables(cfg: Config, root: Path) -> tuple[list[ReadResult], list[ReadRe
         )
     tox = list(cfg.catalog.toxicity_categories)
     if inputs.lines.path:
-        lines.append(tables.read_lines(root / inputs.lines.path, inputs.lines,
-                                       tox_categories=tox, data_cutoff=cutoff))  # fmt: skip
+        lines.append(
+            tables.read_lines(
+                root / inputs.lines.path, inputs.lines, tox_categories=tox, data_cutoff=cutoff
+            )
+        )
     if inputs.test_lines.path:
         held = tables.read_lines(
             root / inputs.test_lines.path,
@@ -238,13 +246,16 @@ def _split_warning(cfg: Config) -> str | None:
     sp = cfg.split
     if sp.method == "column" and sp.column == "held_out" and "1" in map(str, sp.test_values):
         return None
-    return ("cohort.inputs.test_lines is set but the split does not hold its rows out "
-            f"(split.method={sp.method}); to validate on that file, set split.method=column, "
-            'split.column=held_out, split.test_values=["1"]')
+    return (
+        "cohort.inputs.test_lines is set but the split does not hold its rows out "
+        f"(split.method={sp.method}); to validate on that file, set split.method=column, "
+        'split.column=held_out, split.test_values=["1"]'
+    )
 
 
-def ingest_cohort(cfg: Config, *, root: Path | None = None,
-                  compute: Compute | None = None) -> CohortTables:  # fmt: skip
+def ingest_cohort(
+    cfg: Config, *, root: Path | None = None, compute: Compute | None = None
+) -> CohortTables:
     """Read every input of ``cfg.cohort`` into pseudonymized canonical tables.
 
     With a distributed ``compute``, the VCFs are read by its workers in batches and the MAF
@@ -261,8 +272,7 @@ def ingest_cohort(cfg: Config, *, root: Path | None = None,
         from precision_onco.ingest.fhir import read_fhir_bundle
 
         for f in fhir_files:
-            fr = read_fhir_bundle(f, catalog=cfg.catalog,
-                                  uracil_codes=inputs.fhir_uracil_codes)
+            fr = read_fhir_bundle(f, catalog=cfg.catalog, uracil_codes=inputs.fhir_uracil_codes)
             pat_results.append(ReadResult(fr.patients, fr.rejects, fr.report))
             line_results.append(ReadResult(fr.lines, fr.rejects.iloc[0:0], _shadow(fr.report)))
             var_results.append(ReadResult(fr.variants, fr.rejects.iloc[0:0], _shadow(fr.report)))
@@ -272,8 +282,9 @@ def ingest_cohort(cfg: Config, *, root: Path | None = None,
         frame, rej, reports = read_vcfs(vcf_files, inputs.vcf, genes=genes, compute=compute)
         var_results.append(ReadResult(frame, rej, reports[0]))
         var_results.extend(ReadResult(frame.iloc[0:0], rej.iloc[0:0], r) for r in reports[1:])
-    var_results.extend((compute or LOCAL).map(read_maf, expand_paths(inputs.maf.paths, root),
-                                              inputs.maf))  # fmt: skip
+    var_results.extend(
+        (compute or LOCAL).map(read_maf, expand_paths(inputs.maf.paths, root), inputs.maf)
+    )
     if not (pat_results or line_results or var_results):
         raise IngestError(
             f"cohort {cfg.cohort.name}", "no input files configured under cohort.inputs"
@@ -294,9 +305,10 @@ def ingest_cohort(cfg: Config, *, root: Path | None = None,
             germ_results.append(germ)
             patients, germ_warnings = merge_germline(patients, germ.frame)
             warnings += germ_warnings
-    rejects = _concat([r.rejects for r in (*pat_results, *line_results, *var_results,
-                                           *germ_results)],
-                      columns=REJECT_COLUMNS)  # fmt: skip
+    rejects = _concat(
+        [r.rejects for r in (*pat_results, *line_results, *var_results, *germ_results)],
+        columns=REJECT_COLUMNS,
+    )
     files = [
         r.report
         for r in (*pat_results, *line_results, *var_results, *germ_results)
@@ -311,18 +323,22 @@ def ingest_cohort(cfg: Config, *, root: Path | None = None,
     if len(variants):
         smap = _sample_map(cfg, patients, root)
         unset = variants["patient_id"].isna()
-        variants.loc[unset, "patient_id"] = _link(variants.loc[unset, "sample_id"].astype(str), smap,
-                                                  inputs.samples.regex).to_numpy()  # fmt: skip
+        variants.loc[unset, "patient_id"] = _link(
+            variants.loc[unset, "sample_id"].astype(str), smap, inputs.samples.regex
+        ).to_numpy()
         if len(patients):
             orphans = ~variants["patient_id"].isin(set(patients["patient_id"].astype(str)))
             if orphans.any():
-                warnings.append(f"{int(orphans.sum())} variant rows from "
-                                f"{variants.loc[orphans, 'sample_id'].nunique()} samples belong to no "
-                                "patient of the patients table (check cohort.inputs.samples)")  # fmt: skip
+                warnings.append(
+                    f"{int(orphans.sum())} variant rows from "
+                    f"{variants.loc[orphans, 'sample_id'].nunique()} samples belong to no "
+                    "patient of the patients table (check cohort.inputs.samples)"
+                )
         variants["hgvsp_short"] = variants["hgvsp"].map(to_short_hgvsp).astype("string")
     # what each patient's assay covered: an absent call is wild type only for covered genes
-    patients, cov_warnings = attach_coverage(patients, variants, inputs.coverage, root=root,
-                                             genes=genes)
+    patients, cov_warnings = attach_coverage(
+        patients, variants, inputs.coverage, root=root, genes=genes
+    )
     warnings += cov_warnings
 
     # pseudonymize: patient ids, sample ids and identifier columns
@@ -335,11 +351,17 @@ def ingest_cohort(cfg: Config, *, root: Path | None = None,
             if c in t.columns:
                 raw_samples |= set(t[c].dropna().astype(str))
     pmap = dict(zip(sorted(raw_patients), pseudonymize(sorted(raw_patients), key), strict=True))
-    smap_k = dict(zip(sorted(raw_samples), pseudonymize(sorted(raw_samples), key, namespace="sample"),
-                      strict=True))  # fmt: skip
+    smap_k = dict(
+        zip(
+            sorted(raw_samples),
+            pseudonymize(sorted(raw_samples), key, namespace="sample"),
+            strict=True,
+        )
+    )
     redact = Redactor({**smap_k, **pmap})
-    patients, lines, variants = (_keyed(t, pmap, smap_k, cfg.cohort.identifier_columns)
-                                 for t in (patients, lines, variants))  # fmt: skip
+    patients, lines, variants = (
+        _keyed(t, pmap, smap_k, cfg.cohort.identifier_columns) for t in (patients, lines, variants)
+    )
     if len(variants):
         variants["sample_id"] = variants["sample_id"].astype("string").map(smap_k).astype("string")
         variants["source_file"] = _redact_col(variants["source_file"], redact, root)
@@ -362,18 +384,26 @@ def _read_germline(cfg: Config, patients: pd.DataFrame, root: Path) -> ReadResul
     none were read (the cohort has no VCF or no patients table)."""
     inputs = cfg.cohort.inputs
     germ = inputs.germline
-    patterns = list(germ.paths) or (list(inputs.vcf.paths) if germ.source == "normal_column"
-                                    else [])  # fmt: skip
+    patterns = list(germ.paths) or (
+        list(inputs.vcf.paths) if germ.source == "normal_column" else []
+    )
     if not patterns:
-        return ("cohort.inputs.germline: source 'normal_column' but the cohort has no VCF "
-                "(cohort.inputs.vcf.paths or cohort.inputs.germline.paths): no germline "
-                "genotype read, DPYD and UGT1A1 are not tested")
+        return (
+            "cohort.inputs.germline: source 'normal_column' but the cohort has no VCF "
+            "(cohort.inputs.vcf.paths or cohort.inputs.germline.paths): no germline "
+            "genotype read, DPYD and UGT1A1 are not tested"
+        )
     if not len(patients):
-        return ("cohort.inputs.germline: no patients table to link the germline samples to: "
-                "no germline genotype read, DPYD and UGT1A1 are not tested")
-    return read_germline_calls(expand_paths(patterns, root), germ,
-                               germline_linker(cfg, patients, root),
-                               label=", ".join(patterns))  # fmt: skip
+        return (
+            "cohort.inputs.germline: no patients table to link the germline samples to: "
+            "no germline genotype read, DPYD and UGT1A1 are not tested"
+        )
+    return read_germline_calls(
+        expand_paths(patterns, root),
+        germ,
+        germline_linker(cfg, patients, root),
+        label=", ".join(patterns),
+    )
 
 
 def germline_linker(cfg: Config, patients: pd.DataFrame, root: Path) -> Callable[[str], str | None]:
@@ -384,9 +414,11 @@ def germline_linker(cfg: Config, patients: pd.DataFrame, root: Path) -> Callable
     col = inputs.germline.sample_column
     if col:
         if col not in patients.columns:
-            raise IngestError(inputs.patients.path or "cohort.inputs.patients",
-                              f"cohort.inputs.germline.sample_column {col!r} is not a column of "
-                              "the patients table")  # fmt: skip
+            raise IngestError(
+                inputs.patients.path or "cohort.inputs.patients",
+                f"cohort.inputs.germline.sample_column {col!r} is not a column of "
+                "the patients table",
+            )
         pairs = patients[[col, "patient_id"]].dropna()
         mapping = dict(zip(pairs[col].astype(str), pairs["patient_id"].astype(str), strict=True))
     else:
@@ -401,9 +433,14 @@ def germline_linker(cfg: Config, patients: pd.DataFrame, root: Path) -> Callable
     return link
 
 
-def _keyed(t: pd.DataFrame, pmap: Mapping[str, str], smap: Mapping[str, str],
-           identifier_columns: Iterable[str]) -> pd.DataFrame:  # fmt: skip
-    """``t`` with ``patient_id`` replaced by ``patient_key`` and identifier columns pseudonymized."""
+def _keyed(
+    t: pd.DataFrame,
+    pmap: Mapping[str, str],
+    smap: Mapping[str, str],
+    identifier_columns: Iterable[str],
+) -> pd.DataFrame:
+    """``t`` with ``patient_id`` replaced by ``patient_key`` and identifier columns
+    pseudonymized."""
     if "patient_id" in t.columns:
         key = t["patient_id"].astype("string").map(pmap).astype("string")
         t = t.drop(columns="patient_id")

@@ -145,7 +145,8 @@ class FileReport:
         """Fail loudly if a reader lost records (a bug, not an input problem)."""
         if self.read != self.ingested + self.rejected:
             raise AssertionError(
-                f"{self.file}: read {self.read} != ingested {self.ingested} + rejected {self.rejected}"
+                f"{self.file}: read {self.read} != ingested {self.ingested} "
+                f"+ rejected {self.rejected}"
             )
 
     def as_dict(self) -> dict[str, Any]:

@@ -58,14 +58,32 @@ PATIENT_KEY_SYSTEM = "urn:precision-onco:patient-key"
 
 #: HGNC identifiers of the genes the catalog and the default panel rely on most (HGNC, 2024).
 HGNC_SYMBOLS: dict[str, str] = {
-    "HGNC:427": "ALK", "HGNC:391": "AKT1", "HGNC:583": "APC", "HGNC:1097": "BRAF",
-    "HGNC:1100": "BRCA1", "HGNC:1101": "BRCA2", "HGNC:1582": "CCND1", "HGNC:1787": "CDKN2A",
-    "HGNC:3236": "EGFR", "HGNC:3430": "ERBB2", "HGNC:3467": "ESR1", "HGNC:3688": "FGFR1",
-    "HGNC:5382": "IDH1", "HGNC:6342": "KIT", "HGNC:6407": "KRAS", "HGNC:6973": "MDM2",
-    "HGNC:7029": "MET", "HGNC:7989": "NRAS", "HGNC:8031": "NTRK1", "HGNC:8975": "PIK3CA",
-    "HGNC:9588": "PTEN", "HGNC:9967": "RET", "HGNC:10261": "ROS1", "HGNC:11389": "STK11",
+    "HGNC:427": "ALK",
+    "HGNC:391": "AKT1",
+    "HGNC:583": "APC",
+    "HGNC:1097": "BRAF",
+    "HGNC:1100": "BRCA1",
+    "HGNC:1101": "BRCA2",
+    "HGNC:1582": "CCND1",
+    "HGNC:1787": "CDKN2A",
+    "HGNC:3236": "EGFR",
+    "HGNC:3430": "ERBB2",
+    "HGNC:3467": "ESR1",
+    "HGNC:3688": "FGFR1",
+    "HGNC:5382": "IDH1",
+    "HGNC:6342": "KIT",
+    "HGNC:6407": "KRAS",
+    "HGNC:6973": "MDM2",
+    "HGNC:7029": "MET",
+    "HGNC:7989": "NRAS",
+    "HGNC:8031": "NTRK1",
+    "HGNC:8975": "PIK3CA",
+    "HGNC:9588": "PTEN",
+    "HGNC:9967": "RET",
+    "HGNC:10261": "ROS1",
+    "HGNC:11389": "STK11",
     "HGNC:11998": "TP53",
-}  # fmt: skip
+}
 
 #: Words of a primary cancer's SNOMED display -> OncoTree code, first match wins.
 CANCER_WORDS: tuple[tuple[str, str], ...] = (
@@ -78,19 +96,33 @@ CANCER_WORDS: tuple[tuple[str, str], ...] = (
 
 #: Tumour-marker LOINC codes -> patients column.
 MARKERS: dict[str, str] = {
-    "40556-3": "er_status", "16112-5": "er_status", "85337-4": "er_status",
-    "40557-1": "pr_status", "16113-3": "pr_status", "85339-0": "pr_status",
-    "18474-7": "her2_status", "48676-1": "her2_status", "85319-2": "her2_status",
+    "40556-3": "er_status",
+    "16112-5": "er_status",
+    "85337-4": "er_status",
+    "40557-1": "pr_status",
+    "16113-3": "pr_status",
+    "85339-0": "pr_status",
+    "18474-7": "her2_status",
+    "48676-1": "her2_status",
+    "85319-2": "her2_status",
     "85318-4": "her2_status",
-    "62862-8": "msi_status", "81695-9": "msi_status",
-    "94077-5": "tmb_status", "94076-7": "tmb",
-    "85147-7": "pdl1_tps", "83052-1": "pdl1_tps",
-}  # fmt: skip
+    "62862-8": "msi_status",
+    "81695-9": "msi_status",
+    "94077-5": "tmb_status",
+    "94076-7": "tmb",
+    "85147-7": "pdl1_tps",
+    "83052-1": "pdl1_tps",
+}
 
 _SNOMED_VALUES = {
-    "10828004": "positive", "260385009": "negative", "62482003": "low", "75540009": "high",
-    "371879000": "intermediate", "52101004": "present", "2667000": "absent",
-}  # fmt: skip
+    "10828004": "positive",
+    "260385009": "negative",
+    "62482003": "low",
+    "75540009": "high",
+    "371879000": "intermediate",
+    "52101004": "present",
+    "2667000": "absent",
+}
 
 _STAGE = re.compile(r"^(0|I{1,3}V?|IV)([ABC][0-9]?)?$")
 _HGVSG = re.compile(r"^(?:NC_0+(\d+)\.\d+|chr(\w+)):g\.(\d+)([ACGT]+)>([ACGT]+)$")
@@ -111,16 +143,43 @@ class FhirResult:
 #: Required value sets the fhir.resources models do not enforce (FHIR R4 required bindings).
 _BINDINGS: dict[tuple[str, str], frozenset[str]] = {
     ("Patient", "gender"): frozenset({"male", "female", "other", "unknown"}),
-    ("Observation", "status"): frozenset({"registered", "preliminary", "final", "amended",
-                                          "corrected", "cancelled", "entered-in-error",
-                                          "unknown"}),
-    ("MedicationStatement", "status"): frozenset({"active", "completed", "entered-in-error",
-                                                  "intended", "stopped", "on-hold", "unknown",
-                                                  "not-taken"}),
-    ("MedicationRequest", "status"): frozenset({"active", "on-hold", "cancelled", "completed",
-                                                "entered-in-error", "stopped", "draft",
-                                                "unknown"}),
-}  # fmt: skip
+    ("Observation", "status"): frozenset(
+        {
+            "registered",
+            "preliminary",
+            "final",
+            "amended",
+            "corrected",
+            "cancelled",
+            "entered-in-error",
+            "unknown",
+        }
+    ),
+    ("MedicationStatement", "status"): frozenset(
+        {
+            "active",
+            "completed",
+            "entered-in-error",
+            "intended",
+            "stopped",
+            "on-hold",
+            "unknown",
+            "not-taken",
+        }
+    ),
+    ("MedicationRequest", "status"): frozenset(
+        {
+            "active",
+            "on-hold",
+            "cancelled",
+            "completed",
+            "entered-in-error",
+            "stopped",
+            "draft",
+            "unknown",
+        }
+    ),
+}
 
 
 def _binding_error(rtype: str, res: Mapping[str, Any]) -> str | None:
@@ -139,11 +198,13 @@ def _load(path: Path) -> list[dict[str, Any]]:
     try:
         doc = json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        raise IngestError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start}); FHIR JSON "
-                          "must be UTF-8") from None  # fmt: skip
+        raise IngestError(
+            path, f"not UTF-8 text ({exc.reason} at byte {exc.start}); FHIR JSON must be UTF-8"
+        ) from None
     except json.JSONDecodeError as exc:
-        raise IngestError(path, f"not valid JSON ({exc.msg}, column {exc.colno})",
-                          line=exc.lineno) from None  # fmt: skip
+        raise IngestError(
+            path, f"not valid JSON ({exc.msg}, column {exc.colno})", line=exc.lineno
+        ) from None
     if not isinstance(doc, dict) or doc.get("resourceType") != "Bundle":
         kind = doc.get("resourceType") if isinstance(doc, dict) else type(doc).__name__
         raise IngestError(path, f"expected a FHIR Bundle, found resourceType {kind!r}")
@@ -243,14 +304,25 @@ def _gene(comp_value: Any) -> str | None:
 def _drug(cc: Any) -> str:
     name = _display(cc) or str(_code(cc) or "")
     words = re.sub(r"\(.*?\)", "", name).strip().lower().split()
-    stop = {"injectable", "injetable", "oral", "product", "tablet", "capsule", "injection",
-            "solution", "mg", "ml"}  # fmt: skip
+    stop = {
+        "injectable",
+        "injetable",
+        "oral",
+        "product",
+        "tablet",
+        "capsule",
+        "injection",
+        "solution",
+        "mg",
+        "ml",
+    }
     kept = [w for w in words if w not in stop and not re.fullmatch(r"[0-9.]+", w)]
     return " ".join(kept) or name.lower()
 
 
-def _match_regimen(drugs: Iterable[str], cancer: str | None,
-                   catalog: CatalogConfig | None) -> tuple[str, bool]:  # fmt: skip
+def _match_regimen(
+    drugs: Iterable[str], cancer: str | None, catalog: CatalogConfig | None
+) -> tuple[str, bool]:
     ds = frozenset(drugs)
     if catalog is not None:
         hits = [r for r in catalog.regimens if frozenset(d.lower() for d in r.drugs) == ds]
@@ -271,8 +343,9 @@ def _matches(cc: Any, codes: Sequence[str]) -> bool:
     return False
 
 
-def read_fhir_bundle(path: Path | str, *, catalog: CatalogConfig | None = None,
-                     uracil_codes: Sequence[str] = ()) -> FhirResult:  # fmt: skip
+def read_fhir_bundle(
+    path: Path | str, *, catalog: CatalogConfig | None = None, uracil_codes: Sequence[str] = ()
+) -> FhirResult:
     """Read one FHIR R4 / mCODE Bundle (JSON) into patients, lines and variants rows.
 
     Accounting is per Bundle entry: a resource is ingested (used, or counted as
@@ -296,21 +369,33 @@ def read_fhir_bundle(path: Path | str, *, catalog: CatalogConfig | None = None,
         try:
             model = get_fhir_model_class(rtype)
         except (KeyError, ValueError):
-            rejects.add(i, "unknown resource type", f"{rtype}/{res.get('id')}",
-                        detail=f"entry {i}: {rtype!r} is not a FHIR R4 resource type")  # fmt: skip
+            rejects.add(
+                i,
+                "unknown resource type",
+                f"{rtype}/{res.get('id')}",
+                detail=f"entry {i}: {rtype!r} is not a FHIR R4 resource type",
+            )
             continue
         try:
             obj = model.model_validate(res)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(x) for x in first.get("loc", ()))
-            rejects.add(i, "invalid resource", f"{rtype}/{res.get('id')}",
-                        detail=f"entry {i} ({rtype}): {where}: {first.get('msg')}")  # fmt: skip
+            rejects.add(
+                i,
+                "invalid resource",
+                f"{rtype}/{res.get('id')}",
+                detail=f"entry {i} ({rtype}): {where}: {first.get('msg')}",
+            )
             continue
         unbound = _binding_error(rtype, res)
         if unbound:
-            rejects.add(i, "invalid resource", f"{rtype}/{res.get('id')}",
-                        detail=f"entry {i} ({rtype}): {unbound}")  # fmt: skip
+            rejects.add(
+                i,
+                "invalid resource",
+                f"{rtype}/{res.get('id')}",
+                detail=f"entry {i} ({rtype}): {unbound}",
+            )
             continue
         rid = getattr(obj, "id", None)
         if rtype == "Patient":
@@ -334,7 +419,9 @@ def read_fhir_bundle(path: Path | str, *, catalog: CatalogConfig | None = None,
             key = _patient_key(obj) or obj.id
             patients.setdefault(key, {"patient_id": key})
             patients[key].update(
-                sex={"male": "M", "female": "F", "other": "Other", "unknown": "Unknown"}.get(str(obj.gender or "")),
+                sex={"male": "M", "female": "F", "other": "Other", "unknown": "Unknown"}.get(
+                    str(obj.gender or "")
+                ),
                 birth_year=_year(obj.birthDate),
             )
             continue
@@ -352,21 +439,30 @@ def read_fhir_bundle(path: Path | str, *, catalog: CatalogConfig | None = None,
                 not_modelled["Condition (not a primary cancer)"] += 1
                 continue
             if pid is None:
-                rejects.add(i, "no subject", f"Condition/{obj.id}",
-                            detail="the cancer condition names no patient")  # fmt: skip
+                rejects.add(
+                    i,
+                    "no subject",
+                    f"Condition/{obj.id}",
+                    detail="the cancer condition names no patient",
+                )
                 continue
             rec = markers[pid]
             rec["cancer_condition_code"] = _code(obj.code)
             rec["cancer_condition"] = text
-            oncotree = [c.code for c in _codings(obj.code)
-                        if (c.system or "").rstrip("/") == ONCOTREE and c.code]  # fmt: skip
+            oncotree = [
+                c.code
+                for c in _codings(obj.code)
+                if (c.system or "").rstrip("/") == ONCOTREE and c.code
+            ]
             ct = oncotree[0] if oncotree else _cancer_type(text)
             if oncotree:
                 rec["oncotree_code"] = oncotree[-1]
             rec["cancer_type"] = ct
             if ct is None:
-                report.warnings.append(f"{obj.id}: no OncoTree code for primary cancer {text!r}; "
-                                       "cancer_type left empty")  # fmt: skip
+                report.warnings.append(
+                    f"{obj.id}: no OncoTree code for primary cancer {text!r}; "
+                    "cancer_type left empty"
+                )
             when = _when(obj)
             if when:
                 rec["diagnosis_date"] = when
@@ -378,35 +474,51 @@ def read_fhir_bundle(path: Path | str, *, catalog: CatalogConfig | None = None,
         if rtype == "Observation":
             loinc = _code(obj.code, LOINC) or ""
             if pid is None:
-                rejects.add(i, "no subject", f"Observation/{obj.id}",
-                            detail="the observation names no patient")  # fmt: skip
+                rejects.add(
+                    i,
+                    "no subject",
+                    f"Observation/{obj.id}",
+                    detail="the observation names no patient",
+                )
                 continue
             if loinc == "69548-6" or "genetic-variant" in profiles:
                 variants.append(_variant(obj, pid, p, i))
                 continue
             if loinc == REGION_STUDIED or "region-studied" in profiles:
-                genes = {g for comp in obj.component or []
-                         if _code(comp.code, LOINC) == "48018-6"
-                         and (g := _gene(comp.valueCodeableConcept))}  # fmt: skip
+                genes = {
+                    g
+                    for comp in obj.component or []
+                    if _code(comp.code, LOINC) == "48018-6"
+                    and (g := _gene(comp.valueCodeableConcept))
+                }
                 if not genes:
-                    report.warnings.append(f"{obj.id}: region-studied observation lists no "
-                                           "gene-studied (48018-6) component; coverage unknown")
+                    report.warnings.append(
+                        f"{obj.id}: region-studied observation lists no "
+                        "gene-studied (48018-6) component; coverage unknown"
+                    )
                 studied[pid] |= genes
                 continue
             val, _unit = _value(obj)
             if uracil_codes and _matches(obj.code, uracil_codes):
                 unit = _unit.replace(" ", "").lower()
                 if not isinstance(val, float) or unit not in ("ng/ml", ""):
-                    rejects.add(i, "unusable value", f"Observation/{obj.id}",
-                                detail=f"uracil {val!r} {_unit!r}: a quantity in ng/mL is "
-                                "expected")  # fmt: skip
+                    rejects.add(
+                        i,
+                        "unusable value",
+                        f"Observation/{obj.id}",
+                        detail=f"uracil {val!r} {_unit!r}: a quantity in ng/mL is expected",
+                    )
                     continue
                 uracils[pid].append((_when(obj), float(val)))
                 continue
             if loinc == "89247-1" or "ecog" in profiles:
                 if not isinstance(val, int) or not 0 <= val <= 4:
-                    rejects.add(i, "out of range", f"Observation/{obj.id}",
-                                detail=f"ECOG {val!r} is not 0–4")  # fmt: skip
+                    rejects.add(
+                        i,
+                        "out of range",
+                        f"Observation/{obj.id}",
+                        detail=f"ECOG {val!r} is not 0–4",
+                    )
                     continue
                 ecogs[pid].append((_when(obj), int(val)))
                 continue
@@ -420,20 +532,29 @@ def read_fhir_bundle(path: Path | str, *, catalog: CatalogConfig | None = None,
                 not_modelled[f"Observation {loinc or '(no LOINC code)'}"] += 1
                 continue
             if col == "msi_status" and isinstance(val, str):
-                val = {"positive": "MSI-H", "high": "MSI-H", "negative": "MSS", "low": "MSI-L",
-                       "stable": "MSS", "msi-h": "MSI-H", "msi-l": "MSI-L",
-                       "mss": "MSS"}.get(val, val)  # fmt: skip
+                val = {
+                    "positive": "MSI-H",
+                    "high": "MSI-H",
+                    "negative": "MSS",
+                    "low": "MSI-L",
+                    "stable": "MSS",
+                    "msi-h": "MSI-H",
+                    "msi-l": "MSI-L",
+                    "mss": "MSS",
+                }.get(val, val)
             markers[pid][col] = val
             continue
         if rtype in ("MedicationStatement", "MedicationRequest"):
             if pid is None:
-                rejects.add(i, "no subject", f"{rtype}/{obj.id}",
-                            detail="the medication names no patient")  # fmt: skip
+                rejects.add(
+                    i, "no subject", f"{rtype}/{obj.id}", detail="the medication names no patient"
+                )
                 continue
             status = str(getattr(obj, "status", "") or "")
             if status in ("entered-in-error", "not-taken", "cancelled", "unknown", "draft"):
-                rejects.add(i, "medication not given", f"{rtype}/{obj.id}",
-                            detail=f"status {status!r}")  # fmt: skip
+                rejects.add(
+                    i, "medication not given", f"{rtype}/{obj.id}", detail=f"status {status!r}"
+                )
                 continue
             cc = getattr(obj, "medicationCodeableConcept", None)
             when = _when(obj)
@@ -453,8 +574,10 @@ def read_fhir_bundle(path: Path | str, *, catalog: CatalogConfig | None = None,
     used = len(parsed) - sum(not_modelled.values())
     report.extra["not_modelled"] = dict(sorted(not_modelled.items()))
     if not_modelled:
-        report.warnings.append("resources not modelled (no rows): " + ", ".join(
-            f"{k} ×{v}" for k, v in sorted(not_modelled.items())))  # fmt: skip
+        report.warnings.append(
+            "resources not modelled (no rows): "
+            + ", ".join(f"{k} ×{v}" for k, v in sorted(not_modelled.items()))
+        )
     report.extra["resources_used"] = used
     report.read = len(entries)
     report.rejected = len(rejects)
@@ -494,8 +617,12 @@ def _variant(obs: Any, pid: str, path: Path, entry: int) -> dict[str, Any]:
                 m = _HGVSG.match(str(text))
                 if m:
                     name = (m.group(1) or m.group(2)).lstrip("0")
-                    row.update(chrom="chr" + {"23": "X", "24": "Y"}.get(name, name),
-                               pos=int(m.group(3)), ref=m.group(4), alt=m.group(5))  # fmt: skip
+                    row.update(
+                        chrom="chr" + {"23": "X", "24": "Y"}.get(name, name),
+                        pos=int(m.group(3)),
+                        ref=m.group(4),
+                        alt=m.group(5),
+                    )
         elif code in _POSITION:
             _position(row, _POSITION[code], comp)
         elif code == "81258-6" and isinstance(cval, float):
@@ -542,13 +669,18 @@ def _variant_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return df.astype(VARIANT_COLUMNS)
 
 
-def _patients(patients: dict[str, dict[str, Any]], markers: Mapping[str, dict[str, Any]],
-              ecogs: Mapping[str, list[tuple[date | None, int]]],
-              report: FileReport) -> pd.DataFrame:  # fmt: skip
+def _patients(
+    patients: dict[str, dict[str, Any]],
+    markers: Mapping[str, dict[str, Any]],
+    ecogs: Mapping[str, list[tuple[date | None, int]]],
+    report: FileReport,
+) -> pd.DataFrame:
     for pid in markers:
         if pid not in patients:
-            report.warnings.append("resources refer to a patient with no Patient resource in the "
-                                   "bundle; their rows are kept under that reference")  # fmt: skip
+            report.warnings.append(
+                "resources refer to a patient with no Patient resource in the "
+                "bundle; their rows are kept under that reference"
+            )
             patients[pid] = {"patient_id": pid}
     rows = []
     for pid, rec in patients.items():
@@ -576,13 +708,15 @@ def _patients(patients: dict[str, dict[str, Any]], markers: Mapping[str, dict[st
     return df
 
 
-def _lines(meds: Mapping[str, list[tuple[date, str, int, str]]], pats: pd.DataFrame,
-           ecogs: Mapping[str, list[tuple[date | None, int]]], catalog: CatalogConfig | None,
-           report: FileReport,
-           uracils: Mapping[str, list[tuple[date | None, float]]] | None = None,
-           ) -> pd.DataFrame:  # fmt: skip
-    cancer = dict(zip(pats["patient_id"], pats.get("cancer_type", [None] * len(pats)),
-                      strict=True))  # fmt: skip
+def _lines(
+    meds: Mapping[str, list[tuple[date, str, int, str]]],
+    pats: pd.DataFrame,
+    ecogs: Mapping[str, list[tuple[date | None, int]]],
+    catalog: CatalogConfig | None,
+    report: FileReport,
+    uracils: Mapping[str, list[tuple[date | None, float]]] | None = None,
+) -> pd.DataFrame:
+    cancer = dict(zip(pats["patient_id"], pats.get("cancer_type", [None] * len(pats)), strict=True))
     rows = []
     unmatched: set[str] = set()
     for pid, items in meds.items():
@@ -594,23 +728,42 @@ def _lines(meds: Mapping[str, list[tuple[date, str, int, str]]], pats: pd.DataFr
             regimen, known = _match_regimen(by_start[start], cancer.get(pid), catalog)
             if not known:
                 unmatched.add(regimen)
-            before = [v for d, v in sorted(ecogs.get(pid, []), key=lambda t: t[0] or date.min)
-                      if d is None or d <= start]  # fmt: skip
-            ura = [v for d, v in sorted((uracils or {}).get(pid, []),
-                                        key=lambda t: t[0] or date.min)
-                   if d is not None and d <= start]  # fmt: skip
-            rows.append({
-                "patient_id": pid, "line_number": n, "regimen_id": regimen,
-                "drugs": "+".join(sorted(by_start[start])), "start_date": start,
-                "end_date": starts[n] if n < len(starts) else None,
-                "ecog": before[-1] if before else None,
-                "uracil_ng_ml": ura[-1] if ura else None,
-            })  # fmt: skip
+            before = [
+                v
+                for d, v in sorted(ecogs.get(pid, []), key=lambda t: t[0] or date.min)
+                if d is None or d <= start
+            ]
+            ura = [
+                v
+                for d, v in sorted((uracils or {}).get(pid, []), key=lambda t: t[0] or date.min)
+                if d is not None and d <= start
+            ]
+            rows.append(
+                {
+                    "patient_id": pid,
+                    "line_number": n,
+                    "regimen_id": regimen,
+                    "drugs": "+".join(sorted(by_start[start])),
+                    "start_date": start,
+                    "end_date": starts[n] if n < len(starts) else None,
+                    "ecog": before[-1] if before else None,
+                    "uracil_ng_ml": ura[-1] if ura else None,
+                }
+            )
     if unmatched and catalog is not None:
-        report.warnings.append(f"{len(unmatched)} drug combinations match no catalog regimen; "
-                               "kept with the drugs as regimen_id")  # fmt: skip
-    cols = {"patient_id": "string", "line_number": "Int64", "regimen_id": "string",
-            "drugs": "string", "start_date": "datetime64[ns]", "end_date": "datetime64[ns]",
-            "ecog": "Int64", "uracil_ng_ml": "float64"}  # fmt: skip
+        report.warnings.append(
+            f"{len(unmatched)} drug combinations match no catalog regimen; "
+            "kept with the drugs as regimen_id"
+        )
+    cols = {
+        "patient_id": "string",
+        "line_number": "Int64",
+        "regimen_id": "string",
+        "drugs": "string",
+        "start_date": "datetime64[ns]",
+        "end_date": "datetime64[ns]",
+        "ecog": "Int64",
+        "uracil_ng_ml": "float64",
+    }
     df = pd.DataFrame(rows, columns=list(cols)).astype(cols)
     return df.drop(columns="uracil_ng_ml") if df["uracil_ng_ml"].isna().all() else df

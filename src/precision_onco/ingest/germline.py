@@ -103,16 +103,22 @@ def read_germline_calls(
             rejects.add(n, "germline sample of no patient", str(path), detail=why)
             continue
         if pid in rows:
-            rejects.add(n, "second germline file for a patient", str(path),
-                        detail=f"sample {sample!r}: the patient was already called from an "
-                        "earlier file")  # fmt: skip
+            rejects.add(
+                n,
+                "second germline file for a patient",
+                str(path),
+                detail=f"sample {sample!r}: the patient was already called from an earlier file",
+            )
             continue
         rows[pid] = row
-    frame = pd.DataFrame([{"patient_id": k, **v} for k, v in rows.items()],
-                         columns=list(GERMLINE_COLUMNS)).astype(GERMLINE_COLUMNS)  # fmt: skip
-    report = FileReport(file=label, kind="germline",
-                        extra={"source": cfg.source, "files": len(files),
-                               "declared_covered": cfg.covered})  # fmt: skip
+    frame = pd.DataFrame(
+        [{"patient_id": k, **v} for k, v in rows.items()], columns=list(GERMLINE_COLUMNS)
+    ).astype(GERMLINE_COLUMNS)
+    report = FileReport(
+        file=label,
+        kind="germline",
+        extra={"source": cfg.source, "files": len(files), "declared_covered": cfg.covered},
+    )
     report.warnings = [f"{k} ({v} files)" for k, v in sorted(warnings.items())]
     if len(frame):
         calls = frame["dpyd_phenotype"].value_counts().to_dict()
@@ -139,12 +145,16 @@ def merge_germline(patients: pd.DataFrame, calls: pd.DataFrame) -> tuple[pd.Data
         both = given & out[g].notna()
         differ = both & (out[c].astype("string") != out[g].astype("string"))
         if differ.any():
-            warnings.append(f"{int(differ.sum())} patients: the patients table's {c} differs from "
-                            "the germline call; the table's value is kept")  # fmt: skip
+            warnings.append(
+                f"{int(differ.sum())} patients: the patients table's {c} differs from "
+                "the germline call; the table's value is kept"
+            )
         out[c] = out[c].where(given, out[g]).astype(GERMLINE_COLUMNS[c])
         out = out.drop(columns=g)
     missing = ~out["patient_id"].isin(set(calls["patient_id"]))
     if missing.any():
-        warnings.append(f"{int(missing.sum())} patients have no germline genotype: DPYD and "
-                        "UGT1A1 are not tested for them")  # fmt: skip
+        warnings.append(
+            f"{int(missing.sum())} patients have no germline genotype: DPYD and "
+            "UGT1A1 are not tested for them"
+        )
     return out, warnings

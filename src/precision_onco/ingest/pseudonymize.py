@@ -33,7 +33,9 @@ class PseudonymizationError(ConfigError):
     """No usable pseudonymization key."""
 
 
-def resolve_key(cfg: PseudonymizationConfig, *, synthetic: bool, project_root: Path | None = None) -> bytes:
+def resolve_key(
+    cfg: PseudonymizationConfig, *, synthetic: bool, project_root: Path | None = None
+) -> bytes:
     """Find the HMAC key: environment variable, then key file, then (synthetic only) demo key.
 
     Raises

@@ -73,8 +73,12 @@ class Field:
         if self.lo is not None or self.hi is not None:
             u = f" {self.unit}" if self.unit else ""
             return f"{_fmt(self.lo)}–{_fmt(self.hi)}{u}"
-        return {"int": "an integer", "float": "a number", "date": "a date",
-                "bool": "yes/no (1/0)"}.get(self.kind, "text")  # fmt: skip
+        return {
+            "int": "an integer",
+            "float": "a number",
+            "date": "a date",
+            "bool": "yes/no (1/0)",
+        }.get(self.kind, "text")
 
 
 def _fmt(x: float | None) -> str:
@@ -83,9 +87,21 @@ def _fmt(x: float | None) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
-_SEX = Field("code", codes=("M", "F", "Other", "Unknown"),
-             aliases={"m": "M", "male": "M", "man": "M", "f": "F", "female": "F", "woman": "F",
-                      "other": "Other", "unknown": "Unknown", "u": "Unknown"})  # fmt: skip
+_SEX = Field(
+    "code",
+    codes=("M", "F", "Other", "Unknown"),
+    aliases={
+        "m": "M",
+        "male": "M",
+        "man": "M",
+        "f": "F",
+        "female": "F",
+        "woman": "F",
+        "other": "Other",
+        "unknown": "Unknown",
+        "u": "Unknown",
+    },
+)
 _ECOG = Field("int", 0, 4)
 _AGE = Field("float", 0, 120, unit="years")
 _GRADE = Field("int", 0, 5)
@@ -101,11 +117,21 @@ PATIENT_FIELDS: dict[str, Field] = {
     "cancer_type": Field("str"),
     "oncotree_code": Field("str"),
     "stage": Field("str"),
-    "smoking_status": Field("code", codes=("never", "former", "current", "unknown"),
-                            aliases={"never": "never", "non-smoker": "never", "nonsmoker": "never",
-                                     "former": "former", "ex-smoker": "former", "past": "former",
-                                     "current": "current", "smoker": "current",
-                                     "unknown": "unknown"}),  # fmt: skip
+    "smoking_status": Field(
+        "code",
+        codes=("never", "former", "current", "unknown"),
+        aliases={
+            "never": "never",
+            "non-smoker": "never",
+            "nonsmoker": "never",
+            "former": "former",
+            "ex-smoker": "former",
+            "past": "former",
+            "current": "current",
+            "smoker": "current",
+            "unknown": "unknown",
+        },
+    ),
     "ecog": _ECOG,
     "bmi": Field("float", 10, 90, unit="kg/m²"),
     "autoimmune_disease": _BOOL,
@@ -146,16 +172,39 @@ LINE_FIELDS: dict[str, Field] = {
     "relative_dose": Field("float", 0, 2),  # starting dose / standard dose (pgx, issue 17)
     "pdl1_tps": Field("float", 0, 100, unit="%"),
     "tmb": Field("float", 0, 5000, unit="mut/Mb"),
-    "msi_status": Field("code", codes=("MSI-H", "MSI-L", "MSS"),
-                        aliases={"msi-h": "MSI-H", "msi_h": "MSI-H", "msi-high": "MSI-H",
-                                 "msih": "MSI-H", "msi": "MSI-H", "unstable": "MSI-H",
-                                 "msi-l": "MSI-L", "msi_l": "MSI-L", "msi-low": "MSI-L",
-                                 "mss": "MSS", "stable": "MSS"}),  # fmt: skip
-    "best_response": Field("code", codes=_RECIST,
-                           aliases={"complete response": "CR", "partial response": "PR",
-                                    "stable disease": "SD", "progressive disease": "PD",
-                                    "not evaluable": "NE", "ne": "NE", "cr": "CR", "pr": "PR",
-                                    "sd": "SD", "pd": "PD"}),  # fmt: skip
+    "msi_status": Field(
+        "code",
+        codes=("MSI-H", "MSI-L", "MSS"),
+        aliases={
+            "msi-h": "MSI-H",
+            "msi_h": "MSI-H",
+            "msi-high": "MSI-H",
+            "msih": "MSI-H",
+            "msi": "MSI-H",
+            "unstable": "MSI-H",
+            "msi-l": "MSI-L",
+            "msi_l": "MSI-L",
+            "msi-low": "MSI-L",
+            "mss": "MSS",
+            "stable": "MSS",
+        },
+    ),
+    "best_response": Field(
+        "code",
+        codes=_RECIST,
+        aliases={
+            "complete response": "CR",
+            "partial response": "PR",
+            "stable disease": "SD",
+            "progressive disease": "PD",
+            "not evaluable": "NE",
+            "ne": "NE",
+            "cr": "CR",
+            "pr": "PR",
+            "sd": "SD",
+            "pd": "PD",
+        },
+    ),
     "objective_response": _BOOL,
     "ae_any_max_grade": _GRADE,
     "discontinued_for_toxicity": _BOOL,
@@ -169,16 +218,25 @@ _GRADE_COL = re.compile(r"^ae_[a-z0-9_]+_max_grade$")
 
 #: Unit conversions: (from, to) -> factor.
 _UNITS: dict[tuple[str, str], float] = {
-    ("g/l", "g/dl"): 0.1, ("g/dl", "g/l"): 10.0,
-    ("mg/dl", "umol/l"): 17.104, ("umol/l", "mg/dl"): 1 / 17.104,  # bilirubin
+    ("g/l", "g/dl"): 0.1,
+    ("g/dl", "g/l"): 10.0,
+    ("mg/dl", "umol/l"): 17.104,
+    ("umol/l", "mg/dl"): 1 / 17.104,  # bilirubin
     ("µmol/l", "mg/dl"): 1 / 17.104,
-    ("ml/s", "ml/min"): 60.0, ("ml/min", "ml/s"): 1 / 60,
-    ("g/l", "g/l"): 1.0, ("10^9/l", "10^3/ul"): 1.0, ("10^3/ul", "10^9/l"): 1.0,
-    ("/ul", "10^9/l"): 0.001, ("/mm3", "10^9/l"): 0.001,
+    ("ml/s", "ml/min"): 60.0,
+    ("ml/min", "ml/s"): 1 / 60,
+    ("g/l", "g/l"): 1.0,
+    ("10^9/l", "10^3/ul"): 1.0,
+    ("10^3/ul", "10^9/l"): 1.0,
+    ("/ul", "10^9/l"): 0.001,
+    ("/mm3", "10^9/l"): 0.001,
     ("g/l_hb", "g/dl"): 0.1,
-    ("fraction", "%"): 100.0, ("%", "fraction"): 0.01,
-    ("months", "years"): 1 / 12, ("days", "years"): 1 / 365.25, ("weeks", "years"): 7 / 365.25,
-}  # fmt: skip
+    ("fraction", "%"): 100.0,
+    ("%", "fraction"): 0.01,
+    ("months", "years"): 1 / 12,
+    ("days", "years"): 1 / 365.25,
+    ("weeks", "years"): 7 / 365.25,
+}
 
 
 # ----------------------------------------------------------------------------- reading
@@ -198,12 +256,22 @@ def _format(path: Path, fmt: str) -> str:
     if fmt != "auto":
         return fmt
     name = path.name.lower().removesuffix(".gz")
-    for ext, f in ((".csv", "csv"), (".tsv", "tsv"), (".txt", "tsv"), (".parquet", "parquet"),
-                   (".pq", "parquet"), (".xlsx", "xlsx"), (".xlsm", "xlsx")):  # fmt: skip
+    for ext, f in (
+        (".csv", "csv"),
+        (".tsv", "tsv"),
+        (".txt", "tsv"),
+        (".parquet", "parquet"),
+        (".pq", "parquet"),
+        (".xlsx", "xlsx"),
+        (".xlsm", "xlsx"),
+    ):
         if name.endswith(ext):
             return f
-    raise IngestError(path, "cannot tell the table format from the file name; set the input's "
-                      "format: csv, tsv, parquet or xlsx")  # fmt: skip
+    raise IngestError(
+        path,
+        "cannot tell the table format from the file name; set the input's "
+        "format: csv, tsv, parquet or xlsx",
+    )
 
 
 def _na(v: Any) -> Any:
@@ -238,8 +306,9 @@ def _decode(path: Path, raw: bytes, encoding: str, label: str) -> str:
             line=line,
         ) from None
     except LookupError:
-        raise IngestError(path, f"unknown text encoding {encoding!r} in cohort.inputs.{label}"
-                          ".encoding") from None  # fmt: skip
+        raise IngestError(
+            path, f"unknown text encoding {encoding!r} in cohort.inputs.{label}.encoding"
+        ) from None
 
 
 def _read_delimited(path: Path, cfg: TableInputConfig, fmt: str, label: str) -> RawTable:
@@ -271,8 +340,12 @@ def _read_delimited(path: Path, cfg: TableInputConfig, fmt: str, label: str) -> 
                 continue
             records += 1
             if len(rec) != len(header):
-                rejects.add(start, "wrong number of fields", delim.join(rec),
-                            detail=f"expected {len(header)} (as in the header), got {len(rec)}")  # fmt: skip
+                rejects.add(
+                    start,
+                    "wrong number of fields",
+                    delim.join(rec),
+                    detail=f"expected {len(header)} (as in the header), got {len(rec)}",
+                )
             else:
                 rows.append(rec)
                 lines.append(start)
@@ -283,8 +356,9 @@ def _read_delimited(path: Path, cfg: TableInputConfig, fmt: str, label: str) -> 
         raise IngestError(path, "empty file (expected a header row naming the columns)")
     dup = sorted({h for h in header if header.count(h) > 1})
     if dup:
-        raise IngestError(path, f"duplicate column names in the header: {', '.join(dup)}",
-                          line=header_line)  # fmt: skip
+        raise IngestError(
+            path, f"duplicate column names in the header: {', '.join(dup)}", line=header_line
+        )
     frame = pd.DataFrame(rows, columns=header, dtype=object)
     frame = frame.map(_na) if len(frame) else frame
     return RawTable(frame, np.asarray(lines, dtype=np.int64), rejects, records)
@@ -336,8 +410,7 @@ def parse_code_list(spec: str, *, where: str = "code list") -> dict[str, str]:
         if not item:
             continue
         if ":" not in item:
-            raise IngestError(where, f"code list item {item!r} is not 'source:value' "
-                              f"(in {spec!r})")  # fmt: skip
+            raise IngestError(where, f"code list item {item!r} is not 'source:value' (in {spec!r})")
         k, v = item.split(":", 1)
         out[k.strip()] = v.strip()
     if not out:
@@ -370,8 +443,9 @@ def _unit_conversion(spec: str, where: str) -> Callable[[pd.Series], pd.Series]:
         factor = float(m.group(1))
         return lambda x: x * factor
     known = ", ".join([*(f"{a}->{b}" for a, b in _UNITS), *_LOG_UNITS])
-    raise IngestError(where, f"unknown unit conversion {spec!r}; use one of {known}, "
-                      "or a factor such as '*0.1'")  # fmt: skip
+    raise IngestError(
+        where, f"unknown unit conversion {spec!r}; use one of {known}, or a factor such as '*0.1'"
+    )
 
 
 def apply_mapping(raw: RawTable, cfg: TableInputConfig, path: Path | str, *, label: str) -> None:
@@ -385,9 +459,13 @@ def apply_mapping(raw: RawTable, cfg: TableInputConfig, path: Path | str, *, lab
     for canon, src in cfg.columns.items():
         if src not in df.columns:
             near = difflib.get_close_matches(src, present, n=1, cutoff=0.6)
-            hint = f"; did you mean {near[0]!r}?" if near else f"; columns present: {_list(present)}"
-            raise IngestError(path, f"cohort.inputs.{label}.columns.{canon}: source column "
-                              f"{src!r} not found{hint}")  # fmt: skip
+            hint = (
+                f"; did you mean {near[0]!r}?" if near else f"; columns present: {_list(present)}"
+            )
+            raise IngestError(
+                path,
+                f"cohort.inputs.{label}.columns.{canon}: source column {src!r} not found{hint}",
+            )
         renames[src] = canon
     # a source column renamed onto a canonical name replaces an unmapped column of that name
     clash = [c for c in renames.values() if c in df.columns and c not in renames]
@@ -450,8 +528,9 @@ def _drop_rows(raw: RawTable, bad: np.ndarray, reasons: list[list[str]], categor
     if not bad.any():
         return
     for i in np.flatnonzero(bad):
-        raw.rejects.add(int(raw.lines[i]), category, _row_text(raw.frame.iloc[i]),
-                        detail="; ".join(reasons[i]))  # fmt: skip
+        raw.rejects.add(
+            int(raw.lines[i]), category, _row_text(raw.frame.iloc[i]), detail="; ".join(reasons[i])
+        )
     keep = ~bad
     raw.frame = raw.frame.loc[keep].reset_index(drop=True)
     raw.lines = raw.lines[keep]
@@ -534,8 +613,9 @@ def _coerce(raw: RawTable, fields: Mapping[str, Field], date_format: str | None)
     _drop_rows(raw, bad, reasons, "unreadable value")
 
 
-def _schema(fields: Mapping[str, Field], present: Sequence[str],
-            oncotree_codes: frozenset[str] | None) -> pa.DataFrameSchema:  # fmt: skip
+def _schema(
+    fields: Mapping[str, Field], present: Sequence[str], oncotree_codes: frozenset[str] | None
+) -> pa.DataFrameSchema:
     import pandera.pandas as pa
 
     cols: dict[str, pa.Column] = {}
@@ -554,8 +634,9 @@ def _schema(fields: Mapping[str, Field], present: Sequence[str],
     return pa.DataFrameSchema(cols, strict=False)
 
 
-def _validate(raw: RawTable, fields: Mapping[str, Field], label: str,
-              oncotree_codes: frozenset[str] | None) -> None:  # fmt: skip
+def _validate(
+    raw: RawTable, fields: Mapping[str, Field], label: str, oncotree_codes: frozenset[str] | None
+) -> None:
     """Run the pandera schema; each failing row goes to the rejects, with every failed check."""
     import pandera.errors
 
@@ -599,8 +680,9 @@ def _validate(raw: RawTable, fields: Mapping[str, Field], label: str,
             cat = "unknown code"
         else:
             cat = "out of range"
-        raw.rejects.add(int(raw.lines[i]), cat, _row_text(raw.frame.iloc[i]),
-                        detail="; ".join(reasons[i]))  # fmt: skip
+        raw.rejects.add(
+            int(raw.lines[i]), cat, _row_text(raw.frame.iloc[i]), detail="; ".join(reasons[i])
+        )
         cat_bad[i] = True
     keep = ~cat_bad
     raw.frame = raw.frame.loc[keep].reset_index(drop=True)
@@ -611,9 +693,12 @@ def _require(raw: RawTable, required: Sequence[str], path: Path, label: str) -> 
     missing = [c for c in required if c not in raw.frame.columns]
     if missing:
         c = missing[0]
-        raise IngestError(path, f"required column {c!r} is missing; map it with "
-                          f"cohort.inputs.{label}.columns.{c}: <source column>; columns present: "
-                          f"{_list(list(raw.frame.columns))}")  # fmt: skip
+        raise IngestError(
+            path,
+            f"required column {c!r} is missing; map it with "
+            f"cohort.inputs.{label}.columns.{c}: <source column>; columns present: "
+            f"{_list(list(raw.frame.columns))}",
+        )
 
 
 def _duplicates(raw: RawTable, keys: list[str], what: str) -> None:
@@ -631,8 +716,9 @@ def _duplicates(raw: RawTable, keys: list[str], what: str) -> None:
         idx = list(g.index)
         first = idx[0]
         others = g.drop(columns=keys)
-        differing = [c for c in others.columns
-                     if others[c].astype("string").fillna("<NA>").nunique() > 1]  # fmt: skip
+        differing = [
+            c for c in others.columns if others[c].astype("string").fillna("<NA>").nunique() > 1
+        ]
         lines = ", ".join(str(raw.lines[i]) for i in idx)
         if not differing:
             for i in idx[1:]:
@@ -640,8 +726,10 @@ def _duplicates(raw: RawTable, keys: list[str], what: str) -> None:
                 bad[i] = True
         else:
             for i in idx:
-                reasons[i] = (f"conflicting duplicate {what}",
-                              f"lines {lines} disagree on {', '.join(differing[:5])}")  # fmt: skip
+                reasons[i] = (
+                    f"conflicting duplicate {what}",
+                    f"lines {lines} disagree on {', '.join(differing[:5])}",
+                )
                 bad[i] = True
     for i in np.flatnonzero(bad):
         cat, detail = reasons[int(i)]
@@ -765,8 +853,11 @@ def read_lines(
     warnings = []
     if raw.records == 0:
         warnings.append("the lines table has a header but no rows")
-    order = df.assign(_pos=np.arange(len(df))).sort_values(["patient_id", "line_number"],
-                                                           kind="stable")["_pos"].to_numpy()
+    order = (
+        df.assign(_pos=np.arange(len(df)))
+        .sort_values(["patient_id", "line_number"], kind="stable")["_pos"]
+        .to_numpy()
+    )
     raw.frame = df.iloc[order].reset_index(drop=True)
     raw.lines = raw.lines[order]
     return _finish(raw, p, "lines", warnings, scales)
@@ -784,14 +875,16 @@ def _check_dates(raw: RawTable, cutoff: date | None) -> None:
     end = df["end_date"] if "end_date" in df.columns else pd.Series(pd.NaT, index=df.index)
     flip = (end < start).to_numpy()
     for i in np.flatnonzero(flip):
-        reasons[i].append(f"end_date {end.iat[i]:%Y-%m-%d} is before start_date "
-                          f"{start.iat[i]:%Y-%m-%d}")  # fmt: skip
+        reasons[i].append(
+            f"end_date {end.iat[i]:%Y-%m-%d} is before start_date {start.iat[i]:%Y-%m-%d}"
+        )
         cat.setdefault(int(i), "end before start")
     if cutoff is not None:
         late = (start > pd.Timestamp(cutoff)).to_numpy()
         for i in np.flatnonzero(late):
-            reasons[i].append(f"start_date {start.iat[i]:%Y-%m-%d} is after the data cut-off "
-                              f"{cutoff:%Y-%m-%d}")  # fmt: skip
+            reasons[i].append(
+                f"start_date {start.iat[i]:%Y-%m-%d} is after the data cut-off {cutoff:%Y-%m-%d}"
+            )
             cat.setdefault(int(i), "after data cut-off")
     bad = flip.copy()
     if cutoff is not None:
@@ -799,20 +892,28 @@ def _check_dates(raw: RawTable, cutoff: date | None) -> None:
     # overlap with the patient's previous line (by line number), among lines not already rejected
     order = df.assign(_i=np.arange(n)).sort_values(["patient_id", "line_number"])
     prev_pid, prev_end, prev_no = None, pd.NaT, None
-    for pid, no, s, e, i in zip(order["patient_id"], order["line_number"], order["start_date"],
-                                order["end_date"] if "end_date" in order else [pd.NaT] * n,
-                                order["_i"], strict=True):  # fmt: skip
+    for pid, no, s, e, i in zip(
+        order["patient_id"],
+        order["line_number"],
+        order["start_date"],
+        order["end_date"] if "end_date" in order else [pd.NaT] * n,
+        order["_i"],
+        strict=True,
+    ):
         if bad[i]:
             continue
         if pid == prev_pid and pd.notna(s) and pd.notna(prev_end) and s < prev_end:
-            reasons[i].append(f"start_date {s:%Y-%m-%d} is before line {prev_no} of the same "
-                              f"patient ends ({prev_end:%Y-%m-%d})")  # fmt: skip
+            reasons[i].append(
+                f"start_date {s:%Y-%m-%d} is before line {prev_no} of the same "
+                f"patient ends ({prev_end:%Y-%m-%d})"
+            )
             cat.setdefault(int(i), "overlapping lines")
             bad[i] = True
             continue
         prev_pid, prev_end, prev_no = pid, e, no
     for i in np.flatnonzero(bad):
-        raw.rejects.add(int(raw.lines[i]), cat[int(i)], _row_text(df.iloc[i]),
-                        detail="; ".join(reasons[i]))  # fmt: skip
+        raw.rejects.add(
+            int(raw.lines[i]), cat[int(i)], _row_text(df.iloc[i]), detail="; ".join(reasons[i])
+        )
     raw.frame = df.loc[~bad].reset_index(drop=True)
     raw.lines = raw.lines[~bad]

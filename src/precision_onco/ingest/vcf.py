@@ -98,8 +98,9 @@ def _check_gzip(path: Path) -> None:
             while gz.read(1 << 20):
                 pass
     except (EOFError, OSError, zlib.error) as exc:
-        raise IngestError(path, f"truncated or corrupt gzip data ({exc}); re-create the file "
-                          "with bgzip") from None  # fmt: skip
+        raise IngestError(
+            path, f"truncated or corrupt gzip data ({exc}); re-create the file with bgzip"
+        ) from None
 
 
 def _raw_lines(path: Path, gzipped: bool) -> Iterator[bytes]:
@@ -138,8 +139,12 @@ def read_header(path: Path | str) -> VcfHeader:
             line = raw.decode("utf-8")
             if n == 1:
                 if not line.startswith("##fileformat=VCF"):
-                    raise IngestError(p, "not a VCF: the first line must be '##fileformat=VCFv4.x', "
-                                      f"found {line[:40].strip()!r}", line=1)  # fmt: skip
+                    raise IngestError(
+                        p,
+                        "not a VCF: the first line must be '##fileformat=VCFv4.x', "
+                        f"found {line[:40].strip()!r}",
+                        line=1,
+                    )
                 version = line.strip().split("=", 1)[1]
                 continue
             if line.startswith("##"):
@@ -162,14 +167,18 @@ def read_header(path: Path | str) -> VcfHeader:
             if line.startswith("#CHROM"):
                 cols = line.rstrip("\r\n").split("\t")
                 if cols[:8] != ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"]:
-                    raise IngestError(p, "the #CHROM line must be tab-separated with the 8 fixed "
-                                      "VCF columns", line=n)  # fmt: skip
+                    raise IngestError(
+                        p,
+                        "the #CHROM line must be tab-separated with the 8 fixed VCF columns",
+                        line=n,
+                    )
                 samples = tuple(cols[9:])
                 break
             raise IngestError(p, "missing the '#CHROM' header line before the first record", line=n)
     except UnicodeDecodeError as exc:
-        raise IngestError(p, f"header is not UTF-8 text ({exc.reason} at byte {exc.start} of "
-                          "the line)", line=n) from None  # fmt: skip
+        raise IngestError(
+            p, f"header is not UTF-8 text ({exc.reason} at byte {exc.start} of the line)", line=n
+        ) from None
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise IngestError(p, f"unreadable gzip data ({exc})") from None
     if samples is None:
@@ -178,8 +187,9 @@ def read_header(path: Path | str) -> VcfHeader:
         raise IngestError(
             p, f"unsupported VCF version {version!r} (expected VCFv4.1 to VCFv4.3)", line=1
         )
-    return VcfHeader(version, samples, n, tumor, normal, frozenset(fmt), frozenset(info), csq,
-                     has_ann, gz)  # fmt: skip
+    return VcfHeader(
+        version, samples, n, tumor, normal, frozenset(fmt), frozenset(info), csq, has_ann, gz
+    )
 
 
 def pick_tumor(
@@ -190,8 +200,9 @@ def pick_tumor(
     wanted = override or cfg.tumor_sample
     if wanted:
         if wanted not in samples:
-            raise IngestError(path, f"tumour sample {wanted!r} is not a sample column "
-                              f"(columns: {list(samples)})")  # fmt: skip
+            raise IngestError(
+                path, f"tumour sample {wanted!r} is not a sample column (columns: {list(samples)})"
+            )
         return wanted
     if not samples:
         raise IngestError(path, "no sample columns: a tumour sample with FORMAT fields is expected")
@@ -206,9 +217,12 @@ def pick_tumor(
     not_normal = [s for s in samples if s != header.normal_header and not _NORMAL.search(s)]
     if len(not_normal) == 1:
         return not_normal[0]
-    raise IngestError(path, f"cannot tell the tumour column among {list(samples)}: set "
-                      "cohort.inputs.vcf.tumor_sample (or --tumor-sample), or add a "
-                      "'##tumor_sample=' header line")  # fmt: skip
+    raise IngestError(
+        path,
+        f"cannot tell the tumour column among {list(samples)}: set "
+        "cohort.inputs.vcf.tumor_sample (or --tumor-sample), or add a "
+        "'##tumor_sample=' header line",
+    )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -223,8 +237,9 @@ def _vep_allele(ref: str, alt: str) -> str:
     return alt
 
 
-def _single_entry(i_gene: int, i_cons: int, i_hgvsp: int | None
-                  ) -> Callable[[str], tuple[str | None, str | None, str | None] | None]:  # fmt: skip
+def _single_entry(
+    i_gene: int, i_cons: int, i_hgvsp: int | None
+) -> Callable[[str], tuple[str | None, str | None, str | None] | None]:
     """A fast reader of a one-entry CSQ/ANN value (the common case), or None if it is short."""
     need = max(i_gene, i_cons, i_hgvsp or 0)
 
@@ -271,8 +286,9 @@ class _Annotator:
             _single_entry(self.i_gene, self.i_cons, self.i_hgvsp) if self.key is not None else None
         )
 
-    def __call__(self, ann: str | None, chrom: str, pos: int, ref: str, alt: str
-                 ) -> tuple[str | None, str | None, str | None, bool]:  # fmt: skip
+    def __call__(
+        self, ann: str | None, chrom: str, pos: int, ref: str, alt: str
+    ) -> tuple[str | None, str | None, str | None, bool]:
         """``(gene, consequence, hgvsp, annotated)``."""
         if ann:
             if "," not in ann:  # one entry: nothing to choose
@@ -339,8 +355,10 @@ def _diagnose(raw: str, header: VcfHeader) -> str:
         return f"malformed record: POS {f[1]!r} is not a positive integer"
     n = len(header.samples)
     if n and len(f) != 9 + n:
-        return (f"sample count mismatch: {len(f) - 9} sample columns, the header names {n} "
-                f"({', '.join(header.samples)})")  # fmt: skip
+        return (
+            f"sample count mismatch: {len(f) - 9} sample columns, the header names {n} "
+            f"({', '.join(header.samples)})"
+        )
     if n:
         keys = f[8].split(":")
         for s, col in zip(header.samples, f[9:], strict=False):
@@ -434,8 +452,12 @@ def _new_columns() -> dict[str, list[Any]]:
     return {c: [] for c in [*_ROW_COLUMNS, "source_file"]}
 
 
-_ARROW_TYPES = {"string": pa.string(), "int64": pa.int64(), "Int64": pa.int64(),
-                "float64": pa.float64()}  # fmt: skip
+_ARROW_TYPES = {
+    "string": pa.string(),
+    "int64": pa.int64(),
+    "Int64": pa.int64(),
+    "float64": pa.float64(),
+}
 _PANDAS_TYPES = {pa.string(): pd.StringDtype(), pa.int64(): pd.Int64Dtype()}
 
 
@@ -447,7 +469,9 @@ def _frame(cols: dict[str, list[Any]]) -> pd.DataFrame:
     """
     n = len(cols["pos"])
     arrays = {
-        c: pa.nulls(n, pa.string()) if c == "patient_id" else pa.array(cols[c], type=_ARROW_TYPES[t])
+        c: pa.nulls(n, pa.string())
+        if c == "patient_id"
+        else pa.array(cols[c], type=_ARROW_TYPES[t])
         for c, t in VARIANT_COLUMNS.items()
     }
     frame = pa.table(arrays).to_pandas(types_mapper=_PANDAS_TYPES.get)
@@ -490,8 +514,15 @@ def read_vcf(
     cols = _new_columns()
     rejects = Rejects(str(path))
     with _no_gc():
-        report = _scan(Path(path), cfg, cols, rejects, genes=genes, tumor_sample=tumor_sample,
-                       pass_only=pass_only)  # fmt: skip
+        report = _scan(
+            Path(path),
+            cfg,
+            cols,
+            rejects,
+            genes=genes,
+            tumor_sample=tumor_sample,
+            pass_only=pass_only,
+        )
     return ReadResult(_frame(cols), rejects.frame(), report)
 
 
@@ -527,8 +558,9 @@ def read_vcfs(
     return _join_batches(parts)
 
 
-def _join_batches(parts: Sequence[tuple[pd.DataFrame, pd.DataFrame, list[FileReport]]]
-                  ) -> tuple[pd.DataFrame, pd.DataFrame, list[FileReport]]:  # fmt: skip
+def _join_batches(
+    parts: Sequence[tuple[pd.DataFrame, pd.DataFrame, list[FileReport]]],
+) -> tuple[pd.DataFrame, pd.DataFrame, list[FileReport]]:
     frame = pd.concat([p[0] for p in parts], ignore_index=True)
     rejects = pd.concat([p[1] for p in parts], ignore_index=True)
     return frame, rejects, [r for p in parts for r in p[2]]
@@ -544,15 +576,18 @@ def _worker_count(requested: int, paths: Sequence[Path]) -> int:
     if requested == 1 or len(paths) < 2:
         return 1
     n = requested if requested > 0 else (os.cpu_count() or 1)
-    if requested <= 0 and len(paths) < PARALLEL_MIN_FILES and sum(
-        p.stat().st_size for p in paths if p.is_file()
-    ) < PARALLEL_MIN_BYTES:
+    if (
+        requested <= 0
+        and len(paths) < PARALLEL_MIN_FILES
+        and sum(p.stat().st_size for p in paths if p.is_file()) < PARALLEL_MIN_BYTES
+    ):
         return 1
     return max(1, min(n, len(paths)))
 
 
-def _read_batch(paths: Sequence[Path], cfg: VcfInputConfig, genes: GeneIndex | None
-                ) -> tuple[pd.DataFrame, pd.DataFrame, list[FileReport]]:  # fmt: skip
+def _read_batch(
+    paths: Sequence[Path], cfg: VcfInputConfig, genes: GeneIndex | None
+) -> tuple[pd.DataFrame, pd.DataFrame, list[FileReport]]:
     cols = _new_columns()
     reports = []
     every = Rejects("")
@@ -580,11 +615,15 @@ def _scan(
     misfit_check = _Background(_column_misfits, p, header)
     tumor = pick_tumor(header, cfg, p, tumor_sample)
     keep_pass_only = cfg.pass_only if pass_only is None else pass_only
-    report = FileReport(file=str(p), kind="vcf", extra={"tumor_sample_column": tumor,
-                                                        "vcf_version": header.version})  # fmt: skip
+    report = FileReport(
+        file=str(p), kind="vcf", extra={"tumor_sample_column": tumor, "vcf_version": header.version}
+    )
     annotate = _Annotator(header, genes)
-    has_af, has_ad, has_dp = ("AF" in header.format_ids, "AD" in header.format_ids,
-                              "DP" in header.format_ids)  # fmt: skip
+    has_af, has_ad, has_dp = (
+        "AF" in header.format_ids,
+        "AD" in header.format_ids,
+        "DP" in header.format_ids,
+    )
     vaf_keys = [k for k in cfg.vaf_info_keys if k in header.info_ids]
     depth_keys = [k for k in cfg.depth_info_keys if k in header.info_ids]
     ti = header.samples.index(tumor)
@@ -614,8 +653,12 @@ def _scan(
         if ok is None:
             ok = ref_ok[ref] = _BASES.match(ref) is not None
         if not ok:
-            rejects.add(line, "invalid REF", str(v).strip(), detail=f"REF {ref!r} has a character "
-                        "other than A, C, G, T, N")  # fmt: skip
+            rejects.add(
+                line,
+                "invalid REF",
+                str(v).strip(),
+                detail=f"REF {ref!r} has a character other than A, C, G, T, N",
+            )
             continue
         bad_alt = None
         for a in alts:
@@ -626,8 +669,12 @@ def _scan(
                 bad_alt = a
                 break
         if bad_alt is not None or not alts:
-            rejects.add(line, "invalid ALT", str(v).strip(), detail=f"ALT {bad_alt!r} is not a "
-                        "base sequence, '*' or a symbolic <...> allele")  # fmt: skip
+            rejects.add(
+                line,
+                "invalid ALT",
+                str(v).strip(),
+                detail=f"ALT {bad_alt!r} is not a base sequence, '*' or a symbolic <...> allele",
+            )
             continue
         n_alt = len(alts)
         af_row: list[float] | None = None
@@ -643,8 +690,11 @@ def _scan(
                 depth = d0 if d0 >= 0 else None
         # AD only when AF or DP is missing (one FORMAT array fewer per record otherwise)
         ad_row: list[int] | None = None
-        if has_ad and (af_row is None or depth is None
-                       or (af_row[0] != af_row[0] if n_alt == 1 else any(x != x for x in af_row))):
+        if has_ad and (
+            af_row is None
+            or depth is None
+            or (af_row[0] != af_row[0] if n_alt == 1 else any(x != x for x in af_row))
+        ):
             ad = v.format("AD")
             if ad is not None and ad.shape[1] == n_alt + 1:
                 ad_row = ad[ti].tolist()
@@ -667,8 +717,12 @@ def _scan(
             # the common case: one ALT with its FORMAT AF
             vaf = af_row[0]
             if not 0.0 <= vaf <= 1.0:
-                rejects.add(line, "invalid VAF", str(v).strip(),
-                            detail=f"allele fraction {vaf:g} of ALT {alts[0]!r} is outside 0-1")  # fmt: skip
+                rejects.add(
+                    line,
+                    "invalid VAF",
+                    str(v).strip(),
+                    detail=f"allele fraction {vaf:g} of ALT {alts[0]!r} is outside 0-1",
+                )
                 continue
             got = one(ann) if ann and one is not None and "," not in ann else None
             if got is not None:
@@ -736,11 +790,15 @@ def _scan(
                 "(INFO/ANN), or give gene intervals (cohort.inputs.vcf.genes_bed / --genes-bed)."
             )
         else:
-            report.warnings.append(f"{unannotated} variant rows had no CSQ/ANN annotation: gene "
-                                   "taken from the gene intervals; consequence and HGVSp empty")  # fmt: skip
+            report.warnings.append(
+                f"{unannotated} variant rows had no CSQ/ANN annotation: gene "
+                "taken from the gene intervals; consequence and HGVSp empty"
+            )
     if no_vaf:
-        report.warnings.append(f"{no_vaf} variant rows have no allele fraction (no FORMAT AF/AD "
-                               f"and none of INFO {list(cfg.vaf_info_keys)})")  # fmt: skip
+        report.warnings.append(
+            f"{no_vaf} variant rows have no allele fraction (no FORMAT AF/AD "
+            f"and none of INFO {list(cfg.vaf_info_keys)})"
+        )
     report.extra.update({"variant_rows": n_rows, "unannotated_rows": unannotated})
     report.read = n_records + _unparsed(rejects)
     report.rejected = len(rejects)

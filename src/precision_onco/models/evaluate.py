@@ -46,15 +46,19 @@ def evaluate(
     pcols = [c for c in ("cancer_type", "sex") if c in patients.columns]
     frame = frame.merge(patients[["patient_key", *pcols]], on="patient_key", how="left")
     labels, _ = endpoint_labels(frame, {k: cfg.endpoints[k] for k in endpoints})
-    out: dict[str, Any] = {"test_rows": len(frame),
-                           "test_patients": int(frame["patient_key"].nunique())}  # fmt: skip
+    out: dict[str, Any] = {
+        "test_rows": len(frame),
+        "test_patients": int(frame["patient_key"].nunique()),
+    }
     plots: dict[str, dict[str, pd.DataFrame]] = {}
     truth = None
     if ground_truth is not None and "regimen_id" in frame.columns:
-        truth = frame[[*KEYS, "regimen_id"]].merge(ground_truth, on=[*KEYS, "regimen_id"],
-                                                   how="left")  # fmt: skip
-    held = {ep: frame.assign(_y=labels[ep], _p=frame[ep]) for ep in endpoints
-            if ep in labels.columns}  # fmt: skip
+        truth = frame[[*KEYS, "regimen_id"]].merge(
+            ground_truth, on=[*KEYS, "regimen_id"], how="left"
+        )
+    held = {
+        ep: frame.assign(_y=labels[ep], _p=frame[ep]) for ep in endpoints if ep in labels.columns
+    }
     cv_frames: dict[str, pd.DataFrame] = {}
     if cv_predictions is not None:
         cvf = cv_predictions.merge(lines, on=KEYS, how="left", suffixes=("", "__line"))
@@ -65,8 +69,10 @@ def evaluate(
     # every table (its own seed, so independent of the others) is one task of ``compute``
     cols = ["_y", "_p", *SUBGROUPS.values()]
     tables = (compute or LOCAL).map(
-        _metric_task, [f[[c for c in cols if c in f.columns]] for f in
-                       (*held.values(), *cv_frames.values())], ev)  # fmt: skip
+        _metric_task,
+        [f[[c for c in cols if c in f.columns]] for f in (*held.values(), *cv_frames.values())],
+        ev,
+    )
     for ep, f in held.items():
         res = tables.pop(0)
         ok = f["_y"].notna() & f["_p"].notna()
@@ -83,8 +89,9 @@ def evaluate(
                 res["interval_coverage_of_truth"] = float(inside[t.notna()].mean())
                 res["interval_mean_width"] = float((frame[hi] - frame[lo])[t.notna()].mean())
         out[ep] = res
-        plots[ep] = curves(f.loc[ok, "_y"].to_numpy(), f.loc[ok, "_p"].to_numpy(),
-                           ev.calibration_bins)  # fmt: skip
+        plots[ep] = curves(
+            f.loc[ok, "_y"].to_numpy(), f.loc[ok, "_p"].to_numpy(), ev.calibration_bins
+        )
     if cv_predictions is not None:
         out["cross_validation"] = {"folds": cfg.split.cv_folds}
         for ep in cv_frames:
@@ -94,9 +101,16 @@ def evaluate(
 
 def _metric_task(frame: pd.DataFrame, ev: EvaluationConfig) -> dict[str, Any]:
     """One endpoint's metric table with its bootstrap intervals (seeded by ``ev.seed``)."""
-    return metric_table(frame, "_y", "_p", SUBGROUPS, bootstrap=ev.bootstrap,
-                        bins=ev.calibration_bins, min_rows=ev.min_subgroup_rows,
-                        seed=ev.seed)  # fmt: skip
+    return metric_table(
+        frame,
+        "_y",
+        "_p",
+        SUBGROUPS,
+        bootstrap=ev.bootstrap,
+        bins=ev.calibration_bins,
+        min_rows=ev.min_subgroup_rows,
+        seed=ev.seed,
+    )
 
 
 def flat_metrics(metrics: dict[str, Any]) -> dict[str, float]:
@@ -149,8 +163,9 @@ def _flat_policy(section: Any) -> dict[str, float]:
     return out
 
 
-def sample_size(cfg: Config, manifest: dict[str, Any], metrics: dict[str, Any]
-                ) -> dict[str, dict[str, Any]]:
+def sample_size(
+    cfg: Config, manifest: dict[str, Any], metrics: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
     """Events and events per candidate input of each trained endpoint, and whether it is too
     small to promote (``evaluation.min_events_per_input``, ``evaluation.min_events``)."""
     ev = cfg.evaluation
@@ -161,22 +176,39 @@ def sample_size(cfg: Config, manifest: dict[str, Any], metrics: dict[str, Any]
         events = min(pos, rows - pos)
         epv = events / n_inputs
         test = (metrics.get(ep) or {}).get("overall", {})
-        test_events = min(int(test.get("positives", 0)), int(test.get("n", 0))
-                          - int(test.get("positives", 0))) if test else 0
+        test_events = (
+            min(
+                int(test.get("positives", 0)), int(test.get("n", 0)) - int(test.get("positives", 0))
+            )
+            if test
+            else 0
+        )
         problems = []
         if epv < ev.min_events_per_input:
-            problems.append(f"{events} events for {n_inputs} candidate parameters ({epv:.1f} "
-                            f"per parameter; at least {ev.min_events_per_input:g} advised)")
+            problems.append(
+                f"{events} events for {n_inputs} candidate parameters ({epv:.1f} "
+                f"per parameter; at least {ev.min_events_per_input:g} advised)"
+            )
         if events < ev.min_events:
             problems.append(f"{events} events in training (at least {ev.min_events} advised)")
         small = bool(problems)
         reason = (f"too little data for {ep}: " + "; ".join(problems)) if small else ""
-        out[ep] = {"train_rows": rows, "events": events, "candidate_parameters": n_inputs,
-                   "events_per_input": round(epv, 2), "test_events": test_events,
-                   "small": small, "hold": small and not ev.promote_small,
-                   "reason": reason + (" (promoted anyway: evaluation.promote_small)"
-                                       if small and ev.promote_small else
-                                       " (not promoted: set evaluation.promote_small=true "
-                                       "to promote)" if small else ""),
-                   "small_test": test_events < ev.min_test_events}
+        out[ep] = {
+            "train_rows": rows,
+            "events": events,
+            "candidate_parameters": n_inputs,
+            "events_per_input": round(epv, 2),
+            "test_events": test_events,
+            "small": small,
+            "hold": small and not ev.promote_small,
+            "reason": reason
+            + (
+                " (promoted anyway: evaluation.promote_small)"
+                if small and ev.promote_small
+                else " (not promoted: set evaluation.promote_small=true to promote)"
+                if small
+                else ""
+            ),
+            "small_test": test_events < ev.min_test_events,
+        }
     return out

@@ -286,8 +286,9 @@ def _score(
     return out
 
 
-def _germline(files: Sequence[Path | str], cfg: Config, patients: pd.DataFrame,
-              root: Path) -> tuple[pd.DataFrame, list[str]]:  # fmt: skip
+def _germline(
+    files: Sequence[Path | str], cfg: Config, patients: pd.DataFrame, root: Path
+) -> tuple[pd.DataFrame, list[str]]:
     """``patients`` with their germline PGx calls from the normal column of the given VCFs,
     when the cohort reads its germline genotypes so (``cohort.inputs.germline``)."""
     germ = cfg.cohort.inputs.germline
@@ -297,8 +298,7 @@ def _germline(files: Sequence[Path | str], cfg: Config, patients: pd.DataFrame,
     vcf = [f for f in paths if not f.name.lower().removesuffix(".gz").endswith(".maf")]
     if not vcf:
         return patients, []
-    res = read_germline_calls(vcf, germ, germline_linker(cfg, patients, root),
-                              label="--variants")  # fmt: skip
+    res = read_germline_calls(vcf, germ, germline_linker(cfg, patients, root), label="--variants")
     out, warnings = merge_germline(patients, res.frame)
     if res.report.rejected:
         warnings.append(

@@ -12,16 +12,15 @@ import pandas as pd
 
 from precision_onco.compute import LOCAL, Compute
 from precision_onco.config import Config
-from precision_onco.errors import InputError
 from precision_onco.config.schema import ModelConfig
+from precision_onco.errors import InputError
 from precision_onco.features import candidate_features
 from precision_onco.models.data import assign_split, endpoint_labels
 from precision_onco.models.fit import EndpointModel, fit_endpoint, propensity_weights
 from precision_onco.models.leakage import check_model, check_names, check_single
 from precision_onco.models.metrics import auc
 
-__all__ = ["KEYS", "TrainResult", "feature_columns", "model_frame", "regimen_support",
-           "train_all"]
+__all__ = ["KEYS", "TrainResult", "feature_columns", "model_frame", "regimen_support", "train_all"]
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +39,11 @@ class TrainResult:
 
 def model_frame(features: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     """Line states with the features of the regimen actually given."""
-    regimen = (features["regimen_id"] if "regimen_id" in features.columns
-               else pd.Series([None] * len(features), index=features.index))  # fmt: skip
+    regimen = (
+        features["regimen_id"]
+        if "regimen_id" in features.columns
+        else pd.Series([None] * len(features), index=features.index)
+    )
     return candidate_features(features, regimen, cfg.catalog)
 
 
@@ -68,15 +70,19 @@ def regimen_support(rows: pd.DataFrame) -> dict[str, int]:
     """Training patients per ``"<cancer_type>|<regimen_id>"`` (missing cancer type: empty)."""
     if "regimen_id" not in rows.columns:
         return {}
-    cancer = (rows["cancer_type"].astype("string").fillna("") if "cancer_type" in rows.columns
-              else pd.Series("", index=rows.index, dtype="string"))
+    cancer = (
+        rows["cancer_type"].astype("string").fillna("")
+        if "cancer_type" in rows.columns
+        else pd.Series("", index=rows.index, dtype="string")
+    )
     key = cancer + "|" + rows["regimen_id"].astype("string")
     n = rows.groupby(key.to_numpy(), dropna=True)["patient_key"].nunique()
     return {str(k): int(v) for k, v in n.items()}
 
 
-def train_all(cfg: Config, features: pd.DataFrame, lines: pd.DataFrame, *,
-              compute: Compute | None = None) -> TrainResult:  # fmt: skip
+def train_all(
+    cfg: Config, features: pd.DataFrame, lines: pd.DataFrame, *, compute: Compute | None = None
+) -> TrainResult:
     """Fit one calibrated model per endpoint; predict the held-out test patients.
 
     With ``split.cv_folds`` > 1, also returns patient-grouped K-fold out-of-fold
@@ -87,8 +93,11 @@ def train_all(cfg: Config, features: pd.DataFrame, lines: pd.DataFrame, *,
     data = features.merge(lines, on=KEYS, how="left", suffixes=("", "__line"))
     labels, skipped = endpoint_labels(data, cfg.endpoints)
     if labels.empty:
-        raise InputError("no endpoint can be trained: " + "; ".join(
-            f"{k}: {v}" for k, v in skipped.items()) if skipped else "no endpoints configured")  # fmt: skip
+        raise InputError(
+            "no endpoint can be trained: " + "; ".join(f"{k}: {v}" for k, v in skipped.items())
+            if skipped
+            else "no endpoints configured"
+        )
     split = assign_split(data, cfg.split)
     frame = model_frame(features, cfg)
     cols = [c for c in feature_columns(frame) if c != cfg.split.column]  # a split label is no input
@@ -98,9 +107,15 @@ def train_all(cfg: Config, features: pd.DataFrame, lines: pd.DataFrame, *,
     weights = None
     if cfg.model.propensity_weighting:
         state_cols = [c for c in features.columns if c not in KEYS and c != "regimen_id"]
-        weights = propensity_weights(features, state_cols, features.get("regimen_id",
-                                     pd.Series(index=features.index, dtype="string")), groups,
-                                     cfg.model, cfg.split.seed, cfg.propensity)  # fmt: skip
+        weights = propensity_weights(
+            features,
+            state_cols,
+            features.get("regimen_id", pd.Series(index=features.index, dtype="string")),
+            groups,
+            cfg.model,
+            cfg.split.seed,
+            cfg.propensity,
+        )
     models: dict[str, EndpointModel] = {}
     test = (split == "test").to_numpy()
     preds = frame.loc[test, KEYS].copy()
@@ -115,16 +130,26 @@ def train_all(cfg: Config, features: pd.DataFrame, lines: pd.DataFrame, *,
         train = (~test) & y.notna().to_numpy()
         pos = int(y[train].sum())
         if min(pos, int(train.sum()) - pos) < need:
-            skipped[ep] = (f"too few training rows of one class ({pos} positive of "
-                           f"{int(train.sum())}; at least {need} of each needed)")  # fmt: skip
+            skipped[ep] = (
+                f"too few training rows of one class ({pos} positive of "
+                f"{int(train.sum())}; at least {need} of each needed)"
+            )
             log.warning("endpoint %s skipped: %s", ep, skipped[ep])
             labels = labels.drop(columns=ep)
             continue
         guards[ep] = check_single(ep, frame.loc[train], y[train].to_numpy(), cols, cfg.features)
         rows = np.flatnonzero(train)
         validation = (split[train] == "validation").to_numpy()
-        jobs.append(_FitJob(ep, rows, y[train].to_numpy(), validation, cfg.split.seed,
-                            predict=np.flatnonzero(test)))  # fmt: skip
+        jobs.append(
+            _FitJob(
+                ep,
+                rows,
+                y[train].to_numpy(),
+                validation,
+                cfg.split.seed,
+                predict=np.flatnonzero(test),
+            )
+        )
     cv_jobs = _cv_jobs(cfg, labels, groups) if cfg.split.cv_folds > 1 else []
     # the independent fits (endpoints, cross-validation folds) as tasks, the data sent once
     data = _FitData(frame, groups, cols, cfg.model, weights)
@@ -143,34 +168,55 @@ def train_all(cfg: Config, features: pd.DataFrame, lines: pd.DataFrame, *,
         if has.any():
             strongest = [guard["strongest_input"]] if guard else []
             check_model(ep, auc(y_test[has], preds[ep].to_numpy()[has]), strongest, cfg.features)
-        fit_info[ep] = {"train_rows": len(job.rows), "positives": int(job.y.sum()),
-                        "best_iteration": m.best_iteration, "leakage_check": guard,
-                        "seconds": round(secs, 2)}  # fmt: skip
-        log.info("%s: %d training rows (%d positive), %s rounds, %.1f s", ep, len(job.rows),
-                 job.y.sum(), m.best_iteration, secs)  # fmt: skip
+        fit_info[ep] = {
+            "train_rows": len(job.rows),
+            "positives": int(job.y.sum()),
+            "best_iteration": m.best_iteration,
+            "leakage_check": guard,
+            "seconds": round(secs, 2),
+        }
+        log.info(
+            "%s: %d training rows (%d positive), %s rounds, %.1f s",
+            ep,
+            len(job.rows),
+            job.y.sum(),
+            m.best_iteration,
+            secs,
+        )
     if not models:
-        raise InputError("no endpoint could be trained: " + "; ".join(
-            f"{k}: {v}" for k, v in skipped.items()))  # fmt: skip
-    cv = _cv_frame(frame, labels, cv_jobs, done[len(jobs):]) if cv_jobs else None
+        raise InputError(
+            "no endpoint could be trained: " + "; ".join(f"{k}: {v}" for k, v in skipped.items())
+        )
+    cv = _cv_frame(frame, labels, cv_jobs, done[len(jobs) :]) if cv_jobs else None
     first = next(iter(models))
     fit_rows = frame.loc[(~test) & labels[first].notna().to_numpy()] if first in labels else frame
     manifest = {
         "cohort": cfg.cohort.name,
         "candidate_parameters": candidate_parameters(fit_rows, cols),
-        "endpoints": {ep: {"column": cfg.endpoints[ep].column,
-                           "threshold": cfg.endpoints[ep].threshold,
-                           "label": cfg.endpoints[ep].label, **fit_info[ep]} for ep in models},
+        "endpoints": {
+            ep: {
+                "column": cfg.endpoints[ep].column,
+                "threshold": cfg.endpoints[ep].threshold,
+                "label": cfg.endpoints[ep].label,
+                **fit_info[ep],
+            }
+            for ep in models
+        },
         "skipped_endpoints": skipped,
         "features": cols,
         "declared_extra": list(cfg.features.extra),
-        "leakage_guard": {"enabled": cfg.features.leakage.enabled,
-                          "allowed": list(cfg.features.leakage.allow)},
+        "leakage_guard": {
+            "enabled": cfg.features.leakage.enabled,
+            "allowed": list(cfg.features.leakage.allow),
+        },
         "split": {k: int(v) for k, v in split.value_counts().items()},
-        "split_patients": {k: int(frame.loc[(split == k).to_numpy(), "patient_key"].nunique())
-                           for k in ("train", "validation", "test")},
+        "split_patients": {
+            k: int(frame.loc[(split == k).to_numpy(), "patient_key"].nunique())
+            for k in ("train", "validation", "test")
+        },
         "model": cfg.model.kind,
         "seconds": round(time.perf_counter() - t0, 2),
-    }  # fmt: skip
+    }
     return TrainResult(models, preds.reset_index(drop=True), cv, manifest)
 
 
@@ -205,10 +251,16 @@ def _run_fit(job: _FitJob, data: _FitData) -> tuple[EndpointModel | None, tuple[
     not returned (only its out-of-fold probabilities are used)."""
     t0 = time.perf_counter()
     m = fit_endpoint(
-        job.endpoint, data.frame.iloc[job.rows], job.y, data.groups.iloc[job.rows],
-        job.validation, data.cols, data.model, seed=job.seed,
+        job.endpoint,
+        data.frame.iloc[job.rows],
+        job.y,
+        data.groups.iloc[job.rows],
+        job.validation,
+        data.cols,
+        data.model,
+        seed=job.seed,
         weights=None if data.weights is None else data.weights[job.rows],
-    )  # fmt: skip
+    )
     rows = data.frame.iloc[job.predict]
     if job.fold is not None:
         return None, (m.predict_proba(rows),), time.perf_counter() - t0
@@ -225,21 +277,35 @@ def _cv_jobs(cfg: Config, labels: pd.DataFrame, groups: pd.Series) -> list[_FitJ
         rows = np.flatnonzero(y.notna().to_numpy())
         # patients shuffled into folds (GroupKFold alone is deterministic by size)
         pats = groups.iloc[rows].unique()
-        fold_of = dict(zip(rng.permutation(pats), np.arange(len(pats)) % cfg.split.cv_folds,
-                           strict=True))  # fmt: skip
+        fold_of = dict(
+            zip(rng.permutation(pats), np.arange(len(pats)) % cfg.split.cv_folds, strict=True)
+        )
         fold = groups.iloc[rows].map(fold_of).to_numpy()
         for k in range(cfg.split.cv_folds):
             tr, te = rows[fold != k], rows[fold == k]
             tr_groups = groups.iloc[tr]
             n_val = max(1, int(round(cfg.split.validation_fraction * tr_groups.nunique())))
             val_pats = set(rng.permutation(tr_groups.unique())[:n_val])
-            jobs.append(_FitJob(ep, tr, y.iloc[tr].to_numpy(), tr_groups.isin(val_pats).to_numpy(),
-                                cfg.split.seed + k, predict=te, fold=k))  # fmt: skip
+            jobs.append(
+                _FitJob(
+                    ep,
+                    tr,
+                    y.iloc[tr].to_numpy(),
+                    tr_groups.isin(val_pats).to_numpy(),
+                    cfg.split.seed + k,
+                    predict=te,
+                    fold=k,
+                )
+            )
     return jobs
 
 
-def _cv_frame(frame: pd.DataFrame, labels: pd.DataFrame, jobs: list[_FitJob],
-              done: list[tuple[Any, tuple[Any, ...], float]]) -> pd.DataFrame:  # fmt: skip
+def _cv_frame(
+    frame: pd.DataFrame,
+    labels: pd.DataFrame,
+    jobs: list[_FitJob],
+    done: list[tuple[Any, tuple[Any, ...], float]],
+) -> pd.DataFrame:
     """Out-of-fold probabilities from patient-grouped K-fold CV, per endpoint."""
     out = frame[KEYS].copy()
     for ep in labels.columns:

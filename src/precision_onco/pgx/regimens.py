@@ -244,8 +244,11 @@ def dose_fraction(pgx_dose: str | None) -> float:
     has no drug with a rule or nothing was tested."""
     if pgx_dose is None or (isinstance(pgx_dose, float) and math.isnan(pgx_dose)):
         return 1.0
-    pcts = [d["starting_dose_percent"] for d in json.loads(pgx_dose)
-            if d.get("starting_dose_percent") is not None]
+    pcts = [
+        d["starting_dose_percent"]
+        for d in json.loads(pgx_dose)
+        if d.get("starting_dose_percent") is not None
+    ]
     return min(pcts) / 100.0 if pcts else 1.0
 
 
@@ -312,8 +315,10 @@ def gene_calls(patient: Any) -> dict[str, GeneCall]:
     :data:`PGX_STATE_COLUMNS`), only for the genes with a result or a bound."""
     defs = load_definitions()
     out: dict[str, GeneCall] = {}
-    score, dip, bound = (_value(patient, c) for c in
-                         ("dpyd_activity_score", "dpyd_diplotype", "dpyd_activity_score_max"))
+    score, dip, bound = (
+        _value(patient, c)
+        for c in ("dpyd_activity_score", "dpyd_diplotype", "dpyd_activity_score_max")
+    )
     if score is not None or bound is not None:
         out["DPYD"] = _dpyd_call(score, dip, bound, defs)
     ph, udip = (_value(patient, c) for c in ("ugt1a1_phenotype", "ugt1a1_diplotype"))

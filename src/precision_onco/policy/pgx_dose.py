@@ -56,8 +56,9 @@ def _round(v: Any, d: int = 4) -> Any:
     return None if v is None or not np.isfinite(v) else round(float(v), d)
 
 
-def _group_metrics(y: np.ndarray, p: np.ndarray, t: np.ndarray | None, *, bootstrap: int,
-                   bins: int, seed: int) -> dict[str, Any]:  # fmt: skip
+def _group_metrics(
+    y: np.ndarray, p: np.ndarray, t: np.ndarray | None, *, bootstrap: int, bins: int, seed: int
+) -> dict[str, Any]:
     out: dict[str, Any] = {"n": int(len(y)), "events": int(y.sum())}
     if not len(y):
         return out
@@ -112,8 +113,10 @@ def toxicity_by_genotype(
         return {"skipped": f"no held-out predictions for {', '.join(endpoints)}"}
     pcols = [c for c in ("dpyd_activity_score", "ugt1a1_phenotype") if c in patients.columns]
     if not pcols:
-        return {"skipped": "the patients table has no germline pharmacogenomic call "
-                           "(cohort.inputs.germline)"}  # fmt: skip
+        return {
+            "skipped": "the patients table has no germline pharmacogenomic call "
+            "(cohort.inputs.germline)"
+        }
     fp, iri = regimen_drug_sets(catalog)
     grade_cols = [f"{e[: -len('_grade3')]}_max_grade" for e in eps]
     f = (
@@ -125,23 +128,29 @@ def toxicity_by_genotype(
         tcols = [f"p_{e}" for e in eps if f"p_{e}" in truth.columns]
         f = f.merge(truth[[*KEYS, "regimen_id", *tcols]], on=[*KEYS, "regimen_id"], how="left")
     reg = f["regimen_id"].astype("string")
-    score = pd.to_numeric(f.get("dpyd_activity_score"), errors="coerce") if \
-        "dpyd_activity_score" in f.columns else pd.Series(np.nan, index=f.index)  # fmt: skip
-    ugt = f["ugt1a1_phenotype"].astype("string") if "ugt1a1_phenotype" in f.columns else \
-        pd.Series(pd.NA, index=f.index, dtype="string")  # fmt: skip
+    score = (
+        pd.to_numeric(f.get("dpyd_activity_score"), errors="coerce")
+        if "dpyd_activity_score" in f.columns
+        else pd.Series(np.nan, index=f.index)
+    )
+    ugt = (
+        f["ugt1a1_phenotype"].astype("string")
+        if "ugt1a1_phenotype" in f.columns
+        else pd.Series(pd.NA, index=f.index, dtype="string")
+    )
     on_fp = reg.isin(fp).fillna(False).to_numpy(bool)
     on_iri = reg.isin(iri).fillna(False).to_numpy(bool)
     groups = {
         "dpyd_carrier": on_fp & (score < 2).to_numpy(bool),
         "dpyd_non_carrier": on_fp & (score == 2).to_numpy(bool),
         "ugt1a1_poor": on_iri & (ugt == "poor").fillna(False).to_numpy(bool),
-        "ugt1a1_not_poor": on_iri & ugt.isin(["normal", "intermediate"]).fillna(False)
-        .to_numpy(bool),
-    }  # fmt: skip
+        "ugt1a1_not_poor": on_iri
+        & ugt.isin(["normal", "intermediate"]).fillna(False).to_numpy(bool),
+    }
     out: dict[str, Any] = {
         "population": "held-out lines given a fluoropyrimidine (DPYD groups) or irinotecan "
-                      "(UGT1A1 groups); carriers: DPYD activity score < 2",
-    }  # fmt: skip
+        "(UGT1A1 groups); carriers: DPYD activity score < 2",
+    }
     for name, mask in groups.items():
         out[name] = {}
         for ep, gcol in zip(eps, grade_cols, strict=True):
@@ -155,8 +164,9 @@ def toxicity_by_genotype(
     return out
 
 
-def _paired(a: np.ndarray, b: np.ndarray, groups: np.ndarray, *, bootstrap: int,
-            seed: int) -> dict[str, Any]:  # fmt: skip
+def _paired(
+    a: np.ndarray, b: np.ndarray, groups: np.ndarray, *, bootstrap: int, seed: int
+) -> dict[str, Any]:
     """Means of ``a`` and ``b`` and of ``a - b`` with a patient-bootstrap 95 % interval."""
     out: dict[str, Any] = {"n": int(len(a))}
     if not len(a):
@@ -216,8 +226,10 @@ def dosing_study(
     """
     need = {"relative_dose", "guideline_dose", "p_ae_grade3_at_guideline_dose"}
     if not need <= set(truth.columns):
-        return {"skipped": "the ground truth has no dose columns (synth.pgx.enabled=false or "
-                           "not a synthetic cohort)"}  # fmt: skip
+        return {
+            "skipped": "the ground truth has no dose columns (synth.pgx.enabled=false or "
+            "not a synthetic cohort)"
+        }
     fp, _ = regimen_drug_sets(catalog)
     eps = [e for e in _TRUE_AT if f"p_{e}_at_guideline_dose" in truth.columns]
     tcols = [
@@ -235,22 +247,24 @@ def dosing_study(
     score = pd.to_numeric(r.get("dpyd_activity_score", np.nan), errors="coerce")
     ura = pd.to_numeric(r.get("uracil_ng_ml", np.nan), errors="coerce")
     deficient = ((score == 0) | (ura >= 150)).fillna(False).to_numpy(bool)
-    top = r[r["rank"] == 1].merge(truth[[*KEYS, "regimen_id", *tcols]], on=[*KEYS, "regimen_id"],
-                                  how="left")  # fmt: skip
+    top = r[r["rank"] == 1].merge(
+        truth[[*KEYS, "regimen_id", *tcols]], on=[*KEYS, "regimen_id"], how="left"
+    )
     top_def = (
         (pd.to_numeric(top.get("dpyd_activity_score"), errors="coerce") == 0)
         | (pd.to_numeric(top.get("uracil_ng_ml"), errors="coerce") >= 150)
     ).fillna(False)
     out: dict[str, Any] = {
         "population": "held-out lines; the recommender's top regimen at its recommended "
-                      "starting dose (pgx_dose) vs the same regimen at the dose practice "
-                      "would have given it; true probabilities from the simulator",
+        "starting dose (pgx_dose) vs the same regimen at the dose practice "
+        "would have given it; true probabilities from the simulator",
         "held_out_lines": int(top[KEYS].drop_duplicates().shape[0]),
-    }  # fmt: skip
+    }
     sel = top[top["fluoropyrimidine"].to_numpy(bool)].copy()
     sel["recommended_dose"] = [dose_fraction(d) for d in sel["pgx_dose"]]
-    agree = np.isclose(sel["recommended_dose"].to_numpy(float),
-                       sel["guideline_dose"].to_numpy(float))  # fmt: skip
+    agree = np.isclose(
+        sel["recommended_dose"].to_numpy(float), sel["guideline_dose"].to_numpy(float)
+    )
     out["recommended_fluoropyrimidine_lines"] = int(len(sel))
     out["dose_agreement"] = _round(agree.mean()) if len(sel) else None
     carrier = (pd.to_numeric(sel.get("dpyd_activity_score"), errors="coerce") < 2).fillna(False)
@@ -262,26 +276,36 @@ def dosing_study(
         g = sel["patient_key"].to_numpy(dtype=object)
         rec[ep] = {
             "all": _paired(a[ok], b[ok], g[ok], bootstrap=bootstrap, seed=seed),
-            "dpyd_carriers": _paired(a[ok & carrier.to_numpy(bool)], b[ok & carrier.to_numpy(bool)],
-                                     g[ok & carrier.to_numpy(bool)], bootstrap=bootstrap,
-                                     seed=seed),
-        }  # fmt: skip
+            "dpyd_carriers": _paired(
+                a[ok & carrier.to_numpy(bool)],
+                b[ok & carrier.to_numpy(bool)],
+                g[ok & carrier.to_numpy(bool)],
+                bootstrap=bootstrap,
+                seed=seed,
+            ),
+        }
     out["recommended_fluoropyrimidine"] = rec
     if "given_regimen" in r.columns:
         given = r[["patient_key", "line_number", "given_regimen"]].drop_duplicates(KEYS)
         given = given.rename(columns={"given_regimen": "regimen_id"})
         given = given[given["regimen_id"].astype("string").isin(fp).fillna(False)]
         obs = given.merge(truth[[*KEYS, "regimen_id", *tcols]], on=[*KEYS, "regimen_id"])
-        obs_out: dict[str, Any] = {"lines": int(len(obs)),
-                                   "guideline_avoids": int(obs["guideline_dose"].isna().sum()),
-                                   "practice_dose_below_full": int((obs["relative_dose"] < 1)
-                                                                   .sum())}  # fmt: skip
+        obs_out: dict[str, Any] = {
+            "lines": int(len(obs)),
+            "guideline_avoids": int(obs["guideline_dose"].isna().sum()),
+            "practice_dose_below_full": int((obs["relative_dose"] < 1).sum()),
+        }
         for ep in eps:
             a = obs[f"p_{ep}_at_guideline_dose"].to_numpy(float)
             b = obs[f"p_{ep}"].to_numpy(float)
             ok = np.isfinite(a) & np.isfinite(b)
-            obs_out[ep] = _paired(a[ok], b[ok], obs["patient_key"].to_numpy(dtype=object)[ok],
-                                  bootstrap=bootstrap, seed=seed)  # fmt: skip
+            obs_out[ep] = _paired(
+                a[ok],
+                b[ok],
+                obs["patient_key"].to_numpy(dtype=object)[ok],
+                bootstrap=bootstrap,
+                seed=seed,
+            )
         out["observed_fluoropyrimidine"] = obs_out
     fp_rows = r["fluoropyrimidine"].to_numpy(bool)
     keys = (held_keys if held_keys is not None else r)[KEYS].drop_duplicates()
@@ -296,19 +320,20 @@ def dosing_study(
         "deficient_lines": int(ks_def.sum()),
         "deficient_lines_without_eligible_regimen": int((ks_def.to_numpy(bool) & no_option).sum()),
         "deficient_offered_fluoropyrimidine": int((deficient & fp_rows).sum()),
-        "deficient_recommended_fluoropyrimidine": int((top_def.to_numpy(bool)
-                                                       & top["fluoropyrimidine"]
-                                                       .to_numpy(bool)).sum()),
-    }  # fmt: skip
+        "deficient_recommended_fluoropyrimidine": int(
+            (top_def.to_numpy(bool) & top["fluoropyrimidine"].to_numpy(bool)).sum()
+        ),
+    }
     ga = rec.get("ae_grade3", {}).get("all", {})
     out["summary"] = {
-        "recommended_lower_than_observed": bool(ga.get("difference") is not None
-                                                and ga["difference"] < 0),
+        "recommended_lower_than_observed": bool(
+            ga.get("difference") is not None and ga["difference"] < 0
+        ),
         "ae_grade3_recommended": ga.get("recommended"),
         "ae_grade3_observed_dosing": ga.get("observed"),
         "no_deficient_patient_recommended": out["safety"]["deficient_recommended_fluoropyrimidine"]
         == 0,
-    }  # fmt: skip
+    }
     return out
 
 
@@ -331,7 +356,15 @@ def held_out_dosing(
 
     held = features.merge(held_keys[KEYS].drop_duplicates(), on=KEYS)
     ranking = rank_regimens(held, patients, lines, models, catalog, recommend)
-    out = dosing_study(ranking.ranked, truth, patients, lines, catalog, held_keys=held,
-                       bootstrap=bootstrap, seed=seed)  # fmt: skip
+    out = dosing_study(
+        ranking.ranked,
+        truth,
+        patients,
+        lines,
+        catalog,
+        held_keys=held,
+        bootstrap=bootstrap,
+        seed=seed,
+    )
     out["preset"] = recommend.preset
     return out

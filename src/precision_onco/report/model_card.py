@@ -37,16 +37,23 @@ _TEXT = {
         "synthetic": "This card describes models trained on the embedded synthetic cohort: "
         "its figures show the pipeline works, not how it performs on real patients.",
         "subgroup_of": "by",
-        "cancer_type": "cancer type", "line": "line", "sex": "sex",
-        "rows": "test rows", "patients": "test patients", "events": "events",
-        "bayes": "AUC of the true probabilities", "coverage": "interval coverage of the truth",
-        "observed": "observed", "predicted": "predicted",
+        "cancer_type": "cancer type",
+        "line": "line",
+        "sex": "sex",
+        "rows": "test rows",
+        "patients": "test patients",
+        "events": "events",
+        "bayes": "AUC of the true probabilities",
+        "coverage": "interval coverage of the truth",
+        "observed": "observed",
+        "predicted": "predicted",
         "intended_response_only": "Decision support for oncologists choosing among the therapy "
         "catalog's regimens for adult patients with the catalog's cancer types, at a given "
         "line: probabilities of {what}, with intervals and reasons. This cohort records no "
         "adverse-event grades: no toxicity is predicted. Not for use without the treating team, "
         "for cancers or regimens outside the catalog, or as the sole basis of a decision.",
-        "warnings": "Read first", "inputs": "Model inputs",
+        "warnings": "Read first",
+        "inputs": "Model inputs",
         "inputs_intro": "The models read these {n} inputs, all known when the line starts "
         "(canonical features and the cohort's declared extra columns); the leakage guard "
         "checked each of them.",
@@ -55,7 +62,8 @@ _TEXT = {
         "shown are {k}-fold cross-validated over every labelled patient.",
         "small_test_no_cv": "{ep}: only {n} events among the held-out patients; the held-out "
         "figures below are very uncertain (set split.cv_folds=5 for cross-validated ones).",
-        "cv": "cross-validated ({k} folds)", "held_out": "held-out",
+        "cv": "cross-validated ({k} folds)",
+        "held_out": "held-out",
         "external": "External validation: the held-out figures are measured on the separate "
         "validation file {file} (cohort.inputs.test_lines), whose patients the models never "
         "saw.",
@@ -86,17 +94,24 @@ _TEXT = {
         "; ses chiffres montrent que la chaîne fonctionne, pas ses performances sur de vrais "
         "patients.",
         "subgroup_of": "par",
-        "cancer_type": "type de cancer", "line": "ligne", "sex": "sexe",
-        "rows": "lignes de test", "patients": "patients de test", "events": "événements",
-        "bayes": "AUC des vraies probabilités", "coverage": "couverture de la vérité par "
-        "l'intervalle", "observed": "observé", "predicted": "prédit",
+        "cancer_type": "type de cancer",
+        "line": "ligne",
+        "sex": "sexe",
+        "rows": "lignes de test",
+        "patients": "patients de test",
+        "events": "événements",
+        "bayes": "AUC des vraies probabilités",
+        "coverage": "couverture de la vérité par l'intervalle",
+        "observed": "observé",
+        "predicted": "prédit",
         "intended_response_only": "Aide à la décision pour les oncologues choisissant parmi les "
         "protocoles du catalogue thérapeutique, chez l'adulte atteint d'un des cancers du "
         "catalogue, à une ligne donnée : probabilités de {what}, avec intervalles et "
         "justifications. Cette cohorte ne renseigne pas les grades d'événements indésirables : "
         "aucune toxicité n'est prédite. Ne pas utiliser sans l'équipe soignante, pour des "
         "cancers ou protocoles hors catalogue, ni comme seul fondement d'une décision.",
-        "warnings": "À lire d'abord", "inputs": "Variables d'entrée des modèles",
+        "warnings": "À lire d'abord",
+        "inputs": "Variables d'entrée des modèles",
         "inputs_intro": "Les modèles lisent ces {n} variables, toutes connues au début de la "
         "ligne (variables canoniques et colonnes déclarées de la cohorte) ; le garde-fou contre "
         "les fuites d'information les a toutes vérifiées.",
@@ -106,7 +121,8 @@ _TEXT = {
         "small_test_no_cv": "{ep} : seulement {n} événements chez les patients de test ; les "
         "chiffres ci-dessous sont très incertains (split.cv_folds=5 pour une validation "
         "croisée).",
-        "cv": "validation croisée ({k} plis)", "held_out": "patients de test",
+        "cv": "validation croisée ({k} plis)",
+        "held_out": "patients de test",
         "external": "Validation externe : les chiffres de test sont mesurés sur le fichier de "
         "validation distinct {file} (cohort.inputs.test_lines), dont les patients n'ont jamais "
         "servi à l'apprentissage.",
@@ -115,7 +131,7 @@ _TEXT = {
         "exécution (features.leakage.enabled=false).",
         "allowed": "Variables exemptées du garde-fou : {cols}.",
     },
-}  # fmt: skip
+}
 
 
 def calibration_svg(table: pd.DataFrame, label: str = "", size: int = 220) -> str:
@@ -130,23 +146,32 @@ def calibration_svg(table: pd.DataFrame, label: str = "", size: int = 220) -> st
             continue
         r = 2 + 4 * np.sqrt(float(n) / n_max)
         cx, cy = pad + float(p) * span, pad + (1 - float(o)) * span
-        pts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r:.1f}" fill="#1c5d99" '
-                   'fill-opacity="0.7"/>')  # fmt: skip
+        pts.append(
+            f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r:.1f}" fill="#1c5d99" fill-opacity="0.7"/>'
+        )
     alt = escape(str(label))
-    return (f'<svg width="{size}" height="{size}" viewBox="0 0 {size} {size}" role="img" '
-            f'aria-label="{alt}">'
-            f'<rect x="{pad}" y="{pad}" width="{span}" height="{span}" fill="none" '
-            f'stroke="#cbd2d9"/><line x1="{pad}" y1="{pad + span}" x2="{pad + span}" y2="{pad}" '
-            f'stroke="#9aa5b1" stroke-dasharray="4 3"/>{"".join(pts)}'
-            f'<text x="{pad}" y="{size - 6}" font-size="10">0</text>'
-            f'<text x="{pad + span - 6}" y="{size - 6}" font-size="10">1</text></svg>')  # fmt: skip
+    return (
+        f'<svg width="{size}" height="{size}" viewBox="0 0 {size} {size}" role="img" '
+        f'aria-label="{alt}">'
+        f'<rect x="{pad}" y="{pad}" width="{span}" height="{span}" fill="none" '
+        f'stroke="#cbd2d9"/><line x1="{pad}" y1="{pad + span}" x2="{pad + span}" y2="{pad}" '
+        f'stroke="#9aa5b1" stroke-dasharray="4 3"/>{"".join(pts)}'
+        f'<text x="{pad}" y="{size - 6}" font-size="10">0</text>'
+        f'<text x="{pad + span - 6}" y="{size - 6}" font-size="10">1</text></svg>'
+    )
 
 
 Summary = dict[str, list[tuple[str, float]]]
 
 
-def shap_summary(models: Mapping[str, Any], rows: pd.DataFrame, *, top: int = 10,
-                 sample: int = 500, seed: int = 0) -> Summary:
+def shap_summary(
+    models: Mapping[str, Any],
+    rows: pd.DataFrame,
+    *,
+    top: int = 10,
+    sample: int = 500,
+    seed: int = 0,
+) -> Summary:
     """Mean |TreeSHAP contribution| (log-odds) of each endpoint's top features on ``rows``."""
     from precision_onco.models.explain import contributions
 
@@ -161,13 +186,19 @@ def shap_summary(models: Mapping[str, Any], rows: pd.DataFrame, *, top: int = 10
     return out
 
 
-def render_model_card(metrics: Mapping[str, Any], *, calibration: Mapping[str, pd.DataFrame],
-                      shap: Mapping[str, list[tuple[str, float]]], cohort: Mapping[str, Any],
-                      lang: str = "en", generated: str | None = None,
-                      policy: Mapping[str, Any] | None = None,
-                      inputs: Mapping[str, Any] | None = None,
-                      policy_skipped: str | None = None,
-                      pgx: Mapping[str, Any] | None = None) -> str:
+def render_model_card(
+    metrics: Mapping[str, Any],
+    *,
+    calibration: Mapping[str, pd.DataFrame],
+    shap: Mapping[str, list[tuple[str, float]]],
+    cohort: Mapping[str, Any],
+    lang: str = "en",
+    generated: str | None = None,
+    policy: Mapping[str, Any] | None = None,
+    inputs: Mapping[str, Any] | None = None,
+    policy_skipped: str | None = None,
+    pgx: Mapping[str, Any] | None = None,
+) -> str:
     """The model card as a self-contained HTML page in ``lang``; ``policy``: the policy
     study (``reports/policy.json``), shown as its own section; ``inputs``: the training
     manifest (model inputs, leakage guard); ``policy_skipped``: why no policy study is shown;
@@ -180,8 +211,10 @@ def render_model_card(metrics: Mapping[str, Any], *, calibration: Mapping[str, p
     x = dict(_TEXT[lang])
     cv = metrics.get("cross_validation") or {}
     k_folds = cv.get("folds")
-    notes: list[str] = [x["not_modelled"].format(ep=ep, why=why) for ep, why in
-                        (metrics.get("skipped_endpoints") or {}).items()]
+    notes: list[str] = [
+        x["not_modelled"].format(ep=ep, why=why)
+        for ep, why in (metrics.get("skipped_endpoints") or {}).items()
+    ]
     lead_cv: dict[str, Any] = {}
     for ep, ss in (metrics.get("sample_size") or {}).items():
         if ss.get("small"):
@@ -203,19 +236,35 @@ def render_model_card(metrics: Mapping[str, Any], *, calibration: Mapping[str, p
         notes.append(x["policy_skipped"].format(why=policy_skipped))
     if not any(ep != "response" for ep in endpoints):
         x["intended"] = x["intended_response_only"].format(
-            what=", ".join(endpoints) if endpoints else "—")
+            what=", ".join(endpoints) if endpoints else "—"
+        )
     x["cv"] = x["cv"].format(k=k_folds)
     env = _env()
     return env.get_template("model_card.html.j2").render(
-        t=labels(lang), x=x, lang=lang, metrics=endpoints, cohort=cohort, notes=notes,
-        lead_cv=lead_cv, inputs=list((inputs or {}).get("features") or []),
-        test_rows=metrics.get("test_rows"), test_patients=metrics.get("test_patients"),
-        calibration={k: calibration_svg(v, f"{labels(lang)['calibration']} {k}: "
-                                           f"{_TEXT[lang]['predicted']} / "
-                                           f"{_TEXT[lang]['observed']}")
-                     for k, v in calibration.items() if k in endpoints},
-        shap=shap, num=lambda v, d=3: fmt_number(v, lang, d),
-        policy=policy_context(policy, lang), pgx=pgx_context(pgx, lang),
+        t=labels(lang),
+        x=x,
+        lang=lang,
+        metrics=endpoints,
+        cohort=cohort,
+        notes=notes,
+        lead_cv=lead_cv,
+        inputs=list((inputs or {}).get("features") or []),
+        test_rows=metrics.get("test_rows"),
+        test_patients=metrics.get("test_patients"),
+        calibration={
+            k: calibration_svg(
+                v,
+                f"{labels(lang)['calibration']} {k}: "
+                f"{_TEXT[lang]['predicted']} / "
+                f"{_TEXT[lang]['observed']}",
+            )
+            for k, v in calibration.items()
+            if k in endpoints
+        },
+        shap=shap,
+        num=lambda v, d=3: fmt_number(v, lang, d),
+        policy=policy_context(policy, lang),
+        pgx=pgx_context(pgx, lang),
         generated=generated or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         css=env.loader.get_source(env, "report.css")[0],  # type: ignore[union-attr]
     )

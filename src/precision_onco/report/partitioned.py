@@ -37,11 +37,18 @@ def _of(frame: pd.DataFrame, keys: set[str]) -> pd.DataFrame:
     return frame[frame["patient_key"].isin(keys)] if "patient_key" in frame.columns else frame
 
 
-def _write(part: tuple[dict[tuple[str, int], Any], dict[str, pd.DataFrame]],
-           ctx: _Context) -> list[Path]:  # fmt: skip
+def _write(
+    part: tuple[dict[tuple[str, int], Any], dict[str, pd.DataFrame]], ctx: _Context
+) -> list[Path]:
     answers, tables = part
-    return write_patient_reports(answers, **tables, catalog=ctx.catalog, genes=ctx.genes,
-                                 langs=ctx.langs, out_dir=ctx.out_dir)  # fmt: skip
+    return write_patient_reports(
+        answers,
+        **tables,
+        catalog=ctx.catalog,
+        genes=ctx.genes,
+        langs=ctx.langs,
+        out_dir=ctx.out_dir,
+    )
 
 
 def write_reports(
@@ -62,8 +69,9 @@ def write_reports(
     comp = compute or LOCAL
     tables = {"features": features, "patients": patients, "lines": lines, "variants": variants}
     if not comp.distributed or not answers:
-        return write_patient_reports(answers, **tables, catalog=catalog, genes=genes,
-                                     langs=langs, out_dir=out_dir)  # fmt: skip
+        return write_patient_reports(
+            answers, **tables, catalog=catalog, genes=genes, langs=langs, out_dir=out_dir
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     items = list(answers.items())
     parts = []
@@ -79,8 +87,9 @@ def _print(files: list[Path], chromium: str) -> list[Path]:
     return [html_to_pdf(f, f.with_suffix(".pdf"), chromium=chromium) for f in files]
 
 
-def print_pdfs(files: Sequence[Path], *, chromium: str, compute: Compute | None = None
-               ) -> list[Path]:  # fmt: skip
+def print_pdfs(
+    files: Sequence[Path], *, chromium: str, compute: Compute | None = None
+) -> list[Path]:
     """Print every HTML file to a PDF beside it; by partitions on a distributed ``compute``."""
     comp = compute or LOCAL
     parts = [list(files[sl]) for sl in split_even(len(files), comp.partitions(len(files)))]

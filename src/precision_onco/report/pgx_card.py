@@ -113,14 +113,19 @@ def pgx_context(pgx: Mapping[str, Any] | None, lang: str) -> dict[str, Any] | No
     rows = []
     for g, label in t["groups"].items():
         for ep, res in (tox.get(g) or {}).items():
-            rows.append({
-                "group": label, "endpoint": t["endpoints"].get(ep, ep), "n": res.get("n", 0),
-                "events": res.get("events", 0),
-                "auc": _ci(res.get("auc"), res.get("auc_low"), res.get("auc_high"), lang),
-                "predicted": num(res.get("mean_predicted")),
-                "observed": num(res.get("observed_rate")),
-                "true": num(res.get("mean_true_probability")), "ece": num(res.get("ece")),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "group": label,
+                    "endpoint": t["endpoints"].get(ep, ep),
+                    "n": res.get("n", 0),
+                    "events": res.get("events", 0),
+                    "auc": _ci(res.get("auc"), res.get("auc_low"), res.get("auc_high"), lang),
+                    "predicted": num(res.get("mean_predicted")),
+                    "observed": num(res.get("observed_rate")),
+                    "true": num(res.get("mean_true_probability")),
+                    "ece": num(res.get("ece")),
+                }
+            )
     out: dict[str, Any] = {"t": t, "rows": rows, "skipped": tox.get("skipped")}
     dosing = pgx.get("dosing") or {}
     rec = dosing.get("recommended_fluoropyrimidine") or {}
@@ -128,15 +133,26 @@ def pgx_context(pgx: Mapping[str, Any] | None, lang: str) -> dict[str, Any] | No
         n = dosing.get("recommended_fluoropyrimidine_lines", 0)
         c = (rec.get("ae_grade3", {}).get("dpyd_carriers") or {}).get("n", 0)
         out["dosing_intro"] = t["dosing"].format(n=n, c=c)
-        out["dosing"] = [{
-            "endpoint": t["endpoints"].get(ep, ep), "rec": num(r["all"].get("recommended")),
-            "obs": num(r["all"].get("observed")),
-            "diff": _ci(r["all"].get("difference"), r["all"].get("difference_low"),
-                        r["all"].get("difference_high"), lang),
-            "diff_carriers": _ci(r["dpyd_carriers"].get("difference"),
-                                 r["dpyd_carriers"].get("difference_low"),
-                                 r["dpyd_carriers"].get("difference_high"), lang),
-        } for ep, r in rec.items()]  # fmt: skip
+        out["dosing"] = [
+            {
+                "endpoint": t["endpoints"].get(ep, ep),
+                "rec": num(r["all"].get("recommended")),
+                "obs": num(r["all"].get("observed")),
+                "diff": _ci(
+                    r["all"].get("difference"),
+                    r["all"].get("difference_low"),
+                    r["all"].get("difference_high"),
+                    lang,
+                ),
+                "diff_carriers": _ci(
+                    r["dpyd_carriers"].get("difference"),
+                    r["dpyd_carriers"].get("difference_low"),
+                    r["dpyd_carriers"].get("difference_high"),
+                    lang,
+                ),
+            }
+            for ep, r in rec.items()
+        ]
         lower = (dosing.get("summary") or {}).get("recommended_lower_than_observed")
         out["verdict"] = t["lower"] if lower else t["not_lower"]
         s = dosing.get("safety") or {}

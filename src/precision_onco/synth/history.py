@@ -54,8 +54,12 @@ class History:
 #: probabilities had the regimen been given at the pharmacogenomic starting dose the
 #: recommender gives it (``guideline_dose``), on top of practice's clinical (frailty)
 #: reduction — the lower of the two; NaN where the guidance avoids the regimen.
-GUIDELINE_ENDPOINTS = ("response", "ae_grade3", "ae_hematologic_grade3",
-                       "ae_gastrointestinal_grade3")  # fmt: skip
+GUIDELINE_ENDPOINTS = (
+    "response",
+    "ae_grade3",
+    "ae_hematologic_grade3",
+    "ae_gastrointestinal_grade3",
+)
 
 
 def _baseline_labs(rng: np.random.Generator, p: pd.DataFrame) -> pd.DataFrame:
@@ -88,13 +92,17 @@ def _choose(
     """Clinician's choice: returns the chosen regimen index and the choice probabilities."""
     ecog = state["ecog"].to_numpy()
     frailty = (
-        0.6 * (ecog >= 2) + 0.6 * (ecog >= 3) + 0.4 * (state["age_at_line"].to_numpy() >= 75)
+        0.6 * (ecog >= 2)
+        + 0.6 * (ecog >= 3)
+        + 0.4 * (state["age_at_line"].to_numpy() >= 75)
         + 0.4 * (state["albumin"].to_numpy() < 3.2)
         + 0.3 * (state["creatinine_clearance"].to_numpy() < 45)
-    )  # fmt: skip
+    )
     pref = np.where(elig, arrays.preference[None, :], np.inf)
     rank = pref - pref.min(axis=1, keepdims=True)
-    score = -cfg.guideline_adherence * rank - cfg.frailty_aversion * frailty[:, None] * arrays.grade3
+    score = (
+        -cfg.guideline_adherence * rank - cfg.frailty_aversion * frailty[:, None] * arrays.grade3
+    )
     score = np.where(elig, score / cfg.choice_temperature, -np.inf)
     score -= score.max(axis=1, keepdims=True)
     w = np.exp(score)
@@ -162,9 +170,10 @@ def simulate_history(
     labs = _baseline_labs(rng, patients)
     ecog = patients["ecog"].to_numpy().copy()
     age = patients["age_at_diagnosis"].to_numpy(float) + rng.uniform(0, 0.2, n)
-    start = patients["diagnosis_date"].to_numpy().astype("datetime64[D]") + rng.integers(
-        20, 90, n
-    ) * _DAY
+    start = (
+        patients["diagnosis_date"].to_numpy().astype("datetime64[D]")
+        + rng.integers(20, 90, n) * _DAY
+    )
     prior_exposure = np.zeros((n, R), dtype=bool)
     prior_classes = np.zeros((n, len(arrays.class_names)), dtype=bool)
     prior_io = np.zeros(n, dtype=bool)
@@ -181,9 +190,17 @@ def simulate_history(
         if not len(idx):
             break
         st = patients.iloc[idx][
-            ["pidx", "cancer_type", "oncotree_code", "msi_status", "pdl1_tps", "autoimmune_disease",
-             "diabetes", "ild_history"]
-        ].reset_index(drop=True)  # fmt: skip
+            [
+                "pidx",
+                "cancer_type",
+                "oncotree_code",
+                "msi_status",
+                "pdl1_tps",
+                "autoimmune_disease",
+                "diabetes",
+                "ild_history",
+            ]
+        ].reset_index(drop=True)
         st["line_number"] = line_number
         st["ecog"] = ecog[idx]
         st["age_at_line"] = age[idx]
@@ -196,8 +213,12 @@ def simulate_history(
         bm = status.iloc[idx].reset_index(drop=True)
         elig = eligibility(st, bm, catalog, prior_exposure=prior_exposure[idx]).mask
         has_option = elig.any(axis=1)
-        st, bm, elig, idx = st[has_option].reset_index(drop=True), bm[has_option].reset_index(
-            drop=True), elig[has_option], idx[has_option]  # fmt: skip
+        st, bm, elig, idx = (
+            st[has_option].reset_index(drop=True),
+            bm[has_option].reset_index(drop=True),
+            elig[has_option],
+            idx[has_option],
+        )
         active[:] = False
         if not len(idx):
             break
@@ -220,8 +241,9 @@ def simulate_history(
             tox_shift_g, rr_g, resp_shift_g = dose_effects(germ, followed, regs, cfg.pgx, cats)
             tox_shift, rr, resp_shift = dose_effects(germ, dose, regs, cfg.pgx, cats)
             g_resp = expit(intercepts.response[None, :] + r_off + resp_shift_g)
-            g_cat, _, g_any = toxicity_probabilities(t_off + tox_shift_g, arrays,
-                                                     intercepts.toxicity, rr_g)  # fmt: skip
+            g_cat, _, g_any = toxicity_probabilities(
+                t_off + tox_shift_g, arrays, intercepts.toxicity, rr_g
+            )
             r_off, t_off = r_off + resp_shift, t_off + tox_shift
         p_resp = expit(intercepts.response[None, :] + r_off)
         p_cat, p_other, p_any = toxicity_probabilities(t_off, arrays, intercepts.toxicity, rr)
@@ -252,14 +274,16 @@ def simulate_history(
             for ep in GUIDELINE_ENDPOINTS:
                 if ep in at_g:
                     truth[f"p_{ep}_at_guideline_dose"] = np.where(
-                        np.isnan(gd), np.nan, at_g[ep][rows, cols])
+                        np.isnan(gd), np.nan, at_g[ep][rows, cols]
+                    )
         truth_frames.append(truth)
         ref = (line_number == arrays.min_line[cols]) & (st["ecog"].to_numpy()[rows] <= 1)
         ref_reg.append(cols[ref])
         ref_resp.append(r_off[rows[ref], cols[ref]])
         ref_tox.append(t_off[rows[ref], cols[ref]])
-        ref_rr.append(rr[rows[ref], cols[ref], :] if rr is not None
-                      else np.ones((int(ref.sum()), K)))  # fmt: skip
+        ref_rr.append(
+            rr[rows[ref], cols[ref], :] if rr is not None else np.ones((int(ref.sum()), K))
+        )
 
         # outcomes of the chosen regimen
         m = len(idx)
@@ -273,14 +297,16 @@ def simulate_history(
         severe = any_grade >= 3
         best = _best_response(rng, responded, arrays.immunotherapy[chosen])
         disc = severe & (rng.random(m) < np.where(any_grade >= 4, 0.7, 0.4))
-        median_days = np.select([best == "CR", best == "PR", best == "SD", best == "PD"],
-                                [420, 300, 160, 75], 45)  # fmt: skip
+        median_days = np.select(
+            [best == "CR", best == "PR", best == "SD", best == "PD"], [420, 300, 160, 75], 45
+        )
         duration = np.maximum(14, np.exp(rng.normal(np.log(median_days), 0.45))).astype(int)
         start_i = start[idx]
         end_i = start_i + duration * _DAY
         died = any_grade >= 5
-        line = st[["pidx", "line_number", "ecog", "age_at_line", *labs.columns, "pdl1_tps",
-                   "msi_status"]].copy()  # fmt: skip
+        line = st[
+            ["pidx", "line_number", "ecog", "age_at_line", *labs.columns, "pdl1_tps", "msi_status"]
+        ].copy()
         line["regimen_id"] = np.asarray(catalog.regimen_ids, dtype=object)[chosen]
         line["start_date"] = start_i
         line["end_date"] = np.where(end_i <= cutoff, end_i, np.datetime64("NaT"))
@@ -302,15 +328,19 @@ def simulate_history(
         lab = labs.iloc[idx]
         labs.iloc[idx, labs.columns.get_loc("albumin")] = np.clip(
             lab["albumin"].to_numpy() - 0.1 - 0.15 * pd_ + 0.1 * responded + rng.normal(0, 0.25, m),
-            1.8, 5.2,
+            1.8,
+            5.2,
         )
         labs.iloc[idx, labs.columns.get_loc("nlr")] = np.clip(
             lab["nlr"].to_numpy() * np.exp(rng.normal(0.1 * pd_, 0.25)), 0.5, 40
         )
         labs.iloc[idx, labs.columns.get_loc("creatinine_clearance")] = np.clip(
-            lab["creatinine_clearance"].to_numpy() - rng.uniform(0, 5, m)
-            - 5 * arrays.platinum[chosen], 15, 180,
-        )  # fmt: skip
+            lab["creatinine_clearance"].to_numpy()
+            - rng.uniform(0, 5, m)
+            - 5 * arrays.platinum[chosen],
+            15,
+            180,
+        )
         labs.iloc[idx, labs.columns.get_loc("hemoglobin")] = np.clip(
             lab["hemoglobin"].to_numpy() - 0.3 + rng.normal(0, 0.6, m), 6.5, 17.5
         )
@@ -330,9 +360,12 @@ def simulate_history(
         age[idx] += (duration + gap) / 365.25
         start[idx] = end_i + gap * _DAY
         p_next = expit(
-            1.1 - 0.8 * (ecog[idx] >= 2) - 1.0 * (ecog[idx] >= 3) - 0.03 * (age[idx] - 65)
+            1.1
+            - 0.8 * (ecog[idx] >= 2)
+            - 1.0 * (ecog[idx] >= 3)
+            - 0.03 * (age[idx] - 65)
             + 0.3 * responded
-        )  # fmt: skip
+        )
         go_on = (rng.random(m) < p_next) & ~died & (ecog[idx] <= 3) & (start[idx] <= cutoff)
         active[idx[go_on]] = True
 

@@ -29,8 +29,15 @@ from scipy.special import expit, logit
 from precision_onco.catalog import Catalog
 from precision_onco.config.schema import EffectsConfig
 
-__all__ = ["Intercepts", "RegimenArrays", "apply_relative_risk", "solve_intercepts",
-           "response_offsets", "toxicity_offsets", "toxicity_probabilities"]  # fmt: skip
+__all__ = [
+    "Intercepts",
+    "RegimenArrays",
+    "apply_relative_risk",
+    "solve_intercepts",
+    "response_offsets",
+    "toxicity_offsets",
+    "toxicity_probabilities",
+]
 
 _FLOOR = 0.002  # grade >= 3 rate of a category a trial did not report
 _ALB_REF, _NLR_REF, _TMB_REF = 3.9, 3.5, 8.0
@@ -118,8 +125,11 @@ def response_offsets(
         + e.response_per_log_nlr * (np.log(state["nlr"].to_numpy()) - np.log(_NLR_REF))
     )
     tps = state["pdl1_tps"].to_numpy(float)
-    pdl1 = np.where(np.isnan(tps), 0.0, np.where(tps >= 50, e.io_pdl1_high,
-                    np.where(tps >= 1, e.io_pdl1_low, 0.0)))  # fmt: skip
+    pdl1 = np.where(
+        np.isnan(tps),
+        0.0,
+        np.where(tps >= 50, e.io_pdl1_high, np.where(tps >= 1, e.io_pdl1_low, 0.0)),
+    )
     io_mod = (
         e.io_per_log2_tmb * (np.log2(state["tmb"].to_numpy() + 1) - np.log2(_TMB_REF + 1))
         + pdl1
@@ -142,7 +152,9 @@ def response_offsets(
     return off
 
 
-def toxicity_offsets(state: pd.DataFrame, arrays: RegimenArrays, effects: EffectsConfig) -> np.ndarray:
+def toxicity_offsets(
+    state: pd.DataFrame, arrays: RegimenArrays, effects: EffectsConfig
+) -> np.ndarray:
     """``g_r(s)``, shared by all toxicity categories of a regimen: shape (n, R)."""
     e = effects
     age = state["age_at_line"].to_numpy(float)
@@ -153,9 +165,10 @@ def toxicity_offsets(state: pd.DataFrame, arrays: RegimenArrays, effects: Effect
         + e.tox_prior_grade3 * state["prior_grade3"].to_numpy()
     )
     renal = np.clip(60 - state["creatinine_clearance"].to_numpy(float), 0, None) / 10
-    return base[:, None] + arrays.platinum[None, :] * (
-        e.tox_platinum_per_10_crcl_below_60 * renal
-    )[:, None]
+    return (
+        base[:, None]
+        + arrays.platinum[None, :] * (e.tox_platinum_per_10_crcl_below_60 * renal)[:, None]
+    )
 
 
 def apply_relative_risk(p: np.ndarray, rr: np.ndarray | None) -> np.ndarray:
@@ -203,8 +216,8 @@ def solve_intercepts(
     """Intercepts that make the reference rows' mean probabilities equal the published rates.
 
     ``ref_*`` hold, for every reference (row, regimen) pair, the regimen index
-    and the offsets of that pair (and, optionally, its per-category relative risks). Regimens with no reference row keep their
-    current intercepts.
+    and the offsets of that pair (and, optionally, its per-category relative risks). Regimens
+    with no reference row keep their current intercepts.
     """
     R = len(arrays.orr)
     counts = np.bincount(ref_regimen, minlength=R)
@@ -216,8 +229,9 @@ def solve_intercepts(
 
     def mean_tox(d: np.ndarray) -> np.ndarray:
         z = ref_tox_off + d[ref_regimen]
-        cat = apply_relative_risk(expit(arrays.category_logit[ref_regimen] + z[:, None]),
-                                  ref_tox_rr)
+        cat = apply_relative_risk(
+            expit(arrays.category_logit[ref_regimen] + z[:, None]), ref_tox_rr
+        )
         other = expit(arrays.other_logit[ref_regimen] + z)
         p = 1.0 - (1.0 - other) * np.prod(1.0 - cat, axis=1)
         return np.bincount(ref_regimen, weights=p, minlength=R) / np.maximum(counts, 1)

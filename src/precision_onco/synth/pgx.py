@@ -98,8 +98,9 @@ class Germline:
         return np.array(out, dtype=object)
 
     def ugt1a1_diplotype(self) -> np.ndarray:
-        return np.array(["/".join(sorted(p, key=lambda s: int(s[1:]))) for p in self.ugt1a1],
-                        dtype=object)  # fmt: skip
+        return np.array(
+            ["/".join(sorted(p, key=lambda s: int(s[1:]))) for p in self.ugt1a1], dtype=object
+        )
 
     def ugt1a1_phenotype(self) -> np.ndarray:
         k = (self.ugt1a1 != "*1").sum(axis=1)
@@ -107,12 +108,14 @@ class Germline:
 
     def state(self, uracil: np.ndarray | None = None) -> pd.DataFrame:
         """The PGx columns the recommender reads (:data:`PGX_STATE_COLUMNS`)."""
-        df = pd.DataFrame({
-            "dpyd_activity_score": self.activity_score,
-            "dpyd_diplotype": self.dpyd_diplotype(),
-            "ugt1a1_phenotype": self.ugt1a1_phenotype(),
-            "ugt1a1_diplotype": self.ugt1a1_diplotype(),
-        })  # fmt: skip
+        df = pd.DataFrame(
+            {
+                "dpyd_activity_score": self.activity_score,
+                "dpyd_diplotype": self.dpyd_diplotype(),
+                "ugt1a1_phenotype": self.ugt1a1_phenotype(),
+                "ugt1a1_diplotype": self.ugt1a1_diplotype(),
+            }
+        )
         if uracil is not None:
             df["uracil_ng_ml"] = uracil
         return df
@@ -124,8 +127,9 @@ def _haplotypes(rng: np.random.Generator, n: int, freqs: dict[str, float], ref: 
     return np.array(names, dtype=object)[rng.choice(len(names), size=(n, 2), p=p)]
 
 
-def draw_germline(rng: np.random.Generator, n: int, cfg: SynthPgxConfig,
-                  defs: Definitions | None = None) -> Germline:  # fmt: skip
+def draw_germline(
+    rng: np.random.Generator, n: int, cfg: SynthPgxConfig, defs: Definitions | None = None
+) -> Germline:
     """Draw the DPYD and UGT1A1 genotypes, uracilemia and reporting of ``n`` patients.
 
     A carrier frequency ``c`` becomes the per-copy frequency ``1 - sqrt(1 - c)``.
@@ -134,8 +138,9 @@ def draw_germline(rng: np.random.Generator, n: int, cfg: SynthPgxConfig,
     dpyd_gene, ugt_gene = defs.genes["DPYD"], defs.genes["UGT1A1"]
     dpyd_alleles = {a.name: a for a in dpyd_gene.alleles}
     unknown = [k for k in cfg.dpyd_carrier_frequency if k not in dpyd_alleles]
-    unknown += [k for k in cfg.ugt1a1_allele_frequency if k not in
-                {a.name for a in ugt_gene.alleles}]  # fmt: skip
+    unknown += [
+        k for k in cfg.ugt1a1_allele_frequency if k not in {a.name for a in ugt_gene.alleles}
+    ]
     if unknown:
         raise ValueError(
             f"synth.pgx: alleles {unknown} are not in the definitions file "
@@ -150,9 +155,15 @@ def draw_germline(rng: np.random.Generator, n: int, cfg: SynthPgxConfig,
     score = np.vectorize(value.get, otypes=[float])(dpyd).sum(axis=1)
     n_var = (dpyd != "").sum(axis=1)
     first = np.where(dpyd[:, 0] != "", dpyd[:, 0], dpyd[:, 1])
-    rr = np.where(n_var == 0, 1.0, np.where(
-        n_var == 1, np.vectorize(lambda a: rr1.get(a, 1.0), otypes=[float])(first),
-        cfg.dpyd_two_variant_relative_risk))  # fmt: skip
+    rr = np.where(
+        n_var == 0,
+        1.0,
+        np.where(
+            n_var == 1,
+            np.vectorize(lambda a: rr1.get(a, 1.0), otypes=[float])(first),
+            cfg.dpyd_two_variant_relative_risk,
+        ),
+    )
     decreased = {a.name for a in ugt_gene.alleles if a.decreased}
     poor = np.isin(ugt, list(decreased)).sum(axis=1) >= 2
     med = {float(k): float(v) for k, v in cfg.uracil_median_by_activity.items()}
@@ -184,13 +195,25 @@ def germline_records(germ: Germline, defs: Definitions | None = None) -> pd.Data
                 else:
                     ref, alt = v.ref, str(v.alt)
                 cons, hgvsc = _ANNOTATION.get(v.name or a.name, ("intron_variant", ""))
-                frames.append(pd.DataFrame({
-                    "pidx": np.arange(n), "gene": gene, "chrom": f"chr{g.chrom}",
-                    "pos": np.int64(v.pos), "ref": ref, "alt": alt, "consequence": cons,
-                    "variant_class": "SNV" if len(ref) == len(alt) else "insertion",
-                    "hgvsp": "", "hgvsc": hgvsc,
-                    "gt": np.array(["0/0", "0/1", "1/1"], dtype=object)[np.minimum(copies, 2)],
-                }))  # fmt: skip
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "pidx": np.arange(n),
+                            "gene": gene,
+                            "chrom": f"chr{g.chrom}",
+                            "pos": np.int64(v.pos),
+                            "ref": ref,
+                            "alt": alt,
+                            "consequence": cons,
+                            "variant_class": "SNV" if len(ref) == len(alt) else "insertion",
+                            "hgvsp": "",
+                            "hgvsc": hgvsc,
+                            "gt": np.array(["0/0", "0/1", "1/1"], dtype=object)[
+                                np.minimum(copies, 2)
+                            ],
+                        }
+                    )
+                )
     out = pd.concat(frames, ignore_index=True).drop_duplicates(["pidx", "chrom", "pos"])
     alt_copies = out["gt"].map({"0/0": 0, "0/1": 1, "1/1": 2}).to_numpy()
     out["driver"] = False
@@ -226,8 +249,9 @@ class PgxRegimens:
         )
 
 
-def measure_uracil(rng: np.random.Generator, germ: Germline, fp_option: np.ndarray,
-                   cfg: SynthPgxConfig) -> np.ndarray:  # fmt: skip
+def measure_uracil(
+    rng: np.random.Generator, germ: Germline, fp_option: np.ndarray, cfg: SynthPgxConfig
+) -> np.ndarray:
     """Uracilemia at line start (ng/mL, 0.1 resolution); NaN where not measured (no
     fluoropyrimidine option, or not measured in practice)."""
     m = len(fp_option)
@@ -236,9 +260,14 @@ def measure_uracil(rng: np.random.Generator, germ: Germline, fp_option: np.ndarr
     return np.where(measured, np.round(value, 1), np.nan)
 
 
-def practice_doses(rng: np.random.Generator, germ: Germline, uracil: np.ndarray,
-                   frail: np.ndarray, regs: PgxRegimens, cfg: SynthPgxConfig,
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+def practice_doses(
+    rng: np.random.Generator,
+    germ: Germline,
+    uracil: np.ndarray,
+    frail: np.ndarray,
+    regs: PgxRegimens,
+    cfg: SynthPgxConfig,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Practice's relative starting dose of every regimen (m, R), where practice avoids a
     fluoropyrimidine regimen for a known deficiency (m, R), and the clinical part of the dose
     (m, R): the frailty reduction alone, which a prescriber following the pharmacogenomic
@@ -250,8 +279,9 @@ def practice_doses(rng: np.random.Generator, germ: Germline, uracil: np.ndarray,
     partial = ~complete & (((u >= 16) & (u < 150)) | np.isin(as_known, [1.0, 1.5]))
     avoid_row = complete & (rng.random(m) < cfg.practice_avoid_known_deficient)
     reduce_row = partial & (rng.random(m) < cfg.practice_reduce_known_partial)
-    fp_dose = np.where(complete, 0.5, np.where(
-        reduce_row, np.where(germ.reported | (u >= 50), 0.5, 0.75), 1.0))  # fmt: skip
+    fp_dose = np.where(
+        complete, 0.5, np.where(reduce_row, np.where(germ.reported | (u >= 50), 0.5, 0.75), 1.0)
+    )
     iri_dose = np.where(
         germ.reported & germ.ugt1a1_poor & (rng.random(m) < cfg.practice_reduce_ugt1a1_poor),
         0.7,
@@ -259,8 +289,9 @@ def practice_doses(rng: np.random.Generator, germ: Germline, uracil: np.ndarray,
     )
     frail_dose = np.where(frail & (rng.random(m) < cfg.practice_reduce_frail), 0.8, 1.0)
     clinical = np.where(regs.cytotoxic[None, :], frail_dose[:, None], np.ones((m, r)))
-    dose = np.where(regs.fluoropyrimidine[None, :], np.minimum(clinical, fp_dose[:, None]),
-                    clinical)  # fmt: skip
+    dose = np.where(
+        regs.fluoropyrimidine[None, :], np.minimum(clinical, fp_dose[:, None]), clinical
+    )
     dose = np.where(regs.irinotecan[None, :], np.minimum(dose, iri_dose[:, None]), dose)
     avoid = avoid_row[:, None] & regs.fluoropyrimidine[None, :]
     return dose, avoid, clinical
@@ -279,8 +310,9 @@ def guideline_doses(germ: Germline, uracil: np.ndarray, regs: PgxRegimens) -> np
     return np.where(avoid, np.nan, frac)
 
 
-def dose_effects(germ: Germline, dose: np.ndarray, regs: PgxRegimens, cfg: SynthPgxConfig,
-                 categories: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+def dose_effects(
+    germ: Germline, dose: np.ndarray, regs: PgxRegimens, cfg: SynthPgxConfig, categories: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Toxicity log-odds shift (m, R), relative risk per category (m, R, K) and response
     log-odds shift (m, R) of every regimen at ``dose``."""
     c_dpyd = np.maximum(germ.activity_score / 2.0, _MIN_CLEARANCE)[:, None]

@@ -76,31 +76,56 @@ class _Chunk:
 
 
 def _simulate_chunk(
-    seed_key: tuple[int, ...], n: int, first_id: int, cfg: SynthConfig, catalog: Catalog,
+    seed_key: tuple[int, ...],
+    n: int,
+    first_id: int,
+    cfg: SynthConfig,
+    catalog: Catalog,
     panel: Panel,
-) -> _Chunk:  # fmt: skip
+) -> _Chunk:
     rng = _rng(cfg.seed, *seed_key, 0)
     base = simulate_baseline(
-        rng, n, cancer_mix=dict(cfg.cancer_mix), first_id=first_id, id_prefix=cfg.patient_id_prefix,
-        diagnosis=(cfg.diagnosis_start, cfg.diagnosis_end), panel=panel,
-    )  # fmt: skip
+        rng,
+        n,
+        cancer_mix=dict(cfg.cancer_mix),
+        first_id=first_id,
+        id_prefix=cfg.patient_id_prefix,
+        diagnosis=(cfg.diagnosis_start, cfg.diagnosis_end),
+        panel=panel,
+    )
     calls, tmb = simulate_calls(
-        rng, base, panel=panel, panel_size_mb=cfg.panel_size_mb,
+        rng,
+        base,
+        panel=panel,
+        panel_size_mb=cfg.panel_size_mb,
         exclude_from_passengers=_exclude_from_passengers(catalog),
-    )  # fmt: skip
+    )
     passed = calls[calls["filter"] == "PASS"]
-    status = biomarker_status(catalog.biomarkers, markers=base.patients, variants=passed, key="pidx")
+    status = biomarker_status(
+        catalog.biomarkers, markers=base.patients, variants=passed, key="pidx"
+    )
     germ = draw_germline(_rng(cfg.seed, *seed_key, 2), n, cfg.pgx) if cfg.pgx.enabled else None
     return _Chunk(patients=base.patients, calls=calls, status=status, tmb=tmb, germline=germ)
 
 
-def _history(seed_key: tuple[int, ...], chunk: _Chunk, cfg: SynthConfig, catalog: Catalog,
-             intercepts: Intercepts) -> History:  # fmt: skip
+def _history(
+    seed_key: tuple[int, ...],
+    chunk: _Chunk,
+    cfg: SynthConfig,
+    catalog: Catalog,
+    intercepts: Intercepts,
+) -> History:
     return simulate_history(
-        _rng(cfg.seed, *seed_key, 1), chunk.patients, chunk.status, chunk.tmb, catalog=catalog,
-        cfg=cfg, intercepts=intercepts, germline=chunk.germline,
+        _rng(cfg.seed, *seed_key, 1),
+        chunk.patients,
+        chunk.status,
+        chunk.tmb,
+        catalog=catalog,
+        cfg=cfg,
+        intercepts=intercepts,
+        germline=chunk.germline,
         pgx_rng=_rng(cfg.seed, *seed_key, 3),
-    )  # fmt: skip
+    )
 
 
 def calibrate(cfg: SynthConfig, catalog: Catalog, panel: Panel | None = None) -> Intercepts:
@@ -112,13 +137,18 @@ def calibrate(cfg: SynthConfig, catalog: Catalog, panel: Panel | None = None) ->
     """
     panel = panel or load_panel()
     arrays = RegimenArrays.from_catalog(catalog)
-    chunk = _simulate_chunk((_CALIBRATION_STREAM,), cfg.calibration_patients, 0, cfg, catalog,
-                            panel)  # fmt: skip
+    chunk = _simulate_chunk(
+        (_CALIBRATION_STREAM,), cfg.calibration_patients, 0, cfg, catalog, panel
+    )
     intercepts = Intercepts.initial(arrays)
     for it in range(cfg.calibration_iterations):
         hist = _history((_CALIBRATION_STREAM,), chunk, cfg, catalog, intercepts)
         intercepts = solve_intercepts(
-            hist.ref_regimen, hist.ref_resp_off, hist.ref_tox_off, arrays, intercepts,
+            hist.ref_regimen,
+            hist.ref_resp_off,
+            hist.ref_tox_off,
+            arrays,
+            intercepts,
             ref_tox_rr=hist.ref_tox_rr,
         )
         log.info("calibration iteration %d/%d done", it + 1, cfg.calibration_iterations)
@@ -133,8 +163,16 @@ def _format_lines(lines: pd.DataFrame, ids: np.ndarray, categories: list[str]) -
     out["end_date"] = pd.to_datetime(lines["end_date"]).dt.strftime("%Y-%m-%d").to_numpy()
     out["age_at_line"] = lines["age_at_line"].round(1).to_numpy()
     out["ecog"] = lines["ecog"].to_numpy()
-    for col, nd in (("albumin", 1), ("nlr", 2), ("hemoglobin", 1), ("platelets", 0),
-                    ("creatinine_clearance", 0), ("alt", 0), ("bilirubin", 2), ("ldh", 0)):
+    for col, nd in (
+        ("albumin", 1),
+        ("nlr", 2),
+        ("hemoglobin", 1),
+        ("platelets", 0),
+        ("creatinine_clearance", 0),
+        ("alt", 0),
+        ("bilirubin", 2),
+        ("ldh", 0),
+    ):
         v = lines[col].round(nd)
         out[col] = (v.astype(int) if nd == 0 else v).to_numpy()
     if "uracil_ng_ml" in lines.columns:  # pharmacogenomics (issue 17)
@@ -151,39 +189,65 @@ def _format_lines(lines: pd.DataFrame, ids: np.ndarray, categories: list[str]) -
 
 
 _PATIENT_COLUMNS = [
-    "patient_id", "tumor_sample_id", "normal_sample_id", "sex", "birth_year", "age_at_diagnosis",
-    "diagnosis_date", "cancer_type", "oncotree_code", "stage", "smoking_status", "ecog",
-    "hr_status", "her2_status", "germline_brca", "alk_status", "autoimmune_disease", "diabetes",
+    "patient_id",
+    "tumor_sample_id",
+    "normal_sample_id",
+    "sex",
+    "birth_year",
+    "age_at_diagnosis",
+    "diagnosis_date",
+    "cancer_type",
+    "oncotree_code",
+    "stage",
+    "smoking_status",
+    "ecog",
+    "hr_status",
+    "her2_status",
+    "germline_brca",
+    "alk_status",
+    "autoimmune_disease",
+    "diabetes",
     "ild_history",
-]  # fmt: skip
+]
 
 
 def _truth_schema(categories: list[str], pgx: bool = False) -> pa.Schema:
     from precision_onco.synth.history import GUIDELINE_ENDPOINTS
 
     fields = [
-        pa.field("patient_key", pa.string()), pa.field("line_number", pa.int16()),
-        pa.field("regimen_id", pa.string()), pa.field("observed", pa.bool_()),
-        pa.field("p_choice", pa.float64()), pa.field("p_response", pa.float64()),
+        pa.field("patient_key", pa.string()),
+        pa.field("line_number", pa.int16()),
+        pa.field("regimen_id", pa.string()),
+        pa.field("observed", pa.bool_()),
+        pa.field("p_choice", pa.float64()),
+        pa.field("p_response", pa.float64()),
         pa.field("p_ae_grade3", pa.float64()),
         *(pa.field(f"p_ae_{c}_grade3", pa.float64()) for c in categories),
-    ]  # fmt: skip
+    ]
     if pgx:  # the practice dose of each regimen, the guideline dose and the truth at it
-        fields += [pa.field("relative_dose", pa.float64()),
-                   pa.field("guideline_dose", pa.float64()),
-                   *(pa.field(f"p_{ep}_at_guideline_dose", pa.float64())
-                     for ep in GUIDELINE_ENDPOINTS
-                     if ep in ("response", "ae_grade3") or ep[3:-7] in categories)]  # fmt: skip
+        fields += [
+            pa.field("relative_dose", pa.float64()),
+            pa.field("guideline_dose", pa.float64()),
+            *(
+                pa.field(f"p_{ep}_at_guideline_dose", pa.float64())
+                for ep in GUIDELINE_ENDPOINTS
+                if ep in ("response", "ae_grade3") or ep[3:-7] in categories
+            ),
+        ]
     return pa.schema(fields)
 
 
-def _reference_check(truth: pd.DataFrame, lines: pd.DataFrame, catalog: Catalog) -> list[dict[str, object]]:
+def _reference_check(
+    truth: pd.DataFrame, lines: pd.DataFrame, catalog: Catalog
+) -> list[dict[str, object]]:
     """Mean true ORR and grade >= 3 rate of each regimen on its trial-like reference rows."""
     ecog = lines[["patient_key", "line_number", "ecog"]]
     t = truth.merge(ecog, on=["patient_key", "line_number"], how="left")
     out = []
     for reg in catalog.regimens:
-        ref = t[(t["regimen_id"] == reg.id) & (t["line_number"] == reg.lines.min) & (t["ecog"] <= 1)]
+        ref = t[
+            (t["regimen_id"] == reg.id) & (t["line_number"] == reg.lines.min) & (t["ecog"] <= 1)
+        ]
         out.append(
             {
                 "regimen_id": reg.id,
@@ -191,7 +255,9 @@ def _reference_check(truth: pd.DataFrame, lines: pd.DataFrame, catalog: Catalog)
                 "published_orr": reg.evidence.orr,
                 "simulated_orr": round(float(ref["p_response"].mean()), 4) if len(ref) else None,
                 "published_grade3": reg.evidence.grade3_rate,
-                "simulated_grade3": round(float(ref["p_ae_grade3"].mean()), 4) if len(ref) else None,
+                "simulated_grade3": round(float(ref["p_ae_grade3"].mean()), 4)
+                if len(ref)
+                else None,
             }
         )
     return out
@@ -240,30 +306,36 @@ def _chunk_files(k: int, ctx: _ChunkContext) -> _ChunkOut:
     samples = p[["pidx", "tumor_sample_id", "normal_sample_id"]]
     sample_date = (p["diagnosis_date"] + pd.Timedelta(days=14)).dt.strftime("%Y%m%d")
     vcf_samples = pd.DataFrame(
-        {"tumor_sample_id": p["tumor_sample_id"].to_numpy(),
-         "normal_sample_id": p["normal_sample_id"].to_numpy(),
-         "file_date": sample_date.to_numpy()},
+        {
+            "tumor_sample_id": p["tumor_sample_id"].to_numpy(),
+            "normal_sample_id": p["normal_sample_id"].to_numpy(),
+            "file_date": sample_date.to_numpy(),
+        },
         index=p["pidx"].to_numpy(),
-    )  # fmt: skip
+    )
     calls = chunk.calls
     if chunk.germline is not None:  # genotypes in the normal column (issue 17)
         calls = pd.concat([calls, germline_records(chunk.germline)], ignore_index=True)
     for pidx, text in vcf_texts(calls, vcf_samples):
         write_vcf(ctx.vcf_dir / f"{vcf_samples.at[pidx, 'tumor_sample_id']}.vcf.gz", text)
     # ground truth keyed by the pseudonymized patient key
-    truth = hist.truth.assign(patient_key=keys[hist.truth["pidx"].to_numpy()]).drop(
-        columns="pidx")  # fmt: skip
-    kl = hist.lines[["line_number", "ecog"]].assign(
-        patient_key=keys[hist.lines["pidx"].to_numpy()])  # fmt: skip
+    truth = hist.truth.assign(patient_key=keys[hist.truth["pidx"].to_numpy()]).drop(columns="pidx")
+    kl = hist.lines[["line_number", "ecog"]].assign(patient_key=keys[hist.lines["pidx"].to_numpy()])
     return _ChunkOut(
-        n=n, patients=pt, lines=lines, passed=chunk.calls[chunk.calls["filter"] == "PASS"],
-        samples=samples, truth=truth, ref_lines=kl[kl["line_number"] <= 2],
+        n=n,
+        patients=pt,
+        lines=lines,
+        passed=chunk.calls[chunk.calls["filter"] == "PASS"],
+        samples=samples,
+        truth=truth,
+        ref_lines=kl[kl["line_number"] <= 2],
         n_variant_records=int(chunk.calls.groupby(["pidx", "chrom", "pos"]).ngroups),
-    )  # fmt: skip
+    )
 
 
-def synthesize(cfg: Config, out_dir: Path, *, progress: bool = False,
-               compute: Compute | None = None) -> SynthesisSummary:  # fmt: skip
+def synthesize(
+    cfg: Config, out_dir: Path, *, progress: bool = False, compute: Compute | None = None
+) -> SynthesisSummary:
     """Simulate the cohort of ``cfg.synth`` and write its raw files into ``out_dir``.
 
     Parameters
@@ -311,14 +383,25 @@ def synthesize(cfg: Config, out_dir: Path, *, progress: bool = False,
         chunks = tqdm(chunks, desc="synthesize", unit="chunk", total=n_chunks)
     try:
         for k, out in enumerate(chunks):
-            out.patients.to_csv(out_dir / RAW_FILES["patients"], mode="w" if k == 0 else "a",
-                                header=k == 0, index=False, lineterminator="\n")  # fmt: skip
-            out.lines.to_csv(out_dir / RAW_FILES["lines"], mode="w" if k == 0 else "a",
-                             header=k == 0, index=False, lineterminator="\n",
-                             float_format="%.10g")  # fmt: skip
+            out.patients.to_csv(
+                out_dir / RAW_FILES["patients"],
+                mode="w" if k == 0 else "a",
+                header=k == 0,
+                index=False,
+                lineterminator="\n",
+            )
+            out.lines.to_csv(
+                out_dir / RAW_FILES["lines"],
+                mode="w" if k == 0 else "a",
+                header=k == 0,
+                index=False,
+                lineterminator="\n",
+                float_format="%.10g",
+            )
             maf.write(out.passed, out.samples)
-            truth_writer.write_table(pa.Table.from_pandas(out.truth, schema=schema,
-                                                          preserve_index=False))  # fmt: skip
+            truth_writer.write_table(
+                pa.Table.from_pandas(out.truth, schema=schema, preserve_index=False)
+            )
             ref_truth.append(out.truth[out.truth["line_number"] <= 2])
             ref_lines.append(out.ref_lines)
             summary.n_patients += out.n
@@ -348,14 +431,21 @@ def synthesize(cfg: Config, out_dir: Path, *, progress: bool = False,
     genes = sorted(set(panel.genes["symbol"].astype(str)))
     (out_dir / RAW_FILES["panel_genes"]).write_text(
         "# genes the simulated sequencing assay covers (one HGNC symbol per line)\n"
-        + "".join(f"{g}\n" for g in genes))
+        + "".join(f"{g}\n" for g in genes)
+    )
     return summary
 
 
 def _cohort_input_paths(cfg: Config, root: Path) -> list[Path]:
     inputs = cfg.cohort.inputs
-    named = [inputs.patients.path, inputs.lines.path, inputs.test_lines.path,
-             *inputs.vcf.paths, *inputs.maf.paths, *inputs.fhir]
+    named = [
+        inputs.patients.path,
+        inputs.lines.path,
+        inputs.test_lines.path,
+        *inputs.vcf.paths,
+        *inputs.maf.paths,
+        *inputs.fhir,
+    ]
     return [(root / p).resolve() for p in named if p]
 
 
@@ -366,8 +456,9 @@ def skip_synthesis(cfg: Config, out_dir: Path, *, root: Path) -> str:
     Refuses when one of the cohort's own input files lies among those outputs (it would be
     overwritten).
     """
-    reason = (f"cohort {cfg.cohort.name!r} is not synthetic (cohort.synthetic=false): "
-              "nothing simulated")
+    reason = (
+        f"cohort {cfg.cohort.name!r} is not synthetic (cohort.synthetic=false): nothing simulated"
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     outs = {k: (out_dir / v).resolve() for k, v in RAW_FILES.items()}
     for p in _cohort_input_paths(cfg, root):
@@ -376,7 +467,8 @@ def skip_synthesis(cfg: Config, out_dir: Path, *, root: Path) -> str:
                 raise ConfigError(
                     f"cohort.inputs: {p} is where the synthesize stage writes "
                     f"({RAW_FILES[name]} under paths.raw_dir={cfg.paths.raw_dir}); keep your own "
-                    "files elsewhere, e.g. data/external/")
+                    "files elsewhere, e.g. data/external/"
+                )
     vcf_dir = outs["vcf_dir"]
     if vcf_dir.exists():
         shutil.rmtree(vcf_dir)
@@ -388,6 +480,5 @@ def skip_synthesis(cfg: Config, out_dir: Path, *, root: Path) -> str:
         fh.write(f"# {reason}\n")
     cats = Catalog(cfg.catalog).toxicity_categories
     pq.write_table(_truth_schema(cats).empty_table(), outs["ground_truth"])
-    outs["manifest"].write_text(json.dumps({"skipped": reason}, indent=2) + "\n",
-                                encoding="utf-8")
+    outs["manifest"].write_text(json.dumps({"skipped": reason}, indent=2) + "\n", encoding="utf-8")
     return reason

@@ -19,17 +19,38 @@ from precision_onco.synth.genome import CONTIG_LENGTHS
 __all__ = ["CSQ_FIELDS", "MafWriter", "vcf_text", "vcf_texts", "write_vcf"]
 
 CSQ_FIELDS = (
-    "Allele", "Consequence", "IMPACT", "SYMBOL", "Gene", "Feature_type", "Feature", "BIOTYPE",
-    "HGVSc", "HGVSp", "VARIANT_CLASS",
-)  # fmt: skip
+    "Allele",
+    "Consequence",
+    "IMPACT",
+    "SYMBOL",
+    "Gene",
+    "Feature_type",
+    "Feature",
+    "BIOTYPE",
+    "HGVSc",
+    "HGVSp",
+    "VARIANT_CLASS",
+)
 _IMPACT = {
-    "missense_variant": "MODERATE", "inframe_deletion": "MODERATE", "inframe_insertion": "MODERATE",
-    "protein_altering_variant": "MODERATE", "stop_gained": "HIGH", "frameshift_variant": "HIGH",
-    "splice_donor_variant": "HIGH", "splice_acceptor_variant": "HIGH", "start_lost": "HIGH",
-    "synonymous_variant": "LOW", "intron_variant": "MODIFIER",
-}  # fmt: skip
-_VC_VEP = {"SNV": "SNV", "MNV": "substitution", "deletion": "deletion", "insertion": "insertion",
-           "delins": "indel"}  # fmt: skip
+    "missense_variant": "MODERATE",
+    "inframe_deletion": "MODERATE",
+    "inframe_insertion": "MODERATE",
+    "protein_altering_variant": "MODERATE",
+    "stop_gained": "HIGH",
+    "frameshift_variant": "HIGH",
+    "splice_donor_variant": "HIGH",
+    "splice_acceptor_variant": "HIGH",
+    "start_lost": "HIGH",
+    "synonymous_variant": "LOW",
+    "intron_variant": "MODIFIER",
+}
+_VC_VEP = {
+    "SNV": "SNV",
+    "MNV": "substitution",
+    "deletion": "deletion",
+    "insertion": "insertion",
+    "delins": "indel",
+}
 _CHROM_ORDER = {c: i for i, c in enumerate(CONTIG_LENGTHS)}
 _FILTER_DESC = {
     "weak_evidence": "Mutation does not meet likelihood threshold",
@@ -38,7 +59,7 @@ _FILTER_DESC = {
     "germline": "Evidence indicates this site is germline, not somatic",
     "multiallelic": "Site filtered because too many alt alleles pass tumor LOD",
     "germline_pgx": "Germline genotype at a pharmacogenomic defining position (force-called "
-                    "in the normal sample; not a somatic call)",
+    "in the normal sample; not a somatic call)",
 }
 
 
@@ -62,8 +83,9 @@ def _header(tumor: str, normal: str, file_date: str) -> str:
         'in the sample">',
         f"##tumor_sample={tumor}",
         f"##normal_sample={normal}",
-        "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT",
-                   normal, tumor]),  # fmt: skip
+        "\t".join(
+            ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", normal, tumor]
+        ),
     ]
     return "\n".join(lines) + "\n"
 
@@ -72,7 +94,7 @@ def _vep_allele(ref: str, alt: str) -> str:
     if len(ref) > len(alt):
         return "-"
     if len(alt) > len(ref):
-        return alt[len(ref):]
+        return alt[len(ref) :]
     return alt
 
 
@@ -80,15 +102,29 @@ def _csq_strings(calls: pd.DataFrame) -> list[str]:
     """The VEP ``CSQ`` entry of every call (one transcript per gene)."""
     out = []
     for gene, ref, alt, cons, vclass, hgvsc, hgvsp in zip(
-        calls["gene"], calls["ref"], calls["alt"], calls["consequence"],
-        calls["variant_class"], calls["hgvsc"], calls["hgvsp"], strict=True,
-    ):  # fmt: skip
+        calls["gene"],
+        calls["ref"],
+        calls["alt"],
+        calls["consequence"],
+        calls["variant_class"],
+        calls["hgvsc"],
+        calls["hgvsp"],
+        strict=True,
+    ):
         tx = f"{gene}-201"
         fields = (
-            _vep_allele(ref, alt), cons, _IMPACT.get(cons, "MODIFIER"), gene, "", "Transcript",
-            tx, "protein_coding", f"{tx}:{hgvsc}" if hgvsc else "",
-            f"{tx}:{hgvsp}".replace("=", "%3D") if hgvsp else "", _VC_VEP.get(vclass, "SNV"),
-        )  # fmt: skip
+            _vep_allele(ref, alt),
+            cons,
+            _IMPACT.get(cons, "MODIFIER"),
+            gene,
+            "",
+            "Transcript",
+            tx,
+            "protein_coding",
+            f"{tx}:{hgvsc}" if hgvsc else "",
+            f"{tx}:{hgvsp}".replace("=", "%3D") if hgvsp else "",
+            _VC_VEP.get(vclass, "SNV"),
+        )
         out.append("|".join(fields))
     return out
 
@@ -109,11 +145,20 @@ def vcf_texts(calls: pd.DataFrame, samples: pd.DataFrame) -> Iterator[tuple[int,
     # an explicit genotype (germline records, same in normal and tumour), else the defaults
     gts = calls["gt"].tolist() if "gt" in calls.columns else [None] * len(calls)
     cols = zip(
-        calls["pidx"].tolist(), calls["chrom"].tolist(), calls["pos"].tolist(),
-        calls["ref"].tolist(), calls["alt"].tolist(), calls["filter"].tolist(),
-        calls["t_depth"].tolist(), calls["n_depth"].tolist(), calls["t_alt_count"].tolist(),
-        calls["n_alt_count"].tolist(), csq, gts, strict=True,
-    )  # fmt: skip
+        calls["pidx"].tolist(),
+        calls["chrom"].tolist(),
+        calls["pos"].tolist(),
+        calls["ref"].tolist(),
+        calls["alt"].tolist(),
+        calls["filter"].tolist(),
+        calls["t_depth"].tolist(),
+        calls["n_depth"].tolist(),
+        calls["t_alt_count"].tolist(),
+        calls["n_alt_count"].tolist(),
+        csq,
+        gts,
+        strict=True,
+    )
     tumor = samples["tumor_sample_id"]
     normal = samples["normal_sample_id"]
     date = samples["file_date"]
@@ -185,20 +230,47 @@ def write_vcf(path: Path, text: str) -> None:
 
 # ------------------------------------------------------------------------------ MAF
 _MAF_COLUMNS = (
-    "Hugo_Symbol", "Entrez_Gene_Id", "Center", "NCBI_Build", "Chromosome", "Start_Position",
-    "End_Position", "Strand", "Variant_Classification", "Variant_Type", "Reference_Allele",
-    "Tumor_Seq_Allele1", "Tumor_Seq_Allele2", "dbSNP_RS", "Tumor_Sample_Barcode",
-    "Matched_Norm_Sample_Barcode", "HGVSc", "HGVSp", "HGVSp_Short", "Transcript_ID",
-    "t_depth", "t_ref_count", "t_alt_count", "n_depth", "n_ref_count", "n_alt_count",
-    "Consequence", "IMPACT", "FILTER",
-)  # fmt: skip
+    "Hugo_Symbol",
+    "Entrez_Gene_Id",
+    "Center",
+    "NCBI_Build",
+    "Chromosome",
+    "Start_Position",
+    "End_Position",
+    "Strand",
+    "Variant_Classification",
+    "Variant_Type",
+    "Reference_Allele",
+    "Tumor_Seq_Allele1",
+    "Tumor_Seq_Allele2",
+    "dbSNP_RS",
+    "Tumor_Sample_Barcode",
+    "Matched_Norm_Sample_Barcode",
+    "HGVSc",
+    "HGVSp",
+    "HGVSp_Short",
+    "Transcript_ID",
+    "t_depth",
+    "t_ref_count",
+    "t_alt_count",
+    "n_depth",
+    "n_ref_count",
+    "n_alt_count",
+    "Consequence",
+    "IMPACT",
+    "FILTER",
+)
 _MAF_CLASS = {
-    "missense_variant": "Missense_Mutation", "synonymous_variant": "Silent",
-    "stop_gained": "Nonsense_Mutation", "splice_donor_variant": "Splice_Site",
-    "splice_acceptor_variant": "Splice_Site", "intron_variant": "Intron",
-    "inframe_deletion": "In_Frame_Del", "inframe_insertion": "In_Frame_Ins",
+    "missense_variant": "Missense_Mutation",
+    "synonymous_variant": "Silent",
+    "stop_gained": "Nonsense_Mutation",
+    "splice_donor_variant": "Splice_Site",
+    "splice_acceptor_variant": "Splice_Site",
+    "intron_variant": "Intron",
+    "inframe_deletion": "In_Frame_Del",
+    "inframe_insertion": "In_Frame_Ins",
     "protein_altering_variant": "In_Frame_Del",
-}  # fmt: skip
+}
 
 
 def _maf_rows(calls: pd.DataFrame, samples: pd.DataFrame) -> pd.DataFrame:
@@ -216,8 +288,9 @@ def _maf_rows(calls: pd.DataFrame, samples: pd.DataFrame) -> pd.DataFrame:
     end = np.where(is_ins, start + 1, start + np.char.str_len(maf_ref.astype(str)) - 1)
     vtype = np.select(
         [is_del, is_ins, (lr == 1) & (la == 1), lr == 2],
-        ["DEL", "INS", "SNP", "DNP"], "ONP",
-    )  # fmt: skip
+        ["DEL", "INS", "SNP", "DNP"],
+        "ONP",
+    )
     cons = c["consequence"].astype(str)
     vclass = cons.map(_MAF_CLASS).fillna("Missense_Mutation")
     fs = cons == "frameshift_variant"
@@ -226,24 +299,38 @@ def _maf_rows(calls: pd.DataFrame, samples: pd.DataFrame) -> pd.DataFrame:
     n_depth = c["n_depth"].astype(int)
     return pd.DataFrame(
         {
-            "Hugo_Symbol": c["gene"], "Entrez_Gene_Id": 0, "Center": "precision_onco",
-            "NCBI_Build": "GRCh38", "Chromosome": c["chrom"], "Start_Position": start,
-            "End_Position": end, "Strand": "+", "Variant_Classification": vclass,
-            "Variant_Type": vtype, "Reference_Allele": maf_ref, "Tumor_Seq_Allele1": maf_ref,
-            "Tumor_Seq_Allele2": maf_alt, "dbSNP_RS": "novel",
+            "Hugo_Symbol": c["gene"],
+            "Entrez_Gene_Id": 0,
+            "Center": "precision_onco",
+            "NCBI_Build": "GRCh38",
+            "Chromosome": c["chrom"],
+            "Start_Position": start,
+            "End_Position": end,
+            "Strand": "+",
+            "Variant_Classification": vclass,
+            "Variant_Type": vtype,
+            "Reference_Allele": maf_ref,
+            "Tumor_Seq_Allele1": maf_ref,
+            "Tumor_Seq_Allele2": maf_alt,
+            "dbSNP_RS": "novel",
             "Tumor_Sample_Barcode": c["tumor_sample_id"],
             "Matched_Norm_Sample_Barcode": c["normal_sample_id"],
-            "HGVSc": c["hgvsc"], "HGVSp": c["hgvsp"],
+            "HGVSc": c["hgvsc"],
+            "HGVSp": c["hgvsp"],
             "HGVSp_Short": c["hgvsp"].map(to_short_hgvsp).fillna(""),
-            "Transcript_ID": c["gene"] + "-201", "t_depth": t_depth,
+            "Transcript_ID": c["gene"] + "-201",
+            "t_depth": t_depth,
             "t_ref_count": t_depth - c["t_alt_count"].astype(int),
-            "t_alt_count": c["t_alt_count"].astype(int), "n_depth": n_depth,
+            "t_alt_count": c["t_alt_count"].astype(int),
+            "n_depth": n_depth,
             "n_ref_count": n_depth - c["n_alt_count"].astype(int),
-            "n_alt_count": c["n_alt_count"].astype(int), "Consequence": cons,
-            "IMPACT": cons.map(_IMPACT).fillna("MODIFIER"), "FILTER": c["filter"],
+            "n_alt_count": c["n_alt_count"].astype(int),
+            "Consequence": cons,
+            "IMPACT": cons.map(_IMPACT).fillna("MODIFIER"),
+            "FILTER": c["filter"],
         },
         columns=list(_MAF_COLUMNS),
-    )  # fmt: skip
+    )
 
 
 class MafWriter:

@@ -314,16 +314,24 @@ def therapeutic_implication(
 
 
 _PGX_TEXT = {
-    "en": {"score": "DPYD activity score (CPIC)", "bound": "DPYD activity score, upper bound "
-           "(positions not tested)", "not_tested": "not tested", "source": "Guideline"},
-    "fr": {"score": "Score d'activité DPYD (CPIC)", "bound": "Score d'activité DPYD, borne "
-           "supérieure (positions non testées)", "not_tested": "non testé",
-           "source": "Recommandation"},
+    "en": {
+        "score": "DPYD activity score (CPIC)",
+        "bound": "DPYD activity score, upper bound (positions not tested)",
+        "not_tested": "not tested",
+        "source": "Guideline",
+    },
+    "fr": {
+        "score": "Score d'activité DPYD (CPIC)",
+        "bound": "Score d'activité DPYD, borne supérieure (positions non testées)",
+        "not_tested": "non testé",
+        "source": "Recommandation",
+    },
 }
 
 
-def pgx_observations(urls: Ids, patient_url: str, patient: Mapping[str, Any], t: Texts
-                     ) -> list[dict[str, Any]]:
+def pgx_observations(
+    urls: Ids, patient_url: str, patient: Mapping[str, Any], t: Texts
+) -> list[dict[str, Any]]:
     """One genotype Observation (IG ``genotype``) per pharmacogene with a recorded result
     (DPYD activity score, UGT1A1 diplotype): the diplotype as value, the gene studied, the
     metaboliser phenotype (LOINC 53040-2) and the DPYD activity score as components."""
@@ -333,21 +341,36 @@ def pgx_observations(urls: Ids, patient_url: str, patient: Mapping[str, Any], t:
     out = []
     for gene, call in gene_calls(patient).items():
         comps: list[dict[str, Any]] = [
-            {"code": codeable(LOINC, "48018-6", "Gene studied [ID]"),
-             "valueCodeableConcept": _gene_concept(gene)},
-            {"code": codeable(LOINC, "53040-2", "Genetic variation's effect on drug metabolism"),
-             "valueCodeableConcept": {"text": call.phenotype}},
+            {
+                "code": codeable(LOINC, "48018-6", "Gene studied [ID]"),
+                "valueCodeableConcept": _gene_concept(gene),
+            },
+            {
+                "code": codeable(LOINC, "53040-2", "Genetic variation's effect on drug metabolism"),
+                "valueCodeableConcept": {"text": call.phenotype},
+            },
         ]
         if call.activity_score is not None:
-            comps.append({"code": {"text": words["score"]},
-                          "valueQuantity": {"value": float(call.activity_score)}})
+            comps.append(
+                {
+                    "code": {"text": words["score"]},
+                    "valueQuantity": {"value": float(call.activity_score)},
+                }
+            )
         elif call.activity_score_max is not None:
-            comps.append({"code": {"text": words["bound"]},
-                          "valueQuantity": {"value": float(call.activity_score_max)}})
+            comps.append(
+                {
+                    "code": {"text": words["bound"]},
+                    "valueQuantity": {"value": float(call.activity_score_max)},
+                }
+            )
         full = urls(f"pgx/{gene}")
         obs: dict[str, Any] = {
-            "resourceType": "Observation", "id": Ids.id_of(full), "meta": profile("genotype"),
-            "status": "final", "category": OBS_CATEGORY,
+            "resourceType": "Observation",
+            "id": Ids.id_of(full),
+            "meta": profile("genotype"),
+            "status": "final",
+            "category": OBS_CATEGORY,
             "code": codeable(LOINC, "84413-4", "Genotype display name"),
             "subject": reference(patient_url),
             "valueCodeableConcept": {"text": call.diplotype or words["not_tested"]},
