@@ -104,6 +104,32 @@ def test_sixty_single_patients_equal_the_previous_implementation(  # type: ignor
     assert ranked >= 40  # most of them have eligible regimens to compare
 
 
+def test_single_patient_features_equal_the_previous_implementation(  # type: ignore[no-untyped-def]
+    small_cohort, small_recommender
+) -> None:
+    """One patient's tables, as a served case builds them, give the previous implementation's
+    feature rows — also with a missing cancer type (the rules defined for some cancer types
+    only are then missing), MSI recorded, and labs, markers and variants left out."""
+    root, cfg, tables, _ = small_cohort
+    panel = load_panel(cfg.features, root)
+    pick = tables.lines[["patient_key", "line_number"]].sample(25, random_state=11)
+    seen_msi = 0
+    for i, (pk, line) in enumerate(zip(pick["patient_key"], pick["line_number"], strict=True)):
+        patients, lines, variants = _case(tables, str(pk), int(line)).tables()
+        if i % 3 == 1:
+            patients["cancer_type"] = pd.array([pd.NA], dtype="string")
+        if i % 3 == 2:
+            lines = lines.drop(columns=[c for c in ("albumin", "ecog") if c in lines.columns])
+            lines["msi_status"] = pd.array(["MSI-H"] + [None] * (len(lines) - 1), dtype="string")
+            variants = variants.iloc[0:0]
+        seen_msi += "msi_status" in lines.columns
+        args = (patients, lines, variants, cfg.features, cfg.catalog)
+        new = build_features(*args, panel=panel)
+        pd.testing.assert_frame_equal(new, ref_build_features(*args, panel=panel),
+                                      check_exact=True)  # fmt: skip
+    assert seen_msi >= 5
+
+
 def test_the_numpy_matrix_is_the_models_own(small_cohort, small_recommender) -> None:  # type: ignore[no-untyped-def]
     """input_codes equals the model's pandas matrix as codes, and the numpy scores equal
     ``predict_interval`` — including unseen categories and absent columns."""

@@ -87,3 +87,28 @@ def test_intervals_and_the_distinguishable_flag(ranked) -> None:  # type: ignore
         overlap = (g["utility_high"] >= top["utility_low"]) & (g["utility_low"] <= top["utility_high"])
         assert list(g["distinguishable"].iloc[1:]) == list(~overlap.iloc[1:])
         assert bool(top["distinguishable"]) == (overlap.sum() == 1)
+
+
+def test_coverage_by_position_equals_the_lookup_by_key() -> None:
+    """The marker columns taken by position (every row's patient and line found) equal
+    pandas' lookup by key; a row whose patient or line is absent falls back to that lookup
+    (missing values), and duplicated keys take their first row."""
+    from precision_onco.recommend.rank import _coverage
+
+    patients = pd.DataFrame({
+        "patient_key": ["a", "b", "a"], "genes_tested": pd.array(["KRAS;EGFR", None, "BRAF"],
+                                                                  dtype="string"),
+        "alk_status": pd.array(["negative", "rearranged", "x"], dtype="string"),
+    })  # fmt: skip
+    lines = pd.DataFrame({"patient_key": ["a", "a", "b", "a"], "line_number": [1, 2, 1, 2],
+                          "pdl1_tps": [5.0, 60.0, np.nan, 99.0]})  # fmt: skip
+    state = pd.DataFrame({"patient_key": ["a", "b", "a"], "line_number": [2, 1, 1]})
+    covered, markers = _coverage(state, patients, lines)
+    assert covered == [{"KRAS", "EGFR"}, None, {"KRAS", "EGFR"}]
+    assert markers["alk_status"].tolist() == ["negative", "rearranged", "negative"]
+    np.testing.assert_array_equal(markers["pdl1_tps"].to_numpy(), [60.0, np.nan, 5.0])
+    absent = pd.DataFrame({"patient_key": ["a", "zz"], "line_number": [1, 3]})
+    covered, markers = _coverage(absent, patients, lines)
+    assert covered == [{"KRAS", "EGFR"}, None]
+    assert markers["alk_status"].iloc[0] == "negative" and pd.isna(markers["alk_status"].iloc[1])
+    np.testing.assert_array_equal(markers["pdl1_tps"].to_numpy(), [5.0, np.nan])

@@ -289,19 +289,18 @@ def build_features(
     """
     cat = Catalog(catalog)
     lines = lines.reset_index(drop=True)
-    out = lines[["patient_key", "line_number"]].copy()
-    out["line_number"] = out["line_number"].astype("int64")
+    # the line's own columns, built as one frame (not inserted one by one)
+    base: dict[str, pd.Series] = {"patient_key": lines["patient_key"].copy(),
+                                  "line_number": lines["line_number"].astype("int64")}
     if "regimen_id" in lines.columns:
-        out["regimen_id"] = lines["regimen_id"].astype("string")
-    for c in _LABS:
-        if c in lines.columns:
-            out[c] = pd.to_numeric(lines[c], errors="coerce").astype("float64")
-    for c in _LINE_MEASURES:
-        if c in lines.columns:
-            out[c] = pd.to_numeric(lines[c], errors="coerce").astype("float64")
+        base["regimen_id"] = lines["regimen_id"].astype("string")
+    for c in (*_LABS, *_LINE_MEASURES):
+        if c in lines.columns and c not in base:
+            base[c] = pd.to_numeric(lines[c], errors="coerce").astype("float64")
     if "msi_status" in lines.columns:
-        out["msi_high"] = (lines["msi_status"] == "MSI-H").astype("float64").where(
+        base["msi_high"] = (lines["msi_status"] == "MSI-H").astype("float64").where(
             lines["msi_status"].notna())  # fmt: skip
+    out = pd.DataFrame(base, index=lines.index)
     pat = patients.set_index("patient_key")
     pcols: dict[str, pd.Series] = {}
     if "sex" in pat.columns:
@@ -352,11 +351,14 @@ def build_features(
             out = pd.concat([out, st.astype("int8").add_prefix("bm_")], axis=1)
     out = _extra_inputs(out, lines, patients, cfg, endpoint_columns)
     if "cancer_type" in out.columns:  # a rule defined for some cancer types only
+        cancer = out["cancer_type"].astype("string").to_numpy(dtype=object)
         for bid, rule in catalog.biomarkers.items():
             col = f"bm_{bid}"
             if rule.cancer_types and col in out.columns:
-                defined = out["cancer_type"].astype("string").isin(rule.cancer_types)
-                out[col] = out[col].astype("float64").where(defined.fillna(False).to_numpy(bool))
+                types = set(rule.cancer_types)
+                defined = np.fromiter((isinstance(c, str) and c in types for c in cancer),
+                                      dtype=bool, count=len(cancer))  # fmt: skip
+                out[col] = np.where(defined, out[col].astype("float64").to_numpy(), np.nan)
     out = out.drop(columns=[c for c in cfg.exclude if c in out.columns])
     return out.sort_values(list(_KEYS), kind="stable").reset_index(drop=True)
 

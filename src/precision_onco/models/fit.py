@@ -21,9 +21,11 @@ import joblib
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
+from sklearn.isotonic import IsotonicRegression
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -38,7 +40,10 @@ from precision_onco.config.schema import (
 from precision_onco.errors import ConfigError
 from precision_onco.features import CATEGORICAL, model_matrix
 
-__all__ = ["EndpointModel", "fit_endpoint", "load_models", "propensity_weights", "safe_names"]
+__all__ = [
+    "CalibrationMap", "EndpointModel", "calibration_map", "fit_endpoint", "load_models",
+    "propensity_weights", "safe_names",
+]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +66,52 @@ def safe_names(columns: Sequence[str]) -> list[str]:
         seen.add(s)
         out.append(s)
     return out
+
+
+@dataclass(frozen=True)
+class CalibrationMap:
+    """A fitted calibrator's ``predict`` as plain numpy, without scikit-learn's per-call checks.
+
+    Isotonic (``out_of_bounds="clip"``, as :class:`~sklearn.calibration.CalibratedClassifierCV`
+    fits it): the raw score is clipped to ``[X_min_, X_max_]`` and interpolated linearly
+    between the fitted thresholds by ``np.interp`` — what SciPy's ``interp1d``, which
+    scikit-learn calls, delegates to for float64 thresholds — so the result is bit-identical.
+    Sigmoid: ``expit(-(a_ * t + b_))``. One threshold: that constant.
+    """
+
+    kind: str  # "isotonic" | "sigmoid" | "constant"
+    x: np.ndarray  # isotonic: the thresholds; sigmoid: (a_, b_)
+    y: np.ndarray
+    lo: float = float("nan")
+    hi: float = float("nan")
+
+    def __call__(self, raw: np.ndarray) -> np.ndarray:
+        t = np.asarray(raw, dtype="float64").reshape(-1)
+        if self.kind == "sigmoid":
+            a, b = self.x
+            return np.asarray(expit(-(a * t + b)), dtype="float64")
+        if self.kind == "constant":
+            return np.repeat(self.y, t.shape[0])
+        return np.interp(np.clip(t, self.lo, self.hi), self.x, self.y)
+
+
+def calibration_map(calibrator: Any) -> CalibrationMap | None:
+    """The numpy :class:`CalibrationMap` of a fitted isotonic or sigmoid calibrator; ``None``
+    for any other (then its own ``predict`` is called)."""
+    if isinstance(calibrator, IsotonicRegression) and hasattr(calibrator, "X_thresholds_"):
+        x = np.asarray(calibrator.X_thresholds_)
+        y = np.asarray(calibrator.y_thresholds_)
+        if calibrator.out_of_bounds != "clip" or x.dtype != np.float64 or y.dtype != np.float64 \
+                or x.ndim != 1 or x.shape != y.shape or not np.all(np.diff(x) > 0):  # fmt: skip
+            return None
+        if len(x) == 1:
+            return CalibrationMap("constant", x, y)
+        return CalibrationMap("isotonic", x, y, float(calibrator.X_min_),
+                              float(calibrator.X_max_))  # fmt: skip
+    if type(calibrator).__name__ == "_SigmoidCalibration" and hasattr(calibrator, "a_"):
+        ab = np.array([calibrator.a_, calibrator.b_], dtype="float64")
+        return CalibrationMap("sigmoid", ab, np.zeros(0))
+    return None
 
 
 @dataclass
@@ -92,6 +143,29 @@ class EndpointModel:
         members = getattr(self.estimator, "calibrated_classifiers_", None)
         for est in [m.estimator for m in members] if members else [self.estimator]:
             est.set_params(n_jobs=n)
+
+    def calibration_maps(self) -> list[CalibrationMap | None]:
+        """The numpy :func:`calibration_map` of each calibrated member's calibrator, built
+        once per model (not pickled)."""
+        maps: list[CalibrationMap | None] | None = self.__dict__.get("_calibration_maps")
+        if maps is None:
+            members = getattr(self.estimator, "calibrated_classifiers_", None) or []
+            maps = [calibration_map(m.calibrators[0]) for m in members]
+            self.__dict__["_calibration_maps"] = maps
+        return maps
+
+    def calibrate(self, k: int, raw: np.ndarray) -> np.ndarray:
+        """Member ``k``'s calibrated probability of its raw scores ``raw``, clipped to [0, 1]
+        (what its ``predict_proba`` gives for the positive class)."""
+        cmap = self.calibration_maps()[k]
+        members = self.estimator.calibrated_classifiers_
+        p = cmap(raw) if cmap is not None else members[k].calibrators[0].predict(raw)
+        return np.clip(np.asarray(p, dtype=float), 0, 1)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_calibration_maps", None)  # derived: rebuilt on first use
+        return state
 
     def matrix(self, features: pd.DataFrame) -> pd.DataFrame:
         x = model_matrix(features, self.columns, self.levels)
@@ -132,11 +206,11 @@ class EndpointModel:
             return np.stack([np.asarray(m.predict_proba(x)[:, 1], dtype=float) for m in members])
         a = self.codes(x) if codes is None else codes
         out = []
-        for m in members:
+        for k, m in enumerate(members):
             n_jobs = getattr(m.estimator, "n_jobs", None)
             threads = 0 if n_jobs is None or n_jobs < 0 else int(n_jobs)
             raw = m.estimator.booster_.predict(a, raw_score=True, num_threads=threads)
-            out.append(np.clip(np.asarray(m.calibrators[0].predict(raw), dtype=float), 0, 1))
+            out.append(self.calibrate(k, raw))
         return np.stack(out)
 
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray:

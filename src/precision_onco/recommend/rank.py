@@ -54,30 +54,69 @@ def _state(features: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
     return state
 
 
+def _first_positions(table: pd.DataFrame, keys: list[str], rows: pd.DataFrame
+                     ) -> np.ndarray | None:  # fmt: skip
+    """Position in ``table`` of the first row with each row of ``rows``' ``keys`` — what
+    ``table.drop_duplicates(keys).set_index(keys)`` followed by a lookup finds — or ``None``
+    when a row has none or a key is missing (the caller then looks up with pandas)."""
+    have = [table[k].to_numpy(dtype=object) for k in keys]
+    want = [rows[k].to_numpy(dtype=object) for k in keys]
+    if any(pd.isna(a).any() for a in [*have, *want]):
+        return None
+    first: dict[tuple[object, ...], int] = {}
+    for i, key in enumerate(zip(*have, strict=True)):
+        first.setdefault(key, i)
+    pos = [first.get(key, -1) for key in zip(*want, strict=True)]
+    return None if -1 in pos else np.asarray(pos, dtype=np.intp)
+
+
 def _coverage(state: pd.DataFrame, patients: pd.DataFrame, lines: pd.DataFrame
               ) -> tuple[list[set[str] | None], pd.DataFrame]:
     """The genes each row's assay covered (``None``: unknown) from the patients table's
     ``genes_tested``, and the state with the marker columns of the patient (ALK, HR, …) and
     of the line (MSI, PD-L1, …) it lacks, for
-    :func:`~precision_onco.catalog.biomarkers.biomarker_tested`."""
-    pat = patients.drop_duplicates("patient_key").set_index("patient_key") \
-        if "patient_key" in patients.columns else pd.DataFrame()  # fmt: skip
-    keys = state["patient_key"]
-    if "genes_tested" in pat.columns:
-        text = keys.map(pat["genes_tested"]).to_numpy(dtype=object)
+    :func:`~precision_onco.catalog.biomarkers.biomarker_tested`.
+
+    Every row's patient (and line) found: the values are taken by position, the same values
+    and dtypes as pandas' lookup by key (``map``, ``reindex``) gives, without building the
+    indexed tables."""
+    has_key = "patient_key" in patients.columns
+    at = _first_positions(patients, ["patient_key"], state) if has_key and len(state) else None
+    if at is None:
+        pat = patients.drop_duplicates("patient_key").set_index("patient_key") \
+            if has_key else pd.DataFrame()  # fmt: skip
+        keys = state["patient_key"]
+
+        def of_patient(c: str) -> np.ndarray:
+            return keys.map(pat[c]).to_numpy()
+    else:
+        pat = patients
+
+        def of_patient(c: str) -> np.ndarray:
+            return patients[c].iloc[at].to_numpy()
+
+    names = [c for c in pat.columns if c != "patient_key"] if at is not None else \
+        list(pat.columns)  # fmt: skip
+    if "genes_tested" in names:
+        text = of_patient("genes_tested").astype(object)
         covered = [parse_genes(t) or None for t in text]
     else:
         covered = [None] * len(state)
-    extra = {c: keys.map(pat[c]).to_numpy() for c in pat.columns
-             if c not in state.columns and c != "genes_tested"}  # fmt: skip
-    markers = state.assign(**extra) if extra else state
+    extra = {c: of_patient(c) for c in names if c not in state.columns and c != "genes_tested"}
     if set(KEYS) <= set(lines.columns):
-        cols = [c for c in lines.columns if c not in markers.columns]
+        cols = [c for c in lines.columns if c not in state.columns and c not in extra]
         if cols:
-            at = lines.drop_duplicates(KEYS).set_index(KEYS)[cols]
-            idx = pd.MultiIndex.from_arrays([markers["patient_key"], markers["line_number"]])
-            markers = markers.assign(**{c: at[c].reindex(idx).to_numpy() for c in cols})
-    return covered, markers
+            rows = _first_positions(lines, KEYS, state) if len(state) else None
+            if rows is None:
+                by = lines.drop_duplicates(KEYS).set_index(KEYS)[cols]
+                idx = pd.MultiIndex.from_arrays([state["patient_key"], state["line_number"]])
+                extra.update({c: by[c].reindex(idx).to_numpy() for c in cols})
+            else:
+                extra.update({c: lines[c].iloc[rows].to_numpy() for c in cols})
+    if not extra:
+        return covered, state
+    added = pd.DataFrame(extra, index=state.index)
+    return covered, pd.concat([state, added], axis=1)
 
 
 def _present(col: pd.Series) -> np.ndarray:

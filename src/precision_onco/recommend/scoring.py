@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.isotonic import IsotonicRegression
 
 from precision_onco.features import CATEGORICAL
 from precision_onco.models.fit import EndpointModel
@@ -73,17 +72,6 @@ def members(model: EndpointModel) -> list[Any]:
     return list(getattr(model.estimator, "calibrated_classifiers_", None) or [])
 
 
-def _calibrate(calibrator: Any, raw: np.ndarray) -> np.ndarray:
-    """``calibrator.predict(raw)`` without scikit-learn's per-call input checks (isotonic:
-    the same clipping and interpolation)."""
-    if isinstance(calibrator, IsotonicRegression) and hasattr(calibrator, "f_"):
-        t = np.asarray(raw, dtype=calibrator.X_thresholds_.dtype).reshape(-1)
-        if calibrator.out_of_bounds == "clip":
-            t = np.clip(t, calibrator.X_min_, calibrator.X_max_)
-        return np.asarray(calibrator.f_(t)).astype(t.dtype)
-    return np.asarray(calibrator.predict(raw), dtype=float)
-
-
 def member_probabilities(model: EndpointModel, codes: np.ndarray) -> np.ndarray | None:
     """P(endpoint = 1) by each calibrated LightGBM member on ``codes`` (shape (K, n)), as
     :meth:`EndpointModel.member_probabilities`; None without members."""
@@ -95,7 +83,7 @@ def member_probabilities(model: EndpointModel, codes: np.ndarray) -> np.ndarray 
         n_jobs = getattr(m.estimator, "n_jobs", None)
         threads = 0 if n_jobs is None or n_jobs < 0 else int(n_jobs)
         raw = m.estimator.booster_.predict(codes, raw_score=True, num_threads=threads)
-        out[k] = np.clip(_calibrate(m.calibrators[0], raw), 0, 1)
+        out[k] = model.calibrate(k, raw)
     return out
 
 
