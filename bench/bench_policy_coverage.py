@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "results" / "policy_coverage.json"
 
 
-def _replicate(problem, rng):  # type: ignore[no-untyped-def]
+def _replicate(problem, rng):
     """The problem with the given regimen and the outcomes drawn again from the truth."""
     from precision_onco.policy.evaluate import PolicyProblem
 

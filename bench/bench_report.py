@@ -63,7 +63,7 @@ def main() -> None:
             f"HTML ({lang}): {len(files)} patient reports in {secs:.1f} s "
             f"-> {per_1000:.1f} s per 1,000 (target <= 60 s: x{60 / per_1000:.1f} headroom); "
             f"mean {results[lang]['mean_kb']:.0f} KiB"
-        )  # type: ignore[index]
+        )
     if shutil.which(cfg.report.chromium) or shutil.which("chromium"):
         sample = sorted((tmp / "en").glob("*.html"))[:n_pdf]
         t = time.perf_counter()

@@ -110,7 +110,7 @@ def main(cfg: Config) -> None:
         )
     result["seconds"] = round(time.perf_counter() - t0, 1)
     out.write_text(json.dumps(result, indent=2) + "\n")
-    for name, p in result["policies"].items():  # type: ignore[union-attr]
+    for name, p in result["policies"].items():
         u = p["utility"]
         log.info(
             "%-28s utility DR %s [%s, %s]%s",

@@ -32,7 +32,7 @@ def default_config() -> Config:
 
 
 @pytest.fixture(scope="session")
-def small_cohort(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def small_cohort(tmp_path_factory: pytest.TempPathFactory):
     """A 400-patient synthetic cohort, ingested and featurized; response endpoint only.
 
     Returns ``(root, cfg, tables, features)``.
@@ -65,7 +65,7 @@ def small_cohort(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-u
 
 
 @pytest.fixture(scope="session")
-def small_recommender(small_cohort):  # type: ignore[no-untyped-def]
+def small_recommender(small_cohort):
     """The small cohort's models bundled as a :class:`Recommender` (trained once per session).
 
     Endpoints ``response`` and ``ae_grade3`` (two, so that the utility presets differ).

@@ -95,7 +95,7 @@ def test_split_even() -> None:
 
 
 @pytest.fixture(scope="module")
-def cluster():  # type: ignore[no-untyped-def]
+def cluster():
     """A LocalCluster of 2 worker processes for this module's Dask tests."""
     cfg = ComputeConfig(
         backend="dask",
@@ -111,7 +111,7 @@ def cluster():  # type: ignore[no-untyped-def]
     assert c.client is not None and c.client.status == "closed"
 
 
-def test_dask_map_keeps_order_with_shared_values(cluster) -> None:  # type: ignore[no-untyped-def]
+def test_dask_map_keeps_order_with_shared_values(cluster) -> None:
     assert cluster.distributed and cluster.n_workers == 2
     assert cluster.map(_triple, list(range(20)), 5) == [3 * x + 5 for x in range(20)]
     assert list(cluster.imap(_triple, list(range(9)), 0, ahead=2)) == [3 * x for x in range(9)]
@@ -129,7 +129,7 @@ def _pid(_: int) -> int:
     return os.getpid()
 
 
-def test_dask_task_error_is_raised_here(cluster) -> None:  # type: ignore[no-untyped-def]
+def test_dask_task_error_is_raised_here(cluster) -> None:
     with pytest.raises(ValueError, match="item 2 is bad"):
         cluster.map(_fail_on_two, [1, 2, 3])
     with pytest.raises(ValueError, match="item 2 is bad"):

@@ -15,44 +15,66 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def cfg():  # type: ignore[no-untyped-def]
+def cfg():
     return compose([], conf_dir=ROOT / "conf")[1]
 
 
 def _cohort() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    patients = pd.DataFrame({"patient_key": ["pk_a", "pk_b"], "sex": ["F", "M"],
-                             "cancer_type": ["NSCLC", "COADREAD"], "stage": ["IVA", "III"],
-                             "smoking_status": ["former", "never"]})  # fmt: skip
-    lines = pd.DataFrame({
-        "patient_key": ["pk_a", "pk_a", "pk_a", "pk_b"],
-        "line_number": [1, 2, 3, 1],
-        "regimen_id": ["pembrolizumab_carboplatin_pemetrexed", "docetaxel", "sotorasib",
-                       "folfox"],
-        "start_date": pd.to_datetime(["2020-01-01", "2020-08-01", "2021-03-01", "2020-02-01"]),
-        "ecog": [0, 1, 2, 1], "albumin": [4.0, 3.6, 3.1, 4.2], "pdl1_tps": [60, 60, 60, np.nan],
-        "msi_status": ["MSS", "MSS", "MSS", "MSI-H"],
-        "best_response": ["PR", "PD", "SD", "CR"], "objective_response": [1, 0, 0, 1],
-        "ae_any_max_grade": [3, 1, 2, 0], "ae_immune_related_max_grade": [3, 0, 0, 0],
-    })  # fmt: skip
-    variants = pd.DataFrame({
-        "patient_key": ["pk_a", "pk_a", "pk_a", "pk_b"],
-        "gene": ["KRAS", "TP53", "EGFR", "BRAF"],
-        "hgvsp": ["p.Gly12Cys", "p.Arg273His", "p.Leu858Arg", "p.Val600Glu"],
-        "consequence": ["missense_variant", "missense_variant", "synonymous_variant",
-                        "missense_variant"],
-        "vaf": [0.3, 0.4, 0.3, 0.25],
-    })  # fmt: skip
+    patients = pd.DataFrame(
+        {
+            "patient_key": ["pk_a", "pk_b"],
+            "sex": ["F", "M"],
+            "cancer_type": ["NSCLC", "COADREAD"],
+            "stage": ["IVA", "III"],
+            "smoking_status": ["former", "never"],
+        }
+    )
+    lines = pd.DataFrame(
+        {
+            "patient_key": ["pk_a", "pk_a", "pk_a", "pk_b"],
+            "line_number": [1, 2, 3, 1],
+            "regimen_id": [
+                "pembrolizumab_carboplatin_pemetrexed",
+                "docetaxel",
+                "sotorasib",
+                "folfox",
+            ],
+            "start_date": pd.to_datetime(["2020-01-01", "2020-08-01", "2021-03-01", "2020-02-01"]),
+            "ecog": [0, 1, 2, 1],
+            "albumin": [4.0, 3.6, 3.1, 4.2],
+            "pdl1_tps": [60, 60, 60, np.nan],
+            "msi_status": ["MSS", "MSS", "MSS", "MSI-H"],
+            "best_response": ["PR", "PD", "SD", "CR"],
+            "objective_response": [1, 0, 0, 1],
+            "ae_any_max_grade": [3, 1, 2, 0],
+            "ae_immune_related_max_grade": [3, 0, 0, 0],
+        }
+    )
+    variants = pd.DataFrame(
+        {
+            "patient_key": ["pk_a", "pk_a", "pk_a", "pk_b"],
+            "gene": ["KRAS", "TP53", "EGFR", "BRAF"],
+            "hgvsp": ["p.Gly12Cys", "p.Arg273His", "p.Leu858Arg", "p.Val600Glu"],
+            "consequence": [
+                "missense_variant",
+                "missense_variant",
+                "synonymous_variant",
+                "missense_variant",
+            ],
+            "vaf": [0.3, 0.4, 0.3, 0.25],
+        }
+    )
     return patients, lines, variants
 
 
-def test_panel_has_at_least_100_genes_with_pathways(cfg) -> None:  # type: ignore[no-untyped-def]
+def test_panel_has_at_least_100_genes_with_pathways(cfg) -> None:
     panel = load_panel(cfg.features, ROOT)
     assert len(panel) >= 100
     assert {"EGFR", "KRAS", "BRAF", "PIK3CA", "TP53", "STK11"} <= set(panel["symbol"])
     assert panel["pathway"].nunique() >= 10
 
 
-def test_history_uses_earlier_lines_only(cfg) -> None:  # type: ignore[no-untyped-def]
+def test_history_uses_earlier_lines_only(cfg) -> None:
     patients, lines, variants = _cohort()
     panel = load_panel(cfg.features, ROOT)
     f = build_features(patients, lines, variants, cfg.features, cfg.catalog, panel=panel)
@@ -65,7 +87,7 @@ def test_history_uses_earlier_lines_only(cfg) -> None:  # type: ignore[no-untype
     assert list(a["prior_platinum"]) == [0, 1, 1]
 
 
-def test_outcomes_of_the_line_and_later_never_change_its_features(cfg) -> None:  # type: ignore[no-untyped-def]
+def test_outcomes_of_the_line_and_later_never_change_its_features(cfg) -> None:
     """Leakage check: rewrite every outcome of line L and later; line L's features stay."""
     patients, lines, variants = _cohort()
     panel = load_panel(cfg.features, ROOT)
@@ -83,7 +105,7 @@ def test_outcomes_of_the_line_and_later_never_change_its_features(cfg) -> None: 
     assert not {"best_response", "objective_response", "ae_any_max_grade"} & set(base.columns)
 
 
-def test_genomics_biomarkers_and_tmb(cfg) -> None:  # type: ignore[no-untyped-def]
+def test_genomics_biomarkers_and_tmb(cfg) -> None:
     patients, lines, variants = _cohort()
     panel = load_panel(cfg.features, ROOT)
     f = build_features(patients, lines, variants, cfg.features, cfg.catalog, panel=panel)
@@ -98,7 +120,7 @@ def test_genomics_biomarkers_and_tmb(cfg) -> None:  # type: ignore[no-untyped-de
     assert a["stage_rank"] == 4 and b["stage_rank"] == 3
 
 
-def test_candidate_features_and_matrix(cfg) -> None:  # type: ignore[no-untyped-def]
+def test_candidate_features_and_matrix(cfg) -> None:
     patients, lines, variants = _cohort()
     panel = load_panel(cfg.features, ROOT)
     f = build_features(patients, lines, variants, cfg.features, cfg.catalog, panel=panel)
@@ -113,7 +135,7 @@ def test_candidate_features_and_matrix(cfg) -> None:  # type: ignore[no-untyped-
     assert x["regimen_id"].tolist()[0] == "sotorasib" and pd.isna(x["regimen_id"].tolist()[1])
 
 
-def test_pgx_phenotype_and_relative_dose_are_inputs(cfg) -> None:  # type: ignore[no-untyped-def]
+def test_pgx_phenotype_and_relative_dose_are_inputs(cfg) -> None:
     """DPYD activity score, UGT1A1 poor flag (missing when indeterminate) and the line's
     relative starting dose (issue 17); without those columns, no such feature."""
     patients, lines, variants = _cohort()

@@ -31,12 +31,12 @@ def cohort(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
 
 
 @pytest.fixture(scope="module")
-def tables(cohort):  # type: ignore[no-untyped-def]
+def tables(cohort):
     root, cfg = cohort
     return ingest_cohort(cfg, root=root)
 
 
-def test_every_record_is_accounted_for(tables, cohort) -> None:  # type: ignore[no-untyped-def]
+def test_every_record_is_accounted_for(tables, cohort) -> None:
     root, _ = cohort
     s = tables.summary()
     for f in s["files"]:
@@ -49,7 +49,7 @@ def test_every_record_is_accounted_for(tables, cohort) -> None:  # type: ignore[
     assert s["rejected_by_reason"].get("not PASS", 0) > 0
 
 
-def test_tables_are_linked_and_pseudonymized(tables, cohort) -> None:  # type: ignore[no-untyped-def]
+def test_tables_are_linked_and_pseudonymized(tables, cohort) -> None:
     root, _ = cohort
     raw = pd.read_csv(root / "data/raw/patients.csv")
     assert len(tables.patients) == len(raw)
@@ -68,7 +68,7 @@ def test_tables_are_linked_and_pseudonymized(tables, cohort) -> None:  # type: i
     assert not redact.leaks(json.dumps(tables.summary()))
 
 
-def test_outputs_are_written(tables, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_outputs_are_written(tables, tmp_path: Path) -> None:
     paths = write_outputs(tables, tmp_path / "processed", tmp_path / "reports")
     for name in ("patients", "lines", "variants", "rejects"):
         assert len(pd.read_parquet(paths[name])) == len(getattr(tables, name))
@@ -76,13 +76,13 @@ def test_outputs_are_written(tables, tmp_path: Path) -> None:  # type: ignore[no
     assert summary["tables"]["variants"] == len(tables.variants)
 
 
-def test_known_hotspot_survives_ingest(tables) -> None:  # type: ignore[no-untyped-def]
+def test_known_hotspot_survives_ingest(tables) -> None:
     hot = tables.variants[tables.variants["hgvsp_short"].isin(["p.L858R", "p.G12C", "p.V600E"])]
     assert len(hot) > 0
     assert hot["vaf"].between(0, 1).all() and (hot["depth"] > 0).all()
 
 
-def test_real_cohort_without_key_is_refused(cohort, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_real_cohort_without_key_is_refused(cohort, monkeypatch: pytest.MonkeyPatch) -> None:
     root, cfg = cohort
     monkeypatch.delenv("PRECISION_ONCO_PSEUDONYM_KEY", raising=False)
     real = dataclasses.replace(cfg, cohort=dataclasses.replace(cfg.cohort, synthetic=False))
@@ -90,7 +90,7 @@ def test_real_cohort_without_key_is_refused(cohort, monkeypatch: pytest.MonkeyPa
         ingest_cohort(real, root=root)
 
 
-def test_missing_input_file_names_it(cohort, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_missing_input_file_names_it(cohort, tmp_path: Path) -> None:
     root, cfg = cohort
     other = tmp_path / "copy"
     shutil.copytree(root, other)

@@ -167,7 +167,7 @@ def test_fhir_region_studied_becomes_genes_tested(tmp_path: Path) -> None:
     assert res.patients["genes_tested"].tolist() == ["BRAF;KRAS;NRAS;PIK3CA"]
 
 
-def test_synthetic_cohort_patients_carry_the_simulated_panel(small_cohort) -> None:  # type: ignore[no-untyped-def]
+def test_synthetic_cohort_patients_carry_the_simulated_panel(small_cohort) -> None:
     root, cfg, tables, _ = small_cohort
     panel = read_gene_file(root / cfg.cohort.inputs.coverage.file)
     assert {"KRAS", "NRAS", "BRAF", "EGFR"} <= panel

@@ -68,7 +68,7 @@ def test_other_calibrators_keep_their_own_predict() -> None:
     assert calibration_map(object()) is None
 
 
-def test_every_member_of_the_trained_models_is_mapped(small_cohort, small_recommender) -> None:  # type: ignore[no-untyped-def]
+def test_every_member_of_the_trained_models_is_mapped(small_cohort, small_recommender) -> None:
     """Each calibrated member of the trained endpoint models: the mapped probabilities equal
     scikit-learn's own ``predict_proba`` of that member on the cohort's rows."""
     import pickle

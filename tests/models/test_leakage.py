@@ -18,7 +18,7 @@ from precision_onco.models.leakage import (
 )
 
 
-def _features(default_config, **kw) -> FeaturesConfig:  # type: ignore[no-untyped-def]
+def _features(default_config, **kw) -> FeaturesConfig:
     cfg = copy.deepcopy(default_config.features)
     for k, v in kw.items():
         setattr(cfg, k, v)

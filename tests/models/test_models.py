@@ -94,12 +94,12 @@ def test_gate_rules() -> None:
 
 
 @pytest.fixture(scope="module")
-def cohort(small_cohort):  # type: ignore[no-untyped-def]
+def cohort(small_cohort):
     """The shared 400-patient cohort (see tests/conftest.py)."""
     return small_cohort
 
 
-def test_train_and_evaluate_on_held_out_patients(cohort) -> None:  # type: ignore[no-untyped-def]
+def test_train_and_evaluate_on_held_out_patients(cohort) -> None:
     root, cfg, tables, feats = cohort
     res = train_all(cfg, feats, tables.lines)
     test_patients = set(res.predictions["patient_key"])
@@ -121,7 +121,7 @@ def test_train_and_evaluate_on_held_out_patients(cohort) -> None:  # type: ignor
     assert test_patients.isdisjoint(set(feats["patient_key"]) - test_patients)
 
 
-def test_registry_keeps_the_champion_against_a_degraded_model(cohort, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_registry_keeps_the_champion_against_a_degraded_model(cohort, tmp_path: Path) -> None:
     """A real MLflow store: v1 becomes champion; a model trained on shuffled labels does not."""
     import mlflow
     from mlflow import MlflowClient
@@ -244,7 +244,7 @@ def test_separate_test_file_selects_the_held_out_rows(tmp_path: Path) -> None:
     assert auc(y.to_numpy(), res.predictions["response"].to_numpy()) > 0.7
 
 
-def test_any_sklearn_classifier_and_propensity_weighting(cohort) -> None:  # type: ignore[no-untyped-def]
+def test_any_sklearn_classifier_and_propensity_weighting(cohort) -> None:
     """`model=logistic` trains a scikit-learn pipeline; IPW training runs and stays calibrated."""
     root, cfg, tables, feats = cohort
     _, logit = compose(
@@ -275,7 +275,7 @@ def test_any_sklearn_classifier_and_propensity_weighting(cohort) -> None:  # typ
     assert m_w["response"]["overall"]["ece"] < 0.15
 
 
-def test_bad_estimator_path_is_named(cohort) -> None:  # type: ignore[no-untyped-def]
+def test_bad_estimator_path_is_named(cohort) -> None:
     root, cfg, tables, feats = cohort
     bad = dataclasses.replace(
         cfg,

@@ -476,7 +476,7 @@ def test_models_of_another_cohort_are_refused(trained: dict[str, Any], tmp_path:
 
 def test_synthetic_cohort_with_its_vcfs_is_reproduced(
     small_cohort, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Two tables and one VCF per patient: `predict` with --patients and --variants gives the
     held-out probabilities of training, genomic features included."""
     from precision_onco.ingest.pseudonymize import pseudonymize, resolve_key

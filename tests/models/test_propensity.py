@@ -27,7 +27,7 @@ def _settings(**changes: object) -> PropensityConfig:
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
-def _choices(n: int = 1500, seed: int = 7):  # type: ignore[no-untyped-def]
+def _choices(n: int = 1500, seed: int = 7):
     """Lines of two per patient whose regimen depends on performance status (``ecog``):
     fit patients mostly get C, frail ones B; ``albumin`` nudges C. Returns
     ``(states, given, groups, true_proba)``."""
@@ -44,7 +44,7 @@ def _choices(n: int = 1500, seed: int = 7):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def fitted():  # type: ignore[no-untyped-def]
+def fitted():
     states, given, groups, e = _choices()
     prop = cross_fit_propensity(
         states, ["ecog", "albumin"], given, groups, _settings(folds=5, n_estimators=60), seed=0
@@ -52,7 +52,7 @@ def fitted():  # type: ignore[no-untyped-def]
     return states, given, groups, e, prop
 
 
-def test_cross_fitted_probabilities_track_the_true_choice(fitted) -> None:  # type: ignore[no-untyped-def]
+def test_cross_fitted_probabilities_track_the_true_choice(fitted) -> None:
     states, given, _, e, prop = fitted
     n = len(given)
     assert prop.classes == ["A", "B", "C"]
@@ -156,7 +156,7 @@ def test_restrict_to_renormalizes_over_each_lines_candidates() -> None:
     assert np.allclose(sums.to_numpy(), 1.0)
 
 
-def test_restrict_to_with_cross_fitted_propensity(fitted) -> None:  # type: ignore[no-untyped-def]
+def test_restrict_to_with_cross_fitted_propensity(fitted) -> None:
     _, given, _, e, prop = fitted
     # every line has candidates A and B; odd lines also C
     lines = np.arange(len(given))

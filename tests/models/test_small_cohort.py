@@ -16,7 +16,7 @@ from precision_onco.models.train import train_all
 
 
 @pytest.fixture()
-def trial(project_root):  # type: ignore[no-untyped-def]
+def trial(project_root):
     """94 melanoma patients, all on nivolumab, 16 responders, with PFS/OS columns."""
     rng = np.random.default_rng(3)
     n = 94
@@ -43,7 +43,7 @@ def trial(project_root):  # type: ignore[no-untyped-def]
     return patients, lines
 
 
-def _config(default_config, **features):  # type: ignore[no-untyped-def]
+def _config(default_config, **features):
     cfg = copy.deepcopy(default_config)
     cfg.endpoints = {"response": cfg.endpoints["response"]}
     cfg.split.cv_folds = 0
@@ -53,7 +53,7 @@ def _config(default_config, **features):  # type: ignore[no-untyped-def]
     return cfg
 
 
-def _features(cfg, patients, lines, project_root):  # type: ignore[no-untyped-def]
+def _features(cfg, patients, lines, project_root):
     return build_features(
         patients,
         lines,

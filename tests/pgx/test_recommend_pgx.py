@@ -30,7 +30,7 @@ def crc(**patient_pgx: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def rec(small_recommender):  # type: ignore[no-untyped-def]
+def rec(small_recommender):
     return small_recommender[2]
 
 

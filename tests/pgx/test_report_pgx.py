@@ -12,7 +12,7 @@ from .test_recommend_pgx import crc
 
 
 @pytest.fixture(scope="module")
-def render(small_recommender):  # type: ignore[no-untyped-def]
+def render(small_recommender):
     cfg, _, rec = small_recommender
 
     def _render(payload, lang):

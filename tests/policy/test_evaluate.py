@@ -68,7 +68,7 @@ def test_guideline_prefers_low_preference_then_catalog_order() -> None:
 # ------------------------------------------------------------------------ build_problem
 
 
-def _toy():  # type: ignore[no-untyped-def]
+def _toy():
     """Three observed lines (unsorted) and their candidates in scrambled order, plus one
     candidate of a line that was not observed."""
     observed = pd.DataFrame(
@@ -142,7 +142,7 @@ def test_build_problem_rejects_bad_inputs() -> None:
 # ------------------------------------------------------------------- simulated problem
 
 
-def _simulate(n_patients: int = 2500, seed: int = 0):  # type: ignore[no-untyped-def]
+def _simulate(n_patients: int = 2500, seed: int = 0):
     """Confounded choice among 2–3 candidates (A, B, and C on half the lines).
 
     Sicker patients (high ``x``) respond less whatever they get; practice gives A to the
@@ -188,7 +188,7 @@ def _simulate(n_patients: int = 2500, seed: int = 0):  # type: ignore[no-untyped
     return cand.sample(frac=1.0, random_state=seed).reset_index(drop=True), observed
 
 
-def _problem(cand: pd.DataFrame, observed: pd.DataFrame, mu: np.ndarray):  # type: ignore[no-untyped-def]
+def _problem(cand: pd.DataFrame, observed: pd.DataFrame, mu: np.ndarray):
     scores = cand[["patient_key", "line_number", "regimen_id"]].assign(p_response=mu)
     truth = cand[["patient_key", "line_number", "regimen_id"]].assign(
         p_response=cand["p"], p_choice=cand["e"]
@@ -198,7 +198,7 @@ def _problem(cand: pd.DataFrame, observed: pd.DataFrame, mu: np.ndarray):  # typ
     )
 
 
-def _policies(problem) -> dict[str, Policy]:  # type: ignore[no-untyped-def]
+def _policies(problem) -> dict[str, Policy]:
     cand = problem.candidates
     first = (~cand["line"].duplicated()).to_numpy(dtype=float)
     return {
@@ -212,7 +212,7 @@ def _policies(problem) -> dict[str, Policy]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def sim():  # type: ignore[no-untyped-def]
+def sim():
     cand, observed = _simulate()
     # wrong outcome model: each regimen's observed response rate, blind to x (confounded)
     rate = observed.groupby("regimen_id")["response"].mean()
@@ -230,7 +230,7 @@ def sim():  # type: ignore[no-untyped-def]
     return out
 
 
-def test_simulated_problem_is_well_formed(sim) -> None:  # type: ignore[no-untyped-def]
+def test_simulated_problem_is_well_formed(sim) -> None:
     problem, _, res = sim["wrong"]
     cand, lines = problem.candidates, problem.lines
     assert res["lines"] == len(lines) == 5000 and res["patients"] == 2500
@@ -245,7 +245,7 @@ def test_simulated_problem_is_well_formed(sim) -> None:  # type: ignore[no-untyp
 
 
 @pytest.mark.parametrize("model", ["wrong", "right"])
-def test_regret_of_oracle_and_random(sim, model: str) -> None:  # type: ignore[no-untyped-def]
+def test_regret_of_oracle_and_random(sim, model: str) -> None:
     problem, policies, res = sim[model]
     pol = res["policies"]
     assert pol["oracle"]["regret"] == 0.0 and pol["oracle"]["normalized_regret"] == 0.0
@@ -273,7 +273,7 @@ def test_regret_of_oracle_and_random(sim, model: str) -> None:  # type: ignore[n
 
 
 @pytest.mark.parametrize("model", ["wrong", "right"])
-def test_intervals_cover_the_true_values(sim, model: str) -> None:  # type: ignore[no-untyped-def]
+def test_intervals_cover_the_true_values(sim, model: str) -> None:
     _, policies, res = sim[model]
     for name in policies:
         for outcome in OUTCOMES:
@@ -293,7 +293,7 @@ def test_intervals_cover_the_true_values(sim, model: str) -> None:  # type: igno
     assert res["simultaneous_quantile"]["ipw"] > 2.5
 
 
-def test_practice_reweights_nothing(sim) -> None:  # type: ignore[no-untyped-def]
+def test_practice_reweights_nothing(sim) -> None:
     problem, _, res = sim["wrong"]
     y = problem.lines["y_response"].to_numpy()
     practice = res["policies"]["practice"]
@@ -334,7 +334,7 @@ def test_true_value_follows_the_real_choice_not_its_estimate() -> None:
         )
 
 
-def test_overlap_diagnostics(sim) -> None:  # type: ignore[no-untyped-def]
+def test_overlap_diagnostics(sim) -> None:
     problem, policies, res = sim["wrong"]
     cand = problem.candidates
     e = cand["propensity"].to_numpy()
@@ -364,7 +364,7 @@ def test_overlap_diagnostics(sim) -> None:  # type: ignore[no-untyped-def]
     assert res["policies"]["first"]["effective_sample_size"] < 0.5 * len(g)
 
 
-def test_dr_survives_a_wrong_outcome_model_where_naive_fails(sim) -> None:  # type: ignore[no-untyped-def]
+def test_dr_survives_a_wrong_outcome_model_where_naive_fails(sim) -> None:
     problem, policies, res = sim["wrong"]
     y = problem.lines["y_response"].to_numpy()
     g = problem.lines["given_row"].to_numpy()
@@ -383,7 +383,7 @@ def test_dr_survives_a_wrong_outcome_model_where_naive_fails(sim) -> None:  # ty
     assert first["outcome_model"] - first["true"] > 0.1
 
 
-def test_right_outcome_model_is_the_truth(sim) -> None:  # type: ignore[no-untyped-def]
+def test_right_outcome_model_is_the_truth(sim) -> None:
     _, policies, res = sim["right"]
     for name in policies:
         b = res["policies"][name]["response"]
@@ -399,7 +399,7 @@ def test_right_outcome_model_is_the_truth(sim) -> None:  # type: ignore[no-untyp
 # ----------------------------------------------------------------- outcome model accuracy
 
 
-def test_outcome_model_accuracy(sim) -> None:  # type: ignore[no-untyped-def]
+def test_outcome_model_accuracy(sim) -> None:
     problem, _, _ = sim["right"]
     acc = outcome_model_accuracy(problem)
     assert acc == {"response": {"mae": 0.0, "mae_counterfactual": 0.0, "bias_counterfactual": 0.0}}

@@ -10,7 +10,7 @@ from precision_onco.policy import dr_value, ipw_value, normalized_regret, overla
 K = 3  # regimens
 
 
-def _problem(n: int = 4000, seed: int = 1):  # type: ignore[no-untyped-def]
+def _problem(n: int = 4000, seed: int = 1):
     """Confounded treatment choice: sicker patients (high x) get regimen 2 more often, and
     respond less whatever they get; regimen 1 is best for low x, regimen 2 for high x."""
     rng = np.random.default_rng(seed)
@@ -31,7 +31,7 @@ def _truth(p: np.ndarray, policy: np.ndarray) -> float:
 
 
 @pytest.fixture(scope="module")
-def sim():  # type: ignore[no-untyped-def]
+def sim():
     return _problem(n=8000)
 
 
@@ -46,7 +46,7 @@ def _policies(x: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
 
 
 @pytest.mark.parametrize("policy_name", ["oracle", "always_0", "always_1", "threshold"])
-def test_ipw_and_dr_cover_the_true_value(sim, policy_name: str) -> None:  # type: ignore[no-untyped-def]
+def test_ipw_and_dr_cover_the_true_value(sim, policy_name: str) -> None:
     x, e, a, p, y, groups = sim
     n = len(x)
     policy = _policies(x, p)[policy_name]
@@ -68,7 +68,7 @@ def test_ipw_and_dr_cover_the_true_value(sim, policy_name: str) -> None:  # type
     assert ipw.high - ipw.low < 0.12 and dr.high - dr.low < 0.12
 
 
-def test_confounding_biases_the_naive_mean_but_not_the_estimators(sim) -> None:  # type: ignore[no-untyped-def]
+def test_confounding_biases_the_naive_mean_but_not_the_estimators(sim) -> None:
     x, e, a, p, y, groups = sim
     n = len(x)
     always_1 = np.ones(n, int)
@@ -78,7 +78,7 @@ def test_confounding_biases_the_naive_mean_but_not_the_estimators(sim) -> None: 
     assert naive - truth > 0.08 and abs(ipw - truth) < 0.03
 
 
-def test_dr_is_right_with_a_wrong_propensity_and_the_right_outcome_model(sim) -> None:  # type: ignore[no-untyped-def]
+def test_dr_is_right_with_a_wrong_propensity_and_the_right_outcome_model(sim) -> None:
     x, e, a, p, y, groups = sim
     n = len(x)
     policy = p.argmax(axis=1)
@@ -92,7 +92,7 @@ def test_dr_is_right_with_a_wrong_propensity_and_the_right_outcome_model(sim) ->
     assert dr.covers(_truth(p, policy))
 
 
-def test_regret_of_oracle_and_random(sim) -> None:  # type: ignore[no-untyped-def]
+def test_regret_of_oracle_and_random(sim) -> None:
     _, _, _, p, _, _ = sim
     v_oracle = _truth(p, p.argmax(axis=1))
     v_random = float(p.mean(axis=1).mean())  # uniform choice among the regimens

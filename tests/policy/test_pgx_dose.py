@@ -22,7 +22,7 @@ TOX = ("ae_grade3", "ae_hematologic_grade3", "ae_gastrointestinal_grade3")
 
 
 @pytest.fixture(scope="module")
-def pgx_cohort(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def pgx_cohort(tmp_path_factory: pytest.TempPathFactory):
     """1,200 synthetic patients with germline PGx, trained on response and three toxicities."""
     from precision_onco.features import build_features, load_panel
     from precision_onco.ingest.cohort import ingest_cohort

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def study(small_cohort, small_recommender):  # type: ignore[no-untyped-def]
+def study(small_cohort, small_recommender):
     root, _, tables, feats = small_cohort
     cfg, res, _ = small_recommender
     cfg = dataclasses.replace(cfg, policy=dataclasses.replace(cfg.policy, bootstrap=100, n_jobs=1))
@@ -40,7 +40,7 @@ def study(small_cohort, small_recommender):  # type: ignore[no-untyped-def]
     return cfg, res, out
 
 
-def test_every_policy_is_estimated_and_compared_with_the_truth(study) -> None:  # type: ignore[no-untyped-def]
+def test_every_policy_is_estimated_and_compared_with_the_truth(study) -> None:
     _, res, out = study
     pols = out["policies"]
     assert set(pols) == {
@@ -76,7 +76,7 @@ def test_every_policy_is_estimated_and_compared_with_the_truth(study) -> None:  
     assert pols["practice"]["effective_sample_size"] == pytest.approx(out["lines"], rel=0.02)
 
 
-def test_propensity_and_summary(study) -> None:  # type: ignore[no-untyped-def]
+def test_propensity_and_summary(study) -> None:
     _, _, out = study
     prop = out["propensity"]
     assert prop["given_not_eligible"] == 0  # practice chose among the eligible regimens
@@ -92,7 +92,7 @@ def test_propensity_and_summary(study) -> None:  # type: ignore[no-untyped-def]
     assert s["dr_marginal_covered"].endswith("of 21")
 
 
-def test_naive_and_weighted_training_side_by_side(study) -> None:  # type: ignore[no-untyped-def]
+def test_naive_and_weighted_training_side_by_side(study) -> None:
     _, _, out = study
     tr = out["training"]
     assert tr["used"] == "naive" and {"naive", "propensity_weighted"} <= set(tr)
@@ -113,7 +113,7 @@ def test_naive_and_weighted_training_side_by_side(study) -> None:  # type: ignor
     )
 
 
-def test_policy_values_reach_mlflow_metrics(study) -> None:  # type: ignore[no-untyped-def]
+def test_policy_values_reach_mlflow_metrics(study) -> None:
     _, _, out = study
     flat = flat_metrics({"policy": out})
     assert flat["policy.oracle.normalized_regret"] == 0
@@ -122,7 +122,7 @@ def test_policy_values_reach_mlflow_metrics(study) -> None:  # type: ignore[no-u
     assert not any(k.endswith("covers") for k in flat)  # booleans are not metrics
 
 
-def test_without_truth_only_estimates(small_cohort, small_recommender) -> None:  # type: ignore[no-untyped-def]
+def test_without_truth_only_estimates(small_cohort, small_recommender) -> None:
     _, _, tables, feats = small_cohort
     cfg, res, _ = small_recommender
     cfg = dataclasses.replace(cfg, policy=dataclasses.replace(cfg.policy, bootstrap=30, n_jobs=1))

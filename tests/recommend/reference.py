@@ -62,10 +62,13 @@ def ref_variant_matches(
         return in_gene & altering.to_numpy()
     rx = re.compile("|".join(f"(?:{p})" for p in rule.hgvsp))
     hit = np.fromiter(
-        (bool(g) and isinstance(h, str) and rx.search(h) is not None
-         for g, h in zip(in_gene, hgvsp_short, strict=True)),
-        dtype=bool, count=len(in_gene),
-    )  # fmt: skip
+        (
+            bool(g) and isinstance(h, str) and rx.search(h) is not None
+            for g, h in zip(in_gene, hgvsp_short, strict=True)
+        ),
+        dtype=bool,
+        count=len(in_gene),
+    )
     return hit
 
 
@@ -127,9 +130,12 @@ def ref_biomarker_status(
 
 
 def ref_genomics(
-    variants: pd.DataFrame, patients: pd.Series, cfg: FeaturesConfig, panel: pd.DataFrame,
+    variants: pd.DataFrame,
+    patients: pd.Series,
+    cfg: FeaturesConfig,
+    panel: pd.DataFrame,
     catalog: CatalogConfig,
-) -> pd.DataFrame:  # fmt: skip
+) -> pd.DataFrame:
     """One row per patient: gene indicators, biomarkers, pathway counts, TMB."""
     idx = pd.Index(patients.unique(), name="patient_key")
     out = pd.DataFrame(index=idx)
@@ -153,13 +159,22 @@ def ref_genomics(
         mat = pd.DataFrame(0, index=idx, columns=genes)
         tmb = pd.Series(np.nan, index=idx)
     arr, gene_pos = mat.to_numpy(), {g: j for j, g in enumerate(genes)}
-    pathways = {f"pathway_{pathway.lower()}":
-                arr[:, [gene_pos[g] for g in members]].sum(axis=1).astype("int16")
-                for pathway, members in panel.groupby("pathway")["symbol"]
-                if pathway != "OTHER"}  # fmt: skip
-    out = pd.concat([out, mat.add_prefix("gene_").astype("int8"),
-                     pd.DataFrame(pathways, index=idx), tmb.astype("float64").rename("tmb")],
-                    axis=1)  # fmt: skip
+    pathways = {
+        f"pathway_{pathway.lower()}": arr[:, [gene_pos[g] for g in members]]
+        .sum(axis=1)
+        .astype("int16")
+        for pathway, members in panel.groupby("pathway")["symbol"]
+        if pathway != "OTHER"
+    }
+    out = pd.concat(
+        [
+            out,
+            mat.add_prefix("gene_").astype("int8"),
+            pd.DataFrame(pathways, index=idx),
+            tmb.astype("float64").rename("tmb"),
+        ],
+        axis=1,
+    )
     # actionable, variant-defined biomarkers of the catalog (marker-defined ones are
     # line-level columns: PD-L1, MSI, ALK status, ...)
     rules = {k: b for k, b in catalog.biomarkers.items() if b.genes}
@@ -308,9 +323,13 @@ def ref_prior_exposure(features: pd.DataFrame, lines: pd.DataFrame, cat: Catalog
         return out
     given = lines[["patient_key", "line_number", "regimen_id"]].dropna()
     given = given[given["regimen_id"].isin(list(ids))]
-    rows = pd.DataFrame({"patient_key": features["patient_key"].to_numpy(),
-                         "row_line": features["line_number"].to_numpy(),
-                         "row": np.arange(len(features))})  # fmt: skip
+    rows = pd.DataFrame(
+        {
+            "patient_key": features["patient_key"].to_numpy(),
+            "row_line": features["line_number"].to_numpy(),
+            "row": np.arange(len(features)),
+        }
+    )
     pairs = rows.merge(given, on="patient_key")
     pairs = pairs[pairs["line_number"].to_numpy() < pairs["row_line"].to_numpy()]
     out[pairs["row"].to_numpy(), pairs["regimen_id"].map(ids).to_numpy(dtype=int)] = True
@@ -325,15 +344,27 @@ def ref_eligible_pairs(
     state = _state(features, patients)
     state = attach_pgx_state(state, patients, lines)  # pharmacogenomics (issue 17)
     bm_ids = list(cat.biomarkers)
-    status = pd.DataFrame({b: state[f"bm_{b}"].fillna(0).astype(bool).to_numpy()
-                           if f"bm_{b}" in state.columns else np.zeros(len(state), bool)
-                           for b in bm_ids})  # fmt: skip
-    for col in ("autoimmune_disease", "diabetes", "ild_history", "prior_irae_grade3",
-                "creatinine_clearance", "bilirubin"):  # fmt: skip
+    status = pd.DataFrame(
+        {
+            b: state[f"bm_{b}"].fillna(0).astype(bool).to_numpy()
+            if f"bm_{b}" in state.columns
+            else np.zeros(len(state), bool)
+            for b in bm_ids
+        }
+    )
+    for col in (
+        "autoimmune_disease",
+        "diabetes",
+        "ild_history",
+        "prior_irae_grade3",
+        "creatinine_clearance",
+        "bilirubin",
+    ):
         if col not in state.columns:
             state[col] = np.nan
-    el = ref_eligibility(state, status, cat, prior_exposure=ref_prior_exposure(state, lines, cat),
-                     with_reasons=True)  # fmt: skip
+    el = ref_eligibility(
+        state, status, cat, prior_exposure=ref_prior_exposure(state, lines, cat), with_reasons=True
+    )
     rows, cols = np.nonzero(el.mask)
     pairs = pd.DataFrame({"row": rows, "regimen_id": np.asarray(el.regimen_ids, object)[cols]})
     # Pharmacogenomics (issue 17): starting-dose guidance per pair (JSON text, None: no rule).
@@ -341,17 +372,20 @@ def ref_eligible_pairs(
         state, rows, pairs["regimen_id"].tolist(), {r.id: r for r in cat.regimens}
     )
     ex = el.excluded()
-    excluded = pd.DataFrame({
-        "patient_key": state["patient_key"].to_numpy()[ex["row"]],
-        "line_number": state["line_number"].to_numpy()[ex["row"]],
-        "regimen_id": ex["regimen_id"].astype("string"),
-        "reason": ex["reason"].astype("string"),
-    })  # fmt: skip
+    excluded = pd.DataFrame(
+        {
+            "patient_key": state["patient_key"].to_numpy()[ex["row"]],
+            "line_number": state["line_number"].to_numpy()[ex["row"]],
+            "regimen_id": ex["regimen_id"].astype("string"),
+            "reason": ex["reason"].astype("string"),
+        }
+    )
     return pairs, excluded
 
 
-def ref_candidate_features(rows: pd.DataFrame, regimen_ids: Sequence[str] | pd.Series,
-                       catalog: CatalogConfig) -> pd.DataFrame:  # fmt: skip
+def ref_candidate_features(
+    rows: pd.DataFrame, regimen_ids: Sequence[str] | pd.Series, catalog: CatalogConfig
+) -> pd.DataFrame:
     """``rows`` (line states) with the features of the candidate regimen of each row.
 
     ``regimen_ids`` is aligned with ``rows``. Regimens outside the catalog keep
@@ -362,12 +396,16 @@ def ref_candidate_features(rows: pd.DataFrame, regimen_ids: Sequence[str] | pd.S
     out = rows.copy()
     ids = [None if pd.isna(r) else str(r) for r in regimen_ids]
     out["regimen_id"] = pd.Series(ids, index=rows.index, dtype="string")
-    out["regimen_class"] = pd.Series([regs[r].regimen_class if r in regs else None for r in ids],
-                                     index=rows.index, dtype="string")  # fmt: skip
+    out["regimen_class"] = pd.Series(
+        [regs[r].regimen_class if r in regs else None for r in ids],
+        index=rows.index,
+        dtype="string",
+    )
     known = np.array([r in regs for r in ids], dtype=bool)
     for c in cat.config.regimen_classes:
-        has = np.array([float(c in Catalog.drug_classes(regs[r])) if r in regs else np.nan
-                        for r in ids])  # fmt: skip
+        has = np.array(
+            [float(c in Catalog.drug_classes(regs[r])) if r in regs else np.nan for r in ids]
+        )
         out[f"regimen_has_{c}"] = has
         if f"prior_{c}" in rows.columns:
             before = (pd.to_numeric(rows[f"prior_{c}"]).to_numpy(dtype=float) > 0).astype(float)
@@ -426,8 +464,9 @@ def ref_build_features(
         if c in lines.columns:
             out[c] = pd.to_numeric(lines[c], errors="coerce").astype("float64")
     if "msi_status" in lines.columns:
-        out["msi_high"] = (lines["msi_status"] == "MSI-H").astype("float64").where(
-            lines["msi_status"].notna())  # fmt: skip
+        out["msi_high"] = (
+            (lines["msi_status"] == "MSI-H").astype("float64").where(lines["msi_status"].notna())
+        )
     pat = patients.set_index("patient_key")
     pcols: dict[str, pd.Series] = {}
     if "sex" in pat.columns:
@@ -438,8 +477,12 @@ def ref_build_features(
         pcols["stage_rank"] = ref_stage_rank(pat["stage"])
     if "smoking_status" in pat.columns:
         pcols["smoking_status"] = pat["smoking_status"].astype("string")
-    for c, positive in (("hr_status", "positive"), ("her2_status", "positive"),
-                        ("alk_status", "rearranged"), ("germline_brca", "pathogenic")):  # fmt: skip
+    for c, positive in (
+        ("hr_status", "positive"),
+        ("her2_status", "positive"),
+        ("alk_status", "rearranged"),
+        ("germline_brca", "pathogenic"),
+    ):
         if c in pat.columns:
             pcols[c.replace("_status", "") + "_positive"] = (pat[c] == positive).astype("float64")
     for c in ("autoimmune_disease", "diabetes", "ild_history", "bmi"):
@@ -447,8 +490,9 @@ def ref_build_features(
             pcols[c] = pd.to_numeric(pat[c], errors="coerce").astype("float64")
     # germline pharmacogenomics (issue 17, added to the reference as it was merged)
     if "dpyd_activity_score" in pat.columns:
-        pcols["dpyd_activity_score"] = pd.to_numeric(pat["dpyd_activity_score"],
-                                                     errors="coerce").astype("float64")
+        pcols["dpyd_activity_score"] = pd.to_numeric(
+            pat["dpyd_activity_score"], errors="coerce"
+        ).astype("float64")
     if "ugt1a1_phenotype" in pat.columns:
         ph = pat["ugt1a1_phenotype"].astype("string")
         known = ph.isin(["normal", "intermediate", "poor"]).fillna(False).to_numpy(bool)
@@ -521,9 +565,14 @@ def reference_recommend(rec: Any, case: Any) -> dict[str, Any]:
     ).to_dict()
 
 
-def contributions(model: EndpointModel, features: pd.DataFrame, *,
-                  x: pd.DataFrame | None = None, codes: np.ndarray | None = None,
-                  threads: int = 0) -> tuple[pd.DataFrame, np.ndarray]:  # fmt: skip
+def contributions(
+    model: EndpointModel,
+    features: pd.DataFrame,
+    *,
+    x: pd.DataFrame | None = None,
+    codes: np.ndarray | None = None,
+    threads: int = 0,
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Per-row TreeSHAP contributions (log-odds) by feature, and the bias term.
 
     Returns ``(contrib, bias)``: ``contrib.sum(axis=1) + bias`` equals the mean raw
@@ -532,8 +581,9 @@ def contributions(model: EndpointModel, features: pd.DataFrame, *,
     (0: all cores).
     """
     if model.kind != "lightgbm":
-        raise ValueError(f"exact TreeSHAP needs a tree model; endpoint {model.endpoint!r} is "
-                         f"{model.kind}")  # fmt: skip
+        raise ValueError(
+            f"exact TreeSHAP needs a tree model; endpoint {model.endpoint!r} is {model.kind}"
+        )
     if codes is None:
         codes = model.codes(model.matrix(features) if x is None else x)
     a = codes
@@ -591,10 +641,12 @@ def reference_rank_regimens(
     weights = {k: float(v) for k, v in recommend.weights.items() if k in models}
     out["utility"] = utility(out, weights)
     # the utility's interval: each endpoint at the end of its interval that lowers (raises) it
-    lows = pd.DataFrame({f"p_{k}": out[f"p_{k}_low" if w > 0 else f"p_{k}_high"]
-                         for k, w in weights.items()})  # fmt: skip
-    highs = pd.DataFrame({f"p_{k}": out[f"p_{k}_high" if w > 0 else f"p_{k}_low"]
-                          for k, w in weights.items()})  # fmt: skip
+    lows = pd.DataFrame(
+        {f"p_{k}": out[f"p_{k}_low" if w > 0 else f"p_{k}_high"] for k, w in weights.items()}
+    )
+    highs = pd.DataFrame(
+        {f"p_{k}": out[f"p_{k}_high" if w > 0 else f"p_{k}_low"] for k, w in weights.items()}
+    )
     out["utility_low"] = utility(lows, weights)
     out["utility_high"] = utility(highs, weights)
     out = out.sort_values([*KEYS, "utility"], ascending=[True, True, False], kind="stable")
@@ -607,8 +659,12 @@ def reference_rank_regimens(
     out["distinguishable"] = np.where(out["rank"] == 1, n_overlap <= 1, ~overlap)
     out["preset"] = recommend.preset
     order = out.index.to_numpy()
-    return Ranking(out.reset_index(drop=True), excluded, cand.iloc[order].reset_index(drop=True),
-                   {key: a[order] for key, a in codes.items()})  # fmt: skip
+    return Ranking(
+        out.reset_index(drop=True),
+        excluded,
+        cand.iloc[order].reset_index(drop=True),
+        {key: a[order] for key, a in codes.items()},
+    )
 
 
 def reference_recommendations(
@@ -640,13 +696,13 @@ def reference_recommendations(
         model = models.get(ep)
         if model is None or model.kind != "lightgbm" or not len(cand):
             continue
-        c, _ = contributions(model, cand, codes=ranking.codes.get(model.input_key),
-                             threads=threads)  # fmt: skip
+        c, _ = contributions(model, cand, codes=ranking.codes.get(model.input_key), threads=threads)
         contribs[ep] = c
         for i, d in enumerate(top_drivers(c, cand, k=k, catalog=catalog)):
             drivers[i][ep] = d
-    arrays = {col: cand[col].to_numpy(dtype=object) for col in cand.columns
-              if col.startswith("bm_")}  # fmt: skip
+    arrays = {
+        col: cand[col].to_numpy(dtype=object) for col in cand.columns if col.startswith("bm_")
+    }
     if "response" in contribs and len(ranked):
         # rows are sorted by (patient, line, rank): the first and second of each line
         rank = ranked["rank"].to_numpy()
@@ -668,8 +724,11 @@ def reference_recommendations(
                 by_patient.setdefault(str(pk), []).append(
                     (gene, hgvsp if isinstance(hgvsp, str) else None)
                 )
-    cancer = cand["cancer_type"].to_numpy(dtype=object) if "cancer_type" in cand.columns else \
-        [None] * len(cand)  # fmt: skip
+    cancer = (
+        cand["cancer_type"].to_numpy(dtype=object)
+        if "cancer_type" in cand.columns
+        else [None] * len(cand)
+    )
     evidence = []
     known = set(cat.regimen_ids)
     for i, (pk, r) in enumerate(zip(ranked["patient_key"], ranked["regimen_id"], strict=True)):

@@ -21,10 +21,15 @@ LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d (DEBUG|INFO|WARNING) [\w.]+: ")
 MLFLOW_LOG = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (DEBUG|INFO|WARNING) [\w.]+: ")
 
 CLINICAL = {
-    "patient": {"patient_id": "MRN-5150", "sex": "F", "cancer_type": "NSCLC", "stage": "IV",
-                "ecog": 1},
+    "patient": {
+        "patient_id": "MRN-5150",
+        "sex": "F",
+        "cancer_type": "NSCLC",
+        "stage": "IV",
+        "ecog": 1,
+    },
     "lines": [{"line_number": 1, "regimen_id": "carboplatin_pemetrexed", "best_response": "SD"}],
-}  # fmt: skip
+}
 
 
 @pytest.fixture(autouse=True)
@@ -78,12 +83,27 @@ def test_missing_clinical_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -
     assert "the following arguments are required: --clinical" in err
 
 
-@pytest.mark.parametrize(("argv", "text"), [
-    (["recommend", "--clinical", "x.json"], "--line"),
-    (["recommend", "--clinical", "x.json", "--line", "two"], "invalid int value: 'two'"),
-    (["recommend", "--clinical", "x.json", "--line", "1", "--vcf", "a.vcf", "--maf", "b.maf"],
-     "not allowed with argument"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("argv", "text"),
+    [
+        (["recommend", "--clinical", "x.json"], "--line"),
+        (["recommend", "--clinical", "x.json", "--line", "two"], "invalid int value: 'two'"),
+        (
+            [
+                "recommend",
+                "--clinical",
+                "x.json",
+                "--line",
+                "1",
+                "--vcf",
+                "a.vcf",
+                "--maf",
+                "b.maf",
+            ],
+            "not allowed with argument",
+        ),
+    ],
+)
 def test_usage_errors(argv: list[str], text: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(argv)
@@ -92,11 +112,24 @@ def test_usage_errors(argv: list[str], text: str, capsys: pytest.CaptureFixture[
 
 
 def test_an_unknown_model_says_to_run_the_pipeline(
-        tmp_path: Path, params: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    tmp_path: Path, params: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "out"
-    rc = main(["recommend", "--clinical", str(_clinical(tmp_path)), "--line", "2", "--out",
-               str(out), "--params", str(params), "--model", "models:/no_such_model@champion"])
+    rc = main(
+        [
+            "recommend",
+            "--clinical",
+            str(_clinical(tmp_path)),
+            "--line",
+            "2",
+            "--out",
+            str(out),
+            "--params",
+            str(params),
+            "--model",
+            "models:/no_such_model@champion",
+        ]
+    )
     assert rc == 2
     msg = _error(capsys)
     assert "cannot load the recommender models:/no_such_model@champion" in msg
@@ -105,94 +138,174 @@ def test_an_unknown_model_says_to_run_the_pipeline(
 
 
 def test_an_empty_registry_names_the_default_champion(
-        tmp_path: Path, params: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
-    rc = main(["recommend", "--clinical", str(_clinical(tmp_path)), "--line", "2", "--out",
-               str(tmp_path / "out"), "--params", str(params)])  # fmt: skip
+    tmp_path: Path, params: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc = main(
+        [
+            "recommend",
+            "--clinical",
+            str(_clinical(tmp_path)),
+            "--line",
+            "2",
+            "--out",
+            str(tmp_path / "out"),
+            "--params",
+            str(params),
+        ]
+    )
     assert rc == 2
     msg = _error(capsys)
     assert "models:/precision_onco_synthetic_recommender@champion" in msg and "`dvc repro`" in msg
 
 
 def test_a_missing_clinical_file(
-        tmp_path: Path, params: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
-    rc = main(["recommend", "--clinical", str(tmp_path / "absent.json"), "--line", "2",
-               "--params", str(params)])  # fmt: skip
+    tmp_path: Path, params: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc = main(
+        [
+            "recommend",
+            "--clinical",
+            str(tmp_path / "absent.json"),
+            "--line",
+            "2",
+            "--params",
+            str(params),
+        ]
+    )
     assert rc == 2
     assert "absent.json: file not found" in _error(capsys)
 
 
 def test_a_malformed_clinical_field_is_named(
-        tmp_path: Path, params: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    tmp_path: Path, params: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     doc = copy.deepcopy(CLINICAL)
     doc["patient"]["ecog"] = 7
-    rc = main(["recommend", "--clinical", str(_clinical(tmp_path, doc)), "--line", "2",
-               "--params", str(params)])  # fmt: skip
+    rc = main(
+        [
+            "recommend",
+            "--clinical",
+            str(_clinical(tmp_path, doc)),
+            "--line",
+            "2",
+            "--params",
+            str(params),
+        ]
+    )
     assert rc == 2
     msg = _error(capsys)
     assert "patient.ecog: expected 0–4, got 7" in msg
     assert "MRN-5150" not in msg
 
 
-def test_a_raw_identifier_in_the_clinical_file_is_refused(tmp_path: Path, params: Path,
-                                                          capsys: pytest.CaptureFixture[str]
-                                                          ) -> None:  # fmt: skip
+def test_a_raw_identifier_in_the_clinical_file_is_refused(
+    tmp_path: Path, params: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     doc = copy.deepcopy(CLINICAL)
     doc["patient"]["mrn"] = "0042"
-    rc = main(["recommend", "--clinical", str(_clinical(tmp_path, doc)), "--line", "2",
-               "--params", str(params), "--out", str(tmp_path / "out")])  # fmt: skip
+    rc = main(
+        [
+            "recommend",
+            "--clinical",
+            str(_clinical(tmp_path, doc)),
+            "--line",
+            "2",
+            "--params",
+            str(params),
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert rc == 2
     assert "patient.mrn: raw identifiers are not accepted" in _error(capsys)
     assert not (tmp_path / "out").exists()
 
 
 def test_line_zero_is_refused(
-        tmp_path: Path, params: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
-    rc = main(["recommend", "--clinical", str(_clinical(tmp_path)), "--line", "0",
-               "--params", str(params)])  # fmt: skip
+    tmp_path: Path, params: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc = main(
+        [
+            "recommend",
+            "--clinical",
+            str(_clinical(tmp_path)),
+            "--line",
+            "0",
+            "--params",
+            str(params),
+        ]
+    )
     assert rc == 2
     assert "line_number: expected 1–30, got 0" in _error(capsys)
 
 
 def test_a_maf_of_many_samples_needs_sample(
-        tmp_path: Path, params: Path, shared_data: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    tmp_path: Path, params: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     maf = shared_data / "maf" / "tcga_laml.maf.gz"
     if not maf.is_file():
         pytest.skip(f"{maf} absent (shared test data)")
-    rc = main(["recommend", "--maf", str(maf), "--clinical", str(_clinical(tmp_path)),
-               "--line", "2", "--params", str(params)])  # fmt: skip
+    rc = main(
+        [
+            "recommend",
+            "--maf",
+            str(maf),
+            "--clinical",
+            str(_clinical(tmp_path)),
+            "--line",
+            "2",
+            "--params",
+            str(params),
+        ]
+    )
     assert rc == 2
     msg = _error(capsys)
     assert "choose one with --sample" in msg and "193 tumour samples" in msg
 
 
 def test_a_variant_file_that_is_neither_vcf_nor_maf(
-        tmp_path: Path, params: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    tmp_path: Path, params: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "tumour.vcf"
     bad.write_text("chr1\t100\tA\tT\n", encoding="utf-8")
-    rc = main(["recommend", "--vcf", str(bad), "--clinical", str(_clinical(tmp_path)),
-               "--line", "2", "--params", str(params)])  # fmt: skip
+    rc = main(
+        [
+            "recommend",
+            "--vcf",
+            str(bad),
+            "--clinical",
+            str(_clinical(tmp_path)),
+            "--line",
+            "2",
+            "--params",
+            str(params),
+        ]
+    )
     assert rc == 2
     assert "tumour.vcf: neither a VCF" in _error(capsys)
 
 
-
 def test_an_explicit_params_file_must_exist(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     clinical = tmp_path / "c.json"
     clinical.write_text('{"patient": {"sex": "F", "cancer_type": "NSCLC"}}', encoding="utf-8")
-    rc = main(["recommend", "--clinical", str(clinical), "--line", "1",
-               "--params", str(tmp_path / "nope.yaml")])  # fmt: skip
+    rc = main(
+        [
+            "recommend",
+            "--clinical",
+            str(clinical),
+            "--line",
+            "1",
+            "--params",
+            str(tmp_path / "nope.yaml"),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and "--params" in err and "nope.yaml: no such file" in err
 
 
-def test_a_server_side_failure_is_an_internal_error_not_a_bad_request(small_recommender) -> None:  # type: ignore[no-untyped-def]
+def test_a_server_side_failure_is_an_internal_error_not_a_bad_request(small_recommender) -> None:
     from mlflow.exceptions import MlflowException
 
     from precision_onco.recommend.pyfunc import RecommenderPyfunc
@@ -200,7 +313,7 @@ def test_a_server_side_failure_is_an_internal_error_not_a_bad_request(small_reco
     _, _, recommender = small_recommender
 
     class Broken(type(recommender)):  # type: ignore[misc]
-        def recommend(self, case, preset=None):  # type: ignore[no-untyped-def]
+        def recommend(self, case, preset=None):
             raise RuntimeError("boom")
 
     py = RecommenderPyfunc()

@@ -38,7 +38,7 @@ def _same_ranking(new: Any, ref: Any) -> None:
     pd.testing.assert_frame_equal(new.candidates, ref.candidates, check_exact=True)
 
 
-def test_batch_equals_the_previous_implementation(small_cohort, small_recommender) -> None:  # type: ignore[no-untyped-def]
+def test_batch_equals_the_previous_implementation(small_cohort, small_recommender) -> None:
     _, _, tables, feats = small_cohort
     rec = small_recommender[2]
     preset = rec.preset(None)
@@ -50,7 +50,7 @@ def test_batch_equals_the_previous_implementation(small_cohort, small_recommende
     assert new.ranked["rank"].max() >= 3
 
 
-def test_features_equal_the_previous_implementation(small_cohort, small_recommender) -> None:  # type: ignore[no-untyped-def]
+def test_features_equal_the_previous_implementation(small_cohort, small_recommender) -> None:
     root, cfg, tables, _ = small_cohort
     args = (tables.patients, tables.lines, tables.variants, cfg.features, cfg.catalog)
     panel = load_panel(cfg.features, root)
@@ -74,8 +74,9 @@ def _case(tables: Any, patient_key: str, line: int) -> PatientCase:
         return out
 
     p = tables.patients[tables.patients["patient_key"] == patient_key].iloc[0].to_dict()
-    lines = tables.lines[(tables.lines["patient_key"] == patient_key)
-                         & (tables.lines["line_number"] <= line)]  # fmt: skip
+    lines = tables.lines[
+        (tables.lines["patient_key"] == patient_key) & (tables.lines["line_number"] <= line)
+    ]
     variants = tables.variants[tables.variants["patient_key"] == patient_key]
     covered = sorted(parse_genes(p.pop("genes_tested", None)))  # the assay's genes
     return PatientCase(
@@ -87,7 +88,7 @@ def _case(tables: Any, patient_key: str, line: int) -> PatientCase:
     )
 
 
-def test_sixty_single_patients_equal_the_previous_implementation(  # type: ignore[no-untyped-def]
+def test_sixty_single_patients_equal_the_previous_implementation(
     small_cohort, small_recommender
 ) -> None:
     _, _, tables, _ = small_cohort
@@ -104,7 +105,7 @@ def test_sixty_single_patients_equal_the_previous_implementation(  # type: ignor
     assert ranked >= 40  # most of them have eligible regimens to compare
 
 
-def test_single_patient_features_equal_the_previous_implementation(  # type: ignore[no-untyped-def]
+def test_single_patient_features_equal_the_previous_implementation(
     small_cohort, small_recommender
 ) -> None:
     """One patient's tables, as a served case builds them, give the previous implementation's
@@ -125,12 +126,11 @@ def test_single_patient_features_equal_the_previous_implementation(  # type: ign
         seen_msi += "msi_status" in lines.columns
         args = (patients, lines, variants, cfg.features, cfg.catalog)
         new = build_features(*args, panel=panel)
-        pd.testing.assert_frame_equal(new, ref_build_features(*args, panel=panel),
-                                      check_exact=True)  # fmt: skip
+        pd.testing.assert_frame_equal(new, ref_build_features(*args, panel=panel), check_exact=True)
     assert seen_msi >= 5
 
 
-def test_the_numpy_matrix_is_the_models_own(small_cohort, small_recommender) -> None:  # type: ignore[no-untyped-def]
+def test_the_numpy_matrix_is_the_models_own(small_cohort, small_recommender) -> None:
     """input_codes equals the model's pandas matrix as codes, and the numpy scores equal
     ``predict_interval`` — including unseen categories and absent columns."""
     _, _, _, feats = small_cohort
@@ -142,14 +142,16 @@ def test_the_numpy_matrix_is_the_models_own(small_cohort, small_recommender) -> 
     for model in rec.models.values():
         a = input_codes(rows, model)
         np.testing.assert_array_equal(a, model.codes(model.matrix(rows)))
-        for got, want in zip(endpoint_scores(model, rows, codes=a), model.predict_interval(rows),
-                             strict=True):  # fmt: skip
+        for got, want in zip(
+            endpoint_scores(model, rows, codes=a), model.predict_interval(rows), strict=True
+        ):
             np.testing.assert_array_equal(got, want)
 
 
 @pytest.fixture(scope="module")
-def real_shaped(shared_data: Path, project_root: Path, tmp_path_factory: pytest.TempPathFactory
-                ) -> tuple[Any, Any, Any]:  # fmt: skip
+def real_shaped(
+    shared_data: Path, project_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Any, Any, Any]:
     """300 rows of the Chowell 2022 table through its own cohort config (icb catalog),
     ingested, featurized and trained in process; returns (tables, features, recommender)."""
     from precision_onco.config import compose
@@ -164,16 +166,18 @@ def real_shaped(shared_data: Path, project_root: Path, tmp_path_factory: pytest.
     mp = pytest.MonkeyPatch()
     mp.setenv("PRECISION_ONCO_PSEUDONYM_KEY", "fast-path-test-key-" + "0" * 16)
     try:
-        _, cfg = compose(["cohort=chowell2022", "model.max_rounds=150"],
-                         conf_dir=project_root / "conf")  # fmt: skip
+        _, cfg = compose(
+            ["cohort=chowell2022", "model.max_rounds=150"], conf_dir=project_root / "conf"
+        )
         inputs = dataclasses.replace(
             cfg.cohort.inputs,
             patients=dataclasses.replace(cfg.cohort.inputs.patients, path=str(table)),
             lines=dataclasses.replace(cfg.cohort.inputs.lines, path=str(table)),
         )
         oncotree = str(shared_data / "kb" / "oncotree_2025_10_03.flat.tsv")
-        cfg = dataclasses.replace(cfg, cohort=dataclasses.replace(
-            cfg.cohort, inputs=inputs, oncotree_codes=oncotree))  # fmt: skip
+        cfg = dataclasses.replace(
+            cfg, cohort=dataclasses.replace(cfg.cohort, inputs=inputs, oncotree_codes=oncotree)
+        )
         tables = ingest_cohort(cfg, root=root)
         feats = build_features(
             tables.patients,
@@ -185,14 +189,15 @@ def real_shaped(shared_data: Path, project_root: Path, tmp_path_factory: pytest.
             endpoint_columns=[e.column for e in cfg.endpoints.values()],
         )
         res = train_all(cfg, feats, tables.lines)
-        rec = recommender_from(res.models, copy.deepcopy(cfg), root=project_root,
-                               provenance={"components": {}})  # fmt: skip
+        rec = recommender_from(
+            res.models, copy.deepcopy(cfg), root=project_root, provenance={"components": {}}
+        )
     finally:
         mp.undo()
     return tables, feats, rec
 
 
-def test_a_real_shaped_cohort_equals_the_previous_implementation(real_shaped) -> None:  # type: ignore[no-untyped-def]
+def test_a_real_shaped_cohort_equals_the_previous_implementation(real_shaped) -> None:
     tables, feats, rec = real_shaped
     args = (feats, tables.patients, tables.lines, rec.models, rec.catalog, rec.preset(None))
     new = recommendations(*args, civic=rec.civic, variants=tables.variants, threads=1)
@@ -201,7 +206,7 @@ def test_a_real_shaped_cohort_equals_the_previous_implementation(real_shaped) ->
     _same_ranking(new, ref)
 
 
-def test_lightgbm_treeshap_equals_the_shap_package(small_cohort, small_recommender) -> None:  # type: ignore[no-untyped-def]
+def test_lightgbm_treeshap_equals_the_shap_package(small_cohort, small_recommender) -> None:
     """The drivers use LightGBM's own exact TreeSHAP (``pred_contrib``) on the ranked rows only;
     it equals the shap package's path-dependent TreeExplainer on the same booster and rows."""
     import shap
@@ -210,8 +215,9 @@ def test_lightgbm_treeshap_equals_the_shap_package(small_cohort, small_recommend
 
     _, _, tables, feats = small_cohort
     rec = small_recommender[2]
-    ranking = recommendations(feats.head(30), tables.patients, tables.lines, rec.models,
-                              rec.catalog, rec.preset(None))  # fmt: skip
+    ranking = recommendations(
+        feats.head(30), tables.patients, tables.lines, rec.models, rec.catalog, rec.preset(None)
+    )
     cand = ranking.candidates
     model = rec.models["response"]
     codes = ranking.codes[model.input_key]

@@ -27,14 +27,26 @@ PK = re.compile(r"^pk_[0-9a-f]{24}$")
 RAW_ID = "MRN-0042-SMITH"
 
 CLINICAL = {
-    "patient": {"patient_id": RAW_ID, "sex": "F", "cancer_type": "NSCLC", "oncotree_code": "LUAD",
-                "stage": "IV", "ecog": 1, "alk_status": "negative"},
+    "patient": {
+        "patient_id": RAW_ID,
+        "sex": "F",
+        "cancer_type": "NSCLC",
+        "oncotree_code": "LUAD",
+        "stage": "IV",
+        "ecog": 1,
+        "alk_status": "negative",
+    },
     "lines": [
-        {"patient_id": RAW_ID, "line_number": 1, "regimen_id": "carboplatin_pemetrexed",
-         "best_response": "PR", "ae_hematologic_max_grade": 3},
+        {
+            "patient_id": RAW_ID,
+            "line_number": 1,
+            "regimen_id": "carboplatin_pemetrexed",
+            "best_response": "PR",
+            "ae_hematologic_max_grade": 3,
+        },
         {"line_number": 2, "albumin": 3.4, "creatinine_clearance": 72, "pdl1_tps": 60},
     ],
-}  # fmt: skip
+}
 
 CSV = (
     "patient_id,sex,cancer_type,oncotree_code,stage,ecog,alk_status,line_number,regimen_id,"
@@ -62,7 +74,7 @@ def _shared(shared_data: Path, name: str) -> Path:
     return path
 
 
-def _check_pseudonymized(payload: dict, raw: str, *absent: str) -> None:  # type: ignore[type-arg]
+def _check_pseudonymized(payload: dict, raw: str, *absent: str) -> None:
     text = json.dumps(payload, allow_nan=False)
     for s in (raw, *absent):
         assert s not in text, s
@@ -106,11 +118,14 @@ def test_clinical_csv_one_row_per_line(tmp_path: Path, cfg: Config, suffix: str)
     assert same["patient"]["patient_key"] == payload["patient"]["patient_key"]
 
 
-def test_clinical_csv_row_without_line_number_carries_the_patient(tmp_path: Path,
-                                                                  cfg: Config) -> None:  # fmt: skip
+def test_clinical_csv_row_without_line_number_carries_the_patient(
+    tmp_path: Path, cfg: Config
+) -> None:
     path = tmp_path / "patient.csv"
-    path.write_text("patient_id,sex,cancer_type,ecog,line_number,regimen_id\n"
-                    f"{RAW_ID},M,MEL,0,,\n", encoding="utf-8")  # fmt: skip
+    path.write_text(
+        f"patient_id,sex,cancer_type,ecog,line_number,regimen_id\n{RAW_ID},M,MEL,0,,\n",
+        encoding="utf-8",
+    )
     payload, _ = new_patient_payload(cfg, clinical=path, line=1)
     assert payload["lines"] == []
     case = parse_payload(payload)
@@ -144,13 +159,24 @@ def test_vcf_variants_and_not_pass_records(shared_data: Path, cfg: Config) -> No
     tp53 = [v for v in variants if v["gene"] == "TP53"]
     assert len(tp53) == 1 and "Arg280Ser" in tp53[0]["hgvsp"]
     assert tp53[0]["chrom"] == "chr17" and 0 < tp53[0]["vaf"] < 1
-    allowed = {"gene", "hgvsp", "consequence", "vaf", "depth", "chrom", "pos", "ref", "alt",
-               "filter"}  # fmt: skip
+    allowed = {
+        "gene",
+        "hgvsp",
+        "consequence",
+        "vaf",
+        "depth",
+        "chrom",
+        "pos",
+        "ref",
+        "alt",
+        "filter",
+    }
     assert all(set(v) <= allowed for v in variants)  # no sample or patient identifiers
 
 
-def test_vcf_and_clinical_json_make_one_payload(tmp_path: Path, shared_data: Path,
-                                                cfg: Config) -> None:  # fmt: skip
+def test_vcf_and_clinical_json_make_one_payload(
+    tmp_path: Path, shared_data: Path, cfg: Config
+) -> None:
     vcf = _shared(shared_data, "vcf/A25.mutect2.vep.vcf")
     path = tmp_path / "patient.json"
     path.write_text(json.dumps(CLINICAL), encoding="utf-8")
@@ -176,7 +202,8 @@ def test_maf_needs_a_sample_and_keeps_only_its_rows(shared_data: Path, cfg: Conf
     variants, _ = read_patient_variants(maf, vcf=inputs.vcf, maf=inputs.maf, sample=sample)
     assert len(variants) == len(mine) == 29
     assert sorted((v["gene"], v["pos"]) for v in variants) == sorted(
-        zip(mine["Hugo_Symbol"], mine["Start_Position"].astype(int), strict=True))
+        zip(mine["Hugo_Symbol"], mine["Start_Position"].astype(int), strict=True)
+    )
     with pytest.raises(IngestError, match="no rows for sample 'TCGA-NOPE'"):
         read_patient_variants(maf, vcf=inputs.vcf, maf=inputs.maf, sample="TCGA-NOPE")
 
@@ -193,14 +220,18 @@ def test_clinical_file_that_is_not_json(tmp_path: Path, cfg: Config) -> None:
         new_patient_payload(cfg, clinical=path, line=1)
 
 
-@pytest.mark.parametrize(("doc", "text"), [
-    ([1, 2], 'expected {"patient": {...}'),
-    ({"lines": []}, 'expected {"patient": {...}'),
-    ({"patient": {"sex": "F"}, "extra": 1}, "unknown top-level field 'extra'"),
-    ({"patient": {"sex": "F"}, "lines": {"line_number": 1}}, "'lines' must be a list"),
-])  # fmt: skip
-def test_clinical_json_of_the_wrong_shape(tmp_path: Path, cfg: Config, doc: object,
-                                          text: str) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    ("doc", "text"),
+    [
+        ([1, 2], 'expected {"patient": {...}'),
+        ({"lines": []}, 'expected {"patient": {...}'),
+        ({"patient": {"sex": "F"}, "extra": 1}, "unknown top-level field 'extra'"),
+        ({"patient": {"sex": "F"}, "lines": {"line_number": 1}}, "'lines' must be a list"),
+    ],
+)
+def test_clinical_json_of_the_wrong_shape(
+    tmp_path: Path, cfg: Config, doc: object, text: str
+) -> None:
     path = tmp_path / "patient.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
     with pytest.raises(IngestError) as info:
@@ -217,8 +248,11 @@ def test_unsupported_clinical_file_type(tmp_path: Path, cfg: Config) -> None:
 
 def test_csv_of_two_patients_is_refused(tmp_path: Path, cfg: Config) -> None:
     path = tmp_path / "two.csv"
-    path.write_text("patient_id,sex,cancer_type,line_number,regimen_id\n"
-                    "A-1,F,NSCLC,1,docetaxel\nB-2,F,NSCLC,2,\n", encoding="utf-8")  # fmt: skip
+    path.write_text(
+        "patient_id,sex,cancer_type,line_number,regimen_id\n"
+        "A-1,F,NSCLC,1,docetaxel\nB-2,F,NSCLC,2,\n",
+        encoding="utf-8",
+    )
     with pytest.raises(PayloadError) as info:
         new_patient_payload(cfg, clinical=path, line=2)
     msg = str(info.value)
@@ -233,7 +267,8 @@ def test_empty_csv_is_refused(tmp_path: Path, cfg: Config) -> None:
 
 
 def test_every_variant_record_is_used_or_counted_as_not_used(
-        shared_data: Path, cfg: Config) -> None:  # fmt: skip
+    shared_data: Path, cfg: Config
+) -> None:
     path = _shared(shared_data, "vcf/A25.mutect2.vep.vcf")
     inputs = cfg.cohort.inputs
     variants, rejected = read_patient_variants(path, vcf=inputs.vcf, maf=inputs.maf)
@@ -241,7 +276,8 @@ def test_every_variant_record_is_used_or_counted_as_not_used(
 
 
 def test_a_vcf_without_protein_changes_is_refused_not_ranked_silently(
-        shared_data: Path, cfg: Config) -> None:  # fmt: skip
+    shared_data: Path, cfg: Config
+) -> None:
     # T001-COAD carries BRAF V600E but no VEP/SnpEff annotation: ranking it would treat
     # every biomarker as absent (and offer cetuximab to a BRAF V600E colorectal tumour)
     path = _shared(shared_data, "vcf/T001-COAD.grch38.vcf.gz")
@@ -254,15 +290,39 @@ def test_a_vcf_without_protein_changes_is_refused_not_ranked_silently(
 
 
 def test_maf_rejects_are_counted_for_the_chosen_sample_only(tmp_path: Path, cfg: Config) -> None:
-    cols = ("Hugo_Symbol", "Chromosome", "Start_Position", "Reference_Allele",
-            "Tumor_Seq_Allele2", "Tumor_Sample_Barcode", "Variant_Classification", "HGVSp_Short",
-            "t_alt_count", "t_depth")  # fmt: skip
+    cols = (
+        "Hugo_Symbol",
+        "Chromosome",
+        "Start_Position",
+        "Reference_Allele",
+        "Tumor_Seq_Allele2",
+        "Tumor_Sample_Barcode",
+        "Variant_Classification",
+        "HGVSp_Short",
+        "t_alt_count",
+        "t_depth",
+    )
     good = ["KRAS", "12", "25245350", "C", "A", "{s}", "Missense_Mutation", "p.G12V", "10", "40"]
-    bad = ["TP53", "17", "not-a-position", "C", "T", "{s}", "Missense_Mutation", "p.R273H",
-           "5", "40"]  # fmt: skip
-    text = "\t".join(cols) + "\n" + "".join(
-        "\t".join(v.format(s=s) for v in r) + "\n" for s, r in
-        (("S1", good), ("S2", good), ("S2", bad)))  # fmt: skip
+    bad = [
+        "TP53",
+        "17",
+        "not-a-position",
+        "C",
+        "T",
+        "{s}",
+        "Missense_Mutation",
+        "p.R273H",
+        "5",
+        "40",
+    ]
+    text = (
+        "\t".join(cols)
+        + "\n"
+        + "".join(
+            "\t".join(v.format(s=s) for v in r) + "\n"
+            for s, r in (("S1", good), ("S2", good), ("S2", bad))
+        )
+    )
     path = tmp_path / "two.maf"
     path.write_text(text, encoding="utf-8")
     inputs = cfg.cohort.inputs

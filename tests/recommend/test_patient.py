@@ -20,22 +20,43 @@ Payload = dict[str, Any]
 def valid() -> Payload:
     """An NSCLC patient at line 2: line 1 given (with outcomes), line 2's labs, KRAS G12C."""
     return {
-        "patient": {"patient_key": "pk_0123456789abcdef01234567", "sex": "F",
-                    "cancer_type": "NSCLC", "oncotree_code": "LUAD", "stage": "IV", "ecog": 1,
-                    "alk_status": "negative", "birth_year": 1958},
+        "patient": {
+            "patient_key": "pk_0123456789abcdef01234567",
+            "sex": "F",
+            "cancer_type": "NSCLC",
+            "oncotree_code": "LUAD",
+            "stage": "IV",
+            "ecog": 1,
+            "alk_status": "negative",
+            "birth_year": 1958,
+        },
         "line_number": 2,
         "lines": [
-            {"line_number": 1, "regimen_id": "carboplatin_pemetrexed", "best_response": "PR",
-             "start_date": "2023-01-10", "end_date": "2023-06-01",
-             "ae_hematologic_max_grade": 3},
+            {
+                "line_number": 1,
+                "regimen_id": "carboplatin_pemetrexed",
+                "best_response": "PR",
+                "start_date": "2023-01-10",
+                "end_date": "2023-06-01",
+                "ae_hematologic_max_grade": 3,
+            },
             # the current line: its labs are inputs; its regimen and outcomes are ignored
-            {"line_number": 2, "albumin": 3.4, "creatinine_clearance": 72, "pdl1_tps": 60,
-             "regimen_id": "docetaxel", "best_response": "PD", "ae_any_max_grade": 4},
+            {
+                "line_number": 2,
+                "albumin": 3.4,
+                "creatinine_clearance": 72,
+                "pdl1_tps": 60,
+                "regimen_id": "docetaxel",
+                "best_response": "PD",
+                "ae_any_max_grade": 4,
+            },
         ],
-        "variants": [{"gene": "KRAS", "hgvsp": "p.G12C", "vaf": 0.31, "depth": 210},
-                     {"gene": "STK11", "consequence": "stop_gained"}],
+        "variants": [
+            {"gene": "KRAS", "hgvsp": "p.G12C", "vaf": 0.31, "depth": 210},
+            {"gene": "STK11", "consequence": "stop_gained"},
+        ],
         "preset": "balanced",
-    }  # fmt: skip
+    }
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +103,14 @@ def test_tables_put_the_current_line_last_without_its_outcomes(tox: tuple[str, .
     assert earlier["best_response"] == "PR" and earlier["objective_response"] == 1
     assert earlier["ae_hematologic_max_grade"] == 3
     # outcomes of the line to recommend for are dropped (they are what is predicted)
-    for col in ("regimen_id", "best_response", "objective_response", "ae_any_max_grade",
-                "ae_hematologic_max_grade", "end_date"):  # fmt: skip
+    for col in (
+        "regimen_id",
+        "best_response",
+        "objective_response",
+        "ae_any_max_grade",
+        "ae_hematologic_max_grade",
+        "end_date",
+    ):
         assert pd.isna(current.get(col)), col
     assert current["albumin"] == 3.4 and current["pdl1_tps"] == 60.0
     assert current["ecog"] == 1  # the patient's ECOG when the line gives none
@@ -171,8 +198,12 @@ MALFORMED: list[tuple[str, Callable[[Payload], Any], str, str]] = [
     ("ecog_7", _patient(ecog=7), "patient.ecog", "got 7"),
     ("ecog_bool", _patient(ecog=True), "patient.ecog", "got True"),
     ("sex_Q", _patient(sex="Q"), "patient.sex", "one of M, F"),
-    ("raw_patient_id", _patient(patient_id="MRN-0042"), "patient.patient_id",
-     "raw identifiers are not accepted"),
+    (
+        "raw_patient_id",
+        _patient(patient_id="MRN-0042"),
+        "patient.patient_id",
+        "raw identifiers are not accepted",
+    ),
     ("raw_mrn", _patient(mrn="0042"), "patient.mrn", "patient_key"),
     ("unknown_patient_field", _patient(ecgo=1), "patient.ecgo", "unknown field"),
     ("missing_cancer_type", _patient(cancer_type=None), "patient.cancer_type", "missing"),
@@ -180,39 +211,72 @@ MALFORMED: list[tuple[str, Callable[[Payload], Any], str, str]] = [
     ("lines_not_a_list", _set("lines", {"line_number": 1}), "lines", "expected a list"),
     ("line_not_an_object", _set("lines", [1]), "lines[0]", "expected an object"),
     ("albumin_12", _line(1, albumin=12), "lines[1].albumin", "g/dL, got 12"),
-    ("line_after_line_number", _line(1, line_number=3), "lines[1].line_number",
-     "after the line to recommend for"),
+    (
+        "line_after_line_number",
+        _line(1, line_number=3),
+        "lines[1].line_number",
+        "after the line to recommend for",
+    ),
     ("duplicate_line", _line(1, line_number=1), "lines[1].line_number", "given twice"),
     ("line_without_number", _line(0, line_number=None), "lines[0].line_number", "missing"),
-    ("earlier_line_without_regimen", _line(0, regimen_id=None), "lines[0].regimen_id",
-     "missing for earlier line 1"),
-    ("best_response_XX", _line(0, best_response="XX"), "lines[0].best_response",
-     "one of CR, PR, SD, PD, NE"),
-    ("ae_grade_6", _line(0, ae_hematologic_max_grade=6), "lines[0].ae_hematologic_max_grade",
-     "0–5"),
+    (
+        "earlier_line_without_regimen",
+        _line(0, regimen_id=None),
+        "lines[0].regimen_id",
+        "missing for earlier line 1",
+    ),
+    (
+        "best_response_XX",
+        _line(0, best_response="XX"),
+        "lines[0].best_response",
+        "one of CR, PR, SD, PD, NE",
+    ),
+    (
+        "ae_grade_6",
+        _line(0, ae_hematologic_max_grade=6),
+        "lines[0].ae_hematologic_max_grade",
+        "0–5",
+    ),
     ("bad_date", _line(0, start_date="10/01/2023"), "lines[0].start_date", "YYYY-MM-DD"),
     ("unknown_line_field", _line(0, albumine=3.0), "lines[0].albumine", "unknown field"),
     ("variants_not_a_list", _set("variants", {"gene": "KRAS"}), "variants", "expected a list"),
     ("variant_without_gene", _variant(0, gene=_DROP), "variants[0].gene", "missing"),
     ("vaf_1_5", _variant(0, vaf=1.5), "variants[0].vaf", "got 1.5"),
-    ("variant_without_hgvsp_or_consequence", _variant(0, hgvsp=_DROP), "variants[0]",
-     "give hgvsp"),
-    ("variant_sample_id", _variant(0, tumor_sample_id="TCGA-XX"), "variants[0].tumor_sample_id",
-     "raw identifiers"),
+    ("variant_without_hgvsp_or_consequence", _variant(0, hgvsp=_DROP), "variants[0]", "give hgvsp"),
+    (
+        "variant_sample_id",
+        _variant(0, tumor_sample_id="TCGA-XX"),
+        "variants[0].tumor_sample_id",
+        "raw identifiers",
+    ),
     ("preset_not_a_string", _set("preset", 3), "preset", "expected a preset name"),
-    ("genes_tested_text", _set("genes_tested", "KRAS;NRAS"), "genes_tested",
-     "expected a list of gene symbols"),
-    ("genes_tested_bad_symbol", _set("genes_tested", ["KRAS", "chr12:25245350"]),
-     "genes_tested[1]", "expected a HGNC gene symbol"),
-    ("genes_tested_in_patient", _patient(genes_tested="KRAS"), "patient.genes_tested",
-     "unknown field"),
+    (
+        "genes_tested_text",
+        _set("genes_tested", "KRAS;NRAS"),
+        "genes_tested",
+        "expected a list of gene symbols",
+    ),
+    (
+        "genes_tested_bad_symbol",
+        _set("genes_tested", ["KRAS", "chr12:25245350"]),
+        "genes_tested[1]",
+        "expected a HGNC gene symbol",
+    ),
+    (
+        "genes_tested_in_patient",
+        _patient(genes_tested="KRAS"),
+        "patient.genes_tested",
+        "unknown field",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("mutate", "where", "text"), [m[1:] for m in MALFORMED],
-                         ids=[m[0] for m in MALFORMED])  # fmt: skip
-def test_a_malformed_payload_names_the_field(mutate: Callable[[Payload], Any], where: str,
-                                             text: str, tox: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("mutate", "where", "text"), [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED]
+)
+def test_a_malformed_payload_names_the_field(
+    mutate: Callable[[Payload], Any], where: str, text: str, tox: tuple[str, ...]
+) -> None:
     payload = mutate(copy.deepcopy(valid()))
     with pytest.raises(PayloadError) as info:
         parse_payload(payload, tox_categories=tox)

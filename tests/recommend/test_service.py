@@ -25,41 +25,58 @@ CIVIC_TSV = "kb/civic_2021-08-01_ClinicalEvidenceSummaries.tsv"
 def nsclc_kras_g12c() -> dict[str, Any]:
     """NSCLC, KRAS G12C, PD-L1 60 %, at line 2 after carboplatin + pemetrexed."""
     return {
-        "patient": {"patient_key": "pk_00000000000000000000a001", "sex": "F",
-                    "cancer_type": "NSCLC", "oncotree_code": "LUAD", "stage": "IV", "ecog": 1,
-                    "alk_status": "negative"},
+        "patient": {
+            "patient_key": "pk_00000000000000000000a001",
+            "sex": "F",
+            "cancer_type": "NSCLC",
+            "oncotree_code": "LUAD",
+            "stage": "IV",
+            "ecog": 1,
+            "alk_status": "negative",
+        },
         "line_number": 2,
-        "lines": [{"line_number": 1, "regimen_id": "carboplatin_pemetrexed",
-                   "best_response": "PR", "ae_hematologic_max_grade": 3},
-                  {"line_number": 2, "albumin": 3.4, "creatinine_clearance": 72,
-                   "pdl1_tps": 60}],
+        "lines": [
+            {
+                "line_number": 1,
+                "regimen_id": "carboplatin_pemetrexed",
+                "best_response": "PR",
+                "ae_hematologic_max_grade": 3,
+            },
+            {"line_number": 2, "albumin": 3.4, "creatinine_clearance": 72, "pdl1_tps": 60},
+        ],
         "variants": [{"gene": "KRAS", "hgvsp": "p.G12C", "vaf": 0.31, "depth": 210}],
         "genes_tested": ["ALK", "BRAF", "EGFR", "KRAS", "MET", "NRAS", "RET", "ROS1"],
-    }  # fmt: skip
+    }
 
 
 def melanoma_braf_v600e() -> dict[str, Any]:
     return {
-        "patient": {"patient_key": "pk_00000000000000000000b002", "sex": "M",
-                    "cancer_type": "MEL", "oncotree_code": "SKCM", "stage": "IV", "ecog": 0},
+        "patient": {
+            "patient_key": "pk_00000000000000000000b002",
+            "sex": "M",
+            "cancer_type": "MEL",
+            "oncotree_code": "SKCM",
+            "stage": "IV",
+            "ecog": 0,
+        },
         "line_number": 1,
         "lines": [{"line_number": 1, "albumin": 4.1, "ldh": 250}],
         "variants": [{"gene": "BRAF", "hgvsp": "p.V600E", "vaf": 0.42, "depth": 180}],
-    }  # fmt: skip
+    }
 
 
 @pytest.fixture(scope="module")
-def trained(small_recommender):  # type: ignore[no-untyped-def]
+def trained(small_recommender):
     return small_recommender
 
 
 @pytest.fixture(scope="module")
-def rec(trained) -> Recommender:  # type: ignore[no-untyped-def]
+def rec(trained) -> Recommender:
     return trained[2]
 
 
 @pytest.fixture(scope="module")
-def civic_rec(trained, shared_data: Path) -> Recommender:  # type: ignore[no-untyped-def]
+def civic_rec(trained, shared_data: Path) -> Recommender:
     cfg, res, _ = trained
     tsv = shared_data / CIVIC_TSV
     if not tsv.is_file():
@@ -74,8 +91,9 @@ def answer(rec: Recommender) -> dict[str, Any]:
     return rec.recommend_payload(nsclc_kras_g12c())
 
 
-def test_kras_g12c_line_2_is_ranked_with_intervals(answer: dict[str, Any],
-                                                   rec: Recommender) -> None:  # fmt: skip
+def test_kras_g12c_line_2_is_ranked_with_intervals(
+    answer: dict[str, Any], rec: Recommender
+) -> None:
     assert answer["status"] == "ranked"
     assert answer["patient_key"] == "pk_00000000000000000000a001"
     assert answer["line_number"] == 2 and answer["preset"] == "balanced"
@@ -83,8 +101,9 @@ def test_kras_g12c_line_2_is_ranked_with_intervals(answer: dict[str, Any],
     n = len(ranked)
     assert n >= 2
     assert [r["rank"] for r in ranked] == list(range(1, n + 1))
-    assert answer["message"].startswith(f"{n} eligible regimen(s); first: "
-                                        f"{ranked[0]['regimen_id']}")  # fmt: skip
+    assert answer["message"].startswith(
+        f"{n} eligible regimen(s); first: {ranked[0]['regimen_id']}"
+    )
     for r in ranked:
         assert r["patient_key"] == answer["patient_key"] and r["line_number"] == 2
         for ep in rec.models:
@@ -143,7 +162,8 @@ def test_sotorasib_is_eligible_on_kras_g12c(answer: dict[str, Any]) -> None:
 
 
 def test_excluded_regimens_have_reasons_and_cover_the_rest_of_the_catalog(
-        answer: dict[str, Any], rec: Recommender) -> None:  # fmt: skip
+    answer: dict[str, Any], rec: Recommender
+) -> None:
     ranked = [r["regimen_id"] for r in answer["ranked"]]
     excluded = {r["regimen_id"]: r["reason"] for r in answer["excluded"]}
     assert len(excluded) == len(answer["excluded"])
@@ -154,8 +174,10 @@ def test_excluded_regimens_have_reasons_and_cover_the_rest_of_the_catalog(
     assert excluded["pembrolizumab_carboplatin_pemetrexed"] == "allowed at lines 1-1 only"
     assert excluded["osimertinib"].startswith("requires EGFR sensitizing mutation")
     assert excluded["folfox"] == "indicated for COADREAD only"
-    assert all(r["patient_key"] == answer["patient_key"] and r["line_number"] == 2
-               for r in answer["excluded"])  # fmt: skip
+    assert all(
+        r["patient_key"] == answer["patient_key"] and r["line_number"] == 2
+        for r in answer["excluded"]
+    )
 
 
 def test_without_kras_g12c_sotorasib_is_excluded(rec: Recommender) -> None:
@@ -205,16 +227,21 @@ def test_no_eligible_regimen_after_the_catalogs_last_line(rec: Recommender) -> N
     last = max(r.lines.max for r in rec.catalog.regimens if "NSCLC" in r.cancer_types)
     payload = nsclc_kras_g12c()
     payload["line_number"] = last + 1
-    payload["lines"] = [{"line_number": i, "regimen_id": r} for i, r in enumerate(
-        ["carboplatin_pemetrexed", "docetaxel", "sotorasib", "pembrolizumab_nsclc"], 1)]
+    payload["lines"] = [
+        {"line_number": i, "regimen_id": r}
+        for i, r in enumerate(
+            ["carboplatin_pemetrexed", "docetaxel", "sotorasib", "pembrolizumab_nsclc"], 1
+        )
+    ]
     out = rec.recommend_payload(payload)
     assert out["status"] == "no_eligible_regimen"
     assert out["ranked"] == []
     assert len(out["excluded"]) == len(rec.catalog.regimens)
     reasons = {r["regimen_id"]: r["reason"] for r in out["excluded"]}
     assert reasons["docetaxel"] == "allowed at lines 2-4 only"
-    assert out["message"].startswith(f"no eligible regimen in the catalog for this patient at "
-                                     f"line {last + 1} (")  # fmt: skip
+    assert out["message"].startswith(
+        f"no eligible regimen in the catalog for this patient at line {last + 1} ("
+    )
     assert "sotorasib: allowed at lines 2-4 only" in out["message"]
     json.dumps(out, allow_nan=False)
 
@@ -231,7 +258,8 @@ def test_an_unknown_preset_names_the_available_ones(rec: Recommender) -> None:
 
 
 def test_efficacy_first_changes_utilities_not_probabilities(
-        rec: Recommender, answer: dict[str, Any]) -> None:  # fmt: skip
+    rec: Recommender, answer: dict[str, Any]
+) -> None:
     out = rec.recommend_payload({**nsclc_kras_g12c(), "preset": "efficacy_first"})
     assert out["preset"] == "efficacy_first"
     balanced = {r["regimen_id"]: r for r in answer["ranked"]}
@@ -241,15 +269,17 @@ def test_efficacy_first_changes_utilities_not_probabilities(
     for rid, r in efficacy.items():
         assert r["p_response"] == balanced[rid]["p_response"]
         assert r["utility"] != pytest.approx(balanced[rid]["utility"], abs=1e-6)
-        assert r["utility"] == pytest.approx(weights["response"] * r["p_response"]
-                                             + weights["ae_grade3"] * r["p_ae_grade3"])  # fmt: skip
+        assert r["utility"] == pytest.approx(
+            weights["response"] * r["p_response"] + weights["ae_grade3"] * r["p_ae_grade3"]
+        )
     # the preset argument wins over the payload's
     case = parse_payload({**nsclc_kras_g12c(), "preset": "efficacy_first"})
     assert rec.recommend(case, preset="frail").preset == "frail"
 
 
-def test_the_recommender_survives_joblib(rec: Recommender, answer: dict[str, Any],
-                                         tmp_path: Path) -> None:  # fmt: skip
+def test_the_recommender_survives_joblib(
+    rec: Recommender, answer: dict[str, Any], tmp_path: Path
+) -> None:
     path = tmp_path / "recommender.joblib"
     joblib.dump(rec, path)
     loaded = joblib.load(path)
@@ -271,12 +301,12 @@ def test_answers_are_deterministic(rec: Recommender, answer: dict[str, Any]) -> 
 
 
 def test_drivers_are_the_contributions_of_the_ranked_row(
-        rec: Recommender, answer: dict[str, Any]) -> None:  # fmt: skip
+    rec: Recommender, answer: dict[str, Any]
+) -> None:
     """The answer's drivers are the TreeSHAP contributions of the very candidate row scored."""
     case = parse_payload(nsclc_kras_g12c(), tox_categories=rec.catalog.toxicity_categories)
     patients, lines, variants = case.tables()
-    feats = build_features(patients, lines, variants, rec.features, rec.catalog,
-                           panel=rec.panel)  # fmt: skip
+    feats = build_features(patients, lines, variants, rec.features, rec.catalog, panel=rec.panel)
     row = feats[feats["line_number"] == case.line_number]
     ranking = rank_regimens(row, patients, lines, rec.models, rec.catalog, rec.presets["balanced"])
     cand = ranking.candidates
@@ -304,13 +334,18 @@ def test_drivers_are_the_contributions_of_the_ranked_row(
 def _colorectal(genes_tested: list[str] | None) -> dict[str, Any]:
     """Colorectal cancer, first line, a TP53 call only: RAS/BRAF status depends on coverage."""
     payload: dict[str, Any] = {
-        "patient": {"patient_key": "pk_00000000000000000000c003", "sex": "M",
-                    "cancer_type": "COADREAD", "oncotree_code": "COAD", "stage": "IV",
-                    "ecog": 0},
+        "patient": {
+            "patient_key": "pk_00000000000000000000c003",
+            "sex": "M",
+            "cancer_type": "COADREAD",
+            "oncotree_code": "COAD",
+            "stage": "IV",
+            "ecog": 0,
+        },
         "line_number": 1,
         "lines": [{"line_number": 1, "albumin": 4.0, "creatinine_clearance": 95}],
         "variants": [{"gene": "TP53", "hgvsp": "p.R175H", "vaf": 0.4, "depth": 300}],
-    }  # fmt: skip
+    }
     if genes_tested is not None:
         payload["genes_tested"] = genes_tested
     return payload

@@ -58,8 +58,9 @@ def _free_port() -> int:
 
 def _post(url: str, body: bytes | dict[str, Any]) -> tuple[int, str]:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    req = urllib.request.Request(f"{url}/invocations", data=data, method="POST",
-                                 headers={"Content-Type": "application/json"})  # fmt: skip
+    req = urllib.request.Request(
+        f"{url}/invocations", data=data, method="POST", headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(req, timeout=120) as resp:
             return resp.status, resp.read().decode()
@@ -83,8 +84,9 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="module")
-def served(small_recommender: tuple[Config, Any, Recommender],
-           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def served(
+    small_recommender: tuple[Config, Any, Recommender], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
     import mlflow
 
     base_cfg, _, recommender = small_recommender
@@ -100,22 +102,41 @@ def served(small_recommender: tuple[Config, Any, Recommender],
     params.write_text(to_yaml(cfg), encoding="utf-8")
     port = _free_port()
     log_path = tmp / "serve.log"
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri,
-           # `mlflow models serve --env-manager local` execs `uvicorn` from PATH
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": uri,
+        # `mlflow models serve --env-manager local` execs `uvicorn` from PATH
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     env.pop(KEY_ENV, None)
-    cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", MODEL_URI,
-           "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "models",
+        "serve",
+        "-m",
+        MODEL_URI,
+        "--env-manager",
+        "local",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            cmd, cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"the model server exited with code {proc.returncode}:\n"
-                            f"{log_path.read_text(errors='replace')[-5000:]}")  # fmt: skip
+                pytest.fail(
+                    f"the model server exited with code {proc.returncode}:\n"
+                    f"{log_path.read_text(errors='replace')[-5000:]}"
+                )
             try:
                 with urllib.request.urlopen(f"{url}/ping", timeout=5) as resp:
                     if resp.status == 200:
@@ -123,8 +144,10 @@ def served(small_recommender: tuple[Config, Any, Recommender],
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"the model server did not answer /ping within {STARTUP_SECONDS} s:"
-                            f"\n{log_path.read_text(errors='replace')[-5000:]}")  # fmt: skip
+                pytest.fail(
+                    f"the model server did not answer /ping within {STARTUP_SECONDS} s:"
+                    f"\n{log_path.read_text(errors='replace')[-5000:]}"
+                )
             time.sleep(1)
         yield Served(cfg, recommender, tmp, uri, params, url, first, second)
     finally:
@@ -146,13 +169,31 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, served: Served) -> Iterator[None]:
 
 def nsclc_clinical(cancer_type: str = "NSCLC") -> dict[str, Any]:
     return {
-        "patient": {"patient_id": RAW_ID, "sex": "M", "cancer_type": cancer_type,
-                    "oncotree_code": "LUAD", "stage": "IV", "ecog": 1, "alk_status": "negative"},
-        "lines": [{"line_number": 1, "regimen_id": "carboplatin_pemetrexed",
-                   "best_response": "PR", "ae_hematologic_max_grade": 2},
-                  {"line_number": 2, "albumin": 3.6, "creatinine_clearance": 80,
-                   "pdl1_tps": 20, "bilirubin": 0.6}],
-    }  # fmt: skip
+        "patient": {
+            "patient_id": RAW_ID,
+            "sex": "M",
+            "cancer_type": cancer_type,
+            "oncotree_code": "LUAD",
+            "stage": "IV",
+            "ecog": 1,
+            "alk_status": "negative",
+        },
+        "lines": [
+            {
+                "line_number": 1,
+                "regimen_id": "carboplatin_pemetrexed",
+                "best_response": "PR",
+                "ae_hematologic_max_grade": 2,
+            },
+            {
+                "line_number": 2,
+                "albumin": 3.6,
+                "creatinine_clearance": 80,
+                "pdl1_tps": 20,
+                "bilirubin": 0.6,
+            },
+        ],
+    }
 
 
 def payload(cancer_type: str = "NSCLC") -> dict[str, Any]:
@@ -160,8 +201,11 @@ def payload(cancer_type: str = "NSCLC") -> dict[str, Any]:
     p = nsclc_clinical(cancer_type)
     p["patient"].pop("patient_id")
     p["patient"]["patient_key"] = "pk_00000000000000000000c003"
-    return {**p, "line_number": 2,
-            "variants": [{"gene": "KRAS", "hgvsp": "p.G12C", "vaf": 0.2, "depth": 90}]}
+    return {
+        **p,
+        "line_number": 2,
+        "variants": [{"gene": "KRAS", "hgvsp": "p.G12C", "vaf": 0.2, "depth": 90}],
+    }
 
 
 def _close(a: Any, b: Any, where: str = "answer") -> None:
@@ -204,17 +248,31 @@ def test_registered_once_with_the_champion_alias(served: Served) -> None:
 
 
 def test_cli_and_server_give_the_same_answer(
-        served: Served, cli_env: None, shared_data: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    served: Served, cli_env: None, shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     vcf = shared_data / "vcf" / "A25.mutect2.vep.vcf"
     if not vcf.is_file():
         pytest.skip(f"{vcf} absent (shared test data)")
     clinical = served.tmp / "cli_patient.json"
     clinical.write_text(json.dumps(nsclc_clinical()), encoding="utf-8")
     out = served.tmp / "out"
-    rc = main(["recommend", "--vcf", str(vcf), "--clinical", str(clinical), "--line", "2",
-               "--out", str(out), "--params", str(served.params),
-               "--model", MODEL_URI])  # fmt: skip
+    rc = main(
+        [
+            "recommend",
+            "--vcf",
+            str(vcf),
+            "--clinical",
+            str(clinical),
+            "--line",
+            "2",
+            "--out",
+            str(out),
+            "--params",
+            str(served.params),
+            "--model",
+            MODEL_URI,
+        ]
+    )
     printed = capsys.readouterr()
     assert rc == 0, printed.err
     (payload_path,) = out.glob("*.line2.payload.json")
@@ -251,12 +309,24 @@ def test_cli_and_server_give_the_same_answer(
 
 
 def test_cli_for_a_cancer_type_outside_the_catalog(
-        served: Served, cli_env: None, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    served: Served, cli_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     clinical = served.tmp / "gbm_patient.json"
     clinical.write_text(json.dumps(nsclc_clinical("GBM")), encoding="utf-8")
     out = served.tmp / "out_gbm"
-    rc = main(["recommend", "--clinical", str(clinical), "--line", "2", "--out", str(out),
-               "--params", str(served.params)])  # the default model: the registry's champion
+    rc = main(
+        [
+            "recommend",
+            "--clinical",
+            str(clinical),
+            "--line",
+            "2",
+            "--out",
+            str(out),
+            "--params",
+            str(served.params),
+        ]
+    )  # the default model: the registry's champion
     printed = capsys.readouterr()
     assert rc == 0, printed.err
     (payload_path,) = out.glob("*.line2.payload.json")
@@ -268,20 +338,35 @@ def test_cli_for_a_cancer_type_outside_the_catalog(
 
 
 def test_cli_writes_the_documented_file_names(
-        served: Served, cli_env: None, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    served: Served, cli_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     clinical = served.tmp / "names_patient.json"
     clinical.write_text(json.dumps(nsclc_clinical()), encoding="utf-8")
     out = served.tmp / "out_names"
-    rc = main(["recommend", "--clinical", str(clinical), "--line", "2", "--out", str(out),
-               "--params", str(served.params), "--model", MODEL_URI])  # fmt: skip
+    rc = main(
+        [
+            "recommend",
+            "--clinical",
+            str(clinical),
+            "--line",
+            "2",
+            "--out",
+            str(out),
+            "--params",
+            str(served.params),
+            "--model",
+            MODEL_URI,
+        ]
+    )
     printed = capsys.readouterr()
     assert rc == 0, printed.err
     (payload_path,) = out.glob("*.line2.payload.json")
     key = payload_path.name.removesuffix(".line2.payload.json")
     assert f"wrote {out / key}.line2.json, {out / key}.line2.parquet" in printed.out
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        f"{key}.line2{s}" for s in (".json", ".parquet", ".payload.json", ".excluded.parquet",
-                                    ".en.html"))
+        f"{key}.line2{s}"
+        for s in (".json", ".parquet", ".payload.json", ".excluded.parquet", ".en.html")
+    )
 
 
 def test_server_matches_the_recommender_in_process(served: Served) -> None:
@@ -312,23 +397,36 @@ def _bad_sex() -> dict[str, Any]:
     return p
 
 
-@pytest.mark.parametrize(("body", "named"), [
-    pytest.param({"inputs": [{"patient": {"sex": "Q"}}]}, "payload.line_number",
-                 id="no_line_number"),
-    pytest.param({"inputs": [_bad_sex()]}, "patient.sex: expected one of M, F", id="sex_Q"),
-    pytest.param({"inputs": [_malformed_line()]}, "lines[0].regimen_id: missing",
-                 id="earlier_line_without_regimen"),
-    pytest.param({"inputs": [payload(), _bad_sex()]}, "inputs[1]: patient.sex", id="second"),
-    pytest.param({"inputs": [{**payload(), "preset": "cautious"}]},
-                 "preset: unknown preset 'cautious'", id="unknown_preset"),
-    pytest.param({"inputs": [{**payload(), "patient": {**payload()["patient"],
-                                                       "patient_id": RAW_ID}}]},
-                 "patient.patient_id: raw identifiers are not accepted", id="raw_identifier"),
-    pytest.param(b"not json", "JSON", id="not_json"),
-    pytest.param({"wrong": 1}, "inputs", id="no_inputs_key"),
-])  # fmt: skip
-def test_malformed_requests_get_a_4xx_naming_the_problem(served: Served, body: Any,
-                                                         named: str) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        pytest.param(
+            {"inputs": [{"patient": {"sex": "Q"}}]}, "payload.line_number", id="no_line_number"
+        ),
+        pytest.param({"inputs": [_bad_sex()]}, "patient.sex: expected one of M, F", id="sex_Q"),
+        pytest.param(
+            {"inputs": [_malformed_line()]},
+            "lines[0].regimen_id: missing",
+            id="earlier_line_without_regimen",
+        ),
+        pytest.param({"inputs": [payload(), _bad_sex()]}, "inputs[1]: patient.sex", id="second"),
+        pytest.param(
+            {"inputs": [{**payload(), "preset": "cautious"}]},
+            "preset: unknown preset 'cautious'",
+            id="unknown_preset",
+        ),
+        pytest.param(
+            {"inputs": [{**payload(), "patient": {**payload()["patient"], "patient_id": RAW_ID}}]},
+            "patient.patient_id: raw identifiers are not accepted",
+            id="raw_identifier",
+        ),
+        pytest.param(b"not json", "JSON", id="not_json"),
+        pytest.param({"wrong": 1}, "inputs", id="no_inputs_key"),
+    ],
+)
+def test_malformed_requests_get_a_4xx_naming_the_problem(
+    served: Served, body: Any, named: str
+) -> None:
     status, text = _post(served.url, body)
     assert 400 <= status < 500, (status, text)
     error = json.loads(text)
@@ -338,15 +436,30 @@ def test_malformed_requests_get_a_4xx_naming_the_problem(served: Served, body: A
 
 
 def test_cli_fhir_and_the_served_fhir_format_give_valid_bundles(
-        served: Served, cli_env: None, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    served: Served, cli_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     from precision_onco.ingest.fhir import read_fhir_bundle
     from precision_onco.report.fhir_out import validate_bundle
 
     clinical = served.tmp / "fhir_patient.json"
     clinical.write_text(json.dumps(nsclc_clinical()), encoding="utf-8")
     out = served.tmp / "out_fhir"
-    rc = main(["recommend", "--clinical", str(clinical), "--line", "2", "--out", str(out),
-               "--params", str(served.params), "--model", MODEL_URI, "--fhir"])  # fmt: skip
+    rc = main(
+        [
+            "recommend",
+            "--clinical",
+            str(clinical),
+            "--line",
+            "2",
+            "--out",
+            str(out),
+            "--params",
+            str(served.params),
+            "--model",
+            MODEL_URI,
+            "--fhir",
+        ]
+    )
     printed = capsys.readouterr()
     assert rc == 0, printed.err
     (path,) = out.glob("*.line2.fhir.json")
@@ -363,17 +476,38 @@ def test_cli_fhir_and_the_served_fhir_format_give_valid_bundles(
 
     # with the hospital's identifier mapping (off by default), the Patient carries it too
     ids = served.tmp / "ids.csv"
-    ids.write_text(f"patient_key,system,value\n{key},urn:oid:1.2.250.1.213.1.4.8,"
-                   "1234567890123\n", encoding="utf-8")  # fmt: skip
-    rc = main(["recommend", "--clinical", str(clinical), "--line", "2", "--out", str(out),
-               "--params", str(served.params), "--model", MODEL_URI, "--fhir",
-               "--fhir-identifiers", str(ids)])  # fmt: skip
+    ids.write_text(
+        f"patient_key,system,value\n{key},urn:oid:1.2.250.1.213.1.4.8,1234567890123\n",
+        encoding="utf-8",
+    )
+    rc = main(
+        [
+            "recommend",
+            "--clinical",
+            str(clinical),
+            "--line",
+            "2",
+            "--out",
+            str(out),
+            "--params",
+            str(served.params),
+            "--model",
+            MODEL_URI,
+            "--fhir",
+            "--fhir-identifiers",
+            str(ids),
+        ]
+    )
     assert rc == 0, capsys.readouterr().err
     mapped = json.loads(path.read_text(encoding="utf-8"))
-    (patient,) = [e["resource"] for e in mapped["entry"]
-                  if e["resource"]["resourceType"] == "Patient"]  # fmt: skip
-    assert {"use": "official", "system": "urn:oid:1.2.250.1.213.1.4.8",
-            "value": "1234567890123"} in patient["identifier"]  # fmt: skip
+    (patient,) = [
+        e["resource"] for e in mapped["entry"] if e["resource"]["resourceType"] == "Patient"
+    ]
+    assert {
+        "use": "official",
+        "system": "urn:oid:1.2.250.1.213.1.4.8",
+        "value": "1234567890123",
+    } in patient["identifier"]
     assert RAW_ID not in path.read_text(encoding="utf-8")
 
     status, body = _post(served.url, {"inputs": [{**payload(), "format": "fhir"}]})

@@ -12,15 +12,21 @@ from precision_onco.recommend.table import recommendations
 
 
 @pytest.fixture(scope="module")
-def recs(small_cohort):  # type: ignore[no-untyped-def]
+def recs(small_cohort):
     root, cfg, tables, feats = small_cohort
     res = train_all(cfg, feats, tables.lines)
     held = feats.merge(res.predictions[["patient_key", "line_number"]])
-    return cfg, recommendations(held, tables.patients, tables.lines, res.models, cfg.catalog,
-                                RecommendConfig(weights={"response": 1.0}))  # fmt: skip
+    return cfg, recommendations(
+        held,
+        tables.patients,
+        tables.lines,
+        res.models,
+        cfg.catalog,
+        RecommendConfig(weights={"response": 1.0}),
+    )
 
 
-def test_drivers_and_evidence_are_json_for_every_ranked_regimen(recs) -> None:  # type: ignore[no-untyped-def]
+def test_drivers_and_evidence_are_json_for_every_ranked_regimen(recs) -> None:
     cfg, r = recs
     regimens = {x.id: x for x in cfg.catalog.regimens}
     for _, row in r.ranked.iterrows():
@@ -32,7 +38,7 @@ def test_drivers_and_evidence_are_json_for_every_ranked_regimen(recs) -> None:  
         assert {b["biomarker"] for b in ev["biomarkers_matched"]} <= set(reg.requires)
 
 
-def test_first_regimen_is_set_against_the_second(recs) -> None:  # type: ignore[no-untyped-def]
+def test_first_regimen_is_set_against_the_second(recs) -> None:
     cfg, r = recs
     multi = r.ranked.groupby(["patient_key", "line_number"]).filter(lambda g: len(g) >= 2)
     if multi.empty:

@@ -101,7 +101,7 @@ VARIANT_COLUMNS = ["gene", "hgvsp", "vaf", "depth", "chrom", "pos", "ref", "alt"
 
 
 @pytest.fixture(scope="module")
-def case_and_answer(small_recommender):  # type: ignore[no-untyped-def]
+def case_and_answer(small_recommender):
     cfg, _, recommender = small_recommender
     case = parse_payload(PAYLOAD, tox_categories=cfg.catalog.toxicity_categories)
     answer = recommender.recommend(case).to_dict()
@@ -357,7 +357,7 @@ def test_an_invalid_bundle_is_named(
 
 
 @pytest.fixture(scope="module")
-def cohort_bundles(small_cohort, small_recommender, tmp_path_factory):  # type: ignore[no-untyped-def]
+def cohort_bundles(small_cohort, small_recommender, tmp_path_factory):
     """The report stage's bundles for the small cohort's held-out patients."""
     from precision_onco.config.schema import RecommendConfig
     from precision_onco.recommend.table import recommendations
@@ -434,7 +434,7 @@ def test_every_held_out_bundle_validates_and_reads_back(cohort_bundles: Any) -> 
             assert "msi_status" not in pat or pd.isna(pat["msi_status"])
 
 
-def test_the_served_format_fhir_answers_with_a_bundle(small_recommender) -> None:  # type: ignore[no-untyped-def]
+def test_the_served_format_fhir_answers_with_a_bundle(small_recommender) -> None:
     from precision_onco.recommend.patient import PayloadError
 
     _, _, recommender = small_recommender

@@ -48,7 +48,7 @@ def test_unknown_language_is_refused() -> None:
         labels("de")
 
 
-def test_needs_testing_reasons_are_translated(default_config) -> None:  # type: ignore[no-untyped-def]
+def test_needs_testing_reasons_are_translated(default_config) -> None:
     from precision_onco.catalog import Catalog, biomarker_status, eligibility
     from precision_onco.catalog.biomarkers import biomarker_tested
     from precision_onco.report.i18n import translate_reason

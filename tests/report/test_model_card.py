@@ -17,7 +17,7 @@ from tests.report.test_patient_report import _open, needs_browser
 
 
 @pytest.fixture(scope="module")
-def cards(small_cohort, small_recommender, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def cards(small_cohort, small_recommender, tmp_path_factory: pytest.TempPathFactory):
     root, _, tables, feats = small_cohort
     cfg, res, _ = small_recommender
     metrics, curves = evaluate(cfg, res.predictions, tables.lines, tables.patients)
@@ -59,7 +59,7 @@ def cards(small_cohort, small_recommender, tmp_path_factory: pytest.TempPathFact
     return metrics, shap, files
 
 
-def test_shap_summary_ranks_features_by_mean_absolute_contribution(cards) -> None:  # type: ignore[no-untyped-def]
+def test_shap_summary_ranks_features_by_mean_absolute_contribution(cards) -> None:
     _, shap, _ = cards
     assert set(shap) == {"response", "ae_grade3"}
     for items in shap.values():
@@ -67,7 +67,7 @@ def test_shap_summary_ranks_features_by_mean_absolute_contribution(cards) -> Non
         assert len(items) == 5 and values == sorted(values, reverse=True) and values[0] > 0
 
 
-def test_card_lists_every_endpoint_with_its_interval(cards) -> None:  # type: ignore[no-untyped-def]
+def test_card_lists_every_endpoint_with_its_interval(cards) -> None:
     metrics, _, files = cards
     html = files["en"].read_text(encoding="utf-8")
     auc = metrics["response"]["overall"]["auc_low"]
@@ -75,7 +75,7 @@ def test_card_lists_every_endpoint_with_its_interval(cards) -> None:  # type: ig
     assert "Intended use" in html and "Limitations" in html and "synthetic cohort" in html
 
 
-def test_card_shows_the_policy_study(cards) -> None:  # type: ignore[no-untyped-def]
+def test_card_shows_the_policy_study(cards) -> None:
     metrics, _, files = cards
     en, fr = (files[k].read_text(encoding="utf-8") for k in ("en", "fr"))
     pol = metrics["policy"]["policies"]
@@ -108,7 +108,7 @@ def test_card_shows_the_policy_study(cards) -> None:  # type: ignore[no-untyped-
 
 @needs_browser
 @pytest.mark.parametrize("lang", ["en", "fr"])
-def test_card_in_chromium(cards, lang: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_card_in_chromium(cards, lang: str, tmp_path: Path) -> None:
     _, _, files = cards
     page, errors, requests, browser, pw = _open(Path(files[lang]))
     try:

@@ -55,7 +55,7 @@ PAYLOAD: dict[str, Any] = {
 
 
 @pytest.fixture(scope="module")
-def reports(small_recommender, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:  # type: ignore[no-untyped-def]
+def reports(small_recommender, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     cfg, _, recommender = small_recommender
     case = parse_payload(PAYLOAD, tox_categories=cfg.catalog.toxicity_categories)
     answer = recommender.recommend(case).to_dict()

@@ -129,7 +129,7 @@ def _needs_testing(
     patient's assay did not cover (or which marker is not recorded)."""
     out = np.full(len(rows), None, dtype=object)
     for i in np.flatnonzero(rows):
-        cov = covered[i] if covered is not None else None
+        cov = covered[int(i)] if covered is not None else None
         genes: list[str] = []
         unrecorded: list[str] = []
         for b in biomarkers:

@@ -90,7 +90,7 @@ def validate(cfg: Mapping[str, Any] | DictConfig) -> Config:
     return typed
 
 
-def _check_list_items(cls: type, data: Any, prefix: str) -> None:
+def _check_list_items(cls: Any, data: Any, prefix: str) -> None:
     """Validate items of list-of-dataclass fields one by one, so errors carry their index.
 
     OmegaConf reports errors inside list items relative to the item; this
@@ -106,11 +106,7 @@ def _check_list_items(cls: type, data: Any, prefix: str) -> None:
         args = typing.get_args(hint)
         key = f"{prefix}{f.name}"
         value = data[f.name]
-        if (
-            typing.get_origin(hint) in (list, list)
-            and args
-            and dataclasses.is_dataclass(args[0])
-        ):  # noqa: UP006
+        if typing.get_origin(hint) in (list, list) and args and dataclasses.is_dataclass(args[0]):  # noqa: UP006
             if not isinstance(value, Sequence) or isinstance(value, str):
                 continue
             for i, item in enumerate(value):
@@ -119,7 +115,7 @@ def _check_list_items(cls: type, data: Any, prefix: str) -> None:
                     OmegaConf.merge(OmegaConf.structured(args[0]), item)
                 except OmegaConfBaseException as exc:
                     inner = getattr(exc, "full_key", "") or ""
-                    exc.full_key = f"{label}.{inner}" if inner else label  # type: ignore[attr-defined]
+                    exc.full_key = f"{label}.{inner}" if inner else label
                     raise ConfigError(_describe(exc)) from None
                 _check_list_items(args[0], item, f"{label}.")
         elif dataclasses.is_dataclass(hint):

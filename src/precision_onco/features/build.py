@@ -47,16 +47,34 @@ __all__ = [
 ]
 
 #: Columns that describe what happened during or after the line: never features.
-OUTCOME_COLUMNS = frozenset({
-    "best_response", "objective_response", "end_date", "discontinued_for_toxicity",
-    "source_line", "drugs", "held_out",
-})  # fmt: skip
+OUTCOME_COLUMNS = frozenset(
+    {
+        "best_response",
+        "objective_response",
+        "end_date",
+        "discontinued_for_toxicity",
+        "source_line",
+        "drugs",
+        "held_out",
+    }
+)
 _OUTCOME_RX = re.compile(r"^ae_.*_max_grade$")
 #: Categorical model inputs (the rest are numeric).
 CATEGORICAL = ("cancer_type", "regimen_id", "regimen_class", "smoking_status")
 _KEYS = ("patient_key", "line_number")
-_LABS = ("age_at_line", "ecog", "albumin", "nlr", "hemoglobin", "platelets",
-         "creatinine_clearance", "alt", "bilirubin", "ldh", "pdl1_tps")  # fmt: skip
+_LABS = (
+    "age_at_line",
+    "ecog",
+    "albumin",
+    "nlr",
+    "hemoglobin",
+    "platelets",
+    "creatinine_clearance",
+    "alt",
+    "bilirubin",
+    "ldh",
+    "pdl1_tps",
+)
 #: Canonical per-line measurements that are inputs when the lines table has them (TMB: the
 #: measured value, which wins over the count from the variant calls; relative_dose: the
 #: starting dose of the regimen given / its standard dose, issue 17 — a candidate regimen
@@ -104,8 +122,11 @@ def _pathway_members(panel: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
     for j, pathway in enumerate(panel["pathway"].tolist()):
         if isinstance(pathway, str):
             groups.setdefault(pathway, []).append(j)
-    return [(f"pathway_{p.lower()}", np.array(groups[p], dtype=int)) for p in sorted(groups)
-            if p != "OTHER"]  # fmt: skip
+    return [
+        (f"pathway_{p.lower()}", np.array(groups[p], dtype=int))
+        for p in sorted(groups)
+        if p != "OTHER"
+    ]
 
 
 def _join_on_key(out: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
@@ -142,9 +163,12 @@ def _marker_table(lines: pd.DataFrame, patients: pd.DataFrame, names: set[str]) 
 
 
 def _genomics(
-    variants: pd.DataFrame, patients: pd.Series, cfg: FeaturesConfig, panel: pd.DataFrame,
+    variants: pd.DataFrame,
+    patients: pd.Series,
+    cfg: FeaturesConfig,
+    panel: pd.DataFrame,
     catalog: CatalogConfig,
-) -> pd.DataFrame:  # fmt: skip
+) -> pd.DataFrame:
     """One row per patient: gene indicators, biomarkers, pathway counts, TMB."""
     idx = pd.Index(patients.unique(), name="patient_key")
     if len(variants):
@@ -158,8 +182,13 @@ def _genomics(
     if len(v):
         gene_pos = {g: j for j, g in enumerate(genes)}
         rows_i = idx.get_indexer(v["patient_key"])
-        cols_i = np.array([gene_pos.get(g, -1) if isinstance(g, str) else -1
-                           for g in v["gene"].to_numpy(dtype=object)], dtype=int)  # fmt: skip
+        cols_i = np.array(
+            [
+                gene_pos.get(g, -1) if isinstance(g, str) else -1
+                for g in v["gene"].to_numpy(dtype=object)
+            ],
+            dtype=int,
+        )
         ok = (rows_i >= 0) & (cols_i >= 0)
         grid[rows_i[ok], cols_i[ok]] = 1
         counts = np.bincount(rows_i[rows_i >= 0], minlength=len(idx))
@@ -170,8 +199,11 @@ def _genomics(
     parts = [pd.DataFrame(grid, index=idx, columns=[f"gene_{g}" for g in genes])]
     if pathways:
         counts_by = np.stack([grid[:, m].sum(axis=1) for _, m in pathways], axis=1)
-        parts.append(pd.DataFrame(counts_by.astype("int16"), index=idx,
-                                  columns=[name for name, _ in pathways]))  # fmt: skip
+        parts.append(
+            pd.DataFrame(
+                counts_by.astype("int16"), index=idx, columns=[name for name, _ in pathways]
+            )
+        )
     parts.append(pd.DataFrame({"tmb": np.asarray(tmb, dtype="float64")}, index=idx))
     out = pd.concat(parts, axis=1)
     # actionable, variant-defined biomarkers of the catalog (marker-defined ones are
@@ -208,25 +240,35 @@ def _history(lines: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
         return out
 
     cols: dict[str, np.ndarray] = {}
-    rid = (lines["regimen_id"].astype("object").to_numpy()[pos] if "regimen_id" in lines.columns
-           else np.full(len(pos), None, dtype=object))  # fmt: skip
+    rid = (
+        lines["regimen_id"].astype("object").to_numpy()[pos]
+        if "regimen_id" in lines.columns
+        else np.full(len(pos), None, dtype=object)
+    )
     comp = [set(Catalog.drug_classes(regs[r])) if r in regs else set() for r in rid]
     for c in classes:
         cols[f"prior_{c}"] = before(np.array([float(c in s) for s in comp]))
     if "regimen_id" in lines.columns:
-        plat = np.array([float(r in regs and bool(PLATINUM_DRUGS & set(regs[r].drugs)))
-                         for r in rid])  # fmt: skip
+        plat = np.array(
+            [float(r in regs and bool(PLATINUM_DRUGS & set(regs[r].drugs))) for r in rid]
+        )
         cols["prior_platinum"] = before(plat)
     cols["prior_lines"] = lines["line_number"].to_numpy(dtype="float64")[pos] - 1
     if "best_response" in lines.columns:
-        rank = lines["best_response"].map(_RESPONSE_RANK).to_numpy(dtype="float64",
-                                                                  na_value=np.nan)[pos]  # fmt: skip
+        rank = (
+            lines["best_response"]
+            .map(_RESPONSE_RANK)
+            .to_numpy(dtype="float64", na_value=np.nan)[pos]
+        )
         prev = previous(rank)
         cols["prior_best_response"] = prev
         cols["prior_best_response_ever"] = (
-            pd.Series(prev).groupby(group).cummax().to_numpy(dtype="float64"))
-    for src, name in (("ae_any_max_grade", "prior_grade3"),
-                      ("ae_immune_related_max_grade", "prior_irae_grade3")):  # fmt: skip
+            pd.Series(prev).groupby(group).cummax().to_numpy(dtype="float64")
+        )
+    for src, name in (
+        ("ae_any_max_grade", "prior_grade3"),
+        ("ae_immune_related_max_grade", "prior_irae_grade3"),
+    ):
         if src in lines.columns:
             g = lines[src].to_numpy(dtype="float64", na_value=np.nan)[pos]
             cols[name] = np.clip(before((g >= 3).astype("float64")), None, 1)
@@ -235,17 +277,26 @@ def _history(lines: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     return pd.DataFrame({k: v[inverse] for k, v in cols.items()}, index=lines.index)
 
 
-def _extra_inputs(out: pd.DataFrame, lines: pd.DataFrame, patients: pd.DataFrame,
-                  cfg: FeaturesConfig, endpoint_columns: Iterable[str]) -> pd.DataFrame:
+def _extra_inputs(
+    out: pd.DataFrame,
+    lines: pd.DataFrame,
+    patients: pd.DataFrame,
+    cfg: FeaturesConfig,
+    endpoint_columns: Iterable[str],
+) -> pd.DataFrame:
     """Add the declared ``features.extra`` columns (from the lines table, else the patients
     table); a declared column that is absent, not numeric or an outcome is an error."""
-    forbidden = OUTCOME_COLUMNS | set(endpoint_columns) | {"patient_key", "start_date",
-                                                           "regimen_id", "line_number"}
+    forbidden = (
+        OUTCOME_COLUMNS
+        | set(endpoint_columns)
+        | {"patient_key", "start_date", "regimen_id", "line_number"}
+    )
     for c in cfg.extra:
         where = f"features.extra: {c!r}"
         if c in forbidden or _OUTCOME_RX.match(str(c)):
-            raise ConfigError(f"{where} is an outcome, a key or the regimen given; it can never "
-                             "be a model input")
+            raise ConfigError(
+                f"{where} is an outcome, a key or the regimen given; it can never be a model input"
+            )
         if c in out.columns:
             raise ConfigError(f"{where} is already a canonical feature; list only other columns")
         if c in lines.columns:
@@ -254,12 +305,15 @@ def _extra_inputs(out: pd.DataFrame, lines: pd.DataFrame, patients: pd.DataFrame
             col = out["patient_key"].map(patients.set_index("patient_key")[c])
         else:
             near = difflib.get_close_matches(
-                c, [str(x) for x in [*lines.columns, *patients.columns]], n=1, cutoff=0.6)
+                c, [str(x) for x in [*lines.columns, *patients.columns]], n=1, cutoff=0.6
+            )
             hint = f"; did you mean {near[0]!r}?" if near else ""
             raise ConfigError(f"{where} is not a column of the lines or patients table{hint}")
         if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
-            raise ConfigError(f"{where} is not numeric (dtype {col.dtype}); map it to numbers "
-                             "with cohort.inputs.<table>.values")
+            raise ConfigError(
+                f"{where} is not numeric (dtype {col.dtype}); map it to numbers "
+                "with cohort.inputs.<table>.values"
+            )
         out[c] = pd.to_numeric(col, errors="coerce").astype("float64").to_numpy()
     return out
 
@@ -267,10 +321,18 @@ def _extra_inputs(out: pd.DataFrame, lines: pd.DataFrame, patients: pd.DataFrame
 def undeclared_numeric(lines: pd.DataFrame, features: pd.DataFrame) -> list[str]:
     """Numeric columns of the lines table that are neither inputs nor outcomes: what a user
     might have meant to declare in ``features.extra`` (listed in the featurize log)."""
-    skip = set(features.columns) | OUTCOME_COLUMNS | {"patient_key", "line_number",
-                                                      "start_date", "regimen_id"}
-    return [str(c) for c in lines.columns if c not in skip and not _OUTCOME_RX.match(str(c))
-            and (pd.api.types.is_numeric_dtype(lines[c]) or pd.api.types.is_bool_dtype(lines[c]))]
+    skip = (
+        set(features.columns)
+        | OUTCOME_COLUMNS
+        | {"patient_key", "line_number", "start_date", "regimen_id"}
+    )
+    return [
+        str(c)
+        for c in lines.columns
+        if c not in skip
+        and not _OUTCOME_RX.match(str(c))
+        and (pd.api.types.is_numeric_dtype(lines[c]) or pd.api.types.is_bool_dtype(lines[c]))
+    ]
 
 
 def build_features(
@@ -290,16 +352,19 @@ def build_features(
     cat = Catalog(catalog)
     lines = lines.reset_index(drop=True)
     # the line's own columns, built as one frame (not inserted one by one)
-    base: dict[str, pd.Series] = {"patient_key": lines["patient_key"].copy(),
-                                  "line_number": lines["line_number"].astype("int64")}
+    base: dict[str, pd.Series] = {
+        "patient_key": lines["patient_key"].copy(),
+        "line_number": lines["line_number"].astype("int64"),
+    }
     if "regimen_id" in lines.columns:
         base["regimen_id"] = lines["regimen_id"].astype("string")
     for c in (*_LABS, *_LINE_MEASURES):
         if c in lines.columns and c not in base:
             base[c] = pd.to_numeric(lines[c], errors="coerce").astype("float64")
     if "msi_status" in lines.columns:
-        base["msi_high"] = (lines["msi_status"] == "MSI-H").astype("float64").where(
-            lines["msi_status"].notna())  # fmt: skip
+        base["msi_high"] = (
+            (lines["msi_status"] == "MSI-H").astype("float64").where(lines["msi_status"].notna())
+        )
     out = pd.DataFrame(base, index=lines.index)
     pat = patients.set_index("patient_key")
     pcols: dict[str, pd.Series] = {}
@@ -311,8 +376,12 @@ def build_features(
         pcols["stage_rank"] = _stage_rank(pat["stage"])
     if "smoking_status" in pat.columns:
         pcols["smoking_status"] = pat["smoking_status"].astype("string")
-    for c, positive in (("hr_status", "positive"), ("her2_status", "positive"),
-                        ("alk_status", "rearranged"), ("germline_brca", "pathogenic")):  # fmt: skip
+    for c, positive in (
+        ("hr_status", "positive"),
+        ("her2_status", "positive"),
+        ("alk_status", "rearranged"),
+        ("germline_brca", "pathogenic"),
+    ):
         if c in pat.columns:
             pcols[c.replace("_status", "") + "_positive"] = (pat[c] == positive).astype("float64")
     for c in ("autoimmune_disease", "diabetes", "ild_history", "bmi"):
@@ -320,8 +389,9 @@ def build_features(
             pcols[c] = pd.to_numeric(pat[c], errors="coerce").astype("float64")
     # germline pharmacogenomics (issue 17): missing when not (fully) tested
     if "dpyd_activity_score" in pat.columns:
-        pcols["dpyd_activity_score"] = pd.to_numeric(pat["dpyd_activity_score"],
-                                                     errors="coerce").astype("float64")
+        pcols["dpyd_activity_score"] = pd.to_numeric(
+            pat["dpyd_activity_score"], errors="coerce"
+        ).astype("float64")
     if "ugt1a1_phenotype" in pat.columns:
         ph = pat["ugt1a1_phenotype"].astype("string")
         known = ph.isin(["normal", "intermediate", "poor"]).fillna(False).to_numpy(bool)
@@ -356,15 +426,19 @@ def build_features(
             col = f"bm_{bid}"
             if rule.cancer_types and col in out.columns:
                 types = set(rule.cancer_types)
-                defined = np.fromiter((isinstance(c, str) and c in types for c in cancer),
-                                      dtype=bool, count=len(cancer))  # fmt: skip
+                defined = np.fromiter(
+                    (isinstance(c, str) and c in types for c in cancer),
+                    dtype=bool,
+                    count=len(cancer),
+                )
                 out[col] = np.where(defined, out[col].astype("float64").to_numpy(), np.nan)
     out = out.drop(columns=[c for c in cfg.exclude if c in out.columns])
     return out.sort_values(list(_KEYS), kind="stable").reset_index(drop=True)
 
 
-def candidate_features(rows: pd.DataFrame, regimen_ids: Sequence[str] | pd.Series,
-                       catalog: CatalogConfig) -> pd.DataFrame:  # fmt: skip
+def candidate_features(
+    rows: pd.DataFrame, regimen_ids: Sequence[str] | pd.Series, catalog: CatalogConfig
+) -> pd.DataFrame:
     """``rows`` (line states) with the features of the candidate regimen of each row.
 
     ``regimen_ids`` is aligned with ``rows``. Regimens outside the catalog keep
@@ -375,8 +449,11 @@ def candidate_features(rows: pd.DataFrame, regimen_ids: Sequence[str] | pd.Serie
     ids = [None if pd.isna(r) else str(r) for r in regimen_ids]
     new: dict[str, object] = {}
     new["regimen_id"] = pd.Series(ids, index=rows.index, dtype="string")
-    new["regimen_class"] = pd.Series([regs[r].regimen_class if r in regs else None for r in ids],
-                                     index=rows.index, dtype="string")  # fmt: skip
+    new["regimen_class"] = pd.Series(
+        [regs[r].regimen_class if r in regs else None for r in ids],
+        index=rows.index,
+        dtype="string",
+    )
     known = np.array([r in regs for r in ids], dtype=bool)
     drug_classes = {r: Catalog.drug_classes(reg) for r, reg in regs.items()}
     for c in cat.config.regimen_classes:
@@ -413,16 +490,22 @@ def candidate_features(rows: pd.DataFrame, regimen_ids: Sequence[str] | pd.Serie
     return out.copy()  # one block per dtype: later column selections stay fast
 
 
-def model_matrix(df: pd.DataFrame, columns: Sequence[str],
-                 levels: dict[str, list[str]] | None = None) -> pd.DataFrame:  # fmt: skip
+def model_matrix(
+    df: pd.DataFrame, columns: Sequence[str], levels: dict[str, list[str]] | None = None
+) -> pd.DataFrame:
     """The model's input columns in order; categoricals as pandas categories with the
     training ``levels`` (unseen values become missing), the rest as floats."""
     data: dict[str, object] = {}
     numeric = [c for c in columns if c not in CATEGORICAL]
     # one block conversion for the columns that are already numeric (the usual case)
     dtypes = df.dtypes.to_dict()
-    fast = [c for c in numeric if c in dtypes and pd.api.types.is_numeric_dtype(dtypes[c])
-            and not pd.api.types.is_bool_dtype(dtypes[c])]  # fmt: skip
+    fast = [
+        c
+        for c in numeric
+        if c in dtypes
+        and pd.api.types.is_numeric_dtype(dtypes[c])
+        and not pd.api.types.is_bool_dtype(dtypes[c])
+    ]
     if fast:
         block = df[fast].to_numpy(dtype="float64", na_value=np.nan)
         data.update({c: block[:, j] for j, c in enumerate(fast)})
@@ -437,8 +520,11 @@ def model_matrix(df: pd.DataFrame, columns: Sequence[str],
                 cats = sorted({str(v) for v in values.dropna()})
             known = set(cats)
             data[c] = pd.Categorical(
-                values.map(lambda v, known=known: str(v) if v is not None and str(v) in known
-                           else None), categories=cats)  # fmt: skip
+                values.map(
+                    lambda v, known=known: str(v) if v is not None and str(v) in known else None
+                ),
+                categories=cats,
+            )
         else:
             data[c] = pd.to_numeric(col, errors="coerce").astype("float64").to_numpy()
     return pd.DataFrame({c: data[c] for c in columns}, index=df.index)

@@ -602,7 +602,9 @@ def _variant(obs: Any, pid: str, path: Path, entry: int) -> dict[str, Any]:
     for comp in obs.component or []:
         code = _code(comp.code, LOINC)
         if code is None and _code(comp.code, TBD) == "molecular-consequence":
-            text = _display(comp.valueCodeableConcept) if comp.valueCodeableConcept else ""
+            text: str | None = (
+                _display(comp.valueCodeableConcept) if comp.valueCodeableConcept else ""
+            )
             if text:
                 row["consequence"] = text
             continue

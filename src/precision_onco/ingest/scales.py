@@ -27,10 +27,14 @@ MIN_VALUES = 5
 
 
 class _Field(Protocol):
-    kind: str
-    lo: float | None
-    hi: float | None
-    unit: str
+    @property
+    def kind(self) -> str: ...
+    @property
+    def lo(self) -> float | None: ...
+    @property
+    def hi(self) -> float | None: ...
+    @property
+    def unit(self) -> str: ...
 
     def expectation(self) -> str: ...
 

@@ -41,8 +41,13 @@ from precision_onco.errors import ConfigError
 from precision_onco.features import CATEGORICAL, model_matrix
 
 __all__ = [
-    "CalibrationMap", "EndpointModel", "calibration_map", "fit_endpoint", "load_models",
-    "propensity_weights", "safe_names",
+    "CalibrationMap",
+    "EndpointModel",
+    "calibration_map",
+    "fit_endpoint",
+    "load_models",
+    "propensity_weights",
+    "safe_names",
 ]
 
 log = logging.getLogger(__name__)
@@ -101,13 +106,18 @@ def calibration_map(calibrator: Any) -> CalibrationMap | None:
     if isinstance(calibrator, IsotonicRegression) and hasattr(calibrator, "X_thresholds_"):
         x = np.asarray(calibrator.X_thresholds_)
         y = np.asarray(calibrator.y_thresholds_)
-        if calibrator.out_of_bounds != "clip" or x.dtype != np.float64 or y.dtype != np.float64 \
-                or x.ndim != 1 or x.shape != y.shape or not np.all(np.diff(x) > 0):  # fmt: skip
+        if (
+            calibrator.out_of_bounds != "clip"
+            or x.dtype != np.float64
+            or y.dtype != np.float64
+            or x.ndim != 1
+            or x.shape != y.shape
+            or not np.all(np.diff(x) > 0)
+        ):
             return None
         if len(x) == 1:
             return CalibrationMap("constant", x, y)
-        return CalibrationMap("isotonic", x, y, float(calibrator.X_min_),
-                              float(calibrator.X_max_))  # fmt: skip
+        return CalibrationMap("isotonic", x, y, float(calibrator.X_min_), float(calibrator.X_max_))
     if type(calibrator).__name__ == "_SigmoidCalibration" and hasattr(calibrator, "a_"):
         ab = np.array([calibrator.a_, calibrator.b_], dtype="float64")
         return CalibrationMap("sigmoid", ab, np.zeros(0))
@@ -133,8 +143,12 @@ class EndpointModel:
     @property
     def input_key(self) -> tuple[Any, ...]:
         """Models with equal keys take the same matrix (build it once for all of them)."""
-        return (self.kind, tuple(self.columns), tuple(self.safe),
-                tuple((k, tuple(v)) for k, v in sorted(self.levels.items())))  # fmt: skip
+        return (
+            self.kind,
+            tuple(self.columns),
+            tuple(self.safe),
+            tuple((k, tuple(v)) for k, v in sorted(self.levels.items())),
+        )
 
     def set_threads(self, n: int) -> None:
         """Threads LightGBM may use to predict (training uses one; scoring can use more)."""
@@ -190,8 +204,13 @@ class EndpointModel:
             out[:, j] = k
         return out
 
-    def member_probabilities(self, features: pd.DataFrame, *, x: pd.DataFrame | None = None,
-                             codes: np.ndarray | None = None) -> np.ndarray | None:  # fmt: skip
+    def member_probabilities(
+        self,
+        features: pd.DataFrame,
+        *,
+        x: pd.DataFrame | None = None,
+        codes: np.ndarray | None = None,
+    ) -> np.ndarray | None:
         """P(endpoint = 1) by each calibrated member, shape (K, n); None without members.
 
         LightGBM members are scored on the booster directly (raw score, then the
@@ -220,9 +239,14 @@ class EndpointModel:
             return np.asarray(self.estimator.predict_proba(self.matrix(features))[:, 1], float)
         return np.asarray(probs.mean(axis=0), dtype=float)
 
-    def predict_interval(self, features: pd.DataFrame, level: float = 0.95, *,
-                         x: pd.DataFrame | None = None, codes: np.ndarray | None = None,
-                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    def predict_interval(
+        self,
+        features: pd.DataFrame,
+        level: float = 0.95,
+        *,
+        x: pd.DataFrame | None = None,
+        codes: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Probability and a ``level`` interval from the delete-a-group jackknife.
 
         The K cross-validated calibrated members were each fitted without one
@@ -255,26 +279,43 @@ def _lgbm(cfg: ModelConfig, n_estimators: int, seed: int) -> lgb.LGBMClassifier:
 
 def _sklearn(cfg: ModelConfig, x: pd.DataFrame, cat_cols: list[str]) -> Pipeline:
     if not cfg.estimator or "." not in cfg.estimator:
-        raise ConfigError("model.estimator: give the dotted path of a scikit-learn classifier "
-                         "(e.g. sklearn.linear_model.LogisticRegression)")  # fmt: skip
+        raise ConfigError(
+            "model.estimator: give the dotted path of a scikit-learn classifier "
+            "(e.g. sklearn.linear_model.LogisticRegression)"
+        )
     module, _, name = cfg.estimator.rpartition(".")
     try:
         cls = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"model.estimator: cannot import {cfg.estimator!r} ({exc})") from None
     num_cols = [c for c in x.columns if c not in cat_cols]
-    pre = ColumnTransformer([
-        ("num", Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-                          ("scale", StandardScaler())]), num_cols),
-        ("cat", OneHotEncoder(handle_unknown="ignore"), cat_cols),
-    ])  # fmt: skip
+    pre = ColumnTransformer(
+        [
+            (
+                "num",
+                Pipeline(
+                    [
+                        ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                        ("scale", StandardScaler()),
+                    ]
+                ),
+                num_cols,
+            ),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), cat_cols),
+        ]
+    )
     return Pipeline([("pre", pre), ("clf", cls(**dict(cfg.params)))])
 
 
 def propensity_weights(
-    states: pd.DataFrame, columns: Sequence[str], regimen: pd.Series, groups: pd.Series,
-    cfg: ModelConfig, seed: int, settings: PropensityConfig,
-) -> np.ndarray:  # fmt: skip
+    states: pd.DataFrame,
+    columns: Sequence[str],
+    regimen: pd.Series,
+    groups: pd.Series,
+    cfg: ModelConfig,
+    seed: int,
+    settings: PropensityConfig,
+) -> np.ndarray:
     """Stabilized inverse-propensity weights of the regimen actually given.
 
     The cross-fitted propensity ``e(a | x)`` (:func:`~precision_onco.models.propensity.
@@ -290,15 +331,24 @@ def propensity_weights(
     given = regimen.astype("string").fillna("unknown")
     prop = cross_fit_propensity(states, columns, given, groups, settings, seed=seed)
     e = prop.of(given.tolist())
-    stratum = (states["cancer_type"].astype("string").fillna("unknown").to_numpy()
-               if "cancer_type" in states.columns else np.zeros(len(given)))  # fmt: skip
+    stratum = (
+        states["cancer_type"].astype("string").fillna("unknown").to_numpy()
+        if "cancer_type" in states.columns
+        else np.zeros(len(given))
+    )
     pairs = pd.DataFrame({"s": stratum, "a": given.to_numpy()})
-    share = (pairs.groupby(["s", "a"])["a"].transform("size")
-             / pairs.groupby("s")["s"].transform("size")).to_numpy(dtype=float)  # fmt: skip
+    share = (
+        pairs.groupby(["s", "a"])["a"].transform("size") / pairs.groupby("s")["s"].transform("size")
+    ).to_numpy(dtype=float)
     w = np.minimum(share / np.maximum(e, 1e-6), cfg.weight_clip)
-    log.info("propensity weights over %d regimens: mean %.2f, max %.1f, %d capped at %.0f",
-             len(prop.classes), w.mean(), w.max(), int((w >= cfg.weight_clip).sum()),
-             cfg.weight_clip)  # fmt: skip
+    log.info(
+        "propensity weights over %d regimens: mean %.2f, max %.1f, %d capped at %.0f",
+        len(prop.classes),
+        w.mean(),
+        w.max(),
+        int((w >= cfg.weight_clip).sum()),
+        cfg.weight_clip,
+    )
     return w / w.mean()
 
 
@@ -322,8 +372,11 @@ def fit_endpoint(
     ``CalibratedClassifierCV``); their calibrated probabilities are averaged.
     """
     cols = list(columns)
-    levels = {c: sorted({str(v) for v in features[c].dropna()}) for c in cols if c in CATEGORICAL
-              and c in features.columns}  # fmt: skip
+    levels = {
+        c: sorted({str(v) for v in features[c].dropna()})
+        for c in cols
+        if c in CATEGORICAL and c in features.columns
+    }
     safe = safe_names(cols)
     model = EndpointModel(endpoint, cols, levels, None, cfg.kind, safe=safe)
     x = model.matrix(features)
@@ -336,8 +389,12 @@ def fit_endpoint(
         probe = _lgbm(cfg, cfg.max_rounds, seed)
         fit_kw: dict[str, Any] = {"sample_weight": w[tr]}
         if va.any() and cfg.early_stopping_rounds > 0:
-            fit_kw.update(eval_X=(x[va],), eval_y=(y[va],), eval_sample_weight=[w[va]],
-                          callbacks=[lgb.early_stopping(cfg.early_stopping_rounds, verbose=False)])  # fmt: skip
+            fit_kw.update(
+                eval_X=(x[va],),
+                eval_y=(y[va],),
+                eval_sample_weight=[w[va]],
+                callbacks=[lgb.early_stopping(cfg.early_stopping_rounds, verbose=False)],
+            )
         probe.fit(x[tr], y[tr], **fit_kw)
         best = int(probe.best_iteration_ or cfg.max_rounds) if va.any() else cfg.max_rounds
         model.best_iteration = max(best, 10)
@@ -345,15 +402,18 @@ def fit_endpoint(
     elif cfg.kind == "sklearn":
         base = _sklearn(cfg, x, [s for c, s in zip(cols, safe, strict=True) if c in CATEGORICAL])
     else:
-        raise ConfigError(f"model.kind: {cfg.kind!r} is not one of "
-                          f"{', '.join(choices_of(ModelKind))}")
+        raise ConfigError(
+            f"model.kind: {cfg.kind!r} is not one of {', '.join(choices_of(ModelKind))}"
+        )
     if cfg.calibration == "none":
         base.fit(x, y, **({"sample_weight": w} if cfg.kind == "lightgbm" else {}))
         model.estimator = base
         return model
     if cfg.calibration not in choices_of(Calibration):
-        raise ConfigError(f"model.calibration: {cfg.calibration!r} is not one of "
-                          f"{', '.join(choices_of(Calibration))}")
+        raise ConfigError(
+            f"model.calibration: {cfg.calibration!r} is not one of "
+            f"{', '.join(choices_of(Calibration))}"
+        )
     cal = CalibratedClassifierCV(base, method=cfg.calibration, cv=splits)
     if cfg.kind == "lightgbm":
         cal.fit(x, y, sample_weight=w)

@@ -35,8 +35,21 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         ],
         "variants": [{"gene": "KRAS", "hgvsp": "p.G12C", "vaf": 0.31, "depth": 210}],
         # a lung panel: absent calls in these genes are wild type
-        "genes_tested": ["ALK", "BRAF", "EGFR", "ERBB2", "KEAP1", "KRAS", "MET", "NRAS",
-                         "PIK3CA", "RET", "ROS1", "STK11", "TP53"],
+        "genes_tested": [
+            "ALK",
+            "BRAF",
+            "EGFR",
+            "ERBB2",
+            "KEAP1",
+            "KRAS",
+            "MET",
+            "NRAS",
+            "PIK3CA",
+            "RET",
+            "ROS1",
+            "STK11",
+            "TP53",
+        ],
     },
     # melanoma, BRAF V600E, first line
     "melanoma_braf_v600e": {

@@ -18,7 +18,12 @@ from precision_onco.models.explain import contributions, raw_log_odds
 from precision_onco.report.wording import describe
 
 __all__ = [
-    "contributions", "describe", "json_value", "raw_log_odds", "separation", "separations",
+    "contributions",
+    "describe",
+    "json_value",
+    "raw_log_odds",
+    "separation",
+    "separations",
     "top_drivers",
 ]
 
@@ -26,16 +31,25 @@ __all__ = [
 Drivers = dict[str, list[dict[str, Any]]]
 
 
-def top_drivers(contrib: pd.DataFrame, features: pd.DataFrame, *, k: int = 3,
-                catalog: CatalogConfig | None = None) -> list[Drivers]:
+def top_drivers(
+    contrib: pd.DataFrame,
+    features: pd.DataFrame,
+    *,
+    k: int = 3,
+    catalog: CatalogConfig | None = None,
+) -> list[Drivers]:
     """For each row, the ``k`` features pushing the prediction up and down, in words."""
     out = []
     names = list(contrib.columns)
     c_all = contrib.to_numpy(dtype=float)
     top = np.argsort(c_all, axis=1)
     used = np.unique(np.concatenate([top[:, :k].ravel(), top[:, -k:].ravel()]))
-    columns = {names[j]: (features[names[j]].to_numpy(dtype=object)
-                          if names[j] in features.columns else None) for j in used}  # fmt: skip
+    columns = {
+        names[j]: (
+            features[names[j]].to_numpy(dtype=object) if names[j] in features.columns else None
+        )
+        for j in used
+    }
     for i in range(len(c_all)):
         row: Drivers = {"up": [], "down": []}
         for direction, idx in (("up", top[i, ::-1][:k]), ("down", top[i, :k])):
@@ -45,31 +59,53 @@ def top_drivers(contrib: pd.DataFrame, features: pd.DataFrame, *, k: int = 3,
                     continue
                 col = columns[names[j]]
                 value = None if col is None else col[i]
-                row[direction].append({"feature": names[j], "contribution": round(v, 4),
-                                       "value": json_value(value),
-                                       "text": describe(names[j], value, catalog)})  # fmt: skip
+                row[direction].append(
+                    {
+                        "feature": names[j],
+                        "contribution": round(v, 4),
+                        "value": json_value(value),
+                        "text": describe(names[j], value, catalog),
+                    }
+                )
         out.append(row)
     return out
 
 
-def separation(contrib_first: pd.Series, contrib_second: pd.Series, first: Mapping[str, Any],
-               second: Mapping[str, Any], *, k: int = 3,
-               catalog: CatalogConfig | None = None) -> list[dict[str, Any]]:  # fmt: skip
+def separation(
+    contrib_first: pd.Series,
+    contrib_second: pd.Series,
+    first: Mapping[str, Any],
+    second: Mapping[str, Any],
+    *,
+    k: int = 3,
+    catalog: CatalogConfig | None = None,
+) -> list[dict[str, Any]]:
     """The features whose contributions differ most between the first and second regimen."""
     diff = (contrib_first - contrib_second).sort_values(key=np.abs, ascending=False)
     out = []
     for name, d in diff.head(k).items():
         if d == 0:
             continue
-        out.append({"feature": name, "difference": round(float(d), 4),
-                    "first": describe(str(name), first.get(name), catalog),
-                    "second": describe(str(name), second.get(name), catalog)})  # fmt: skip
+        out.append(
+            {
+                "feature": name,
+                "difference": round(float(d), 4),
+                "first": describe(str(name), first.get(name), catalog),
+                "second": describe(str(name), second.get(name), catalog),
+            }
+        )
     return out
 
 
-def separations(contrib: pd.DataFrame, features: pd.DataFrame, first: np.ndarray,
-                second: np.ndarray, *, k: int = 3,
-                catalog: CatalogConfig | None = None) -> list[list[dict[str, Any]]]:  # fmt: skip
+def separations(
+    contrib: pd.DataFrame,
+    features: pd.DataFrame,
+    first: np.ndarray,
+    second: np.ndarray,
+    *,
+    k: int = 3,
+    catalog: CatalogConfig | None = None,
+) -> list[list[dict[str, Any]]]:
     """:func:`separation` for many (first, second) row pairs of ``contrib`` at once."""
     if not len(first):
         return []
@@ -77,9 +113,12 @@ def separations(contrib: pd.DataFrame, features: pd.DataFrame, first: np.ndarray
     c = contrib.to_numpy(dtype=float)
     diff = c[first] - c[second]
     order = np.argsort(-np.abs(diff), axis=1, kind="stable")[:, :k]
-    columns = {names[c]: (features[names[c]].to_numpy(dtype=object)
-                          if names[c] in features.columns else None)
-               for c in np.unique(order)}  # fmt: skip
+    columns = {
+        names[c]: (
+            features[names[c]].to_numpy(dtype=object) if names[c] in features.columns else None
+        )
+        for c in np.unique(order)
+    }
     out = []
     for r, (i, j) in enumerate(zip(first, second, strict=True)):
         items = []
@@ -89,9 +128,15 @@ def separations(contrib: pd.DataFrame, features: pd.DataFrame, first: np.ndarray
                 continue
             vals = columns[names[col]]
             v1, v2 = (None, None) if vals is None else (vals[i], vals[j])
-            items.append({"feature": names[col], "difference": round(d, 4),
-                          "first": describe(names[col], v1, catalog),
-                          "second": describe(names[col], v2, catalog),
-                          "first_value": json_value(v1), "second_value": json_value(v2)})
+            items.append(
+                {
+                    "feature": names[col],
+                    "difference": round(d, 4),
+                    "first": describe(names[col], v1, catalog),
+                    "second": describe(names[col], v2, catalog),
+                    "first_value": json_value(v1),
+                    "second_value": json_value(v2),
+                }
+            )
         out.append(items)
     return out

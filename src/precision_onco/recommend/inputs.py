@@ -32,8 +32,18 @@ from precision_onco.recommend.patient import PATIENT_PAYLOAD_FIELDS, PayloadErro
 
 __all__ = ["clinical_payload", "new_patient_payload", "read_patient_variants", "variant_records"]
 
-_VARIANT_KEYS = ("gene", "hgvsp", "consequence", "vaf", "depth", "chrom", "pos", "ref", "alt",
-                 "filter")  # fmt: skip
+_VARIANT_KEYS = (
+    "gene",
+    "hgvsp",
+    "consequence",
+    "vaf",
+    "depth",
+    "chrom",
+    "pos",
+    "ref",
+    "alt",
+    "filter",
+)
 
 
 log = logging.getLogger(__name__)
@@ -81,8 +91,9 @@ def _split(rows: Sequence[Mapping[str, Any]], where: str) -> tuple[Record, list[
     return patient, lines
 
 
-def clinical_payload(path: Path | str, *, catalog: CatalogConfig | None = None
-                     ) -> tuple[Record, list[Record], list[Record]]:  # fmt: skip
+def clinical_payload(
+    path: Path | str, *, catalog: CatalogConfig | None = None
+) -> tuple[Record, list[Record], list[Record]]:
     """``(patient, lines, variants)`` from a clinical file; ``patient`` keeps the raw
     ``patient_id`` (pseudonymize before building the payload). ``variants`` come from a
     FHIR bundle's genomic observations (empty for JSON and CSV)."""
@@ -101,16 +112,20 @@ def clinical_payload(path: Path | str, *, catalog: CatalogConfig | None = None
             raise IngestError(p, 'expected {"patient": {...}, "lines": [...]} or a FHIR Bundle')
         unknown = sorted(set(doc) - {"patient", "lines", "variants", "genes_tested"})
         if unknown:
-            raise IngestError(p, f"unknown top-level field {unknown[0]!r} (expected patient, "
-                                 "lines, variants, genes_tested)")  # fmt: skip
+            raise IngestError(
+                p,
+                f"unknown top-level field {unknown[0]!r} (expected patient, "
+                "lines, variants, genes_tested)",
+            )
         lines = doc.get("lines") or []
         if not isinstance(lines, list):
             raise IngestError(p, "'lines' must be a list of therapy lines")
         patient = dict(doc["patient"])
         if doc.get("genes_tested") is not None:
             if not isinstance(doc["genes_tested"], list):
-                raise IngestError(p, "'genes_tested' must be a list of gene symbols (the genes "
-                                     "the assay covered)")  # fmt: skip
+                raise IngestError(
+                    p, "'genes_tested' must be a list of gene symbols (the genes the assay covered)"
+                )
             patient["genes_tested"] = ";".join(map(str, doc["genes_tested"]))
         return patient, [dict(r) for r in lines], list(doc.get("variants") or [])
     if suffix in (".csv", ".tsv", ".txt"):
@@ -122,8 +137,11 @@ def clinical_payload(path: Path | str, *, catalog: CatalogConfig | None = None
             raise IngestError(p, "no rows (expected a header and one row per therapy line)")
         patient, lines = _split(rows, str(p))
         return patient, lines, []
-    raise IngestError(p, f"unsupported clinical file type {suffix or '(none)'!r}: use .json "
-                         "(payload or FHIR bundle), .csv or .tsv")  # fmt: skip
+    raise IngestError(
+        p,
+        f"unsupported clinical file type {suffix or '(none)'!r}: use .json "
+        "(payload or FHIR bundle), .csv or .tsv",
+    )
 
 
 def _fhir(p: Path, catalog: CatalogConfig | None) -> tuple[Record, list[Record], list[Record]]:
@@ -131,15 +149,20 @@ def _fhir(p: Path, catalog: CatalogConfig | None) -> tuple[Record, list[Record],
 
     res = read_fhir_bundle(p, catalog=catalog)
     if len(res.patients) != 1:
-        raise IngestError(p, f"the bundle has {len(res.patients)} patients; give one patient's "
-                             "bundle")  # fmt: skip
+        raise IngestError(
+            p, f"the bundle has {len(res.patients)} patients; give one patient's bundle"
+        )
     prow = {k: _clean(v) for k, v in res.patients.iloc[0].items()}
-    patient = {k: v for k, v in prow.items()
-               if (k in PATIENT_PAYLOAD_FIELDS or k in ("patient_id", "genes_tested"))
-               and v is not None}  # fmt: skip
+    patient = {
+        k: v
+        for k, v in prow.items()
+        if (k in PATIENT_PAYLOAD_FIELDS or k in ("patient_id", "genes_tested")) and v is not None
+    }
     line_keys = set(LINE_FIELDS) - {"patient_id"}
-    lines = [{k: _clean(v) for k, v in r.items() if k in line_keys and _clean(v) is not None}
-             for r in res.lines.to_dict(orient="records")]  # fmt: skip
+    lines = [
+        {k: _clean(v) for k, v in r.items() if k in line_keys and _clean(v) is not None}
+        for r in res.lines.to_dict(orient="records")
+    ]
     if prow.get("msi_status") is not None:
         for r in lines:
             r.setdefault("msi_status", prow["msi_status"])
@@ -158,9 +181,14 @@ def variant_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def read_patient_variants(path: Path | str, *, vcf: VcfInputConfig, maf: MafInputConfig,
-                          sample: str | None = None, project_root: Path | None = None,
-                          ) -> tuple[list[dict[str, Any]], dict[str, int]]:  # fmt: skip
+def read_patient_variants(
+    path: Path | str,
+    *,
+    vcf: VcfInputConfig,
+    maf: MafInputConfig,
+    sample: str | None = None,
+    project_root: Path | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """One tumour's variants from a VCF or MAF, and the records not used, by reason.
 
     Raises :class:`IngestError` when the file has variant records but none with a
@@ -177,16 +205,20 @@ def read_patient_variants(path: Path | str, *, vcf: VcfInputConfig, maf: MafInpu
         bed = Path(vcf.genes_bed)
         root = project_root or Path.cwd()
         genes = GeneIndex.from_file(bed if bed.is_absolute() else root / bed)
-    res = read_variants(path, vcf=vcf, maf=maf, genes=genes,
-                        tumor_sample=sample if fmt == "vcf" else None)  # fmt: skip
+    res = read_variants(
+        path, vcf=vcf, maf=maf, genes=genes, tumor_sample=sample if fmt == "vcf" else None
+    )
     frame = res.frame
     rejects = res.rejects
     if fmt == "maf" and "sample_id" in frame.columns and frame["sample_id"].nunique() > 1:
         if sample is None:
             names = sorted(map(str, frame["sample_id"].dropna().unique()))
             more = ", …" if len(names) > 5 else ""
-            raise IngestError(Path(path), f"the MAF holds {len(names)} tumour samples "
-                              f"({', '.join(names[:5])}{more}); choose one with --sample")
+            raise IngestError(
+                Path(path),
+                f"the MAF holds {len(names)} tumour samples "
+                f"({', '.join(names[:5])}{more}); choose one with --sample",
+            )
         frame = frame[frame["sample_id"] == sample]
         if not len(frame):
             raise IngestError(Path(path), f"no rows for sample {sample!r} (Tumor_Sample_Barcode)")
@@ -194,10 +226,13 @@ def read_patient_variants(path: Path | str, *, vcf: VcfInputConfig, maf: MafInpu
             mine = rejects["raw"].astype(str).map(lambda r: sample in r.split())
             rejects = rejects[mine.to_numpy(bool)]
     if len(frame) and not frame["hgvsp"].notna().any():
-        raise IngestError(Path(path), f"none of the {len(frame)} variant records has a protein "
-                          "change (HGVSp): the catalog's biomarker rules (e.g. BRAF V600E) cannot "
-                          "be checked; annotate the file with VEP (--symbol --hgvs) or SnpEff "
-                          "first")  # fmt: skip
+        raise IngestError(
+            Path(path),
+            f"none of the {len(frame)} variant records has a protein "
+            "change (HGVSp): the catalog's biomarker rules (e.g. BRAF V600E) cannot "
+            "be checked; annotate the file with VEP (--symbol --hgvs) or SnpEff "
+            "first",
+        )
     counts: dict[str, int] = {}
     if len(rejects):
         reasons = rejects["reason"].astype(str).str.split(":").str[0]
@@ -221,14 +256,20 @@ def _covered(cfg: Any, patient: Record, project_root: Path | None) -> list[str]:
         if (root / cov.file).is_file():
             out |= read_gene_file(root / cov.file)
         else:  # conservative: the cohort's assay is not counted, so nothing is assumed wild type
-            log.warning("cohort.inputs.coverage.file %s not found: the cohort's assay is not "
-                        "counted; only genes the clinical file lists or with a call are "
-                        "tested", cov.file)
+            log.warning(
+                "cohort.inputs.coverage.file %s not found: the cohort's assay is not "
+                "counted; only genes the clinical file lists or with a call are "
+                "tested",
+                cov.file,
+            )
     panel = patient.pop("assay_panel", None)
     if panel is not None:
         if str(panel) not in cov.panels:
-            raise IngestError(f"assay_panel {str(panel)[:40]!r}", "not a panel of cohort.inputs."
-                              f"coverage.panels (known: {sorted(cov.panels) or 'none'})")
+            raise IngestError(
+                f"assay_panel {str(panel)[:40]!r}",
+                "not a panel of cohort.inputs."
+                f"coverage.panels (known: {sorted(cov.panels) or 'none'})",
+            )
         chosen = cov.panels[str(panel)]
         out |= set(chosen.genes)
         if chosen.file:
@@ -236,10 +277,16 @@ def _covered(cfg: Any, patient: Record, project_root: Path | None) -> list[str]:
     return sorted(out)
 
 
-def new_patient_payload(cfg: Any, *, clinical: Path | str, line: int,
-                        variants: Path | str | None = None, sample: str | None = None,
-                        preset: str | None = None, project_root: Path | None = None,
-                        ) -> tuple[dict[str, Any], dict[str, int]]:  # fmt: skip
+def new_patient_payload(
+    cfg: Any,
+    *,
+    clinical: Path | str,
+    line: int,
+    variants: Path | str | None = None,
+    sample: str | None = None,
+    preset: str | None = None,
+    project_root: Path | None = None,
+) -> tuple[dict[str, Any], dict[str, int]]:
     """The payload for a new patient's files (raw id pseudonymized with the cohort's key),
     and the variant records not used, by reason. ``cfg``: the validated :class:`Config`."""
     from precision_onco.ingest.pseudonymize import pseudonymize, resolve_key
@@ -249,17 +296,23 @@ def new_patient_payload(cfg: Any, *, clinical: Path | str, line: int,
     for r in lines:
         r.pop("patient_id", None)
     if raw_id is not None:
-        key = resolve_key(cfg.cohort.pseudonymization, synthetic=cfg.cohort.synthetic,
-                          project_root=project_root)  # fmt: skip
+        key = resolve_key(
+            cfg.cohort.pseudonymization, synthetic=cfg.cohort.synthetic, project_root=project_root
+        )
         patient["patient_key"] = pseudonymize([raw_id], key)[0]
     rejected: dict[str, int] = {}
     records = fhir_variants
     if variants is not None:
         inputs = cfg.cohort.inputs
         records, rejected = read_patient_variants(
-            variants, vcf=inputs.vcf, maf=inputs.maf, sample=sample, project_root=project_root)
-    payload: dict[str, Any] = {"patient": patient, "line_number": line, "lines": lines,
-                               "variants": records}  # fmt: skip
+            variants, vcf=inputs.vcf, maf=inputs.maf, sample=sample, project_root=project_root
+        )
+    payload: dict[str, Any] = {
+        "patient": patient,
+        "line_number": line,
+        "lines": lines,
+        "variants": records,
+    }
     covered = _covered(cfg, patient, project_root)
     if covered:
         payload["genes_tested"] = covered

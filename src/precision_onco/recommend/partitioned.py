@@ -44,13 +44,22 @@ def _of(frame: pd.DataFrame | None, keys: set[str]) -> pd.DataFrame | None:
     return frame[frame["patient_key"].isin(keys)]
 
 
-def _partition(part: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame | None],
-               ctx: _Context) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+def _partition(
+    part: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame | None], ctx: _Context
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows, patients, lines, variants = part
     for m in ctx.models.values():
         m.set_threads(ctx.threads)
-    r = recommendations(rows, patients, lines, ctx.models, ctx.catalog, ctx.recommend,
-                        civic=ctx.civic, variants=variants)  # fmt: skip
+    r = recommendations(
+        rows,
+        patients,
+        lines,
+        ctx.models,
+        ctx.catalog,
+        ctx.recommend,
+        civic=ctx.civic,
+        variants=variants,
+    )
     return r.ranked, r.excluded
 
 
@@ -74,8 +83,9 @@ def recommend_by_partition(
     """
     comp = compute or LOCAL
     if not comp.distributed or len(rows) == 0:
-        r = recommendations(rows, patients, lines, models, catalog, recommend, civic=civic,
-                            variants=variants)  # fmt: skip
+        r = recommendations(
+            rows, patients, lines, models, catalog, recommend, civic=civic, variants=variants
+        )
         return Ranking(r.ranked, _by_line(r.excluded))
     keys = np.sort(rows["patient_key"].astype(str).unique())
     parts = []
@@ -92,5 +102,4 @@ def _by_line(excluded: pd.DataFrame) -> pd.DataFrame:
     """Excluded rows by (patient, line), keeping each line's own order (a stable sort)."""
     if not len(excluded):
         return excluded
-    return excluded.sort_values(["patient_key", "line_number"], kind="stable",
-                                ignore_index=True)  # fmt: skip
+    return excluded.sort_values(["patient_key", "line_number"], kind="stable", ignore_index=True)

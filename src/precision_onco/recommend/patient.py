@@ -76,8 +76,10 @@ _GENE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,39}$")
 _PRESET = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _AA = "(?:" + "|".join(map(re.escape, [*AMINO_ACIDS, *"ACDEFGHIKLMNPQRSTVWYUX*"])) + ")"
 _POS = rf"{_AA}\d+"
-_TAIL = (rf"(?:=|\?|del|dup|(?:delins|ins)(?:{_AA}+|\d+)|{_AA}+(?:fs{_AA}?(?:\d+|\?)?)?"
-         rf"|fs{_AA}?(?:\d+|\?)?|{_AA}?ext{_AA}?-?(?:\d+|\?)?)")
+_TAIL = (
+    rf"(?:=|\?|del|dup|(?:delins|ins)(?:{_AA}+|\d+)|{_AA}+(?:fs{_AA}?(?:\d+|\?)?)?"
+    rf"|fs{_AA}?(?:\d+|\?)?|{_AA}?ext{_AA}?-?(?:\d+|\?)?)"
+)
 _BODY = rf"(?:=|\?|0\??|{_POS}(?:_{_POS})?{_TAIL})"
 _HGVSP = re.compile(rf"^(?:[A-Za-z0-9_.-]{{1,40}}:)?(?:p\.)?(?:{_BODY}|\({_BODY}\))$")
 #: The looser protein notation of older MAFs (Oncotator: ``p.KIM2014fs``, ``p.317_318insM``,
@@ -94,20 +96,32 @@ _MARKERS: dict[str, Field] = {
 }
 #: Coverage is a top-level list in a payload (``genes_tested``), not a patient text field.
 _COVERAGE_FIELDS = ("patient_id", "genes_tested", "assay_panel")
-PATIENT_PAYLOAD_FIELDS = {k: v for k, v in PATIENT_FIELDS.items()
-                          if k not in _COVERAGE_FIELDS} | _MARKERS  # fmt: skip
+PATIENT_PAYLOAD_FIELDS = {
+    k: v for k, v in PATIENT_FIELDS.items() if k not in _COVERAGE_FIELDS
+} | _MARKERS
 _GRADE = Field("int", 0, 5)
 _VARIANT: dict[str, Field] = {
-    "gene": Field("str"), "hgvsp": Field("str"), "consequence": Field("str"),
-    "vaf": Field("float", 0, 1), "depth": Field("int", 0, 10**7), "chrom": Field("str"),
-    "pos": Field("int", 1, 3 * 10**9), "ref": Field("str"), "alt": Field("str"),
+    "gene": Field("str"),
+    "hgvsp": Field("str"),
+    "consequence": Field("str"),
+    "vaf": Field("float", 0, 1),
+    "depth": Field("int", 0, 10**7),
+    "chrom": Field("str"),
+    "pos": Field("int", 1, 3 * 10**9),
+    "ref": Field("str"),
+    "alt": Field("str"),
     "filter": Field("str"),
-}  # fmt: skip
+}
 _TOP = ("patient", "line_number", "lines", "variants", "genes_tested", "preset")
 _IDENTIFIERS = ("patient_id", "name", "mrn", "tumor_sample_id", "normal_sample_id", "sample_id")
 #: Fields of the current line that describe what happened on it (never inputs).
-_OUTCOMES = ("regimen_id", "end_date", "best_response", "objective_response",
-             "discontinued_for_toxicity")  # fmt: skip
+_OUTCOMES = (
+    "regimen_id",
+    "end_date",
+    "best_response",
+    "objective_response",
+    "discontinued_for_toxicity",
+)
 
 
 class PayloadError(InputError):
@@ -142,11 +156,11 @@ def _valid_unicode(text: str) -> bool:
 def _text(where: str, value: str) -> str:
     """``value`` stripped, or :class:`PayloadError` when too long or not valid Unicode."""
     if len(value) > MAX_TEXT:
-        raise PayloadError(f"{where}: text longer than {MAX_TEXT} characters "
-                           f"({len(value)})")
+        raise PayloadError(f"{where}: text longer than {MAX_TEXT} characters ({len(value)})")
     if not _valid_unicode(value) or any(not c.isprintable() for c in value):
-        raise PayloadError(f"{where}: text must be printable Unicode (no lone surrogates or "
-                           "control characters)")
+        raise PayloadError(
+            f"{where}: text must be printable Unicode (no lone surrogates or control characters)"
+        )
     return value.strip()
 
 
@@ -155,8 +169,10 @@ def _check(where: str, f: Field, value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, float) and not math.isfinite(value):
-        raise PayloadError(f"{where}: expected {f.expectation()}, got {value!r} (numbers must "
-                           "be finite; leave a missing value out or send null)")
+        raise PayloadError(
+            f"{where}: expected {f.expectation()}, got {value!r} (numbers must "
+            "be finite; leave a missing value out or send null)"
+        )
     if isinstance(value, str):
         value = _text(where, value)
     bad = PayloadError(f"{where}: expected {f.expectation()}, got {_show(value)}")
@@ -193,21 +209,24 @@ def _check(where: str, f: Field, value: Any) -> Any:
                 raise ValueError(text)
             return date.fromisoformat(text[:10])
         except ValueError:
-            raise PayloadError(f"{where}: expected a date (YYYY-MM-DD), got "
-                               f"{_show(value)}") from None
+            raise PayloadError(
+                f"{where}: expected a date (YYYY-MM-DD), got {_show(value)}"
+            ) from None
     return text
 
 
-def _record(where: str, obj: Any, fields: Mapping[str, Field], *,
-            extra: Mapping[str, Field] | None = None) -> dict[str, Any]:  # fmt: skip
+def _record(
+    where: str, obj: Any, fields: Mapping[str, Field], *, extra: Mapping[str, Field] | None = None
+) -> dict[str, Any]:
     if not isinstance(obj, Mapping):
         raise PayloadError(f"{where}: expected an object, got {type(obj).__name__}")
     out: dict[str, Any] = {}
     for k, v in obj.items():
         key = str(k)
         if key in _IDENTIFIERS:
-            raise PayloadError(f"{where}.{key}: raw identifiers are not accepted; send a "
-                               "pseudonymous patient_key")
+            raise PayloadError(
+                f"{where}.{key}: raw identifiers are not accepted; send a pseudonymous patient_key"
+            )
         spec = fields.get(key) or (extra or {}).get(key)
         if spec is None:
             allowed = ", ".join(sorted(fields))
@@ -220,9 +239,11 @@ def _record(where: str, obj: Any, fields: Mapping[str, Field], *,
 def _patient_key(value: Any) -> None:
     """Refuse a ``patient_key`` that is not a pseudonym (a raw id, a name, …); never shown."""
     if value is not None and not (isinstance(value, str) and PATIENT_KEY_PATTERN.match(value)):
-        raise PayloadError(f"patient.patient_key: expected a pseudonymous key ({KEY_PREFIX} and "
-                           "24 lowercase hexadecimal digits, as ingest and `precision-onco "
-                           "recommend` write it); raw or made-up identifiers are refused")
+        raise PayloadError(
+            f"patient.patient_key: expected a pseudonymous key ({KEY_PREFIX} and "
+            "24 lowercase hexadecimal digits, as ingest and `precision-onco "
+            "recommend` write it); raw or made-up identifiers are refused"
+        )
 
 
 def _regimen(where: str, value: str, regimen_ids: Sequence[str]) -> None:
@@ -231,8 +252,11 @@ def _regimen(where: str, value: str, regimen_ids: Sequence[str]) -> None:
         return
     lowered = {r.lower(): r for r in regimen_ids}
     guess = difflib.get_close_matches(value.lower()[:_SHOW], list(lowered), n=1, cutoff=0.6)
-    hint = f"; did you mean {lowered[guess[0]]!r}?" if guess else \
-        f" (the catalog's regimens: {', '.join(sorted(regimen_ids))})"
+    hint = (
+        f"; did you mean {lowered[guess[0]]!r}?"
+        if guess
+        else f" (the catalog's regimens: {', '.join(sorted(regimen_ids))})"
+    )
     raise PayloadError(f"{where}: unknown regimen {_show(value)} in the catalog{hint}")
 
 
@@ -266,12 +290,18 @@ class PatientCase:
         """The JSON payload of this case (what the served model takes)."""
 
         def js(d: Mapping[str, Any]) -> dict[str, Any]:
-            return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in d.items()
-                    if v is not None}  # fmt: skip
+            return {
+                k: (v.isoformat() if isinstance(v, date) else v)
+                for k, v in d.items()
+                if v is not None
+            }
 
-        out: dict[str, Any] = {"patient": js(self.patient), "line_number": self.line_number,
-                               "lines": [js(r) for r in self.lines],
-                               "variants": [js(v) for v in self.variants]}  # fmt: skip
+        out: dict[str, Any] = {
+            "patient": js(self.patient),
+            "line_number": self.line_number,
+            "lines": [js(r) for r in self.lines],
+            "variants": [js(v) for v in self.variants],
+        }
         if self.genes_tested is not None:
             out["genes_tested"] = list(self.genes_tested)
         if self.preset:
@@ -281,8 +311,11 @@ class PatientCase:
     def covered_genes(self) -> list[str]:
         """The genes this case counts as tested: ``genes_tested`` and the genes with a
         passing call."""
-        called = {str(v["gene"]) for v in self.variants
-                  if v.get("gene") and v.get("filter") in (None, "PASS", ".")}  # fmt: skip
+        called = {
+            str(v["gene"])
+            for v in self.variants
+            if v.get("gene") and v.get("filter") in (None, "PASS", ".")
+        }
         return sorted(set(self.genes_tested or ()) | called)
 
     def tables(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -290,8 +323,15 @@ class PatientCase:
         in the processed tables' layout, keyed by :attr:`patient_key`."""
         key = self.patient_key
         covered = self.covered_genes()
-        patients = pd.DataFrame([{**self.patient, "patient_key": key,
-                                  "genes_tested": ";".join(covered) if covered else None}])
+        patients = pd.DataFrame(
+            [
+                {
+                    **self.patient,
+                    "patient_key": key,
+                    "genes_tested": ";".join(covered) if covered else None,
+                }
+            ]
+        )
         patients["genes_tested"] = patients["genes_tested"].astype("string")
         rows = [dict(r) for r in self.lines if r["line_number"] < self.line_number]
         current = next((dict(r) for r in self.lines if r["line_number"] == self.line_number), {})
@@ -314,8 +354,9 @@ class PatientCase:
         return patients, lines.sort_values("line_number").reset_index(drop=True), variants
 
 
-def parse_payload(obj: Any, *, tox_categories: Sequence[str] = (),
-                  regimen_ids: Sequence[str] | None = None) -> PatientCase:
+def parse_payload(
+    obj: Any, *, tox_categories: Sequence[str] = (), regimen_ids: Sequence[str] | None = None
+) -> PatientCase:
     """Check a payload (see the module docstring) and return the case.
 
     ``tox_categories``: the catalog's toxicity categories (then only their
@@ -323,12 +364,12 @@ def parse_payload(obj: Any, *, tox_categories: Sequence[str] = (),
     regimen ids, which every ``regimen_id`` must be (unchecked when ``None``).
     """
     if not isinstance(obj, Mapping):
-        raise PayloadError(f"payload: expected a JSON object with {', '.join(_TOP)}; got "
-                           f"{type(obj).__name__}")  # fmt: skip
+        raise PayloadError(
+            f"payload: expected a JSON object with {', '.join(_TOP)}; got {type(obj).__name__}"
+        )
     unknown = sorted(set(map(str, obj)) - set(_TOP))
     if unknown:
-        name = unknown[0] if _GENE.match(unknown[0]) and len(unknown[0]) <= _SHOW else \
-            "(a field)"
+        name = unknown[0] if _GENE.match(unknown[0]) and len(unknown[0]) <= _SHOW else "(a field)"
         raise PayloadError(f"payload.{name}: unknown field (expected: {', '.join(_TOP)})")
     if "patient" not in obj:
         raise PayloadError("payload.patient: missing (the patient's sex, cancer_type, …)")
@@ -352,9 +393,15 @@ def parse_payload(obj: Any, *, tox_categories: Sequence[str] = (),
     lines: list[dict[str, Any]] = []
     seen: set[int] = set()
     for i, r in enumerate(lines_in):
-        extra = {} if tox_categories else \
-            {k: _GRADE for k in (r if isinstance(r, Mapping) else {})
-             if str(k).startswith("ae_") and str(k).endswith("_max_grade")}
+        extra = (
+            {}
+            if tox_categories
+            else {
+                k: _GRADE
+                for k in (r if isinstance(r, Mapping) else {})
+                if str(k).startswith("ae_") and str(k).endswith("_max_grade")
+            }
+        )
         rec = _record(f"lines[{i}]", r, line_fields, extra={**grades, **extra})
         if rec.get("regimen_id") and regimen_ids is not None:
             _regimen(f"lines[{i}].regimen_id", rec["regimen_id"], regimen_ids)
@@ -362,15 +409,19 @@ def parse_payload(obj: Any, *, tox_categories: Sequence[str] = (),
         if ln is None:
             raise PayloadError(f"lines[{i}].line_number: missing")
         if ln > n:
-            raise PayloadError(f"lines[{i}].line_number: {ln} is after the line to recommend "
-                               f"for ({n}); give earlier lines and, optionally, line {n}'s "
-                               "state")  # fmt: skip
+            raise PayloadError(
+                f"lines[{i}].line_number: {ln} is after the line to recommend "
+                f"for ({n}); give earlier lines and, optionally, line {n}'s "
+                "state"
+            )
         if ln in seen:
             raise PayloadError(f"lines[{i}].line_number: line {ln} is given twice")
         seen.add(ln)
         if ln < n and not rec.get("regimen_id"):
-            raise PayloadError(f"lines[{i}].regimen_id: missing for earlier line {ln} (the "
-                               "catalog id of the regimen given)")  # fmt: skip
+            raise PayloadError(
+                f"lines[{i}].regimen_id: missing for earlier line {ln} (the "
+                "catalog id of the regimen given)"
+            )
         if "best_response" in rec and "objective_response" not in rec and rec["best_response"]:
             rec["objective_response"] = int(rec["best_response"] in ("CR", "PR"))
         lines.append(rec)
@@ -378,22 +429,27 @@ def parse_payload(obj: Any, *, tox_categories: Sequence[str] = (),
     if not isinstance(variants_in, list):
         raise PayloadError(f"variants: expected a list, got {type(variants_in).__name__}")
     if len(variants_in) > MAX_VARIANTS:
-        raise PayloadError(f"variants: at most {MAX_VARIANTS} variant records, got "
-                           f"{len(variants_in)}")
+        raise PayloadError(
+            f"variants: at most {MAX_VARIANTS} variant records, got {len(variants_in)}"
+        )
     variants = []
     for i, v in enumerate(variants_in):
         rec = _record(f"variants[{i}]", v, _VARIANT)
         if not rec.get("gene"):
             raise PayloadError(f"variants[{i}].gene: missing (a HGNC gene symbol)")
         if not _GENE.match(rec["gene"]):
-            raise PayloadError(f"variants[{i}].gene: expected a HGNC gene symbol (letters, "
-                               f"digits, '-', '.'), got {_show(rec['gene'])}")
+            raise PayloadError(
+                f"variants[{i}].gene: expected a HGNC gene symbol (letters, "
+                f"digits, '-', '.'), got {_show(rec['gene'])}"
+            )
         if rec.get("hgvsp") in ("", "."):
             rec["hgvsp"] = None
         if rec.get("hgvsp") and not is_hgvsp(rec["hgvsp"]):
-            raise PayloadError(f"variants[{i}].hgvsp: expected a protein change in HGVS "
-                               f"syntax (p.G12C, p.Gly12Cys, p.E746_A750del), got "
-                               f"{_show(rec['hgvsp'])}")
+            raise PayloadError(
+                f"variants[{i}].hgvsp: expected a protein change in HGVS "
+                f"syntax (p.G12C, p.Gly12Cys, p.E746_A750del), got "
+                f"{_show(rec['hgvsp'])}"
+            )
         if not rec.get("consequence"):
             if not rec.get("hgvsp"):
                 raise PayloadError(f"variants[{i}]: give hgvsp (p.G12C) or consequence")
@@ -403,10 +459,17 @@ def parse_payload(obj: Any, *, tox_categories: Sequence[str] = (),
     genes_tested = _gene_list(obj.get("genes_tested"))
     preset = obj.get("preset")
     if preset is not None and not (isinstance(preset, str) and _PRESET.match(preset)):
-        raise PayloadError(f"preset: expected a preset name (letters, digits, '_'), got "
-                           f"{_show(preset)}")
-    return PatientCase(patient, int(n), sorted(lines, key=lambda r: r["line_number"]), variants,
-                       preset, genes_tested)  # fmt: skip
+        raise PayloadError(
+            f"preset: expected a preset name (letters, digits, '_'), got {_show(preset)}"
+        )
+    return PatientCase(
+        patient,
+        int(n),
+        sorted(lines, key=lambda r: r["line_number"]),
+        variants,
+        preset,
+        genes_tested,
+    )
 
 
 def _gene_list(value: Any) -> list[str] | None:
@@ -414,12 +477,16 @@ def _gene_list(value: Any) -> list[str] | None:
     if value is None:
         return None
     if not isinstance(value, list):
-        raise PayloadError(f"genes_tested: expected a list of gene symbols (the genes the "
-                           f"assay covered), got {type(value).__name__}")  # fmt: skip
+        raise PayloadError(
+            f"genes_tested: expected a list of gene symbols (the genes the "
+            f"assay covered), got {type(value).__name__}"
+        )
     if len(value) > MAX_VARIANTS:
         raise PayloadError(f"genes_tested: at most {MAX_VARIANTS} genes, got {len(value)}")
     for i, g in enumerate(value):
         if not (isinstance(g, str) and _GENE.match(g)):
-            raise PayloadError(f"genes_tested[{i}]: expected a HGNC gene symbol (letters, "
-                               f"digits, '-', '.'), got {_show(g)}")  # fmt: skip
+            raise PayloadError(
+                f"genes_tested[{i}]: expected a HGNC gene symbol (letters, "
+                f"digits, '-', '.'), got {_show(g)}"
+            )
     return sorted(set(value))

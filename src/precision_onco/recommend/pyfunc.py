@@ -20,7 +20,7 @@ __all__ = ["RecommenderPyfunc", "log_recommender"]
 log = logging.getLogger("precision_onco.recommend.service")  # the recommender's log, as before
 
 
-class RecommenderPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class RecommenderPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined]
     """MLflow pyfunc: a list of patient payloads in, one answer (dict) per payload out.
 
     POST ``{"inputs": [payload, ...]}`` to ``/invocations``; a malformed payload
@@ -32,8 +32,9 @@ class RecommenderPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
 
         self.recommender: Recommender = joblib.load(context.artifacts["recommender"])
 
-    def predict(self, context: Any, model_input: list[dict[str, Any]],
-                params: dict[str, Any] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    def predict(
+        self, context: Any, model_input: list[dict[str, Any]], params: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         from mlflow.exceptions import MlflowException
         from mlflow.protos.databricks_pb2 import INTERNAL_ERROR, INVALID_PARAMETER_VALUE
 
@@ -46,13 +47,16 @@ class RecommenderPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
                 raise MlflowException(f"{where}{exc}", INVALID_PARAMETER_VALUE) from None
             except Exception as exc:  # not the caller's fault: a server error, logged here
                 log.exception("recommender failed on inputs[%d]", i)
-                raise MlflowException(f"the recommender failed ({type(exc).__name__}); see the "
-                                      "server log", INTERNAL_ERROR) from None  # fmt: skip
+                raise MlflowException(
+                    f"the recommender failed ({type(exc).__name__}); see the server log",
+                    INTERNAL_ERROR,
+                ) from None
         return out
 
 
-def log_recommender(recommender: Recommender, cfg: Any, *, root: Path | None = None
-                    ) -> dict[str, Any]:  # fmt: skip
+def log_recommender(
+    recommender: Recommender, cfg: Any, *, root: Path | None = None
+) -> dict[str, Any]:
     """Log ``recommender`` as an MLflow pyfunc and register it as ``<prefix>_recommender``.
 
     A new version is registered only when its fingerprint (component versions,
@@ -79,8 +83,12 @@ def log_recommender(recommender: Recommender, cfg: Any, *, root: Path | None = N
         cur = client.get_model_version_by_alias(name, CHAMPION)
         if cur.tags.get("fingerprint") == fp:
             log.info("%s v%s is already this recommender (fingerprint %s)", name, cur.version, fp)
-            return {"model": name, "version": int(cur.version), "fingerprint": fp,
-                    "registered": False}  # fmt: skip
+            return {
+                "model": name,
+                "version": int(cur.version),
+                "fingerprint": fp,
+                "registered": False,
+            }
     except MlflowException:
         pass
     versions = package_versions()
@@ -90,23 +98,34 @@ def log_recommender(recommender: Recommender, cfg: Any, *, root: Path | None = N
         path = Path(tmp) / "recommender.joblib"
         joblib.dump(recommender, path)
         info = mlflow.pyfunc.log_model(
-            name="recommender", python_model=RecommenderPyfunc(),
+            name="recommender",
+            python_model=RecommenderPyfunc(),
             artifacts={"recommender": str(path)},
             pip_requirements=[f"{p}=={v}" for p, v in versions.items() if p != "precision-onco"],
-        )  # fmt: skip
+        )
     try:
         client.get_registered_model(name)
     except MlflowException:
         client.create_registered_model(
-            name, description=f"precision_onco recommender of cohort {cfg.cohort.name}: ranked, "
-            "explained regimens for one patient payload", tags={"cohort": cfg.cohort.name})
-    mv = client.create_model_version(name, info.model_uri, run_id=run.info.run_id,
-                                     tags={"cohort": cfg.cohort.name})
+            name,
+            description=f"precision_onco recommender of cohort {cfg.cohort.name}: ranked, "
+            "explained regimens for one patient payload",
+            tags={"cohort": cfg.cohort.name},
+        )
+    mv = client.create_model_version(
+        name, info.model_uri, run_id=run.info.run_id, tags={"cohort": cfg.cohort.name}
+    )
     client.set_model_version_tag(name, mv.version, "fingerprint", fp)
     for ep, comp in recommender.provenance.get("components", {}).items():
         client.set_model_version_tag(name, mv.version, f"component.{ep}", str(comp["version"]))
     client.set_registered_model_alias(name, CHAMPION, mv.version)
-    log.info("%s v%s registered (%s): built from the endpoint champions", name, mv.version,
-             CHAMPION)  # fmt: skip
-    return {"model": name, "version": int(mv.version), "fingerprint": fp, "registered": True,
-            "run_id": run.info.run_id}  # fmt: skip
+    log.info(
+        "%s v%s registered (%s): built from the endpoint champions", name, mv.version, CHAMPION
+    )
+    return {
+        "model": name,
+        "version": int(mv.version),
+        "fingerprint": fp,
+        "registered": True,
+        "run_id": run.info.run_id,
+    }

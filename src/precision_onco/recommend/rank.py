@@ -48,14 +48,16 @@ def _state(features: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
     """The eligibility state: line features plus the patient's OncoTree code."""
     state = features.reset_index(drop=True)
     if "oncotree_code" not in state.columns:
-        codes = patients.set_index("patient_key")["oncotree_code"] if "oncotree_code" in \
-            patients.columns else pd.Series(dtype="string")  # fmt: skip
+        codes = (
+            patients.set_index("patient_key")["oncotree_code"]
+            if "oncotree_code" in patients.columns
+            else pd.Series(dtype="string")
+        )
         state = state.assign(oncotree_code=state["patient_key"].map(codes))
     return state
 
 
-def _first_positions(table: pd.DataFrame, keys: list[str], rows: pd.DataFrame
-                     ) -> np.ndarray | None:  # fmt: skip
+def _first_positions(table: pd.DataFrame, keys: list[str], rows: pd.DataFrame) -> np.ndarray | None:
     """Position in ``table`` of the first row with each row of ``rows``' ``keys`` — what
     ``table.drop_duplicates(keys).set_index(keys)`` followed by a lookup finds — or ``None``
     when a row has none or a key is missing (the caller then looks up with pandas)."""
@@ -70,8 +72,9 @@ def _first_positions(table: pd.DataFrame, keys: list[str], rows: pd.DataFrame
     return None if -1 in pos else np.asarray(pos, dtype=np.intp)
 
 
-def _coverage(state: pd.DataFrame, patients: pd.DataFrame, lines: pd.DataFrame
-              ) -> tuple[list[set[str] | None], pd.DataFrame]:
+def _coverage(
+    state: pd.DataFrame, patients: pd.DataFrame, lines: pd.DataFrame
+) -> tuple[list[set[str] | None], pd.DataFrame]:
     """The genes each row's assay covered (``None``: unknown) from the patients table's
     ``genes_tested``, and the state with the marker columns of the patient (ALK, HR, …) and
     of the line (MSI, PD-L1, …) it lacks, for
@@ -83,8 +86,11 @@ def _coverage(state: pd.DataFrame, patients: pd.DataFrame, lines: pd.DataFrame
     has_key = "patient_key" in patients.columns
     at = _first_positions(patients, ["patient_key"], state) if has_key and len(state) else None
     if at is None:
-        pat = patients.drop_duplicates("patient_key").set_index("patient_key") \
-            if has_key else pd.DataFrame()  # fmt: skip
+        pat = (
+            patients.drop_duplicates("patient_key").set_index("patient_key")
+            if has_key
+            else pd.DataFrame()
+        )
         keys = state["patient_key"]
 
         def of_patient(c: str) -> np.ndarray:
@@ -95,8 +101,7 @@ def _coverage(state: pd.DataFrame, patients: pd.DataFrame, lines: pd.DataFrame
         def of_patient(c: str) -> np.ndarray:
             return patients[c].iloc[at].to_numpy()
 
-    names = [c for c in pat.columns if c != "patient_key"] if at is not None else \
-        list(pat.columns)  # fmt: skip
+    names = [c for c in pat.columns if c != "patient_key"] if at is not None else list(pat.columns)
     if "genes_tested" in names:
         text = of_patient("genes_tested").astype(object)
         covered = [parse_genes(t) or None for t in text]
@@ -134,15 +139,22 @@ def _prior_exposure(features: pd.DataFrame, lines: pd.DataFrame, cat: Catalog) -
     if "regimen_id" not in lines.columns or not len(features):
         return out
     by_patient: dict[object, list[tuple[object, int]]] = {}
-    for pk, line, rid in zip(lines["patient_key"].to_numpy(dtype=object),
-                             lines["line_number"].to_numpy(dtype=object),
-                             lines["regimen_id"].to_numpy(dtype=object), strict=True):  # fmt: skip
+    for pk, line, rid in zip(
+        lines["patient_key"].to_numpy(dtype=object),
+        lines["line_number"].to_numpy(dtype=object),
+        lines["regimen_id"].to_numpy(dtype=object),
+        strict=True,
+    ):
         j = ids.get(rid) if isinstance(rid, str) else None
         if j is not None and not pd.isna(pk) and not pd.isna(line):
             by_patient.setdefault(pk, []).append((line, j))
-    for i, (pk, row_line) in enumerate(zip(features["patient_key"].to_numpy(dtype=object),
-                                           features["line_number"].to_numpy(dtype=object),
-                                           strict=True)):  # fmt: skip
+    for i, (pk, row_line) in enumerate(
+        zip(
+            features["patient_key"].to_numpy(dtype=object),
+            features["line_number"].to_numpy(dtype=object),
+            strict=True,
+        )
+    ):
         for line, j in by_patient.get(pk, ()):
             if line < row_line:
                 out[i, j] = True
@@ -157,17 +169,39 @@ def eligible_pairs(
     state = _state(features, patients)
     state = attach_pgx_state(state, patients, lines)  # pharmacogenomics (issue 17)
     bm_ids = list(cat.biomarkers)
-    status = pd.DataFrame({b: _present(state[f"bm_{b}"]) if f"bm_{b}" in state.columns
-                           else np.zeros(len(state), bool) for b in bm_ids})  # fmt: skip
-    missing = [col for col in ("autoimmune_disease", "diabetes", "ild_history",
-                               "prior_irae_grade3", "creatinine_clearance", "bilirubin")
-               if col not in state.columns]  # fmt: skip
+    status = pd.DataFrame(
+        {
+            b: _present(state[f"bm_{b}"])
+            if f"bm_{b}" in state.columns
+            else np.zeros(len(state), bool)
+            for b in bm_ids
+        }
+    )
+    missing = [
+        col
+        for col in (
+            "autoimmune_disease",
+            "diabetes",
+            "ild_history",
+            "prior_irae_grade3",
+            "creatinine_clearance",
+            "bilirubin",
+        )
+        if col not in state.columns
+    ]
     if missing:
         state = state.assign(**dict.fromkeys(missing, np.nan))
     covered, markers = _coverage(state, patients, lines)
     tested = biomarker_tested(cat.biomarkers, markers=markers, covered=covered)
-    el = eligibility(state, status, cat, prior_exposure=_prior_exposure(state, lines, cat),
-                     with_reasons=True, tested=tested, covered=covered)  # fmt: skip
+    el = eligibility(
+        state,
+        status,
+        cat,
+        prior_exposure=_prior_exposure(state, lines, cat),
+        with_reasons=True,
+        tested=tested,
+        covered=covered,
+    )
     rows, cols = np.nonzero(el.mask)
     pairs = pd.DataFrame({"row": rows, "regimen_id": np.asarray(el.regimen_ids, object)[cols]})
     # Pharmacogenomics (issue 17): starting-dose guidance per pair (JSON text, None: no rule).
@@ -175,17 +209,20 @@ def eligible_pairs(
         state, rows, pairs["regimen_id"].tolist(), {r.id: r for r in cat.regimens}
     )
     ex = el.excluded()
-    excluded = pd.DataFrame({
-        "patient_key": state["patient_key"].to_numpy()[ex["row"]],
-        "line_number": state["line_number"].to_numpy()[ex["row"]],
-        "regimen_id": ex["regimen_id"].astype("string"),
-        "reason": ex["reason"].astype("string"),
-    })  # fmt: skip
+    excluded = pd.DataFrame(
+        {
+            "patient_key": state["patient_key"].to_numpy()[ex["row"]],
+            "line_number": state["line_number"].to_numpy()[ex["row"]],
+            "regimen_id": ex["regimen_id"].astype("string"),
+            "reason": ex["reason"].astype("string"),
+        }
+    )
     return pairs, excluded
 
 
-def supported(cancer: np.ndarray, regimen: np.ndarray, models: Mapping[str, EndpointModel]
-              ) -> tuple[np.ndarray, np.ndarray, int]:
+def supported(
+    cancer: np.ndarray, regimen: np.ndarray, models: Mapping[str, EndpointModel]
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Which (cancer type, regimen) pairs the training data supports: at least
     ``EndpointModel.min_support`` training patients of that cancer type received the regimen
     (the fewest over the models). Returns the mask, the counts and the threshold; everything
@@ -199,8 +236,9 @@ def supported(cancer: np.ndarray, regimen: np.ndarray, models: Mapping[str, Endp
     return n >= need, n, need
 
 
-def _supported(pairs: pd.DataFrame, feats: pd.DataFrame, models: Mapping[str, EndpointModel]
-               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _supported(
+    pairs: pd.DataFrame, feats: pd.DataFrame, models: Mapping[str, EndpointModel]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Keep the eligible pairs the training data supports: enough training patients of the
     row's cancer type received the regimen (``EndpointModel.min_support``, the fewest over the
     models). The others are returned as excluded rows with the reason."""
@@ -208,24 +246,35 @@ def _supported(pairs: pd.DataFrame, feats: pd.DataFrame, models: Mapping[str, En
     if not len(pairs):
         return pairs, empty
     rows = pairs["row"].to_numpy()
-    cancer = (feats["cancer_type"].astype("string").fillna("").to_numpy(dtype=object)[rows]
-              if "cancer_type" in feats.columns else np.full(len(rows), "", dtype=object))
+    cancer = (
+        feats["cancer_type"].astype("string").fillna("").to_numpy(dtype=object)[rows]
+        if "cancer_type" in feats.columns
+        else np.full(len(rows), "", dtype=object)
+    )
     regimen = pairs["regimen_id"].to_numpy(dtype=object)
     ok, n, need = supported(cancer, regimen, models)
     if ok.all():
         return pairs, empty
     bad = np.flatnonzero(~ok)
-    reasons = [(f"no training patient with {cancer[i] or 'this cancer type'} received "
-                f"{regimen[i]}: the models cannot score it" if n[i] == 0 else
-                f"only {n[i]} training patient(s) with {cancer[i] or 'this cancer type'} "
-                f"received {regimen[i]} (at least {need} needed to score it; "
-                "model.min_regimen_patients)") for i in bad]
-    unsupported = pd.DataFrame({
-        "patient_key": feats["patient_key"].to_numpy()[rows[bad]],
-        "line_number": feats["line_number"].to_numpy()[rows[bad]],
-        "regimen_id": pd.Series(regimen[bad], dtype="string"),
-        "reason": pd.Series(reasons, dtype="string"),
-    })
+    reasons = [
+        (
+            f"no training patient with {cancer[i] or 'this cancer type'} received "
+            f"{regimen[i]}: the models cannot score it"
+            if n[i] == 0
+            else f"only {n[i]} training patient(s) with {cancer[i] or 'this cancer type'} "
+            f"received {regimen[i]} (at least {need} needed to score it; "
+            "model.min_regimen_patients)"
+        )
+        for i in bad
+    ]
+    unsupported = pd.DataFrame(
+        {
+            "patient_key": feats["patient_key"].to_numpy()[rows[bad]],
+            "line_number": feats["line_number"].to_numpy()[rows[bad]],
+            "regimen_id": pd.Series(regimen[bad], dtype="string"),
+            "reason": pd.Series(reasons, dtype="string"),
+        }
+    )
     return pairs.loc[ok].reset_index(drop=True), unsupported
 
 
@@ -239,8 +288,9 @@ def utility(scores: pd.DataFrame, weights: Mapping[str, float]) -> np.ndarray:
     return u
 
 
-def candidate_rows(features: pd.DataFrame, pairs: pd.DataFrame, catalog: CatalogConfig
-                   ) -> pd.DataFrame:  # fmt: skip
+def candidate_rows(
+    features: pd.DataFrame, pairs: pd.DataFrame, catalog: CatalogConfig
+) -> pd.DataFrame:
     """The model inputs of every candidate (line state, regimen) pair of ``pairs`` (columns
     ``row``: the row of ``features``, ``regimen_id``; per-pair columns such as ``pgx_dose``):
     the line state with the regimen's features. Every per-regimen model input is set here,
@@ -323,12 +373,25 @@ def rank_regimens(
     lo_s, hi_s = lo[order], hi[order]
     top_low, top_high = lo_s[first][group], hi_s[first][group]
     overlap = (hi_s >= top_low) & (lo_s <= top_high)
-    n_overlap = np.bincount(group, weights=overlap, minlength=len(first))[group] if n else \
-        np.zeros(0)  # fmt: skip
-    out = pd.DataFrame({k: (v.iloc[order].reset_index(drop=True) if isinstance(v, pd.Series)
-                            else np.asarray(v)[order]) for k, v in cols.items()})  # fmt: skip
+    n_overlap = (
+        np.bincount(group, weights=overlap, minlength=len(first))[group] if n else np.zeros(0)
+    )
+    out = pd.DataFrame(
+        {
+            k: (
+                v.iloc[order].reset_index(drop=True)
+                if isinstance(v, pd.Series)
+                else np.asarray(v)[order]
+            )
+            for k, v in cols.items()
+        }
+    )
     out["rank"] = rank.astype("int64")
     out["distinguishable"] = np.where(rank == 1, n_overlap <= 1, ~overlap)
     out["preset"] = recommend.preset
-    return Ranking(out, excluded, cand.iloc[order].reset_index(drop=True),
-                   {key: a[order] for key, a in codes.items()})  # fmt: skip
+    return Ranking(
+        out,
+        excluded,
+        cand.iloc[order].reset_index(drop=True),
+        {key: a[order] for key, a in codes.items()},
+    )

@@ -63,8 +63,10 @@ def _category_codes(rows: pd.DataFrame, c: str, levels: list[str] | None) -> np.
     if levels is None:  # as model_matrix: the categories seen in these rows
         levels = sorted({str(v) for v, m in zip(values, missing, strict=True) if not m})
     pos = {lv: float(i) for i, lv in enumerate(levels)}
-    return np.array([np.nan if m else pos.get(str(v), np.nan)
-                     for v, m in zip(values, missing, strict=True)], dtype="float64")  # fmt: skip
+    return np.array(
+        [np.nan if m else pos.get(str(v), np.nan) for v, m in zip(values, missing, strict=True)],
+        dtype="float64",
+    )
 
 
 def members(model: EndpointModel) -> list[Any]:
@@ -87,8 +89,13 @@ def member_probabilities(model: EndpointModel, codes: np.ndarray) -> np.ndarray 
     return out
 
 
-def endpoint_scores(model: EndpointModel, rows: pd.DataFrame, *, codes: np.ndarray | None = None,
-                    level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+def endpoint_scores(
+    model: EndpointModel,
+    rows: pd.DataFrame,
+    *,
+    codes: np.ndarray | None = None,
+    level: float = 0.95,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Probability and ``level`` interval of each row, as :meth:`EndpointModel.predict_interval`
     (``codes``: :func:`input_codes` of ``rows`` for a LightGBM model, when already built)."""
     if model.kind != "lightgbm":

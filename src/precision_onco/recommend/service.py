@@ -55,13 +55,14 @@ def _serialized(method: Callable[_P, _R]) -> Callable[_P, _R]:
 
     return locked
 
+
 #: Columns of a ranked row in a patient's answer (JSON columns decoded).
-ANSWER_COLUMNS = ("rank", "regimen_id", "utility", "utility_low", "utility_high",
-                  "distinguishable")  # fmt: skip
+ANSWER_COLUMNS = ("rank", "regimen_id", "utility", "utility_low", "utility_high", "distinguishable")
 
 
-def load_presets(presets_dir: Path, current: RecommendConfig | None = None
-                 ) -> dict[str, RecommendConfig]:  # fmt: skip
+def load_presets(
+    presets_dir: Path, current: RecommendConfig | None = None
+) -> dict[str, RecommendConfig]:
     """Every utility preset of ``presets_dir/*.yaml`` (the ``recommend`` group of ``conf/``,
     e.g. ``conf/recommend``); ``current`` (the composed ``recommend`` group, possibly
     overridden) replaces the preset of its name."""
@@ -97,11 +98,20 @@ class PatientResult:
             row["drivers"] = json.loads(rec["drivers"]) if rec.get("drivers") else {}
             row["evidence"] = json.loads(rec["evidence"]) if rec.get("evidence") else {}
             ranked.append(row)
-        excluded = [{k: json_value(v) for k, v in r.items()}
-                    for r in self.excluded.to_dict(orient="records")]  # fmt: skip
-        return {"patient_key": self.patient_key, "line_number": self.line_number,
-                "status": self.status, "message": self.message, "preset": self.preset,
-                "ranked": ranked, "excluded": excluded, "provenance": self.provenance}  # fmt: skip
+        excluded = [
+            {k: json_value(v) for k, v in r.items()}
+            for r in self.excluded.to_dict(orient="records")
+        ]
+        return {
+            "patient_key": self.patient_key,
+            "line_number": self.line_number,
+            "status": self.status,
+            "message": self.message,
+            "preset": self.preset,
+            "ranked": ranked,
+            "excluded": excluded,
+            "provenance": self.provenance,
+        }
 
 
 @dataclass
@@ -119,14 +129,17 @@ class Recommender:
 
     def fingerprint(self) -> str:
         """Changes when a component changes: endpoint model versions, catalog, presets, CIViC."""
-        parts = {"components": self.provenance.get("components", {}),
-                 "catalog": OmegaConf.to_yaml(OmegaConf.structured(self.catalog)),
-                 "presets": {k: dict(v.weights) for k, v in sorted(self.presets.items())},
-                 "default": self.default_preset,
-                 "civic": self.civic.version if self.civic else None,
-                 "features": OmegaConf.to_yaml(OmegaConf.structured(self.features))}  # fmt: skip
-        return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()
-                              ).hexdigest()[:16]  # fmt: skip
+        parts = {
+            "components": self.provenance.get("components", {}),
+            "catalog": OmegaConf.to_yaml(OmegaConf.structured(self.catalog)),
+            "presets": {k: dict(v.weights) for k, v in sorted(self.presets.items())},
+            "default": self.default_preset,
+            "civic": self.civic.version if self.civic else None,
+            "features": OmegaConf.to_yaml(OmegaConf.structured(self.features)),
+        }
+        return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[
+            :16
+        ]
 
     def set_threads(self, n: int) -> None:
         for m in self.models.values():
@@ -146,8 +159,9 @@ class Recommender:
     def preset(self, name: str | None) -> RecommendConfig:
         key = name or self.default_preset
         if key not in self.presets:
-            raise PayloadError(f"preset: unknown preset {key!r} (available: "
-                               f"{', '.join(sorted(self.presets))})")  # fmt: skip
+            raise PayloadError(
+                f"preset: unknown preset {key!r} (available: {', '.join(sorted(self.presets))})"
+            )
         return self.presets[key]
 
     @_serialized
@@ -158,35 +172,62 @@ class Recommender:
         empty = pd.DataFrame()
         cancer = str(case.patient.get("cancer_type") or "")
 
-        def answer(status: str, msg: str, ranked: pd.DataFrame, excluded: pd.DataFrame
-                   ) -> PatientResult:  # fmt: skip
-            return PatientResult(status, msg, case.patient_key, case.line_number, rec.preset,
-                                 ranked, excluded, self.provenance)  # fmt: skip
+        def answer(
+            status: str, msg: str, ranked: pd.DataFrame, excluded: pd.DataFrame
+        ) -> PatientResult:
+            return PatientResult(
+                status,
+                msg,
+                case.patient_key,
+                case.line_number,
+                rec.preset,
+                ranked,
+                excluded,
+                self.provenance,
+            )
 
         if cancer not in cat.cancer_types:
-            msg = (f"no recommendation: cancer type {cancer!r} is not in the therapy catalog "
-                   f"(catalog {self.catalog.version} covers {', '.join(cat.cancer_types)})")
+            msg = (
+                f"no recommendation: cancer type {cancer!r} is not in the therapy catalog "
+                f"(catalog {self.catalog.version} covers {', '.join(cat.cancer_types)})"
+            )
             return answer("cancer_type_not_in_catalog", msg, empty, empty)
         patients, lines, variants = case.tables()
-        feats = build_features(patients, lines, variants, self.features, self.catalog,
-                               panel=self.panel)  # fmt: skip
+        feats = build_features(
+            patients, lines, variants, self.features, self.catalog, panel=self.panel
+        )
         row = feats[feats["line_number"] == case.line_number]
-        result = recommendations(row, patients, lines, self.models, self.catalog, rec,
-                                 civic=self.civic, variants=variants,
-                                 threads=self.scoring_threads())  # fmt: skip
+        result = recommendations(
+            row,
+            patients,
+            lines,
+            self.models,
+            self.catalog,
+            rec,
+            civic=self.civic,
+            variants=variants,
+            threads=self.scoring_threads(),
+        )
         ranked = result.ranked.drop(columns=["preset"], errors="ignore")
         if not len(ranked):
-            reasons = "; ".join(f"{r}: {why}" for r, why in
-                                zip(result.excluded["regimen_id"], result.excluded["reason"],
-                                    strict=True))  # fmt: skip
-            msg = (f"no eligible regimen in the catalog for this patient at line "
-                   f"{case.line_number} ({reasons})")
+            reasons = "; ".join(
+                f"{r}: {why}"
+                for r, why in zip(
+                    result.excluded["regimen_id"], result.excluded["reason"], strict=True
+                )
+            )
+            msg = (
+                f"no eligible regimen in the catalog for this patient at line "
+                f"{case.line_number} ({reasons})"
+            )
             return answer("no_eligible_regimen", msg, ranked, result.excluded)
         top = ranked.iloc[0]
         tied = int((~ranked["distinguishable"].iloc[1:].astype(bool)).sum())
-        msg = (f"{len(ranked)} eligible regimen(s); first: {top['regimen_id']} "
-               f"(utility {top['utility']:.2f})"
-               + (f", not distinguishable from {tied} other(s)" if tied else ""))
+        msg = (
+            f"{len(ranked)} eligible regimen(s); first: {top['regimen_id']} "
+            f"(utility {top['utility']:.2f})"
+            + (f", not distinguishable from {tied} other(s)" if tied else "")
+        )
         return answer("ranked", msg, ranked, result.excluded)
 
     def recommend_payload(self, payload: Any) -> dict[str, Any]:
@@ -196,13 +237,17 @@ class Recommender:
         from precision_onco.recommend.formats import format_answer, split_format
 
         payload, fmt = split_format(payload)
-        case = parse_payload(payload, tox_categories=self.catalog.toxicity_categories,
-                             regimen_ids=[r.id for r in self.catalog.regimens])
+        case = parse_payload(
+            payload,
+            tox_categories=self.catalog.toxicity_categories,
+            regimen_ids=[r.id for r in self.catalog.regimens],
+        )
         return format_answer(self.recommend(case).to_dict(), case, self, fmt)
 
 
-def recommender_from(models: Mapping[str, EndpointModel], cfg: Any, *, root: Path,
-                     provenance: Mapping[str, Any]) -> Recommender:  # fmt: skip
+def recommender_from(
+    models: Mapping[str, EndpointModel], cfg: Any, *, root: Path, provenance: Mapping[str, Any]
+) -> Recommender:
     """Bundle ``models`` with the configuration ``cfg`` (a validated :class:`Config`)."""
     from precision_onco.config import ConfigError, find_conf_dir
     from precision_onco.features.build import load_panel
@@ -212,8 +257,16 @@ def recommender_from(models: Mapping[str, EndpointModel], cfg: Any, *, root: Pat
     except (ConfigError, OSError, ValueError):
         presets = {cfg.recommend.preset: cfg.recommend}
     civic = CivicKB.load(cfg.kb.civic, catalog=cfg.catalog, base_dir=root)
-    return Recommender(dict(models), cfg.catalog, presets, cfg.recommend.preset, cfg.features,
-                       load_panel(cfg.features, root), civic, dict(provenance))  # fmt: skip
+    return Recommender(
+        dict(models),
+        cfg.catalog,
+        presets,
+        cfg.recommend.preset,
+        cfg.features,
+        load_panel(cfg.features, root),
+        civic,
+        dict(provenance),
+    )
 
 
 def champion_models(cfg: Any) -> tuple[dict[str, EndpointModel], dict[str, Any]]:
@@ -233,13 +286,21 @@ def champion_models(cfg: Any) -> tuple[dict[str, EndpointModel], dict[str, Any]]
     for ep in cfg.endpoints:
         name = registered_name(cfg, ep)
         try:
-            mv = open_store(lambda name=name: client.get_model_version_by_alias(name, CHAMPION),
-                            uri=cfg.tracking.uri, what=f"reading {name}@{CHAMPION}")  # fmt: skip
+            mv = open_store(
+                functools.partial(client.get_model_version_by_alias, name, CHAMPION),
+                uri=cfg.tracking.uri,
+                what=f"reading {name}@{CHAMPION}",
+            )
         except MlflowException:
             log.info("%s: no %s in the registry (endpoint skipped)", name, CHAMPION)
             continue
         py = mlflow.pyfunc.load_model(f"models:/{name}/{mv.version}")
         models[ep] = py.unwrap_python_model().model
-        components[ep] = {"model": name, "version": int(mv.version), "alias": CHAMPION,
-                          "run_id": mv.run_id, "cohort": cfg.cohort.name}
+        components[ep] = {
+            "model": name,
+            "version": int(mv.version),
+            "alias": CHAMPION,
+            "run_id": mv.run_id,
+            "cohort": cfg.cohort.name,
+        }
     return models, components

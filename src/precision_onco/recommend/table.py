@@ -30,12 +30,21 @@ def catalog_evidence(regimen_id: str, row: Mapping[str, Any], catalog: Catalog) 
     except ValueError:  # a regimen outside the catalog
         return {}
     ev = reg.evidence
-    matched = [{"biomarker": b, "label": catalog.config.biomarkers[b].label}
-               for b in reg.requires if row.get(f"bm_{b}") == 1]  # fmt: skip
-    return {"trial": ev.trial, "population": ev.population,
-            "population_fr": ev.population_fr or ev.population, "published_orr": ev.orr,
-            "published_grade3_rate": ev.grade3_rate, "citation": ev.citation,
-            "biomarkers_matched": matched, "name": reg.name}  # fmt: skip
+    matched = [
+        {"biomarker": b, "label": catalog.config.biomarkers[b].label}
+        for b in reg.requires
+        if row.get(f"bm_{b}") == 1
+    ]
+    return {
+        "trial": ev.trial,
+        "population": ev.population,
+        "population_fr": ev.population_fr or ev.population,
+        "published_orr": ev.orr,
+        "published_grade3_rate": ev.grade3_rate,
+        "citation": ev.citation,
+        "biomarkers_matched": matched,
+        "name": reg.name,
+    }
 
 
 def recommendations(
@@ -67,13 +76,13 @@ def recommendations(
         model = models.get(ep)
         if model is None or model.kind != "lightgbm" or not len(cand):
             continue
-        c, _ = contributions(model, cand, codes=ranking.codes.get(model.input_key),
-                             threads=threads)  # fmt: skip
+        c, _ = contributions(model, cand, codes=ranking.codes.get(model.input_key), threads=threads)
         contribs[ep] = c
         for i, d in enumerate(top_drivers(c, cand, k=k, catalog=catalog)):
             drivers[i][ep] = d
-    arrays = {col: cand[col].to_numpy(dtype=object) for col in cand.columns
-              if col.startswith("bm_")}  # fmt: skip
+    arrays = {
+        col: cand[col].to_numpy(dtype=object) for col in cand.columns if col.startswith("bm_")
+    }
     if "response" in contribs and len(ranked):
         # rows are sorted by (patient, line, rank): the first and second of each line
         rank = ranked["rank"].to_numpy()
@@ -93,9 +102,13 @@ def recommendations(
         for pk, gene, hgvsp in zip(v["patient_key"], v["gene"], v["hgvsp"], strict=True):
             if isinstance(gene, str):
                 by_patient.setdefault(str(pk), []).append(
-                    (gene, hgvsp if isinstance(hgvsp, str) else None))
-    cancer = cand["cancer_type"].to_numpy(dtype=object) if "cancer_type" in cand.columns else \
-        [None] * len(cand)  # fmt: skip
+                    (gene, hgvsp if isinstance(hgvsp, str) else None)
+                )
+    cancer = (
+        cand["cancer_type"].to_numpy(dtype=object)
+        if "cancer_type" in cand.columns
+        else [None] * len(cand)
+    )
     evidence = []
     known = set(cat.regimen_ids)
     for i, (pk, r) in enumerate(zip(ranked["patient_key"], ranked["regimen_id"], strict=True)):
@@ -103,8 +116,12 @@ def recommendations(
         if civic is not None and r in known:
             present = [b[3:] for b in bm if arrays[b][i] == 1]
             ct = cancer[i] if isinstance(cancer[i], str) else None
-            ev["civic"] = civic.match(cancer_type=ct, drugs=list(cat.regimen(r).drugs),
-                                      variants=by_patient.get(str(pk), []), biomarkers=present)
+            ev["civic"] = civic.match(
+                cancer_type=ct,
+                drugs=list(cat.regimen(r).drugs),
+                variants=by_patient.get(str(pk), []),
+                biomarkers=present,
+            )
             ev["civic_release"] = civic.version
         evidence.append(json.dumps(ev))
     ranked["evidence"] = evidence

@@ -16,7 +16,7 @@ from precision_onco.report.patient import _env
 
 __all__ = ["calibration_svg", "render_model_card", "shap_summary"]
 
-_TEXT = {
+_TEXT: dict[str, dict[str, Any]] = {
     "en": {
         "intended": "Decision support for oncologists choosing among the therapy catalog's "
         "regimens for adult patients with the catalog's cancer types, at a given line: "

@@ -115,7 +115,7 @@ def _worker_class(limit_concurrency: int) -> type:
         warnings.simplefilter("ignore", DeprecationWarning)
         from uvicorn.workers import UvicornWorker
 
-    class Worker(UvicornWorker):  # type: ignore[misc]
+    class Worker(UvicornWorker):
         CONFIG_KWARGS = {
             "loop": "auto",
             "http": "auto",
@@ -168,7 +168,7 @@ def run(
         "proc_name": "precision-onco-serve",
     }
 
-    class Application(BaseApplication):  # type: ignore[misc]
+    class Application(BaseApplication):
         def load_config(self) -> None:
             for k, v in options.items():
                 self.cfg.set(k, v)

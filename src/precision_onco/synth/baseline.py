@@ -19,6 +19,9 @@ from precision_onco.synth.genome import Panel
 
 __all__ = ["Baseline", "simulate_baseline"]
 
+#: A missing text value in np.where (an object array, as a bare None would give).
+_NONE = np.array(None, dtype=object)
+
 # (histology code, share) per cancer type
 _HISTOLOGY = {
     "NSCLC": (("LUAD", 0.70), ("LUSC", 0.30)),
@@ -180,10 +183,10 @@ def _subtypes(rng: np.random.Generator, df: pd.DataFrame) -> None:
     hist = df["oncotree_code"].to_numpy()
     msi_h = rng.random(n) < np.where(cancer == "COADREAD", 0.04, 0.01)
     tested = (cancer == "COADREAD") | (rng.random(n) < 0.15)
-    df["msi_status"] = np.where(tested, np.where(msi_h, "MSI-H", "MSS"), None)
+    df["msi_status"] = np.where(tested, np.where(msi_h, "MSI-H", "MSS"), _NONE)
     hr_pos = (cancer == "BRCA") & (rng.random(n) < np.where(hist == "ILC", 0.95, 0.78))
-    df["hr_status"] = np.where(cancer == "BRCA", np.where(hr_pos, "positive", "negative"), None)
-    df["her2_status"] = np.where(cancer == "BRCA", "negative", None)
+    df["hr_status"] = np.where(cancer == "BRCA", np.where(hr_pos, "positive", "negative"), _NONE)
+    df["her2_status"] = np.where(cancer == "BRCA", "negative", _NONE)
 
 
 def _markers(rng: np.random.Generator, df: pd.DataFrame, lung_driver: np.ndarray) -> None:
@@ -201,10 +204,10 @@ def _markers(rng: np.random.Generator, df: pd.DataFrame, lung_driver: np.ndarray
     hr_pos = (df["hr_status"] == "positive").to_numpy()
     gbrca = rng.random(n) < np.where(hr_pos, 0.035, 0.12)
     df["germline_brca"] = np.where(
-        cancer == "BRCA", np.where(gbrca, "pathogenic", "negative"), None
+        cancer == "BRCA", np.where(gbrca, "pathogenic", "negative"), _NONE
     )
     alk = lung_driver == "ALK"
-    df["alk_status"] = np.where(cancer == "NSCLC", np.where(alk, "rearranged", "negative"), None)
+    df["alk_status"] = np.where(cancer == "NSCLC", np.where(alk, "rearranged", "negative"), _NONE)
 
 
 def _drivers(rng: np.random.Generator, df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:

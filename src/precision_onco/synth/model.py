@@ -20,6 +20,7 @@ catalog's published ORR and grade >= 3 rate.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -194,7 +195,9 @@ def toxicity_probabilities(
     return p_cat, p_other, p_any
 
 
-def _bisect(f: callable, target: np.ndarray, lo: float = -12.0, hi: float = 12.0) -> np.ndarray:  # type: ignore[valid-type]
+def _bisect(
+    f: Callable[[np.ndarray], np.ndarray], target: np.ndarray, lo: float = -12.0, hi: float = 12.0
+) -> np.ndarray:
     a = np.full_like(target, lo, dtype=float)
     b = np.full_like(target, hi, dtype=float)
     for _ in range(60):

@@ -224,7 +224,7 @@ def vcf_text(calls: pd.DataFrame, *, tumor: str, normal: str, file_date: str) ->
 
 def write_vcf(path: Path, text: str) -> None:
     """Write ``text`` BGZF-compressed (readable by htslib, tabix and cyvcf2)."""
-    with pysam.BGZFile(str(path), "wb") as fh:
+    with pysam.BGZFile(str(path), "wb", index=None) as fh:
         fh.write(text.encode("utf-8"))
 
 
