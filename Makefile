@@ -37,10 +37,10 @@ test: install browser  ## run the test suite
 test-fast: install  ## run the tests that are not marked slow
 	source $(VENV)/bin/activate && python -m pytest -m "not slow"
 
-lint: install  ## ruff (check and format) on everything, mypy on the library and stages
+lint: install  ## ruff (check and format) and mypy on src, pipelines, tests and bench
 	$(VENV)/bin/ruff check src pipelines tests bench
 	$(VENV)/bin/ruff format --check src pipelines tests bench
-	$(VENV)/bin/mypy src pipelines
+	$(VENV)/bin/mypy src pipelines tests bench
 
 bench: install  ## run the benchmarks under bench/
 	source $(VENV)/bin/activate && for b in bench/bench_*.py; do python $$b || exit 1; done

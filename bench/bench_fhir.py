@@ -20,6 +20,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -47,7 +48,7 @@ def main() -> None:
     if not (reports / "recommendations.parquet").is_file():
         raise SystemExit(f"no recommendations under {reports}: run `dvc repro` first")
     rec = json.loads((reports / "recommender.json").read_text())
-    tables = {
+    tables: dict[str, pd.DataFrame] = {
         t: pd.read_parquet(processed / f"{t}.parquet") for t in ("patients", "lines", "variants")
     }
     answers = answers_from_tables(
@@ -69,7 +70,7 @@ def main() -> None:
         out_dir=tmp,
     )
     docs = {f.name.split(".")[0]: [f] for f in html}
-    results: dict[str, object] = {
+    results: dict[str, Any] = {
         "bundles": len(answers),
         "cohort_patients": int(tables["patients"].shape[0]),
     }

@@ -63,7 +63,7 @@ def _build(records: int, files: int) -> tuple[list[Path], Path]:
     per_file = records // files
     k = 0
     for path in out_vcfs:
-        with pysam.BGZFile(str(path), "wb") as fh:
+        with pysam.BGZFile(str(path), "wb", index=None) as fh:
             fh.write("".join(header).encode())
             chunk = []
             for _ in range(per_file):

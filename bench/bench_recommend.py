@@ -201,7 +201,8 @@ def main() -> None:
         "target_ms": 300,
     }
     print(
-        f"new patient (VCF + clinical JSON -> ranked, explained): first {cold * 1000:.0f} ms, "
+        "new patient (VCF + clinical JSON -> ranked, explained): "
+        f"first {(cold or 0) * 1000:.0f} ms, "
         f"median {np.median(lat):.0f} ms, p95 {np.percentile(lat, 95):.0f} ms, max "
         f"{lat.max():.0f} ms over {len(lat)} patients (target <= 300 ms: "
         f"x{300 / np.percentile(lat, 95):.2f} headroom at p95)"

@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -45,7 +46,7 @@ def main() -> None:
     )
     prep = time.perf_counter() - t0
     tmp = Path(tempfile.mkdtemp(prefix="bench_report_"))
-    results: dict[str, object] = {"patients": len(answers), "prepare_s": prep}
+    results: dict[str, Any] = {"patients": len(answers), "prepare_s": prep}
     for lang in ("en", "fr"):
         t = time.perf_counter()
         files = write_patient_reports(

@@ -35,6 +35,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "results"
@@ -127,7 +128,7 @@ def _stage(workdir: Path, stage: str) -> dict[str, float]:
     }
 
 
-def run(patients: int, mode: str, stages: list[str], memory_limit: str) -> dict[str, object]:
+def run(patients: int, mode: str, stages: list[str], memory_limit: str) -> dict[str, Any]:
     workdir = OUT / "scale" / f"{patients}_{mode}"
     if workdir.exists():
         shutil.rmtree(workdir)

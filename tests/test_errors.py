@@ -55,7 +55,8 @@ def test_a_stage_reports_a_user_error_in_one_line(
 
 def test_a_stage_bug_keeps_its_traceback(params: Path) -> None:
     def body(cfg: Config) -> None:
-        {}["missing"]  # a bug, not the user's input
+        empty: dict[str, int] = {}
+        empty["missing"]  # a bug, not the user's input
 
     with pytest.raises(KeyError, match="missing"):
         run_stage("train", body, params=params)

@@ -41,6 +41,7 @@ def _eligible(catalog: Catalog, state: pd.DataFrame, variants: pd.DataFrame | No
     status = biomarker_status(catalog.biomarkers, markers=state, variants=variants)
     res = eligibility(state, status, catalog, with_reasons=True)
     ok = {rid for rid, m in zip(res.regimen_ids, res.mask[0], strict=True) if m}
+    assert res.reasons is not None
     reasons = {rid: r for rid, r in zip(res.regimen_ids, res.reasons[0], strict=True) if r}
     return ok, reasons
 
@@ -110,6 +111,7 @@ def test_prior_exposure_blocks_rechallenge(catalog: Catalog) -> None:
     res = eligibility(state, status, catalog, prior_exposure=prior, with_reasons=True)
     j = catalog.index("nivolumab")
     assert not res.mask[0, j]
+    assert res.reasons is not None
     assert res.reasons[0, j] == "already received at an earlier line"
     excluded = res.excluded()
     assert set(excluded.columns) == {"row", "regimen_id", "reason"}
@@ -151,6 +153,7 @@ def _eligible_with_coverage(
     tested = biomarker_tested(catalog.biomarkers, markers=state, covered=[covered])
     res = eligibility(state, status, catalog, with_reasons=True, tested=tested, covered=[covered])
     ok = {rid for rid, m in zip(res.regimen_ids, res.mask[0], strict=True) if m}
+    assert res.reasons is not None
     reasons = {rid: r for rid, r in zip(res.regimen_ids, res.reasons[0], strict=True) if r}
     return ok, reasons
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -73,7 +74,7 @@ def test_load_params_validates_and_names_file(tmp_path: Path) -> None:
     raw, _ = _compose()
     from omegaconf import OmegaConf
 
-    data = OmegaConf.to_container(raw, resolve=True)
+    data: Any = OmegaConf.to_container(raw, resolve=True)
     data["synth"]["bogus"] = 1
     p = tmp_path / "params.yaml"
     p.write_text(yaml.safe_dump(data))
@@ -88,7 +89,7 @@ def test_validate_rejects_wrong_nested_type() -> None:
     raw, _ = _compose()
     from omegaconf import OmegaConf
 
-    data = OmegaConf.to_container(raw, resolve=True)
+    data: Any = OmegaConf.to_container(raw, resolve=True)
     data["catalog"]["regimens"][0]["evidence"]["orr"] = "high"
     with pytest.raises(ConfigError, match=r"catalog.regimens\[0\].evidence.orr"):
         validate(data)

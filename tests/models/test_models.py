@@ -155,7 +155,7 @@ def test_registry_keeps_the_champion_against_a_degraded_model(cohort, tmp_path: 
     assert int(champ.version) == 1
     assert (
         "worse than the champion"
-        in MlflowClient().get_model_version("precision_onco_synthetic_response", 2).tags["gate"]
+        in MlflowClient().get_model_version("precision_onco_synthetic_response", "2").tags["gate"]
     )
 
     # another cohort's run is registered under its own name: it neither meets nor moves the

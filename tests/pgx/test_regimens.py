@@ -47,6 +47,7 @@ def _eligible(catalog: Catalog, state: pd.DataFrame):
     status = biomarker_status(catalog.biomarkers, markers=state, variants=None)
     res = eligibility(state, status, catalog, with_reasons=True)
     ok = {rid for rid, m in zip(res.regimen_ids, res.mask[0], strict=True) if m}
+    assert res.reasons is not None
     reasons = {rid: r for rid, r in zip(res.regimen_ids, res.reasons[0], strict=True) if r}
     return ok, reasons
 

@@ -3,6 +3,8 @@ regret and the outcome models' counterfactual error; the policies themselves."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -403,7 +405,7 @@ def test_outcome_model_accuracy(sim) -> None:
     problem, _, _ = sim["right"]
     acc = outcome_model_accuracy(problem)
     assert acc == {"response": {"mae": 0.0, "mae_counterfactual": 0.0, "bias_counterfactual": 0.0}}
-    wrong = outcome_model_accuracy(sim["wrong"][0])["response"]
+    wrong: dict[str, Any] = outcome_model_accuracy(sim["wrong"][0])["response"]
     assert wrong["mae"] > 0.1 and wrong["mae_counterfactual"] > wrong["mae"]
 
 

@@ -69,6 +69,7 @@ def test_candidates_are_scored_at_their_recommended_starting_dose(pgx_cohort) ->
     rk = rank_regimens(held, tables.patients, tables.lines, res.models, cfg.catalog, cfg.recommend)
     fp, _ = regimen_drug_sets(cfg.catalog)
     cand = rk.candidates
+    assert cand is not None
     is_fp = cand["regimen_id"].isin(fp).to_numpy(bool)
     carrier = (cand["dpyd_activity_score"] < 2).to_numpy(bool)
     assert (cand.loc[is_fp & carrier, "relative_dose"] == 0.5).all()  # CPIC AS 1-1.5: 50 %

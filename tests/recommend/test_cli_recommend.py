@@ -20,7 +20,7 @@ KEY_ENV = "PRECISION_ONCO_PSEUDONYM_KEY"
 LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d (DEBUG|INFO|WARNING) [\w.]+: ")
 MLFLOW_LOG = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (DEBUG|INFO|WARNING) [\w.]+: ")
 
-CLINICAL = {
+CLINICAL: dict[str, Any] = {
     "patient": {
         "patient_id": "MRN-5150",
         "sex": "F",

@@ -219,6 +219,7 @@ def test_lightgbm_treeshap_equals_the_shap_package(small_cohort, small_recommend
         feats.head(30), tables.patients, tables.lines, rec.models, rec.catalog, rec.preset(None)
     )
     cand = ranking.candidates
+    assert cand is not None
     model = rec.models["response"]
     codes = ranking.codes[model.input_key]
     contrib, bias = contributions(model, cand, codes=codes, threads=1)

@@ -26,7 +26,7 @@ KEY_ENV = "PRECISION_ONCO_PSEUDONYM_KEY"
 PK = re.compile(r"^pk_[0-9a-f]{24}$")
 RAW_ID = "MRN-0042-SMITH"
 
-CLINICAL = {
+CLINICAL: dict[str, Any] = {
     "patient": {
         "patient_id": RAW_ID,
         "sex": "F",

@@ -79,6 +79,7 @@ def test_needs_testing_reasons_are_translated(default_config) -> None:
     status = biomarker_status(cat.biomarkers, markers=state)
     tested = biomarker_tested(cat.biomarkers, markers=state, covered=[{"TP53"}])
     el = eligibility(state, status, cat, with_reasons=True, tested=tested, covered=[{"TP53"}])
+    assert el.reasons is not None
     reason = el.reasons[0, cat.index("folfiri_cetuximab")]
     fr = translate_reason(reason, "fr", cat.config)
     assert fr.startswith(

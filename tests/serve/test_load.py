@@ -132,7 +132,7 @@ def expected(server: Server) -> list[str]:
 
 def _load(url: str, clients: int, seconds: float, expected: list[str]) -> dict[str, Any]:
     payloads = [nsclc(), melanoma()]
-    counts = {"ok": 0, "different": 0, "errors": 0, "statuses": []}
+    counts: dict[str, Any] = {"ok": 0, "different": 0, "errors": 0, "statuses": []}
     lock = threading.Lock()
     stop = time.monotonic() + seconds
 

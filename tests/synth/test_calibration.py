@@ -10,7 +10,7 @@ import pytest
 from precision_onco.synth import RAW_FILES, synthesize
 
 # DESIGN §5: (ORR, grade >= 3 AE rate) of the pivotal trials. FOLFOX/FOLFIRI: published 0.33-0.45.
-PUBLISHED = {
+PUBLISHED: dict[str, tuple[float | tuple[float, float], float | tuple[float, float]]] = {
     "osimertinib": (0.80, 0.34),
     "pembrolizumab_nsclc": (0.45, 0.27),
     "pembrolizumab_carboplatin_pemetrexed": (0.48, 0.67),
