@@ -83,7 +83,7 @@ RAW_FEATURES = [
 
 
 def pipeline_cv(quick: bool) -> None:
-    from precision_onco.config import compose
+    from precision_onco.config import compose, endpoint_roles
     from precision_onco.features import build_features, load_panel
     from precision_onco.ingest.cohort import ingest_cohort
     from precision_onco.models.metrics import auc, ece
@@ -99,7 +99,10 @@ def pipeline_cv(quick: bool) -> None:
         cfg.catalog,
         panel=load_panel(cfg.features, ROOT),
     )
-    outcome = tables.lines[["patient_key", "line_number", "objective_response"]]
+    efficacy = endpoint_roles(cfg.endpoints).efficacy
+    assert efficacy is not None, "conf/endpoints: no endpoint has role efficacy"
+    column = cfg.endpoints[efficacy].column
+    outcome = tables.lines[["patient_key", "line_number", column]]
     print(f"pipeline, {cfg.split.cv_folds}-fold patient-grouped CV, {len(feats)} lines:")
     for name, over in list(FAMILIES.items())[: 2 if quick else None]:
         c = copy.deepcopy(cfg)
@@ -109,8 +112,8 @@ def pipeline_cv(quick: bool) -> None:
         res = train_all(c, feats, tables.lines)
         assert res.cv_predictions is not None
         d = res.cv_predictions.merge(outcome, on=["patient_key", "line_number"])
-        d = d[d["response"].notna() & d["objective_response"].notna()]
-        y, p = d["objective_response"].astype(int).to_numpy(), d["response"].to_numpy()
+        d = d[d[efficacy].notna() & d[column].notna()]
+        y, p = d[column].astype(int).to_numpy(), d[efficacy].to_numpy()
         print(
             f"  {name:40s} AUC {auc(y, p):.3f}  ECE {ece(y, p):.3f}  "
             f"({time.perf_counter() - t0:.0f} s)",

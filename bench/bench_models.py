@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    from precision_onco.config import load_params
+    from precision_onco.config import endpoint_roles, load_params
     from precision_onco.features import build_features, load_panel
     from precision_onco.models.evaluate import evaluate
     from precision_onco.models.tracking import log_pipeline_run
@@ -78,9 +78,11 @@ def main() -> None:
     for k, v in times.items():
         print(f"{k:<34} {v:7.1f} s")
     print(f"{'total':<34} {total:7.1f} s   (target <= 90 s; ratio {total / 90:.2f})")
-    r = metrics["response"]
+    ep = endpoint_roles(cfg.endpoints).efficacy
+    assert ep is not None, "conf/endpoints: no endpoint has role efficacy"
+    r = metrics[ep]
     print(
-        f"response AUC {r['overall']['auc']:.3f} vs Bayes-optimal {r['bayes_optimal_auc']:.3f}"
+        f"{ep} AUC {r['overall']['auc']:.3f} vs Bayes-optimal {r['bayes_optimal_auc']:.3f}"
         if "bayes_optimal_auc" in r
         else ""
     )

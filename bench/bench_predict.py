@@ -33,7 +33,7 @@ def main() -> int:
         print(f"skipped: {TABLE} not found")
         return 0
     os.environ.setdefault("PRECISION_ONCO_PSEUDONYM_KEY", "bench-only-key-0123456789abcdef")
-    from precision_onco.config import compose
+    from precision_onco.config import compose, endpoint_roles
     from precision_onco.features import build_features, load_panel
     from precision_onco.ingest.cohort import ingest_cohort
     from precision_onco.models.predict import predict_table
@@ -59,7 +59,8 @@ def main() -> int:
         best = min(best, time.perf_counter() - t0)
     p = out.predictions
     held = p.merge(res.predictions, on=["patient_key", "line_number"], validate="one_to_one")
-    diff = float(np.max(np.abs(held["p_response"] - held["response"])))
+    ep = endpoint_roles(cfg.endpoints).efficacy
+    diff = float(np.max(np.abs(held[f"p_{ep}"] - held[ep])))
     print(f"rows: {len(p)}, scored {out.n_ok}, rejected {out.n_rejected}")
     print(f"predict_table: {best:.2f} s best of {args.repeat} ({len(p) / best:,.0f} rows/s)")
     print(f"held-out rows compared: {len(held)}; max |p_predict - p_train| = {diff:.2e}")

@@ -134,6 +134,8 @@ def main() -> None:
             recommender.models,
             cfg.catalog,
             cfg.recommend,
+            explain=recommender.explain,
+            separate=recommender.separate,
             civic=recommender.civic,
             variants=variants,
         )

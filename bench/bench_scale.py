@@ -45,13 +45,12 @@ MODES = {
     "dask1": ["compute=dask", "compute.n_workers=1"],
     "dask2": ["compute=dask", "compute.n_workers=2"],
 }
-KEEP_ENDPOINTS = ("response", "ae_grade3")
 
 
 def _params(workdir: Path, patients: int, mode: str, memory_limit: str) -> None:
     from omegaconf import OmegaConf
 
-    from precision_onco.config import compose, to_yaml
+    from precision_onco.config import compose, endpoint_roles, to_yaml
 
     overrides = [
         f"synth.n_patients={patients}",
@@ -61,9 +60,10 @@ def _params(workdir: Path, patients: int, mode: str, memory_limit: str) -> None:
         f"compute.memory_limit={memory_limit}",
         *MODES[mode],
     ]
-    cfg, _ = compose(overrides, conf_dir=ROOT / "conf")
+    cfg, typed = compose(overrides, conf_dir=ROOT / "conf")
     OmegaConf.set_struct(cfg, False)
-    cfg.endpoints = {k: v for k, v in cfg.endpoints.items() if k in KEEP_ENDPOINTS}
+    keep = endpoint_roles(typed.endpoints).headline  # the efficacy and any-severe-AE models
+    cfg.endpoints = {k: v for k, v in cfg.endpoints.items() if k in keep}
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "params.yaml").write_text(to_yaml(cfg))
 

@@ -185,6 +185,8 @@ def main() -> None:
         rec.models,
         rec.catalog,
         rec.preset(None),
+        explain=rec.explain,
+        separate=rec.separate,
         civic=rec.civic,
         variants=variants,
         threads=1,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from precision_onco.compute import compute_session
-from precision_onco.config import Config
+from precision_onco.config import Config, endpoint_roles
 from precision_onco.features import candidate_features
 from precision_onco.models.evaluate import evaluate, sample_size
 from precision_onco.models.fit import load_models
@@ -100,6 +100,7 @@ def main(cfg: Config) -> None:
             lines,
             patients,
             cfg.catalog,
+            endpoints=endpoint_roles(cfg.endpoints).pgx_dose,
             truth=truth,
             bootstrap=cfg.evaluation.bootstrap,
             bins=cfg.evaluation.calibration_bins,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from precision_onco.config import Config
+from precision_onco.config import Config, endpoint_roles
 from precision_onco.models.fit import load_models
 from precision_onco.models.train import train_all
 from precision_onco.policy.pgx_dose import held_out_dosing
@@ -74,8 +74,9 @@ def main(cfg: Config) -> None:
     truth = pd.read_parquet(truth_file) if cfg.cohort.synthetic and truth_file.is_file() else None
     t0 = time.perf_counter()
     alternative = None
+    roles = endpoint_roles(cfg.endpoints)
     if cfg.policy.compare_training:
-        needed = {"response", "ae_grade3"} | {k for p in presets.values() for k in p.weights}
+        needed = set(roles.headline) | {k for p in presets.values() for k in p.weights}
         try:
             alternative = _alternative(cfg, features, lines, needed & set(models))
         except ValueError as exc:  # e.g. too few rows of a class once weighted
@@ -101,6 +102,8 @@ def main(cfg: Config) -> None:
             cfg.catalog,
             cfg.recommend,
             truth,
+            any_severe_ae=roles.any_severe_ae,
+            toxicities=roles.pgx_dose,
             bootstrap=cfg.policy.bootstrap,
             seed=cfg.policy.seed,
         )

@@ -97,6 +97,8 @@ def main(cfg: Config) -> None:
             models,
             cfg.catalog,
             cfg.recommend,
+            explain=recommender.explain,
+            separate=recommender.separate,
             civic=recommender.civic,
             variants=pd.read_parquet(processed / "variants.parquet"),
             compute=compute,

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from precision_onco.compute import Compute, compute_session
-from precision_onco.config import compose
+from precision_onco.config import compose, endpoint_roles
 from precision_onco.config.schema import ComputeConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,6 +57,8 @@ def _pipeline(root: Path, cfg: Any, compute: Compute) -> dict[str, Any]:
         res.models,
         cfg.catalog,
         cfg.recommend,
+        explain=endpoint_roles(cfg.endpoints).explained,
+        separate=endpoint_roles(cfg.endpoints).efficacy,
         variants=tables.variants,
         compute=compute,
     )

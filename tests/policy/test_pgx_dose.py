@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from precision_onco.config import compose
+from precision_onco.config import compose, endpoint_roles
 from precision_onco.policy.pgx_dose import (
     dosing_study,
     held_out_dosing,
@@ -19,6 +19,11 @@ from precision_onco.recommend.rank import rank_regimens
 
 ROOT = Path(__file__).resolve().parents[2]
 TOX = ("ae_grade3", "ae_hematologic_grade3", "ae_gastrointestinal_grade3")
+
+
+def _dosing_endpoints(cfg) -> dict:
+    roles = endpoint_roles(cfg.endpoints)
+    return {"any_severe_ae": roles.any_severe_ae, "toxicities": roles.pgx_dose}
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +96,7 @@ def test_recommended_doses_lower_true_toxicity_and_no_deficient_patient_gets_one
         cfg.catalog,
         cfg.recommend,
         truth,
+        **_dosing_endpoints(cfg),
         bootstrap=200,
     )
     assert out["recommended_fluoropyrimidine_lines"] > 50
@@ -125,7 +131,16 @@ def test_deficient_patients_are_never_offered_a_fluoropyrimidine(pgx_cohort) -> 
     lines.loc[lines["patient_key"].isin(ura), "uracil_ng_ml"] = 210.0
     held = res.predictions[res.predictions["patient_key"].isin(pd.concat([as0, ura]))]
     out = held_out_dosing(
-        feats, patients, lines, held, res.models, cfg.catalog, cfg.recommend, truth, bootstrap=0
+        feats,
+        patients,
+        lines,
+        held,
+        res.models,
+        cfg.catalog,
+        cfg.recommend,
+        truth,
+        **_dosing_endpoints(cfg),
+        bootstrap=0,
     )
     s = out["safety"]
     assert s["deficient_lines"] >= 40
@@ -135,7 +150,9 @@ def test_deficient_patients_are_never_offered_a_fluoropyrimidine(pgx_cohort) -> 
     forced = held_fp[held_fp["patient_key"].isin(as0)][
         ["patient_key", "line_number", "regimen_id"]
     ].assign(rank=1, pgx_dose=None)
-    caught = dosing_study(forced, truth, patients, lines, cfg.catalog, bootstrap=0)
+    caught = dosing_study(
+        forced, truth, patients, lines, cfg.catalog, **_dosing_endpoints(cfg), bootstrap=0
+    )
     assert caught["safety"]["deficient_recommended_fluoropyrimidine"] == len(forced) > 0
     assert caught["summary"]["no_deficient_patient_recommended"] is False
 
@@ -143,7 +160,13 @@ def test_deficient_patients_are_never_offered_a_fluoropyrimidine(pgx_cohort) -> 
 def test_toxicity_auc_and_calibration_in_carriers_and_non_carriers(pgx_cohort) -> None:
     cfg, tables, _, res, truth = pgx_cohort
     out = toxicity_by_genotype(
-        res.predictions, tables.lines, tables.patients, cfg.catalog, truth=truth, bootstrap=30
+        res.predictions,
+        tables.lines,
+        tables.patients,
+        cfg.catalog,
+        endpoints=endpoint_roles(cfg.endpoints).pgx_dose,
+        truth=truth,
+        bootstrap=30,
     )
     fp, iri = regimen_drug_sets(cfg.catalog)
     on_fp = res.predictions["regimen_id"].isin(fp)
@@ -166,6 +189,7 @@ def test_toxicity_auc_and_calibration_in_carriers_and_non_carriers(pgx_cohort) -
         tables.lines,
         tables.patients.drop(columns=["dpyd_activity_score", "ugt1a1_phenotype"]),
         cfg.catalog,
+        endpoints=endpoint_roles(cfg.endpoints).pgx_dose,
     ) == {
         "skipped": "the patients table has no germline "
         "pharmacogenomic call (cohort.inputs.germline)"
@@ -179,7 +203,13 @@ def test_model_card_shows_the_pgx_section_in_both_languages(pgx_cohort) -> None:
     cfg, tables, feats, res, truth = pgx_cohort
     pgx = {
         "toxicity_by_genotype": toxicity_by_genotype(
-            res.predictions, tables.lines, tables.patients, cfg.catalog, truth=truth, bootstrap=0
+            res.predictions,
+            tables.lines,
+            tables.patients,
+            cfg.catalog,
+            endpoints=endpoint_roles(cfg.endpoints).pgx_dose,
+            truth=truth,
+            bootstrap=0,
         ),
         "dosing": held_out_dosing(
             feats,
@@ -190,6 +220,7 @@ def test_model_card_shows_the_pgx_section_in_both_languages(pgx_cohort) -> None:
             cfg.catalog,
             cfg.recommend,
             truth,
+            **_dosing_endpoints(cfg),
             bootstrap=50,
         ),
     }

@@ -46,7 +46,7 @@ from precision_onco.pgx.regimens import (
 )
 from precision_onco.recommend.explain import separations, top_drivers
 from precision_onco.recommend.rank import KEYS, Ranking, _state, _supported, utility
-from precision_onco.recommend.table import EXPLAINED, catalog_evidence
+from precision_onco.recommend.table import catalog_evidence
 
 
 def ref_variant_matches(
@@ -665,6 +665,11 @@ def reference_rank_regimens(
         cand.iloc[order].reset_index(drop=True),
         {key: a[order] for key, a in codes.items()},
     )
+
+
+#: The endpoints the previous implementation explained (it had them as a constant; the
+#: library now takes them from conf/endpoints through endpoint_roles).
+EXPLAINED: tuple[str, ...] = ("response", "ae_grade3")
 
 
 def reference_recommendations(

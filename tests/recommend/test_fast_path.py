@@ -43,7 +43,14 @@ def test_batch_equals_the_previous_implementation(small_cohort, small_recommende
     rec = small_recommender[2]
     preset = rec.preset(None)
     args = (feats, tables.patients, tables.lines, rec.models, rec.catalog, preset)
-    new = recommendations(*args, civic=rec.civic, variants=tables.variants, threads=1)
+    new = recommendations(
+        *args,
+        explain=rec.explain,
+        separate=rec.separate,
+        civic=rec.civic,
+        variants=tables.variants,
+        threads=1,
+    )
     ref = reference_recommendations(*args, civic=rec.civic, variants=tables.variants, threads=1)
     assert len(new.ranked) > 300 and len(new.excluded) > 300  # a real comparison
     _same_ranking(new, ref)
@@ -200,7 +207,14 @@ def real_shaped(
 def test_a_real_shaped_cohort_equals_the_previous_implementation(real_shaped) -> None:
     tables, feats, rec = real_shaped
     args = (feats, tables.patients, tables.lines, rec.models, rec.catalog, rec.preset(None))
-    new = recommendations(*args, civic=rec.civic, variants=tables.variants, threads=1)
+    new = recommendations(
+        *args,
+        explain=rec.explain,
+        separate=rec.separate,
+        civic=rec.civic,
+        variants=tables.variants,
+        threads=1,
+    )
     ref = reference_recommendations(*args, civic=rec.civic, variants=tables.variants, threads=1)
     assert len(new.ranked) >= 300  # every patient has at least one scored class
     _same_ranking(new, ref)
@@ -216,7 +230,14 @@ def test_lightgbm_treeshap_equals_the_shap_package(small_cohort, small_recommend
     _, _, tables, feats = small_cohort
     rec = small_recommender[2]
     ranking = recommendations(
-        feats.head(30), tables.patients, tables.lines, rec.models, rec.catalog, rec.preset(None)
+        feats.head(30),
+        tables.patients,
+        tables.lines,
+        rec.models,
+        rec.catalog,
+        rec.preset(None),
+        explain=rec.explain,
+        separate=rec.separate,
     )
     cand = ranking.candidates
     assert cand is not None

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from precision_onco.config import endpoint_roles
 from precision_onco.config.schema import RecommendConfig
 from precision_onco.models.train import train_all
 from precision_onco.recommend.table import recommendations
@@ -16,6 +17,7 @@ def recs(small_cohort):
     root, cfg, tables, feats = small_cohort
     res = train_all(cfg, feats, tables.lines)
     held = feats.merge(res.predictions[["patient_key", "line_number"]])
+    roles = endpoint_roles(cfg.endpoints)
     return cfg, recommendations(
         held,
         tables.patients,
@@ -23,6 +25,8 @@ def recs(small_cohort):
         res.models,
         cfg.catalog,
         RecommendConfig(weights={"response": 1.0}),
+        explain=roles.explained,
+        separate=roles.efficacy,
     )
 
 

@@ -374,6 +374,8 @@ def cohort_bundles(small_cohort, small_recommender, tmp_path_factory):
         recommender.models,
         cfg.catalog,
         RecommendConfig(weights={"response": 1.0}),
+        explain=recommender.explain,
+        separate=recommender.separate,
     )
     answers = answers_from_tables(
         ranking.ranked.assign(preset="test"),

@@ -31,13 +31,16 @@ from omegaconf.errors import (
     ValidationError,
 )
 
+from precision_onco.config.endpoints import EndpointRoles, endpoint_roles
 from precision_onco.config.schema import Config
 from precision_onco.errors import ConfigError
 
 __all__ = [
     "Config",
     "ConfigError",
+    "EndpointRoles",
     "compose",
+    "endpoint_roles",
     "find_conf_dir",
     "load_params",
     "to_yaml",
@@ -204,6 +207,7 @@ def _check_semantics(cfg: Config) -> None:
         )
     _check_synth_pgx(cfg)
     _check_choices(cfg, "")
+    endpoint_roles(cfg.endpoints)  # one endpoint per role
 
 
 def _check_choices(obj: Any, prefix: str) -> None:

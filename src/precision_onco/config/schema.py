@@ -22,6 +22,7 @@ from omegaconf import MISSING
 
 __all__ = [
     "Calibration",
+    "EndpointRole",
     "FhirValidate",
     "ModelKind",
     "ReportLang",
@@ -66,6 +67,9 @@ Calibration = Literal["isotonic", "sigmoid", "none"]
 ReportLang = Literal["en", "fr"]
 #: ``report.fhir_validate``: which bundles the fhir.resources models check.
 FhirValidate = Literal["all", "first", "none"]
+#: ``endpoints.<name>.role``: what the rest of the pipeline uses an endpoint for (see
+#: :class:`EndpointConfig`; at most one endpoint per role but ``other``).
+EndpointRole = Literal["efficacy", "any_severe_ae", "other"]
 
 
 def choice(default: str, accepted: Any) -> Any:
@@ -549,11 +553,23 @@ class FeaturesConfig:
 
 @dataclass
 class EndpointConfig:
-    """A binary endpoint: ``column`` as 0/1, or 1 when ``column`` >= ``threshold``."""
+    """A binary endpoint: ``column`` as 0/1, or 1 when ``column`` >= ``threshold``.
+
+    ``role`` says what else uses it: ``efficacy`` (the response endpoint: the first-vs-second
+    explanation, the policy study's and the reports' headline efficacy outcome),
+    ``any_severe_ae`` (any grade >= 3 adverse event: the headline toxicity outcome, the
+    pharmacogenomic dosing study's summary), ``other`` (a per-category toxicity or any
+    further endpoint). ``explain``: its drivers (TreeSHAP) are given for every ranked
+    regimen. ``pgx_dose``: a toxicity the pharmacogenomic evaluation reports by genotype.
+    Read them through :func:`precision_onco.config.endpoint_roles`.
+    """
 
     column: str = MISSING
     threshold: Optional[float] = None
     label: str = ""
+    role: str = choice("other", EndpointRole)
+    explain: bool = False
+    pgx_dose: bool = False
 
 
 @dataclass

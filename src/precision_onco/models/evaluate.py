@@ -22,7 +22,7 @@ SUBGROUPS = {"cancer_type": "cancer_type", "line": "line_number", "sex": "sex"}
 
 def truth_column(endpoint: str) -> str:
     """The ground-truth probability column of an endpoint (synthetic cohort)."""
-    return "p_response" if endpoint == "response" else f"p_{endpoint}"
+    return f"p_{endpoint}"
 
 
 def evaluate(

@@ -30,7 +30,6 @@ from precision_onco.pgx.definitions import load_definitions
 from precision_onco.pgx.regimens import dose_fraction
 
 __all__ = [
-    "TOXICITY_ENDPOINTS",
     "dosing_study",
     "held_out_dosing",
     "regimen_drug_sets",
@@ -38,9 +37,6 @@ __all__ = [
 ]
 
 KEYS = ["patient_key", "line_number"]
-#: The endpoints the pharmacogenomic evaluation reports.
-TOXICITY_ENDPOINTS = ("ae_hematologic_grade3", "ae_gastrointestinal_grade3")
-_TRUE_AT = ("ae_grade3", "ae_hematologic_grade3", "ae_gastrointestinal_grade3")
 
 
 def regimen_drug_sets(catalog: CatalogConfig) -> tuple[set[str], set[str]]:
@@ -82,7 +78,7 @@ def toxicity_by_genotype(
     patients: pd.DataFrame,
     catalog: CatalogConfig,
     *,
-    endpoints: Sequence[str] = TOXICITY_ENDPOINTS,
+    endpoints: Sequence[str],
     truth: pd.DataFrame | None = None,
     bootstrap: int = 200,
     bins: int = 10,
@@ -98,6 +94,8 @@ def toxicity_by_genotype(
         The canonical tables (outcome grades; ``dpyd_activity_score``, ``ugt1a1_phenotype``).
     catalog : CatalogConfig
         Which regimens hold a fluoropyrimidine or irinotecan.
+    endpoints : sequence of str
+        The toxicity endpoints reported (``endpoint_roles(cfg.endpoints).pgx_dose``).
     truth : DataFrame, optional
         Synthetic ground truth: the mean true probability of each group too.
 
@@ -192,6 +190,8 @@ def dosing_study(
     lines: pd.DataFrame,
     catalog: CatalogConfig,
     *,
+    any_severe_ae: str | None,
+    toxicities: Sequence[str],
     held_keys: pd.DataFrame | None = None,
     bootstrap: int = 500,
     seed: int = 13,
@@ -209,6 +209,9 @@ def dosing_study(
     patients, lines : DataFrame
         ``dpyd_activity_score`` (patients) and ``uracil_ng_ml`` (lines), for the safety
         floor; the regimen practice gave (lines).
+    any_severe_ae, toxicities : str or None, sequence of str
+        The endpoints compared (``any_severe_ae`` and ``pgx_dose`` of
+        :func:`~precision_onco.config.endpoint_roles`); the summary is on ``any_severe_ae``.
     held_keys : DataFrame, optional
         The held-out lines (keys); default: those of ``ranked``. A line whose every
         regimen is excluded has no ranked row: it still counts among the deficient lines.
@@ -224,14 +227,20 @@ def dosing_study(
         ``safety``: patients with DPYD AS 0 or uracil >= 150 ng/mL offered or recommended a
         fluoropyrimidine (both must be 0).
     """
-    need = {"relative_dose", "guideline_dose", "p_ae_grade3_at_guideline_dose"}
+    if any_severe_ae is None:
+        return {"skipped": "no endpoint has role any_severe_ae (conf/endpoints)"}
+    need = {"relative_dose", "guideline_dose", f"p_{any_severe_ae}_at_guideline_dose"}
     if not need <= set(truth.columns):
         return {
             "skipped": "the ground truth has no dose columns (synth.pgx.enabled=false or "
             "not a synthetic cohort)"
         }
     fp, _ = regimen_drug_sets(catalog)
-    eps = [e for e in _TRUE_AT if f"p_{e}_at_guideline_dose" in truth.columns]
+    eps = [
+        e
+        for e in dict.fromkeys((any_severe_ae, *toxicities))
+        if f"p_{e}_at_guideline_dose" in truth.columns
+    ]
     tcols = [
         "relative_dose",
         "guideline_dose",
@@ -324,13 +333,13 @@ def dosing_study(
             (top_def.to_numpy(bool) & top["fluoropyrimidine"].to_numpy(bool)).sum()
         ),
     }
-    ga = rec.get("ae_grade3", {}).get("all", {})
+    ga = rec.get(any_severe_ae, {}).get("all", {})
     out["summary"] = {
         "recommended_lower_than_observed": bool(
             ga.get("difference") is not None and ga["difference"] < 0
         ),
-        "ae_grade3_recommended": ga.get("recommended"),
-        "ae_grade3_observed_dosing": ga.get("observed"),
+        f"{any_severe_ae}_recommended": ga.get("recommended"),
+        f"{any_severe_ae}_observed_dosing": ga.get("observed"),
         "no_deficient_patient_recommended": out["safety"]["deficient_recommended_fluoropyrimidine"]
         == 0,
     }
@@ -347,6 +356,8 @@ def held_out_dosing(
     recommend: RecommendConfig,
     truth: pd.DataFrame,
     *,
+    any_severe_ae: str | None,
+    toxicities: Sequence[str],
     bootstrap: int = 500,
     seed: int = 13,
 ) -> dict[str, Any]:
@@ -362,6 +373,8 @@ def held_out_dosing(
         patients,
         lines,
         catalog,
+        any_severe_ae=any_severe_ae,
+        toxicities=toxicities,
         held_keys=held,
         bootstrap=bootstrap,
         seed=seed,

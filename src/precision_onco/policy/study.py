@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from precision_onco.catalog.catalog import Catalog
-from precision_onco.config import Config
+from precision_onco.config import Config, endpoint_roles
 from precision_onco.config.schema import CatalogConfig, RecommendConfig
 from precision_onco.models.data import endpoint_labels
 from precision_onco.models.fit import EndpointModel
@@ -152,7 +152,9 @@ def _propensity_diagnostics(problem: PolicyProblem, clip: float) -> dict[str, An
     return out
 
 
-def _variant_summary(res: dict[str, Any], accuracy: Mapping[str, Any]) -> dict[str, Any]:
+def _variant_summary(
+    res: dict[str, Any], accuracy: Mapping[str, Any], outcomes: Mapping[str, Any]
+) -> dict[str, Any]:
     pols = res["policies"]
     keep = ("regret", "normalized_regret", "top1_agreement_oracle", "concordance_with_practice")
     summary = {}
@@ -160,7 +162,7 @@ def _variant_summary(res: dict[str, Any], accuracy: Mapping[str, Any]) -> dict[s
         if p["kind"] != "recommender":
             continue
         summary[name] = {k: p[k] for k in keep if k in p}
-        for outcome in ("response", "ae_grade3", "utility"):
+        for outcome in outcomes:
             if outcome in p:
                 b = p[outcome]
                 summary[name][outcome] = {
@@ -242,7 +244,7 @@ def prepare_study(
             problem.policy_of(weighted_sum(cand, utility, "truth_")), "oracle"
         )
     outcomes: dict[str, dict[str, float]] = {
-        ep: {ep: 1.0} for ep in ("response", "ae_grade3") if ep in problem.endpoints
+        ep: {ep: 1.0} for ep in endpoint_roles(cfg.endpoints).headline if ep in problem.endpoints
     }
     outcomes["utility"] = utility
     return StudyInputs(problem, policies, outcomes, held, observed, row_of, prop)
@@ -298,7 +300,10 @@ def policy_study(
     out["propensity"] = _propensity_diagnostics(problem, cfg.policy.clip)
     out["summary"] = _summary(out, f"recommender_{cfg.recommend.preset}")
     used = training_variant(cfg.model.propensity_weighting)
-    training = {"used": used, used: _variant_summary(out, outcome_model_accuracy(problem))}
+    training = {
+        "used": used,
+        used: _variant_summary(out, outcome_model_accuracy(problem), outcomes),
+    }
     if alternative:
         alt = _problem(
             cfg,
@@ -316,7 +321,7 @@ def policy_study(
             alt_pols["oracle"] = policies["oracle"]
         alt_res = evaluate_policies(alt, alt_pols, outcomes, **kw)
         training[training_variant(not cfg.model.propensity_weighting)] = _variant_summary(
-            alt_res, outcome_model_accuracy(alt)
+            alt_res, outcome_model_accuracy(alt), outcomes
         )
     out["training"] = training
     return out

@@ -10,7 +10,7 @@ and line, each line's rows in the order they were excluded).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,8 @@ class _Context:
     recommend: RecommendConfig
     civic: CivicKB | None
     threads: int
+    explain: tuple[str, ...]
+    separate: str | None
 
 
 def _of(frame: pd.DataFrame | None, keys: set[str]) -> pd.DataFrame | None:
@@ -57,6 +59,8 @@ def _partition(
         ctx.models,
         ctx.catalog,
         ctx.recommend,
+        explain=ctx.explain,
+        separate=ctx.separate,
         civic=ctx.civic,
         variants=variants,
     )
@@ -71,11 +75,14 @@ def recommend_by_partition(
     catalog: CatalogConfig,
     recommend: RecommendConfig,
     *,
+    explain: Sequence[str],
+    separate: str | None,
     civic: CivicKB | None = None,
     variants: pd.DataFrame | None = None,
     compute: Compute | None = None,
 ) -> Ranking:
-    """:func:`~precision_onco.recommend.report.recommendations` of ``rows``; with a
+    """:func:`~precision_onco.recommend.table.recommendations` of ``rows`` (``explain``,
+    ``separate``: as there); with a
     distributed ``compute``, by partitions of patients as its tasks (the same rows).
 
     Locally it is one call on the whole frame (nothing is split or copied). Only
@@ -84,7 +91,16 @@ def recommend_by_partition(
     comp = compute or LOCAL
     if not comp.distributed or len(rows) == 0:
         r = recommendations(
-            rows, patients, lines, models, catalog, recommend, civic=civic, variants=variants
+            rows,
+            patients,
+            lines,
+            models,
+            catalog,
+            recommend,
+            explain=explain,
+            separate=separate,
+            civic=civic,
+            variants=variants,
         )
         return Ranking(r.ranked, _by_line(r.excluded))
     keys = np.sort(rows["patient_key"].astype(str).unique())
@@ -92,7 +108,9 @@ def recommend_by_partition(
     for sl in split_even(len(keys), comp.partitions(len(keys))):
         ks = set(keys[sl].tolist())
         parts.append((_of(rows, ks), _of(patients, ks), _of(lines, ks), _of(variants, ks)))
-    ctx = _Context(models, catalog, recommend, civic, comp.threads_per_worker)
+    ctx = _Context(
+        models, catalog, recommend, civic, comp.threads_per_worker, tuple(explain), separate
+    )
     done: list[Any] = comp.map(_partition, parts, ctx)
     ranked = pd.concat([d[0] for d in done], ignore_index=True)
     return Ranking(ranked, _by_line(pd.concat([d[1] for d in done], ignore_index=True)))

@@ -124,6 +124,10 @@ class Recommender:
     default_preset: str
     features: FeaturesConfig
     panel: pd.DataFrame
+    # the endpoints explained, and the one the first regimen is told apart from the second on
+    # (endpoint_roles of the configuration the recommender was built from)
+    explain: tuple[str, ...]
+    separate: str | None
     civic: CivicKB | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
 
@@ -204,6 +208,8 @@ class Recommender:
             self.models,
             self.catalog,
             rec,
+            explain=self.explain,
+            separate=self.separate,
             civic=self.civic,
             variants=variants,
             threads=self.scoring_threads(),
@@ -249,7 +255,7 @@ def recommender_from(
     models: Mapping[str, EndpointModel], cfg: Any, *, root: Path, provenance: Mapping[str, Any]
 ) -> Recommender:
     """Bundle ``models`` with the configuration ``cfg`` (a validated :class:`Config`)."""
-    from precision_onco.config import ConfigError, find_conf_dir
+    from precision_onco.config import ConfigError, endpoint_roles, find_conf_dir
     from precision_onco.features.build import load_panel
 
     try:
@@ -257,6 +263,7 @@ def recommender_from(
     except (ConfigError, OSError, ValueError):
         presets = {cfg.recommend.preset: cfg.recommend}
     civic = CivicKB.load(cfg.kb.civic, catalog=cfg.catalog, base_dir=root)
+    roles = endpoint_roles(cfg.endpoints)
     return Recommender(
         dict(models),
         cfg.catalog,
@@ -264,6 +271,8 @@ def recommender_from(
         cfg.recommend.preset,
         cfg.features,
         load_panel(cfg.features, root),
+        roles.explained,
+        roles.efficacy,
         civic,
         dict(provenance),
     )

@@ -16,10 +16,7 @@ from precision_onco.models.fit import EndpointModel
 from precision_onco.recommend.explain import contributions, separations, top_drivers
 from precision_onco.recommend.rank import Ranking, rank_regimens
 
-__all__ = ["EXPLAINED", "catalog_evidence", "recommendations"]
-
-#: Endpoints whose drivers are explained for every ranked regimen.
-EXPLAINED: tuple[str, ...] = ("response", "ae_grade3")
+__all__ = ["catalog_evidence", "recommendations"]
 
 
 def catalog_evidence(regimen_id: str, row: Mapping[str, Any], catalog: Catalog) -> dict[str, Any]:
@@ -55,17 +52,19 @@ def recommendations(
     catalog: CatalogConfig,
     recommend: RecommendConfig,
     *,
-    explain: Sequence[str] = EXPLAINED,
+    explain: Sequence[str],
+    separate: str | None,
     k: int = 3,
     threads: int = 0,
     civic: CivicKB | None = None,
     variants: pd.DataFrame | None = None,
 ) -> Ranking:
     """Ranked regimens of every (patient, line) in ``features``, with ``drivers`` (JSON: the top
-    ``k`` features up and down per explained endpoint; for the first regimen, what separates
-    it from the second) and ``evidence`` (JSON: the catalog's trial and published rates, the
-    patient's biomarkers it relies on and, with ``civic`` and the patients' ``variants``, the
-    matching CIViC evidence items)."""
+    ``k`` features up and down per endpoint of ``explain``; for the first regimen, what
+    separates it from the second on the endpoint ``separate``, one of ``explain``; both from
+    :func:`precision_onco.config.endpoint_roles`) and ``evidence`` (JSON: the catalog's
+    trial and published rates, the patient's biomarkers it relies on and, with ``civic`` and
+    the patients' ``variants``, the matching CIViC evidence items)."""
     ranking = rank_regimens(features, patients, lines, models, catalog, recommend)
     ranked, cand = ranking.ranked, ranking.candidates
     assert cand is not None
@@ -83,16 +82,16 @@ def recommendations(
     arrays = {
         col: cand[col].to_numpy(dtype=object) for col in cand.columns if col.startswith("bm_")
     }
-    if "response" in contribs and len(ranked):
+    if separate is not None and separate in contribs and len(ranked):
         # rows are sorted by (patient, line, rank): the first and second of each line
         rank = ranked["rank"].to_numpy()
         first = np.flatnonzero(rank == 1)
         first = first[(first + 1 < len(rank)) & (rank[np.minimum(first + 1, len(rank) - 1)] == 2)]
         second = first + 1
-        seps = separations(contribs["response"], cand, first, second, k=k, catalog=catalog)
+        seps = separations(contribs[separate], cand, first, second, k=k, catalog=catalog)
         regimen = ranked["regimen_id"].to_numpy(dtype=object)
         for i, j, sep in zip(first, second, seps, strict=True):
-            drivers[i]["first_vs_second"] = {"second": str(regimen[j]), "response": sep}
+            drivers[i]["first_vs_second"] = {"second": str(regimen[j]), separate: sep}
     ranked = ranked.copy()
     ranked["drivers"] = [json.dumps(d) for d in drivers]
     bm = [col for col in cand.columns if col.startswith("bm_")]

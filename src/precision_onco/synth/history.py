@@ -9,6 +9,7 @@ state on (performance status, labs, toxicity history, dates).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,7 @@ import pandas as pd
 from scipy.special import expit
 
 from precision_onco.catalog import Catalog, eligibility
+from precision_onco.config.endpoints import EndpointRoles
 from precision_onco.config.schema import SynthConfig
 from precision_onco.synth.model import (
     Intercepts,
@@ -48,18 +50,6 @@ class History:
     ref_resp_off: np.ndarray
     ref_tox_off: np.ndarray
     ref_tox_rr: np.ndarray | None = None
-
-
-#: Ground-truth columns at the guideline starting dose (pharmacogenomics): the true
-#: probabilities had the regimen been given at the pharmacogenomic starting dose the
-#: recommender gives it (``guideline_dose``), on top of practice's clinical (frailty)
-#: reduction — the lower of the two; NaN where the guidance avoids the regimen.
-GUIDELINE_ENDPOINTS = (
-    "response",
-    "ae_grade3",
-    "ae_hematologic_grade3",
-    "ae_gastrointestinal_grade3",
-)
 
 
 def _baseline_labs(rng: np.random.Generator, p: pd.DataFrame) -> pd.DataFrame:
@@ -138,6 +128,7 @@ def simulate_history(
     intercepts: Intercepts,
     germline: Germline | None = None,
     pgx_rng: np.random.Generator | None = None,
+    guideline_endpoints: Sequence[str],
 ) -> History:
     """Simulate up to ``cfg.max_lines`` therapy lines for every patient of a chunk.
 
@@ -158,6 +149,13 @@ def simulate_history(
         then get ``uracil_ng_ml`` and ``relative_dose``, the toxicity of fluoropyrimidines
         and irinotecan depends on genotype and dose, and the ground truth carries the
         probabilities at the guideline dose. ``pgx_rng`` draws its random numbers.
+    guideline_endpoints : sequence of str
+        With ``germline``: the endpoints whose true probability at the guideline starting
+        dose the ground truth carries (``p_<endpoint>_at_guideline_dose``: had the regimen
+        been given at the pharmacogenomic starting dose the recommender gives it,
+        ``guideline_dose``, on top of practice's clinical (frailty) reduction — the lower of
+        the two; NaN where the guidance avoids the regimen); see
+        :func:`guideline_truth_endpoints`. Names the simulator does not model are skipped.
     """
     arrays = RegimenArrays.from_catalog(catalog)
     e = cfg.effects
@@ -271,7 +269,7 @@ def simulate_history(
             at_g = {"response": g_resp, "ae_grade3": g_any}
             for k, c in enumerate(cats):
                 at_g[f"ae_{c}_grade3"] = g_cat[:, :, k]
-            for ep in GUIDELINE_ENDPOINTS:
+            for ep in guideline_endpoints:
                 if ep in at_g:
                     truth[f"p_{ep}_at_guideline_dose"] = np.where(
                         np.isnan(gd), np.nan, at_g[ep][rows, cols]
@@ -380,3 +378,9 @@ def simulate_history(
         ref_tox_off=np.concatenate(ref_tox) if ref_tox else empty_f,
         ref_tox_rr=np.concatenate(ref_rr) if ref_rr else np.ones((0, K)),
     )
+
+
+def guideline_truth_endpoints(roles: EndpointRoles) -> tuple[str, ...]:
+    """The endpoints whose truth at the guideline dose the pharmacogenomic dosing study
+    reads: the efficacy and any-severe-AE endpoints and the ``pgx_dose`` toxicities."""
+    return tuple(dict.fromkeys((*roles.headline, *roles.pgx_dose)))

@@ -6,6 +6,7 @@ import gzip
 import json
 import logging
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,13 +17,14 @@ import pyarrow.parquet as pq
 
 from precision_onco.catalog import Catalog, biomarker_status
 from precision_onco.compute import LOCAL, Compute
+from precision_onco.config.endpoints import endpoint_roles
 from precision_onco.config.schema import Config, SynthConfig
 from precision_onco.errors import ConfigError
 from precision_onco.ingest.pseudonymize import pseudonymize, resolve_key
 from precision_onco.synth.baseline import simulate_baseline
 from precision_onco.synth.calls import simulate_calls
 from precision_onco.synth.genome import Panel, load_panel
-from precision_onco.synth.history import History, simulate_history
+from precision_onco.synth.history import History, guideline_truth_endpoints, simulate_history
 from precision_onco.synth.model import Intercepts, RegimenArrays, solve_intercepts
 from precision_onco.synth.pgx import Germline, draw_germline, germline_records
 from precision_onco.synth.writers import MafWriter, vcf_texts, write_vcf
@@ -114,6 +116,7 @@ def _history(
     cfg: SynthConfig,
     catalog: Catalog,
     intercepts: Intercepts,
+    guideline_endpoints: Sequence[str],
 ) -> History:
     return simulate_history(
         _rng(cfg.seed, *seed_key, 1),
@@ -125,6 +128,7 @@ def _history(
         intercepts=intercepts,
         germline=chunk.germline,
         pgx_rng=_rng(cfg.seed, *seed_key, 3),
+        guideline_endpoints=guideline_endpoints,
     )
 
 
@@ -142,7 +146,7 @@ def calibrate(cfg: SynthConfig, catalog: Catalog, panel: Panel | None = None) ->
     )
     intercepts = Intercepts.initial(arrays)
     for it in range(cfg.calibration_iterations):
-        hist = _history((_CALIBRATION_STREAM,), chunk, cfg, catalog, intercepts)
+        hist = _history((_CALIBRATION_STREAM,), chunk, cfg, catalog, intercepts, ())
         intercepts = solve_intercepts(
             hist.ref_regimen,
             hist.ref_resp_off,
@@ -211,8 +215,11 @@ _PATIENT_COLUMNS = [
 ]
 
 
-def _truth_schema(categories: list[str], pgx: bool = False) -> pa.Schema:
-    from precision_onco.synth.history import GUIDELINE_ENDPOINTS
+def _truth_schema(
+    categories: list[str], pgx: bool = False, guideline_endpoints: Sequence[str] = ()
+) -> pa.Schema:
+    """The ground truth's columns; with ``pgx``, the dose columns and the truth at the
+    guideline dose of each of ``guideline_endpoints`` the simulator models."""
 
     fields = [
         pa.field("patient_key", pa.string()),
@@ -230,7 +237,8 @@ def _truth_schema(categories: list[str], pgx: bool = False) -> pa.Schema:
             pa.field("guideline_dose", pa.float64()),
             *(
                 pa.field(f"p_{ep}_at_guideline_dose", pa.float64())
-                for ep in GUIDELINE_ENDPOINTS
+                for ep in guideline_endpoints
+                # the simulator's outcomes: response, any grade >= 3 AE, one per category
                 if ep in ("response", "ae_grade3") or ep[3:-7] in categories
             ),
         ]
@@ -273,6 +281,7 @@ class _ChunkContext:
     intercepts: Intercepts
     key: bytes
     vcf_dir: Path
+    guideline_endpoints: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -295,7 +304,7 @@ def _chunk_files(k: int, ctx: _ChunkContext) -> _ChunkOut:
     first = k * scfg.chunk_patients
     n = min(scfg.chunk_patients, scfg.n_patients - first)
     chunk = _simulate_chunk((k,), n, first + 1, scfg, ctx.catalog, ctx.panel)
-    hist = _history((k,), chunk, scfg, ctx.catalog, ctx.intercepts)
+    hist = _history((k,), chunk, scfg, ctx.catalog, ctx.intercepts, ctx.guideline_endpoints)
     p = chunk.patients
     ids = p["patient_id"].to_numpy()
     keys = np.asarray(pseudonymize(ids, ctx.key), dtype=object)
@@ -369,11 +378,12 @@ def synthesize(
     vcf_dir.mkdir()
     maf = MafWriter(out_dir / RAW_FILES["maf"])
     cats = catalog.toxicity_categories
-    schema = _truth_schema(cats, pgx=scfg.pgx.enabled)
+    guideline = guideline_truth_endpoints(endpoint_roles(cfg.endpoints))
+    schema = _truth_schema(cats, pgx=scfg.pgx.enabled, guideline_endpoints=guideline)
     truth_writer = pq.ParquetWriter(out_dir / RAW_FILES["ground_truth"], schema)
     ref_truth, ref_lines = [], []
     n_chunks = -(-scfg.n_patients // scfg.chunk_patients)
-    ctx = _ChunkContext(scfg, catalog, panel, intercepts, key, vcf_dir)
+    ctx = _ChunkContext(scfg, catalog, panel, intercepts, key, vcf_dir, guideline)
     # chunks are simulated (and their VCFs written) by the workers of ``compute``, each from
     # its own seed; the cohort files are appended here in chunk order
     chunks = (compute or LOCAL).imap(_chunk_files, range(n_chunks), ctx)
