@@ -30,7 +30,7 @@ DEFAULT_PATIENTS = 5000
 
 
 def main() -> None:
-    from precision_onco.config import compose, load_params
+    from precision_onco.config import compose, load_params, outputs
     from precision_onco.features import load_panel
     from precision_onco.report.batch import answers_from_tables, write_patient_reports
     from precision_onco.report.fhir_out.produce import write_cohort_bundles
@@ -44,16 +44,16 @@ def main() -> None:
     if not cfg.catalog.drugs:  # outputs older than the catalog's drug codes: this checkout's
         cfg.catalog = compose([], conf_dir=ROOT / "conf")[1].catalog
         print("catalog: this checkout's conf/catalog (the outputs' params.yaml has no drug codes)")
-    processed, reports = args.root / cfg.paths.processed_dir, args.root / cfg.paths.reports_dir
-    if not (reports / "recommendations.parquet").is_file():
-        raise SystemExit(f"no recommendations under {reports}: run `dvc repro` first")
-    rec = json.loads((reports / "recommender.json").read_text())
+    data = outputs(cfg, root=args.root)
+    if not data.recommendations.is_file():
+        raise SystemExit(f"no {data.recommendations}: run `dvc repro` first")
+    rec = json.loads(data.recommender.read_text())
     tables: dict[str, pd.DataFrame] = {
-        t: pd.read_parquet(processed / f"{t}.parquet") for t in ("patients", "lines", "variants")
+        t: pd.read_parquet(getattr(data, t)) for t in ("patients", "lines", "variants")
     }
     answers = answers_from_tables(
-        pd.read_parquet(reports / "recommendations.parquet"),
-        pd.read_parquet(reports / "recommendations_excluded.parquet"),
+        pd.read_parquet(data.recommendations),
+        pd.read_parquet(data.recommendations_excluded),
         rec.get("provenance", {}),
     )
     total = len(answers)
@@ -62,7 +62,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench_fhir_"))
     html = write_patient_reports(
         answers,
-        features=pd.read_parquet(processed / "features.parquet"),
+        features=pd.read_parquet(data.features),
         **tables,
         catalog=cfg.catalog,
         genes=load_panel(cfg.features, ROOT)["symbol"].tolist(),

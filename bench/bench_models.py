@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    from precision_onco.config import endpoint_roles, load_params
+    from precision_onco.config import endpoint_roles, load_params, outputs
     from precision_onco.features import build_features, load_panel
     from precision_onco.models.evaluate import evaluate
     from precision_onco.models.tracking import log_pipeline_run
@@ -30,8 +30,8 @@ def main() -> None:
 
     logging.basicConfig(level=logging.WARNING)
     cfg = load_params(ROOT / "params.yaml")
-    processed = ROOT / cfg.paths.processed_dir
-    if not (processed / "lines.parquet").is_file():
+    files = outputs(cfg, root=ROOT)
+    if not files.lines.is_file():
         sys.exit("no ingested cohort: run `dvc repro ingest` first")
     tmp = Path(tempfile.mkdtemp(prefix="bench_models_"))
     cfg = dataclasses.replace(
@@ -42,9 +42,7 @@ def main() -> None:
     )
     times: dict[str, float] = {}
     t0 = time.perf_counter()
-    tables = {
-        t: pd.read_parquet(processed / f"{t}.parquet") for t in ("patients", "lines", "variants")
-    }
+    tables = {t: pd.read_parquet(getattr(files, t)) for t in ("patients", "lines", "variants")}
     feats = build_features(
         tables["patients"],
         tables["lines"],
@@ -59,7 +57,7 @@ def main() -> None:
     res = train_all(cfg, feats, tables["lines"])
     times["train"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    truth_file = ROOT / cfg.paths.raw_dir / "ground_truth.parquet"
+    truth_file = files.ground_truth
     truth = pd.read_parquet(truth_file) if truth_file.is_file() else None
     metrics, curves = evaluate(
         cfg, res.predictions, tables["lines"], tables["patients"], ground_truth=truth

@@ -53,7 +53,7 @@ def _replicate(problem, rng):
 
 
 def main() -> None:
-    from precision_onco.config import load_params
+    from precision_onco.config import load_params, outputs
     from precision_onco.models.fit import load_models
     from precision_onco.policy.evaluate import evaluate_policies
     from precision_onco.policy.study import estimator_settings, prepare_study
@@ -63,21 +63,19 @@ def main() -> None:
     n_rep = int(args[args.index("--replicates") + 1]) if "--replicates" in args else 100
     n_boot = int(args[args.index("--bootstrap") + 1]) if "--bootstrap" in args else 500
     cfg = load_params(ROOT / "params.yaml")
-    processed, reports = ROOT / cfg.paths.processed_dir, ROOT / cfg.paths.reports_dir
-    truth_file = ROOT / cfg.paths.raw_dir / "ground_truth.parquet"
-    if not truth_file.is_file() or not (reports / "predictions.parquet").is_file():
+    files = outputs(cfg, root=ROOT)
+    truth_file = files.ground_truth
+    if not truth_file.is_file() or not files.predictions.is_file():
         sys.exit("needs the synthetic cohort's outputs: run `dvc repro` first")
-    models = load_models(ROOT / cfg.paths.models_dir)
-    tables = {
-        t: pd.read_parquet(processed / f"{t}.parquet") for t in ("features", "patients", "lines")
-    }
+    models = load_models(files.models)
+    tables = {t: pd.read_parquet(getattr(files, t)) for t in ("features", "patients", "lines")}
     t0 = time.perf_counter()
     inputs = prepare_study(
         cfg,
         tables["features"],
         tables["patients"],
         tables["lines"],
-        pd.read_parquet(reports / "predictions.parquet"),
+        pd.read_parquet(files.predictions),
         models,
         load_presets(ROOT / "conf" / "recommend", cfg.recommend),
         truth=pd.read_parquet(truth_file),

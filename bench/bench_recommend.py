@@ -93,7 +93,7 @@ def _post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
 def main() -> None:
     import mlflow
 
-    from precision_onco.config import load_params
+    from precision_onco.config import load_params, outputs
     from precision_onco.recommend.inputs import new_patient_payload
     from precision_onco.recommend.patient import parse_payload
     from precision_onco.recommend.table import recommendations
@@ -101,8 +101,8 @@ def main() -> None:
     logging.basicConfig(level=logging.ERROR)
     os.chdir(ROOT)
     cfg = load_params(ROOT / "params.yaml")
-    processed, reports = ROOT / cfg.paths.processed_dir, ROOT / cfg.paths.reports_dir
-    if not (reports / "recommender.json").is_file():
+    files = outputs(cfg, root=ROOT)
+    if not files.recommender.is_file():
         sys.exit("no recommender: run `dvc repro` first")
     results: dict[str, Any] = {}
 
@@ -117,12 +117,12 @@ def main() -> None:
     print(f"champion recommender loaded in {results['load_s']:.2f} s ({uri})")
 
     # ------------------------------------------------------------------ batch
-    features = pd.read_parquet(processed / "features.parquet")
-    held = pd.read_parquet(reports / "predictions.parquet")[["patient_key", "line_number"]]
+    features = pd.read_parquet(files.features)
+    held = pd.read_parquet(files.predictions)[["patient_key", "line_number"]]
     rows = features.merge(held, on=["patient_key", "line_number"])
-    patients = pd.read_parquet(processed / "patients.parquet")
-    lines = pd.read_parquet(processed / "lines.parquet")
-    variants = pd.read_parquet(processed / "variants.parquet")
+    patients = pd.read_parquet(files.patients)
+    lines = pd.read_parquet(files.lines)
+    variants = pd.read_parquet(files.variants)
     recommender.set_threads(-1)
     best = float("inf")
     for _ in range(2):

@@ -22,26 +22,25 @@ OUT = ROOT / "bench" / "results" / "report.json"
 
 
 def main() -> None:
-    from precision_onco.config import load_params
+    from precision_onco.config import load_params, outputs
     from precision_onco.features import load_panel
     from precision_onco.report.batch import answers_from_tables, write_patient_reports
     from precision_onco.report.pdf import html_to_pdf
 
     cfg = load_params(ROOT / "params.yaml")
-    processed, reports = ROOT / cfg.paths.processed_dir, ROOT / cfg.paths.reports_dir
-    if not (reports / "recommender.json").is_file():
+    where = outputs(cfg, root=ROOT)
+    if not where.recommender.is_file():
         sys.exit("no recommendations: run `dvc repro` first")
     n_pdf = int(sys.argv[sys.argv.index("--pdf") + 1]) if "--pdf" in sys.argv else 20
-    rec = json.loads((reports / "recommender.json").read_text())
+    rec = json.loads(where.recommender.read_text())
     tables = {
-        t: pd.read_parquet(processed / f"{t}.parquet")
-        for t in ("features", "patients", "lines", "variants")
+        t: pd.read_parquet(getattr(where, t)) for t in ("features", "patients", "lines", "variants")
     }
     genes = load_panel(cfg.features, ROOT)["symbol"].tolist()
     t0 = time.perf_counter()
     answers = answers_from_tables(
-        pd.read_parquet(reports / "recommendations.parquet"),
-        pd.read_parquet(reports / "recommendations_excluded.parquet"),
+        pd.read_parquet(where.recommendations),
+        pd.read_parquet(where.recommendations_excluded),
         rec.get("provenance", {}),
     )
     prep = time.perf_counter() - t0

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from precision_onco.compute import compute_session
-from precision_onco.config import Config, endpoint_roles
+from precision_onco.config import Config, endpoint_roles, outputs
 from precision_onco.features import candidate_features
 from precision_onco.models.evaluate import evaluate, sample_size
 from precision_onco.models.fit import load_models
@@ -62,12 +62,12 @@ def model_card(
 
 
 def main(cfg: Config) -> None:
-    processed, reports = Path(cfg.paths.processed_dir), Path(cfg.paths.reports_dir)
-    lines = pd.read_parquet(processed / "lines.parquet")
-    patients = pd.read_parquet(processed / "patients.parquet")
-    predictions = pd.read_parquet(reports / "predictions.parquet")
-    cv = pd.read_parquet(Path(cfg.paths.interim_dir) / "cv_predictions.parquet")
-    truth_file = Path(cfg.paths.raw_dir) / "ground_truth.parquet"
+    files = outputs(cfg)
+    lines = pd.read_parquet(files.lines)
+    patients = pd.read_parquet(files.patients)
+    predictions = pd.read_parquet(files.predictions)
+    cv = pd.read_parquet(files.cv_predictions)
+    truth_file = files.ground_truth
     truth = pd.read_parquet(truth_file) if cfg.cohort.synthetic and truth_file.is_file() else None
     with compute_session(cfg.compute, stage="evaluate") as compute:
         metrics, curves = evaluate(
@@ -79,8 +79,7 @@ def main(cfg: Config) -> None:
             cv_predictions=cv if len(cv.columns) > 2 else None,
             compute=compute,
         )
-    models_dir = Path(cfg.paths.models_dir)
-    manifest = json.loads((models_dir / "manifest.json").read_text())
+    manifest = json.loads(files.model_manifest.read_text())
     metrics = {"cohort": cfg.cohort.name, "synthetic": cfg.cohort.synthetic, **metrics}
     metrics["sample_size"] = sample_size(cfg, manifest, metrics)
     metrics["skipped_endpoints"] = manifest.get("skipped_endpoints", {})
@@ -89,7 +88,7 @@ def main(cfg: Config) -> None:
     for s in metrics["sample_size"].values():
         if s["small"]:
             log.warning("%s", s["reason"])
-    policy_file = reports / "policy.json"
+    policy_file = files.policy
     policy = json.loads(policy_file.read_text()) if policy_file.is_file() else None
     if policy and policy.get("policies"):
         metrics["policy"] = {k: v for k, v in policy.items() if k != "pgx_dosing"}
@@ -109,14 +108,14 @@ def main(cfg: Config) -> None:
     }
     if policy and policy.get("pgx_dosing"):
         metrics["pgx"]["dosing"] = policy["pgx_dosing"]
-    plots = reports / "plots"
+    plots = files.plots
     plots.mkdir(parents=True, exist_ok=True)
     for old in plots.glob("*.csv"):
         old.unlink()
     for ep, tables in curves.items():
         for name, df in tables.items():
             df.to_csv(plots / f"{name}_{ep}.csv", index=False)
-    (reports / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    files.metrics.write_text(json.dumps(metrics, indent=2) + "\n")
     for ep, res in metrics.items():
         if isinstance(res, dict) and "overall" in res:
             o = res["overall"]
@@ -132,9 +131,9 @@ def main(cfg: Config) -> None:
                 if "bayes_optimal_auc" in res
                 else "",
             )
-    models = load_models(models_dir)
-    features = pd.read_parquet(processed / "features.parquet")
-    card = reports / "model_card.html"
+    models = load_models(files.models)
+    features = pd.read_parquet(files.features)
+    card = files.model_card
     card.write_text(
         model_card(
             cfg,
@@ -170,7 +169,7 @@ def main(cfg: Config) -> None:
             params_file=Path("params.yaml"),
             artifacts={"model_card": card, **extra},
         )
-    (reports / "registry.json").write_text(json.dumps(decisions, indent=2) + "\n")
+    files.registry.write_text(json.dumps(decisions, indent=2) + "\n")
 
 
 if __name__ == "__main__":

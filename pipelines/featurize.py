@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from precision_onco.config import Config
+from precision_onco.config import Config, outputs
 from precision_onco.features import build_features, load_panel, undeclared_numeric
 from precision_onco.stage import run_stage
 
@@ -16,10 +16,8 @@ log = logging.getLogger("pipelines.featurize")
 
 
 def main(cfg: Config) -> None:
-    processed = Path(cfg.paths.processed_dir)
-    tables = {
-        t: pd.read_parquet(processed / f"{t}.parquet") for t in ("patients", "lines", "variants")
-    }
+    files = outputs(cfg)
+    tables = {t: pd.read_parquet(getattr(files, t)) for t in ("patients", "lines", "variants")}
     features = build_features(
         tables["patients"],
         tables["lines"],
@@ -29,7 +27,7 @@ def main(cfg: Config) -> None:
         panel=load_panel(cfg.features, Path.cwd()),
         endpoint_columns=[e.column for e in cfg.endpoints.values()],
     )
-    features.to_parquet(processed / "features.parquet", index=False)
+    features.to_parquet(files.features, index=False)
     log.info(
         "%d lines x %d features: %s",
         len(features),

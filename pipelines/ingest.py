@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 import sys
-from pathlib import Path
 
 from precision_onco.compute import compute_session
-from precision_onco.config import Config
+from precision_onco.config import Config, outputs
 from precision_onco.ingest.cohort import ingest_cohort
 from precision_onco.ingest.write import write_outputs
 from precision_onco.stage import run_stage
@@ -18,7 +17,7 @@ log = logging.getLogger("pipelines.ingest")
 def main(cfg: Config) -> None:
     with compute_session(cfg.compute, stage="ingest") as compute:
         tables = ingest_cohort(cfg, compute=compute)
-    write_outputs(tables, Path(cfg.paths.processed_dir), Path(cfg.paths.reports_dir))
+    write_outputs(tables, outputs(cfg))
     s = tables.summary()
     for kind, k in s["by_kind"].items():
         log.info(

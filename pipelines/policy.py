@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from precision_onco.config import Config, endpoint_roles
+from precision_onco.config import Config, endpoint_roles, outputs
 from precision_onco.models.fit import load_models
 from precision_onco.models.train import train_all
 from precision_onco.policy.pgx_dose import held_out_dosing
@@ -51,8 +51,8 @@ def _alternative(
 
 
 def main(cfg: Config) -> None:
-    processed, reports = Path(cfg.paths.processed_dir), Path(cfg.paths.reports_dir)
-    out = reports / "policy.json"
+    files = outputs(cfg)
+    out = files.policy
     if not cfg.policy.enabled:
         out.write_text(
             json.dumps(
@@ -61,16 +61,16 @@ def main(cfg: Config) -> None:
             + "\n"
         )
         return
-    features = pd.read_parquet(processed / "features.parquet")
-    lines = pd.read_parquet(processed / "lines.parquet")
+    features = pd.read_parquet(files.features)
+    lines = pd.read_parquet(files.lines)
     why = policy_skip_reason(features, cfg.catalog)
     if why:
         log.warning("policy study skipped: %s", why)
         out.write_text(json.dumps({"enabled": True, "skipped": why}, indent=2) + "\n")
         return
-    models = load_models(Path(cfg.paths.models_dir))
+    models = load_models(files.models)
     presets = load_presets(Path("conf/recommend"), cfg.recommend)
-    truth_file = Path(cfg.paths.raw_dir) / "ground_truth.parquet"
+    truth_file = files.ground_truth
     truth = pd.read_parquet(truth_file) if cfg.cohort.synthetic and truth_file.is_file() else None
     t0 = time.perf_counter()
     alternative = None
@@ -84,9 +84,9 @@ def main(cfg: Config) -> None:
     result = policy_study(
         cfg,
         features,
-        pd.read_parquet(processed / "patients.parquet"),
+        pd.read_parquet(files.patients),
         lines,
-        pd.read_parquet(reports / "predictions.parquet"),
+        pd.read_parquet(files.predictions),
         models,
         presets,
         truth=truth,
@@ -95,9 +95,9 @@ def main(cfg: Config) -> None:
     if truth is not None:  # pharmacogenomics (issue 17): recommended vs observed dosing
         result["pgx_dosing"] = held_out_dosing(
             features,
-            pd.read_parquet(processed / "patients.parquet"),
+            pd.read_parquet(files.patients),
             lines,
-            pd.read_parquet(reports / "predictions.parquet"),
+            pd.read_parquet(files.predictions),
             models,
             cfg.catalog,
             cfg.recommend,

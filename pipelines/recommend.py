@@ -19,7 +19,7 @@ import pandas as pd
 
 from precision_onco import __version__
 from precision_onco.compute import compute_session
-from precision_onco.config import Config
+from precision_onco.config import Config, outputs
 from precision_onco.models.fit import load_models
 from precision_onco.recommend.partitioned import recommend_by_partition
 from precision_onco.recommend.pyfunc import log_recommender
@@ -34,11 +34,11 @@ def _sha(path: Path) -> str:
 
 
 def main(cfg: Config) -> None:
-    processed, reports = Path(cfg.paths.processed_dir), Path(cfg.paths.reports_dir)
-    features = pd.read_parquet(processed / "features.parquet")
-    held = pd.read_parquet(reports / "predictions.parquet")[["patient_key", "line_number"]]
+    files = outputs(cfg)
+    features = pd.read_parquet(files.features)
+    held = pd.read_parquet(files.predictions)[["patient_key", "line_number"]]
     rows = features.merge(held, on=["patient_key", "line_number"])
-    local = load_models(Path(cfg.paths.models_dir))
+    local = load_models(files.models)
     unregistered: str | None = None
     if cfg.tracking.enabled and cfg.tracking.register:
         models, components = champion_models(cfg)
@@ -47,7 +47,7 @@ def main(cfg: Config) -> None:
         # registered for serving
         missing = sorted(set(local) - set(models))
         if missing:
-            decisions = json.loads((reports / "registry.json").read_text())
+            decisions = json.loads(files.registry.read_text())
             why = "; ".join(
                 f"{ep}: {decisions.get(ep, {}).get('reason', 'no champion')}" for ep in missing
             )
@@ -60,7 +60,7 @@ def main(cfg: Config) -> None:
             for ep in missing:
                 models[ep] = local[ep]
                 components[ep] = {
-                    "model": f"{cfg.paths.models_dir}/{ep}.joblib",
+                    "model": str(files.models / f"{ep}.joblib"),
                     "version": None,
                     "alias": None,
                     "cohort": cfg.cohort.name,
@@ -69,7 +69,7 @@ def main(cfg: Config) -> None:
     else:
         models = local
         components = {
-            ep: {"model": f"{cfg.paths.models_dir}/{ep}.joblib", "version": None} for ep in models
+            ep: {"model": str(files.models / f"{ep}.joblib"), "version": None} for ep in models
         }
     provenance = {
         "components": components,
@@ -77,7 +77,7 @@ def main(cfg: Config) -> None:
         "package_version": __version__,
         "cohort": cfg.cohort.name,
         "config_sha256": _sha(Path("params.yaml")),
-        "data_sha256": _sha(processed / "features.parquet"),
+        "data_sha256": _sha(files.features),
         "built": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     recommender = recommender_from(models, cfg, root=Path.cwd(), provenance=provenance)
@@ -92,20 +92,20 @@ def main(cfg: Config) -> None:
     with compute_session(cfg.compute, stage="recommend") as compute:
         result = recommend_by_partition(
             rows,
-            pd.read_parquet(processed / "patients.parquet"),
-            pd.read_parquet(processed / "lines.parquet"),
+            pd.read_parquet(files.patients),
+            pd.read_parquet(files.lines),
             models,
             cfg.catalog,
             cfg.recommend,
             explain=recommender.explain,
             separate=recommender.separate,
             civic=recommender.civic,
-            variants=pd.read_parquet(processed / "variants.parquet"),
+            variants=pd.read_parquet(files.variants),
             compute=compute,
         )
     secs = time.perf_counter() - t0
-    result.ranked.to_parquet(reports / "recommendations.parquet", index=False)
-    result.excluded.to_parquet(reports / "recommendations_excluded.parquet", index=False)
+    result.ranked.to_parquet(files.recommendations, index=False)
+    result.excluded.to_parquet(files.recommendations_excluded, index=False)
     log.info(
         "%d patient-lines: %d ranked regimens, %d excluded with reasons, %.1f s "
         "(%.0f lines/s, preset %s)",
@@ -123,7 +123,7 @@ def main(cfg: Config) -> None:
     elif unregistered is not None:
         registry["not_registered"] = unregistered
     registry["provenance"] = provenance
-    (reports / "recommender.json").write_text(json.dumps(registry, indent=2) + "\n")
+    files.recommender.write_text(json.dumps(registry, indent=2) + "\n")
 
 
 if __name__ == "__main__":

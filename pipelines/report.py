@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from precision_onco.compute import Compute, compute_session
-from precision_onco.config import Config
+from precision_onco.config import Config, outputs
 from precision_onco.features import load_panel
 from precision_onco.report.batch import answers_from_tables
 from precision_onco.report.fhir_out import load_identifier_map
@@ -30,30 +30,28 @@ def main(cfg: Config) -> None:
 
 
 def _reports(cfg: Config, compute: Compute) -> None:
-    processed, reports = Path(cfg.paths.processed_dir), Path(cfg.paths.reports_dir)
-    rec = json.loads((reports / "recommender.json").read_text(encoding="utf-8"))
+    where = outputs(cfg)
+    rec = json.loads(where.recommender.read_text(encoding="utf-8"))
     provenance = dict(rec.get("provenance", {}))
     if rec.get("not_registered"):
         provenance["not_registered"] = rec["not_registered"]
     if rec.get("model"):
         provenance["recommender"] = {k: rec.get(k) for k in ("model", "version", "run_id")}
     answers = answers_from_tables(
-        pd.read_parquet(reports / "recommendations.parquet"),
-        pd.read_parquet(reports / "recommendations_excluded.parquet"),
+        pd.read_parquet(where.recommendations),
+        pd.read_parquet(where.recommendations_excluded),
         provenance,
     )
     if cfg.report.max_patients is not None:
         answers = dict(list(answers.items())[: cfg.report.max_patients])
-    out = reports / "patients"
+    out = where.patient_reports
     for old in out.glob("*.html") if out.is_dir() else []:
         old.unlink()
-    tables = {
-        t: pd.read_parquet(processed / f"{t}.parquet") for t in ("patients", "lines", "variants")
-    }
+    tables = {t: pd.read_parquet(getattr(where, t)) for t in ("patients", "lines", "variants")}
     t0 = time.perf_counter()
     files = write_reports(
         answers,
-        features=pd.read_parquet(processed / "features.parquet"),
+        features=pd.read_parquet(where.features),
         **tables,
         catalog=cfg.catalog,
         genes=load_panel(cfg.features, Path.cwd())["symbol"].tolist(),

@@ -201,3 +201,77 @@ def test_the_config_walk_follows_the_config_into_the_library() -> None:
     spec = dict(STAGES["evaluate"], params=["evaluation", "endpoints"])
     missing, _ = uncovered_params(spec)
     assert "catalog" in missing and "report.lang" in missing and "tracking" in missing
+
+
+# ------------------------------------------------------------------ the data catalog
+def _dvc_paths(entries: list[Any]) -> list[str]:
+    """The paths of a stage's ``deps``/``outs``/``metrics``/``plots`` (``{path: opts}`` too)."""
+    return [str(next(iter(e))) if isinstance(e, Mapping) else str(e) for e in entries]
+
+
+def _resolve(path: str, params: Mapping[str, Any]) -> str:
+    """``${paths.x}`` replaced by params.yaml's value, as DVC does."""
+    import re
+
+    def value(m: re.Match[str]) -> str:
+        node: Any = params
+        for part in m.group(1).split("."):
+            node = node[part]
+        return str(node)
+
+    return re.sub(r"\$\{([\w.]+)\}", value, path)
+
+
+def catalog_drift(
+    stages: Mapping[str, Mapping[str, Any]], params: Mapping[str, Any], catalog: set[str]
+) -> list[str]:
+    """How ``dvc.yaml`` and the data catalog disagree: a stage output the catalog lacks, a
+    catalog entry no stage writes (nor lies inside a written directory), a data dependency
+    that is no stage's output."""
+    outs: set[str] = set()
+    data_deps: set[str] = set()
+    for spec in stages.values():
+        for key in ("outs", "metrics", "plots"):
+            outs |= {_resolve(p, params) for p in _dvc_paths(spec.get(key, []))}
+        data_deps |= {
+            _resolve(p, params) for p in _dvc_paths(spec.get("deps", [])) if p.startswith("${")
+        }
+    problems = [f"dvc.yaml writes {p}, which the catalog does not name" for p in outs - catalog]
+    problems += [
+        f"the catalog names {p}, which no dvc.yaml stage writes"
+        for p in catalog - outs
+        if not any(Path(o) in Path(p).parents for o in outs)
+    ]
+    problems += [f"dvc.yaml reads {p}, which no stage writes" for p in data_deps - outs]
+    return sorted(problems)
+
+
+def _catalog() -> tuple[dict[str, Any], set[str]]:
+    from precision_onco.config import compose, outputs
+    from precision_onco.synth import RAW_FILES
+
+    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    _, cfg = compose(conf_dir=ROOT / "conf")
+    files = outputs(cfg)
+    named = {str(getattr(files, f)) for f in files.__dataclass_fields__}
+    # the synthesize stage's raw files: the simulator's own layout under paths.raw_dir
+    raw = {f"{cfg.paths.raw_dir}/{name}" for name in RAW_FILES.values()}
+    return params, named | raw
+
+
+def test_dvc_outputs_are_the_data_catalog() -> None:
+    """The stage scripts and benches name their files through precision_onco.config.outputs
+    (conf/paths/default.yaml); dvc.yaml must name the same ones."""
+    params, catalog = _catalog()
+    assert not catalog_drift(_stages(), params, catalog)
+
+
+def test_a_drifted_output_name_is_reported() -> None:
+    params, catalog = _catalog()
+    stages = {k: dict(v) for k, v in _stages().items()}
+    stages["featurize"]["outs"] = ["${paths.processed_dir}/features_v2.parquet"]
+    assert catalog_drift(stages, params, catalog) == [
+        "dvc.yaml reads data/processed/features.parquet, which no stage writes",
+        "dvc.yaml writes data/processed/features_v2.parquet, which the catalog does not name",
+        "the catalog names data/processed/features.parquet, which no dvc.yaml stage writes",
+    ]

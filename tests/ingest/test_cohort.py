@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from precision_onco.config import compose
+from precision_onco.config import compose, outputs
 from precision_onco.ingest.cohort import Redactor, ingest_cohort
 from precision_onco.ingest.contracts import IngestError
 from precision_onco.ingest.write import write_outputs
@@ -69,7 +69,7 @@ def test_tables_are_linked_and_pseudonymized(tables, cohort) -> None:
 
 
 def test_outputs_are_written(tables, tmp_path: Path) -> None:
-    paths = write_outputs(tables, tmp_path / "processed", tmp_path / "reports")
+    paths = write_outputs(tables, outputs(compose(conf_dir=ROOT / "conf")[1], root=tmp_path))
     for name in ("patients", "lines", "variants", "rejects"):
         assert len(pd.read_parquet(paths[name])) == len(getattr(tables, name))
     summary = json.loads(paths["summary"].read_text())

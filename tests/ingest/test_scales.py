@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from precision_onco.config import Config, compose
+from precision_onco.config import Config, compose, outputs
 from precision_onco.config.schema import CoverageConfig, TableInputConfig
 from precision_onco.ingest.cohort import ingest_cohort
 from precision_onco.ingest.contracts import IngestError
@@ -142,12 +142,10 @@ def test_ingest_stage_logs_the_warning(
     df = _table(TMB=lambda s: np.round(np.log2(s), 3))
     df.to_csv(tmp_path / "cohort.csv", index=False)
     cfg = _cfg(tmp_path / "cohort.csv")
-    cfg = dataclasses.replace(
-        cfg,
-        paths=dataclasses.replace(
-            cfg.paths, processed_dir=str(tmp_path / "processed"), reports_dir=str(tmp_path / "r")
-        ),
-    )
+    # the paths as a user overrides them, so that the output catalog (paths.outputs, which
+    # interpolates the directories) follows
+    moved = [f"paths.processed_dir={tmp_path / 'processed'}", f"paths.reports_dir={tmp_path / 'r'}"]
+    cfg = dataclasses.replace(cfg, paths=compose(moved, conf_dir=ROOT / "conf")[1].paths)
     spec = importlib.util.spec_from_file_location("ingest_stage", ROOT / "pipelines/ingest.py")
     assert spec is not None and spec.loader is not None
     stage = importlib.util.module_from_spec(spec)
@@ -269,7 +267,7 @@ def test_written_summary_keeps_the_warnings(tmp_path: Path) -> None:
     path = tmp_path / "cohort.csv"
     _table(Albumin=lambda s: s * 10).to_csv(path, index=False)
     tables = ingest_cohort(_cfg(path), root=tmp_path)
-    write_outputs(tables, tmp_path / "processed", tmp_path / "reports")
+    write_outputs(tables, outputs(_cfg(path), root=tmp_path))
     s = json.loads((tmp_path / "reports/ingest_summary.json").read_text())
     [w] = s["warnings"]
     assert 'cohort.inputs.lines.units.albumin: "g/L->g/dL"' in w

@@ -32,6 +32,7 @@ from omegaconf.errors import (
 )
 
 from precision_onco.config.endpoints import EndpointRoles, endpoint_roles
+from precision_onco.config.outputs import Outputs, outputs
 from precision_onco.config.schema import Config
 from precision_onco.errors import ConfigError
 
@@ -39,10 +40,12 @@ __all__ = [
     "Config",
     "ConfigError",
     "EndpointRoles",
+    "Outputs",
     "compose",
     "endpoint_roles",
     "find_conf_dir",
     "load_params",
+    "outputs",
     "to_yaml",
     "validate",
 ]

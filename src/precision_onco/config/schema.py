@@ -49,6 +49,7 @@ __all__ = [
     "FeaturesConfig",
     "LeakageConfig",
     "LineRangeConfig",
+    "OutputsConfig",
     "PathsConfig",
     "PseudonymizationConfig",
     "RegimenConfig",
@@ -86,14 +87,50 @@ def choices_of(accepted: Any) -> tuple[str, ...]:
 
 # --------------------------------------------------------------------------- paths
 @dataclass
+class OutputsConfig:
+    """The data catalog: every file or directory a stage writes (after ``synthesize``, whose
+    raw files are :data:`precision_onco.synth.RAW_FILES` under ``raw_dir``) and the ground
+    truth it reads, relative to the project root. Set in ``conf/paths/default.yaml`` (from
+    the directories there); read as paths through :func:`precision_onco.config.outputs`.
+    ``tests/test_dvc_deps.py`` checks that ``dvc.yaml`` names the same files. The entries
+    interpolate the directories (``${..reports_dir}/metrics.json``): move a directory in
+    ``conf/`` or by an override (``paths.reports_dir=...``); replacing it in an already
+    validated :class:`Config` leaves the resolved entries where they were.
+    """
+
+    patients: str = MISSING  # canonical tables (ingest)
+    lines: str = MISSING
+    variants: str = MISSING
+    rejects: str = MISSING
+    ingest_summary: str = MISSING
+    ingest_metrics: str = MISSING
+    features: str = MISSING  # featurize
+    models: str = MISSING  # train: <endpoint>.joblib and model_manifest
+    model_manifest: str = MISSING
+    predictions: str = MISSING
+    cv_predictions: str = MISSING
+    policy: str = MISSING  # policy
+    metrics: str = MISSING  # evaluate
+    plots: str = MISSING
+    registry: str = MISSING
+    model_card: str = MISSING
+    recommendations: str = MISSING  # recommend
+    recommendations_excluded: str = MISSING
+    recommender: str = MISSING
+    patient_reports: str = MISSING  # report
+    ground_truth: str = MISSING  # the synthetic cohort's true probabilities (synthesize)
+
+
+@dataclass
 class PathsConfig:
     """Where stages read and write, relative to the project root."""
 
-    raw_dir: str = "data/raw"
-    interim_dir: str = "data/interim"
-    processed_dir: str = "data/processed"
-    reports_dir: str = "reports"
-    models_dir: str = "models"
+    raw_dir: str = MISSING
+    interim_dir: str = MISSING
+    processed_dir: str = MISSING
+    reports_dir: str = MISSING
+    models_dir: str = MISSING
+    outputs: OutputsConfig = field(default_factory=OutputsConfig)
 
 
 # ------------------------------------------------------------------------- catalog

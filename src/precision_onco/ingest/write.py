@@ -8,19 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from precision_onco.config.outputs import Outputs
 from precision_onco.ingest.cohort import CohortTables
 
-__all__ = ["OUTPUT_FILES", "write_outputs"]
-
-#: Files the ``ingest`` stage writes, relative to paths.processed_dir / paths.reports_dir.
-OUTPUT_FILES = {
-    "patients": "patients.parquet",
-    "lines": "lines.parquet",
-    "variants": "variants.parquet",
-    "rejects": "rejects.parquet",
-    "summary": "ingest_summary.json",
-    "metrics": "ingest_metrics.json",
-}
+__all__ = ["write_outputs"]
 
 
 def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
@@ -29,16 +20,17 @@ def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def write_outputs(tables: CohortTables, processed_dir: Path, reports_dir: Path) -> dict[str, Path]:
-    """Write the four tables, ``ingest_summary.json`` and its totals; return their paths."""
-    processed_dir.mkdir(parents=True, exist_ok=True)
-    reports_dir.mkdir(parents=True, exist_ok=True)
+def write_outputs(tables: CohortTables, files: Outputs) -> dict[str, Path]:
+    """Write the four tables, the ingest summary and its totals where the catalog ``files``
+    (:func:`precision_onco.config.outputs`) says; return their paths."""
     out = {}
     for name in ("patients", "lines", "variants", "rejects"):
-        p = processed_dir / OUTPUT_FILES[name]
+        p = getattr(files, name)
+        p.parent.mkdir(parents=True, exist_ok=True)
         _atomic_parquet(getattr(tables, name), p)
         out[name] = p
-    s = reports_dir / OUTPUT_FILES["summary"]
+    s = files.ingest_summary
+    s.parent.mkdir(parents=True, exist_ok=True)
     summary = tables.summary()
     s.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
     out["summary"] = s
@@ -48,7 +40,8 @@ def write_outputs(tables: CohortTables, processed_dir: Path, reports_dir: Path) 
         "rejected_by_reason": summary["rejected_by_reason"],
         "warnings": len(summary["warnings"]),
     }
-    m = reports_dir / OUTPUT_FILES["metrics"]
+    m = files.ingest_metrics
+    m.parent.mkdir(parents=True, exist_ok=True)
     m.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     out["metrics"] = m
     return out
