@@ -143,3 +143,91 @@ def test_shared_values_are_interpolated_not_copied() -> None:
     assert cfg.cohort.data_cutoff == "2024-01-01"
     raw = yaml.safe_load((CONF / "features" / "default.yaml").read_text(encoding="utf-8"))
     assert raw["panel_size_mb"] == "${synth.panel_size_mb}"
+
+
+# ------------------------------------------------------------ one default per value
+#: Groups whose schema keeps its defaults although conf/ repeats them, and why. Anything
+#: else conf/ sets is ``???`` in the schema (one default, in conf/).
+KEPT_SCHEMA_DEFAULTS = {
+    # conf/model/logistic.yaml sets only the keys of a scikit-learn model: the LightGBM
+    # keys (early_stopping_rounds, max_rounds, ...) come from the schema there
+    "model": "conf/model/logistic.yaml relies on them",
+    # built in code without conf: SplitConfig(method=...) (tests/models), ComputeConfig()
+    # (tests/compute, the CLI's local default), ServeConfig() (the CLI without params.yaml),
+    # RecommendConfig(weights=...) (tests/recommend, tests/report)
+    "split": "SplitConfig built in code",
+    "compute": "ComputeConfig built in code",
+    "serve": "ServeConfig built in code (cli serve without a config)",
+    "recommend": "RecommendConfig built in code",
+}
+
+
+def _schema_defaults_repeated_in_conf() -> list[str]:
+    """``group.key`` of every schema field with a default (not ``???``) that the group's
+    default conf file sets to the same value."""
+    import dataclasses
+    import typing
+
+    from omegaconf import MISSING
+
+    from precision_onco.config.schema import Config
+
+    chosen = {}
+    for line in yaml.safe_load((CONF / "config.yaml").read_text())["defaults"]:
+        if isinstance(line, dict):
+            ((group, name),) = line.items()
+            if not group.startswith("optional") and name is not None:
+                chosen[group] = name
+    hints = typing.get_type_hints(Config)
+    found: list[str] = []
+
+    def walk(cls: Any, data: dict, prefix: str) -> None:
+        types = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if f.name not in data:
+                continue
+            if dataclasses.is_dataclass(types[f.name]) and isinstance(data[f.name], dict):
+                walk(types[f.name], data[f.name], f"{prefix}{f.name}.")
+                continue
+            if f.default is not dataclasses.MISSING:
+                default = f.default
+            elif f.default_factory is not dataclasses.MISSING:
+                default = f.default_factory()
+            else:
+                continue
+            if default != MISSING and default == data[f.name]:
+                found.append(f"{prefix}{f.name}")
+
+    for group, name in chosen.items():
+        if dataclasses.is_dataclass(hints[group]):
+            data = yaml.safe_load((CONF / group / f"{name}.yaml").read_text()) or {}
+            walk(hints[group], data, f"{group}.")
+    return found
+
+
+def test_a_value_conf_sets_has_no_second_default_in_the_schema() -> None:
+    repeated = [
+        k
+        for k in _schema_defaults_repeated_in_conf()
+        if k.split(".")[0] not in KEPT_SCHEMA_DEFAULTS
+    ]
+    assert not repeated, (
+        f"schema defaults repeated in conf/ (make them MISSING in config/schema.py): {repeated}"
+    )
+    # the walk sees the kept groups' repetitions (it would see new ones too)
+    assert {k.split(".")[0] for k in _schema_defaults_repeated_in_conf()} == set(
+        KEPT_SCHEMA_DEFAULTS
+    )
+
+
+def test_a_group_that_drops_a_key_conf_owns_fails_at_composition(tmp_path: Path) -> None:
+    import shutil
+
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF, conf)
+    text = (conf / "evaluation" / "default.yaml").read_text()
+    (conf / "evaluation" / "default.yaml").write_text(
+        "\n".join(ln for ln in text.splitlines() if not ln.startswith("min_events:"))
+    )
+    with pytest.raises(ConfigError, match=r"evaluation\.min_events.*\?\?\?"):
+        compose(conf_dir=conf)

@@ -75,8 +75,8 @@ EndpointRole = Literal["efficacy", "any_severe_ae", "other"]
 
 def choice(default: str, accepted: Any) -> Any:
     """A ``str`` field whose value must be one of the Literal ``accepted`` (checked by
-    :func:`precision_onco.config.validate`)."""
-    assert default in get_args(accepted), (default, accepted)
+    :func:`precision_onco.config.validate`); ``default`` may be ``MISSING`` (``conf/`` sets it)."""
+    assert default == MISSING or default in get_args(accepted), (default, accepted)
     return field(default=default, metadata={"choices": accepted})
 
 
@@ -252,7 +252,7 @@ class CatalogConfig:
             "combination",
         ]
     )
-    no_rechallenge: bool = True
+    no_rechallenge: bool = MISSING
     biomarkers: Dict[str, BiomarkerConfig] = field(default_factory=dict)
     regimens: List[RegimenConfig] = MISSING
     # names and medication codes of the regimens' drugs, and names of the cancer types
@@ -269,27 +269,27 @@ class EffectsConfig:
     See ``docs/synthetic_cohort.md`` for the model they enter.
     """
 
-    response_per_extra_line: float = -0.35
-    response_ecog2: float = -0.55
-    response_ecog3: float = -1.1
-    response_per_albumin_gdl: float = 0.55
-    response_per_log_nlr: float = -0.35
-    io_per_log2_tmb: float = 0.30
-    io_pdl1_high: float = 0.55
-    io_pdl1_low: float = 0.15
-    io_msi_high: float = 1.2
-    io_stk11: float = -0.75
-    io_keap1: float = -0.5
-    io_egfr_driver: float = -1.1
-    io_prior_io: float = -0.9
-    targeted_without_biomarker_logor: float = -3.0
-    anti_egfr_in_ras_braf_mutant: float = -1.4
-    same_class_rechallenge: float = -0.4
-    tox_per_decade_over_60: float = 0.18
-    tox_ecog2: float = 0.35
-    tox_per_albumin_gdl: float = -0.35
-    tox_platinum_per_10_crcl_below_60: float = 0.12
-    tox_prior_grade3: float = 0.3
+    response_per_extra_line: float = MISSING
+    response_ecog2: float = MISSING
+    response_ecog3: float = MISSING
+    response_per_albumin_gdl: float = MISSING
+    response_per_log_nlr: float = MISSING
+    io_per_log2_tmb: float = MISSING
+    io_pdl1_high: float = MISSING
+    io_pdl1_low: float = MISSING
+    io_msi_high: float = MISSING
+    io_stk11: float = MISSING
+    io_keap1: float = MISSING
+    io_egfr_driver: float = MISSING
+    io_prior_io: float = MISSING
+    targeted_without_biomarker_logor: float = MISSING
+    anti_egfr_in_ras_braf_mutant: float = MISSING
+    same_class_rechallenge: float = MISSING
+    tox_per_decade_over_60: float = MISSING
+    tox_ecog2: float = MISSING
+    tox_per_albumin_gdl: float = MISSING
+    tox_platinum_per_10_crcl_below_60: float = MISSING
+    tox_prior_grade3: float = MISSING
 
 
 @dataclass
@@ -303,59 +303,59 @@ class SynthPgxConfig:
     relative risks of ``pgx_definitions.yaml`` (Meulendijks 2015) at full dose.
     """
 
-    enabled: bool = True
+    enabled: bool = MISSING
     # carrier frequency of each DPYD allele (name as in pgx_definitions.yaml)
     dpyd_carrier_frequency: Dict[str, float] = field(default_factory=dict)
     # UGT1A1 allele frequencies (name as in pgx_definitions.yaml); *1 is the rest
     ugt1a1_allele_frequency: Dict[str, float] = field(default_factory=dict)
     # median plasma uracil (ng/mL) by DPYD activity score, and the log-scale spread
     uracil_median_by_activity: Dict[str, float] = field(default_factory=dict)
-    uracil_log_sd: float = 0.35
-    uracil_measurement_log_sd: float = 0.12
+    uracil_log_sd: float = MISSING
+    uracil_measurement_log_sd: float = MISSING
     # share of lines with a fluoropyrimidine option whose uracil is measured at line start
-    uracil_measured: float = 0.9
+    uracil_measured: float = MISSING
     # share of patients whose germline DPYD/UGT1A1 result is reported to the clinician
-    genotype_reported: float = 0.3
+    genotype_reported: float = MISSING
     # practice: known complete deficiency -> fluoropyrimidines avoided with this probability
-    practice_avoid_known_deficient: float = 0.9
+    practice_avoid_known_deficient: float = MISSING
     # practice: known partial deficiency -> starting dose reduced with this probability
-    practice_reduce_known_partial: float = 0.65
+    practice_reduce_known_partial: float = MISSING
     # practice: known UGT1A1 poor metaboliser -> irinotecan regimen reduced to 70 %
-    practice_reduce_ugt1a1_poor: float = 0.5
+    practice_reduce_ugt1a1_poor: float = MISSING
     # practice: frail patients (ECOG >= 2 or age >= 75) get chemotherapy at 80 %
-    practice_reduce_frail: float = 0.25
+    practice_reduce_frail: float = MISSING
     # toxicity log-odds per log relative exposure (every category of the regimen)
-    tox_per_log_dose: float = 0.8
+    tox_per_log_dose: float = MISSING
     # response log-odds per log relative exposure below 1 (cytotoxic regimens)
-    response_per_log_exposure: float = 0.4
+    response_per_log_exposure: float = MISSING
     # relative risk of grade >= 3 hematologic / GI toxicity of irinotecan regimens at full
     # dose for UGT1A1 poor metabolisers (a simulator assumption, see the docs)
-    ugt1a1_poor_relative_risk: float = 2.0
+    ugt1a1_poor_relative_risk: float = MISSING
     # combined relative risk of two DPYD variant alleles (a simulator assumption)
-    dpyd_two_variant_relative_risk: float = 8.0
+    dpyd_two_variant_relative_risk: float = MISSING
 
 
 @dataclass
 class SynthConfig:
     """Synthetic cohort simulator settings (the ``synthesize`` stage)."""
 
-    seed: int = 20240601
-    n_patients: int = 5000
+    seed: int = MISSING
+    n_patients: int = MISSING
     # shares per cancer type; the default mix lives in conf/synth/default.yaml (a schema
     # default would be merged into, so a user could never drop a cancer type)
     cancer_mix: Dict[str, float] = field(default_factory=dict)
-    max_lines: int = 4
-    diagnosis_start: str = "2016-01-01"
-    diagnosis_end: str = "2024-06-30"
-    data_cutoff: str = "2025-06-30"
-    panel_size_mb: float = 1.2
-    chunk_patients: int = 2000
-    calibration_patients: int = 20000
-    calibration_iterations: int = 4
-    choice_temperature: float = 0.8
-    guideline_adherence: float = 2.0
-    frailty_aversion: float = 2.5
-    patient_id_prefix: str = "PT"
+    max_lines: int = MISSING
+    diagnosis_start: str = MISSING
+    diagnosis_end: str = MISSING
+    data_cutoff: str = MISSING
+    panel_size_mb: float = MISSING
+    chunk_patients: int = MISSING
+    calibration_patients: int = MISSING
+    calibration_iterations: int = MISSING
+    choice_temperature: float = MISSING
+    guideline_adherence: float = MISSING
+    frailty_aversion: float = MISSING
+    patient_id_prefix: str = MISSING
     effects: EffectsConfig = field(default_factory=EffectsConfig)
     pgx: SynthPgxConfig = field(default_factory=SynthPgxConfig)
 
@@ -547,11 +547,11 @@ class LeakageConfig:
     ``enabled: false`` switches the guard off (also recorded).
     """
 
-    enabled: bool = True
-    max_single_auc: float = 0.95
-    max_model_auc: float = 0.98
+    enabled: bool = MISSING
+    max_single_auc: float = MISSING
+    max_model_auc: float = MISSING
     name_patterns: List[str] = field(default_factory=list)
-    allow: List[str] = field(default_factory=list)
+    allow: List[str] = MISSING
 
 
 @dataclass
@@ -560,7 +560,7 @@ class FeaturesConfig:
 
     # Genes with an alteration indicator: a TSV with a `symbol` column (and optionally
     # `pathway`), relative to the project root; null = the package's default panel.
-    panel_file: Optional[str] = None
+    panel_file: Optional[str] = MISSING
     panel_size_mb: float = 1.2  # for TMB: non-synonymous variants per Mb of panel
     # Consequences counted as protein-altering (Sequence Ontology terms).
     nonsynonymous: List[str] = field(
@@ -578,13 +578,13 @@ class FeaturesConfig:
             "feature_amplification",
         ]
     )
-    min_vaf: float = 0.02  # calls below this allele fraction are ignored
+    min_vaf: float = MISSING  # calls below this allele fraction are ignored
     # Model inputs are the canonical features (docs/ingest.md) plus the columns declared
     # here: numeric columns of the lines or patients table, by their name after mapping.
     # Nothing else of a table becomes an input.
-    extra: List[str] = field(default_factory=list)
+    extra: List[str] = MISSING
     # Canonical features to leave out.
-    exclude: List[str] = field(default_factory=list)
+    exclude: List[str] = MISSING
     leakage: LeakageConfig = field(default_factory=lambda: LeakageConfig())
 
 
@@ -652,30 +652,30 @@ class EvaluationConfig:
     model card leads with the cross-validated figures (when ``split.cv_folds`` > 1).
     """
 
-    bootstrap: int = 200
-    calibration_bins: int = 10
-    min_subgroup_rows: int = 50
-    seed: int = 11
-    min_events_per_input: float = 10.0
-    min_events: int = 100
-    min_test_events: int = 100
-    promote_small: bool = False
+    bootstrap: int = MISSING
+    calibration_bins: int = MISSING
+    min_subgroup_rows: int = MISSING
+    seed: int = MISSING
+    min_events_per_input: float = MISSING
+    min_events: int = MISSING
+    min_test_events: int = MISSING
+    promote_small: bool = MISSING
 
 
 @dataclass
 class TrackingConfig:
     """MLflow tracking and the model registry."""
 
-    enabled: bool = True
-    uri: str = "sqlite:///mlruns.db"
-    artifact_location: str = "mlartifacts"
-    experiment: str = "precision_onco"
-    register: bool = True
-    model_prefix: str = "precision_onco"
+    enabled: bool = MISSING
+    uri: str = MISSING
+    artifact_location: str = MISSING
+    experiment: str = MISSING
+    register: bool = MISSING
+    model_prefix: str = MISSING
     # The champion alias moves to a new version only if it is not worse than the current
     # champion by more than this on any gate metric (AUC: lower is worse; Brier: higher).
-    tolerance: float = 0.005
-    gate_metrics: List[str] = field(default_factory=lambda: ["auc", "brier"])
+    tolerance: float = MISSING
+    gate_metrics: List[str] = MISSING
 
 
 @dataclass
@@ -736,35 +736,35 @@ class PropensityConfig:
 class PolicyConfig:
     """Off-policy evaluation of the recommender against practice, guideline, random, oracle."""
 
-    enabled: bool = True
-    clip: float = 0.01  # propensity floor of the inverse weights
-    low_propensity: float = 0.05  # overlap diagnostic: choices practice made this rarely
-    bootstrap: int = 500  # patient bootstrap resamples for every CI
-    level: float = 0.95
-    seed: int = 13
-    n_jobs: int = -1  # LightGBM threads for the propensity model
+    enabled: bool = MISSING
+    clip: float = MISSING  # propensity floor of the inverse weights
+    low_propensity: float = MISSING  # overlap diagnostic: choices practice made this rarely
+    bootstrap: int = MISSING  # patient bootstrap resamples for every CI
+    level: float = MISSING
+    seed: int = MISSING
+    n_jobs: int = MISSING  # LightGBM threads for the propensity model
     # also train the endpoint models the other way (naive vs propensity-weighted) and
     # compare their recommendations side by side
-    compare_training: bool = True
+    compare_training: bool = MISSING
 
 
 @dataclass
 class ReportConfig:
     """Patient reports: language (``en`` or ``fr``), PDF through headless Chromium."""
 
-    lang: str = choice("en", ReportLang)
-    pdf: bool = False
-    chromium: str = "chromium"  # the browser binary for PDF
-    max_patients: Optional[int] = None  # null: every patient with a recommendation
+    lang: str = choice(MISSING, ReportLang)
+    pdf: bool = MISSING
+    chromium: str = MISSING  # the browser binary for PDF
+    max_patients: Optional[int] = MISSING  # null: every patient with a recommendation
     # also write <patient_key>.line<N>.fhir.json (FHIR R4 Genomics Reporting bundle) and
     # <patient_key>.line<N>.mhd.json (IHE MHD document submission), see docs/fhir.md
-    fhir: bool = False
+    fhir: bool = MISSING
     # CSV (patient_key, system, value) mapping pseudonymous keys to the hospital's patient
     # identifiers, for re-identification at the hospital; null: pseudonymous keys only
-    fhir_identifiers: Optional[str] = None
+    fhir_identifiers: Optional[str] = MISSING
     # bundles checked with the fhir.resources models: all (about 30 ms each), first (the first;
     # the others by value sets and references), none
-    fhir_validate: str = choice("first", FhirValidate)
+    fhir_validate: str = choice(MISSING, FhirValidate)
 
 
 @dataclass
@@ -777,12 +777,12 @@ class CivicConfig:
     are also matched by protein change, codon and gene-level ``MUTATION``).
     """
 
-    tsv: Optional[str] = None
-    version: Optional[str] = None
+    tsv: Optional[str] = MISSING
+    version: Optional[str] = MISSING
     licence: str = "CC0 1.0 (CIViC)"
-    evidence_types: List[str] = field(default_factory=lambda: ["Predictive"])
-    levels: List[str] = field(default_factory=lambda: ["A", "B", "C", "D", "E"])
-    max_items: int = 10
+    evidence_types: List[str] = MISSING
+    levels: List[str] = MISSING
+    max_items: int = MISSING
     diseases: Dict[str, List[str]] = field(default_factory=dict)
     biomarker_variants: Dict[str, List[str]] = field(default_factory=dict)
 
