@@ -11,7 +11,11 @@ processes and prints:
 - batch recommendations with intervals, drivers and evidence over every line of the
   cohort, in process: patient-lines/s (floor >= 1,000);
 - a new patient after the models are loaded (what ``precision-onco recommend`` times):
-  p50 in ms (floor <= 50 ms).
+  p50 in ms (floor <= 50 ms);
+- the CPU time of one patient in process (``time.process_time`` over ``--cpu-calls``
+  calls: less sensitive to a shared machine than latencies) and its split by stage
+  (payload tables, features, eligibility, ranking, explanations and evidence, answer):
+  under N clients with W workers, throughput is at most about W cores / CPU per request.
 
 Usage: python bench/bench_serve.py [--clients 50] [--seconds 60] [--workers 2]
 """
@@ -123,6 +127,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--sequential", type=int, default=200)
+    ap.add_argument("--cpu-calls", type=int, default=200)
     args = ap.parse_args()
     model, (patients, lines, variants, feats, cfg) = _build()
     with socket.socket() as s:
@@ -214,6 +219,67 @@ def main() -> None:
     )
     print(f"batch with intervals, drivers, evidence: {batch:6.0f} patient-lines/s (floor >= 1,000)")
     print(f"new patient after load (CLI):  p50 {_pct(cli, 0.5):6.1f} ms (floor <= 50 ms)")
+    total, stages = _cpu_split(rec, args.cpu_calls)
+    split = ", ".join(f"{k} {v:.1f}" for k, v in stages.items())
+    print(f"CPU per patient in process:    {total:6.1f} ms ({split} ms)")
+
+
+def _cpu_split(rec: Any, calls: int) -> tuple[float, dict[str, float]]:
+    """CPU ms of one ``recommend_payload`` (mean over ``calls``) and of its stages (each
+    timed apart, over ``calls // 4`` calls)."""
+    from precision_onco.features import build_features
+    from precision_onco.recommend.patient import parse_payload
+    from precision_onco.recommend.rank import eligible_pairs, rank_regimens
+    from precision_onco.recommend.table import recommendations
+
+    def cpu(f: Any, n: int) -> float:
+        f()
+        t = time.process_time()
+        for _ in range(n):
+            f()
+        return (time.process_time() - t) / n * 1000
+
+    total = cpu(lambda: rec.recommend_payload(PAYLOAD), calls)
+    n = max(1, calls // 4)
+    ids = [r.id for r in rec.catalog.regimens]
+    case = parse_payload(PAYLOAD, tox_categories=rec.catalog.toxicity_categories, regimen_ids=ids)
+    patients, lines, variants = case.tables()
+    feats = build_features(patients, lines, variants, rec.features, rec.catalog, panel=rec.panel)
+    row = feats[feats["line_number"] == case.line_number].reset_index(drop=True)
+    preset = rec.preset(None)
+    t_tables = cpu(case.tables, n)
+    t_feats = cpu(
+        lambda: build_features(
+            patients, lines, variants, rec.features, rec.catalog, panel=rec.panel
+        ),
+        n,
+    )
+    t_elig = cpu(lambda: eligible_pairs(row, patients, lines, rec.catalog), n)
+    t_rank = cpu(lambda: rank_regimens(row, patients, lines, rec.models, rec.catalog, preset), n)
+    t_all = cpu(
+        lambda: recommendations(
+            row,
+            patients,
+            lines,
+            rec.models,
+            rec.catalog,
+            preset,
+            civic=rec.civic,
+            variants=variants,
+            threads=1,
+        ),
+        n,
+    )
+    answer = rec.recommend(case)
+    t_dict = cpu(answer.to_dict, n)
+    return total, {
+        "tables": t_tables,
+        "features": t_feats,
+        "eligibility": t_elig,
+        "ranking": t_rank - t_elig,
+        "explain+evidence": t_all - t_rank,
+        "answer": t_dict,
+    }
 
 
 if __name__ == "__main__":

@@ -195,7 +195,9 @@ def biomarker_tested(
     """
     if len(covered) != len(markers):
         raise ValueError(f"covered has {len(covered)} rows, markers {len(markers)}")
-    out = pd.DataFrame(index=markers.index)
+    # the columns built as arrays, then one frame (not inserted one by one: a served
+    # patient's request builds this frame on its hot path)
+    out: dict[str, np.ndarray] = {}
     for bid, rule in biomarkers.items():
         if not rule.genes and rule.marker is None:
             out[bid] = np.ones(len(markers), dtype=bool)
@@ -208,4 +210,4 @@ def biomarker_tested(
         if rule.marker is not None and rule.marker in markers.columns:
             tested |= markers[rule.marker].notna().to_numpy(bool)
         out[bid] = tested
-    return out
+    return pd.DataFrame(out, index=markers.index) if out else pd.DataFrame(index=markers.index)
