@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from precision_onco.compute import compute_session
+from precision_onco.compute import compute_session, read_table
 from precision_onco.config import Config
 from precision_onco.features import candidate_features
 from precision_onco.models.evaluate import evaluate, sample_size
@@ -63,8 +63,8 @@ def model_card(
 
 def main(cfg: Config) -> None:
     processed, reports = Path(cfg.paths.processed_dir), Path(cfg.paths.reports_dir)
-    lines = pd.read_parquet(processed / "lines.parquet")
-    patients = pd.read_parquet(processed / "patients.parquet")
+    lines = read_table(processed / "lines.parquet")
+    patients = read_table(processed / "patients.parquet")
     predictions = pd.read_parquet(reports / "predictions.parquet")
     cv = pd.read_parquet(Path(cfg.paths.interim_dir) / "cv_predictions.parquet")
     truth_file = Path(cfg.paths.raw_dir) / "ground_truth.parquet"

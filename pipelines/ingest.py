@@ -6,7 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
-from precision_onco.compute import compute_session
+from precision_onco.compute import compute_session, n_partitions
 from precision_onco.config import Config
 from precision_onco.ingest.cohort import ingest_cohort
 from precision_onco.ingest.write import write_outputs
@@ -18,7 +18,12 @@ log = logging.getLogger("pipelines.ingest")
 def main(cfg: Config) -> None:
     with compute_session(cfg.compute, stage="ingest") as compute:
         tables = ingest_cohort(cfg, compute=compute)
-    write_outputs(tables, Path(cfg.paths.processed_dir), Path(cfg.paths.reports_dir))
+    parts = 0  # compute=local: one file per table, as before
+    if cfg.compute.backend == "dask":  # partitioned Parquet, patients hashed to partitions
+        parts = n_partitions(len(tables.patients), cfg.compute.partition_patients)
+    write_outputs(
+        tables, Path(cfg.paths.processed_dir), Path(cfg.paths.reports_dir), partitions=parts
+    )
     s = tables.summary()
     for kind, k in s["by_kind"].items():
         log.info(

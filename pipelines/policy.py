@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from precision_onco.compute import read_table
 from precision_onco.config import Config
 from precision_onco.models.fit import load_models
 from precision_onco.models.train import train_all
@@ -62,7 +63,7 @@ def main(cfg: Config) -> None:
         )
         return
     features = pd.read_parquet(processed / "features.parquet")
-    lines = pd.read_parquet(processed / "lines.parquet")
+    lines = read_table(processed / "lines.parquet")
     why = policy_skip_reason(features, cfg.catalog)
     if why:
         log.warning("policy study skipped: %s", why)
@@ -83,7 +84,7 @@ def main(cfg: Config) -> None:
     result = policy_study(
         cfg,
         features,
-        pd.read_parquet(processed / "patients.parquet"),
+        read_table(processed / "patients.parquet"),
         lines,
         pd.read_parquet(reports / "predictions.parquet"),
         models,
@@ -94,7 +95,7 @@ def main(cfg: Config) -> None:
     if truth is not None:  # pharmacogenomics (issue 17): recommended vs observed dosing
         result["pgx_dosing"] = held_out_dosing(
             features,
-            pd.read_parquet(processed / "patients.parquet"),
+            read_table(processed / "patients.parquet"),
             lines,
             pd.read_parquet(reports / "predictions.parquet"),
             models,

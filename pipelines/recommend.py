@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from precision_onco import __version__
-from precision_onco.compute import compute_session
+from precision_onco.compute import compute_session, read_table
 from precision_onco.config import Config
 from precision_onco.models.fit import load_models
 from precision_onco.recommend.partitioned import recommend_by_partition
@@ -92,13 +92,13 @@ def main(cfg: Config) -> None:
     with compute_session(cfg.compute, stage="recommend") as compute:
         result = recommend_by_partition(
             rows,
-            pd.read_parquet(processed / "patients.parquet"),
-            pd.read_parquet(processed / "lines.parquet"),
+            read_table(processed / "patients.parquet"),
+            read_table(processed / "lines.parquet"),
             models,
             cfg.catalog,
             cfg.recommend,
             civic=recommender.civic,
-            variants=pd.read_parquet(processed / "variants.parquet"),
+            variants=read_table(processed / "variants.parquet"),
             compute=compute,
         )
     secs = time.perf_counter() - t0

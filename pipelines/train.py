@@ -10,7 +10,7 @@ from pathlib import Path
 import joblib
 import pandas as pd
 
-from precision_onco.compute import compute_session
+from precision_onco.compute import compute_session, read_table
 from precision_onco.config import Config
 from precision_onco.models.train import KEYS, train_all
 from precision_onco.stage import run_stage
@@ -21,7 +21,7 @@ log = logging.getLogger("pipelines.train")
 def main(cfg: Config) -> None:
     processed = Path(cfg.paths.processed_dir)
     features = pd.read_parquet(processed / "features.parquet")
-    lines = pd.read_parquet(processed / "lines.parquet")
+    lines = read_table(processed / "lines.parquet")
     with compute_session(cfg.compute, stage="train") as compute:
         result = train_all(cfg, features, lines, compute=compute)
     models_dir = Path(cfg.paths.models_dir)

@@ -6,12 +6,19 @@ from __future__ import annotations
 import copy
 import re
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
 import pytest
 
-from precision_onco.compute import Compute, compute_session
+from precision_onco.compute import (
+    Compute,
+    compute_session,
+    n_partitions,
+    partition_files,
+    read_table,
+)
 from precision_onco.config import compose
 from precision_onco.config.schema import ComputeConfig
 
@@ -20,7 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _pipeline(root: Path, cfg: Any, compute: Compute) -> dict[str, Any]:
     from precision_onco.features import build_features, load_panel
+    from precision_onco.features.partitioned import build_features_by_partition, partitioned
     from precision_onco.ingest.cohort import ingest_cohort
+    from precision_onco.ingest.write import write_outputs
     from precision_onco.models.evaluate import evaluate
     from precision_onco.models.train import train_all
     from precision_onco.recommend.partitioned import recommend_by_partition
@@ -29,15 +38,37 @@ def _pipeline(root: Path, cfg: Any, compute: Compute) -> dict[str, Any]:
     from precision_onco.synth import synthesize
 
     synthesize(cfg, root / "data" / "raw", compute=compute)
-    tables = ingest_cohort(cfg, root=root, compute=compute)
-    feats = build_features(
-        tables.patients,
-        tables.lines,
-        tables.variants,
-        cfg.features,
-        cfg.catalog,
-        panel=load_panel(cfg.features, root),
+    ingested = ingest_cohort(cfg, root=root, compute=compute)
+    # as the stages: ingest writes (compute=dask: partitioned Parquet, 4 parts of ~40
+    # patients), featurize reads (dask: one task per part), the others read back whole
+    processed = root / "data" / "processed"
+    parts = n_partitions(len(ingested.patients), 40) if compute.distributed else 0
+    write_outputs(ingested, processed, root / "reports", partitions=parts)
+    assert partitioned(processed) == compute.distributed
+    if compute.distributed:
+        assert len(partition_files(processed / "variants.parquet")) == 4
+        feats = build_features_by_partition(
+            processed,
+            cfg.features,
+            cfg.catalog,
+            panel=load_panel(cfg.features, root),
+            compute=compute,
+        )
+    else:
+        feats = build_features(
+            ingested.patients,
+            ingested.lines,
+            ingested.variants,
+            cfg.features,
+            cfg.catalog,
+            panel=load_panel(cfg.features, root),
+        )
+    tables = SimpleNamespace(
+        **{t: read_table(processed / f"{t}.parquet") for t in ("patients", "lines", "variants")},
+        rejects=ingested.rejects,
     )
+    for t in ("patients", "lines", "variants"):
+        pd.testing.assert_frame_equal(getattr(tables, t), getattr(ingested, t))
     res = train_all(cfg, feats, tables.lines, compute=compute)
     truth = pd.read_parquet(root / "data" / "raw" / "ground_truth.parquet")
     metrics, _ = evaluate(
@@ -75,6 +106,8 @@ def _pipeline(root: Path, cfg: Any, compute: Compute) -> dict[str, Any]:
     )
     raw = [p for p in sorted((root / "data" / "raw").rglob("*")) if p.is_file()]
     return {
+        "patients": tables.patients,
+        "lines": tables.lines,
         "variants": tables.variants,
         "rejects": tables.rejects,
         "features": feats,
@@ -128,11 +161,22 @@ def test_same_raw_files(both: tuple[dict[str, Any], dict[str, Any]]) -> None:
 
 
 @pytest.mark.parametrize(
-    "table", ["variants", "rejects", "features", "predictions", "cv", "ranked", "excluded"]
+    "table",
+    [
+        "patients",
+        "lines",
+        "variants",
+        "rejects",
+        "features",
+        "predictions",
+        "cv",
+        "ranked",
+        "excluded",
+    ],
 )
 def test_same_tables(both: tuple[dict[str, Any], dict[str, Any]], table: str) -> None:
     a, b = both
-    if table in ("variants", "features", "predictions", "cv", "ranked"):
+    if table in ("patients", "lines", "variants", "features", "predictions", "cv", "ranked"):
         assert len(a[table]) > 0
     pd.testing.assert_frame_equal(a[table], b[table])
 

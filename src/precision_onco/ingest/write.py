@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pandas as pd
 
+from precision_onco.compute import partition_of, write_partitioned
 from precision_onco.ingest.cohort import CohortTables
 
 __all__ = ["OUTPUT_FILES", "write_outputs"]
@@ -23,20 +25,37 @@ OUTPUT_FILES = {
 }
 
 
+#: The tables with a patient key: partitioned by patient when ``partitions`` is given.
+PATIENT_TABLES = ("patients", "lines", "variants")
+
+
 def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     df.to_parquet(tmp, index=False)
+    if path.is_dir():  # a partitioned table of an earlier compute=dask run
+        shutil.rmtree(path)
     os.replace(tmp, path)
 
 
-def write_outputs(tables: CohortTables, processed_dir: Path, reports_dir: Path) -> dict[str, Path]:
-    """Write the four tables, ``ingest_summary.json`` and its totals; return their paths."""
+def write_outputs(
+    tables: CohortTables, processed_dir: Path, reports_dir: Path, *, partitions: int = 0
+) -> dict[str, Path]:
+    """Write the four tables, ``ingest_summary.json`` and its totals; return their paths.
+
+    With ``partitions`` > 0 the patients, lines and variants tables are partitioned
+    Parquet directories of that many parts, every patient's rows in the same part of
+    each (:func:`precision_onco.compute.write_partitioned`); rejects stay one file."""
     processed_dir.mkdir(parents=True, exist_ok=True)
     reports_dir.mkdir(parents=True, exist_ok=True)
     out = {}
     for name in ("patients", "lines", "variants", "rejects"):
         p = processed_dir / OUTPUT_FILES[name]
-        _atomic_parquet(getattr(tables, name), p)
+        df = getattr(tables, name)
+        if partitions > 0 and name in PATIENT_TABLES:
+            keys = df["patient_key"] if "patient_key" in df.columns else pd.Series(pd.NA, df.index)
+            write_partitioned(df, p, partition_of(keys, partitions), partitions)
+        else:
+            _atomic_parquet(df, p)
         out[name] = p
     s = reports_dir / OUTPUT_FILES["summary"]
     summary = tables.summary()
