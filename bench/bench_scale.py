@@ -19,8 +19,18 @@ Settings that keep the bench affordable (stated in the output): two endpoints
 calibration cohort of 4,000 patients (a fixed cost), MLflow tracking off, no policy
 and report stages.
 
+With ``--same-inputs`` one work directory per cohort size is used and each stage is run
+in every mode, one after the other, before the next stage: the modes then read the very
+same inputs (the stages' outputs do not depend on the mode, see docs/scale.md), the
+upstream stages are not repeated per mode, and the 1- and 2-worker timings of a stage are
+taken minutes apart (the least exposed to a change of the machine's load). Stages named
+by ``--once`` run in the last mode only. The load average is recorded before each stage.
+Without ``synthesize`` in ``--stages`` an existing work directory is reused (its raw files
+kept), so that a cohort is synthesized once for several benches.
+
 Usage: python bench/bench_scale.py [--patients 2000 10000] [--modes local dask1 dask2]
                                    [--stages synthesize ingest ...] [--memory-limit 6GiB]
+                                   [--same-inputs [--once synthesize train ...]]
 Results: bench/results/scale.json (appended per run) and a table on stdout.
 """
 
@@ -47,7 +57,7 @@ MODES = {
 }
 
 
-def _params(workdir: Path, patients: int, mode: str, memory_limit: str) -> None:
+def _params(workdir: Path, patients: int, mode: str, memory_limit: str, extra: list[str]) -> None:
     from omegaconf import OmegaConf
 
     from precision_onco.config import compose, endpoint_roles, to_yaml
@@ -59,6 +69,7 @@ def _params(workdir: Path, patients: int, mode: str, memory_limit: str) -> None:
         "split.cv_folds=3",
         f"compute.memory_limit={memory_limit}",
         *MODES[mode],
+        *extra,
     ]
     cfg, typed = compose(overrides, conf_dir=ROOT / "conf")
     OmegaConf.set_struct(cfg, False)
@@ -92,10 +103,11 @@ def _role(p: object) -> str:
     return "other"
 
 
-def _stage(workdir: Path, stage: str) -> dict[str, float]:
+def _stage(workdir: Path, stage: str) -> dict[str, Any]:
     import psutil
 
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    load = [round(x, 2) for x in os.getloadavg()]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     log = open(workdir / f"{stage}.log", "w")  # noqa: SIM115 - closed below
@@ -121,6 +133,7 @@ def _stage(workdir: Path, stage: str) -> dict[str, float]:
     driver = max((r for role, r in peaks.values() if role == "driver"), default=0)
     worker = max((r for role, r in peaks.values() if role == "worker"), default=0)
     return {
+        "load_before": load,
         "wall_s": round(wall, 2),
         "cpu_s": round(cpu, 2),
         "driver_peak_mib": round(driver / 2**20),
@@ -128,28 +141,62 @@ def _stage(workdir: Path, stage: str) -> dict[str, float]:
     }
 
 
-def run(patients: int, mode: str, stages: list[str], memory_limit: str) -> dict[str, Any]:
-    workdir = OUT / "scale" / f"{patients}_{mode}"
-    if workdir.exists():
+def _fresh(workdir: Path, stages: list[str]) -> None:
+    if workdir.exists() and "synthesize" in stages:
         shutil.rmtree(workdir)
-    _params(workdir, patients, mode, memory_limit)
-    res: dict[str, object] = {"patients": patients, "mode": mode, "stages": {}}
-    for st in stages:
-        r = _stage(workdir, st)
-        res["stages"][st] = r  # type: ignore[index]
-        print(
-            f"  {patients:>8} {mode:<6} {st:<11} {r['wall_s']:>8.1f} s wall "
-            f"{r['cpu_s']:>8.1f} s cpu  driver {r['driver_peak_mib']:>6} MiB  "
-            f"worker {r['worker_peak_mib']:>6} MiB",
-            flush=True,
-        )
-    st_ = res["stages"].values()  # type: ignore[attr-defined]
+
+
+def _print(patients: int, mode: str, st: str, r: dict[str, Any]) -> None:
+    print(
+        f"  {patients:>8} {mode:<6} {st:<11} {r['wall_s']:>8.1f} s wall "
+        f"{r['cpu_s']:>8.1f} s cpu  driver {r['driver_peak_mib']:>6} MiB  "
+        f"worker {r['worker_peak_mib']:>6} MiB  load {r['load_before'][0]:.2f}",
+        flush=True,
+    )
+
+
+def _totals(res: dict[str, Any], patients: int) -> dict[str, Any]:
+    st_ = res["stages"].values()
     res["wall_s"] = round(sum(s["wall_s"] for s in st_), 1)
     res["cpu_s"] = round(sum(s["cpu_s"] for s in st_), 1)
-    res["wall_ms_per_patient"] = round(1000 * res["wall_s"] / patients, 3)  # type: ignore[operator]
-    res["cpu_ms_per_patient"] = round(1000 * res["cpu_s"] / patients, 3)  # type: ignore[operator]
-    shutil.rmtree(workdir / "data" / "raw" / "vcf", ignore_errors=True)  # the bulk of the disk
+    res["wall_ms_per_patient"] = round(1000 * res["wall_s"] / patients, 3)
+    res["cpu_ms_per_patient"] = round(1000 * res["cpu_s"] / patients, 3)
     return res
+
+
+def run(
+    patients: int, mode: str, stages: list[str], memory_limit: str, extra: list[str]
+) -> dict[str, Any]:
+    workdir = OUT / "scale" / f"{patients}_{mode}"
+    _fresh(workdir, stages)
+    _params(workdir, patients, mode, memory_limit, extra)
+    res: dict[str, Any] = {"patients": patients, "mode": mode, "stages": {}}
+    for st in stages:
+        r = _stage(workdir, st)
+        res["stages"][st] = r
+        _print(patients, mode, st, r)
+    return _totals(res, patients)
+
+
+def run_same_inputs(
+    patients: int,
+    modes: list[str],
+    stages: list[str],
+    once: list[str],
+    memory_limit: str,
+    extra: list[str],
+) -> list[dict[str, Any]]:
+    """Every stage in every mode in one work directory (see the module docstring)."""
+    workdir = OUT / "scale" / f"{patients}_same"
+    _fresh(workdir, stages)
+    res = {m: {"patients": patients, "mode": m, "same_inputs": True, "stages": {}} for m in modes}
+    for st in stages:
+        for m in modes if st not in once else modes[-1:]:
+            _params(workdir, patients, m, memory_limit, extra)
+            r = _stage(workdir, st)
+            res[m]["stages"][st] = r  # type: ignore[index]
+            _print(patients, m, st, r)
+    return [_totals(r, patients) for r in res.values()]
 
 
 def main() -> None:
@@ -158,13 +205,29 @@ def main() -> None:
     ap.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
     ap.add_argument("--stages", nargs="+", default=STAGES, choices=STAGES)
     ap.add_argument("--memory-limit", default="6GiB", help="per Dask worker")
+    ap.add_argument("--same-inputs", action="store_true", help="one work directory per size")
+    ap.add_argument("--once", nargs="*", default=[], choices=STAGES, help="last mode only")
+    ap.add_argument("--set", nargs="*", default=[], help="more config overrides (key=value)")
     args = ap.parse_args()
     print(
         f"machine: {os.cpu_count()} cores (shared with other sessions: timings are noisy); "
         "endpoints response and ae_grade3, cv_folds 3, calibration 4000 patients, "
         "tracking off"
     )
-    results = [run(n, m, args.stages, args.memory_limit) for n in args.patients for m in args.modes]
+    if args.same_inputs:
+        results = [
+            r
+            for n in args.patients
+            for r in run_same_inputs(
+                n, args.modes, args.stages, args.once, args.memory_limit, args.set
+            )
+        ]
+    else:
+        results = [
+            run(n, m, args.stages, args.memory_limit, args.set)
+            for n in args.patients
+            for m in args.modes
+        ]
     OUT.mkdir(parents=True, exist_ok=True)
     store = OUT / "scale.json"
     old = json.loads(store.read_text()) if store.is_file() else []
@@ -178,10 +241,10 @@ def main() -> None:
         st = r["stages"]
         print(
             f"{r['patients']:>9} {r['mode']:<6} "
-            + " ".join(f"{st[s]['wall_s']:>9.1f}" for s in args.stages)
+            + " ".join(f"{st[s]['wall_s']:>9.1f}" if s in st else f"{'-':>9}" for s in args.stages)
             + f" {r['wall_s']:>8.1f} {r['wall_ms_per_patient']:>7.2f} "
             f"{r['cpu_ms_per_patient']:>9.2f} "
-            f"{max(st[s]['worker_peak_mib'] for s in args.stages):>11}"
+            f"{max(s['worker_peak_mib'] for s in st.values()):>11}"
         )
 
 

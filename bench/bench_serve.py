@@ -264,6 +264,8 @@ def _cpu_split(rec: Any, calls: int) -> tuple[float, dict[str, float]]:
             rec.models,
             rec.catalog,
             preset,
+            explain=rec.explain,
+            separate=rec.separate,
             civic=rec.civic,
             variants=variants,
             threads=1,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from precision_onco.compute import compute_session
+from precision_onco.compute import compute_session, read_table
 from precision_onco.config import Config, endpoint_roles, outputs
 from precision_onco.features import candidate_features
 from precision_onco.models.evaluate import evaluate, sample_size
@@ -63,8 +63,8 @@ def model_card(
 
 def main(cfg: Config) -> None:
     files = outputs(cfg)
-    lines = pd.read_parquet(files.lines)
-    patients = pd.read_parquet(files.patients)
+    lines = read_table(files.lines)
+    patients = read_table(files.patients)
     predictions = pd.read_parquet(files.predictions)
     cv = pd.read_parquet(files.cv_predictions)
     truth_file = files.ground_truth

@@ -6,10 +6,10 @@ import logging
 import sys
 from pathlib import Path
 
-import pandas as pd
-
+from precision_onco.compute import compute_session, read_table
 from precision_onco.config import Config, outputs
 from precision_onco.features import build_features, load_panel, undeclared_numeric
+from precision_onco.features.partitioned import TABLES, build_features_by_partition, partitioned
 from precision_onco.stage import run_stage
 
 log = logging.getLogger("pipelines.featurize")
@@ -17,16 +17,33 @@ log = logging.getLogger("pipelines.featurize")
 
 def main(cfg: Config) -> None:
     files = outputs(cfg)
-    tables = {t: pd.read_parquet(getattr(files, t)) for t in ("patients", "lines", "variants")}
-    features = build_features(
-        tables["patients"],
-        tables["lines"],
-        tables["variants"],
-        cfg.features,
-        cfg.catalog,
-        panel=load_panel(cfg.features, Path.cwd()),
-        endpoint_columns=[e.column for e in cfg.endpoints.values()],
-    )
+    paths = {t: getattr(files, t) for t in TABLES}
+    panel = load_panel(cfg.features, Path.cwd())
+    endpoint_columns = [e.column for e in cfg.endpoints.values()]
+    if cfg.compute.backend == "dask" and partitioned(paths):
+        # one task per partition of the tables ingest wrote (patients hashed to parts)
+        with compute_session(cfg.compute, stage="featurize") as compute:
+            features = build_features_by_partition(
+                paths,
+                cfg.features,
+                cfg.catalog,
+                panel=panel,
+                endpoint_columns=endpoint_columns,
+                compute=compute,
+            )
+        lines = read_table(files.lines)
+    else:  # the whole tables (one file each, or partitioned tables read back whole)
+        tables = {t: read_table(p) for t, p in paths.items()}
+        features = build_features(
+            tables["patients"],
+            tables["lines"],
+            tables["variants"],
+            cfg.features,
+            cfg.catalog,
+            panel=panel,
+            endpoint_columns=endpoint_columns,
+        )
+        lines = tables["lines"]
     features.to_parquet(files.features, index=False)
     log.info(
         "%d lines x %d features: %s",
@@ -34,7 +51,7 @@ def main(cfg: Config) -> None:
         features.shape[1] - 2,
         ", ".join(str(c) for c in features.columns[2:]),
     )
-    other = undeclared_numeric(tables["lines"], features)
+    other = undeclared_numeric(lines, features)
     if other:
         log.info(
             "numeric columns of the lines table that are not inputs (declare them in "

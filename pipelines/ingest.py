@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from precision_onco.compute import compute_session
+from precision_onco.compute import compute_session, n_partitions
 from precision_onco.config import Config, outputs
 from precision_onco.ingest.cohort import ingest_cohort
 from precision_onco.ingest.write import write_outputs
@@ -17,7 +17,10 @@ log = logging.getLogger("pipelines.ingest")
 def main(cfg: Config) -> None:
     with compute_session(cfg.compute, stage="ingest") as compute:
         tables = ingest_cohort(cfg, compute=compute)
-    write_outputs(tables, outputs(cfg))
+    parts = 0  # compute=local: one file per table, as before
+    if cfg.compute.backend == "dask":  # partitioned Parquet, patients hashed to partitions
+        parts = n_partitions(len(tables.patients), cfg.compute.partition_patients)
+    write_outputs(tables, outputs(cfg), partitions=parts)
     s = tables.summary()
     for kind, k in s["by_kind"].items():
         log.info(

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from precision_onco.compute import read_table
 from precision_onco.config import Config, endpoint_roles, outputs
 from precision_onco.models.fit import load_models
 from precision_onco.models.train import train_all
@@ -62,7 +63,7 @@ def main(cfg: Config) -> None:
         )
         return
     features = pd.read_parquet(files.features)
-    lines = pd.read_parquet(files.lines)
+    lines = read_table(files.lines)
     why = policy_skip_reason(features, cfg.catalog)
     if why:
         log.warning("policy study skipped: %s", why)
@@ -84,7 +85,7 @@ def main(cfg: Config) -> None:
     result = policy_study(
         cfg,
         features,
-        pd.read_parquet(files.patients),
+        read_table(files.patients),
         lines,
         pd.read_parquet(files.predictions),
         models,
@@ -95,7 +96,7 @@ def main(cfg: Config) -> None:
     if truth is not None:  # pharmacogenomics (issue 17): recommended vs observed dosing
         result["pgx_dosing"] = held_out_dosing(
             features,
-            pd.read_parquet(files.patients),
+            read_table(files.patients),
             lines,
             pd.read_parquet(files.predictions),
             models,

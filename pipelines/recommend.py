@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from precision_onco import __version__
-from precision_onco.compute import compute_session
+from precision_onco.compute import compute_session, read_table
 from precision_onco.config import Config, outputs
 from precision_onco.models.fit import load_models
 from precision_onco.recommend.partitioned import recommend_by_partition
@@ -92,15 +92,15 @@ def main(cfg: Config) -> None:
     with compute_session(cfg.compute, stage="recommend") as compute:
         result = recommend_by_partition(
             rows,
-            pd.read_parquet(files.patients),
-            pd.read_parquet(files.lines),
+            read_table(files.patients),
+            read_table(files.lines),
             models,
             cfg.catalog,
             cfg.recommend,
             explain=recommender.explain,
             separate=recommender.separate,
             civic=recommender.civic,
-            variants=pd.read_parquet(files.variants),
+            variants=read_table(files.variants),
             compute=compute,
         )
     secs = time.perf_counter() - t0

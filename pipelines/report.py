@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from precision_onco.compute import Compute, compute_session
+from precision_onco.compute import Compute, compute_session, read_table
 from precision_onco.config import Config, outputs
 from precision_onco.features import load_panel
 from precision_onco.report.batch import answers_from_tables
@@ -47,7 +47,7 @@ def _reports(cfg: Config, compute: Compute) -> None:
     out = where.patient_reports
     for old in out.glob("*.html") if out.is_dir() else []:
         old.unlink()
-    tables = {t: pd.read_parquet(getattr(where, t)) for t in ("patients", "lines", "variants")}
+    tables = {t: read_table(getattr(where, t)) for t in ("patients", "lines", "variants")}
     t0 = time.perf_counter()
     files = write_reports(
         answers,

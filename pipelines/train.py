@@ -9,7 +9,7 @@ import sys
 import joblib
 import pandas as pd
 
-from precision_onco.compute import compute_session
+from precision_onco.compute import compute_session, read_table
 from precision_onco.config import Config, outputs
 from precision_onco.models.train import KEYS, train_all
 from precision_onco.stage import run_stage
@@ -20,7 +20,7 @@ log = logging.getLogger("pipelines.train")
 def main(cfg: Config) -> None:
     files = outputs(cfg)
     features = pd.read_parquet(files.features)
-    lines = pd.read_parquet(files.lines)
+    lines = read_table(files.lines)
     with compute_session(cfg.compute, stage="train") as compute:
         result = train_all(cfg, features, lines, compute=compute)
     models_dir = files.models

@@ -11,23 +11,49 @@ Results never depend on the number of workers: the work is cut into pieces by th
 data (chunks of patients, files, endpoints, folds), never by the cluster's size, and
 every piece carries its own seed. MLflow, the registry and file outputs that must be
 written in order stay with the caller (the driver).
+
+With ``compute=dask`` the canonical tables are stored as partitioned Parquet: a
+directory ``<table>.parquet/`` of ``part-00000.parquet`` ... files, every patient's rows
+in one partition (the same partition number in every table), chosen by a hash of the
+patient key (:func:`partition_of`), never by the number of workers. :func:`read_table`
+reads either form into the frame ``compute=local`` writes, row for row.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import time
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from precision_onco.config.schema import ComputeConfig
 
 if TYPE_CHECKING:  # Dask is imported only by compute=dask
+    import numpy as np
+    import pandas as pd
     from distributed import Client
 
-__all__ = ["LOCAL", "Compute", "ComputeError", "Shared", "compute_session", "split_even"]
+__all__ = [
+    "LOCAL",
+    "ROW_INDEX",
+    "Compute",
+    "ComputeError",
+    "Shared",
+    "compute_session",
+    "n_partitions",
+    "partition_files",
+    "partition_of",
+    "read_part",
+    "read_table",
+    "split_even",
+    "write_partitioned",
+]
 
 log = logging.getLogger(__name__)
 
@@ -223,3 +249,94 @@ def compute_session(cfg: ComputeConfig, *, stage: str = "stage") -> Iterator[Com
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+# ------------------------------------------------------------- partitioned tables
+#: The index column a partition file keeps: the row's position in the whole table.
+ROW_INDEX = "_row"
+
+
+def n_partitions(n_patients: int, partition_patients: int) -> int:
+    """Partitions for a cohort of ``n_patients`` (about ``partition_patients`` each)."""
+    return max(1, -(-n_patients // max(1, partition_patients)))
+
+
+def partition_of(keys: pd.Series, n: int) -> np.ndarray:
+    """The partition (0 .. n-1) of each patient key: CRC-32 of the key modulo ``n``, the
+    same on every machine and for every number of workers (a missing key: partition 0)."""
+    import numpy as np
+
+    uniq = {
+        k: (zlib.crc32(str(k).encode("utf-8")) % n if isinstance(k, str) else 0)
+        for k in keys.dropna().unique()
+    }
+    return keys.map(uniq).fillna(0).to_numpy(dtype=np.int64)
+
+
+def partition_files(path: Path | str, n: int | None = None) -> list[Path]:
+    """The part files of a partitioned table, in partition order (``n``: names to expect)."""
+    path = Path(path)
+    if n is not None:
+        return [path / f"part-{i:05d}.parquet" for i in range(n)]
+    return sorted(path.glob("part-*.parquet"))
+
+
+def write_partitioned(df: pd.DataFrame, path: Path | str, parts: np.ndarray, n: int) -> Path:
+    """Write ``df`` as the directory ``path`` of ``n`` part files, row ``i`` to part
+    ``parts[i]`` (empty parts are written too, with the table's schema), replacing what
+    ``path`` held (a file or a directory) only once every part is written.
+
+    Each part keeps the rows' positions in ``df`` (index ``_row``), so that
+    :func:`read_table` gives back ``df`` itself."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    full = df.reset_index(drop=True)
+    full.index = full.index.rename(ROW_INDEX)
+    schema = pa.Schema.from_pandas(full.iloc[0:0], preserve_index=True)
+    tmp = path.with_name(path.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    order = np.argsort(parts, kind="stable")
+    bounds = np.searchsorted(parts[order], np.arange(n + 1))
+    for i, f in enumerate(partition_files(tmp, n)):
+        part = full.iloc[order[bounds[i] : bounds[i + 1]]]
+        pq.write_table(pa.Table.from_pandas(part, schema=schema, preserve_index=True), f)
+    _remove(path)
+    os.replace(tmp, path)
+    return path
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+
+
+def read_part(path: Path | str) -> pd.DataFrame:
+    """One part file, its rows in table order (the ``_row`` index dropped)."""
+    import pandas as pd
+
+    return pd.read_parquet(path).reset_index(drop=True)
+
+
+def read_table(path: Path | str, columns: list[str] | None = None) -> pd.DataFrame:
+    """A canonical table as ``compute=local`` writes it: one Parquet file, or the
+    directory of a partitioned table put back into its rows' order."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_dir():
+        return pd.read_parquet(path, columns=columns)
+    files = partition_files(path)
+    if not files:
+        raise FileNotFoundError(f"{path}: a partitioned table without part files")
+    frames = [pd.read_parquet(f, columns=columns) for f in files]
+    out = pd.concat(frames) if len(frames) > 1 else frames[0]
+    if out.index.name != ROW_INDEX:
+        raise ValueError(f"{path}: part files without the {ROW_INDEX!r} row index")
+    return out.sort_index(kind="stable").reset_index(drop=True)

@@ -6,13 +6,20 @@ from __future__ import annotations
 import copy
 import re
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
 import pytest
 
-from precision_onco.compute import Compute, compute_session
-from precision_onco.config import compose, endpoint_roles
+from precision_onco.compute import (
+    Compute,
+    compute_session,
+    n_partitions,
+    partition_files,
+    read_table,
+)
+from precision_onco.config import compose, endpoint_roles, outputs
 from precision_onco.config.schema import ComputeConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,7 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _pipeline(root: Path, cfg: Any, compute: Compute) -> dict[str, Any]:
     from precision_onco.features import build_features, load_panel
+    from precision_onco.features.partitioned import build_features_by_partition, partitioned
     from precision_onco.ingest.cohort import ingest_cohort
+    from precision_onco.ingest.write import write_outputs
     from precision_onco.models.evaluate import evaluate
     from precision_onco.models.train import train_all
     from precision_onco.recommend.partitioned import recommend_by_partition
@@ -29,15 +38,40 @@ def _pipeline(root: Path, cfg: Any, compute: Compute) -> dict[str, Any]:
     from precision_onco.synth import synthesize
 
     synthesize(cfg, root / "data" / "raw", compute=compute)
-    tables = ingest_cohort(cfg, root=root, compute=compute)
-    feats = build_features(
-        tables.patients,
-        tables.lines,
-        tables.variants,
-        cfg.features,
-        cfg.catalog,
-        panel=load_panel(cfg.features, root),
+    ingested = ingest_cohort(cfg, root=root, compute=compute)
+    # as the stages: ingest writes (compute=dask: partitioned Parquet, 4 parts of ~40
+    # patients), featurize reads (dask: one task per part), the others read back whole
+    processed = root / "data" / "processed"
+    parts = n_partitions(len(ingested.patients), 40) if compute.distributed else 0
+    files = outputs(cfg, root=root)
+    paths = {t: getattr(files, t) for t in ("patients", "lines", "variants")}
+    assert files.lines.parent == processed
+    write_outputs(ingested, files, partitions=parts)
+    assert partitioned(paths) == compute.distributed
+    if compute.distributed:
+        assert len(partition_files(processed / "variants.parquet")) == 4
+        feats = build_features_by_partition(
+            paths,
+            cfg.features,
+            cfg.catalog,
+            panel=load_panel(cfg.features, root),
+            compute=compute,
+        )
+    else:
+        feats = build_features(
+            ingested.patients,
+            ingested.lines,
+            ingested.variants,
+            cfg.features,
+            cfg.catalog,
+            panel=load_panel(cfg.features, root),
+        )
+    tables = SimpleNamespace(
+        **{t: read_table(processed / f"{t}.parquet") for t in ("patients", "lines", "variants")},
+        rejects=ingested.rejects,
     )
+    for t in ("patients", "lines", "variants"):
+        pd.testing.assert_frame_equal(getattr(tables, t), getattr(ingested, t))
     res = train_all(cfg, feats, tables.lines, compute=compute)
     truth = pd.read_parquet(root / "data" / "raw" / "ground_truth.parquet")
     metrics, _ = evaluate(
@@ -77,6 +111,8 @@ def _pipeline(root: Path, cfg: Any, compute: Compute) -> dict[str, Any]:
     )
     raw = [p for p in sorted((root / "data" / "raw").rglob("*")) if p.is_file()]
     return {
+        "patients": tables.patients,
+        "lines": tables.lines,
         "variants": tables.variants,
         "rejects": tables.rejects,
         "features": feats,
@@ -130,11 +166,22 @@ def test_same_raw_files(both: tuple[dict[str, Any], dict[str, Any]]) -> None:
 
 
 @pytest.mark.parametrize(
-    "table", ["variants", "rejects", "features", "predictions", "cv", "ranked", "excluded"]
+    "table",
+    [
+        "patients",
+        "lines",
+        "variants",
+        "rejects",
+        "features",
+        "predictions",
+        "cv",
+        "ranked",
+        "excluded",
+    ],
 )
 def test_same_tables(both: tuple[dict[str, Any], dict[str, Any]], table: str) -> None:
     a, b = both
-    if table in ("variants", "features", "predictions", "cv", "ranked"):
+    if table in ("patients", "lines", "variants", "features", "predictions", "cv", "ranked"):
         assert len(a[table]) > 0
     pd.testing.assert_frame_equal(a[table], b[table])
 

@@ -817,6 +817,9 @@ class ComputeConfig:
     partitions_per_worker: int = 4
     # seconds to wait for the scheduler and the workers before giving up
     timeout: float = 60.0
+    # dask: canonical tables as partitioned Parquet, about this many patients a partition
+    # (patients hashed to partitions; featurize runs one task per partition)
+    partition_patients: int = 2500
 
 
 # ---------------------------------------------------------------------------- root

@@ -281,7 +281,8 @@ def ingest_cohort(
     if vcf_files:  # one batch: no per-file table building
         frame, rej, reports = read_vcfs(vcf_files, inputs.vcf, genes=genes, compute=compute)
         var_results.append(ReadResult(frame, rej, reports[0]))
-        var_results.extend(ReadResult(frame.iloc[0:0], rej.iloc[0:0], r) for r in reports[1:])
+        no_rows, no_rejects = frame.iloc[0:0], rej.iloc[0:0]  # sliced once, not per file
+        var_results.extend(ReadResult(no_rows, no_rejects, r) for r in reports[1:])
     var_results.extend(
         (compute or LOCAL).map(read_maf, expand_paths(inputs.maf.paths, root), inputs.maf)
     )
@@ -298,7 +299,7 @@ def ingest_cohort(
     warnings: list[str] = []
     germ_results: list[ReadResult] = []
     if inputs.germline.source != "none":  # pharmacogenomics (issue 17)
-        germ = _read_germline(cfg, patients, root)
+        germ = _read_germline(cfg, patients, root, compute)
         if isinstance(germ, str):  # nothing to read: said in the log, not a data problem
             log.info("%s", germ)
         else:
@@ -362,15 +363,16 @@ def ingest_cohort(
     patients, lines, variants = (
         _keyed(t, pmap, smap_k, cfg.cohort.identifier_columns) for t in (patients, lines, variants)
     )
+    names: dict[str, str] = {}  # file name -> redacted relative name, shared by the tables
     if len(variants):
         variants["sample_id"] = variants["sample_id"].astype("string").map(smap_k).astype("string")
-        variants["source_file"] = _redact_col(variants["source_file"], redact, root)
+        variants["source_file"] = _redact_col(variants["source_file"], redact, root, names)
     if len(rejects):
-        rejects["source_file"] = _redact_col(rejects["source_file"], redact, root)
-        rejects["raw"] = rejects["raw"].map(redact).astype("string")
-        rejects["reason"] = rejects["reason"].map(redact).astype("string")
+        rejects["source_file"] = _redact_col(rejects["source_file"], redact, root, names)
+        rejects["raw"] = _map_unique(rejects["raw"], redact)
+        rejects["reason"] = _map_unique(rejects["reason"], redact)
     for rep in files:
-        rep.file = _relative(redact(rep.file), root)
+        rep.file = _redacted_name(rep.file, redact, root, names)
         rep.warnings = [redact(w) for w in rep.warnings]
         rep.extra = {k: redact(v) for k, v in rep.extra.items()}
     warnings = [redact(w) for w in warnings]
@@ -379,7 +381,9 @@ def ingest_cohort(
     return out
 
 
-def _read_germline(cfg: Config, patients: pd.DataFrame, root: Path) -> ReadResult | str:
+def _read_germline(
+    cfg: Config, patients: pd.DataFrame, root: Path, compute: Compute | None = None
+) -> ReadResult | str:
     """The germline calls of ``cohort.inputs.germline``, linked to raw patient ids; or why
     none were read (the cohort has no VCF or no patients table)."""
     inputs = cfg.cohort.inputs
@@ -403,6 +407,7 @@ def _read_germline(cfg: Config, patients: pd.DataFrame, root: Path) -> ReadResul
         germ,
         germline_linker(cfg, patients, root),
         label=", ".join(patterns),
+        compute=compute,
     )
 
 
@@ -466,8 +471,24 @@ def _relative(path: str, root: Path) -> str:
     return path
 
 
-def _redact_col(col: pd.Series, redact: Redactor, root: Path) -> pd.Series:
-    uniq = {v: _relative(redact(v), root) for v in col.dropna().unique()}
+def _redacted_name(v: str, redact: Redactor, root: Path, names: dict[str, str]) -> str:
+    hit = names.get(v)
+    if hit is None:
+        hit = names[v] = _relative(redact(v), root)
+    return hit
+
+
+def _redact_col(
+    col: pd.Series, redact: Redactor, root: Path, names: dict[str, str] | None = None
+) -> pd.Series:
+    names = {} if names is None else names
+    uniq = {v: _redacted_name(v, redact, root, names) for v in col.dropna().unique()}
+    return col.map(uniq).astype("string")
+
+
+def _map_unique(col: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
+    """``col.map(fn)``, ``fn`` called once per distinct value (missing values kept)."""
+    uniq = {v: fn(v) for v in col.dropna().unique()}
     return col.map(uniq).astype("string")
 
 

@@ -17,11 +17,12 @@ sample linked to no patient, a second file for a patient already called).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from precision_onco.compute import LOCAL, Compute, split_even
 from precision_onco.config.schema import GermlineInputConfig
 from precision_onco.ingest.contracts import FileReport, ReadResult, Rejects
 from precision_onco.pgx import PgxInputError, call_genes, load_definitions, read_germline
@@ -58,12 +59,26 @@ def _row(path: Path, cfg: GermlineInputConfig) -> tuple[str, dict[str, object], 
     return reading.sample, row, list(reading.warnings)
 
 
+def _call_batch(
+    paths: Sequence[Path], cfg: GermlineInputConfig
+) -> list[tuple[str, dict[str, object], list[str]] | str]:
+    """Each file's call (sample, columns, warnings), or why it could not be called."""
+    out: list[tuple[str, dict[str, object], list[str]] | str] = []
+    for path in paths:
+        try:
+            out.append(_row(path, cfg))
+        except PgxInputError as exc:
+            out.append(str(exc))
+    return out
+
+
 def read_germline_calls(
     files: list[Path],
     cfg: GermlineInputConfig,
     link: Callable[[str], str | None],
     *,
     label: str,
+    compute: Compute | None = None,
 ) -> ReadResult:
     """Call every germline file and return one row per patient (raw ``patient_id``).
 
@@ -77,6 +92,9 @@ def read_germline_calls(
         Germline sample name -> raw patient id (``None``: no patient).
     label : str
         The report's file name (the configured pattern).
+    compute : Compute, optional
+        With a distributed one, the files are called by its workers in batches of
+        consecutive files; linking and accounting stay here, in file order.
 
     Returns
     -------
@@ -86,12 +104,14 @@ def read_germline_calls(
     rejects = Rejects(label)
     rows: dict[str, dict[str, object]] = {}
     warnings: dict[str, int] = {}
-    for n, path in enumerate(files, start=1):
-        try:
-            sample, row, warn = _row(path, cfg)
-        except PgxInputError as exc:
-            rejects.add(n, "germline file not called", str(path), detail=str(exc))
+    compute = compute or LOCAL
+    batches = [files[s] for s in split_even(len(files), compute.partitions(len(files)))]
+    called = [c for b in compute.map(_call_batch, batches, cfg) for c in b]
+    for n, (path, call) in enumerate(zip(files, called, strict=True), start=1):
+        if isinstance(call, str):
+            rejects.add(n, "germline file not called", str(path), detail=call)
             continue
+        sample, row, warn = call
         for w in warn:
             warnings[w] = warnings.get(w, 0) + 1
         pid = link(sample)
