@@ -237,6 +237,11 @@ def _vep_allele(ref: str, alt: str) -> str:
     return alt
 
 
+_Annotation = tuple[str | None, str | None, str | None]
+#: Parsed annotations by entry layout (which field is where), shared by the files of a batch.
+_AnnotationCaches = dict[tuple[Any, ...], dict[Any, _Annotation]]
+
+
 class _Annotator:
     """Gene, consequence and HGVSp of one allele from CSQ, ANN or gene intervals.
 
@@ -247,7 +252,9 @@ class _Annotator:
     entries), so repeated annotations cost one dictionary look-up.
     """
 
-    def __init__(self, header: VcfHeader, genes: GeneIndex | None) -> None:
+    def __init__(
+        self, header: VcfHeader, genes: GeneIndex | None, caches: _AnnotationCaches | None = None
+    ) -> None:
         self.key: str | None = None
         self.genes = genes
         self.i_allele, self.i_cons, self.i_gene = 0, 1, 3
@@ -268,7 +275,9 @@ class _Annotator:
         elif header.has_ann:
             self.key = "ANN"
             self.i_hgvsp = 10
-        self._cache: dict[Any, tuple[str | None, str | None, str | None]] = {}
+        layout: tuple[Any, ...] = (self.key, self.i_allele, self.i_cons, self.i_gene, self.i_hgvsp)
+        layout += (self.i_canon, self.i_pick)
+        self._cache = ({} if caches is None else caches).setdefault(layout, {})
 
     def __call__(
         self, ann: str | None, chrom: str, pos: int, ref: str, alt: str
@@ -569,10 +578,11 @@ def _read_batch(
     cols = _new_columns()
     reports = []
     every = Rejects("")
+    caches: _AnnotationCaches = {}  # hot-spot variants repeat across patients
     with _no_gc():
         for path in paths:
             rejects = Rejects(str(path))
-            reports.append(_scan(Path(path), cfg, cols, rejects, genes=genes))
+            reports.append(_scan(Path(path), cfg, cols, rejects, genes=genes, caches=caches))
             every.rows.extend(rejects.rows)
     return _frame(cols), every.frame(), reports
 
@@ -590,13 +600,6 @@ class _Fields:
         self._ref_ok: dict[str, bool] = {}
         self._alt_ok: dict[str, bool] = {}
         self._chroms: dict[str, str] = {}
-
-    @staticmethod
-    def filter(v: Any) -> str:
-        filt = v.FILTER
-        if filt is None:
-            return "PASS" if "PASS" in v.FILTERS else "."
-        return str(filt)
 
     def chrom(self, raw: str) -> str:
         chrom = self._chroms.get(raw)
@@ -695,6 +698,8 @@ class _Tally:
 
 def _record_rows(
     v: Any,
+    ref: str,
+    alts: list[str],
     line: int,
     filt: str,
     fields: _Fields,
@@ -705,8 +710,6 @@ def _record_rows(
     """The rows of one record (one per ALT allele, ``*`` excluded), or the reason its
     VAF rejects it. Counts alleles without a VAF or an annotation as it goes (up to the
     allele that rejects the record)."""
-    ref: str = v.REF
-    alts: list[str] = v.ALT
     af_row, ad_row, depth = fields.sample(v, len(alts))
     ann = v.INFO.get(annotate.key) if annotate.key else None
     raw_chrom, pos = v.CHROM, v.POS
@@ -715,7 +718,10 @@ def _record_rows(
     for i, alt in enumerate(alts):
         if alt == "*":
             continue
-        vaf = fields.vaf(v, i, af_row, ad_row, depth)
+        if af_row is not None and af_row[i] == af_row[i]:  # FORMAT AF, not NaN: most records
+            vaf: float | None = af_row[i]
+        else:
+            vaf = fields.vaf(v, i, af_row, ad_row, depth)
         if vaf is None:
             tally.no_vaf += 1
         elif not 0.0 <= vaf <= 1.0:
@@ -736,6 +742,7 @@ def _scan(
     genes: GeneIndex | None = None,
     tumor_sample: str | None = None,
     pass_only: bool | None = None,
+    caches: _AnnotationCaches | None = None,
 ) -> FileReport:
     """Append the rows of one VCF to ``cols`` and its rejects to ``rejects``; return its report."""
     header = read_header(p)
@@ -744,20 +751,26 @@ def _scan(
     tumor = pick_tumor(header, cfg, p, tumor_sample)
     keep_pass_only = cfg.pass_only if pass_only is None else pass_only
     fields = _Fields(header, cfg, tumor)
-    annotate = _Annotator(header, genes)
+    annotate = _Annotator(header, genes, caches)
     tally = _Tally()
     rows_out: list[tuple[Any, ...]] = []
     for line, v in _records(p, header, tumor, rejects):
         tally.records += 1
-        filt = fields.filter(v)
+        filt = v.FILTER
+        if filt is None:
+            filt = "PASS" if "PASS" in v.FILTERS else "."
         if keep_pass_only and filt != "PASS" and filt != ".":
             rejects.add(
                 line, "not PASS", f"{v.CHROM}:{v.POS} FILTER={filt}", detail=f"FILTER={filt}"
             )
             continue
-        problem = fields.allele_problem(v.REF, v.ALT)
+        ref: str = v.REF
+        alts: list[str] = v.ALT
+        problem = fields.allele_problem(ref, alts)
         if problem is None:
-            rows, problem_vaf = _record_rows(v, line, filt, fields, annotate, tumor, tally)
+            rows, problem_vaf = _record_rows(
+                v, ref, alts, line, filt, fields, annotate, tumor, tally
+            )
             if problem_vaf is None:
                 rows_out += rows
                 continue
