@@ -28,8 +28,8 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -123,6 +123,52 @@ _SNOMED_VALUES = {
     "52101004": "present",
     "2667000": "absent",
 }
+
+#: Every LOINC code the reader acts on, by role (Genomics Reporting IG and mCODE observations
+#: and components). Handlers name roles, never codes.
+CODES: dict[str, str] = {
+    "genetic_variant": "69548-6",  # Genetic variant assessment
+    "region_studied": REGION_STUDIED,  # DNA region of interest panel
+    "gene_studied": "48018-6",  # Gene studied [ID]
+    "ecog": "89247-1",  # ECOG performance status score
+    "stage_group": "21908-9",  # Stage group.clinical Cancer
+    "hgvsp": "48005-3",  # Amino acid change (pHGVS)
+    "hgvsg": "81290-9",  # Genomic DNA change (gHGVS)
+    "hgvsc": "48004-6",  # DNA change (c.HGVS)
+    "allele_frequency": "81258-6",  # Sample variant allelic frequency
+    "depth": "82121-5",  # Allelic read depth
+}
+#: The Genomics Reporting ``tbd-codes-cs`` code of a variant's molecular consequence.
+MOLECULAR_CONSEQUENCE = "molecular-consequence"
+#: Profile-name fragments (mCODE / Genomics Reporting ``meta.profile``), by role.
+PROFILES: dict[str, str] = {
+    "primary_cancer": "primary-cancer-condition",
+    "secondary_cancer": "secondary-cancer-condition",
+    "genetic_variant": "genetic-variant",
+    "region_studied": "region-studied",
+    "ecog": "ecog",
+    "stage_group": "stage-group",
+}
+#: Patient.gender -> patients.sex.
+SEX: dict[str, str] = {"male": "M", "female": "F", "other": "Other", "unknown": "Unknown"}
+#: MSI result words (SNOMED display or text) -> msi_status.
+MSI_VALUES: dict[str, str] = {
+    "positive": "MSI-H",
+    "high": "MSI-H",
+    "negative": "MSS",
+    "low": "MSI-L",
+    "stable": "MSS",
+    "msi-h": "MSI-H",
+    "msi-l": "MSI-L",
+    "mss": "MSS",
+}
+#: Medication statuses that mean the drug was not given (the resource is rejected).
+NOT_GIVEN = frozenset({"entered-in-error", "not-taken", "cancelled", "unknown", "draft"})
+#: Interpretation words of a variant observation -> consequence, first match wins.
+_INTERPRETATION = (
+    (("amplification",), "feature_amplification"),
+    (("deletion", "gene"), "feature_ablation"),
+)
 
 _STAGE = re.compile(r"^(0|I{1,3}V?|IV)([ABC][0-9]?)?$")
 _HGVSG = re.compile(r"^(?:NC_0+(\d+)\.\d+|chr(\w+)):g\.(\d+)([ACGT]+)>([ACGT]+)$")
@@ -343,6 +389,35 @@ def _matches(cc: Any, codes: Sequence[str]) -> bool:
     return False
 
 
+@dataclass
+class _Bundle:
+    """What the handlers gather from one bundle's resources."""
+
+    path: Path
+    rejects: Rejects
+    report: FileReport
+    urls: dict[str, str]
+    uracil_codes: Sequence[str]
+    patients: dict[str, dict[str, Any]] = field(default_factory=dict)
+    markers: dict[str, dict[str, Any]] = field(default_factory=lambda: defaultdict(dict))
+    ecogs: dict[str, list[tuple[date | None, int]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    studied: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    uracils: dict[str, list[tuple[date | None, float]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    meds: dict[str, list[tuple[date, str, int, str]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    variants: list[dict[str, Any]] = field(default_factory=list)
+    not_modelled: Counter[str] = field(default_factory=Counter)
+
+    def subject(self, obj: Any) -> str | None:
+        """The patient a resource is about (``subject`` or ``patient``), by key."""
+        return _ref_id(getattr(obj, "subject", None) or getattr(obj, "patient", None), self.urls)
+
+
 def read_fhir_bundle(
     path: Path | str, *, catalog: CatalogConfig | None = None, uracil_codes: Sequence[str] = ()
 ) -> FhirResult:
@@ -358,6 +433,42 @@ def read_fhir_bundle(
     entries = _load(p)
     rejects = Rejects(str(p))
     report = FileReport(file=str(p), kind="fhir")
+    parsed, urls = _validate(entries, rejects)
+    b = _Bundle(p, rejects, report, urls, uracil_codes)
+    for i, obj in parsed:
+        rtype = obj.get_resource_type()
+        handler = _HANDLERS.get(rtype)
+        if handler is None:
+            b.not_modelled[rtype] += 1
+        else:
+            handler(b, i, obj)
+    for pid, genes in b.studied.items():
+        b.markers[pid]["genes_tested"] = ";".join(sorted(genes))
+    pats = _patients(b.patients, b.markers, b.ecogs, report)
+    lines = _lines(b.meds, pats, b.ecogs, catalog, report, b.uracils)
+    vdf = _variant_frame(b.variants)
+    not_modelled = b.not_modelled
+    used = len(parsed) - sum(not_modelled.values())
+    report.extra["not_modelled"] = dict(sorted(not_modelled.items()))
+    if not_modelled:
+        report.warnings.append(
+            "resources not modelled (no rows): "
+            + ", ".join(f"{k} ×{v}" for k, v in sorted(not_modelled.items()))
+        )
+    report.extra["resources_used"] = used
+    report.read = len(entries)
+    report.rejected = len(rejects)
+    report.ingested = report.read - report.rejected
+    report.rejected_by_reason = dict(rejects.reasons)
+    report.check()
+    return FhirResult(pats, lines, vdf, rejects.frame(), report)
+
+
+def _validate(
+    entries: list[dict[str, Any]], rejects: Rejects
+) -> tuple[list[tuple[int, Any]], dict[str, str]]:
+    """Each entry's resource validated on its own: ``(entry number, model)`` of the valid
+    ones (the others rejected), and the patient key of every Patient reference."""
     urls: dict[str, str] = {}
     parsed: list[tuple[int, Any]] = []
     for i, e in enumerate(entries, start=1):
@@ -397,194 +508,171 @@ def read_fhir_bundle(
                 detail=f"entry {i} ({rtype}): {unbound}",
             )
             continue
-        rid = getattr(obj, "id", None)
         if rtype == "Patient":
-            rid = _patient_key(obj) or rid
-        if rtype == "Patient" and rid:
-            urls[str(e.get("fullUrl") or "")] = rid
-            urls[f"Patient/{rid}"] = rid
+            rid = _patient_key(obj) or getattr(obj, "id", None)
+            if rid:
+                urls[str(e.get("fullUrl") or "")] = rid
+                urls[f"Patient/{rid}"] = rid
         parsed.append((i, obj))
+    return parsed, urls
 
-    patients: dict[str, dict[str, Any]] = {}
-    markers: dict[str, dict[str, Any]] = defaultdict(dict)
-    ecogs: dict[str, list[tuple[date | None, int]]] = defaultdict(list)
-    studied: dict[str, set[str]] = defaultdict(set)  # genes an assay covered, by patient
-    uracils: dict[str, list[tuple[date | None, float]]] = defaultdict(list)
-    meds: dict[str, list[tuple[date, str, int, str]]] = defaultdict(list)
-    variants: list[dict[str, Any]] = []
-    not_modelled: Counter[str] = Counter()
-    for i, obj in parsed:
-        rtype = obj.get_resource_type()
-        if rtype == "Patient":
-            key = _patient_key(obj) or obj.id
-            patients.setdefault(key, {"patient_id": key})
-            patients[key].update(
-                sex={"male": "M", "female": "F", "other": "Other", "unknown": "Unknown"}.get(
-                    str(obj.gender or "")
-                ),
-                birth_year=_year(obj.birthDate),
-            )
-            continue
-        subject = getattr(obj, "subject", None) or getattr(obj, "patient", None)
-        pid = _ref_id(subject, urls)
-        profiles = _profiles(obj)
-        if rtype == "Condition":
-            text = _display(obj.code)
-            primary = "primary-cancer-condition" in profiles or (
-                "secondary-cancer-condition" not in profiles
-                and _ANY.search(text.lower()) is not None
-                and "secondary" not in text.lower()
-            )
-            if not primary:
-                not_modelled["Condition (not a primary cancer)"] += 1
-                continue
-            if pid is None:
-                rejects.add(
-                    i,
-                    "no subject",
-                    f"Condition/{obj.id}",
-                    detail="the cancer condition names no patient",
-                )
-                continue
-            rec = markers[pid]
-            rec["cancer_condition_code"] = _code(obj.code)
-            rec["cancer_condition"] = text
-            oncotree = [
-                c.code
-                for c in _codings(obj.code)
-                if (c.system or "").rstrip("/") == ONCOTREE and c.code
-            ]
-            ct = oncotree[0] if oncotree else _cancer_type(text)
-            if oncotree:
-                rec["oncotree_code"] = oncotree[-1]
-            rec["cancer_type"] = ct
-            if ct is None:
-                report.warnings.append(
-                    f"{obj.id}: no OncoTree code for primary cancer {text!r}; "
-                    "cancer_type left empty"
-                )
-            when = _when(obj)
-            if when:
-                rec["diagnosis_date"] = when
-            for st in getattr(obj, "stage", None) or []:
-                s = _display(st.summary)
-                if s:
-                    rec.setdefault("stage", s)
-            continue
-        if rtype == "Observation":
-            loinc = _code(obj.code, LOINC) or ""
-            if pid is None:
-                rejects.add(
-                    i,
-                    "no subject",
-                    f"Observation/{obj.id}",
-                    detail="the observation names no patient",
-                )
-                continue
-            if loinc == "69548-6" or "genetic-variant" in profiles:
-                variants.append(_variant(obj, pid, p, i))
-                continue
-            if loinc == REGION_STUDIED or "region-studied" in profiles:
-                genes = {
-                    g
-                    for comp in obj.component or []
-                    if _code(comp.code, LOINC) == "48018-6"
-                    and (g := _gene(comp.valueCodeableConcept))
-                }
-                if not genes:
-                    report.warnings.append(
-                        f"{obj.id}: region-studied observation lists no "
-                        "gene-studied (48018-6) component; coverage unknown"
-                    )
-                studied[pid] |= genes
-                continue
-            val, _unit = _value(obj)
-            if uracil_codes and _matches(obj.code, uracil_codes):
-                unit = _unit.replace(" ", "").lower()
-                if not isinstance(val, float) or unit not in ("ng/ml", ""):
-                    rejects.add(
-                        i,
-                        "unusable value",
-                        f"Observation/{obj.id}",
-                        detail=f"uracil {val!r} {_unit!r}: a quantity in ng/mL is expected",
-                    )
-                    continue
-                uracils[pid].append((_when(obj), float(val)))
-                continue
-            if loinc == "89247-1" or "ecog" in profiles:
-                if not isinstance(val, int) or not 0 <= val <= 4:
-                    rejects.add(
-                        i,
-                        "out of range",
-                        f"Observation/{obj.id}",
-                        detail=f"ECOG {val!r} is not 0–4",
-                    )
-                    continue
-                ecogs[pid].append((_when(obj), int(val)))
-                continue
-            if loinc == "21908-9" or "stage-group" in profiles:
-                stage = _display(obj.valueCodeableConcept) if obj.valueCodeableConcept else None
-                if stage:
-                    markers[pid]["stage"] = stage
-                continue
-            col = MARKERS.get(loinc)
-            if col is None:
-                not_modelled[f"Observation {loinc or '(no LOINC code)'}"] += 1
-                continue
-            if col == "msi_status" and isinstance(val, str):
-                val = {
-                    "positive": "MSI-H",
-                    "high": "MSI-H",
-                    "negative": "MSS",
-                    "low": "MSI-L",
-                    "stable": "MSS",
-                    "msi-h": "MSI-H",
-                    "msi-l": "MSI-L",
-                    "mss": "MSS",
-                }.get(val, val)
-            markers[pid][col] = val
-            continue
-        if rtype in ("MedicationStatement", "MedicationRequest"):
-            if pid is None:
-                rejects.add(
-                    i, "no subject", f"{rtype}/{obj.id}", detail="the medication names no patient"
-                )
-                continue
-            status = str(getattr(obj, "status", "") or "")
-            if status in ("entered-in-error", "not-taken", "cancelled", "unknown", "draft"):
-                rejects.add(
-                    i, "medication not given", f"{rtype}/{obj.id}", detail=f"status {status!r}"
-                )
-                continue
-            cc = getattr(obj, "medicationCodeableConcept", None)
-            when = _when(obj)
-            if cc is None or when is None:
-                what = "no medication code" if cc is None else "no start date"
-                rejects.add(i, "incomplete medication", f"{rtype}/{obj.id}", detail=what)
-                continue
-            meds[pid].append((when, _drug(cc), i, status))
-            continue
-        not_modelled[rtype] += 1
 
-    for pid, genes in studied.items():
-        markers[pid]["genes_tested"] = ";".join(sorted(genes))
-    pats = _patients(patients, markers, ecogs, report)
-    lines = _lines(meds, pats, ecogs, catalog, report, uracils)
-    vdf = _variant_frame(variants)
-    used = len(parsed) - sum(not_modelled.values())
-    report.extra["not_modelled"] = dict(sorted(not_modelled.items()))
-    if not_modelled:
-        report.warnings.append(
-            "resources not modelled (no rows): "
-            + ", ".join(f"{k} ×{v}" for k, v in sorted(not_modelled.items()))
+def _on_patient(b: _Bundle, i: int, obj: Any) -> None:
+    key = _patient_key(obj) or obj.id
+    b.patients.setdefault(key, {"patient_id": key})
+    b.patients[key].update(sex=SEX.get(str(obj.gender or "")), birth_year=_year(obj.birthDate))
+
+
+def _on_condition(b: _Bundle, i: int, obj: Any) -> None:
+    """A primary cancer: its type (OncoTree), SNOMED code and text, date and stage."""
+    profiles = _profiles(obj)
+    text = _display(obj.code)
+    primary = PROFILES["primary_cancer"] in profiles or (
+        PROFILES["secondary_cancer"] not in profiles
+        and _ANY.search(text.lower()) is not None
+        and "secondary" not in text.lower()
+    )
+    if not primary:
+        b.not_modelled["Condition (not a primary cancer)"] += 1
+        return
+    pid = b.subject(obj)
+    if pid is None:
+        b.rejects.add(
+            i, "no subject", f"Condition/{obj.id}", detail="the cancer condition names no patient"
         )
-    report.extra["resources_used"] = used
-    report.read = len(entries)
-    report.rejected = len(rejects)
-    report.ingested = report.read - report.rejected
-    report.rejected_by_reason = dict(rejects.reasons)
-    report.check()
-    return FhirResult(pats, lines, vdf, rejects.frame(), report)
+        return
+    rec = b.markers[pid]
+    rec["cancer_condition_code"] = _code(obj.code)
+    rec["cancer_condition"] = text
+    oncotree = [
+        c.code for c in _codings(obj.code) if (c.system or "").rstrip("/") == ONCOTREE and c.code
+    ]
+    ct = oncotree[0] if oncotree else _cancer_type(text)
+    if oncotree:
+        rec["oncotree_code"] = oncotree[-1]
+    rec["cancer_type"] = ct
+    if ct is None:
+        b.report.warnings.append(
+            f"{obj.id}: no OncoTree code for primary cancer {text!r}; cancer_type left empty"
+        )
+    when = _when(obj)
+    if when:
+        rec["diagnosis_date"] = when
+    for st in getattr(obj, "stage", None) or []:
+        s = _display(st.summary)
+        if s:
+            rec.setdefault("stage", s)
+
+
+def _is(role: str, loinc: str, profiles: str) -> bool:
+    """Is an observation of ``role``, by its LOINC code or its profile?"""
+    return loinc == CODES[role] or PROFILES[role] in profiles
+
+
+def _on_observation(b: _Bundle, i: int, obj: Any) -> None:
+    """One observation: a variant, the genes studied, uracil, ECOG, stage group or a marker."""
+    loinc = _code(obj.code, LOINC) or ""
+    pid = b.subject(obj)
+    if pid is None:
+        b.rejects.add(
+            i, "no subject", f"Observation/{obj.id}", detail="the observation names no patient"
+        )
+        return
+    profiles = _profiles(obj)
+    if _is("genetic_variant", loinc, profiles):
+        b.variants.append(_variant(obj, pid, b.path, i))
+    elif _is("region_studied", loinc, profiles):
+        _region_studied(b, obj, pid)
+    elif b.uracil_codes and _matches(obj.code, b.uracil_codes):
+        _uracil(b, i, obj, pid)
+    elif _is("ecog", loinc, profiles):
+        _ecog(b, i, obj, pid)
+    elif _is("stage_group", loinc, profiles):
+        stage = _display(obj.valueCodeableConcept) if obj.valueCodeableConcept else None
+        if stage:
+            b.markers[pid]["stage"] = stage
+    else:
+        _marker(b, obj, pid, loinc)
+
+
+def _region_studied(b: _Bundle, obj: Any, pid: str) -> None:
+    genes = {
+        g
+        for comp in obj.component or []
+        if _code(comp.code, LOINC) == CODES["gene_studied"]
+        and (g := _gene(comp.valueCodeableConcept))
+    }
+    if not genes:
+        b.report.warnings.append(
+            f"{obj.id}: region-studied observation lists no "
+            f"gene-studied ({CODES['gene_studied']}) component; coverage unknown"
+        )
+    b.studied[pid] |= genes
+
+
+def _uracil(b: _Bundle, i: int, obj: Any, pid: str) -> None:
+    val, unit_text = _value(obj)
+    unit = unit_text.replace(" ", "").lower()
+    if not isinstance(val, float) or unit not in ("ng/ml", ""):
+        b.rejects.add(
+            i,
+            "unusable value",
+            f"Observation/{obj.id}",
+            detail=f"uracil {val!r} {unit_text!r}: a quantity in ng/mL is expected",
+        )
+        return
+    b.uracils[pid].append((_when(obj), float(val)))
+
+
+def _ecog(b: _Bundle, i: int, obj: Any, pid: str) -> None:
+    val, _ = _value(obj)
+    if not isinstance(val, int) or not 0 <= val <= 4:
+        b.rejects.add(i, "out of range", f"Observation/{obj.id}", detail=f"ECOG {val!r} is not 0–4")
+        return
+    b.ecogs[pid].append((_when(obj), int(val)))
+
+
+def _marker(b: _Bundle, obj: Any, pid: str, loinc: str) -> None:
+    col = MARKERS.get(loinc)
+    if col is None:
+        b.not_modelled[f"Observation {loinc or '(no LOINC code)'}"] += 1
+        return
+    val, _ = _value(obj)
+    if col == "msi_status" and isinstance(val, str):
+        val = MSI_VALUES.get(val, val)
+    b.markers[pid][col] = val
+
+
+def _on_medication(b: _Bundle, i: int, obj: Any) -> None:
+    """A MedicationStatement or MedicationRequest: one drug given from a start date."""
+    rtype = obj.get_resource_type()
+    pid = b.subject(obj)
+    if pid is None:
+        b.rejects.add(
+            i, "no subject", f"{rtype}/{obj.id}", detail="the medication names no patient"
+        )
+        return
+    status = str(getattr(obj, "status", "") or "")
+    if status in NOT_GIVEN:
+        b.rejects.add(i, "medication not given", f"{rtype}/{obj.id}", detail=f"status {status!r}")
+        return
+    cc = getattr(obj, "medicationCodeableConcept", None)
+    when = _when(obj)
+    if cc is None or when is None:
+        what = "no medication code" if cc is None else "no start date"
+        b.rejects.add(i, "incomplete medication", f"{rtype}/{obj.id}", detail=what)
+        return
+    b.meds[pid].append((when, _drug(cc), i, status))
+
+
+#: The handler of each modelled resource type; other types are counted as not modelled.
+_HANDLERS: dict[str, Callable[[_Bundle, int, Any], None]] = {
+    "Patient": _on_patient,
+    "Condition": _on_condition,
+    "Observation": _on_observation,
+    "MedicationStatement": _on_medication,
+    "MedicationRequest": _on_medication,
+}
 
 
 def _variant(obs: Any, pid: str, path: Path, entry: int) -> dict[str, Any]:
@@ -593,15 +681,14 @@ def _variant(obs: Any, pid: str, path: Path, entry: int) -> dict[str, Any]:
     val, _ = _value(obs)
     row["filter"] = "PASS" if val in (None, "present") else str(val)
     interp = " ".join(_display(c).lower() for c in (obs.interpretation or []))
-    if "amplification" in interp:
-        row["consequence"] = "feature_amplification"
-    elif "deletion" in interp and "gene" in interp:
-        row["consequence"] = "feature_ablation"
-    elif interp:
-        row["consequence"] = "sequence_variant"
+    if interp:
+        row["consequence"] = next(
+            (c for words, c in _INTERPRETATION if all(w in interp for w in words)),
+            "sequence_variant",
+        )
     for comp in obs.component or []:
         code = _code(comp.code, LOINC)
-        if code is None and _code(comp.code, TBD) == "molecular-consequence":
+        if code is None and _code(comp.code, TBD) == MOLECULAR_CONSEQUENCE:
             text: str | None = (
                 _display(comp.valueCodeableConcept) if comp.valueCodeableConcept else ""
             )
@@ -609,13 +696,13 @@ def _variant(obs: Any, pid: str, path: Path, entry: int) -> dict[str, Any]:
                 row["consequence"] = text
             continue
         cval, unit = _value(comp)
-        if code == "48018-6":
+        if code == CODES["gene_studied"]:
             row["gene"] = _gene(comp.valueCodeableConcept)
-        elif code in ("48005-3", "81290-9", "48004-6"):
+        elif code in (CODES["hgvsp"], CODES["hgvsg"], CODES["hgvsc"]):
             text = _code(comp.valueCodeableConcept) if comp.valueCodeableConcept else cval
-            if code == "48005-3":
+            if code == CODES["hgvsp"]:
                 row["hgvsp"] = str(text) if text else None
-            elif code == "81290-9" and text:
+            elif code == CODES["hgvsg"] and text:
                 m = _HGVSG.match(str(text))
                 if m:
                     name = (m.group(1) or m.group(2)).lstrip("0")
@@ -627,9 +714,9 @@ def _variant(obs: Any, pid: str, path: Path, entry: int) -> dict[str, Any]:
                     )
         elif code in _POSITION:
             _position(row, _POSITION[code], comp)
-        elif code == "81258-6" and isinstance(cval, float):
+        elif code == CODES["allele_frequency"] and isinstance(cval, float):
             row["vaf"] = cval / 100 if (unit == "%" or cval > 1) else cval
-        elif code == "82121-5" and isinstance(cval, (int, float)):
+        elif code == CODES["depth"] and isinstance(cval, (int, float)):
             row["depth"] = int(cval)
     return row
 

@@ -237,36 +237,30 @@ def _vep_allele(ref: str, alt: str) -> str:
     return alt
 
 
-def _single_entry(
-    i_gene: int, i_cons: int, i_hgvsp: int | None
-) -> Callable[[str], tuple[str | None, str | None, str | None] | None]:
-    """A fast reader of a one-entry CSQ/ANN value (the common case), or None if it is short."""
-    need = max(i_gene, i_cons, i_hgvsp or 0)
-
-    def one(ann: str) -> tuple[str | None, str | None, str | None] | None:
-        f = ann.split("|")
-        if len(f) <= need:
-            return None
-        cons = f[i_cons]
-        if "&" in cons:
-            cons = cons.split("&", 1)[0]
-        hgvsp: str | None = None
-        if i_hgvsp is not None:
-            h = f[i_hgvsp]
-            if h:
-                h = h[h.find(":") + 1 :]
-                hgvsp = _unquote(h) if "%" in h else h
-        return f[i_gene] or None, cons or None, hgvsp
-
-    return one
+_Annotation = tuple[str | None, str | None, str | None]
+#: Parsed annotations by entry layout (which field is where), shared by the files of a batch.
+_AnnotationCaches = dict[tuple[Any, ...], dict[Any, _Annotation]]
 
 
 class _Annotator:
-    """Gene, consequence and HGVSp of one allele from CSQ, ANN or gene intervals."""
+    """Gene, consequence and HGVSp of one allele from CSQ, ANN or gene intervals.
 
-    def __init__(self, header: VcfHeader, genes: GeneIndex | None) -> None:
+    The one place annotation values are parsed: :meth:`_choose` picks the entry of
+    the allele (the only entry when there is one; else the allele's entries, PICK
+    first, then CANONICAL), :meth:`_fields` reads its three fields. Results are
+    cached per distinct annotation string (and allele, when the string has several
+    entries), so repeated annotations cost one dictionary look-up.
+    """
+
+    def __init__(
+        self, header: VcfHeader, genes: GeneIndex | None, caches: _AnnotationCaches | None = None
+    ) -> None:
         self.key: str | None = None
         self.genes = genes
+        self.i_allele, self.i_cons, self.i_gene = 0, 1, 3
+        self.i_hgvsp: int | None = None
+        self.i_canon: int | None = None
+        self.i_pick: int | None = None
         if header.csq_fields is not None:
             f = header.csq_fields
             self.key = "CSQ"
@@ -280,57 +274,50 @@ class _Annotator:
             self.i_pick = f.index("PICK") if "PICK" in f else None
         elif header.has_ann:
             self.key = "ANN"
-            self.i_allele, self.i_cons, self.i_gene, self.i_hgvsp = 0, 1, 3, 10
-            self.i_canon = self.i_pick = None
-        self.one = (
-            _single_entry(self.i_gene, self.i_cons, self.i_hgvsp) if self.key is not None else None
-        )
+            self.i_hgvsp = 10
+        layout: tuple[Any, ...] = (self.key, self.i_allele, self.i_cons, self.i_gene, self.i_hgvsp)
+        layout += (self.i_canon, self.i_pick)
+        self._cache = ({} if caches is None else caches).setdefault(layout, {})
 
     def __call__(
         self, ann: str | None, chrom: str, pos: int, ref: str, alt: str
-    ) -> tuple[str | None, str | None, str | None, bool]:
-        """``(gene, consequence, hgvsp, annotated)``."""
-        if ann:
-            if "," not in ann:  # one entry: nothing to choose
-                best = ann.split("|")
-                n = len(best)
-                gene = best[self.i_gene] or None if n > self.i_gene else None
-                cons = best[self.i_cons].split("&", 1)[0] or None if n > self.i_cons else None
-                hgvsp = None
-                h = self.i_hgvsp
-                if h is not None and n > h and best[h]:
-                    hgvsp = best[h].split(":", 1)[-1]
-                    if "%" in hgvsp:
-                        hgvsp = _unquote(hgvsp)
-                return gene, cons, hgvsp, True
-            entries = [e.split("|") for e in ann.split(",")]
-            want = (_vep_allele(ref, alt), alt) if self.key == "CSQ" else (alt,)
-            cand = [
-                e for e in entries if len(e) > self.i_allele and e[self.i_allele] in want
-            ] or entries
-            best = cand[0]
-            if len(cand) > 1:
-                for idx, val in ((self.i_pick, "1"), (self.i_canon, "YES")):
-                    if idx is not None:
-                        chosen = [e for e in cand if len(e) > idx and e[idx] == val]
-                        if chosen:
-                            best = chosen[0]
-                            break
-            gene = best[self.i_gene] if len(best) > self.i_gene and best[self.i_gene] else None
-            cons = (
-                best[self.i_cons].split("&")[0]
-                if len(best) > self.i_cons and best[self.i_cons]
-                else None
-            )
-            hgvsp = None
-            if self.i_hgvsp is not None and len(best) > self.i_hgvsp and best[self.i_hgvsp]:
-                hgvsp = best[self.i_hgvsp].split(":", 1)[-1]
-                if "%" in hgvsp:
-                    hgvsp = _unquote(hgvsp)
-            return gene, cons, hgvsp, True
-        if self.genes is not None:
-            return self.genes.lookup(chrom, pos), None, None, False
-        return None, None, None, False
+    ) -> tuple[str | None, str | None, str | None]:
+        """``(gene, consequence, hgvsp)`` of allele ``alt`` (annotated when ``ann`` is set)."""
+        if not ann:
+            return (self.genes.lookup(chrom, pos), None, None) if self.genes else (None, None, None)
+        key: Any = ann if "," not in ann else (ann, ref, alt)
+        got = self._cache.get(key)
+        if got is None:
+            got = self._cache[key] = self._fields(self._choose(ann, ref, alt))
+        return got
+
+    def _choose(self, ann: str, ref: str, alt: str) -> list[str]:
+        """The entry (split on ``|``) that describes ``alt``."""
+        if "," not in ann:  # one entry: nothing to choose
+            return ann.split("|")
+        entries = [e.split("|") for e in ann.split(",")]
+        want = (_vep_allele(ref, alt), alt) if self.key == "CSQ" else (alt,)
+        i = self.i_allele
+        cand = [e for e in entries if len(e) > i and e[i] in want] or entries
+        if len(cand) > 1:
+            for idx, val in ((self.i_pick, "1"), (self.i_canon, "YES")):
+                if idx is not None:
+                    chosen = [e for e in cand if len(e) > idx and e[idx] == val]
+                    if chosen:
+                        return chosen[0]
+        return cand[0]
+
+    def _fields(self, entry: list[str]) -> tuple[str | None, str | None, str | None]:
+        n = len(entry)
+        gene = entry[self.i_gene] or None if n > self.i_gene else None
+        cons = entry[self.i_cons].split("&", 1)[0] or None if n > self.i_cons else None
+        hgvsp = None
+        h = self.i_hgvsp
+        if h is not None and n > h and entry[h]:
+            hgvsp = entry[h].split(":", 1)[-1]
+            if "%" in hgvsp:
+                hgvsp = _unquote(hgvsp)
+        return gene, cons, hgvsp
 
 
 def _num(value: Any, i: int) -> float | None:
@@ -591,12 +578,159 @@ def _read_batch(
     cols = _new_columns()
     reports = []
     every = Rejects("")
+    caches: _AnnotationCaches = {}  # hot-spot variants repeat across patients
     with _no_gc():
         for path in paths:
             rejects = Rejects(str(path))
-            reports.append(_scan(Path(path), cfg, cols, rejects, genes=genes))
+            reports.append(_scan(Path(path), cfg, cols, rejects, genes=genes, caches=caches))
             every.rows.extend(rejects.rows)
     return _frame(cols), every.frame(), reports
+
+
+class _Fields:
+    """Field extractors of one file's records (what the header says is there, decided once)."""
+
+    def __init__(self, header: VcfHeader, cfg: VcfInputConfig, tumor: str) -> None:
+        self.ti = header.samples.index(tumor)
+        self.has_af = "AF" in header.format_ids
+        self.has_ad = "AD" in header.format_ids
+        self.has_dp = "DP" in header.format_ids
+        self.vaf_keys = [k for k in cfg.vaf_info_keys if k in header.info_ids]
+        self.depth_keys = [k for k in cfg.depth_info_keys if k in header.info_ids]
+        self._ref_ok: dict[str, bool] = {}
+        self._alt_ok: dict[str, bool] = {}
+        self._chroms: dict[str, str] = {}
+
+    def chrom(self, raw: str) -> str:
+        chrom = self._chroms.get(raw)
+        if chrom is None:
+            chrom = self._chroms[raw] = normalize_chrom(raw)
+        return chrom
+
+    def allele_problem(self, ref: str, alts: list[str]) -> tuple[str, str] | None:
+        """``(reason, detail)`` when REF or an ALT is not a valid allele, else None."""
+        ok = self._ref_ok.get(ref)
+        if ok is None:
+            ok = self._ref_ok[ref] = _BASES.match(ref) is not None
+        if not ok:
+            return "invalid REF", f"REF {ref!r} has a character other than A, C, G, T, N"
+        bad_alt = None
+        for a in alts:
+            ok = self._alt_ok.get(a)
+            if ok is None:
+                ok = self._alt_ok[a] = _ALT.match(a) is not None
+            if not ok:
+                bad_alt = a
+                break
+        if bad_alt is not None or not alts:
+            return (
+                "invalid ALT",
+                f"ALT {bad_alt!r} is not a base sequence, '*' or a symbolic <...> allele",
+            )
+        return None
+
+    def sample(self, v: Any, n_alt: int) -> tuple[list[float] | None, list[int] | None, int | None]:
+        """The tumour's FORMAT ``AF`` and ``AD`` (``AD`` only when ``AF`` or depth is
+        missing: one FORMAT array fewer per record otherwise) and its depth."""
+        ti = self.ti
+        af_row: list[float] | None = None
+        if self.has_af:
+            af = v.format("AF")
+            if af is not None and af.shape[1] >= n_alt:
+                af_row = af[ti].tolist()
+        depth: int | None = None
+        if self.has_dp:
+            dp = v.format("DP")
+            if dp is not None:
+                d0 = int(dp[ti, 0])
+                depth = d0 if d0 >= 0 else None
+        ad_row: list[int] | None = None
+        if self.has_ad and (
+            af_row is None
+            or depth is None
+            or (af_row[0] != af_row[0] if n_alt == 1 else any(x != x for x in af_row))
+        ):
+            ad = v.format("AD")
+            if ad is not None and ad.shape[1] == n_alt + 1:
+                ad_row = ad[ti].tolist()
+        if depth is None:
+            if ad_row is not None and min(ad_row) >= 0:
+                depth = sum(ad_row)
+            else:
+                for k in self.depth_keys:
+                    d = _num(v.INFO.get(k), 0)
+                    if d is not None:
+                        depth = int(d)
+                        break
+        return af_row, ad_row, depth
+
+    def vaf(
+        self,
+        v: Any,
+        i: int,
+        af_row: list[float] | None,
+        ad_row: list[int] | None,
+        depth: int | None,
+    ) -> float | None:
+        """Allele fraction of ALT ``i``: FORMAT AF, else AD, else the INFO keys."""
+        if af_row is not None and af_row[i] == af_row[i]:  # not NaN
+            return af_row[i]
+        if ad_row is not None and ad_row[i + 1] >= 0:
+            total = sum(ad_row) if min(ad_row) >= 0 else 0
+            if total > 0 or (depth or 0) > 0:
+                # alt / sum(AD) when every AD value is present, else alt / depth
+                return ad_row[i + 1] / (total if total > 0 else (depth or 1))
+        for k in self.vaf_keys:
+            x = _num(v.INFO.get(k), i)
+            if x is not None:
+                return x
+        return None
+
+
+@dataclass
+class _Tally:
+    """Per-file counts behind the report's warnings."""
+
+    records: int = 0
+    unannotated: int = 0
+    no_vaf: int = 0
+
+
+def _record_rows(
+    v: Any,
+    ref: str,
+    alts: list[str],
+    line: int,
+    filt: str,
+    fields: _Fields,
+    annotate: _Annotator,
+    tumor: str,
+    tally: _Tally,
+) -> tuple[list[tuple[Any, ...]], str | None]:
+    """The rows of one record (one per ALT allele, ``*`` excluded), or the reason its
+    VAF rejects it. Counts alleles without a VAF or an annotation as it goes (up to the
+    allele that rejects the record)."""
+    af_row, ad_row, depth = fields.sample(v, len(alts))
+    ann = v.INFO.get(annotate.key) if annotate.key else None
+    raw_chrom, pos = v.CHROM, v.POS
+    chrom = fields.chrom(raw_chrom)
+    rows: list[tuple[Any, ...]] = []
+    for i, alt in enumerate(alts):
+        if alt == "*":
+            continue
+        if af_row is not None and af_row[i] == af_row[i]:  # FORMAT AF, not NaN: most records
+            vaf: float | None = af_row[i]
+        else:
+            vaf = fields.vaf(v, i, af_row, ad_row, depth)
+        if vaf is None:
+            tally.no_vaf += 1
+        elif not 0.0 <= vaf <= 1.0:
+            return rows, f"allele fraction {vaf:g} of ALT {alt!r} is outside 0-1"
+        if not ann:
+            tally.unannotated += 1
+        gene, cons, hgvsp = annotate(ann, raw_chrom, pos, ref, alt)
+        rows.append((tumor, chrom, pos, ref, alt, gene, cons, hgvsp, vaf, depth, filt, line))
+    return rows, None
 
 
 def _scan(
@@ -608,6 +742,7 @@ def _scan(
     genes: GeneIndex | None = None,
     tumor_sample: str | None = None,
     pass_only: bool | None = None,
+    caches: _AnnotationCaches | None = None,
 ) -> FileReport:
     """Append the rows of one VCF to ``cols`` and its rejects to ``rejects``; return its report."""
     header = read_header(p)
@@ -615,30 +750,12 @@ def _scan(
     misfit_check = _Background(_column_misfits, p, header)
     tumor = pick_tumor(header, cfg, p, tumor_sample)
     keep_pass_only = cfg.pass_only if pass_only is None else pass_only
-    report = FileReport(
-        file=str(p), kind="vcf", extra={"tumor_sample_column": tumor, "vcf_version": header.version}
-    )
-    annotate = _Annotator(header, genes)
-    has_af, has_ad, has_dp = (
-        "AF" in header.format_ids,
-        "AD" in header.format_ids,
-        "DP" in header.format_ids,
-    )
-    vaf_keys = [k for k in cfg.vaf_info_keys if k in header.info_ids]
-    depth_keys = [k for k in cfg.depth_info_keys if k in header.info_ids]
-    ti = header.samples.index(tumor)
+    fields = _Fields(header, cfg, tumor)
+    annotate = _Annotator(header, genes, caches)
+    tally = _Tally()
     rows_out: list[tuple[Any, ...]] = []
-    append = rows_out.append
-    n_before = len(cols["pos"])
-    unannotated = no_vaf = 0
-    n_records = 0
-    ann_key = annotate.key
-    one = annotate.one
-    ref_ok: dict[str, bool] = {}
-    alt_ok: dict[str, bool] = {}
-    chroms: dict[str, str] = {}
     for line, v in _records(p, header, tumor, rejects):
-        n_records += 1
+        tally.records += 1
         filt = v.FILTER
         if filt is None:
             filt = "PASS" if "PASS" in v.FILTERS else "."
@@ -649,162 +766,72 @@ def _scan(
             continue
         ref: str = v.REF
         alts: list[str] = v.ALT
-        ok = ref_ok.get(ref)
-        if ok is None:
-            ok = ref_ok[ref] = _BASES.match(ref) is not None
-        if not ok:
-            rejects.add(
-                line,
-                "invalid REF",
-                str(v).strip(),
-                detail=f"REF {ref!r} has a character other than A, C, G, T, N",
+        problem = fields.allele_problem(ref, alts)
+        if problem is None:
+            rows, problem_vaf = _record_rows(
+                v, ref, alts, line, filt, fields, annotate, tumor, tally
             )
-            continue
-        bad_alt = None
-        for a in alts:
-            ok = alt_ok.get(a)
-            if ok is None:
-                ok = alt_ok[a] = _ALT.match(a) is not None
-            if not ok:
-                bad_alt = a
-                break
-        if bad_alt is not None or not alts:
-            rejects.add(
-                line,
-                "invalid ALT",
-                str(v).strip(),
-                detail=f"ALT {bad_alt!r} is not a base sequence, '*' or a symbolic <...> allele",
-            )
-            continue
-        n_alt = len(alts)
-        af_row: list[float] | None = None
-        if has_af:
-            af = v.format("AF")
-            if af is not None and af.shape[1] >= n_alt:
-                af_row = af[ti].tolist()
-        depth: int | None = None
-        if has_dp:
-            dp = v.format("DP")
-            if dp is not None:
-                d0 = int(dp[ti, 0])
-                depth = d0 if d0 >= 0 else None
-        # AD only when AF or DP is missing (one FORMAT array fewer per record otherwise)
-        ad_row: list[int] | None = None
-        if has_ad and (
-            af_row is None
-            or depth is None
-            or (af_row[0] != af_row[0] if n_alt == 1 else any(x != x for x in af_row))
-        ):
-            ad = v.format("AD")
-            if ad is not None and ad.shape[1] == n_alt + 1:
-                ad_row = ad[ti].tolist()
-        ad_complete = ad_row is not None and min(ad_row) >= 0
-        if depth is None:
-            if ad_complete and ad_row is not None:
-                depth = sum(ad_row)
-            else:
-                for k in depth_keys:
-                    d = _num(v.INFO.get(k), 0)
-                    if d is not None:
-                        depth = int(d)
-                        break
-        ann = v.INFO.get(ann_key) if ann_key else None
-        raw_chrom, pos = v.CHROM, v.POS
-        chrom = chroms.get(raw_chrom)
-        if chrom is None:
-            chrom = chroms[raw_chrom] = normalize_chrom(raw_chrom)
-        if n_alt == 1 and af_row is not None and af_row[0] == af_row[0] and alts[0] != "*":
-            # the common case: one ALT with its FORMAT AF
-            vaf = af_row[0]
-            if not 0.0 <= vaf <= 1.0:
-                rejects.add(
-                    line,
-                    "invalid VAF",
-                    str(v).strip(),
-                    detail=f"allele fraction {vaf:g} of ALT {alts[0]!r} is outside 0-1",
-                )
+            if problem_vaf is None:
+                rows_out += rows
                 continue
-            got = one(ann) if ann and one is not None and "," not in ann else None
-            if got is not None:
-                gene, cons, hgvsp = got
-            else:
-                gene, cons, hgvsp, annotated = annotate(ann, raw_chrom, pos, ref, alts[0])
-                if not annotated:
-                    unannotated += 1
-            append((tumor, chrom, pos, ref, alts[0], gene, cons, hgvsp, vaf, depth, filt, line))
-            continue
-        rows: list[tuple[Any, ...]] = []
-        bad_vaf: str | None = None
-        for i, alt in enumerate(alts):
-            if alt == "*":
-                continue
-            vaf_i: float | None = None
-            if af_row is not None and af_row[i] == af_row[i]:  # not NaN
-                vaf_i = af_row[i]
-            elif (
-                ad_row is not None
-                and ad_row[i + 1] >= 0
-                and ((ad_complete and sum(ad_row) > 0) or (depth or 0) > 0)
-            ):
-                # alt / sum(AD) when every AD value is present, else alt / depth
-                vaf_i = ad_row[i + 1] / (
-                    sum(ad_row) if ad_complete and sum(ad_row) > 0 else (depth or 1)
-                )
-            else:
-                for k in vaf_keys:
-                    vaf_i = _num(v.INFO.get(k), i)
-                    if vaf_i is not None:
-                        break
-            if vaf_i is None:
-                no_vaf += 1
-            elif not 0.0 <= vaf_i <= 1.0:
-                bad_vaf = f"allele fraction {vaf_i:g} of ALT {alt!r} is outside 0-1"
-                break
-            gene, cons, hgvsp, annotated = annotate(ann, raw_chrom, pos, ref, alt)
-            if not annotated:
-                unannotated += 1
-            rows.append((tumor, chrom, pos, ref, alt, gene, cons, hgvsp, vaf_i, depth, filt, line))
-        if bad_vaf is not None:
-            rejects.add(line, "invalid VAF", str(v).strip(), detail=bad_vaf)
-            continue
-        rows_out.extend(rows)
-    # htslib reads a record with more sample columns than the header (or none) without
-    # complaint when it can: check every record's column count against the header
-    misfits = misfit_check.result()
-    if misfits:
-        done = {r["source_line"] for r in rejects.rows}
-        for n, line_text in misfits.items():
-            if n not in done:
-                rejects.add(n, "unparseable record", line_text, detail=_diagnose(line_text, header))
-        rows_out = [r for r in rows_out if r[-1] not in misfits]
+            problem = ("invalid VAF", problem_vaf)
+        rejects.add(line, problem[0], str(v).strip(), detail=problem[1])
+    rows_out = _drop_misfits(rows_out, misfit_check.result(), rejects, header)
+    n_rows = len(rows_out)
     if rows_out:
         for c, values in zip(_ROW_COLUMNS, zip(*rows_out, strict=True), strict=True):
             cols[c].extend(values)
-    n_rows = len(cols["pos"]) - n_before
     cols["source_file"].extend([str(p)] * n_rows)
-    if unannotated:
-        if genes is None:
-            report.warnings.append(
-                f"{unannotated} variant rows have no CSQ or ANN annotation: gene, consequence and "
-                "HGVSp are empty. Annotate the VCF with Ensembl VEP (--vcf, INFO/CSQ) or SnpEff "
-                "(INFO/ANN), or give gene intervals (cohort.inputs.vcf.genes_bed / --genes-bed)."
-            )
-        else:
-            report.warnings.append(
-                f"{unannotated} variant rows had no CSQ/ANN annotation: gene "
-                "taken from the gene intervals; consequence and HGVSp empty"
-            )
-    if no_vaf:
-        report.warnings.append(
-            f"{no_vaf} variant rows have no allele fraction (no FORMAT AF/AD "
-            f"and none of INFO {list(cfg.vaf_info_keys)})"
-        )
-    report.extra.update({"variant_rows": n_rows, "unannotated_rows": unannotated})
-    report.read = n_records + _unparsed(rejects)
+    report = FileReport(
+        file=str(p), kind="vcf", extra={"tumor_sample_column": tumor, "vcf_version": header.version}
+    )
+    report.warnings.extend(_warnings(tally, genes, cfg))
+    report.extra.update({"variant_rows": n_rows, "unannotated_rows": tally.unannotated})
+    report.read = tally.records + _unparsed(rejects)
     report.rejected = len(rejects)
     report.ingested = report.read - report.rejected
     report.rejected_by_reason = dict(rejects.reasons)
     return report
+
+
+def _drop_misfits(
+    rows: list[tuple[Any, ...]], misfits: dict[int, str], rejects: Rejects, header: VcfHeader
+) -> list[tuple[Any, ...]]:
+    """Reject the records whose column count differs from the header's and drop their rows.
+
+    htslib reads a record with more sample columns than the header (or none) without
+    complaint when it can: every record's column count is checked against the header.
+    """
+    if not misfits:
+        return rows
+    done = {r["source_line"] for r in rejects.rows}
+    for n, line_text in misfits.items():
+        if n not in done:
+            rejects.add(n, "unparseable record", line_text, detail=_diagnose(line_text, header))
+    return [r for r in rows if r[-1] not in misfits]
+
+
+def _warnings(tally: _Tally, genes: GeneIndex | None, cfg: VcfInputConfig) -> list[str]:
+    out = []
+    if tally.unannotated:
+        if genes is None:
+            out.append(
+                f"{tally.unannotated} variant rows have no CSQ or ANN annotation: gene, "
+                "consequence and HGVSp are empty. Annotate the VCF with Ensembl VEP (--vcf, "
+                "INFO/CSQ) or SnpEff (INFO/ANN), or give gene intervals "
+                "(cohort.inputs.vcf.genes_bed / --genes-bed)."
+            )
+        else:
+            out.append(
+                f"{tally.unannotated} variant rows had no CSQ/ANN annotation: gene "
+                "taken from the gene intervals; consequence and HGVSp empty"
+            )
+    if tally.no_vaf:
+        out.append(
+            f"{tally.no_vaf} variant rows have no allele fraction (no FORMAT AF/AD "
+            f"and none of INFO {list(cfg.vaf_info_keys)})"
+        )
+    return out
 
 
 class _Background(threading.Thread):
