@@ -10,13 +10,14 @@ for the reports.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from precision_onco.config.schema import CatalogConfig
 
-__all__ = ["cancer_type_name", "describe", "regimen_name"]
+__all__ = ["FeatureName", "cancer_type_name", "describe", "parse_feature", "regimen_name"]
 
 _ORDINAL = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}
 _ROMAN = {0: "0", 1: "I", 2: "II", 3: "III", 4: "IV"}
@@ -234,38 +235,64 @@ def cancer_type_name(code: Any, catalog: CatalogConfig | None, lang: str = "en")
     return (ct.label_fr or ct.label) if lang == "fr" else ct.label
 
 
-def _class_words(feature: str, value: Any, lang: str) -> str | None:
+@dataclass(frozen=True)
+class FeatureName:
+    """A model feature's name parsed once: its ``kind`` (``biomarker``, ``gene``,
+    ``pathway``, ``prior_class``, ``regimen_has``, ``class_before`` or ``plain``) and the
+    ``key`` its prefix qualifies (a biomarker id, a gene, a pathway, a drug class)."""
+
+    kind: str
+    key: str
+
+
+#: Feature-name prefixes (features/build.py) and the kind of feature each names.
+_PREFIXES = (
+    ("bm_", "biomarker"),
+    ("gene_", "gene"),
+    ("pathway_", "pathway"),
+    ("prior_", "prior_class"),
+    ("regimen_has_", "regimen_has"),
+    ("same_class_before_", "class_before"),
+)
+_CLASS_KINDS = ("prior_class", "regimen_has", "class_before")
+
+
+def parse_feature(name: str) -> FeatureName:
+    """The kind and key of a feature name ("gene_KRAS" -> gene KRAS); a drug-class prefix
+    counts only before a known class ("prior_lines" is plain); otherwise ``plain``."""
+    if name == "regimen_platinum":
+        return FeatureName("regimen_has", "platinum")
+    for prefix, kind in _PREFIXES:
+        key = name.removeprefix(prefix)
+        if key != name and (kind not in _CLASS_KINDS or key in _CLASSES["en"]):
+            return FeatureName(kind, key)
+    return FeatureName("plain", name)
+
+
+def _class_words(parsed: FeatureName, value: Any, lang: str) -> str | None:
     """Drug-class features: earlier lines with a class, the regimen's classes, repeats."""
-    classes = _CLASSES[lang]
+    if parsed.kind not in _CLASS_KINDS:
+        return None
     fr = lang == "fr"
-    for prefix in ("prior_", "regimen_has_", "same_class_before_"):
-        cls = feature.removeprefix(prefix)
-        if not feature.startswith(prefix) or cls not in classes:
-            continue
-        name, agent = classes[cls]
-        if prefix == "prior_":
-            n = int(value)
-            return (
-                f"{n} ligne(s) antérieure(s) avec {name}"
-                if fr
-                else f"{n} earlier line(s) with {name}"
-            )
-        if prefix == "regimen_has_":
-            if fr:
-                return (
-                    f"{agent} dans le protocole"
-                    if value
-                    else f"pas {'d’' if agent[0] in 'aeiou' else 'de '}{agent} dans le protocole"
-                )
-            if not value:
-                return f"no {agent} in the regimen"
-            return f"{'an' if agent[0] in 'aeiou' else 'a'} {agent} in the regimen"
+    name, agent = _CLASSES[lang][parsed.key]
+    if parsed.kind == "prior_class":
+        n = int(value)
+        return (
+            f"{n} ligne(s) antérieure(s) avec {name}" if fr else f"{n} earlier line(s) with {name}"
+        )
+    if parsed.kind == "regimen_has":
         if fr:
-            return f"{name} déjà reçue auparavant" if value else f"{name} jamais reçue auparavant"
-        return f"{name} already received" if value else f"{name} not received before"
-    if feature == "regimen_platinum":
-        return _class_words("regimen_has_platinum", value, lang)
-    return None
+            return (
+                f"{agent} dans le protocole"
+                if value
+                else f"pas {'d’' if agent[0] in 'aeiou' else 'de '}{agent} dans le protocole"
+            )
+        if not value:
+            return f"no {agent} in the regimen"
+        return f"{'an' if agent[0] in 'aeiou' else 'a'} {agent} in the regimen"
+    if fr:
+        return f"{name} déjà reçue auparavant" if value else f"{name} jamais reçue auparavant"
+    return f"{name} already received" if value else f"{name} not received before"
 
 
 def describe(
@@ -276,8 +303,9 @@ def describe(
     fr = lang == "fr"
     missing = value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
     names = _NAMES[lang]
-    if feature.startswith("bm_") and catalog is not None and feature[3:] in catalog.biomarkers:
-        bm = catalog.biomarkers[feature[3:]]
+    parsed = parse_feature(feature)
+    if parsed.kind == "biomarker" and catalog is not None and parsed.key in catalog.biomarkers:
+        bm = catalog.biomarkers[parsed.key]
         present = not missing and bool(value)
         if fr:
             return f"{bm.label_fr or bm.label} : {'présent' if present else 'absent'}"
@@ -285,15 +313,15 @@ def describe(
     if missing:
         name = names.get(feature, feature.replace("_", " "))
         return f"{name} : non renseigné" if fr else f"{name} not recorded"
-    if feature.startswith("gene_"):
-        gene = feature[5:]
+    if parsed.kind == "gene":
+        gene = parsed.key
         return (
             f"{gene} {'altéré' if value else 'non altéré'}"
             if fr
             else f"{gene} {'altered' if value else 'not altered'}"
         )
-    if feature.startswith("pathway_"):
-        pw = _PATHWAYS[lang].get(feature[8:], feature[8:].upper())
+    if parsed.kind == "pathway":
+        pw = _PATHWAYS[lang].get(parsed.key, parsed.key.upper())
         n = int(value)
         return (
             f"{n} gène(s) altéré(s) dans la voie {pw}"
@@ -325,7 +353,7 @@ def describe(
     if feature in _FLAGS[lang]:
         yes, no = _FLAGS[lang][feature]
         return yes if value else no
-    words = _class_words(feature, value, lang)
+    words = _class_words(parsed, value, lang)
     if words is not None:
         return words
     if feature in names:
