@@ -231,3 +231,18 @@ def test_a_group_that_drops_a_key_conf_owns_fails_at_composition(tmp_path: Path)
     )
     with pytest.raises(ConfigError, match=r"evaluation\.min_events.*\?\?\?"):
         compose(conf_dir=conf)
+
+
+def test_committed_params_yaml_is_what_compose_writes() -> None:
+    """params.yaml is composed from conf/ and committed (DVC tracks stage parameters in it):
+    a conf/ or schema change committed without re-composing would leave `dvc status`
+    reporting changed stages on a fresh clone and the stages reading stale values."""
+    from precision_onco.cli import _PARAMS_HEADER
+    from precision_onco.config import to_yaml
+
+    cfg, _ = compose(conf_dir=ROOT / "conf")
+    committed = (ROOT / "params.yaml").read_text(encoding="utf-8")
+    assert committed == _PARAMS_HEADER + to_yaml(cfg), (
+        "params.yaml is out of date with conf/: run `precision-onco config compose` "
+        "(or `dvc repro compose`) and commit it"
+    )
