@@ -11,7 +11,7 @@ from tests.codegraph import PACKAGE, ROOT, package_imports
 
 #: Bottom to top. A module may import its own package and the packages of lower layers.
 LAYERS: list[set[str]] = [
-    {"errors", "jsonable", ""},  # "": precision_onco/__init__.py (the version)
+    {"errors", "fhir_codes", "jsonable", ""},  # "": precision_onco/__init__.py (the version)
     {"config"},
     {"compute", "pgx"},
     {"catalog"},

@@ -39,6 +39,18 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from precision_onco.config.schema import CatalogConfig
+from precision_onco.fhir_codes import (
+    HGNC_SYMBOLS,
+    LOINC,
+    LOINC_CODES,
+    MOLECULAR_CONSEQUENCE,
+    ONCOTREE,
+    PATIENT_KEY_SYSTEM,
+    PROFILE_FRAGMENTS,
+    SNOMED_VALUES,
+    TBD,
+    TUMOUR_MARKERS,
+)
 from precision_onco.ingest.contracts import (
     VARIANT_COLUMNS,
     FileReport,
@@ -48,42 +60,11 @@ from precision_onco.ingest.contracts import (
 
 __all__ = ["CANCER_WORDS", "HGNC_SYMBOLS", "FhirResult", "read_fhir_bundle"]
 
-LOINC = "http://loinc.org"
-#: "DNA region of interest panel": the Genomics Reporting region-studied observation.
-REGION_STUDIED = "53041-0"
-ONCOTREE = "http://oncotree.mskcc.org"
-TBD = "http://hl7.org/fhir/uv/genomics-reporting/CodeSystem/tbd-codes-cs"
-#: Identifier system of the pseudonymous patient keys this project writes (FHIR out).
-PATIENT_KEY_SYSTEM = "urn:precision-onco:patient-key"
-
-#: HGNC identifiers of the genes the catalog and the default panel rely on most (HGNC, 2024).
-HGNC_SYMBOLS: dict[str, str] = {
-    "HGNC:427": "ALK",
-    "HGNC:391": "AKT1",
-    "HGNC:583": "APC",
-    "HGNC:1097": "BRAF",
-    "HGNC:1100": "BRCA1",
-    "HGNC:1101": "BRCA2",
-    "HGNC:1582": "CCND1",
-    "HGNC:1787": "CDKN2A",
-    "HGNC:3236": "EGFR",
-    "HGNC:3430": "ERBB2",
-    "HGNC:3467": "ESR1",
-    "HGNC:3688": "FGFR1",
-    "HGNC:5382": "IDH1",
-    "HGNC:6342": "KIT",
-    "HGNC:6407": "KRAS",
-    "HGNC:6973": "MDM2",
-    "HGNC:7029": "MET",
-    "HGNC:7989": "NRAS",
-    "HGNC:8031": "NTRK1",
-    "HGNC:8975": "PIK3CA",
-    "HGNC:9588": "PTEN",
-    "HGNC:9967": "RET",
-    "HGNC:10261": "ROS1",
-    "HGNC:11389": "STK11",
-    "HGNC:11998": "TP53",
-}
+#: The LOINC code of each role (:data:`precision_onco.fhir_codes.LOINC_CODES`). Handlers
+#: name roles, never codes.
+CODES: dict[str, str] = {role: c.code for role, c in LOINC_CODES.items()}
+#: SNOMED CT code -> the word the patients table holds.
+_SNOMED_VALUES = {code: word for word, code in SNOMED_VALUES.items()}
 
 #: Words of a primary cancer's SNOMED display -> OncoTree code, first match wins.
 CANCER_WORDS: tuple[tuple[str, str], ...] = (
@@ -94,61 +75,6 @@ CANCER_WORDS: tuple[tuple[str, str], ...] = (
     (r"breast", "BRCA"),
 )
 
-#: Tumour-marker LOINC codes -> patients column.
-MARKERS: dict[str, str] = {
-    "40556-3": "er_status",
-    "16112-5": "er_status",
-    "85337-4": "er_status",
-    "40557-1": "pr_status",
-    "16113-3": "pr_status",
-    "85339-0": "pr_status",
-    "18474-7": "her2_status",
-    "48676-1": "her2_status",
-    "85319-2": "her2_status",
-    "85318-4": "her2_status",
-    "62862-8": "msi_status",
-    "81695-9": "msi_status",
-    "94077-5": "tmb_status",
-    "94076-7": "tmb",
-    "85147-7": "pdl1_tps",
-    "83052-1": "pdl1_tps",
-}
-
-_SNOMED_VALUES = {
-    "10828004": "positive",
-    "260385009": "negative",
-    "62482003": "low",
-    "75540009": "high",
-    "371879000": "intermediate",
-    "52101004": "present",
-    "2667000": "absent",
-}
-
-#: Every LOINC code the reader acts on, by role (Genomics Reporting IG and mCODE observations
-#: and components). Handlers name roles, never codes.
-CODES: dict[str, str] = {
-    "genetic_variant": "69548-6",  # Genetic variant assessment
-    "region_studied": REGION_STUDIED,  # DNA region of interest panel
-    "gene_studied": "48018-6",  # Gene studied [ID]
-    "ecog": "89247-1",  # ECOG performance status score
-    "stage_group": "21908-9",  # Stage group.clinical Cancer
-    "hgvsp": "48005-3",  # Amino acid change (pHGVS)
-    "hgvsg": "81290-9",  # Genomic DNA change (gHGVS)
-    "hgvsc": "48004-6",  # DNA change (c.HGVS)
-    "allele_frequency": "81258-6",  # Sample variant allelic frequency
-    "depth": "82121-5",  # Allelic read depth
-}
-#: The Genomics Reporting ``tbd-codes-cs`` code of a variant's molecular consequence.
-MOLECULAR_CONSEQUENCE = "molecular-consequence"
-#: Profile-name fragments (mCODE / Genomics Reporting ``meta.profile``), by role.
-PROFILES: dict[str, str] = {
-    "primary_cancer": "primary-cancer-condition",
-    "secondary_cancer": "secondary-cancer-condition",
-    "genetic_variant": "genetic-variant",
-    "region_studied": "region-studied",
-    "ecog": "ecog",
-    "stage_group": "stage-group",
-}
 #: Patient.gender -> patients.sex.
 SEX: dict[str, str] = {"male": "M", "female": "F", "other": "Other", "unknown": "Unknown"}
 #: MSI result words (SNOMED display or text) -> msi_status.
@@ -527,8 +453,8 @@ def _on_condition(b: _Bundle, i: int, obj: Any) -> None:
     """A primary cancer: its type (OncoTree), SNOMED code and text, date and stage."""
     profiles = _profiles(obj)
     text = _display(obj.code)
-    primary = PROFILES["primary_cancer"] in profiles or (
-        PROFILES["secondary_cancer"] not in profiles
+    primary = PROFILE_FRAGMENTS["primary_cancer"] in profiles or (
+        PROFILE_FRAGMENTS["secondary_cancer"] not in profiles
         and _ANY.search(text.lower()) is not None
         and "secondary" not in text.lower()
     )
@@ -566,7 +492,7 @@ def _on_condition(b: _Bundle, i: int, obj: Any) -> None:
 
 def _is(role: str, loinc: str, profiles: str) -> bool:
     """Is an observation of ``role``, by its LOINC code or its profile?"""
-    return loinc == CODES[role] or PROFILES[role] in profiles
+    return loinc == CODES[role] or PROFILE_FRAGMENTS[role] in profiles
 
 
 def _on_observation(b: _Bundle, i: int, obj: Any) -> None:
@@ -633,7 +559,7 @@ def _ecog(b: _Bundle, i: int, obj: Any, pid: str) -> None:
 
 
 def _marker(b: _Bundle, obj: Any, pid: str, loinc: str) -> None:
-    col = MARKERS.get(loinc)
+    col = TUMOUR_MARKERS.get(loinc)
     if col is None:
         b.not_modelled[f"Observation {loinc or '(no LOINC code)'}"] += 1
         return
@@ -722,7 +648,15 @@ def _variant(obs: Any, pid: str, path: Path, entry: int) -> dict[str, Any]:
 
 
 #: Variant position components (Genomics Reporting IG) -> variants column.
-_POSITION = {"48000-4": "chrom", "81254-5": "pos", "69547-8": "ref", "69551-0": "alt"}
+_POSITION = {
+    LOINC_CODES[role].code: column
+    for role, column in (
+        ("chromosome", "chrom"),
+        ("allele_start_end", "pos"),
+        ("ref_allele", "ref"),
+        ("alt_allele", "alt"),
+    )
+}
 
 
 def _position(row: dict[str, Any], column: str, comp: Any) -> None:

@@ -6,11 +6,7 @@ import uuid
 from typing import Any
 
 from precision_onco.config.schema import CatalogConfig
-from precision_onco.report.fhir_out.codes import (
-    ATC,
-    IG,
-    UCUM,
-)
+from precision_onco.fhir_codes import ATC, IG, LOINC, LOINC_CODES, UCUM
 from precision_onco.report.fhir_out.texts import Texts
 
 __all__ = [
@@ -19,6 +15,7 @@ __all__ = [
     "codeable",
     "component",
     "drug_concepts",
+    "loinc_component",
     "present",
     "profile",
     "quantity",
@@ -87,6 +84,11 @@ def present(v: Any) -> bool:
 
 def component(system: str, code: str, display: str | None, **value: Any) -> dict[str, Any]:
     return {"code": codeable(system, code, display), **value}
+
+
+def loinc_component(role: str, **value: Any) -> dict[str, Any]:
+    """A component coded with the LOINC code of ``role`` (:data:`fhir_codes.LOINC_CODES`)."""
+    return component(LOINC, *LOINC_CODES[role], **value)
 
 
 def drug_concepts(regimen_id: str, catalog: CatalogConfig, t: Texts) -> list[dict[str, Any]]:

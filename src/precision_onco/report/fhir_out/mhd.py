@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from precision_onco.fhir_codes import MHD, PATIENT_KEY_SYSTEM
 from precision_onco.report.fhir_out import resources as res_
-from precision_onco.report.fhir_out.codes import MHD, PATIENT_KEY_SYSTEM
 from precision_onco.report.fhir_out.validate import validate_bundle
 
 __all__ = ["mhd_submission"]

@@ -8,14 +8,18 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from precision_onco.config.schema import CatalogConfig
-from precision_onco.ingest.fhir import HGNC_SYMBOLS
-from precision_onco.report.fhir_out.codes import (
+from precision_onco.fhir_codes import (
     GRCH38_ACCESSIONS,
     HGNC,
+    HGNC_SYMBOLS,
     HGVS,
     LOINC,
+    LOINC_ANSWERS,
+    LOINC_CODES,
+    MOLECULAR_CONSEQUENCE,
     PO_CODES,
     SNOMED,
+    SNOMED_VALUES,
     TBD,
     UCUM,
 )
@@ -25,6 +29,7 @@ from precision_onco.report.fhir_out.common import (
     codeable,
     component,
     drug_concepts,
+    loinc_component,
     present,
     profile,
     quantity,
@@ -41,20 +46,16 @@ _DOI = re.compile(r"doi:\s*(10\.\S+?)[.,;]?$")
 
 #: Markers written as observations: column -> (LOINC code, LOINC display).
 MARKER_CODES: dict[str, tuple[str, str]] = {
-    "tmb": ("94076-7", "Mutations/Megabase [# Ratio] in Tumor"),
-    "msi_status": (
-        "81695-9",
-        "Microsatellite instability [Interpretation] in Cancer specimen Qualitative",
-    ),
-    "pdl1_tps": ("85147-7", "PD-L1 by clone 22C3 [Interpretation] in Tissue"),
-    "her2_status": ("48676-1", "HER2 [Interpretation] in Tissue"),
+    "tmb": LOINC_CODES["tmb"],
+    "msi_status": LOINC_CODES["msi"],
+    "pdl1_tps": LOINC_CODES["pdl1_tps"],
+    "her2_status": LOINC_CODES["her2"],
 }
-_MSI = {
-    "MSI-H": ("LA26202-4", "MSI-H"),
-    "MSI-L": ("LA26203-2", "MSI-L"),
-    "MSS": ("LA14122-8", "Stable"),
+_MSI = {value: LOINC_ANSWERS[value] for value in ("MSI-H", "MSI-L", "MSS")}
+_POSNEG = {
+    "positive": (SNOMED_VALUES["positive"], "Positive"),
+    "negative": (SNOMED_VALUES["negative"], "Negative"),
 }
-_POSNEG = {"positive": ("10828004", "Positive"), "negative": ("260385009", "Negative")}
 
 
 def marker_observations(
@@ -111,25 +112,19 @@ def _gene_concept(gene: str) -> dict[str, Any]:
 def variant_observation(full_url: str, patient_url: str, v: Mapping[str, Any]) -> dict[str, Any]:
     """A somatic variant (IG ``variant``): gene (HGNC), HGVSp, VAF, depth, GRCh38 position."""
     comps = [
-        component(
-            LOINC,
-            "48018-6",
-            "Gene studied [ID]",
+        loinc_component(
+            "gene_studied",
             valueCodeableConcept=_gene_concept(str(v["gene"])),
         ),
-        component(
-            LOINC,
-            "48002-0",
-            "Genomic source class [Type]",
-            valueCodeableConcept=codeable(LOINC, "LA6684-0", "Somatic"),
+        loinc_component(
+            "genomic_source_class",
+            valueCodeableConcept=codeable(LOINC, *LOINC_ANSWERS["somatic"]),
         ),
     ]
     if present(v.get("hgvsp")):
         comps.append(
-            component(
-                LOINC,
-                "48005-3",
-                "Amino acid change (pHGVS)",
+            loinc_component(
+                "hgvsp",
                 valueCodeableConcept=codeable(HGVS, str(v["hgvsp"])),
             )
         )
@@ -141,54 +136,44 @@ def variant_observation(full_url: str, patient_url: str, v: Mapping[str, Any]) -
         snv = len(str(ref)) == 1 and len(str(alt)) == 1 and str(ref) + str(alt) in _SNV
         if acc and snv:  # the HGVS genomic change says it all
             comps.append(
-                component(
-                    LOINC,
-                    "81290-9",
-                    "Genomic DNA change (gHGVS)",
+                loinc_component(
+                    "hgvsg",
                     valueCodeableConcept=codeable(HGVS, f"{acc}:g.{int(pos)}{ref}>{alt}"),
                 )
             )
         else:
             comps += [
-                component(
-                    LOINC,
-                    "48000-4",
-                    "Chromosome [Identifier] Blood or Tissue Specimen",
+                loinc_component(
+                    "chromosome",
                     valueCodeableConcept={"text": f"chr{chrom}"},
                 ),
-                component(
-                    LOINC,
-                    "81254-5",
-                    "Genomic allele start-end",
+                loinc_component(
+                    "allele_start_end",
                     valueRange={"low": {"value": int(pos)}},
                 ),
-                component(LOINC, "69547-8", "Genomic ref allele [ID]", valueString=str(ref)),
-                component(LOINC, "69551-0", "Genomic alt allele [ID]", valueString=str(alt)),
+                loinc_component("ref_allele", valueString=str(ref)),
+                loinc_component("alt_allele", valueString=str(alt)),
             ]
     if present(v.get("consequence")):
         comps.append(
             component(
                 TBD,
-                "molecular-consequence",
+                MOLECULAR_CONSEQUENCE,
                 "Molecular Consequence",
                 valueCodeableConcept={"text": str(v["consequence"])},
             )
         )
     if present(v.get("vaf")):
         comps.append(
-            component(
-                LOINC,
-                "81258-6",
-                "Sample variant allelic frequency [NFr]",
+            loinc_component(
+                "allele_frequency",
                 valueQuantity=quantity(float(v["vaf"]), "relative frequency"),
             )
         )
     if present(v.get("depth")):
         comps.append(
-            component(
-                LOINC,
-                "82121-5",
-                "Allelic read depth",
+            loinc_component(
+                "depth",
                 valueQuantity=quantity(int(v["depth"]), "reads"),
             )
         )
@@ -198,9 +183,9 @@ def variant_observation(full_url: str, patient_url: str, v: Mapping[str, Any]) -
         "meta": profile("variant"),
         "status": "final",
         "category": OBS_CATEGORY,
-        "code": codeable(LOINC, "69548-6", "Genetic variant assessment"),
+        "code": codeable(LOINC, *LOINC_CODES["genetic_variant"]),
         "subject": reference(patient_url),
-        "valueCodeableConcept": codeable(LOINC, "LA9633-4", "Present"),
+        "valueCodeableConcept": codeable(LOINC, *LOINC_ANSWERS["present"]),
         "component": comps,
     }
 
@@ -256,7 +241,7 @@ def therapeutic_implication(
     rid = str(row["regimen_id"])
     ev = row.get("evidence") or {}
     comps = [
-        component(LOINC, "51963-7", "Medication assessed [Identifier]", valueCodeableConcept=cc)
+        loinc_component("medication_assessed", valueCodeableConcept=cc)
         for cc in drug_concepts(rid, catalog, t)
     ]
     comps += _probability(
@@ -286,10 +271,8 @@ def therapeutic_implication(
     )
     if ev:
         comps.append(
-            component(
-                LOINC,
-                "93044-6",
-                "Level of evidence",
+            loinc_component(
+                "evidence_level",
                 valueCodeableConcept={"text": t.evidence_level(ev)},
             )
         )
@@ -342,11 +325,11 @@ def pgx_observations(
     for gene, call in gene_calls(patient).items():
         comps: list[dict[str, Any]] = [
             {
-                "code": codeable(LOINC, "48018-6", "Gene studied [ID]"),
+                "code": codeable(LOINC, *LOINC_CODES["gene_studied"]),
                 "valueCodeableConcept": _gene_concept(gene),
             },
             {
-                "code": codeable(LOINC, "53040-2", "Genetic variation's effect on drug metabolism"),
+                "code": codeable(LOINC, *LOINC_CODES["drug_metabolism_effect"]),
                 "valueCodeableConcept": {"text": call.phenotype},
             },
         ]
@@ -371,7 +354,7 @@ def pgx_observations(
             "meta": profile("genotype"),
             "status": "final",
             "category": OBS_CATEGORY,
-            "code": codeable(LOINC, "84413-4", "Genotype display name"),
+            "code": codeable(LOINC, *LOINC_CODES["genotype"]),
             "subject": reference(patient_url),
             "valueCodeableConcept": {"text": call.diplotype or words["not_tested"]},
             "component": comps,

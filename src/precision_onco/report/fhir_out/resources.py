@@ -16,9 +16,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from precision_onco.config.schema import CatalogConfig
-from precision_onco.report.fhir_out.codes import (
+from precision_onco.fhir_codes import (
     IG,
     LOINC,
+    LOINC_CODES,
     ONCOTREE,
     PATIENT_KEY_SYSTEM,
     TBD,
@@ -237,7 +238,7 @@ def diagnostic_report(
         "meta": profile("genomic-report"),
         "status": "preliminary",
         "category": [codeable("http://terminology.hl7.org/CodeSystem/v2-0074", "GE", "Genetics")],
-        "code": codeable(LOINC, "51969-4", "Genetic analysis report", t.label("title")),
+        "code": codeable(LOINC, *LOINC_CODES["genetic_report"], t.label("title")),
         "subject": reference(patient_url),
         "issued": generated,
         "conclusion": f"{message} {t.label('disclaimer')}".strip(),
@@ -351,8 +352,8 @@ def document_reference(
         "masterIdentifier": {"system": "urn:ietf:rfc:3986", "value": full_url},
         "status": "current",
         "docStatus": "preliminary",
-        "type": codeable(LOINC, "51969-4", "Genetic analysis report", t.label("title")),
-        "category": [codeable(LOINC, "11502-2", "Laboratory report")],
+        "type": codeable(LOINC, *LOINC_CODES["genetic_report"], t.label("title")),
+        "category": [codeable(LOINC, *LOINC_CODES["laboratory_report"])],
         "subject": dict(patient_ref),
         "date": generated,
         "description": t.label("title"),
