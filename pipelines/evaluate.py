@@ -48,6 +48,7 @@ def model_card(
         "cancer_types": {str(k): int(v) for k, v in dict(counts).items()},
     }
     calibration = {ep: t["calibration"] for ep, t in curves.items() if "calibration" in t}
+    roles = endpoint_roles(cfg.endpoints)
     return render_model_card(
         metrics,
         calibration=calibration,
@@ -58,6 +59,8 @@ def model_card(
         inputs=manifest,
         policy_skipped=policy_skipped,
         pgx=metrics.get("pgx"),
+        efficacy=roles.efficacy,
+        any_severe_ae=roles.any_severe_ae,
     )
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from precision_onco.compute import Compute, compute_session, read_table
-from precision_onco.config import Config, outputs
+from precision_onco.config import Config, endpoint_roles, outputs
 from precision_onco.features import load_panel
 from precision_onco.report.batch import answers_from_tables
 from precision_onco.report.fhir_out import load_identifier_map
@@ -48,6 +48,7 @@ def _reports(cfg: Config, compute: Compute) -> None:
     for old in out.glob("*.html") if out.is_dir() else []:
         old.unlink()
     tables = {t: read_table(getattr(where, t)) for t in ("patients", "lines", "variants")}
+    roles = endpoint_roles(cfg.endpoints)
     t0 = time.perf_counter()
     files = write_reports(
         answers,
@@ -58,6 +59,8 @@ def _reports(cfg: Config, compute: Compute) -> None:
         langs=[cfg.report.lang],
         out_dir=out,
         compute=compute,
+        efficacy=roles.efficacy,
+        any_severe_ae=roles.any_severe_ae,
     )
     log.info(
         "%d patient reports (%s) in %.1f s -> %s",

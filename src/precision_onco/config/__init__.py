@@ -31,7 +31,12 @@ from omegaconf.errors import (
     ValidationError,
 )
 
-from precision_onco.config.endpoints import EndpointRoles, endpoint_roles
+from precision_onco.config.endpoints import (
+    DEFAULT_ANY_SEVERE_AE,
+    DEFAULT_EFFICACY,
+    EndpointRoles,
+    endpoint_roles,
+)
 from precision_onco.config.outputs import Outputs, outputs
 from precision_onco.config.schema import Config
 from precision_onco.errors import ConfigError
@@ -39,6 +44,8 @@ from precision_onco.errors import ConfigError
 __all__ = [
     "Config",
     "ConfigError",
+    "DEFAULT_ANY_SEVERE_AE",
+    "DEFAULT_EFFICACY",
     "EndpointRoles",
     "Outputs",
     "compose",

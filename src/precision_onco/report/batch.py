@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from precision_onco.config.endpoints import DEFAULT_ANY_SEVERE_AE, DEFAULT_EFFICACY
 from precision_onco.config.schema import CatalogConfig
 from precision_onco.report.patient import patient_context, render_patient
 
@@ -66,8 +67,12 @@ def write_patient_reports(
     genes: Collection[str] | None,
     langs: Sequence[str],
     out_dir: Path,
+    efficacy: str | None = DEFAULT_EFFICACY,
+    any_severe_ae: str | None = DEFAULT_ANY_SEVERE_AE,
 ) -> list[Path]:
-    """Write ``<out_dir>/<patient_key>.<lang>.html`` for every answer; returns the files."""
+    """Write ``<out_dir>/<patient_key>.<lang>.html`` for every answer; returns the files.
+    ``efficacy`` / ``any_severe_ae``: as in :func:`~precision_onco.report.patient.
+    patient_context`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     wanted = {pk for pk, _ in answers}
     feats = {
@@ -100,6 +105,8 @@ def write_patient_reports(
             variants=vts.get(pk, []),
             catalog=catalog,
             genes=genes,
+            efficacy=efficacy,
+            any_severe_ae=any_severe_ae,
         )
         for lang in langs:
             path = out_dir / f"{pk}.{lang}.html"

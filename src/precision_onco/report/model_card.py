@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import escape
 
+from precision_onco.config.endpoints import DEFAULT_ANY_SEVERE_AE, DEFAULT_EFFICACY
 from precision_onco.report.i18n import fmt_number, labels
 from precision_onco.report.patient import _env
 
@@ -198,11 +199,15 @@ def render_model_card(
     inputs: Mapping[str, Any] | None = None,
     policy_skipped: str | None = None,
     pgx: Mapping[str, Any] | None = None,
+    efficacy: str | None = DEFAULT_EFFICACY,
+    any_severe_ae: str | None = DEFAULT_ANY_SEVERE_AE,
 ) -> str:
     """The model card as a self-contained HTML page in ``lang``; ``policy``: the policy
     study (``reports/policy.json``), shown as its own section; ``inputs``: the training
     manifest (model inputs, leakage guard); ``policy_skipped``: why no policy study is shown;
-    ``pgx``: the pharmacogenomic evaluation (``metrics["pgx"]``), its own section.
+    ``pgx``: the pharmacogenomic evaluation (``metrics["pgx"]``), its own section;
+    ``efficacy`` / ``any_severe_ae``: the endpoints of those roles (``config.endpoint_roles``),
+    the outcomes of the policy section and of the pharmacogenomic dosing summary.
     Warnings (endpoints not modelled, too little data, small held-out sets) come first."""
     from precision_onco.report.pgx_card import pgx_context
     from precision_onco.report.policy_card import policy_context
@@ -234,7 +239,7 @@ def render_model_card(
         notes.append(x["external"].format(file=cohort["external_validation"]))
     if policy_skipped:
         notes.append(x["policy_skipped"].format(why=policy_skipped))
-    if not any(ep != "response" for ep in endpoints):
+    if not any(ep != efficacy for ep in endpoints):
         x["intended"] = x["intended_response_only"].format(
             what=", ".join(endpoints) if endpoints else "—"
         )
@@ -263,8 +268,8 @@ def render_model_card(
         },
         shap=shap,
         num=lambda v, d=3: fmt_number(v, lang, d),
-        policy=policy_context(policy, lang),
-        pgx=pgx_context(pgx, lang),
+        policy=policy_context(policy, lang, efficacy=efficacy, any_severe_ae=any_severe_ae),
+        pgx=pgx_context(pgx, lang, any_severe_ae=any_severe_ae),
         generated=generated or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         css=env.loader.get_source(env, "report.css")[0],  # type: ignore[union-attr]
     )

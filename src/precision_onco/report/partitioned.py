@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from precision_onco.compute import LOCAL, Compute, split_even
+from precision_onco.config.endpoints import DEFAULT_ANY_SEVERE_AE, DEFAULT_EFFICACY
 from precision_onco.config.schema import CatalogConfig
 from precision_onco.report.batch import write_patient_reports
 from precision_onco.report.pdf import html_to_pdf
@@ -31,6 +32,8 @@ class _Context:
     genes: list[str] | None
     langs: list[str]
     out_dir: Path
+    efficacy: str | None
+    any_severe_ae: str | None
 
 
 def _of(frame: pd.DataFrame, keys: set[str]) -> pd.DataFrame:
@@ -48,6 +51,8 @@ def _write(
         genes=ctx.genes,
         langs=ctx.langs,
         out_dir=ctx.out_dir,
+        efficacy=ctx.efficacy,
+        any_severe_ae=ctx.any_severe_ae,
     )
 
 
@@ -63,6 +68,8 @@ def write_reports(
     langs: Sequence[str],
     out_dir: Path,
     compute: Compute | None = None,
+    efficacy: str | None = DEFAULT_EFFICACY,
+    any_severe_ae: str | None = DEFAULT_ANY_SEVERE_AE,
 ) -> list[Path]:
     """:func:`~precision_onco.report.batch.write_patient_reports`, by partitions of patients
     on a distributed ``compute`` (one call here otherwise); the files in the same order."""
@@ -70,7 +77,14 @@ def write_reports(
     tables = {"features": features, "patients": patients, "lines": lines, "variants": variants}
     if not comp.distributed or not answers:
         return write_patient_reports(
-            answers, **tables, catalog=catalog, genes=genes, langs=langs, out_dir=out_dir
+            answers,
+            **tables,
+            catalog=catalog,
+            genes=genes,
+            langs=langs,
+            out_dir=out_dir,
+            efficacy=efficacy,
+            any_severe_ae=any_severe_ae,
         )
     out_dir.mkdir(parents=True, exist_ok=True)
     items = list(answers.items())
@@ -79,7 +93,14 @@ def write_reports(
         chunk = dict(items[sl])
         keys = {pk for pk, _ in chunk}
         parts.append((chunk, {k: _of(v, keys) for k, v in tables.items()}))
-    ctx = _Context(catalog, None if genes is None else list(genes), list(langs), out_dir)
+    ctx = _Context(
+        catalog,
+        None if genes is None else list(genes),
+        list(langs),
+        out_dir,
+        efficacy,
+        any_severe_ae,
+    )
     return [f for files in comp.map(_write, parts, ctx) for f in files]
 
 

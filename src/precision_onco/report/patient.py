@@ -20,6 +20,7 @@ import jinja2
 from markupsafe import escape
 
 from precision_onco.catalog.biomarkers import to_short_hgvsp
+from precision_onco.config.endpoints import DEFAULT_ANY_SEVERE_AE, DEFAULT_EFFICACY
 from precision_onco.config.schema import CatalogConfig
 from precision_onco.jsonable import json_value
 from precision_onco.pgx.report import pgx_section
@@ -99,11 +100,17 @@ def patient_context(
     catalog: CatalogConfig,
     genes: Collection[str] | None = None,
     generated: str | None = None,
+    efficacy: str | None = DEFAULT_EFFICACY,
+    any_severe_ae: str | None = DEFAULT_ANY_SEVERE_AE,
 ) -> dict[str, Any]:
     """What the report shows. ``answer``: :meth:`PatientResult.to_dict` (ranked rows with
     decoded drivers and evidence, excluded rows, provenance). Genomic findings list the
     actionable variants and the protein-changing variants of ``genes`` (the models' panel;
-    all genes when None); the others are counted."""
+    all genes when None); the others are counted. ``efficacy`` / ``any_severe_ae``: the
+    endpoints of those roles (``config.endpoint_roles(cfg.endpoints)``), shown as the
+    probability columns (as ``p_efficacy*`` / ``p_any_severe_ae*`` of each ranked row), the
+    drivers and the first-vs-second separation; None: the cohort has no such endpoint."""
+    roles = {"efficacy": efficacy, "any_severe_ae": any_severe_ae}
     names = {r.id: r.name for r in catalog.regimens}
     ranked = []
     for row in answer.get("ranked", []):
@@ -112,9 +119,9 @@ def patient_context(
         for key in ("drivers", "evidence"):
             if isinstance(r.get(key), str):
                 r[key] = json.loads(r[key]) if r[key] else {}
-        for ep in ("response", "ae_grade3"):  # endpoints a cohort may not have modelled
+        for role, ep in roles.items():  # endpoints a cohort may not have modelled
             for suffix in ("", "_low", "_high"):
-                r.setdefault(f"p_{ep}{suffix}", None)
+                r[f"p_{role}{suffix}"] = r.get(f"p_{ep}{suffix}") if ep else None
         r["categories"] = [
             (
                 c,
@@ -178,9 +185,8 @@ def patient_context(
         "variants": vs,
         "other_variants": others,
         "ranked": ranked,
-        "modelled": {
-            ep: any(r[f"p_{ep}"] is not None for r in ranked) for ep in ("response", "ae_grade3")
-        },
+        "endpoints": roles,
+        "modelled": {role: any(r[f"p_{role}"] is not None for r in ranked) for role in roles},
         "excluded": excluded,
         # Pharmacogenomics and dose (issue 17), worded in both languages.
         "pgx": pgx_section(ranked, patient=patient, line_state=line_state),
@@ -288,12 +294,13 @@ def _in_language(
     if lang == "en":
         return dict(context)
     ctx = copy.deepcopy(dict(context))
+    efficacy = ctx["endpoints"]["efficacy"]
     for r in ctx["ranked"]:
         for d in r.get("drivers", {}).values():
             for item in d.get("up", []) + d.get("down", []):
                 if "value" in item:
                     item["text"] = describe(item["feature"], item["value"], catalog, lang)
-            for item in d.get("response", []) if isinstance(d, dict) else []:
+            for item in d.get(efficacy, []) if isinstance(d, dict) and efficacy else []:
                 if "first_value" in item:
                     item["first"] = describe(item["feature"], item["first_value"], catalog, lang)
                     item["second"] = describe(item["feature"], item["second_value"], catalog, lang)
@@ -317,6 +324,7 @@ def render_patient(
     """The report of ``context`` (:func:`patient_context`) as a self-contained HTML page;
     ``catalog`` words drivers and exclusion reasons in French (``label_fr``)."""
     context = _in_language(context, lang, catalog)
+    efficacy = context["endpoints"]["efficacy"]
     lab = labels(lang)
     env = _env()
     template = env.get_template("patient.html.j2")
@@ -333,7 +341,7 @@ def render_patient(
         lab_names=_LAB_NAMES[lang],
         cancer=lambda code: cancer_type_name(code, catalog, lang),
         separation=lambda sep: separation_sentence(
-            regimen_name(sep.get("second"), catalog, lang), sep.get("response"), lang
+            regimen_name(sep.get("second"), catalog, lang), sep.get(efficacy), lang
         ),
         css=env.loader.get_source(env, "report.css")[0],  # type: ignore[union-attr]
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from precision_onco.config.endpoints import DEFAULT_ANY_SEVERE_AE
 from precision_onco.report.i18n import fmt_number
 
 __all__ = ["pgx_context"]
@@ -103,8 +104,14 @@ def _ci(v: Any, lo: Any, hi: Any, lang: str) -> str:
     return s
 
 
-def pgx_context(pgx: Mapping[str, Any] | None, lang: str) -> dict[str, Any] | None:
-    """What the template's ``#pgx`` section shows, or None when there is nothing to show."""
+def pgx_context(
+    pgx: Mapping[str, Any] | None,
+    lang: str,
+    *,
+    any_severe_ae: str | None = DEFAULT_ANY_SEVERE_AE,
+) -> dict[str, Any] | None:
+    """What the template's ``#pgx`` section shows, or None when there is nothing to show.
+    ``any_severe_ae``: the endpoint of that role, whose DPYD carriers the dosing intro counts."""
     if not pgx:
         return None
     t = _T[lang]
@@ -131,7 +138,7 @@ def pgx_context(pgx: Mapping[str, Any] | None, lang: str) -> dict[str, Any] | No
     rec = dosing.get("recommended_fluoropyrimidine") or {}
     if rec:
         n = dosing.get("recommended_fluoropyrimidine_lines", 0)
-        c = (rec.get("ae_grade3", {}).get("dpyd_carriers") or {}).get("n", 0)
+        c = (rec.get(any_severe_ae or "", {}).get("dpyd_carriers") or {}).get("n", 0)
         out["dosing_intro"] = t["dosing"].format(n=n, c=c)
         out["dosing"] = [
             {

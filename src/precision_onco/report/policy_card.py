@@ -14,6 +14,7 @@ from typing import Any
 
 from markupsafe import escape
 
+from precision_onco.config.endpoints import DEFAULT_ANY_SEVERE_AE, DEFAULT_EFFICACY
 from precision_onco.report.i18n import fmt_number
 
 __all__ = ["POLICY_TEXT", "policy_context", "policy_name", "policy_rows", "policy_svg"]
@@ -31,8 +32,8 @@ POLICY_TEXT: dict[str, dict[str, str]] = {
         "regimen on every line).",
         "policy": "Policy",
         "utility": "Utility",
-        "response": "Response",
-        "ae_grade3": "Any grade ≥ 3 toxicity",
+        "efficacy": "Response",
+        "any_severe_ae": "Any grade ≥ 3 toxicity",
         "true": "true",
         "regret": "Normalized regret",
         "agreement": "Same choice as the oracle",
@@ -73,8 +74,8 @@ POLICY_TEXT: dict[str, dict[str, str]] = {
         "de l'oracle (le traitement éligible réellement le meilleur à chaque ligne).",
         "policy": "Stratégie",
         "utility": "Utilité",
-        "response": "Réponse",
-        "ae_grade3": "Toxicité de grade ≥ 3",
+        "efficacy": "Réponse",
+        "any_severe_ae": "Toxicité de grade ≥ 3",
         "true": "vraie",
         "regret": "Regret normalisé",
         "agreement": "Même choix que l'oracle",
@@ -114,9 +115,24 @@ def policy_name(name: str, lang: str) -> str:
     return t.get(name, name)
 
 
-def policy_svg(section: Mapping[str, Any], outcome: str, lang: str, *, width: int = 640) -> str:
-    """One row per policy: DR point, marginal interval, simultaneous band, IPW, truth."""
+def _outcomes(efficacy: str | None, any_severe_ae: str | None) -> dict[str, str | None]:
+    """Role -> the outcome's key in ``reports/policy.json`` (None: no such endpoint)."""
+    return {"utility": "utility", "efficacy": efficacy, "any_severe_ae": any_severe_ae}
+
+
+def policy_svg(
+    section: Mapping[str, Any],
+    outcome: str,
+    lang: str,
+    *,
+    width: int = 640,
+    label: str | None = None,
+) -> str:
+    """One row per policy: DR point, marginal interval, simultaneous band, IPW, truth.
+    ``label``: the outcome's name in the title (default: its entry in :data:`POLICY_TEXT`,
+    else ``outcome``)."""
     t = POLICY_TEXT[lang]
+    title = label if label is not None else t.get(outcome, outcome)
     pols = section.get("policies", {})
     rows = [(n, p[outcome]) for n, p in pols.items() if outcome in p]
     if not rows:
@@ -137,7 +153,7 @@ def policy_svg(section: Mapping[str, Any], outcome: str, lang: str, *, width: in
     def x(v: float) -> float:
         return left + (v - lo) / (hi - lo) * span
 
-    parts = [f'<text x="{left}" y="14" font-size="11">{escape(t.get(outcome, outcome))}</text>']
+    parts = [f'<text x="{left}" y="14" font-size="11">{escape(title)}</text>']
     oracle = section.get("oracle", {}).get(outcome)
     if oracle is None and "oracle" in pols and outcome in pols["oracle"]:
         oracle = pols["oracle"][outcome].get("true")
@@ -184,10 +200,10 @@ def policy_svg(section: Mapping[str, Any], outcome: str, lang: str, *, width: in
             f'<text x="{x(v):.1f}" y="{height - 24 + 12}" font-size="10" '
             f'text-anchor="middle">{fmt_number(v, lang, 2)}</text>'
         )
-    label = t["aria"].format(outcome=t.get(outcome, outcome))
+    aria = t["aria"].format(outcome=title)
     return (
         f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{escape(label)}">{"".join(parts)}</svg>'
+        f'aria-label="{escape(aria)}">{"".join(parts)}</svg>'
     )
 
 
@@ -200,15 +216,24 @@ def _interval(point: Any, low: Any, high: Any, lang: str) -> str:
     )
 
 
-def policy_rows(section: Mapping[str, Any], lang: str) -> list[dict[str, Any]]:
-    """One row per policy for the model card's table (numbers formatted in ``lang``)."""
+def policy_rows(
+    section: Mapping[str, Any],
+    lang: str,
+    *,
+    efficacy: str | None = DEFAULT_EFFICACY,
+    any_severe_ae: str | None = DEFAULT_ANY_SEVERE_AE,
+) -> list[dict[str, Any]]:
+    """One row per policy for the model card's table (numbers formatted in ``lang``), its
+    outcomes by role (``utility``, ``efficacy``, ``any_severe_ae``: the endpoints of
+    ``config.endpoint_roles``)."""
+    outcomes = _outcomes(efficacy, any_severe_ae)
     out = []
     for name, p in section.get("policies", {}).items():
         row: dict[str, Any] = {"name": policy_name(name, lang)}
-        for o in ("response", "ae_grade3", "utility"):
-            b = p.get(o)
-            row[o] = _interval(b["dr"], b["dr_low"], b["dr_high"], lang) if b else "—"
-            row[f"{o}_true"] = fmt_number(b.get("true"), lang, 3) if b else "—"
+        for role, o in outcomes.items():
+            b = p.get(o) if o else None
+            row[role] = _interval(b["dr"], b["dr_low"], b["dr_high"], lang) if b else "—"
+            row[f"{role}_true"] = fmt_number(b.get("true"), lang, 3) if b else "—"
         u = p.get("utility") or {}
         row["vs_practice"] = (
             _interval(u["dr_vs_practice"], u["dr_vs_practice_low"], u["dr_vs_practice_high"], lang)
@@ -226,11 +251,20 @@ def _signed(v: float | None, lang: str) -> str:
     return "—" if v is None else ("+" if v > 0 else "") + fmt_number(v, lang, 3)
 
 
-def policy_context(section: Mapping[str, Any] | None, lang: str) -> dict[str, Any] | None:
-    """Everything the model card's policy section shows; None without a policy study."""
+def policy_context(
+    section: Mapping[str, Any] | None,
+    lang: str,
+    *,
+    efficacy: str | None = DEFAULT_EFFICACY,
+    any_severe_ae: str | None = DEFAULT_ANY_SEVERE_AE,
+) -> dict[str, Any] | None:
+    """Everything the model card's policy section shows; None without a policy study.
+    ``efficacy`` / ``any_severe_ae``: the endpoints of those roles (``config.
+    endpoint_roles``), the outcomes shown besides the utility."""
     if not section or not section.get("policies"):
         return None
     t = POLICY_TEXT[lang]
+    outcomes = _outcomes(efficacy, any_severe_ae)
     summary = section.get("summary") or {}
     sentence = ""
     if summary:
@@ -247,7 +281,7 @@ def policy_context(section: Mapping[str, Any] | None, lang: str) -> dict[str, An
     variants = {k: v for k, v in (section.get("training") or {}).items() if isinstance(v, dict)}
     used = (section.get("training") or {}).get("used")
     for variant, block in variants.items() if len(variants) > 1 else ():
-        cf = (block.get("outcome_model_error") or {}).get("response", {})
+        cf = (block.get("outcome_model_error") or {}).get(efficacy, {}) if efficacy else {}
         for name, r in block.get("recommenders", {}).items():
             training.append(
                 {
@@ -265,7 +299,10 @@ def policy_context(section: Mapping[str, Any] | None, lang: str) -> dict[str, An
         "t": t,
         "summary": sentence,
         "truth": has_truth,
-        "rows": policy_rows(section, lang),
-        "svg": {o: policy_svg(section, o, lang) for o in ("utility", "response", "ae_grade3")},
+        "rows": policy_rows(section, lang, efficacy=efficacy, any_severe_ae=any_severe_ae),
+        "svg": {
+            role: policy_svg(section, o, lang, label=t[role]) if o else ""
+            for role, o in outcomes.items()
+        },
         "training": training,
     }
