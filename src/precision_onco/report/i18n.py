@@ -1,5 +1,8 @@
 """Report wording in English and French, and numbers formatted as each language writes them.
 
+The phrases themselves are in one table per language (:mod:`precision_onco.report.phrases`);
+this module looks them up (:func:`labels`, :func:`civic_term`, :func:`translate_reason`).
+
 French labels use the terms French oncologists use (« réponse objective »,
 « toxicité de grade ≥ 3 », « ligne de traitement »); numbers take a decimal
 comma and a narrow no-break space before « % ».
@@ -11,6 +14,7 @@ from typing import Any
 
 from precision_onco.config.schema import ReportLang, choices_of
 from precision_onco.errors import ConfigError
+from precision_onco.report.phrases import PHRASES
 
 __all__ = [
     "LANGS",
@@ -25,234 +29,12 @@ __all__ = [
 
 LANGS = choices_of(ReportLang)
 
-_EN: dict[str, str] = {
-    "title": "Treatment recommendation report",
-    "disclaimer": "Decision support only. These estimates come from statistical models trained "
-    "on past patients; they do not replace the judgement of the treating oncologist and the "
-    "tumour board, who know the patient.",
-    "settings": "Settings",
-    "preset": "Utility preset",
-    "generated": "Generated",
-    "patient": "Patient",
-    "patient_summary": "Patient summary",
-    "cancer_type": "Cancer type",
-    "line": "Line of treatment",
-    "ecog": "ECOG performance status",
-    "stage": "Stage",
-    "sex": "Sex",
-    "age": "Age",
-    "key_labs": "Key laboratory values at line start",
-    "prior_lines": "Prior lines of treatment",
-    "none": "none",
-    "not_recorded": "not recorded",
-    "regimen": "Regimen",
-    "best_response": "Best response",
-    "max_grade": "Worst adverse-event grade",
-    "genomic_findings": "Genomic findings",
-    "gene": "Gene",
-    "protein_change": "Protein change (HGVSp)",
-    "vaf": "Allele fraction",
-    "depth": "Depth",
-    "actionable": "Actionable",
-    "yes": "yes",
-    "no": "no",
-    "no_variants": "No variant reported.",
-    "other_variants": "other variant(s) not listed: synonymous, non-coding or outside the "
-    "models' gene panel.",
-    "ranked_regimens": "Ranked regimens",
-    "rank": "Rank",
-    "p_response": "Objective response",
-    "p_ae_grade3": "Grade ≥ 3 toxicity",
-    "interval": "95% interval",
-    "utility": "Utility",
-    "distinguishable": "Distinguishable from the first",
-    "not_distinguishable": "not distinguishable from the first",
-    "toxicity_profile": "Grade ≥ 3 toxicity by category",
-    "tox_not_modelled": "Not modelled: the training cohort records no adverse-event grades "
-    "for these categories.",
-    "category": "Category",
-    "probability": "Probability",
-    "why": "Why this estimate",
-    "drivers_up": "Raise the probability of response",
-    "drivers_down": "Lower the probability of response",
-    "shap_caption": "Contributions (TreeSHAP, log-odds) to the predicted probability of response",
-    "vs_second": "What separates it from",
-    "evidence": "Evidence",
-    "trial": "Pivotal trial",
-    "published": "Published response rate / grade ≥ 3 rate",
-    "biomarkers_matched": "Biomarkers it relies on",
-    "civic_items": "CIViC evidence items",
-    "level": "Level",
-    "direction": "Direction",
-    "significance": "Significance",
-    "citation": "Citation",
-    "no_civic": "No CIViC item matches (or no CIViC release configured).",
-    "excluded": "Excluded regimens",
-    "reason": "Reason",
-    "provenance": "Provenance",
-    "models": "Registered models",
-    "version": "Version",
-    "alias": "Alias",
-    "run": "MLflow run",
-    "data_version": "Data version (SHA-256 of the features)",
-    "config_hash": "Configuration hash (SHA-256 of params.yaml)",
-    "catalog_version": "Therapy catalog version",
-    "training_cohort": "Training cohort of the models",
-    "not_champion": "this run's models, not registered champions: too little data to promote",
-    "kb": "Knowledge bases and licences",
-    "package": "precision_onco version",
-    "status_cancer_type_not_in_catalog": "No recommendation: this cancer type is not in the "
-    "therapy catalog.",
-    "status_no_eligible_regimen": "No eligible regimen in the catalog for this patient at this "
-    "line.",
-    "model_card": "Model card",
-    "cohort": "Cohort",
-    "endpoints": "Endpoints",
-    "metrics": "Held-out performance (95% bootstrap interval)",
-    "subgroups": "Subgroups",
-    "calibration": "Calibration",
-    "intended_use": "Intended use",
-    "limitations": "Limitations",
-    "importance": "Most influential features",
-    "variant": "Variant",
-    "feature": "Feature",
-    "mean_shap": "mean |SHAP|, log-odds",
-    "n_patients": "Patients",
-    "n_lines": "Therapy lines",
-}
+_EN: dict[str, str] = PHRASES["en"]["labels"]
 
-_FR: dict[str, str] = {
-    "title": "Rapport de recommandation thérapeutique",
-    "disclaimer": "Aide à la décision uniquement. Ces estimations proviennent de modèles "
-    "statistiques appris sur des patients antérieurs ; elles ne remplacent pas le jugement de "
-    "l'oncologue référent ni de la réunion de concertation pluridisciplinaire (RCP), qui "
-    "connaissent le patient.",
-    "settings": "Paramètres",
-    "preset": "Profil d'utilité",
-    "generated": "Généré le",
-    "patient": "Patient",
-    "patient_summary": "Résumé du patient",
-    "cancer_type": "Type de cancer",
-    "line": "Ligne de traitement",
-    "ecog": "Indice de performance ECOG",
-    "stage": "Stade",
-    "sex": "Sexe",
-    "age": "Âge",
-    "key_labs": "Principaux résultats biologiques en début de ligne",
-    "prior_lines": "Lignes de traitement antérieures",
-    "none": "aucune",
-    "not_recorded": "non renseigné",
-    "regimen": "Protocole",
-    "best_response": "Meilleure réponse",
-    "max_grade": "Grade maximal d'événement indésirable",
-    "genomic_findings": "Altérations génomiques",
-    "gene": "Gène",
-    "protein_change": "Variation protéique (HGVSp)",
-    "vaf": "Fréquence allélique",
-    "depth": "Profondeur",
-    "actionable": "Ciblable",
-    "yes": "oui",
-    "no": "non",
-    "no_variants": "Aucun variant rapporté.",
-    "other_variants": "autre(s) variant(s) non listé(s) : synonymes, non codants ou hors du "
-    "panel de gènes des modèles.",
-    "ranked_regimens": "Protocoles classés",
-    "rank": "Rang",
-    "p_response": "Réponse objective",
-    "p_ae_grade3": "Toxicité de grade ≥ 3",
-    "interval": "intervalle à 95 %",
-    "utility": "Utilité",
-    "distinguishable": "Distinct du premier",
-    "not_distinguishable": "non distinguable du premier",
-    "toxicity_profile": "Toxicité de grade ≥ 3 par catégorie",
-    "tox_not_modelled": "Non modélisée : la cohorte d'apprentissage ne renseigne pas les grades "
-    "d'événements indésirables de ces catégories.",
-    "category": "Catégorie",
-    "probability": "Probabilité",
-    "why": "Pourquoi cette estimation",
-    "drivers_up": "Augmentent la probabilité de réponse",
-    "drivers_down": "Diminuent la probabilité de réponse",
-    "shap_caption": "Contributions (TreeSHAP, log-odds) à la probabilité prédite de réponse",
-    "vs_second": "Ce qui le distingue de",
-    "evidence": "Niveau de preuve",
-    "trial": "Essai pivot",
-    "published": "Taux de réponse / de toxicité de grade ≥ 3 publiés",
-    "biomarkers_matched": "Biomarqueurs requis présents",
-    "civic_items": "Éléments de preuve CIViC",
-    "level": "Niveau",
-    "direction": "Sens",
-    "significance": "Signification",
-    "citation": "Référence",
-    "no_civic": "Aucun élément CIViC correspondant (ou aucune version de CIViC configurée).",
-    "excluded": "Protocoles exclus",
-    "reason": "Motif",
-    "provenance": "Traçabilité",
-    "models": "Modèles enregistrés",
-    "version": "Version",
-    "alias": "Alias",
-    "run": "Exécution MLflow",
-    "data_version": "Version des données (SHA-256 des variables)",
-    "config_hash": "Empreinte de la configuration (SHA-256 de params.yaml)",
-    "catalog_version": "Version du catalogue thérapeutique",
-    "training_cohort": "Cohorte d'apprentissage des modèles",
-    "not_champion": "modèles de cette exécution, non promus : trop peu de données",
-    "kb": "Bases de connaissances et licences",
-    "package": "Version de precision_onco",
-    "status_cancer_type_not_in_catalog": "Pas de recommandation : ce type de cancer n'est pas "
-    "couvert par le catalogue thérapeutique.",
-    "status_no_eligible_regimen": "Aucun protocole du catalogue n'est éligible pour ce patient "
-    "à cette ligne.",
-    "model_card": "Fiche du modèle",
-    "cohort": "Cohorte",
-    "endpoints": "Critères",
-    "metrics": "Performances sur l'échantillon de test (intervalle bootstrap à 95 %)",
-    "subgroups": "Sous-groupes",
-    "calibration": "Calibration",
-    "intended_use": "Usage prévu",
-    "limitations": "Limites",
-    "importance": "Variables les plus influentes",
-    "variant": "Variant",
-    "feature": "Variable",
-    "mean_shap": "|SHAP| moyen, log-odds",
-    "n_patients": "Patients",
-    "n_lines": "Lignes de traitement",
-}
+_FR: dict[str, str] = PHRASES["fr"]["labels"]
 
 #: Toxicity categories and RECIST codes, as each language names them.
-_TERMS: dict[str, dict[str, str]] = {
-    "en": {
-        "hematologic": "hematologic",
-        "gastrointestinal": "gastrointestinal",
-        "hepatic": "hepatic",
-        "skin": "skin",
-        "pulmonary": "pulmonary",
-        "immune_related": "immune-related",
-        "metabolic": "metabolic",
-        "CR": "complete response",
-        "PR": "partial response",
-        "SD": "stable disease",
-        "PD": "progressive disease",
-        "NE": "not evaluable",
-        "M": "male",
-        "F": "female",
-    },
-    "fr": {
-        "hematologic": "hématologique",
-        "gastrointestinal": "digestive",
-        "hepatic": "hépatique",
-        "skin": "cutanée",
-        "pulmonary": "pulmonaire",
-        "immune_related": "immuno-médiée",
-        "metabolic": "métabolique",
-        "CR": "réponse complète",
-        "PR": "réponse partielle",
-        "SD": "maladie stable",
-        "PD": "progression",
-        "NE": "non évaluable",
-        "M": "homme",
-        "F": "femme",
-    },
-}
+_TERMS: dict[str, dict[str, str]] = {lang: p["terms"] for lang, p in PHRASES.items()}
 
 
 class Labels(dict[str, str]):
@@ -291,43 +73,10 @@ def fmt_percent(p: Any, lang: str, digits: int = 0) -> str:
     return f"{num}\u202f%" if lang == "fr" else f"{num}%"
 
 
-_REASONS_FR: list[tuple[str, str]] = [
-    (
-        r"^indicated for (.+) histology only; the histology \(OncoTree code\) is not recorded$",
-        r"indiqué pour l'histologie \1 uniquement ; l'histologie (code OncoTree) n'est pas "
-        r"renseignée",
-    ),
-    (
-        r"^no training patient with (.+) received (.+): the models cannot score it$",
-        r"aucun patient d'apprentissage atteint de \1 n'a reçu \2 : les modèles ne peuvent pas "
-        r"l'évaluer",
-    ),
-    (
-        r"^only (\d+) training patient\(s\) with (.+) received (.+) \(at least (\d+) needed to "
-        r"score it; model.min_regimen_patients\)$",
-        r"seulement \1 patient(s) d'apprentissage atteint(s) de \2 ont reçu \3 (au moins \4 "
-        r"nécessaires pour l'évaluer ; model.min_regimen_patients)",
-    ),
-    (r"^indicated for (.+) histology only$", r"indiqué pour l'histologie \1 uniquement"),
-    (r"^indicated for (.+) only$", r"indiqué pour \1 uniquement"),
-    (r"^allowed at lines (\d+)-(\d+) only$", r"autorisé en lignes \1 à \2 uniquement"),
-    (r"^already received at an earlier line$", "déjà reçu lors d'une ligne antérieure"),
-]
+_REASONS_FR: list[tuple[str, str]] = PHRASES["fr"]["reasons"]
 
 
-_CIVIC_FR = {
-    "Supports": "en faveur",
-    "Does Not Support": "en défaveur",
-    "Sensitivity/Response": "sensibilité/réponse",
-    "Resistance": "résistance",
-    "Reduced Sensitivity": "sensibilité réduite",
-    "Adverse Response": "réponse indésirable",
-    "Positive": "positive",
-    "Negative": "négative",
-    "Better Outcome": "meilleur pronostic",
-    "Poor Outcome": "pronostic défavorable",
-    "N/A": "n/d",
-}
+_CIVIC_FR: dict[str, str] = PHRASES["fr"]["civic"]
 
 
 def civic_term(text: Any, lang: str) -> str:

@@ -32,6 +32,7 @@ from precision_onco.report.i18n import (
     separation_sentence,
     translate_reason,
 )
+from precision_onco.report.phrases import PHRASES
 from precision_onco.report.wording import cancer_type_name, describe, regimen_name
 
 __all__ = ["LAB_UNITS", "patient_context", "render_patient"]
@@ -48,30 +49,7 @@ LAB_UNITS: dict[str, str] = {
     "ldh": "U/L",
     "pdl1_tps": "%",
 }
-_LAB_NAMES = {
-    "en": {
-        "albumin": "Albumin",
-        "hemoglobin": "Hemoglobin",
-        "platelets": "Platelets",
-        "nlr": "Neutrophil-to-lymphocyte ratio",
-        "creatinine_clearance": "Creatinine clearance",
-        "alt": "ALT",
-        "bilirubin": "Bilirubin",
-        "ldh": "LDH",
-        "pdl1_tps": "PD-L1 TPS",
-    },
-    "fr": {
-        "albumin": "Albumine",
-        "hemoglobin": "Hémoglobine",
-        "platelets": "Plaquettes",
-        "nlr": "Rapport neutrophiles/lymphocytes",
-        "creatinine_clearance": "Clairance de la créatinine",
-        "alt": "ALAT",
-        "bilirubin": "Bilirubine",
-        "ldh": "LDH",
-        "pdl1_tps": "PD-L1 (TPS)",
-    },
-}
+_LAB_NAMES: dict[str, dict[str, str]] = {lang: p["labs"] for lang, p in PHRASES.items()}
 
 
 def _int(v: Any) -> Any:

@@ -9,90 +9,11 @@ from typing import Any
 
 from precision_onco.config.endpoints import DEFAULT_ANY_SEVERE_AE
 from precision_onco.report.i18n import fmt_number
+from precision_onco.report.phrases import PHRASES
 
 __all__ = ["pgx_context"]
 
-_T: dict[str, dict[str, Any]] = {
-    "en": {
-        "title": "Pharmacogenomics and dose (DPYD, UGT1A1)",
-        "intro": "Grade ≥ 3 hematologic and gastrointestinal toxicity on the held-out lines "
-        "given a fluoropyrimidine (DPYD groups; carriers: activity score below 2) or "
-        "irinotecan (UGT1A1 groups). The toxicity models take the DPYD activity score, "
-        "the UGT1A1 poor-metaboliser flag and the relative starting dose as inputs.",
-        "group": "Group",
-        "endpoint": "Endpoint",
-        "n": "Lines",
-        "events": "Events",
-        "auc": "AUC [95% CI]",
-        "predicted": "Mean predicted",
-        "observed": "Observed rate",
-        "true": "Mean true probability",
-        "ece": "ECE",
-        "groups": {
-            "dpyd_carrier": "DPYD carriers",
-            "dpyd_non_carrier": "DPYD non-carriers",
-            "ugt1a1_poor": "UGT1A1 poor metabolisers",
-            "ugt1a1_not_poor": "UGT1A1 normal/intermediate",
-        },
-        "endpoints": {
-            "ae_grade3": "any grade ≥ 3",
-            "ae_hematologic_grade3": "hematologic",
-            "ae_gastrointestinal_grade3": "gastrointestinal",
-        },
-        "dosing": "Recommended vs observed dosing (true probabilities from the simulator): the "
-        "recommender's top regimen, when it holds a fluoropyrimidine, at its recommended "
-        "starting dose against the same regimen at the dose practice would have given it "
-        "({n} held-out lines, {c} of DPYD carriers).",
-        "rec": "Recommended dose",
-        "obs": "Observed dosing",
-        "diff": "Difference [95% CI]",
-        "diff_carriers": "DPYD carriers: difference [95% CI]",
-        "safety": "Patients with DPYD activity score 0 or uracilemia ≥ 150 ng/mL: {d} held-out "
-        "lines; a fluoropyrimidine offered {o} times, recommended {r} times.",
-        "lower": "Recommended doses lower the true grade ≥ 3 toxicity.",
-        "not_lower": "Recommended doses do not lower the true grade ≥ 3 toxicity.",
-    },
-    "fr": {
-        "title": "Pharmacogénomique et dose (DPYD, UGT1A1)",
-        "intro": "Toxicité hématologique et digestive de grade ≥ 3 sur les lignes de test "
-        "traitées par une fluoropyrimidine (groupes DPYD ; porteurs : score d'activité "
-        "inférieur à 2) ou par l'irinotécan (groupes UGT1A1). Les modèles de toxicité "
-        "prennent en entrée le score d'activité DPYD, le statut de métaboliseur lent "
-        "UGT1A1 et la dose initiale relative.",
-        "group": "Groupe",
-        "endpoint": "Critère",
-        "n": "Lignes",
-        "events": "Événements",
-        "auc": "AUC [IC 95 %]",
-        "predicted": "Prédiction moyenne",
-        "observed": "Taux observé",
-        "true": "Probabilité vraie moyenne",
-        "ece": "ECE",
-        "groups": {
-            "dpyd_carrier": "Porteurs DPYD",
-            "dpyd_non_carrier": "Non-porteurs DPYD",
-            "ugt1a1_poor": "Métaboliseurs lents UGT1A1",
-            "ugt1a1_not_poor": "UGT1A1 normal/intermédiaire",
-        },
-        "endpoints": {
-            "ae_grade3": "tout grade ≥ 3",
-            "ae_hematologic_grade3": "hématologique",
-            "ae_gastrointestinal_grade3": "digestive",
-        },
-        "dosing": "Dose recommandée et dose observée (probabilités vraies du simulateur) : le "
-        "protocole recommandé en premier, s'il contient une fluoropyrimidine, à sa dose "
-        "initiale recommandée, comparé au même protocole à la dose que la pratique "
-        "aurait donnée ({n} lignes de test, dont {c} de porteurs DPYD).",
-        "rec": "Dose recommandée",
-        "obs": "Dose observée",
-        "diff": "Différence [IC 95 %]",
-        "diff_carriers": "Porteurs DPYD : différence [IC 95 %]",
-        "safety": "Patients avec un score d'activité DPYD de 0 ou une uracilémie ≥ 150 ng/mL : "
-        "{d} lignes de test ; fluoropyrimidine proposée {o} fois, recommandée {r} fois.",
-        "lower": "Les doses recommandées abaissent la toxicité vraie de grade ≥ 3.",
-        "not_lower": "Les doses recommandées n'abaissent pas la toxicité vraie de grade ≥ 3.",
-    },
-}
+_T: dict[str, Any] = {lang: p["pgx_card"] for lang, p in PHRASES.items()}
 
 
 def _ci(v: Any, lo: Any, hi: Any, lang: str) -> str:

@@ -16,95 +16,11 @@ from markupsafe import escape
 
 from precision_onco.config.endpoints import DEFAULT_ANY_SEVERE_AE, DEFAULT_EFFICACY
 from precision_onco.report.i18n import fmt_number
+from precision_onco.report.phrases import PHRASES
 
 __all__ = ["POLICY_TEXT", "policy_context", "policy_name", "policy_rows", "policy_svg"]
 
-POLICY_TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Does following the recommendations help?",
-        "intro": "Each policy chooses one regimen per held-out line. Its value is estimated "
-        "from the outcomes actually observed, weighting the lines where practice chose as "
-        "the policy would (IPW, squares) and correcting the outcome models with those lines "
-        "(doubly robust, DR, dots); dark bars: 95% patient-bootstrap intervals of DR, light "
-        "bars: simultaneous 95% bands over every policy and outcome.",
-        "truth": "On this synthetic cohort the true probabilities are known: diamonds mark "
-        "each policy's true value, the dashed line the oracle's (the truly best eligible "
-        "regimen on every line).",
-        "policy": "Policy",
-        "utility": "Utility",
-        "efficacy": "Response",
-        "any_severe_ae": "Any grade ≥ 3 toxicity",
-        "true": "true",
-        "regret": "Normalized regret",
-        "agreement": "Same choice as the oracle",
-        "low": "Choices practice rarely made",
-        "vs_practice": "Utility minus practice (DR, paired)",
-        "dr": "DR",
-        "ipw": "IPW",
-        "oracle_line": "oracle (true)",
-        "training": "Naive and propensity-weighted training compared",
-        "variant": "Training",
-        "naive": "naive",
-        "propensity_weighted": "propensity-weighted",
-        "used": "used by this run",
-        "cf_error": "Error on counterfactual regimens (response, mean |predicted − true|)",
-        "summary": "{policy} against observed practice: {gain} utility points ({on}); "
-        "normalized regret {regret}.",
-        "paired": "Estimated from the observed outcomes alone (doubly robust, paired with "
-        "practice on the same resamples): {gain} [{low}, {high}].",
-        "on_true": "true values",
-        "on_dr": "doubly robust estimates",
-        "recommender": "Recommender",
-        "practice": "Observed practice",
-        "guideline": "Guideline rule (catalog preference)",
-        "random": "Random eligible regimen",
-        "oracle": "Oracle (truly best)",
-        "aria": "Policy values on {outcome}: doubly robust estimates with intervals",
-    },
-    "fr": {
-        "title": "Suivre les recommandations améliore-t-il les résultats ?",
-        "intro": "Chaque stratégie choisit un traitement par ligne de test. Sa valeur est "
-        "estimée à partir des résultats réellement observés, en pondérant les lignes où la "
-        "pratique a choisi comme la stratégie (IPW, carrés) et en corrigeant les modèles de "
-        "résultat par ces lignes (doublement robuste, DR, points) ; barres foncées : "
-        "intervalles à 95 % du DR par bootstrap sur les patients, barres claires : bandes "
-        "simultanées à 95 % sur toutes les stratégies et tous les critères.",
-        "truth": "Sur cette cohorte synthétique, les vraies probabilités sont connues : les "
-        "losanges marquent la vraie valeur de chaque stratégie, la ligne pointillée celle "
-        "de l'oracle (le traitement éligible réellement le meilleur à chaque ligne).",
-        "policy": "Stratégie",
-        "utility": "Utilité",
-        "efficacy": "Réponse",
-        "any_severe_ae": "Toxicité de grade ≥ 3",
-        "true": "vraie",
-        "regret": "Regret normalisé",
-        "agreement": "Même choix que l'oracle",
-        "low": "Choix rares en pratique",
-        "vs_practice": "Utilité moins la pratique (DR, apparié)",
-        "dr": "DR",
-        "ipw": "IPW",
-        "oracle_line": "oracle (vrai)",
-        "training": "Apprentissage naïf et pondéré par le score de propension comparés",
-        "variant": "Apprentissage",
-        "naive": "naïf",
-        "propensity_weighted": "pondéré",
-        "used": "utilisé par cette exécution",
-        "cf_error": "Erreur sur les traitements non reçus (réponse, moyenne |prédit − vrai|)",
-        "summary": "{policy} par rapport à la pratique observée : {gain} point d'utilité "
-        "({on}) ; regret normalisé {regret}.",
-        "paired": "Estimé à partir des seuls résultats observés (doublement robuste, apparié "
-        "à la pratique sur les mêmes rééchantillons) : {gain} [{low} ; {high}].",
-        "on_true": "vraies valeurs",
-        "on_dr": "estimations doublement robustes",
-        "recommender": "Recommandation",
-        "practice": "Pratique observée",
-        "guideline": "Règle de préférence du catalogue",
-        "random": "Traitement éligible au hasard",
-        "oracle": "Oracle (réellement le meilleur)",
-        "aria": "Valeur des stratégies pour {outcome} : estimations doublement robustes et "
-        "intervalles",
-    },
-}
+POLICY_TEXT: dict[str, dict[str, str]] = {lang: p["policy"] for lang, p in PHRASES.items()}
 
 
 def policy_name(name: str, lang: str) -> str:

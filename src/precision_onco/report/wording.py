@@ -16,197 +16,24 @@ from typing import Any
 import pandas as pd
 
 from precision_onco.config.schema import CatalogConfig
+from precision_onco.report.phrases import PHRASES
 
 __all__ = ["FeatureName", "cancer_type_name", "describe", "parse_feature", "regimen_name"]
 
 _ORDINAL = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}
 _ROMAN = {0: "0", 1: "I", 2: "II", 3: "III", 4: "IV"}
-_RESPONSE = {
-    "en": {
-        0: "progressive disease",
-        1: "stable disease",
-        2: "partial response",
-        3: "complete response",
-    },
-    "fr": {0: "progression", 1: "maladie stable", 2: "réponse partielle", 3: "réponse complète"},
-}
-_UNITS = {
-    "albumin": "g/dL",
-    "hemoglobin": "g/dL",
-    "platelets": "x10^9/L",
-    "ldh": "U/L",
-    "creatinine_clearance": "mL/min",
-    "alt": "U/L",
-    "bilirubin": "mg/dL",
-    "age_at_line": "years",
-    "tmb": "mut/Mb",
-    "pdl1_tps": "%",
-    "bmi": "kg/m²",
-}
-_UNITS_FR = {**_UNITS, "age_at_line": "ans"}
-_NAMES = {
-    "en": {
-        "albumin": "albumin",
-        "hemoglobin": "hemoglobin",
-        "platelets": "platelets",
-        "ldh": "LDH",
-        "creatinine_clearance": "creatinine clearance",
-        "alt": "ALT",
-        "bilirubin": "bilirubin",
-        "age_at_line": "age",
-        "tmb": "TMB",
-        "pdl1_tps": "PD-L1 TPS",
-        "nlr": "neutrophil-to-lymphocyte ratio",
-        "bmi": "BMI",
-        "prior_best_response": "best response at the previous line",
-        "prior_best_response_ever": "best response at any earlier line",
-        "stage_rank": "stage",
-        "smoking_status": "smoking status",
-    },
-    "fr": {
-        "albumin": "albumine",
-        "hemoglobin": "hémoglobine",
-        "platelets": "plaquettes",
-        "ldh": "LDH",
-        "creatinine_clearance": "clairance de la créatinine",
-        "alt": "ALAT",
-        "bilirubin": "bilirubine",
-        "age_at_line": "âge",
-        "tmb": "TMB",
-        "pdl1_tps": "PD-L1 (TPS)",
-        "nlr": "rapport neutrophiles/lymphocytes",
-        "bmi": "IMC",
-        "prior_best_response": "meilleure réponse à la ligne précédente",
-        "prior_best_response_ever": "meilleure réponse lors des lignes antérieures",
-        "stage_rank": "stade",
-        "smoking_status": "tabagisme",
-    },
-}
+_RESPONSE: dict[str, dict[int, str]] = {lang: p["best_response"] for lang, p in PHRASES.items()}
+_UNITS: dict[str, str] = PHRASES["en"]["units"]
+_UNITS_FR: dict[str, str] = PHRASES["fr"]["units"]
+_NAMES: dict[str, dict[str, str]] = {lang: p["feature_names"] for lang, p in PHRASES.items()}
 #: Drug classes: (the class, an agent of the class) in each language.
-_CLASSES = {
-    "en": {
-        "chemotherapy": ("chemotherapy", "chemotherapy agent"),
-        "targeted": ("targeted therapy", "targeted agent"),
-        "immunotherapy": ("immunotherapy", "immunotherapy agent"),
-        "hormonal": ("hormonal therapy", "hormonal agent"),
-        "combination": ("combination", "combination"),
-        "platinum": ("platinum-based chemotherapy", "platinum agent"),
-    },
-    "fr": {
-        "chemotherapy": ("chimiothérapie", "chimiothérapie"),
-        "targeted": ("thérapie ciblée", "agent ciblé"),
-        "immunotherapy": ("immunothérapie", "immunothérapie"),
-        "hormonal": ("hormonothérapie", "hormonothérapie"),
-        "combination": ("association", "association"),
-        "platinum": ("chimiothérapie à base de sel de platine", "sel de platine"),
-    },
+_CLASSES: dict[str, dict[str, tuple[str, str]]] = {
+    lang: p["drug_classes"] for lang, p in PHRASES.items()
 }
-_PATHWAYS = {
-    "en": {
-        "cell_cycle": "cell-cycle",
-        "hippo": "Hippo",
-        "myc": "MYC",
-        "notch": "NOTCH",
-        "nrf2": "NRF2",
-        "pi3k": "PI3K",
-        "rtk_ras": "RTK/RAS",
-        "tgfb": "TGF-β",
-        "tp53": "TP53",
-        "wnt": "WNT",
-    },
-    "fr": {
-        "cell_cycle": "du cycle cellulaire",
-        "hippo": "Hippo",
-        "myc": "MYC",
-        "notch": "NOTCH",
-        "nrf2": "NRF2",
-        "pi3k": "PI3K",
-        "rtk_ras": "RTK/RAS",
-        "tgfb": "du TGF-β",
-        "tp53": "TP53",
-        "wnt": "WNT",
-    },
-}
+_PATHWAYS: dict[str, dict[str, str]] = {lang: p["pathways"] for lang, p in PHRASES.items()}
 #: Yes/no features: (when 1, when 0) in each language.
-_FLAGS = {
-    "en": {
-        "sex_male": ("male", "female"),
-        "msi_high": ("MSI-high", "microsatellite stable"),
-        "hr_positive": ("hormone-receptor positive", "hormone-receptor negative"),
-        "her2_positive": ("HER2 positive", "HER2 negative"),
-        "alk_positive": ("ALK rearrangement", "no ALK rearrangement"),
-        "germline_brca_positive": (
-            "germline BRCA1/2 pathogenic variant",
-            "no germline BRCA1/2 pathogenic variant",
-        ),
-        "autoimmune_disease": ("autoimmune disease", "no autoimmune disease"),
-        "diabetes": ("diabetes", "no diabetes"),
-        "ild_history": (
-            "history of interstitial lung disease",
-            "no history of interstitial lung disease",
-        ),
-        "prior_grade3": ("a prior grade >= 3 adverse event", "no prior grade >= 3 adverse event"),
-        "prior_irae_grade3": (
-            "a prior grade >= 3 immune-related adverse event",
-            "no prior grade >= 3 immune-related adverse event",
-        ),
-        "required_biomarkers_present": (
-            "the biomarker the regimen requires is present",
-            "the biomarker the regimen requires is absent",
-        ),
-        "excluded_biomarker_present": (
-            "a biomarker that argues against the regimen",
-            "no biomarker against the regimen",
-        ),
-    },
-    "fr": {
-        "sex_male": ("homme", "femme"),
-        "msi_high": ("MSI-H", "microsatellites stables (MSS)"),
-        "hr_positive": ("récepteurs hormonaux positifs", "récepteurs hormonaux négatifs"),
-        "her2_positive": ("HER2 positif", "HER2 négatif"),
-        "alk_positive": ("réarrangement d'ALK", "pas de réarrangement d'ALK"),
-        "germline_brca_positive": (
-            "variant pathogène constitutionnel de BRCA1/2",
-            "pas de variant pathogène constitutionnel de BRCA1/2",
-        ),
-        "autoimmune_disease": ("maladie auto-immune", "pas de maladie auto-immune"),
-        "diabetes": ("diabète", "pas de diabète"),
-        "ild_history": (
-            "antécédent de pneumopathie interstitielle",
-            "pas d'antécédent de pneumopathie interstitielle",
-        ),
-        "prior_grade3": (
-            "un antécédent d'événement indésirable de grade ≥ 3",
-            "aucun antécédent d'événement indésirable de grade ≥ 3",
-        ),
-        "prior_irae_grade3": (
-            "un antécédent d'événement indésirable immuno-médié de grade ≥ 3",
-            "aucun antécédent d'événement indésirable immuno-médié de grade ≥ 3",
-        ),
-        "required_biomarkers_present": (
-            "biomarqueur requis par le protocole présent",
-            "biomarqueur requis par le protocole absent",
-        ),
-        "excluded_biomarker_present": (
-            "biomarqueur défavorable au protocole présent",
-            "aucun biomarqueur défavorable au protocole",
-        ),
-    },
-}
-_SMOKING = {
-    "en": {
-        "never": "never smoker",
-        "former": "former smoker",
-        "current": "current smoker",
-        "unknown": "smoking status unknown",
-    },
-    "fr": {
-        "never": "non-fumeur",
-        "former": "ancien fumeur",
-        "current": "fumeur actif",
-        "unknown": "tabagisme inconnu",
-    },
-}
+_FLAGS: dict[str, dict[str, tuple[str, str]]] = {lang: p["flags"] for lang, p in PHRASES.items()}
+_SMOKING: dict[str, dict[str, str]] = {lang: p["smoking"] for lang, p in PHRASES.items()}
 
 
 def _num(v: Any, lang: str = "en") -> str:

@@ -36,6 +36,7 @@ from precision_onco.report.fhir_out.common import (
     reference,
 )
 from precision_onco.report.fhir_out.texts import Texts
+from precision_onco.report.phrases import PHRASES
 
 __all__ = ["MARKER_CODES", "marker_observations", "therapeutic_implication", "variant_observation"]
 
@@ -296,20 +297,7 @@ def therapeutic_implication(
     return out
 
 
-_PGX_TEXT = {
-    "en": {
-        "score": "DPYD activity score (CPIC)",
-        "bound": "DPYD activity score, upper bound (positions not tested)",
-        "not_tested": "not tested",
-        "source": "Guideline",
-    },
-    "fr": {
-        "score": "Score d'activité DPYD (CPIC)",
-        "bound": "Score d'activité DPYD, borne supérieure (positions non testées)",
-        "not_tested": "non testé",
-        "source": "Recommandation",
-    },
-}
+_PGX_TEXT: dict[str, dict[str, str]] = {lang: p["fhir_pgx"] for lang, p in PHRASES.items()}
 
 
 def pgx_observations(

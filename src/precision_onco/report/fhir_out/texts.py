@@ -7,49 +7,11 @@ from typing import Any
 
 from precision_onco.config.schema import CatalogConfig
 from precision_onco.report.i18n import fmt_percent, labels, translate_reason
+from precision_onco.report.phrases import PHRASES
 
 __all__ = ["Texts"]
 
-_TEXTS: dict[str, dict[str, str]] = {
-    "en": {
-        "task_code": "Proposed treatment (decision support)",
-        "medication": "medication",
-        "rank": "rank",
-        "not_recommended": "not recommended by the catalog's rules",
-        "rank_text": "Rank {rank}: {regimen}",
-        "response": "objective response {p} [{lo}–{hi}]",
-        "toxicity": "grade ≥ 3 toxicity {p} [{lo}–{hi}]",
-        "not_distinguishable": "not distinguishable from the first",
-        "trial": "pivotal trial {trial} ({population})",
-        "civic": "CIViC evidence level {level}",
-        "tmb": "Tumour mutational burden",
-        "msi_status": "Microsatellite instability",
-        "pdl1_tps": "PD-L1 tumour proportion score",
-        "her2_status": "HER2 status",
-        "report_html": "Recommendation report (HTML)",
-        "report_pdf": "Recommendation report (PDF)",
-        "submission": "Treatment recommendation report for the patient's record",
-    },
-    "fr": {
-        "task_code": "Traitement proposé (aide à la décision)",
-        "medication": "médicament",
-        "rank": "rang",
-        "not_recommended": "non retenu par les règles du catalogue",
-        "rank_text": "Rang {rank} : {regimen}",
-        "response": "réponse objective {p} [{lo}–{hi}]",
-        "toxicity": "toxicité de grade ≥ 3 {p} [{lo}–{hi}]",
-        "not_distinguishable": "non distinguable du premier",
-        "trial": "essai pivot {trial} ({population})",
-        "civic": "niveau de preuve CIViC {level}",
-        "tmb": "Charge mutationnelle tumorale",
-        "msi_status": "Instabilité microsatellitaire",
-        "pdl1_tps": "PD-L1 (score de proportion tumorale)",
-        "her2_status": "Statut HER2",
-        "report_html": "Rapport de recommandation (HTML)",
-        "report_pdf": "Rapport de recommandation (PDF)",
-        "submission": "Rapport de recommandation thérapeutique pour le dossier du patient",
-    },
-}
+_TEXTS: dict[str, dict[str, str]] = {lang: p["fhir"] for lang, p in PHRASES.items()}
 
 
 class Texts:
