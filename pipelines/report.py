@@ -97,6 +97,8 @@ def _reports(cfg: Config, compute: Compute) -> None:
             reports=docs,
             identifiers=ids,
             validate=cfg.report.fhir_validate,
+            efficacy=roles.efficacy,
+            any_severe_ae=roles.any_severe_ae,
         )
         log.info(
             "%d FHIR files (validated bundles and MHD submissions) in %.1f s",

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from precision_onco.config.endpoints import DEFAULT_ANY_SEVERE_AE, DEFAULT_EFFICACY
 from precision_onco.config.schema import CatalogConfig
 from precision_onco.report.fhir_out import resources as res_
 from precision_onco.report.fhir_out.mhd import mhd_submission
@@ -115,6 +116,8 @@ def recommendation_bundle(
     identifiers: Sequence[Mapping[str, str]] = (),
     generated: str | None = None,
     check: str = "models",
+    efficacy: str | None = DEFAULT_EFFICACY,
+    any_severe_ae: str | None = DEFAULT_ANY_SEVERE_AE,
 ) -> dict[str, Any]:
     """The FHIR R4 ``collection`` Bundle of one patient's recommendation.
 
@@ -138,6 +141,9 @@ def recommendation_bundle(
         :func:`load_identifier_map`); empty (the default): the pseudonymous key only.
     generated : str, optional
         ISO timestamp of the report (now when None).
+    efficacy, any_severe_ae : str or None
+        The endpoints of those roles (``config.endpoint_roles``): the probabilities the
+        therapeutic implications carry (``p_<endpoint>`` of the ranked rows).
 
     Returns
     -------
@@ -145,7 +151,7 @@ def recommendation_bundle(
         The Bundle as JSON-ready data, checked by :func:`validate_bundle` at level ``check``
         (``models``, ``rules`` or ``none``).
     """
-    t = Texts(lang, catalog)
+    t = Texts(lang, catalog, efficacy=efficacy, any_severe_ae=any_severe_ae)
     key, line = str(answer["patient_key"]), int(answer["line_number"])
     when = generated or _now()
     ids = res_.Ids(key, line)

@@ -245,12 +245,12 @@ def therapeutic_implication(
         loinc_component("medication_assessed", valueCodeableConcept=cc)
         for cc in drug_concepts(rid, catalog, t)
     ]
-    comps += _probability(
-        "p-response", "Predicted probability of objective response", row, "p_response"
-    )
-    comps += _probability(
-        "p-ae-grade3", "Predicted probability of a grade >= 3 adverse event", row, "p_ae_grade3"
-    )
+    for ep, display in (
+        (t.efficacy, "Predicted probability of objective response"),
+        (t.any_severe_ae, "Predicted probability of a grade >= 3 adverse event"),
+    ):
+        if ep:
+            comps += _probability(f"p-{ep.replace('_', '-')}", display, row, f"p_{ep}")
     for c in catalog.toxicity_categories:
         comps += _probability(
             f"p-ae-{c.replace('_', '-')}-grade3",

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from precision_onco.config.endpoints import DEFAULT_ANY_SEVERE_AE, DEFAULT_EFFICACY
 from precision_onco.config.schema import CatalogConfig, FhirValidate, choices_of
 from precision_onco.errors import ConfigError
 from precision_onco.report.fhir_out.bundle import (
@@ -45,6 +46,8 @@ def case_bundle(
     lang: str = "en",
     documents: ReportDocuments | None = None,
     identifiers: Mapping[str, Sequence[Mapping[str, str]]] | None = None,
+    efficacy: str | None = DEFAULT_EFFICACY,
+    any_severe_ae: str | None = DEFAULT_ANY_SEVERE_AE,
 ) -> dict[str, Any]:
     """The bundle of one :class:`~precision_onco.recommend.patient.PatientCase` and its answer:
     the patient's record, the current line's markers, the tumour's variants."""
@@ -61,6 +64,8 @@ def case_bundle(
         lang=lang,
         documents=documents,
         identifiers=(identifiers or {}).get(key, ()),
+        efficacy=efficacy,
+        any_severe_ae=any_severe_ae,
     )
 
 
@@ -80,12 +85,15 @@ def write_cohort_bundles(
     reports: Mapping[str, Sequence[Path]] | None = None,
     identifiers: Mapping[str, Sequence[Mapping[str, str]]] | None = None,
     validate: str = "first",
+    efficacy: str | None = DEFAULT_EFFICACY,
+    any_severe_ae: str | None = DEFAULT_ANY_SEVERE_AE,
 ) -> list[Path]:
     """Write ``<out_dir>/<patient_key>.line<N>.fhir.json`` (and ``.mhd.json``) for every answer;
     ``reports``: the rendered report files of each patient key, attached to its bundle;
     ``validate``: ``all`` checks every bundle and submission with the fhir.resources models
     (about 30 ms a bundle), ``first`` the first with the models and the others with the rules
-    (value sets, references; see :func:`validate_bundle`), ``none`` nothing (benchmarks)."""
+    (value sets, references; see :func:`validate_bundle`), ``none`` nothing (benchmarks);
+    ``efficacy`` / ``any_severe_ae``: as in :func:`recommendation_bundle`."""
     if validate not in VALIDATE:
         raise ConfigError(
             f"report.fhir_validate: expected one of {', '.join(VALIDATE)}, got {validate!r}"
@@ -121,6 +129,8 @@ def write_cohort_bundles(
             documents=documents_of((reports or {}).get(pk, ())),
             identifiers=(identifiers or {}).get(pk, ()),
             check=check,
+            efficacy=efficacy,
+            any_severe_ae=any_severe_ae,
         )
         written += write_fhir_files(out_dir / f"{pk}.line{n}", bundle, check=check)
     return written

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from precision_onco.config.endpoints import DEFAULT_ANY_SEVERE_AE, DEFAULT_EFFICACY
 from precision_onco.config.schema import CatalogConfig
 from precision_onco.report.i18n import fmt_percent, labels, translate_reason
 from precision_onco.report.phrases import PHRASES
@@ -17,9 +18,20 @@ _TEXTS: dict[str, dict[str, str]] = {lang: p["fhir"] for lang, p in PHRASES.item
 class Texts:
     """The texts of one language, with the catalog's names of drugs, regimens, cancer types."""
 
-    def __init__(self, lang: str, catalog: CatalogConfig) -> None:
+    def __init__(
+        self,
+        lang: str,
+        catalog: CatalogConfig,
+        *,
+        efficacy: str | None = DEFAULT_EFFICACY,
+        any_severe_ae: str | None = DEFAULT_ANY_SEVERE_AE,
+    ) -> None:
         self.lang = lang
         self.catalog = catalog
+        #: The endpoints of the efficacy and any-severe-AE roles (``config.endpoint_roles``):
+        #: the probabilities written, as ``p_<endpoint>`` columns of the ranked rows.
+        self.efficacy = efficacy
+        self.any_severe_ae = any_severe_ae
         self._labels = labels(lang)
         self._own = _TEXTS[lang]
         self._regimens = {r.id: r for r in catalog.regimens}
@@ -73,9 +85,9 @@ class Texts:
         return "; ".join(parts)
 
     def implication_note(self, row: Mapping[str, Any]) -> str:
-        parts = [self._pct(row, "p_response", "response")]
-        if row.get("p_ae_grade3") is not None:
-            parts.append(self._pct(row, "p_ae_grade3", "toxicity"))
+        parts = [self._pct(row, f"p_{self.efficacy}", "efficacy")] if self.efficacy else []
+        if self.any_severe_ae and row.get(f"p_{self.any_severe_ae}") is not None:
+            parts.append(self._pct(row, f"p_{self.any_severe_ae}", "toxicity"))
         if int(row["rank"]) > 1 and not row.get("distinguishable"):
             parts.append(self._own["not_distinguishable"])
         return f"{self.regimen(str(row['regimen_id']))}: " + "; ".join(parts)

@@ -386,7 +386,7 @@ EN: dict[str, Any] = {
         "rank": "rank",
         "not_recommended": "not recommended by the catalog's rules",
         "rank_text": "Rank {rank}: {regimen}",
-        "response": "objective response {p} [{lo}–{hi}]",
+        "efficacy": "objective response {p} [{lo}–{hi}]",
         "toxicity": "grade ≥ 3 toxicity {p} [{lo}–{hi}]",
         "not_distinguishable": "not distinguishable from the first",
         "trial": "pivotal trial {trial} ({population})",

@@ -432,7 +432,7 @@ FR: dict[str, Any] = {
         "rank": "rang",
         "not_recommended": "non retenu par les règles du catalogue",
         "rank_text": "Rang {rank} : {regimen}",
-        "response": "réponse objective {p} [{lo}–{hi}]",
+        "efficacy": "réponse objective {p} [{lo}–{hi}]",
         "toxicity": "toxicité de grade ≥ 3 {p} [{lo}–{hi}]",
         "not_distinguishable": "non distinguable du premier",
         "trial": "essai pivot {trial} ({population})",
