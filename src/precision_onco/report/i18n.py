@@ -165,30 +165,18 @@ def separation_sentence(second: str, items: Any, lang: str) -> str:
     as one sentence: "Compared with carboplatin + pemetrexed, its predicted response owes
     most to pembrolizumab + carboplatin + pemetrexed rather than carboplatin + pemetrexed
     (+0.96 log-odds) and …"."""
-    fr = lang == "fr"
+    w = PHRASES[lang]["separation"]
     parts = []
     for i, x in enumerate(items or []):
         d = float(x["difference"])
-        unit = " log-odds" if i == 0 else ""
+        diff = _signed(d, lang) + (" log-odds" if i == 0 else "")
         if x.get("first") != x.get("second"):
-            link = "plutôt que" if fr else "rather than"
-            parts.append(f"{x['first']} {link} {x['second']} ({_signed(d, lang)}{unit})")
-        elif fr:
-            parts.append(
-                f"{x['first']}, qui pèse {'davantage' if d > 0 else 'moins'} avec ce "
-                f"protocole ({_signed(d, lang)}{unit})"
-            )
+            parts.append(w["differs"].format(first=x["first"], second=x["second"], difference=diff))
         else:
-            parts.append(
-                f"{x['first']}, which counts {'more' if d > 0 else 'less'} with this "
-                f"regimen ({_signed(d, lang)}{unit})"
-            )
+            more = w["more" if d > 0 else "less"]
+            parts.append(w["same"].format(first=x["first"], more_or_less=more, difference=diff))
     if not parts:
         return ""
-    last = (" et " if fr else " and ").join(parts[-2:])
+    last = w["and"].join(parts[-2:])
     body = "; ".join([*parts[:-2], last]) if len(parts) > 2 else last
-    if fr:
-        return (
-            f"Par rapport à {second}, sa probabilité de réponse prédite tient surtout à : {body}."
-        )
-    return f"Compared with {second}, its predicted response owes most to {body}."
+    return str(w["sentence"].format(second=second, body=body))

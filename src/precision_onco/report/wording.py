@@ -20,11 +20,9 @@ from precision_onco.report.phrases import PHRASES
 
 __all__ = ["FeatureName", "cancer_type_name", "describe", "parse_feature", "regimen_name"]
 
-_ORDINAL = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}
 _ROMAN = {0: "0", 1: "I", 2: "II", 3: "III", 4: "IV"}
 _RESPONSE: dict[str, dict[int, str]] = {lang: p["best_response"] for lang, p in PHRASES.items()}
-_UNITS: dict[str, str] = PHRASES["en"]["units"]
-_UNITS_FR: dict[str, str] = PHRASES["fr"]["units"]
+_UNITS: dict[str, dict[str, str]] = {lang: p["units"] for lang, p in PHRASES.items()}
 _NAMES: dict[str, dict[str, str]] = {lang: p["feature_names"] for lang, p in PHRASES.items()}
 #: Drug classes: (the class, an agent of the class) in each language.
 _CLASSES: dict[str, dict[str, tuple[str, str]]] = {
@@ -34,6 +32,7 @@ _PATHWAYS: dict[str, dict[str, str]] = {lang: p["pathways"] for lang, p in PHRAS
 #: Yes/no features: (when 1, when 0) in each language.
 _FLAGS: dict[str, dict[str, tuple[str, str]]] = {lang: p["flags"] for lang, p in PHRASES.items()}
 _SMOKING: dict[str, dict[str, str]] = {lang: p["smoking"] for lang, p in PHRASES.items()}
+_WORDS: dict[str, dict[str, Any]] = {lang: p["describe"] for lang, p in PHRASES.items()}
 
 
 def _num(v: Any, lang: str = "en") -> str:
@@ -100,26 +99,15 @@ def _class_words(parsed: FeatureName, value: Any, lang: str) -> str | None:
     """Drug-class features: earlier lines with a class, the regimen's classes, repeats."""
     if parsed.kind not in _CLASS_KINDS:
         return None
-    fr = lang == "fr"
+    w = _WORDS[lang]
     name, agent = _CLASSES[lang][parsed.key]
     if parsed.kind == "prior_class":
-        n = int(value)
-        return (
-            f"{n} ligne(s) antérieure(s) avec {name}" if fr else f"{n} earlier line(s) with {name}"
-        )
+        return str(w["prior_class"].format(n=int(value), name=name))
     if parsed.kind == "regimen_has":
-        if fr:
-            return (
-                f"{agent} dans le protocole"
-                if value
-                else f"pas {'d’' if agent[0] in 'aeiou' else 'de '}{agent} dans le protocole"
-            )
-        if not value:
-            return f"no {agent} in the regimen"
-        return f"{'an' if agent[0] in 'aeiou' else 'a'} {agent} in the regimen"
-    if fr:
-        return f"{name} déjà reçue auparavant" if value else f"{name} jamais reçue auparavant"
-    return f"{name} already received" if value else f"{name} not received before"
+        article = w["article_vowel"] if agent[0] in "aeiou" else w["article"]
+        key = "regimen_has" if value else "regimen_has_not"
+        return str(w[key].format(article=article, agent=agent))
+    return str(w["class_received" if value else "class_not_received"].format(name=name))
 
 
 def describe(
@@ -127,56 +115,44 @@ def describe(
 ) -> str:
     """A feature and its value in clinical words ("KRAS G12C present", "albumin 2.9 g/dL",
     "pembrolizumab + carboplatin + pemetrexed"); ``lang="fr"``: in French."""
-    fr = lang == "fr"
+    w = _WORDS[lang]
     missing = value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
     names = _NAMES[lang]
     parsed = parse_feature(feature)
     if parsed.kind == "biomarker" and catalog is not None and parsed.key in catalog.biomarkers:
         bm = catalog.biomarkers[parsed.key]
         present = not missing and bool(value)
-        if fr:
-            return f"{bm.label_fr or bm.label} : {'présent' if present else 'absent'}"
-        return f"{bm.label} {'present' if present else 'absent'}"
+        label = (bm.label_fr or bm.label) if lang == "fr" else bm.label
+        return str(w["biomarker"].format(label=label, state=w["present" if present else "absent"]))
     if missing:
-        name = names.get(feature, feature.replace("_", " "))
-        return f"{name} : non renseigné" if fr else f"{name} not recorded"
+        return str(w["not_recorded"].format(name=names.get(feature, feature.replace("_", " "))))
     if parsed.kind == "gene":
-        gene = parsed.key
-        return (
-            f"{gene} {'altéré' if value else 'non altéré'}"
-            if fr
-            else f"{gene} {'altered' if value else 'not altered'}"
-        )
+        return str(w["gene_altered" if value else "gene_not_altered"].format(gene=parsed.key))
     if parsed.kind == "pathway":
         pw = _PATHWAYS[lang].get(parsed.key, parsed.key.upper())
-        n = int(value)
-        return (
-            f"{n} gène(s) altéré(s) dans la voie {pw}"
-            if fr
-            else f"{n} altered gene(s) in the {pw} pathway"
-        )
+        return str(w["pathway"].format(n=int(value), pathway=pw))
     if feature == "line_number":
         n = int(value)
-        return f"{n}{'re' if n == 1 else 'e'} ligne" if fr else f"{_ORDINAL.get(n, f'{n}th')} line"
+        ordinal = w["ordinals"].get(n) or w["ordinal_other"].format(n=n)
+        return str(w["line"].format(ordinal=ordinal))
     if feature == "ecog":
         return f"ECOG {int(value)}"
     if feature == "regimen_id":
         return regimen_name(value, catalog, lang)
     if feature == "regimen_class":
         cls = _CLASSES[lang].get(str(value), (str(value), str(value)))[0]
-        return f"protocole de type {cls}" if fr else f"{cls} regimen"
+        return str(w["regimen_class"].format(cls=cls))
     if feature == "cancer_type":
         return cancer_type_name(value, catalog, lang)
     if feature in ("prior_best_response", "prior_best_response_ever"):
         response = _RESPONSE[lang].get(int(value), _num(value, lang))
-        return f"{names[feature]} : {response}" if fr else f"{names[feature]}: {response}"
+        return str(w["history"].format(name=names[feature], value=response))
     if feature == "stage_rank":
-        return f"{'stade' if fr else 'stage'} {_ROMAN.get(int(value), _num(value, lang))}"
+        return str(w["stage"].format(stage=_ROMAN.get(int(value), _num(value, lang))))
     if feature == "smoking_status":
         return _SMOKING[lang].get(str(value), str(value))
     if feature == "prior_lines":
-        n = int(value)
-        return f"{n} ligne(s) antérieure(s)" if fr else f"{n} earlier line(s)"
+        return str(w["prior_lines"].format(n=int(value)))
     if feature in _FLAGS[lang]:
         yes, no = _FLAGS[lang][feature]
         return yes if value else no
@@ -184,7 +160,7 @@ def describe(
     if words is not None:
         return words
     if feature in names:
-        unit = (_UNITS_FR if fr else _UNITS).get(feature, "")
+        unit = _UNITS[lang].get(feature, "")
         return f"{names[feature]} {_num(value, lang)}{(' ' + unit) if unit else ''}"
     text = value if isinstance(value, str) else _num(value, lang)
     return f"{feature.replace('_', ' ')} = {text}"

@@ -241,6 +241,41 @@ EN: dict[str, Any] = {
         "current": "current smoker",
         "unknown": "smoking status unknown",
     },
+    #: A feature and its value in words (report/wording.py ``describe``), ``str.format``
+    #: templates; ``article``/``article_vowel``: before an agent's name.
+    "describe": {
+        "biomarker": "{label} {state}",
+        "present": "present",
+        "absent": "absent",
+        "not_recorded": "{name} not recorded",
+        "gene_altered": "{gene} altered",
+        "gene_not_altered": "{gene} not altered",
+        "pathway": "{n} altered gene(s) in the {pathway} pathway",
+        "line": "{ordinal} line",
+        "ordinals": {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"},
+        "ordinal_other": "{n}th",
+        "regimen_class": "{cls} regimen",
+        "history": "{name}: {value}",
+        "stage": "stage {stage}",
+        "prior_lines": "{n} earlier line(s)",
+        "prior_class": "{n} earlier line(s) with {name}",
+        "regimen_has": "{article} {agent} in the regimen",
+        "regimen_has_not": "no {agent} in the regimen",
+        "article": "a",
+        "article_vowel": "an",
+        "class_received": "{name} already received",
+        "class_not_received": "{name} not received before",
+    },
+    #: What separates the first regimen from the second (report/i18n.py
+    #: ``separation_sentence``).
+    "separation": {
+        "differs": "{first} rather than {second} ({difference})",
+        "same": "{first}, which counts {more_or_less} with this regimen ({difference})",
+        "more": "more",
+        "less": "less",
+        "and": " and ",
+        "sentence": "Compared with {second}, its predicted response owes most to {body}.",
+    },
     #: The model card's own texts (report/model_card.py).
     "model_card": {
         "intended": "Decision support for oncologists choosing among the therapy catalog's "

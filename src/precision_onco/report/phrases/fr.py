@@ -280,6 +280,42 @@ FR: dict[str, Any] = {
         "current": "fumeur actif",
         "unknown": "tabagisme inconnu",
     },
+    #: A feature and its value in words (report/wording.py ``describe``), ``str.format``
+    #: templates; ``article``/``article_vowel``: before an agent's name.
+    "describe": {
+        "biomarker": "{label} : {state}",
+        "present": "présent",
+        "absent": "absent",
+        "not_recorded": "{name} : non renseigné",
+        "gene_altered": "{gene} altéré",
+        "gene_not_altered": "{gene} non altéré",
+        "pathway": "{n} gène(s) altéré(s) dans la voie {pathway}",
+        "line": "{ordinal} ligne",
+        "ordinals": {1: "1re", 2: "2e", 3: "3e", 4: "4e", 5: "5e"},
+        "ordinal_other": "{n}e",
+        "regimen_class": "protocole de type {cls}",
+        "history": "{name} : {value}",
+        "stage": "stade {stage}",
+        "prior_lines": "{n} ligne(s) antérieure(s)",
+        "prior_class": "{n} ligne(s) antérieure(s) avec {name}",
+        "regimen_has": "{agent} dans le protocole",
+        "regimen_has_not": "pas {article}{agent} dans le protocole",
+        "article": "de ",
+        "article_vowel": "d’",
+        "class_received": "{name} déjà reçue auparavant",
+        "class_not_received": "{name} jamais reçue auparavant",
+    },
+    #: What separates the first regimen from the second (report/i18n.py
+    #: ``separation_sentence``).
+    "separation": {
+        "differs": "{first} plutôt que {second} ({difference})",
+        "same": "{first}, qui pèse {more_or_less} avec ce protocole ({difference})",
+        "more": "davantage",
+        "less": "moins",
+        "and": " et ",
+        "sentence": "Par rapport à {second}, sa probabilité de réponse prédite tient surtout "
+        "à : {body}.",
+    },
     #: The model card's own texts (report/model_card.py).
     "model_card": {
         "intended": "Aide à la décision pour les oncologues choisissant parmi les protocoles du "
