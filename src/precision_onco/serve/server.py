@@ -27,7 +27,14 @@ from typing import Any
 from precision_onco.errors import ConfigError, InputError
 from precision_onco.serve.app import ServeSettings, create_app
 
-__all__ = ["LOOPBACK", "load_recommender", "resolve_model", "run", "single_threaded_native_code"]
+__all__ = [
+    "LOOPBACK",
+    "load_recommender",
+    "resolve_model",
+    "run",
+    "serve_app",
+    "single_threaded_native_code",
+]
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +146,6 @@ def run(
     log_level: str = "INFO",
 ) -> None:
     """Serve ``model`` (a resolved ``recommender.joblib``) until interrupted."""
-    from gunicorn.app.base import BaseApplication
-
     cfg = settings or ServeSettings()
     if host not in LOOPBACK and not cfg.api_keys:
         raise ConfigError(
@@ -151,6 +156,23 @@ def run(
     logging.config.dictConfig(_log_config(log_level))
     t0 = time.perf_counter()
     app = create_app(load_recommender(Path(model).resolve()), cfg)
+    serve_app(app, host=host, port=port, workers=workers, label=str(model), started=t0)
+
+
+def serve_app(
+    app: Any,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 5001,
+    workers: int = 2,
+    label: str = "the app",
+    started: float | None = None,
+) -> None:
+    """Serve the ASGI ``app`` (built in this process, before the workers fork) until
+    interrupted: gunicorn's arbiter with ``workers`` uvicorn workers."""
+    from gunicorn.app.base import BaseApplication
+
+    t0 = time.perf_counter() if started is None else started
     gc.collect()
     gc.freeze()  # the loaded model stays shared (copy-on-write) by the forked workers
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -178,7 +200,7 @@ def run(
 
     log.info(
         "serving %s on http://%s with %d worker(s) (master ready in %.2f s)",
-        model,
+        label,
         bind,
         workers,
         time.perf_counter() - t0,
