@@ -121,11 +121,15 @@ def _worker_class(limit_concurrency: int) -> type:
     with warnings.catch_warnings():  # uvicorn.workers is deprecated upstream, not removed
         warnings.simplefilter("ignore", DeprecationWarning)
         from uvicorn.workers import UvicornWorker
+    # what each worker would import after the fork, imported once here
+    import uvicorn.lifespan.on  # noqa: F401
+    import uvicorn.protocols.http.auto  # noqa: F401
 
     class Worker(UvicornWorker):
         CONFIG_KWARGS = {
             "loop": "auto",
             "http": "auto",
+            "ws": "none",  # no websocket endpoint: no websocket library looked for
             "limit_concurrency": limit_concurrency,
             "server_header": False,
             "access_log": False,
@@ -175,6 +179,7 @@ def serve_app(
     t0 = time.perf_counter() if started is None else started
     gc.collect()
     gc.freeze()  # the loaded model stays shared (copy-on-write) by the forked workers
+    gc.enable()  # (the command disables it while it loads)
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     options = {
         "bind": [bind],
