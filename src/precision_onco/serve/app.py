@@ -132,7 +132,7 @@ def _parse(body: bytes) -> Any:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError:
         return _parse_std(body)
-    found = _walk(doc, MAX_DEPTH) if type(doc) is dict or type(doc) is list else None
+    found = _walk([doc], MAX_DEPTH, 0)  # (a list around it: the top value is checked too)
     if found == "deep":
         raise _HTTPError(400, "BAD_REQUEST", f"invalid JSON: nested deeper than {MAX_DEPTH} levels")
     return _parse_std(body) if found == "big" else doc
