@@ -151,9 +151,8 @@ def main() -> None:
     n = args.requests
     print(f"request body {len(body)} bytes, answer {len(json.dumps(answer))} bytes; load {_load()}")
     for method, path, b in (("GET", "/ping", b""), ("POST", "/invocations", body)):
-        print(
-            f"in process   {method:4s} {path:13s} mean {_in_process(app, method, path, b, n):7.1f} µs"
-        )
+        mean = _in_process(app, method, path, b, n)
+        print(f"in process   {method:4s} {path:13s} mean {mean:7.1f} µs")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

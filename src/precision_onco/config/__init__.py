@@ -345,7 +345,9 @@ def load_group(path: Path | str, name: str) -> Any:
         merged = OmegaConf.merge(
             OmegaConf.create({name: OmegaConf.structured(hints[name])}), {name: data}
         )
-        return OmegaConf.to_object(merged)[name]  # type: ignore[index]
+        typed = OmegaConf.to_object(merged)
+        assert isinstance(typed, dict)
+        return typed[name]
     except OmegaConfBaseException as exc:
         raise ConfigError(f"{p}: {_describe(exc)}") from None
     except ConfigError as exc:
