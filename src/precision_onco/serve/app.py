@@ -206,8 +206,7 @@ def create_app(recommender: Any, settings: ServeSettings | None = None) -> Any:
     ping = _encode({"status": "alive"})
     ready = _encode({"status": "ready", "model": recommender.fingerprint()})
 
-    async def score(items: list[Any], gone: asyncio.Event) -> list[Any]:
-        deadline = time.monotonic() + cfg.request_timeout_s
+    async def score(items: list[Any], gone: asyncio.Event, deadline: float) -> list[Any]:
         out = []
         for i, payload in enumerate(items):
             if i:
@@ -274,7 +273,7 @@ def create_app(recommender: Any, settings: ServeSettings | None = None) -> Any:
         return any(hmac.compare_digest(given.encode(), k.encode()) for k in cfg.api_keys)
 
     async def invocations(
-        receive: Receive, send: Send, headers: dict[bytes, bytes]
+        receive: Receive, send: Send, headers: dict[bytes, bytes], deadline: float
     ) -> tuple[int, int]:
         ctype = headers.get(b"content-type", b"application/json").split(b";")[0].strip()
         if ctype != b"application/json":
@@ -290,7 +289,7 @@ def create_app(recommender: Any, settings: ServeSettings | None = None) -> Any:
         # one payload runs without a pause, so nothing would run the watcher before its end
         watcher = asyncio.ensure_future(watch()) if len(items) > 1 else None
         try:
-            predictions = await score(items, gone)
+            predictions = await score(items, gone, deadline)
         finally:
             if watcher is not None:
                 watcher.cancel()
@@ -308,6 +307,7 @@ def create_app(recommender: Any, settings: ServeSettings | None = None) -> Any:
         if scope["type"] != "http":
             return
         t0 = time.perf_counter()
+        deadline = time.monotonic() + cfg.request_timeout_s  # the body's upload counts too
         path, method = scope["path"], scope["method"]
         headers = dict(scope.get("headers") or [])
         status, n = 500, 0
@@ -329,7 +329,7 @@ def create_app(recommender: Any, settings: ServeSettings | None = None) -> Any:
                         "UNAUTHENTICATED",
                         "an API key is required (Authorization: Bearer <key> or X-API-Key)",
                     )
-                status, n = await invocations(receive, send, headers)
+                status, n = await invocations(receive, send, headers, deadline)
             else:
                 raise _HTTPError(
                     404, "ENDPOINT_NOT_FOUND", "no such endpoint (/invocations, /ping, /ready)"
