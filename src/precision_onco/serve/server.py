@@ -27,7 +27,14 @@ from typing import Any
 from precision_onco.errors import ConfigError, InputError
 from precision_onco.serve.app import ServeSettings, create_app
 
-__all__ = ["LOOPBACK", "load_recommender", "resolve_model", "run", "single_threaded_native_code"]
+__all__ = [
+    "LOOPBACK",
+    "load_recommender",
+    "resolve_model",
+    "run",
+    "serve_app",
+    "single_threaded_native_code",
+]
 
 log = logging.getLogger(__name__)
 
@@ -114,11 +121,15 @@ def _worker_class(limit_concurrency: int) -> type:
     with warnings.catch_warnings():  # uvicorn.workers is deprecated upstream, not removed
         warnings.simplefilter("ignore", DeprecationWarning)
         from uvicorn.workers import UvicornWorker
+    # what each worker would import after the fork, imported once here
+    import uvicorn.lifespan.on  # noqa: F401
+    import uvicorn.protocols.http.auto  # noqa: F401
 
     class Worker(UvicornWorker):
         CONFIG_KWARGS = {
             "loop": "auto",
             "http": "auto",
+            "ws": "none",  # no websocket endpoint: no websocket library looked for
             "limit_concurrency": limit_concurrency,
             "server_header": False,
             "access_log": False,
@@ -139,8 +150,6 @@ def run(
     log_level: str = "INFO",
 ) -> None:
     """Serve ``model`` (a resolved ``recommender.joblib``) until interrupted."""
-    from gunicorn.app.base import BaseApplication
-
     cfg = settings or ServeSettings()
     if host not in LOOPBACK and not cfg.api_keys:
         raise ConfigError(
@@ -151,8 +160,26 @@ def run(
     logging.config.dictConfig(_log_config(log_level))
     t0 = time.perf_counter()
     app = create_app(load_recommender(Path(model).resolve()), cfg)
+    serve_app(app, host=host, port=port, workers=workers, label=str(model), started=t0)
+
+
+def serve_app(
+    app: Any,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 5001,
+    workers: int = 2,
+    label: str = "the app",
+    started: float | None = None,
+) -> None:
+    """Serve the ASGI ``app`` (built in this process, before the workers fork) until
+    interrupted: gunicorn's arbiter with ``workers`` uvicorn workers."""
+    from gunicorn.app.base import BaseApplication
+
+    t0 = time.perf_counter() if started is None else started
     gc.collect()
     gc.freeze()  # the loaded model stays shared (copy-on-write) by the forked workers
+    gc.enable()  # (the command disables it while it loads)
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     options = {
         "bind": [bind],
@@ -178,7 +205,7 @@ def run(
 
     log.info(
         "serving %s on http://%s with %d worker(s) (master ready in %.2f s)",
-        model,
+        label,
         bind,
         workers,
         time.perf_counter() - t0,
