@@ -23,6 +23,7 @@ sample taken at diagnosis, before any line.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterable, Sequence
 from importlib import resources
@@ -104,6 +105,14 @@ def load_panel(cfg: FeaturesConfig, root: Path) -> pd.DataFrame:
 _STAGE_RX = re.compile(r"^(IV|III|II|I|0)")
 
 
+def _float_column(col: pd.Series) -> pd.Series:
+    """``pd.to_numeric(col, errors="coerce").astype("float64")``, without the conversion
+    calls when ``col`` already holds float64 numbers."""
+    if col.dtype == np.float64:
+        return col.copy()
+    return pd.to_numeric(col, errors="coerce").astype("float64")
+
+
 def _stage_rank(stage: pd.Series) -> pd.Series:
     """0-4 from the stage's leading Roman numeral (``IIIB`` -> 3), NaN when there is none."""
     out = np.full(len(stage), np.nan)
@@ -133,7 +142,7 @@ def _join_on_key(out: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     """``out.join(table, on="patient_key")``; by position when every key is found once (the
     usual case: no missing values to introduce), else pandas' join."""
     pos = table.index.get_indexer(out["patient_key"]) if table.index.is_unique else None
-    if pos is None or (pos < 0).any() or len(out.columns.intersection(table.columns)):
+    if pos is None or (pos < 0).any() or not set(out.columns).isdisjoint(table.columns):
         return out.join(table, on="patient_key")
     right = table.iloc[pos]
     right.index = out.index
@@ -221,8 +230,11 @@ def _history(lines: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     """What happened on the patient's earlier lines, for every line."""
     classes = catalog.config.regimen_classes
     regs = {r.id: r for r in catalog.regimens}
-    order = lines.sort_values(["patient_key", "line_number"], kind="stable").index
-    pos = lines.index.get_indexer(order)  # row positions in patient, line order
+    if _sorted_by_keys(lines):  # row positions in patient, line order
+        pos = np.arange(len(lines))
+    else:
+        order = lines.sort_values(["patient_key", "line_number"], kind="stable").index
+        pos = lines.index.get_indexer(order)
     pk = lines["patient_key"].to_numpy()[pos]
     start = np.r_[True, pk[1:] != pk[:-1]] if len(pk) else np.zeros(0, bool)
     group = np.cumsum(start) - 1
@@ -241,7 +253,7 @@ def _history(lines: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
 
     cols: dict[str, np.ndarray] = {}
     rid = (
-        lines["regimen_id"].astype("object").to_numpy()[pos]
+        lines["regimen_id"].to_numpy(dtype=object)[pos]
         if "regimen_id" in lines.columns
         else np.full(len(pos), None, dtype=object)
     )
@@ -255,16 +267,16 @@ def _history(lines: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
         cols["prior_platinum"] = before(plat)
     cols["prior_lines"] = lines["line_number"].to_numpy(dtype="float64")[pos] - 1
     if "best_response" in lines.columns:
-        rank = (
-            lines["best_response"]
-            .map(_RESPONSE_RANK)
-            .to_numpy(dtype="float64", na_value=np.nan)[pos]
-        )
+        rank = np.array(
+            [
+                _RESPONSE_RANK.get(v, np.nan) if isinstance(v, str) else np.nan
+                for v in lines["best_response"].to_numpy(dtype=object)
+            ],
+            dtype="float64",
+        )[pos]
         prev = previous(rank)
         cols["prior_best_response"] = prev
-        cols["prior_best_response_ever"] = (
-            pd.Series(prev).groupby(group).cummax().to_numpy(dtype="float64")
-        )
+        cols["prior_best_response_ever"] = _group_cummax(prev, group)
     for src, name in (
         ("ae_any_max_grade", "prior_grade3"),
         ("ae_immune_related_max_grade", "prior_irae_grade3"),
@@ -275,6 +287,22 @@ def _history(lines: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     inverse = np.empty(len(pos), dtype=int)
     inverse[pos] = np.arange(len(pos))
     return pd.DataFrame({k: v[inverse] for k, v in cols.items()}, index=lines.index)
+
+
+def _group_cummax(x: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Running maximum of ``x`` within each run of equal ``group`` (NaN skipped, and NaN where
+    ``x`` is): ``pd.Series(x).groupby(group).cummax()`` for consecutive groups."""
+    if len(x) > 64:  # many rows: pandas' grouped kernel
+        return pd.Series(x).groupby(group).cummax().to_numpy(dtype="float64")
+    out = np.full(len(x), np.nan)
+    best, current = np.nan, None
+    for i, (v, g) in enumerate(zip(x.tolist(), group.tolist(), strict=True)):
+        if g != current:
+            best, current = np.nan, g
+        if not math.isnan(v):
+            best = v if math.isnan(best) or v > best else best
+            out[i] = best
+    return out
 
 
 def _extra_inputs(
@@ -360,7 +388,7 @@ def build_features(
         base["regimen_id"] = lines["regimen_id"].astype("string")
     for c in (*_LABS, *_LINE_MEASURES):
         if c in lines.columns and c not in base:
-            base[c] = pd.to_numeric(lines[c], errors="coerce").astype("float64")
+            base[c] = _float_column(lines[c])
     if "msi_status" in lines.columns:
         base["msi_high"] = (
             (lines["msi_status"] == "MSI-H").astype("float64").where(lines["msi_status"].notna())
@@ -386,12 +414,10 @@ def build_features(
             pcols[c.replace("_status", "") + "_positive"] = (pat[c] == positive).astype("float64")
     for c in ("autoimmune_disease", "diabetes", "ild_history", "bmi"):
         if c in pat.columns:
-            pcols[c] = pd.to_numeric(pat[c], errors="coerce").astype("float64")
+            pcols[c] = _float_column(pat[c])
     # germline pharmacogenomics (issue 17): missing when not (fully) tested
     if "dpyd_activity_score" in pat.columns:
-        pcols["dpyd_activity_score"] = pd.to_numeric(
-            pat["dpyd_activity_score"], errors="coerce"
-        ).astype("float64")
+        pcols["dpyd_activity_score"] = _float_column(pat["dpyd_activity_score"])
     if "ugt1a1_phenotype" in pat.columns:
         ph = pat["ugt1a1_phenotype"].astype("string")
         known = ph.isin(["normal", "intermediate", "poor"]).fillna(False).to_numpy(bool)
@@ -432,8 +458,27 @@ def build_features(
                     count=len(cancer),
                 )
                 out[col] = np.where(defined, out[col].astype("float64").to_numpy(), np.nan)
-    out = out.drop(columns=[c for c in cfg.exclude if c in out.columns])
+    drop = [c for c in cfg.exclude if c in out.columns]
+    if drop:
+        out = out.drop(columns=drop)
+    if _sorted_by_keys(out):  # e.g. one patient's lines: no reordering copy
+        return out.reset_index(drop=True)
     return out.sort_values(list(_KEYS), kind="stable").reset_index(drop=True)
+
+
+def _sorted_by_keys(frame: pd.DataFrame) -> bool:
+    """Whether ``frame`` is already in (patient_key, line_number) order, so that a stable
+    sort on them would keep every row where it is (keys missing: not decided, False)."""
+    if len(frame) <= 1:
+        return True
+    pk = frame["patient_key"].to_numpy(dtype=object)
+    line = frame["line_number"].to_numpy()
+    if not all(isinstance(k, str) for k in pk) or line.dtype.kind not in "iu":
+        return False
+    return all(
+        a < b or (a == b and la <= lb)
+        for a, b, la, lb in zip(pk[:-1], pk[1:], line[:-1], line[1:], strict=True)
+    )
 
 
 def candidate_features(
