@@ -505,14 +505,21 @@ def candidate_features(
         has = np.array([float(c in drug_classes[r]) if r in regs else np.nan for r in ids])
         new[f"regimen_has_{c}"] = has
         if f"prior_{c}" in rows.columns:
-            before = (pd.to_numeric(rows[f"prior_{c}"]).to_numpy(dtype=float) > 0).astype(float)
+            prior = rows[f"prior_{c}"]
+            if prior.dtype != np.float64:
+                prior = pd.to_numeric(prior)
+            before = (prior.to_numpy(dtype=float) > 0).astype(float)
             new[f"same_class_before_{c}"] = has * before
     new["regimen_platinum"] = np.array(
         [float(bool(PLATINUM_DRUGS & set(regs[r].drugs))) if r in regs else np.nan for r in ids]
     )
     req = np.full(len(rows), np.nan)
     exc = np.full(len(rows), np.nan)
-    bm = {c: rows[c].to_numpy(dtype=object) for c in rows.columns if str(c).startswith("bm_")}
+    # the biomarker indicators the candidates' rules read
+    read = {
+        f"bm_{b}" for r in set(ids) if r in regs for b in (*regs[r].requires, *regs[r].excludes)
+    }
+    bm = {c: rows[c].to_numpy(dtype=object) for c in rows.columns if c in read}
     for i, r in enumerate(ids):
         if r is None or not known[i]:
             continue
@@ -527,7 +534,7 @@ def candidate_features(
     new["required_biomarkers_present"] = req
     new["excluded_biomarker_present"] = exc
     # columns the rows already have are replaced in place, the others appended in order
-    out = rows.copy()
+    out = rows.copy(deep=False)  # copy on write: ``rows`` is left as it is
     for c in [c for c in new if c in out.columns]:
         out[c] = new.pop(c)
     if new:
