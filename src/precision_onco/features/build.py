@@ -144,7 +144,10 @@ def _join_on_key(out: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     pos = table.index.get_indexer(out["patient_key"]) if table.index.is_unique else None
     if pos is None or (pos < 0).any() or not set(out.columns).isdisjoint(table.columns):
         return out.join(table, on="patient_key")
-    right = table.iloc[pos]
+    # each row its own key in the table's order (one line per patient): no reordering copy
+    right = (
+        table.copy(deep=False) if np.array_equal(pos, np.arange(len(table))) else table.iloc[pos]
+    )
     right.index = out.index
     return pd.concat([out, right], axis=1)
 
@@ -214,16 +217,22 @@ def _genomics(
             )
         )
     parts.append(pd.DataFrame({"tmb": np.asarray(tmb, dtype="float64")}, index=idx))
-    out = pd.concat(parts, axis=1)
     # actionable, variant-defined biomarkers of the catalog (marker-defined ones are
     # line-level columns: PD-L1, MSI, ALK status, ...)
     rules = {k: b for k, b in catalog.biomarkers.items() if b.genes}
     if rules:
         units = pd.DataFrame({"patient_key": idx})
         status = biomarker_status(rules, markers=units, variants=v if len(v) else None)
-        status.index = idx
-        out = pd.concat([out, status.astype("int8").add_prefix("bm_")], axis=1)
-    return out
+        parts.append(_indicators(status, idx))
+    return pd.concat(parts, axis=1)
+
+
+def _indicators(status: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+    """Boolean biomarker columns as ``bm_<id>`` int8 indicators on ``index``:
+    ``status.astype("int8").add_prefix("bm_")``, built in one step."""
+    return pd.DataFrame(
+        {f"bm_{c}": status[c].to_numpy().astype("int8") for c in status.columns}, index=index
+    )
 
 
 def _history(lines: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
@@ -444,7 +453,7 @@ def build_features(
         usable = {k: b for k, b in marker_rules.items() if b.marker in markers.columns}
         if usable:
             st = biomarker_status(usable, markers=markers)
-            out = pd.concat([out, st.astype("int8").add_prefix("bm_")], axis=1)
+            out = pd.concat([out, _indicators(st, st.index)], axis=1)
     out = _extra_inputs(out, lines, patients, cfg, endpoint_columns)
     if "cancer_type" in out.columns:  # a rule defined for some cancer types only
         cancer = out["cancer_type"].astype("string").to_numpy(dtype=object)

@@ -417,22 +417,23 @@ def rank_regimens(
     n_overlap = (
         np.bincount(group, weights=overlap, minlength=len(first))[group] if n else np.zeros(0)
     )
-    out = pd.DataFrame(
-        {
-            k: (
-                v.iloc[order].reset_index(drop=True)
-                if isinstance(v, pd.Series)
-                else np.asarray(v)[order]
-            )
-            for k, v in cols.items()
-        }
-    )
-    out["rank"] = rank.astype("int64")
-    out["distinguishable"] = np.where(rank == 1, n_overlap <= 1, ~overlap)
+    # rows already in order (e.g. one patient's candidates by utility): no reordering copies
+    same = bool(np.array_equal(order, np.arange(n)))
+    data = {
+        k: (
+            (v.reset_index(drop=True) if same else v.iloc[order].reset_index(drop=True))
+            if isinstance(v, pd.Series)
+            else np.asarray(v)[order]
+        )
+        for k, v in cols.items()
+    }
+    data["rank"] = rank.astype("int64")
+    data["distinguishable"] = np.where(rank == 1, n_overlap <= 1, ~overlap)
+    out = pd.DataFrame(data)
     out["preset"] = recommend.preset
     return Ranking(
         out,
         excluded,
-        cand.iloc[order].reset_index(drop=True),
+        cand.reset_index(drop=True) if same else cand.iloc[order].reset_index(drop=True),
         {key: a[order] for key, a in codes.items()},
     )
