@@ -3,6 +3,8 @@ gives: the grouped running maximum, the already-sorted check and the float colum
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,7 +22,7 @@ def test_group_cummax_equals_pandas(seed: int) -> None:
     np.testing.assert_array_equal(_group_cummax(x, group), want)
 
 
-def _keys(pk: list[object], line: list[int]) -> pd.DataFrame:
+def _keys(pk: Sequence[object], line: Sequence[int]) -> pd.DataFrame:
     return pd.DataFrame({"patient_key": pk, "line_number": np.asarray(line, dtype="int64")})
 
 
