@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -123,7 +123,7 @@ def _needs_testing(
     covered: Sequence[set[str] | None] | None,
     rule_text: str,
     *,
-    tested: pd.DataFrame | None = None,
+    tested: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Per-row reason of a regimen that needs a biomarker test first: which genes the
     patient's assay did not cover (or which marker is not recorded)."""
@@ -133,7 +133,7 @@ def _needs_testing(
         genes: list[str] = []
         unrecorded: list[str] = []
         for b in biomarkers:
-            if tested is not None and bool(tested[b].iloc[i]):
+            if tested is not None and bool(tested[b][i]):
                 continue
             rule = catalog.biomarkers[b]
             if rule.genes:
@@ -156,7 +156,7 @@ def _needs_testing(
                 for b in biomarkers
                 if catalog.biomarkers[b].marker
                 and not catalog.biomarkers[b].genes
-                and (tested is None or not bool(tested[b].iloc[i]))
+                and (tested is None or not bool(tested[b][i]))
             )
         )
         out[i] = f"needs {what} testing: {rule_text}, and {'; '.join(gaps)}"
@@ -167,7 +167,7 @@ def _regimen_reasons(
     reg: RegimenConfig,
     st: _State,
     catalog: Catalog,
-    tested: pd.DataFrame | None = None,
+    tested: Mapping[str, np.ndarray] | None = None,
     covered: Sequence[set[str] | None] | None = None,
 ) -> list[tuple[np.ndarray, str | np.ndarray]]:
     """Exclusion tests for one regimen, in the order their reasons are reported."""
@@ -200,7 +200,7 @@ def _regimen_reasons(
         found = st.status[b]
         label = catalog.biomarkers[b].label
         if tested is not None:
-            untested = ~found & ~tested[b].to_numpy(bool)
+            untested = ~found & ~tested[b]
             tests.append(
                 (untested, _needs_testing(untested, [b], catalog, covered, f"requires {label}"))
             )
@@ -211,7 +211,7 @@ def _regimen_reasons(
         # absence counts only where it was tested: an untested gene is not wild type
         need = np.zeros(len(line), dtype=bool)
         for b in reg.excludes:
-            need |= ~st.status[b] & ~tested[b].to_numpy(bool)
+            need |= ~st.status[b] & ~tested[b]
         labels = " or ".join(catalog.biomarkers[b].label for b in reg.excludes)
         tests.append(
             (
@@ -230,7 +230,7 @@ def _regimen_reasons(
         hit = _contra_hits(c, st)
         tests.append((hit, f"contraindicated: {c.label}"))
         if tested is not None and c.biomarkers:
-            need = ~hit & ~np.all([tested[b].to_numpy(bool) for b in c.biomarkers], axis=0)
+            need = ~hit & ~np.all([tested[b] for b in c.biomarkers], axis=0)
             if c.max_line is not None:
                 need &= line <= c.max_line
             tests.append(
@@ -294,8 +294,12 @@ def eligibility(
     mask = np.ones((n, r), dtype=bool)
     reasons = np.full((n, r), None, dtype=object) if with_reasons else None
     st = _State(state, status)
+    # the tested columns as arrays, converted once for all regimens
+    was_tested = (
+        {str(b): tested[b].to_numpy(bool) for b in tested.columns} if tested is not None else None
+    )
     for j, reg in enumerate(catalog.regimens):
-        tests = _regimen_reasons(reg, st, catalog, tested, covered)
+        tests = _regimen_reasons(reg, st, catalog, was_tested, covered)
         if prior_exposure is not None and catalog.config.no_rechallenge:
             tests.append((prior_exposure[:, j], "already received at an earlier line"))
         # Pharmacogenomics (issue 17): avoid where DPYD/UGT1A1/uracilemia guidelines say so;

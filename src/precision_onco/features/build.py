@@ -23,6 +23,7 @@ sample taken at diagnosis, before any line.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterable, Sequence
 from importlib import resources
@@ -104,6 +105,14 @@ def load_panel(cfg: FeaturesConfig, root: Path) -> pd.DataFrame:
 _STAGE_RX = re.compile(r"^(IV|III|II|I|0)")
 
 
+def _float_column(col: pd.Series) -> pd.Series:
+    """``pd.to_numeric(col, errors="coerce").astype("float64")``, without the conversion
+    calls when ``col`` already holds float64 numbers."""
+    if col.dtype == np.float64:
+        return col.copy()
+    return pd.to_numeric(col, errors="coerce").astype("float64")
+
+
 def _stage_rank(stage: pd.Series) -> pd.Series:
     """0-4 from the stage's leading Roman numeral (``IIIB`` -> 3), NaN when there is none."""
     out = np.full(len(stage), np.nan)
@@ -133,9 +142,12 @@ def _join_on_key(out: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     """``out.join(table, on="patient_key")``; by position when every key is found once (the
     usual case: no missing values to introduce), else pandas' join."""
     pos = table.index.get_indexer(out["patient_key"]) if table.index.is_unique else None
-    if pos is None or (pos < 0).any() or len(out.columns.intersection(table.columns)):
+    if pos is None or (pos < 0).any() or not set(out.columns).isdisjoint(table.columns):
         return out.join(table, on="patient_key")
-    right = table.iloc[pos]
+    # each row its own key in the table's order (one line per patient): no reordering copy
+    right = (
+        table.copy(deep=False) if np.array_equal(pos, np.arange(len(table))) else table.iloc[pos]
+    )
     right.index = out.index
     return pd.concat([out, right], axis=1)
 
@@ -205,24 +217,33 @@ def _genomics(
             )
         )
     parts.append(pd.DataFrame({"tmb": np.asarray(tmb, dtype="float64")}, index=idx))
-    out = pd.concat(parts, axis=1)
     # actionable, variant-defined biomarkers of the catalog (marker-defined ones are
     # line-level columns: PD-L1, MSI, ALK status, ...)
     rules = {k: b for k, b in catalog.biomarkers.items() if b.genes}
     if rules:
         units = pd.DataFrame({"patient_key": idx})
         status = biomarker_status(rules, markers=units, variants=v if len(v) else None)
-        status.index = idx
-        out = pd.concat([out, status.astype("int8").add_prefix("bm_")], axis=1)
-    return out
+        parts.append(_indicators(status, idx))
+    return pd.concat(parts, axis=1)
+
+
+def _indicators(status: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+    """Boolean biomarker columns as ``bm_<id>`` int8 indicators on ``index``:
+    ``status.astype("int8").add_prefix("bm_")``, built in one step."""
+    return pd.DataFrame(
+        {f"bm_{c}": status[c].to_numpy().astype("int8") for c in status.columns}, index=index
+    )
 
 
 def _history(lines: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     """What happened on the patient's earlier lines, for every line."""
     classes = catalog.config.regimen_classes
     regs = {r.id: r for r in catalog.regimens}
-    order = lines.sort_values(["patient_key", "line_number"], kind="stable").index
-    pos = lines.index.get_indexer(order)  # row positions in patient, line order
+    if _sorted_by_keys(lines):  # row positions in patient, line order
+        pos = np.arange(len(lines))
+    else:
+        order = lines.sort_values(["patient_key", "line_number"], kind="stable").index
+        pos = lines.index.get_indexer(order)
     pk = lines["patient_key"].to_numpy()[pos]
     start = np.r_[True, pk[1:] != pk[:-1]] if len(pk) else np.zeros(0, bool)
     group = np.cumsum(start) - 1
@@ -241,7 +262,7 @@ def _history(lines: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
 
     cols: dict[str, np.ndarray] = {}
     rid = (
-        lines["regimen_id"].astype("object").to_numpy()[pos]
+        lines["regimen_id"].to_numpy(dtype=object)[pos]
         if "regimen_id" in lines.columns
         else np.full(len(pos), None, dtype=object)
     )
@@ -255,16 +276,16 @@ def _history(lines: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
         cols["prior_platinum"] = before(plat)
     cols["prior_lines"] = lines["line_number"].to_numpy(dtype="float64")[pos] - 1
     if "best_response" in lines.columns:
-        rank = (
-            lines["best_response"]
-            .map(_RESPONSE_RANK)
-            .to_numpy(dtype="float64", na_value=np.nan)[pos]
-        )
+        rank = np.array(
+            [
+                _RESPONSE_RANK.get(v, np.nan) if isinstance(v, str) else np.nan
+                for v in lines["best_response"].to_numpy(dtype=object)
+            ],
+            dtype="float64",
+        )[pos]
         prev = previous(rank)
         cols["prior_best_response"] = prev
-        cols["prior_best_response_ever"] = (
-            pd.Series(prev).groupby(group).cummax().to_numpy(dtype="float64")
-        )
+        cols["prior_best_response_ever"] = _group_cummax(prev, group)
     for src, name in (
         ("ae_any_max_grade", "prior_grade3"),
         ("ae_immune_related_max_grade", "prior_irae_grade3"),
@@ -275,6 +296,22 @@ def _history(lines: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     inverse = np.empty(len(pos), dtype=int)
     inverse[pos] = np.arange(len(pos))
     return pd.DataFrame({k: v[inverse] for k, v in cols.items()}, index=lines.index)
+
+
+def _group_cummax(x: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Running maximum of ``x`` within each run of equal ``group`` (NaN skipped, and NaN where
+    ``x`` is): ``pd.Series(x).groupby(group).cummax()`` for consecutive groups."""
+    if len(x) > 64:  # many rows: pandas' grouped kernel
+        return pd.Series(x).groupby(group).cummax().to_numpy(dtype="float64")
+    out = np.full(len(x), np.nan)
+    best, current = np.nan, None
+    for i, (v, g) in enumerate(zip(x.tolist(), group.tolist(), strict=True)):
+        if g != current:
+            best, current = np.nan, g
+        if not math.isnan(v):
+            best = v if math.isnan(best) or v > best else best
+            out[i] = best
+    return out
 
 
 def _extra_inputs(
@@ -360,7 +397,7 @@ def build_features(
         base["regimen_id"] = lines["regimen_id"].astype("string")
     for c in (*_LABS, *_LINE_MEASURES):
         if c in lines.columns and c not in base:
-            base[c] = pd.to_numeric(lines[c], errors="coerce").astype("float64")
+            base[c] = _float_column(lines[c])
     if "msi_status" in lines.columns:
         base["msi_high"] = (
             (lines["msi_status"] == "MSI-H").astype("float64").where(lines["msi_status"].notna())
@@ -386,12 +423,10 @@ def build_features(
             pcols[c.replace("_status", "") + "_positive"] = (pat[c] == positive).astype("float64")
     for c in ("autoimmune_disease", "diabetes", "ild_history", "bmi"):
         if c in pat.columns:
-            pcols[c] = pd.to_numeric(pat[c], errors="coerce").astype("float64")
+            pcols[c] = _float_column(pat[c])
     # germline pharmacogenomics (issue 17): missing when not (fully) tested
     if "dpyd_activity_score" in pat.columns:
-        pcols["dpyd_activity_score"] = pd.to_numeric(
-            pat["dpyd_activity_score"], errors="coerce"
-        ).astype("float64")
+        pcols["dpyd_activity_score"] = _float_column(pat["dpyd_activity_score"])
     if "ugt1a1_phenotype" in pat.columns:
         ph = pat["ugt1a1_phenotype"].astype("string")
         known = ph.isin(["normal", "intermediate", "poor"]).fillna(False).to_numpy(bool)
@@ -418,7 +453,7 @@ def build_features(
         usable = {k: b for k, b in marker_rules.items() if b.marker in markers.columns}
         if usable:
             st = biomarker_status(usable, markers=markers)
-            out = pd.concat([out, st.astype("int8").add_prefix("bm_")], axis=1)
+            out = pd.concat([out, _indicators(st, st.index)], axis=1)
     out = _extra_inputs(out, lines, patients, cfg, endpoint_columns)
     if "cancer_type" in out.columns:  # a rule defined for some cancer types only
         cancer = out["cancer_type"].astype("string").to_numpy(dtype=object)
@@ -432,8 +467,27 @@ def build_features(
                     count=len(cancer),
                 )
                 out[col] = np.where(defined, out[col].astype("float64").to_numpy(), np.nan)
-    out = out.drop(columns=[c for c in cfg.exclude if c in out.columns])
+    drop = [c for c in cfg.exclude if c in out.columns]
+    if drop:
+        out = out.drop(columns=drop)
+    if _sorted_by_keys(out):  # e.g. one patient's lines: no reordering copy
+        return out.reset_index(drop=True)
     return out.sort_values(list(_KEYS), kind="stable").reset_index(drop=True)
+
+
+def _sorted_by_keys(frame: pd.DataFrame) -> bool:
+    """Whether ``frame`` is already in (patient_key, line_number) order, so that a stable
+    sort on them would keep every row where it is (keys missing: not decided, False)."""
+    if len(frame) <= 1:
+        return True
+    pk = frame["patient_key"].to_numpy(dtype=object)
+    line = frame["line_number"].to_numpy()
+    if not all(isinstance(k, str) for k in pk) or line.dtype.kind not in "iu":
+        return False
+    return all(
+        a < b or (a == b and la <= lb)
+        for a, b, la, lb in zip(pk[:-1], pk[1:], line[:-1], line[1:], strict=True)
+    )
 
 
 def candidate_features(
@@ -460,14 +514,21 @@ def candidate_features(
         has = np.array([float(c in drug_classes[r]) if r in regs else np.nan for r in ids])
         new[f"regimen_has_{c}"] = has
         if f"prior_{c}" in rows.columns:
-            before = (pd.to_numeric(rows[f"prior_{c}"]).to_numpy(dtype=float) > 0).astype(float)
+            prior = rows[f"prior_{c}"]
+            if prior.dtype != np.float64:
+                prior = pd.to_numeric(prior)
+            before = (prior.to_numpy(dtype=float) > 0).astype(float)
             new[f"same_class_before_{c}"] = has * before
     new["regimen_platinum"] = np.array(
         [float(bool(PLATINUM_DRUGS & set(regs[r].drugs))) if r in regs else np.nan for r in ids]
     )
     req = np.full(len(rows), np.nan)
     exc = np.full(len(rows), np.nan)
-    bm = {c: rows[c].to_numpy(dtype=object) for c in rows.columns if str(c).startswith("bm_")}
+    # the biomarker indicators the candidates' rules read
+    read = {
+        f"bm_{b}" for r in set(ids) if r in regs for b in (*regs[r].requires, *regs[r].excludes)
+    }
+    bm = {c: rows[c].to_numpy(dtype=object) for c in rows.columns if c in read}
     for i, r in enumerate(ids):
         if r is None or not known[i]:
             continue
@@ -482,7 +543,7 @@ def candidate_features(
     new["required_biomarkers_present"] = req
     new["excluded_biomarker_present"] = exc
     # columns the rows already have are replaced in place, the others appended in order
-    out = rows.copy()
+    out = rows.copy(deep=False)  # copy on write: ``rows`` is left as it is
     for c in [c for c in new if c in out.columns]:
         out[c] = new.pop(c)
     if new:

@@ -44,6 +44,17 @@ class Ranking:
     codes: dict[tuple[object, ...], np.ndarray] = field(default_factory=dict)
 
 
+#: State columns the contraindication rules read, missing (NaN) when the features lack them.
+_RULE_INPUTS = (
+    "autoimmune_disease",
+    "diabetes",
+    "ild_history",
+    "prior_irae_grade3",
+    "creatinine_clearance",
+    "bilirubin",
+)
+
+
 def _state(features: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
     """The eligibility state: line features plus the patient's OncoTree code."""
     state = features.reset_index(drop=True)
@@ -55,6 +66,35 @@ def _state(features: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
         )
         state = state.assign(oncotree_code=state["patient_key"].map(codes))
     return state
+
+
+def _rule_state(
+    features: pd.DataFrame, patients: pd.DataFrame, lines: pd.DataFrame
+) -> pd.DataFrame:
+    """The eligibility state: line features, the pharmacogenomic columns of the patient and
+    line, the patient's OncoTree code and the columns the contraindications read (missing
+    when absent), added in one step."""
+    state = attach_pgx_state(features.reset_index(drop=True), patients, lines)  # issue 17
+    add: dict[str, Any] = {}
+    if "oncotree_code" not in state.columns:
+        at = (
+            _first_positions(patients, ["patient_key"], state)
+            if "oncotree_code" in patients.columns and len(state)
+            else None
+        )
+        if at is not None:  # every row's patient found: by position, no indexed table
+            add["oncotree_code"] = patients["oncotree_code"].iloc[at].to_numpy()
+        else:
+            codes = (
+                patients.set_index("patient_key")["oncotree_code"]
+                if "oncotree_code" in patients.columns
+                else pd.Series(dtype="string")
+            )
+            add["oncotree_code"] = state["patient_key"].map(codes).to_numpy()
+    add.update({c: np.full(len(state), np.nan) for c in _RULE_INPUTS if c not in state.columns})
+    if not add:
+        return state
+    return pd.concat([state, pd.DataFrame(add, index=state.index)], axis=1)
 
 
 def _first_positions(table: pd.DataFrame, keys: list[str], rows: pd.DataFrame) -> np.ndarray | None:
@@ -73,7 +113,10 @@ def _first_positions(table: pd.DataFrame, keys: list[str], rows: pd.DataFrame) -
 
 
 def _coverage(
-    state: pd.DataFrame, patients: pd.DataFrame, lines: pd.DataFrame
+    state: pd.DataFrame,
+    patients: pd.DataFrame,
+    lines: pd.DataFrame,
+    wanted: set[str] | None = None,
 ) -> tuple[list[set[str] | None], pd.DataFrame]:
     """The genes each row's assay covered (``None``: unknown) from the patients table's
     ``genes_tested``, and the state with the marker columns of the patient (ALK, HR, …) and
@@ -82,7 +125,8 @@ def _coverage(
 
     Every row's patient (and line) found: the values are taken by position, the same values
     and dtypes as pandas' lookup by key (``map``, ``reindex``) gives, without building the
-    indexed tables."""
+    indexed tables. With ``wanted`` (the marker columns the rules read), the frame returned
+    has only those of them that the state or the tables have (no copy of the whole state)."""
     has_key = "patient_key" in patients.columns
     at = _first_positions(patients, ["patient_key"], state) if has_key and len(state) else None
     if at is None:
@@ -107,9 +151,17 @@ def _coverage(
         covered = [parse_genes(t) or None for t in text]
     else:
         covered = [None] * len(state)
-    extra = {c: of_patient(c) for c in names if c not in state.columns and c != "genes_tested"}
+    extra = {
+        c: of_patient(c)
+        for c in names
+        if c not in state.columns and c != "genes_tested" and (wanted is None or c in wanted)
+    }
     if set(KEYS) <= set(lines.columns):
-        cols = [c for c in lines.columns if c not in state.columns and c not in extra]
+        cols = [
+            c
+            for c in lines.columns
+            if c not in state.columns and c not in extra and (wanted is None or c in wanted)
+        ]
         if cols:
             rows = _first_positions(lines, KEYS, state) if len(state) else None
             if rows is None:
@@ -118,6 +170,9 @@ def _coverage(
                 extra.update({c: by[c].reindex(idx).to_numpy() for c in cols})
             else:
                 extra.update({c: lines[c].iloc[rows].to_numpy() for c in cols})
+    if wanted is not None:
+        kept = {c: state[c] for c in state.columns if c in wanted}
+        return covered, pd.DataFrame({**kept, **extra}, index=state.index)
     if not extra:
         return covered, state
     added = pd.DataFrame(extra, index=state.index)
@@ -166,8 +221,7 @@ def eligible_pairs(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(row, regimen_id) of every eligible pair, and the excluded pairs with their reason."""
     cat = Catalog(catalog)
-    state = _state(features, patients)
-    state = attach_pgx_state(state, patients, lines)  # pharmacogenomics (issue 17)
+    state = _rule_state(features, patients, lines)
     bm_ids = list(cat.biomarkers)
     status = pd.DataFrame(
         {
@@ -177,21 +231,8 @@ def eligible_pairs(
             for b in bm_ids
         }
     )
-    missing = [
-        col
-        for col in (
-            "autoimmune_disease",
-            "diabetes",
-            "ild_history",
-            "prior_irae_grade3",
-            "creatinine_clearance",
-            "bilirubin",
-        )
-        if col not in state.columns
-    ]
-    if missing:
-        state = state.assign(**dict.fromkeys(missing, np.nan))
-    covered, markers = _coverage(state, patients, lines)
+    wanted = {str(b.marker) for b in cat.biomarkers.values() if b.marker is not None}
+    covered, markers = _coverage(state, patients, lines, wanted)
     tested = biomarker_tested(cat.biomarkers, markers=markers, covered=covered)
     el = eligibility(
         state,
@@ -376,22 +417,23 @@ def rank_regimens(
     n_overlap = (
         np.bincount(group, weights=overlap, minlength=len(first))[group] if n else np.zeros(0)
     )
-    out = pd.DataFrame(
-        {
-            k: (
-                v.iloc[order].reset_index(drop=True)
-                if isinstance(v, pd.Series)
-                else np.asarray(v)[order]
-            )
-            for k, v in cols.items()
-        }
-    )
-    out["rank"] = rank.astype("int64")
-    out["distinguishable"] = np.where(rank == 1, n_overlap <= 1, ~overlap)
+    # rows already in order (e.g. one patient's candidates by utility): no reordering copies
+    same = bool(np.array_equal(order, np.arange(n)))
+    data = {
+        k: (
+            (v.reset_index(drop=True) if same else v.iloc[order].reset_index(drop=True))
+            if isinstance(v, pd.Series)
+            else np.asarray(v)[order]
+        )
+        for k, v in cols.items()
+    }
+    data["rank"] = rank.astype("int64")
+    data["distinguishable"] = np.where(rank == 1, n_overlap <= 1, ~overlap)
+    out = pd.DataFrame(data)
     out["preset"] = recommend.preset
     return Ranking(
         out,
         excluded,
-        cand.iloc[order].reset_index(drop=True),
+        cand.reset_index(drop=True) if same else cand.iloc[order].reset_index(drop=True),
         {key: a[order] for key, a in codes.items()},
     )

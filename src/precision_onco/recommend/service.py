@@ -77,6 +77,15 @@ def load_presets(
     return out
 
 
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """``frame.to_dict(orient="records")`` up to :func:`json_value` (the same values once
+    made JSON-ready), taken column by column: a few rows are not worth pandas' per-row
+    boxing."""
+    names = [str(c) for c in frame.columns]
+    columns = [frame[c].to_numpy(dtype=object) for c in frame.columns]
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
 @dataclass
 class PatientResult:
     """The answer for one patient at one line."""
@@ -93,15 +102,12 @@ class PatientResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ranked regimens (drivers and evidence decoded), excluded, provenance."""
         ranked = []
-        for rec in self.ranked.to_dict(orient="records"):
+        for rec in _records(self.ranked):
             row = {k: json_value(v) for k, v in rec.items() if k not in ("drivers", "evidence")}
             row["drivers"] = json.loads(rec["drivers"]) if rec.get("drivers") else {}
             row["evidence"] = json.loads(rec["evidence"]) if rec.get("evidence") else {}
             ranked.append(row)
-        excluded = [
-            {k: json_value(v) for k, v in r.items()}
-            for r in self.excluded.to_dict(orient="records")
-        ]
+        excluded = [{k: json_value(v) for k, v in r.items()} for r in _records(self.excluded)]
         return {
             "patient_key": self.patient_key,
             "line_number": self.line_number,
@@ -227,11 +233,10 @@ class Recommender:
                 f"{case.line_number} ({reasons})"
             )
             return answer("no_eligible_regimen", msg, ranked, result.excluded)
-        top = ranked.iloc[0]
-        tied = int((~ranked["distinguishable"].iloc[1:].astype(bool)).sum())
+        tied = int((~ranked["distinguishable"].to_numpy(dtype=bool)[1:]).sum())
         msg = (
-            f"{len(ranked)} eligible regimen(s); first: {top['regimen_id']} "
-            f"(utility {top['utility']:.2f})"
+            f"{len(ranked)} eligible regimen(s); first: {ranked['regimen_id'].iloc[0]} "
+            f"(utility {float(ranked['utility'].iloc[0]):.2f})"
             + (f", not distinguishable from {tied} other(s)" if tied else "")
         )
         return answer("ranked", msg, ranked, result.excluded)
