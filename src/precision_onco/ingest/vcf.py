@@ -322,15 +322,19 @@ class _Annotator:
         width = max(self.i_gene, self.i_cons, self.i_hgvsp or 0) + 1
         parts = pc.split_pattern(pc.binary_join_element_wise(text, "|" * width, ""), "|")
         gene = _none_if_empty(pc.list_element(parts, self.i_gene))
-        first_term = pc.split_pattern(pc.list_element(parts, self.i_cons), "&", max_splits=1)
-        cons = _none_if_empty(pc.list_element(first_term, 0))
+        cons = pc.list_element(parts, self.i_cons)
+        if _any_has(cons, "&"):  # the first of several consequence terms
+            cons = pc.list_element(pc.split_pattern(cons, "&", max_splits=1), 0)
+        cons = _none_if_empty(cons)
         if self.i_hgvsp is None:
             hgvsp: list[str | None] = [None] * len(entries)
         else:
             # the protein change without its ``transcript:`` prefix
             raw = _none_if_empty(pc.list_element(parts, self.i_hgvsp))
-            hgvsp = pc.replace_substring_regex(raw, "^[^:]*:", "", max_replacements=1).to_pylist()
-            hgvsp = [_unquote(h) if h is not None and "%" in h else h for h in hgvsp]
+            protein = pc.replace_substring_regex(raw, "^[^:]*:", "", max_replacements=1)
+            hgvsp = protein.to_pylist()
+            if _any_has(protein, "%"):
+                hgvsp = [_unquote(h) if h is not None and "%" in h else h for h in hgvsp]
         return gene.to_pylist(), cons.to_pylist(), hgvsp
 
     def _choose(self, ann: str, ref: str, alt: str) -> list[str]:
@@ -364,6 +368,10 @@ class _Annotator:
 
 def _none_if_empty(values: pa.Array) -> pa.Array:
     return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+
+
+def _any_has(values: pa.Array, text: str) -> bool:
+    return pc.any(pc.match_substring(values, text)).as_py() is True
 
 
 def _num(value: Any, i: int) -> float | None:
@@ -855,12 +863,18 @@ def _row_columns(rows: list[tuple[Any, ...]], annotate: _Annotator) -> list[Sequ
     """The columns (:data:`_ROW_COLUMNS`) of a file's rows, one-entry annotations read in bulk."""
     columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
     entries = columns.pop(_ROW_ENTRY)
-    if any(e is not None for e in entries):
-        for at, parsed in zip(_ANNOTATION_AT, annotate.parse_entries(entries), strict=True):
-            columns[at] = [
+    n_left = entries.count(None)  # rows whose annotation is read already
+    if n_left == len(entries):
+        return columns
+    for at, parsed in zip(_ANNOTATION_AT, annotate.parse_entries(entries), strict=True):
+        columns[at] = (
+            parsed
+            if n_left == 0
+            else [
                 value if e is None else p
                 for e, p, value in zip(entries, parsed, columns[at], strict=True)
             ]
+        )
     return columns
 
 
