@@ -44,6 +44,7 @@ from urllib.parse import unquote
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from cyvcf2 import VCF
 
 from precision_onco.compute import Compute
@@ -237,7 +238,8 @@ def _vep_allele(ref: str, alt: str) -> str:
     return alt
 
 
-_Annotation = tuple[str | None, str | None, str | None]
+_Annotation = tuple[str | None, str | None, str | None, str | None]
+_NO_ANNOTATION: _Annotation = (None, None, None, None)
 #: Parsed annotations by entry layout (which field is where), shared by the files of a batch.
 _AnnotationCaches = dict[tuple[Any, ...], dict[Any, _Annotation]]
 
@@ -247,9 +249,11 @@ class _Annotator:
 
     The one place annotation values are parsed: :meth:`_choose` picks the entry of
     the allele (the only entry when there is one; else the allele's entries, PICK
-    first, then CANONICAL), :meth:`_fields` reads its three fields. Results are
-    cached per distinct annotation string (and allele, when the string has several
-    entries), so repeated annotations cost one dictionary look-up.
+    first, then CANONICAL), :meth:`_fields` reads its three fields. An annotation of
+    one entry (most records) is handed back as it is and read later, for all the rows
+    of a file at once, by :meth:`parse_entries` (Arrow string kernels doing what
+    :meth:`_fields` does); the fields of an allele among several entries are cached
+    per distinct annotation string and allele.
     """
 
     def __init__(
@@ -279,17 +283,59 @@ class _Annotator:
         layout += (self.i_canon, self.i_pick)
         self._cache = ({} if caches is None else caches).setdefault(layout, {})
 
-    def __call__(
-        self, ann: str | None, chrom: str, pos: int, ref: str, alt: str
-    ) -> tuple[str | None, str | None, str | None]:
-        """``(gene, consequence, hgvsp)`` of allele ``alt`` (annotated when ``ann`` is set)."""
+    def __call__(self, ann: str | None, chrom: str, pos: int, ref: str, alt: str) -> _Annotation:
+        """``(gene, consequence, hgvsp, entry)`` of allele ``alt`` (annotated when ``ann`` is
+        set). A one-entry annotation comes back as ``entry``, its fields None: the caller
+        reads them in bulk with :meth:`parse_entries`."""
         if not ann:
-            return (self.genes.lookup(chrom, pos), None, None) if self.genes else (None, None, None)
-        key: Any = ann if "," not in ann else (ann, ref, alt)
+            if not self.genes:
+                return _NO_ANNOTATION
+            return self.genes.lookup(chrom, pos), None, None, None
+        if "," not in ann:
+            return None, None, None, ann
+        key = (ann, ref, alt)
         got = self._cache.get(key)
         if got is None:
-            got = self._cache[key] = self._fields(self._choose(ann, ref, alt))
+            got = self._cache[key] = (*self._fields(self._choose(ann, ref, alt)), None)
         return got
+
+    def parse_entries(
+        self, entries: Sequence[str | None]
+    ) -> tuple[list[str | None], list[str | None], list[str | None]]:
+        """Gene, consequence and HGVSp of each one-entry annotation (None for None): what
+        :meth:`_fields` reads from ``entry.split("|")``, done by Arrow for all at once."""
+        try:
+            return self._parse_in_bulk(entries)
+        except (pa.ArrowException, UnicodeEncodeError):  # text Arrow cannot hold (lone surrogates)
+            parsed = [
+                (None, None, None) if e is None else self._fields(e.split("|")) for e in entries
+            ]
+            genes, cons, hgvsp = (list(c) for c in zip(*parsed, strict=True))
+            return genes, cons, hgvsp
+
+    def _parse_in_bulk(
+        self, entries: Sequence[str | None]
+    ) -> tuple[list[str | None], list[str | None], list[str | None]]:
+        text = pa.array(entries, pa.string())
+        # empty fields appended: a field past the end of an entry reads as empty, and an
+        # empty field is None in _fields too
+        width = max(self.i_gene, self.i_cons, self.i_hgvsp or 0) + 1
+        parts = pc.split_pattern(pc.binary_join_element_wise(text, "|" * width, ""), "|")
+        gene = _none_if_empty(pc.list_element(parts, self.i_gene))
+        cons = pc.list_element(parts, self.i_cons)
+        if _any_has(cons, "&"):  # the first of several consequence terms
+            cons = pc.list_element(pc.split_pattern(cons, "&", max_splits=1), 0)
+        cons = _none_if_empty(cons)
+        if self.i_hgvsp is None:
+            hgvsp: list[str | None] = [None] * len(entries)
+        else:
+            # the protein change without its ``transcript:`` prefix
+            raw = _none_if_empty(pc.list_element(parts, self.i_hgvsp))
+            protein = pc.replace_substring_regex(raw, "^[^:]*:", "", max_replacements=1)
+            hgvsp = protein.to_pylist()
+            if _any_has(protein, "%"):
+                hgvsp = [_unquote(h) if h is not None and "%" in h else h for h in hgvsp]
+        return gene.to_pylist(), cons.to_pylist(), hgvsp
 
     def _choose(self, ann: str, ref: str, alt: str) -> list[str]:
         """The entry (split on ``|``) that describes ``alt``."""
@@ -318,6 +364,14 @@ class _Annotator:
             if "%" in hgvsp:
                 hgvsp = _unquote(hgvsp)
         return gene, cons, hgvsp
+
+
+def _none_if_empty(values: pa.Array) -> pa.Array:
+    return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+
+
+def _any_has(values: pa.Array, text: str) -> bool:
+    return pc.any(pc.match_substring(values, text)).as_py() is True
 
 
 def _num(value: Any, i: int) -> float | None:
@@ -433,6 +487,10 @@ def _rewrite(path: Path, header: VcfHeader, bad: int, rejects: Rejects) -> tuple
 
 
 _ROW_COLUMNS = [c for c in VARIANT_COLUMNS if c not in ("patient_id", "source_file")]
+#: Where a row (from ``_record_rows``) holds its one-entry annotation: before ``source_line``,
+#: which stays last.
+_ROW_ENTRY = len(_ROW_COLUMNS) - 1
+_ANNOTATION_AT = tuple(_ROW_COLUMNS.index(c) for c in ("gene", "consequence", "hgvsp"))
 
 
 def _new_columns() -> dict[str, list[Any]]:
@@ -471,7 +529,8 @@ def _no_gc() -> Iterator[None]:
 
     Rows are tuples of plain values (no reference cycles), but each new tuple
     counts towards a collection, and full collections over millions of live
-    tuples cost about a third of the scan.
+    tuples cost about a third of the scan. The frames are built inside too, and
+    the row values released, so that no collection runs over them afterwards.
     """
     was = gc.isenabled()
     gc.disable()
@@ -510,7 +569,9 @@ def read_vcf(
             tumor_sample=tumor_sample,
             pass_only=pass_only,
         )
-    return ReadResult(_frame(cols), rejects.frame(), report)
+        result = ReadResult(_frame(cols), rejects.frame(), report)
+        cols.clear()  # the row values go before the collector is back
+    return result
 
 
 def read_vcfs(
@@ -584,7 +645,10 @@ def _read_batch(
             rejects = Rejects(str(path))
             reports.append(_scan(Path(path), cfg, cols, rejects, genes=genes, caches=caches))
             every.rows.extend(rejects.rows)
-    return _frame(cols), every.frame(), reports
+        frame, reject_frame = _frame(cols), every.frame()
+        cols.clear()  # the row values go before the collector is back
+        every.rows.clear()
+    return frame, reject_frame, reports
 
 
 class _Fields:
@@ -709,7 +773,8 @@ def _record_rows(
 ) -> tuple[list[tuple[Any, ...]], str | None]:
     """The rows of one record (one per ALT allele, ``*`` excluded), or the reason its
     VAF rejects it. Counts alleles without a VAF or an annotation as it goes (up to the
-    allele that rejects the record)."""
+    allele that rejects the record). A row holds the one-entry annotation it still has
+    to read (:data:`_ROW_ENTRY`, see :func:`_row_columns`)."""
     af_row, ad_row, depth = fields.sample(v, len(alts))
     ann = v.INFO.get(annotate.key) if annotate.key else None
     raw_chrom, pos = v.CHROM, v.POS
@@ -728,8 +793,8 @@ def _record_rows(
             return rows, f"allele fraction {vaf:g} of ALT {alt!r} is outside 0-1"
         if not ann:
             tally.unannotated += 1
-        gene, cons, hgvsp = annotate(ann, raw_chrom, pos, ref, alt)
-        rows.append((tumor, chrom, pos, ref, alt, gene, cons, hgvsp, vaf, depth, filt, line))
+        gene, cons, hgvsp, entry = annotate(ann, raw_chrom, pos, ref, alt)
+        rows.append((tumor, chrom, pos, ref, alt, gene, cons, hgvsp, vaf, depth, filt, entry, line))
     return rows, None
 
 
@@ -779,7 +844,7 @@ def _scan(
     rows_out = _drop_misfits(rows_out, misfit_check.result(), rejects, header)
     n_rows = len(rows_out)
     if rows_out:
-        for c, values in zip(_ROW_COLUMNS, zip(*rows_out, strict=True), strict=True):
+        for c, values in zip(_ROW_COLUMNS, _row_columns(rows_out, annotate), strict=True):
             cols[c].extend(values)
     cols["source_file"].extend([str(p)] * n_rows)
     report = FileReport(
@@ -792,6 +857,25 @@ def _scan(
     report.ingested = report.read - report.rejected
     report.rejected_by_reason = dict(rejects.reasons)
     return report
+
+
+def _row_columns(rows: list[tuple[Any, ...]], annotate: _Annotator) -> list[Sequence[Any]]:
+    """The columns (:data:`_ROW_COLUMNS`) of a file's rows, one-entry annotations read in bulk."""
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
+    entries = columns.pop(_ROW_ENTRY)
+    n_left = entries.count(None)  # rows whose annotation is read already
+    if n_left == len(entries):
+        return columns
+    for at, parsed in zip(_ANNOTATION_AT, annotate.parse_entries(entries), strict=True):
+        columns[at] = (
+            parsed
+            if n_left == 0
+            else [
+                value if e is None else p
+                for e, p, value in zip(entries, parsed, columns[at], strict=True)
+            ]
+        )
+    return columns
 
 
 def _drop_misfits(
