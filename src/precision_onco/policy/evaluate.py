@@ -449,9 +449,17 @@ def estimate_policies(
         per_outcome = {}
         for oname, (y, ok, mu, mu_given, truth) in arrays.items():
             mu_pi = _per_line(problem, pol.pi * mu)
-            common = {"y": y, "ok": ok, "pi_given": pi_given, "e_given": e_given, "clip": clip}
-            ipw = partial(_ipw_rows, **common)
-            dr = partial(_dr_rows, mu_pi=mu_pi, mu_given=mu_given, **common)
+            ipw = partial(_ipw_rows, y=y, ok=ok, pi_given=pi_given, e_given=e_given, clip=clip)
+            dr = partial(
+                _dr_rows,
+                y=y,
+                ok=ok,
+                pi_given=pi_given,
+                e_given=e_given,
+                mu_pi=mu_pi,
+                mu_given=mu_given,
+                clip=clip,
+            )
             draws[(pname, oname, "ipw")] = ipw_draws = _draws(ipw, every, resamples)
             draws[(pname, oname, "dr")] = dr_draws = _draws(dr, every, resamples)
             true = None
