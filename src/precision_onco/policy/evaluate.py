@@ -440,39 +440,18 @@ def estimate_policies(
     if problem.has_truth and utility in outcomes:
         oracle_pi = argmax_policy(line, weighted_sum(cand, outcomes[utility], "truth_"))
     arrays = {name: _outcome_arrays(problem, weights) for name, weights in outcomes.items()}
-    every = np.arange(len(lines))
     values: dict[str, PolicyValues] = {}
     draws: dict[tuple[str, str, str], tuple[float, np.ndarray]] = {}
     for pname, pol in policies.items():
         pi_given = _at_given(problem, pol.pi, 0.0)
         w = pi_given / np.maximum(e_given, clip)
         per_outcome = {}
-        for oname, (y, ok, mu, mu_given, truth) in arrays.items():
-            mu_pi = _per_line(problem, pol.pi * mu)
-            ipw = partial(_ipw_rows, y=y, ok=ok, pi_given=pi_given, e_given=e_given, clip=clip)
-            dr = partial(
-                _dr_rows,
-                y=y,
-                ok=ok,
-                pi_given=pi_given,
-                e_given=e_given,
-                mu_pi=mu_pi,
-                mu_given=mu_given,
-                clip=clip,
+        for oname, outcome in arrays.items():
+            value, ipw_draws, dr_draws = _outcome_value(
+                problem, pol, outcome, pi_given, e_given, clip, resamples, alpha
             )
-            draws[(pname, oname, "ipw")] = ipw_draws = _draws(ipw, every, resamples)
-            draws[(pname, oname, "dr")] = dr_draws = _draws(dr, every, resamples)
-            true = None
-            if truth is not None:
-                tpi = pol.true_pi if pol.true_pi is not None else pol.pi
-                true = float(_per_line(problem, tpi * truth)[ok].mean())
-            per_outcome[oname] = OutcomeValue(
-                n=int(ok.sum()),
-                ipw=Interval(ipw_draws[0], *_percentile(ipw_draws[1], alpha)),
-                dr=Interval(dr_draws[0], *_percentile(dr_draws[1], alpha)),
-                outcome_model=float(mu_pi[ok].mean()),
-                true=true,
-            )
+            per_outcome[oname] = value
+            draws[(pname, oname, "ipw")], draws[(pname, oname, "dr")] = ipw_draws, dr_draws
         values[pname] = PolicyValues(
             kind=pol.kind,
             detail=dict(pol.detail),
@@ -488,21 +467,7 @@ def estimate_policies(
     quantiles, bands = _simultaneous(draws, level)
     ref = reference if reference in values else None
     paired = _paired(draws, ref, alpha) if ref is not None else {}
-    values = {
-        pname: replace(
-            p,
-            outcomes={
-                oname: replace(
-                    v,
-                    ipw_sim=bands.get((pname, oname, "ipw")),
-                    dr_sim=bands.get((pname, oname, "dr")),
-                    vs_reference=paired.get((pname, oname)),
-                )
-                for oname, v in p.outcomes.items()
-            },
-        )
-        for pname, p in values.items()
-    }
+    values = _with_bands(values, bands, paired)
     v_oracle = v_random = None
     if oracle_pi is not None:  # the truth is known: arrays[utility] holds it
         _, ok, _, _, truth = arrays[utility]
@@ -523,6 +488,68 @@ def estimate_policies(
         oracle=v_oracle,
         random=v_random,
     )
+
+
+def _outcome_value(
+    problem: PolicyProblem,
+    pol: Policy,
+    outcome: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None],
+    pi_given: np.ndarray,
+    e_given: np.ndarray,
+    clip: float,
+    resamples: list[np.ndarray],
+    alpha: float,
+) -> tuple[OutcomeValue, tuple[float, np.ndarray], tuple[float, np.ndarray]]:
+    """One policy's value for one outcome (its :func:`_outcome_arrays`), with the IPW and
+    DR point estimates and bootstrap draws the simultaneous and paired intervals read."""
+    y, ok, mu, mu_given, truth = outcome
+    mu_pi = _per_line(problem, pol.pi * mu)
+    ipw = partial(_ipw_rows, y=y, ok=ok, pi_given=pi_given, e_given=e_given, clip=clip)
+    dr = partial(
+        _dr_rows,
+        y=y,
+        ok=ok,
+        pi_given=pi_given,
+        e_given=e_given,
+        mu_pi=mu_pi,
+        mu_given=mu_given,
+        clip=clip,
+    )
+    every = np.arange(len(problem.lines))
+    ipw_draws, dr_draws = _draws(ipw, every, resamples), _draws(dr, every, resamples)
+    true = None
+    if truth is not None:
+        tpi = pol.true_pi if pol.true_pi is not None else pol.pi
+        true = float(_per_line(problem, tpi * truth)[ok].mean())
+    value = OutcomeValue(
+        n=int(ok.sum()),
+        ipw=Interval(ipw_draws[0], *_percentile(ipw_draws[1], alpha)),
+        dr=Interval(dr_draws[0], *_percentile(dr_draws[1], alpha)),
+        outcome_model=float(mu_pi[ok].mean()),
+        true=true,
+    )
+    return value, ipw_draws, dr_draws
+
+
+def _with_bands(
+    values: Mapping[str, PolicyValues],
+    bands: Mapping[tuple[str, str, str], Interval],
+    paired: Mapping[tuple[str, str], Interval],
+) -> dict[str, PolicyValues]:
+    """The policies' values with their simultaneous bands and paired differences."""
+
+    def one(pname: str, oname: str, v: OutcomeValue) -> OutcomeValue:
+        return replace(
+            v,
+            ipw_sim=bands.get((pname, oname, "ipw")),
+            dr_sim=bands.get((pname, oname, "dr")),
+            vs_reference=paired.get((pname, oname)),
+        )
+
+    return {
+        pname: replace(p, outcomes={o: one(pname, o, v) for o, v in p.outcomes.items()})
+        for pname, p in values.items()
+    }
 
 
 def _outcome_arrays(
