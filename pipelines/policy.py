@@ -24,7 +24,7 @@ from precision_onco.config import Config, endpoint_roles, outputs
 from precision_onco.models.fit import load_models
 from precision_onco.models.train import train_all
 from precision_onco.policy.pgx_dose import held_out_dosing
-from precision_onco.policy.study import policy_skip_reason, policy_study, training_variant
+from precision_onco.policy.study import policy_skip_reason, study_policies, training_variant
 from precision_onco.recommend.service import load_presets
 from precision_onco.stage import run_stage
 
@@ -82,7 +82,7 @@ def main(cfg: Config) -> None:
             alternative = _alternative(cfg, features, lines, needed & set(models))
         except ValueError as exc:  # e.g. too few rows of a class once weighted
             log.warning("comparison of training variants skipped: %s", exc)
-    result = policy_study(
+    study = study_policies(
         cfg,
         features,
         read_table(files.patients),
@@ -93,8 +93,9 @@ def main(cfg: Config) -> None:
         truth=truth,
         alternative=alternative,
     )
+    dosing = None
     if truth is not None:  # pharmacogenomics (issue 17): recommended vs observed dosing
-        result["pgx_dosing"] = held_out_dosing(
+        dosing = held_out_dosing(
             features,
             read_table(files.patients),
             lines,
@@ -108,11 +109,12 @@ def main(cfg: Config) -> None:
             bootstrap=cfg.policy.bootstrap,
             seed=cfg.policy.seed,
         )
-        log.info(
-            "pgx dosing: %s",
-            result["pgx_dosing"].get("summary", result["pgx_dosing"].get("skipped")),
-        )
-    result["seconds"] = round(time.perf_counter() - t0, 1)
+        log.info("pgx dosing: %s", dosing.get("summary", dosing.get("skipped")))
+    result = {
+        **study.as_json(),
+        **({"pgx_dosing": dosing} if dosing is not None else {}),
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
     out.write_text(json.dumps(result, indent=2) + "\n")
     for name, p in result["policies"].items():
         u = p["utility"]

@@ -461,3 +461,29 @@ def test_regret_is_exact_when_policies_differ_below_the_rounding() -> None:
     assert oracle["regret"] == 0.0 and oracle["normalized_regret"] == 0.0
     assert rand["normalized_regret"] == 1.0
     assert oracle["utility"]["true"] == res["oracle"]["utility"] == 0.4001
+
+
+def test_estimates_are_frozen_and_unrounded_until_written(sim) -> None:
+    import dataclasses
+
+    from precision_onco.policy.evaluate import estimate_policies
+
+    problem, policies, res = sim["right"]
+    ev = estimate_policies(
+        problem, policies, OUTCOMES, utility="utility", n_boot=200, level=0.99, seed=0
+    )
+    assert ev.as_json() == res  # what evaluate_policies returns is the written evaluation
+    first = ev.policies["first"].outcomes["response"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first.true = 0.0  # type: ignore[misc]
+    # unrounded: the written figures are these to 4 decimals
+    assert first.true is not None and first.true != round(first.true, 4)
+    assert res["policies"]["first"]["response"]["true"] == round(first.true, 4)
+    assert res["policies"]["first"]["response"]["dr_low"] == round(first.dr.low, 4)
+    assert ev.oracle is not None and res["oracle"]["utility"] == round(ev.oracle, 4)
+    # the oracle's regret is 0 without rounding; the others' is the oracle's value minus theirs
+    assert ev.regret("oracle") == 0.0
+    practice_true = ev.policies["practice"].outcomes["utility"].true
+    assert practice_true is not None and ev.regret("practice") == ev.oracle - practice_true
+    assert ev.policies["practice"].outcomes["utility"].vs_reference is None
+    assert ev.policies["first"].outcomes["utility"].vs_reference is not None

@@ -3,11 +3,13 @@
 :func:`build_problem` lines up, for each held-out line, its candidate regimens
 (outcome-model probabilities ``mu``, the cross-fitted propensity of practice,
 and — on a synthetic cohort — the true probabilities), the regimen actually
-given and the observed outcomes. :func:`evaluate_policies` then estimates each
+given and the observed outcomes. :func:`estimate_policies` then estimates each
 policy's value from the observed outcomes (IPW and doubly robust, patient
 bootstrap CIs), with overlap diagnostics, and, when the truth is known, its true
-value, the oracle's, regret, normalized regret, top-1 agreement with the oracle
-and whether each CI covers the truth.
+value, the oracle's and top-1 agreement with the oracle: an :class:`Evaluation`
+of frozen, unrounded values. :meth:`Evaluation.as_json` (what
+:func:`evaluate_policies` returns) writes them rounded, with the regret, normalized
+regret and whether each CI covers the truth computed on the written figures.
 
 Outcomes are linear in the endpoints (``{"response": 1}``, a utility's weights),
 so one set of per-endpoint arrays serves all of them.
@@ -15,8 +17,8 @@ so one set of per-endpoint arrays serves all of them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -27,10 +29,17 @@ from precision_onco.policy.ope import bootstrap_rows, normalized_regret, policy_
 from precision_onco.policy.policies import argmax_policy, random_policy, weighted_sum
 
 __all__ = [
+    "Evaluation",
+    "Interval",
+    "ModelError",
+    "OutcomeValue",
     "Policy",
     "PolicyProblem",
+    "PolicyValues",
     "build_problem",
+    "estimate_policies",
     "evaluate_policies",
+    "model_errors",
     "outcome_model_accuracy",
 ]
 
@@ -178,7 +187,210 @@ def _r(x: float) -> float | None:
     return round(float(x), 4) if np.isfinite(x) else None
 
 
+def _covers(low: float | None, high: float | None, value: float | None) -> bool:
+    return bool(low is not None and high is not None and value is not None and low <= value <= high)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """An estimate and the bounds of its interval (NaN where unknown)."""
+
+    value: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class OutcomeValue:
+    """One policy's value for one outcome: IPW and DR estimates with their marginal
+    percentile intervals, the outcome model's value and, when known, the true value.
+
+    ``ipw_sim``/``dr_sim``: simultaneous bands (None when the estimator has none);
+    ``vs_reference``: the DR value minus the reference policy's, with its paired interval
+    (None for the reference itself or without one).
+    """
+
+    n: int
+    ipw: Interval
+    dr: Interval
+    outcome_model: float
+    true: float | None = None
+    ipw_sim: Interval | None = None
+    dr_sim: Interval | None = None
+    vs_reference: Interval | None = None
+
+
+@dataclass(frozen=True)
+class PolicyValues:
+    """One policy's overlap diagnostics and its value for every outcome."""
+
+    kind: str
+    detail: Mapping[str, Any]
+    concordance_with_practice: float
+    low_propensity_share: float
+    effective_sample_size: float
+    matched_lines: int
+    outcomes: Mapping[str, OutcomeValue]
+    top1_agreement_oracle: float | None = None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Every policy's values on one problem, unrounded; :meth:`as_json` writes them.
+
+    ``oracle``/``random``: true value of the oracle and of random choice on ``utility``
+    (None when the truth is unknown); ``simultaneous_quantile``: the max-|t| quantile per
+    estimator (None when no estimate has a spread).
+    """
+
+    lines: int
+    patients: int
+    clip: float
+    low_propensity: float
+    bootstrap: int
+    level: float
+    policies: Mapping[str, PolicyValues]
+    simultaneous_quantile: Mapping[str, float | None]
+    utility: str
+    reference: str | None = None
+    oracle: float | None = None
+    random: float | None = None
+
+    def regret(self, name: str) -> float:
+        """True value of the oracle minus that of policy ``name`` on ``utility`` (NaN
+        without the truth)."""
+        true = self.policies[name].outcomes[self.utility].true
+        if self.oracle is None or true is None:
+            return float("nan")
+        return self.oracle - true
+
+    def as_json(self) -> dict[str, Any]:
+        """The written results: every figure to 4 decimals (the simultaneous quantiles to 3).
+
+        What compares written figures is computed on the written figures, so that a
+        reader checking the file finds the same: the regret and normalized regret (the
+        oracle's is 0), the true difference with the reference policy, and whether each
+        interval covers the true value.
+        """
+        ref = self.reference
+        policies = {
+            name: _policy_json(p, self.policies[ref] if ref is not None else None, ref)
+            for name, p in self.policies.items()
+        }
+        out: dict[str, Any] = {
+            "lines": self.lines,
+            "patients": self.patients,
+            "clip": self.clip,
+            "low_propensity": self.low_propensity,
+            "bootstrap": self.bootstrap,
+            "level": self.level,
+            "policies": policies,
+            "simultaneous_quantile": {
+                est: None if c is None else round(c, 3)
+                for est, c in self.simultaneous_quantile.items()
+            },
+        }
+        if self.oracle is None or self.random is None:
+            return out
+        v_oracle, v_random = round(self.oracle, 4), round(self.random, 4)
+        out["oracle"] = {self.utility: _r(v_oracle)}
+        out["random"] = {self.utility: _r(v_random)}
+        out["policies"] = {
+            name: {**p, **_regret_json(p[self.utility]["true"], v_oracle, v_random)}
+            for name, p in policies.items()
+        }
+        return out
+
+
+def _regret_json(v: float | None, v_oracle: float, v_random: float) -> dict[str, float | None]:
+    if v is None:
+        return {"regret": None, "normalized_regret": None}
+    return {
+        "regret": _r(v_oracle - v),
+        "normalized_regret": _r(normalized_regret(v, v_oracle, v_random)),
+    }
+
+
+def _policy_json(p: PolicyValues, ref: PolicyValues | None, reference: str | None) -> dict:
+    res: dict[str, Any] = {
+        "kind": p.kind,
+        **p.detail,
+        "concordance_with_practice": _r(p.concordance_with_practice),
+        "low_propensity_share": _r(p.low_propensity_share),
+        "effective_sample_size": _r(p.effective_sample_size),
+        "matched_lines": p.matched_lines,
+    }
+    if p.top1_agreement_oracle is not None:
+        res["top1_agreement_oracle"] = _r(p.top1_agreement_oracle)
+    for oname, v in p.outcomes.items():
+        ref_true = ref.outcomes[oname].true if ref is not None else None
+        res[oname] = _outcome_json(v, None if ref_true is None else _r(ref_true), reference)
+    return res
+
+
+def _outcome_json(v: OutcomeValue, ref_true: float | None, reference: str | None) -> dict:
+    block: dict[str, Any] = {
+        "n": v.n,
+        "ipw": _r(v.ipw.value),
+        "ipw_low": _r(v.ipw.low),
+        "ipw_high": _r(v.ipw.high),
+        "dr": _r(v.dr.value),
+        "dr_low": _r(v.dr.low),
+        "dr_high": _r(v.dr.high),
+        "outcome_model": _r(v.outcome_model),
+    }
+    if v.true is not None:
+        block["true"] = _r(v.true)
+    if v.ipw_sim is not None:
+        block["ipw_sim_low"], block["ipw_sim_high"] = _r(v.ipw_sim.low), _r(v.ipw_sim.high)
+    if v.dr_sim is not None:
+        block["dr_sim_low"], block["dr_sim_high"] = _r(v.dr_sim.low), _r(v.dr_sim.high)
+    if v.vs_reference is not None and reference is not None:
+        d = v.vs_reference
+        key = f"dr_vs_{reference}"
+        block.update({key: _r(d.value), f"{key}_low": _r(d.low), f"{key}_high": _r(d.high)})
+        if block.get("true") is not None and ref_true is not None:
+            diff = _r(block["true"] - ref_true)
+            block[f"true_vs_{reference}"] = diff
+            # the written difference inside the paired interval
+            block[f"{key}_covers"] = bool(
+                diff is not None and np.isfinite(d.low) and d.low <= diff <= d.high
+            )
+    if "true" in block:
+        t = block["true"]
+        block["ipw_covers"] = _covers(block["ipw_low"], block["ipw_high"], t)
+        block["dr_covers"] = _covers(block["dr_low"], block["dr_high"], t)
+        block["ipw_sim_covers"] = _covers(block.get("ipw_sim_low"), block.get("ipw_sim_high"), t)
+        block["dr_sim_covers"] = _covers(block.get("dr_sim_low"), block.get("dr_sim_high"), t)
+    return block
+
+
 def evaluate_policies(
+    problem: PolicyProblem,
+    policies: Mapping[str, Policy],
+    outcomes: Mapping[str, Mapping[str, float]],
+    **settings: Any,
+) -> dict[str, Any]:
+    """The written results of :func:`estimate_policies` (same arguments):
+    :meth:`Evaluation.as_json`."""
+    return estimate_policies(problem, policies, outcomes, **settings).as_json()
+
+
+def _draws(
+    est: Callable[[np.ndarray], float], every: np.ndarray, resamples: list[np.ndarray]
+) -> tuple[float, np.ndarray]:
+    return est(every), np.array([est(r) for r in resamples])
+
+
+def _percentile(boots: np.ndarray, alpha: float) -> tuple[float, float]:
+    fin = boots[np.isfinite(boots)]
+    if not len(fin):
+        return float("nan"), float("nan")
+    lo, hi = np.quantile(fin, [alpha, 1 - alpha])
+    return float(lo), float(hi)
+
+
+def estimate_policies(
     problem: PolicyProblem,
     policies: Mapping[str, Policy],
     outcomes: Mapping[str, Mapping[str, float]],
@@ -190,7 +402,7 @@ def evaluate_policies(
     level: float = 0.95,
     seed: int = 0,
     reference: str | None = "practice",
-) -> dict[str, Any]:
+) -> Evaluation:
     """Estimated (and, with the truth, true) value of every policy for every outcome.
 
     Parameters
@@ -211,10 +423,10 @@ def evaluate_policies(
 
     Returns
     -------
-    dict
-        ``policies``: per policy, overlap diagnostics, per-outcome IPW and DR estimates
-        with CIs (and the truth: value, coverage), regret and normalized regret on
-        ``utility``, top-1 agreement with its oracle; ``oracle`` and ``random`` truth.
+    Evaluation
+        Per policy, overlap diagnostics, per-outcome IPW and DR estimates with marginal
+        and simultaneous intervals (and the truth), top-1 agreement with the oracle; the
+        oracle's and random choice's true value on ``utility``. Unrounded.
     """
     cand, lines = problem.candidates, problem.lines
     line = cand["line"].to_numpy()
@@ -227,94 +439,144 @@ def evaluate_policies(
     oracle_pi = None
     if problem.has_truth and utility in outcomes:
         oracle_pi = argmax_policy(line, weighted_sum(cand, outcomes[utility], "truth_"))
-    out: dict[str, Any] = {
-        "lines": len(lines),
-        "patients": int(lines["patient_key"].nunique()),
-        "clip": clip,
-        "low_propensity": low_propensity,
-        "bootstrap": n_boot,
-        "level": level,
-        "policies": {},
-    }
-    # per outcome: observed y, labelled lines, mu per candidate, mu of the given, truth
-    arrays: dict[str, tuple[Any, ...]] = {}
-    for name, weights in outcomes.items():
-        y = sum(
-            (float(w) * lines[f"y_{ep}"].to_numpy(dtype=float) for ep, w in weights.items()),
-            np.zeros(len(lines)),
-        )
-        mu = weighted_sum(cand, weights, "mu_")
-        truth = weighted_sum(cand, weights, "truth_") if problem.has_truth else None
-        arrays[name] = (y, np.isfinite(y), mu, _at_given(problem, mu, 0.0), truth)
-    results: dict[str, dict[str, Any]] = {}
+    arrays = {name: _outcome_arrays(problem, weights) for name, weights in outcomes.items()}
+    values: dict[str, PolicyValues] = {}
     draws: dict[tuple[str, str, str], tuple[float, np.ndarray]] = {}
     for pname, pol in policies.items():
         pi_given = _at_given(problem, pol.pi, 0.0)
         w = pi_given / np.maximum(e_given, clip)
-        res: dict[str, Any] = {
-            "kind": pol.kind,
-            **pol.detail,
-            "concordance_with_practice": _r(pi_given.mean()),
-            "low_propensity_share": _r(_per_line(problem, pol.pi * (e < low_propensity)).mean()),
-            "effective_sample_size": _r(w.sum() ** 2 / max((w**2).sum(), 1e-12)),
-            "matched_lines": int((pi_given > 0).sum()),
-        }
-        if oracle_pi is not None:
-            res["top1_agreement_oracle"] = _r(_per_line(problem, pol.pi * oracle_pi).mean())
-        for oname, (y, ok, mu, mu_given, truth) in arrays.items():
-            mu_pi = _per_line(problem, pol.pi * mu)
-
-            ipw = partial(_ipw_rows, y=y, ok=ok, pi_given=pi_given, e_given=e_given, clip=clip)
-            dr = partial(
-                _dr_rows,
-                y=y,
-                ok=ok,
-                pi_given=pi_given,
-                e_given=e_given,
-                mu_pi=mu_pi,
-                mu_given=mu_given,
-                clip=clip,
+        per_outcome = {}
+        for oname, outcome in arrays.items():
+            value, ipw_draws, dr_draws = _outcome_value(
+                problem, pol, outcome, pi_given, e_given, clip, resamples, alpha
             )
-
-            every = np.arange(len(lines))
-            block: dict[str, Any] = {"n": int(ok.sum())}
-            for est_name, est in (("ipw", ipw), ("dr", dr)):
-                point = est(every)
-                boots = np.array([est(r) for r in resamples])
-                draws[(pname, oname, est_name)] = (point, boots)
-                fin = boots[np.isfinite(boots)]
-                lo, hi = np.quantile(fin, [alpha, 1 - alpha]) if len(fin) else (np.nan,) * 2
-                block.update(
-                    {est_name: _r(point), f"{est_name}_low": _r(lo), f"{est_name}_high": _r(hi)}
-                )
-            block["outcome_model"] = _r(mu_pi[ok].mean())
-            if truth is not None:
-                tpi = pol.true_pi if pol.true_pi is not None else pol.pi
-                block["true"] = _r(float(_per_line(problem, tpi * truth)[ok].mean()))
-            res[oname] = block
-        results[pname] = res
-    out["simultaneous_quantile"] = _simultaneous(results, draws, level)
-    if reference in results:
-        _paired(results, draws, str(reference), alpha)
-    if problem.has_truth:
-        _coverage(results)
+            per_outcome[oname] = value
+            draws[(pname, oname, "ipw")], draws[(pname, oname, "dr")] = ipw_draws, dr_draws
+        values[pname] = PolicyValues(
+            kind=pol.kind,
+            detail=dict(pol.detail),
+            concordance_with_practice=float(pi_given.mean()),
+            low_propensity_share=float(_per_line(problem, pol.pi * (e < low_propensity)).mean()),
+            effective_sample_size=float(w.sum() ** 2 / max((w**2).sum(), 1e-12)),
+            matched_lines=int((pi_given > 0).sum()),
+            outcomes=per_outcome,
+            top1_agreement_oracle=None
+            if oracle_pi is None
+            else float(_per_line(problem, pol.pi * oracle_pi).mean()),
+        )
+    quantiles, bands = _simultaneous(draws, level)
+    ref = reference if reference in values else None
+    paired = _paired(draws, ref, alpha) if ref is not None else {}
+    values = _with_bands(values, bands, paired)
+    v_oracle = v_random = None
     if oracle_pi is not None:  # the truth is known: arrays[utility] holds it
         _, ok, _, _, truth = arrays[utility]
-        _regret(problem, results, ok, truth, oracle_pi, utility, out)
-    out["policies"] = results
-    return out
+        assert truth is not None
+        v_oracle = float(_per_line(problem, oracle_pi * truth)[ok].mean())
+        v_random = float(_per_line(problem, random_policy(line) * truth)[ok].mean())
+    return Evaluation(
+        lines=len(lines),
+        patients=int(lines["patient_key"].nunique()),
+        clip=clip,
+        low_propensity=low_propensity,
+        bootstrap=n_boot,
+        level=level,
+        policies=values,
+        simultaneous_quantile=quantiles,
+        utility=utility,
+        reference=ref,
+        oracle=v_oracle,
+        random=v_random,
+    )
+
+
+def _outcome_value(
+    problem: PolicyProblem,
+    pol: Policy,
+    outcome: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None],
+    pi_given: np.ndarray,
+    e_given: np.ndarray,
+    clip: float,
+    resamples: list[np.ndarray],
+    alpha: float,
+) -> tuple[OutcomeValue, tuple[float, np.ndarray], tuple[float, np.ndarray]]:
+    """One policy's value for one outcome (its :func:`_outcome_arrays`), with the IPW and
+    DR point estimates and bootstrap draws the simultaneous and paired intervals read."""
+    y, ok, mu, mu_given, truth = outcome
+    mu_pi = _per_line(problem, pol.pi * mu)
+    ipw = partial(_ipw_rows, y=y, ok=ok, pi_given=pi_given, e_given=e_given, clip=clip)
+    dr = partial(
+        _dr_rows,
+        y=y,
+        ok=ok,
+        pi_given=pi_given,
+        e_given=e_given,
+        mu_pi=mu_pi,
+        mu_given=mu_given,
+        clip=clip,
+    )
+    every = np.arange(len(problem.lines))
+    ipw_draws, dr_draws = _draws(ipw, every, resamples), _draws(dr, every, resamples)
+    true = None
+    if truth is not None:
+        tpi = pol.true_pi if pol.true_pi is not None else pol.pi
+        true = float(_per_line(problem, tpi * truth)[ok].mean())
+    value = OutcomeValue(
+        n=int(ok.sum()),
+        ipw=Interval(ipw_draws[0], *_percentile(ipw_draws[1], alpha)),
+        dr=Interval(dr_draws[0], *_percentile(dr_draws[1], alpha)),
+        outcome_model=float(mu_pi[ok].mean()),
+        true=true,
+    )
+    return value, ipw_draws, dr_draws
+
+
+def _with_bands(
+    values: Mapping[str, PolicyValues],
+    bands: Mapping[tuple[str, str, str], Interval],
+    paired: Mapping[tuple[str, str], Interval],
+) -> dict[str, PolicyValues]:
+    """The policies' values with their simultaneous bands and paired differences."""
+
+    def one(pname: str, oname: str, v: OutcomeValue) -> OutcomeValue:
+        return replace(
+            v,
+            ipw_sim=bands.get((pname, oname, "ipw")),
+            dr_sim=bands.get((pname, oname, "dr")),
+            vs_reference=paired.get((pname, oname)),
+        )
+
+    return {
+        pname: replace(p, outcomes={o: one(pname, o, v) for o, v in p.outcomes.items()})
+        for pname, p in values.items()
+    }
+
+
+def _outcome_arrays(
+    problem: PolicyProblem, weights: Mapping[str, float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """One outcome's observed y, labelled lines, mu per candidate, mu of the given and the
+    truth per candidate (None when unknown)."""
+    cand, lines = problem.candidates, problem.lines
+    y = sum(
+        (float(w) * lines[f"y_{ep}"].to_numpy(dtype=float) for ep, w in weights.items()),
+        np.zeros(len(lines)),
+    )
+    mu = weighted_sum(cand, weights, "mu_")
+    truth = weighted_sum(cand, weights, "truth_") if problem.has_truth else None
+    return y, np.isfinite(y), mu, _at_given(problem, mu, 0.0), truth
 
 
 def _simultaneous(
-    results: dict[str, dict[str, Any]],
-    draws: dict[tuple[str, str, str], tuple[float, np.ndarray]],
-    level: float,
-) -> dict[str, float | None]:
+    draws: Mapping[tuple[str, str, str], tuple[float, np.ndarray]], level: float
+) -> tuple[dict[str, float | None], dict[tuple[str, str, str], Interval]]:
     """Simultaneous ``level`` bands over every policy and outcome, per estimator (max-|t|
     bootstrap): ``point ± c·se`` with ``c`` the ``level`` quantile of the largest
     standardized bootstrap deviation. They cover all the true values at once with
-    probability ``level``; each marginal interval covers its own with that probability."""
+    probability ``level``; each marginal interval covers its own with that probability.
+    Returns ``c`` per estimator (None when no estimate has a spread) and the bands."""
     quantiles: dict[str, float | None] = {}
+    bands: dict[tuple[str, str, str], Interval] = {}
     for est in ("ipw", "dr"):
         keys = [k for k in draws if k[2] == est]
         pts = np.array([draws[k][0] for k in keys])
@@ -326,82 +588,55 @@ def _simultaneous(
             continue
         t = np.nanmax(np.abs(boots[ok] - pts[ok, None]) / se[ok, None], axis=0)
         c = float(np.quantile(t[np.isfinite(t)], level))
-        quantiles[est] = round(c, 3)
-        for (pname, oname, _), point, s_k in zip(keys, pts, se, strict=True):
-            block = results[pname][oname]
+        quantiles[est] = c
+        for key, point, s_k in zip(keys, pts, se, strict=True):
             good = np.isfinite(point) and np.isfinite(s_k)
-            block[f"{est}_sim_low"] = _r(point - c * s_k) if good else None
-            block[f"{est}_sim_high"] = _r(point + c * s_k) if good else None
-    return quantiles
+            nan = float("nan")
+            bands[key] = Interval(
+                float(point), point - c * s_k if good else nan, point + c * s_k if good else nan
+            )
+    return quantiles, bands
 
 
 def _paired(
-    results: dict[str, dict[str, Any]],
-    draws: dict[tuple[str, str, str], tuple[float, np.ndarray]],
+    draws: Mapping[tuple[str, str, str], tuple[float, np.ndarray]],
     reference: str,
     alpha: float,
-) -> None:
+) -> dict[tuple[str, str], Interval]:
     """Each policy's DR value minus ``reference``'s, with a percentile interval from the
     same resamples: far narrower than either value's, as most lines choose alike."""
+    out = {}
     for (pname, oname, est), (point, boots) in draws.items():
         if est != "dr" or pname == reference:
             continue
         ref_point, ref_boots = draws[(reference, oname, "dr")]
-        diff = boots - ref_boots
-        diff = diff[np.isfinite(diff)]
-        lo, hi = np.quantile(diff, [alpha, 1 - alpha]) if len(diff) else (np.nan,) * 2
-        block = results[pname][oname]
-        key = f"dr_vs_{reference}"
-        block.update({key: _r(point - ref_point), f"{key}_low": _r(lo), f"{key}_high": _r(hi)})
-        ref_true = results[reference][oname].get("true")
-        if block.get("true") is not None and ref_true is not None:
-            block[f"true_vs_{reference}"] = truth = _r(block["true"] - ref_true)
-            block[f"{key}_covers"] = bool(
-                truth is not None and np.isfinite(lo) and lo <= truth <= hi
-            )
+        out[(pname, oname)] = Interval(point - ref_point, *_percentile(boots - ref_boots, alpha))
+    return out
 
 
-def _coverage(results: dict[str, dict[str, Any]]) -> None:
-    """Whether each interval (marginal and simultaneous) contains the true value."""
-    for res in results.values():
-        for block in res.values():
-            if not isinstance(block, dict) or "true" not in block:
-                continue
-            v = block["true"]
-            for band in ("ipw", "dr", "ipw_sim", "dr_sim"):
-                lo, hi = block.get(f"{band}_low"), block.get(f"{band}_high")
-                block[f"{band}_covers"] = bool(
-                    lo is not None and hi is not None and v is not None and lo <= v <= hi
-                )
+@dataclass(frozen=True)
+class ModelError:
+    """An outcome model's error against the true probabilities: mean absolute error over
+    every candidate; over the counterfactual ones, mean absolute error and bias (None when
+    every candidate was given)."""
+
+    mae: float
+    mae_counterfactual: float | None
+    bias_counterfactual: float | None
+
+    def as_json(self) -> dict[str, float | None]:
+        cf, bias = self.mae_counterfactual, self.bias_counterfactual
+        return {
+            "mae": _r(self.mae),
+            "mae_counterfactual": None if cf is None else _r(cf),
+            "bias_counterfactual": None if bias is None else _r(bias),
+        }
 
 
-def _regret(
-    problem: PolicyProblem,
-    results: dict[str, dict[str, Any]],
-    ok: np.ndarray,
-    truth: np.ndarray,
-    oracle_pi: np.ndarray,
-    utility: str,
-    out: dict[str, Any],
-) -> None:
-    """True value of the oracle and of random choice on ``utility`` (lines ``ok``, candidate
-    values ``truth``); each policy's regret."""
-    line = problem.candidates["line"].to_numpy()
-    # rounded as the policies' true values are, so that the oracle's regret is exactly 0
-    v_oracle = round(float(_per_line(problem, oracle_pi * truth)[ok].mean()), 4)
-    v_random = round(float(_per_line(problem, random_policy(line) * truth)[ok].mean()), 4)
-    out["oracle"] = {utility: _r(v_oracle)}
-    out["random"] = {utility: _r(v_random)}
-    for res in results.values():
-        v = res[utility]["true"]
-        res["regret"] = _r(v_oracle - v)
-        res["normalized_regret"] = _r(normalized_regret(v, v_oracle, v_random))
-
-
-def outcome_model_accuracy(problem: PolicyProblem) -> dict[str, dict[str, float | None]]:
+def model_errors(problem: PolicyProblem) -> dict[str, ModelError]:
     """Error of the outcome models against the true probabilities (synthetic cohorts):
     over every candidate, and over the counterfactual ones (not the regimen given) — where
-    confounding by indication shows."""
+    confounding by indication shows. Empty without the truth."""
     if not problem.has_truth:
         return {}
     cand = problem.candidates
@@ -412,9 +647,14 @@ def outcome_model_accuracy(problem: PolicyProblem) -> dict[str, dict[str, float 
     for ep in problem.endpoints:
         err = cand[f"mu_{ep}"].to_numpy(float) - cand[f"truth_{ep}"].to_numpy(float)
         cf = err[~given]
-        out[ep] = {
-            "mae": _r(np.abs(err).mean()),
-            "mae_counterfactual": _r(np.abs(cf).mean()) if len(cf) else None,
-            "bias_counterfactual": _r(cf.mean()) if len(cf) else None,
-        }
+        out[ep] = ModelError(
+            mae=float(np.abs(err).mean()),
+            mae_counterfactual=float(np.abs(cf).mean()) if len(cf) else None,
+            bias_counterfactual=float(cf.mean()) if len(cf) else None,
+        )
     return out
+
+
+def outcome_model_accuracy(problem: PolicyProblem) -> dict[str, dict[str, float | None]]:
+    """The written :func:`model_errors`."""
+    return {ep: e.as_json() for ep, e in model_errors(problem).items()}

@@ -1,19 +1,21 @@
 """The policy study of a cohort: recommender vs practice, guideline, random and the oracle.
 
-:func:`policy_study` scores the held-out lines' eligible regimens with the
+:func:`study_policies` scores the held-out lines' eligible regimens with the
 endpoint models, fits the propensity of practice on every line (cross-fitted by
 patient), and evaluates the recommender's top choice under every utility
 preset, observed practice, the guideline rule (the catalog's preferred eligible
 regimen) and random choice among the eligible regimens — and, on a synthetic
 cohort, the oracle. Given a second set of models trained the other way
 (naive / propensity-weighted), it compares their recommendations side by side.
+It returns a :class:`PolicyStudy` of frozen, unrounded results; its ``as_json``
+(what :func:`policy_study` returns) is what the `policy` stage writes.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -27,21 +29,27 @@ from precision_onco.models.fit import EndpointModel
 from precision_onco.models.propensity import Propensity, cross_fit_propensity, restrict_to
 from precision_onco.policy.evaluate import (
     KEYS,
+    Evaluation,
+    ModelError,
     Policy,
     PolicyProblem,
     build_problem,
-    evaluate_policies,
-    outcome_model_accuracy,
+    estimate_policies,
+    model_errors,
 )
 from precision_onco.policy.policies import guideline_scores, random_policy, weighted_sum
 from precision_onco.recommend.rank import rank_regimens, supported
 
 __all__ = [
+    "PolicyStudy",
+    "PropensityDiagnostics",
     "StudyInputs",
+    "TrainingVariant",
     "estimator_settings",
     "policy_skip_reason",
     "policy_study",
     "prepare_study",
+    "study_policies",
     "training_variant",
 ]
 
@@ -127,48 +135,120 @@ def _recommenders(
     return out
 
 
-def _propensity_diagnostics(problem: PolicyProblem, clip: float) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PropensityDiagnostics:
+    """How well the propensity of practice is fitted: lines whose given regimen was not
+    eligible, the share of given regimens below the clip and their propensity quantiles;
+    on a synthetic cohort, its error against the true choice probabilities and log loss."""
+
+    given_not_eligible: int
+    clipped_share: float | None
+    given_quantiles: Mapping[int, float]
+    mae_vs_true_choice: float | None = None
+    log_loss: float | None = None
+    log_loss_true_choice: float | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "model": "multiclass LightGBM, cross-fitted over patient-grouped folds, "
+            "renormalized over each line's eligible regimens",
+            "given_not_eligible": self.given_not_eligible,
+            "clipped_share": None if self.clipped_share is None else round(self.clipped_share, 4),
+            "given_propensity_quantiles": {q: round(v, 4) for q, v in self.given_quantiles.items()},
+        }
+        if self.mae_vs_true_choice is not None:
+            out["mae_vs_true_choice"] = round(self.mae_vs_true_choice, 4)
+            out["log_loss"] = None if self.log_loss is None else round(self.log_loss, 4)
+            out["log_loss_true_choice"] = (
+                None if self.log_loss_true_choice is None else round(self.log_loss_true_choice, 4)
+            )
+        return out
+
+
+def _propensity_diagnostics(problem: PolicyProblem, clip: float) -> PropensityDiagnostics:
     cand = problem.candidates
     g = problem.lines["given_row"].to_numpy()
     e_given = cand["propensity"].to_numpy()[g[g >= 0]]
-    out: dict[str, Any] = {
-        "model": "multiclass LightGBM, cross-fitted over patient-grouped folds, renormalized "
-        "over each line's eligible regimens",
-        "given_not_eligible": int((g < 0).sum()),
-        "clipped_share": round(float((e_given < clip).mean()), 4) if len(e_given) else None,
-        "given_propensity_quantiles": {
-            q: round(float(np.quantile(e_given, q / 100)), 4) for q in (1, 5, 25, 50)
-        }
-        if len(e_given)
+    known = bool(len(e_given))
+    diagnostics = PropensityDiagnostics(
+        given_not_eligible=int((g < 0).sum()),
+        clipped_share=float((e_given < clip).mean()) if known else None,
+        given_quantiles={q: float(np.quantile(e_given, q / 100)) for q in (1, 5, 25, 50)}
+        if known
         else {},
-    }
-    if "p_choice" in cand.columns and cand["p_choice"].notna().all():
-        err = cand["propensity"].to_numpy() - cand["p_choice"].to_numpy()
-        out["mae_vs_true_choice"] = round(float(np.abs(err).mean()), 4)
-        out["log_loss"] = round(float(-np.log(np.maximum(e_given, 1e-12)).mean()), 4)
-        out["log_loss_true_choice"] = round(
-            float(-np.log(np.maximum(cand["p_choice"].to_numpy()[g[g >= 0]], 1e-12)).mean()), 4
-        )
-    return out
+    )
+    if "p_choice" not in cand.columns or not cand["p_choice"].notna().all():
+        return diagnostics
+    err = cand["propensity"].to_numpy() - cand["p_choice"].to_numpy()
+    p_true = cand["p_choice"].to_numpy()[g[g >= 0]]
+    return replace(
+        diagnostics,
+        mae_vs_true_choice=float(np.abs(err).mean()),
+        log_loss=float(-np.log(np.maximum(e_given, 1e-12)).mean()),
+        log_loss_true_choice=float(-np.log(np.maximum(p_true, 1e-12)).mean()),
+    )
 
 
 def _variant_summary(
-    res: dict[str, Any], accuracy: Mapping[str, Any], outcomes: Mapping[str, Any]
+    res: Mapping[str, Any], accuracy: Mapping[str, Any], outcomes: Mapping[str, Any]
 ) -> dict[str, Any]:
-    pols = res["policies"]
+    """One training variant's written recommender figures and its outcome models' error."""
     keep = ("regret", "normalized_regret", "top1_agreement_oracle", "concordance_with_practice")
-    summary = {}
-    for name, p in pols.items():
-        if p["kind"] != "recommender":
-            continue
-        summary[name] = {k: p[k] for k in keep if k in p}
-        for outcome in outcomes:
-            if outcome in p:
-                b = p[outcome]
-                summary[name][outcome] = {
-                    k: b[k] for k in ("true", "dr", "dr_low", "dr_high") if k in b
-                }
-    return {"recommenders": summary, "outcome_model_error": accuracy}
+    values = ("true", "dr", "dr_low", "dr_high")
+
+    def row(p: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            **{k: p[k] for k in keep if k in p},
+            **{o: {k: p[o][k] for k in values if k in p[o]} for o in outcomes if o in p},
+        }
+
+    recommenders = {
+        name: row(p) for name, p in res["policies"].items() if p["kind"] == "recommender"
+    }
+    return {"recommenders": recommenders, "outcome_model_error": accuracy}
+
+
+@dataclass(frozen=True)
+class TrainingVariant:
+    """The recommenders' evaluation with endpoint models trained one way (naive or
+    propensity-weighted), and those models' error against the truth."""
+
+    evaluation: Evaluation
+    model_error: Mapping[str, ModelError]
+
+    def as_json(self, outcomes: Mapping[str, Any]) -> dict[str, Any]:
+        accuracy = {ep: e.as_json() for ep, e in self.model_error.items()}
+        return _variant_summary(self.evaluation.as_json(), accuracy, outcomes)
+
+
+@dataclass(frozen=True)
+class PolicyStudy:
+    """The policy study's results, unrounded: every policy's evaluation, the outcomes and
+    utility preset, the propensity's diagnostics and the training variants (``used``
+    first). :meth:`as_json` writes them (``reports/policy.json``)."""
+
+    evaluation: Evaluation
+    utility_preset: str
+    outcomes: Mapping[str, Mapping[str, float]]
+    propensity: PropensityDiagnostics
+    used: str
+    variants: Mapping[str, TrainingVariant]
+
+    def as_json(self) -> dict[str, Any]:
+        written = {
+            **self.evaluation.as_json(),
+            "utility_preset": self.utility_preset,
+            "outcomes": {k: dict(v) for k, v in self.outcomes.items()},
+            "propensity": self.propensity.as_json(),
+        }
+        return {
+            **written,
+            "summary": _summary(written, f"recommender_{self.utility_preset}"),
+            "training": {
+                "used": self.used,
+                **{name: v.as_json(self.outcomes) for name, v in self.variants.items()},
+            },
+        }
 
 
 @dataclass
@@ -262,7 +342,7 @@ def estimator_settings(cfg: Config) -> dict[str, Any]:
     }
 
 
-def policy_study(
+def study_policies(
     cfg: Config,
     features: pd.DataFrame,
     patients: pd.DataFrame,
@@ -273,7 +353,7 @@ def policy_study(
     *,
     truth: pd.DataFrame | None = None,
     alternative: Mapping[str, EndpointModel] | None = None,
-) -> dict[str, Any]:
+) -> PolicyStudy:
     """Off-policy (and, with ``truth``, true) evaluation of the policies on ``held_keys``.
 
     Parameters
@@ -294,16 +374,9 @@ def policy_study(
     inputs = prepare_study(cfg, features, patients, lines, held_keys, models, presets, truth=truth)
     problem, policies, outcomes = inputs.problem, inputs.policies, inputs.outcomes
     kw = estimator_settings(cfg)
-    out = evaluate_policies(problem, policies, outcomes, **kw)
-    out["utility_preset"] = cfg.recommend.preset
-    out["outcomes"] = outcomes
-    out["propensity"] = _propensity_diagnostics(problem, cfg.policy.clip)
-    out["summary"] = _summary(out, f"recommender_{cfg.recommend.preset}")
+    evaluation = estimate_policies(problem, policies, outcomes, **kw)
     used = training_variant(cfg.model.propensity_weighting)
-    training = {
-        "used": used,
-        used: _variant_summary(out, outcome_model_accuracy(problem), outcomes),
-    }
+    variants = {used: TrainingVariant(evaluation, model_errors(problem))}
     if alternative:
         alt = _problem(
             cfg,
@@ -319,15 +392,47 @@ def policy_study(
         alt_pols = _recommenders(alt, presets)
         if alt.has_truth:
             alt_pols["oracle"] = policies["oracle"]
-        alt_res = evaluate_policies(alt, alt_pols, outcomes, **kw)
-        training[training_variant(not cfg.model.propensity_weighting)] = _variant_summary(
-            alt_res, outcome_model_accuracy(alt), outcomes
+        variants[training_variant(not cfg.model.propensity_weighting)] = TrainingVariant(
+            estimate_policies(alt, alt_pols, outcomes, **kw), model_errors(alt)
         )
-    out["training"] = training
-    return out
+    return PolicyStudy(
+        evaluation=evaluation,
+        utility_preset=cfg.recommend.preset,
+        outcomes=outcomes,
+        propensity=_propensity_diagnostics(problem, cfg.policy.clip),
+        used=used,
+        variants=variants,
+    )
 
 
-def _summary(res: dict[str, Any], default: str) -> dict[str, Any]:
+def policy_study(
+    cfg: Config,
+    features: pd.DataFrame,
+    patients: pd.DataFrame,
+    lines: pd.DataFrame,
+    held_keys: pd.DataFrame,
+    models: Mapping[str, EndpointModel],
+    presets: Mapping[str, RecommendConfig],
+    *,
+    truth: pd.DataFrame | None = None,
+    alternative: Mapping[str, EndpointModel] | None = None,
+) -> dict[str, Any]:
+    """The written results of :func:`study_policies` (same arguments):
+    :meth:`PolicyStudy.as_json`."""
+    return study_policies(
+        cfg,
+        features,
+        patients,
+        lines,
+        held_keys,
+        models,
+        presets,
+        truth=truth,
+        alternative=alternative,
+    ).as_json()
+
+
+def _summary(res: Mapping[str, Any], default: str) -> dict[str, Any]:
     """The issue's questions in one place: does the default recommender beat practice and
     the guideline rule (true value when known, else the DR estimate), its normalized
     regret, and whether the simultaneous DR bands cover every true value (the marginal

@@ -117,6 +117,419 @@ def _best_response(rng: np.random.Generator, responded: np.ndarray, io: np.ndarr
     return np.where(rng.random(n) < 0.02, "NE", out)
 
 
+@dataclass(frozen=True)
+class _Course:
+    """Where every patient of the chunk stands before the next line: performance status,
+    age, labs, the next line's start date, treatment history and who goes on to it."""
+
+    ecog: np.ndarray
+    age: np.ndarray
+    start: np.ndarray
+    labs: pd.DataFrame
+    prior_exposure: np.ndarray
+    prior_classes: np.ndarray
+    prior_io: np.ndarray
+    prior_g3: np.ndarray
+    prior_irae: np.ndarray
+    active: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Probabilities:
+    """True probabilities of one line's patients (m) for every regimen (R): response,
+    grade >= 3 per toxicity category (m, R, K), of ``other`` and of any; the offsets the
+    calibration reads; the regimens the clinician chooses among; with pharmacogenomics, the
+    doses, uracilemia and the probabilities at the guideline dose."""
+
+    response: np.ndarray
+    categories: np.ndarray
+    other: np.ndarray
+    any_ae: np.ndarray
+    resp_off: np.ndarray
+    tox_off: np.ndarray
+    tox_rr: np.ndarray | None
+    choice_mask: np.ndarray
+    dose: np.ndarray
+    uracil: np.ndarray | None = None
+    guideline: np.ndarray | None = None
+    at_guideline: dict[str, np.ndarray] | None = None
+
+
+@dataclass(frozen=True)
+class _Outcomes:
+    """What happened on the chosen regimen, per patient of the line."""
+
+    responded: np.ndarray
+    grades: np.ndarray
+    any_grade: np.ndarray
+    best: np.ndarray
+    discontinued: np.ndarray
+    duration: np.ndarray
+
+    @property
+    def severe(self) -> np.ndarray:
+        return self.any_grade >= 3
+
+
+_STATE_COLUMNS = [
+    "pidx",
+    "cancer_type",
+    "oncotree_code",
+    "msi_status",
+    "pdl1_tps",
+    "autoimmune_disease",
+    "diabetes",
+    "ild_history",
+]
+
+
+def _initial_course(
+    rng: np.random.Generator,
+    patients: pd.DataFrame,
+    n_regimens: int,
+    arrays: RegimenArrays,
+    cutoff: np.datetime64,
+) -> _Course:
+    n = len(patients)
+    labs = _baseline_labs(rng, patients)
+    age = patients["age_at_diagnosis"].to_numpy(float) + rng.uniform(0, 0.2, n)
+    start = (
+        patients["diagnosis_date"].to_numpy().astype("datetime64[D]")
+        + rng.integers(20, 90, n) * _DAY
+    )
+    return _Course(
+        ecog=patients["ecog"].to_numpy().copy(),
+        age=age,
+        start=start,
+        labs=labs,
+        prior_exposure=np.zeros((n, n_regimens), dtype=bool),
+        prior_classes=np.zeros((n, len(arrays.class_names)), dtype=bool),
+        prior_io=np.zeros(n, dtype=bool),
+        prior_g3=np.zeros(n, dtype=bool),
+        prior_irae=np.zeros(n, dtype=bool),
+        active=start <= cutoff,
+    )
+
+
+def _line_state(
+    patients: pd.DataFrame,
+    tmb: np.ndarray,
+    course: _Course,
+    idx: np.ndarray,
+    line_number: int,
+) -> pd.DataFrame:
+    """The state at line start of the patients ``idx``: baseline, course and biomarkers."""
+    st = patients.iloc[idx][_STATE_COLUMNS].reset_index(drop=True)
+    st["line_number"] = line_number
+    st["ecog"] = course.ecog[idx]
+    st["age_at_line"] = course.age[idx]
+    for col in course.labs.columns:
+        st[col] = course.labs[col].to_numpy()[idx]
+    st["tmb"] = tmb[idx]
+    st["prior_io"] = course.prior_io[idx]
+    st["prior_grade3"] = course.prior_g3[idx]
+    st["prior_irae_grade3"] = course.prior_irae[idx].astype(int)
+    return st
+
+
+def _eligible(
+    st: pd.DataFrame,
+    status: pd.DataFrame,
+    course: _Course,
+    idx: np.ndarray,
+    catalog: Catalog,
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
+    """The catalog's eligibility of the patients ``idx``, restricted to those with an
+    option: their state, biomarkers, eligibility mask (m, R) and chunk rows."""
+    bm = status.iloc[idx].reset_index(drop=True)
+    elig = eligibility(st, bm, catalog, prior_exposure=course.prior_exposure[idx]).mask
+    has_option = elig.any(axis=1)
+    return (
+        st[has_option].reset_index(drop=True),
+        bm[has_option].reset_index(drop=True),
+        elig[has_option],
+        idx[has_option],
+    )
+
+
+def _probabilities(
+    pgx_rng: np.random.Generator,
+    st: pd.DataFrame,
+    bm: pd.DataFrame,
+    elig: np.ndarray,
+    prior_classes: np.ndarray,
+    *,
+    arrays: RegimenArrays,
+    cfg: SynthConfig,
+    intercepts: Intercepts,
+    cats: list[str],
+    germline: Germline | None,
+    regs: PgxRegimens | None,
+) -> _Probabilities:
+    """The structural model's probabilities of the line's patients; with ``germline``, at
+    practice's doses (drawn from ``pgx_rng``) and at the guideline dose."""
+    r_off = response_offsets(st, bm, prior_classes, arrays, cfg.effects)
+    t_off = toxicity_offsets(st, arrays, cfg.effects)
+    if germline is None or regs is None:
+        p_cat, p_other, p_any = toxicity_probabilities(t_off, arrays, intercepts.toxicity, None)
+        return _Probabilities(
+            response=expit(intercepts.response[None, :] + r_off),
+            categories=p_cat,
+            other=p_other,
+            any_ae=p_any,
+            resp_off=r_off,
+            tox_off=t_off,
+            tox_rr=None,
+            choice_mask=elig,
+            dose=np.ones(elig.shape),
+        )
+    germ = germline.subset(st["pidx"].to_numpy())
+    fp_option = (elig & regs.fluoropyrimidine[None, :]).any(axis=1)
+    uracil = measure_uracil(pgx_rng, germ, fp_option, cfg.pgx)
+    frail = (st["ecog"].to_numpy() >= 2) | (st["age_at_line"].to_numpy() >= 75)
+    dose, avoid, clinical = practice_doses(pgx_rng, germ, uracil, frail, regs, cfg.pgx)
+    choice_mask = elig & ~avoid
+    choice_mask[~choice_mask.any(axis=1)] = elig[~choice_mask.any(axis=1)]
+    guideline = guideline_doses(germ, uracil, regs)
+    # following the guidance: its starting dose on top of the clinical reduction
+    followed = np.minimum(clinical, np.nan_to_num(guideline, nan=1.0))
+    tox_shift_g, rr_g, resp_shift_g = dose_effects(germ, followed, regs, cfg.pgx, cats)
+    tox_shift, rr, resp_shift = dose_effects(germ, dose, regs, cfg.pgx, cats)
+    g_cat, _, g_any = toxicity_probabilities(t_off + tox_shift_g, arrays, intercepts.toxicity, rr_g)
+    at_guideline = {
+        "response": expit(intercepts.response[None, :] + r_off + resp_shift_g),
+        "ae_grade3": g_any,
+    }
+    for k, c in enumerate(cats):
+        at_guideline[f"ae_{c}_grade3"] = g_cat[:, :, k]
+    r_off, t_off = r_off + resp_shift, t_off + tox_shift
+    p_cat, p_other, p_any = toxicity_probabilities(t_off, arrays, intercepts.toxicity, rr)
+    return _Probabilities(
+        response=expit(intercepts.response[None, :] + r_off),
+        categories=p_cat,
+        other=p_other,
+        any_ae=p_any,
+        resp_off=r_off,
+        tox_off=t_off,
+        tox_rr=rr,
+        choice_mask=choice_mask,
+        dose=dose,
+        uracil=uracil,
+        guideline=guideline,
+        at_guideline=at_guideline,
+    )
+
+
+def _truth_rows(
+    st: pd.DataFrame,
+    line_number: int,
+    elig: np.ndarray,
+    chosen: np.ndarray,
+    p_choice: np.ndarray,
+    probs: _Probabilities,
+    *,
+    regimen_ids: np.ndarray,
+    cats: list[str],
+    guideline_endpoints: Sequence[str],
+) -> pd.DataFrame:
+    """Ground truth of every eligible regimen of the line's patients."""
+    rows, cols = np.nonzero(elig)
+    truth = pd.DataFrame(
+        {
+            "pidx": st["pidx"].to_numpy()[rows],
+            "line_number": line_number,
+            "regimen_id": regimen_ids[cols],
+            "observed": chosen[rows] == cols,
+            "p_choice": p_choice[rows, cols],
+            "p_response": probs.response[rows, cols],
+            "p_ae_grade3": probs.any_ae[rows, cols],
+        }
+    )
+    for k, c in enumerate(cats):
+        truth[f"p_ae_{c}_grade3"] = probs.categories[rows, cols, k]
+    if probs.guideline is not None and probs.at_guideline is not None:
+        gd = probs.guideline[rows, cols]
+        truth["relative_dose"] = probs.dose[rows, cols]
+        truth["guideline_dose"] = gd
+        for ep in guideline_endpoints:
+            if ep in probs.at_guideline:
+                truth[f"p_{ep}_at_guideline_dose"] = np.where(
+                    np.isnan(gd), np.nan, probs.at_guideline[ep][rows, cols]
+                )
+    return truth
+
+
+def _reference_rows(
+    st: pd.DataFrame,
+    line_number: int,
+    elig: np.ndarray,
+    probs: _Probabilities,
+    arrays: RegimenArrays,
+    n_categories: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Calibration reference pairs: eligible regimens at their first line, ECOG 0-1 —
+    regimen, response and toxicity offsets, relative risks."""
+    rows, cols = np.nonzero(elig)
+    ref = (line_number == arrays.min_line[cols]) & (st["ecog"].to_numpy()[rows] <= 1)
+    rr = (
+        probs.tox_rr[rows[ref], cols[ref], :]
+        if probs.tox_rr is not None
+        else np.ones((int(ref.sum()), n_categories))
+    )
+    return (
+        cols[ref],
+        probs.resp_off[rows[ref], cols[ref]],
+        probs.tox_off[rows[ref], cols[ref]],
+        rr,
+    )
+
+
+def _outcomes(
+    rng: np.random.Generator, probs: _Probabilities, chosen: np.ndarray, arrays: RegimenArrays
+) -> _Outcomes:
+    """Response, adverse events, best response, discontinuation and duration of the chosen
+    regimens."""
+    m = len(chosen)
+    ar = np.arange(m)
+    responded = rng.random(m) < probs.response[ar, chosen]
+    cat_event = rng.random((m, probs.categories.shape[2])) < probs.categories[ar, chosen, :]
+    other_event = rng.random(m) < probs.other[ar, chosen]
+    grades = _grades(rng, cat_event)
+    other_grade = _grades(rng, other_event)
+    any_grade = np.maximum(grades.max(axis=1), other_grade)
+    best = _best_response(rng, responded, arrays.immunotherapy[chosen])
+    disc = (any_grade >= 3) & (rng.random(m) < np.where(any_grade >= 4, 0.7, 0.4))
+    median_days = np.select(
+        [best == "CR", best == "PR", best == "SD", best == "PD"], [420, 300, 160, 75], 45
+    )
+    duration = np.maximum(14, np.exp(rng.normal(np.log(median_days), 0.45))).astype(int)
+    return _Outcomes(responded, grades, any_grade, best, disc, duration)
+
+
+def _line_rows(
+    st: pd.DataFrame,
+    lab_columns: Sequence[str],
+    chosen: np.ndarray,
+    out: _Outcomes,
+    probs: _Probabilities,
+    start: np.ndarray,
+    *,
+    regimen_ids: np.ndarray,
+    cats: list[str],
+    cutoff: np.datetime64,
+) -> pd.DataFrame:
+    """The observed line of each patient: state, regimen, dates, response, toxicity."""
+    end = start + out.duration * _DAY
+    line = st[
+        ["pidx", "line_number", "ecog", "age_at_line", *lab_columns, "pdl1_tps", "msi_status"]
+    ].copy()
+    line["regimen_id"] = regimen_ids[chosen]
+    line["start_date"] = start
+    line["end_date"] = np.where(end <= cutoff, end, np.datetime64("NaT"))
+    line["best_response"] = out.best
+    for k, c in enumerate(cats):
+        line[f"ae_{c}_max_grade"] = out.grades[:, k]
+    line["ae_any_max_grade"] = out.any_grade
+    line["discontinued_for_toxicity"] = out.discontinued.astype(int)
+    if probs.uracil is not None:
+        line["uracil_ng_ml"] = probs.uracil
+        line["relative_dose"] = probs.dose[np.arange(len(chosen)), chosen]
+    return line
+
+
+def _next_ecog(rng: np.random.Generator, ecog: np.ndarray, out: _Outcomes) -> np.ndarray:
+    m = len(ecog)
+    progressed = out.best == "PD"
+    new = ecog + (progressed & (rng.random(m) < 0.35)) + (out.severe & (rng.random(m) < 0.25))
+    new = new - (out.responded & (rng.random(m) < 0.25) & (new > 0))
+    return np.clip(new, 0, 4)
+
+
+def _next_labs(
+    rng: np.random.Generator, lab: pd.DataFrame, out: _Outcomes, platinum: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The labs of the line's patients at the next line (those that move)."""
+    m = len(lab)
+    progressed = out.best == "PD"
+    albumin = lab["albumin"].to_numpy()
+    albumin = albumin - 0.1 - 0.15 * progressed + 0.1 * out.responded + rng.normal(0, 0.25, m)
+    new = {"albumin": np.clip(albumin, 1.8, 5.2)}
+    new["nlr"] = np.clip(
+        lab["nlr"].to_numpy() * np.exp(rng.normal(0.1 * progressed, 0.25)), 0.5, 40
+    )
+    new["creatinine_clearance"] = np.clip(
+        lab["creatinine_clearance"].to_numpy() - rng.uniform(0, 5, m) - 5 * platinum, 15, 180
+    )
+    new["hemoglobin"] = np.clip(
+        lab["hemoglobin"].to_numpy() - 0.3 + rng.normal(0, 0.6, m), 6.5, 17.5
+    )
+    new["alt"] = np.clip(lab["alt"].to_numpy() * np.exp(rng.normal(0, 0.3, m)), 5, 400)
+    new["bilirubin"] = np.clip(
+        lab["bilirubin"].to_numpy() * np.exp(rng.normal(0.02, 0.25, m)), 0.1, 6
+    )
+    return new
+
+
+def _advance(
+    rng: np.random.Generator,
+    course: _Course,
+    idx: np.ndarray,
+    chosen: np.ndarray,
+    out: _Outcomes,
+    *,
+    arrays: RegimenArrays,
+    imm_k: int | None,
+    cutoff: np.datetime64,
+) -> _Course:
+    """The disease course to the next line of the patients ``idx``: performance status,
+    labs, history, age and start date, and whether they go on to another line."""
+    ecog = course.ecog.copy()
+    ecog[idx] = _next_ecog(rng, ecog[idx], out)
+    labs = course.labs.copy()
+    for col, values in _next_labs(rng, course.labs.iloc[idx], out, arrays.platinum[chosen]).items():
+        labs.iloc[idx, labs.columns.get_loc(col)] = values
+    prior_exposure = course.prior_exposure.copy()
+    prior_exposure[idx, chosen] = True
+    prior_classes = course.prior_classes.copy()
+    prior_classes[idx] |= arrays.classes[chosen]
+    prior_io = course.prior_io.copy()
+    prior_io[idx] |= arrays.immunotherapy[chosen]
+    prior_g3 = course.prior_g3.copy()
+    prior_g3[idx] |= out.severe
+    prior_irae = course.prior_irae.copy()
+    if imm_k is not None:
+        prior_irae[idx] |= arrays.immunotherapy[chosen] & (out.grades[:, imm_k] >= 3)
+    m = len(idx)
+    gap = rng.integers(10, 45, m)
+    age = course.age.copy()
+    age[idx] += (out.duration + gap) / 365.25
+    start = course.start.copy()
+    start[idx] = course.start[idx] + out.duration * _DAY + gap * _DAY
+    p_next = expit(
+        1.1
+        - 0.8 * (ecog[idx] >= 2)
+        - 1.0 * (ecog[idx] >= 3)
+        - 0.03 * (age[idx] - 65)
+        + 0.3 * out.responded
+    )
+    died = out.any_grade >= 5
+    go_on = (rng.random(m) < p_next) & ~died & (ecog[idx] <= 3) & (start[idx] <= cutoff)
+    active = np.zeros_like(course.active)
+    active[idx[go_on]] = True
+    return _Course(
+        ecog=ecog,
+        age=age,
+        start=start,
+        labs=labs,
+        prior_exposure=prior_exposure,
+        prior_classes=prior_classes,
+        prior_io=prior_io,
+        prior_g3=prior_g3,
+        prior_irae=prior_irae,
+        active=active,
+    )
+
+
 def simulate_history(
     rng: np.random.Generator,
     patients: pd.DataFrame,
@@ -158,214 +571,67 @@ def simulate_history(
         :func:`guideline_truth_endpoints`. Names the simulator does not model are skipped.
     """
     arrays = RegimenArrays.from_catalog(catalog)
-    e = cfg.effects
     cats = catalog.toxicity_categories
-    R, K = len(catalog.regimens), len(cats)
-    n = len(patients)
+    K = len(cats)
     imm_k = cats.index("immune_related") if "immune_related" in cats else None
     cutoff = np.datetime64(cfg.data_cutoff, "D")
-
-    labs = _baseline_labs(rng, patients)
-    ecog = patients["ecog"].to_numpy().copy()
-    age = patients["age_at_diagnosis"].to_numpy(float) + rng.uniform(0, 0.2, n)
-    start = (
-        patients["diagnosis_date"].to_numpy().astype("datetime64[D]")
-        + rng.integers(20, 90, n) * _DAY
-    )
-    prior_exposure = np.zeros((n, R), dtype=bool)
-    prior_classes = np.zeros((n, len(arrays.class_names)), dtype=bool)
-    prior_io = np.zeros(n, dtype=bool)
-    prior_g3 = np.zeros(n, dtype=bool)
-    prior_irae = np.zeros(n, dtype=bool)
-    active = start <= cutoff
-
-    line_frames, truth_frames = [], []
-    ref_reg, ref_resp, ref_tox, ref_rr = [], [], [], []
+    regimen_ids = np.asarray(catalog.regimen_ids, dtype=object)
     regs = PgxRegimens.from_catalog(catalog) if germline is not None else None
     pgx_rng = pgx_rng if pgx_rng is not None else rng
+
+    course = _initial_course(rng, patients, len(catalog.regimens), arrays, cutoff)
+    line_frames, truth_frames, refs = [], [], []
     for line_number in range(1, cfg.max_lines + 1):
-        idx = np.flatnonzero(active)
+        idx = np.flatnonzero(course.active)
         if not len(idx):
             break
-        st = patients.iloc[idx][
-            [
-                "pidx",
-                "cancer_type",
-                "oncotree_code",
-                "msi_status",
-                "pdl1_tps",
-                "autoimmune_disease",
-                "diabetes",
-                "ild_history",
-            ]
-        ].reset_index(drop=True)
-        st["line_number"] = line_number
-        st["ecog"] = ecog[idx]
-        st["age_at_line"] = age[idx]
-        for col in labs.columns:
-            st[col] = labs[col].to_numpy()[idx]
-        st["tmb"] = tmb[idx]
-        st["prior_io"] = prior_io[idx]
-        st["prior_grade3"] = prior_g3[idx]
-        st["prior_irae_grade3"] = prior_irae[idx].astype(int)
-        bm = status.iloc[idx].reset_index(drop=True)
-        elig = eligibility(st, bm, catalog, prior_exposure=prior_exposure[idx]).mask
-        has_option = elig.any(axis=1)
-        st, bm, elig, idx = (
-            st[has_option].reset_index(drop=True),
-            bm[has_option].reset_index(drop=True),
-            elig[has_option],
-            idx[has_option],
+        st = _line_state(patients, tmb, course, idx, line_number)
+        st, bm, elig, idx = _eligible(st, status, course, idx, catalog)
+        if not len(idx):
+            break
+        probs = _probabilities(
+            pgx_rng,
+            st,
+            bm,
+            elig,
+            course.prior_classes[idx],
+            arrays=arrays,
+            cfg=cfg,
+            intercepts=intercepts,
+            cats=cats,
+            germline=germline,
+            regs=regs,
         )
-        active[:] = False
-        if not len(idx):
-            break
-        r_off = response_offsets(st, bm, prior_classes[idx], arrays, e)
-        t_off = toxicity_offsets(st, arrays, e)
-        dose = np.ones(elig.shape)
-        rr = uracil = guideline = None
-        choice_mask = elig
-        if germline is not None and regs is not None:
-            germ = germline.subset(st["pidx"].to_numpy())
-            fp_option = (elig & regs.fluoropyrimidine[None, :]).any(axis=1)
-            uracil = measure_uracil(pgx_rng, germ, fp_option, cfg.pgx)
-            frail = (st["ecog"].to_numpy() >= 2) | (st["age_at_line"].to_numpy() >= 75)
-            dose, avoid, clinical = practice_doses(pgx_rng, germ, uracil, frail, regs, cfg.pgx)
-            choice_mask = elig & ~avoid
-            choice_mask[~choice_mask.any(axis=1)] = elig[~choice_mask.any(axis=1)]
-            guideline = guideline_doses(germ, uracil, regs)
-            # following the guidance: its starting dose on top of the clinical reduction
-            followed = np.minimum(clinical, np.nan_to_num(guideline, nan=1.0))
-            tox_shift_g, rr_g, resp_shift_g = dose_effects(germ, followed, regs, cfg.pgx, cats)
-            tox_shift, rr, resp_shift = dose_effects(germ, dose, regs, cfg.pgx, cats)
-            g_resp = expit(intercepts.response[None, :] + r_off + resp_shift_g)
-            g_cat, _, g_any = toxicity_probabilities(
-                t_off + tox_shift_g, arrays, intercepts.toxicity, rr_g
+        chosen, p_choice = _choose(rng, probs.choice_mask, st, arrays, cfg)
+        truth_frames.append(
+            _truth_rows(
+                st,
+                line_number,
+                elig,
+                chosen,
+                p_choice,
+                probs,
+                regimen_ids=regimen_ids,
+                cats=cats,
+                guideline_endpoints=guideline_endpoints,
             )
-            r_off, t_off = r_off + resp_shift, t_off + tox_shift
-        p_resp = expit(intercepts.response[None, :] + r_off)
-        p_cat, p_other, p_any = toxicity_probabilities(t_off, arrays, intercepts.toxicity, rr)
-        chosen, p_choice = _choose(rng, choice_mask, st, arrays, cfg)
-
-        # ground truth for every eligible regimen, and calibration reference pairs
-        rows, cols = np.nonzero(elig)
-        truth = pd.DataFrame(
-            {
-                "pidx": st["pidx"].to_numpy()[rows],
-                "line_number": line_number,
-                "regimen_id": np.asarray(catalog.regimen_ids, dtype=object)[cols],
-                "observed": chosen[rows] == cols,
-                "p_choice": p_choice[rows, cols],
-                "p_response": p_resp[rows, cols],
-                "p_ae_grade3": p_any[rows, cols],
-            }
         )
-        for k, c in enumerate(cats):
-            truth[f"p_ae_{c}_grade3"] = p_cat[rows, cols, k]
-        if guideline is not None:
-            gd = guideline[rows, cols]
-            truth["relative_dose"] = dose[rows, cols]
-            truth["guideline_dose"] = gd
-            at_g = {"response": g_resp, "ae_grade3": g_any}
-            for k, c in enumerate(cats):
-                at_g[f"ae_{c}_grade3"] = g_cat[:, :, k]
-            for ep in guideline_endpoints:
-                if ep in at_g:
-                    truth[f"p_{ep}_at_guideline_dose"] = np.where(
-                        np.isnan(gd), np.nan, at_g[ep][rows, cols]
-                    )
-        truth_frames.append(truth)
-        ref = (line_number == arrays.min_line[cols]) & (st["ecog"].to_numpy()[rows] <= 1)
-        ref_reg.append(cols[ref])
-        ref_resp.append(r_off[rows[ref], cols[ref]])
-        ref_tox.append(t_off[rows[ref], cols[ref]])
-        ref_rr.append(
-            rr[rows[ref], cols[ref], :] if rr is not None else np.ones((int(ref.sum()), K))
+        refs.append(_reference_rows(st, line_number, elig, probs, arrays, K))
+        out = _outcomes(rng, probs, chosen, arrays)
+        line_frames.append(
+            _line_rows(
+                st,
+                list(course.labs.columns),
+                chosen,
+                out,
+                probs,
+                course.start[idx],
+                regimen_ids=regimen_ids,
+                cats=cats,
+                cutoff=cutoff,
+            )
         )
-
-        # outcomes of the chosen regimen
-        m = len(idx)
-        ar = np.arange(m)
-        responded = rng.random(m) < p_resp[ar, chosen]
-        cat_event = rng.random((m, K)) < p_cat[ar, chosen, :]
-        other_event = rng.random(m) < p_other[ar, chosen]
-        grades = _grades(rng, cat_event)
-        other_grade = _grades(rng, other_event)
-        any_grade = np.maximum(grades.max(axis=1), other_grade)
-        severe = any_grade >= 3
-        best = _best_response(rng, responded, arrays.immunotherapy[chosen])
-        disc = severe & (rng.random(m) < np.where(any_grade >= 4, 0.7, 0.4))
-        median_days = np.select(
-            [best == "CR", best == "PR", best == "SD", best == "PD"], [420, 300, 160, 75], 45
-        )
-        duration = np.maximum(14, np.exp(rng.normal(np.log(median_days), 0.45))).astype(int)
-        start_i = start[idx]
-        end_i = start_i + duration * _DAY
-        died = any_grade >= 5
-        line = st[
-            ["pidx", "line_number", "ecog", "age_at_line", *labs.columns, "pdl1_tps", "msi_status"]
-        ].copy()
-        line["regimen_id"] = np.asarray(catalog.regimen_ids, dtype=object)[chosen]
-        line["start_date"] = start_i
-        line["end_date"] = np.where(end_i <= cutoff, end_i, np.datetime64("NaT"))
-        line["best_response"] = best
-        for k, c in enumerate(cats):
-            line[f"ae_{c}_max_grade"] = grades[:, k]
-        line["ae_any_max_grade"] = any_grade
-        line["discontinued_for_toxicity"] = disc.astype(int)
-        if uracil is not None:
-            line["uracil_ng_ml"] = uracil
-            line["relative_dose"] = dose[ar, chosen]
-        line_frames.append(line)
-
-        # disease course to the next line
-        pd_ = best == "PD"
-        new_ecog = ecog[idx] + (pd_ & (rng.random(m) < 0.35)) + (severe & (rng.random(m) < 0.25))
-        new_ecog = new_ecog - (responded & (rng.random(m) < 0.25) & (new_ecog > 0))
-        ecog[idx] = np.clip(new_ecog, 0, 4)
-        lab = labs.iloc[idx]
-        labs.iloc[idx, labs.columns.get_loc("albumin")] = np.clip(
-            lab["albumin"].to_numpy() - 0.1 - 0.15 * pd_ + 0.1 * responded + rng.normal(0, 0.25, m),
-            1.8,
-            5.2,
-        )
-        labs.iloc[idx, labs.columns.get_loc("nlr")] = np.clip(
-            lab["nlr"].to_numpy() * np.exp(rng.normal(0.1 * pd_, 0.25)), 0.5, 40
-        )
-        labs.iloc[idx, labs.columns.get_loc("creatinine_clearance")] = np.clip(
-            lab["creatinine_clearance"].to_numpy()
-            - rng.uniform(0, 5, m)
-            - 5 * arrays.platinum[chosen],
-            15,
-            180,
-        )
-        labs.iloc[idx, labs.columns.get_loc("hemoglobin")] = np.clip(
-            lab["hemoglobin"].to_numpy() - 0.3 + rng.normal(0, 0.6, m), 6.5, 17.5
-        )
-        labs.iloc[idx, labs.columns.get_loc("alt")] = np.clip(
-            lab["alt"].to_numpy() * np.exp(rng.normal(0, 0.3, m)), 5, 400
-        )
-        labs.iloc[idx, labs.columns.get_loc("bilirubin")] = np.clip(
-            lab["bilirubin"].to_numpy() * np.exp(rng.normal(0.02, 0.25, m)), 0.1, 6
-        )
-        prior_exposure[idx, chosen] = True
-        prior_classes[idx] |= arrays.classes[chosen]
-        prior_io[idx] |= arrays.immunotherapy[chosen]
-        prior_g3[idx] |= severe
-        if imm_k is not None:
-            prior_irae[idx] |= arrays.immunotherapy[chosen] & (grades[:, imm_k] >= 3)
-        gap = rng.integers(10, 45, m)
-        age[idx] += (duration + gap) / 365.25
-        start[idx] = end_i + gap * _DAY
-        p_next = expit(
-            1.1
-            - 0.8 * (ecog[idx] >= 2)
-            - 1.0 * (ecog[idx] >= 3)
-            - 0.03 * (age[idx] - 65)
-            + 0.3 * responded
-        )
-        go_on = (rng.random(m) < p_next) & ~died & (ecog[idx] <= 3) & (start[idx] <= cutoff)
-        active[idx[go_on]] = True
+        course = _advance(rng, course, idx, chosen, out, arrays=arrays, imm_k=imm_k, cutoff=cutoff)
 
     lines = pd.concat(line_frames, ignore_index=True) if line_frames else pd.DataFrame()
     truth = pd.concat(truth_frames, ignore_index=True) if truth_frames else pd.DataFrame()
@@ -373,10 +639,10 @@ def simulate_history(
     return History(
         lines=lines,
         truth=truth,
-        ref_regimen=np.concatenate(ref_reg) if ref_reg else np.zeros(0, dtype=int),
-        ref_resp_off=np.concatenate(ref_resp) if ref_resp else empty_f,
-        ref_tox_off=np.concatenate(ref_tox) if ref_tox else empty_f,
-        ref_tox_rr=np.concatenate(ref_rr) if ref_rr else np.ones((0, K)),
+        ref_regimen=np.concatenate([r[0] for r in refs]) if refs else np.zeros(0, dtype=int),
+        ref_resp_off=np.concatenate([r[1] for r in refs]) if refs else empty_f,
+        ref_tox_off=np.concatenate([r[2] for r in refs]) if refs else empty_f,
+        ref_tox_rr=np.concatenate([r[3] for r in refs]) if refs else np.ones((0, K)),
     )
 
 
