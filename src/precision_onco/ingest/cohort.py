@@ -105,6 +105,9 @@ class CohortTables:
     rejects: pd.DataFrame
     files: list[FileReport] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: rows of the variant table when ``variants`` does not hold them (written by the
+    #: workers, :func:`precision_onco.ingest.streamed.ingest_cohort_partitioned`)
+    variant_rows: int | None = None
 
     def file_warnings(self) -> list[str]:
         """Every file's warnings, each prefixed with its file."""
@@ -127,7 +130,7 @@ class CohortTables:
             "tables": {
                 "patients": len(self.patients),
                 "lines": len(self.lines),
-                "variants": len(self.variants),
+                "variants": len(self.variants) if self.variant_rows is None else self.variant_rows,
                 "rejects": len(self.rejects),
             },
             "by_kind": by_kind,
