@@ -23,7 +23,7 @@ def main(cfg: Config) -> None:
         with compute_session(cfg.compute, stage="ingest") as compute:
             tables = ingest_cohort_partitioned(cfg, files, compute=compute)
         parts = n_partitions(len(tables.patients), cfg.compute.partition_patients)
-        write_outputs(tables, files, partitions=parts, written=("variants",))
+        write_outputs(tables, files, partitions=parts, written=("variants", "rejects"))
     else:  # compute=local: one file per table, as before
         with compute_session(cfg.compute, stage="ingest") as compute:
             tables = ingest_cohort(cfg, compute=compute)

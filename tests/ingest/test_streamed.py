@@ -81,16 +81,20 @@ def test_same_tables_as_whole_ingest(cohorts, dask, tmp_path: Path, name: str) -
     whole, streamed, files = _both(cohorts, name, dask, tmp_path)
     assert len(whole.variants) > 1000
     assert len(streamed.variants) == 0 and streamed.variant_rows == len(whole.variants)
+    assert len(streamed.rejects) == 0 and streamed.reject_rows == len(whole.rejects) > 100
     parts = partition_files(files.variants)
     assert [p.name for p in parts] == [f"part-{i:05d}.parquet" for i in range(5)]
     pd.testing.assert_frame_equal(read_table(files.variants), whole.variants)
-    for t in ("patients", "lines", "rejects"):
+    pd.testing.assert_frame_equal(pd.read_parquet(files.rejects), whole.rejects)
+    for t in ("patients", "lines"):
         pd.testing.assert_frame_equal(getattr(streamed, t), getattr(whole, t))
     assert json.dumps(streamed.summary()) == json.dumps(whole.summary())
     if name == "mixed":
         assert any("belong to no patient" in w for w in whole.summary()["warnings"])
         assert whole.summary()["by_kind"]["maf"]["files"] == 1
-    leftovers = [p.name for p in files.variants.parent.iterdir() if p != files.variants]
+    leftovers = [
+        p.name for p in files.variants.parent.iterdir() if p not in (files.variants, files.rejects)
+    ]
     assert leftovers == []
 
 
@@ -99,7 +103,7 @@ def test_written_like_write_outputs(cohorts, dask, tmp_path: Path) -> None:
     table: the same rows in the same part files, each patient in one partition number
     across patients, lines and variants."""
     whole, streamed, files = _both(cohorts, "synthetic", dask, tmp_path / "a")
-    write_outputs(streamed, files, partitions=5, written=("variants",))
+    write_outputs(streamed, files, partitions=5, written=("variants", "rejects"))
     ref = outputs(cohorts["synthetic"][1], root=tmp_path / "b")
     write_outputs(whole, ref, partitions=5)
     for a, b in zip(partition_files(files.variants), partition_files(ref.variants), strict=True):

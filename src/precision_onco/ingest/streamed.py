@@ -9,18 +9,19 @@ reads them back) in three rounds of tasks:
 1. **read** -- a task per batch of VCF files (at most ``compute.partition_patients``
    files) and per MAF file reads it (the readers of ``compute=local``), links samples
    to raw patient ids (the same sample map and regex) and spills its rows to a Parquet
-   file; it returns only its rejects, its file reports and the distinct identifiers it
-   saw (source file, sample, patient: a few per file) and the patients' called genes.
+   file and its rejects; it returns only its file reports, counts and the distinct
+   identifiers it saw (source file, sample, patient: a few per file) and the patients'
+   called genes.
 2. **key** -- the driver pseudonymizes and builds the redaction map exactly as
    :func:`ingest_cohort` does, from those identifiers; a task per spilled batch then
    replaces its identifiers (the batch's slice of the maps), checks that no raw
    identifier is left (the driver's leak check, on the worker), gives each row its
    position in the whole table and its patient partition, and writes one piece per
-   partition.
+   partition; it redacts and checks the batch's rejects the same way.
 3. **merge** -- a task per partition concatenates its pieces in batch order into
-   ``part-NNNNN.parquet``.
+   ``part-NNNNN.parquet``; the driver writes ``rejects.parquet`` batch by batch.
 
-The driver holds the patients and lines tables, the rejects, the reports, the
+The driver holds the patients and lines tables, the reports, the
 identifier maps (a few entries per patient) and, with ``coverage.called_genes``, the
 distinct (patient, gene) calls; never the variant rows. The pseudonymization key stays
 on the driver: workers get maps of the identifiers they hold.
@@ -57,7 +58,6 @@ from precision_onco.ingest.cohort import (
     _map_unique,
     _read_germline,
     _read_tables,
-    _redact_col,
     _redacted_name,
     _sample_map,
     _shadow,
@@ -90,7 +90,11 @@ class _Piece:
     index: int
     rows: int
     columns: list[tuple[str, str]]
-    rejects: pd.DataFrame
+    #: rejected records (spilled too), the files they come from, and whether they have
+    #: the canonical reject columns
+    reject_rows: int
+    reject_files: list[str]
+    reject_columns: bool
     reports: list[FileReport]
     #: distinct (source_file, sample_id, patient_id) with their row counts
     ids: pd.DataFrame
@@ -110,6 +114,10 @@ class _ReadContext:
 
 def _spill_path(spill: Path, index: int) -> Path:
     return spill / f"read-{index:05d}.parquet"
+
+
+def _rejects_path(spill: Path, index: int, *, keyed: bool = False) -> Path:
+    return spill / f"rejects-{index:05d}{'-keyed' if keyed else ''}.parquet"
 
 
 def _piece_dir(spill: Path, part: int) -> Path:
@@ -148,6 +156,16 @@ def _summarize(
             if c in frame.columns:
                 id_values |= set(frame[c].dropna().astype(str))
         frame.to_parquet(_spill_path(ctx.spill, index), index=False)
+    canonical = list(rejects.columns) == list(REJECT_COLUMNS)
+    if canonical:
+        rejects = rejects.astype(REJECT_COLUMNS)
+    if len(rejects):
+        rejects.to_parquet(_rejects_path(ctx.spill, index), index=False)
+    reject_files = (
+        [str(v) for v in rejects["source_file"].dropna().unique()]
+        if "source_file" in rejects.columns
+        else []
+    )
     ids = (
         frame.groupby(["source_file", "sample_id", "patient_id"], dropna=False, sort=False)
         .size()
@@ -160,7 +178,9 @@ def _summarize(
         index,
         len(frame),
         [(str(c), str(t)) for c, t in frame.dtypes.items()],
-        rejects,
+        len(rejects),
+        reject_files,
+        canonical,
         reports,
         ids,
         id_values,
@@ -185,6 +205,8 @@ def _read_maf_file(item: tuple[int, Path], ctx: _ReadContext) -> _Piece:
 @dataclass(frozen=True)
 class _KeyTask:
     index: int
+    rows: int
+    reject_rows: int
     offset: int
     pmap: dict[str, str]
     smap: dict[str, str]
@@ -199,39 +221,81 @@ class _KeyContext:
     redact: Redactor
 
 
-def _key_piece(task: _KeyTask, ctx: _KeyContext) -> tuple[list[int], pd.DataFrame]:
-    """Pseudonymize one spilled batch and write its rows as one piece per partition;
-    return the partitions it wrote and its (empty) frame for the table's schema."""
+def _key_piece(task: _KeyTask, ctx: _KeyContext) -> pd.DataFrame | None:
+    """Pseudonymize one spilled batch, write its rows as one piece per partition and its
+    redacted rejects; return its (empty) frame for the table's schema."""
+    if task.reject_rows:
+        _key_rejects(task, ctx)
+    if not task.rows:
+        return None
     import numpy as np
 
     t = pd.read_parquet(_spill_path(ctx.spill, task.index))
     t = _keyed(t, task.pmap, task.smap, ctx.identifier_columns)
     t["sample_id"] = t["sample_id"].astype("string").map(task.smap).astype("string")
     t["source_file"] = t["source_file"].map(task.names).astype("string")
-    _check_leaks(t, ctx.redact)
+    _check_leaks(t, ctx.redact, "variants")
     t.index = pd.RangeIndex(task.offset, task.offset + len(t), name=ROW_INDEX)
     parts = partition_of(t["patient_key"], ctx.parts)
     order = np.argsort(parts, kind="stable")
     bounds = np.searchsorted(parts[order], np.arange(ctx.parts + 1))
-    wrote = []
     for p in range(ctx.parts):
         if bounds[p] == bounds[p + 1]:
             continue
         d = _piece_dir(ctx.spill, p)
         d.mkdir(exist_ok=True)
         t.iloc[order[bounds[p] : bounds[p + 1]]].to_parquet(d / f"b-{task.index:05d}.parquet")
-        wrote.append(p)
     _spill_path(ctx.spill, task.index).unlink()
-    return wrote, t.iloc[0:0]
+    return t.iloc[0:0]
 
 
-def _check_leaks(t: pd.DataFrame, redact: Redactor) -> None:
-    """The driver's leak check (:func:`ingest_cohort`) on one batch of variant rows."""
+def _redact_rejects(r: pd.DataFrame, names: Mapping[str, str], redact: Redactor) -> pd.DataFrame:
+    """Rejects redacted as :func:`ingest_cohort` redacts them (``names``: every source
+    file's redacted name)."""
+    if len(r):
+        r["source_file"] = r["source_file"].map(names).astype("string")
+        r["raw"] = _map_unique(r["raw"], redact)
+        r["reason"] = _map_unique(r["reason"], redact)
+    return r
+
+
+def _key_rejects(task: _KeyTask, ctx: _KeyContext) -> None:
+    src = _rejects_path(ctx.spill, task.index)
+    r = _redact_rejects(pd.read_parquet(src), task.names, ctx.redact)
+    _check_leaks(r, ctx.redact, "rejects")
+    r.to_parquet(_rejects_path(ctx.spill, task.index, keyed=True), index=False)
+    src.unlink()
+
+
+def _check_leaks(t: pd.DataFrame, redact: Redactor, name: str) -> None:
+    """The driver's leak check (:func:`ingest_cohort`) on one batch of a table."""
     for c in t.columns:
         if t[c].dtype.kind in "OSU" or str(t[c].dtype) in ("string", "str"):
             for v in t[c].dropna().unique():
                 if redact.leaks(str(v)):
-                    raise AssertionError(f"raw identifier left in variants.{c}; refusing to write")
+                    raise AssertionError(f"raw identifier left in {name}.{c}; refusing to write")
+
+
+def _write_rejects(chunks: Iterable[pd.DataFrame], path: Path) -> int:
+    """The rejects table as one Parquet file, written chunk by chunk (in table order)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    typed = pd.DataFrame({c: pd.Series(dtype=t) for c, t in REJECT_COLUMNS.items()})
+    schema = pa.Schema.from_pandas(typed, preserve_index=False)
+    n = 0
+    with pq.ParquetWriter(path, schema) as w:
+        for c in chunks:
+            if len(c):
+                w.write_table(
+                    pa.Table.from_pandas(
+                        c.astype(REJECT_COLUMNS), schema=schema, preserve_index=False
+                    )
+                )
+                n += len(c)
+        if not n:
+            w.write_table(pa.Table.from_pandas(typed, schema=schema, preserve_index=False))
+    return n
 
 
 def _merge_part(part: int, spill: Path, out: Path, empty: pd.DataFrame) -> int:
@@ -268,8 +332,10 @@ def ingest_cohort_partitioned(
     workers as the partitioned Parquet directory ``files.variants`` (parts of about
     ``compute.partition_patients`` patients, as :func:`write_outputs` would write it).
 
-    The returned tables hold no variant rows (``variant_rows`` counts them); pass them to
-    :func:`precision_onco.ingest.write.write_outputs` with ``written=("variants",)``.
+    ``files.rejects`` is written too. The returned tables hold no variant and reject rows
+    (``variant_rows`` and ``reject_rows`` count them); pass them to
+    :func:`precision_onco.ingest.write.write_outputs` with
+    ``written=("variants", "rejects")``.
     Cohorts whose variant rows do not all have the same columns (mixed readers with
     different extra columns) or that have no variant row are ingested by
     :func:`ingest_cohort` and written whole."""
@@ -314,9 +380,12 @@ def ingest_cohort_partitioned(
     target = files.variants.resolve()  # workers are handed absolute paths
     spill = target.with_name(target.name + ".stream")
     final = target.with_name(target.name + ".tmp")
+    rejects_to = files.rejects.resolve()
+    rejects_tmp = rejects_to.with_name(rejects_to.name + ".stream")
     for d in (spill, final):
         if d.exists():
             shutil.rmtree(d)
+    rejects_tmp.unlink(missing_ok=True)
     spill.mkdir(parents=True)
     try:
         rctx = _ReadContext(cfg, genes, smap, spill)
@@ -332,23 +401,21 @@ def ingest_cohort_partitioned(
         first += len(batches)
         pieces += compute.map(_read_maf_file, list(enumerate(maf_files, first)), ctx)
         full = [p for p in pieces if p.rows]
-        if not full or len({tuple(p.columns) for p in full}) > 1:
+        if (
+            not full
+            or len({tuple(p.columns) for p in full}) > 1
+            or not all(p.reject_columns for p in pieces)
+        ):
             log.info("ingest: variant rows of different columns (or none): read whole")
             return _whole(cfg, files, compute, root)
-        vcf_pieces = pieces[len(pieces) - len(batches) - len(maf_files) :]
-        vcf_rejects = [p.rejects for p in vcf_pieces[: len(batches)]]
-        maf_pieces = vcf_pieces[len(batches) :]
-        var_reports = [r for p in vcf_pieces for r in p.reports]
+        var_reports = [r for p in pieces for r in p.reports]
         ids = pd.concat([p.ids for p in full], ignore_index=True)
-        rejects = _concat(
-            [
-                *(r.rejects for r in (*pat_results, *line_results, *fhir_var)),
-                *vcf_rejects,
-                *(p.rejects for p in maf_pieces),
-                *(r.rejects for r in germ_results),
-            ],
-            columns=REJECT_COLUMNS,
+        # the rejects the driver read (tables, FHIR; germline calls) come before and after
+        # the workers' (VCF batches, MAF files), as in ingest_cohort's one table
+        head = _concat(
+            [r.rejects for r in (*pat_results, *line_results, *fhir_var)], columns=REJECT_COLUMNS
         )
+        tail = _concat([r.rejects for r in germ_results], columns=REJECT_COLUMNS)
         file_reports = [
             r.report for r in (*pat_results, *line_results) if not r.report.extra.get("_shadow")
         ]
@@ -405,10 +472,14 @@ def ingest_cohort_partitioned(
         names: dict[str, str] = {}
         for v in ids["source_file"].dropna().unique():
             _redacted_name(v, redact, root, names)
-        if len(rejects):
-            rejects["source_file"] = _redact_col(rejects["source_file"], redact, root, names)
-            rejects["raw"] = _map_unique(rejects["raw"], redact)
-            rejects["reason"] = _map_unique(rejects["reason"], redact)
+        for p in pieces:
+            for v in p.reject_files:
+                _redacted_name(v, redact, root, names)
+        for r in (head, tail):
+            for v in r["source_file"].dropna().unique():
+                _redacted_name(v, redact, root, names)
+            _redact_rejects(r, names, redact)
+            _check_leaks(r, redact, "rejects")
         for rep in file_reports:
             rep.file = _redacted_name(rep.file, redact, root, names)
             rep.warnings = [redact(w) for w in rep.warnings]
@@ -418,30 +489,41 @@ def ingest_cohort_partitioned(
         n_rows = sum(p.rows for p in full)
         parts = n_partitions(len(patients), cfg.compute.partition_patients)
         tasks, offset = [], 0
-        for p in full:
-            tasks.append(_key_task(p, offset, pmap, smap_k, names))
+        for p in pieces:
+            if p.rows or p.reject_rows:
+                tasks.append(_key_task(p, offset, pmap, smap_k, names))
             offset += p.rows
         del ids
         kctx = compute.share(
             _KeyContext(spill, parts, tuple(cfg.cohort.identifier_columns), redact)
         )
-        keyed = compute.map(_key_piece, tasks, kctx)
-        empty = keyed[0][1]
+        empty = next(e for e in compute.map(_key_piece, tasks, kctx) if e is not None)
         final.mkdir()
         written = sum(compute.map(_merge_part, list(range(parts)), spill, final, empty))
         if written != n_rows:
             raise AssertionError(f"variants: {written} rows written, {n_rows} read")
-        out = CohortTables(
-            patients, lines, empty.reset_index(drop=True), rejects, file_reports, warnings
+        keyed = (
+            pd.read_parquet(_rejects_path(spill, p.index, keyed=True))
+            for p in pieces
+            if p.reject_rows
         )
-        out.variant_rows = n_rows
+        n_rejects = _write_rejects((head, *keyed, tail), rejects_tmp)
+        if n_rejects != len(head) + len(tail) + sum(p.reject_rows for p in pieces):
+            raise AssertionError(f"rejects: {n_rejects} rows written")
+        typed = _concat([], columns=REJECT_COLUMNS)
+        out = CohortTables(
+            patients, lines, empty.reset_index(drop=True), typed, file_reports, warnings
+        )
+        out.variant_rows, out.reject_rows = n_rows, n_rejects
         _assert_no_leak(out, redact)
         _replace(final, target)
+        rejects_tmp.replace(rejects_to)
         return out
     finally:
         for d in (spill, final):
             if d.exists():
                 shutil.rmtree(d)
+        rejects_tmp.unlink(missing_ok=True)
 
 
 def _key_task(
@@ -459,7 +541,16 @@ def _key_task(
     pats = p.ids["patient_id"].dropna().astype(str).unique()
     samples = {*p.ids["sample_id"].dropna().astype(str).unique(), *p.id_values}
     files = p.ids["source_file"].dropna().unique()
-    return _KeyTask(p.index, offset, pick(pmap, pats), pick(smap, samples), pick(names, files))
+    files = {*files, *p.reject_files}
+    return _KeyTask(
+        p.index,
+        p.rows,
+        p.reject_rows,
+        offset,
+        pick(pmap, pats),
+        pick(smap, samples),
+        pick(names, files),
+    )
 
 
 def _replace(tmp: Path, path: Path) -> None:
@@ -483,4 +574,9 @@ def _whole(cfg: Config, files: Outputs, compute: Compute, root: Path) -> CohortT
     write_partitioned(v, files.variants, partition_of(keys, parts), parts)
     tables.variant_rows = len(v)
     tables.variants = v.iloc[0:0]
+    r = files.rejects.resolve()
+    tmp = r.with_name(r.name + ".stream")
+    tables.reject_rows = _write_rejects([tables.rejects], tmp)
+    tmp.replace(r)
+    tables.rejects = tables.rejects.iloc[0:0]
     return tables
