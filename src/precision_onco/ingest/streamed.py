@@ -48,6 +48,7 @@ from precision_onco.compute import (
 )
 from precision_onco.config import Config
 from precision_onco.config.outputs import Outputs
+from precision_onco.config.schema import CohortInputsConfig
 from precision_onco.ingest.cohort import (
     CohortTables,
     Redactor,
@@ -106,7 +107,10 @@ class _Piece:
 
 @dataclass(frozen=True)
 class _ReadContext:
-    cfg: Config
+    """What the read tasks need of the configuration (its groups, not the whole Config)."""
+
+    inputs: CohortInputsConfig
+    identifier_columns: tuple[str, ...]
     genes: GeneIndex | None
     smap: Mapping[str, str]
     spill: Path
@@ -146,13 +150,13 @@ def _summarize(
     calls = None
     id_values: set[str] = set()
     if len(frame):
-        frame = _linked(frame, ctx.smap, ctx.cfg.cohort.inputs.samples.regex)
-        if ctx.cfg.cohort.inputs.coverage.called_genes and "gene" in frame.columns:
+        frame = _linked(frame, ctx.smap, ctx.inputs.samples.regex)
+        if ctx.inputs.coverage.called_genes and "gene" in frame.columns:
             ok = frame["gene"].notna()
             if "filter" in frame.columns:
                 ok &= frame["filter"].isna() | frame["filter"].isin(["PASS", "."])
             calls = frame.loc[ok, ["patient_id", "gene"]].astype("string").drop_duplicates()
-        for c in ctx.cfg.cohort.identifier_columns:
+        for c in ctx.identifier_columns:
             if c in frame.columns:
                 id_values |= set(frame[c].dropna().astype(str))
         frame.to_parquet(_spill_path(ctx.spill, index), index=False)
@@ -190,15 +194,13 @@ def _summarize(
 
 def _read_vcf_batch(item: tuple[int, list[Path]], ctx: _ReadContext) -> _Piece:
     index, paths = item
-    frame, rejects, reports = read_vcfs(
-        paths, ctx.cfg.cohort.inputs.vcf, genes=ctx.genes, workers=1
-    )
+    frame, rejects, reports = read_vcfs(paths, ctx.inputs.vcf, genes=ctx.genes, workers=1)
     return _summarize(index, frame, rejects, reports, ctx)
 
 
 def _read_maf_file(item: tuple[int, Path], ctx: _ReadContext) -> _Piece:
     index, path = item
-    r = read_maf(path, ctx.cfg.cohort.inputs.maf)
+    r = read_maf(path, ctx.inputs.maf)
     return _summarize(index, r.frame, r.rejects, [r.report], ctx)
 
 
@@ -388,7 +390,7 @@ def ingest_cohort_partitioned(
     rejects_tmp.unlink(missing_ok=True)
     spill.mkdir(parents=True)
     try:
-        rctx = _ReadContext(cfg, genes, smap, spill)
+        rctx = _ReadContext(inputs, tuple(cfg.cohort.identifier_columns), genes, smap, spill)
         ctx = compute.share(rctx)
         pieces: list[_Piece] = []
         fhir_frame = _concat([r.frame for r in fhir_var], columns=VARIANT_COLUMNS)
