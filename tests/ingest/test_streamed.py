@@ -114,3 +114,22 @@ def test_written_like_write_outputs(cohorts, dask, tmp_path: Path) -> None:
         keys = set(pd.read_parquet(part)["patient_key"])
         vkeys = set(pd.read_parquet(partition_files(files.variants)[i])["patient_key"])
         assert vkeys <= keys, i
+
+
+def test_cohort_without_variant_files_is_read_whole(cohorts, dask, tmp_path: Path) -> None:
+    """No VCF or MAF to stream: the tables of :func:`ingest_cohort`, written the same way."""
+    root, cfg = cohorts["synthetic"]
+    inputs = cfg.cohort.inputs
+    vcf = dataclasses.replace(inputs.vcf, paths=[])
+    cfg = dataclasses.replace(
+        cfg, cohort=dataclasses.replace(cfg.cohort, inputs=dataclasses.replace(inputs, vcf=vcf))
+    )
+    whole = ingest_cohort(cfg, root=root)
+    dcfg = copy.deepcopy(cfg)
+    dcfg.compute = dask[0]
+    files = outputs(dcfg, root=tmp_path)
+    streamed = ingest_cohort_partitioned(dcfg, files, compute=dask[1], root=root)
+    assert streamed.variant_rows == len(whole.variants) == 0
+    pd.testing.assert_frame_equal(read_table(files.variants), whole.variants)
+    pd.testing.assert_frame_equal(pd.read_parquet(files.rejects), whole.rejects)
+    assert json.dumps(streamed.summary()) == json.dumps(whole.summary())
