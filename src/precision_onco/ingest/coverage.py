@@ -186,9 +186,9 @@ def attach_coverage(
         calls = variants.loc[ok, ["patient_id", "gene"]].astype("string").drop_duplicates()
         pos = {pid: i for i, pid in enumerate(ids)}
         for pid, gene in zip(calls["patient_id"], calls["gene"], strict=True):
-            i = pos.get(str(pid))
-            if i is not None:
-                covered.add(i, (str(gene),))
+            at = pos.get(str(pid))
+            if at is not None:
+                covered.add(at, (str(gene),))
     text = covered.texts()
     out = patients.copy()
     out["genes_tested"] = pd.array(text, dtype="string")
