@@ -8,6 +8,7 @@ import sys
 from precision_onco.compute import compute_session, n_partitions
 from precision_onco.config import Config, outputs
 from precision_onco.ingest.cohort import ingest_cohort
+from precision_onco.ingest.streamed import ingest_cohort_partitioned
 from precision_onco.ingest.write import write_outputs
 from precision_onco.stage import run_stage
 
@@ -15,12 +16,18 @@ log = logging.getLogger("pipelines.ingest")
 
 
 def main(cfg: Config) -> None:
-    with compute_session(cfg.compute, stage="ingest") as compute:
-        tables = ingest_cohort(cfg, compute=compute)
-    parts = 0  # compute=local: one file per table, as before
-    if cfg.compute.backend == "dask":  # partitioned Parquet, patients hashed to partitions
+    files = outputs(cfg)
+    if cfg.compute.backend == "dask":
+        # partitioned Parquet, patients hashed to partitions; the workers write the
+        # variant parts, the driver never holds the variant table
+        with compute_session(cfg.compute, stage="ingest") as compute:
+            tables = ingest_cohort_partitioned(cfg, files, compute=compute)
         parts = n_partitions(len(tables.patients), cfg.compute.partition_patients)
-    write_outputs(tables, outputs(cfg), partitions=parts)
+        write_outputs(tables, files, partitions=parts, written=("variants", "rejects"))
+    else:  # compute=local: one file per table, as before
+        with compute_session(cfg.compute, stage="ingest") as compute:
+            tables = ingest_cohort(cfg, compute=compute)
+        write_outputs(tables, files)
     s = tables.summary()
     for kind, k in s["by_kind"].items():
         log.info(

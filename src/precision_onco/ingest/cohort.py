@@ -105,6 +105,11 @@ class CohortTables:
     rejects: pd.DataFrame
     files: list[FileReport] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: rows of the variant table when ``variants`` does not hold them (written by the
+    #: workers, :func:`precision_onco.ingest.streamed.ingest_cohort_partitioned`)
+    variant_rows: int | None = None
+    #: likewise for the rejects
+    reject_rows: int | None = None
 
     def file_warnings(self) -> list[str]:
         """Every file's warnings, each prefixed with its file."""
@@ -127,8 +132,8 @@ class CohortTables:
             "tables": {
                 "patients": len(self.patients),
                 "lines": len(self.lines),
-                "variants": len(self.variants),
-                "rejects": len(self.rejects),
+                "variants": len(self.variants) if self.variant_rows is None else self.variant_rows,
+                "rejects": len(self.rejects) if self.reject_rows is None else self.reject_rows,
             },
             "by_kind": by_kind,
             "rejected_by_reason": dict(sorted(reasons.items())),

@@ -119,6 +119,29 @@ def _panel_genes(panel: PanelConfig, root: Path, genes: GeneIndex | None) -> set
     return out
 
 
+class _Covered:
+    """Per-patient gene sets sharing the cohort-wide genes: only a patient's genes beyond
+    those are stored (one full set per patient took ~8 KiB each, the ingest driver's
+    largest cost per patient)."""
+
+    def __init__(self, base: set[str], n: int) -> None:
+        self.base = frozenset(base)
+        self.extra: list[set[str] | None] = [None] * n
+
+    def add(self, i: int, genes: Iterable[str]) -> None:
+        new = [g for g in genes if g not in self.base]
+        if new:
+            e = self.extra[i]
+            if e is None:
+                e = self.extra[i] = set()
+            e.update(new)
+
+    def texts(self) -> list[str | None]:
+        """Each patient's genes, sorted and joined (``None``: no gene)."""
+        base = SEPARATOR.join(sorted(self.base)) if self.base else None
+        return [base if e is None else SEPARATOR.join(sorted(self.base | e)) for e in self.extra]
+
+
 def attach_coverage(
     patients: pd.DataFrame,
     variants: pd.DataFrame,
@@ -137,17 +160,17 @@ def attach_coverage(
     cohort_wide = _panel_genes(PanelConfig(genes=list(cov.genes), file=cov.file), root, genes)
     panels = {name: _panel_genes(p, root, genes) for name, p in cov.panels.items()}
     ids = patients["patient_id"].astype("string")
-    covered: list[set[str]] = [set(cohort_wide) for _ in range(len(patients))]
+    covered = _Covered(set(cohort_wide), len(patients))
     if "genes_tested" in patients.columns:
-        for s, text in zip(covered, patients["genes_tested"], strict=True):
-            s |= parse_genes(text)
+        for i, text in enumerate(patients["genes_tested"]):
+            covered.add(i, parse_genes(text))
     if "assay_panel" in patients.columns:
         unknown: set[str] = set()
-        for s, name in zip(covered, patients["assay_panel"], strict=True):
+        for i, name in enumerate(patients["assay_panel"]):
             if name is None or name is pd.NA or (isinstance(name, float) and np.isnan(name)):
                 continue
             if str(name) in panels:
-                s |= panels[str(name)]
+                covered.add(i, panels[str(name)])
             else:
                 unknown.add(str(name))
         if unknown:
@@ -163,10 +186,10 @@ def attach_coverage(
         calls = variants.loc[ok, ["patient_id", "gene"]].astype("string").drop_duplicates()
         pos = {pid: i for i, pid in enumerate(ids)}
         for pid, gene in zip(calls["patient_id"], calls["gene"], strict=True):
-            i = pos.get(str(pid))
-            if i is not None:
-                covered[i].add(str(gene))
-    text = [SEPARATOR.join(sorted(s)) if s else None for s in covered]
+            at = pos.get(str(pid))
+            if at is not None:
+                covered.add(at, (str(gene),))
+    text = covered.texts()
     out = patients.copy()
     out["genes_tested"] = pd.array(text, dtype="string")
     return out, warnings

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Collection
 from pathlib import Path
 
 import pandas as pd
@@ -27,16 +28,28 @@ def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def write_outputs(tables: CohortTables, files: Outputs, *, partitions: int = 0) -> dict[str, Path]:
+def write_outputs(
+    tables: CohortTables,
+    files: Outputs,
+    *,
+    partitions: int = 0,
+    written: Collection[str] = (),
+) -> dict[str, Path]:
     """Write the four tables, the ingest summary and its totals where the catalog ``files``
     (:func:`precision_onco.config.outputs`) says; return their paths.
 
     With ``partitions`` > 0 the patients, lines and variants tables are partitioned
     Parquet directories of that many parts, every patient's rows in the same part of
-    each (:func:`precision_onco.compute.write_partitioned`); rejects stay one file."""
+    each (:func:`precision_onco.compute.write_partitioned`); rejects stay one file.
+    Tables named in ``written`` are already at their path (the variants that
+    :func:`precision_onco.ingest.streamed.ingest_cohort_partitioned` has the workers
+    write): only their path is returned."""
     out = {}
     for name in ("patients", "lines", "variants", "rejects"):
         p = getattr(files, name)
+        if name in written:
+            out[name] = p
+            continue
         p.parent.mkdir(parents=True, exist_ok=True)
         df = getattr(tables, name)
         if partitions > 0 and name in PATIENT_TABLES:
