@@ -28,6 +28,7 @@ import re
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -102,6 +103,9 @@ def load_panel(cfg: FeaturesConfig, root: Path) -> pd.DataFrame:
     return panel[["symbol", "pathway"]].drop_duplicates("symbol").reset_index(drop=True)
 
 
+#: A frame, or the columns of one being built (name -> values, all of the same length).
+_Columns = TypeVar("_Columns", pd.DataFrame, dict[str, object])
+
 _STAGE_RX = re.compile(r"^(IV|III|II|I|0)")
 
 
@@ -138,18 +142,42 @@ def _pathway_members(panel: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
     ]
 
 
-def _join_on_key(out: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
-    """``out.join(table, on="patient_key")``; by position when every key is found once (the
-    usual case: no missing values to introduce), else pandas' join."""
-    pos = table.index.get_indexer(out["patient_key"]) if table.index.is_unique else None
-    if pos is None or (pos < 0).any() or not set(out.columns).isdisjoint(table.columns):
-        return out.join(table, on="patient_key")
-    # each row its own key in the table's order (one line per patient): no reordering copy
-    right = (
-        table.copy(deep=False) if np.array_equal(pos, np.arange(len(table))) else table.iloc[pos]
-    )
-    right.index = out.index
-    return pd.concat([out, right], axis=1)
+def _take(col: object, pos: np.ndarray | None) -> object:
+    """The values of ``col`` (a Series or an array) at positions ``pos`` (``None``: all, in
+    order), their dtype kept."""
+    v = col.to_numpy() if isinstance(col, pd.Series) and isinstance(col.dtype, np.dtype) else col
+    if isinstance(v, pd.Series):
+        v = v.array
+    if pos is None:
+        return v
+    return v[pos] if isinstance(v, np.ndarray) else v.take(pos)  # type: ignore[attr-defined]
+
+
+def _join_on_key(
+    cols: dict[str, object], index: pd.Index, right: dict[str, object], n: int
+) -> dict[str, object]:
+    """``cols`` (the ``n`` rows' columns, ``patient_key`` among them) with the columns
+    ``right`` of a table on ``index`` (patient keys), as
+    ``out.join(pd.DataFrame(right, index=index), on="patient_key")`` gives them: by position
+    when every key is found once (the usual case: no missing values to introduce), else
+    pandas' join."""
+    pos = index.get_indexer(cols["patient_key"]) if index.is_unique else None
+    if pos is None or (pos < 0).any() or not set(cols).isdisjoint(right):
+        table = pd.DataFrame(right, index=index)
+        out = pd.DataFrame(cols, index=pd.RangeIndex(n)).join(table, on="patient_key")
+        return dict(out.items())
+    # each row its own key in the table's order (one line per patient): no reordering
+    at = None if np.array_equal(pos, np.arange(len(index))) else pos
+    return {**cols, **{c: _take(v, at) for c, v in right.items()}}
+
+
+def _concat(cols: dict[str, object], new: dict[str, object], n: int) -> dict[str, object]:
+    """``pd.concat([out, new], axis=1)`` on the columns (a name in both: pandas' concat)."""
+    if set(cols).isdisjoint(new):
+        return {**cols, **new}
+    index = pd.RangeIndex(n)
+    out = pd.concat([pd.DataFrame(cols, index=index), pd.DataFrame(new, index=index)], axis=1)
+    return dict(out.items())
 
 
 def _marker_table(lines: pd.DataFrame, patients: pd.DataFrame, names: set[str]) -> pd.DataFrame:
@@ -180,8 +208,9 @@ def _genomics(
     cfg: FeaturesConfig,
     panel: pd.DataFrame,
     catalog: CatalogConfig,
-) -> pd.DataFrame:
-    """One row per patient: gene indicators, biomarkers, pathway counts, TMB."""
+) -> tuple[pd.Index, dict[str, object]]:
+    """One row per patient (the index returned): gene indicators, pathway counts, TMB,
+    biomarkers, as columns of arrays."""
     idx = pd.Index(patients.unique(), name="patient_key")
     if len(variants):
         v = variants
@@ -208,35 +237,33 @@ def _genomics(
     else:
         tmb = np.full(len(idx), np.nan)
     pathways = _pathway_members(panel)
-    parts = [pd.DataFrame(grid, index=idx, columns=[f"gene_{g}" for g in genes])]
-    if pathways:
-        counts_by = np.stack([grid[:, m].sum(axis=1) for _, m in pathways], axis=1)
-        parts.append(
-            pd.DataFrame(
-                counts_by.astype("int16"), index=idx, columns=[name for name, _ in pathways]
-            )
-        )
-    parts.append(pd.DataFrame({"tmb": np.asarray(tmb, dtype="float64")}, index=idx))
+    cols: dict[str, object] = {f"gene_{g}": grid[:, j] for j, g in enumerate(genes)}
+    for name, members in pathways:
+        cols[name] = grid[:, members].sum(axis=1).astype("int16")
+    cols["tmb"] = np.asarray(tmb, dtype="float64")
     # actionable, variant-defined biomarkers of the catalog (marker-defined ones are
     # line-level columns: PD-L1, MSI, ALK status, ...)
     rules = {k: b for k, b in catalog.biomarkers.items() if b.genes}
     if rules:
         units = pd.DataFrame({"patient_key": idx})
         status = biomarker_status(rules, markers=units, variants=v if len(v) else None)
-        parts.append(_indicators(status, idx))
-    return pd.concat(parts, axis=1)
+        cols.update(_indicators(status))
+    return idx, cols
 
 
-def _indicators(status: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
-    """Boolean biomarker columns as ``bm_<id>`` int8 indicators on ``index``:
-    ``status.astype("int8").add_prefix("bm_")``, built in one step."""
-    return pd.DataFrame(
-        {f"bm_{c}": status[c].to_numpy().astype("int8") for c in status.columns}, index=index
-    )
+def _indicators(status: pd.DataFrame) -> dict[str, object]:
+    """Boolean biomarker columns as ``bm_<id>`` int8 indicators:
+    ``status.astype("int8").add_prefix("bm_")``, column by column."""
+    return {f"bm_{c}": status[c].to_numpy().astype("int8") for c in status.columns}
 
 
 def _history(lines: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     """What happened on the patient's earlier lines, for every line."""
+    return pd.DataFrame(_history_columns(lines, catalog), index=lines.index)
+
+
+def _history_columns(lines: pd.DataFrame, catalog: Catalog) -> dict[str, np.ndarray]:
+    """:func:`_history`'s columns, as arrays in the rows' order."""
     classes = catalog.config.regimen_classes
     regs = {r.id: r for r in catalog.regimens}
     if _sorted_by_keys(lines):  # row positions in patient, line order
@@ -295,7 +322,7 @@ def _history(lines: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
             cols[name] = np.clip(before((g >= 3).astype("float64")), None, 1)
     inverse = np.empty(len(pos), dtype=int)
     inverse[pos] = np.arange(len(pos))
-    return pd.DataFrame({k: v[inverse] for k, v in cols.items()}, index=lines.index)
+    return {k: v[inverse] for k, v in cols.items()}
 
 
 def _group_cummax(x: np.ndarray, group: np.ndarray) -> np.ndarray:
@@ -315,12 +342,12 @@ def _group_cummax(x: np.ndarray, group: np.ndarray) -> np.ndarray:
 
 
 def _extra_inputs(
-    out: pd.DataFrame,
+    out: _Columns,
     lines: pd.DataFrame,
     patients: pd.DataFrame,
     cfg: FeaturesConfig,
     endpoint_columns: Iterable[str],
-) -> pd.DataFrame:
+) -> _Columns:
     """Add the declared ``features.extra`` columns (from the lines table, else the patients
     table); a declared column that is absent, not numeric or an outcome is an error."""
     forbidden = (
@@ -334,12 +361,12 @@ def _extra_inputs(
             raise ConfigError(
                 f"{where} is an outcome, a key or the regimen given; it can never be a model input"
             )
-        if c in out.columns:
+        if c in out:
             raise ConfigError(f"{where} is already a canonical feature; list only other columns")
         if c in lines.columns:
             col = lines[c]
         elif c in patients.columns:
-            col = out["patient_key"].map(patients.set_index("patient_key")[c])
+            col = pd.Series(out["patient_key"]).map(patients.set_index("patient_key")[c])
         else:
             near = difflib.get_close_matches(
                 c, [str(x) for x in [*lines.columns, *patients.columns]], n=1, cutoff=0.6
@@ -389,7 +416,7 @@ def build_features(
     cat = Catalog(catalog)
     lines = lines.reset_index(drop=True)
     # the line's own columns, built as one frame (not inserted one by one)
-    base: dict[str, pd.Series] = {
+    base: dict[str, object] = {
         "patient_key": lines["patient_key"].copy(),
         "line_number": lines["line_number"].astype("int64"),
     }
@@ -402,7 +429,10 @@ def build_features(
         base["msi_high"] = (
             (lines["msi_status"] == "MSI-H").astype("float64").where(lines["msi_status"].notna())
         )
-    out = pd.DataFrame(base, index=lines.index)
+    n = len(lines)
+    # the columns are gathered as arrays and the frame made once at the end: on a one-row
+    # input every pandas insert, join or concat costs as much as the whole row's values
+    out = base
     pat = patients.set_index("patient_key")
     pcols: dict[str, pd.Series] = {}
     if "sex" in pat.columns:
@@ -432,20 +462,19 @@ def build_features(
         known = ph.isin(["normal", "intermediate", "poor"]).fillna(False).to_numpy(bool)
         pcols["ugt1a1_poor"] = (ph == "poor").astype("float64").where(known)
     if pcols:
-        pf = pd.DataFrame(pcols)
-        out = _join_on_key(out, pf)
-    hist = _history(lines, cat)
+        out = _join_on_key(out, pat.index, dict(pcols), n)
+    hist = _history_columns(lines, cat)
     # a history column the table itself provides (e.g. a cohort's own prior-chemotherapy
     # flag) is taken from the table: the catalog-based count knows only catalog regimens
-    given = [c for c in hist.columns if c in lines.columns]
-    for c in given:
-        hist[c] = pd.to_numeric(lines[c], errors="coerce").astype("float64").to_numpy()
-    out = pd.concat([out, hist], axis=1)
+    for c in hist:
+        if c in lines.columns:
+            hist[c] = pd.to_numeric(lines[c], errors="coerce").astype("float64").to_numpy()
+    out = _concat(out, dict(hist), n)
     if len(variants):
-        gen = _genomics(variants, out["patient_key"], cfg, panel, catalog)
-        if "tmb" in out.columns:  # a measured TMB given with the line wins
-            gen = gen.drop(columns="tmb")
-        out = _join_on_key(out, gen)
+        gen_index, gen = _genomics(variants, base["patient_key"], cfg, panel, catalog)
+        if "tmb" in out:  # a measured TMB given with the line wins
+            del gen["tmb"]
+        out = _join_on_key(out, gen_index, gen, n)
     # marker-defined catalog biomarkers (PD-L1, MSI, ALK, HR, ...) at line start
     marker_rules = {k: b for k, b in catalog.biomarkers.items() if b.marker and not b.genes}
     if marker_rules:
@@ -453,26 +482,27 @@ def build_features(
         usable = {k: b for k, b in marker_rules.items() if b.marker in markers.columns}
         if usable:
             st = biomarker_status(usable, markers=markers)
-            out = pd.concat([out, _indicators(st, st.index)], axis=1)
+            out = _concat(out, _indicators(st), n)
     out = _extra_inputs(out, lines, patients, cfg, endpoint_columns)
-    if "cancer_type" in out.columns:  # a rule defined for some cancer types only
-        cancer = out["cancer_type"].astype("string").to_numpy(dtype=object)
+    if "cancer_type" in out:  # a rule defined for some cancer types only
+        cancer = pd.array(out["cancer_type"], dtype="string").to_numpy(dtype=object)
         for bid, rule in catalog.biomarkers.items():
             col = f"bm_{bid}"
-            if rule.cancer_types and col in out.columns:
+            if rule.cancer_types and col in out:
                 types = set(rule.cancer_types)
                 defined = np.fromiter(
                     (isinstance(c, str) and c in types for c in cancer),
                     dtype=bool,
                     count=len(cancer),
                 )
-                out[col] = np.where(defined, out[col].astype("float64").to_numpy(), np.nan)
-    drop = [c for c in cfg.exclude if c in out.columns]
-    if drop:
-        out = out.drop(columns=drop)
-    if _sorted_by_keys(out):  # e.g. one patient's lines: no reordering copy
-        return out.reset_index(drop=True)
-    return out.sort_values(list(_KEYS), kind="stable").reset_index(drop=True)
+                values = np.asarray(out[col], dtype="float64")
+                out[col] = np.where(defined, values, np.nan)
+    for c in cfg.exclude:
+        out.pop(c, None)
+    frame = pd.DataFrame(out, index=pd.RangeIndex(n))
+    if _sorted_by_keys(frame):  # e.g. one patient's lines: no reordering copy
+        return frame
+    return frame.sort_values(list(_KEYS), kind="stable").reset_index(drop=True)
 
 
 def _sorted_by_keys(frame: pd.DataFrame) -> bool:
