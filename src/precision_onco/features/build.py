@@ -499,7 +499,8 @@ def build_features(
                 out[col] = np.where(defined, values, np.nan)
     for c in cfg.exclude:
         out.pop(c, None)
-    frame = pd.DataFrame(out, index=pd.RangeIndex(n))
+    # arrays, not Series (all on the rows' RangeIndex): no index alignment per column
+    frame = pd.DataFrame({c: _take(v, None) for c, v in out.items()}, index=pd.RangeIndex(n))
     if _sorted_by_keys(frame):  # e.g. one patient's lines: no reordering copy
         return frame
     return frame.sort_values(list(_KEYS), kind="stable").reset_index(drop=True)
