@@ -13,7 +13,7 @@ from precision_onco.catalog.biomarkers import untested_genes
 from precision_onco.catalog.catalog import Catalog
 from precision_onco.config.schema import ContraindicationConfig, RegimenConfig
 from precision_onco.errors import InputError
-from precision_onco.pgx.regimens import pgx_exclusions
+from precision_onco.pgx.regimens import pgx_exclusions, pgx_records
 
 __all__ = ["Eligibility", "eligibility"]
 
@@ -68,10 +68,10 @@ class _State:
         self.frame = state
         self.n = len(state)
         self.line = state["line_number"].to_numpy()
-        self.cancer = state["cancer_type"].astype("string").to_numpy(dtype=object)
+        self.cancer = _texts(state["cancer_type"])
         if "oncotree_code" in state.columns:
-            codes = state["oncotree_code"].astype("string")
-            self.oncotree = codes.to_numpy(dtype=object)
+            codes = state["oncotree_code"]
+            self.oncotree = _texts(codes)
             self.oncotree_unknown = codes.isna().to_numpy()
         else:
             self.oncotree = np.full(self.n, None, dtype=object)
@@ -85,6 +85,14 @@ class _State:
                 float
             )
         return self._numeric[column]
+
+
+def _texts(col: pd.Series) -> np.ndarray:
+    """``col.astype("string").to_numpy(dtype=object)`` as the rules read it (text or not):
+    without the conversion when ``col`` holds text already (pandas' string dtypes)."""
+    if isinstance(col.dtype, pd.StringDtype):
+        return col.to_numpy(dtype=object)
+    return col.astype("string").to_numpy(dtype=object)
 
 
 def _isin(values: np.ndarray, allowed: list[str]) -> np.ndarray:
@@ -298,13 +306,14 @@ def eligibility(
     was_tested = (
         {str(b): tested[b].to_numpy(bool) for b in tested.columns} if tested is not None else None
     )
+    records = pgx_records(state)  # the PGx columns read by row, once for all regimens
     for j, reg in enumerate(catalog.regimens):
         tests = _regimen_reasons(reg, st, catalog, was_tested, covered)
         if prior_exposure is not None and catalog.config.no_rechallenge:
             tests.append((prior_exposure[:, j], "already received at an earlier line"))
         # Pharmacogenomics (issue 17): avoid where DPYD/UGT1A1/uracilemia guidelines say so;
         # a no-op when the state has no PGx column (see precision_onco.pgx.regimens).
-        tests += pgx_exclusions(reg, state)
+        tests += pgx_exclusions(reg, state, records=records)
         for hit, reason in tests:
             if reasons is not None:
                 new = hit & mask[:, j]

@@ -43,6 +43,7 @@ __all__ = [
     "dose_fraction",
     "payload_fields",
     "pgx_exclusions",
+    "pgx_records",
     "regimen_doses",
     "starting_dose_fractions",
 ]
@@ -136,7 +137,18 @@ def _pgx_drugs(reg: RegimenConfig) -> list[str]:
     return [d for d in reg.drugs if d in known]
 
 
-def pgx_exclusions(reg: RegimenConfig, state: pd.DataFrame) -> list[tuple[np.ndarray, str]]:
+def pgx_records(state: pd.DataFrame) -> list[dict[str, Any]]:
+    """The state's :data:`PGX_STATE_COLUMNS` that are present, one dict per row (empty dicts
+    when none is): what :func:`pgx_exclusions` reads, made once for all regimens."""
+    cols = [c for c in PGX_STATE_COLUMNS if c in state.columns]
+    if not cols:
+        return [{} for _ in range(len(state))]
+    return state[cols].to_dict(orient="records")
+
+
+def pgx_exclusions(
+    reg: RegimenConfig, state: pd.DataFrame, *, records: list[dict[str, Any]] | None = None
+) -> list[tuple[np.ndarray, str]]:
     """Exclusion tests of one regimen from the state's pharmacogenomic columns.
 
     Parameters
@@ -151,13 +163,17 @@ def pgx_exclusions(reg: RegimenConfig, state: pd.DataFrame) -> list[tuple[np.nda
     list of (ndarray of bool, str)
         ``(hit, reason)`` pairs as the eligibility step takes them; empty when
         the regimen has no drug with a rule or the state has no PGx column.
+    records : list of dict, optional
+        :func:`pgx_records` of ``state``, when the caller made them already (one call for
+        all regimens).
     """
     drugs = _pgx_drugs(reg)
     cols = [c for c in PGX_STATE_COLUMNS if c in state.columns]
     if not drugs or not cols:
         return []
     tests: list[tuple[np.ndarray, str]] = []
-    records = state[cols].to_dict(orient="records")
+    if records is None:
+        records = pgx_records(state)
     for drug in drugs:
         by_reason: dict[str, np.ndarray] = {}
         for i, row in enumerate(records):
