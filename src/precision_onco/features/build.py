@@ -117,6 +117,16 @@ def _float_column(col: pd.Series) -> pd.Series:
     return pd.to_numeric(col, errors="coerce").astype("float64")
 
 
+def _is(col: pd.Series, *values: str) -> np.ndarray:
+    """Whether each value of ``col`` is one of the texts ``values``, as 0.0/1.0 (missing: 0):
+    ``col.isin(values).astype("float64")`` without the pandas round trip."""
+    ok = set(values)
+    v = col.to_numpy(dtype=object)
+    return np.fromiter(
+        (isinstance(x, str) and x in ok for x in v), dtype=bool, count=len(v)
+    ).astype("float64")
+
+
 def _stage_rank(stage: pd.Series) -> pd.Series:
     """0-4 from the stage's leading Roman numeral (``IIIB`` -> 3), NaN when there is none."""
     out = np.full(len(stage), np.nan)
@@ -163,7 +173,7 @@ def _join_on_key(
     pandas' join."""
     pos = index.get_indexer(cols["patient_key"]) if index.is_unique else None
     if pos is None or (pos < 0).any() or not set(cols).isdisjoint(right):
-        table = pd.DataFrame(right, index=index)
+        table = pd.DataFrame({c: _take(v, None) for c, v in right.items()}, index=index)
         out = pd.DataFrame(cols, index=pd.RangeIndex(n)).join(table, on="patient_key")
         return dict(out.items())
     # each row its own key in the table's order (one line per patient): no reordering
@@ -433,10 +443,12 @@ def build_features(
     # the columns are gathered as arrays and the frame made once at the end: on a one-row
     # input every pandas insert, join or concat costs as much as the whole row's values
     out = base
-    pat = patients.set_index("patient_key")
-    pcols: dict[str, pd.Series] = {}
+    # the patients' columns in the patients' row order, joined on their keys below
+    pat = patients
+    pcols: dict[str, object] = {}
     if "sex" in pat.columns:
-        pcols["sex_male"] = (pat["sex"] == "M").astype("float64").where(pat["sex"].notna())
+        sex = pat["sex"]
+        pcols["sex_male"] = np.where(sex.notna().to_numpy(bool), _is(sex, "M"), np.nan)
     if "cancer_type" in pat.columns:
         pcols["cancer_type"] = pat["cancer_type"].astype("string")
     if "stage" in pat.columns:
@@ -450,6 +462,7 @@ def build_features(
         ("germline_brca", "pathogenic"),
     ):
         if c in pat.columns:
+            # pandas' comparison: missing under a nullable dtype stays missing (NA -> NaN)
             pcols[c.replace("_status", "") + "_positive"] = (pat[c] == positive).astype("float64")
     for c in ("autoimmune_disease", "diabetes", "ild_history", "bmi"):
         if c in pat.columns:
@@ -458,11 +471,13 @@ def build_features(
     if "dpyd_activity_score" in pat.columns:
         pcols["dpyd_activity_score"] = _float_column(pat["dpyd_activity_score"])
     if "ugt1a1_phenotype" in pat.columns:
-        ph = pat["ugt1a1_phenotype"].astype("string")
-        known = ph.isin(["normal", "intermediate", "poor"]).fillna(False).to_numpy(bool)
-        pcols["ugt1a1_poor"] = (ph == "poor").astype("float64").where(known)
+        ph = pat["ugt1a1_phenotype"]
+        if not isinstance(ph.dtype, pd.StringDtype):
+            ph = ph.astype("string")
+        known = _is(ph, "normal", "intermediate", "poor").astype(bool)
+        pcols["ugt1a1_poor"] = np.where(known, _is(ph, "poor"), np.nan)
     if pcols:
-        out = _join_on_key(out, pat.index, dict(pcols), n)
+        out = _join_on_key(out, pd.Index(pat["patient_key"]), pcols, n)
     hist = _history_columns(lines, cat)
     # a history column the table itself provides (e.g. a cohort's own prior-chemotherapy
     # flag) is taken from the table: the catalog-based count knows only catalog regimens
