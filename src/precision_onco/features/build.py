@@ -32,6 +32,7 @@ from typing import TypeVar
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionArray
 
 from precision_onco.catalog.biomarkers import biomarker_status
 from precision_onco.catalog.catalog import PLATINUM_DRUGS, Catalog
@@ -160,7 +161,11 @@ def _take(col: object, pos: np.ndarray | None) -> object:
         v = v.array
     if pos is None:
         return v
-    return v[pos] if isinstance(v, np.ndarray) else v.take(pos)  # type: ignore[attr-defined]
+    if isinstance(v, np.ndarray):
+        return v[pos]
+    if isinstance(v, ExtensionArray):
+        return v.take(pos)
+    return np.asarray(v)[pos]
 
 
 def _join_on_key(
