@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -327,6 +327,293 @@ def _batches(files: Sequence[Path], compute: Compute, cap: int) -> list[list[Pat
     return [list(files[i : i + size]) for i in range(0, len(files), size)]
 
 
+@dataclass
+class _DriverInputs:
+    """What the driver reads itself (tables, FHIR bundles, germline) before the rounds."""
+
+    pat_results: list[ReadResult]
+    line_results: list[ReadResult]
+    fhir_var: list[ReadResult]
+    genes: GeneIndex | None
+    vcf_files: list[Path]
+    maf_files: list[Path]
+    germ_results: list[ReadResult] = field(default_factory=list)
+    patients: pd.DataFrame | None = None
+    lines: pd.DataFrame | None = None
+    warnings: list[str] = field(default_factory=list)
+    smap: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Paths:
+    """Where the rounds write: spill and temporary outputs beside the final ones."""
+
+    target: Path
+    spill: Path
+    final: Path
+    rejects_to: Path
+    rejects_tmp: Path
+
+    @classmethod
+    def of(cls, files: Outputs) -> _Paths:
+        target = files.variants.resolve()  # workers are handed absolute paths
+        rejects_to = files.rejects.resolve()
+        return cls(
+            target,
+            target.with_name(target.name + ".stream"),
+            target.with_name(target.name + ".tmp"),
+            rejects_to,
+            rejects_to.with_name(rejects_to.name + ".stream"),
+        )
+
+    def clean(self) -> None:
+        for d in (self.spill, self.final):
+            if d.exists():
+                shutil.rmtree(d)
+        self.rejects_tmp.unlink(missing_ok=True)
+
+
+def _read_driver_inputs(cfg: Config, *, root: Path) -> _DriverInputs:
+    """The patients, lines and FHIR tables the driver reads, and the files the workers will."""
+    inputs = cfg.cohort.inputs
+    pat_results, line_results = _read_tables(cfg, root)
+    fhir_var: list[ReadResult] = []
+    fhir_files = expand_paths(inputs.fhir, root)
+    if fhir_files:
+        from precision_onco.ingest.fhir import read_fhir_bundle
+
+        for f in fhir_files:
+            fr = read_fhir_bundle(f, catalog=cfg.catalog, uracil_codes=inputs.fhir_uracil_codes)
+            pat_results.append(ReadResult(fr.patients, fr.rejects, fr.report))
+            line_results.append(ReadResult(fr.lines, fr.rejects.iloc[0:0], _shadow(fr.report)))
+            fhir_var.append(ReadResult(fr.variants, fr.rejects.iloc[0:0], _shadow(fr.report)))
+    genes = GeneIndex.from_file(root / inputs.vcf.genes_bed) if inputs.vcf.genes_bed else None
+    vcf_files = expand_paths(inputs.vcf.paths, root)
+    maf_files = expand_paths(inputs.maf.paths, root)
+    return _DriverInputs(pat_results, line_results, fhir_var, genes, vcf_files, maf_files)
+
+
+def _driver_patients(cfg: Config, d: _DriverInputs, *, root: Path, compute: Compute) -> None:
+    """Fill ``d``'s patients and lines tables (germline merged) and its sample map."""
+    patients = _concat([r.frame for r in d.pat_results])
+    if len(patients) and patients["patient_id"].duplicated().any():
+        patients = patients.drop_duplicates("patient_id", keep="first")
+    d.lines = _concat([r.frame for r in d.line_results])
+    if cfg.cohort.inputs.germline.source != "none":
+        germ = _read_germline(cfg, patients, root, compute)
+        if isinstance(germ, str):
+            log.info("%s", germ)
+        else:
+            d.germ_results.append(germ)
+            patients, germ_warnings = merge_germline(patients, germ.frame)
+            d.warnings += germ_warnings
+    d.patients = patients
+    d.smap = _sample_map(cfg, patients, root)
+
+
+def _read_round(cfg: Config, d: _DriverInputs, *, compute: Compute, spill: Path) -> list[_Piece]:
+    """Round 1: the FHIR rows (read here) first, then a task per VCF batch and MAF file."""
+    inputs = cfg.cohort.inputs
+    rctx = _ReadContext(inputs, tuple(cfg.cohort.identifier_columns), d.genes, d.smap, spill)
+    ctx = compute.share(rctx)
+    pieces: list[_Piece] = []
+    fhir_frame = _concat([r.frame for r in d.fhir_var], columns=VARIANT_COLUMNS)
+    if len(fhir_frame):  # FHIR bundles are read here (small): their rows come first
+        pieces.append(_summarize(0, fhir_frame, fhir_frame.iloc[0:0], [], rctx))
+    del fhir_frame
+    batches = _batches(d.vcf_files, compute, cfg.compute.partition_patients)
+    first = len(pieces)
+    pieces += compute.map(_read_vcf_batch, list(enumerate(batches, first)), ctx)
+    first += len(batches)
+    pieces += compute.map(_read_maf_file, list(enumerate(d.maf_files, first)), ctx)
+    return pieces
+
+
+def _streamable(pieces: Sequence[_Piece]) -> bool:
+    """Whether the rows can be keyed piece by piece: some rows, one set of columns and
+    canonical rejects everywhere."""
+    full = [p for p in pieces if p.rows]
+    return (
+        bool(full)
+        and len({tuple(p.columns) for p in full}) <= 1
+        and all(p.reject_columns for p in pieces)
+    )
+
+
+@dataclass
+class _Gathered:
+    """The driver's view of round 1: reports, identifiers, driver-side rejects."""
+
+    ids: pd.DataFrame
+    head: pd.DataFrame
+    tail: pd.DataFrame
+    file_reports: list[FileReport]
+
+
+def _gather(cfg: Config, d: _DriverInputs, pieces: Sequence[_Piece]) -> _Gathered:
+    """Reports (checked), identifiers and the driver's rejects after round 1."""
+    full = [p for p in pieces if p.rows]
+    var_reports = [r for p in pieces for r in p.reports]
+    ids = pd.concat([p.ids for p in full], ignore_index=True)
+    # the rejects the driver read (tables, FHIR; germline calls) come before and after
+    # the workers' (VCF batches, MAF files), as in ingest_cohort's one table
+    head = _concat(
+        [r.rejects for r in (*d.pat_results, *d.line_results, *d.fhir_var)],
+        columns=REJECT_COLUMNS,
+    )
+    tail = _concat([r.rejects for r in d.germ_results], columns=REJECT_COLUMNS)
+    file_reports = [
+        r.report for r in (*d.pat_results, *d.line_results) if not r.report.extra.get("_shadow")
+    ]
+    file_reports += var_reports
+    file_reports += [r.report for r in d.germ_results]
+    for rep in file_reports:
+        rep.check()
+    if cfg.cohort.inputs.test_lines.path and (why := _split_warning(cfg)):
+        d.warnings.append(why)
+    return _Gathered(ids, head, tail, file_reports)
+
+
+def _coverage(
+    cfg: Config, d: _DriverInputs, g: _Gathered, pieces: Sequence[_Piece], *, root: Path
+) -> None:
+    """The orphan-rows warning and the patients' coverage, from the read tasks' calls."""
+    patients = d.patients if d.patients is not None else _concat([])
+    if len(patients):
+        known = set(patients["patient_id"].astype(str))
+        orphans = g.ids[~g.ids["patient_id"].isin(known)]
+        if len(orphans):
+            d.warnings.append(
+                f"{int(orphans['n'].sum())} variant rows from "
+                f"{orphans['sample_id'].nunique()} samples belong to no "
+                "patient of the patients table (check cohort.inputs.samples)"
+            )
+    calls = [p.calls for p in pieces if p.rows and p.calls is not None]
+    called = (
+        pd.concat(calls, ignore_index=True)
+        if calls
+        else pd.DataFrame({"patient_id": [], "gene": []})
+    )
+    d.patients, cov_warnings = attach_coverage(
+        patients, called, cfg.cohort.inputs.coverage, root=root, genes=d.genes
+    )
+    del called, calls
+    for p in pieces:
+        p.calls = None
+    d.warnings += cov_warnings
+
+
+@dataclass(frozen=True)
+class _Keys:
+    pmap: dict[str, str]
+    smap: dict[str, str]
+    redact: Redactor
+    names: dict[str, str]
+
+
+def _pseudonymize_all(
+    cfg: Config,
+    d: _DriverInputs,
+    g: _Gathered,
+    pieces: Sequence[_Piece],
+    *,
+    key: bytes,
+    root: Path,
+) -> _Keys:
+    """Round 2, driver side: the identifier maps and the redaction, applied to the tables,
+    reports, warnings and driver-side rejects that the driver holds."""
+    patients = d.patients if d.patients is not None else _concat([])
+    lines = d.lines if d.lines is not None else _concat([])
+    raw_patients = set(patients.get("patient_id", pd.Series(dtype=str)).dropna().astype(str))
+    raw_patients |= set(lines.get("patient_id", pd.Series(dtype=str)).dropna().astype(str))
+    raw_patients |= set(g.ids["patient_id"].dropna().astype(str))
+    raw_samples = set(g.ids["sample_id"].dropna().astype(str))
+    for c in cfg.cohort.identifier_columns:
+        for t in (patients, lines):
+            if c in t.columns:
+                raw_samples |= set(t[c].dropna().astype(str))
+    pmap = dict(zip(sorted(raw_patients), pseudonymize(sorted(raw_patients), key), strict=True))
+    smap_k = dict(
+        zip(
+            sorted(raw_samples),
+            pseudonymize(sorted(raw_samples), key, namespace="sample"),
+            strict=True,
+        )
+    )
+    redact = Redactor({**smap_k, **pmap})
+    d.patients, d.lines = (
+        _keyed(t, pmap, smap_k, cfg.cohort.identifier_columns) for t in (patients, lines)
+    )
+    names = _redact_driver_side(d, g, pieces, redact, root=root)
+    return _Keys(pmap, smap_k, redact, names)
+
+
+def _redact_driver_side(
+    d: _DriverInputs, g: _Gathered, pieces: Sequence[_Piece], redact: Redactor, *, root: Path
+) -> dict[str, str]:
+    """Every source file's redacted name; the driver's rejects, reports and warnings
+    redacted (and the rejects checked)."""
+    names: dict[str, str] = {}
+    for v in g.ids["source_file"].dropna().unique():
+        _redacted_name(v, redact, root, names)
+    for p in pieces:
+        for v in p.reject_files:
+            _redacted_name(v, redact, root, names)
+    for r in (g.head, g.tail):
+        for v in r["source_file"].dropna().unique():
+            _redacted_name(v, redact, root, names)
+        _redact_rejects(r, names, redact)
+        _check_leaks(r, redact, "rejects")
+    for rep in g.file_reports:
+        rep.file = _redacted_name(rep.file, redact, root, names)
+        rep.warnings = [redact(w) for w in rep.warnings]
+        rep.extra = {k: redact(v) for k, v in rep.extra.items()}
+    d.warnings = [redact(w) for w in d.warnings]
+    return names
+
+
+def _key_and_merge(
+    cfg: Config,
+    pieces: Sequence[_Piece],
+    keys: _Keys,
+    *,
+    compute: Compute,
+    paths: _Paths,
+    n_patients: int,
+) -> tuple[pd.DataFrame, int]:
+    """Rounds 2 (workers) and 3: key every batch, merge the partitions; the variant
+    table's (empty) frame and its row count."""
+    n_rows = sum(p.rows for p in pieces)
+    parts = n_partitions(n_patients, cfg.compute.partition_patients)
+    tasks, offset = [], 0
+    for p in pieces:
+        if p.rows or p.reject_rows:
+            tasks.append(_key_task(p, offset, keys.pmap, keys.smap, keys.names))
+        offset += p.rows
+    kctx = compute.share(
+        _KeyContext(paths.spill, parts, tuple(cfg.cohort.identifier_columns), keys.redact)
+    )
+    empty = next(e for e in compute.map(_key_piece, tasks, kctx) if e is not None)
+    paths.final.mkdir()
+    written = sum(compute.map(_merge_part, list(range(parts)), paths.spill, paths.final, empty))
+    if written != n_rows:
+        raise AssertionError(f"variants: {written} rows written, {n_rows} read")
+    return empty, n_rows
+
+
+def _merge_rejects(g: _Gathered, pieces: Sequence[_Piece], *, paths: _Paths) -> int:
+    """Round 3, driver side: ``rejects.parquet`` batch by batch, in table order."""
+    keyed = (
+        pd.read_parquet(_rejects_path(paths.spill, p.index, keyed=True))
+        for p in pieces
+        if p.reject_rows
+    )
+    n_rejects = _write_rejects((g.head, *keyed, g.tail), paths.rejects_tmp)
+    if n_rejects != len(g.head) + len(g.tail) + sum(p.reject_rows for p in pieces):
+        raise AssertionError(f"rejects: {n_rejects} rows written")
+    return n_rejects
+
+
 def ingest_cohort_partitioned(
     cfg: Config, files: Outputs, *, compute: Compute, root: Path | None = None
 ) -> CohortTables:
@@ -342,190 +629,40 @@ def ingest_cohort_partitioned(
     different extra columns) or that have no variant row are ingested by
     :func:`ingest_cohort` and written whole."""
     root = (root or Path.cwd()).resolve()
-    inputs = cfg.cohort.inputs
     key = resolve_key(
         cfg.cohort.pseudonymization, synthetic=cfg.cohort.synthetic, project_root=root
     )
-    pat_results, line_results = _read_tables(cfg, root)
-    fhir_var: list[ReadResult] = []
-    fhir_files = expand_paths(inputs.fhir, root)
-    if fhir_files:
-        from precision_onco.ingest.fhir import read_fhir_bundle
-
-        for f in fhir_files:
-            fr = read_fhir_bundle(f, catalog=cfg.catalog, uracil_codes=inputs.fhir_uracil_codes)
-            pat_results.append(ReadResult(fr.patients, fr.rejects, fr.report))
-            line_results.append(ReadResult(fr.lines, fr.rejects.iloc[0:0], _shadow(fr.report)))
-            fhir_var.append(ReadResult(fr.variants, fr.rejects.iloc[0:0], _shadow(fr.report)))
-    genes = GeneIndex.from_file(root / inputs.vcf.genes_bed) if inputs.vcf.genes_bed else None
-    vcf_files = expand_paths(inputs.vcf.paths, root)
-    maf_files = expand_paths(inputs.maf.paths, root)
-    if not (vcf_files or maf_files):  # nothing large to stream
+    d = _read_driver_inputs(cfg, root=root)
+    if not (d.vcf_files or d.maf_files):  # nothing large to stream
         return _whole(cfg, files, compute, root)
-
-    patients = _concat([r.frame for r in pat_results])
-    if len(patients) and patients["patient_id"].duplicated().any():
-        patients = patients.drop_duplicates("patient_id", keep="first")
-    lines = _concat([r.frame for r in line_results])
-    warnings: list[str] = []
-    germ_results: list[ReadResult] = []
-    if inputs.germline.source != "none":
-        germ = _read_germline(cfg, patients, root, compute)
-        if isinstance(germ, str):
-            log.info("%s", germ)
-        else:
-            germ_results.append(germ)
-            patients, germ_warnings = merge_germline(patients, germ.frame)
-            warnings += germ_warnings
-    smap = _sample_map(cfg, patients, root)
-
-    target = files.variants.resolve()  # workers are handed absolute paths
-    spill = target.with_name(target.name + ".stream")
-    final = target.with_name(target.name + ".tmp")
-    rejects_to = files.rejects.resolve()
-    rejects_tmp = rejects_to.with_name(rejects_to.name + ".stream")
-    for d in (spill, final):
-        if d.exists():
-            shutil.rmtree(d)
-    rejects_tmp.unlink(missing_ok=True)
-    spill.mkdir(parents=True)
+    _driver_patients(cfg, d, root=root, compute=compute)
+    paths = _Paths.of(files)
+    paths.clean()
+    paths.spill.mkdir(parents=True)
     try:
-        rctx = _ReadContext(inputs, tuple(cfg.cohort.identifier_columns), genes, smap, spill)
-        ctx = compute.share(rctx)
-        pieces: list[_Piece] = []
-        fhir_frame = _concat([r.frame for r in fhir_var], columns=VARIANT_COLUMNS)
-        if len(fhir_frame):  # FHIR bundles are read here (small): their rows come first
-            pieces.append(_summarize(0, fhir_frame, fhir_frame.iloc[0:0], [], rctx))
-        del fhir_frame
-        batches = _batches(vcf_files, compute, cfg.compute.partition_patients)
-        first = len(pieces)
-        pieces += compute.map(_read_vcf_batch, list(enumerate(batches, first)), ctx)
-        first += len(batches)
-        pieces += compute.map(_read_maf_file, list(enumerate(maf_files, first)), ctx)
-        full = [p for p in pieces if p.rows]
-        if (
-            not full
-            or len({tuple(p.columns) for p in full}) > 1
-            or not all(p.reject_columns for p in pieces)
-        ):
+        pieces = _read_round(cfg, d, compute=compute, spill=paths.spill)
+        if not _streamable(pieces):
             log.info("ingest: variant rows of different columns (or none): read whole")
             return _whole(cfg, files, compute, root)
-        var_reports = [r for p in pieces for r in p.reports]
-        ids = pd.concat([p.ids for p in full], ignore_index=True)
-        # the rejects the driver read (tables, FHIR; germline calls) come before and after
-        # the workers' (VCF batches, MAF files), as in ingest_cohort's one table
-        head = _concat(
-            [r.rejects for r in (*pat_results, *line_results, *fhir_var)], columns=REJECT_COLUMNS
+        g = _gather(cfg, d, pieces)
+        _coverage(cfg, d, g, pieces, root=root)
+        keys = _pseudonymize_all(cfg, d, g, pieces, key=key, root=root)
+        assert d.patients is not None and d.lines is not None
+        empty, n_rows = _key_and_merge(
+            cfg, pieces, keys, compute=compute, paths=paths, n_patients=len(d.patients)
         )
-        tail = _concat([r.rejects for r in germ_results], columns=REJECT_COLUMNS)
-        file_reports = [
-            r.report for r in (*pat_results, *line_results) if not r.report.extra.get("_shadow")
-        ]
-        file_reports += var_reports
-        file_reports += [r.report for r in germ_results]
-        for rep in file_reports:
-            rep.check()
-        if inputs.test_lines.path and (why := _split_warning(cfg)):
-            warnings.append(why)
-
-        if len(patients):
-            known = set(patients["patient_id"].astype(str))
-            orphans = ids[~ids["patient_id"].isin(known)]
-            if len(orphans):
-                warnings.append(
-                    f"{int(orphans['n'].sum())} variant rows from "
-                    f"{orphans['sample_id'].nunique()} samples belong to no "
-                    "patient of the patients table (check cohort.inputs.samples)"
-                )
-        calls = [p.calls for p in full if p.calls is not None]
-        called = (
-            pd.concat(calls, ignore_index=True)
-            if calls
-            else pd.DataFrame({"patient_id": [], "gene": []})
-        )
-        patients, cov_warnings = attach_coverage(
-            patients, called, inputs.coverage, root=root, genes=genes
-        )
-        del called, calls
-        for p in pieces:
-            p.calls = None
-        warnings += cov_warnings
-
-        raw_patients = set(patients.get("patient_id", pd.Series(dtype=str)).dropna().astype(str))
-        raw_patients |= set(lines.get("patient_id", pd.Series(dtype=str)).dropna().astype(str))
-        raw_patients |= set(ids["patient_id"].dropna().astype(str))
-        raw_samples = set(ids["sample_id"].dropna().astype(str))
-        for c in cfg.cohort.identifier_columns:
-            for t in (patients, lines):
-                if c in t.columns:
-                    raw_samples |= set(t[c].dropna().astype(str))
-        pmap = dict(zip(sorted(raw_patients), pseudonymize(sorted(raw_patients), key), strict=True))
-        smap_k = dict(
-            zip(
-                sorted(raw_samples),
-                pseudonymize(sorted(raw_samples), key, namespace="sample"),
-                strict=True,
-            )
-        )
-        redact = Redactor({**smap_k, **pmap})
-        patients, lines = (
-            _keyed(t, pmap, smap_k, cfg.cohort.identifier_columns) for t in (patients, lines)
-        )
-        names: dict[str, str] = {}
-        for v in ids["source_file"].dropna().unique():
-            _redacted_name(v, redact, root, names)
-        for p in pieces:
-            for v in p.reject_files:
-                _redacted_name(v, redact, root, names)
-        for r in (head, tail):
-            for v in r["source_file"].dropna().unique():
-                _redacted_name(v, redact, root, names)
-            _redact_rejects(r, names, redact)
-            _check_leaks(r, redact, "rejects")
-        for rep in file_reports:
-            rep.file = _redacted_name(rep.file, redact, root, names)
-            rep.warnings = [redact(w) for w in rep.warnings]
-            rep.extra = {k: redact(v) for k, v in rep.extra.items()}
-        warnings = [redact(w) for w in warnings]
-
-        n_rows = sum(p.rows for p in full)
-        parts = n_partitions(len(patients), cfg.compute.partition_patients)
-        tasks, offset = [], 0
-        for p in pieces:
-            if p.rows or p.reject_rows:
-                tasks.append(_key_task(p, offset, pmap, smap_k, names))
-            offset += p.rows
-        del ids
-        kctx = compute.share(
-            _KeyContext(spill, parts, tuple(cfg.cohort.identifier_columns), redact)
-        )
-        empty = next(e for e in compute.map(_key_piece, tasks, kctx) if e is not None)
-        final.mkdir()
-        written = sum(compute.map(_merge_part, list(range(parts)), spill, final, empty))
-        if written != n_rows:
-            raise AssertionError(f"variants: {written} rows written, {n_rows} read")
-        keyed = (
-            pd.read_parquet(_rejects_path(spill, p.index, keyed=True))
-            for p in pieces
-            if p.reject_rows
-        )
-        n_rejects = _write_rejects((head, *keyed, tail), rejects_tmp)
-        if n_rejects != len(head) + len(tail) + sum(p.reject_rows for p in pieces):
-            raise AssertionError(f"rejects: {n_rejects} rows written")
+        n_rejects = _merge_rejects(g, pieces, paths=paths)
         typed = _concat([], columns=REJECT_COLUMNS)
         out = CohortTables(
-            patients, lines, empty.reset_index(drop=True), typed, file_reports, warnings
+            d.patients, d.lines, empty.reset_index(drop=True), typed, g.file_reports, d.warnings
         )
         out.variant_rows, out.reject_rows = n_rows, n_rejects
-        _assert_no_leak(out, redact)
-        _replace(final, target)
-        rejects_tmp.replace(rejects_to)
+        _assert_no_leak(out, keys.redact)
+        _replace(paths.final, paths.target)
+        paths.rejects_tmp.replace(paths.rejects_to)
         return out
     finally:
-        for d in (spill, final):
-            if d.exists():
-                shutil.rmtree(d)
-        rejects_tmp.unlink(missing_ok=True)
+        paths.clean()
 
 
 def _key_task(
