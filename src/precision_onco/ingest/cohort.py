@@ -235,6 +235,33 @@ def _read_tables(cfg: Config, root: Path) -> tuple[list[ReadResult], list[ReadRe
     return pats, lines
 
 
+def read_fhir_inputs(
+    cfg: Config, root: Path
+) -> tuple[list[ReadResult], list[ReadResult], list[ReadResult]]:
+    """The patients, lines and variants of each FHIR bundle of ``cohort.inputs.fhir``, in file
+    order (a bundle's rejects are counted once, with its patients)."""
+    inputs = cfg.cohort.inputs
+    pats: list[ReadResult] = []
+    lines: list[ReadResult] = []
+    variants: list[ReadResult] = []
+    fhir_files = expand_paths(inputs.fhir, root)
+    if fhir_files:
+        from precision_onco.ingest.fhir import read_fhir_bundle
+
+        for f in fhir_files:
+            fr = read_fhir_bundle(f, catalog=cfg.catalog, uracil_codes=inputs.fhir_uracil_codes)
+            pats.append(ReadResult(fr.patients, fr.rejects, fr.report))
+            lines.append(ReadResult(fr.lines, fr.rejects.iloc[0:0], _shadow(fr.report)))
+            variants.append(ReadResult(fr.variants, fr.rejects.iloc[0:0], _shadow(fr.report)))
+    return pats, lines, variants
+
+
+def gene_index(cfg: Config, root: Path) -> GeneIndex | None:
+    """The gene intervals of ``cohort.inputs.vcf.genes_bed`` (None when not configured)."""
+    bed = cfg.cohort.inputs.vcf.genes_bed
+    return GeneIndex.from_file(root / bed) if bed else None
+
+
 def _test_patients(inputs: Any) -> tuple[Any, str] | None:
     """The patients table of the validation file: ``test_patients`` when set; for a one-table
     cohort (patients and lines from one file), the ``test_lines`` file read with the
@@ -271,17 +298,10 @@ def ingest_cohort(
         cfg.cohort.pseudonymization, synthetic=cfg.cohort.synthetic, project_root=root
     )
     pat_results, line_results = _read_tables(cfg, root)
-    var_results: list[ReadResult] = []
-    fhir_files = expand_paths(inputs.fhir, root)
-    if fhir_files:
-        from precision_onco.ingest.fhir import read_fhir_bundle
-
-        for f in fhir_files:
-            fr = read_fhir_bundle(f, catalog=cfg.catalog, uracil_codes=inputs.fhir_uracil_codes)
-            pat_results.append(ReadResult(fr.patients, fr.rejects, fr.report))
-            line_results.append(ReadResult(fr.lines, fr.rejects.iloc[0:0], _shadow(fr.report)))
-            var_results.append(ReadResult(fr.variants, fr.rejects.iloc[0:0], _shadow(fr.report)))
-    genes = GeneIndex.from_file(root / inputs.vcf.genes_bed) if inputs.vcf.genes_bed else None
+    fhir_pat, fhir_lines, var_results = read_fhir_inputs(cfg, root)
+    pat_results += fhir_pat
+    line_results += fhir_lines
+    genes = gene_index(cfg, root)
     vcf_files = expand_paths(inputs.vcf.paths, root)
     if vcf_files:  # one batch: no per-file table building
         frame, rej, reports = read_vcfs(vcf_files, inputs.vcf, genes=genes, compute=compute)

@@ -61,10 +61,11 @@ from precision_onco.ingest.cohort import (
     _read_tables,
     _redacted_name,
     _sample_map,
-    _shadow,
     _split_warning,
     expand_paths,
+    gene_index,
     ingest_cohort,
+    read_fhir_inputs,
 )
 from precision_onco.ingest.contracts import (
     REJECT_COLUMNS,
@@ -377,17 +378,10 @@ def _read_driver_inputs(cfg: Config, *, root: Path) -> _DriverInputs:
     """The patients, lines and FHIR tables the driver reads, and the files the workers will."""
     inputs = cfg.cohort.inputs
     pat_results, line_results = _read_tables(cfg, root)
-    fhir_var: list[ReadResult] = []
-    fhir_files = expand_paths(inputs.fhir, root)
-    if fhir_files:
-        from precision_onco.ingest.fhir import read_fhir_bundle
-
-        for f in fhir_files:
-            fr = read_fhir_bundle(f, catalog=cfg.catalog, uracil_codes=inputs.fhir_uracil_codes)
-            pat_results.append(ReadResult(fr.patients, fr.rejects, fr.report))
-            line_results.append(ReadResult(fr.lines, fr.rejects.iloc[0:0], _shadow(fr.report)))
-            fhir_var.append(ReadResult(fr.variants, fr.rejects.iloc[0:0], _shadow(fr.report)))
-    genes = GeneIndex.from_file(root / inputs.vcf.genes_bed) if inputs.vcf.genes_bed else None
+    fhir_pat, fhir_lines, fhir_var = read_fhir_inputs(cfg, root)
+    pat_results += fhir_pat
+    line_results += fhir_lines
+    genes = gene_index(cfg, root)
     vcf_files = expand_paths(inputs.vcf.paths, root)
     maf_files = expand_paths(inputs.maf.paths, root)
     return _DriverInputs(pat_results, line_results, fhir_var, genes, vcf_files, maf_files)
