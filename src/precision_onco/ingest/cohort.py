@@ -13,7 +13,7 @@ import dataclasses
 import glob
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -262,6 +262,27 @@ def gene_index(cfg: Config, root: Path) -> GeneIndex | None:
     return GeneIndex.from_file(root / bed) if bed else None
 
 
+def identifier_maps(
+    raw_patients: set[str],
+    raw_samples: set[str],
+    tables: Sequence[pd.DataFrame],
+    identifier_columns: Sequence[str],
+    key: bytes,
+) -> tuple[dict[str, str], dict[str, str], Redactor]:
+    """Pseudonyms of every raw patient id and of every raw sample id (those of ``raw_samples``
+    and the values of ``identifier_columns`` in ``tables``), and the redactor of both."""
+    samples = set(raw_samples)
+    for c in identifier_columns:
+        for t in tables:
+            if c in t.columns:
+                samples |= set(t[c].dropna().astype(str))
+    patients = sorted(raw_patients)
+    pmap = dict(zip(patients, pseudonymize(patients, key), strict=True))
+    ordered = sorted(samples)
+    smap = dict(zip(ordered, pseudonymize(ordered, key, namespace="sample"), strict=True))
+    return pmap, smap, Redactor({**smap, **pmap})
+
+
 def _test_patients(inputs: Any) -> tuple[Any, str] | None:
     """The patients table of the validation file: ``test_patients`` when set; for a one-table
     cohort (patients and lines from one file), the ``test_lines`` file read with the
@@ -372,19 +393,9 @@ def ingest_cohort(
     raw_patients |= set(lines.get("patient_id", pd.Series(dtype=str)).dropna().astype(str))
     raw_patients |= set(variants["patient_id"].dropna().astype(str)) if len(variants) else set()
     raw_samples = set(variants["sample_id"].dropna().astype(str)) if len(variants) else set()
-    for c in cfg.cohort.identifier_columns:
-        for t in (patients, lines):
-            if c in t.columns:
-                raw_samples |= set(t[c].dropna().astype(str))
-    pmap = dict(zip(sorted(raw_patients), pseudonymize(sorted(raw_patients), key), strict=True))
-    smap_k = dict(
-        zip(
-            sorted(raw_samples),
-            pseudonymize(sorted(raw_samples), key, namespace="sample"),
-            strict=True,
-        )
+    pmap, smap_k, redact = identifier_maps(
+        raw_patients, raw_samples, (patients, lines), cfg.cohort.identifier_columns, key
     )
-    redact = Redactor({**smap_k, **pmap})
     patients, lines, variants = (
         _keyed(t, pmap, smap_k, cfg.cohort.identifier_columns) for t in (patients, lines, variants)
     )

@@ -64,6 +64,7 @@ from precision_onco.ingest.cohort import (
     _split_warning,
     expand_paths,
     gene_index,
+    identifier_maps,
     ingest_cohort,
     read_fhir_inputs,
 )
@@ -77,7 +78,7 @@ from precision_onco.ingest.coverage import attach_coverage
 from precision_onco.ingest.genes import GeneIndex
 from precision_onco.ingest.germline import merge_germline
 from precision_onco.ingest.maf import read_maf
-from precision_onco.ingest.pseudonymize import pseudonymize, resolve_key
+from precision_onco.ingest.pseudonymize import resolve_key
 from precision_onco.ingest.vcf import read_vcfs
 
 __all__ = ["ingest_cohort_partitioned"]
@@ -522,19 +523,9 @@ def _pseudonymize_all(
     raw_patients |= set(lines.get("patient_id", pd.Series(dtype=str)).dropna().astype(str))
     raw_patients |= set(g.ids["patient_id"].dropna().astype(str))
     raw_samples = set(g.ids["sample_id"].dropna().astype(str))
-    for c in cfg.cohort.identifier_columns:
-        for t in (patients, lines):
-            if c in t.columns:
-                raw_samples |= set(t[c].dropna().astype(str))
-    pmap = dict(zip(sorted(raw_patients), pseudonymize(sorted(raw_patients), key), strict=True))
-    smap_k = dict(
-        zip(
-            sorted(raw_samples),
-            pseudonymize(sorted(raw_samples), key, namespace="sample"),
-            strict=True,
-        )
+    pmap, smap_k, redact = identifier_maps(
+        raw_patients, raw_samples, (patients, lines), cfg.cohort.identifier_columns, key
     )
-    redact = Redactor({**smap_k, **pmap})
     d.patients, d.lines = (
         _keyed(t, pmap, smap_k, cfg.cohort.identifier_columns) for t in (patients, lines)
     )
