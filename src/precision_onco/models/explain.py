@@ -1,7 +1,9 @@
 """Exact TreeSHAP contributions of an endpoint model (numbers; the words are in
 :mod:`precision_onco.recommend.explain`).
 
-LightGBM's ``pred_contrib`` gives exact TreeSHAP values. An endpoint model is
+The values are exact (path-dependent) TreeSHAP, LightGBM's ``pred_contrib``, computed by
+:mod:`precision_onco.models.forest` from the boosters compiled once per model (the
+same values up to floating-point rounding, several times faster). An endpoint model is
 an average of K calibrated members; the contributions reported are the mean of
 the members' contributions to their raw log-odds, so for every row they sum
 (with the mean bias term) to the mean raw log-odds of the members —
@@ -17,8 +19,9 @@ import pandas as pd
 
 from precision_onco.errors import ConfigError
 from precision_onco.models.fit import EndpointModel
+from precision_onco.models.forest import CompiledForest, forest_for, tree_shap
 
-__all__ = ["contributions", "raw_log_odds"]
+__all__ = ["compiled_forest", "contributions", "raw_log_odds"]
 
 
 def contributions(
@@ -33,8 +36,8 @@ def contributions(
 
     Returns ``(contrib, bias)``: ``contrib.sum(axis=1) + bias`` equals the mean raw
     log-odds of the model's members for each row. ``x``: the model matrix of
-    ``features`` if already built, ``codes`` its float codes; ``threads``: LightGBM threads
-    (0: all cores).
+    ``features`` if already built, ``codes`` its float codes; ``threads`` is ignored (it set
+    LightGBM's threads; the compiled forest runs in the calling thread) and kept for callers.
     """
     if model.kind != "lightgbm":
         raise ConfigError(
@@ -43,24 +46,23 @@ def contributions(
     if codes is None:
         codes = model.codes(model.matrix(features) if x is None else x)
     a = codes
-    members = getattr(model.estimator, "calibrated_classifiers_", None)
-    boosters = [m.estimator.booster_ for m in members] if members else [model.estimator.booster_]
-    total = np.zeros((len(a), len(model.columns) + 1))
-    for b in boosters:
-        total += _tree_shap(b, a, threads)
-    total /= len(boosters)
+    total = tree_shap(compiled_forest(model), a)
     contrib = pd.DataFrame(total[:, :-1], columns=model.columns, index=features.index)
     return contrib, total[:, -1]
 
 
-def _tree_shap(booster: lgb.Booster, a: np.ndarray, threads: int) -> np.ndarray:
-    """Exact TreeSHAP values of one booster (raw log-odds), bias last (LightGBM's own)."""
-    return np.asarray(booster.predict(a, pred_contrib=True, num_threads=threads))
+def _boosters(model: EndpointModel) -> list[lgb.Booster]:
+    members = getattr(model.estimator, "calibrated_classifiers_", None)
+    return [m.estimator.booster_ for m in members] if members else [model.estimator.booster_]
+
+
+def compiled_forest(model: EndpointModel) -> CompiledForest:
+    """The model's boosters compiled for TreeSHAP, once per model object (the first call
+    costs a fraction of a second; a server does it before taking requests)."""
+    return forest_for(model.estimator, _boosters(model))
 
 
 def raw_log_odds(model: EndpointModel, features: pd.DataFrame) -> np.ndarray:
     """Mean raw log-odds of the members (what the contributions add up to)."""
     x = model.matrix(features)
-    members = getattr(model.estimator, "calibrated_classifiers_", None)
-    boosters = [m.estimator.booster_ for m in members] if members else [model.estimator.booster_]
-    return np.mean([b.predict(x, raw_score=True) for b in boosters], axis=0)
+    return np.mean([b.predict(x, raw_score=True) for b in _boosters(model)], axis=0)

@@ -5,8 +5,9 @@
 LightGBM predicts on — numeric inputs as floats, categorical inputs as their
 training codes — in one pass, without building the intermediate pandas model
 matrix; it equals ``model.codes(model.matrix(rows))``. :func:`endpoint_scores`
-scores that matrix with each calibrated member (booster raw score, then the
-member's calibrator) and returns the probability and its jackknife interval, as
+scores that matrix with each calibrated member (booster raw score, computed by the
+compiled forest of :mod:`precision_onco.models.forest` — LightGBM's, bit for bit — then
+the member's calibrator) and returns the probability and its jackknife interval, as
 :meth:`~precision_onco.models.fit.EndpointModel.predict_interval` does.
 """
 
@@ -20,6 +21,7 @@ import pandas as pd
 
 from precision_onco.features import CATEGORICAL
 from precision_onco.models.fit import EndpointModel
+from precision_onco.models.forest import forest_for, raw_scores
 
 __all__ = ["endpoint_scores", "input_codes", "members"]
 
@@ -80,12 +82,12 @@ def member_probabilities(model: EndpointModel, codes: np.ndarray) -> np.ndarray 
     ms = members(model)
     if not ms:
         return None
+    # every member's raw score in one compiled pass, bit for bit LightGBM's
+    forest = forest_for(model.estimator, [m.estimator.booster_ for m in ms])
+    raw = raw_scores(forest, codes)
     out = np.empty((len(ms), len(codes)))
-    for k, m in enumerate(ms):
-        n_jobs = getattr(m.estimator, "n_jobs", None)
-        threads = 0 if n_jobs is None or n_jobs < 0 else int(n_jobs)
-        raw = m.estimator.booster_.predict(codes, raw_score=True, num_threads=threads)
-        out[k] = model.calibrate(k, raw)
+    for k in range(len(ms)):
+        out[k] = model.calibrate(k, raw[k])
     return out
 
 
