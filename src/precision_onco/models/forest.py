@@ -72,7 +72,10 @@ _MISSING_NONE, _MISSING_ZERO, _MISSING_NAN = 0, 1, 2
 class _Shap:
     """Per leaf: its path's splits (``path_node``, ``path_left``: the path goes left,
     ``path_elem``: the distinct feature's position on the path), distinct features
-    (``elem_feature``, ``elem_zero``) and table offset (-1: computed per row)."""
+    (``elem_feature``, ``elem_zero``) and table offset (-1: computed per row). Per internal
+    node: the position of its feature among the distinct features of the path from the root
+    to it (``node_elem``; the path to a node is unique), which sets a leaf's pattern bit,
+    and the nodes of each tree parents first (``preorder``)."""
 
     path_start: np.ndarray
     path_node: np.ndarray
@@ -84,6 +87,8 @@ class _Shap:
     elem_zero: np.ndarray
     table_start: np.ndarray
     table: np.ndarray
+    node_elem: np.ndarray
+    preorder: np.ndarray
     bias: float
 
 
@@ -339,6 +344,7 @@ def tree_shap(forest: CompiledForest, x: np.ndarray) -> np.ndarray:
         a,
         f.tree_node,
         f.tree_leaf,
+        s.preorder,
         f.feature,
         f.threshold,
         f.kind,
@@ -347,7 +353,10 @@ def tree_shap(forest: CompiledForest, x: np.ndarray) -> np.ndarray:
         f.cat_start,
         f.cat_len,
         f.cat_words,
+        f.left_child,
+        f.right_child,
         f.value,
+        s.node_elem,
         s.path_start,
         s.path_node,
         s.path_left,
@@ -372,6 +381,8 @@ def _build_shap(f: CompiledForest) -> _Shap:
     elems: list[tuple[list[int], list[float]]] = [([], []) for _ in range(n_leaves)]
     bias = 0.0
     feature, left, right = f.feature.tolist(), f.left_child.tolist(), f.right_child.tolist()
+    node_elem = np.zeros(len(feature), dtype=np.int64)
+    preorder: list[int] = []
     count, leaf_count = f.node_count.tolist(), f.leaf_count.tolist()
     for t, root in enumerate(f.tree_root.tolist()):
         if root < 0:
@@ -388,6 +399,8 @@ def _build_shap(f: CompiledForest) -> _Shap:
                 bias += leaf_count[leaf] / total * float(f.value[leaf])
                 continue
             j = feature[node]
+            node_elem[node] = feats.index(j) if j in feats else len(feats)
+            preorder.append(node)
             for c, goes_left in ((left[node], True), (right[node], False)):
                 frac = (count[c] if c >= 0 else leaf_count[~c]) / count[node]
                 if j in feats:
@@ -419,6 +432,8 @@ def _build_shap(f: CompiledForest) -> _Shap:
         elem_zero=np.array([z for e in elems for z in e[1]], dtype=np.float64),
         table_start=table_start.astype(np.int64),
         table=np.zeros(int(sizes[tabled].sum()), dtype=np.float64),
+        node_elem=node_elem,
+        preorder=np.array(preorder, dtype=np.int64),
         bias=bias / f.n_boosters,
     )
     _fill_tables(
@@ -548,6 +563,7 @@ def _shap_rows(  # type: ignore[no-untyped-def]
     x,
     tree_node,
     tree_leaf,
+    preorder,
     feature,
     threshold,
     kind,
@@ -556,7 +572,10 @@ def _shap_rows(  # type: ignore[no-untyped-def]
     cat_start,
     cat_len,
     cat_words,
+    left_child,
+    right_child,
     value,
+    node_elem,
     path_start,
     path_node,
     path_left,
@@ -569,18 +588,26 @@ def _shap_rows(  # type: ignore[no-untyped-def]
     table,
     out,
 ):
-    # tree by tree, every row: a tree's tables stay in the cache while its rows are scored
-    # (blocks of rows, tried, were slower)
-    left = np.empty(len(feature), dtype=np.bool_)
+    # Tree by tree, every row (a tree's tables stay in the cache while its rows are scored).
+    # For a row, the nodes parents first pass down the bits of the path's features the row
+    # does not follow (`miss`, slot n for node n, slot n_nodes + l for leaf l) without a
+    # branch on the row's way; at a leaf its pattern is the other bits.
+    n_nodes = len(feature)
+    left = np.empty(n_nodes, dtype=np.bool_)
+    miss = np.zeros(n_nodes + len(value), dtype=np.int64)
     max_d = 1
     for leaf in range(len(value)):
         max_d = max(max_d, elem_count[leaf])
     o = np.empty(max_d)
     terms = np.empty(max_d)
     for t in range(len(tree_node) - 1):
+        if tree_node[t] == tree_node[t + 1]:
+            continue  # a single leaf: only the bias
         for r in range(x.shape[0]):
-            for n in range(tree_node[t], tree_node[t + 1]):
-                left[n] = _goes_left(
+            miss[preorder[tree_node[t]]] = 0  # the root
+            for i in range(tree_node[t], tree_node[t + 1]):
+                n = preorder[i]
+                go = _goes_left(
                     x[r, feature[n]],
                     kind[n],
                     nan_left[n],
@@ -590,19 +617,24 @@ def _shap_rows(  # type: ignore[no-untyped-def]
                     cat_len[n],
                     cat_words,
                 )
+                left[n] = go
+                e = node_elem[n]
+                bit = (np.int64(1) << min(e, 62)) * np.int64(e < 63)
+                g = np.int64(go)
+                m = miss[n]
+                c = left_child[n]
+                miss[c if c >= 0 else n_nodes + ~c] = m | (bit * (1 - g))
+                c = right_child[n]
+                miss[c if c >= 0 else n_nodes + ~c] = m | (bit * g)
             for leaf in range(tree_leaf[t], tree_leaf[t + 1]):
                 d = elem_count[leaf]
                 e0 = elem_start[leaf]
                 start = table_start[leaf]
                 if start >= 0:
-                    # without a branch: which way a row goes is not predictable
-                    miss = 0
-                    for p in range(path_start[leaf], path_start[leaf + 1]):
-                        miss |= np.int64(left[path_node[p]] ^ path_left[p]) << path_elem[p]
-                    base = start + (((1 << d) - 1) & ~miss) * d
+                    base = start + (((1 << d) - 1) & ~miss[n_nodes + leaf]) * d
                     for j in range(d):
                         out[r, elem_feature[e0 + j]] += table[base + j]
-                else:
+                else:  # a deep leaf: its terms from the decisions along its path
                     for j in range(d):
                         o[j] = 1.0
                     for p in range(path_start[leaf], path_start[leaf + 1]):
