@@ -302,7 +302,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
             f"cannot load the recommender {uri} from {cfg.tracking.uri} "
             f"({exc.message.splitlines()[0]}); run `dvc repro` first"
         ) from None
-    recommender = model.unwrap_python_model().recommender
+    recommender = model.unwrap_python_model().recommender  # prepared by its load_context
     loaded = time.perf_counter() - t0
     source = _model_version(uri, model.metadata.run_id)
     t1 = time.perf_counter()

@@ -252,3 +252,23 @@ def test_random_boosters_equal_lightgbm(
         rounds=10,
     )
     _assert_same([booster], np.vstack([x, rng.normal(size=(20, 4)) * 3]))
+
+
+def test_prepared_recommender_compiles_nothing_more(
+    small_recommender: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``Recommender.prepare`` (the server and the pyfunc call it when they load the model)
+    compiles every booster and the explained endpoints' tables: scoring after it builds
+    nothing."""
+    from precision_onco.recommend.examples import example_payload
+
+    rec = small_recommender[2]
+    rec.prepare()
+
+    def refuse(*_: Any, **__: Any) -> Any:
+        raise AssertionError("compiled again after prepare()")
+
+    monkeypatch.setattr(compiled, "compile_boosters", refuse)
+    monkeypatch.setattr(compiled, "_build_shap", refuse)
+    answer = rec.recommend_payload(example_payload("nsclc_kras_g12c"))
+    assert answer["status"] == "ranked" and answer["ranked"][0]["drivers"]

@@ -31,6 +31,7 @@ class RecommenderPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined
         import joblib
 
         self.recommender: Recommender = joblib.load(context.artifacts["recommender"])
+        self.recommender.prepare()
 
     def predict(
         self, context: Any, model_input: list[dict[str, Any]], params: dict[str, Any] | None = None

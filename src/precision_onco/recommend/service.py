@@ -151,6 +151,18 @@ class Recommender:
             :16
         ]
 
+    def prepare(self) -> None:
+        """Compile each LightGBM model's boosters (:mod:`precision_onco.models.forest`) and
+        the TreeSHAP tables of the explained endpoints: what the first request would pay
+        otherwise (about a second for the default models). Loading does it once."""
+        from precision_onco.models.explain import compiled_forest
+
+        for ep, model in self.models.items():
+            if model.kind == "lightgbm":
+                forest = compiled_forest(model)
+                if ep in self.explain:
+                    forest.shap_part()
+
     def set_threads(self, n: int) -> None:
         for m in self.models.values():
             m.set_threads(n)

@@ -90,6 +90,7 @@ def load_recommender(model: Path) -> Any:
     t0 = time.perf_counter()
     recommender = joblib.load(model)
     recommender.set_threads(1)  # one thread per worker: the workers are the parallelism
+    recommender.prepare()  # compiled once here, shared by the forked workers
     try:
         recommender.recommend_payload(example_payload("nsclc_kras_g12c"))
     except Exception as exc:  # a recommender of another catalog: no warm-up, still served
