@@ -30,7 +30,7 @@ CHOWELL = ROOT.parent / "shared" / "data" / "cohorts" / "chowell2022_icb_trainin
 
 
 def _lightgbm(boosters: list[lgb.Booster], x: np.ndarray) -> np.ndarray:
-    return sum(np.asarray(b.predict(x, pred_contrib=True)) for b in boosters) / len(boosters)
+    return np.mean([np.asarray(b.predict(x, pred_contrib=True)) for b in boosters], axis=0)
 
 
 def _assert_same(boosters: list[lgb.Booster], x: np.ndarray) -> None:
@@ -111,7 +111,8 @@ def test_mixed_splits_equal_lightgbm() -> None:
 
 def test_zero_as_missing_and_no_missing_handling() -> None:
     x, y = _mixed(500, 3)
-    for extra in ({"zero_as_missing": True}, {"use_missing": False}):
+    options: list[dict[str, Any]] = [{"zero_as_missing": True}, {"use_missing": False}]
+    for extra in options:
         booster = _fit(x, y, categorical=[1, 3], **extra)
         _assert_same([booster], np.vstack([x[:100], _probe(x, 4)]))
 
@@ -192,7 +193,7 @@ def test_pipeline_models_equal_lightgbm(small_cohort: Any, small_recommender: An
     ranking = rank_regimens(
         feats, tables.patients, tables.lines, rec.models, rec.catalog, rec.preset(None)
     )
-    assert len(ranking.candidates) > 100
+    assert ranking.candidates is not None and len(ranking.candidates) > 100
     for ep in rec.explain:
         model = rec.models[ep]
         codes = ranking.codes[model.input_key]

@@ -253,7 +253,7 @@ class _Arrays:
             "value": np.float64,
             "leaf_count": np.float64,
         }
-        arrays = {
+        a: dict[str, np.ndarray] = {
             k: (np.concatenate(v).astype(dtypes[k]) if v else np.zeros(0, dtypes[k]))
             for k, v in self.parts.items()
         }
@@ -265,7 +265,19 @@ class _Arrays:
             tree_const=np.array(self.per_tree["const"], dtype=np.float64),
             tree_node=np.array(self.tree_node, dtype=np.int64),
             tree_leaf=np.array(self.tree_leaf, dtype=np.int64),
-            **arrays,
+            feature=a["feature"],
+            threshold=a["threshold"],
+            kind=a["kind"],
+            nan_left=a["nan_left"],
+            zero_left=a["zero_left"],
+            cat_start=a["cat_start"],
+            cat_len=a["cat_len"],
+            cat_words=a["cat_words"],
+            left_child=a["left_child"],
+            right_child=a["right_child"],
+            node_count=a["node_count"],
+            value=a["value"],
+            leaf_count=a["leaf_count"],
         )
 
 
@@ -443,7 +455,7 @@ def _build_shap(f: CompiledForest) -> _Shap:
 
 
 @numba.njit(cache=True)
-def _goes_left(fval, kind, nan_left, zero_left, threshold, cat_start, cat_len, cat_words):  # type: ignore[no-untyped-def]
+def _goes_left(fval, kind, nan_left, zero_left, threshold, cat_start, cat_len, cat_words):
     """LightGBM's decision at a node (tree.h ``NumericalDecision``, ``CategoricalDecision``)
     for the value ``fval``; the node's fields are passed one by one (scalars compile to a
     call the compiler inlines, arrays did not)."""
@@ -463,7 +475,7 @@ def _goes_left(fval, kind, nan_left, zero_left, threshold, cat_start, cat_len, c
 
 
 @numba.njit(cache=True)
-def _raw(  # type: ignore[no-untyped-def]
+def _raw(
     x,
     tree_booster,
     tree_root,
@@ -541,7 +553,7 @@ def _terms(v: float, z: np.ndarray, o: np.ndarray, w: np.ndarray, out: np.ndarra
 
 
 @numba.njit(cache=True)
-def _fill_tables(value, elem_start, elem_count, elem_zero, table_start, table):  # type: ignore[no-untyped-def]
+def _fill_tables(value, elem_start, elem_count, elem_zero, table_start, table):
     for leaf in range(len(value)):
         start = table_start[leaf]
         if start < 0:
@@ -559,7 +571,7 @@ def _fill_tables(value, elem_start, elem_count, elem_zero, table_start, table): 
 
 
 @numba.njit(cache=True)
-def _shap_rows(  # type: ignore[no-untyped-def]
+def _shap_rows(
     x,
     tree_node,
     tree_leaf,
