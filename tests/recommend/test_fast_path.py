@@ -11,23 +11,17 @@ and intervals, same drivers and evidence.
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import json
-import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from precision_onco.features import build_features, load_panel
-from precision_onco.ingest.coverage import parse_genes
-from precision_onco.recommend.patient import PatientCase
 from precision_onco.recommend.scoring import endpoint_scores, input_codes
 from precision_onco.recommend.table import recommendations
 
+from .cases import case_from_tables
 from .reference import ref_build_features, reference_recommend, reference_recommendations
 
 
@@ -67,34 +61,6 @@ def test_features_equal_the_previous_implementation(small_cohort, small_recommen
     assert np.nansum(new.filter(like="bm_").to_numpy(dtype=float)) > 0  # biomarkers found
 
 
-def _case(tables: Any, patient_key: str, line: int) -> PatientCase:
-    """One patient of the cohort tables as a case, lines up to ``line``."""
-
-    def clean(d: dict[str, Any]) -> dict[str, Any]:
-        out = {}
-        for k, v in d.items():
-            if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
-                continue
-            if isinstance(v, pd.Timestamp):
-                v = v.date()
-            out[k] = v.item() if isinstance(v, np.generic) else v
-        return out
-
-    p = tables.patients[tables.patients["patient_key"] == patient_key].iloc[0].to_dict()
-    lines = tables.lines[
-        (tables.lines["patient_key"] == patient_key) & (tables.lines["line_number"] <= line)
-    ]
-    variants = tables.variants[tables.variants["patient_key"] == patient_key]
-    covered = sorted(parse_genes(p.pop("genes_tested", None)))  # the assay's genes
-    return PatientCase(
-        genes_tested=covered or None,
-        patient=clean(p),
-        line_number=line,
-        lines=[clean(r) for r in lines.drop(columns=["patient_key"]).to_dict("records")],
-        variants=[clean(v) for v in variants.drop(columns=["patient_key"]).to_dict("records")],
-    )
-
-
 def test_sixty_single_patients_equal_the_previous_implementation(
     small_cohort, small_recommender
 ) -> None:
@@ -103,7 +69,7 @@ def test_sixty_single_patients_equal_the_previous_implementation(
     pick = tables.lines[["patient_key", "line_number"]].sample(60, random_state=7)
     ranked = 0
     for pk, line in zip(pick["patient_key"], pick["line_number"], strict=True):
-        case = _case(tables, str(pk), int(line))
+        case = case_from_tables(tables, str(pk), int(line))
         new = rec.recommend(case).to_dict()
         ref = reference_recommend(rec, case)
         assert json.dumps(new["ranked"]) == json.dumps(ref["ranked"]), (pk, line)
@@ -123,7 +89,7 @@ def test_single_patient_features_equal_the_previous_implementation(
     pick = tables.lines[["patient_key", "line_number"]].sample(25, random_state=11)
     seen_msi = 0
     for i, (pk, line) in enumerate(zip(pick["patient_key"], pick["line_number"], strict=True)):
-        patients, lines, variants = _case(tables, str(pk), int(line)).tables()
+        patients, lines, variants = case_from_tables(tables, str(pk), int(line)).tables()
         if i % 3 == 1:
             patients["cancer_type"] = pd.array([pd.NA], dtype="string")
         if i % 3 == 2:
@@ -153,55 +119,6 @@ def test_the_numpy_matrix_is_the_models_own(small_cohort, small_recommender) -> 
             endpoint_scores(model, rows, codes=a), model.predict_interval(rows), strict=True
         ):
             np.testing.assert_array_equal(got, want)
-
-
-@pytest.fixture(scope="module")
-def real_shaped(
-    shared_data: Path, project_root: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Any, Any, Any]:
-    """300 rows of the Chowell 2022 table through its own cohort config (icb catalog),
-    ingested, featurized and trained in process; returns (tables, features, recommender)."""
-    from precision_onco.config import compose
-    from precision_onco.ingest.cohort import ingest_cohort
-    from precision_onco.models.train import train_all
-    from precision_onco.recommend.service import recommender_from
-
-    src = shared_data / "cohorts" / "chowell2022_icb_training.csv"
-    root = tmp_path_factory.mktemp("real_shaped")
-    table = root / "chowell_300.csv"
-    pd.read_csv(src).sample(300, random_state=3).to_csv(table, index=False)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("PRECISION_ONCO_PSEUDONYM_KEY", "fast-path-test-key-" + "0" * 16)
-    try:
-        _, cfg = compose(
-            ["cohort=chowell2022", "model.max_rounds=150"], conf_dir=project_root / "conf"
-        )
-        inputs = dataclasses.replace(
-            cfg.cohort.inputs,
-            patients=dataclasses.replace(cfg.cohort.inputs.patients, path=str(table)),
-            lines=dataclasses.replace(cfg.cohort.inputs.lines, path=str(table)),
-        )
-        oncotree = str(shared_data / "kb" / "oncotree_2025_10_03.flat.tsv")
-        cfg = dataclasses.replace(
-            cfg, cohort=dataclasses.replace(cfg.cohort, inputs=inputs, oncotree_codes=oncotree)
-        )
-        tables = ingest_cohort(cfg, root=root)
-        feats = build_features(
-            tables.patients,
-            tables.lines,
-            tables.variants,
-            cfg.features,
-            cfg.catalog,
-            panel=load_panel(cfg.features, root),
-            endpoint_columns=[e.column for e in cfg.endpoints.values()],
-        )
-        res = train_all(cfg, feats, tables.lines)
-        rec = recommender_from(
-            res.models, copy.deepcopy(cfg), root=project_root, provenance={"components": {}}
-        )
-    finally:
-        mp.undo()
-    return tables, feats, rec
 
 
 def test_a_real_shaped_cohort_equals_the_previous_implementation(real_shaped) -> None:

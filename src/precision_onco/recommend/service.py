@@ -13,11 +13,12 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
@@ -186,17 +187,16 @@ class Recommender:
             )
         return self.presets[key]
 
-    @_serialized
-    def recommend(self, case: PatientCase, preset: str | None = None) -> PatientResult:
-        """Ranked, explained, evidence-linked regimens for ``case`` at its line."""
-        rec = self.preset(preset or case.preset)
-        cat = Catalog(self.catalog)
-        empty = pd.DataFrame()
-        cancer = str(case.patient.get("cancer_type") or "")
+    def _result(
+        self,
+        case: PatientCase,
+        rec: RecommendConfig,
+        ranked: pd.DataFrame,
+        excluded: pd.DataFrame,
+    ) -> PatientResult:
+        """The answer for ``case`` from its ranked and excluded rows."""
 
-        def answer(
-            status: str, msg: str, ranked: pd.DataFrame, excluded: pd.DataFrame
-        ) -> PatientResult:
+        def answer(status: str, msg: str) -> PatientResult:
             return PatientResult(
                 status,
                 msg,
@@ -208,19 +208,56 @@ class Recommender:
                 self.provenance,
             )
 
-        if cancer not in cat.cancer_types:
-            msg = (
-                f"no recommendation: cancer type {cancer!r} is not in the therapy catalog "
-                f"(catalog {self.catalog.version} covers {', '.join(cat.cancer_types)})"
+        if not len(ranked):
+            reasons = "; ".join(
+                f"{r}: {why}"
+                for r, why in zip(excluded["regimen_id"], excluded["reason"], strict=True)
             )
-            return answer("cancer_type_not_in_catalog", msg, empty, empty)
-        patients, lines, variants = case.tables()
-        feats = build_features(
-            patients, lines, variants, self.features, self.catalog, panel=self.panel
+            msg = (
+                f"no eligible regimen in the catalog for this patient at line "
+                f"{case.line_number} ({reasons})"
+            )
+            return answer("no_eligible_regimen", msg)
+        tied = int((~ranked["distinguishable"].to_numpy(dtype=bool)[1:]).sum())
+        msg = (
+            f"{len(ranked)} eligible regimen(s); first: {ranked['regimen_id'].iloc[0]} "
+            f"(utility {float(ranked['utility'].iloc[0]):.2f})"
+            + (f", not distinguishable from {tied} other(s)" if tied else "")
         )
-        row = feats[feats["line_number"] == case.line_number]
-        result = recommendations(
-            row,
+        return answer("ranked", msg)
+
+    def _not_in_catalog(self, case: PatientCase, rec: RecommendConfig) -> PatientResult | None:
+        """The answer for a cancer type the catalog does not cover (None: it covers it)."""
+        cat = Catalog(self.catalog)
+        cancer = str(case.patient.get("cancer_type") or "")
+        if cancer in cat.cancer_types:
+            return None
+        msg = (
+            f"no recommendation: cancer type {cancer!r} is not in the therapy catalog "
+            f"(catalog {self.catalog.version} covers {', '.join(cat.cancer_types)})"
+        )
+        empty = pd.DataFrame()
+        return PatientResult(
+            "cancer_type_not_in_catalog",
+            msg,
+            case.patient_key,
+            case.line_number,
+            rec.preset,
+            empty,
+            empty,
+            self.provenance,
+        )
+
+    def _ranking(
+        self,
+        rec: RecommendConfig,
+        patients: pd.DataFrame,
+        lines: pd.DataFrame,
+        variants: pd.DataFrame,
+        rows: pd.DataFrame,
+    ) -> Any:
+        return recommendations(
+            rows,
             patients,
             lines,
             self.models,
@@ -232,32 +269,89 @@ class Recommender:
             variants=variants,
             threads=self.scoring_threads(),
         )
-        ranked = result.ranked.drop(columns=["preset"], errors="ignore")
-        if not len(ranked):
-            reasons = "; ".join(
-                f"{r}: {why}"
-                for r, why in zip(
-                    result.excluded["regimen_id"], result.excluded["reason"], strict=True
-                )
-            )
-            msg = (
-                f"no eligible regimen in the catalog for this patient at line "
-                f"{case.line_number} ({reasons})"
-            )
-            return answer("no_eligible_regimen", msg, ranked, result.excluded)
-        tied = int((~ranked["distinguishable"].to_numpy(dtype=bool)[1:]).sum())
-        msg = (
-            f"{len(ranked)} eligible regimen(s); first: {ranked['regimen_id'].iloc[0]} "
-            f"(utility {float(ranked['utility'].iloc[0]):.2f})"
-            + (f", not distinguishable from {tied} other(s)" if tied else "")
-        )
-        return answer("ranked", msg, ranked, result.excluded)
 
-    def recommend_payload(self, payload: Any) -> dict[str, Any]:
-        """:meth:`recommend` for a JSON payload (see :mod:`precision_onco.recommend.patient`);
-        ``"format": "fhir"`` answers with the FHIR bundle (see
-        :mod:`precision_onco.recommend.formats`)."""
-        from precision_onco.recommend.formats import format_answer, split_format
+    @_serialized
+    def recommend(self, case: PatientCase, preset: str | None = None) -> PatientResult:
+        """Ranked, explained, evidence-linked regimens for ``case`` at its line."""
+        rec = self.preset(preset or case.preset)
+        outside = self._not_in_catalog(case, rec)
+        if outside is not None:
+            return outside
+        patients, lines, variants = case.tables()
+        feats = build_features(
+            patients, lines, variants, self.features, self.catalog, panel=self.panel
+        )
+        row = feats[feats["line_number"] == case.line_number]
+        result = self._ranking(rec, patients, lines, variants, row)
+        ranked = result.ranked.drop(columns=["preset"], errors="ignore")
+        return self._result(case, rec, ranked, result.excluded)
+
+    @_serialized
+    def recommend_many(self, cases: Sequence[PatientCase]) -> list[PatientResult]:
+        """:meth:`recommend` of each case, the cases of one preset whose tables have the same
+        columns (names and types) computed together: their tables concatenated, features,
+        scores and explanations taken once for all, the rows split back per case. Each answer
+        is the one :meth:`recommend` gives for the case alone: each case gets its own key
+        for the computation (two cases of one patient key, or of none, stay apart), and
+        cases of other columns are not mixed, since a column that one case lacks and
+        another has would be read as present but empty for the first."""
+        out: list[PatientResult | None] = [None] * len(cases)
+        groups: dict[tuple[object, ...], list[tuple[int, Tables]]] = {}
+        for i, case in enumerate(cases):
+            rec = self.preset(case.preset)
+            outside = self._not_in_catalog(case, rec)
+            if outside is not None:
+                out[i] = outside
+                continue
+            tables = case.tables()
+            groups.setdefault((rec.preset, *map(_columns, tables)), []).append((i, tables))
+        for key, members in groups.items():
+            rec = self.presets[str(key[0])]
+            batch = [cases[i] for i, _ in members]
+            results = self._batch(rec, batch, [t for _, t in members])
+            for (i, _), res in zip(members, results, strict=True):
+                out[i] = res
+        return [r for r in out if r is not None]
+
+    def _batch(
+        self, rec: RecommendConfig, cases: Sequence[PatientCase], parts: Sequence[Tables]
+    ) -> list[PatientResult]:
+        if len(cases) == 1:
+            return [self.recommend(cases[0])]
+        keys = [f"{_BATCH_KEY}{i:06d}" for i in range(len(cases))]
+        tables = []
+        for j in range(3):
+            frames = []
+            for key, part in zip(keys, parts, strict=True):
+                frame = part[j]
+                frame["patient_key"] = key
+                frames.append(frame)
+            tables.append(pd.concat(frames, ignore_index=True))
+        patients, lines, variants = tables
+        feats = build_features(
+            patients, lines, variants, self.features, self.catalog, panel=self.panel
+        )
+        at = dict(zip(keys, (c.line_number for c in cases), strict=True))
+        rows = feats[feats["line_number"].to_numpy() == feats["patient_key"].map(at).to_numpy()]
+        result = self._ranking(rec, patients, lines, variants, rows)
+        ranked = result.ranked.drop(columns=["preset"], errors="ignore")
+        by_key = _split(ranked, keys)
+        excluded = _split(result.excluded, keys)
+        return [
+            self._result(
+                case,
+                rec,
+                _rekey(by_key[key], case.patient_key, ranked),
+                _rekey(excluded[key], case.patient_key, result.excluded),
+            )
+            for key, case in zip(keys, cases, strict=True)
+        ]
+
+    def parse(self, payload: Any) -> tuple[PatientCase, str]:
+        """A JSON payload (see :mod:`precision_onco.recommend.patient`) checked: the case and
+        the answer's format (``"format"``: ``json`` or ``fhir``, see
+        :mod:`precision_onco.recommend.formats`); an unknown preset is refused here too."""
+        from precision_onco.recommend.formats import split_format
 
         payload, fmt = split_format(payload)
         case = parse_payload(
@@ -265,7 +359,57 @@ class Recommender:
             tox_categories=self.catalog.toxicity_categories,
             regimen_ids=[r.id for r in self.catalog.regimens],
         )
-        return format_answer(self.recommend(case).to_dict(), case, self, fmt)
+        self.preset(case.preset)
+        return case, fmt
+
+    def answer(self, result: PatientResult, case: PatientCase, fmt: str) -> dict[str, Any]:
+        """``result`` as the served answer in ``fmt``."""
+        from precision_onco.recommend.formats import format_answer
+
+        return format_answer(result.to_dict(), case, self, fmt)
+
+    def recommend_payload(self, payload: Any) -> dict[str, Any]:
+        """:meth:`recommend` for a JSON payload (see :meth:`parse`), answered in its format."""
+        case, fmt = self.parse(payload)
+        return self.answer(self.recommend(case), case, fmt)
+
+    def recommend_payloads(self, items: Sequence[tuple[PatientCase, str]]) -> list[dict[str, Any]]:
+        """:meth:`recommend_payload` of parsed payloads (from :meth:`parse`), computed together
+        (:meth:`recommend_many`): the same answers."""
+        results = self.recommend_many([case for case, _ in items])
+        return [self.answer(r, c, f) for r, (c, f) in zip(results, items, strict=True)]
+
+
+#: Prefix of the keys the cases of a batch get for the computation.
+_BATCH_KEY = "batch_"
+#: A case's ``patients``, ``lines`` and ``variants`` tables (:meth:`PatientCase.tables`).
+Tables = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]
+
+
+def _columns(frame: pd.DataFrame) -> tuple[tuple[str, str], ...]:
+    """A table's columns and their types: cases with the same ones can be computed together."""
+    return tuple((str(c), str(t)) for c, t in frame.dtypes.items())
+
+
+def _split(frame: pd.DataFrame, keys: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """``frame``'s rows by ``patient_key`` (each in its order, index reset), one per key."""
+    if not len(frame):
+        return {k: frame.iloc[0:0].reset_index(drop=True) for k in keys}
+    pk = frame["patient_key"].to_numpy(dtype=object)
+    out = {}
+    for k in keys:
+        idx = np.flatnonzero(pk == k)
+        out[k] = frame.iloc[idx].reset_index(drop=True)
+    return out
+
+
+def _rekey(part: pd.DataFrame, key: str, like: pd.DataFrame) -> pd.DataFrame:
+    """``part`` with its case's own ``patient_key`` (the column's dtype kept)."""
+    if "patient_key" not in part.columns:
+        return part
+    part = part.copy()
+    part["patient_key"] = pd.Series([key] * len(part), dtype=like["patient_key"].dtype)
+    return part
 
 
 def recommender_from(
