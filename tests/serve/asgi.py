@@ -50,3 +50,41 @@ def call(
 def post(app: Any, doc: Any, **kw: Any) -> tuple[int, Any]:
     body = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
     return call(app, "POST", "/invocations", body, **kw)
+
+
+def post_many(app: Any, docs: list[Any]) -> list[tuple[int, Any]]:
+    """``post`` of every document of ``docs`` at once: all the requests in flight together
+    on one event loop, as concurrent clients' requests are in a worker."""
+
+    async def one(doc: Any) -> tuple[int, Any]:
+        body = json.dumps(doc).encode()
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": "/invocations",
+            "headers": [(b"host", b"127.0.0.1:5001"), (b"content-type", b"application/json")],
+        }
+        sent: list[dict[str, Any]] = []
+        inbox = [{"type": "http.request", "body": body, "more_body": False}]
+        done = asyncio.Event()
+
+        async def receive() -> dict[str, Any]:
+            if inbox:
+                return inbox.pop(0)
+            await done.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(msg: dict[str, Any]) -> None:
+            sent.append(msg)
+            if msg["type"] == "http.response.body" and not msg.get("more_body"):
+                done.set()
+
+        await app(scope, receive, send)
+        status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+        data = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+        return status, json.loads(data)
+
+    async def run() -> list[tuple[int, Any]]:
+        return list(await asyncio.gather(*(one(d) for d in docs)))
+
+    return asyncio.run(run())

@@ -51,6 +51,8 @@ class ServeSettings:
 
     max_body_bytes: int = 1_000_000
     max_batch: int = 100
+    #: most payloads (of different requests) scored together in one round
+    max_coalesce: int = 32
     request_timeout_s: float = 30.0
     allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "::1", "[::1]")
     api_keys: tuple[str, ...] = field(default=(), repr=False)
@@ -190,15 +192,140 @@ def _encode(doc: Any) -> bytes:
         return json.dumps(_json_safe(doc), allow_nan=False).encode()
 
 
-def create_app(recommender: Any, settings: ServeSettings | None = None) -> Any:
-    """The ASGI application serving ``recommender`` (a loaded :class:`Recommender`).
+@dataclass
+class _Waiting:
+    """A request's payloads (checked, when the recommender checks them first) waiting to be
+    scored, its answers so far, and what ends it early."""
 
-    Payloads are scored on the event loop itself, one at a time, the loop getting the hand
-    back between two payloads of a batch (to notice a client gone, answer ``/ping``, beat
-    the arbiter's heartbeat): a hop to a thread cost more than the HTTP work of a request
-    (two thread switches, each a wait for the scheduler on a busy machine), and one
-    worker scores one payload at a time either way (the GIL, the recommender's lock). A
-    payload that never returns stops its worker's heartbeat: the arbiter restarts it.
+    items: list[Any]
+    gone: asyncio.Event
+    deadline: float
+    future: asyncio.Future[list[Any]]
+    out: list[Any] = field(default_factory=list)
+
+
+class _Rounds:
+    """The payloads of the requests waiting, scored round by round on the event loop.
+
+    A round takes the next payload of each request waiting (at most ``max_coalesce``),
+    after checking that its client is still there (else 499, nothing more scored) and its
+    time limit has not passed (else 503 naming ``request_timeout_s`` and how many of its
+    payloads were scored). A recommender with ``parse`` and ``recommend_payloads`` (a
+    :class:`~precision_onco.recommend.service.Recommender`) checks every payload when its
+    request arrives (a bad one is that request's 400 and never joins a round) and scores
+    a round's payloads together; if that fails, each request of the round is scored alone,
+    so that a fault is only its own request's 500. Another recommender (``recommend_payload``
+    only) scores them one by one.
+    """
+
+    def __init__(self, recommender: Any, cfg: ServeSettings) -> None:
+        self.recommender = recommender
+        self.cfg = cfg
+        self.together = hasattr(recommender, "parse") and hasattr(recommender, "recommend_payloads")
+        self.waiting: list[_Waiting] = []
+        self.task: asyncio.Future[None] | None = None
+
+    def parse(self, items: list[Any]) -> list[Any]:
+        """``items`` checked (by a recommender that checks them apart), or 400 naming the
+        first bad one."""
+        if not self.together:
+            return items
+        out = []
+        for i, payload in enumerate(items):
+            try:
+                out.append(self.recommender.parse(payload))
+            except PayloadError as exc:
+                raise _HTTPError(400, "INVALID_PARAMETER_VALUE", _where(i, items, exc)) from None
+        return out
+
+    async def submit(self, items: list[Any], gone: asyncio.Event, deadline: float) -> list[Any]:
+        """The answers of ``items``, scored in the coming rounds."""
+        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        self.waiting.append(_Waiting(items, gone, deadline, future))
+        if self.task is None or self.task.done():
+            self.task = asyncio.ensure_future(self._run())
+        return await future
+
+    async def _run(self) -> None:
+        while self.waiting:
+            await asyncio.sleep(0)  # the requests read meanwhile join this round
+            batch: list[_Waiting] = []
+            for w in list(self.waiting):
+                if w.future.done():  # its handler was cancelled
+                    self.waiting.remove(w)
+                elif w.gone.is_set():
+                    self._end(
+                        w, _HTTPError(499, "CLIENT_CLOSED", "the client closed the connection")
+                    )
+                elif time.monotonic() > w.deadline:
+                    self._end(
+                        w,
+                        _HTTPError(
+                            503,
+                            "TIMEOUT",
+                            f"inputs: the time limit of {self.cfg.request_timeout_s:g} s "
+                            f"(request_timeout_s) passed after {len(w.out)} of "
+                            f"{len(w.items)} payloads",
+                        ),
+                    )
+                elif len(batch) < self.cfg.max_coalesce:
+                    batch.append(w)
+            if batch:
+                self._score(batch)
+            for w in batch:
+                if not w.future.done() and len(w.out) == len(w.items):
+                    w.future.set_result(w.out)
+                if w.future.done() and w in self.waiting:
+                    self.waiting.remove(w)
+
+    def _end(self, w: _Waiting, exc: BaseException) -> None:
+        if not w.future.done():
+            w.future.set_exception(exc)
+        if w in self.waiting:
+            self.waiting.remove(w)
+
+    def _score(self, batch: list[_Waiting]) -> None:
+        """One payload of each request of ``batch`` scored."""
+        if self.together:
+            items = [w.items[len(w.out)] for w in batch]
+            try:
+                answers = self.recommender.recommend_payloads(items)
+            except Exception:  # a fault: scored alone, it stays its own request's
+                answers = None
+            if answers is not None:
+                for w, answer in zip(batch, answers, strict=True):
+                    w.out.append(answer)
+                return
+        for w in batch:
+            i = len(w.out)
+            try:
+                if self.together:
+                    w.out.extend(self.recommender.recommend_payloads([w.items[i]]))
+                else:
+                    w.out.append(self.recommender.recommend_payload(w.items[i]))
+            except PayloadError as exc:
+                self._end(w, _HTTPError(400, "INVALID_PARAMETER_VALUE", _where(i, w.items, exc)))
+            except Exception as exc:  # the handler logs it (500), without the payload
+                self._end(w, exc)
+
+
+def _where(i: int, items: list[Any], exc: Exception) -> str:
+    return f"inputs[{i}]: {exc}" if len(items) > 1 else str(exc)
+
+
+def create_app(recommender: Any, settings: ServeSettings | None = None) -> Any:
+    """The ASGI application serving ``recommender`` (a loaded :class:`Recommender`, or any
+    object with ``recommend_payload`` and ``fingerprint``).
+
+    Payloads are scored on the event loop itself, in rounds (:class:`_Rounds`): each round
+    takes the next payload of every request waiting — those that arrived while the last
+    round was computed — and a :class:`Recommender` scores them together
+    (``recommend_payloads``: each answer the one it gives alone, a fraction of the cost
+    per payload). Between two rounds the loop gets the hand back (to read new requests,
+    notice a client gone, answer ``/ping``, beat the arbiter's heartbeat). A hop to a
+    thread cost more than the HTTP work of a request, and one worker computes one thing
+    at a time either way (the GIL). A payload that never returns stops its worker's
+    heartbeat: the arbiter restarts it.
     """
     cfg = settings or ServeSettings()
     hosts = {h.lower() for h in cfg.allowed_hosts}
@@ -206,27 +333,7 @@ def create_app(recommender: Any, settings: ServeSettings | None = None) -> Any:
     ping = _encode({"status": "alive"})
     ready = _encode({"status": "ready", "model": recommender.fingerprint()})
 
-    async def score(items: list[Any], gone: asyncio.Event, deadline: float) -> list[Any]:
-        out = []
-        for i, payload in enumerate(items):
-            if i:
-                await asyncio.sleep(0)  # the loop's turn: a disconnect, other requests
-            if gone.is_set():
-                raise _HTTPError(499, "CLIENT_CLOSED", "the client closed the connection")
-            if time.monotonic() > deadline:
-                raise _HTTPError(
-                    503,
-                    "TIMEOUT",
-                    f"inputs: the time limit of "
-                    f"{cfg.request_timeout_s:g} s (request_timeout_s) passed "
-                    f"after {i} of {len(items)} payloads",
-                )
-            try:
-                out.append(recommender.recommend_payload(payload))
-            except PayloadError as exc:
-                where = f"inputs[{i}]: " if len(items) > 1 else ""
-                raise _HTTPError(400, "INVALID_PARAMETER_VALUE", f"{where}{exc}") from None
-        return out
+    rounds = _Rounds(recommender, cfg)
 
     async def read_body(receive: Receive) -> bytes:
         chunks, size = [], 0
@@ -289,7 +396,7 @@ def create_app(recommender: Any, settings: ServeSettings | None = None) -> Any:
         # one payload runs without a pause, so nothing would run the watcher before its end
         watcher = asyncio.ensure_future(watch()) if len(items) > 1 else None
         try:
-            predictions = await score(items, gone, deadline)
+            predictions = await rounds.submit(rounds.parse(items), gone, deadline)
         finally:
             if watcher is not None:
                 watcher.cancel()
