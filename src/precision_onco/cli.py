@@ -450,6 +450,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings = ServeSettings(
         max_body_bytes=args.max_body_bytes or serve.max_body_bytes,
         max_batch=args.max_batch or serve.max_batch,
+        max_coalesce=serve.max_coalesce,
         request_timeout_s=args.timeout or serve.request_timeout_s,
         allowed_hosts=hosts,
         api_keys=keys,

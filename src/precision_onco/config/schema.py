@@ -697,6 +697,8 @@ class ServeConfig:
     workers: int = 2
     max_body_bytes: int = 1_000_000
     max_batch: int = 100
+    # most payloads of the requests waiting scored together in one round (serve/app.py)
+    max_coalesce: int = 32
     request_timeout_s: float = 30.0
     # Host header values accepted besides the loopback names and `host` ("*": any)
     allowed_hosts: List[str] = field(default_factory=list)

@@ -335,17 +335,10 @@ class Recommender:
         rows = feats[feats["line_number"].to_numpy() == feats["patient_key"].map(at).to_numpy()]
         result = self._ranking(rec, patients, lines, variants, rows)
         ranked = result.ranked.drop(columns=["preset"], errors="ignore")
-        by_key = _split(ranked, keys)
-        excluded = _split(result.excluded, keys)
-        return [
-            self._result(
-                case,
-                rec,
-                _rekey(by_key[key], case.patient_key, ranked),
-                _rekey(excluded[key], case.patient_key, result.excluded),
-            )
-            for key, case in zip(keys, cases, strict=True)
-        ]
+        own = [c.patient_key for c in cases]
+        by_key = _split(ranked, len(cases), own)
+        excluded = _split(result.excluded, len(cases), own)
+        return [self._result(case, rec, by_key[i], excluded[i]) for i, case in enumerate(cases)]
 
     def parse(self, payload: Any) -> tuple[PatientCase, str]:
         """A JSON payload (see :mod:`precision_onco.recommend.patient`) checked: the case and
@@ -391,25 +384,20 @@ def _columns(frame: pd.DataFrame) -> tuple[tuple[str, str], ...]:
     return tuple((str(c), str(t)) for c, t in frame.dtypes.items())
 
 
-def _split(frame: pd.DataFrame, keys: Sequence[str]) -> dict[str, pd.DataFrame]:
-    """``frame``'s rows by ``patient_key`` (each in its order, index reset), one per key."""
-    if not len(frame):
-        return {k: frame.iloc[0:0].reset_index(drop=True) for k in keys}
+def _split(frame: pd.DataFrame, n: int, own: Sequence[str]) -> list[pd.DataFrame]:
+    """The rows of each of the ``n`` cases of a batch (keys :data:`_BATCH_KEY` + number) in
+    ``frame``, in their order, index reset, with the case's own ``patient_key`` back (the
+    column's type kept)."""
+    if "patient_key" not in frame.columns or not len(frame):
+        return [frame.iloc[0:0].reset_index(drop=True) for _ in range(n)]
     pk = frame["patient_key"].to_numpy(dtype=object)
-    out = {}
-    for k in keys:
-        idx = np.flatnonzero(pk == k)
-        out[k] = frame.iloc[idx].reset_index(drop=True)
-    return out
-
-
-def _rekey(part: pd.DataFrame, key: str, like: pd.DataFrame) -> pd.DataFrame:
-    """``part`` with its case's own ``patient_key`` (the column's dtype kept)."""
-    if "patient_key" not in part.columns:
-        return part
-    part = part.copy()
-    part["patient_key"] = pd.Series([key] * len(part), dtype=like["patient_key"].dtype)
-    return part
+    case = np.array([int(str(k)[len(_BATCH_KEY) :]) for k in pk], dtype=np.int64)
+    order = np.argsort(case, kind="stable")  # the rows of a case together, in their order
+    bounds = np.searchsorted(case[order], np.arange(n + 1))
+    keys = np.asarray(own, dtype=object)[case[order]]
+    whole = frame.take(order).reset_index(drop=True)
+    whole["patient_key"] = pd.array(keys, dtype=frame["patient_key"].dtype)
+    return [whole.iloc[bounds[i] : bounds[i + 1]].reset_index(drop=True) for i in range(n)]
 
 
 def recommender_from(
