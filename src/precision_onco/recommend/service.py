@@ -277,7 +277,10 @@ class Recommender:
         outside = self._not_in_catalog(case, rec)
         if outside is not None:
             return outside
-        patients, lines, variants = case.tables()
+        return self._alone(case, rec, case.tables())
+
+    def _alone(self, case: PatientCase, rec: RecommendConfig, tables: Tables) -> PatientResult:
+        patients, lines, variants = tables
         feats = build_features(
             patients, lines, variants, self.features, self.catalog, panel=self.panel
         )
@@ -317,7 +320,7 @@ class Recommender:
         self, rec: RecommendConfig, cases: Sequence[PatientCase], parts: Sequence[Tables]
     ) -> list[PatientResult]:
         if len(cases) == 1:
-            return [self.recommend(cases[0])]
+            return [self._alone(cases[0], rec, parts[0])]
         keys = [f"{_BATCH_KEY}{i:06d}" for i in range(len(cases))]
         tables = []
         for j in range(3):
