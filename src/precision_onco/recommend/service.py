@@ -298,6 +298,8 @@ class Recommender:
         for the computation (two cases of one patient key, or of none, stay apart), and
         cases of other columns are not mixed, since a column that one case lacks and
         another has would be read as present but empty for the first."""
+        if len(cases) == 1:
+            return [self.recommend(cases[0])]
         out: list[PatientResult | None] = [None] * len(cases)
         groups: dict[tuple[object, ...], list[tuple[int, Tables]]] = {}
         for i, case in enumerate(cases):
