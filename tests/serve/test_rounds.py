@@ -25,7 +25,8 @@ class _Counting:
     whose patient key is ``poison`` makes a combined call fail (a fault inside scoring)."""
 
     def __init__(self, rec: Any, poison: str | None = None) -> None:
-        self.rec, self.poison, self.sizes = rec, poison, []
+        self.rec, self.poison = rec, poison
+        self.sizes: list[int] = []
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.rec, name)
