@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import numpy as np
 import pytest
 
 from precision_onco.catalog.catalog import Catalog
+from precision_onco.config import endpoint_roles
 from precision_onco.features import build_features
 from precision_onco.recommend.explain import contributions
 from precision_onco.recommend.patient import PayloadError, parse_payload
@@ -289,6 +292,38 @@ def test_the_recommender_survives_joblib(
     gbm = nsclc_kras_g12c()
     gbm["patient"]["cancer_type"] = "GBM"
     assert loaded.recommend_payload(gbm) == rec.recommend_payload(gbm)
+
+
+def test_the_recommender_carries_the_roles_of_its_configuration(
+    trained: Any, rec: Recommender
+) -> None:
+    cfg = trained[0]
+    assert rec.roles == endpoint_roles(cfg.endpoints)
+    assert (rec.explain, rec.separate) == (rec.roles.explained, rec.roles.efficacy)
+
+
+def test_a_recommender_pickled_before_it_kept_its_roles_still_answers(
+    rec: Recommender, answer: dict[str, Any], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A recommender of the versions that kept ``explain`` and ``separate`` (no ``roles``)
+    loads with its roles taken from those (and the any-severe-AE endpoint it answered with
+    then), with a warning, and gives the same answer."""
+    old = object.__new__(Recommender)
+    state = {k: v for k, v in vars(rec).items() if k != "roles"}
+    vars(old).update(state, explain=rec.roles.explained, separate=rec.roles.efficacy)
+    path = tmp_path / "old_recommender.joblib"
+    joblib.dump(old, path)
+    with caplog.at_level(logging.WARNING, logger="precision_onco.recommend.service"):
+        loaded = joblib.load(path)
+    assert "pickled without its endpoint roles" in caplog.text
+    assert "explain" not in vars(loaded) and "separate" not in vars(loaded)
+    assert loaded.roles == dataclasses.replace(rec.roles, pgx_dose=())
+    assert loaded.roles.any_severe_ae == "ae_grade3"
+    assert loaded.recommend_payload(nsclc_kras_g12c()) == answer
+    # without a model of that endpoint, none
+    vars(old)["models"] = {k: v for k, v in rec.models.items() if k != "ae_grade3"}
+    joblib.dump(old, path)
+    assert joblib.load(path).roles.any_severe_ae is None
 
 
 def test_answers_are_plain_json(answer: dict[str, Any]) -> None:

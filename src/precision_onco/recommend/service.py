@@ -23,6 +23,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from precision_onco.catalog.catalog import Catalog
+from precision_onco.config.endpoints import EndpointRoles
 from precision_onco.config.schema import CatalogConfig, FeaturesConfig, RecommendConfig
 from precision_onco.features import build_features
 from precision_onco.jsonable import json_value
@@ -131,12 +132,29 @@ class Recommender:
     default_preset: str
     features: FeaturesConfig
     panel: pd.DataFrame
-    # the endpoints explained, and the one the first regimen is told apart from the second on
-    # (endpoint_roles of the configuration the recommender was built from)
-    explain: tuple[str, ...]
-    separate: str | None
+    #: ``endpoint_roles`` of the configuration the recommender was built from: the endpoints
+    #: explained, the efficacy one (the first regimen is told apart from the second on it)
+    #: and the efficacy and any-severe-AE ones its answer's report and FHIR bundle show
+    roles: EndpointRoles
     civic: CivicKB | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def explain(self) -> tuple[str, ...]:
+        """The endpoints explained (TreeSHAP drivers for every ranked regimen)."""
+        return self.roles.explained
+
+    @property
+    def separate(self) -> str | None:
+        """The endpoint the first regimen is told apart from the second on (efficacy)."""
+        return self.roles.efficacy
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickled; one pickled before the recommender kept its ``roles`` gets them from
+        what it kept then (:func:`_roles_of_old_state`)."""
+        if "roles" not in state:
+            state = _roles_of_old_state(state)
+        self.__dict__.update(state)
 
     def fingerprint(self) -> str:
         """Changes when a component changes: endpoint model versions, catalog, presets, CIViC."""
@@ -378,6 +396,33 @@ class Recommender:
         return [self.answer(r, c, f) for r, (c, f) in zip(results, items, strict=True)]
 
 
+#: The any-severe-AE endpoint the answers' reports and FHIR bundles assumed before the
+#: recommender kept its roles (the report layer's default then): what a recommender pickled
+#: by those versions goes on answering with, when it has a model of it.
+_OLD_ANY_SEVERE_AE = "ae_grade3"
+
+
+def _roles_of_old_state(state: Mapping[str, Any]) -> dict[str, Any]:
+    """The pickled state of a recommender from before it kept its :class:`EndpointRoles`
+    (it kept ``explain`` and ``separate``, from the roles of its configuration), with its
+    roles: explained and efficacy from those, any-severe-AE :data:`_OLD_ANY_SEVERE_AE` when it
+    has a model of it (the answers it gave then), no ``pgx_dose`` (not used to answer)."""
+    out = {k: v for k, v in state.items() if k not in ("explain", "separate")}
+    models = state.get("models") or {}
+    out["roles"] = EndpointRoles(
+        efficacy=state.get("separate"),
+        any_severe_ae=_OLD_ANY_SEVERE_AE if _OLD_ANY_SEVERE_AE in models else None,
+        explained=tuple(state.get("explain") or ()),
+        pgx_dose=(),
+    )
+    log.warning(
+        "recommender pickled without its endpoint roles: taken as %s (rebuild it with the "
+        "recommend stage to carry those of its configuration)",
+        out["roles"],
+    )
+    return out
+
+
 #: Prefix of the keys the cases of a batch get for the computation.
 _BATCH_KEY = "batch_"
 #: A case's ``patients``, ``lines`` and ``variants`` tables (:meth:`PatientCase.tables`).
@@ -417,18 +462,16 @@ def recommender_from(
     except (ConfigError, OSError, ValueError):
         presets = {cfg.recommend.preset: cfg.recommend}
     civic = CivicKB.load(cfg.kb.civic, catalog=cfg.catalog, base_dir=root)
-    roles = endpoint_roles(cfg.endpoints)
     return Recommender(
-        dict(models),
-        cfg.catalog,
-        presets,
-        cfg.recommend.preset,
-        cfg.features,
-        load_panel(cfg.features, root),
-        roles.explained,
-        roles.efficacy,
-        civic,
-        dict(provenance),
+        models=dict(models),
+        catalog=cfg.catalog,
+        presets=presets,
+        default_preset=cfg.recommend.preset,
+        features=cfg.features,
+        panel=load_panel(cfg.features, root),
+        roles=endpoint_roles(cfg.endpoints),
+        civic=civic,
+        provenance=dict(provenance),
     )
 
 
