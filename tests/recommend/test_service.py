@@ -300,6 +300,9 @@ def test_the_recommender_carries_the_roles_of_its_configuration(
     cfg = trained[0]
     assert rec.roles == endpoint_roles(cfg.endpoints)
     assert (rec.explain, rec.separate) == (rec.roles.explained, rec.roles.efficacy)
+    # other roles, other answers: another recommender version
+    other = dataclasses.replace(rec, roles=dataclasses.replace(rec.roles, any_severe_ae=None))
+    assert other.fingerprint() != rec.fingerprint()
 
 
 def test_a_recommender_pickled_before_it_kept_its_roles_still_answers(

@@ -8,6 +8,7 @@ the CLI calls it in process, and the registered MLflow pyfunc ``recommender``
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -157,9 +158,11 @@ class Recommender:
         self.__dict__.update(state)
 
     def fingerprint(self) -> str:
-        """Changes when a component changes: endpoint model versions, catalog, presets, CIViC."""
+        """Changes when a component changes: endpoint model versions, catalog, presets, CIViC,
+        features, endpoint roles (they change the answer: drivers, separation, reports)."""
         parts = {
             "components": self.provenance.get("components", {}),
+            "roles": dataclasses.asdict(self.roles),
             "catalog": OmegaConf.to_yaml(OmegaConf.structured(self.catalog)),
             "presets": {k: dict(v.weights) for k, v in sorted(self.presets.items())},
             "default": self.default_preset,
