@@ -18,12 +18,12 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from precision_onco import __version__
-from precision_onco.config import compose, load_group, load_params, to_yaml
+from precision_onco.config import EndpointRoles, compose, load_group, load_params, to_yaml
 from precision_onco.errors import ConfigError, InputError, MissingInputError
 from precision_onco.stage import EXPECTED_ERRORS, configure_logging, report_user_error
 
@@ -174,7 +174,10 @@ def _load_config(params: str, *, default: str = "params.yaml") -> Any:
     return cfg
 
 
-def _fmt_p(row: Any, ep: str) -> str:
+def _fmt_p(row: Any, ep: str | None) -> str:
+    """``p [low–high]`` of endpoint ``ep`` in a ranked row (— when not modelled)."""
+    if ep is None:
+        return "—"
     p, lo, hi = row.get(f"p_{ep}"), row.get(f"p_{ep}_low"), row.get(f"p_{ep}_high")
     if p is None:
         return "—"
@@ -225,6 +228,8 @@ def _write_report(
         variants=case.variants,
         catalog=recommender.catalog,
         genes=recommender.panel["symbol"].tolist(),
+        efficacy=recommender.roles.efficacy,
+        any_severe_ae=recommender.roles.any_severe_ae,
     )
     html = Path(f"{stem}.{lang}.html")
     html.write_text(render_patient(ctx, lang, recommender.catalog), encoding="utf-8")
@@ -255,8 +260,39 @@ def _write_fhir(
         lang=lang,
         documents=documents_of(reports),
         identifiers=ids,
+        efficacy=recommender.roles.efficacy,
+        any_severe_ae=recommender.roles.any_severe_ae,
     )
     return write_fhir_files(stem, bundle)
+
+
+def _print_ranked(ranked: Sequence[Mapping[str, Any]], roles: EndpointRoles) -> None:
+    """The console table of the ranked regimens: the efficacy and any-severe-AE probabilities
+    (the recommender's endpoint roles), the utility and each pharmacogenomic starting dose."""
+    import json
+
+    head = (
+        f"{'#':>2}  {'regimen':<38} {'p(response) [95% CI]':<22} "
+        f"{'p(grade>=3 AE) [95% CI]':<24} {'utility':>8}"
+    )
+    print(head)
+    print("-" * len(head))
+    for row in ranked:
+        flag = (
+            "" if row["rank"] == 1 or row["distinguishable"] else "  ~ not distinguishable from #1"
+        )
+        print(
+            f"{row['rank']:>2}  {row['regimen_id']:<38} {_fmt_p(row, roles.efficacy):<22} "
+            f"{_fmt_p(row, roles.any_severe_ae):<24} {row['utility']:>8.3f}{flag}"
+        )
+        doses = row.get("pgx_dose") or []  # pharmacogenomics (issue 17): JSON text or list
+        for d in json.loads(doses) if isinstance(doses, str) else doses:
+            pct = (
+                "avoid"
+                if d["tested"] and d["starting_dose_percent"] is None
+                else (f"{d['starting_dose_percent']} %" if d["tested"] else "untested")
+            )
+            print(f"    {d['drug']}: starting dose {pct} [{d['source']}]")
 
 
 def _cmd_recommend(args: argparse.Namespace) -> int:
@@ -344,30 +380,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
         why = "; ".join(f"{n} {reason}" for reason, n in rejected.items())
         print(f"variant records not used: {why}")
     if len(result.ranked):
-        head = (
-            f"{'#':>2}  {'regimen':<38} {'p(response) [95% CI]':<22} "
-            f"{'p(grade>=3 AE) [95% CI]':<24} {'utility':>8}"
-        )
-        print(head)
-        print("-" * len(head))
-        for row in answer["ranked"]:
-            flag = (
-                ""
-                if row["rank"] == 1 or row["distinguishable"]
-                else "  ~ not distinguishable from #1"
-            )
-            print(
-                f"{row['rank']:>2}  {row['regimen_id']:<38} {_fmt_p(row, 'response'):<22} "
-                f"{_fmt_p(row, 'ae_grade3'):<24} {row['utility']:>8.3f}{flag}"
-            )
-            doses = row.get("pgx_dose") or []  # pharmacogenomics (issue 17): JSON text or list
-            for d in json.loads(doses) if isinstance(doses, str) else doses:
-                pct = (
-                    "avoid"
-                    if d["tested"] and d["starting_dose_percent"] is None
-                    else (f"{d['starting_dose_percent']} %" if d["tested"] else "untested")
-                )
-                print(f"    {d['drug']}: starting dose {pct} [{d['source']}]")
+        _print_ranked(answer["ranked"], recommender.roles)
     if len(result.excluded):
         print(f"{len(result.excluded)} regimen(s) excluded, with reasons, in {stem}.json")
     print(

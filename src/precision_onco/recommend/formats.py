@@ -32,14 +32,15 @@ def split_format(payload: Any) -> tuple[Any, str]:
 def format_answer(
     answer: dict[str, Any], case: Any, recommender: Any, fmt: str, *, lang: str = "en"
 ) -> dict[str, Any]:
-    """``answer`` in ``fmt``: itself for ``json``, its FHIR bundle for ``fhir``."""
+    """``answer`` in ``fmt``: itself for ``json``, its FHIR bundle for ``fhir`` (its report
+    and bundle show the recommender's efficacy and any-severe-AE endpoints, ``roles``)."""
     if fmt == "json":
         return answer
     from precision_onco.report.fhir_out import ReportDocuments
     from precision_onco.report.fhir_out.produce import case_bundle
     from precision_onco.report.patient import patient_context, render_patient
 
-    n = case.line_number
+    n, roles = case.line_number, recommender.roles
     ctx = patient_context(
         answer,
         patient=case.patient,
@@ -48,8 +49,16 @@ def format_answer(
         variants=case.variants,
         catalog=recommender.catalog,
         genes=recommender.panel["symbol"].tolist(),
+        efficacy=roles.efficacy,
+        any_severe_ae=roles.any_severe_ae,
     )
     html = render_patient(ctx, lang, recommender.catalog).encode("utf-8")
     return case_bundle(
-        answer, case, recommender.catalog, lang=lang, documents=ReportDocuments(html=html)
+        answer,
+        case,
+        recommender.catalog,
+        lang=lang,
+        documents=ReportDocuments(html=html),
+        efficacy=roles.efficacy,
+        any_severe_ae=roles.any_severe_ae,
     )
