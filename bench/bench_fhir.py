@@ -30,7 +30,7 @@ DEFAULT_PATIENTS = 5000
 
 
 def main() -> None:
-    from precision_onco.config import compose, load_params, outputs
+    from precision_onco.config import compose, endpoint_roles, load_params, outputs
     from precision_onco.features import load_panel
     from precision_onco.report.batch import answers_from_tables, write_patient_reports
     from precision_onco.report.fhir_out.produce import write_cohort_bundles
@@ -45,6 +45,7 @@ def main() -> None:
         cfg.catalog = compose([], conf_dir=ROOT / "conf")[1].catalog
         print("catalog: this checkout's conf/catalog (the outputs' params.yaml has no drug codes)")
     data = outputs(cfg, root=args.root)
+    roles = endpoint_roles(cfg.endpoints)
     if not data.recommendations.is_file():
         raise SystemExit(f"no {data.recommendations}: run `dvc repro` first")
     rec = json.loads(data.recommender.read_text())
@@ -68,6 +69,8 @@ def main() -> None:
         genes=load_panel(cfg.features, ROOT)["symbol"].tolist(),
         langs=["en"],
         out_dir=tmp,
+        efficacy=roles.efficacy,
+        any_severe_ae=roles.any_severe_ae,
     )
     docs = {f.name.split(".")[0]: [f] for f in html}
     results: dict[str, Any] = {
@@ -96,6 +99,8 @@ def main() -> None:
                 out_dir=out,
                 reports=docs,
                 validate=validate,
+                efficacy=roles.efficacy,
+                any_severe_ae=roles.any_severe_ae,
             )
             best[name] = min(best.get(name, float("inf")), time.perf_counter() - t0)
             if validate == "all":  # write_cohort_bundles raises on the first invalid bundle

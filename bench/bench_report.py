@@ -22,7 +22,7 @@ OUT = ROOT / "bench" / "results" / "report.json"
 
 
 def main() -> None:
-    from precision_onco.config import load_params, outputs
+    from precision_onco.config import endpoint_roles, load_params, outputs
     from precision_onco.features import load_panel
     from precision_onco.report.batch import answers_from_tables, write_patient_reports
     from precision_onco.report.pdf import html_to_pdf
@@ -37,6 +37,7 @@ def main() -> None:
         t: pd.read_parquet(getattr(where, t)) for t in ("features", "patients", "lines", "variants")
     }
     genes = load_panel(cfg.features, ROOT)["symbol"].tolist()
+    roles = endpoint_roles(cfg.endpoints)
     t0 = time.perf_counter()
     answers = answers_from_tables(
         pd.read_parquet(where.recommendations),
@@ -49,7 +50,14 @@ def main() -> None:
     for lang in ("en", "fr"):
         t = time.perf_counter()
         files = write_patient_reports(
-            answers, catalog=cfg.catalog, genes=genes, langs=[lang], out_dir=tmp / lang, **tables
+            answers,
+            catalog=cfg.catalog,
+            genes=genes,
+            langs=[lang],
+            out_dir=tmp / lang,
+            **tables,
+            efficacy=roles.efficacy,
+            any_severe_ae=roles.any_severe_ae,
         )
         secs = time.perf_counter() - t + prep
         per_1000 = secs / len(files) * 1000

@@ -108,6 +108,8 @@ def _pipeline(root: Path, cfg: Any, compute: Compute) -> dict[str, Any]:
         langs=["en"],
         out_dir=root / "reports" / "patients",
         compute=compute,
+        efficacy=endpoint_roles(cfg.endpoints).efficacy,
+        any_severe_ae=endpoint_roles(cfg.endpoints).any_severe_ae,
     )
     raw = [p for p in sorted((root / "data" / "raw").rglob("*")) if p.is_file()]
     return {

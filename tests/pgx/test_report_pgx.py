@@ -25,6 +25,8 @@ def render(small_recommender):
             prior_lines=case.lines[:-1],
             variants=case.variants,
             catalog=cfg.catalog,
+            efficacy=rec.roles.efficacy,
+            any_severe_ae=rec.roles.any_severe_ae,
         )
         return render_patient(ctx, lang, cfg.catalog)
 
@@ -112,6 +114,8 @@ def test_batch_reports_show_the_lines_uracilemia(small_recommender, tmp_path):
         genes=None,
         langs=["fr"],
         out_dir=tmp_path,
+        efficacy=rec.roles.efficacy,
+        any_severe_ae=rec.roles.any_severe_ae,
     )
     html = files[0].read_text(encoding="utf-8")
     assert "40 ng/mL (déficit partiel)" in html

@@ -26,6 +26,11 @@ def _dosing_endpoints(cfg) -> dict:
     return {"any_severe_ae": roles.any_severe_ae, "toxicities": roles.pgx_dose}
 
 
+def _card_roles(cfg) -> dict:
+    roles = endpoint_roles(cfg.endpoints)
+    return {"efficacy": roles.efficacy, "any_severe_ae": roles.any_severe_ae}
+
+
 @pytest.fixture(scope="module")
 def pgx_cohort(tmp_path_factory: pytest.TempPathFactory):
     """1,200 synthetic patients with germline PGx, trained on response and three toxicities."""
@@ -244,7 +249,9 @@ def test_model_card_shows_the_pgx_section_in_both_languages(pgx_cohort) -> None:
             "Les doses recommandées abaissent la toxicité vraie de grade ≥ 3.",
         ),
     ):
-        html = render_model_card({}, calibration={}, shap={}, cohort=cohort, lang=lang, pgx=pgx)
+        html = render_model_card(
+            {}, calibration={}, shap={}, cohort=cohort, lang=lang, pgx=pgx, **_card_roles(cfg)
+        )
         section = html[html.index('<section id="pgx">') : html.index('<section id="use">')]
         assert title in section and verdict in section
         assert section.count("<tr>") == 8 + 1 + 3 + 1  # 4 groups x 2 endpoints, 3 dosing rows
@@ -252,5 +259,5 @@ def test_model_card_shows_the_pgx_section_in_both_languages(pgx_cohort) -> None:
 
         assert fmt_number(d["recommended"], lang, 3) in section
     assert '<section id="pgx">' not in render_model_card(
-        {}, calibration={}, shap={}, cohort=cohort, lang="en"
+        {}, calibration={}, shap={}, cohort=cohort, lang="en", **_card_roles(cfg)
     )

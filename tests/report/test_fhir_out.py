@@ -8,12 +8,13 @@ import json
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pandas as pd
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
+from precision_onco.config import endpoint_roles
 from precision_onco.ingest.fhir import read_fhir_bundle
 from precision_onco.recommend.patient import parse_payload
 from precision_onco.report.fhir_out import (
@@ -121,6 +122,17 @@ def case_and_answer(small_recommender):
     return cfg, case, answer
 
 
+class _Roles(TypedDict):
+    efficacy: str | None
+    any_severe_ae: str | None
+
+
+def _roles(cfg: Any) -> _Roles:
+    """The ``efficacy`` / ``any_severe_ae`` arguments of ``cfg``'s endpoints."""
+    roles = endpoint_roles(cfg.endpoints)
+    return {"efficacy": roles.efficacy, "any_severe_ae": roles.any_severe_ae}
+
+
 def _bundle(case_and_answer: Any, lang: str = "en", **kw: Any) -> dict[str, Any]:
     cfg, case, answer = case_and_answer
     return recommendation_bundle(
@@ -132,6 +144,7 @@ def _bundle(case_and_answer: Any, lang: str = "en", **kw: Any) -> dict[str, Any]
         lang=lang,
         documents=ReportDocuments(html=b"<!doctype html><p>report</p>", pdf=b"%PDF-1.4 test"),
         generated="2026-12-02T01:00:00+00:00",
+        **_roles(cfg),
         **kw,
     )
 
@@ -315,7 +328,12 @@ def test_mhd_submission_is_a_valid_transaction(case_and_answer: Any) -> None:
 def test_a_bundle_without_document_has_no_submission(case_and_answer: Any) -> None:
     cfg, case, answer = case_and_answer
     bundle = recommendation_bundle(
-        answer, patient=case.patient, markers={}, variants=[], catalog=cfg.catalog
+        answer,
+        patient=case.patient,
+        markers={},
+        variants=[],
+        catalog=cfg.catalog,
+        **_roles(cfg),
     )
     assert mhd_submission(bundle) is None
     assert not _of(bundle, "DocumentReference")
@@ -391,6 +409,8 @@ def cohort_bundles(small_cohort, small_recommender, tmp_path_factory):
         catalog=cfg.catalog,
         lang="fr",
         out_dir=out,
+        efficacy=recommender.roles.efficacy,  # the recommender's, not the response-only cohort's
+        any_severe_ae=recommender.roles.any_severe_ae,
     )
     return cfg, tables, answers, files
 
@@ -480,6 +500,7 @@ def test_the_stage_validation_setting_is_checked(cohort_bundles: Any, tmp_path: 
             lang="en",
             out_dir=tmp_path,
             validate="some",
+            **_roles(cfg),
         )
 
 
@@ -502,6 +523,7 @@ def test_pharmacogenomic_results_are_genotype_observations(case_and_answer: Any)
         catalog=cfg.catalog,
         lang="en",
         generated="2026-12-02T01:00:00+00:00",
+        **_roles(cfg),
     )
     validate_bundle(bundle)
     geno = [o for o in _of(bundle, "Observation") if _profile(o).endswith("/genotype")]
@@ -528,5 +550,6 @@ def test_pharmacogenomic_results_are_genotype_observations(case_and_answer: Any)
         catalog=cfg.catalog,
         lang="en",
         generated="2026-12-02T01:00:00+00:00",
+        **_roles(cfg),
     )
     assert not [o for o in _of(plain, "Observation") if _profile(o).endswith("/genotype")]

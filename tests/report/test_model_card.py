@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from precision_onco.config import endpoint_roles
 from precision_onco.features import candidate_features
 from precision_onco.models.evaluate import evaluate
 from precision_onco.policy.study import policy_study
@@ -20,6 +21,7 @@ from tests.report.test_patient_report import _open, needs_browser
 def cards(small_cohort, small_recommender, tmp_path_factory: pytest.TempPathFactory):
     root, _, tables, feats = small_cohort
     cfg, res, _ = small_recommender
+    roles = endpoint_roles(cfg.endpoints)
     metrics, curves = evaluate(cfg, res.predictions, tables.lines, tables.patients)
     cfg_p = dataclasses.replace(cfg, policy=dataclasses.replace(cfg.policy, bootstrap=50, n_jobs=1))
     metrics["policy"] = policy_study(
@@ -53,6 +55,8 @@ def cards(small_cohort, small_recommender, tmp_path_factory: pytest.TempPathFact
                 },
                 lang=lang,
                 policy=metrics["policy"],
+                efficacy=roles.efficacy,
+                any_severe_ae=roles.any_severe_ae,
             ),
             encoding="utf-8",
         )
@@ -165,6 +169,8 @@ def test_warnings_come_first_and_name_external_validation() -> None:
             cohort=cohort,
             lang=lang,
             inputs={"features": ["albumin", "FCNA"]},
+            efficacy="response",
+            any_severe_ae="ae_grade3",
         )
         assert html.index('id="warnings"') < html.index('id="cohort"')
         assert phrase in html and "data/external/validation.csv" in html
@@ -177,5 +183,11 @@ def test_warnings_come_first_and_name_external_validation() -> None:
     rng = np.random.default_rng(0)
     overall = summarize(rng.integers(0, 2, 60), rng.random(60), bootstrap=20, bins=10, rng=rng)
     assert "no toxicity is predicted" in render_model_card(
-        {"response": {"overall": overall}}, calibration={}, shap={}, cohort=cohort, lang="en"
+        {"response": {"overall": overall}},
+        calibration={},
+        shap={},
+        cohort=cohort,
+        lang="en",
+        efficacy="response",
+        any_severe_ae="ae_grade3",
     )

@@ -82,6 +82,8 @@ def reports(small_recommender, tmp_path_factory: pytest.TempPathFactory) -> dict
         variants=case.variants,
         catalog=cfg.catalog,
         genes=["KRAS", "TP53"],
+        efficacy=recommender.roles.efficacy,
+        any_severe_ae=recommender.roles.any_severe_ae,
     )
     out = tmp_path_factory.mktemp("reports")
     files = {}

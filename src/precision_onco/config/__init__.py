@@ -32,8 +32,6 @@ from omegaconf.errors import (
 )
 
 from precision_onco.config.endpoints import (
-    DEFAULT_ANY_SEVERE_AE,
-    DEFAULT_EFFICACY,
     EndpointRoles,
     endpoint_roles,
 )
@@ -44,8 +42,6 @@ from precision_onco.errors import ConfigError
 __all__ = [
     "Config",
     "ConfigError",
-    "DEFAULT_ANY_SEVERE_AE",
-    "DEFAULT_EFFICACY",
     "EndpointRoles",
     "Outputs",
     "compose",

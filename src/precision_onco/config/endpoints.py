@@ -14,14 +14,7 @@ from dataclasses import dataclass
 from precision_onco.config.schema import EndpointConfig
 from precision_onco.errors import ConfigError
 
-__all__ = ["DEFAULT_ANY_SEVERE_AE", "DEFAULT_EFFICACY", "EndpointRoles", "endpoint_roles"]
-
-#: The ``efficacy`` and ``any_severe_ae`` endpoints of the default ``conf/endpoints`` (a test
-#: holds them to it): the defaults of the report functions that take the roles as keyword
-#: arguments, for callers that have no composed configuration at hand (the recommender's
-#: answer formats). Stages pass ``endpoint_roles(cfg.endpoints)``.
-DEFAULT_EFFICACY = "response"
-DEFAULT_ANY_SEVERE_AE = "ae_grade3"
+__all__ = ["EndpointRoles", "endpoint_roles"]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ from typing import Any
 
 import pandas as pd
 
-from precision_onco.config.endpoints import DEFAULT_ANY_SEVERE_AE, DEFAULT_EFFICACY
 from precision_onco.config.schema import CatalogConfig
 from precision_onco.report.patient import patient_context, render_patient
 
@@ -67,8 +66,8 @@ def write_patient_reports(
     genes: Collection[str] | None,
     langs: Sequence[str],
     out_dir: Path,
-    efficacy: str | None = DEFAULT_EFFICACY,
-    any_severe_ae: str | None = DEFAULT_ANY_SEVERE_AE,
+    efficacy: str | None,
+    any_severe_ae: str | None,
 ) -> list[Path]:
     """Write ``<out_dir>/<patient_key>.<lang>.html`` for every answer; returns the files.
     ``efficacy`` / ``any_severe_ae``: as in :func:`~precision_onco.report.patient.

@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 from markupsafe import escape
 
-from precision_onco.config.endpoints import DEFAULT_ANY_SEVERE_AE, DEFAULT_EFFICACY
 from precision_onco.report.i18n import fmt_number, labels
 from precision_onco.report.patient import _env
 from precision_onco.report.phrases import PHRASES
@@ -85,8 +84,8 @@ def render_model_card(
     inputs: Mapping[str, Any] | None = None,
     policy_skipped: str | None = None,
     pgx: Mapping[str, Any] | None = None,
-    efficacy: str | None = DEFAULT_EFFICACY,
-    any_severe_ae: str | None = DEFAULT_ANY_SEVERE_AE,
+    efficacy: str | None,
+    any_severe_ae: str | None,
 ) -> str:
     """The model card as a self-contained HTML page in ``lang``; ``policy``: the policy
     study (``reports/policy.json``), shown as its own section; ``inputs``: the training

@@ -18,7 +18,6 @@ from typing import Any
 import pandas as pd
 
 from precision_onco.compute import LOCAL, Compute, split_even
-from precision_onco.config.endpoints import DEFAULT_ANY_SEVERE_AE, DEFAULT_EFFICACY
 from precision_onco.config.schema import CatalogConfig
 from precision_onco.report.batch import write_patient_reports
 from precision_onco.report.pdf import html_to_pdf
@@ -68,8 +67,8 @@ def write_reports(
     langs: Sequence[str],
     out_dir: Path,
     compute: Compute | None = None,
-    efficacy: str | None = DEFAULT_EFFICACY,
-    any_severe_ae: str | None = DEFAULT_ANY_SEVERE_AE,
+    efficacy: str | None,
+    any_severe_ae: str | None,
 ) -> list[Path]:
     """:func:`~precision_onco.report.batch.write_patient_reports`, by partitions of patients
     on a distributed ``compute`` (one call here otherwise); the files in the same order."""

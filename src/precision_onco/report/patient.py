@@ -20,7 +20,6 @@ import jinja2
 from markupsafe import escape
 
 from precision_onco.catalog.biomarkers import to_short_hgvsp
-from precision_onco.config.endpoints import DEFAULT_ANY_SEVERE_AE, DEFAULT_EFFICACY
 from precision_onco.config.schema import CatalogConfig
 from precision_onco.jsonable import json_value
 from precision_onco.pgx.report import pgx_section
@@ -78,8 +77,8 @@ def patient_context(
     catalog: CatalogConfig,
     genes: Collection[str] | None = None,
     generated: str | None = None,
-    efficacy: str | None = DEFAULT_EFFICACY,
-    any_severe_ae: str | None = DEFAULT_ANY_SEVERE_AE,
+    efficacy: str | None,
+    any_severe_ae: str | None,
 ) -> dict[str, Any]:
     """What the report shows. ``answer``: :meth:`PatientResult.to_dict` (ranked rows with
     decoded drivers and evidence, excluded rows, provenance). Genomic findings list the

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from precision_onco.config.endpoints import DEFAULT_ANY_SEVERE_AE
 from precision_onco.report.i18n import fmt_number
 from precision_onco.report.phrases import PHRASES
 
@@ -29,7 +28,7 @@ def pgx_context(
     pgx: Mapping[str, Any] | None,
     lang: str,
     *,
-    any_severe_ae: str | None = DEFAULT_ANY_SEVERE_AE,
+    any_severe_ae: str | None,
 ) -> dict[str, Any] | None:
     """What the template's ``#pgx`` section shows, or None when there is nothing to show.
     ``any_severe_ae``: the endpoint of that role, whose DPYD carriers the dosing intro counts."""

@@ -14,7 +14,6 @@ from typing import Any
 
 from markupsafe import escape
 
-from precision_onco.config.endpoints import DEFAULT_ANY_SEVERE_AE, DEFAULT_EFFICACY
 from precision_onco.report.i18n import fmt_number
 from precision_onco.report.phrases import PHRASES
 
@@ -136,8 +135,8 @@ def policy_rows(
     section: Mapping[str, Any],
     lang: str,
     *,
-    efficacy: str | None = DEFAULT_EFFICACY,
-    any_severe_ae: str | None = DEFAULT_ANY_SEVERE_AE,
+    efficacy: str | None,
+    any_severe_ae: str | None,
 ) -> list[dict[str, Any]]:
     """One row per policy for the model card's table (numbers formatted in ``lang``), its
     outcomes by role (``utility``, ``efficacy``, ``any_severe_ae``: the endpoints of
@@ -171,8 +170,8 @@ def policy_context(
     section: Mapping[str, Any] | None,
     lang: str,
     *,
-    efficacy: str | None = DEFAULT_EFFICACY,
-    any_severe_ae: str | None = DEFAULT_ANY_SEVERE_AE,
+    efficacy: str | None,
+    any_severe_ae: str | None,
 ) -> dict[str, Any] | None:
     """Everything the model card's policy section shows; None without a policy study.
     ``efficacy`` / ``any_severe_ae``: the endpoints of those roles (``config.

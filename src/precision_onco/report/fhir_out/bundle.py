@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from precision_onco.config.endpoints import DEFAULT_ANY_SEVERE_AE, DEFAULT_EFFICACY
 from precision_onco.config.schema import CatalogConfig
 from precision_onco.report.fhir_out import resources as res_
 from precision_onco.report.fhir_out.mhd import mhd_submission
@@ -116,8 +115,8 @@ def recommendation_bundle(
     identifiers: Sequence[Mapping[str, str]] = (),
     generated: str | None = None,
     check: str = "models",
-    efficacy: str | None = DEFAULT_EFFICACY,
-    any_severe_ae: str | None = DEFAULT_ANY_SEVERE_AE,
+    efficacy: str | None,
+    any_severe_ae: str | None,
 ) -> dict[str, Any]:
     """The FHIR R4 ``collection`` Bundle of one patient's recommendation.
 

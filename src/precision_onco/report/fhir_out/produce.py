@@ -10,7 +10,6 @@ from typing import Any
 
 import pandas as pd
 
-from precision_onco.config.endpoints import DEFAULT_ANY_SEVERE_AE, DEFAULT_EFFICACY
 from precision_onco.config.schema import CatalogConfig, FhirValidate, choices_of
 from precision_onco.errors import ConfigError
 from precision_onco.report.fhir_out.bundle import (
@@ -46,8 +45,8 @@ def case_bundle(
     lang: str = "en",
     documents: ReportDocuments | None = None,
     identifiers: Mapping[str, Sequence[Mapping[str, str]]] | None = None,
-    efficacy: str | None = DEFAULT_EFFICACY,
-    any_severe_ae: str | None = DEFAULT_ANY_SEVERE_AE,
+    efficacy: str | None,
+    any_severe_ae: str | None,
 ) -> dict[str, Any]:
     """The bundle of one :class:`~precision_onco.recommend.patient.PatientCase` and its answer:
     the patient's record, the current line's markers, the tumour's variants."""
@@ -85,8 +84,8 @@ def write_cohort_bundles(
     reports: Mapping[str, Sequence[Path]] | None = None,
     identifiers: Mapping[str, Sequence[Mapping[str, str]]] | None = None,
     validate: str = "first",
-    efficacy: str | None = DEFAULT_EFFICACY,
-    any_severe_ae: str | None = DEFAULT_ANY_SEVERE_AE,
+    efficacy: str | None,
+    any_severe_ae: str | None,
 ) -> list[Path]:
     """Write ``<out_dir>/<patient_key>.line<N>.fhir.json`` (and ``.mhd.json``) for every answer;
     ``reports``: the rendered report files of each patient key, attached to its bundle;

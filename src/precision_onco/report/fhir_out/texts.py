@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from precision_onco.config.endpoints import DEFAULT_ANY_SEVERE_AE, DEFAULT_EFFICACY
 from precision_onco.config.schema import CatalogConfig
 from precision_onco.report.i18n import fmt_percent, labels, translate_reason
 from precision_onco.report.phrases import PHRASES
@@ -23,8 +22,8 @@ class Texts:
         lang: str,
         catalog: CatalogConfig,
         *,
-        efficacy: str | None = DEFAULT_EFFICACY,
-        any_severe_ae: str | None = DEFAULT_ANY_SEVERE_AE,
+        efficacy: str | None,
+        any_severe_ae: str | None,
     ) -> None:
         self.lang = lang
         self.catalog = catalog
