@@ -3,13 +3,15 @@
 The phrases themselves are in one table per language (:mod:`precision_onco.report.phrases`);
 this module looks them up (:func:`labels`, :func:`civic_term`, :func:`translate_reason`).
 
-French labels use the terms French oncologists use (« réponse objective »,
-« toxicité de grade ≥ 3 », « ligne de traitement »); numbers take a decimal
-comma and a narrow no-break space before « % ».
+Numbers are written as each language writes them (:func:`fmt_number`, :func:`fmt_percent`):
+French takes a decimal comma and a narrow no-break space before the percent sign. This module
+holds no wording of its own: what it says in French is in :mod:`precision_onco.report.phrases.fr`.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from precision_onco.config.schema import ReportLang, choices_of
@@ -73,7 +75,8 @@ def fmt_percent(p: Any, lang: str, digits: int = 0) -> str:
     return f"{num}\u202f%" if lang == "fr" else f"{num}%"
 
 
-_REASONS_FR: list[tuple[str, str]] = PHRASES["fr"]["reasons"]
+#: The French table of the exclusion reasons (``phrases.fr``, section ``reasons``).
+_REASONS_FR: dict[str, Any] = PHRASES["fr"]["reasons"]
 
 
 _CIVIC_FR: dict[str, str] = PHRASES["fr"]["civic"]
@@ -86,73 +89,88 @@ def civic_term(text: Any, lang: str) -> str:
 
 def translate_reason(reason: str, lang: str, catalog: Any = None) -> str:
     """An exclusion reason of the eligibility rules in ``lang`` (biomarker and
-    contraindication labels from the catalog's ``label_fr``)."""
-    import re
-
+    contraindication labels from the catalog's ``label_fr``): the first pattern of the
+    language's table (:data:`_REASONS_FR`) that matches it, else the pharmacogenomic
+    reasons' wording, else the reason as written."""
     if lang == "en" or not reason:
         return reason
     if reason.startswith("needs ") and " testing: " in reason:
         return _needs_testing_fr(reason, catalog)
-    for rx, repl in _REASONS_FR:
+    for rx, repl in _REASONS_FR["patterns"]:
         if re.match(rx, reason):
             return re.sub(rx, repl, reason)
-    if catalog is not None:
-        for b in catalog.biomarkers.values():
-            fr = b.label_fr or b.label
-            if reason == f"requires {b.label} (not found)":
-                return f"nécessite : {fr} (non retrouvé)"
-            if reason == f"not for patients with {b.label}":
-                return f"non indiqué en cas de : {fr}"
-        for reg in catalog.regimens:
-            for c in reg.contraindications:
-                if reason == f"contraindicated: {c.label}":
-                    return f"contre-indiqué : {c.label_fr or c.label}"
+    for kind, french in _exact_labels(catalog).items():
+        for rx, template in _REASONS_FR["labels"][kind]:
+            m = re.match(rx, reason)
+            if m and m["label"] in french:
+                return str(template.format(label=french[m["label"]]))
     from precision_onco.pgx.report import reason_fr  # pharmacogenomics (issue 17)
 
     return reason_fr(reason) or reason
 
 
-_COVER = (
-    " (a gene without a call is wild type only where the assay covered it: "
-    "cohort.inputs.coverage, genes_tested)"
-)
+def _exact_labels(catalog: Any) -> dict[str, dict[str, str]]:
+    """The catalog's labels in French by kind (``biomarker``, ``contraindication``): each
+    English label's first ``label_fr`` (the label itself without one); empty without a
+    catalog."""
+    out: dict[str, dict[str, str]] = {"biomarker": {}, "contraindication": {}}
+    if catalog is None:
+        return out
+    for b in catalog.biomarkers.values():
+        out["biomarker"].setdefault(b.label, b.label_fr or b.label)
+    for reg in catalog.regimens:
+        for c in reg.contraindications:
+            out["contraindication"].setdefault(c.label, c.label_fr or c.label)
+    return out
 
 
-def _needs_testing_fr(reason: str, catalog: Any) -> str:
-    """A "needs … testing" reason (catalog eligibility with untested genes) in French."""
-    import re
-
-    labels = {}
+def _label_replacer(catalog: Any) -> Callable[[str], str]:
+    """A function putting every biomarker and contraindication label of the catalog in a
+    text in French (the longest labels first)."""
+    labels: dict[str, str] = {}
     if catalog is not None:
         labels = {b.label: (b.label_fr or b.label) for b in catalog.biomarkers.values()}
         for reg in catalog.regimens:
             labels |= {c.label: (c.label_fr or c.label) for c in reg.contraindications}
+    order = sorted(labels, key=len, reverse=True)
 
     def fr(text: str) -> str:
-        for en in sorted(labels, key=len, reverse=True):
+        for en in order:
             text = text.replace(en, labels[en])
         return text
 
-    m = re.match(r"^needs (.+?) testing: (.+?), and (.*)$", reason)
+    return fr
+
+
+def _needs_testing_fr(reason: str, catalog: Any) -> str:
+    """A "needs … testing" reason (catalog eligibility with untested genes) in French, from
+    the ``needs_testing`` part of :data:`_REASONS_FR`."""
+    table = _REASONS_FR["needs_testing"]
+    m = re.match(table["pattern"], reason)
     if not m:
         return reason
-    what, rule, gaps = m.groups()
-    rule = re.sub(r"^not for patients with ", "non indiqué en cas de : ", rule)
-    rule = re.sub(r"^requires ", "nécessite : ", rule)
-    rule = re.sub(r"^contraindicated with ", "contre-indiqué en cas de : ", rule)
-    rule = fr(rule).replace(" or ", " ou ")
-    parts = []
-    for gap in gaps.split("; "):
-        g = re.match(r"^the patient's assay did not cover (.+)$", gap.replace(_COVER, ""))
-        if g:
-            parts.append(
-                f"le panel du patient ne couvrait pas {g.group(1)} (un gène sans "
-                "variant n'est considéré comme sauvage que s'il a été analysé)"
-            )
-            continue
-        g = re.match(r"^(\S+) is not recorded \((.+)\)$", gap)
-        parts.append(f"{fr(g.group(2))} non renseigné ({g.group(1)})" if g else gap)
-    return f"test nécessaire ({fr(what)}) : {rule} ; {' ; '.join(parts)}"
+    fr = _label_replacer(catalog)
+    rule = m["rule"]
+    for rx, repl in table["rule"]:
+        rule = re.sub(rx, repl, rule)
+    rule = fr(rule).replace(*table["or"])
+    gaps = [_gap_fr(gap, table["gaps"], fr) for gap in m["gaps"].split("; ")]
+    return str(
+        table["sentence"].format(
+            what=fr(m["what"]), rule=rule, gaps=table["gap_separator"].join(gaps)
+        )
+    )
+
+
+def _gap_fr(gap: str, patterns: Sequence[tuple[str, str]], fr: Callable[[str], str]) -> str:
+    """One gap of a "needs … testing" reason by the first pattern that matches it (its
+    ``label`` group in French), else as written."""
+    for rx, template in patterns:
+        m = re.match(rx, gap)
+        if m:
+            groups = {k: fr(v) if k == "label" else v for k, v in m.groupdict().items()}
+            return str(template.format(**groups))
+    return gap
 
 
 def _signed(d: float, lang: str) -> str:

@@ -138,9 +138,9 @@ EN: dict[str, Any] = {
     },
     #: CIViC evidence directions and significances (`civic_term`); English: CIViC's own.
     "civic": {},
-    #: Exclusion reasons of the eligibility rules: (English pattern, replacement)
-    #: (`translate_reason`); English: as the rules write them.
-    "reasons": [],
+    #: Exclusion reasons of the eligibility rules (`translate_reason`): English as the rules
+    #: write them, nothing to translate.
+    "reasons": {},
     #: Feature names (report/wording.py `describe`).
     "feature_names": {
         "albumin": "albumin",

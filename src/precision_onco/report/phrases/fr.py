@@ -153,30 +153,74 @@ FR: dict[str, Any] = {
         "Poor Outcome": "pronostic défavorable",
         "N/A": "n/d",
     },
-    #: Exclusion reasons of the eligibility rules: (English pattern, replacement)
-    #: (`translate_reason`); English: as the rules write them.
-    "reasons": [
-        (
-            r"^indicated for (.+) histology only; the histology \(OncoTree code\) is not recorded$",
-            r"indiqué pour l'histologie \1 uniquement ; l'histologie (code OncoTree) n'est pas "
-            r"renseignée",
-        ),
-        (
-            r"^no training patient with (.+) received (.+): the models cannot score it$",
-            r"aucun patient d'apprentissage atteint de \1 n'a reçu \2 : les modèles ne peuvent pas "
-            r"l'évaluer",
-        ),
-        (
-            r"^only (\d+) training patient\(s\) with (.+) received (.+) \(at least (\d+) needed to "
-            r"score it; model.min_regimen_patients\)$",
-            r"seulement \1 patient(s) d'apprentissage atteint(s) de \2 ont reçu \3 (au moins \4 "
-            r"nécessaires pour l'évaluer ; model.min_regimen_patients)",
-        ),
-        (r"^indicated for (.+) histology only$", r"indiqué pour l'histologie \1 uniquement"),
-        (r"^indicated for (.+) only$", r"indiqué pour \1 uniquement"),
-        (r"^allowed at lines (\d+)-(\d+) only$", r"autorisé en lignes \1 à \2 uniquement"),
-        (r"^already received at an earlier line$", "déjà reçu lors d'une ligne antérieure"),
-    ],
+    #: Exclusion reasons of the eligibility rules, by their English wording (`translate_reason`;
+    #: each pattern matches a whole reason); English: as the rules write them.
+    "reasons": {
+        #: (English pattern, replacement with the pattern's groups, as ``re.sub`` takes it)
+        "patterns": [
+            (
+                r"^indicated for (.+) histology only; the histology \(OncoTree code\) is not "
+                r"recorded$",
+                r"indiqué pour l'histologie \1 uniquement ; l'histologie (code OncoTree) n'est "
+                r"pas renseignée",
+            ),
+            (
+                r"^no training patient with (.+) received (.+): the models cannot score it$",
+                r"aucun patient d'apprentissage atteint de \1 n'a reçu \2 : les modèles ne "
+                r"peuvent pas l'évaluer",
+            ),
+            (
+                r"^only (\d+) training patient\(s\) with (.+) received (.+) \(at least (\d+) "
+                r"needed to score it; model.min_regimen_patients\)$",
+                r"seulement \1 patient(s) d'apprentissage atteint(s) de \2 ont reçu \3 (au "
+                r"moins \4 nécessaires pour l'évaluer ; model.min_regimen_patients)",
+            ),
+            (r"^indicated for (.+) histology only$", r"indiqué pour l'histologie \1 uniquement"),
+            (r"^indicated for (.+) only$", r"indiqué pour \1 uniquement"),
+            (r"^allowed at lines (\d+)-(\d+) only$", r"autorisé en lignes \1 à \2 uniquement"),
+            (r"^already received at an earlier line$", "déjà reçu lors d'une ligne antérieure"),
+        ],
+        #: (English pattern, French template) of the reasons naming a catalog label, by the
+        #: kind of label: ``{label}``, the label matched, in French (its ``label_fr``)
+        "labels": {
+            "biomarker": [
+                (r"^requires (?P<label>.+) \(not found\)$", "nécessite : {label} (non retrouvé)"),
+                (r"^not for patients with (?P<label>.+)$", "non indiqué en cas de : {label}"),
+            ],
+            "contraindication": [
+                (r"^contraindicated: (?P<label>.+)$", "contre-indiqué : {label}"),
+            ],
+        },
+        #: A regimen that needs a biomarker test first: "needs <what> testing: <rule>, and
+        #: <gap>; <gap>…"; catalog labels in <what>, <rule> and a gap's ``{label}`` in French
+        "needs_testing": {
+            "pattern": r"^needs (?P<what>.+?) testing: (?P<rule>.+?), and (?P<gaps>.*)$",
+            "sentence": "test nécessaire ({what}) : {rule} ; {gaps}",
+            "gap_separator": " ; ",
+            #: (English opening, French) of the rule
+            "rule": [
+                (r"^not for patients with ", "non indiqué en cas de : "),
+                (r"^requires ", "nécessite : "),
+                (r"^contraindicated with ", "contre-indiqué en cas de : "),
+            ],
+            #: between the labels of the rule
+            "or": (" or ", " ou "),
+            #: (English pattern, French template) of a gap; one matching none is kept
+            "gaps": [
+                (
+                    r"^the patient's assay did not cover (?P<genes>.+?)(?: \(a gene without a "
+                    r"call is wild type only where the assay covered it: cohort\.inputs\."
+                    r"coverage, genes_tested\))?$",
+                    "le panel du patient ne couvrait pas {genes} (un gène sans variant n'est "
+                    "considéré comme sauvage que s'il a été analysé)",
+                ),
+                (
+                    r"^(?P<marker>\S+) is not recorded \((?P<label>.+)\)$",
+                    "{label} non renseigné ({marker})",
+                ),
+            ],
+        },
+    },
     #: Feature names (report/wording.py `describe`).
     "feature_names": {
         "albumin": "albumine",
