@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from precision_onco.config import compose
 from precision_onco.pgx.report import pgx_section
 from precision_onco.recommend.patient import parse_payload
 from precision_onco.report.patient import patient_context, render_patient
@@ -120,3 +123,24 @@ def test_batch_reports_show_the_lines_uracilemia(small_recommender, tmp_path):
     html = files[0].read_text(encoding="utf-8")
     assert "40 ng/mL (déficit partiel)" in html
     assert "Résultat d&#39;uracilémie pris en compte." in html
+
+
+def test_reason_fr_of_a_ceiling_the_rules_write():
+    """A dose rule taken at the activity score's upper bound (positions not tested) says it is
+    a ceiling, in French too; a missing diplotype is « aucun variant »."""
+    import pandas as pd
+
+    from precision_onco.pgx.guidance import CEILING_NOTE
+    from precision_onco.pgx.regimens import pgx_exclusions
+    from precision_onco.pgx.report import reason_fr
+
+    _, cfg = compose([], conf_dir=Path(__file__).resolve().parents[2] / "conf")
+    folfox = next(r for r in cfg.catalog.regimens if r.id == "folfox")
+    state = pd.DataFrame([{"dpyd_activity_score_max": 0.0}])
+    ((hit, reason),) = pgx_exclusions(folfox, state)
+    assert hit.tolist() == [True] and CEILING_NOTE in reason
+    assert reason_fr(reason) == (
+        "score d'activité DPYD au plus 0 (aucun variant ; autres positions non testées) : "
+        "fluoropyrimidines contre-indiquées (un plafond : les positions non testées ne peuvent "
+        "qu'abaisser le score d'activité) (fluorouracile), CPIC DPYD 2017/2024"
+    )

@@ -120,12 +120,17 @@ class DrugGuidance:
         }
 
 
+#: Said after the action of a rule taken at an activity score's upper bound (positions not
+#: tested): the dose is a ceiling.
+CEILING_NOTE = " (a ceiling: the positions not tested can only lower the activity score)"
+
+
 def _from_rule(
     basis: str, rule: DoseRule, defs: Definitions, *, prefix: str = "", ceiling: bool = False
 ) -> RuleResult:
     action = rule.action
     if ceiling:
-        action += " (a ceiling: the positions not tested can only lower the activity score)"
+        action += CEILING_NOTE
     return RuleResult(
         basis=basis,
         action=f"{prefix}{action}",

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from precision_onco.pgx.definitions import load_definitions
+from precision_onco.pgx.guidance import CEILING_NOTE
 
 __all__ = ["pgx_section", "reason_fr"]
 
@@ -93,16 +94,21 @@ _ACTIONS_FR = {
     "réduite avec suivi pharmacologique précoce",
 }
 _REASON = re.compile(r"^(?P<basis>.+?): (?P<action>.+) \((?P<drug>\w+)\), (?P<source>[^,]+)$")
+#: :data:`~precision_onco.pgx.guidance.CEILING_NOTE` in French.
+_CEILING_FR = " (un plafond : les positions non testées ne peuvent qu'abaisser le score d'activité)"
 
 
 def reason_fr(reason: str) -> str | None:
     """The French wording of a PGx exclusion reason (``None`` if ``reason`` is not one)."""
     m = _REASON.match(reason)
-    if not m or m["action"] not in _ACTIONS_FR:
+    action = m["action"].removesuffix(CEILING_NOTE) if m else ""
+    if not m or action not in _ACTIONS_FR:
         return None
+    ceiling = _CEILING_FR if action != m["action"] else ""
     basis = m["basis"]
     basis = re.sub(r"^DPYD activity score at most ", "score d'activité DPYD au plus ", basis)
     basis = re.sub(r"^DPYD activity score ", "score d'activité DPYD ", basis)
+    basis = basis.replace("(no variant", "(aucun variant")
     basis = basis.replace("; other positions not tested", " ; autres positions non testées")
     basis = re.sub(
         r"^uracilemia (\S+) ng/mL \(complete DPD deficiency\)",
@@ -111,7 +117,7 @@ def reason_fr(reason: str) -> str | None:
     )
     basis = re.sub(r"(\d)\.(\d)", r"\1,\2", basis) if basis.startswith("score") else basis
     drug = _DRUG_FR.get(m["drug"], m["drug"])
-    return f"{basis} : {_ACTIONS_FR[m['action']]} ({drug}), {m['source']}"
+    return f"{basis} : {_ACTIONS_FR[action]}{ceiling} ({drug}), {m['source']}"
 
 
 def _v(d: Mapping[str, Any], key: str) -> Any:
