@@ -191,16 +191,16 @@ def main() -> None:
     cores = os.cpu_count() or 1
     print(
         f"VCF ingest ({cores} worker processes) / bare cyvcf2 loop reading the same fields: "
-        f"{rate['vcf_ingest'] / rate['vcf_bare_fields']:.2f} (target >= 0.5); "
+        f"{rate['vcf_ingest'] / rate['vcf_bare_fields']:.2f}; "
         f"/ iteration only: {rate['vcf_ingest'] / rate['vcf_bare_iterate']:.2f}"
     )
     print(
         f"VCF ingest in one process / bare loop reading the same fields (per core): "
-        f"{rate['vcf_ingest_1proc'] / rate['vcf_bare_fields']:.2f}"
+        f"{rate['vcf_ingest_1proc'] / rate['vcf_bare_fields']:.2f} (floor >= 0.6)"
     )
     print(
         "MAF ingest / bare pyarrow read: "
-        f"{rate['maf_ingest'] / rate['maf_bare_pyarrow']:.2f} (target >= 0.5)"
+        f"{rate['maf_ingest'] / rate['maf_bare_pyarrow']:.2f} (floor >= 0.9)"
     )
     # records per CPU second: the same ratios, steadier when other work shares the cores
     per_cpu = {k: res[k]["records"] / cpu[k] for k in res}

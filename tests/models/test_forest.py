@@ -273,3 +273,68 @@ def test_prepared_recommender_compiles_nothing_more(
     monkeypatch.setattr(compiled, "_build_shap", refuse)
     answer = rec.recommend_payload(example_payload("nsclc_kras_g12c"))
     assert answer["status"] == "ranked" and answer["ranked"][0]["drivers"]
+
+
+def test_rows_split_between_threads_give_the_same_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many rows walked on several threads (a cohort's batch): every value is the one the
+    calling thread alone gives, bit for bit; the walk is actually split (blocks)."""
+    x, y = _mixed(900, 11)
+    boosters = [_fit(x, y, categorical=[1, 3], seed=s) for s in (1, 2)]
+    forest = compile_boosters(boosters)
+    rows = np.vstack([x, _probe(x, 12)])
+    assert len(rows) >= compiled.PARALLEL_ROWS
+    one_shap, one_raw = tree_shap(forest, rows), raw_scores(forest, rows)
+    split: list[int] = []
+    real = compiled._parallel
+
+    def spy(n: int, threads: int) -> Any:
+        blocks = real(n, threads)
+        split.append(0 if blocks is None else len(blocks) - 1)
+        return blocks
+
+    monkeypatch.setattr(compiled, "_parallel", spy)
+    np.testing.assert_array_equal(tree_shap(forest, rows, threads=2), one_shap)
+    np.testing.assert_array_equal(raw_scores(forest, rows, threads=0), one_raw)
+    assert split[0] > 1 and split[1] > 1
+    # a served request's few rows stay in the calling thread
+    np.testing.assert_array_equal(tree_shap(forest, rows[:10], threads=2), one_shap[:10])
+    assert split[2] == 0
+
+
+def test_concurrent_threaded_walks_give_the_same_values() -> None:
+    """Callers in several Python threads asking for threads at once: one walk takes them,
+    the others walk in their own thread; every answer is the same."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    x, y = _mixed(700, 13)
+    forest = compile_boosters([_fit(x, y, categorical=[1, 3])])
+    want = tree_shap(forest, x)
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda _: tree_shap(forest, x, threads=2), range(12)))
+    for g in got:
+        np.testing.assert_array_equal(g, want)
+    assert not compiled._PARALLEL_LOCK.locked()
+
+
+def test_a_process_forked_after_threads_ran_walks_in_one_thread() -> None:
+    """An OpenMP runtime whose threads were started does not survive a fork: a child forked
+    after a threaded walk walks in its own thread, with the same values."""
+    import multiprocessing as mp
+
+    x, y = _mixed(600, 14)
+    forest = compile_boosters([_fit(x, y, categorical=[1, 3])])
+    want = tree_shap(forest, x, threads=2)
+    assert compiled._THREADS[0]  # threads were started in this process
+    _FORKED_INPUT[:] = [forest, x]  # inherited by the forked child
+    with mp.get_context("fork").Pool(1) as pool:
+        threaded, values = pool.apply(_child_walk)
+    assert threaded is None
+    np.testing.assert_array_equal(values, want)
+
+
+_FORKED_INPUT: list[Any] = []
+
+
+def _child_walk() -> tuple[Any, np.ndarray]:
+    forest, x = _FORKED_INPUT
+    return compiled._parallel(len(x), 2), tree_shap(forest, x, threads=2)

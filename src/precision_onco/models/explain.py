@@ -36,8 +36,9 @@ def contributions(
 
     Returns ``(contrib, bias)``: ``contrib.sum(axis=1) + bias`` equals the mean raw
     log-odds of the model's members for each row. ``x``: the model matrix of
-    ``features`` if already built, ``codes`` its float codes; ``threads`` is ignored (it set
-    LightGBM's threads; the compiled forest runs in the calling thread) and kept for callers.
+    ``features`` if already built, ``codes`` its float codes; ``threads`` as LightGBM's
+    ``num_threads`` (1: the calling thread; 0 or less: every core) for many rows
+    (:func:`~precision_onco.models.forest.tree_shap`): the same values.
     """
     if model.kind != "lightgbm":
         raise ConfigError(
@@ -46,7 +47,7 @@ def contributions(
     if codes is None:
         codes = model.codes(model.matrix(features) if x is None else x)
     a = codes
-    total = tree_shap(compiled_forest(model), a)
+    total = tree_shap(compiled_forest(model), a, threads=threads)
     contrib = pd.DataFrame(total[:, :-1], columns=model.columns, index=features.index)
     return contrib, total[:, -1]
 

@@ -158,6 +158,16 @@ class EndpointModel:
         for est in [m.estimator for m in members] if members else [self.estimator]:
             est.set_params(n_jobs=n)
 
+    def threads(self) -> int:
+        """The threads :meth:`set_threads` set (LightGBM's ``n_jobs``: 0 or less, every
+        core); 1 when none was set or the model is not LightGBM."""
+        if self.kind != "lightgbm":
+            return 1
+        members = getattr(self.estimator, "calibrated_classifiers_", None)
+        est = members[0].estimator if members else self.estimator
+        n = getattr(est, "n_jobs", None)
+        return n if isinstance(n, int) else 1
+
     def calibration_maps(self) -> list[CalibrationMap | None]:
         """The numpy :func:`calibration_map` of each calibrated member's calibrator, built
         once per model (not pickled)."""

@@ -32,12 +32,15 @@ row then costs, per leaf, its pattern and ``d`` additions. Leaves with more than
 have their terms computed per row from the same polynomial.
 
 The compiled form holds no LightGBM object: it is safe to call from several threads and
-survives a fork.
+survives a fork. Many rows (a cohort's batch) can be split between threads
+(``threads=``); a served request's few rows, a forked process and a second concurrent
+caller walk in their own thread.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -127,6 +130,22 @@ class CompiledForest:
     leaf_count: np.ndarray
     _shap: list[_Shap] = field(default_factory=list, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def nodes(self) -> tuple[np.ndarray, ...]:
+        """The node arrays the compiled walks take, in their order."""
+        return (
+            self.feature,
+            self.threshold,
+            self.kind,
+            self.nan_left,
+            self.zero_left,
+            self.cat_start,
+            self.cat_len,
+            self.cat_words,
+            self.left_child,
+            self.right_child,
+            self.value,
+        )
 
     def shap_part(self) -> _Shap:
         """The TreeSHAP paths and tables, built once."""
@@ -318,56 +337,39 @@ def _matrix(forest: CompiledForest, x: np.ndarray) -> np.ndarray:
     return a
 
 
-def raw_scores(forest: CompiledForest, x: np.ndarray) -> np.ndarray:
+def raw_scores(forest: CompiledForest, x: np.ndarray, *, threads: int = 1) -> np.ndarray:
     """Each booster's raw score of each row of ``x`` (LightGBM's inputs as floats): shape
-    ``(boosters, rows)``, bit-for-bit ``booster.predict(x, raw_score=True)``."""
+    ``(boosters, rows)``, bit-for-bit ``booster.predict(x, raw_score=True)``. ``threads``
+    (LightGBM's ``num_threads``: 1 one, 0 or less every core) splits the rows of a large
+    ``x`` between threads (:func:`_parallel`); each row's sum is the same."""
     a = _matrix(forest, x)
     out = np.zeros((forest.n_boosters, a.shape[0]), dtype=np.float64)
     f = forest
-    _raw(
-        a,
-        f.tree_booster,
-        f.tree_root,
-        f.tree_const,
-        f.feature,
-        f.threshold,
-        f.kind,
-        f.nan_left,
-        f.zero_left,
-        f.cat_start,
-        f.cat_len,
-        f.cat_words,
-        f.left_child,
-        f.right_child,
-        f.value,
-        out,
-    )
+    args = (f.tree_booster, f.tree_root, f.tree_const, *f.nodes(), out)
+    blocks = _parallel(a.shape[0], threads)
+    if blocks is None:
+        _raw(a, 0, a.shape[0], *args)
+    else:
+        try:
+            _raw_par(a, blocks, *args)
+        finally:
+            _PARALLEL_LOCK.release()
     return out
 
 
-def tree_shap(forest: CompiledForest, x: np.ndarray) -> np.ndarray:
+def tree_shap(forest: CompiledForest, x: np.ndarray, *, threads: int = 1) -> np.ndarray:
     """TreeSHAP values of the rows of ``x``: shape ``(rows, features + 1)``, the bias last —
-    ``booster.predict(x, pred_contrib=True)`` averaged over the forest's boosters."""
+    ``booster.predict(x, pred_contrib=True)`` averaged over the forest's boosters.
+    ``threads`` as in :func:`raw_scores`: each row's sums are the same."""
     a = _matrix(forest, x)
     s = forest.shap_part()
     out = np.zeros((a.shape[0], forest.n_features + 1), dtype=np.float64)
     f = forest
-    _shap_rows(
-        a,
+    args = (
         f.tree_node,
         f.tree_leaf,
         s.preorder,
-        f.feature,
-        f.threshold,
-        f.kind,
-        f.nan_left,
-        f.zero_left,
-        f.cat_start,
-        f.cat_len,
-        f.cat_words,
-        f.left_child,
-        f.right_child,
-        f.value,
+        *f.nodes(),
         s.node_elem,
         s.path_start,
         s.path_node,
@@ -381,9 +383,52 @@ def tree_shap(forest: CompiledForest, x: np.ndarray) -> np.ndarray:
         s.table,
         out,
     )
+    blocks = _parallel(a.shape[0], threads)
+    if blocks is None:
+        _shap_rows(a, 0, a.shape[0], *args)
+    else:
+        try:
+            _shap_par(a, blocks, *args)
+        finally:
+            _PARALLEL_LOCK.release()
     out[:, :-1] /= f.n_boosters
     out[:, -1] = s.bias
     return out
+
+
+#: Fewest rows worth splitting between threads (a served patient's ten rows are not).
+PARALLEL_ROWS = 256
+#: One multi-threaded walk at a time in a process; a caller that finds it taken walks its
+#: rows in its own thread (the same values).
+_PARALLEL_LOCK = threading.Lock()
+#: ``[threads started here, forked after threads were started]``: a process forked once
+#: Numba's threads ran walks in one thread (an OpenMP runtime whose threads were started
+#: before a fork does not survive it in the child).
+_THREADS = [False, False]
+
+
+def _forked() -> None:
+    _THREADS[1] = _THREADS[1] or _THREADS[0]
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
+def _parallel(rows: int, threads: int) -> np.ndarray | None:
+    """The row blocks to walk on ``threads`` threads (``<= 0``: Numba's thread count, every
+    core by default), with :data:`_PARALLEL_LOCK` held; ``None`` (lock not taken) for one
+    thread: ``threads == 1``, fewer than :data:`PARALLEL_ROWS` rows, a forked process, or
+    another walk already running."""
+    most = int(getattr(numba.config, "NUMBA_NUM_THREADS", 1))  # set at import (untyped)
+    n = most if threads <= 0 else min(threads, most)
+    if n <= 1 or rows < PARALLEL_ROWS or _THREADS[1]:
+        return None
+    if not _PARALLEL_LOCK.acquire(blocking=False):
+        return None
+    _THREADS[0] = True
+    numba.set_num_threads(n)
+    parts = min(rows // 16, 8 * n)
+    return np.linspace(0, rows, parts + 1).astype(np.int64)
 
 
 def _build_shap(f: CompiledForest) -> _Shap:
@@ -477,6 +522,8 @@ def _goes_left(fval, kind, nan_left, zero_left, threshold, cat_start, cat_len, c
 @numba.njit(cache=True)
 def _raw(
     x,
+    r0,
+    r1,
     tree_booster,
     tree_root,
     tree_const,
@@ -493,8 +540,9 @@ def _raw(
     value,
     out,
 ):
-    # row by row, tree by tree in the boosters' order: each sum is taken as LightGBM takes it
-    for r in range(x.shape[0]):
+    # rows r0 to r1, row by row, tree by tree in the boosters' order: each sum is taken as
+    # LightGBM takes it
+    for r in range(r0, r1):
         for t in range(len(tree_root)):
             k = tree_booster[t]
             node = tree_root[t]
@@ -573,6 +621,8 @@ def _fill_tables(value, elem_start, elem_count, elem_zero, table_start, table):
 @numba.njit(cache=True)
 def _shap_rows(
     x,
+    r0,
+    r1,
     tree_node,
     tree_leaf,
     preorder,
@@ -600,10 +650,10 @@ def _shap_rows(
     table,
     out,
 ):
-    # Tree by tree, every row (a tree's tables stay in the cache while its rows are scored).
-    # For a row, the nodes parents first pass down the bits of the path's features the row
-    # does not follow (`miss`, slot n for node n, slot n_nodes + l for leaf l) without a
-    # branch on the row's way; at a leaf its pattern is the other bits.
+    # Rows r0 to r1, tree by tree, every row (a tree's tables stay in the cache while its
+    # rows are scored). For a row, the nodes parents first pass down the bits of the path's
+    # features the row does not follow (`miss`, slot n for node n, slot n_nodes + l for
+    # leaf l) without a branch on the row's way; at a leaf its pattern is the other bits.
     n_nodes = len(feature)
     left = np.empty(n_nodes, dtype=np.bool_)
     miss = np.zeros(n_nodes + len(value), dtype=np.int64)
@@ -615,7 +665,7 @@ def _shap_rows(
     for t in range(len(tree_node) - 1):
         if tree_node[t] == tree_node[t + 1]:
             continue  # a single leaf: only the bias
-        for r in range(x.shape[0]):
+        for r in range(r0, r1):
             miss[preorder[tree_node[t]]] = 0  # the root
             for i in range(tree_node[t], tree_node[t + 1]):
                 n = preorder[i]
@@ -657,6 +707,21 @@ def _shap_rows(
                         out[r, elem_feature[e0 + j]] += terms[j]
 
 
+@numba.njit(cache=True, parallel=True)
+def _raw_par(x, blocks, *args):
+    """:func:`_raw` of each row block of ``blocks`` on Numba's threads."""
+    for b in numba.prange(len(blocks) - 1):
+        _raw(x, blocks[b], blocks[b + 1], *args)
+
+
+@numba.njit(cache=True, parallel=True)
+def _shap_par(x, blocks, *args):
+    """:func:`_shap_rows` of each row block of ``blocks`` on Numba's threads (each block has
+    its own work arrays)."""
+    for b in numba.prange(len(blocks) - 1):
+        _shap_rows(x, blocks[b], blocks[b + 1], *args)
+
+
 def warm_up() -> None:
     """Compile the Numba functions (into their on-disk cache) on a small booster fitted here,
     with a categorical split and missing values: ``make install`` runs it once, so that a
@@ -672,3 +737,6 @@ def warm_up() -> None:
     forest = compile_boosters([booster])
     raw_scores(forest, x[:3])
     tree_shap(forest, x[:3])
+    many = np.repeat(x, 2, axis=0)[:PARALLEL_ROWS]
+    raw_scores(forest, many, threads=2)
+    tree_shap(forest, many, threads=2)

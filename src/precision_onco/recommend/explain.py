@@ -31,6 +31,28 @@ __all__ = [
 Drivers = dict[str, list[dict[str, Any]]]
 
 
+class _Words:
+    """:func:`json_value` and :func:`describe` of a feature's value, each (feature, value
+    type, value) put into words once: a cohort's rows repeat the same few values."""
+
+    seen: dict[tuple[str, type, Any], tuple[Any, str]]
+
+    def __init__(self, catalog: CatalogConfig | None) -> None:
+        self.catalog = catalog
+        self.seen = {}
+
+    def __call__(self, feature: str, value: Any) -> tuple[Any, str]:
+        try:  # floats by their exact bits: -0.0 and 0.0 apart, every NaN together
+            key = (feature, type(value), value.hex() if isinstance(value, float) else value)
+            hit = self.seen.get(key)
+        except TypeError:  # not hashable
+            return json_value(value), describe(feature, value, self.catalog)
+        if hit is None:
+            hit = json_value(value), describe(feature, value, self.catalog)
+            self.seen[key] = hit
+        return hit
+
+
 def top_drivers(
     contrib: pd.DataFrame,
     features: pd.DataFrame,
@@ -50,6 +72,7 @@ def top_drivers(
         )
         for j in used
     }
+    words = _Words(catalog)
     for i in range(len(c_all)):
         row: Drivers = {"up": [], "down": []}
         for direction, idx in (("up", top[i, ::-1][:k]), ("down", top[i, :k])):
@@ -59,12 +82,13 @@ def top_drivers(
                     continue
                 col = columns[names[j]]
                 value = None if col is None else col[i]
+                shown, text = words(names[j], value)
                 row[direction].append(
                     {
                         "feature": names[j],
                         "contribution": round(v, 4),
-                        "value": json_value(value),
-                        "text": describe(names[j], value, catalog),
+                        "value": shown,
+                        "text": text,
                     }
                 )
         out.append(row)

@@ -63,6 +63,7 @@ def _partition(
         separate=ctx.separate,
         civic=ctx.civic,
         variants=variants,
+        threads=ctx.threads,
     )
     return r.ranked, r.excluded
 

@@ -112,6 +112,10 @@ def _first_positions(table: pd.DataFrame, keys: list[str], rows: pd.DataFrame) -
     return None if -1 in pos else np.asarray(pos, dtype=np.intp)
 
 
+#: Not yet parsed (a panel's genes may be ``None``: unknown).
+_UNPARSED: Any = object()
+
+
 def _coverage(
     state: pd.DataFrame,
     patients: pd.DataFrame,
@@ -148,7 +152,15 @@ def _coverage(
     names = [c for c in pat.columns if c != "patient_key"] if at is not None else list(pat.columns)
     if "genes_tested" in names:
         text = of_patient("genes_tested").astype(object)
-        covered = [parse_genes(t) or None for t in text]
+        parsed: dict[object, set[str] | None] = {}  # a cohort's patients share a few panels
+        covered = []
+        for t in text:
+            genes = parsed.get(t, _UNPARSED) if isinstance(t, str) else _UNPARSED
+            if genes is _UNPARSED:
+                genes = parse_genes(t) or None
+                if isinstance(t, str):
+                    parsed[t] = genes
+            covered.append(genes)
     else:
         covered = [None] * len(state)
     extra = {

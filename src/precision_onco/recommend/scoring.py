@@ -84,7 +84,7 @@ def member_probabilities(model: EndpointModel, codes: np.ndarray) -> np.ndarray 
         return None
     # every member's raw score in one compiled pass, bit for bit LightGBM's
     forest = forest_for(model.estimator, [m.estimator.booster_ for m in ms])
-    raw = raw_scores(forest, codes)
+    raw = raw_scores(forest, codes, threads=model.threads())
     out = np.empty((len(ms), len(codes)))
     for k in range(len(ms)):
         out[k] = model.calibrate(k, raw[k])
