@@ -20,6 +20,7 @@ from precision_onco.ingest.cohort import ingest_cohort
 from precision_onco.ingest.streamed import ingest_cohort_partitioned
 from precision_onco.ingest.write import write_outputs
 from precision_onco.synth import synthesize
+from tests.clusters import local_cluster
 
 ROOT = Path(__file__).resolve().parents[2]
 PART_PATIENTS = 25  # 120 patients: 5 partitions, VCF batches of at most 25 files
@@ -50,16 +51,7 @@ def cohorts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, A
 
 @pytest.fixture(scope="module")
 def dask() -> Any:
-    cc = ComputeConfig(
-        backend="dask",
-        n_workers=2,
-        threads_per_worker=1,
-        memory_limit="1GiB",
-        processes=True,
-        dashboard_address=None,
-        partitions_per_worker=2,
-        partition_patients=PART_PATIENTS,
-    )
+    cc = local_cluster(partitions_per_worker=2, partition_patients=PART_PATIENTS)
     with compute_session(cc) as compute:
         yield cc, compute
 
