@@ -16,6 +16,7 @@ The rules are explained in docs/architecture.md ("DVC dependencies").
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,9 +26,20 @@ import yaml
 
 from tests.codegraph import ROOT, SRC, closure, config_reads, module_path
 
+#: The CLI's parser: ``_parser`` and the builder of every subcommand it calls.
+PARSER = (
+    "_parser",
+    "_add_config",
+    "_add_synthesize",
+    "_add_variants",
+    "_add_recommend",
+    "_add_pgx",
+    "_add_serve",
+    "_add_predict",
+)
 #: Stages whose command is the console script: the CLI module and the functions it runs.
 CLI_COMMANDS: dict[str, tuple[str, ...]] = {
-    "precision-onco config compose": ("main", "_parser", "_cmd_config_compose"),
+    "precision-onco config compose": ("main", *PARSER, "_cmd_config_compose"),
 }
 
 
@@ -127,6 +139,17 @@ def test_deps_name_only_code_the_stage_runs(stage: str) -> None:
     )
     broad = [d for d in code_deps(spec) if (ROOT / d).resolve() in (SRC, SRC / "precision_onco")]
     assert not broad, f"dvc.yaml stage '{stage}': {broad} would re-run it on every edit"
+
+
+def test_parser_lists_every_subcommand_builder() -> None:
+    """PARSER names every function that builds the CLI's arguments (the compose stage runs
+    them all), so a lazy import added to one is seen."""
+    path = module_path("precision_onco.cli")
+    assert path is not None
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    builders = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    builders = {n for n in builders if n == "_parser" or n.startswith("_add_")}
+    assert builders == set(PARSER)
 
 
 def test_the_walk_sees_lazy_imports_and_package_data() -> None:

@@ -20,7 +20,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from precision_onco import __version__
 from precision_onco.config import EndpointRoles, compose, load_group, load_params, to_yaml
@@ -523,6 +523,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+if TYPE_CHECKING:  # what add_subparsers returns; the class is not subscriptable at run time
+    _Subcommands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="precision-onco",
@@ -537,7 +541,18 @@ def _parser() -> argparse.ArgumentParser:
         help="debug logging, and the traceback of an error in the input too",
     )
     sub = p.add_subparsers(dest="command", required=True)
+    _add_config(sub)
+    _add_synthesize(sub)
+    _add_variants(sub)
+    _add_recommend(sub)
+    _add_pgx(sub)
+    _add_serve(sub)
+    _add_predict(sub)
+    return p
 
+
+def _add_config(sub: _Subcommands) -> None:
+    """`config compose` and `config show`."""
     cfg = sub.add_parser("config", help="compose and check the Hydra configuration")
     cfg_sub = cfg.add_subparsers(dest="config_command", required=True)
     c = cfg_sub.add_parser("compose", help="write the composed config to params.yaml")
@@ -549,11 +564,17 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("overrides", nargs="*")
     s.set_defaults(func=_cmd_config_show)
 
+
+def _add_synthesize(sub: _Subcommands) -> None:
+    """`synthesize`: a synthetic cohort outside DVC."""
     syn = sub.add_parser("synthesize", help="write a synthetic cohort (outside DVC)")
     syn.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. synth.n_patients=200")
     syn.add_argument("--out", required=True, help="output directory")
     syn.set_defaults(func=_cmd_synthesize)
 
+
+def _add_variants(sub: _Subcommands) -> None:
+    """`variants`: VCF/MAF files to the canonical variants table."""
     var = sub.add_parser(
         "variants",
         help="convert VCF/MAF files to the canonical variants table",
@@ -584,6 +605,9 @@ def _parser() -> argparse.ArgumentParser:
     var.add_argument("--json", action="store_true", help="print the per-file summary as JSON")
     var.set_defaults(func=_cmd_variants)
 
+
+def _add_recommend(sub: _Subcommands) -> None:
+    """`recommend`: ranked, explained regimens for one patient."""
     rec = sub.add_parser(
         "recommend",
         help="ranked, explained regimens for a new patient",
@@ -625,6 +649,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     rec.set_defaults(func=_cmd_recommend)
 
+
+def _add_pgx(sub: _Subcommands) -> None:
+    """`pgx`: DPYD/UGT1A1 calls and starting doses."""
     pgx = sub.add_parser(
         "pgx",
         help="DPYD/UGT1A1 pharmacogenomics and starting doses from a germline VCF",
@@ -648,6 +675,10 @@ def _parser() -> argparse.ArgumentParser:
     pgx.add_argument("--definitions", help="allele definitions YAML (default: the shipped one)")
     pgx.add_argument("--json", action="store_true", help="print the answer as JSON")
     pgx.set_defaults(func=_cmd_pgx)
+
+
+def _add_serve(sub: _Subcommands) -> None:
+    """`serve`: the recommender behind HTTP."""
     srv = sub.add_parser(
         "serve",
         help="serve the recommender (MLflow's /invocations contract, /ping, /ready)",
@@ -697,6 +728,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     srv.set_defaults(func=_cmd_serve)
 
+
+def _add_predict(sub: _Subcommands) -> None:
+    """`predict`: a table of new patients scored."""
     pred = sub.add_parser(
         "predict",
         help="score a table of new patients with the cohort's trained models",
@@ -723,7 +757,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     pred.add_argument("--out", required=True, help="output file: .csv, .tsv or .parquet")
     pred.set_defaults(func=_cmd_predict)
-    return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,7 @@ import pytest
 from precision_onco.compute import LOCAL, ComputeError, compute_session, split_even
 from precision_onco.config import ConfigError, compose
 from precision_onco.config.schema import ComputeConfig
+from tests.clusters import local_cluster
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -97,16 +98,7 @@ def test_split_even() -> None:
 @pytest.fixture(scope="module")
 def cluster():
     """A LocalCluster of 2 worker processes for this module's Dask tests."""
-    cfg = ComputeConfig(
-        backend="dask",
-        n_workers=2,
-        threads_per_worker=1,
-        memory_limit="1GiB",
-        processes=True,
-        dashboard_address=None,
-        partitions_per_worker=3,
-    )
-    with compute_session(cfg, stage="test") as c:
+    with compute_session(local_cluster(partitions_per_worker=3), stage="test") as c:
         yield c
     assert c.client is not None and c.client.status == "closed"
 

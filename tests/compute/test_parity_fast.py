@@ -20,7 +20,7 @@ from precision_onco.compute import (
     read_table,
 )
 from precision_onco.config import compose, endpoint_roles, outputs
-from precision_onco.config.schema import ComputeConfig
+from tests.clusters import local_cluster
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -145,15 +145,7 @@ def both(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict
     with compute_session(cfg.compute) as local:
         a = _pipeline(tmp_path_factory.mktemp("local"), cfg, local)
     dcfg = copy.deepcopy(cfg)
-    dcfg.compute = ComputeConfig(
-        backend="dask",
-        n_workers=2,
-        threads_per_worker=1,
-        memory_limit="1GiB",
-        processes=True,
-        dashboard_address=None,
-        partitions_per_worker=2,
-    )
+    dcfg.compute = local_cluster(partitions_per_worker=2)
     with compute_session(dcfg.compute) as dask:
         assert dask.distributed and dask.n_workers == 2
         b = _pipeline(tmp_path_factory.mktemp("dask"), dcfg, dask)

@@ -10,24 +10,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from precision_onco.config import compose, outputs
+from precision_onco.config import Config, compose, outputs
 from precision_onco.ingest.cohort import Redactor, ingest_cohort
 from precision_onco.ingest.contracts import IngestError
 from precision_onco.ingest.write import write_outputs
-from precision_onco.synth import synthesize
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def cohort(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
-    root = tmp_path_factory.mktemp("cohort")
-    _, cfg = compose(
-        ["synth.n_patients=120", "synth.calibration_patients=2000", "paths.raw_dir=data/raw"],
-        conf_dir=ROOT / "conf",
-    )
-    synthesize(cfg, root / "data" / "raw")
-    return root, cfg
+def cohort(raw_cohort: tuple[Path, Config]) -> tuple[Path, Config]:
+    return raw_cohort
 
 
 @pytest.fixture(scope="module")

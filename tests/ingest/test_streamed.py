@@ -14,28 +14,24 @@ import pandas as pd
 import pytest
 
 from precision_onco.compute import Compute, compute_session, partition_files, read_table
-from precision_onco.config import compose, outputs
+from precision_onco.config import Config, outputs
 from precision_onco.config.schema import ComputeConfig
 from precision_onco.ingest.cohort import ingest_cohort
 from precision_onco.ingest.streamed import ingest_cohort_partitioned
 from precision_onco.ingest.write import write_outputs
-from precision_onco.synth import synthesize
+from tests.clusters import local_cluster
 
-ROOT = Path(__file__).resolve().parents[2]
 PART_PATIENTS = 25  # 120 patients: 5 partitions, VCF batches of at most 25 files
 
 
 @pytest.fixture(scope="module")
-def cohorts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Any]]:
+def cohorts(
+    raw_cohort: tuple[Path, Config], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[Path, Any]]:
     """The synthetic cohort as configured, and a mixed one: the cohort's MAF read as well
     (rows linked through the sample map) and two patients dropped from the patients table
     (their variant rows are orphans, with a warning)."""
-    root = tmp_path_factory.mktemp("streamed")
-    _, cfg = compose(
-        ["synth.n_patients=120", "synth.calibration_patients=2000", "paths.raw_dir=data/raw"],
-        conf_dir=ROOT / "conf",
-    )
-    synthesize(cfg, root / "data" / "raw")
+    root, cfg = raw_cohort
     mixed = tmp_path_factory.mktemp("mixed")
     shutil.copytree(root / "data", mixed / "data")
     pats = pd.read_csv(mixed / "data/raw/patients.csv", dtype=str)
@@ -50,16 +46,7 @@ def cohorts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, A
 
 @pytest.fixture(scope="module")
 def dask() -> Any:
-    cc = ComputeConfig(
-        backend="dask",
-        n_workers=2,
-        threads_per_worker=1,
-        memory_limit="1GiB",
-        processes=True,
-        dashboard_address=None,
-        partitions_per_worker=2,
-        partition_patients=PART_PATIENTS,
-    )
+    cc = local_cluster(partitions_per_worker=2, partition_patients=PART_PATIENTS)
     with compute_session(cc) as compute:
         yield cc, compute
 

@@ -10,7 +10,7 @@ import pytest
 
 from precision_onco.models.evaluate import flat_metrics
 from precision_onco.models.train import train_all
-from precision_onco.policy.study import policy_study
+from precision_onco.policy.study import study_policies
 from precision_onco.recommend.service import load_presets
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +26,7 @@ def study(small_cohort, small_recommender):
     )
     alternative = train_all(weighted, feats, tables.lines).models
     truth = pd.read_parquet(root / "data/raw/ground_truth.parquet")
-    out = policy_study(
+    out = study_policies(
         cfg,
         feats,
         tables.patients,
@@ -36,7 +36,7 @@ def study(small_cohort, small_recommender):
         load_presets(ROOT / "conf" / "recommend", cfg.recommend),
         truth=truth,
         alternative=alternative,
-    )
+    ).as_json()
     return cfg, res, out
 
 
@@ -126,7 +126,7 @@ def test_without_truth_only_estimates(small_cohort, small_recommender) -> None:
     _, _, tables, feats = small_cohort
     cfg, res, _ = small_recommender
     cfg = dataclasses.replace(cfg, policy=dataclasses.replace(cfg.policy, bootstrap=30, n_jobs=1))
-    out = policy_study(
+    out = study_policies(
         cfg,
         feats,
         tables.patients,
@@ -134,7 +134,7 @@ def test_without_truth_only_estimates(small_cohort, small_recommender) -> None:
         res.predictions,
         res.models,
         {"balanced": cfg.recommend},
-    )
+    ).as_json()
     assert "oracle" not in out["policies"] and "oracle" not in out
     assert "true" not in out["policies"]["practice"]["utility"]
     assert out["summary"]["on"] == "dr" and "normalized_regret" not in out["summary"]

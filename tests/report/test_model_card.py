@@ -12,7 +12,7 @@ import pytest
 from precision_onco.config import endpoint_roles
 from precision_onco.features import candidate_features
 from precision_onco.models.evaluate import evaluate
-from precision_onco.policy.study import policy_study
+from precision_onco.policy.study import study_policies
 from precision_onco.report.model_card import render_model_card, shap_summary
 from tests.report.test_patient_report import _open, needs_browser
 
@@ -24,7 +24,7 @@ def cards(small_cohort, small_recommender, tmp_path_factory: pytest.TempPathFact
     roles = endpoint_roles(cfg.endpoints)
     metrics, curves = evaluate(cfg, res.predictions, tables.lines, tables.patients)
     cfg_p = dataclasses.replace(cfg, policy=dataclasses.replace(cfg.policy, bootstrap=50, n_jobs=1))
-    metrics["policy"] = policy_study(
+    metrics["policy"] = study_policies(
         cfg_p,
         feats,
         tables.patients,
@@ -33,7 +33,7 @@ def cards(small_cohort, small_recommender, tmp_path_factory: pytest.TempPathFact
         res.models,
         {"balanced": cfg.recommend},
         truth=pd.read_parquet(root / "data/raw/ground_truth.parquet"),
-    )
+    ).as_json()
     held = feats.merge(res.predictions[["patient_key", "line_number"]])
     rows = candidate_features(held, held["regimen_id"].tolist(), cfg.catalog)
     shap = shap_summary(res.models, rows, top=5, sample=200)

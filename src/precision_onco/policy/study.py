@@ -8,7 +8,7 @@ regimen) and random choice among the eligible regimens — and, on a synthetic
 cohort, the oracle. Given a second set of models trained the other way
 (naive / propensity-weighted), it compares their recommendations side by side.
 It returns a :class:`PolicyStudy` of frozen, unrounded results; its ``as_json``
-(what :func:`policy_study` returns) is what the `policy` stage writes.
+is what the `policy` stage writes.
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ __all__ = [
     "TrainingVariant",
     "estimator_settings",
     "policy_skip_reason",
-    "policy_study",
     "prepare_study",
     "study_policies",
     "training_variant",
@@ -278,7 +277,7 @@ def prepare_study(
 ) -> StudyInputs:
     """Fit the propensity of practice, score the held-out candidates, build the policies.
 
-    Parameters are those of :func:`policy_study`.
+    Parameters are those of :func:`study_policies`.
     """
     pc = cfg.policy
     feats = features.reset_index(drop=True)
@@ -403,33 +402,6 @@ def study_policies(
         used=used,
         variants=variants,
     )
-
-
-def policy_study(
-    cfg: Config,
-    features: pd.DataFrame,
-    patients: pd.DataFrame,
-    lines: pd.DataFrame,
-    held_keys: pd.DataFrame,
-    models: Mapping[str, EndpointModel],
-    presets: Mapping[str, RecommendConfig],
-    *,
-    truth: pd.DataFrame | None = None,
-    alternative: Mapping[str, EndpointModel] | None = None,
-) -> dict[str, Any]:
-    """The written results of :func:`study_policies` (same arguments):
-    :meth:`PolicyStudy.as_json`."""
-    return study_policies(
-        cfg,
-        features,
-        patients,
-        lines,
-        held_keys,
-        models,
-        presets,
-        truth=truth,
-        alternative=alternative,
-    ).as_json()
 
 
 def _summary(res: Mapping[str, Any], default: str) -> dict[str, Any]:

@@ -252,37 +252,39 @@ def _eligible(
     )
 
 
-def _probabilities(
+@dataclass(frozen=True)
+class _Dosing:
+    """A line's doses and the offsets they leave: by default (no pharmacogenomics) every
+    patient at full dose, choosing among every eligible regimen; with pharmacogenomics,
+    practice's doses and the regimens it avoids, uracilemia, the guideline dose and the
+    probabilities at it."""
+
+    resp_off: np.ndarray
+    tox_off: np.ndarray
+    choice_mask: np.ndarray
+    dose: np.ndarray
+    tox_rr: np.ndarray | None = None
+    uracil: np.ndarray | None = None
+    guideline: np.ndarray | None = None
+    at_guideline: dict[str, np.ndarray] | None = None
+
+
+def _pgx_dosing(
     pgx_rng: np.random.Generator,
     st: pd.DataFrame,
-    bm: pd.DataFrame,
     elig: np.ndarray,
-    prior_classes: np.ndarray,
+    r_off: np.ndarray,
+    t_off: np.ndarray,
     *,
     arrays: RegimenArrays,
     cfg: SynthConfig,
     intercepts: Intercepts,
     cats: list[str],
-    germline: Germline | None,
-    regs: PgxRegimens | None,
-) -> _Probabilities:
-    """The structural model's probabilities of the line's patients; with ``germline``, at
-    practice's doses (drawn from ``pgx_rng``) and at the guideline dose."""
-    r_off = response_offsets(st, bm, prior_classes, arrays, cfg.effects)
-    t_off = toxicity_offsets(st, arrays, cfg.effects)
-    if germline is None or regs is None:
-        p_cat, p_other, p_any = toxicity_probabilities(t_off, arrays, intercepts.toxicity, None)
-        return _Probabilities(
-            response=expit(intercepts.response[None, :] + r_off),
-            categories=p_cat,
-            other=p_other,
-            any_ae=p_any,
-            resp_off=r_off,
-            tox_off=t_off,
-            tox_rr=None,
-            choice_mask=elig,
-            dose=np.ones(elig.shape),
-        )
+    germline: Germline,
+    regs: PgxRegimens,
+) -> _Dosing:
+    """Practice's doses (drawn from ``pgx_rng``) and their effect on the offsets ``r_off``
+    and ``t_off``; the probabilities had the guideline been followed."""
     germ = germline.subset(st["pidx"].to_numpy())
     fp_option = (elig & regs.fluoropyrimidine[None, :]).any(axis=1)
     uracil = measure_uracil(pgx_rng, germ, fp_option, cfg.pgx)
@@ -302,21 +304,68 @@ def _probabilities(
     }
     for k, c in enumerate(cats):
         at_guideline[f"ae_{c}_grade3"] = g_cat[:, :, k]
-    r_off, t_off = r_off + resp_shift, t_off + tox_shift
-    p_cat, p_other, p_any = toxicity_probabilities(t_off, arrays, intercepts.toxicity, rr)
-    return _Probabilities(
-        response=expit(intercepts.response[None, :] + r_off),
-        categories=p_cat,
-        other=p_other,
-        any_ae=p_any,
-        resp_off=r_off,
-        tox_off=t_off,
-        tox_rr=rr,
+    return _Dosing(
+        resp_off=r_off + resp_shift,
+        tox_off=t_off + tox_shift,
         choice_mask=choice_mask,
         dose=dose,
+        tox_rr=rr,
         uracil=uracil,
         guideline=guideline,
         at_guideline=at_guideline,
+    )
+
+
+def _probabilities(
+    pgx_rng: np.random.Generator,
+    st: pd.DataFrame,
+    bm: pd.DataFrame,
+    elig: np.ndarray,
+    prior_classes: np.ndarray,
+    *,
+    arrays: RegimenArrays,
+    cfg: SynthConfig,
+    intercepts: Intercepts,
+    cats: list[str],
+    germline: Germline | None,
+    regs: PgxRegimens | None,
+) -> _Probabilities:
+    """The structural model's probabilities of the line's patients; with ``germline``, at
+    practice's doses (drawn from ``pgx_rng``) and at the guideline dose."""
+    r_off = response_offsets(st, bm, prior_classes, arrays, cfg.effects)
+    t_off = toxicity_offsets(st, arrays, cfg.effects)
+    if germline is None or regs is None:
+        dosing = _Dosing(resp_off=r_off, tox_off=t_off, choice_mask=elig, dose=np.ones(elig.shape))
+    else:
+        dosing = _pgx_dosing(
+            pgx_rng,
+            st,
+            elig,
+            r_off,
+            t_off,
+            arrays=arrays,
+            cfg=cfg,
+            intercepts=intercepts,
+            cats=cats,
+            germline=germline,
+            regs=regs,
+        )
+    p_cat, p_other, p_any = toxicity_probabilities(
+        dosing.tox_off, arrays, intercepts.toxicity, dosing.tox_rr
+    )
+    return _Probabilities(
+        response=expit(intercepts.response[None, :] + dosing.resp_off),
+        categories=p_cat,
+        other=p_other,
+        any_ae=p_any,
+        resp_off=dosing.resp_off,
+        tox_off=dosing.tox_off,
+        tox_rr=dosing.tox_rr,
+        choice_mask=dosing.choice_mask,
+        dose=dosing.dose,
+        uracil=dosing.uracil,
+        guideline=dosing.guideline,
+        at_guideline=dosing.at_guideline,
     )
 
 
