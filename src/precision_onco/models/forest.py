@@ -346,14 +346,7 @@ def raw_scores(forest: CompiledForest, x: np.ndarray, *, threads: int = 1) -> np
     out = np.zeros((forest.n_boosters, a.shape[0]), dtype=np.float64)
     f = forest
     args = (f.tree_booster, f.tree_root, f.tree_const, *f.nodes(), out)
-    blocks = _parallel(a.shape[0], threads)
-    if blocks is None:
-        _raw(a, 0, a.shape[0], *args)
-    else:
-        try:
-            _raw_par(a, blocks, *args)
-        finally:
-            _PARALLEL_LOCK.release()
+    _walk(_raw, _raw_par, a, args, threads)
     return out
 
 
@@ -383,14 +376,7 @@ def tree_shap(forest: CompiledForest, x: np.ndarray, *, threads: int = 1) -> np.
         s.table,
         out,
     )
-    blocks = _parallel(a.shape[0], threads)
-    if blocks is None:
-        _shap_rows(a, 0, a.shape[0], *args)
-    else:
-        try:
-            _shap_par(a, blocks, *args)
-        finally:
-            _PARALLEL_LOCK.release()
+    _walk(_shap_rows, _shap_par, a, args, threads)
     out[:, :-1] /= f.n_boosters
     out[:, -1] = s.bias
     return out
@@ -412,6 +398,19 @@ def _forked() -> None:
 
 
 os.register_at_fork(after_in_child=_forked)
+
+
+def _walk(one: Any, split: Any, a: np.ndarray, args: tuple[Any, ...], threads: int) -> None:
+    """``one`` (a walk of rows ``r0`` to ``r1``) over every row of ``a`` in this thread, or
+    ``split`` over row blocks on Numba's threads (:func:`_parallel`)."""
+    blocks = _parallel(a.shape[0], threads)
+    if blocks is None:
+        one(a, 0, a.shape[0], *args)
+        return
+    try:
+        split(a, blocks, *args)
+    finally:
+        _PARALLEL_LOCK.release()
 
 
 def _parallel(rows: int, threads: int) -> np.ndarray | None:
