@@ -236,6 +236,36 @@ def dosing_study(
             "not a synthetic cohort)"
         }
     fp, _ = regimen_drug_sets(catalog)
+    eps, tcols = _dose_columns(truth, any_severe_ae, toxicities)
+    state, pt = _line_state(patients, lines)
+    r = ranked[[*KEYS, "regimen_id", "rank", "pgx_dose"]].merge(state, on=KEYS, how="left")
+    r = r.merge(pt, on="patient_key", how="left")
+    r["fluoropyrimidine"] = r["regimen_id"].astype("string").isin(fp).fillna(False)
+    top = r[r["rank"] == 1].merge(
+        truth[[*KEYS, "regimen_id", *tcols]], on=[*KEYS, "regimen_id"], how="left"
+    )
+    out: dict[str, Any] = {
+        "population": "held-out lines; the recommender's top regimen at its recommended "
+        "starting dose (pgx_dose) vs the same regimen at the dose practice "
+        "would have given it; true probabilities from the simulator",
+        "held_out_lines": int(top[KEYS].drop_duplicates().shape[0]),
+    }
+    out.update(_recommended(top, eps, bootstrap=bootstrap, seed=seed))
+    if "given_regimen" in r.columns:
+        out["observed_fluoropyrimidine"] = _observed(
+            r, truth, fp, eps, tcols, bootstrap=bootstrap, seed=seed
+        )
+    keys = (held_keys if held_keys is not None else r)[KEYS].drop_duplicates()
+    out["safety"] = _safety(r, top, keys, state, pt)
+    out["summary"] = _summary(out["recommended_fluoropyrimidine"], out["safety"], any_severe_ae)
+    return out
+
+
+def _dose_columns(
+    truth: pd.DataFrame, any_severe_ae: str, toxicities: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """The endpoints compared (``any_severe_ae`` first, those the ground truth has at the
+    guideline dose) and the ground-truth columns read for them."""
     eps = [
         e
         for e in dict.fromkeys((any_severe_ae, *toxicities))
@@ -247,103 +277,136 @@ def dosing_study(
         *[f"p_{e}" for e in eps],
         *[f"p_{e}_at_guideline_dose" for e in eps],
     ]
+    return eps, tcols
+
+
+def _line_state(patients: pd.DataFrame, lines: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The lines' keys with ``uracil_ng_ml`` and the regimen practice gave
+    (``given_regimen``), those present; the patients' keys with ``dpyd_activity_score``."""
     state = lines[[*KEYS, *[c for c in ("uracil_ng_ml", "regimen_id") if c in lines.columns]]]
     state = state.rename(columns={"regimen_id": "given_regimen"})
     pt = patients[["patient_key", *[c for c in ("dpyd_activity_score",) if c in patients.columns]]]
-    r = ranked[[*KEYS, "regimen_id", "rank", "pgx_dose"]].merge(state, on=KEYS, how="left")
-    r = r.merge(pt, on="patient_key", how="left")
-    r["fluoropyrimidine"] = r["regimen_id"].astype("string").isin(fp).fillna(False)
-    score = pd.to_numeric(r.get("dpyd_activity_score", np.nan), errors="coerce")
-    ura = pd.to_numeric(r.get("uracil_ng_ml", np.nan), errors="coerce")
-    deficient = ((score == 0) | (ura >= 150)).fillna(False).to_numpy(bool)
-    top = r[r["rank"] == 1].merge(
-        truth[[*KEYS, "regimen_id", *tcols]], on=[*KEYS, "regimen_id"], how="left"
-    )
-    top_def = (
-        (pd.to_numeric(top.get("dpyd_activity_score"), errors="coerce") == 0)
-        | (pd.to_numeric(top.get("uracil_ng_ml"), errors="coerce") >= 150)
-    ).fillna(False)
-    out: dict[str, Any] = {
-        "population": "held-out lines; the recommender's top regimen at its recommended "
-        "starting dose (pgx_dose) vs the same regimen at the dose practice "
-        "would have given it; true probabilities from the simulator",
-        "held_out_lines": int(top[KEYS].drop_duplicates().shape[0]),
-    }
+    return state, pt
+
+
+def _deficient(f: pd.DataFrame, *, missing: Any = None) -> pd.Series:
+    """Rows of a DPYD-deficient patient: activity score 0 or uracil >= 150 ng/mL (``missing``
+    stands for an absent column)."""
+    score = pd.to_numeric(f.get("dpyd_activity_score", missing), errors="coerce")
+    ura = pd.to_numeric(f.get("uracil_ng_ml", missing), errors="coerce")
+    return ((score == 0) | (ura >= 150)).fillna(False)
+
+
+def _paired_doses(
+    f: pd.DataFrame,
+    ep: str,
+    *,
+    among: np.ndarray | None = None,
+    bootstrap: int,
+    seed: int,
+) -> dict[str, Any]:
+    """:func:`_paired` of ``ep``'s true probability at the guideline dose vs at practice's
+    dose, on the rows of ``f`` (those of ``among``) where both are known."""
+    a = f[f"p_{ep}_at_guideline_dose"].to_numpy(float)
+    b = f[f"p_{ep}"].to_numpy(float)
+    ok = np.isfinite(a) & np.isfinite(b)
+    if among is not None:
+        ok = ok & among
+    g = f["patient_key"].to_numpy(dtype=object)
+    return _paired(a[ok], b[ok], g[ok], bootstrap=bootstrap, seed=seed)
+
+
+def _recommended(
+    top: pd.DataFrame, eps: Sequence[str], *, bootstrap: int, seed: int
+) -> dict[str, Any]:
+    """Among the top regimens with a fluoropyrimidine: how many, the share whose
+    recommended dose is the guideline dose, and per endpoint the paired comparison, all
+    and DPYD carriers (``recommended_fluoropyrimidine``)."""
     sel = top[top["fluoropyrimidine"].to_numpy(bool)].copy()
     sel["recommended_dose"] = [dose_fraction(d) for d in sel["pgx_dose"]]
     agree = np.isclose(
         sel["recommended_dose"].to_numpy(float), sel["guideline_dose"].to_numpy(float)
     )
-    out["recommended_fluoropyrimidine_lines"] = int(len(sel))
-    out["dose_agreement"] = _round(agree.mean()) if len(sel) else None
     carrier = (pd.to_numeric(sel.get("dpyd_activity_score"), errors="coerce") < 2).fillna(False)
-    rec: dict[str, Any] = {}
-    for ep in eps:
-        a = sel[f"p_{ep}_at_guideline_dose"].to_numpy(float)
-        b = sel[f"p_{ep}"].to_numpy(float)
-        ok = np.isfinite(a) & np.isfinite(b)
-        g = sel["patient_key"].to_numpy(dtype=object)
-        rec[ep] = {
-            "all": _paired(a[ok], b[ok], g[ok], bootstrap=bootstrap, seed=seed),
-            "dpyd_carriers": _paired(
-                a[ok & carrier.to_numpy(bool)],
-                b[ok & carrier.to_numpy(bool)],
-                g[ok & carrier.to_numpy(bool)],
-                bootstrap=bootstrap,
-                seed=seed,
+    rec = {
+        ep: {
+            "all": _paired_doses(sel, ep, bootstrap=bootstrap, seed=seed),
+            "dpyd_carriers": _paired_doses(
+                sel, ep, among=carrier.to_numpy(bool), bootstrap=bootstrap, seed=seed
             ),
         }
-    out["recommended_fluoropyrimidine"] = rec
-    if "given_regimen" in r.columns:
-        given = r[["patient_key", "line_number", "given_regimen"]].drop_duplicates(KEYS)
-        given = given.rename(columns={"given_regimen": "regimen_id"})
-        given = given[given["regimen_id"].astype("string").isin(fp).fillna(False)]
-        obs = given.merge(truth[[*KEYS, "regimen_id", *tcols]], on=[*KEYS, "regimen_id"])
-        obs_out: dict[str, Any] = {
-            "lines": int(len(obs)),
-            "guideline_avoids": int(obs["guideline_dose"].isna().sum()),
-            "practice_dose_below_full": int((obs["relative_dose"] < 1).sum()),
-        }
-        for ep in eps:
-            a = obs[f"p_{ep}_at_guideline_dose"].to_numpy(float)
-            b = obs[f"p_{ep}"].to_numpy(float)
-            ok = np.isfinite(a) & np.isfinite(b)
-            obs_out[ep] = _paired(
-                a[ok],
-                b[ok],
-                obs["patient_key"].to_numpy(dtype=object)[ok],
-                bootstrap=bootstrap,
-                seed=seed,
-            )
-        out["observed_fluoropyrimidine"] = obs_out
-    fp_rows = r["fluoropyrimidine"].to_numpy(bool)
-    keys = (held_keys if held_keys is not None else r)[KEYS].drop_duplicates()
+        for ep in eps
+    }
+    return {
+        "recommended_fluoropyrimidine_lines": int(len(sel)),
+        "dose_agreement": _round(agree.mean()) if len(sel) else None,
+        "recommended_fluoropyrimidine": rec,
+    }
+
+
+def _observed(
+    r: pd.DataFrame,
+    truth: pd.DataFrame,
+    fp: set[str],
+    eps: Sequence[str],
+    tcols: Sequence[str],
+    *,
+    bootstrap: int,
+    seed: int,
+) -> dict[str, Any]:
+    """The lines practice gave a fluoropyrimidine: how many, how many the guideline avoids,
+    how many practice dosed below full, and per endpoint the paired comparison."""
+    given = r[["patient_key", "line_number", "given_regimen"]].drop_duplicates(KEYS)
+    given = given.rename(columns={"given_regimen": "regimen_id"})
+    given = given[given["regimen_id"].astype("string").isin(fp).fillna(False)]
+    obs = given.merge(truth[[*KEYS, "regimen_id", *tcols]], on=[*KEYS, "regimen_id"])
+    out: dict[str, Any] = {
+        "lines": int(len(obs)),
+        "guideline_avoids": int(obs["guideline_dose"].isna().sum()),
+        "practice_dose_below_full": int((obs["relative_dose"] < 1).sum()),
+    }
+    for ep in eps:
+        out[ep] = _paired_doses(obs, ep, bootstrap=bootstrap, seed=seed)
+    return out
+
+
+def _safety(
+    r: pd.DataFrame,
+    top: pd.DataFrame,
+    keys: pd.DataFrame,
+    state: pd.DataFrame,
+    pt: pd.DataFrame,
+) -> dict[str, int]:
+    """The safety floor's counts: deficient held-out lines (``keys``), those without any
+    eligible regimen, and deficient lines offered or recommended a fluoropyrimidine."""
     ks = keys.merge(state, on=KEYS, how="left").merge(pt, on="patient_key", how="left")
-    ks_def = (
-        (pd.to_numeric(ks.get("dpyd_activity_score"), errors="coerce") == 0)
-        | (pd.to_numeric(ks.get("uracil_ng_ml"), errors="coerce") >= 150)
-    ).fillna(False)
+    ks_def = _deficient(ks)
     ranked_keys = pd.MultiIndex.from_frame(r[KEYS].drop_duplicates())
     no_option = ~pd.MultiIndex.from_frame(ks[KEYS]).isin(ranked_keys)
-    out["safety"] = {
+    offered = _deficient(r, missing=np.nan).to_numpy(bool) & r["fluoropyrimidine"].to_numpy(bool)
+    recommended = _deficient(top).to_numpy(bool) & top["fluoropyrimidine"].to_numpy(bool)
+    return {
         "deficient_lines": int(ks_def.sum()),
         "deficient_lines_without_eligible_regimen": int((ks_def.to_numpy(bool) & no_option).sum()),
-        "deficient_offered_fluoropyrimidine": int((deficient & fp_rows).sum()),
-        "deficient_recommended_fluoropyrimidine": int(
-            (top_def.to_numpy(bool) & top["fluoropyrimidine"].to_numpy(bool)).sum()
-        ),
+        "deficient_offered_fluoropyrimidine": int(offered.sum()),
+        "deficient_recommended_fluoropyrimidine": int(recommended.sum()),
     }
+
+
+def _summary(
+    rec: Mapping[str, Any], safety: Mapping[str, int], any_severe_ae: str
+) -> dict[str, Any]:
+    """The study's summary on ``any_severe_ae``: recommended vs observed dosing, and
+    whether no deficient patient was recommended a fluoropyrimidine."""
     ga = rec.get(any_severe_ae, {}).get("all", {})
-    out["summary"] = {
+    return {
         "recommended_lower_than_observed": bool(
             ga.get("difference") is not None and ga["difference"] < 0
         ),
         f"{any_severe_ae}_recommended": ga.get("recommended"),
         f"{any_severe_ae}_observed_dosing": ga.get("observed"),
-        "no_deficient_patient_recommended": out["safety"]["deficient_recommended_fluoropyrimidine"]
-        == 0,
+        "no_deficient_patient_recommended": safety["deficient_recommended_fluoropyrimidine"] == 0,
     }
-    return out
 
 
 def held_out_dosing(

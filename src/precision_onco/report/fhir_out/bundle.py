@@ -154,37 +154,138 @@ def recommendation_bundle(
     key, line = str(answer["patient_key"]), int(answer["line_number"])
     when = generated or _now()
     ids = res_.Ids(key, line)
-    entries: list[dict[str, Any]] = []
+    entries = _Entries()
+    prov = answer.get("provenance") or {}
+    pat, dev = _subject(
+        entries, ids, key, patient, prov, identifiers=identifiers, catalog=catalog, t=t
+    )
+    found = _findings(entries, ids, pat, patient=patient, markers=markers, variants=variants, t=t)
+    implications, tasks = _ranked(entries, ids, pat, answer, found, catalog=catalog, t=t, when=when)
+    results = [*found.results, *implications]
+    _excluded(entries, ids, pat, answer, catalog=catalog, t=t, when=when)
+    docs = documents or ReportDocuments()
+    report = _report(
+        entries,
+        ids,
+        pat,
+        answer,
+        results=results,
+        tasks=tasks,
+        device_url=dev,
+        when=when,
+        forms=_presented_forms(docs, ids, lang=lang, t=t),
+        t=t,
+    )
+    _document_entries(entries, ids, pat, docs, report_url=report, lang=lang, t=t, when=when)
+    doc = {
+        "resourceType": "Bundle",
+        "id": res_.Ids.id_of(ids("bundle")),
+        "type": "collection",
+        "timestamp": when,
+        "entry": entries.items,
+    }
+    validate_bundle(doc, check=check)
+    return doc
 
-    def add(full: str, resource: dict[str, Any] | None) -> str:
+
+@dataclass
+class _Entries:
+    """A bundle's entries in order: each a full URL and its resource."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, full: str, resource: dict[str, Any] | None) -> str:
+        """Append ``resource`` under ``full`` (nothing when None); returns ``full``."""
         if resource is not None:
-            entries.append({"fullUrl": full, "resource": resource})
+            self.items.append({"fullUrl": full, "resource": resource})
         return full
 
-    pat = add(ids("patient"), res_.patient_resource(ids("patient"), key, patient, identifiers))
-    add(ids("condition"), res_.cancer_condition(ids("condition"), pat, patient, catalog, t))
-    dev = add(ids("device"), res_.device(ids("device"), answer.get("provenance") or {}))
+
+@dataclass(frozen=True)
+class _Findings:
+    """The observations a report's results start with (markers, pharmacogenomic genotypes,
+    variants, in that order) and, for :func:`_derived`, the full URLs of the variants by
+    gene and of the markers by code."""
+
+    results: list[str]
+    variant_urls: dict[str, list[str]]
+    marker_urls: dict[str, str]
+
+
+def _subject(
+    entries: _Entries,
+    ids: res_.Ids,
+    key: str,
+    patient: Mapping[str, Any],
+    prov: Mapping[str, Any],
+    *,
+    identifiers: Sequence[Mapping[str, str]],
+    catalog: CatalogConfig,
+    t: Texts,
+) -> tuple[str, str]:
+    """Add the Patient, its cancer Condition and the recommender's Device; returns the
+    full URLs of the Patient and of the Device."""
+    pat = entries.add(
+        ids("patient"), res_.patient_resource(ids("patient"), key, patient, identifiers)
+    )
+    entries.add(ids("condition"), res_.cancer_condition(ids("condition"), pat, patient, catalog, t))
+    dev = entries.add(ids("device"), res_.device(ids("device"), prov))
+    return pat, dev
+
+
+def _findings(
+    entries: _Entries,
+    ids: res_.Ids,
+    pat: str,
+    *,
+    patient: Mapping[str, Any],
+    markers: Mapping[str, Any],
+    variants: Sequence[Mapping[str, Any]],
+    t: Texts,
+) -> _Findings:
+    """Add the marker observations, the pharmacogenomic genotypes (DPYD, UGT1A1 when
+    recorded) and one observation per variant with a gene; returns their full URLs."""
     marker_entries = res_.marker_observations(ids, pat, {**patient, **markers}, t)
-    entries += marker_entries
+    entries.items += marker_entries
     marker_urls = {
         c: ids(f"marker/{c}")
         for c in res_.MARKER_CODES
         if any(e["fullUrl"] == ids(f"marker/{c}") for e in marker_entries)
     }
-    pgx_entries = res_.pgx_observations(ids, pat, patient, t)  # DPYD, UGT1A1 when recorded
-    entries += pgx_entries
+    pgx_entries = res_.pgx_observations(ids, pat, patient, t)
+    entries.items += pgx_entries
     variant_urls: dict[str, list[str]] = {}
     results = [e["fullUrl"] for e in marker_entries + pgx_entries]
     for i, v in enumerate(variants):
         if not v.get("gene"):
             continue
-        full = add(ids(f"variant/{i}"), res_.variant_observation(ids(f"variant/{i}"), pat, v))
+        full = entries.add(
+            ids(f"variant/{i}"), res_.variant_observation(ids(f"variant/{i}"), pat, v)
+        )
         variant_urls.setdefault(str(v["gene"]), []).append(full)
         results.append(full)
-    tasks = []
+    return _Findings(results=results, variant_urls=variant_urls, marker_urls=marker_urls)
+
+
+def _ranked(
+    entries: _Entries,
+    ids: res_.Ids,
+    pat: str,
+    answer: Mapping[str, Any],
+    found: _Findings,
+    *,
+    catalog: CatalogConfig,
+    t: Texts,
+    when: str,
+) -> tuple[list[str], list[str]]:
+    """Add, per ranked regimen in rank order, its therapeutic implication (derived from the
+    findings its biomarkers rely on) and its recommendation Task; returns the full URLs of
+    the implications and of the tasks."""
+    implications: list[str] = []
+    tasks: list[str] = []
     for row in sorted(answer.get("ranked") or [], key=lambda r: int(r["rank"])):
         rid = str(row["regimen_id"])
-        imp = add(
+        imp = entries.add(
             ids(f"implication/{rid}"),
             res_.therapeutic_implication(
                 ids(f"implication/{rid}"),
@@ -192,30 +293,45 @@ def recommendation_bundle(
                 row,
                 catalog=catalog,
                 t=t,
-                derived_from=_derived(row, catalog, variant_urls, marker_urls),
+                derived_from=_derived(row, catalog, found.variant_urls, found.marker_urls),
             ),
         )
-        results.append(imp)
-        tasks.append(
-            add(
-                ids(f"task/{rid}"),
-                res_.recommendation_task(
-                    ids(f"task/{rid}"), pat, row, imp, catalog=catalog, t=t, generated=when
-                ),
-            )
+        implications.append(imp)
+        task = res_.recommendation_task(
+            ids(f"task/{rid}"), pat, row, imp, catalog=catalog, t=t, generated=when
         )
+        tasks.append(entries.add(ids(f"task/{rid}"), task))
+    return implications, tasks
+
+
+def _excluded(
+    entries: _Entries,
+    ids: res_.Ids,
+    pat: str,
+    answer: Mapping[str, Any],
+    *,
+    catalog: CatalogConfig,
+    t: Texts,
+    when: str,
+) -> None:
+    """Add the Task of each excluded regimen (the answer's order)."""
     for row in answer.get("excluded") or []:
         rid = str(row["regimen_id"])
-        add(
+        entries.add(
             ids(f"excluded/{rid}"),
             res_.excluded_task(
                 ids(f"excluded/{rid}"), pat, row, catalog=catalog, t=t, generated=when
             ),
         )
-    docs = documents or ReportDocuments()
-    document = _document(docs, lang, t)
+
+
+def _presented_forms(
+    docs: ReportDocuments, ids: res_.Ids, *, lang: str, t: Texts
+) -> list[dict[str, Any]]:
+    """The DiagnosticReport's ``presentedForm``: the HTML, then the PDF, those rendered. The
+    document shared (the PDF, else the HTML) is the Binary's: its form points to it; the
+    other is inline."""
     forms = []
-    # the document shared (the PDF, else the HTML) is the Binary's: the form points to it
     if docs.html is not None:
         forms.append(
             res_.attachment(
@@ -238,7 +354,26 @@ def recommendation_bundle(
                 url=ids("binary"),
             )
         )
-    report = add(
+    return forms
+
+
+def _report(
+    entries: _Entries,
+    ids: res_.Ids,
+    pat: str,
+    answer: Mapping[str, Any],
+    *,
+    results: list[str],
+    tasks: list[str],
+    forms: list[dict[str, Any]],
+    device_url: str,
+    t: Texts,
+    when: str,
+) -> str:
+    """Add the DiagnosticReport (its results, tasks and presented forms) and the Provenance
+    of the report and of what it cites; returns the report's full URL."""
+    prov = answer.get("provenance") or {}
+    report = entries.add(
         ids("report"),
         res_.diagnostic_report(
             ids("report"),
@@ -251,41 +386,50 @@ def recommendation_bundle(
             generated=when,
         ),
     )
-    add(
+    entries.add(
         ids("provenance"),
         res_.provenance(
             ids("provenance"),
             targets=[report, *results, *tasks],
-            device_url=dev,
-            prov=answer.get("provenance") or {},
+            device_url=device_url,
+            prov=prov,
             generated=when,
             t=t,
         ),
     )
-    if document is not None:
-        data, ctype, title = document
-        binary = add(ids("binary"), res_.binary(ids("binary"), data, ctype))
-        content = res_.attachment(data, ctype, title, lang, inline=False, url=binary)
-        add(
+    return report
+
+
+def _document_entries(
+    entries: _Entries,
+    ids: res_.Ids,
+    pat: str,
+    docs: ReportDocuments,
+    *,
+    report_url: str,
+    lang: str,
+    t: Texts,
+    when: str,
+) -> None:
+    """Add the shared document (the PDF, else the HTML) as a Binary and the
+    DocumentReference pointing to it and to the report; nothing when none was rendered."""
+    document = _document(docs, lang, t)
+    if document is None:
+        return
+    data, ctype, title = document
+    binary = entries.add(ids("binary"), res_.binary(ids("binary"), data, ctype))
+    content = res_.attachment(data, ctype, title, lang, inline=False, url=binary)
+    entries.add(
+        ids("document"),
+        res_.document_reference(
             ids("document"),
-            res_.document_reference(
-                ids("document"),
-                res_.reference(pat),
-                report_url=report,
-                content=content,
-                t=t,
-                generated=when,
-            ),
-        )
-    doc = {
-        "resourceType": "Bundle",
-        "id": res_.Ids.id_of(ids("bundle")),
-        "type": "collection",
-        "timestamp": when,
-        "entry": entries,
-    }
-    validate_bundle(doc, check=check)
-    return doc
+            res_.reference(pat),
+            report_url=report_url,
+            content=content,
+            t=t,
+            generated=when,
+        ),
+    )
 
 
 def _document(docs: ReportDocuments, lang: str, t: Texts) -> tuple[bytes, str, str] | None:
