@@ -97,7 +97,9 @@ def _child(kind: str, paths: list[str]) -> None:
     c0 = time.process_time()
     n = 0
     if kind in ("vcf_ingest", "vcf_ingest_1proc"):
-        workers = 1 if kind == "vcf_ingest_1proc" else 0  # 0: one worker process per core
+        # one worker process per core, asked for explicitly: the default (0) keeps a small
+        # input such as this one in one process (PARALLEL_MIN_FILES, PARALLEL_MIN_BYTES)
+        workers = 1 if kind == "vcf_ingest_1proc" else (os.cpu_count() or 1)
         frame, _, reports = read_vcfs(paths, VcfInputConfig(), workers=workers)
         n = sum(r.read for r in reports)
     elif kind == "vcf_bare_fields":
