@@ -125,45 +125,10 @@ def predict_table(
         raise InputError("no endpoint model to score with (train the cohort first)")
     root = (root or Path.cwd()).resolve()
     path = Path(table)
-    inputs = cfg.cohort.inputs
-    if not inputs.lines.columns and not inputs.lines.path:
-        raise IngestError(
-            path,
-            f"cohort {cfg.cohort.name!r} has no cohort.inputs.lines table "
-            "config; predict reads a table mapped as the cohort's lines table",
-        )
-    lines_cfg = dataclasses.replace(inputs.lines, path=str(path))
-    tox = list(cfg.catalog.toxicity_categories)
-    # new patients start after the training data cut-off: no cut-off check here
-    lines_res = read_lines(path, lines_cfg, tox_categories=tox, data_cutoff=None)
-    pat_path: Path | None = None
-    pats_res: ReadResult | None = None
-    if patients is not None:
-        pat_path = Path(patients)
-    elif _one_table(cfg):
-        pat_path = path
-    if pat_path is not None:
-        pat_cfg = dataclasses.replace(inputs.patients, path=str(pat_path))
-        codes = (
-            load_oncotree_codes(root / cfg.cohort.oncotree_codes)
-            if cfg.cohort.oncotree_codes
-            else None
-        )
-        pats_res = read_patients(pat_path, pat_cfg, oncotree_codes=codes)
+    lines_cfg, lines_res = _read_lines_table(path, cfg)
+    pat_path, pats_res = _read_patients_table(path, cfg, patients, root)
     warnings = [*lines_res.report.warnings, *(pats_res.report.warnings if pats_res else [])]
-
-    # reasons per file line: the lines checks, and in a one-table file the patient checks
-    reasons: dict[int, list[str]] = {}
-    for r in lines_res.rejects.itertuples(index=False):
-        reasons.setdefault(int(r.source_line), []).append(str(r.reason))
-    if pats_res is not None and pat_path == path:
-        for r in pats_res.rejects.itertuples(index=False):
-            # one patient on several lines is no error; a file-level reason is given once
-            if str(r.reason).startswith("duplicate row"):
-                continue
-            got = reasons.setdefault(int(r.source_line), [])
-            if str(r.reason) not in got:
-                got.append(f"patient columns: {r.reason}")
+    reasons = _reasons(lines_res, pats_res if pat_path == path else None)
 
     key = resolve_key(
         cfg.cohort.pseudonymization, synthetic=cfg.cohort.synthetic, project_root=root
@@ -175,24 +140,17 @@ def predict_table(
     warnings.extend(var_warnings)
     pat, germ_warnings = _germline(variants, cfg, pat, root)
     warnings.extend(germ_warnings)
-    everyone = sorted(
-        set(raw_ids.values())
-        | set(lines["patient_id"].astype(str))
-        | set(pat["patient_id"].astype(str))
-        | set(var["patient_id"].dropna().astype(str))
-    )
-    pmap = dict(zip(everyone, pseudonymize(everyone, key), strict=True))
+    everyone = [
+        set(raw_ids.values()),
+        set(lines["patient_id"].astype(str)),
+        set(pat["patient_id"].astype(str)),
+        set(var["patient_id"].dropna().astype(str)),
+    ]
+    pmap = _pseudonyms(set().union(*everyone), key)
     redact = Redactor(pmap)
 
-    if pats_res is not None and pat_path != path and len(lines):
-        for r in pats_res.rejects.itertuples(index=False):
-            warnings.append(f"{pat_path} line {r.source_line} rejected: {r.reason}")
-        known = set(pat["patient_id"].astype(str))
-        for n, pid in zip(lines["source_line"], lines["patient_id"].astype(str), strict=True):
-            if pid not in known:
-                reasons.setdefault(int(n), []).append(
-                    f"patient {pmap[pid]} has no accepted row in the patients file {pat_path}"
-                )
+    if pats_res is not None and pat_path is not None and pat_path != path and len(lines):
+        warnings.extend(_patients_file_checks(pats_res, pat_path, lines, pat, pmap, reasons))
     ok_lines = lines[~lines["source_line"].isin(list(reasons))].reset_index(drop=True)
     ok_pat = pat[pat["patient_id"].astype(str).isin(set(ok_lines["patient_id"].astype(str)))]
     ok_pat = ok_pat.drop_duplicates("patient_id")
@@ -200,14 +158,113 @@ def predict_table(
     scored = _score(
         ok_lines, ok_pat, var, pmap, cfg, models, root=root, level=level, warnings=warnings
     )
-
-    out_rows: list[dict[str, Any]] = []
-    by_line = scored.set_index("source_row") if len(scored) else None
     accepted = dict(
         zip(lines["source_line"].astype(int), lines["patient_id"].astype(str), strict=True)
     )
+    ids = {n: accepted.get(n, raw_ids.get(n)) for n in records}
+    eps = list(models)
+    frame = _output(path, records, ids, reasons, scored, pmap, redact, eps)
+    warnings = [redact(w) for w in warnings]
+    for w in warnings:
+        log.warning("%s", w)
+    return PredictResult(frame, eps, warnings)
+
+
+def _pseudonyms(ids: set[str], key: bytes) -> dict[str, str]:
+    """The pseudonym of every raw patient id of ``ids``, keyed by ``key``."""
+    everyone = sorted(ids)
+    return dict(zip(everyone, pseudonymize(everyone, key), strict=True))
+
+
+def _read_lines_table(path: Path, cfg: Config) -> tuple[Any, ReadResult]:
+    """The cohort's lines table config pointed at ``path``, and ``path`` read with it."""
+    inputs = cfg.cohort.inputs
+    if not inputs.lines.columns and not inputs.lines.path:
+        raise IngestError(
+            path,
+            f"cohort {cfg.cohort.name!r} has no cohort.inputs.lines table "
+            "config; predict reads a table mapped as the cohort's lines table",
+        )
+    lines_cfg = dataclasses.replace(inputs.lines, path=str(path))
+    tox = list(cfg.catalog.toxicity_categories)
+    # new patients start after the training data cut-off: no cut-off check here
+    return lines_cfg, read_lines(path, lines_cfg, tox_categories=tox, data_cutoff=None)
+
+
+def _read_patients_table(
+    path: Path, cfg: Config, patients: Path | str | None, root: Path
+) -> tuple[Path | None, ReadResult | None]:
+    """The patients file (``patients``, or ``path`` itself for a one-table cohort) and its
+    reading, or None for both (a two-table cohort without its patients file)."""
+    pat_path: Path | None = None
+    if patients is not None:
+        pat_path = Path(patients)
+    elif _one_table(cfg):
+        pat_path = path
+    if pat_path is None:
+        return None, None
+    pat_cfg = dataclasses.replace(cfg.cohort.inputs.patients, path=str(pat_path))
+    codes = (
+        load_oncotree_codes(root / cfg.cohort.oncotree_codes) if cfg.cohort.oncotree_codes else None
+    )
+    return pat_path, read_patients(pat_path, pat_cfg, oncotree_codes=codes)
+
+
+def _reasons(lines_res: ReadResult, same_file: ReadResult | None) -> dict[int, list[str]]:
+    """Reasons per file line: the lines checks, and the patient checks of ``same_file``
+    (the patients read from the lines file itself, a one-table cohort)."""
+    reasons: dict[int, list[str]] = {}
+    for r in lines_res.rejects.itertuples(index=False):
+        reasons.setdefault(int(r.source_line), []).append(str(r.reason))
+    if same_file is not None:
+        for r in same_file.rejects.itertuples(index=False):
+            # one patient on several lines is no error; a file-level reason is given once
+            if str(r.reason).startswith("duplicate row"):
+                continue
+            got = reasons.setdefault(int(r.source_line), [])
+            if str(r.reason) not in got:
+                got.append(f"patient columns: {r.reason}")
+    return reasons
+
+
+def _patients_file_checks(
+    pats_res: ReadResult,
+    pat_path: Path,
+    lines: pd.DataFrame,
+    pat: pd.DataFrame,
+    pmap: Mapping[str, str],
+    reasons: dict[int, list[str]],
+) -> list[str]:
+    """Warnings for the rows of a separate patients file rejected, and a reason added to
+    ``reasons`` for every line whose patient has no accepted row there."""
+    warnings = [
+        f"{pat_path} line {r.source_line} rejected: {r.reason}"
+        for r in pats_res.rejects.itertuples(index=False)
+    ]
+    known = set(pat["patient_id"].astype(str))
+    for n, pid in zip(lines["source_line"], lines["patient_id"].astype(str), strict=True):
+        if pid not in known:
+            reasons.setdefault(int(n), []).append(
+                f"patient {pmap[pid]} has no accepted row in the patients file {pat_path}"
+            )
+    return warnings
+
+
+def _output(
+    path: Path,
+    records: list[int],
+    ids: Mapping[int, str | None],
+    reasons: Mapping[int, list[str]],
+    scored: pd.DataFrame,
+    pmap: Mapping[str, str],
+    redact: Redactor,
+    eps: list[str],
+) -> pd.DataFrame:
+    """One row per file line of ``records``: rejected with its reasons, or its scores."""
+    out_rows: list[dict[str, Any]] = []
+    by_line = scored.set_index("source_row") if len(scored) else None
     for n in records:
-        pid = accepted.get(n, raw_ids.get(n))
+        pid = ids[n]
         row: dict[str, Any] = {"source_row": n, "patient_key": pmap.get(pid) if pid else None}
         if n in reasons:
             row.update(status="rejected", reason=redact("; ".join(reasons[n])))
@@ -216,10 +273,9 @@ def predict_table(
         else:  # cannot happen: every accepted row is scored
             raise AssertionError(f"{path}: line {n} neither scored nor rejected")
         out_rows.append(row)
-    eps = list(models)
     prob_cols = [c for ep in eps for c in (f"p_{ep}", f"p_{ep}_low", f"p_{ep}_high")]
     frame = pd.DataFrame(out_rows, columns=[*ID_COLUMNS, *prob_cols])
-    frame = frame.astype(
+    return frame.astype(
         {
             "source_row": "int64",
             "patient_key": "string",
@@ -230,10 +286,6 @@ def predict_table(
             **{c: "float64" for c in prob_cols},
         }
     )
-    warnings = [redact(w) for w in warnings]
-    for w in warnings:
-        log.warning("%s", w)
-    return PredictResult(frame, eps, warnings)
 
 
 def _score(

@@ -313,6 +313,184 @@ def _where(i: int, items: list[Any], exc: Exception) -> str:
     return f"inputs[{i}]: {exc}" if len(items) > 1 else str(exc)
 
 
+async def _read_body(receive: Receive, max_bytes: int) -> bytes:
+    """The request's body, at most ``max_bytes`` (else 413); 499 if its client is gone."""
+    chunks, size = [], 0
+    while True:
+        msg = await receive()
+        if msg["type"] == "http.disconnect":
+            raise _HTTPError(499, "CLIENT_CLOSED", "the client closed the connection")
+        chunk = msg.get("body", b"")
+        size += len(chunk)
+        if size > max_bytes:
+            raise _HTTPError(
+                413,
+                "REQUEST_LIMIT_EXCEEDED",
+                f"the body exceeds {max_bytes} bytes (max_body_bytes)",
+            )
+        chunks.append(chunk)
+        if not msg.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def _send_body(send: Send, status: int, body: bytes) -> int:
+    """``body`` sent as the JSON response with ``status`` (returned)."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+    return status
+
+
+async def _send_json(send: Send, status: int, doc: Any) -> int:
+    return await _send_body(send, status, _encode(doc))
+
+
+def _authorized(headers: dict[bytes, bytes], keys: tuple[str, ...]) -> bool:
+    """Whether the request gives one of ``keys`` (any request, when there are none)."""
+    if not keys:
+        return True
+    given = headers.get(b"x-api-key", b"").decode("latin-1")
+    auth = headers.get(b"authorization", b"").decode("latin-1")
+    if auth.lower().startswith("bearer "):
+        given = auth[7:].strip()
+    return any(hmac.compare_digest(given.encode(), k.encode()) for k in keys)
+
+
+def _check_host(headers: dict[bytes, bytes], hosts: set[str]) -> None:
+    """400 unless the Host header (without its port) is in ``hosts`` (or ``hosts`` has ``*``)."""
+    host = headers.get(b"host", b"").decode("latin-1").lower()
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    if "*" not in hosts and name not in hosts:
+        raise _HTTPError(400, "BAD_REQUEST", "Host header not allowed (allowed_hosts)")
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    """The ASGI lifespan protocol: nothing to start or stop, both acknowledged."""
+    while True:
+        msg = await receive()
+        if msg["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif msg["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def _watch(receive: Receive, gone: asyncio.Event) -> None:
+    """``gone`` set once the client disconnects."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    gone.set()
+
+
+def _log_access(method: str, path: str, status: int, t0: float, n: int) -> None:
+    """The request's log line (never a payload or an identifier)."""
+    if log.isEnabledFor(logging.INFO):
+        log.info(
+            json.dumps(
+                {
+                    "method": method,
+                    "path": path,
+                    "status": status,
+                    "latency_ms": round((time.perf_counter() - t0) * 1000, 2),
+                    "batch": n,
+                }
+            )
+        )
+
+
+class _Handler:
+    """The HTTP side of :func:`create_app`: its settings, constant answers and rounds."""
+
+    def __init__(self, recommender: Any, cfg: ServeSettings) -> None:
+        self.cfg = cfg
+        self.hosts = {h.lower() for h in cfg.allowed_hosts}
+        # constant answers, encoded once (the fingerprint walks the whole configuration)
+        self.ping = _encode({"status": "alive"})
+        self.ready = _encode({"status": "ready", "model": recommender.fingerprint()})
+        self.rounds = _Rounds(recommender, cfg)
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One HTTP request answered (an error as its JSON body) and logged."""
+        t0 = time.perf_counter()
+        deadline = time.monotonic() + self.cfg.request_timeout_s  # the body's upload counts too
+        path, method = scope["path"], scope["method"]
+        headers = dict(scope.get("headers") or [])
+        status, n = 500, 0
+        try:
+            status, n = await self._route(path, method, headers, receive, send, deadline)
+        except _HTTPError as exc:
+            status = exc.status
+            if status != 499:
+                await _send_json(send, status, {"error_code": exc.code, "message": exc.message})
+        except Exception as exc:  # a server fault: logged without the payload
+            log.error("internal error on %s %s: %s", method, path, type(exc).__name__)
+            status = await _send_json(
+                send,
+                500,
+                {
+                    "error_code": "INTERNAL_ERROR",
+                    "message": f"the recommender failed ({type(exc).__name__}); see the server log",
+                },
+            )
+        finally:
+            _log_access(method, path, status, t0, n)
+
+    async def _route(
+        self,
+        path: str,
+        method: str,
+        headers: dict[bytes, bytes],
+        receive: Receive,
+        send: Send,
+        deadline: float,
+    ) -> tuple[int, int]:
+        """The request's status and batch size, its response sent (an error raised)."""
+        _check_host(headers, self.hosts)
+        if path == "/ping" and method in ("GET", "HEAD"):
+            return await _send_body(send, 200, self.ping), 0
+        if path == "/ready" and method in ("GET", "HEAD"):
+            return await _send_body(send, 200, self.ready), 0
+        if path != "/invocations":
+            raise _HTTPError(
+                404, "ENDPOINT_NOT_FOUND", "no such endpoint (/invocations, /ping, /ready)"
+            )
+        if method != "POST":
+            raise _HTTPError(405, "BAD_REQUEST", "/invocations takes POST")
+        if not _authorized(headers, self.cfg.api_keys):
+            raise _HTTPError(
+                401,
+                "UNAUTHENTICATED",
+                "an API key is required (Authorization: Bearer <key> or X-API-Key)",
+            )
+        return await self._invocations(receive, send, headers, deadline)
+
+    async def _invocations(
+        self, receive: Receive, send: Send, headers: dict[bytes, bytes], deadline: float
+    ) -> tuple[int, int]:
+        """``/invocations``: the batch read, checked, scored in rounds and answered."""
+        ctype = headers.get(b"content-type", b"application/json").split(b";")[0].strip()
+        if ctype != b"application/json":
+            raise _HTTPError(415, "BAD_REQUEST", "Content-Type must be application/json")
+        items = _batch(_parse(await _read_body(receive, self.cfg.max_body_bytes)), self.cfg)
+        gone = asyncio.Event()
+        # one payload runs without a pause, so nothing would run the watcher before its end
+        watcher = asyncio.ensure_future(_watch(receive, gone)) if len(items) > 1 else None
+        try:
+            predictions = await self.rounds.submit(self.rounds.parse(items), gone, deadline)
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+        return await _send_json(send, 200, {"predictions": predictions}), len(items)
+
+
 def create_app(recommender: Any, settings: ServeSettings | None = None) -> Any:
     """The ASGI application serving ``recommender`` (a loaded :class:`Recommender`, or any
     object with ``recommend_payload`` and ``fingerprint``).
@@ -327,146 +505,13 @@ def create_app(recommender: Any, settings: ServeSettings | None = None) -> Any:
     at a time either way (the GIL). A payload that never returns stops its worker's
     heartbeat: the arbiter restarts it.
     """
-    cfg = settings or ServeSettings()
-    hosts = {h.lower() for h in cfg.allowed_hosts}
-    # constant answers, encoded once (the fingerprint walks the whole configuration)
-    ping = _encode({"status": "alive"})
-    ready = _encode({"status": "ready", "model": recommender.fingerprint()})
+    handler = _Handler(recommender, settings or ServeSettings())
 
-    rounds = _Rounds(recommender, cfg)
-
-    async def read_body(receive: Receive) -> bytes:
-        chunks, size = [], 0
-        while True:
-            msg = await receive()
-            if msg["type"] == "http.disconnect":
-                raise _HTTPError(499, "CLIENT_CLOSED", "the client closed the connection")
-            chunk = msg.get("body", b"")
-            size += len(chunk)
-            if size > cfg.max_body_bytes:
-                raise _HTTPError(
-                    413,
-                    "REQUEST_LIMIT_EXCEEDED",
-                    f"the body exceeds {cfg.max_body_bytes} bytes (max_body_bytes)",
-                )
-            chunks.append(chunk)
-            if not msg.get("more_body", False):
-                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-    async def send_body(send: Send, status: int, body: bytes) -> int:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-        return status
-
-    async def send_json(send: Send, status: int, doc: Any) -> int:
-        return await send_body(send, status, _encode(doc))
-
-    def authorized(headers: dict[bytes, bytes]) -> bool:
-        if not cfg.api_keys:
-            return True
-        given = headers.get(b"x-api-key", b"").decode("latin-1")
-        auth = headers.get(b"authorization", b"").decode("latin-1")
-        if auth.lower().startswith("bearer "):
-            given = auth[7:].strip()
-        return any(hmac.compare_digest(given.encode(), k.encode()) for k in cfg.api_keys)
-
-    async def invocations(
-        receive: Receive, send: Send, headers: dict[bytes, bytes], deadline: float
-    ) -> tuple[int, int]:
-        ctype = headers.get(b"content-type", b"application/json").split(b";")[0].strip()
-        if ctype != b"application/json":
-            raise _HTTPError(415, "BAD_REQUEST", "Content-Type must be application/json")
-        items = _batch(_parse(await read_body(receive)), cfg)
-        gone = asyncio.Event()
-
-        async def watch() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            gone.set()
-
-        # one payload runs without a pause, so nothing would run the watcher before its end
-        watcher = asyncio.ensure_future(watch()) if len(items) > 1 else None
-        try:
-            predictions = await rounds.submit(rounds.parse(items), gone, deadline)
-        finally:
-            if watcher is not None:
-                watcher.cancel()
-        return await send_json(send, 200, {"predictions": predictions}), len(items)
-
+    # a plain coroutine function (not a bound method): servers take it for ASGI 3
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                msg = await receive()
-                if msg["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif msg["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        if scope["type"] != "http":
-            return
-        t0 = time.perf_counter()
-        deadline = time.monotonic() + cfg.request_timeout_s  # the body's upload counts too
-        path, method = scope["path"], scope["method"]
-        headers = dict(scope.get("headers") or [])
-        status, n = 500, 0
-        try:
-            host = headers.get(b"host", b"").decode("latin-1").lower()
-            name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-            if "*" not in hosts and name not in hosts:
-                raise _HTTPError(400, "BAD_REQUEST", "Host header not allowed (allowed_hosts)")
-            if path == "/ping" and method in ("GET", "HEAD"):
-                status = await send_body(send, 200, ping)
-            elif path == "/ready" and method in ("GET", "HEAD"):
-                status = await send_body(send, 200, ready)
-            elif path == "/invocations":
-                if method != "POST":
-                    raise _HTTPError(405, "BAD_REQUEST", "/invocations takes POST")
-                if not authorized(headers):
-                    raise _HTTPError(
-                        401,
-                        "UNAUTHENTICATED",
-                        "an API key is required (Authorization: Bearer <key> or X-API-Key)",
-                    )
-                status, n = await invocations(receive, send, headers, deadline)
-            else:
-                raise _HTTPError(
-                    404, "ENDPOINT_NOT_FOUND", "no such endpoint (/invocations, /ping, /ready)"
-                )
-        except _HTTPError as exc:
-            status = exc.status
-            if status != 499:
-                await send_json(send, status, {"error_code": exc.code, "message": exc.message})
-        except Exception as exc:  # a server fault: logged without the payload
-            log.error("internal error on %s %s: %s", method, path, type(exc).__name__)
-            status = await send_json(
-                send,
-                500,
-                {
-                    "error_code": "INTERNAL_ERROR",
-                    "message": f"the recommender failed ({type(exc).__name__}); see the server log",
-                },
-            )
-        finally:
-            if log.isEnabledFor(logging.INFO):
-                log.info(
-                    json.dumps(
-                        {
-                            "method": method,
-                            "path": path,
-                            "status": status,
-                            "latency_ms": round((time.perf_counter() - t0) * 1000, 2),
-                            "batch": n,
-                        }
-                    )
-                )
+            await _lifespan(receive, send)
+        elif scope["type"] == "http":
+            await handler.http(scope, receive, send)
 
     return app
