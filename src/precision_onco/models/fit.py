@@ -159,14 +159,15 @@ class EndpointModel:
             est.set_params(n_jobs=n)
 
     def threads(self) -> int:
-        """The threads :meth:`set_threads` set (LightGBM's ``n_jobs``: 0 or less, every
-        core); 1 when none was set or the model is not LightGBM."""
+        """LightGBM's threads for this model's predictions: its members' ``n_jobs`` as
+        :meth:`set_threads` set them, read as LightGBM reads them (``None`` or negative: 0,
+        every core); 1 for a model that is not LightGBM."""
         if self.kind != "lightgbm":
             return 1
         members = getattr(self.estimator, "calibrated_classifiers_", None)
         est = members[0].estimator if members else self.estimator
         n = getattr(est, "n_jobs", None)
-        return n if isinstance(n, int) else 1
+        return 0 if n is None or n < 0 else int(n)
 
     def calibration_maps(self) -> list[CalibrationMap | None]:
         """The numpy :func:`calibration_map` of each calibrated member's calibrator, built
@@ -235,9 +236,8 @@ class EndpointModel:
             return np.stack([np.asarray(m.predict_proba(x)[:, 1], dtype=float) for m in members])
         a = self.codes(x) if codes is None else codes
         out = []
+        threads = self.threads()
         for k, m in enumerate(members):
-            n_jobs = getattr(m.estimator, "n_jobs", None)
-            threads = 0 if n_jobs is None or n_jobs < 0 else int(n_jobs)
             raw = m.estimator.booster_.predict(a, raw_score=True, num_threads=threads)
             out.append(self.calibrate(k, raw))
         return np.stack(out)

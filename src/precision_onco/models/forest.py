@@ -401,30 +401,29 @@ os.register_at_fork(after_in_child=_forked)
 
 
 def _walk(one: Any, split: Any, a: np.ndarray, args: tuple[Any, ...], threads: int) -> None:
-    """``one`` (a walk of rows ``r0`` to ``r1``) over every row of ``a`` in this thread, or
-    ``split`` over row blocks on Numba's threads (:func:`_parallel`)."""
+    """``split`` over row blocks on Numba's threads (:func:`_parallel`) when the rows are
+    worth it and no other threaded walk runs (:data:`_PARALLEL_LOCK`), else ``one`` (a walk
+    of rows ``r0`` to ``r1``) over every row of ``a`` in this thread."""
     blocks = _parallel(a.shape[0], threads)
-    if blocks is None:
-        one(a, 0, a.shape[0], *args)
-        return
-    try:
-        split(a, blocks, *args)
-    finally:
-        _PARALLEL_LOCK.release()
+    if blocks is not None and _PARALLEL_LOCK.acquire(blocking=False):
+        try:
+            _THREADS[0] = True
+            split(a, blocks, *args)
+            return
+        finally:
+            _PARALLEL_LOCK.release()
+    one(a, 0, a.shape[0], *args)
 
 
 def _parallel(rows: int, threads: int) -> np.ndarray | None:
     """The row blocks to walk on ``threads`` threads (``<= 0``: Numba's thread count, every
-    core by default), with :data:`_PARALLEL_LOCK` held; ``None`` (lock not taken) for one
-    thread: ``threads == 1``, fewer than :data:`PARALLEL_ROWS` rows, a forked process, or
-    another walk already running."""
+    core by default), that many set for this thread's next threaded call; ``None`` for one
+    thread: ``threads == 1``, fewer than :data:`PARALLEL_ROWS` rows, or a process forked
+    after threads were started."""
     most = int(getattr(numba.config, "NUMBA_NUM_THREADS", 1))  # set at import (untyped)
     n = most if threads <= 0 else min(threads, most)
     if n <= 1 or rows < PARALLEL_ROWS or _THREADS[1]:
         return None
-    if not _PARALLEL_LOCK.acquire(blocking=False):
-        return None
-    _THREADS[0] = True
     numba.set_num_threads(n)
     parts = min(rows // 16, 8 * n)
     return np.linspace(0, rows, parts + 1).astype(np.int64)

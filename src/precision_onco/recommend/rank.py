@@ -112,10 +112,6 @@ def _first_positions(table: pd.DataFrame, keys: list[str], rows: pd.DataFrame) -
     return None if -1 in pos else np.asarray(pos, dtype=np.intp)
 
 
-#: Not yet parsed (a panel's genes may be ``None``: unknown).
-_UNPARSED: Any = object()
-
-
 def _coverage(
     state: pd.DataFrame,
     patients: pd.DataFrame,
@@ -152,15 +148,16 @@ def _coverage(
     names = [c for c in pat.columns if c != "patient_key"] if at is not None else list(pat.columns)
     if "genes_tested" in names:
         text = of_patient("genes_tested").astype(object)
-        parsed: dict[object, set[str] | None] = {}  # a cohort's patients share a few panels
-        covered = []
-        for t in text:
-            genes = parsed.get(t, _UNPARSED) if isinstance(t, str) else _UNPARSED
-            if genes is _UNPARSED:
-                genes = parse_genes(t) or None
-                if isinstance(t, str):
-                    parsed[t] = genes
-            covered.append(genes)
+        parsed: dict[str, set[str] | None] = {}  # a cohort's patients share a few panels
+
+        def panel(t: object) -> set[str] | None:
+            if not isinstance(t, str):
+                return parse_genes(t) or None
+            if t not in parsed:
+                parsed[t] = parse_genes(t) or None
+            return parsed[t]
+
+        covered = [panel(t) for t in text]
     else:
         covered = [None] * len(state)
     extra = {

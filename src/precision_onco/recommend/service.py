@@ -190,14 +190,11 @@ class Recommender:
             m.set_threads(n)
 
     def scoring_threads(self) -> int:
-        """LightGBM threads the models predict with (their ``n_jobs``; 0: all cores), which
-        TreeSHAP uses too: one patient's few rows are slower on many threads."""
+        """LightGBM threads the models predict with (:meth:`EndpointModel.threads`; 0: all
+        cores), which TreeSHAP uses too: one patient's few rows are slower on many threads."""
         for m in self.models.values():
-            members = getattr(m.estimator, "calibrated_classifiers_", None) or []
-            for est in [c.estimator for c in members] or [m.estimator]:
-                n = getattr(est, "n_jobs", None)
-                if m.kind == "lightgbm" and isinstance(n, int):
-                    return max(n, 0)
+            if m.kind == "lightgbm":
+                return m.threads()
         return 0
 
     def preset(self, name: str | None) -> RecommendConfig:
