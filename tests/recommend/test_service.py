@@ -402,3 +402,24 @@ def test_colorectal_with_ras_coverage_is_scored_for_anti_egfr(rec: Recommender) 
     reasons = {r["regimen_id"]: r["reason"] for r in out["excluded"]}
     ranked = {r["regimen_id"] for r in out["ranked"]}
     assert "folfiri_cetuximab" in ranked, reasons.get("folfiri_cetuximab")
+
+
+def test_a_null_marker_is_unknown_as_an_absent_one(rec: Recommender) -> None:
+    """``alk_status: null`` is a status not recorded, as when the field is left out: the
+    same features (``alk_positive`` missing, not 0 as for "negative") and the same answer."""
+    null = nsclc_kras_g12c()
+    null["patient"]["alk_status"] = None
+    absent = nsclc_kras_g12c()
+    del absent["patient"]["alk_status"]
+    negative = nsclc_kras_g12c()
+    feats = {}
+    for name, payload in (("null", null), ("absent", absent), ("negative", negative)):
+        case = parse_payload(payload, tox_categories=rec.catalog.toxicity_categories)
+        patients, lines, variants = case.tables()
+        built = build_features(
+            patients, lines, variants, rec.features, rec.catalog, panel=rec.panel
+        )
+        feats[name] = built["alk_positive"].iloc[-1] if "alk_positive" in built else np.nan
+    assert np.isnan(feats["null"]) and np.isnan(feats["absent"])
+    assert feats["negative"] == 0.0
+    assert rec.recommend_payload(null) == rec.recommend_payload(absent)

@@ -467,8 +467,12 @@ def build_features(
         ("germline_brca", "pathogenic"),
     ):
         if c in pat.columns:
-            # pandas' comparison: missing under a nullable dtype stays missing (NA -> NaN)
-            pcols[c.replace("_status", "") + "_positive"] = (pat[c] == positive).astype("float64")
+            # missing stays missing (NaN) whatever the column's dtype: a payload's null
+            # (object dtype, where None == "positive" is False) is unknown, never negative
+            col = pat[c]
+            pcols[c.replace("_status", "") + "_positive"] = (
+                (col == positive).astype("float64").where(col.notna())
+            )
     for c in ("autoimmune_disease", "diabetes", "ild_history", "bmi"):
         if c in pat.columns:
             pcols[c] = _float_column(pat[c])
