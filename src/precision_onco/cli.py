@@ -325,6 +325,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
         payload,
         tox_categories=cfg.catalog.toxicity_categories,
         regimen_ids=[r.id for r in cfg.catalog.regimens],
+        extra_inputs=cfg.features.extra,
     )
     from precision_onco.models.tracking import registered_name
 
@@ -339,6 +340,8 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
             f"({exc.message.splitlines()[0]}); run `dvc repro` first"
         ) from None
     recommender = model.unwrap_python_model().recommender  # prepared by its load_context
+    if recommender.extra_inputs != case.extra_inputs:  # a model of another features config
+        case, _ = recommender.parse(payload)
     loaded = time.perf_counter() - t0
     source = _model_version(uri, model.metadata.run_id)
     t1 = time.perf_counter()

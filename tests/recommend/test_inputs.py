@@ -377,3 +377,34 @@ def test_clinical_csv_genes_tested_column(tmp_path: Path, cfg: Config) -> None:
     path.write_text(text + "\n", encoding="utf-8")
     payload, _ = new_patient_payload(_with_coverage(cfg), clinical=path, line=2)
     assert payload["genes_tested"] == ["ALK", "EGFR", "KRAS"]
+
+
+def test_a_clinical_csv_gives_the_recommenders_extra_inputs(
+    tmp_path: Path, cfg: Config, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A cohort's own model inputs (``features.extra``) are kept from the CSV's columns of
+    those names, per line; one the file lacks is sent as unknown, with a warning naming it."""
+    import dataclasses
+    import logging
+
+    extra = ["FCNA", "TMB_SCORE"]
+    own = dataclasses.replace(cfg, features=dataclasses.replace(cfg.features, extra=extra))
+    path = tmp_path / "patient.csv"
+    text = CSV.replace("pdl1_tps\n", "pdl1_tps,FCNA\n", 1)
+    text = text.replace(",3,,,\n", ",3,,,,0.12\n").replace(",60\n", ",60,0.31\n")
+    path.write_text(text, encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="precision_onco.recommend.inputs"):
+        payload, _ = new_patient_payload(own, clinical=path, line=2)
+    assert "has no TMB_SCORE (features.extra model inputs); scored as unknown" in caplog.text
+    assert "FCNA" not in caplog.text
+    assert payload["patient"]["TMB_SCORE"] is None
+    case = parse_payload(
+        payload, tox_categories=cfg.catalog.toxicity_categories, extra_inputs=extra
+    )
+    assert [r["FCNA"] for r in case.lines] == [0.12, 0.31]
+    _, lines, _ = case.tables()
+    assert lines["FCNA"].tolist() == [0.12, 0.31]
+    assert lines["TMB_SCORE"].dtype == "float64" and lines["TMB_SCORE"].isna().all()
+    # without features.extra, the same columns are not read (nor sent)
+    plain, _ = new_patient_payload(cfg, clinical=path, line=2)
+    assert "FCNA" not in json.dumps(plain)

@@ -66,8 +66,11 @@ def _clean(v: Any) -> Any:
 Record = dict[str, Any]
 
 
-def _split(rows: Sequence[Mapping[str, Any]], where: str) -> tuple[Record, list[Record]]:
-    """Patient fields (from the first row that has each) and one line per row with a number."""
+def _split(
+    rows: Sequence[Mapping[str, Any]], where: str, extra: Sequence[str] = ()
+) -> tuple[Record, list[Record]]:
+    """Patient fields (from the first row that has each) and one line per row with a number;
+    ``extra``: the recommender's ``features.extra`` columns, kept in both."""
     patient: dict[str, Any] = {}
     lines: list[dict[str, Any]] = []
     line_keys = set(LINE_FIELDS) - {"patient_id"}
@@ -86,17 +89,21 @@ def _split(rows: Sequence[Mapping[str, Any]], where: str) -> tuple[Record, list[
                 patient.setdefault(k, v)
             elif k in line_keys or (k.startswith("ae_") and k.endswith("_max_grade")):
                 line[k] = v
+            elif k in extra:
+                line[k] = v
+                patient.setdefault(k, v)
         if _clean(r.get("line_number")) is not None:
             lines.append(line)
     return patient, lines
 
 
 def clinical_payload(
-    path: Path | str, *, catalog: CatalogConfig | None = None
+    path: Path | str, *, catalog: CatalogConfig | None = None, extra: Sequence[str] = ()
 ) -> tuple[Record, list[Record], list[Record]]:
     """``(patient, lines, variants)`` from a clinical file; ``patient`` keeps the raw
     ``patient_id`` (pseudonymize before building the payload). ``variants`` come from a
-    FHIR bundle's genomic observations (empty for JSON and CSV)."""
+    FHIR bundle's genomic observations (empty for JSON and CSV). ``extra``: the
+    recommender's ``features.extra`` inputs, kept from a CSV's columns of those names."""
     p = Path(path)
     if not p.is_file():
         raise IngestError(p, "file not found (expected clinical JSON, CSV/TSV or a FHIR bundle)")
@@ -135,7 +142,7 @@ def clinical_payload(
             rows = list(csv.DictReader(fh, delimiter=sep))
         if not rows:
             raise IngestError(p, "no rows (expected a header and one row per therapy line)")
-        patient, lines = _split(rows, str(p))
+        patient, lines = _split(rows, str(p), extra)
         return patient, lines, []
     raise IngestError(
         p,
@@ -277,6 +284,31 @@ def _covered(cfg: Any, patient: Record, project_root: Path | None) -> list[str]:
     return sorted(out)
 
 
+def _number(value: Any) -> float | None:
+    """A line number as a CSV cell or JSON value gives it (``"2"``, ``2.0``), else None."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _unknown_extras(
+    extra: Sequence[str], patient: Record, lines: Sequence[Record], line: int, where: Path | str
+) -> None:
+    """Send the ``features.extra`` inputs the clinical file lacks as unknown (``None``),
+    with a warning naming them: the model then scores them as missing values."""
+    current = next((r for r in lines if _number(r.get("line_number")) == line), {})
+    lacking = [c for c in extra if c not in patient and c not in current]
+    if lacking:
+        log.warning(
+            "%s has no %s (features.extra model inputs); scored as unknown",
+            where,
+            ", ".join(lacking),
+        )
+    for c in lacking:
+        patient[c] = None
+
+
 def new_patient_payload(
     cfg: Any,
     *,
@@ -291,7 +323,9 @@ def new_patient_payload(
     and the variant records not used, by reason. ``cfg``: the validated :class:`Config`."""
     from precision_onco.ingest.pseudonymize import pseudonymize, resolve_key
 
-    patient, lines, fhir_variants = clinical_payload(clinical, catalog=cfg.catalog)
+    extra = [str(c) for c in cfg.features.extra]
+    patient, lines, fhir_variants = clinical_payload(clinical, catalog=cfg.catalog, extra=extra)
+    _unknown_extras(extra, patient, lines, line, clinical)
     raw_id = patient.pop("patient_id", None)
     for r in lines:
         r.pop("patient_id", None)

@@ -32,6 +32,12 @@ protein change must be HGVSp (``p.G12C``, ``p.Gly12Cys``, ``p.E746_A750del``, �
 text is bounded and must be valid Unicode. An error message names the field and
 the rule; it shows a short value back only when the field cannot hold an
 identifier, never the payload, a key or a long text.
+
+A recommender trained with ``features.extra`` (a cohort's own numeric columns, e.g.
+``FCNA`` or ``TMB`` in the Chowell table) takes those columns as model inputs too. Each
+is a number in ``patient`` or in the current line's entry (the line's value wins), and
+each must be sent, as ``null`` when unknown: a payload that leaves one out is refused
+(``patient.FCNA: missing; …``) rather than scored as if the value were unknown by chance.
 """
 
 from __future__ import annotations
@@ -100,6 +106,8 @@ PATIENT_PAYLOAD_FIELDS = {
     k: v for k, v in PATIENT_FIELDS.items() if k not in _COVERAGE_FIELDS
 } | _MARKERS
 _GRADE = Field("int", 0, 5)
+#: A ``features.extra`` model input: any finite number (its range is the cohort's own).
+_NUMBER = Field("float")
 _VARIANT: dict[str, Field] = {
     "gene": Field("str"),
     "hgvsp": Field("str"),
@@ -218,8 +226,15 @@ def _check(where: str, f: Field, value: Any) -> Any:
 
 
 def _record(
-    where: str, obj: Any, fields: Mapping[str, Field], *, extra: Mapping[str, Field] | None = None
+    where: str,
+    obj: Any,
+    fields: Mapping[str, Field],
+    *,
+    extra: Mapping[str, Field] | None = None,
+    inputs: Sequence[str] = (),
 ) -> dict[str, Any]:
+    """``obj`` checked against ``fields`` (and ``extra``); ``inputs``: the recommender's
+    ``features.extra`` model inputs, named in the message for an unknown field."""
     if not isinstance(obj, Mapping):
         raise PayloadError(f"{where}: expected an object, got {type(obj).__name__}")
     out: dict[str, Any] = {}
@@ -232,8 +247,9 @@ def _record(
         spec = fields.get(key) or (extra or {}).get(key)
         if spec is None:
             allowed = ", ".join(sorted(fields))
+            more = f"; or this recommender's model inputs: {', '.join(inputs)}" if inputs else ""
             name = key if _GENE.match(key) and len(key) <= _SHOW else "(a field)"
-            raise PayloadError(f"{where}.{name}: unknown field (expected one of: {allowed})")
+            raise PayloadError(f"{where}.{name}: unknown field (expected one of: {allowed}{more})")
         out[key] = _check(f"{where}.{key}", spec, v)
     return out
 
@@ -283,6 +299,9 @@ class PatientCase:
     #: Genes the tumour's assay covered (``None``: not given); genes with a passing call
     #: count as covered too. A gene outside both is untested, never wild type.
     genes_tested: list[str] | None = None
+    #: The recommender's ``features.extra`` model inputs this case was checked for: each is
+    #: in :attr:`patient` or the current line's entry, ``None`` when unknown.
+    extra_inputs: tuple[str, ...] = ()
 
     @property
     def patient_key(self) -> str:
@@ -291,11 +310,13 @@ class PatientCase:
     def to_payload(self) -> dict[str, Any]:
         """The JSON payload of this case (what the served model takes)."""
 
+        keep = set(self.extra_inputs)  # sent as null when unknown: still sent
+
         def js(d: Mapping[str, Any]) -> dict[str, Any]:
             return {
                 k: (v.isoformat() if isinstance(v, date) else v)
                 for k, v in d.items()
-                if v is not None
+                if v is not None or k in keep
             }
 
         out: dict[str, Any] = {
@@ -363,9 +384,16 @@ class PatientCase:
         current["line_number"] = self.line_number
         if "ecog" not in current and self.patient.get("ecog") is not None:
             current["ecog"] = self.patient["ecog"]
+        for c in self.extra_inputs:  # the line's value wins over the patient's
+            if current.get(c) is None:
+                current[c] = self.patient.get(c)
         rows.append(current)
         lines = pd.DataFrame(rows)
         lines["patient_key"] = key
+        for c in self.extra_inputs:  # numbers, also when every value is unknown (None)
+            lines[c] = pd.to_numeric(lines[c], errors="coerce").astype("float64")
+            if c in patients.columns:
+                patients[c] = pd.to_numeric(patients[c], errors="coerce").astype("float64")
         for c in ("start_date", "end_date"):
             if c in lines.columns:
                 lines[c] = pd.to_datetime(lines[c])
@@ -379,13 +407,19 @@ class PatientCase:
 
 
 def parse_payload(
-    obj: Any, *, tox_categories: Sequence[str] = (), regimen_ids: Sequence[str] | None = None
+    obj: Any,
+    *,
+    tox_categories: Sequence[str] = (),
+    regimen_ids: Sequence[str] | None = None,
+    extra_inputs: Sequence[str] = (),
 ) -> PatientCase:
     """Check a payload (see the module docstring) and return the case.
 
     ``tox_categories``: the catalog's toxicity categories (then only their
     ``ae_<category>_max_grade`` fields are accepted); ``regimen_ids``: the catalog's
-    regimen ids, which every ``regimen_id`` must be (unchecked when ``None``).
+    regimen ids, which every ``regimen_id`` must be (unchecked when ``None``);
+    ``extra_inputs``: the recommender's ``features.extra`` model inputs, each required
+    in ``patient`` or the current line's entry (``null`` when unknown).
     """
     if not isinstance(obj, Mapping):
         raise PayloadError(
@@ -401,15 +435,49 @@ def parse_payload(
         raise PayloadError("payload.line_number: missing (the therapy line to recommend for)")
     if isinstance(obj["patient"], Mapping):
         _patient_key(obj["patient"].get("patient_key"))
-    patient = _record("patient", obj["patient"], PATIENT_PAYLOAD_FIELDS)
+    inputs = tuple(str(c) for c in extra_inputs)
+    numbers = dict.fromkeys(inputs, _NUMBER)
+    patient = _record(
+        "patient", obj["patient"], PATIENT_PAYLOAD_FIELDS, extra=numbers, inputs=inputs
+    )
     if not patient.get("cancer_type"):
         raise PayloadError("patient.cancer_type: missing (e.g. NSCLC, COADREAD, MEL, BRCA)")
     n = _check("line_number", LINE_FIELDS["line_number"], obj["line_number"])
     if n is None:
         raise PayloadError("line_number: expected an integer 1–30, got null")
+    lines = _lines(obj.get("lines"), int(n), tox_categories, regimen_ids, inputs)
+    _extras_given(inputs, patient, lines, int(n))
+    variants = _variants(obj.get("variants"))
+    genes_tested = _gene_list(obj.get("genes_tested"))
+    preset = obj.get("preset")
+    if preset is not None and not (isinstance(preset, str) and _PRESET.match(preset)):
+        raise PayloadError(
+            f"preset: expected a preset name (letters, digits, '_'), got {_show(preset)}"
+        )
+    return PatientCase(
+        patient,
+        int(n),
+        sorted(lines, key=lambda r: r["line_number"]),
+        variants,
+        preset,
+        genes_tested,
+        inputs,
+    )
+
+
+def _lines(
+    lines_in: Any,
+    n: int,
+    tox_categories: Sequence[str],
+    regimen_ids: Sequence[str] | None,
+    inputs: Sequence[str],
+) -> list[dict[str, Any]]:
+    """The payload's ``lines`` checked: earlier lines with their regimen, at most the line
+    to recommend for (``n``), each line once."""
     line_fields = {k: v for k, v in LINE_FIELDS.items() if k != "patient_id"}
     grades = {f"ae_{c}_max_grade": _GRADE for c in tox_categories}
-    lines_in = obj.get("lines") or []
+    numbers = dict.fromkeys(inputs, _NUMBER)
+    lines_in = lines_in or []
     if not isinstance(lines_in, list):
         raise PayloadError(f"lines: expected a list of lines, got {type(lines_in).__name__}")
     if len(lines_in) > MAX_LINES:
@@ -426,7 +494,9 @@ def parse_payload(
                 if str(k).startswith("ae_") and str(k).endswith("_max_grade")
             }
         )
-        rec = _record(f"lines[{i}]", r, line_fields, extra={**grades, **extra})
+        rec = _record(
+            f"lines[{i}]", r, line_fields, extra={**grades, **extra, **numbers}, inputs=inputs
+        )
         if rec.get("regimen_id") and regimen_ids is not None:
             _regimen(f"lines[{i}].regimen_id", rec["regimen_id"], regimen_ids)
         ln = rec.get("line_number")
@@ -449,7 +519,28 @@ def parse_payload(
         if "best_response" in rec and "objective_response" not in rec and rec["best_response"]:
             rec["objective_response"] = int(rec["best_response"] in ("CR", "PR"))
         lines.append(rec)
-    variants_in = obj.get("variants") or []
+    return lines
+
+
+def _extras_given(
+    inputs: Sequence[str], patient: Mapping[str, Any], lines: Sequence[Mapping[str, Any]], n: int
+) -> None:
+    """Refuse a payload that leaves out one of the recommender's ``features.extra`` inputs:
+    each must be in ``patient`` or line ``n``'s entry, as ``null`` when unknown."""
+    current = next((r for r in lines if r["line_number"] == n), {})
+    for c in inputs:
+        if c not in patient and c not in current:
+            raise PayloadError(
+                f"patient.{c}: missing; this recommender takes {c!r} as a model input "
+                f"(features.extra): send its value in patient or in line {n}'s entry, "
+                "or null when unknown"
+            )
+
+
+def _variants(variants_in: Any) -> list[dict[str, Any]]:
+    """The payload's ``variants`` checked: a gene symbol each, HGVSp syntax, a consequence
+    (``protein_altering_variant`` when only a protein change is given)."""
+    variants_in = variants_in or []
     if not isinstance(variants_in, list):
         raise PayloadError(f"variants: expected a list, got {type(variants_in).__name__}")
     if len(variants_in) > MAX_VARIANTS:
@@ -480,20 +571,7 @@ def parse_payload(
             rec["consequence"] = "protein_altering_variant"
         rec.setdefault("filter", "PASS")
         variants.append(rec)
-    genes_tested = _gene_list(obj.get("genes_tested"))
-    preset = obj.get("preset")
-    if preset is not None and not (isinstance(preset, str) and _PRESET.match(preset)):
-        raise PayloadError(
-            f"preset: expected a preset name (letters, digits, '_'), got {_show(preset)}"
-        )
-    return PatientCase(
-        patient,
-        int(n),
-        sorted(lines, key=lambda r: r["line_number"]),
-        variants,
-        preset,
-        genes_tested,
-    )
+    return variants
 
 
 def _gene_list(value: Any) -> list[str] | None:

@@ -374,9 +374,23 @@ class Recommender:
             payload,
             tox_categories=self.catalog.toxicity_categories,
             regimen_ids=[r.id for r in self.catalog.regimens],
+            extra_inputs=self.extra_inputs,
         )
         self.preset(case.preset)
         return case, fmt
+
+    @property
+    def extra_inputs(self) -> tuple[str, ...]:
+        """The cohort's own model inputs (``features.extra``) a payload must send."""
+        return tuple(str(c) for c in self.features.extra)
+
+    def minimal_payload(self) -> dict[str, Any]:
+        """The smallest payload this recommender takes: a patient of its catalog's first
+        cancer type at line 1, its ``features.extra`` inputs unknown (what the server
+        scores to warm up when the example payloads are of another catalog)."""
+        cancer = sorted({t for r in self.catalog.regimens for t in r.cancer_types})[0]
+        patient: dict[str, Any] = {"cancer_type": cancer, **dict.fromkeys(self.extra_inputs)}
+        return {"patient": patient, "line_number": 1, "lines": [], "variants": []}
 
     def answer(self, result: PatientResult, case: PatientCase, fmt: str) -> dict[str, Any]:
         """``result`` as the served answer in ``fmt``."""

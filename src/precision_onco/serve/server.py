@@ -93,8 +93,11 @@ def load_recommender(model: Path) -> Any:
     recommender.prepare()  # compiled once here, shared by the forked workers
     try:
         recommender.recommend_payload(example_payload("nsclc_kras_g12c"))
-    except Exception as exc:  # a recommender of another catalog: no warm-up, still served
-        log.info("warm-up payload not scored (%s); serving anyway", type(exc).__name__)
+    except Exception:  # a recommender of another catalog or with its own inputs
+        try:
+            recommender.recommend_payload(recommender.minimal_payload())
+        except Exception as exc:  # no warm-up, still served
+            log.info("warm-up payload not scored (%s); serving anyway", type(exc).__name__)
     log.info("model %s loaded in %.2f s", model, time.perf_counter() - t0)
     return recommender
 
