@@ -9,67 +9,25 @@ master forks a new worker, and the answers stay identical.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import joblib
 import pytest
 
 from .conftest import melanoma, nsclc
+from .live import Server, canonical, load, post, serving, worker_pids
 
 pytestmark = pytest.mark.slow
 
 SECONDS = float(os.environ.get("PRECISION_ONCO_LOAD_SECONDS", "10"))
-STARTUP_SECONDS = 180
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _post(url: str, doc: Any, timeout: float = 60) -> tuple[int, str]:
-    req = urllib.request.Request(
-        f"{url}/invocations",
-        data=json.dumps(doc).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-
-
-def _workers(pid: int) -> set[int]:
-    """The server's worker processes: the live children the master forked, from /proc."""
-    out = set()
-    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
-        try:
-            state = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
-            continue
-        if state != "Z":  # a killed worker not reaped yet is not a worker
-            out.add(int(child))
-    return out
-
-
-class Server:
-    def __init__(self, proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
-        self.proc, self.url, self.log = proc, url, log
+PAYLOADS = (nsclc(), melanoma())
 
 
 @pytest.fixture(scope="module")
@@ -77,88 +35,22 @@ def server(recommender: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     tmp = tmp_path_factory.mktemp("serve")
     model = tmp / "recommender.joblib"
     joblib.dump(recommender, model)
-    port = _free_port()
-    log = tmp / "serve.log"
-    cmd = [
-        sys.executable,
-        "-m",
-        "precision_onco.cli",
-        "serve",
-        "--model",
-        str(model),
-        "--port",
-        str(port),
-        "--workers",
-        "2",
-    ]
-    with log.open("wb") as fh:
-        proc = subprocess.Popen(
-            cmd, cwd=tmp, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
-            try:
-                with urllib.request.urlopen(f"{url}/ready", timeout=5) as resp:
-                    if resp.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            assert time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
-            time.sleep(0.5)
-        while len(_workers(proc.pid)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.5)
-        yield Server(proc, url, log)
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
+    with serving(model, tmp) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def expected(server: Server) -> list[str]:
     out = []
-    for p in (nsclc(), melanoma()):
-        status, body = _post(server.url, {"inputs": [p]})
+    for p in PAYLOADS:
+        status, body = post(server.url, {"inputs": [p]})
         assert status == 200, body
-        out.append(json.dumps(json.loads(body), sort_keys=True))
+        out.append(canonical(body))
     return out
 
 
 def _load(url: str, clients: int, seconds: float, expected: list[str]) -> dict[str, Any]:
-    payloads = [nsclc(), melanoma()]
-    counts: dict[str, Any] = {"ok": 0, "different": 0, "errors": 0, "statuses": []}
-    lock = threading.Lock()
-    stop = time.monotonic() + seconds
-
-    def client(k: int) -> None:
-        i = k
-        while time.monotonic() < stop:
-            i += 1
-            try:
-                status, body = _post(url, {"inputs": [payloads[i % 2]]})
-            except OSError:
-                status, body = -1, ""
-            with lock:
-                if status != 200:
-                    counts["errors"] += 1
-                    counts["statuses"].append(status)
-                elif json.dumps(json.loads(body), sort_keys=True) != expected[i % 2]:
-                    counts["different"] += 1
-                else:
-                    counts["ok"] += 1
-
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return counts
+    return load(url, clients, seconds, PAYLOADS, expected)
 
 
 def test_twenty_clients_no_error_identical_answers(server: Server, expected: list[str]) -> None:
@@ -170,7 +62,7 @@ def test_twenty_clients_no_error_identical_answers(server: Server, expected: lis
 def test_a_killed_worker_is_restarted_and_serving_goes_on(
     server: Server, expected: list[str]
 ) -> None:
-    before = _workers(server.proc.pid)
+    before = worker_pids(server.proc.pid)
     assert len(before) == 2, before
     victim = min(before)
     result: dict[str, Any] = {}
@@ -186,12 +78,12 @@ def test_a_killed_worker_is_restarted_and_serving_goes_on(
     assert result["ok"] > 0 and result["errors"] <= 8, result
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        now = _workers(server.proc.pid)
+        now = worker_pids(server.proc.pid)
         if len(now) == 2 and victim not in now:
             break
         time.sleep(0.5)
     else:
-        pytest.fail(f"no worker replaced {victim}: {_workers(server.proc.pid)}")
+        pytest.fail(f"no worker replaced {victim}: {worker_pids(server.proc.pid)}")
     # once the new worker is up, both serve the same answers with no error
     time.sleep(1)
     while True:
