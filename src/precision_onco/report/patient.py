@@ -58,7 +58,7 @@ def _int(v: Any) -> Any:
 def _actionable(gene: str | None, hgvsp: str | None, catalog: CatalogConfig) -> list[str]:
     """Catalog biomarkers a variant satisfies (gene and protein-change rule)."""
     out = []
-    short = to_short_hgvsp(hgvsp) if hgvsp else None
+    short = to_short_hgvsp(hgvsp)
     for rule in catalog.biomarkers.values():
         if not rule.genes or gene not in rule.genes:
             continue
