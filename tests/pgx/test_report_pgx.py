@@ -127,7 +127,7 @@ def test_batch_reports_show_the_lines_uracilemia(small_recommender, tmp_path):
 
 def test_reason_fr_of_a_ceiling_the_rules_write():
     """A dose rule taken at the activity score's upper bound (positions not tested) says it is
-    a ceiling, in French too; a missing diplotype is « aucun variant »."""
+    a ceiling, in French too; a missing diplotype names no variant (nor says there is none)."""
     import pandas as pd
 
     from precision_onco.pgx.guidance import CEILING_NOTE
@@ -140,7 +140,7 @@ def test_reason_fr_of_a_ceiling_the_rules_write():
     ((hit, reason),) = pgx_exclusions(folfox, state)
     assert hit.tolist() == [True] and CEILING_NOTE in reason
     assert reason_fr(reason) == (
-        "score d'activité DPYD au plus 0 (aucun variant ; autres positions non testées) : "
+        "score d'activité DPYD au plus 0 (autres positions non testées) : "
         "fluoropyrimidines contre-indiquées (un plafond : les positions non testées ne peuvent "
         "qu'abaisser le score d'activité) (fluorouracile), CPIC DPYD 2017/2024"
     )

@@ -108,7 +108,7 @@ def reason_fr(reason: str) -> str | None:
     basis = m["basis"]
     basis = re.sub(r"^DPYD activity score at most ", "score d'activité DPYD au plus ", basis)
     basis = re.sub(r"^DPYD activity score ", "score d'activité DPYD ", basis)
-    basis = basis.replace("(no variant", "(aucun variant")
+    basis = basis.replace("(other positions not tested", "(autres positions non testées")
     basis = basis.replace("; other positions not tested", " ; autres positions non testées")
     basis = re.sub(
         r"^uracilemia (\S+) ng/mL \(complete DPD deficiency\)",
