@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from precision_onco.config import compose
-from precision_onco.pgx.report import pgx_section
 from precision_onco.recommend.patient import parse_payload
 from precision_onco.report.patient import patient_context, render_patient
+from precision_onco.report.pgx_section import pgx_section
 
 from .test_recommend_pgx import crc
 
@@ -83,7 +83,7 @@ def test_french_exclusion_reason(render):
 
 
 def test_reason_fr_leaves_other_reasons():
-    from precision_onco.pgx.report import reason_fr
+    from precision_onco.report.pgx_section import reason_fr
 
     assert reason_fr("indicated for COADREAD only") is None
     assert reason_fr(
@@ -132,7 +132,7 @@ def test_reason_fr_of_a_ceiling_the_rules_write():
 
     from precision_onco.pgx.guidance import CEILING_NOTE
     from precision_onco.pgx.regimens import pgx_exclusions
-    from precision_onco.pgx.report import reason_fr
+    from precision_onco.report.pgx_section import reason_fr
 
     _, cfg = compose([], conf_dir=Path(__file__).resolve().parents[2] / "conf")
     folfox = next(r for r in cfg.catalog.regimens if r.id == "folfox")
