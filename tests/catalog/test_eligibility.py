@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from precision_onco.catalog import Catalog, biomarker_status, eligibility, to_short_hgvsp
 
@@ -138,6 +140,38 @@ def test_missing_contraindication_column_is_a_clear_error(catalog: Catalog) -> N
 )
 def test_to_short_hgvsp(raw, short) -> None:
     assert to_short_hgvsp(raw) == short
+
+
+#: Every way a missing protein change reaches the function: pandas string columns give
+#: ``pd.NA``, object and float columns ``None`` or NaN (of any float type), datetimes ``NaT``.
+MISSING = [None, pd.NA, float("nan"), np.nan, np.float32("nan"), pd.NaT]
+
+
+@pytest.mark.parametrize("missing", MISSING, ids=repr)
+def test_to_short_hgvsp_keeps_missing_missing(missing) -> None:
+    assert to_short_hgvsp(missing) is None
+
+
+@given(st.sampled_from(MISSING) | st.text())
+def test_to_short_hgvsp_is_none_or_a_protein_change(raw) -> None:
+    short = to_short_hgvsp(raw)
+    if raw is not None and isinstance(raw, str) and raw.strip() not in ("", "."):
+        assert short is not None and short.startswith("p.")
+    else:
+        assert short is None
+
+
+def test_a_missing_protein_change_is_no_alteration(catalog: Catalog) -> None:
+    """A STK11 call without a protein change (``pd.NA`` in a string column, as ingest reads
+    it) does not make the patient STK11-mutant; with one it does."""
+    state = _state()
+    for hgvsp, mutant in ((pd.NA, False), ("p.Gln37Ter", True)):
+        variants = _variants(("STK11", "p.X")).astype({"hgvsp": "string"})
+        variants.loc[0, "hgvsp"] = hgvsp
+        status = biomarker_status(catalog.biomarkers, markers=state, variants=variants)
+        assert status["STK11_mutant"].tolist() == [mutant]
+    hgvsp_short = pd.Series(["p.Leu858Arg", pd.NA], dtype="string").map(to_short_hgvsp)
+    assert hgvsp_short.astype("string").isna().tolist() == [False, True]
 
 
 # ------------------------------------------------------------- wild type only when tested

@@ -75,6 +75,14 @@ def test_known_hotspot_survives_ingest(tables) -> None:
     assert hot["vaf"].between(0, 1).all() and (hot["depth"] > 0).all()
 
 
+def test_missing_protein_change_stays_missing(tables) -> None:
+    """A variant without a protein change (non-coding, or HGVSp not given) keeps no short
+    form: ``hgvsp_short`` is missing there, never the text ``p.<NA>``."""
+    v = tables.variants
+    assert v["hgvsp_short"].isna().eq(v["hgvsp"].isna() | v["hgvsp"].astype(str).eq("")).all()
+    assert not v["hgvsp_short"].dropna().str.contains("<NA>|nan", regex=True).any()
+
+
 def test_real_cohort_without_key_is_refused(cohort, monkeypatch: pytest.MonkeyPatch) -> None:
     root, cfg = cohort
     monkeypatch.delenv("PRECISION_ONCO_PSEUDONYM_KEY", raising=False)

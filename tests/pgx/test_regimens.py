@@ -75,6 +75,53 @@ def test_dpyd_as05_avoid(catalog):
     assert why["folfox"].startswith("DPYD activity score 0.5")
 
 
+@pytest.mark.parametrize(
+    ("pgx", "basis"),
+    [
+        # a bound (positions not tested) with the variants found named: they are said
+        (
+            {"dpyd_activity_score_max": 0.5, "dpyd_diplotype": "c.1905+1G>A/c.2846A>T"},
+            "DPYD activity score at most 0.5 (c.1905+1G>A/c.2846A>T; other positions not tested)",
+        ),
+        # a bound without them: the variants are unknown, never said to be absent
+        (
+            {"dpyd_activity_score_max": 0.5},
+            "DPYD activity score at most 0.5 (other positions not tested)",
+        ),
+        (
+            {"dpyd_activity_score": 0.5, "dpyd_diplotype": "c.1679T>G/Reference"},
+            "DPYD activity score 0.5 (c.1679T>G/Reference)",
+        ),
+        ({"dpyd_activity_score": 0.5}, "DPYD activity score 0.5"),
+    ],
+)
+def test_dpyd_reason_says_the_variants_only_when_known(catalog, pgx, basis):
+    """The reason names the patient's DPYD variants when the state has them (with an activity
+    score or only its upper bound) and says nothing of them otherwise: a score below 2 means
+    variants were found, so "no variant" would be false."""
+    _, why = _eligible(catalog, _state(**pgx))
+    assert why["folfox"].startswith(basis + ": ")
+    assert "no variant" not in why["folfox"]
+
+
+def test_dpyd_reason_of_a_patient_without_variants(catalog):
+    """A patient called without DPYD variants (Reference/Reference, score 2) is not excluded
+    and the dose guidance says the diplotype; without the diplotype, only the score."""
+    regs = {r.id: r for r in catalog.regimens}
+    for pgx, basis in (
+        (
+            {"dpyd_activity_score": 2.0, "dpyd_diplotype": "Reference/Reference"},
+            "DPYD activity score 2 (Reference/Reference): ",
+        ),
+        ({"dpyd_activity_score": 2.0}, "DPYD activity score 2: "),
+    ):
+        state = _state(**pgx)
+        ok, _ = _eligible(catalog, state)
+        assert "folfox" in ok
+        (d,) = json.loads(regimen_doses(state, np.array([0]), ["folfox"], regs)[0])
+        assert d["action"].startswith(basis) and d["starting_dose_percent"] == 100
+
+
 def test_uracil_complete_deficiency_excludes(catalog):
     ok, why = _eligible(catalog, _state(uracil_ng_ml=180.0, dpyd_activity_score=2.0))
     assert "folfiri" not in ok

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from precision_onco.config import compose
-from precision_onco.pgx.report import pgx_section
 from precision_onco.recommend.patient import parse_payload
 from precision_onco.report.patient import patient_context, render_patient
+from precision_onco.report.pgx_section import pgx_section
 
 from .test_recommend_pgx import crc
 
@@ -83,7 +83,7 @@ def test_french_exclusion_reason(render):
 
 
 def test_reason_fr_leaves_other_reasons():
-    from precision_onco.pgx.report import reason_fr
+    from precision_onco.report.pgx_section import reason_fr
 
     assert reason_fr("indicated for COADREAD only") is None
     assert reason_fr(
@@ -127,12 +127,12 @@ def test_batch_reports_show_the_lines_uracilemia(small_recommender, tmp_path):
 
 def test_reason_fr_of_a_ceiling_the_rules_write():
     """A dose rule taken at the activity score's upper bound (positions not tested) says it is
-    a ceiling, in French too; a missing diplotype is « aucun variant »."""
+    a ceiling, in French too; a missing diplotype names no variant (nor says there is none)."""
     import pandas as pd
 
     from precision_onco.pgx.guidance import CEILING_NOTE
     from precision_onco.pgx.regimens import pgx_exclusions
-    from precision_onco.pgx.report import reason_fr
+    from precision_onco.report.pgx_section import reason_fr
 
     _, cfg = compose([], conf_dir=Path(__file__).resolve().parents[2] / "conf")
     folfox = next(r for r in cfg.catalog.regimens if r.id == "folfox")
@@ -140,7 +140,7 @@ def test_reason_fr_of_a_ceiling_the_rules_write():
     ((hit, reason),) = pgx_exclusions(folfox, state)
     assert hit.tolist() == [True] and CEILING_NOTE in reason
     assert reason_fr(reason) == (
-        "score d'activité DPYD au plus 0 (aucun variant ; autres positions non testées) : "
+        "score d'activité DPYD au plus 0 (autres positions non testées) : "
         "fluoropyrimidines contre-indiquées (un plafond : les positions non testées ne peuvent "
         "qu'abaisser le score d'activité) (fluorouracile), CPIC DPYD 2017/2024"
     )

@@ -50,13 +50,16 @@ AMINO_ACIDS: dict[str, str] = {
 _THREE = re.compile("|".join(AMINO_ACIDS))
 
 
-def to_short_hgvsp(hgvsp: str | None) -> str | None:
+def to_short_hgvsp(hgvsp: object) -> str | None:
     """Normalise a protein change to the short one-letter form (``p.L858R``).
 
     Accepts VEP's ``ENSP…:p.Leu858Arg``, plain ``p.Leu858Arg`` or an already
-    short ``p.L858R``; returns ``None`` for empty input.
+    short ``p.L858R``; returns ``None`` for empty or missing input (``None``, ``pd.NA``,
+    NaN of any float type, ``NaT``): missing stays missing, never the text ``p.<NA>``.
     """
-    if hgvsp is None or (isinstance(hgvsp, float) and np.isnan(hgvsp)):
+    if hgvsp is None or (
+        not isinstance(hgvsp, str) and pd.api.types.is_scalar(hgvsp) and bool(pd.isna(hgvsp))
+    ):
         return None
     s = str(hgvsp).strip()
     if not s or s == ".":

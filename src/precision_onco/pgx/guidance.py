@@ -155,15 +155,19 @@ def _not_tested(basis: str, what: str, source: str) -> RuleResult:
 
 def _dpyd_rule(call: GeneCall, defs: Definitions) -> RuleResult:
     src = defs.cite(defs.genes["DPYD"].source)
-    alleles = call.diplotype or "/".join(a.allele.name for a in call.alleles) or "no variant"
+    # the alleles found, when the call names them; a result taken from the state without its
+    # diplotype names none (its variants are unknown, not absent: say nothing of them)
+    alleles = call.diplotype or "/".join(a.allele.name for a in call.alleles)
     if call.activity_score is not None:
         rule = defs.dpyd_rules[float(call.activity_score)]
-        return _from_rule(f"DPYD activity score {call.activity_score:g} ({alleles})", rule, defs)
+        named = f" ({alleles})" if alleles else ""
+        return _from_rule(f"DPYD activity score {call.activity_score:g}{named}", rule, defs)
     bound = call.activity_score_max
     if bound is not None and bound < 2:
         rule = defs.dpyd_rules[float(bound)]
+        named = f"{alleles}; " if alleles else ""
         return _from_rule(
-            f"DPYD activity score at most {bound:g} ({alleles}; other positions not tested)",
+            f"DPYD activity score at most {bound:g} ({named}other positions not tested)",
             rule,
             defs,
             ceiling=True,

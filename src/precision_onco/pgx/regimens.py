@@ -87,6 +87,7 @@ def _dpyd_call(score: Any, diplotype: Any, score_max: Any, defs: Definitions) ->
             alleles=(),
             source=gene.source,
             activity_score_max=bound,
+            diplotype=str(diplotype) if diplotype else None,
             not_tested=call.not_tested,
             to_test=f"the DPYD positions not tested ({call.to_test})",
         )

@@ -16,6 +16,7 @@ from typing import Any
 
 from precision_onco.config.schema import ReportLang, choices_of
 from precision_onco.errors import ConfigError
+from precision_onco.report.pgx_section import reason_fr
 from precision_onco.report.phrases import PHRASES
 
 __all__ = [
@@ -104,8 +105,6 @@ def translate_reason(reason: str, lang: str, catalog: Any = None) -> str:
             m = re.match(rx, reason)
             if m and m["label"] in french:
                 return str(template.format(label=french[m["label"]]))
-    from precision_onco.pgx.report import reason_fr  # pharmacogenomics (issue 17)
-
     return reason_fr(reason) or reason
 
 

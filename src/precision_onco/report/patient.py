@@ -22,7 +22,6 @@ from markupsafe import escape
 from precision_onco.catalog.biomarkers import to_short_hgvsp
 from precision_onco.config.schema import CatalogConfig
 from precision_onco.jsonable import json_value
-from precision_onco.pgx.report import pgx_section
 from precision_onco.report.i18n import (
     civic_term,
     fmt_number,
@@ -31,6 +30,7 @@ from precision_onco.report.i18n import (
     separation_sentence,
     translate_reason,
 )
+from precision_onco.report.pgx_section import pgx_section
 from precision_onco.report.phrases import PHRASES
 from precision_onco.report.wording import cancer_type_name, describe, regimen_name
 
@@ -58,7 +58,7 @@ def _int(v: Any) -> Any:
 def _actionable(gene: str | None, hgvsp: str | None, catalog: CatalogConfig) -> list[str]:
     """Catalog biomarkers a variant satisfies (gene and protein-change rule)."""
     out = []
-    short = to_short_hgvsp(hgvsp) if hgvsp else None
+    short = to_short_hgvsp(hgvsp)
     for rule in catalog.biomarkers.values():
         if not rule.genes or gene not in rule.genes:
             continue

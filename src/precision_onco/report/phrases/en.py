@@ -434,6 +434,52 @@ EN: dict[str, Any] = {
         "report_pdf": "Recommendation report (PDF)",
         "submission": "Treatment recommendation report for the patient's record",
     },
+    #: The patient report's "Pharmacogenomics and dose" section (report/pgx_section.py).
+    "pgx": {
+        #: the section's labels (the template reads them as ``px.labels``) and notes
+        "labels": {
+            "title": "Pharmacogenomics and dose",
+            "gene": "Test",
+            "result": "Result",
+            "regimen": "Regimen",
+            "drug": "Drug",
+            "start": "Starting dose",
+            "guidance": "Guidance",
+            "source": "Source",
+            "dpyd": "DPYD activity score",
+            "ugt1a1": "UGT1A1",
+            "uracil": "Plasma uracil",
+            "not_tested": "not tested",
+            "avoid": "avoid",
+            "of_standard": "of the standard dose",
+            "untested_fp": "DPD status untested before a fluoropyrimidine: measure uracilemia "
+            "(mandatory in France) and/or genotype DPYD before the first dose.",
+            "uracil_used": "Uracilemia result taken into account for the fluoropyrimidine dose.",
+            "none": "No regimen with a pharmacogenomic dose rule among the ranked regimens.",
+        },
+        #: the drugs with a dose rule (a drug not listed is written as the rules name it)
+        "drugs": {
+            "fluorouracil": "fluorouracil",
+            "capecitabine": "capecitabine",
+            "irinotecan": "irinotecan",
+        },
+        #: UGT1A1 phenotypes; ``phenotype_other`` words one not listed (``{}``: as recorded)
+        "phenotypes": {
+            "normal": "normal metaboliser",
+            "intermediate": "intermediate metaboliser",
+            "poor": "poor metaboliser",
+            "indeterminate": "indeterminate metaboliser",
+        },
+        "phenotype_other": "{} metaboliser",
+        #: uracilemia bands (pgx_definitions.yaml ``deficiency``)
+        "deficiency": {
+            "none": "no DPD deficiency",
+            "partial": "partial DPD deficiency",
+            "complete": "complete DPD deficiency",
+        },
+        #: a starting dose: ``{pct}`` percent of the standard dose (``labels.of_standard``)
+        "start_percent": "{pct}% {of_standard}",
+    },
     #: Genotype observations of the FHIR bundles (report/fhir_out/observations.py).
     "fhir_pgx": {
         "score": "DPYD activity score (CPIC)",

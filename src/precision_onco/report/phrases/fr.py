@@ -220,6 +220,41 @@ FR: dict[str, Any] = {
                 ),
             ],
         },
+        #: The pharmacogenomic reasons (pgx/regimens.py ``pgx_exclusions``: "<basis>: <action>
+        #: (<drug>), <source>"), read by report/pgx_section.py ``reason_fr``; the drug in French
+        #: from the ``pgx`` section's ``drugs``
+        "pgx": {
+            #: the parts of an English reason
+            "pattern": r"^(?P<basis>.+?): (?P<action>.+) \((?P<drug>\w+)\), (?P<source>[^,]+)$",
+            "sentence": "{basis} : {action}{ceiling} ({drug}), {source}",
+            #: the actions of pgx_definitions.yaml that avoid a drug (a reason with another
+            #: action is not a pharmacogenomic one)
+            "actions": {
+                "fluoropyrimidines contraindicated": "fluoropyrimidines contre-indiquées",
+                "complete DPD deficiency: fluoropyrimidines contraindicated": "déficit complet "
+                "en DPD : fluoropyrimidines contre-indiquées",
+                "avoid fluoropyrimidines; if no alternative, a strongly reduced dose with early "
+                "drug-level monitoring": "éviter les fluoropyrimidines ; à défaut d'alternative, "
+                "dose fortement réduite avec suivi pharmacologique précoce",
+            },
+            #: pgx/guidance.py ``CEILING_NOTE`` (after the action of a rule taken at an
+            #: activity score's upper bound) in French
+            "ceiling": " (un plafond : les positions non testées ne peuvent qu'abaisser le "
+            "score d'activité)",
+            #: (English pattern, replacement, as ``re.sub`` takes it) of the basis, in order
+            "basis": [
+                (r"^DPYD activity score at most ", "score d'activité DPYD au plus "),
+                (r"^DPYD activity score ", "score d'activité DPYD "),
+                (r"\(other positions not tested", "(autres positions non testées"),
+                (r"; other positions not tested", " ; autres positions non testées"),
+                (
+                    r"^uracilemia (\S+) ng/mL \(complete DPD deficiency\)",
+                    r"uracilémie \1 ng/mL (déficit complet en DPD)",
+                ),
+            ],
+            #: a French basis matching this writes its numbers with a decimal comma
+            "decimal_comma": r"^(score d'activité DPYD|uracilémie) ",
+        },
     },
     #: Feature names (report/wording.py `describe`).
     "feature_names": {
@@ -524,6 +559,52 @@ FR: dict[str, Any] = {
         "report_html": "Rapport de recommandation (HTML)",
         "report_pdf": "Rapport de recommandation (PDF)",
         "submission": "Rapport de recommandation thérapeutique pour le dossier du patient",
+    },
+    #: The patient report's "Pharmacogenomics and dose" section (report/pgx_section.py).
+    "pgx": {
+        #: the section's labels (the template reads them as ``px.labels``) and notes
+        "labels": {
+            "title": "Pharmacogénomique et dose",
+            "gene": "Examen",
+            "result": "Résultat",
+            "regimen": "Protocole",
+            "drug": "Médicament",
+            "start": "Dose initiale",
+            "guidance": "Conduite à tenir",
+            "source": "Source",
+            "dpyd": "Score d'activité DPYD",
+            "ugt1a1": "UGT1A1",
+            "uracil": "Uracilémie",
+            "not_tested": "non testé",
+            "avoid": "à éviter",
+            "of_standard": "de la dose standard",
+            "untested_fp": "Statut DPD non testé avant une fluoropyrimidine : doser l'uracilémie "
+            "(obligatoire en France) et/ou génotyper DPYD avant la première dose.",
+            "uracil_used": "Résultat d'uracilémie pris en compte.",
+            "none": "Aucun protocole classé ne comporte de règle de dose pharmacogénomique.",
+        },
+        #: the drugs with a dose rule (a drug not listed is written as the rules name it)
+        "drugs": {
+            "fluorouracil": "fluorouracile",
+            "capecitabine": "capécitabine",
+            "irinotecan": "irinotécan",
+        },
+        #: UGT1A1 phenotypes; ``phenotype_other`` words one not listed (``{}``: as recorded)
+        "phenotypes": {
+            "normal": "métaboliseur normal",
+            "intermediate": "métaboliseur intermédiaire",
+            "poor": "métaboliseur lent",
+            "indeterminate": "indéterminé",
+        },
+        "phenotype_other": "{}",
+        #: uracilemia bands (pgx_definitions.yaml ``deficiency``)
+        "deficiency": {
+            "none": "pas de déficit",
+            "partial": "déficit partiel",
+            "complete": "déficit complet",
+        },
+        #: a starting dose: ``{pct}`` percent of the standard dose (``labels.of_standard``)
+        "start_percent": "{pct}\u202f% {of_standard}",
     },
     #: Genotype observations of the FHIR bundles (report/fhir_out/observations.py).
     "fhir_pgx": {

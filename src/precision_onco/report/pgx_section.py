@@ -7,7 +7,11 @@ the section shows, worded in both languages so that the template only picks
 ``lang``. The French text carries the sentence a fluoropyrimidine
 prescription needs when uracilemia was measured (« résultat d'uracilémie pris
 en compte », INCa/HAS 2018), and a patient untested before a fluoropyrimidine
-is told so in both languages.
+is told so in both languages. :func:`reason_fr` words the pharmacogenomic exclusion
+reasons in French.
+
+The wording is in the language tables (:mod:`precision_onco.report.phrases`): section
+``pgx`` of each, and the ``pgx`` part of the French ``reasons``.
 """
 
 from __future__ import annotations
@@ -19,105 +23,41 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from precision_onco.pgx.definitions import load_definitions
-from precision_onco.pgx.guidance import CEILING_NOTE
+from precision_onco.pgx.guidance import CEILING_NOTE, interpret_uracil
+from precision_onco.report.phrases import PHRASES
 
 __all__ = ["pgx_section", "reason_fr"]
 
 _FLUOROPYRIMIDINES = ("fluorouracil", "capecitabine")
-_DRUG_FR = {
-    "fluorouracil": "fluorouracile",
-    "capecitabine": "capécitabine",
-    "irinotecan": "irinotécan",
-}
-_PHENO_FR = {
-    "normal": "métaboliseur normal",
-    "intermediate": "métaboliseur intermédiaire",
-    "poor": "métaboliseur lent",
-    "indeterminate": "indéterminé",
-}
-_DEFICIENCY_FR = {
-    "none": "pas de déficit",
-    "partial": "déficit partiel",
-    "complete": "déficit complet",
-}
 
-TEXT = {
-    "en": {
-        "title": "Pharmacogenomics and dose",
-        "gene": "Test",
-        "result": "Result",
-        "regimen": "Regimen",
-        "drug": "Drug",
-        "start": "Starting dose",
-        "guidance": "Guidance",
-        "source": "Source",
-        "dpyd": "DPYD activity score",
-        "ugt1a1": "UGT1A1",
-        "uracil": "Plasma uracil",
-        "not_tested": "not tested",
-        "avoid": "avoid",
-        "of_standard": "of the standard dose",
-        "untested_fp": "DPD status untested before a fluoropyrimidine: measure uracilemia "
-        "(mandatory in France) and/or genotype DPYD before the first dose.",
-        "uracil_used": "Uracilemia result taken into account for the fluoropyrimidine dose.",
-        "none": "No regimen with a pharmacogenomic dose rule among the ranked regimens.",
-    },
-    "fr": {
-        "title": "Pharmacogénomique et dose",
-        "gene": "Examen",
-        "result": "Résultat",
-        "regimen": "Protocole",
-        "drug": "Médicament",
-        "start": "Dose initiale",
-        "guidance": "Conduite à tenir",
-        "source": "Source",
-        "dpyd": "Score d'activité DPYD",
-        "ugt1a1": "UGT1A1",
-        "uracil": "Uracilémie",
-        "not_tested": "non testé",
-        "avoid": "à éviter",
-        "of_standard": "de la dose standard",
-        "untested_fp": "Statut DPD non testé avant une fluoropyrimidine : doser l'uracilémie "
-        "(obligatoire en France) et/ou génotyper DPYD avant la première dose.",
-        "uracil_used": "Résultat d'uracilémie pris en compte.",
-        "none": "Aucun protocole classé ne comporte de règle de dose pharmacogénomique.",
-    },
-}
-
-
-_ACTIONS_FR = {
-    "fluoropyrimidines contraindicated": "fluoropyrimidines contre-indiquées",
-    "complete DPD deficiency: fluoropyrimidines contraindicated": "déficit complet en DPD : "
-    "fluoropyrimidines contre-indiquées",
-    "avoid fluoropyrimidines; if no alternative, a strongly reduced dose with early drug-level "
-    "monitoring": "éviter les fluoropyrimidines ; à défaut d'alternative, dose fortement "
-    "réduite avec suivi pharmacologique précoce",
-}
-_REASON = re.compile(r"^(?P<basis>.+?): (?P<action>.+) \((?P<drug>\w+)\), (?P<source>[^,]+)$")
-#: :data:`~precision_onco.pgx.guidance.CEILING_NOTE` in French.
-_CEILING_FR = " (un plafond : les positions non testées ne peuvent qu'abaisser le score d'activité)"
+#: The section's wording by language (``phrases.<lang>``, section ``pgx``).
+_T: dict[str, dict[str, Any]] = {lang: p["pgx"] for lang, p in PHRASES.items()}
+#: The section's labels by language (the template reads them as ``px.labels``).
+TEXT: dict[str, dict[str, str]] = {lang: t["labels"] for lang, t in _T.items()}
+#: The French wording of the pharmacogenomic exclusion reasons (``phrases.fr``, section
+#: ``reasons``, part ``pgx``).
+_REASON_FR: dict[str, Any] = PHRASES["fr"]["reasons"]["pgx"]
 
 
 def reason_fr(reason: str) -> str | None:
     """The French wording of a PGx exclusion reason (``None`` if ``reason`` is not one)."""
-    m = _REASON.match(reason)
+    w = _REASON_FR
+    m = re.match(w["pattern"], reason)
     action = m["action"].removesuffix(CEILING_NOTE) if m else ""
-    if not m or action not in _ACTIONS_FR:
+    if not m or action not in w["actions"]:
         return None
-    ceiling = _CEILING_FR if action != m["action"] else ""
+    ceiling = w["ceiling"] if action != m["action"] else ""
     basis = m["basis"]
-    basis = re.sub(r"^DPYD activity score at most ", "score d'activité DPYD au plus ", basis)
-    basis = re.sub(r"^DPYD activity score ", "score d'activité DPYD ", basis)
-    basis = basis.replace("(no variant", "(aucun variant")
-    basis = basis.replace("; other positions not tested", " ; autres positions non testées")
-    basis = re.sub(
-        r"^uracilemia (\S+) ng/mL \(complete DPD deficiency\)",
-        lambda u: f"uracilémie {u[1].replace('.', ',')} ng/mL (déficit complet en DPD)",
-        basis,
+    for rx, repl in w["basis"]:
+        basis = re.sub(rx, repl, basis)
+    if re.match(w["decimal_comma"], basis):
+        basis = re.sub(r"(\d)\.(\d)", r"\1,\2", basis)
+    drug = _T["fr"]["drugs"].get(m["drug"], m["drug"])
+    return str(
+        w["sentence"].format(
+            basis=basis, action=w["actions"][action], ceiling=ceiling, drug=drug, source=m["source"]
+        )
     )
-    basis = re.sub(r"(\d)\.(\d)", r"\1,\2", basis) if basis.startswith("score") else basis
-    drug = _DRUG_FR.get(m["drug"], m["drug"])
-    return f"{basis} : {_ACTIONS_FR[action]}{ceiling} ({drug}), {m['source']}"
 
 
 def _v(d: Mapping[str, Any], key: str) -> Any:
@@ -131,7 +71,8 @@ def _num(x: float, lang: str) -> str:
 
 
 def _tests(patient: Mapping[str, Any], line_state: Mapping[str, Any], lang: str) -> list[list]:
-    t = TEXT[lang]
+    w = _T[lang]
+    t = w["labels"]
     score, dip = _v(patient, "dpyd_activity_score"), _v(patient, "dpyd_diplotype")
     ugt, ugt_dip = _v(patient, "ugt1a1_phenotype"), _v(patient, "ugt1a1_diplotype")
     uracil = _v(line_state, "uracil_ng_ml")
@@ -147,28 +88,21 @@ def _tests(patient: Mapping[str, Any], line_state: Mapping[str, Any], lang: str)
     if ugt is None:
         ugt_text = t["not_tested"]
     else:
-        ph = _PHENO_FR.get(str(ugt), str(ugt)) if lang == "fr" else f"{ugt} metaboliser"
+        ph = w["phenotypes"].get(str(ugt)) or w["phenotype_other"].format(ugt)
         ugt_text = f"{ugt_dip} ({ph})" if ugt_dip else ph
     rows.append([t["ugt1a1"], ugt_text, load_definitions().cite("DPWG_UGT1A1")])
     if uracil is None:
         rows.append([t["uracil"], t["not_tested"], load_definitions().cite("INCA_HAS_2018")])
     else:
-        from precision_onco.pgx.guidance import interpret_uracil
-
         u = interpret_uracil(float(uracil), load_definitions())
-        band = (
-            _DEFICIENCY_FR[str(u.deficiency)]
-            if lang == "fr"
-            else (
-                "no DPD deficiency" if u.deficiency == "none" else f"{u.deficiency} DPD deficiency"
-            )
-        )
+        band = w["deficiency"][str(u.deficiency)]
         rows.append([t["uracil"], f"{_num(float(uracil), lang)} ng/mL ({band})", u.source])
     return rows
 
 
 def _dose_rows(ranked: Sequence[Mapping[str, Any]], lang: str) -> list[dict[str, Any]]:
-    t = TEXT[lang]
+    w = _T[lang]
+    t = w["labels"]
     out = []
     for r in ranked:
         raw = r.get("pgx_dose")
@@ -180,12 +114,8 @@ def _dose_rows(ranked: Sequence[Mapping[str, Any]], lang: str) -> list[dict[str,
             elif pct is None:
                 start = t["avoid"]
             else:
-                start = (
-                    f"{pct}\u202f% {t['of_standard']}"
-                    if lang == "fr"
-                    else f"{pct}% {t['of_standard']}"
-                )
-            drug = _DRUG_FR.get(d["drug"], d["drug"]) if lang == "fr" else d["drug"]
+                start = w["start_percent"].format(pct=pct, of_standard=t["of_standard"])
+            drug = w["drugs"].get(d["drug"], d["drug"])
             out.append(
                 {
                     "regimen": r.get("name") or r.get("regimen_id"),
