@@ -121,10 +121,10 @@ def _log_config(level: str) -> dict[str, Any]:
 def _worker_class(limit_concurrency: int) -> type:
     """Uvicorn's gunicorn worker (the ``uvicorn-worker`` package, which replaces the
     deprecated ``uvicorn.workers``) with this server's HTTP settings."""
-    from uvicorn_worker import UvicornWorker
     # what each worker would import after the fork, imported once here
     import uvicorn.lifespan.on  # noqa: F401
     import uvicorn.protocols.http.auto  # noqa: F401
+    from uvicorn_worker import UvicornWorker
 
     class Worker(UvicornWorker):
         CONFIG_KWARGS = {
