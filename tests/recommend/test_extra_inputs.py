@@ -198,7 +198,8 @@ def test_the_server_warms_up_and_serves_a_real_shaped_recommender(
         status, body = post(app, {"inputs": [payload]})
         assert status == 200, body
         assert body["predictions"] == json.loads(json.dumps([rec.recommend_payload(payload)]))
-    payload = served_payload(tables, *keys[0], EXTRA)
+    key, line = keys[0]
+    payload = served_payload(tables, key, line, EXTRA)
     del payload["lines"][-1]["FCNA"]
     status, body = post(app, {"inputs": [payload]})
     assert status == 400
