@@ -204,3 +204,56 @@ def test_the_server_warms_up_and_serves_a_real_shaped_recommender(
     status, body = post(app, {"inputs": [payload]})
     assert status == 400
     assert "FCNA: missing; this recommender takes 'FCNA' as a model input" in json.dumps(body)
+
+
+def test_a_clinical_csv_in_the_cohorts_own_layout_answers_as_ingest(
+    chowell: Any, shared_data: Path, project_root: Path, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """``precision-onco recommend --clinical`` with a row of the Chowell table as the authors
+    wrote it (their column names, codes and no line number): the cohort's mapping applies
+    as in ingest, the model inputs come along, and the answer is that of the ingested row."""
+    import pandas as pd
+
+    from precision_onco.config import compose
+    from precision_onco.ingest.pseudonymize import pseudonymize, resolve_key
+    from precision_onco.recommend.inputs import new_patient_payload
+
+    tables, rec, keys = chowell
+    monkeypatch.setenv("PRECISION_ONCO_PSEUDONYM_KEY", "fast-path-test-key-" + "0" * 16)
+    _, cfg = compose(["cohort=chowell2022"], conf_dir=project_root / "conf")
+    table = pd.read_csv(shared_data / "cohorts" / "chowell2022_icb_training.csv")
+    secret = resolve_key(cfg.cohort.pseudonymization, synthetic=False)
+    pseudonyms = pseudonymize(table["SAMPLE_ID"].astype(str).tolist(), secret)
+    by_key = dict(zip(pseudonyms, table.index, strict=True))
+    checked = 0
+    for key, line in keys[:6]:
+        path = tmp_path / f"{key}.csv"
+        table.loc[[by_key[key]]].to_csv(path, index=False)
+        payload, _ = new_patient_payload(cfg, clinical=path, line=line, project_root=project_root)
+        assert payload["patient"]["patient_key"] == key
+        assert "SAMPLE_ID" not in json.dumps(payload)
+        want = rec.recommend(case_from_tables(tables, key, line)).to_dict()
+        assert _answer(rec, payload) == json.dumps(want, sort_keys=True, default=str)
+        checked += want["status"] == "ranked"
+    assert checked >= 1
+
+
+def test_a_code_outside_the_cohorts_list_names_the_line(
+    shared_data: Path, project_root: Path, tmp_path: Path, monkeypatch: Any
+) -> None:
+    import pandas as pd
+
+    from precision_onco.config import compose
+    from precision_onco.ingest.contracts import IngestError
+    from precision_onco.recommend.inputs import new_patient_payload
+
+    monkeypatch.setenv("PRECISION_ONCO_PSEUDONYM_KEY", "fast-path-test-key-" + "0" * 16)
+    _, cfg = compose(["cohort=chowell2022"], conf_dir=project_root / "conf")
+    row = pd.read_csv(shared_data / "cohorts" / "chowell2022_icb_training.csv").head(1)
+    row["Drug_class"] = "snake_oil"
+    path = tmp_path / "patient.csv"
+    row.to_csv(path, index=False)
+    with pytest.raises(IngestError) as err:
+        new_patient_payload(cfg, clinical=path, line=1, project_root=project_root)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}:2: value not in code list: regimen_id: 'snake_oil'")

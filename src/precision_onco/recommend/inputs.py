@@ -7,7 +7,10 @@ The clinical file gives the patient and their therapy lines:
   ``patient_id`` that is pseudonymized here);
 * **CSV/TSV**: one row per therapy line (earlier lines, and optionally the line
   to recommend for with its labs), the patient's columns repeated on each row; a
-  row without ``line_number`` carries the patient only;
+  row without ``line_number`` carries the patient only. The columns are the
+  canonical ones, or the cohort's own (a file laid out as the cohort's tables:
+  ``cohort.inputs.patients`` and ``.lines`` map its columns, codes and units, as
+  ingest does);
 * **FHIR R4 bundle** (mCODE): read like the cohort's bundles.
 
 The raw identifier becomes ``patient_key`` with the cohort's pseudonymization
@@ -25,9 +28,15 @@ from typing import Any
 
 import pandas as pd
 
-from precision_onco.config.schema import CatalogConfig, MafInputConfig, VcfInputConfig
-from precision_onco.ingest.contracts import IngestError
-from precision_onco.ingest.tables import LINE_FIELDS
+from precision_onco.config.schema import (
+    CatalogConfig,
+    CohortInputsConfig,
+    MafInputConfig,
+    TableInputConfig,
+    VcfInputConfig,
+)
+from precision_onco.ingest.contracts import IngestError, Rejects
+from precision_onco.ingest.tables import LINE_FIELDS, RawTable, apply_mapping, read_table
 from precision_onco.recommend.patient import PATIENT_PAYLOAD_FIELDS, PayloadError
 
 __all__ = ["clinical_payload", "new_patient_payload", "read_patient_variants", "variant_records"]
@@ -98,12 +107,17 @@ def _split(
 
 
 def clinical_payload(
-    path: Path | str, *, catalog: CatalogConfig | None = None, extra: Sequence[str] = ()
+    path: Path | str,
+    *,
+    catalog: CatalogConfig | None = None,
+    extra: Sequence[str] = (),
+    inputs: CohortInputsConfig | None = None,
 ) -> tuple[Record, list[Record], list[Record]]:
     """``(patient, lines, variants)`` from a clinical file; ``patient`` keeps the raw
     ``patient_id`` (pseudonymize before building the payload). ``variants`` come from a
     FHIR bundle's genomic observations (empty for JSON and CSV). ``extra``: the
-    recommender's ``features.extra`` inputs, kept from a CSV's columns of those names."""
+    recommender's ``features.extra`` inputs, kept from a CSV's columns of those names.
+    ``inputs``: the cohort's tables, whose mapping a CSV in the cohort's own layout gets."""
     p = Path(path)
     if not p.is_file():
         raise IngestError(p, "file not found (expected clinical JSON, CSV/TSV or a FHIR bundle)")
@@ -140,6 +154,9 @@ def clinical_payload(
             sep = "\t" if suffix == ".tsv" or "\t" in fh.readline() else ","
             fh.seek(0)
             rows = list(csv.DictReader(fh, delimiter=sep))
+        mapped = _cohort_layout(p, inputs, "tsv" if sep == "\t" else "csv") if inputs else None
+        if mapped is not None:
+            rows = mapped
         if not rows:
             raise IngestError(p, "no rows (expected a header and one row per therapy line)")
         patient, lines = _split(rows, str(p), extra)
@@ -149,6 +166,48 @@ def clinical_payload(
         f"unsupported clinical file type {suffix or '(none)'!r}: use .json "
         "(payload or FHIR bundle), .csv or .tsv",
     )
+
+
+def _cohort_layout(p: Path, inputs: CohortInputsConfig, fmt: str) -> list[Record] | None:
+    """The rows of a clinical CSV/TSV laid out as the cohort's tables, mapped to canonical
+    columns by ``cohort.inputs.patients`` and ``.lines`` (names, code lists, units,
+    constants) as ingest maps them; ``None`` when the file uses canonical names (its
+    header has none of the mapped source columns). A value the mapping refuses is an
+    :class:`IngestError` naming the file line, never a dropped row."""
+    specs = [
+        (label, spec)
+        for label, spec in (("patients", inputs.patients), ("lines", inputs.lines))
+        if spec.columns or spec.values or spec.units or spec.constants
+    ]
+    if not specs:
+        return None
+    raw = read_table(p, TableInputConfig(format=fmt, encoding=inputs.lines.encoding))
+    _refuse(raw.rejects, p)
+    header = set(raw.frame.columns)
+    used = [
+        (label, spec)
+        for label, spec in specs
+        if any(src in header and src != canon for canon, src in spec.columns.items())
+    ]
+    if not used:
+        return None
+    rows: list[Record] = [{} for _ in range(len(raw.frame))]
+    for label, spec in used:
+        part = RawTable(raw.frame.copy(), raw.lines.copy(), Rejects(str(p)), raw.records)
+        apply_mapping(part, spec, p, label=label)
+        _refuse(part.rejects, p)
+        for row, rec in zip(rows, part.frame.to_dict("records"), strict=True):
+            for k, v in rec.items():
+                row.setdefault(str(k), v)
+    return rows
+
+
+def _refuse(rejects: Rejects, p: Path) -> None:
+    """An :class:`IngestError` for the first rejected row of a new patient's file: one
+    patient's rows are never dropped."""
+    if len(rejects):
+        first = rejects.rows[0]
+        raise IngestError(p, str(first["reason"]), line=first["source_line"])
 
 
 def _fhir(p: Path, catalog: CatalogConfig | None) -> tuple[Record, list[Record], list[Record]]:
@@ -324,7 +383,9 @@ def new_patient_payload(
     from precision_onco.ingest.pseudonymize import pseudonymize, resolve_key
 
     extra = [str(c) for c in cfg.features.extra]
-    patient, lines, fhir_variants = clinical_payload(clinical, catalog=cfg.catalog, extra=extra)
+    patient, lines, fhir_variants = clinical_payload(
+        clinical, catalog=cfg.catalog, extra=extra, inputs=cfg.cohort.inputs
+    )
     _unknown_extras(extra, patient, lines, line, clinical)
     raw_id = patient.pop("patient_id", None)
     for r in lines:
