@@ -36,6 +36,7 @@ import re
 import tempfile
 import threading
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,11 +51,12 @@ from cyvcf2 import VCF
 from precision_onco.compute import Compute
 from precision_onco.config.schema import VcfInputConfig
 from precision_onco.ingest.contracts import (
+    REJECT_COLUMNS,
     VARIANT_COLUMNS,
     FileReport,
     IngestError,
     ReadResult,
-    Rejects,
+    excerpt,
 )
 from precision_onco.ingest.genes import GeneIndex, normalize_chrom
 
@@ -421,7 +423,7 @@ def _diagnose(raw: str, header: VcfHeader) -> str:
 
 
 def _records(
-    path: Path, header: VcfHeader, tumor: str, rejects: Rejects
+    path: Path, header: VcfHeader, tumor: str, rejects: _RejectLog
 ) -> Iterator[tuple[int, Any]]:
     """``(line number, cyvcf2 Variant)``; unparseable lines are rejected and skipped.
 
@@ -439,17 +441,15 @@ def _records(
             # all sample columns are parsed, so htslib catches a record whose column count
             # does not match the header
             vcf = VCF(source, lazy=True)
-            it = iter(vcf)
             try:
-                while True:
-                    try:
-                        v = next(it)
-                    except StopIteration:
-                        return
-                    line = line_of[done] if line_of is not None else first_line + done
-                    done += 1
-                    yield line, v
-            except StopIteration:  # pragma: no cover - handled above
+                if line_of is None:  # the file itself: record k is on line first_line + k
+                    for v in vcf:
+                        done += 1
+                        yield first_line + done - 1, v
+                else:
+                    for v in vcf:
+                        done += 1
+                        yield line_of[done - 1], v
                 return
             except Exception:  # htslib: the next record cannot be parsed
                 vcf.close()
@@ -466,7 +466,9 @@ def _records(
             tmp.unlink(missing_ok=True)
 
 
-def _rewrite(path: Path, header: VcfHeader, bad: int, rejects: Rejects) -> tuple[Path, list[int]]:
+def _rewrite(
+    path: Path, header: VcfHeader, bad: int, rejects: _RejectLog
+) -> tuple[Path, list[int]]:
     """Reject line ``bad`` and copy the header and later, pre-checked lines to a temp file."""
     fd, name = tempfile.mkstemp(suffix=".vcf", prefix="precision_onco_")
     kept: list[int] = []
@@ -558,7 +560,7 @@ def read_vcf(
         corrupt gzip, unknown tumour column).
     """
     cols = _new_columns()
-    rejects = Rejects(str(path))
+    rejects = _RejectLog(str(path))
     with _no_gc():
         report = _scan(
             Path(path),
@@ -569,7 +571,7 @@ def read_vcf(
             tumor_sample=tumor_sample,
             pass_only=pass_only,
         )
-        result = ReadResult(_frame(cols), rejects.frame(), report)
+        result = ReadResult(_frame(cols), _reject_frame([rejects]), report)
         cols.clear()  # the row values go before the collector is back
     return result
 
@@ -638,16 +640,15 @@ def _read_batch(
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[FileReport]]:
     cols = _new_columns()
     reports = []
-    every = Rejects("")
+    logs = []
     caches: _AnnotationCaches = {}  # hot-spot variants repeat across patients
     with _no_gc():
         for path in paths:
-            rejects = Rejects(str(path))
-            reports.append(_scan(Path(path), cfg, cols, rejects, genes=genes, caches=caches))
-            every.rows.extend(rejects.rows)
-        frame, reject_frame = _frame(cols), every.frame()
+            logs.append(_RejectLog(str(path)))
+            reports.append(_scan(Path(path), cfg, cols, logs[-1], genes=genes, caches=caches))
+        frame, reject_frame = _frame(cols), _reject_frame(logs)
         cols.clear()  # the row values go before the collector is back
-        every.rows.clear()
+        logs.clear()
     return frame, reject_frame, reports
 
 
@@ -802,7 +803,7 @@ def _scan(
     p: Path,
     cfg: VcfInputConfig,
     cols: dict[str, list[Any]],
-    rejects: Rejects,
+    rejects: _RejectLog,
     *,
     genes: GeneIndex | None = None,
     tumor_sample: str | None = None,
@@ -825,9 +826,7 @@ def _scan(
         if filt is None:
             filt = "PASS" if "PASS" in v.FILTERS else "."
         if keep_pass_only and filt != "PASS" and filt != ".":
-            rejects.add(
-                line, "not PASS", f"{v.CHROM}:{v.POS} FILTER={filt}", detail=f"FILTER={filt}"
-            )
+            rejects.not_pass(line, v.CHROM, v.POS, filt)
             continue
         ref: str = v.REF
         alts: list[str] = v.ALT
@@ -879,7 +878,7 @@ def _row_columns(rows: list[tuple[Any, ...]], annotate: _Annotator) -> list[Sequ
 
 
 def _drop_misfits(
-    rows: list[tuple[Any, ...]], misfits: dict[int, str], rejects: Rejects, header: VcfHeader
+    rows: list[tuple[Any, ...]], misfits: dict[int, str], rejects: _RejectLog, header: VcfHeader
 ) -> list[tuple[Any, ...]]:
     """Reject the records whose column count differs from the header's and drop their rows.
 
@@ -888,7 +887,7 @@ def _drop_misfits(
     """
     if not misfits:
         return rows
-    done = {r["source_line"] for r in rejects.rows}
+    done = set(rejects.lines)
     for n, line_text in misfits.items():
         if n not in done:
             rejects.add(n, "unparseable record", line_text, detail=_diagnose(line_text, header))
@@ -970,7 +969,56 @@ def _column_misfits(path: Path, header: VcfHeader) -> dict[int, str]:
     return out
 
 
-def _unparsed(rejects: Rejects) -> int:
+class _RejectLog:
+    """The rejected records of one VCF, as :class:`~precision_onco.ingest.contracts.Rejects`
+    holds them (same reasons, details and excerpts) but kept as columns: a file can reject
+    tens of thousands of not-PASS records, and a frame is built once per batch
+    (:func:`_reject_frame`)."""
+
+    def __init__(self, source_file: str) -> None:
+        self.source_file = source_file
+        self.lines: list[int] = []
+        self.texts: list[str] = []  # "reason: detail"
+        self.raws: list[str] = []  # excerpts
+        self.reasons: Counter[str] = Counter()
+        self._not_pass: dict[str, str] = {}  # FILTER value -> its reason text
+
+    def add(self, line: int, reason: str, raw: object, *, detail: str = "") -> None:
+        """Record one rejected record. ``reason`` is the category counted in the summary."""
+        self.reasons[reason] += 1
+        self.lines.append(line)
+        self.texts.append(f"{reason}: {detail}" if detail else reason)
+        self.raws.append(excerpt(raw))
+
+    def not_pass(self, line: int, chrom: str, pos: int, filt: str) -> None:
+        """``add(line, "not PASS", f"{chrom}:{pos} FILTER={filt}", detail=f"FILTER={filt}")``."""
+        text = self._not_pass.get(filt)
+        if text is None:
+            text = self._not_pass[filt] = f"not PASS: FILTER={filt}"
+        self.reasons["not PASS"] += 1
+        self.lines.append(line)
+        self.texts.append(text)
+        self.raws.append(excerpt(f"{chrom}:{pos} FILTER={filt}"))
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+
+def _reject_frame(logs: Sequence[_RejectLog]) -> pd.DataFrame:
+    """The rejects of ``logs``, in order, as a frame with :data:`REJECT_COLUMNS`."""
+    files: list[str] = []
+    for log in logs:
+        files += [log.source_file] * len(log)
+    values = {
+        "source_file": files,
+        "source_line": [n for log in logs for n in log.lines],
+        "reason": [t for log in logs for t in log.texts],
+        "raw": [r for log in logs for r in log.raws],
+    }
+    return pd.DataFrame(values, columns=list(REJECT_COLUMNS)).astype(REJECT_COLUMNS)
+
+
+def _unparsed(rejects: _RejectLog) -> int:
     """Records htslib could not parse (rejected before cyvcf2 yielded them)."""
     return rejects.reasons.get("unparseable record", 0)
 
