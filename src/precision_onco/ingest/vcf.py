@@ -51,6 +51,7 @@ from cyvcf2 import VCF
 from precision_onco.compute import Compute
 from precision_onco.config.schema import VcfInputConfig
 from precision_onco.ingest.contracts import (
+    RAW_EXCERPT_CHARS,
     REJECT_COLUMNS,
     VARIANT_COLUMNS,
     FileReport,
@@ -489,7 +490,7 @@ def _rewrite(
 
 
 _ROW_COLUMNS = [c for c in VARIANT_COLUMNS if c not in ("patient_id", "source_file")]
-#: Where a row (from ``_record_rows``) holds its one-entry annotation: before ``source_line``,
+#: Where a row (from ``_row_maker``) holds its one-entry annotation: before ``source_line``,
 #: which stays last.
 _ROW_ENTRY = len(_ROW_COLUMNS) - 1
 _ANNOTATION_AT = tuple(_ROW_COLUMNS.index(c) for c in ("gene", "consequence", "hgvsp"))
@@ -662,31 +663,29 @@ class _Fields:
         self.has_dp = "DP" in header.format_ids
         self.vaf_keys = [k for k in cfg.vaf_info_keys if k in header.info_ids]
         self.depth_keys = [k for k in cfg.depth_info_keys if k in header.info_ids]
-        self._ref_ok: dict[str, bool] = {}
-        self._alt_ok: dict[str, bool] = {}
-        self._chroms: dict[str, str] = {}
+        self.good_ref: set[str] = set()  # REF and ALT values found valid so far
+        self.good_alt: set[str] = set()
+        self.chroms: dict[str, str] = {}  # as in the file -> normalized
 
     def chrom(self, raw: str) -> str:
-        chrom = self._chroms.get(raw)
+        chrom = self.chroms.get(raw)
         if chrom is None:
-            chrom = self._chroms[raw] = normalize_chrom(raw)
+            chrom = self.chroms[raw] = normalize_chrom(raw)
         return chrom
 
     def allele_problem(self, ref: str, alts: list[str]) -> tuple[str, str] | None:
         """``(reason, detail)`` when REF or an ALT is not a valid allele, else None."""
-        ok = self._ref_ok.get(ref)
-        if ok is None:
-            ok = self._ref_ok[ref] = _BASES.match(ref) is not None
-        if not ok:
-            return "invalid REF", f"REF {ref!r} has a character other than A, C, G, T, N"
+        if ref not in self.good_ref:
+            if _BASES.match(ref) is None:
+                return "invalid REF", f"REF {ref!r} has a character other than A, C, G, T, N"
+            self.good_ref.add(ref)
         bad_alt = None
         for a in alts:
-            ok = self._alt_ok.get(a)
-            if ok is None:
-                ok = self._alt_ok[a] = _ALT.match(a) is not None
-            if not ok:
-                bad_alt = a
-                break
+            if a not in self.good_alt:
+                if _ALT.match(a) is None:
+                    bad_alt = a
+                    break
+                self.good_alt.add(a)
         if bad_alt is not None or not alts:
             return (
                 "invalid ALT",
@@ -701,13 +700,18 @@ class _Fields:
         af_row: list[float] | None = None
         if self.has_af:
             af = v.format("AF")
-            if af is not None and af.shape[1] >= n_alt:
+            if af is None:
+                pass
+            elif n_alt == 1:  # most records: one value read, no row view (AF[0] is all it uses)
+                with contextlib.suppress(IndexError):  # no AF value
+                    af_row = [af.item(ti, 0)]
+            elif af.shape[1] >= n_alt:
                 af_row = af[ti].tolist()
         depth: int | None = None
         if self.has_dp:
             dp = v.format("DP")
             if dp is not None:
-                d0 = int(dp[ti, 0])
+                d0 = int(dp.item(ti, 0))
                 depth = d0 if d0 >= 0 else None
         ad_row: list[int] | None = None
         if self.has_ad and (
@@ -761,42 +765,54 @@ class _Tally:
     no_vaf: int = 0
 
 
-def _record_rows(
-    v: Any,
-    ref: str,
-    alts: list[str],
-    line: int,
-    filt: str,
-    fields: _Fields,
-    annotate: _Annotator,
-    tumor: str,
-    tally: _Tally,
-) -> tuple[list[tuple[Any, ...]], str | None]:
-    """The rows of one record (one per ALT allele, ``*`` excluded), or the reason its
-    VAF rejects it. Counts alleles without a VAF or an annotation as it goes (up to the
-    allele that rejects the record). A row holds the one-entry annotation it still has
-    to read (:data:`_ROW_ENTRY`, see :func:`_row_columns`)."""
-    af_row, ad_row, depth = fields.sample(v, len(alts))
-    ann = v.INFO.get(annotate.key) if annotate.key else None
-    raw_chrom, pos = v.CHROM, v.POS
-    chrom = fields.chrom(raw_chrom)
-    rows: list[tuple[Any, ...]] = []
-    for i, alt in enumerate(alts):
-        if alt == "*":
-            continue
-        if af_row is not None and af_row[i] == af_row[i]:  # FORMAT AF, not NaN: most records
-            vaf: float | None = af_row[i]
-        else:
-            vaf = fields.vaf(v, i, af_row, ad_row, depth)
-        if vaf is None:
-            tally.no_vaf += 1
-        elif not 0.0 <= vaf <= 1.0:
-            return rows, f"allele fraction {vaf:g} of ALT {alt!r} is outside 0-1"
-        if not ann:
-            tally.unannotated += 1
-        gene, cons, hgvsp, entry = annotate(ann, raw_chrom, pos, ref, alt)
-        rows.append((tumor, chrom, pos, ref, alt, gene, cons, hgvsp, vaf, depth, filt, entry, line))
-    return rows, None
+_RowsOf = Callable[[Any, str, list[str], int, str, list[tuple[Any, ...]]], str | None]
+
+
+def _row_maker(fields: _Fields, annotate: _Annotator, tumor: str, tally: _Tally) -> _RowsOf:
+    """``rows_of(v, ref, alts, line, filt, out)`` appends the rows of one record to ``out``
+    (one per ALT allele, ``*`` excluded) and returns None, or the reason its VAF rejects
+    it (``out`` left as it was). Counts alleles without a VAF or an annotation as it goes
+    (up to the allele that rejects the record). A row holds the one-entry annotation it
+    still has to read (:data:`_ROW_ENTRY`, see :func:`_row_columns`).
+
+    A closure over what is fixed for the file: the per-record work is most of the scan."""
+    sample, vaf_of, chroms, chrom_of = fields.sample, fields.vaf, fields.chroms, fields.chrom
+    key = annotate.key
+
+    def rows_of(
+        v: Any, ref: str, alts: list[str], line: int, filt: str, out: list[tuple[Any, ...]]
+    ) -> str | None:
+        af_row, ad_row, depth = sample(v, len(alts))
+        ann = v.INFO.get(key) if key else None
+        raw_chrom, pos = v.CHROM, v.POS
+        chrom = chroms.get(raw_chrom) or chrom_of(raw_chrom)
+        one_entry = ann and "," not in ann  # read later, in bulk
+        start = len(out)
+        for i, alt in enumerate(alts):
+            if alt == "*":
+                continue
+            if af_row is not None and af_row[i] == af_row[i]:  # FORMAT AF, not NaN: most records
+                vaf: float | None = af_row[i]
+            else:
+                vaf = vaf_of(v, i, af_row, ad_row, depth)
+            if vaf is None:
+                tally.no_vaf += 1
+            elif not 0.0 <= vaf <= 1.0:
+                del out[start:]
+                return f"allele fraction {vaf:g} of ALT {alt!r} is outside 0-1"
+            if one_entry:
+                gene = cons = hgvsp = None
+                entry = ann
+            else:
+                if not ann:
+                    tally.unannotated += 1
+                gene, cons, hgvsp, entry = annotate(ann, raw_chrom, pos, ref, alt)
+            out.append(
+                (tumor, chrom, pos, ref, alt, gene, cons, hgvsp, vaf, depth, filt, entry, line)
+            )
+        return None
+
+    return rows_of
 
 
 def _scan(
@@ -819,27 +835,30 @@ def _scan(
     fields = _Fields(header, cfg, tumor)
     annotate = _Annotator(header, genes, caches)
     tally = _Tally()
+    rows_of = _row_maker(fields, annotate, tumor, tally)
+    good_ref, good_alt, not_pass = fields.good_ref, fields.good_alt, rejects.not_pass
     rows_out: list[tuple[Any, ...]] = []
+    n = 0
     for line, v in _records(p, header, tumor, rejects):
-        tally.records += 1
-        filt = v.FILTER
-        if filt is None:
-            filt = "PASS" if "PASS" in v.FILTERS else "."
+        n += 1
+        filters = v.FILTERS  # one call: FILTER is None for both PASS and "."
+        filt = filters[0] if len(filters) == 1 else ";".join(filters) or "."
         if keep_pass_only and filt != "PASS" and filt != ".":
-            rejects.not_pass(line, v.CHROM, v.POS, filt)
+            not_pass(line, v.CHROM, v.POS, filt)
             continue
         ref: str = v.REF
         alts: list[str] = v.ALT
-        problem = fields.allele_problem(ref, alts)
+        if ref in good_ref and len(alts) == 1 and alts[0] in good_alt:
+            problem = None  # the alleles of most records: valid, seen before
+        else:
+            problem = fields.allele_problem(ref, alts)
         if problem is None:
-            rows, problem_vaf = _record_rows(
-                v, ref, alts, line, filt, fields, annotate, tumor, tally
-            )
+            problem_vaf = rows_of(v, ref, alts, line, filt, rows_out)
             if problem_vaf is None:
-                rows_out += rows
                 continue
             problem = ("invalid VAF", problem_vaf)
         rejects.add(line, problem[0], str(v).strip(), detail=problem[1])
+    tally.records = n
     rows_out = _drop_misfits(rows_out, misfit_check.result(), rejects, header)
     n_rows = len(rows_out)
     if rows_out:
@@ -998,7 +1017,9 @@ class _RejectLog:
         self.reasons["not PASS"] += 1
         self.lines.append(line)
         self.texts.append(text)
-        self.raws.append(excerpt(f"{chrom}:{pos} FILTER={filt}"))
+        raw = f"{chrom}:{pos} FILTER={filt}"
+        plain = len(raw) <= RAW_EXCERPT_CHARS and "\t" not in raw
+        self.raws.append(raw if plain and "\r" not in raw and "\n" not in raw else excerpt(raw))
 
     def __len__(self) -> int:
         return len(self.lines)
