@@ -1030,13 +1030,15 @@ def _reject_frame(logs: Sequence[_RejectLog]) -> pd.DataFrame:
     files: list[str] = []
     for log in logs:
         files += [log.source_file] * len(log)
-    values = {
-        "source_file": files,
-        "source_line": [n for log in logs for n in log.lines],
-        "reason": [t for log in logs for t in log.texts],
-        "raw": [r for log in logs for r in log.raws],
+    arrays = {  # through Arrow, as :func:`_frame`
+        "source_file": pa.array(files, pa.string()),
+        "source_line": pa.array([n for log in logs for n in log.lines], pa.int64()),
+        "reason": pa.array([t for log in logs for t in log.texts], pa.string()),
+        "raw": pa.array([r for log in logs for r in log.raws], pa.string()),
     }
-    return pd.DataFrame(values, columns=list(REJECT_COLUMNS)).astype(REJECT_COLUMNS)
+    assert list(arrays) == list(REJECT_COLUMNS)
+    frame = pa.table(arrays).to_pandas(types_mapper=_PANDAS_TYPES.get)
+    return frame.astype(REJECT_COLUMNS)
 
 
 def _unparsed(rejects: _RejectLog) -> int:
