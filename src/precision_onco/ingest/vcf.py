@@ -775,7 +775,52 @@ def _row_maker(fields: _Fields, annotate: _Annotator, tumor: str, tally: _Tally)
     (up to the allele that rejects the record). A row holds the one-entry annotation it
     still has to read (:data:`_ROW_ENTRY`, see :func:`_row_columns`).
 
-    A closure over what is fixed for the file: the per-record work is most of the scan."""
+    A closure over what is fixed for the file: the per-record work is most of the scan.
+    Most records have one ALT and the tumour's FORMAT AF and DP: those are read here,
+    the others by :func:`_any_record`, which reads what these read the same way."""
+    any_record = _any_record(fields, annotate, tumor, tally)
+    if not (fields.has_af and fields.has_dp):
+        return any_record
+    ti, chroms, chrom_of, key = fields.ti, fields.chroms, fields.chrom, annotate.key
+
+    def rows_of(
+        v: Any, ref: str, alts: list[str], line: int, filt: str, out: list[tuple[Any, ...]]
+    ) -> str | None:
+        if len(alts) != 1:
+            return any_record(v, ref, alts, line, filt, out)
+        af, dp = v.format("AF"), v.format("DP")
+        if af is None or dp is None:
+            return any_record(v, ref, alts, line, filt, out)
+        try:
+            vaf = af.item(ti, 0)
+        except IndexError:  # no AF value
+            return any_record(v, ref, alts, line, filt, out)
+        depth = int(dp.item(ti, 0))
+        if vaf != vaf or depth < 0:  # AF is NaN or DP missing: AD and INFO next
+            return any_record(v, ref, alts, line, filt, out)
+        alt = alts[0]
+        if alt == "*":
+            return None
+        if not 0.0 <= vaf <= 1.0:
+            return f"allele fraction {vaf:g} of ALT {alt!r} is outside 0-1"
+        ann = v.INFO.get(key) if key else None
+        raw_chrom, pos = v.CHROM, v.POS
+        chrom = chroms.get(raw_chrom) or chrom_of(raw_chrom)
+        if ann and "," not in ann:  # read later, in bulk
+            gene = cons = hgvsp = None
+            entry = ann
+        else:
+            if not ann:
+                tally.unannotated += 1
+            gene, cons, hgvsp, entry = annotate(ann, raw_chrom, pos, ref, alt)
+        out.append((tumor, chrom, pos, ref, alt, gene, cons, hgvsp, vaf, depth, filt, entry, line))
+        return None
+
+    return rows_of
+
+
+def _any_record(fields: _Fields, annotate: _Annotator, tumor: str, tally: _Tally) -> _RowsOf:
+    """``rows_of`` (see :func:`_row_maker`) for any record."""
     sample, vaf_of, chroms, chrom_of = fields.sample, fields.vaf, fields.chroms, fields.chrom
     key = annotate.key
 
