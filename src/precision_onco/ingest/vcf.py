@@ -29,6 +29,7 @@ import contextlib
 import functools
 import gc
 import gzip
+import itertools
 import math
 import multiprocessing
 import os
@@ -425,8 +426,8 @@ def _diagnose(raw: str, header: VcfHeader) -> str:
 
 def _records(
     path: Path, header: VcfHeader, tumor: str, rejects: _RejectLog
-) -> Iterator[tuple[int, Any]]:
-    """``(line number, cyvcf2 Variant)``; unparseable lines are rejected and skipped.
+) -> Iterator[tuple[Any, int]]:
+    """``(cyvcf2 Variant, line number)``; unparseable lines are rejected and skipped.
 
     Fast path: one cyvcf2 pass over the file. When htslib fails on a line, that
     line is rejected and the rest of the file (records already read excluded)
@@ -436,32 +437,29 @@ def _records(
     line_of: list[int] | None = None  # line numbers of a temporary copy's records
     first_line = header.n_lines + 1
     tmp: Path | None = None
-    done = 0  # records consumed from the current source
     try:
         while True:
             # all sample columns are parsed, so htslib catches a record whose column count
             # does not match the header
             vcf = VCF(source, lazy=True)
+            done = itertools.count()  # records consumed from the current source
+            # record k is on line first_line + k of the file, line_of[k] of a copy; zip asks
+            # the reader first, so ``done`` counts the records it handed out
+            lines = map((first_line).__add__ if line_of is None else line_of.__getitem__, done)
             try:
-                if line_of is None:  # the file itself: record k is on line first_line + k
-                    for v in vcf:
-                        done += 1
-                        yield first_line + done - 1, v
-                else:
-                    for v in vcf:
-                        done += 1
-                        yield line_of[done - 1], v
+                yield from zip(vcf, lines, strict=False)  # lines is endless
                 return
             except Exception:  # htslib: the next record cannot be parsed
                 vcf.close()
                 if header.gzipped:
                     _check_gzip(path)
-                bad = line_of[done] if line_of is not None else first_line + done
+                k = next(done)
+                bad = line_of[k] if line_of is not None else first_line + k
                 remaining = _rewrite(path, header, bad, rejects)
                 if tmp is not None:
                     tmp.unlink(missing_ok=True)
                 tmp, line_of = remaining
-                source, done = str(tmp), 0
+                source = str(tmp)
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
@@ -884,7 +882,7 @@ def _scan(
     good_ref, good_alt, not_pass = fields.good_ref, fields.good_alt, rejects.not_pass
     rows_out: list[tuple[Any, ...]] = []
     n = 0
-    for line, v in _records(p, header, tumor, rejects):
+    for v, line in _records(p, header, tumor, rejects):
         n += 1
         filters = v.FILTERS  # one call: FILTER is None for both PASS and "."
         filt = filters[0] if len(filters) == 1 else ";".join(filters) or "."
