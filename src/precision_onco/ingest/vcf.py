@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -1010,18 +1011,8 @@ def _column_misfits(path: Path, header: VcfHeader) -> dict[int, str]:
     is scanned line by line.
     """
     tabs = 7 + (1 + len(header.samples) if header.samples else 0)
-    opener: Any = gzip.open if header.gzipped else open
-    n_tabs = n_lines = 0
-    with opener(path, "rb") as fh:
-        for _ in range(header.n_lines):
-            fh.readline()
-        last = b"\n"
-        while chunk := fh.read(1 << 22):
-            n_tabs += chunk.count(b"\t")
-            n_lines += chunk.count(b"\n")
-            last = chunk[-1:]
-        if last != b"\n":
-            n_lines += 1
+    counts = _gzip_counts(path, header.n_lines) if header.gzipped else None
+    n_tabs, n_lines = counts or _stream_counts(path, header)
     if n_tabs == n_lines * tabs:
         return {}
     out: dict[int, str] = {}
@@ -1082,6 +1073,65 @@ def _reject_frame(logs: Sequence[_RejectLog]) -> pd.DataFrame:
     assert list(arrays) == list(REJECT_COLUMNS)
     frame = pa.table(arrays).to_pandas(types_mapper=_PANDAS_TYPES.get)
     return frame.astype(REJECT_COLUMNS)
+
+
+def _count(chunk: bytes) -> tuple[int, int]:
+    """Tabs and newlines in ``chunk`` (numpy compares bytes several at a time)."""
+    a = np.frombuffer(chunk, np.uint8)
+    return int(np.count_nonzero(a == 9)), int(np.count_nonzero(a == 10))
+
+
+def _stream_counts(path: Path, header: VcfHeader) -> tuple[int, int]:
+    """Tabs and lines after the header, read through :mod:`gzip` or as a plain file."""
+    opener: Any = gzip.open if header.gzipped else open
+    n_tabs = n_lines = 0
+    with opener(path, "rb") as fh:
+        for _ in range(header.n_lines):
+            fh.readline()
+        last = b"\n"
+        while chunk := fh.read(1 << 22):
+            t, n = _count(chunk)
+            n_tabs, n_lines, last = n_tabs + t, n_lines + n, chunk[-1:]
+    return n_tabs, n_lines + (last != b"\n")
+
+
+def _gzip_counts(path: Path, skip: int) -> tuple[int, int] | None:
+    """Tabs and lines after the first ``skip`` lines of a gzip file, inflated member by
+    member with zlib (a BGZF file is a chain of small gzip members, each some Python steps
+    in :mod:`gzip`); None when zlib cannot read it to its end, and then
+    :func:`_stream_counts` reads it (and raises) as before."""
+    n_tabs = n_lines = 0
+    last = b"\n"
+    inflate, fed = zlib.decompressobj(31), False
+    try:
+        with path.open("rb") as fh:
+            while data := fh.read(1 << 22):
+                while data:
+                    out, data, fed = inflate.decompress(data), b"", True
+                    if inflate.eof:  # the next member, if any, starts in unused_data
+                        data, fed = inflate.unused_data, False
+                        inflate = zlib.decompressobj(31)
+                    if skip:
+                        out, skip = _after_lines(out, skip)
+                    if out:
+                        t, n = _count(out)
+                        n_tabs, n_lines, last = n_tabs + t, n_lines + n, out[-1:]
+    except zlib.error:
+        return None
+    if fed:  # the last member is cut short
+        return None
+    return n_tabs, n_lines + (last != b"\n")
+
+
+def _after_lines(chunk: bytes, skip: int) -> tuple[bytes, int]:
+    """What follows the first ``skip`` lines of ``chunk``, and the lines still to skip."""
+    n = chunk.count(b"\n")
+    if n < skip:
+        return b"", skip - n
+    at = -1
+    for _ in range(skip):
+        at = chunk.index(b"\n", at + 1)
+    return chunk[at + 1 :], 0
 
 
 def _unparsed(rejects: _RejectLog) -> int:
