@@ -41,7 +41,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import unquote
 
 import numpy as np
@@ -309,6 +309,12 @@ class _Annotator:
     ) -> tuple[list[str | None], list[str | None], list[str | None]]:
         """Gene, consequence and HGVSp of each one-entry annotation (None for None): what
         :meth:`_fields` reads from ``entry.split("|")``, done by Arrow for all at once."""
+        gene, cons, hgvsp = self.parse_columns(entries)
+        return _as_list(gene), _as_list(cons), _as_list(hgvsp)
+
+    def parse_columns(self, entries: Sequence[str | None]) -> tuple[_Column, _Column, _Column]:
+        """:meth:`parse_entries` as Arrow string arrays where Arrow reads them (lists where
+        it cannot), for the frame to take as they are."""
         try:
             return self._parse_in_bulk(entries)
         except (pa.ArrowException, UnicodeEncodeError):  # text Arrow cannot hold (lone surrogates)
@@ -318,9 +324,7 @@ class _Annotator:
             genes, cons, hgvsp = (list(c) for c in zip(*parsed, strict=True))
             return genes, cons, hgvsp
 
-    def _parse_in_bulk(
-        self, entries: Sequence[str | None]
-    ) -> tuple[list[str | None], list[str | None], list[str | None]]:
+    def _parse_in_bulk(self, entries: Sequence[str | None]) -> tuple[_Column, _Column, _Column]:
         text = pa.array(entries, pa.string())
         # empty fields appended: a field past the end of an entry reads as empty, and an
         # empty field is None in _fields too
@@ -331,16 +335,16 @@ class _Annotator:
         if _any_has(cons, "&"):  # the first of several consequence terms
             cons = pc.list_element(pc.split_pattern(cons, "&", max_splits=1), 0)
         cons = _none_if_empty(cons)
+        hgvsp: _Column
         if self.i_hgvsp is None:
-            hgvsp: list[str | None] = [None] * len(entries)
+            hgvsp = pa.nulls(len(entries), pa.string())
         else:
             # the protein change without its ``transcript:`` prefix
             raw = _none_if_empty(pc.list_element(parts, self.i_hgvsp))
-            protein = pc.replace_substring_regex(raw, "^[^:]*:", "", max_replacements=1)
-            hgvsp = protein.to_pylist()
-            if _any_has(protein, "%"):
-                hgvsp = [_unquote(h) if h is not None and "%" in h else h for h in hgvsp]
-        return gene.to_pylist(), cons.to_pylist(), hgvsp
+            hgvsp = pc.replace_substring_regex(raw, "^[^:]*:", "", max_replacements=1)
+            if _any_has(hgvsp, "%"):
+                hgvsp = [_unquote(h) if h is not None and "%" in h else h for h in _as_list(hgvsp)]
+        return gene, cons, hgvsp
 
     def _choose(self, ann: str, ref: str, alt: str) -> list[str]:
         """The entry (split on ``|``) that describes ``alt``."""
@@ -369,6 +373,14 @@ class _Annotator:
             if "%" in hgvsp:
                 hgvsp = _unquote(hgvsp)
         return gene, cons, hgvsp
+
+
+#: A column of string values: an Arrow array, or a list when Arrow cannot hold the text.
+_Column: TypeAlias = pa.Array | list[str | None]
+
+
+def _as_list(column: _Column) -> list[str | None]:
+    return column.to_pylist() if isinstance(column, pa.Array) else column
 
 
 def _none_if_empty(values: pa.Array) -> pa.Array:
@@ -496,6 +508,8 @@ _ANNOTATION_AT = tuple(_ROW_COLUMNS.index(c) for c in ("gene", "consequence", "h
 
 
 def _new_columns() -> dict[str, list[Any]]:
+    """Columns to collect rows in: per column, one chunk of values per file (a sequence, or
+    an Arrow array the annotation parser made)."""
     return {c: [] for c in [*_ROW_COLUMNS, "source_file"]}
 
 
@@ -509,20 +523,30 @@ _PANDAS_TYPES = {pa.string(): pd.StringDtype(), pa.int64(): pd.Int64Dtype()}
 
 
 def _frame(cols: dict[str, list[Any]]) -> pd.DataFrame:
-    """Canonical typed frame from accumulated column lists (built once per batch of files).
+    """Canonical typed frame from accumulated column chunks (built once per batch of files).
 
     Built through Arrow: converting millions of Python values is several times
     faster there than through pandas' own constructors.
     """
-    n = len(cols["pos"])
+    n = sum(len(chunk) for chunk in cols["pos"])
     arrays = {
         c: pa.nulls(n, pa.string())
         if c == "patient_id"
-        else pa.array(cols[c], type=_ARROW_TYPES[t])
+        else _arrow_column(cols[c], _ARROW_TYPES[t])
         for c, t in VARIANT_COLUMNS.items()
     }
     frame = pa.table(arrays).to_pandas(types_mapper=_PANDAS_TYPES.get)
     return frame.astype(VARIANT_COLUMNS)
+
+
+def _arrow_column(chunks: list[Any], kind: pa.DataType) -> pa.Array:
+    parts = [
+        chunk.cast(kind) if isinstance(chunk, pa.Array) else pa.array(chunk, type=kind)
+        for chunk in chunks
+    ]
+    if not parts:
+        return pa.array([], type=kind)
+    return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
 
 
 @contextlib.contextmanager
@@ -907,8 +931,8 @@ def _scan(
     n_rows = len(rows_out)
     if rows_out:
         for c, values in zip(_ROW_COLUMNS, _row_columns(rows_out, annotate), strict=True):
-            cols[c].extend(values)
-    cols["source_file"].extend([str(p)] * n_rows)
+            cols[c].append(values)
+        cols["source_file"].append([str(p)] * n_rows)
     report = FileReport(
         file=str(p), kind="vcf", extra={"tumor_sample_column": tumor, "vcf_version": header.version}
     )
@@ -928,13 +952,13 @@ def _row_columns(rows: list[tuple[Any, ...]], annotate: _Annotator) -> list[Sequ
     n_left = entries.count(None)  # rows whose annotation is read already
     if n_left == len(entries):
         return columns
-    for at, parsed in zip(_ANNOTATION_AT, annotate.parse_entries(entries), strict=True):
+    for at, parsed in zip(_ANNOTATION_AT, annotate.parse_columns(entries), strict=True):
         columns[at] = (
-            parsed
+            parsed  # as Arrow made it, when it did: the frame takes it whole
             if n_left == 0
             else [
                 value if e is None else p
-                for e, p, value in zip(entries, parsed, columns[at], strict=True)
+                for e, p, value in zip(entries, _as_list(parsed), columns[at], strict=True)
             ]
         )
     return columns
