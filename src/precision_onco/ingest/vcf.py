@@ -29,6 +29,7 @@ import contextlib
 import functools
 import gc
 import gzip
+import itertools
 import math
 import multiprocessing
 import os
@@ -36,12 +37,14 @@ import re
 import tempfile
 import threading
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import unquote
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -50,11 +53,13 @@ from cyvcf2 import VCF
 from precision_onco.compute import Compute
 from precision_onco.config.schema import VcfInputConfig
 from precision_onco.ingest.contracts import (
+    RAW_EXCERPT_CHARS,
+    REJECT_COLUMNS,
     VARIANT_COLUMNS,
     FileReport,
     IngestError,
     ReadResult,
-    Rejects,
+    excerpt,
 )
 from precision_onco.ingest.genes import GeneIndex, normalize_chrom
 
@@ -304,6 +309,12 @@ class _Annotator:
     ) -> tuple[list[str | None], list[str | None], list[str | None]]:
         """Gene, consequence and HGVSp of each one-entry annotation (None for None): what
         :meth:`_fields` reads from ``entry.split("|")``, done by Arrow for all at once."""
+        gene, cons, hgvsp = self.parse_columns(entries)
+        return _as_list(gene), _as_list(cons), _as_list(hgvsp)
+
+    def parse_columns(self, entries: Sequence[str | None]) -> tuple[_Column, _Column, _Column]:
+        """:meth:`parse_entries` as Arrow string arrays where Arrow reads them (lists where
+        it cannot), for the frame to take as they are."""
         try:
             return self._parse_in_bulk(entries)
         except (pa.ArrowException, UnicodeEncodeError):  # text Arrow cannot hold (lone surrogates)
@@ -313,9 +324,7 @@ class _Annotator:
             genes, cons, hgvsp = (list(c) for c in zip(*parsed, strict=True))
             return genes, cons, hgvsp
 
-    def _parse_in_bulk(
-        self, entries: Sequence[str | None]
-    ) -> tuple[list[str | None], list[str | None], list[str | None]]:
+    def _parse_in_bulk(self, entries: Sequence[str | None]) -> tuple[_Column, _Column, _Column]:
         text = pa.array(entries, pa.string())
         # empty fields appended: a field past the end of an entry reads as empty, and an
         # empty field is None in _fields too
@@ -326,16 +335,16 @@ class _Annotator:
         if _any_has(cons, "&"):  # the first of several consequence terms
             cons = pc.list_element(pc.split_pattern(cons, "&", max_splits=1), 0)
         cons = _none_if_empty(cons)
+        hgvsp: _Column
         if self.i_hgvsp is None:
-            hgvsp: list[str | None] = [None] * len(entries)
+            hgvsp = pa.nulls(len(entries), pa.string())
         else:
             # the protein change without its ``transcript:`` prefix
             raw = _none_if_empty(pc.list_element(parts, self.i_hgvsp))
-            protein = pc.replace_substring_regex(raw, "^[^:]*:", "", max_replacements=1)
-            hgvsp = protein.to_pylist()
-            if _any_has(protein, "%"):
-                hgvsp = [_unquote(h) if h is not None and "%" in h else h for h in hgvsp]
-        return gene.to_pylist(), cons.to_pylist(), hgvsp
+            hgvsp = pc.replace_substring_regex(raw, "^[^:]*:", "", max_replacements=1)
+            if _any_has(hgvsp, "%"):
+                hgvsp = [_unquote(h) if h is not None and "%" in h else h for h in _as_list(hgvsp)]
+        return gene, cons, hgvsp
 
     def _choose(self, ann: str, ref: str, alt: str) -> list[str]:
         """The entry (split on ``|``) that describes ``alt``."""
@@ -364,6 +373,14 @@ class _Annotator:
             if "%" in hgvsp:
                 hgvsp = _unquote(hgvsp)
         return gene, cons, hgvsp
+
+
+#: A column of string values: an Arrow array, or a list when Arrow cannot hold the text.
+_Column: TypeAlias = pa.Array | list[str | None]
+
+
+def _as_list(column: _Column) -> list[str | None]:
+    return column.to_pylist() if isinstance(column, pa.Array) else column
 
 
 def _none_if_empty(values: pa.Array) -> pa.Array:
@@ -421,9 +438,9 @@ def _diagnose(raw: str, header: VcfHeader) -> str:
 
 
 def _records(
-    path: Path, header: VcfHeader, tumor: str, rejects: Rejects
-) -> Iterator[tuple[int, Any]]:
-    """``(line number, cyvcf2 Variant)``; unparseable lines are rejected and skipped.
+    path: Path, header: VcfHeader, tumor: str, rejects: _RejectLog
+) -> Iterator[tuple[Any, int]]:
+    """``(cyvcf2 Variant, line number)``; unparseable lines are rejected and skipped.
 
     Fast path: one cyvcf2 pass over the file. When htslib fails on a line, that
     line is rejected and the rest of the file (records already read excluded)
@@ -433,40 +450,37 @@ def _records(
     line_of: list[int] | None = None  # line numbers of a temporary copy's records
     first_line = header.n_lines + 1
     tmp: Path | None = None
-    done = 0  # records consumed from the current source
     try:
         while True:
             # all sample columns are parsed, so htslib catches a record whose column count
             # does not match the header
             vcf = VCF(source, lazy=True)
-            it = iter(vcf)
+            done = itertools.count()  # records consumed from the current source
+            # record k is on line first_line + k of the file, line_of[k] of a copy; zip asks
+            # the reader first, so ``done`` counts the records it handed out
+            lines = map((first_line).__add__ if line_of is None else line_of.__getitem__, done)
             try:
-                while True:
-                    try:
-                        v = next(it)
-                    except StopIteration:
-                        return
-                    line = line_of[done] if line_of is not None else first_line + done
-                    done += 1
-                    yield line, v
-            except StopIteration:  # pragma: no cover - handled above
+                yield from zip(vcf, lines, strict=False)  # lines is endless
                 return
             except Exception:  # htslib: the next record cannot be parsed
                 vcf.close()
                 if header.gzipped:
                     _check_gzip(path)
-                bad = line_of[done] if line_of is not None else first_line + done
+                k = next(done)
+                bad = line_of[k] if line_of is not None else first_line + k
                 remaining = _rewrite(path, header, bad, rejects)
                 if tmp is not None:
                     tmp.unlink(missing_ok=True)
                 tmp, line_of = remaining
-                source, done = str(tmp), 0
+                source = str(tmp)
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
 
 
-def _rewrite(path: Path, header: VcfHeader, bad: int, rejects: Rejects) -> tuple[Path, list[int]]:
+def _rewrite(
+    path: Path, header: VcfHeader, bad: int, rejects: _RejectLog
+) -> tuple[Path, list[int]]:
     """Reject line ``bad`` and copy the header and later, pre-checked lines to a temp file."""
     fd, name = tempfile.mkstemp(suffix=".vcf", prefix="precision_onco_")
     kept: list[int] = []
@@ -487,13 +501,15 @@ def _rewrite(path: Path, header: VcfHeader, bad: int, rejects: Rejects) -> tuple
 
 
 _ROW_COLUMNS = [c for c in VARIANT_COLUMNS if c not in ("patient_id", "source_file")]
-#: Where a row (from ``_record_rows``) holds its one-entry annotation: before ``source_line``,
+#: Where a row (from ``_row_maker``) holds its one-entry annotation: before ``source_line``,
 #: which stays last.
 _ROW_ENTRY = len(_ROW_COLUMNS) - 1
 _ANNOTATION_AT = tuple(_ROW_COLUMNS.index(c) for c in ("gene", "consequence", "hgvsp"))
 
 
 def _new_columns() -> dict[str, list[Any]]:
+    """Columns to collect rows in: per column, one chunk of values per file (a sequence, or
+    an Arrow array the annotation parser made)."""
     return {c: [] for c in [*_ROW_COLUMNS, "source_file"]}
 
 
@@ -507,20 +523,30 @@ _PANDAS_TYPES = {pa.string(): pd.StringDtype(), pa.int64(): pd.Int64Dtype()}
 
 
 def _frame(cols: dict[str, list[Any]]) -> pd.DataFrame:
-    """Canonical typed frame from accumulated column lists (built once per batch of files).
+    """Canonical typed frame from accumulated column chunks (built once per batch of files).
 
     Built through Arrow: converting millions of Python values is several times
     faster there than through pandas' own constructors.
     """
-    n = len(cols["pos"])
+    n = sum(len(chunk) for chunk in cols["pos"])
     arrays = {
         c: pa.nulls(n, pa.string())
         if c == "patient_id"
-        else pa.array(cols[c], type=_ARROW_TYPES[t])
+        else _arrow_column(cols[c], _ARROW_TYPES[t])
         for c, t in VARIANT_COLUMNS.items()
     }
     frame = pa.table(arrays).to_pandas(types_mapper=_PANDAS_TYPES.get)
     return frame.astype(VARIANT_COLUMNS)
+
+
+def _arrow_column(chunks: list[Any], kind: pa.DataType) -> pa.Array:
+    parts = [
+        chunk.cast(kind) if isinstance(chunk, pa.Array) else pa.array(chunk, type=kind)
+        for chunk in chunks
+    ]
+    if not parts:
+        return pa.array([], type=kind)
+    return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
 
 
 @contextlib.contextmanager
@@ -558,7 +584,7 @@ def read_vcf(
         corrupt gzip, unknown tumour column).
     """
     cols = _new_columns()
-    rejects = Rejects(str(path))
+    rejects = _RejectLog(str(path))
     with _no_gc():
         report = _scan(
             Path(path),
@@ -569,7 +595,7 @@ def read_vcf(
             tumor_sample=tumor_sample,
             pass_only=pass_only,
         )
-        result = ReadResult(_frame(cols), rejects.frame(), report)
+        result = ReadResult(_frame(cols), _reject_frame([rejects]), report)
         cols.clear()  # the row values go before the collector is back
     return result
 
@@ -638,16 +664,15 @@ def _read_batch(
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[FileReport]]:
     cols = _new_columns()
     reports = []
-    every = Rejects("")
+    logs = []
     caches: _AnnotationCaches = {}  # hot-spot variants repeat across patients
     with _no_gc():
         for path in paths:
-            rejects = Rejects(str(path))
-            reports.append(_scan(Path(path), cfg, cols, rejects, genes=genes, caches=caches))
-            every.rows.extend(rejects.rows)
-        frame, reject_frame = _frame(cols), every.frame()
+            logs.append(_RejectLog(str(path)))
+            reports.append(_scan(Path(path), cfg, cols, logs[-1], genes=genes, caches=caches))
+        frame, reject_frame = _frame(cols), _reject_frame(logs)
         cols.clear()  # the row values go before the collector is back
-        every.rows.clear()
+        logs.clear()
     return frame, reject_frame, reports
 
 
@@ -661,31 +686,29 @@ class _Fields:
         self.has_dp = "DP" in header.format_ids
         self.vaf_keys = [k for k in cfg.vaf_info_keys if k in header.info_ids]
         self.depth_keys = [k for k in cfg.depth_info_keys if k in header.info_ids]
-        self._ref_ok: dict[str, bool] = {}
-        self._alt_ok: dict[str, bool] = {}
-        self._chroms: dict[str, str] = {}
+        self.good_ref: set[str] = set()  # REF and ALT values found valid so far
+        self.good_alt: set[str] = set()
+        self.chroms: dict[str, str] = {}  # as in the file -> normalized
 
     def chrom(self, raw: str) -> str:
-        chrom = self._chroms.get(raw)
+        chrom = self.chroms.get(raw)
         if chrom is None:
-            chrom = self._chroms[raw] = normalize_chrom(raw)
+            chrom = self.chroms[raw] = normalize_chrom(raw)
         return chrom
 
     def allele_problem(self, ref: str, alts: list[str]) -> tuple[str, str] | None:
         """``(reason, detail)`` when REF or an ALT is not a valid allele, else None."""
-        ok = self._ref_ok.get(ref)
-        if ok is None:
-            ok = self._ref_ok[ref] = _BASES.match(ref) is not None
-        if not ok:
-            return "invalid REF", f"REF {ref!r} has a character other than A, C, G, T, N"
+        if ref not in self.good_ref:
+            if _BASES.match(ref) is None:
+                return "invalid REF", f"REF {ref!r} has a character other than A, C, G, T, N"
+            self.good_ref.add(ref)
         bad_alt = None
         for a in alts:
-            ok = self._alt_ok.get(a)
-            if ok is None:
-                ok = self._alt_ok[a] = _ALT.match(a) is not None
-            if not ok:
-                bad_alt = a
-                break
+            if a not in self.good_alt:
+                if _ALT.match(a) is None:
+                    bad_alt = a
+                    break
+                self.good_alt.add(a)
         if bad_alt is not None or not alts:
             return (
                 "invalid ALT",
@@ -700,13 +723,18 @@ class _Fields:
         af_row: list[float] | None = None
         if self.has_af:
             af = v.format("AF")
-            if af is not None and af.shape[1] >= n_alt:
+            if af is None:
+                pass
+            elif n_alt == 1:  # most records: one value read, no row view (AF[0] is all it uses)
+                with contextlib.suppress(IndexError):  # no AF value
+                    af_row = [af.item(ti, 0)]
+            elif af.shape[1] >= n_alt:
                 af_row = af[ti].tolist()
         depth: int | None = None
         if self.has_dp:
             dp = v.format("DP")
             if dp is not None:
-                d0 = int(dp[ti, 0])
+                d0 = int(dp.item(ti, 0))
                 depth = d0 if d0 >= 0 else None
         ad_row: list[int] | None = None
         if self.has_ad and (
@@ -760,49 +788,106 @@ class _Tally:
     no_vaf: int = 0
 
 
-def _record_rows(
-    v: Any,
-    ref: str,
-    alts: list[str],
-    line: int,
-    filt: str,
-    fields: _Fields,
-    annotate: _Annotator,
-    tumor: str,
-    tally: _Tally,
-) -> tuple[list[tuple[Any, ...]], str | None]:
-    """The rows of one record (one per ALT allele, ``*`` excluded), or the reason its
-    VAF rejects it. Counts alleles without a VAF or an annotation as it goes (up to the
-    allele that rejects the record). A row holds the one-entry annotation it still has
-    to read (:data:`_ROW_ENTRY`, see :func:`_row_columns`)."""
-    af_row, ad_row, depth = fields.sample(v, len(alts))
-    ann = v.INFO.get(annotate.key) if annotate.key else None
-    raw_chrom, pos = v.CHROM, v.POS
-    chrom = fields.chrom(raw_chrom)
-    rows: list[tuple[Any, ...]] = []
-    for i, alt in enumerate(alts):
+_RowsOf = Callable[[Any, str, list[str], int, str, list[tuple[Any, ...]]], str | None]
+
+
+def _row_maker(fields: _Fields, annotate: _Annotator, tumor: str, tally: _Tally) -> _RowsOf:
+    """``rows_of(v, ref, alts, line, filt, out)`` appends the rows of one record to ``out``
+    (one per ALT allele, ``*`` excluded) and returns None, or the reason its VAF rejects
+    it (``out`` left as it was). Counts alleles without a VAF or an annotation as it goes
+    (up to the allele that rejects the record). A row holds the one-entry annotation it
+    still has to read (:data:`_ROW_ENTRY`, see :func:`_row_columns`).
+
+    A closure over what is fixed for the file: the per-record work is most of the scan.
+    Most records have one ALT and the tumour's FORMAT AF and DP: those are read here,
+    the others by :func:`_any_record`, which reads what these read the same way."""
+    any_record = _any_record(fields, annotate, tumor, tally)
+    if not (fields.has_af and fields.has_dp):
+        return any_record
+    ti, chroms, chrom_of, key = fields.ti, fields.chroms, fields.chrom, annotate.key
+
+    def rows_of(
+        v: Any, ref: str, alts: list[str], line: int, filt: str, out: list[tuple[Any, ...]]
+    ) -> str | None:
+        if len(alts) != 1:
+            return any_record(v, ref, alts, line, filt, out)
+        af, dp = v.format("AF"), v.format("DP")
+        if af is None or dp is None:
+            return any_record(v, ref, alts, line, filt, out)
+        try:
+            vaf = af.item(ti, 0)
+        except IndexError:  # no AF value
+            return any_record(v, ref, alts, line, filt, out)
+        depth = int(dp.item(ti, 0))
+        if vaf != vaf or depth < 0:  # AF is NaN or DP missing: AD and INFO next
+            return any_record(v, ref, alts, line, filt, out)
+        alt = alts[0]
         if alt == "*":
-            continue
-        if af_row is not None and af_row[i] == af_row[i]:  # FORMAT AF, not NaN: most records
-            vaf: float | None = af_row[i]
+            return None
+        if not 0.0 <= vaf <= 1.0:
+            return f"allele fraction {vaf:g} of ALT {alt!r} is outside 0-1"
+        ann = v.INFO.get(key) if key else None
+        raw_chrom, pos = v.CHROM, v.POS
+        chrom = chroms.get(raw_chrom) or chrom_of(raw_chrom)
+        if ann and "," not in ann:  # read later, in bulk
+            gene = cons = hgvsp = None
+            entry = ann
         else:
-            vaf = fields.vaf(v, i, af_row, ad_row, depth)
-        if vaf is None:
-            tally.no_vaf += 1
-        elif not 0.0 <= vaf <= 1.0:
-            return rows, f"allele fraction {vaf:g} of ALT {alt!r} is outside 0-1"
-        if not ann:
-            tally.unannotated += 1
-        gene, cons, hgvsp, entry = annotate(ann, raw_chrom, pos, ref, alt)
-        rows.append((tumor, chrom, pos, ref, alt, gene, cons, hgvsp, vaf, depth, filt, entry, line))
-    return rows, None
+            if not ann:
+                tally.unannotated += 1
+            gene, cons, hgvsp, entry = annotate(ann, raw_chrom, pos, ref, alt)
+        out.append((tumor, chrom, pos, ref, alt, gene, cons, hgvsp, vaf, depth, filt, entry, line))
+        return None
+
+    return rows_of
+
+
+def _any_record(fields: _Fields, annotate: _Annotator, tumor: str, tally: _Tally) -> _RowsOf:
+    """``rows_of`` (see :func:`_row_maker`) for any record."""
+    sample, vaf_of, chroms, chrom_of = fields.sample, fields.vaf, fields.chroms, fields.chrom
+    key = annotate.key
+
+    def rows_of(
+        v: Any, ref: str, alts: list[str], line: int, filt: str, out: list[tuple[Any, ...]]
+    ) -> str | None:
+        af_row, ad_row, depth = sample(v, len(alts))
+        ann = v.INFO.get(key) if key else None
+        raw_chrom, pos = v.CHROM, v.POS
+        chrom = chroms.get(raw_chrom) or chrom_of(raw_chrom)
+        one_entry = ann and "," not in ann  # read later, in bulk
+        start = len(out)
+        for i, alt in enumerate(alts):
+            if alt == "*":
+                continue
+            if af_row is not None and af_row[i] == af_row[i]:  # FORMAT AF, not NaN: most records
+                vaf: float | None = af_row[i]
+            else:
+                vaf = vaf_of(v, i, af_row, ad_row, depth)
+            if vaf is None:
+                tally.no_vaf += 1
+            elif not 0.0 <= vaf <= 1.0:
+                del out[start:]
+                return f"allele fraction {vaf:g} of ALT {alt!r} is outside 0-1"
+            if one_entry:
+                gene = cons = hgvsp = None
+                entry = ann
+            else:
+                if not ann:
+                    tally.unannotated += 1
+                gene, cons, hgvsp, entry = annotate(ann, raw_chrom, pos, ref, alt)
+            out.append(
+                (tumor, chrom, pos, ref, alt, gene, cons, hgvsp, vaf, depth, filt, entry, line)
+            )
+        return None
+
+    return rows_of
 
 
 def _scan(
     p: Path,
     cfg: VcfInputConfig,
     cols: dict[str, list[Any]],
-    rejects: Rejects,
+    rejects: _RejectLog,
     *,
     genes: GeneIndex | None = None,
     tumor_sample: str | None = None,
@@ -818,35 +903,36 @@ def _scan(
     fields = _Fields(header, cfg, tumor)
     annotate = _Annotator(header, genes, caches)
     tally = _Tally()
+    rows_of = _row_maker(fields, annotate, tumor, tally)
+    good_ref, good_alt, not_pass = fields.good_ref, fields.good_alt, rejects.not_pass
     rows_out: list[tuple[Any, ...]] = []
-    for line, v in _records(p, header, tumor, rejects):
-        tally.records += 1
-        filt = v.FILTER
-        if filt is None:
-            filt = "PASS" if "PASS" in v.FILTERS else "."
+    n = 0
+    for v, line in _records(p, header, tumor, rejects):
+        n += 1
+        filters = v.FILTERS  # one call: FILTER is None for both PASS and "."
+        filt = filters[0] if len(filters) == 1 else ";".join(filters) or "."
         if keep_pass_only and filt != "PASS" and filt != ".":
-            rejects.add(
-                line, "not PASS", f"{v.CHROM}:{v.POS} FILTER={filt}", detail=f"FILTER={filt}"
-            )
+            not_pass(line, v.CHROM, v.POS, filt)
             continue
         ref: str = v.REF
         alts: list[str] = v.ALT
-        problem = fields.allele_problem(ref, alts)
+        if ref in good_ref and len(alts) == 1 and alts[0] in good_alt:
+            problem = None  # the alleles of most records: valid, seen before
+        else:
+            problem = fields.allele_problem(ref, alts)
         if problem is None:
-            rows, problem_vaf = _record_rows(
-                v, ref, alts, line, filt, fields, annotate, tumor, tally
-            )
+            problem_vaf = rows_of(v, ref, alts, line, filt, rows_out)
             if problem_vaf is None:
-                rows_out += rows
                 continue
             problem = ("invalid VAF", problem_vaf)
         rejects.add(line, problem[0], str(v).strip(), detail=problem[1])
+    tally.records = n
     rows_out = _drop_misfits(rows_out, misfit_check.result(), rejects, header)
     n_rows = len(rows_out)
     if rows_out:
         for c, values in zip(_ROW_COLUMNS, _row_columns(rows_out, annotate), strict=True):
-            cols[c].extend(values)
-    cols["source_file"].extend([str(p)] * n_rows)
+            cols[c].append(values)
+        cols["source_file"].append([str(p)] * n_rows)
     report = FileReport(
         file=str(p), kind="vcf", extra={"tumor_sample_column": tumor, "vcf_version": header.version}
     )
@@ -866,20 +952,20 @@ def _row_columns(rows: list[tuple[Any, ...]], annotate: _Annotator) -> list[Sequ
     n_left = entries.count(None)  # rows whose annotation is read already
     if n_left == len(entries):
         return columns
-    for at, parsed in zip(_ANNOTATION_AT, annotate.parse_entries(entries), strict=True):
+    for at, parsed in zip(_ANNOTATION_AT, annotate.parse_columns(entries), strict=True):
         columns[at] = (
-            parsed
+            parsed  # as Arrow made it, when it did: the frame takes it whole
             if n_left == 0
             else [
                 value if e is None else p
-                for e, p, value in zip(entries, parsed, columns[at], strict=True)
+                for e, p, value in zip(entries, _as_list(parsed), columns[at], strict=True)
             ]
         )
     return columns
 
 
 def _drop_misfits(
-    rows: list[tuple[Any, ...]], misfits: dict[int, str], rejects: Rejects, header: VcfHeader
+    rows: list[tuple[Any, ...]], misfits: dict[int, str], rejects: _RejectLog, header: VcfHeader
 ) -> list[tuple[Any, ...]]:
     """Reject the records whose column count differs from the header's and drop their rows.
 
@@ -888,7 +974,7 @@ def _drop_misfits(
     """
     if not misfits:
         return rows
-    done = {r["source_line"] for r in rejects.rows}
+    done = set(rejects.lines)
     for n, line_text in misfits.items():
         if n not in done:
             rejects.add(n, "unparseable record", line_text, detail=_diagnose(line_text, header))
@@ -949,18 +1035,8 @@ def _column_misfits(path: Path, header: VcfHeader) -> dict[int, str]:
     is scanned line by line.
     """
     tabs = 7 + (1 + len(header.samples) if header.samples else 0)
-    opener: Any = gzip.open if header.gzipped else open
-    n_tabs = n_lines = 0
-    with opener(path, "rb") as fh:
-        for _ in range(header.n_lines):
-            fh.readline()
-        last = b"\n"
-        while chunk := fh.read(1 << 22):
-            n_tabs += chunk.count(b"\t")
-            n_lines += chunk.count(b"\n")
-            last = chunk[-1:]
-        if last != b"\n":
-            n_lines += 1
+    counts = _gzip_counts(path, header.n_lines) if header.gzipped else None
+    n_tabs, n_lines = counts or _stream_counts(path, header)
     if n_tabs == n_lines * tabs:
         return {}
     out: dict[int, str] = {}
@@ -970,7 +1046,119 @@ def _column_misfits(path: Path, header: VcfHeader) -> dict[int, str]:
     return out
 
 
-def _unparsed(rejects: Rejects) -> int:
+class _RejectLog:
+    """The rejected records of one VCF, as :class:`~precision_onco.ingest.contracts.Rejects`
+    holds them (same reasons, details and excerpts) but kept as columns: a file can reject
+    tens of thousands of not-PASS records, and a frame is built once per batch
+    (:func:`_reject_frame`)."""
+
+    def __init__(self, source_file: str) -> None:
+        self.source_file = source_file
+        self.lines: list[int] = []
+        self.texts: list[str] = []  # "reason: detail"
+        self.raws: list[str] = []  # excerpts
+        self.reasons: Counter[str] = Counter()
+        self._not_pass: dict[str, str] = {}  # FILTER value -> its reason text
+
+    def add(self, line: int, reason: str, raw: object, *, detail: str = "") -> None:
+        """Record one rejected record. ``reason`` is the category counted in the summary."""
+        self.reasons[reason] += 1
+        self.lines.append(line)
+        self.texts.append(f"{reason}: {detail}" if detail else reason)
+        self.raws.append(excerpt(raw))
+
+    def not_pass(self, line: int, chrom: str, pos: int, filt: str) -> None:
+        """``add(line, "not PASS", f"{chrom}:{pos} FILTER={filt}", detail=f"FILTER={filt}")``."""
+        text = self._not_pass.get(filt)
+        if text is None:
+            text = self._not_pass[filt] = f"not PASS: FILTER={filt}"
+        self.reasons["not PASS"] += 1
+        self.lines.append(line)
+        self.texts.append(text)
+        raw = f"{chrom}:{pos} FILTER={filt}"
+        plain = len(raw) <= RAW_EXCERPT_CHARS and "\t" not in raw
+        self.raws.append(raw if plain and "\r" not in raw and "\n" not in raw else excerpt(raw))
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+
+def _reject_frame(logs: Sequence[_RejectLog]) -> pd.DataFrame:
+    """The rejects of ``logs``, in order, as a frame with :data:`REJECT_COLUMNS`."""
+    files: list[str] = []
+    for log in logs:
+        files += [log.source_file] * len(log)
+    arrays = {  # through Arrow, as :func:`_frame`
+        "source_file": pa.array(files, pa.string()),
+        "source_line": pa.array([n for log in logs for n in log.lines], pa.int64()),
+        "reason": pa.array([t for log in logs for t in log.texts], pa.string()),
+        "raw": pa.array([r for log in logs for r in log.raws], pa.string()),
+    }
+    assert list(arrays) == list(REJECT_COLUMNS)
+    frame = pa.table(arrays).to_pandas(types_mapper=_PANDAS_TYPES.get)
+    return frame.astype(REJECT_COLUMNS)
+
+
+def _count(chunk: bytes) -> tuple[int, int]:
+    """Tabs and newlines in ``chunk`` (numpy compares bytes several at a time)."""
+    a = np.frombuffer(chunk, np.uint8)
+    return int(np.count_nonzero(a == 9)), int(np.count_nonzero(a == 10))
+
+
+def _stream_counts(path: Path, header: VcfHeader) -> tuple[int, int]:
+    """Tabs and lines after the header, read through :mod:`gzip` or as a plain file."""
+    opener: Any = gzip.open if header.gzipped else open
+    n_tabs = n_lines = 0
+    with opener(path, "rb") as fh:
+        for _ in range(header.n_lines):
+            fh.readline()
+        last = b"\n"
+        while chunk := fh.read(1 << 22):
+            t, n = _count(chunk)
+            n_tabs, n_lines, last = n_tabs + t, n_lines + n, chunk[-1:]
+    return n_tabs, n_lines + (last != b"\n")
+
+
+def _gzip_counts(path: Path, skip: int) -> tuple[int, int] | None:
+    """Tabs and lines after the first ``skip`` lines of a gzip file, inflated member by
+    member with zlib (a BGZF file is a chain of small gzip members, each some Python steps
+    in :mod:`gzip`); None when zlib cannot read it to its end, and then
+    :func:`_stream_counts` reads it (and raises) as before."""
+    n_tabs = n_lines = 0
+    last = b"\n"
+    inflate, fed = zlib.decompressobj(31), False
+    try:
+        with path.open("rb") as fh:
+            while data := fh.read(1 << 22):
+                while data:
+                    out, data, fed = inflate.decompress(data), b"", True
+                    if inflate.eof:  # the next member, if any, starts in unused_data
+                        data, fed = inflate.unused_data, False
+                        inflate = zlib.decompressobj(31)
+                    if skip:
+                        out, skip = _after_lines(out, skip)
+                    if out:
+                        t, n = _count(out)
+                        n_tabs, n_lines, last = n_tabs + t, n_lines + n, out[-1:]
+    except zlib.error:
+        return None
+    if fed:  # the last member is cut short
+        return None
+    return n_tabs, n_lines + (last != b"\n")
+
+
+def _after_lines(chunk: bytes, skip: int) -> tuple[bytes, int]:
+    """What follows the first ``skip`` lines of ``chunk``, and the lines still to skip."""
+    n = chunk.count(b"\n")
+    if n < skip:
+        return b"", skip - n
+    at = -1
+    for _ in range(skip):
+        at = chunk.index(b"\n", at + 1)
+    return chunk[at + 1 :], 0
+
+
+def _unparsed(rejects: _RejectLog) -> int:
     """Records htslib could not parse (rejected before cyvcf2 yielded them)."""
     return rejects.reasons.get("unparseable record", 0)
 
