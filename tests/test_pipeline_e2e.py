@@ -7,6 +7,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -29,10 +31,9 @@ def _ran(output: str) -> set[str]:
     return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")}
 
 
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory) -> Path:
-    """A git repository holding the project's tracked files, with a small cohort configured."""
-    dest = tmp_path_factory.mktemp("repo")
+def _make_repo(dest: Path) -> Path:
+    """A git repository at ``dest`` holding the project's tracked files, with a small cohort
+    configured."""
     files = subprocess.run(
         ["git", "ls-files", "-co", "--exclude-standard"],
         cwd=ROOT,
@@ -73,9 +74,59 @@ def repo(tmp_path_factory) -> Path:
     return dest
 
 
-def test_repro_then_noop(repo: Path) -> None:
-    first = _run(["dvc", "repro"], repo)
-    assert {"compose", "synthesize", "ingest"} <= _ran(first)
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _make_repo(tmp_path_factory.mktemp("repo"))
+
+
+@pytest.fixture(scope="module")
+def first_run(repo: Path) -> str:
+    """The output of the first `dvc repro` of ``repo``: every stage runs (the later tests
+    start from its up-to-date pipeline)."""
+    return _run(["dvc", "repro"], repo)
+
+
+def _exp_run(dest: Path) -> tuple[Path, str, str]:
+    """In ``dest`` (an up-to-date pipeline): the lock committed, then a `dvc exp run` with a
+    Hydra override; returns ``dest``, that run's output and `dvc exp show`'s."""
+    _run(["git", "add", "-A"], dest)
+    _run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "lock"], dest)
+    out = _run(["dvc", "exp", "run", "-S", "synth.n_patients=120"], dest)
+    shown = _run(["dvc", "exp", "show", "--no-pager", "--csv"], dest)
+    return dest, out, shown
+
+
+@pytest.fixture(scope="module", autouse=True)
+def exp_run(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Future[tuple[Path, str, str]] | None]:
+    """The experiment of test_dvc_exp_run_with_hydra_override, in a copy of ``repo`` taken
+    after the first run and started at once: it runs while the other tests' repros do (a
+    stage keeps about one of 2 cores busy). The copy leaves out DVC's temporary folder and
+    the MLflow store (which holds the absolute path of ``repo``'s artifacts; every stage that
+    logs to it re-runs in the experiment). None when that test is not selected."""
+    if not any(
+        item.name == "test_dvc_exp_run_with_hydra_override" for item in request.session.items
+    ):
+        yield None
+        return
+    repo = request.getfixturevalue("repo")
+    request.getfixturevalue("first_run")
+    skip = {repo: {"mlruns.db", "mlartifacts"}, repo / ".dvc": {"tmp"}}
+    dest = tmp_path_factory.mktemp("exp_repo")
+    shutil.copytree(
+        repo,
+        dest,
+        symlinks=True,
+        dirs_exist_ok=True,
+        ignore=lambda d, names: skip.get(Path(d), set()) & set(names),
+    )
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        yield pool.submit(_exp_run, dest)
+
+
+def test_repro_then_noop(repo: Path, first_run: str) -> None:
+    assert {"compose", "synthesize", "ingest"} <= _ran(first_run)
     assert (repo / "data/raw/ground_truth.parquet").is_file()
     assert len(list((repo / "data/raw/vcf").glob("*.vcf.gz"))) == 150
     for table in ("patients", "lines", "variants", "rejects"):
@@ -98,7 +149,7 @@ def test_repro_then_noop(repo: Path) -> None:
         "evaluate",
         "recommend",
         "report",
-    } == _ran(first)
+    } == _ran(first_run)
     recs = pd.read_parquet(repo / "reports/recommendations.parquet")
     assert len(recs) > 0 and recs["rank"].min() == 1
     pages = sorted((repo / "reports/patients").glob("*.en.html"))
@@ -124,8 +175,7 @@ def test_repro_then_noop(repo: Path) -> None:
     assert "up to date" in second
 
 
-def test_config_edit_reruns_exactly_the_readers(repo: Path) -> None:
-    _run(["dvc", "repro"], repo)
+def test_config_edit_reruns_exactly_the_readers(repo: Path, first_run: str) -> None:
     paths = repo / "conf/paths/default.yaml"
     paths.write_text(paths.read_text().replace("models_dir: models", "models_dir: models2"))
     out = _run(["dvc", "repro"], repo)
@@ -160,15 +210,11 @@ def test_config_edit_reruns_exactly_the_readers(repo: Path) -> None:
     assert _ran(out) == {"compose", "ingest"}  # same tables out: the later stages are skipped
 
 
-def test_dvc_exp_run_with_hydra_override(repo: Path) -> None:
-    _run(["dvc", "repro"], repo)
-    _run(["git", "add", "-A"], repo)
-    _run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "lock"], repo)
-    out = _run(["dvc", "exp", "run", "-S", "synth.n_patients=120"], repo)
+def test_dvc_exp_run_with_hydra_override(exp_run: Future[tuple[Path, str, str]]) -> None:
+    repo, out, shown = exp_run.result()
     assert "synthesize" in _ran(out)
     assert len(list((repo / "data/raw/vcf").glob("*.vcf.gz"))) == 120
     assert "n_patients: 120" in (repo / "params.yaml").read_text()
-    shown = _run(["dvc", "exp", "show", "--no-pager", "--csv"], repo)
     assert "synth.n_patients" in shown
 
 
