@@ -17,7 +17,7 @@ import difflib
 import gzip
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -137,6 +137,10 @@ def _header(p: Path) -> tuple[list[str], int] | None:
     return None
 
 
+#: An Arrow column as read (chunked) or as derived by a compute kernel.
+_Arrow: TypeAlias = pa.Array | pa.ChunkedArray
+
+
 def _read_fast(p: Path, cfg: MafInputConfig) -> ReadResult | None:
     """Vectorized read of a clean MAF through pyarrow, or None when the file needs the careful
     path: unreadable, not UTF-8, ragged or blank lines, or any record that would be rejected
@@ -147,15 +151,49 @@ def _read_fast(p: Path, cfg: MafInputConfig) -> ReadResult | None:
     if head is None:
         return None
     header, n_comment = head
+    types = _fast_types(header, vaf_column=cfg.vaf_column)
+    if types is None:
+        return None
+    t = _arrow_table(p, types, skip_rows=n_comment)
+    if t is None:
+        return None
+    # each check in turn, as the careful path would reject: the first that fails sends it there
+    alleles = _fast_alleles(t)
+    if alleles is None:
+        return None
+    counts = _fast_counts(t)
+    if counts is None:
+        return None
+    fraction = _fast_vaf(t, counts[0], vaf_column=cfg.vaf_column, vaf_scale=cfg.vaf_scale)
+    if fraction is None:
+        return None
+    filt = _fast_filter(t, pass_only=cfg.pass_only)
+    if filt is None:
+        return None
+    vaf, warnings = fraction
+    ref, alt = alleles
+    frame = _fast_frame(
+        p, t, ref=ref, alt=alt, vaf=vaf, depth=counts[1], filt=filt, first_line=n_comment + 2
+    )
+    samples = int(pc.count_distinct(t.column("Tumor_Sample_Barcode")).as_py())
+    return _result(p, frame, Rejects(str(p)), warnings=warnings, samples=samples, read=t.num_rows)
+
+
+def _fast_types(header: list[str], *, vaf_column: str | None) -> dict[str, pa.DataType] | None:
+    """The columns to read and their Arrow types; None when the header needs the careful path."""
     numeric = {"Start_Position": pa.int64(), "t_alt_count": pa.float64(), "t_depth": pa.float64()}
-    vaf_cols = [c for c in (cfg.vaf_column, "t_vaf", "VAF", "tumor_f", "i_TumorVAF_WU") if c]
+    vaf_cols = [c for c in (vaf_column, "t_vaf", "VAF", "tumor_f", "i_TumorVAF_WU") if c]
     wanted = set(MAF_REQUIRED) | set(_OPTIONAL) | set(vaf_cols)
     include = [c for c in dict.fromkeys(header) if c in wanted]
     if not set(MAF_REQUIRED) <= set(include) or len(set(header)) != len(header):
         return None
-    if cfg.vaf_column and cfg.vaf_column not in include:
+    if vaf_column and vaf_column not in include:
         return None
-    types = {c: numeric.get(c, pa.float64() if c in vaf_cols else pa.string()) for c in include}
+    return {c: numeric.get(c, pa.float64() if c in vaf_cols else pa.string()) for c in include}
+
+
+def _arrow_table(p: Path, types: dict[str, pa.DataType], *, skip_rows: int) -> pa.Table | None:
+    """The typed columns read by pyarrow; None when the read fails or a line is ragged."""
     ragged = False
 
     def on_invalid(row: Any) -> str:
@@ -166,7 +204,7 @@ def _read_fast(p: Path, cfg: MafInputConfig) -> ReadResult | None:
     try:
         t = pacsv.read_csv(
             p,
-            read_options=pacsv.ReadOptions(skip_rows=n_comment, block_size=1 << 24),
+            read_options=pacsv.ReadOptions(skip_rows=skip_rows, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(
                 delimiter="\t",
                 quote_char=False,
@@ -174,7 +212,7 @@ def _read_fast(p: Path, cfg: MafInputConfig) -> ReadResult | None:
                 invalid_row_handler=on_invalid,
             ),
             convert_options=pacsv.ConvertOptions(
-                include_columns=include,
+                include_columns=list(types),
                 column_types=types,
                 null_values=_NULLS,
                 strings_can_be_null=False,
@@ -183,8 +221,11 @@ def _read_fast(p: Path, cfg: MafInputConfig) -> ReadResult | None:
         )
     except (pa.ArrowInvalid, OSError, EOFError, zlib.error):
         return None
-    if ragged:
-        return None
+    return None if ragged else t
+
+
+def _fast_alleles(t: pa.Table) -> tuple[_Arrow, _Arrow] | None:
+    """Upper-cased ref and alt; None when a position, allele or barcode would be rejected."""
     n = t.num_rows
     col = t.column
     pos = col("Start_Position")
@@ -193,18 +234,23 @@ def _read_fast(p: Path, cfg: MafInputConfig) -> ReadResult | None:
     allele = r"^(?:[ACGTN]+|-)$"
     ref = pc.utf8_upper(col("Reference_Allele"))
     a2 = pc.utf8_upper(col("Tumor_Seq_Allele2"))
-    a1 = pc.utf8_upper(col("Tumor_Seq_Allele1")) if "Tumor_Seq_Allele1" in include else a2
+    a1 = pc.utf8_upper(col("Tumor_Seq_Allele1")) if "Tumor_Seq_Allele1" in t.column_names else a2
     alt = pc.if_else(pc.not_equal(a2, ref), a2, a1)
     for arr in (ref, alt):
         if not pc.all(pc.match_substring_regex(arr, allele)).as_py() and n:
             return None
     if n and pc.any(pc.equal(pc.utf8_trim_whitespace(col("Tumor_Sample_Barcode")), "")).as_py():
         return None
-    report = FileReport(file=str(p), kind="maf")
+    return ref, alt
+
+
+def _fast_counts(t: pa.Table) -> tuple[_Arrow, _Arrow] | None:
+    """VAF and depth from t_alt_count/t_depth (else empty); None when a count is rejected."""
+    n = t.num_rows
     vaf = pa.nulls(n, pa.float64())
     depth = pa.nulls(n, pa.int64())
-    if "t_alt_count" in include and "t_depth" in include:
-        t_alt, t_dp = col("t_alt_count"), col("t_depth")
+    if "t_alt_count" in t.column_names and "t_depth" in t.column_names:
+        t_alt, t_dp = t.column("t_alt_count"), t.column("t_depth")
         bad = pc.or_kleene(
             pc.or_kleene(pc.greater(t_alt, t_dp), pc.less(t_alt, 0)), pc.less(t_dp, 0)
         )
@@ -212,33 +258,58 @@ def _read_fast(p: Path, cfg: MafInputConfig) -> ReadResult | None:
             return None
         vaf = pc.divide(t_alt, pc.if_else(pc.greater(t_dp, 0), t_dp, None))
         depth = pc.cast(pc.round(t_dp), pa.int64())
-    vcol = cfg.vaf_column
+    return vaf, depth
+
+
+def _fast_vaf(
+    t: pa.Table, vaf: _Arrow, *, vaf_column: str | None, vaf_scale: str
+) -> tuple[_Arrow, list[str]] | None:
+    """The VAF completed from the VAF column, with warnings; None when one is outside 0-1."""
+    n = t.num_rows
+    warnings: list[str] = []
+    vcol = vaf_column
     if vcol is None and vaf.null_count == n:
-        vcol = next((c for c in ("t_vaf", "VAF", "tumor_f", "i_TumorVAF_WU") if c in include), None)
+        vcol = next(
+            (c for c in ("t_vaf", "VAF", "tumor_f", "i_TumorVAF_WU") if c in t.column_names), None
+        )
     if vcol is not None:
-        v = col(vcol)
-        scale = cfg.vaf_scale
+        v = t.column(vcol)
+        scale = vaf_scale
         if scale == "auto":
             scale = "percent" if n and (pc.max(v).as_py() or 0) > 1 else "fraction"
             if scale == "percent":
-                report.warnings.append(f"VAF column {vcol!r} read as a percentage (values above 1)")
+                warnings.append(f"VAF column {vcol!r} read as a percentage (values above 1)")
         if scale == "percent":
             v = pc.divide(v, 100.0)
         vaf = pc.coalesce(vaf, v)
     if n and pc.any(pc.or_kleene(pc.less(vaf, 0), pc.greater(vaf, 1))).as_py():
         return None
     if vaf.null_count == n and n:
-        report.warnings.append(
+        warnings.append(
             "no allele fraction: the MAF has neither t_alt_count/t_depth nor a "
             "VAF column (set cohort.inputs.maf.vaf_column)"
         )
-    if "FILTER" in include:
-        filt = pc.if_else(pc.equal(col("FILTER"), ""), ".", col("FILTER"))
-        if cfg.pass_only and not pc.all(pc.is_in(filt, pa.array(["PASS", "."]))).as_py() and n:
-            return None
-    else:
-        filt = pa.repeat("PASS", n)
-    prot_col = next((c for c in ("HGVSp_Short", "Protein_Change", "HGVSp") if c in include), None)
+    return vaf, warnings
+
+
+def _fast_filter(t: pa.Table, *, pass_only: bool) -> _Arrow | None:
+    """FILTER (empty read as ``.``, absent as PASS); None when pass_only and one failed."""
+    n = t.num_rows
+    if "FILTER" not in t.column_names:
+        return pa.repeat("PASS", n)
+    filt = pc.if_else(pc.equal(t.column("FILTER"), ""), ".", t.column("FILTER"))
+    if pass_only and not pc.all(pc.is_in(filt, pa.array(["PASS", "."]))).as_py() and n:
+        return None
+    return filt
+
+
+def _fast_annotation(t: pa.Table) -> dict[str, _Arrow]:
+    """The normalized chromosome, gene, SO consequence and protein change columns."""
+    n = t.num_rows
+    col = t.column
+    prot_col = next(
+        (c for c in ("HGVSp_Short", "Protein_Change", "HGVSp") if c in t.column_names), None
+    )
     if prot_col:
         prot = col(prot_col)
         prot = pc.if_else(pc.is_in(prot, pa.array(["", "."])), None, prot)
@@ -255,28 +326,50 @@ def _read_fast(p: Path, cfg: MafInputConfig) -> ReadResult | None:
     chrom = pc.take(
         pa.array([normalize_chrom(c) for c in uniq.to_pylist()]), pc.index_in(chrom_raw, uniq)
     )
-    first = n_comment + 2
+    return {"chrom": chrom, "gene": gene, "consequence": cons, "hgvsp": prot}
+
+
+def _fast_frame(
+    p: Path,
+    t: pa.Table,
+    *,
+    ref: _Arrow,
+    alt: _Arrow,
+    vaf: _Arrow,
+    depth: _Arrow,
+    filt: _Arrow,
+    first_line: int,
+) -> pd.DataFrame:
+    """The canonical variant rows of a clean file, the first on line ``first_line``."""
+    n = t.num_rows
+    ann = _fast_annotation(t)
     out = pa.table(
         {
             "patient_id": pa.nulls(n, pa.string()),
-            "sample_id": col("Tumor_Sample_Barcode"),
-            "chrom": chrom,
-            "pos": pos,
+            "sample_id": t.column("Tumor_Sample_Barcode"),
+            "chrom": ann["chrom"],
+            "pos": t.column("Start_Position"),
             "ref": ref,
             "alt": alt,
-            "gene": gene,
-            "consequence": cons,
-            "hgvsp": prot,
+            "gene": ann["gene"],
+            "consequence": ann["consequence"],
+            "hgvsp": ann["hgvsp"],
             "vaf": vaf,
             "depth": depth,
             "filter": filt,
             "source_file": pa.repeat(str(p), n),
-            "source_line": pa.array(np.arange(first, first + n, dtype=np.int64)),
+            "source_line": pa.array(np.arange(first_line, first_line + n, dtype=np.int64)),
         }
     )
-    frame = out.to_pandas(types_mapper=_PANDAS_TYPES.get).astype(VARIANT_COLUMNS)
-    report.extra["samples"] = int(pc.count_distinct(col("Tumor_Sample_Barcode")).as_py())
-    return ReadResult.build(frame, Rejects(str(p)), report, records_read=n)
+    return out.to_pandas(types_mapper=_PANDAS_TYPES.get).astype(VARIANT_COLUMNS)
+
+
+def _result(
+    p: Path, frame: pd.DataFrame, rejects: Rejects, *, warnings: list[str], samples: int, read: int
+) -> ReadResult:
+    """The file's result: its rows, its rejects and its report (warnings, sample count)."""
+    report = FileReport(file=str(p), kind="maf", warnings=warnings, extra={"samples": samples})
+    return ReadResult.build(frame, rejects, report, records_read=read)
 
 
 _PANDAS_TYPES = {
