@@ -16,6 +16,8 @@ from __future__ import annotations
 import difflib
 import gzip
 import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -441,30 +443,66 @@ def read_maf(path: Path | str, cfg: MafInputConfig) -> ReadResult:
     rejects = Rejects(str(p))
     df, header_line, line_no = _read_slow(p, rejects)
     n_ragged = len(rejects)
-    missing = [c for c in MAF_REQUIRED if c not in df.columns]
+    _check_required(p, list(df.columns), header_line=header_line)
+    rows = _Rows(df, line_no, rejects)
+    ok, pos, ref, alt = _check_records(rows)
+    ok, vaf, depth = _careful_counts(rows, ok)
+    if cfg.vaf_column is not None and cfg.vaf_column not in df:
+        raise IngestError(
+            p, f"configured VAF column {cfg.vaf_column!r} is not in the MAF", line=header_line
+        )
+    ok, vaf, warnings = _careful_vaf(
+        rows, ok, vaf, vaf_column=cfg.vaf_column, vaf_scale=cfg.vaf_scale
+    )
+    ok, filt = _careful_filter(rows, ok, pass_only=cfg.pass_only)
+    frame = _careful_frame(p, rows, ok, pos=pos, ref=ref, alt=alt, vaf=vaf, depth=depth, filt=filt)
+    samples = int(frame["sample_id"].nunique())
+    return _result(p, frame, rejects, warnings=warnings, samples=samples, read=len(df) + n_ragged)
+
+
+def _check_required(p: Path, columns: list[str], *, header_line: int) -> None:
+    """Raise IngestError naming each missing required column (and its closest match)."""
+    missing = [c for c in MAF_REQUIRED if c not in columns]
     if missing:
-        hints = {
-            c: difflib.get_close_matches(c, list(df.columns), n=1, cutoff=0.6) for c in missing
-        }
+        hints = {c: difflib.get_close_matches(c, columns, n=1, cutoff=0.6) for c in missing}
         said = ", ".join(f"{c!r}" + (f" (found {h[0]!r}?)" if h else "") for c, h in hints.items())
         raise IngestError(p, f"not a MAF: missing required column(s) {said}", line=header_line)
-    report = FileReport(file=str(p), kind="maf")
-    n = len(df)
-    ok = np.ones(n, dtype=bool)
 
-    def reject(mask: np.ndarray, reason: str, detail: Any) -> None:
-        idx = np.flatnonzero(mask & ok)
-        for i in idx:
-            raw = "\t".join(df.iloc[i].astype(str).tolist())
-            d = detail(i) if callable(detail) else detail
-            rejects.add(int(line_no[i]), reason, raw, detail=d)
-        ok[idx] = False
 
+@dataclass(frozen=True)
+class _Rows:
+    """The careful path's rows: the text table, each row's file line, the rejects so far."""
+
+    df: pd.DataFrame
+    line_no: np.ndarray
+    rejects: Rejects
+
+
+def _reject(
+    rows: _Rows, ok: np.ndarray, mask: np.ndarray, reason: str, detail: str | Callable[[int], str]
+) -> np.ndarray:
+    """Reject the rows of ``mask`` still kept, with line, text and detail; returns those kept."""
+    idx = np.flatnonzero(mask & ok)
+    for i in idx.tolist():
+        raw = "\t".join(rows.df.iloc[i].astype(str).tolist())
+        d = detail(i) if callable(detail) else detail
+        rows.rejects.add(int(rows.line_no[i]), reason, raw, detail=d)
+    kept = ok.copy()
+    kept[idx] = False
+    return kept
+
+
+def _check_records(rows: _Rows) -> tuple[np.ndarray, pd.Series, pd.Series, pd.Series]:
+    """Reject empty rows, bad positions, alleles and barcodes; returns ok, pos, ref, alt."""
+    df = rows.df
+    ok = np.ones(len(df), dtype=bool)
     blank = (df[list(MAF_REQUIRED)] == "").all(axis=1).to_numpy()
-    reject(blank, "empty row", "no value in any required column")
+    ok = _reject(rows, ok, blank, "empty row", "no value in any required column")
     pos = pd.to_numeric(df["Start_Position"], errors="coerce")
     bad_pos = ~(pos.notna() & (pos > 0) & (pos == pos.round())).to_numpy()
-    reject(
+    ok = _reject(
+        rows,
+        ok,
         bad_pos,
         "invalid Start_Position",
         lambda i: f"Start_Position {df['Start_Position'].iat[i]!r} is not a positive integer",
@@ -474,77 +512,133 @@ def read_maf(path: Path | str, cfg: MafInputConfig) -> ReadResult:
     a1 = df["Tumor_Seq_Allele1"].str.upper() if "Tumor_Seq_Allele1" in df else a2
     alt = a2.where(a2 != ref, a1)
     allele = r"^(?:[ACGTN]+|-)$"
-    bad_ref = ~ref.str.match(allele).to_numpy()
-    reject(
-        bad_ref,
+    ok = _reject(
+        rows,
+        ok,
+        ~ref.str.match(allele).to_numpy(),
         "invalid Reference_Allele",
         lambda i: f"{df['Reference_Allele'].iat[i]!r} is not A/C/G/T/N bases or '-'",
     )
-    bad_alt = ~alt.str.match(allele).to_numpy()
-    reject(
-        bad_alt,
+    ok = _reject(
+        rows,
+        ok,
+        ~alt.str.match(allele).to_numpy(),
         "invalid Tumor_Seq_Allele2",
         lambda i: f"{df['Tumor_Seq_Allele2'].iat[i]!r} is not A/C/G/T/N bases or '-'",
     )
     no_sample = (df["Tumor_Sample_Barcode"].str.strip() == "").to_numpy()
-    reject(no_sample, "missing Tumor_Sample_Barcode", "empty sample barcode")
+    ok = _reject(rows, ok, no_sample, "missing Tumor_Sample_Barcode", "empty sample barcode")
+    return ok, pos, ref, alt
 
+
+def _careful_counts(rows: _Rows, ok: np.ndarray) -> tuple[np.ndarray, pd.Series, pd.Series]:
+    """Reject bad read counts; returns ok and the VAF and depth they give (else empty)."""
+    df = rows.df
     vaf = pd.Series(np.nan, index=df.index)
     depth = pd.Series(pd.NA, index=df.index, dtype="Int64")
-    if "t_alt_count" in df and "t_depth" in df:
-        raw_alt = df["t_alt_count"].replace(_MISSING)
-        raw_dp = df["t_depth"].replace(_MISSING)
-        t_alt = pd.to_numeric(raw_alt, errors="coerce")
-        t_dp = pd.to_numeric(raw_dp, errors="coerce")
-        bad = (raw_alt.notna() & t_alt.isna()) | (raw_dp.notna() & t_dp.isna())
-        reject(
-            bad.to_numpy(),
-            "non-numeric read count",
-            lambda i: f"t_alt_count={df['t_alt_count'].iat[i]!r}, t_depth={df['t_depth'].iat[i]!r}",
-        )
-        incoherent = (t_alt > t_dp) | (t_alt < 0) | (t_dp < 0)
-        reject(
-            incoherent.fillna(False).to_numpy(),
-            "invalid read count",
-            lambda i: (
-                f"t_alt_count {df['t_alt_count'].iat[i]} exceeds t_depth {df['t_depth'].iat[i]} "
-                "or is negative"
-            ),
-        )
-        vaf = (t_alt / t_dp.where(t_dp > 0)).astype(float)
-        depth = t_dp.round().astype("Int64")
-    vcol = cfg.vaf_column
-    if vcol is not None and vcol not in df:
-        raise IngestError(p, f"configured VAF column {vcol!r} is not in the MAF", line=header_line)
+    if "t_alt_count" not in df or "t_depth" not in df:
+        return ok, vaf, depth
+    raw_alt = df["t_alt_count"].replace(_MISSING)
+    raw_dp = df["t_depth"].replace(_MISSING)
+    t_alt = pd.to_numeric(raw_alt, errors="coerce")
+    t_dp = pd.to_numeric(raw_dp, errors="coerce")
+    bad = (raw_alt.notna() & t_alt.isna()) | (raw_dp.notna() & t_dp.isna())
+    ok = _reject(
+        rows,
+        ok,
+        bad.to_numpy(),
+        "non-numeric read count",
+        lambda i: f"t_alt_count={df['t_alt_count'].iat[i]!r}, t_depth={df['t_depth'].iat[i]!r}",
+    )
+    incoherent = (t_alt > t_dp) | (t_alt < 0) | (t_dp < 0)
+    ok = _reject(
+        rows,
+        ok,
+        incoherent.fillna(False).to_numpy(),
+        "invalid read count",
+        lambda i: (
+            f"t_alt_count {df['t_alt_count'].iat[i]} exceeds t_depth {df['t_depth'].iat[i]} "
+            "or is negative"
+        ),
+    )
+    return ok, (t_alt / t_dp.where(t_dp > 0)).astype(float), t_dp.round().astype("Int64")
+
+
+def _careful_vaf(
+    rows: _Rows, ok: np.ndarray, vaf: pd.Series, *, vaf_column: str | None, vaf_scale: str
+) -> tuple[np.ndarray, pd.Series, list[str]]:
+    """Complete the VAF from the VAF column, rejecting bad values; returns ok, VAF, warnings."""
+    df = rows.df
+    warnings: list[str] = []
+    vcol = vaf_column
     if vcol is None and vaf.isna().all():
         vcol = next((c for c in ("t_vaf", "VAF", "tumor_f", "i_TumorVAF_WU") if c in df), None)
     if vcol is not None:
         raw_v = df[vcol].replace(_MISSING)
         v = pd.to_numeric(raw_v, errors="coerce")
-        reject(
+        ok = _reject(
+            rows,
+            ok,
             (raw_v.notna() & v.isna()).to_numpy(),
             "non-numeric VAF",
             lambda i: f"{vcol}={df[vcol].iat[i]!r} is not a number",
         )
-        scale = cfg.vaf_scale
+        scale = vaf_scale
         if scale == "auto":
             scale = "percent" if (v[ok] > 1).any() else "fraction"
             if scale == "percent":
-                report.warnings.append(f"VAF column {vcol!r} read as a percentage (values above 1)")
+                warnings.append(f"VAF column {vcol!r} read as a percentage (values above 1)")
         if scale == "percent":
             v = v / 100.0
         vaf = vaf.where(vaf.notna(), v)
     out_of_range = ((vaf < 0) | (vaf > 1)).fillna(False).to_numpy()
-    reject(out_of_range, "invalid VAF", lambda i: f"allele fraction {vaf.iat[i]:g} is outside 0-1")
+    ok = _reject(
+        rows,
+        ok,
+        out_of_range,
+        "invalid VAF",
+        lambda i: f"allele fraction {vaf.iat[i]:g} is outside 0-1",
+    )
     if pd.isna(vaf[ok]).all() and ok.any():
-        report.warnings.append(
+        warnings.append(
             "no allele fraction: the MAF has neither t_alt_count/t_depth nor a "
             "VAF column (set cohort.inputs.maf.vaf_column)"
         )
+    return ok, vaf, warnings
+
+
+def _careful_filter(
+    rows: _Rows, ok: np.ndarray, *, pass_only: bool
+) -> tuple[np.ndarray, pd.Series]:
+    """FILTER (empty read as ``.``, absent as PASS), non-PASS rejected if pass_only."""
+    df = rows.df
     filt = df["FILTER"] if "FILTER" in df else pd.Series("PASS", index=df.index)
     filt = filt.replace("", ".")
-    if cfg.pass_only and "FILTER" in df:
-        reject(~filt.isin(["PASS", "."]).to_numpy(), "not PASS", lambda i: f"FILTER={filt.iat[i]}")
+    if pass_only and "FILTER" in df:
+        ok = _reject(
+            rows,
+            ok,
+            ~filt.isin(["PASS", "."]).to_numpy(),
+            "not PASS",
+            lambda i: f"FILTER={filt.iat[i]}",
+        )
+    return ok, filt
+
+
+def _careful_frame(
+    p: Path,
+    rows: _Rows,
+    ok: np.ndarray,
+    *,
+    pos: pd.Series,
+    ref: pd.Series,
+    alt: pd.Series,
+    vaf: pd.Series,
+    depth: pd.Series,
+    filt: pd.Series,
+) -> pd.DataFrame:
+    """The canonical variant rows of the rows kept (chromosome, gene, consequence, protein)."""
+    df = rows.df
     prot_col = next((c for c in ("HGVSp_Short", "Protein_Change", "HGVSp") if c in df), None)
     prot = (
         df[prot_col].replace({"": None, ".": None}) if prot_col else pd.Series(None, index=df.index)
@@ -565,9 +659,7 @@ def read_maf(path: Path | str, cfg: MafInputConfig) -> ReadResult:
             "depth": depth.to_numpy()[keep],
             "filter": filt.to_numpy()[keep],
             "source_file": str(p),
-            "source_line": line_no[keep],
+            "source_line": rows.line_no[keep],
         }
     )
-    frame = frame.astype(VARIANT_COLUMNS)
-    report.extra["samples"] = int(frame["sample_id"].nunique())
-    return ReadResult.build(frame, rejects, report, records_read=n + n_ragged)
+    return frame.astype(VARIANT_COLUMNS)
