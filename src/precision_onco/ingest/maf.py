@@ -16,8 +16,10 @@ from __future__ import annotations
 import difflib
 import gzip
 import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -137,6 +139,10 @@ def _header(p: Path) -> tuple[list[str], int] | None:
     return None
 
 
+#: An Arrow column as read (chunked) or as derived by a compute kernel.
+_Arrow: TypeAlias = pa.Array | pa.ChunkedArray
+
+
 def _read_fast(p: Path, cfg: MafInputConfig) -> ReadResult | None:
     """Vectorized read of a clean MAF through pyarrow, or None when the file needs the careful
     path: unreadable, not UTF-8, ragged or blank lines, or any record that would be rejected
@@ -147,15 +153,49 @@ def _read_fast(p: Path, cfg: MafInputConfig) -> ReadResult | None:
     if head is None:
         return None
     header, n_comment = head
+    types = _fast_types(header, vaf_column=cfg.vaf_column)
+    if types is None:
+        return None
+    t = _arrow_table(p, types, skip_rows=n_comment)
+    if t is None:
+        return None
+    # each check in turn, as the careful path would reject: the first that fails sends it there
+    alleles = _fast_alleles(t)
+    if alleles is None:
+        return None
+    counts = _fast_counts(t)
+    if counts is None:
+        return None
+    fraction = _fast_vaf(t, counts[0], vaf_column=cfg.vaf_column, vaf_scale=cfg.vaf_scale)
+    if fraction is None:
+        return None
+    filt = _fast_filter(t, pass_only=cfg.pass_only)
+    if filt is None:
+        return None
+    vaf, warnings = fraction
+    ref, alt = alleles
+    frame = _fast_frame(
+        p, t, ref=ref, alt=alt, vaf=vaf, depth=counts[1], filt=filt, first_line=n_comment + 2
+    )
+    samples = int(pc.count_distinct(t.column("Tumor_Sample_Barcode")).as_py())
+    return _result(p, frame, Rejects(str(p)), warnings=warnings, samples=samples, read=t.num_rows)
+
+
+def _fast_types(header: list[str], *, vaf_column: str | None) -> dict[str, pa.DataType] | None:
+    """The columns to read and their Arrow types; None when the header needs the careful path."""
     numeric = {"Start_Position": pa.int64(), "t_alt_count": pa.float64(), "t_depth": pa.float64()}
-    vaf_cols = [c for c in (cfg.vaf_column, "t_vaf", "VAF", "tumor_f", "i_TumorVAF_WU") if c]
+    vaf_cols = [c for c in (vaf_column, "t_vaf", "VAF", "tumor_f", "i_TumorVAF_WU") if c]
     wanted = set(MAF_REQUIRED) | set(_OPTIONAL) | set(vaf_cols)
     include = [c for c in dict.fromkeys(header) if c in wanted]
     if not set(MAF_REQUIRED) <= set(include) or len(set(header)) != len(header):
         return None
-    if cfg.vaf_column and cfg.vaf_column not in include:
+    if vaf_column and vaf_column not in include:
         return None
-    types = {c: numeric.get(c, pa.float64() if c in vaf_cols else pa.string()) for c in include}
+    return {c: numeric.get(c, pa.float64() if c in vaf_cols else pa.string()) for c in include}
+
+
+def _arrow_table(p: Path, types: dict[str, pa.DataType], *, skip_rows: int) -> pa.Table | None:
+    """The typed columns read by pyarrow; None when the read fails or a line is ragged."""
     ragged = False
 
     def on_invalid(row: Any) -> str:
@@ -166,7 +206,7 @@ def _read_fast(p: Path, cfg: MafInputConfig) -> ReadResult | None:
     try:
         t = pacsv.read_csv(
             p,
-            read_options=pacsv.ReadOptions(skip_rows=n_comment, block_size=1 << 24),
+            read_options=pacsv.ReadOptions(skip_rows=skip_rows, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(
                 delimiter="\t",
                 quote_char=False,
@@ -174,7 +214,7 @@ def _read_fast(p: Path, cfg: MafInputConfig) -> ReadResult | None:
                 invalid_row_handler=on_invalid,
             ),
             convert_options=pacsv.ConvertOptions(
-                include_columns=include,
+                include_columns=list(types),
                 column_types=types,
                 null_values=_NULLS,
                 strings_can_be_null=False,
@@ -183,8 +223,11 @@ def _read_fast(p: Path, cfg: MafInputConfig) -> ReadResult | None:
         )
     except (pa.ArrowInvalid, OSError, EOFError, zlib.error):
         return None
-    if ragged:
-        return None
+    return None if ragged else t
+
+
+def _fast_alleles(t: pa.Table) -> tuple[_Arrow, _Arrow] | None:
+    """Upper-cased ref and alt; None when a position, allele or barcode would be rejected."""
     n = t.num_rows
     col = t.column
     pos = col("Start_Position")
@@ -193,18 +236,23 @@ def _read_fast(p: Path, cfg: MafInputConfig) -> ReadResult | None:
     allele = r"^(?:[ACGTN]+|-)$"
     ref = pc.utf8_upper(col("Reference_Allele"))
     a2 = pc.utf8_upper(col("Tumor_Seq_Allele2"))
-    a1 = pc.utf8_upper(col("Tumor_Seq_Allele1")) if "Tumor_Seq_Allele1" in include else a2
+    a1 = pc.utf8_upper(col("Tumor_Seq_Allele1")) if "Tumor_Seq_Allele1" in t.column_names else a2
     alt = pc.if_else(pc.not_equal(a2, ref), a2, a1)
     for arr in (ref, alt):
         if not pc.all(pc.match_substring_regex(arr, allele)).as_py() and n:
             return None
     if n and pc.any(pc.equal(pc.utf8_trim_whitespace(col("Tumor_Sample_Barcode")), "")).as_py():
         return None
-    report = FileReport(file=str(p), kind="maf")
+    return ref, alt
+
+
+def _fast_counts(t: pa.Table) -> tuple[_Arrow, _Arrow] | None:
+    """VAF and depth from t_alt_count/t_depth (else empty); None when a count is rejected."""
+    n = t.num_rows
     vaf = pa.nulls(n, pa.float64())
     depth = pa.nulls(n, pa.int64())
-    if "t_alt_count" in include and "t_depth" in include:
-        t_alt, t_dp = col("t_alt_count"), col("t_depth")
+    if "t_alt_count" in t.column_names and "t_depth" in t.column_names:
+        t_alt, t_dp = t.column("t_alt_count"), t.column("t_depth")
         bad = pc.or_kleene(
             pc.or_kleene(pc.greater(t_alt, t_dp), pc.less(t_alt, 0)), pc.less(t_dp, 0)
         )
@@ -212,33 +260,58 @@ def _read_fast(p: Path, cfg: MafInputConfig) -> ReadResult | None:
             return None
         vaf = pc.divide(t_alt, pc.if_else(pc.greater(t_dp, 0), t_dp, None))
         depth = pc.cast(pc.round(t_dp), pa.int64())
-    vcol = cfg.vaf_column
+    return vaf, depth
+
+
+def _fast_vaf(
+    t: pa.Table, vaf: _Arrow, *, vaf_column: str | None, vaf_scale: str
+) -> tuple[_Arrow, list[str]] | None:
+    """The VAF completed from the VAF column, with warnings; None when one is outside 0-1."""
+    n = t.num_rows
+    warnings: list[str] = []
+    vcol = vaf_column
     if vcol is None and vaf.null_count == n:
-        vcol = next((c for c in ("t_vaf", "VAF", "tumor_f", "i_TumorVAF_WU") if c in include), None)
+        vcol = next(
+            (c for c in ("t_vaf", "VAF", "tumor_f", "i_TumorVAF_WU") if c in t.column_names), None
+        )
     if vcol is not None:
-        v = col(vcol)
-        scale = cfg.vaf_scale
+        v = t.column(vcol)
+        scale = vaf_scale
         if scale == "auto":
             scale = "percent" if n and (pc.max(v).as_py() or 0) > 1 else "fraction"
             if scale == "percent":
-                report.warnings.append(f"VAF column {vcol!r} read as a percentage (values above 1)")
+                warnings.append(f"VAF column {vcol!r} read as a percentage (values above 1)")
         if scale == "percent":
             v = pc.divide(v, 100.0)
         vaf = pc.coalesce(vaf, v)
     if n and pc.any(pc.or_kleene(pc.less(vaf, 0), pc.greater(vaf, 1))).as_py():
         return None
     if vaf.null_count == n and n:
-        report.warnings.append(
+        warnings.append(
             "no allele fraction: the MAF has neither t_alt_count/t_depth nor a "
             "VAF column (set cohort.inputs.maf.vaf_column)"
         )
-    if "FILTER" in include:
-        filt = pc.if_else(pc.equal(col("FILTER"), ""), ".", col("FILTER"))
-        if cfg.pass_only and not pc.all(pc.is_in(filt, pa.array(["PASS", "."]))).as_py() and n:
-            return None
-    else:
-        filt = pa.repeat("PASS", n)
-    prot_col = next((c for c in ("HGVSp_Short", "Protein_Change", "HGVSp") if c in include), None)
+    return vaf, warnings
+
+
+def _fast_filter(t: pa.Table, *, pass_only: bool) -> _Arrow | None:
+    """FILTER (empty read as ``.``, absent as PASS); None when pass_only and one failed."""
+    n = t.num_rows
+    if "FILTER" not in t.column_names:
+        return pa.repeat("PASS", n)
+    filt = pc.if_else(pc.equal(t.column("FILTER"), ""), ".", t.column("FILTER"))
+    if pass_only and not pc.all(pc.is_in(filt, pa.array(["PASS", "."]))).as_py() and n:
+        return None
+    return filt
+
+
+def _fast_annotation(t: pa.Table) -> dict[str, _Arrow]:
+    """The normalized chromosome, gene, SO consequence and protein change columns."""
+    n = t.num_rows
+    col = t.column
+    prot_col = next(
+        (c for c in ("HGVSp_Short", "Protein_Change", "HGVSp") if c in t.column_names), None
+    )
     if prot_col:
         prot = col(prot_col)
         prot = pc.if_else(pc.is_in(prot, pa.array(["", "."])), None, prot)
@@ -255,28 +328,50 @@ def _read_fast(p: Path, cfg: MafInputConfig) -> ReadResult | None:
     chrom = pc.take(
         pa.array([normalize_chrom(c) for c in uniq.to_pylist()]), pc.index_in(chrom_raw, uniq)
     )
-    first = n_comment + 2
+    return {"chrom": chrom, "gene": gene, "consequence": cons, "hgvsp": prot}
+
+
+def _fast_frame(
+    p: Path,
+    t: pa.Table,
+    *,
+    ref: _Arrow,
+    alt: _Arrow,
+    vaf: _Arrow,
+    depth: _Arrow,
+    filt: _Arrow,
+    first_line: int,
+) -> pd.DataFrame:
+    """The canonical variant rows of a clean file, the first on line ``first_line``."""
+    n = t.num_rows
+    ann = _fast_annotation(t)
     out = pa.table(
         {
             "patient_id": pa.nulls(n, pa.string()),
-            "sample_id": col("Tumor_Sample_Barcode"),
-            "chrom": chrom,
-            "pos": pos,
+            "sample_id": t.column("Tumor_Sample_Barcode"),
+            "chrom": ann["chrom"],
+            "pos": t.column("Start_Position"),
             "ref": ref,
             "alt": alt,
-            "gene": gene,
-            "consequence": cons,
-            "hgvsp": prot,
+            "gene": ann["gene"],
+            "consequence": ann["consequence"],
+            "hgvsp": ann["hgvsp"],
             "vaf": vaf,
             "depth": depth,
             "filter": filt,
             "source_file": pa.repeat(str(p), n),
-            "source_line": pa.array(np.arange(first, first + n, dtype=np.int64)),
+            "source_line": pa.array(np.arange(first_line, first_line + n, dtype=np.int64)),
         }
     )
-    frame = out.to_pandas(types_mapper=_PANDAS_TYPES.get).astype(VARIANT_COLUMNS)
-    report.extra["samples"] = int(pc.count_distinct(col("Tumor_Sample_Barcode")).as_py())
-    return ReadResult.build(frame, Rejects(str(p)), report, records_read=n)
+    return out.to_pandas(types_mapper=_PANDAS_TYPES.get).astype(VARIANT_COLUMNS)
+
+
+def _result(
+    p: Path, frame: pd.DataFrame, rejects: Rejects, *, warnings: list[str], samples: int, read: int
+) -> ReadResult:
+    """The file's result: its rows, its rejects and its report (warnings, sample count)."""
+    report = FileReport(file=str(p), kind="maf", warnings=warnings, extra={"samples": samples})
+    return ReadResult.build(frame, rejects, report, records_read=read)
 
 
 _PANDAS_TYPES = {
@@ -348,30 +443,66 @@ def read_maf(path: Path | str, cfg: MafInputConfig) -> ReadResult:
     rejects = Rejects(str(p))
     df, header_line, line_no = _read_slow(p, rejects)
     n_ragged = len(rejects)
-    missing = [c for c in MAF_REQUIRED if c not in df.columns]
+    _check_required(p, list(df.columns), header_line=header_line)
+    rows = _Rows(df, line_no, rejects)
+    ok, pos, ref, alt = _check_records(rows)
+    ok, vaf, depth = _careful_counts(rows, ok)
+    if cfg.vaf_column is not None and cfg.vaf_column not in df:
+        raise IngestError(
+            p, f"configured VAF column {cfg.vaf_column!r} is not in the MAF", line=header_line
+        )
+    ok, vaf, warnings = _careful_vaf(
+        rows, ok, vaf, vaf_column=cfg.vaf_column, vaf_scale=cfg.vaf_scale
+    )
+    ok, filt = _careful_filter(rows, ok, pass_only=cfg.pass_only)
+    frame = _careful_frame(p, rows, ok, pos=pos, ref=ref, alt=alt, vaf=vaf, depth=depth, filt=filt)
+    samples = int(frame["sample_id"].nunique())
+    return _result(p, frame, rejects, warnings=warnings, samples=samples, read=len(df) + n_ragged)
+
+
+def _check_required(p: Path, columns: list[str], *, header_line: int) -> None:
+    """Raise IngestError naming each missing required column (and its closest match)."""
+    missing = [c for c in MAF_REQUIRED if c not in columns]
     if missing:
-        hints = {
-            c: difflib.get_close_matches(c, list(df.columns), n=1, cutoff=0.6) for c in missing
-        }
+        hints = {c: difflib.get_close_matches(c, columns, n=1, cutoff=0.6) for c in missing}
         said = ", ".join(f"{c!r}" + (f" (found {h[0]!r}?)" if h else "") for c, h in hints.items())
         raise IngestError(p, f"not a MAF: missing required column(s) {said}", line=header_line)
-    report = FileReport(file=str(p), kind="maf")
-    n = len(df)
-    ok = np.ones(n, dtype=bool)
 
-    def reject(mask: np.ndarray, reason: str, detail: Any) -> None:
-        idx = np.flatnonzero(mask & ok)
-        for i in idx:
-            raw = "\t".join(df.iloc[i].astype(str).tolist())
-            d = detail(i) if callable(detail) else detail
-            rejects.add(int(line_no[i]), reason, raw, detail=d)
-        ok[idx] = False
 
+@dataclass(frozen=True)
+class _Rows:
+    """The careful path's rows: the text table, each row's file line, the rejects so far."""
+
+    df: pd.DataFrame
+    line_no: np.ndarray
+    rejects: Rejects
+
+
+def _reject(
+    rows: _Rows, ok: np.ndarray, mask: np.ndarray, reason: str, detail: str | Callable[[int], str]
+) -> np.ndarray:
+    """Reject the rows of ``mask`` still kept, with line, text and detail; returns those kept."""
+    idx = np.flatnonzero(mask & ok)
+    for i in idx.tolist():
+        raw = "\t".join(rows.df.iloc[i].astype(str).tolist())
+        d = detail(i) if callable(detail) else detail
+        rows.rejects.add(int(rows.line_no[i]), reason, raw, detail=d)
+    kept = ok.copy()
+    kept[idx] = False
+    return kept
+
+
+def _check_records(rows: _Rows) -> tuple[np.ndarray, pd.Series, pd.Series, pd.Series]:
+    """Reject empty rows, bad positions, alleles and barcodes; returns ok, pos, ref, alt."""
+    df = rows.df
+    ok = np.ones(len(df), dtype=bool)
     blank = (df[list(MAF_REQUIRED)] == "").all(axis=1).to_numpy()
-    reject(blank, "empty row", "no value in any required column")
+    ok = _reject(rows, ok, blank, "empty row", "no value in any required column")
     pos = pd.to_numeric(df["Start_Position"], errors="coerce")
     bad_pos = ~(pos.notna() & (pos > 0) & (pos == pos.round())).to_numpy()
-    reject(
+    ok = _reject(
+        rows,
+        ok,
         bad_pos,
         "invalid Start_Position",
         lambda i: f"Start_Position {df['Start_Position'].iat[i]!r} is not a positive integer",
@@ -381,77 +512,133 @@ def read_maf(path: Path | str, cfg: MafInputConfig) -> ReadResult:
     a1 = df["Tumor_Seq_Allele1"].str.upper() if "Tumor_Seq_Allele1" in df else a2
     alt = a2.where(a2 != ref, a1)
     allele = r"^(?:[ACGTN]+|-)$"
-    bad_ref = ~ref.str.match(allele).to_numpy()
-    reject(
-        bad_ref,
+    ok = _reject(
+        rows,
+        ok,
+        ~ref.str.match(allele).to_numpy(),
         "invalid Reference_Allele",
         lambda i: f"{df['Reference_Allele'].iat[i]!r} is not A/C/G/T/N bases or '-'",
     )
-    bad_alt = ~alt.str.match(allele).to_numpy()
-    reject(
-        bad_alt,
+    ok = _reject(
+        rows,
+        ok,
+        ~alt.str.match(allele).to_numpy(),
         "invalid Tumor_Seq_Allele2",
         lambda i: f"{df['Tumor_Seq_Allele2'].iat[i]!r} is not A/C/G/T/N bases or '-'",
     )
     no_sample = (df["Tumor_Sample_Barcode"].str.strip() == "").to_numpy()
-    reject(no_sample, "missing Tumor_Sample_Barcode", "empty sample barcode")
+    ok = _reject(rows, ok, no_sample, "missing Tumor_Sample_Barcode", "empty sample barcode")
+    return ok, pos, ref, alt
 
+
+def _careful_counts(rows: _Rows, ok: np.ndarray) -> tuple[np.ndarray, pd.Series, pd.Series]:
+    """Reject bad read counts; returns ok and the VAF and depth they give (else empty)."""
+    df = rows.df
     vaf = pd.Series(np.nan, index=df.index)
     depth = pd.Series(pd.NA, index=df.index, dtype="Int64")
-    if "t_alt_count" in df and "t_depth" in df:
-        raw_alt = df["t_alt_count"].replace(_MISSING)
-        raw_dp = df["t_depth"].replace(_MISSING)
-        t_alt = pd.to_numeric(raw_alt, errors="coerce")
-        t_dp = pd.to_numeric(raw_dp, errors="coerce")
-        bad = (raw_alt.notna() & t_alt.isna()) | (raw_dp.notna() & t_dp.isna())
-        reject(
-            bad.to_numpy(),
-            "non-numeric read count",
-            lambda i: f"t_alt_count={df['t_alt_count'].iat[i]!r}, t_depth={df['t_depth'].iat[i]!r}",
-        )
-        incoherent = (t_alt > t_dp) | (t_alt < 0) | (t_dp < 0)
-        reject(
-            incoherent.fillna(False).to_numpy(),
-            "invalid read count",
-            lambda i: (
-                f"t_alt_count {df['t_alt_count'].iat[i]} exceeds t_depth {df['t_depth'].iat[i]} "
-                "or is negative"
-            ),
-        )
-        vaf = (t_alt / t_dp.where(t_dp > 0)).astype(float)
-        depth = t_dp.round().astype("Int64")
-    vcol = cfg.vaf_column
-    if vcol is not None and vcol not in df:
-        raise IngestError(p, f"configured VAF column {vcol!r} is not in the MAF", line=header_line)
+    if "t_alt_count" not in df or "t_depth" not in df:
+        return ok, vaf, depth
+    raw_alt = df["t_alt_count"].replace(_MISSING)
+    raw_dp = df["t_depth"].replace(_MISSING)
+    t_alt = pd.to_numeric(raw_alt, errors="coerce")
+    t_dp = pd.to_numeric(raw_dp, errors="coerce")
+    bad = (raw_alt.notna() & t_alt.isna()) | (raw_dp.notna() & t_dp.isna())
+    ok = _reject(
+        rows,
+        ok,
+        bad.to_numpy(),
+        "non-numeric read count",
+        lambda i: f"t_alt_count={df['t_alt_count'].iat[i]!r}, t_depth={df['t_depth'].iat[i]!r}",
+    )
+    incoherent = (t_alt > t_dp) | (t_alt < 0) | (t_dp < 0)
+    ok = _reject(
+        rows,
+        ok,
+        incoherent.fillna(False).to_numpy(),
+        "invalid read count",
+        lambda i: (
+            f"t_alt_count {df['t_alt_count'].iat[i]} exceeds t_depth {df['t_depth'].iat[i]} "
+            "or is negative"
+        ),
+    )
+    return ok, (t_alt / t_dp.where(t_dp > 0)).astype(float), t_dp.round().astype("Int64")
+
+
+def _careful_vaf(
+    rows: _Rows, ok: np.ndarray, vaf: pd.Series, *, vaf_column: str | None, vaf_scale: str
+) -> tuple[np.ndarray, pd.Series, list[str]]:
+    """Complete the VAF from the VAF column, rejecting bad values; returns ok, VAF, warnings."""
+    df = rows.df
+    warnings: list[str] = []
+    vcol = vaf_column
     if vcol is None and vaf.isna().all():
         vcol = next((c for c in ("t_vaf", "VAF", "tumor_f", "i_TumorVAF_WU") if c in df), None)
     if vcol is not None:
         raw_v = df[vcol].replace(_MISSING)
         v = pd.to_numeric(raw_v, errors="coerce")
-        reject(
+        ok = _reject(
+            rows,
+            ok,
             (raw_v.notna() & v.isna()).to_numpy(),
             "non-numeric VAF",
             lambda i: f"{vcol}={df[vcol].iat[i]!r} is not a number",
         )
-        scale = cfg.vaf_scale
+        scale = vaf_scale
         if scale == "auto":
             scale = "percent" if (v[ok] > 1).any() else "fraction"
             if scale == "percent":
-                report.warnings.append(f"VAF column {vcol!r} read as a percentage (values above 1)")
+                warnings.append(f"VAF column {vcol!r} read as a percentage (values above 1)")
         if scale == "percent":
             v = v / 100.0
         vaf = vaf.where(vaf.notna(), v)
     out_of_range = ((vaf < 0) | (vaf > 1)).fillna(False).to_numpy()
-    reject(out_of_range, "invalid VAF", lambda i: f"allele fraction {vaf.iat[i]:g} is outside 0-1")
+    ok = _reject(
+        rows,
+        ok,
+        out_of_range,
+        "invalid VAF",
+        lambda i: f"allele fraction {vaf.iat[i]:g} is outside 0-1",
+    )
     if pd.isna(vaf[ok]).all() and ok.any():
-        report.warnings.append(
+        warnings.append(
             "no allele fraction: the MAF has neither t_alt_count/t_depth nor a "
             "VAF column (set cohort.inputs.maf.vaf_column)"
         )
+    return ok, vaf, warnings
+
+
+def _careful_filter(
+    rows: _Rows, ok: np.ndarray, *, pass_only: bool
+) -> tuple[np.ndarray, pd.Series]:
+    """FILTER (empty read as ``.``, absent as PASS), non-PASS rejected if pass_only."""
+    df = rows.df
     filt = df["FILTER"] if "FILTER" in df else pd.Series("PASS", index=df.index)
     filt = filt.replace("", ".")
-    if cfg.pass_only and "FILTER" in df:
-        reject(~filt.isin(["PASS", "."]).to_numpy(), "not PASS", lambda i: f"FILTER={filt.iat[i]}")
+    if pass_only and "FILTER" in df:
+        ok = _reject(
+            rows,
+            ok,
+            ~filt.isin(["PASS", "."]).to_numpy(),
+            "not PASS",
+            lambda i: f"FILTER={filt.iat[i]}",
+        )
+    return ok, filt
+
+
+def _careful_frame(
+    p: Path,
+    rows: _Rows,
+    ok: np.ndarray,
+    *,
+    pos: pd.Series,
+    ref: pd.Series,
+    alt: pd.Series,
+    vaf: pd.Series,
+    depth: pd.Series,
+    filt: pd.Series,
+) -> pd.DataFrame:
+    """The canonical variant rows of the rows kept (chromosome, gene, consequence, protein)."""
+    df = rows.df
     prot_col = next((c for c in ("HGVSp_Short", "Protein_Change", "HGVSp") if c in df), None)
     prot = (
         df[prot_col].replace({"": None, ".": None}) if prot_col else pd.Series(None, index=df.index)
@@ -472,9 +659,7 @@ def read_maf(path: Path | str, cfg: MafInputConfig) -> ReadResult:
             "depth": depth.to_numpy()[keep],
             "filter": filt.to_numpy()[keep],
             "source_file": str(p),
-            "source_line": line_no[keep],
+            "source_line": rows.line_no[keep],
         }
     )
-    frame = frame.astype(VARIANT_COLUMNS)
-    report.extra["samples"] = int(frame["sample_id"].nunique())
-    return ReadResult.build(frame, rejects, report, records_read=n + n_ragged)
+    return frame.astype(VARIANT_COLUMNS)

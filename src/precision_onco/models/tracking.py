@@ -301,106 +301,176 @@ def log_pipeline_run(
     Returns, per endpoint, the registered version and the gate decision.
     """
     import mlflow
-    from mlflow.models import infer_signature
 
     from precision_onco.models.evaluate import flat_metrics
 
-    tr = cfg.tracking
     client = use_experiment(cfg, root)
     flat = flat_metrics(dict(metrics))
     versions = package_versions()
     decisions: dict[str, Any] = {}
-    small = {
-        ep: r["reason"]
-        for ep, r in (metrics.get("sample_size") or {}).items()
-        if isinstance(r, dict) and r.get("hold")
-    }
+    small = _holds(metrics)
     with mlflow.start_run(run_name=f"{cfg.cohort.name}-{cfg.model.kind}") as parent:
-        mlflow.set_tags(
-            {
-                **_git(root),
-                "cohort": cfg.cohort.name,
-                "synthetic": cfg.cohort.synthetic,
-                "kind": "pipeline",
-                "cohort_definition": cohort_definition(cfg),
-                "leakage_guard": "on" if cfg.features.leakage.enabled else "off",
-                "leakage_allowed": ",".join(cfg.features.leakage.allow) or "none",
-                "small_cohort_override": str(cfg.evaluation.promote_small),
-            }
-        )
-        params: dict[str, Any] = {}
-        _flat("model", _asdict(cfg.model), params)
-        _flat("split", _asdict(cfg.split), params)
-        _flat("features", _asdict(cfg.features), params)
-        params["cohort"] = cfg.cohort.name
-        mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
-        if params_file is not None and params_file.is_file():
-            mlflow.log_artifact(str(params_file), artifact_path="config")
-        mlflow.log_dict(_dvc_hashes(root), "provenance/dvc_hashes.json")
-        mlflow.log_dict(versions, "provenance/package_versions.json")
-        mlflow.log_dict(dict(manifest), "provenance/train_manifest.json")
-        mlflow.log_dict(dict(metrics), "metrics/metrics.json")
-        mlflow.log_metrics(flat)
+        _log_parent(cfg, root, metrics, flat, versions, manifest, params_file=params_file)
         for ep, model in models.items():
-            with mlflow.start_run(run_name=ep, nested=True) as child:
-                mlflow.set_tags({"endpoint": ep, "kind": "endpoint", "parent": parent.info.run_id})
-                mlflow.log_params(
-                    {
-                        "endpoint": ep,
-                        "column": cfg.endpoints[ep].column,
-                        "threshold": str(cfg.endpoints[ep].threshold),
-                        "best_iteration": str(model.best_iteration),
-                        "n_features": len(model.columns),
-                    }
-                )
-                ep_metrics = {
-                    k.split(".", 1)[1]: v for k, v in flat.items() if k.startswith(f"{ep}.")
-                }
-                mlflow.log_metrics(ep_metrics)
-                with tempfile.TemporaryDirectory() as tmp:
-                    t = Path(tmp)
-                    for name, df in curves.get(ep, {}).items():
-                        df.to_csv(t / f"{name}.csv", index=False)
-                        mlflow.log_artifact(str(t / f"{name}.csv"), artifact_path="curves")
-                    if ep in curves:
-                        _plot_png(curves[ep], t / "curves.png", f"{ep} (held-out test set)")
-                        mlflow.log_artifact(str(t / "curves.png"), artifact_path="curves")
-                    imp = _importance(model)
-                    if imp is not None:
-                        imp.to_csv(t / "feature_importance.csv", index=False)
-                        mlflow.log_artifact(str(t / "feature_importance.csv"))
-                    joblib.dump(model, t / "model.joblib")
-                    x = example[[c for c in model.columns if c in example.columns]].head(5)
-                    signature = infer_signature(
-                        x, pd.DataFrame({"probability": model.predict_proba(x)})
-                    )
-                    info = mlflow.pyfunc.log_model(
-                        name="model",
-                        python_model=EndpointPyfunc(),
-                        artifacts={"model": str(t / "model.joblib")},
-                        signature=signature,
-                        input_example=x,
-                        pip_requirements=[
-                            f"{p}=={v}" for p, v in versions.items() if p != "precision-onco"
-                        ],
-                    )
-                if tr.register:
-                    decisions[ep] = _register(
-                        client,
-                        registered_name(cfg, ep),
-                        info.model_uri,
-                        child.info.run_id,
-                        ep_metrics,
-                        tr.gate_metrics,
-                        tr.tolerance,
-                        cohort=cfg.cohort.name,
-                        definition=cohort_definition(cfg, ep),
-                        hold=(small or {}).get(ep),
-                    )
+            decision = _log_endpoint(
+                cfg,
+                client,
+                ep,
+                model,
+                parent=parent.info.run_id,
+                metrics={k.split(".", 1)[1]: v for k, v in flat.items() if k.startswith(f"{ep}.")},
+                curves=curves.get(ep),
+                example=example,
+                versions=versions,
+                hold=small.get(ep),
+            )
+            if decision is not None:
+                decisions[ep] = decision
         mlflow.log_dict(decisions, "registry/gate_decisions.json")
         for folder, path in (artifacts or {}).items():
             mlflow.log_artifact(str(path), artifact_path=folder)
     return decisions
+
+
+def _log_parent(
+    cfg: Config,
+    root: Path,
+    metrics: Mapping[str, Any],
+    flat: dict[str, float],
+    versions: dict[str, str],
+    manifest: Mapping[str, Any],
+    *,
+    params_file: Path | None,
+) -> None:
+    """Log the pipeline run's tags, params, config file, provenance and metrics."""
+    import mlflow
+
+    mlflow.set_tags(_parent_tags(cfg, root))
+    mlflow.log_params(_run_params(cfg))
+    if params_file is not None and params_file.is_file():
+        mlflow.log_artifact(str(params_file), artifact_path="config")
+    mlflow.log_dict(_dvc_hashes(root), "provenance/dvc_hashes.json")
+    mlflow.log_dict(versions, "provenance/package_versions.json")
+    mlflow.log_dict(dict(manifest), "provenance/train_manifest.json")
+    mlflow.log_dict(dict(metrics), "metrics/metrics.json")
+    mlflow.log_metrics(flat)
+
+
+def _holds(metrics: Mapping[str, Any]) -> dict[str, str]:
+    """The reason not to promote each endpoint held back as too small for its cohort."""
+    return {
+        ep: r["reason"]
+        for ep, r in (metrics.get("sample_size") or {}).items()
+        if isinstance(r, dict) and r.get("hold")
+    }
+
+
+def _parent_tags(cfg: Config, root: Path) -> dict[str, Any]:
+    """The pipeline run's tags: git state, cohort and its definition, leakage guard, override."""
+    return {
+        **_git(root),
+        "cohort": cfg.cohort.name,
+        "synthetic": cfg.cohort.synthetic,
+        "kind": "pipeline",
+        "cohort_definition": cohort_definition(cfg),
+        "leakage_guard": "on" if cfg.features.leakage.enabled else "off",
+        "leakage_allowed": ",".join(cfg.features.leakage.allow) or "none",
+        "small_cohort_override": str(cfg.evaluation.promote_small),
+    }
+
+
+def _run_params(cfg: Config) -> dict[str, str]:
+    """The model, split and features settings flattened, and the cohort (500 chars max)."""
+    params: dict[str, Any] = {}
+    _flat("model", _asdict(cfg.model), params)
+    _flat("split", _asdict(cfg.split), params)
+    _flat("features", _asdict(cfg.features), params)
+    params["cohort"] = cfg.cohort.name
+    return {k: str(v)[:500] for k, v in params.items()}
+
+
+def _log_endpoint(
+    cfg: Config,
+    client: Any,
+    ep: str,
+    model: EndpointModel,
+    *,
+    parent: str,
+    metrics: dict[str, float],
+    curves: Mapping[str, pd.DataFrame] | None,
+    example: pd.DataFrame,
+    versions: Mapping[str, str],
+    hold: str | None,
+) -> dict[str, Any] | None:
+    """One endpoint's nested run; its registry version and gate decision when registering."""
+    import mlflow
+
+    tr = cfg.tracking
+    with mlflow.start_run(run_name=ep, nested=True) as child:
+        mlflow.set_tags({"endpoint": ep, "kind": "endpoint", "parent": parent})
+        mlflow.log_params(
+            {
+                "endpoint": ep,
+                "column": cfg.endpoints[ep].column,
+                "threshold": str(cfg.endpoints[ep].threshold),
+                "best_iteration": str(model.best_iteration),
+                "n_features": len(model.columns),
+            }
+        )
+        mlflow.log_metrics(metrics)
+        model_uri = _log_endpoint_artifacts(ep, model, curves, example, versions=versions)
+        if not tr.register:
+            return None
+        return _register(
+            client,
+            registered_name(cfg, ep),
+            model_uri,
+            child.info.run_id,
+            metrics,
+            tr.gate_metrics,
+            tr.tolerance,
+            cohort=cfg.cohort.name,
+            definition=cohort_definition(cfg, ep),
+            hold=hold,
+        )
+
+
+def _log_endpoint_artifacts(
+    ep: str,
+    model: EndpointModel,
+    curves: Mapping[str, pd.DataFrame] | None,
+    example: pd.DataFrame,
+    *,
+    versions: Mapping[str, str],
+) -> str:
+    """Log an endpoint's curves, importance and pyfunc model; returns its URI."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t = Path(tmp)
+        for name, df in (curves or {}).items():
+            df.to_csv(t / f"{name}.csv", index=False)
+            mlflow.log_artifact(str(t / f"{name}.csv"), artifact_path="curves")
+        if curves is not None:
+            _plot_png(curves, t / "curves.png", f"{ep} (held-out test set)")
+            mlflow.log_artifact(str(t / "curves.png"), artifact_path="curves")
+        imp = _importance(model)
+        if imp is not None:
+            imp.to_csv(t / "feature_importance.csv", index=False)
+            mlflow.log_artifact(str(t / "feature_importance.csv"))
+        joblib.dump(model, t / "model.joblib")
+        x = example[[c for c in model.columns if c in example.columns]].head(5)
+        signature = infer_signature(x, pd.DataFrame({"probability": model.predict_proba(x)}))
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=EndpointPyfunc(),
+            artifacts={"model": str(t / "model.joblib")},
+            signature=signature,
+            input_example=x,
+            pip_requirements=[f"{p}=={v}" for p, v in versions.items() if p != "precision-onco"],
+        )
+    return str(info.model_uri)
 
 
 def _register(

@@ -104,27 +104,59 @@ def train_all(
     check_names(cfg.features)
     log.info("model inputs (%d): %s", len(cols), ", ".join(cols))
     groups = frame["patient_key"].astype(str)
-    weights = None
-    if cfg.model.propensity_weighting:
-        state_cols = [c for c in features.columns if c not in KEYS and c != "regimen_id"]
-        weights = propensity_weights(
-            features,
-            state_cols,
-            features.get("regimen_id", pd.Series(index=features.index, dtype="string")),
-            groups,
-            cfg.model,
-            cfg.split.seed,
-            cfg.propensity,
-        )
-    models: dict[str, EndpointModel] = {}
+    weights = _propensity(cfg, features, groups)
     test = (split == "test").to_numpy()
-    preds = frame.loc[test, KEYS].copy()
-    if "regimen_id" in frame.columns:
-        preds["regimen_id"] = frame.loc[test, "regimen_id"]
-    fit_info: dict[str, Any] = {}
+    jobs, guards, too_few = _endpoint_jobs(cfg, frame, labels, split, cols=cols, test=test)
+    skipped.update(too_few)
+    labels = labels.drop(columns=list(too_few))
+    cv_jobs = _cv_jobs(cfg, labels, groups) if cfg.split.cv_folds > 1 else []
+    # the independent fits (endpoints, cross-validation folds) as tasks, the data sent once
+    fit_data = _FitData(frame, groups, cols, cfg.model, weights)
+    done = (compute or LOCAL).map(_run_fit, [*jobs, *cv_jobs], fit_data)
+    models, preds, fit_info = _endpoint_results(
+        cfg, frame, labels, jobs, done[: len(jobs)], guards=guards, test=test
+    )
+    if not models:
+        raise InputError(
+            "no endpoint could be trained: " + "; ".join(f"{k}: {v}" for k, v in skipped.items())
+        )
+    cv = _cv_frame(frame, labels, cv_jobs, done[len(jobs) :]) if cv_jobs else None
+    manifest = _manifest(
+        cfg, frame, labels, split, cols=cols, fit_info=fit_info, skipped=skipped, test=test, t0=t0
+    )
+    return TrainResult(models, preds.reset_index(drop=True), cv, manifest)
+
+
+def _propensity(cfg: Config, features: pd.DataFrame, groups: pd.Series) -> np.ndarray | None:
+    """Propensity weights of the regimen given (None without ``model.propensity_weighting``)."""
+    if not cfg.model.propensity_weighting:
+        return None
+    state_cols = [c for c in features.columns if c not in KEYS and c != "regimen_id"]
+    return propensity_weights(
+        features,
+        state_cols,
+        features.get("regimen_id", pd.Series(index=features.index, dtype="string")),
+        groups,
+        cfg.model,
+        cfg.split.seed,
+        cfg.propensity,
+    )
+
+
+def _endpoint_jobs(
+    cfg: Config,
+    frame: pd.DataFrame,
+    labels: pd.DataFrame,
+    split: pd.Series,
+    *,
+    cols: list[str],
+    test: np.ndarray,
+) -> tuple[list[_FitJob], dict[str, Any], dict[str, str]]:
+    """Each endpoint's fit and leakage check; too few rows of a class: skipped, logged."""
     need = max(MIN_CLASS_ROWS, 2 * cfg.model.calibration_folds)
     jobs: list[_FitJob] = []
     guards: dict[str, Any] = {}
+    skipped: dict[str, str] = {}
     for ep in list(labels.columns):
         y = labels[ep]
         train = (~test) & y.notna().to_numpy()
@@ -135,7 +167,6 @@ def train_all(
                 f"{int(train.sum())}; at least {need} of each needed)"
             )
             log.warning("endpoint %s skipped: %s", ep, skipped[ep])
-            labels = labels.drop(columns=ep)
             continue
         guards[ep] = check_single(ep, frame.loc[train], y[train].to_numpy(), cols, cfg.features)
         rows = np.flatnonzero(train)
@@ -150,47 +181,78 @@ def train_all(
                 predict=np.flatnonzero(test),
             )
         )
-    cv_jobs = _cv_jobs(cfg, labels, groups) if cfg.split.cv_folds > 1 else []
-    # the independent fits (endpoints, cross-validation folds) as tasks, the data sent once
-    data = _FitData(frame, groups, cols, cfg.model, weights)
-    done = (compute or LOCAL).map(_run_fit, [*jobs, *cv_jobs], data)
-    for job, (m, (p, lo, hi), secs) in zip(jobs, done[: len(jobs)], strict=True):
+    return jobs, guards, skipped
+
+
+def _endpoint_results(
+    cfg: Config,
+    frame: pd.DataFrame,
+    labels: pd.DataFrame,
+    jobs: list[_FitJob],
+    done: list[tuple[Any, tuple[Any, ...], float]],
+    *,
+    guards: dict[str, Any],
+    test: np.ndarray,
+) -> tuple[dict[str, EndpointModel], pd.DataFrame, dict[str, Any]]:
+    """The endpoints' models, held-out predictions and fit summaries (AUC guarded)."""
+    models: dict[str, EndpointModel] = {}
+    preds = frame.loc[test, KEYS].copy()
+    if "regimen_id" in frame.columns:
+        preds["regimen_id"] = frame.loc[test, "regimen_id"]
+    fit_info: dict[str, Any] = {}
+    for job, (m, (p, lo, hi), secs) in zip(jobs, done, strict=True):
         assert m is not None  # an endpoint's own fit returns its model
         ep = job.endpoint
-        y = labels[ep]
         m.support = regimen_support(frame.iloc[job.rows])
         m.min_support = cfg.model.min_regimen_patients
         models[ep] = m
         preds[ep], preds[f"{ep}_low"], preds[f"{ep}_high"] = p, lo, hi
-        y_test = y[test].to_numpy()
+        y_test = labels[ep][test].to_numpy()
         has = np.isfinite(y_test)
         guard = guards[ep]
         if has.any():
             strongest = [guard["strongest_input"]] if guard else []
             check_model(ep, auc(y_test[has], preds[ep].to_numpy()[has]), strongest, cfg.features)
-        fit_info[ep] = {
-            "train_rows": len(job.rows),
-            "positives": int(job.y.sum()),
-            "best_iteration": m.best_iteration,
-            "leakage_check": guard,
-            "seconds": round(secs, 2),
-        }
-        log.info(
-            "%s: %d training rows (%d positive), %s rounds, %.1f s",
-            ep,
-            len(job.rows),
-            job.y.sum(),
-            m.best_iteration,
-            secs,
-        )
-    if not models:
-        raise InputError(
-            "no endpoint could be trained: " + "; ".join(f"{k}: {v}" for k, v in skipped.items())
-        )
-    cv = _cv_frame(frame, labels, cv_jobs, done[len(jobs) :]) if cv_jobs else None
-    first = next(iter(models))
+        fit_info[ep] = _fit_summary(job, m, guard, seconds=secs)
+    return models, preds, fit_info
+
+
+def _fit_summary(job: _FitJob, m: EndpointModel, guard: Any, *, seconds: float) -> dict[str, Any]:
+    """One endpoint's fit for the manifest, logged in one line."""
+    info = {
+        "train_rows": len(job.rows),
+        "positives": int(job.y.sum()),
+        "best_iteration": m.best_iteration,
+        "leakage_check": guard,
+        "seconds": round(seconds, 2),
+    }
+    log.info(
+        "%s: %d training rows (%d positive), %s rounds, %.1f s",
+        job.endpoint,
+        len(job.rows),
+        job.y.sum(),
+        m.best_iteration,
+        seconds,
+    )
+    return info
+
+
+def _manifest(
+    cfg: Config,
+    frame: pd.DataFrame,
+    labels: pd.DataFrame,
+    split: pd.Series,
+    *,
+    cols: list[str],
+    fit_info: dict[str, Any],
+    skipped: dict[str, str],
+    test: np.ndarray,
+    t0: float,
+) -> dict[str, Any]:
+    """The training manifest: cohort, inputs, endpoints trained and skipped, split, time."""
+    first = next(iter(fit_info))
     fit_rows = frame.loc[(~test) & labels[first].notna().to_numpy()] if first in labels else frame
-    manifest = {
+    return {
         "cohort": cfg.cohort.name,
         "candidate_parameters": candidate_parameters(fit_rows, cols),
         "endpoints": {
@@ -200,7 +262,7 @@ def train_all(
                 "label": cfg.endpoints[ep].label,
                 **fit_info[ep],
             }
-            for ep in models
+            for ep in fit_info
         },
         "skipped_endpoints": skipped,
         "features": cols,
@@ -217,7 +279,6 @@ def train_all(
         "model": cfg.model.kind,
         "seconds": round(time.perf_counter() - t0, 2),
     }
-    return TrainResult(models, preds.reset_index(drop=True), cv, manifest)
 
 
 @dataclass(frozen=True)
