@@ -293,3 +293,51 @@ def test_recommend_cli_reads_the_germline_vcf_first(tmp_path, default_config, ca
     )
     assert rc == 2
     assert "germline.vcf: no such file" in capsys.readouterr().err
+
+
+def test_starting_dose_fractions_equal_the_row_by_row_guidance(default_config) -> None:
+    """The doses of many rows (computed once per distinct PGx state) are those each row gets
+    alone from the guidance, whatever kind of missing value (None, NaN, NA) a column holds."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from precision_onco.pgx.regimens import (
+        PGX_STATE_COLUMNS,
+        _pgx_drugs,
+        _row_guidance,
+        starting_dose_fractions,
+    )
+
+    regimens = [r for r in default_config.catalog.regimens if _pgx_drugs(r)][:6]
+    regimens.append(next(r for r in default_config.catalog.regimens if not _pgx_drugs(r)))
+    missing = st.sampled_from([None, float("nan"), pd.NA])
+    values = {
+        "dpyd_activity_score": st.one_of(missing, st.sampled_from([0.0, 0.5, 1.0, 1.5, 2.0])),
+        "dpyd_diplotype": st.one_of(missing, st.sampled_from(["Reference/Reference"])),
+        "dpyd_activity_score_max": st.one_of(missing, st.sampled_from([0.5, 1.0, 1.5])),
+        "ugt1a1_phenotype": st.one_of(missing, st.sampled_from(["normal", "intermediate", "poor"])),
+        "ugt1a1_diplotype": missing,
+        "uracil_ng_ml": st.one_of(missing, st.sampled_from([5.0, 16.0, 150.0, 200.0])),
+    }
+    rows = st.lists(st.fixed_dictionaries(values), min_size=0, max_size=25)
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(rows=rows, cols=st.sets(st.sampled_from(PGX_STATE_COLUMNS)))
+    def check(rows: list[dict], cols: set[str]) -> None:
+        kept = [c for c in PGX_STATE_COLUMNS if c in cols]
+        state = pd.DataFrame([{c: r[c] for c in kept} for r in rows], columns=kept)
+        frac, avoid = starting_dose_fractions(state, regimens)
+        assert frac.shape == avoid.shape == (len(rows), len(regimens))
+        for i in range(len(rows)):
+            row = {c: state[c].iloc[i] for c in kept}
+            for j, reg in enumerate(regimens):
+                want, shun = 1.0, False
+                for drug in _pgx_drugs(reg):
+                    g = _row_guidance(row, drug)
+                    if g.avoid:
+                        shun = True
+                    elif g.starting_dose_percent is not None:
+                        want = min(want, g.starting_dose_percent / 100.0)
+                assert (frac[i, j], avoid[i, j]) == (want, shun)
+
+    check()

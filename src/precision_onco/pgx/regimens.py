@@ -235,11 +235,7 @@ def starting_dose_fractions(
     then excluded, see :func:`pgx_exclusions`; its fraction is 1.0).
     """
     cols = [c for c in PGX_STATE_COLUMNS if c in state.columns]
-    records = state[cols].to_dict(orient="records") if cols else [{}] * len(state)
-    keys = [tuple(_value(r, c) for c in cols) for r in records]
-    uniq = list(dict.fromkeys(keys))
-    where = {k: i for i, k in enumerate(uniq)}
-    inverse = np.array([where[k] for k in keys], dtype=int)
+    uniq, inverse = _distinct_states(state, cols)
     frac = np.ones((len(uniq), len(regimens)))
     avoid = np.zeros((len(uniq), len(regimens)), dtype=bool)
     for j, reg in enumerate(regimens):
@@ -253,6 +249,22 @@ def starting_dose_fractions(
     if not len(state):
         return frac[:0], avoid[:0]
     return frac[inverse], avoid[inverse]
+
+
+def _distinct_states(
+    state: pd.DataFrame, cols: list[str]
+) -> tuple[list[tuple[Any, ...]], np.ndarray]:
+    """The distinct PGx states of ``state``'s rows (each the ``cols`` values of its first
+    row, missing as None) and each row's index into them. A cohort has tens of thousands
+    of rows and a dozen states: the rows are told apart by their columns' codes
+    (``pd.factorize``, every kind of missing one code), not by a Python key per row."""
+    n = len(state)
+    if not cols or not n:
+        return ([()] if n else []), np.zeros(n, dtype=int)
+    codes = np.column_stack([pd.factorize(state[c], use_na_sentinel=True)[0] for c in cols])
+    _, first, inverse = np.unique(codes, axis=0, return_index=True, return_inverse=True)
+    rows = state[cols].iloc[first].to_dict(orient="records")
+    return [tuple(_value(r, c) for c in cols) for r in rows], inverse.reshape(-1)
 
 
 def dose_fraction(pgx_dose: str | None) -> float:
