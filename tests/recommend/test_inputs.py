@@ -408,3 +408,30 @@ def test_a_clinical_csv_gives_the_recommenders_extra_inputs(
     # without features.extra, the same columns are not read (nor sent)
     plain, _ = new_patient_payload(cfg, clinical=path, line=2)
     assert "FCNA" not in json.dumps(plain)
+
+
+def test_a_column_the_lines_mapping_recodes_keeps_its_code(tmp_path: Path, cfg: Config) -> None:
+    """In a file laid out as the cohort's tables, a column one table's mapping recodes (here
+    the lines' regimen codes, under the canonical name) takes that mapping's value, not the
+    other table's untouched cell."""
+    import dataclasses
+
+    from precision_onco.config.schema import TableInputConfig
+
+    inputs = dataclasses.replace(
+        cfg.cohort.inputs,
+        patients=TableInputConfig(columns={"patient_id": "MRN"}),
+        lines=TableInputConfig(
+            columns={"patient_id": "MRN"}, values={"regimen_id": "CP:carboplatin_pemetrexed"}
+        ),
+    )
+    own = dataclasses.replace(cfg, cohort=dataclasses.replace(cfg.cohort, inputs=inputs))
+    path = tmp_path / "patient.csv"
+    path.write_text(
+        f"MRN,sex,cancer_type,line_number,regimen_id,best_response\n"
+        f"{RAW_ID},F,NSCLC,1,CP,PR\n{RAW_ID},F,NSCLC,2,,\n",
+        encoding="utf-8",
+    )
+    payload, _ = new_patient_payload(own, clinical=path, line=2)
+    _check_pseudonymized(payload, RAW_ID)
+    assert payload["lines"][0]["regimen_id"] == "carboplatin_pemetrexed"

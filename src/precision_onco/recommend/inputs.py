@@ -151,12 +151,16 @@ def clinical_payload(
         return patient, [dict(r) for r in lines], list(doc.get("variants") or [])
     if suffix in (".csv", ".tsv", ".txt"):
         with p.open(encoding="utf-8-sig", newline="") as fh:
-            sep = "\t" if suffix == ".tsv" or "\t" in fh.readline() else ","
-            fh.seek(0)
-            rows = list(csv.DictReader(fh, delimiter=sep))
-        mapped = _cohort_layout(p, inputs, "tsv" if sep == "\t" else "csv") if inputs else None
-        if mapped is not None:
-            rows = mapped
+            first = fh.readline()
+            sep = "\t" if suffix == ".tsv" or "\t" in first else ","
+            header = {c.strip() for c in next(csv.reader([first], delimiter=sep), [])}
+            specs = _cohort_specs(inputs, header) if inputs else []
+            if inputs and specs:  # the cohort's own layout: read and mapped as ingest does
+                fmt = "tsv" if sep == "\t" else "csv"
+                rows = _cohort_rows(p, specs, fmt, encoding=inputs.lines.encoding)
+            else:
+                fh.seek(0)
+                rows = list(csv.DictReader(fh, delimiter=sep))
         if not rows:
             raise IngestError(p, "no rows (expected a header and one row per therapy line)")
         patient, lines = _split(rows, str(p), extra)
@@ -168,37 +172,45 @@ def clinical_payload(
     )
 
 
-def _cohort_layout(p: Path, inputs: CohortInputsConfig, fmt: str) -> list[Record] | None:
-    """The rows of a clinical CSV/TSV laid out as the cohort's tables, mapped to canonical
-    columns by ``cohort.inputs.patients`` and ``.lines`` (names, code lists, units,
-    constants) as ingest maps them; ``None`` when the file uses canonical names (its
-    header has none of the mapped source columns). A value the mapping refuses is an
-    :class:`IngestError` naming the file line, never a dropped row."""
-    specs = [
+def _cohort_specs(
+    inputs: CohortInputsConfig, header: set[str]
+) -> list[tuple[str, TableInputConfig]]:
+    """The cohort's table mappings (``cohort.inputs.patients``, ``.lines``) a clinical file
+    with ``header`` is laid out by: those whose renamed source columns it has (none: the
+    file uses canonical names)."""
+    return [
         (label, spec)
         for label, spec in (("patients", inputs.patients), ("lines", inputs.lines))
-        if spec.columns or spec.values or spec.units or spec.constants
-    ]
-    if not specs:
-        return None
-    raw = read_table(p, TableInputConfig(format=fmt, encoding=inputs.lines.encoding))
-    _refuse(raw.rejects, p)
-    header = set(raw.frame.columns)
-    used = [
-        (label, spec)
-        for label, spec in specs
         if any(src in header and src != canon for canon, src in spec.columns.items())
     ]
-    if not used:
-        return None
+
+
+def _cohort_rows(
+    p: Path,
+    specs: Sequence[tuple[str, TableInputConfig]],
+    fmt: str,
+    *,
+    encoding: str,
+) -> list[Record]:
+    """The rows of a clinical CSV/TSV laid out as the cohort's tables, mapped to canonical
+    columns by ``specs`` (names, code lists, units, constants) with ingest's own
+    :func:`apply_mapping`; a column a mapping renames, recodes, converts or sets takes that
+    mapping's value. A value the mapping refuses is an :class:`IngestError` naming the file
+    line, never a dropped row."""
+    raw = read_table(p, TableInputConfig(format=fmt, encoding=encoding))
+    _refuse(raw.rejects, p)
     rows: list[Record] = [{} for _ in range(len(raw.frame))]
-    for label, spec in used:
+    for label, spec in specs:
         part = RawTable(raw.frame.copy(), raw.lines.copy(), Rejects(str(p)), raw.records)
         apply_mapping(part, spec, p, label=label)
         _refuse(part.rejects, p)
+        mapped = {*spec.columns, *spec.values, *spec.units, *spec.constants}
         for row, rec in zip(rows, part.frame.to_dict("records"), strict=True):
             for k, v in rec.items():
-                row.setdefault(str(k), v)
+                if str(k) in mapped:
+                    row[str(k)] = v
+                else:
+                    row.setdefault(str(k), v)
     return rows
 
 
