@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,12 @@ from precision_onco.config import Config, compose
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+# The caller's own pseudonymization key must not reach the tests: the synthetic cohort's
+# expected keys, held-out split and figures are those of the public demo key. Removed once
+# for the whole session (stage subprocesses inherit this environment); a test that needs a
+# key sets its own with monkeypatch.
+os.environ.pop("PRECISION_ONCO_PSEUDONYM_KEY", None)
 
 
 @pytest.fixture(scope="session")
