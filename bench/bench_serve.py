@@ -18,7 +18,8 @@ processes and prints:
 - the CPU time of one patient in process (``time.process_time`` over ``--cpu-calls``
   calls: less sensitive to a shared machine than latencies) and its split by stage
   (payload tables, features, eligibility, ranking, explanations and evidence, answer):
-  under N clients with W workers, throughput is at most about W cores / CPU per request.
+  under N clients with W workers, throughput is at most about W cores / CPU per request;
+  measured with the server's pandas options, and with pandas' defaults for the ratio.
 
 Usage: python bench/bench_serve.py [--clients 50] [--seconds 60] [--workers 2]
 """
@@ -243,9 +244,14 @@ def main() -> None:
     )
     print(f"first payload after load (compiles the boosters): {warm:5.2f} s")
     print(f"new patient after load (CLI):  p50 {_pct(cli, 0.5):6.1f} ms (floor <= 50 ms)")
-    total, stages = _cpu_split(rec, args.cpu_calls)
+    from precision_onco.serve.server import serving_pandas_options
+
+    base, _ = _cpu_split(rec, args.cpu_calls)
+    with serving_pandas_options():  # as the server's workers run
+        total, stages = _cpu_split(rec, args.cpu_calls)
     split = ", ".join(f"{k} {v:.1f}" for k, v in stages.items())
     print(f"CPU per patient in process:    {total:6.1f} ms ({split} ms)")
+    print(f"  with pandas' default strings: {base:6.1f} ms (served / default: {total / base:.2f})")
 
 
 def _cpu_split(rec: Any, calls: int) -> tuple[float, dict[str, float]]:
