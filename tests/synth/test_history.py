@@ -120,3 +120,33 @@ def test_simulate_history_is_its_steps_in_order(chunk) -> None:
     # nothing drawn beyond the steps' draws: both streams end where the steps leave them
     assert rng.bit_generator.state == rng2.bit_generator.state
     assert pgx_rng.bit_generator.state == pgx_rng2.bit_generator.state
+
+
+def test_no_line_before_the_cutoff_gives_an_empty_history(chunk) -> None:
+    """Nobody starts a line (every first line would start after the data cutoff): no rows,
+    empty reference arrays of the calibration's shapes, only the initial course drawn."""
+    cfg, catalog, data, intercepts, endpoints = chunk
+    early = dataclasses.replace(cfg, data_cutoff="2000-01-01")
+    rng = _rng(cfg.seed, 7, 1)
+    hist = h.simulate_history(
+        rng,
+        data.patients,
+        data.status,
+        data.tmb,
+        catalog=catalog,
+        cfg=early,
+        intercepts=intercepts,
+        germline=data.germline,
+        pgx_rng=_rng(cfg.seed, 7, 3),
+        guideline_endpoints=endpoints,
+    )
+    assert hist.lines.empty and hist.truth.empty
+    assert hist.ref_regimen.shape == (0,) and hist.ref_regimen.dtype.kind == "i"
+    assert hist.ref_resp_off.shape == hist.ref_tox_off.shape == (0,)
+    assert hist.ref_tox_rr is not None
+    assert hist.ref_tox_rr.shape == (0, len(catalog.toxicity_categories))
+    rng2 = _rng(cfg.seed, 7, 1)
+    arrays = RegimenArrays.from_catalog(catalog)
+    cutoff = np.datetime64(early.data_cutoff, "D")
+    h._initial_course(rng2, data.patients, len(catalog.regimens), arrays, cutoff)
+    assert rng.bit_generator.state == rng2.bit_generator.state

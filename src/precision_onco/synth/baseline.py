@@ -210,89 +210,164 @@ def _markers(rng: np.random.Generator, df: pd.DataFrame, lung_driver: np.ndarray
     df["alk_status"] = np.where(cancer == "NSCLC", np.where(alk, "rearranged", "negative"), _NONE)
 
 
+#: A driver event of a patient: (gene, hgvsp_short or kind).
+_Event = tuple[str, str]
+
+
+def _lung_driver(rng: np.random.Generator, options: tuple[tuple[str, float], ...]) -> str:
+    """The mutually exclusive lung driver of ``options`` (one uniform draw against their
+    cumulative shares), '' for none."""
+    r = rng.random()
+    acc = 0.0
+    for name, share in options:
+        acc += share
+        if r < acc:
+            return name
+    return ""
+
+
+def _lung_events(
+    rng: np.random.Generator, driver: str, *, squamous: bool
+) -> tuple[list[_Event], float]:
+    """NSCLC: the lung ``driver``'s mutation, STK11 and KEAP1 (more often with KRAS, never
+    with EGFR or ALK); and the probability of a TP53 mutation."""
+    events: list[_Event] = []
+    if driver == "EGFR":
+        events.append(("EGFR", _pick(rng, _EGFR)))
+    elif driver == "KRAS":
+        events.append(("KRAS", _pick(rng, _KRAS_LUNG)))
+    elif driver == "BRAF":
+        events.append(("BRAF", "p.V600E"))
+    p_stk11 = 0.28 if driver == "KRAS" else 0.10
+    if rng.random() < p_stk11 and driver not in ("EGFR", "ALK"):
+        events.append(("STK11", "lof"))
+    if rng.random() < (0.20 if driver == "KRAS" else 0.13) and driver not in ("EGFR", "ALK"):
+        events.append(("KEAP1", "missense"))
+    return events, 0.80 if squamous else 0.42
+
+
+def _melanoma_events(rng: np.random.Generator) -> tuple[list[_Event], float]:
+    """Melanoma: BRAF V600E/K, NRAS Q61 or NF1 (mutually exclusive); TP53 only among the
+    co-mutations (probability 0 here)."""
+    r = rng.random()
+    if r < 0.45:
+        return [("BRAF", "p.V600E" if rng.random() < 0.85 else "p.V600K")], 0.0
+    if r < 0.70:
+        return [("NRAS", _pick(rng, (("p.Q61R", 0.5), ("p.Q61K", 0.35), ("p.Q61L", 0.15))))], 0.0
+    if r < 0.85:
+        return [("NF1", "lof")], 0.0
+    return [], 0.0
+
+
+def _colorectal_events(rng: np.random.Generator, *, msi_h: bool) -> tuple[list[_Event], float]:
+    """Colorectal cancer: BRAF V600E or KRAS when MSI-H, else KRAS, NRAS or BRAF V600E
+    (mutually exclusive); APC (less often when MSI-H); and the probability of TP53."""
+    events: list[_Event] = []
+    r = rng.random()
+    if msi_h:
+        if r < 0.40:
+            events.append(("BRAF", "p.V600E"))
+        elif r < 0.60:
+            events.append(("KRAS", _pick(rng, _KRAS_CRC)))
+    elif r < 0.40:
+        events.append(("KRAS", _pick(rng, _KRAS_CRC)))
+    elif r < 0.44:
+        events.append(("NRAS", _pick(rng, (("p.Q61K", 0.5), ("p.G12D", 0.5)))))
+    elif r < 0.507:
+        events.append(("BRAF", "p.V600E"))
+    if rng.random() < (0.30 if msi_h else 0.80):
+        events.append(("APC", "lof"))
+    return events, 0.30 if msi_h else 0.62
+
+
+def _breast_events(
+    rng: np.random.Generator, *, hr_pos: bool, lobular: bool
+) -> tuple[list[_Event], float]:
+    """Breast cancer: PIK3CA (mostly HR-positive), else AKT1 E17K (HR-positive); CDH1 in
+    lobular carcinoma; and the probability of TP53 (mostly HR-negative)."""
+    events: list[_Event] = []
+    if rng.random() < (0.40 if hr_pos else 0.10):
+        events.append(("PIK3CA", _pick(rng, _PIK3CA)))
+    elif hr_pos and rng.random() < 0.05:
+        events.append(("AKT1", "p.E17K"))
+    if lobular and rng.random() < 0.6:
+        events.append(("CDH1", "lof"))
+    return events, 0.25 if hr_pos else 0.80
+
+
+def _tp53_event(rng: np.random.Generator) -> str:
+    """A TP53 mutation: one of the hotspots (60 %), else a gene-level missense."""
+    hot = rng.random() < 0.6
+    return str(rng.choice(_TP53_HOT)) if hot else "missense"
+
+
+def _co_mutation_hotspot(rng: np.random.Generator, gene: str) -> str:
+    """A hotspot co-mutation of ``gene``: PIK3CA's by their shares, else one of TP53's."""
+    return _pick(rng, _PIK3CA) if gene == "PIK3CA" else str(rng.choice(_TP53_HOT))
+
+
+def _with_co_mutations(
+    rng: np.random.Generator, events: list[_Event], *, cancer: str
+) -> list[_Event]:
+    """``events`` and the cancer type's gene-level co-mutations, each drawn with its
+    probability and kept unless the gene is among the patient's last four events."""
+    events = list(events)
+    for gene, p, kind in _CO_MUTATIONS[cancer]:
+        if rng.random() < p and not any(g == gene for g, _ in events[-4:]):
+            events.append((gene, _co_mutation_hotspot(rng, gene) if kind == "hot" else kind))
+    return events
+
+
+def _patient_events(
+    rng: np.random.Generator,
+    u_tp53: float,
+    *,
+    cancer: str,
+    histology: str,
+    smoker: bool,
+    msi_h: bool,
+    hr_pos: bool,
+) -> tuple[str, list[_Event]]:
+    """One patient's lung driver ('' for none) and driver events: the cancer type's, TP53
+    (when ``u_tp53`` falls below its probability), then the co-mutations."""
+    driver = ""
+    if cancer == "NSCLC":
+        driver = _lung_driver(rng, _LUNG_DRIVERS[(histology, smoker)])
+        events, p_tp53 = _lung_events(rng, driver, squamous=histology == "LUSC")
+    elif cancer == "MEL":
+        events, p_tp53 = _melanoma_events(rng)
+    elif cancer == "COADREAD":
+        events, p_tp53 = _colorectal_events(rng, msi_h=msi_h)
+    else:  # BRCA
+        events, p_tp53 = _breast_events(rng, hr_pos=hr_pos, lobular=histology == "ILC")
+    if u_tp53 < p_tp53:
+        events.append(("TP53", _tp53_event(rng)))
+    return driver, _with_co_mutations(rng, events, cancer=cancer)
+
+
 def _drivers(rng: np.random.Generator, df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    rows: list[tuple[int, str, str]] = []
+    """The driver events of every patient, ``(pidx, gene, hgvsp_short or kind)``, and each
+    one's lung driver (EGFR, ALK, KRAS, BRAF, or '')."""
     n = len(df)
-    lung_driver = np.full(n, "", dtype=object)
+    u_tp53 = rng.random(n)
     cancer = df["cancer_type"].to_numpy()
     hist = df["oncotree_code"].to_numpy()
     smoker = (df["smoking_status"] != "never").to_numpy()
-    u_tp53 = rng.random(n)
+    msi_h = (df["msi_status"] == "MSI-H").to_numpy()
+    hr_pos = (df["hr_status"] == "positive").to_numpy()
+    lung_driver = np.full(n, "", dtype=object)
+    rows: list[tuple[int, str, str]] = []
     for i in range(n):
-        ct = cancer[i]
-        add = rows.append
-        if ct == "NSCLC":
-            opts = _LUNG_DRIVERS[(hist[i], bool(smoker[i]))]
-            r = rng.random()
-            acc = 0.0
-            for name, share in opts:
-                acc += share
-                if r < acc:
-                    lung_driver[i] = name
-                    break
-            d = lung_driver[i]
-            if d == "EGFR":
-                add((i, "EGFR", _pick(rng, _EGFR)))
-            elif d == "KRAS":
-                add((i, "KRAS", _pick(rng, _KRAS_LUNG)))
-            elif d == "BRAF":
-                add((i, "BRAF", "p.V600E"))
-            p_tp53 = 0.80 if hist[i] == "LUSC" else 0.42
-            p_stk11 = 0.28 if d == "KRAS" else 0.10
-            if rng.random() < p_stk11 and d not in ("EGFR", "ALK"):
-                add((i, "STK11", "lof"))
-            if rng.random() < (0.20 if d == "KRAS" else 0.13) and d not in ("EGFR", "ALK"):
-                add((i, "KEAP1", "missense"))
-        elif ct == "MEL":
-            r = rng.random()
-            if r < 0.45:
-                add((i, "BRAF", "p.V600E" if rng.random() < 0.85 else "p.V600K"))
-            elif r < 0.70:
-                add((i, "NRAS", _pick(rng, (("p.Q61R", 0.5), ("p.Q61K", 0.35), ("p.Q61L", 0.15)))))
-            elif r < 0.85:
-                add((i, "NF1", "lof"))
-            p_tp53 = 0.0  # in co-mutations
-        elif ct == "COADREAD":
-            msi_h = df["msi_status"].iat[i] == "MSI-H"
-            r = rng.random()
-            if msi_h:
-                if r < 0.40:
-                    add((i, "BRAF", "p.V600E"))
-                elif r < 0.60:
-                    add((i, "KRAS", _pick(rng, _KRAS_CRC)))
-            elif r < 0.40:
-                add((i, "KRAS", _pick(rng, _KRAS_CRC)))
-            elif r < 0.44:
-                add((i, "NRAS", _pick(rng, (("p.Q61K", 0.5), ("p.G12D", 0.5)))))
-            elif r < 0.507:
-                add((i, "BRAF", "p.V600E"))
-            if rng.random() < (0.30 if msi_h else 0.80):
-                add((i, "APC", "lof"))
-            p_tp53 = 0.30 if msi_h else 0.62
-        else:  # BRCA
-            hr_pos = df["hr_status"].iat[i] == "positive"
-            if rng.random() < (0.40 if hr_pos else 0.10):
-                add((i, "PIK3CA", _pick(rng, _PIK3CA)))
-            elif hr_pos and rng.random() < 0.05:
-                add((i, "AKT1", "p.E17K"))
-            if hist[i] == "ILC" and rng.random() < 0.6:
-                add((i, "CDH1", "lof"))
-            p_tp53 = 0.25 if hr_pos else 0.80
-        if u_tp53[i] < p_tp53:
-            hot = rng.random() < 0.6
-            add((i, "TP53", str(rng.choice(_TP53_HOT)) if hot else "missense"))
-        for gene, p, kind in _CO_MUTATIONS[ct]:
-            if rng.random() < p and not any(r_[0] == i and r_[1] == gene for r_ in rows[-4:]):
-                if kind == "hot":
-                    add(
-                        (
-                            i,
-                            gene,
-                            _pick(rng, _PIK3CA) if gene == "PIK3CA" else str(rng.choice(_TP53_HOT)),
-                        )
-                    )
-                else:
-                    add((i, gene, kind))
+        lung_driver[i], events = _patient_events(
+            rng,
+            float(u_tp53[i]),
+            cancer=str(cancer[i]),
+            histology=str(hist[i]),
+            smoker=bool(smoker[i]),
+            msi_h=bool(msi_h[i]),
+            hr_pos=bool(hr_pos[i]),
+        )
+        rows += [(i, gene, event) for gene, event in events]
     drivers = pd.DataFrame(rows, columns=["pidx", "gene", "event"])
     return drivers, lung_driver
 

@@ -579,6 +579,223 @@ def _advance(
     )
 
 
+@dataclass(frozen=True)
+class _Inputs:
+    """A chunk's patients (baseline, biomarker status, TMB) and what their course is
+    simulated with: catalog, settings, intercepts, germline, and what follows from them."""
+
+    patients: pd.DataFrame
+    status: pd.DataFrame
+    tmb: np.ndarray
+    catalog: Catalog
+    cfg: SynthConfig
+    intercepts: Intercepts
+    germline: Germline | None
+    guideline_endpoints: Sequence[str]
+    arrays: RegimenArrays
+    cats: list[str]
+    imm_k: int | None
+    cutoff: np.datetime64
+    regimen_ids: np.ndarray
+    regs: PgxRegimens | None
+
+
+def _inputs(
+    patients: pd.DataFrame,
+    status: pd.DataFrame,
+    tmb: np.ndarray,
+    catalog: Catalog,
+    cfg: SynthConfig,
+    intercepts: Intercepts,
+    germline: Germline | None,
+    guideline_endpoints: Sequence[str],
+) -> _Inputs:
+    """The chunk's inputs with the catalog's arrays, toxicity categories (and the index of
+    ``immune_related``, if any), the data cutoff and, with ``germline``, the PGx regimens."""
+    cats = catalog.toxicity_categories
+    return _Inputs(
+        patients=patients,
+        status=status,
+        tmb=tmb,
+        catalog=catalog,
+        cfg=cfg,
+        intercepts=intercepts,
+        germline=germline,
+        guideline_endpoints=guideline_endpoints,
+        arrays=RegimenArrays.from_catalog(catalog),
+        cats=cats,
+        imm_k=cats.index("immune_related") if "immune_related" in cats else None,
+        cutoff=np.datetime64(cfg.data_cutoff, "D"),
+        regimen_ids=np.asarray(catalog.regimen_ids, dtype=object),
+        regs=PgxRegimens.from_catalog(catalog) if germline is not None else None,
+    )
+
+
+_References = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class _LineStep:
+    """One simulated line: its observed rows, ground truth and calibration reference rows,
+    and the course to the next line."""
+
+    line: pd.DataFrame
+    truth: pd.DataFrame
+    refs: _References
+    course: _Course
+
+
+def _starters(
+    course: _Course, *, line_number: int, inputs: _Inputs
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray] | None:
+    """State, biomarkers, eligibility mask and chunk rows of the patients who start line
+    ``line_number`` with an eligible regimen; None when nobody does."""
+    idx = np.flatnonzero(course.active)
+    if not len(idx):
+        return None
+    st = _line_state(inputs.patients, inputs.tmb, course, idx, line_number)
+    st, bm, elig, idx = _eligible(st, inputs.status, course, idx, inputs.catalog)
+    return (st, bm, elig, idx) if len(idx) else None
+
+
+def _chosen_truth(
+    rng: np.random.Generator,
+    st: pd.DataFrame,
+    elig: np.ndarray,
+    probs: _Probabilities,
+    *,
+    line_number: int,
+    inputs: _Inputs,
+) -> tuple[np.ndarray, pd.DataFrame, _References]:
+    """The clinician's choice (drawn from ``rng``), the ground truth of the line and its
+    calibration reference rows."""
+    chosen, p_choice = _choose(rng, probs.choice_mask, st, inputs.arrays, inputs.cfg)
+    truth = _truth_rows(
+        st,
+        line_number,
+        elig,
+        chosen,
+        p_choice,
+        probs,
+        regimen_ids=inputs.regimen_ids,
+        cats=inputs.cats,
+        guideline_endpoints=inputs.guideline_endpoints,
+    )
+    refs = _reference_rows(st, line_number, elig, probs, inputs.arrays, len(inputs.cats))
+    return chosen, truth, refs
+
+
+def _followed(
+    rng: np.random.Generator,
+    st: pd.DataFrame,
+    chosen: np.ndarray,
+    probs: _Probabilities,
+    course: _Course,
+    idx: np.ndarray,
+    *,
+    inputs: _Inputs,
+) -> tuple[pd.DataFrame, _Course]:
+    """The outcomes of the chosen regimens (drawn from ``rng``): the observed line rows and
+    the course to the next line."""
+    out = _outcomes(rng, probs, chosen, inputs.arrays)
+    line = _line_rows(
+        st,
+        list(course.labs.columns),
+        chosen,
+        out,
+        probs,
+        course.start[idx],
+        regimen_ids=inputs.regimen_ids,
+        cats=inputs.cats,
+        cutoff=inputs.cutoff,
+    )
+    nxt = _advance(
+        rng,
+        course,
+        idx,
+        chosen,
+        out,
+        arrays=inputs.arrays,
+        imm_k=inputs.imm_k,
+        cutoff=inputs.cutoff,
+    )
+    return line, nxt
+
+
+def _simulate_line(
+    rng: np.random.Generator,
+    pgx_rng: np.random.Generator,
+    course: _Course,
+    *,
+    line_number: int,
+    inputs: _Inputs,
+) -> _LineStep | None:
+    """Line ``line_number`` of the patients on course (None when nobody starts it): the
+    probabilities (``pgx_rng``), then the choice, outcomes and next course (``rng``)."""
+    starters = _starters(course, line_number=line_number, inputs=inputs)
+    if starters is None:
+        return None
+    st, bm, elig, idx = starters
+    probs = _probabilities(
+        pgx_rng,
+        st,
+        bm,
+        elig,
+        course.prior_classes[idx],
+        arrays=inputs.arrays,
+        cfg=inputs.cfg,
+        intercepts=inputs.intercepts,
+        cats=inputs.cats,
+        germline=inputs.germline,
+        regs=inputs.regs,
+    )
+    chosen, truth, refs = _chosen_truth(
+        rng, st, elig, probs, line_number=line_number, inputs=inputs
+    )
+    line, nxt = _followed(rng, st, chosen, probs, course, idx, inputs=inputs)
+    return _LineStep(line=line, truth=truth, refs=refs, course=nxt)
+
+
+def _course_lines(
+    rng: np.random.Generator, pgx_rng: np.random.Generator, *, inputs: _Inputs
+) -> list[_LineStep]:
+    """The chunk's lines from its initial course (drawn from ``rng``) until nobody starts
+    a line or ``cfg.max_lines`` are simulated."""
+    n_regimens = len(inputs.catalog.regimens)
+    course = _initial_course(rng, inputs.patients, n_regimens, inputs.arrays, inputs.cutoff)
+    steps: list[_LineStep] = []
+    for line_number in range(1, inputs.cfg.max_lines + 1):
+        step = _simulate_line(rng, pgx_rng, course, line_number=line_number, inputs=inputs)
+        if step is None:
+            break
+        steps.append(step)
+        course = step.course
+    return steps
+
+
+def _concatenated(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The frames one after the other, re-indexed (an empty frame when there are none)."""
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _stacked(parts: Sequence[np.ndarray], *, empty: np.ndarray) -> np.ndarray:
+    """The arrays one after the other (``empty`` when there are none)."""
+    return np.concatenate(parts) if parts else empty
+
+
+def _assembled(steps: Sequence[_LineStep], *, n_categories: int) -> History:
+    """The chunk's history from its lines, in order."""
+    refs = [s.refs for s in steps]
+    return History(
+        lines=_concatenated([s.line for s in steps]),
+        truth=_concatenated([s.truth for s in steps]),
+        ref_regimen=_stacked([r[0] for r in refs], empty=np.zeros(0, dtype=int)),
+        ref_resp_off=_stacked([r[1] for r in refs], empty=np.zeros(0)),
+        ref_tox_off=_stacked([r[2] for r in refs], empty=np.zeros(0)),
+        ref_tox_rr=_stacked([r[3] for r in refs], empty=np.ones((0, n_categories))),
+    )
+
+
 def simulate_history(
     rng: np.random.Generator,
     patients: pd.DataFrame,
@@ -619,80 +836,9 @@ def simulate_history(
         the two; NaN where the guidance avoids the regimen); see
         :func:`guideline_truth_endpoints`. Names the simulator does not model are skipped.
     """
-    arrays = RegimenArrays.from_catalog(catalog)
-    cats = catalog.toxicity_categories
-    K = len(cats)
-    imm_k = cats.index("immune_related") if "immune_related" in cats else None
-    cutoff = np.datetime64(cfg.data_cutoff, "D")
-    regimen_ids = np.asarray(catalog.regimen_ids, dtype=object)
-    regs = PgxRegimens.from_catalog(catalog) if germline is not None else None
-    pgx_rng = pgx_rng if pgx_rng is not None else rng
-
-    course = _initial_course(rng, patients, len(catalog.regimens), arrays, cutoff)
-    line_frames, truth_frames, refs = [], [], []
-    for line_number in range(1, cfg.max_lines + 1):
-        idx = np.flatnonzero(course.active)
-        if not len(idx):
-            break
-        st = _line_state(patients, tmb, course, idx, line_number)
-        st, bm, elig, idx = _eligible(st, status, course, idx, catalog)
-        if not len(idx):
-            break
-        probs = _probabilities(
-            pgx_rng,
-            st,
-            bm,
-            elig,
-            course.prior_classes[idx],
-            arrays=arrays,
-            cfg=cfg,
-            intercepts=intercepts,
-            cats=cats,
-            germline=germline,
-            regs=regs,
-        )
-        chosen, p_choice = _choose(rng, probs.choice_mask, st, arrays, cfg)
-        truth_frames.append(
-            _truth_rows(
-                st,
-                line_number,
-                elig,
-                chosen,
-                p_choice,
-                probs,
-                regimen_ids=regimen_ids,
-                cats=cats,
-                guideline_endpoints=guideline_endpoints,
-            )
-        )
-        refs.append(_reference_rows(st, line_number, elig, probs, arrays, K))
-        out = _outcomes(rng, probs, chosen, arrays)
-        line_frames.append(
-            _line_rows(
-                st,
-                list(course.labs.columns),
-                chosen,
-                out,
-                probs,
-                course.start[idx],
-                regimen_ids=regimen_ids,
-                cats=cats,
-                cutoff=cutoff,
-            )
-        )
-        course = _advance(rng, course, idx, chosen, out, arrays=arrays, imm_k=imm_k, cutoff=cutoff)
-
-    lines = pd.concat(line_frames, ignore_index=True) if line_frames else pd.DataFrame()
-    truth = pd.concat(truth_frames, ignore_index=True) if truth_frames else pd.DataFrame()
-    empty_f = np.zeros(0)
-    return History(
-        lines=lines,
-        truth=truth,
-        ref_regimen=np.concatenate([r[0] for r in refs]) if refs else np.zeros(0, dtype=int),
-        ref_resp_off=np.concatenate([r[1] for r in refs]) if refs else empty_f,
-        ref_tox_off=np.concatenate([r[2] for r in refs]) if refs else empty_f,
-        ref_tox_rr=np.concatenate([r[3] for r in refs]) if refs else np.ones((0, K)),
-    )
+    inputs = _inputs(patients, status, tmb, catalog, cfg, intercepts, germline, guideline_endpoints)
+    steps = _course_lines(rng, pgx_rng if pgx_rng is not None else rng, inputs=inputs)
+    return _assembled(steps, n_categories=len(inputs.cats))
 
 
 def guideline_truth_endpoints(roles: EndpointRoles) -> tuple[str, ...]:

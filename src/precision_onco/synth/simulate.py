@@ -6,7 +6,7 @@ import gzip
 import json
 import logging
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -342,6 +342,109 @@ def _chunk_files(k: int, ctx: _ChunkContext) -> _ChunkOut:
     )
 
 
+def _emptied(directory: Path) -> Path:
+    """``directory`` created anew, empty (whatever it held is removed)."""
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir()
+    return directory
+
+
+def _chunk_outs(
+    ctx: _ChunkContext, n_chunks: int, *, progress: bool, compute: Compute | None
+) -> Iterable[_ChunkOut]:
+    """The chunks' rows in chunk order, simulated (and their VCFs written) by the workers of
+    ``compute``, each from its own seed; with ``progress``, behind a progress bar."""
+    chunks: Iterable[_ChunkOut] = (compute or LOCAL).imap(_chunk_files, range(n_chunks), ctx)
+    if progress:
+        from tqdm import tqdm
+
+        chunks = tqdm(chunks, desc="synthesize", unit="chunk", total=n_chunks)
+    return chunks
+
+
+def _write_csv(
+    frame: pd.DataFrame, path: Path, *, first: bool, float_format: str | None = None
+) -> None:
+    """``frame`` as CSV rows of ``path``: a new file with its header for the first chunk,
+    appended rows for the next ones."""
+    frame.to_csv(
+        path,
+        mode="w" if first else "a",
+        header=first,
+        index=False,
+        lineterminator="\n",
+        float_format=float_format,
+    )
+
+
+def _count_chunk(summary: SynthesisSummary, out: _ChunkOut) -> None:
+    """Add the patients, lines, variant records and truth rows of ``out`` to ``summary``."""
+    summary.n_patients += out.n
+    summary.n_lines += len(out.lines)
+    summary.n_variant_records += out.n_variant_records
+    summary.n_truth_rows += len(out.truth)
+
+
+def _write_chunks(
+    ctx: _ChunkContext,
+    out_dir: Path,
+    *,
+    summary: SynthesisSummary,
+    progress: bool,
+    compute: Compute | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Append every chunk, in order, to the patients, lines, MAF and ground truth files of
+    ``out_dir`` and count it into ``summary``; return the truth and the lines (patient key,
+    line number, ECOG) of lines 1 and 2, for the reference check."""
+    scfg = ctx.cfg
+    maf = MafWriter(out_dir / RAW_FILES["maf"])
+    cats = ctx.catalog.toxicity_categories
+    schema = _truth_schema(cats, pgx=scfg.pgx.enabled, guideline_endpoints=ctx.guideline_endpoints)
+    truth_writer = pq.ParquetWriter(out_dir / RAW_FILES["ground_truth"], schema)
+    ref_truth, ref_lines = [], []
+    n_chunks = -(-scfg.n_patients // scfg.chunk_patients)
+    try:
+        for k, out in enumerate(_chunk_outs(ctx, n_chunks, progress=progress, compute=compute)):
+            _write_csv(out.patients, out_dir / RAW_FILES["patients"], first=k == 0)
+            _write_csv(out.lines, out_dir / RAW_FILES["lines"], first=k == 0, float_format="%.10g")
+            maf.write(out.passed, out.samples)
+            truth_writer.write_table(
+                pa.Table.from_pandas(out.truth, schema=schema, preserve_index=False)
+            )
+            ref_truth.append(out.truth[out.truth["line_number"] <= 2])
+            ref_lines.append(out.ref_lines)
+            _count_chunk(summary, out)
+            log.info("chunk %d/%d: %d patients, %d lines", k + 1, n_chunks, out.n, len(out.lines))
+    finally:
+        truth_writer.close()
+        maf.close()
+    summary.n_maf_rows = maf.rows
+    return pd.concat(ref_truth, ignore_index=True), pd.concat(ref_lines, ignore_index=True)
+
+
+def _manifest(summary: SynthesisSummary, *, seed: int) -> dict[str, object]:
+    """The synthesis manifest: seed, counts, file names, calibration and reference check."""
+    return {
+        "seed": seed,
+        "n_patients": summary.n_patients,
+        "n_lines": summary.n_lines,
+        "n_variant_records": summary.n_variant_records,
+        "n_maf_rows": summary.n_maf_rows,
+        "n_ground_truth_rows": summary.n_truth_rows,
+        "files": RAW_FILES,
+        "intercepts": summary.intercepts,
+        "reference_check": summary.reference_check,
+    }
+
+
+def _panel_genes_text(panel: Panel) -> str:
+    """The simulated assay's gene list: a comment line, then one sorted HGNC symbol a line."""
+    genes = sorted(set(panel.genes["symbol"].astype(str)))
+    header = "# genes the simulated sequencing assay covers (one HGNC symbol per line)\n"
+    return header + "".join(f"{g}\n" for g in genes)
+
+
 def synthesize(
     cfg: Config, out_dir: Path, *, progress: bool = False, compute: Compute | None = None
 ) -> SynthesisSummary:
@@ -364,85 +467,22 @@ def synthesize(
     -------
     SynthesisSummary
     """
-    scfg = cfg.synth
     catalog = Catalog(cfg.catalog)
     panel = load_panel()
     key = resolve_key(cfg.cohort.pseudonymization, synthetic=True)
-    intercepts = calibrate(scfg, catalog, panel)
+    intercepts = calibrate(cfg.synth, catalog, panel)
     summary = SynthesisSummary(intercepts=intercepts.to_dict(catalog.regimen_ids))
-
     out_dir.mkdir(parents=True, exist_ok=True)
-    vcf_dir = out_dir / RAW_FILES["vcf_dir"]
-    if vcf_dir.exists():
-        shutil.rmtree(vcf_dir)
-    vcf_dir.mkdir()
-    maf = MafWriter(out_dir / RAW_FILES["maf"])
-    cats = catalog.toxicity_categories
+    vcf_dir = _emptied(out_dir / RAW_FILES["vcf_dir"])
     guideline = guideline_truth_endpoints(endpoint_roles(cfg.endpoints))
-    schema = _truth_schema(cats, pgx=scfg.pgx.enabled, guideline_endpoints=guideline)
-    truth_writer = pq.ParquetWriter(out_dir / RAW_FILES["ground_truth"], schema)
-    ref_truth, ref_lines = [], []
-    n_chunks = -(-scfg.n_patients // scfg.chunk_patients)
-    ctx = _ChunkContext(scfg, catalog, panel, intercepts, key, vcf_dir, guideline)
-    # chunks are simulated (and their VCFs written) by the workers of ``compute``, each from
-    # its own seed; the cohort files are appended here in chunk order
-    chunks = (compute or LOCAL).imap(_chunk_files, range(n_chunks), ctx)
-    if progress:
-        from tqdm import tqdm
-
-        chunks = tqdm(chunks, desc="synthesize", unit="chunk", total=n_chunks)
-    try:
-        for k, out in enumerate(chunks):
-            out.patients.to_csv(
-                out_dir / RAW_FILES["patients"],
-                mode="w" if k == 0 else "a",
-                header=k == 0,
-                index=False,
-                lineterminator="\n",
-            )
-            out.lines.to_csv(
-                out_dir / RAW_FILES["lines"],
-                mode="w" if k == 0 else "a",
-                header=k == 0,
-                index=False,
-                lineterminator="\n",
-                float_format="%.10g",
-            )
-            maf.write(out.passed, out.samples)
-            truth_writer.write_table(
-                pa.Table.from_pandas(out.truth, schema=schema, preserve_index=False)
-            )
-            ref_truth.append(out.truth[out.truth["line_number"] <= 2])
-            ref_lines.append(out.ref_lines)
-            summary.n_patients += out.n
-            summary.n_lines += len(out.lines)
-            summary.n_variant_records += out.n_variant_records
-            summary.n_truth_rows += len(out.truth)
-            log.info("chunk %d/%d: %d patients, %d lines", k + 1, n_chunks, out.n, len(out.lines))
-    finally:
-        truth_writer.close()
-        maf.close()
-    summary.n_maf_rows = maf.rows
-    summary.reference_check = _reference_check(
-        pd.concat(ref_truth, ignore_index=True), pd.concat(ref_lines, ignore_index=True), catalog
+    ctx = _ChunkContext(cfg.synth, catalog, panel, intercepts, key, vcf_dir, guideline)
+    ref_truth, ref_lines = _write_chunks(
+        ctx, out_dir, summary=summary, progress=progress, compute=compute
     )
-    manifest = {
-        "seed": scfg.seed,
-        "n_patients": summary.n_patients,
-        "n_lines": summary.n_lines,
-        "n_variant_records": summary.n_variant_records,
-        "n_maf_rows": summary.n_maf_rows,
-        "n_ground_truth_rows": summary.n_truth_rows,
-        "files": RAW_FILES,
-        "intercepts": summary.intercepts,
-        "reference_check": summary.reference_check,
-    }
+    summary.reference_check = _reference_check(ref_truth, ref_lines, catalog)
+    manifest = _manifest(summary, seed=cfg.synth.seed)
     (out_dir / RAW_FILES["manifest"]).write_text(json.dumps(manifest, indent=2) + "\n")
-    genes = sorted(set(panel.genes["symbol"].astype(str)))
-    (out_dir / RAW_FILES["panel_genes"]).write_text(
-        "# genes the simulated sequencing assay covers (one HGNC symbol per line)\n"
-        + "".join(f"{g}\n" for g in genes)
-    )
+    (out_dir / RAW_FILES["panel_genes"]).write_text(_panel_genes_text(panel))
     return summary
 
 
@@ -479,10 +519,7 @@ def skip_synthesis(cfg: Config, out_dir: Path, *, root: Path) -> str:
                     f"({RAW_FILES[name]} under paths.raw_dir={cfg.paths.raw_dir}); keep your own "
                     "files elsewhere, e.g. data/external/"
                 )
-    vcf_dir = outs["vcf_dir"]
-    if vcf_dir.exists():
-        shutil.rmtree(vcf_dir)
-    vcf_dir.mkdir()
+    vcf_dir = _emptied(outs["vcf_dir"])
     (vcf_dir / "SKIPPED.txt").write_text(reason + "\n", encoding="utf-8")
     for name in ("patients", "lines", "panel_genes"):
         outs[name].write_text(f"# {reason}\n", encoding="utf-8")

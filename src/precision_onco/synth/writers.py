@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import gzip
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -129,22 +132,13 @@ def _csq_strings(calls: pd.DataFrame) -> list[str]:
     return out
 
 
-def vcf_texts(calls: pd.DataFrame, samples: pd.DataFrame) -> Iterator[tuple[int, str]]:
-    """``(pidx, VCF 4.2 text)`` of every tumour/normal pair of ``samples``.
-
-    Samples with calls come in ``pidx`` order, then any without calls (header only).
-
-    ``samples`` is indexed by ``pidx`` with ``tumor_sample_id``, ``normal_sample_id``
-    and ``file_date``. One pass over plain Python values: the cohort's calls are
-    hundreds of thousands of rows, so no per-site pandas indexing.
-    """
-    calls = calls.assign(_c=calls["chrom"].map(_CHROM_ORDER)).sort_values(
-        ["pidx", "_c", "pos", "multi"], kind="stable"
-    )
+def _call_rows(calls: pd.DataFrame) -> Iterator[tuple[Any, ...]]:
+    """One tuple of plain Python values per call, in order: ``pidx``, chrom, pos, ref, alt,
+    filter, tumour and normal depth, tumour and normal alt count, CSQ, and the genotype
+    (an explicit one for germline records, the same in normal and tumour; else None)."""
     csq = _csq_strings(calls)
-    # an explicit genotype (germline records, same in normal and tumour), else the defaults
     gts = calls["gt"].tolist() if "gt" in calls.columns else [None] * len(calls)
-    cols = zip(
+    return zip(
         calls["pidx"].tolist(),
         calls["chrom"].tolist(),
         calls["pos"].tolist(),
@@ -159,57 +153,63 @@ def vcf_texts(calls: pd.DataFrame, samples: pd.DataFrame) -> Iterator[tuple[int,
         gts,
         strict=True,
     )
-    tumor = samples["tumor_sample_id"]
-    normal = samples["normal_sample_id"]
-    date = samples["file_date"]
-    out: io.StringIO | None = None
-    current = -1
-    site: list[tuple] = []
 
-    def flush() -> None:
-        assert out is not None
-        _, chrom, pos, ref, _, filt, t_depth, n_depth, _, _, _, gt = site[0]
-        alts = [r[4] for r in site]
-        t_alt = [int(r[8]) for r in site]
-        n_alt = [int(r[9]) for r in site]
-        t_ref = max(t_depth - sum(t_alt), 0)
-        n_ref = max(n_depth - sum(n_alt), 0)
-        t_af = ",".join(f"{a / t_depth:.4f}" for a in t_alt)
-        n_af = ",".join(f"{a / n_depth:.4f}" for a in n_alt)
-        gt_t = "0/1" if len(alts) == 1 else "0/1/2"
-        gt_n = "0/0" if len(alts) == 1 else "0/0/0"
-        if filt == "germline":
-            gt_n = "0/1"
-        if isinstance(gt, str):
-            gt_n = gt_t = gt
-        out.write(
-            f"{chrom}\t{pos}\t.\t{ref}\t{','.join(alts)}\t.\t{filt}\t"
-            f"DP={t_depth + n_depth};CSQ={','.join(r[10] for r in site)}\tGT:AD:DP:AF\t"
-            f"{gt_n}:{n_ref},{','.join(map(str, n_alt))}:{n_depth}:{n_af}\t"
-            f"{gt_t}:{t_ref},{','.join(map(str, t_alt))}:{t_depth}:{t_af}\n"
-        )
 
-    for row in cols:
-        pidx = row[0]
-        if pidx != current:
-            if site:
-                flush()
-                site = []
-            if out is not None:
-                yield current, out.getvalue()
-            current = pidx
-            out = io.StringIO()
-            out.write(_header(tumor[pidx], normal[pidx], date[pidx]))
-        if site and (row[1], row[2]) != (site[0][1], site[0][2]):
-            flush()
-            site = []
-        site.append(row)
-    if site:
-        flush()
-    if out is not None:
-        yield current, out.getvalue()
+def _record(site: Sequence[tuple[Any, ...]]) -> str:
+    """The VCF record of one site from its calls' rows (:func:`_call_rows`), one per ALT."""
+    _, chrom, pos, ref, _, filt, t_depth, n_depth, _, _, _, gt = site[0]
+    alts = [r[4] for r in site]
+    t_alt = [int(r[8]) for r in site]
+    n_alt = [int(r[9]) for r in site]
+    t_ref = max(t_depth - sum(t_alt), 0)
+    n_ref = max(n_depth - sum(n_alt), 0)
+    t_af = ",".join(f"{a / t_depth:.4f}" for a in t_alt)
+    n_af = ",".join(f"{a / n_depth:.4f}" for a in n_alt)
+    gt_t = "0/1" if len(alts) == 1 else "0/1/2"
+    gt_n = "0/0" if len(alts) == 1 else "0/0/0"
+    if filt == "germline":
+        gt_n = "0/1"
+    if isinstance(gt, str):
+        gt_n = gt_t = gt
+    return (
+        f"{chrom}\t{pos}\t.\t{ref}\t{','.join(alts)}\t.\t{filt}\t"
+        f"DP={t_depth + n_depth};CSQ={','.join(r[10] for r in site)}\tGT:AD:DP:AF\t"
+        f"{gt_n}:{n_ref},{','.join(map(str, n_alt))}:{n_depth}:{n_af}\t"
+        f"{gt_t}:{t_ref},{','.join(map(str, t_alt))}:{t_depth}:{t_af}\n"
+    )
+
+
+def _sample_header(samples: pd.DataFrame, pidx: int) -> str:
+    """The VCF header of the tumour/normal pair of ``pidx`` in ``samples``."""
+    return _header(
+        samples["tumor_sample_id"][pidx],
+        samples["normal_sample_id"][pidx],
+        samples["file_date"][pidx],
+    )
+
+
+def _patient_text(header: str, rows: Iterable[tuple[Any, ...]]) -> str:
+    """``header`` and one record per site of a patient's sorted call ``rows``."""
+    sites = groupby(rows, key=itemgetter(1, 2))
+    return header + "".join(_record(list(site)) for _, site in sites)
+
+
+def vcf_texts(calls: pd.DataFrame, samples: pd.DataFrame) -> Iterator[tuple[int, str]]:
+    """``(pidx, VCF 4.2 text)`` of every tumour/normal pair of ``samples``.
+
+    Samples with calls come in ``pidx`` order, then any without calls (header only).
+
+    ``samples`` is indexed by ``pidx`` with ``tumor_sample_id``, ``normal_sample_id``
+    and ``file_date``. One pass over plain Python values: the cohort's calls are
+    hundreds of thousands of rows, so no per-site pandas indexing.
+    """
+    calls = calls.assign(_c=calls["chrom"].map(_CHROM_ORDER)).sort_values(
+        ["pidx", "_c", "pos", "multi"], kind="stable"
+    )
+    for pidx, rows in groupby(_call_rows(calls), key=itemgetter(0)):
+        yield pidx, _patient_text(_sample_header(samples, pidx), rows)
     for pidx in samples.index.difference(pd.Index(calls["pidx"].unique())):
-        yield int(pidx), _header(tumor[pidx], normal[pidx], date[pidx])
+        yield int(pidx), _sample_header(samples, pidx)
 
 
 def vcf_text(calls: pd.DataFrame, *, tumor: str, normal: str, file_date: str) -> str:
