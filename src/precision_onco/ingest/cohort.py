@@ -306,6 +306,130 @@ def _split_warning(cfg: Config) -> str | None:
     )
 
 
+def _vcf_results(
+    cfg: Config, vcf_files: list[Path], *, genes: GeneIndex | None, compute: Compute | None
+) -> list[ReadResult]:
+    """The VCFs read in one batch: every row under the first file's report, none under the
+    others' (no per-file table building)."""
+    if not vcf_files:
+        return []
+    frame, rej, reports = read_vcfs(vcf_files, cfg.cohort.inputs.vcf, genes=genes, compute=compute)
+    first = ReadResult(frame, rej, reports[0])
+    no_rows, no_rejects = frame.iloc[0:0], rej.iloc[0:0]  # sliced once, not per file
+    return [first, *(ReadResult(no_rows, no_rejects, r) for r in reports[1:])]
+
+
+def _read_inputs(
+    cfg: Config, root: Path, compute: Compute | None
+) -> tuple[list[ReadResult], list[ReadResult], list[ReadResult], GeneIndex | None]:
+    """The patients, lines and variants read from every configured file, and the gene index."""
+    inputs = cfg.cohort.inputs
+    pat_results, line_results = _read_tables(cfg, root)
+    fhir_pat, fhir_lines, var_results = read_fhir_inputs(cfg, root)
+    pat_results += fhir_pat
+    line_results += fhir_lines
+    genes = gene_index(cfg, root)
+    vcf_files = expand_paths(inputs.vcf.paths, root)
+    var_results += _vcf_results(cfg, vcf_files, genes=genes, compute=compute)
+    var_results.extend(
+        (compute or LOCAL).map(read_maf, expand_paths(inputs.maf.paths, root), inputs.maf)
+    )
+    if not (pat_results or line_results or var_results):
+        raise IngestError(
+            f"cohort {cfg.cohort.name}", "no input files configured under cohort.inputs"
+        )
+    return pat_results, line_results, var_results, genes
+
+
+def _with_germline(
+    cfg: Config, patients: pd.DataFrame, root: Path, compute: Compute | None
+) -> tuple[pd.DataFrame, list[ReadResult], list[str]]:
+    """``patients`` with the germline calls merged, the germline read (if any) and its
+    warnings."""
+    if cfg.cohort.inputs.germline.source == "none":  # pharmacogenomics (issue 17)
+        return patients, [], []
+    germ = _read_germline(cfg, patients, root, compute)
+    if isinstance(germ, str):  # nothing to read: said in the log, not a data problem
+        log.info("%s", germ)
+        return patients, [], []
+    merged, warnings = merge_germline(patients, germ.frame)
+    return merged, [germ], warnings
+
+
+def _checked_reports(results: Sequence[ReadResult]) -> list[FileReport]:
+    """The file reports (shadow reports left out), each checked."""
+    files = [r.report for r in results if not r.report.extra.get("_shadow")]
+    for rep in files:
+        rep.check()
+    return files
+
+
+def _link_variants(
+    cfg: Config, patients: pd.DataFrame, variants: pd.DataFrame, root: Path
+) -> list[str]:
+    """Link the variant samples to raw patient ids and add ``hgvsp_short``, in place; the
+    warning for rows of no patient."""
+    warnings: list[str] = []
+    smap = _sample_map(cfg, patients, root)
+    unset = variants["patient_id"].isna()
+    variants.loc[unset, "patient_id"] = _link(
+        variants.loc[unset, "sample_id"].astype(str), smap, cfg.cohort.inputs.samples.regex
+    ).to_numpy()
+    if len(patients):
+        orphans = ~variants["patient_id"].isin(set(patients["patient_id"].astype(str)))
+        if orphans.any():
+            warnings.append(
+                f"{int(orphans.sum())} variant rows from "
+                f"{variants.loc[orphans, 'sample_id'].nunique()} samples belong to no "
+                "patient of the patients table (check cohort.inputs.samples)"
+            )
+    variants["hgvsp_short"] = variants["hgvsp"].map(to_short_hgvsp).astype("string")
+    return warnings
+
+
+def _pseudonymized(
+    cfg: Config, patients: pd.DataFrame, lines: pd.DataFrame, variants: pd.DataFrame, key: bytes
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Redactor]:
+    """The tables with patient ids, sample ids and identifier columns keyed, and the
+    redactor of free text."""
+    raw_patients = set(patients.get("patient_id", pd.Series(dtype=str)).dropna().astype(str))
+    raw_patients |= set(lines.get("patient_id", pd.Series(dtype=str)).dropna().astype(str))
+    raw_patients |= set(variants["patient_id"].dropna().astype(str)) if len(variants) else set()
+    raw_samples = set(variants["sample_id"].dropna().astype(str)) if len(variants) else set()
+    pmap, smap_k, redact = identifier_maps(
+        raw_patients, raw_samples, (patients, lines), cfg.cohort.identifier_columns, key
+    )
+    patients, lines, variants = (
+        _keyed(t, pmap, smap_k, cfg.cohort.identifier_columns) for t in (patients, lines, variants)
+    )
+    if len(variants):
+        variants["sample_id"] = variants["sample_id"].astype("string").map(smap_k).astype("string")
+    return patients, lines, variants, redact
+
+
+def _redact_text(
+    variants: pd.DataFrame,
+    rejects: pd.DataFrame,
+    files: list[FileReport],
+    *,
+    redact: Redactor,
+    root: Path,
+) -> None:
+    """Raw identifiers replaced in file names, reject excerpts and reasons, and reports, in
+    place."""
+    names: dict[str, str] = {}  # file name -> redacted relative name, shared by the tables
+    if len(variants):
+        variants["source_file"] = _redact_col(variants["source_file"], redact, root, names)
+    if len(rejects):
+        rejects["source_file"] = _redact_col(rejects["source_file"], redact, root, names)
+        rejects["raw"] = _map_unique(rejects["raw"], redact)
+        rejects["reason"] = _map_unique(rejects["reason"], redact)
+    for rep in files:
+        rep.file = _redacted_name(rep.file, redact, root, names)
+        rep.warnings = [redact(w) for w in rep.warnings]
+        rep.extra = {k: redact(v) for k, v in rep.extra.items()}
+
+
 def ingest_cohort(
     cfg: Config, *, root: Path | None = None, compute: Compute | None = None
 ) -> CohortTables:
@@ -318,99 +442,28 @@ def ingest_cohort(
     key = resolve_key(
         cfg.cohort.pseudonymization, synthetic=cfg.cohort.synthetic, project_root=root
     )
-    pat_results, line_results = _read_tables(cfg, root)
-    fhir_pat, fhir_lines, var_results = read_fhir_inputs(cfg, root)
-    pat_results += fhir_pat
-    line_results += fhir_lines
-    genes = gene_index(cfg, root)
-    vcf_files = expand_paths(inputs.vcf.paths, root)
-    if vcf_files:  # one batch: no per-file table building
-        frame, rej, reports = read_vcfs(vcf_files, inputs.vcf, genes=genes, compute=compute)
-        var_results.append(ReadResult(frame, rej, reports[0]))
-        no_rows, no_rejects = frame.iloc[0:0], rej.iloc[0:0]  # sliced once, not per file
-        var_results.extend(ReadResult(no_rows, no_rejects, r) for r in reports[1:])
-    var_results.extend(
-        (compute or LOCAL).map(read_maf, expand_paths(inputs.maf.paths, root), inputs.maf)
-    )
-    if not (pat_results or line_results or var_results):
-        raise IngestError(
-            f"cohort {cfg.cohort.name}", "no input files configured under cohort.inputs"
-        )
-
+    pat_results, line_results, var_results, genes = _read_inputs(cfg, root, compute)
     patients = _concat([r.frame for r in pat_results])
     if len(patients) and patients["patient_id"].duplicated().any():
         patients = patients.drop_duplicates("patient_id", keep="first")
     lines = _concat([r.frame for r in line_results])
     variants = _concat([r.frame for r in var_results], columns=VARIANT_COLUMNS)
-    warnings: list[str] = []
-    germ_results: list[ReadResult] = []
-    if inputs.germline.source != "none":  # pharmacogenomics (issue 17)
-        germ = _read_germline(cfg, patients, root, compute)
-        if isinstance(germ, str):  # nothing to read: said in the log, not a data problem
-            log.info("%s", germ)
-        else:
-            germ_results.append(germ)
-            patients, germ_warnings = merge_germline(patients, germ.frame)
-            warnings += germ_warnings
-    rejects = _concat(
-        [r.rejects for r in (*pat_results, *line_results, *var_results, *germ_results)],
-        columns=REJECT_COLUMNS,
-    )
-    files = [
-        r.report
-        for r in (*pat_results, *line_results, *var_results, *germ_results)
-        if not r.report.extra.get("_shadow")
-    ]
-    for rep in files:
-        rep.check()
+    patients, germ_results, germ_warnings = _with_germline(cfg, patients, root, compute)
+    warnings: list[str] = [*germ_warnings]
+    results = (*pat_results, *line_results, *var_results, *germ_results)
+    rejects = _concat([r.rejects for r in results], columns=REJECT_COLUMNS)
+    files = _checked_reports(results)
     if inputs.test_lines.path and (why := _split_warning(cfg)):
         warnings.append(why)
-
-    # link samples to patients (raw ids; pseudonymized below)
-    if len(variants):
-        smap = _sample_map(cfg, patients, root)
-        unset = variants["patient_id"].isna()
-        variants.loc[unset, "patient_id"] = _link(
-            variants.loc[unset, "sample_id"].astype(str), smap, inputs.samples.regex
-        ).to_numpy()
-        if len(patients):
-            orphans = ~variants["patient_id"].isin(set(patients["patient_id"].astype(str)))
-            if orphans.any():
-                warnings.append(
-                    f"{int(orphans.sum())} variant rows from "
-                    f"{variants.loc[orphans, 'sample_id'].nunique()} samples belong to no "
-                    "patient of the patients table (check cohort.inputs.samples)"
-                )
-        variants["hgvsp_short"] = variants["hgvsp"].map(to_short_hgvsp).astype("string")
+    if len(variants):  # link samples to patients (raw ids; pseudonymized below)
+        warnings += _link_variants(cfg, patients, variants, root)
     # what each patient's assay covered: an absent call is wild type only for covered genes
     patients, cov_warnings = attach_coverage(
         patients, variants, inputs.coverage, root=root, genes=genes
     )
     warnings += cov_warnings
-
-    # pseudonymize: patient ids, sample ids and identifier columns
-    raw_patients = set(patients.get("patient_id", pd.Series(dtype=str)).dropna().astype(str))
-    raw_patients |= set(lines.get("patient_id", pd.Series(dtype=str)).dropna().astype(str))
-    raw_patients |= set(variants["patient_id"].dropna().astype(str)) if len(variants) else set()
-    raw_samples = set(variants["sample_id"].dropna().astype(str)) if len(variants) else set()
-    pmap, smap_k, redact = identifier_maps(
-        raw_patients, raw_samples, (patients, lines), cfg.cohort.identifier_columns, key
-    )
-    patients, lines, variants = (
-        _keyed(t, pmap, smap_k, cfg.cohort.identifier_columns) for t in (patients, lines, variants)
-    )
-    names: dict[str, str] = {}  # file name -> redacted relative name, shared by the tables
-    if len(variants):
-        variants["sample_id"] = variants["sample_id"].astype("string").map(smap_k).astype("string")
-        variants["source_file"] = _redact_col(variants["source_file"], redact, root, names)
-    if len(rejects):
-        rejects["source_file"] = _redact_col(rejects["source_file"], redact, root, names)
-        rejects["raw"] = _map_unique(rejects["raw"], redact)
-        rejects["reason"] = _map_unique(rejects["reason"], redact)
-    for rep in files:
-        rep.file = _redacted_name(rep.file, redact, root, names)
-        rep.warnings = [redact(w) for w in rep.warnings]
-        rep.extra = {k: redact(v) for k, v in rep.extra.items()}
+    patients, lines, variants, redact = _pseudonymized(cfg, patients, lines, variants, key)
+    _redact_text(variants, rejects, files, redact=redact, root=root)
     warnings = [redact(w) for w in warnings]
     out = CohortTables(patients, lines, variants, rejects, files, warnings)
     _assert_no_leak(out, redact)

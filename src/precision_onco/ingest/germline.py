@@ -43,6 +43,10 @@ GERMLINE_COLUMNS: dict[str, str] = {
 }
 
 
+#: One file's call (sample, columns, warnings), or why it could not be called.
+_Call = tuple[str, dict[str, object], list[str]] | str
+
+
 def _row(path: Path, cfg: GermlineInputConfig) -> tuple[str, dict[str, object], list[str]]:
     defs = load_definitions()
     reading = read_germline(path, definitions=defs, covered=cfg.covered)
@@ -59,17 +63,79 @@ def _row(path: Path, cfg: GermlineInputConfig) -> tuple[str, dict[str, object], 
     return reading.sample, row, list(reading.warnings)
 
 
-def _call_batch(
-    paths: Sequence[Path], cfg: GermlineInputConfig
-) -> list[tuple[str, dict[str, object], list[str]] | str]:
+def _call_batch(paths: Sequence[Path], cfg: GermlineInputConfig) -> list[_Call]:
     """Each file's call (sample, columns, warnings), or why it could not be called."""
-    out: list[tuple[str, dict[str, object], list[str]] | str] = []
+    out: list[_Call] = []
     for path in paths:
         try:
             out.append(_row(path, cfg))
         except PgxInputError as exc:
             out.append(str(exc))
     return out
+
+
+def _called(files: list[Path], cfg: GermlineInputConfig, compute: Compute) -> list[_Call]:
+    """Each file's call, in file order, the files called in batches of consecutive files."""
+    batches = [files[s] for s in split_even(len(files), compute.partitions(len(files)))]
+    return [c for b in compute.map(_call_batch, batches, cfg) for c in b]
+
+
+def _linked_rows(
+    files: list[Path], called: list[_Call], link: Callable[[str], str | None], *, label: str
+) -> tuple[dict[str, dict[str, object]], dict[str, int], Rejects]:
+    """The first call of each patient (raw id -> columns), the count of files per warning,
+    and the rejected files."""
+    rejects = Rejects(label)
+    rows: dict[str, dict[str, object]] = {}
+    warnings: dict[str, int] = {}
+    for n, (path, call) in enumerate(zip(files, called, strict=True), start=1):
+        if isinstance(call, str):
+            rejects.add(n, "germline file not called", str(path), detail=call)
+            continue
+        sample, row, warn = call
+        for w in warn:
+            warnings[w] = warnings.get(w, 0) + 1
+        pid = link(sample)
+        if pid is None:
+            why = (
+                f"sample {sample!r} is linked to no patient (set "
+                "cohort.inputs.germline.sample_column or cohort.inputs.samples)"
+            )
+            rejects.add(n, "germline sample of no patient", str(path), detail=why)
+            continue
+        if pid in rows:
+            rejects.add(
+                n,
+                "second germline file for a patient",
+                str(path),
+                detail=f"sample {sample!r}: the patient was already called from an earlier file",
+            )
+            continue
+        rows[pid] = row
+    return rows, warnings, rejects
+
+
+def _germline_report(
+    frame: pd.DataFrame,
+    cfg: GermlineInputConfig,
+    *,
+    label: str,
+    n_files: int,
+    warnings: dict[str, int],
+) -> FileReport:
+    """The report of the germline files: warnings with their file counts, phenotype counts."""
+    report = FileReport(
+        file=label,
+        kind="germline",
+        extra={"source": cfg.source, "files": n_files, "declared_covered": cfg.covered},
+    )
+    report.warnings = [f"{k} ({v} files)" for k, v in sorted(warnings.items())]
+    if len(frame):
+        calls = frame["dpyd_phenotype"].value_counts().to_dict()
+        report.extra["dpyd_phenotypes"] = {str(k): int(v) for k, v in calls.items()}
+        ugt = frame["ugt1a1_phenotype"].value_counts().to_dict()
+        report.extra["ugt1a1_phenotypes"] = {str(k): int(v) for k, v in ugt.items()}
+    return report
 
 
 def read_germline_calls(
@@ -101,50 +167,12 @@ def read_germline_calls(
     ReadResult
         ``frame`` with :data:`GERMLINE_COLUMNS`; one record per file in the report.
     """
-    rejects = Rejects(label)
-    rows: dict[str, dict[str, object]] = {}
-    warnings: dict[str, int] = {}
-    compute = compute or LOCAL
-    batches = [files[s] for s in split_even(len(files), compute.partitions(len(files)))]
-    called = [c for b in compute.map(_call_batch, batches, cfg) for c in b]
-    for n, (path, call) in enumerate(zip(files, called, strict=True), start=1):
-        if isinstance(call, str):
-            rejects.add(n, "germline file not called", str(path), detail=call)
-            continue
-        sample, row, warn = call
-        for w in warn:
-            warnings[w] = warnings.get(w, 0) + 1
-        pid = link(sample)
-        if pid is None:
-            why = (
-                f"sample {sample!r} is linked to no patient (set "
-                "cohort.inputs.germline.sample_column or cohort.inputs.samples)"
-            )
-            rejects.add(n, "germline sample of no patient", str(path), detail=why)
-            continue
-        if pid in rows:
-            rejects.add(
-                n,
-                "second germline file for a patient",
-                str(path),
-                detail=f"sample {sample!r}: the patient was already called from an earlier file",
-            )
-            continue
-        rows[pid] = row
+    called = _called(files, cfg, compute or LOCAL)
+    rows, warnings, rejects = _linked_rows(files, called, link, label=label)
     frame = pd.DataFrame(
         [{"patient_id": k, **v} for k, v in rows.items()], columns=list(GERMLINE_COLUMNS)
     ).astype(GERMLINE_COLUMNS)
-    report = FileReport(
-        file=label,
-        kind="germline",
-        extra={"source": cfg.source, "files": len(files), "declared_covered": cfg.covered},
-    )
-    report.warnings = [f"{k} ({v} files)" for k, v in sorted(warnings.items())]
-    if len(frame):
-        calls = frame["dpyd_phenotype"].value_counts().to_dict()
-        report.extra["dpyd_phenotypes"] = {str(k): int(v) for k, v in calls.items()}
-        ugt = frame["ugt1a1_phenotype"].value_counts().to_dict()
-        report.extra["ugt1a1_phenotypes"] = {str(k): int(v) for k, v in ugt.items()}
+    report = _germline_report(frame, cfg, label=label, n_files=len(files), warnings=warnings)
     log.info("germline: %d of %d files called", len(frame), len(files))
     return ReadResult.build(frame, rejects, report, records_read=len(files))
 

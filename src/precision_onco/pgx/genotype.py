@@ -251,31 +251,34 @@ class _LocusMatcher:
         return rec.pos == self.locus.pos
 
 
-def _call_locus(
-    gene: Gene, locus: Locus, recs: list[_Rec], chrom: str, build: str, covered: bool
-) -> LocusCall:
-    m = _LocusMatcher(gene, locus)
-    where = f"{chrom}:{locus.pos}"
-    names = ", ".join(sorted({*m.snv.values(), *m.repeat.values()}))
-    reasons: list[str] = []
-    found: list[str] = []
-    unknown = 0
-    primary = [r for r in recs if m.primary(r)]
-    observed = "; ".join(r.text() for r in recs)
+def _indeterminate(locus: Locus, reason: str, *, observed: str) -> LocusCall:
+    """A position none of whose copies is known, for one reason."""
+    return LocusCall(locus, "indeterminate", unknown_copies=2, observed=observed, reasons=(reason,))
+
+
+def _ref_mismatch(
+    locus: Locus, primary: list[_Rec], *, where: str, build: str, names: str, observed: str
+) -> LocusCall | None:
+    """The call when a record's REF is not the reference base of ``build``, else None."""
     for r in primary:
         if r.pos == locus.pos and r.ref[:1] != locus.ref[:1]:
-            return LocusCall(
+            return _indeterminate(
                 locus,
-                "indeterminate",
-                reasons=(
-                    f"REF {r.ref} at {where} but {build} has {locus.ref} there ({names}): the file "
-                    f"is probably on another build (GRCh37 vs GRCh38?); lift it over to {build}",
-                ),
-                unknown_copies=2,
+                f"REF {r.ref} at {where} but {build} has {locus.ref} there ({names}): the file "
+                f"is probably on another build (GRCh37 vs GRCh38?); lift it over to {build}",
                 observed=observed,
             )
-    for r in recs:
-        if r in primary or r.gt is None:
+    return None
+
+
+def _overlap_unknowns(
+    m: _LocusMatcher, overlapping: list[_Rec], *, where: str
+) -> tuple[int, list[str]]:
+    """Copies made unknown by variants of other records that overlap the position, and why."""
+    unknown = 0
+    reasons: list[str] = []
+    for r in overlapping:
+        if r.gt is None:
             continue
         carried = [m.classify(r, a) for a in r.gt if a > 0]
         bad = [c for c in carried if c != "ref"]
@@ -285,78 +288,111 @@ def _call_locus(
                 f"a variant at {r.chrom}:{r.pos} ({r.ref}>{','.join(r.alts)}) "
                 f"overlaps {where}: the allele there is not known"
             )
-    if not primary:
-        if unknown:
-            return LocusCall(
-                locus,
-                "indeterminate",
-                unknown_copies=min(2, unknown),
-                reasons=tuple(reasons),
-                observed=observed,
-            )
-        if covered:
-            return LocusCall(
-                locus, "assumed_reference", reasons=("absent; the file is declared to cover it",)
-            )
-        return LocusCall(
-            locus, "not_tested", unknown_copies=2, reasons=(f"{where} is not in the file",)
-        )
-    nonref: list[str] = []
-    missing = 0
-    for r in primary:
-        if r.gt is None:
-            return LocusCall(
-                locus,
-                "indeterminate",
-                unknown_copies=2,
-                observed=observed,
-                reasons=(f"no GT for the sample at {where}",),
-            )
-        if all(a < 0 for a in r.gt):
-            if len(primary) == 1:
-                return LocusCall(
-                    locus,
-                    "not_tested",
-                    unknown_copies=2,
-                    observed=observed,
-                    reasons=(f"no call (./.) at {where}",),
-                )
-            missing = max(missing, 2)
-            continue
-        if len(r.gt) != 2:
-            return LocusCall(
-                locus,
-                "indeterminate",
-                unknown_copies=2,
-                observed=observed,
-                reasons=(f"{len(r.gt)}-ploid genotype at {where} (expected diploid)",),
-            )
-        if any(a < 0 for a in r.gt):
-            reasons.append(
-                f"half call ({r.text().split('GT ')[-1]}) at {where}: one allele not called"
-            )
-        missing = max(missing, sum(a < 0 for a in r.gt))
-        for a in r.gt:
-            if a <= 0:
-                continue
-            c = m.classify(r, a)
-            if c.startswith("?"):
-                unknown += 1
-                reasons.append(
-                    f"{c[1:]} at {where} is not a defined allele (defined here: {names})"
-                )
-            elif c != "ref":
-                nonref.append(c)
-    found = nonref
-    unknown += missing
-    if len(found) + unknown > 2:
+    return unknown, reasons
+
+
+def _absent_call(
+    locus: Locus, *, unknown: int, reasons: list[str], covered: bool, where: str, observed: str
+) -> LocusCall:
+    """The call at a position no record genotypes."""
+    if unknown:
         return LocusCall(
             locus,
             "indeterminate",
-            unknown_copies=2,
+            unknown_copies=min(2, unknown),
+            reasons=tuple(reasons),
             observed=observed,
-            reasons=(f"records at {where} disagree ({observed})",),
         )
+    if covered:
+        return LocusCall(
+            locus, "assumed_reference", reasons=("absent; the file is declared to cover it",)
+        )
+    return LocusCall(
+        locus, "not_tested", unknown_copies=2, reasons=(f"{where} is not in the file",)
+    )
+
+
+def _usable_gt(
+    locus: Locus, rec: _Rec, *, single: bool, where: str, observed: str
+) -> list[int] | LocusCall:
+    """The GT of a genotyping record, or the call when it has none usable."""
+    if rec.gt is None:
+        return _indeterminate(locus, f"no GT for the sample at {where}", observed=observed)
+    if all(a < 0 for a in rec.gt):
+        if single:
+            return LocusCall(
+                locus,
+                "not_tested",
+                unknown_copies=2,
+                observed=observed,
+                reasons=(f"no call (./.) at {where}",),
+            )
+        return rec.gt
+    if len(rec.gt) != 2:
+        return _indeterminate(
+            locus, f"{len(rec.gt)}-ploid genotype at {where} (expected diploid)", observed=observed
+        )
+    return rec.gt
+
+
+def _copies(
+    m: _LocusMatcher, rec: _Rec, gt: list[int], *, where: str, names: str
+) -> tuple[list[str], int, int, list[str]]:
+    """Defined non-reference alleles, undefined and uncalled copies, and reasons of one GT."""
+    if all(a < 0 for a in gt):
+        return [], 0, 2, []
+    reasons: list[str] = []
+    if any(a < 0 for a in gt):
+        reasons.append(
+            f"half call ({rec.text().split('GT ')[-1]}) at {where}: one allele not called"
+        )
+    nonref: list[str] = []
+    unknown = 0
+    for a in gt:
+        if a <= 0:
+            continue
+        c = m.classify(rec, a)
+        if c.startswith("?"):
+            unknown += 1
+            reasons.append(f"{c[1:]} at {where} is not a defined allele (defined here: {names})")
+        elif c != "ref":
+            nonref.append(c)
+    return nonref, unknown, sum(a < 0 for a in gt), reasons
+
+
+def _call_locus(
+    gene: Gene, locus: Locus, recs: list[_Rec], chrom: str, build: str, covered: bool
+) -> LocusCall:
+    m = _LocusMatcher(gene, locus)
+    where = f"{chrom}:{locus.pos}"
+    names = ", ".join(sorted({*m.snv.values(), *m.repeat.values()}))
+    primary = [r for r in recs if m.primary(r)]
+    observed = "; ".join(r.text() for r in recs)
+    mismatch = _ref_mismatch(
+        locus, primary, where=where, build=build, names=names, observed=observed
+    )
+    if mismatch is not None:
+        return mismatch
+    overlapping = [r for r in recs if r not in primary]
+    unknown, reasons = _overlap_unknowns(m, overlapping, where=where)
+    if not primary:
+        return _absent_call(
+            locus, unknown=unknown, reasons=reasons, covered=covered, where=where, observed=observed
+        )
+    found: list[str] = []
+    missing = 0
+    for r in primary:
+        gt = _usable_gt(locus, r, single=len(primary) == 1, where=where, observed=observed)
+        if isinstance(gt, LocusCall):
+            return gt
+        alleles, undefined, uncalled, why = _copies(m, r, gt, where=where, names=names)
+        found += alleles
+        unknown += undefined
+        missing = max(missing, uncalled)
+        reasons += why
+    unknown += missing
+    if len(found) + unknown > 2:
+        return _indeterminate(locus, f"records at {where} disagree ({observed})", observed=observed)
     status = "indeterminate" if unknown else "called"
     return LocusCall(
         locus,
@@ -373,6 +409,104 @@ def _contig_name(gene_chrom: str, seqnames: set[str]) -> str | None:
         if name in seqnames:
             return name
     return None
+
+
+def _open_vcf(p: Path) -> VCF:
+    """The VCF at ``p``, opened through cyvcf2."""
+    if not p.is_file():
+        raise PgxInputError(f"{p}: no such file")
+    try:
+        return VCF(str(p))
+    except (OSError, AssertionError, Exception) as exc:  # cyvcf2 raises bare Exceptions
+        raise PgxInputError(f"{p}: not a readable VCF ({exc})") from None
+
+
+def _checked_sample(
+    vcf: VCF, p: Path, sample: str | None, header: str, definitions: Definitions
+) -> tuple[int, str, str]:
+    """The sample column (index, name, how chosen) of a file on the right build with GTs."""
+    _check_build(p, header, definitions)
+    picked = _pick_sample(vcf, p, sample, header)
+    if "##FORMAT=<ID=GT," not in header:
+        raise PgxInputError(
+            f"{p}: no GT field in the FORMAT header: genotypes are needed "
+            "(a file of sites or of allele depths only cannot be called)"
+        )
+    return picked
+
+
+def _records(
+    vcf: VCF, p: Path, idx: int, loci: list[tuple[Gene, Locus]], *, indexed: bool
+) -> dict[tuple[str, int], list[_Rec]]:
+    """The sample's records overlapping each defining position, by (gene, position)."""
+    seqnames = set(vcf.seqnames)
+    recs: dict[tuple[str, int], list[_Rec]] = {(g.symbol, loc.pos): [] for g, loc in loci}
+    if indexed:
+        contigs = {g.symbol: _contig_name(g.chrom, seqnames) for g, _ in loci}
+        for g, loc in loci:
+            contig = contigs[g.symbol]
+            if contig is None:
+                continue
+            for v in vcf(f"{contig}:{loc.pos}-{loc.end}"):
+                recs[(g.symbol, loc.pos)].append(_rec(v, idx))
+        return recs
+    try:
+        _stream(vcf, idx, loci, recs)
+    except Exception as exc:  # cyvcf2 raises bare Exceptions on a bad line
+        raise PgxInputError(
+            f"{p}: a record htslib cannot parse ({exc}); check the file with `bcftools view`"
+        ) from None
+    return recs
+
+
+def _locus_calls(
+    loci: list[tuple[Gene, Locus]],
+    recs: dict[tuple[str, int], list[_Rec]],
+    *,
+    build: str,
+    covered: bool,
+) -> dict[tuple[str, int], LocusCall]:
+    """The call at every defining position, by (gene, position)."""
+    shown = {g.symbol: f"chr{g.chrom}" for g, _ in loci}  # definitions' naming
+    return {
+        (g.symbol, loc.pos): _call_locus(
+            g, loc, recs[(g.symbol, loc.pos)], shown[g.symbol], build, covered
+        )
+        for g, loc in loci
+    }
+
+
+def _reading_warnings(
+    header: str, *, n_samples: int, calls: dict[tuple[str, int], LocusCall], build: str
+) -> list[str]:
+    """A somatic-looking single-sample file, and REFs that are not the definitions' build."""
+    warnings: list[str] = []
+    # A column picked out of several (by name or ##normal_sample) is taken as the normal.
+    somatic = _SOMATIC.search(header) if n_samples == 1 else None
+    if somatic:
+        warnings.append(
+            f"the header describes {somatic.group(1).lower()} calls: a somatic call set does not "
+            "report germline genotypes at reference positions, and its GT is the tumour's; "
+            "prefer the germline VCF (or the normal column of a tumour/normal VCF)"
+        )
+    n_ref = sum(any(r.startswith("REF ") for r in c.reasons) for c in calls.values())
+    if n_ref:
+        warnings.append(
+            f"REF differs from {build} at {n_ref} defining position(s): "
+            f"is the file on GRCh37? The definitions are {build}"
+        )
+    return warnings
+
+
+def _log_reading(
+    p: Path, name: str, *, indexed: bool, calls: dict[tuple[str, int], LocusCall]
+) -> None:
+    if indexed is False:
+        log.info(
+            "%s has no index: read from start to end (bgzip + tabix -p vcf for region queries)", p
+        )
+    status = Counter(c.status for c in calls.values())
+    log.debug("%s sample %s: %s", p, name, dict(status))
 
 
 def read_germline(
@@ -401,73 +535,20 @@ def read_germline(
         One :class:`LocusCall` per (gene, position).
     """
     p = Path(path)
-    if not p.is_file():
-        raise PgxInputError(f"{p}: no such file")
-    try:
-        vcf = VCF(str(p))
-    except (OSError, AssertionError, Exception) as exc:  # cyvcf2 raises bare Exceptions
-        raise PgxInputError(f"{p}: not a readable VCF ({exc})") from None
+    vcf = _open_vcf(p)
     try:
         header = vcf.raw_header
-        _check_build(p, header, definitions)
-        idx, name, how = _pick_sample(vcf, p, sample, header)
+        idx, name, how = _checked_sample(vcf, p, sample, header, definitions)
         n_samples = len(vcf.samples)
-        if "##FORMAT=<ID=GT," not in header:
-            raise PgxInputError(
-                f"{p}: no GT field in the FORMAT header: genotypes are needed "
-                "(a file of sites or of allele depths only cannot be called)"
-            )
         gvcf = "##GVCFBlock" in header or "##ALT=<ID=NON_REF" in header
         indexed = _index_of(p)
-        seqnames = set(vcf.seqnames)
         loci = [(g, loc) for g in definitions.genes.values() for loc in g.loci()]
-        recs: dict[tuple[str, int], list[_Rec]] = {(g.symbol, loc.pos): [] for g, loc in loci}
-        contigs = {g.symbol: _contig_name(g.chrom, seqnames) for g, _ in loci}
-        if indexed:
-            for g, loc in loci:
-                contig = contigs[g.symbol]
-                if contig is None:
-                    continue
-                for v in vcf(f"{contig}:{loc.pos}-{loc.end}"):
-                    recs[(g.symbol, loc.pos)].append(_rec(v, idx))
-        else:
-            try:
-                _stream(vcf, idx, loci, recs)
-            except Exception as exc:  # cyvcf2 raises bare Exceptions on a bad line
-                raise PgxInputError(
-                    f"{p}: a record htslib cannot parse ({exc}); check the "
-                    "file with `bcftools view`"
-                ) from None
-        warnings: list[str] = []
-        shown = {g.symbol: f"chr{g.chrom}" for g, _ in loci}  # definitions' naming
-        calls = {
-            (g.symbol, loc.pos): _call_locus(
-                g, loc, recs[(g.symbol, loc.pos)], shown[g.symbol], definitions.build, covered
-            )
-            for g, loc in loci
-        }
+        recs = _records(vcf, p, idx, loci, indexed=indexed)
+        calls = _locus_calls(loci, recs, build=definitions.build, covered=covered)
     finally:
         vcf.close()
-    # A column picked out of several (by name or ##normal_sample) is taken as the normal.
-    somatic = _SOMATIC.search(header) if n_samples == 1 else None
-    if somatic:
-        warnings.append(
-            f"the header describes {somatic.group(1).lower()} calls: a somatic call set does not "
-            "report germline genotypes at reference positions, and its GT is the tumour's; "
-            "prefer the germline VCF (or the normal column of a tumour/normal VCF)"
-        )
-    n_ref = sum(any(r.startswith("REF ") for r in c.reasons) for c in calls.values())
-    if n_ref:
-        warnings.append(
-            f"REF differs from {definitions.build} at {n_ref} defining position(s): "
-            f"is the file on GRCh37? The definitions are {definitions.build}"
-        )
-    if indexed is False:
-        log.info(
-            "%s has no index: read from start to end (bgzip + tabix -p vcf for region queries)", p
-        )
-    status = Counter(c.status for c in calls.values())
-    log.debug("%s sample %s: %s", p, name, dict(status))
+    warnings = _reading_warnings(header, n_samples=n_samples, calls=calls, build=definitions.build)
+    _log_reading(p, name, indexed=indexed, calls=calls)
     return GermlineReading(
         file=str(p),
         sample=name,
