@@ -410,6 +410,44 @@ def test_a_clinical_csv_gives_the_recommenders_extra_inputs(
     assert "FCNA" not in json.dumps(plain)
 
 
+def test_an_extra_input_of_an_earlier_line_is_not_carried_to_a_later_one(
+    tmp_path: Path, cfg: Config, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A ``features.extra`` value on line 1's row is line 1's: line 2, its cell empty, is
+    scored with the input unknown (and warned about), not with line 1's value; a row without
+    a line number gives the patient's value, which a line without its own takes."""
+    import dataclasses
+    import logging
+
+    extra = ["FCNA"]
+    own = dataclasses.replace(cfg, features=dataclasses.replace(cfg.features, extra=extra))
+    path = tmp_path / "patient.csv"
+    text = CSV.replace("pdl1_tps\n", "pdl1_tps,FCNA\n", 1)
+    text = text.replace(",3,,,\n", ",3,,,,0.12\n").replace(",60\n", ",60,\n")
+    path.write_text(text, encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="precision_onco.recommend.inputs"):
+        payload, _ = new_patient_payload(own, clinical=path, line=2)
+    assert "has no FCNA (features.extra model inputs); scored as unknown" in caplog.text
+    assert payload["patient"]["FCNA"] is None
+    case = parse_payload(
+        payload, tox_categories=cfg.catalog.toxicity_categories, extra_inputs=extra
+    )
+    _, lines, _ = case.tables()
+    assert lines["FCNA"].iloc[0] == 0.12 and lines["FCNA"].isna().tolist() == [False, True]
+    # a patient-level row (no line number) gives the value every line without its own takes
+    rows = text.splitlines()
+    patient_row = rows[1].split(",")
+    patient_row[7:14] = [""] * 7
+    patient_row[-1] = "0.5"
+    path.write_text("\n".join([rows[0], ",".join(patient_row), *rows[1:]]) + "\n", "utf-8")
+    payload, _ = new_patient_payload(own, clinical=path, line=2)
+    assert float(payload["patient"]["FCNA"]) == 0.5
+    _, lines, _ = parse_payload(
+        payload, tox_categories=cfg.catalog.toxicity_categories, extra_inputs=extra
+    ).tables()
+    assert lines["FCNA"].tolist() == [0.12, 0.5]
+
+
 def test_a_column_the_lines_mapping_recodes_keeps_its_code(tmp_path: Path, cfg: Config) -> None:
     """In a file laid out as the cohort's tables, a column one table's mapping recodes (here
     the lines' regimen codes, under the canonical name) takes that mapping's value, not the

@@ -79,7 +79,8 @@ def _split(
     rows: Sequence[Mapping[str, Any]], where: str, extra: Sequence[str] = ()
 ) -> tuple[Record, list[Record]]:
     """Patient fields (from the first row that has each) and one line per row with a number;
-    ``extra``: the recommender's ``features.extra`` columns, kept in both."""
+    ``extra``: the recommender's ``features.extra`` columns, kept with their line (with the
+    patient from a row without a line number)."""
     patient: dict[str, Any] = {}
     lines: list[dict[str, Any]] = []
     line_keys = set(LINE_FIELDS) - {"patient_id"}
@@ -99,8 +100,13 @@ def _split(
             elif k in line_keys or (k.startswith("ae_") and k.endswith("_max_grade")):
                 line[k] = v
             elif k in extra:
-                line[k] = v
-                patient.setdefault(k, v)
+                # a line's value is that line's: never the patient's, which every line
+                # without its own value would take (a row without a line number is the
+                # patient's)
+                if _clean(r.get("line_number")) is not None:
+                    line[k] = v
+                else:
+                    patient.setdefault(k, v)
         if _clean(r.get("line_number")) is not None:
             lines.append(line)
     return patient, lines
