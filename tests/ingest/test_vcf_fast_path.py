@@ -11,6 +11,7 @@ back on, no, one or several CSQ entries, records that do not pass.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -77,8 +78,8 @@ def _line(pos: int, r: dict[str, object]) -> str:
     return "\t".join(str(c) for c in cols) + "\n"
 
 
-def _general_only(fields: object, annotate: object, tumor: str, tally: object) -> object:
-    return vcf._any_record(fields, annotate, tumor, tally)  # type: ignore[arg-type]
+def _general_only(fields: Any, annotate: Any, tumor: str, tally: Any) -> Any:
+    return vcf._any_record(fields, annotate, tumor, tally)
 
 
 def _read(path: Path, pass_only: bool) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, object]]:
@@ -113,7 +114,7 @@ def test_general_path_alone_reads_every_file_the_same(
 def test_the_short_path_is_taken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The property above compares two paths: the common record does not reach the general one."""
     path = tmp_path / "common.vcf"
-    common = {
+    common: dict[str, object] = {
         "chrom": "chr1",
         "alts": ["T"],
         "af": "0.25",
@@ -126,12 +127,12 @@ def test_the_short_path_is_taken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     calls: list[int] = []
     general = vcf._any_record
 
-    def counting(*args: object) -> object:
-        inner = general(*args)  # type: ignore[arg-type]
+    def counting(*args: Any) -> Any:
+        inner = general(*args)
 
-        def rows_of(*a: object) -> object:
+        def rows_of(*a: Any) -> Any:
             calls.append(1)
-            return inner(*a)  # type: ignore[operator]
+            return inner(*a)
 
         return rows_of
 
