@@ -27,6 +27,12 @@ from precision_onco.config import EndpointRoles, compose, load_group, load_param
 from precision_onco.errors import ConfigError, InputError, MissingInputError
 from precision_onco.stage import EXPECTED_ERRORS, configure_logging, report_user_error
 
+if TYPE_CHECKING:  # annotations only: the commands import these when they run
+    import pandas as pd
+
+    from precision_onco.ingest.cohort import Redactor
+    from precision_onco.recommend.patient import PatientCase
+
 __all__ = ["main"]
 
 log = logging.getLogger(__name__)
@@ -76,24 +82,11 @@ def _cmd_synthesize(args: argparse.Namespace) -> int:
 def _cmd_variants(args: argparse.Namespace) -> int:
     import json
 
-    import pandas as pd
-
-    from precision_onco.config.schema import PseudonymizationConfig
-    from precision_onco.ingest.cohort import Redactor, _link
     from precision_onco.ingest.contracts import REJECT_COLUMNS, VARIANT_COLUMNS
     from precision_onco.ingest.genes import GeneIndex
-    from precision_onco.ingest.pseudonymize import PseudonymizationError, pseudonymize, resolve_key
     from precision_onco.ingest.variants import read_variants
 
-    try:
-        key = resolve_key(
-            PseudonymizationConfig(key_file=args.key_file, allow_demo_key=args.demo_key),
-            synthetic=args.demo_key,
-        )
-    except PseudonymizationError as exc:
-        raise PseudonymizationError(
-            f"{exc} (or pass --key-file FILE; --demo-key for public or synthetic data only)"
-        ) from None
+    key = _variants_key(key_file=args.key_file, demo_key=args.demo_key)
     genes = GeneIndex.from_file(args.genes_bed) if args.genes_bed else None
     results = [
         read_variants(
@@ -104,20 +97,68 @@ def _cmd_variants(args: argparse.Namespace) -> int:
         )
         for f in args.files
     ]
-    frames = [r.frame for r in results if len(r.frame)]
-    var = (
-        pd.concat(frames, ignore_index=True)
-        if frames
-        else pd.DataFrame({c: pd.Series(dtype=t) for c, t in VARIANT_COLUMNS.items()})
+    var = _stacked([r.frame for r in results], columns=VARIANT_COLUMNS)
+    rej = _stacked([r.rejects for r in results], columns=REJECT_COLUMNS)
+    var, rej, redact = _pseudonymized(var, rej, key=key, sample_regex=args.sample_regex)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    var.to_parquet(args.out, index=False)
+    if args.rejects:
+        rej.to_parquet(args.rejects, index=False)
+    reports = [_redacted_report(r.report.as_dict(), redact=redact) for r in results]
+    if args.json:
+        print(json.dumps(reports, indent=2))
+    else:
+        _print_variant_reports(reports)
+        print(
+            f"{len(var):,} variant rows -> {args.out}"
+            + (f"; {len(rej):,} rejects -> {args.rejects}" if args.rejects else "")
+        )
+    return 0
+
+
+def _variants_key(*, key_file: str | None, demo_key: bool) -> bytes:
+    """The pseudonymization key of ``variants`` (the demo key only when asked for); its error
+    says how to give one."""
+    from precision_onco.config.schema import PseudonymizationConfig
+    from precision_onco.ingest.pseudonymize import PseudonymizationError, resolve_key
+
+    try:
+        return resolve_key(
+            PseudonymizationConfig(key_file=key_file, allow_demo_key=demo_key),
+            synthetic=demo_key,
+        )
+    except PseudonymizationError as exc:
+        raise PseudonymizationError(
+            f"{exc} (or pass --key-file FILE; --demo-key for public or synthetic data only)"
+        ) from None
+
+
+def _stacked(frames: Sequence[pd.DataFrame], *, columns: Mapping[str, Any]) -> pd.DataFrame:
+    """The non-empty ``frames`` one under the other, else an empty table of ``columns``
+    (name -> dtype)."""
+    import pandas as pd
+
+    kept = [f for f in frames if len(f)]
+    return (
+        pd.concat(kept, ignore_index=True)
+        if kept
+        else pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
     )
-    rej_frames = [r.rejects for r in results if len(r.rejects)]
-    rej = (
-        pd.concat(rej_frames, ignore_index=True)
-        if rej_frames
-        else pd.DataFrame({c: pd.Series(dtype=t) for c, t in REJECT_COLUMNS.items()})
-    )
+
+
+def _pseudonymized(
+    var: pd.DataFrame, rej: pd.DataFrame, *, key: bytes, sample_regex: str | None
+) -> tuple[pd.DataFrame, pd.DataFrame, Redactor]:
+    """The variants keyed by pseudonymous patient and sample (the patient of a sample: the
+    first group of ``sample_regex``, else the sample id), the rejects with file names and raw
+    lines redacted (``rej`` is changed in place), and the :class:`Redactor` of those ids."""
+    import pandas as pd
+
+    from precision_onco.ingest.cohort import Redactor, _link
+    from precision_onco.ingest.pseudonymize import pseudonymize
+
     samples = sorted(set(var["sample_id"].dropna().astype(str)))
-    patients = _link(pd.Series(samples, dtype=object), {}, args.sample_regex).tolist()
+    patients = _link(pd.Series(samples, dtype=object), {}, sample_regex).tolist()
     skeys = dict(zip(samples, pseudonymize(samples, key, namespace="sample"), strict=True))
     pkeys = dict(zip(samples, pseudonymize(patients, key), strict=True))
     redact = Redactor({**dict(zip(patients, pkeys.values(), strict=True)), **skeys})
@@ -127,38 +168,32 @@ def _cmd_variants(args: argparse.Namespace) -> int:
     var["source_file"] = var["source_file"].map(redact).astype("string")
     rej["source_file"] = rej["source_file"].map(redact).astype("string")
     rej["raw"] = rej["raw"].map(redact).astype("string")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    var.to_parquet(args.out, index=False)
-    if args.rejects:
-        rej.to_parquet(args.rejects, index=False)
-    reports = []
-    for r in results:
-        d = r.report.as_dict()
-        d["file"] = redact(d["file"])
-        d["warnings"] = [redact(w) for w in d["warnings"]]
-        d.update(
-            {k: redact(v) for k, v in d.items() if k not in ("warnings", "rejected_by_reason")}
-        )
-        reports.append(d)
-    if args.json:
-        print(json.dumps(reports, indent=2))
-    else:
-        print(f"{'file':<48} {'format':<6} {'read':>9} {'ingested':>9} {'rejected':>9}  rows")
-        for d in reports:
-            rows = d.get("variant_rows", d["ingested"])
-            print(
-                f"{d['file'][-48:]:<48} {d['kind']:<6} {d['read']:>9,} {d['ingested']:>9,} "
-                f"{d['rejected']:>9,}  {rows:,}"
-            )
-            for reason, n in d["rejected_by_reason"].items():
-                print(f"    rejected {n:,}: {reason}")
-            for w in d["warnings"]:
-                print(f"    warning: {w}")
+    return var, rej, redact
+
+
+def _redacted_report(d: dict[str, Any], *, redact: Redactor) -> dict[str, Any]:
+    """A file's ingestion report ``d`` (changed in place) with raw identifiers redacted: in
+    its file name, warnings and other text fields (not in the rejection reasons)."""
+    d["file"] = redact(d["file"])
+    d["warnings"] = [redact(w) for w in d["warnings"]]
+    d.update({k: redact(v) for k, v in d.items() if k not in ("warnings", "rejected_by_reason")})
+    return d
+
+
+def _print_variant_reports(reports: Sequence[Mapping[str, Any]]) -> None:
+    """The console table of the files read: format, records read, ingested and rejected,
+    variant rows, then each file's rejections by reason and its warnings."""
+    print(f"{'file':<48} {'format':<6} {'read':>9} {'ingested':>9} {'rejected':>9}  rows")
+    for d in reports:
+        rows = d.get("variant_rows", d["ingested"])
         print(
-            f"{len(var):,} variant rows -> {args.out}"
-            + (f"; {len(rej):,} rejects -> {args.rejects}" if args.rejects else "")
+            f"{d['file'][-48:]:<48} {d['kind']:<6} {d['read']:>9,} {d['ingested']:>9,} "
+            f"{d['rejected']:>9,}  {rows:,}"
         )
-    return 0
+        for reason, n in d["rejected_by_reason"].items():
+            print(f"    rejected {n:,}: {reason}")
+        for w in d["warnings"]:
+            print(f"    warning: {w}")
 
 
 def _load_config(params: str, *, default: str = "params.yaml") -> Any:
@@ -296,22 +331,62 @@ def _print_ranked(ranked: Sequence[Mapping[str, Any]], roles: EndpointRoles) -> 
 
 
 def _cmd_recommend(args: argparse.Namespace) -> int:
-    import json
     import time
 
     import mlflow
-    import pandas as pd
 
+    from precision_onco.models.tracking import registered_name
+
+    cfg = _load_config(args.params)
+    payload, rejected, case = _new_patient_case(cfg, args)
+    uri = args.model or f"models:/{registered_name(cfg, 'recommender')}@champion"
+    mlflow.set_tracking_uri(cfg.tracking.uri)
+    t0 = time.perf_counter()
+    model = _load_recommender_model(uri, tracking_uri=cfg.tracking.uri)
+    recommender = model.unwrap_python_model().recommender  # prepared by its load_context
+    if recommender.extra_inputs != case.extra_inputs:  # a model of another features config
+        case, _ = recommender.parse(payload)
+    loaded = time.perf_counter() - t0
+    source = _model_version(uri, model.metadata.run_id)
+    t1 = time.perf_counter()
+    result = recommender.recommend(case)
+    secs = time.perf_counter() - t1
+    stem, answer = _write_answer(Path(args.out), case=case, result=result, payload=payload)
+    reported = {**answer, "provenance": {**answer["provenance"], "recommender": source}}
+    lang = args.lang or cfg.report.lang
+    html = _write_report(
+        reported, case, recommender, stem, lang, pdf=args.pdf, chromium=cfg.report.chromium
+    )
+    cohort = recommender.provenance.get("cohort", "unknown")
+    print(f"recommender {uri} (champion trained on cohort {cohort!r})")
+    if args.fhir:
+        identifier_map = args.fhir_identifiers or cfg.report.fhir_identifiers
+        html += _write_fhir(reported, case, recommender, stem, lang, html, identifier_map)
+    _print_outcome(case, result, answer=answer, rejected=rejected, recommender=recommender)
+    if len(result.excluded):
+        print(f"{len(result.excluded)} regimen(s) excluded, with reasons, in {stem}.json")
+    print(
+        f"models loaded in {loaded:.2f} s; recommendation in {secs * 1000:.0f} ms; "
+        f"wrote {stem}.json, {stem}.parquet, {', '.join(map(str, html))}"
+    )
+    print("Decision support only: to be weighed by the treating oncologist.")
+    return 0
+
+
+def _new_patient_case(
+    cfg: Any, args: argparse.Namespace
+) -> tuple[dict[str, Any], dict[str, int], PatientCase]:
+    """The new patient's payload from ``recommend``'s files (with the pharmacogenomic calls
+    when a germline VCF or a uracilemia is given), the variant records not used (by reason)
+    and the case parsed from the payload."""
     from precision_onco.recommend.inputs import new_patient_payload
     from precision_onco.recommend.patient import parse_payload
 
-    cfg = _load_config(args.params)
-    variants = args.vcf or args.maf
     payload, rejected = new_patient_payload(
         cfg,
         clinical=args.clinical,
         line=args.line,
-        variants=variants,
+        variants=args.vcf or args.maf,
         sample=args.sample,
         preset=args.preset,
     )
@@ -327,27 +402,32 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
         regimen_ids=[r.id for r in cfg.catalog.regimens],
         extra_inputs=cfg.features.extra,
     )
-    from precision_onco.models.tracking import registered_name
+    return payload, rejected, case
 
-    uri = args.model or f"models:/{registered_name(cfg, 'recommender')}@champion"
-    mlflow.set_tracking_uri(cfg.tracking.uri)
-    t0 = time.perf_counter()
+
+def _load_recommender_model(uri: str, *, tracking_uri: str) -> Any:
+    """The served recommender model at ``uri``; an :class:`InputError` that says to run the
+    pipeline when it cannot be loaded."""
+    import mlflow
+
     try:
-        model = mlflow.pyfunc.load_model(uri)
+        return mlflow.pyfunc.load_model(uri)
     except mlflow.exceptions.MlflowException as exc:
         raise InputError(
-            f"cannot load the recommender {uri} from {cfg.tracking.uri} "
+            f"cannot load the recommender {uri} from {tracking_uri} "
             f"({exc.message.splitlines()[0]}); run `dvc repro` first"
         ) from None
-    recommender = model.unwrap_python_model().recommender  # prepared by its load_context
-    if recommender.extra_inputs != case.extra_inputs:  # a model of another features config
-        case, _ = recommender.parse(payload)
-    loaded = time.perf_counter() - t0
-    source = _model_version(uri, model.metadata.run_id)
-    t1 = time.perf_counter()
-    result = recommender.recommend(case)
-    secs = time.perf_counter() - t1
-    out = Path(args.out)
+
+
+def _write_answer(
+    out: Path, *, case: Any, result: Any, payload: Mapping[str, Any]
+) -> tuple[Path, dict[str, Any]]:
+    """Write, in ``out``, the answer and the payload (JSON) and the ranked and excluded
+    regimens (Parquet) of ``case``; returns the files' stem and the answer."""
+    import json
+
+    import pandas as pd
+
     out.mkdir(parents=True, exist_ok=True)
     stem = out / f"{case.patient_key}.line{case.line_number}"
     answer = result.to_dict()  # the served model's answer, byte for byte in content
@@ -356,42 +436,24 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     ranked = result.ranked.assign(patient_key=case.patient_key, preset=result.preset)
     ranked.to_parquet(Path(f"{stem}.parquet"), index=False)
     pd.DataFrame(result.excluded).to_parquet(Path(f"{stem}.excluded.parquet"), index=False)
-    reported = {**answer, "provenance": {**answer["provenance"], "recommender": source}}
-    html = _write_report(
-        reported,
-        case,
-        recommender,
-        stem,
-        args.lang or cfg.report.lang,
-        pdf=args.pdf,
-        chromium=cfg.report.chromium,
-    )
-    cohort = recommender.provenance.get("cohort", "unknown")
-    print(f"recommender {uri} (champion trained on cohort {cohort!r})")
-    if args.fhir:
-        html += _write_fhir(
-            reported,
-            case,
-            recommender,
-            stem,
-            args.lang or cfg.report.lang,
-            html,
-            args.fhir_identifiers or cfg.report.fhir_identifiers,
-        )
+    return stem, answer
+
+
+def _print_outcome(
+    case: Any,
+    result: Any,
+    *,
+    answer: Mapping[str, Any],
+    rejected: Mapping[str, int],
+    recommender: Any,
+) -> None:
+    """The recommendation's message, the variant records not used, the ranked regimens."""
     print(f"{case.patient_key}, line {case.line_number}, preset {result.preset}: {result.message}")
     if rejected:
         why = "; ".join(f"{n} {reason}" for reason, n in rejected.items())
         print(f"variant records not used: {why}")
     if len(result.ranked):
         _print_ranked(answer["ranked"], recommender.roles)
-    if len(result.excluded):
-        print(f"{len(result.excluded)} regimen(s) excluded, with reasons, in {stem}.json")
-    print(
-        f"models loaded in {loaded:.2f} s; recommendation in {secs * 1000:.0f} ms; "
-        f"wrote {stem}.json, {stem}.parquet, {', '.join(map(str, html))}"
-    )
-    print("Decision support only: to be weighed by the treating oncologist.")
-    return 0
 
 
 def _cmd_pgx(args: argparse.Namespace) -> int:

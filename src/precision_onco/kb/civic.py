@@ -43,7 +43,7 @@ truncated to ``kb.civic.max_items`` (a value of 0 or less keeps all).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -221,6 +221,31 @@ def _normalize(frame: pd.DataFrame, cfg: CivicConfig, path: Path) -> pd.DataFram
     out["disease_key"] = out["disease"].str.lower()
     out["drug_keys"] = [frozenset(d.lower() for d in drugs) for drugs in out["drugs"]]
     return out
+
+
+def _variant_keys(
+    variants: Sequence[tuple[str, str | None]],
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[tuple[str, str]]]:
+    """The ``(gene, variant)`` keys the patient's variants are looked up by: the exact protein
+    changes, the codons of the substitutions, and one gene-level key per variant (synonymous
+    variants and those without a gene give none)."""
+    exact: list[tuple[str, str]] = []
+    codons: list[tuple[str, str]] = []
+    mutated: list[tuple[str, str]] = []
+    for gene, hgvsp in variants:
+        if not gene:
+            continue
+        g = str(gene).strip().upper()
+        change = _protein_change(hgvsp)
+        if change is not None and "=" in change:
+            continue  # synonymous: matches nothing
+        if change is not None:
+            exact.append((g, change))
+            m = _SUBSTITUTION_RX.match(change)
+            if m:
+                codons.append((g, m.group(1) + m.group(2)))
+        mutated.append((g, _GENE_LEVEL))
+    return exact, codons, mutated
 
 
 @dataclass(frozen=True, eq=False)
@@ -431,24 +456,17 @@ class CivicKB:
         wanted_drugs = {d.strip().lower() for d in drugs if d and d.strip()}
         if not wanted_drugs:
             return []
+        hits = self._hits(variants, biomarkers)
+        selected = self._selected(hits, allowed=allowed, drugs=wanted_drugs)
+        return [self._item(i, matched_by=hits[i]) for i in selected]
 
-        exact: list[tuple[str, str]] = []
-        codons: list[tuple[str, str]] = []
-        mutated: list[tuple[str, str]] = []
-        for gene, hgvsp in variants:
-            if not gene:
-                continue
-            g = str(gene).strip().upper()
-            change = _protein_change(hgvsp)
-            if change is not None and "=" in change:
-                continue  # synonymous: matches nothing
-            if change is not None:
-                exact.append((g, change))
-                m = _SUBSTITUTION_RX.match(change)
-                if m:
-                    codons.append((g, m.group(1) + m.group(2)))
-            mutated.append((g, _GENE_LEVEL))
-
+    def _hits(
+        self, variants: Sequence[tuple[str, str | None]], biomarkers: Sequence[str]
+    ) -> dict[int, str]:
+        """The items the variants and biomarkers match (drugs and disease aside), each with
+        the first rule that matched it: ``variant``, ``codon``, ``gene``, then
+        ``biomarker:<id>``."""
+        exact, codons, mutated = _variant_keys(variants)
         hits: dict[int, str] = {}
         for keys, label in ((exact, "variant"), (codons, "codon"), (mutated, "gene")):
             for key in keys:
@@ -457,28 +475,33 @@ class CivicKB:
         for biomarker in biomarkers:
             for i in self._by_biomarker.get(biomarker, ()):
                 hits.setdefault(i, f"biomarker:{biomarker}")
+        return hits
 
+    def _selected(
+        self, hits: Mapping[int, str], *, allowed: frozenset[str] | None, drugs: set[str]
+    ) -> list[int]:
+        """The hits of a disease in ``allowed`` (any when None) naming one of ``drugs``, best
+        first, at most ``config.max_items`` of them (all when not positive)."""
         selected = [
             i
             for i in hits
             if (allowed is None or self._disease_keys[i] in allowed)
-            and not wanted_drugs.isdisjoint(self._drug_keys[i])
+            and not drugs.isdisjoint(self._drug_keys[i])
         ]
         selected.sort(key=self._sort_keys.__getitem__)
         if self.config.max_items > 0:
             selected = selected[: self.config.max_items]
-        out = []
-        for i in selected:
-            rec = self._records[i]
-            out.append(
-                {
-                    **rec,
-                    "drugs": list(rec["drugs"]),
-                    "nct_ids": list(rec["nct_ids"]),
-                    "matched_by": hits[i],
-                }
-            )
-        return out
+        return selected
+
+    def _item(self, i: int, *, matched_by: str) -> dict[str, Any]:
+        """Item ``i`` as :meth:`match` returns it: a copy of its record, with ``matched_by``."""
+        rec = self._records[i]
+        return {
+            **rec,
+            "drugs": list(rec["drugs"]),
+            "nct_ids": list(rec["nct_ids"]),
+            "matched_by": matched_by,
+        }
 
     def __len__(self) -> int:
         return len(self.items)

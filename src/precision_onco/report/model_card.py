@@ -98,9 +98,44 @@ def render_model_card(
     from precision_onco.report.policy_card import policy_context
 
     endpoints = {k: v for k, v in metrics.items() if isinstance(v, dict) and "overall" in v}
-    x = dict(_TEXT[lang])
+    notes, lead_cv = _warnings(
+        metrics, _TEXT[lang], endpoints, inputs=inputs, cohort=cohort, policy_skipped=policy_skipped
+    )
+    env = _env()
+    return env.get_template("model_card.html.j2").render(
+        t=labels(lang),
+        x=_card_texts(lang, metrics, endpoints=endpoints, efficacy=efficacy),
+        lang=lang,
+        metrics=endpoints,
+        cohort=cohort,
+        notes=notes,
+        lead_cv=lead_cv,
+        inputs=list((inputs or {}).get("features") or []),
+        test_rows=metrics.get("test_rows"),
+        test_patients=metrics.get("test_patients"),
+        calibration=_calibration_plots(calibration, endpoints=endpoints, lang=lang),
+        shap=shap,
+        num=lambda v, d=3: fmt_number(v, lang, d),
+        policy=policy_context(policy, lang, efficacy=efficacy, any_severe_ae=any_severe_ae),
+        pgx=pgx_context(pgx, lang, any_severe_ae=any_severe_ae),
+        generated=generated or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        css=env.loader.get_source(env, "report.css")[0],  # type: ignore[union-attr]
+    )
+
+
+def _warnings(
+    metrics: Mapping[str, Any],
+    x: Mapping[str, str],
+    endpoints: Mapping[str, Any],
+    *,
+    inputs: Mapping[str, Any] | None,
+    cohort: Mapping[str, Any],
+    policy_skipped: str | None,
+) -> tuple[list[str], dict[str, Any]]:
+    """The card's warnings in the words ``x`` (endpoints not modelled, too little data, small
+    held-out sets, the leakage guard off or relaxed, an external validation, no policy study),
+    and the cross-validated metrics shown first for the endpoints whose held-out set is small."""
     cv = metrics.get("cross_validation") or {}
-    k_folds = cv.get("folds")
     notes: list[str] = [
         x["not_modelled"].format(ep=ep, why=why)
         for ep, why in (metrics.get("skipped_endpoints") or {}).items()
@@ -112,7 +147,7 @@ def render_model_card(
         if ss.get("small_test") and ep in endpoints:
             if isinstance(cv.get(ep), dict) and "overall" in cv[ep]:
                 lead_cv[ep] = cv[ep]["overall"]
-                notes.append(x["small_test"].format(ep=ep, n=ss["test_events"], k=k_folds))
+                notes.append(x["small_test"].format(ep=ep, n=ss["test_events"], k=cv.get("folds")))
             else:
                 notes.append(x["small_test_no_cv"].format(ep=ep, n=ss["test_events"]))
     guard = (inputs or {}).get("leakage_guard") or {}
@@ -124,37 +159,35 @@ def render_model_card(
         notes.append(x["external"].format(file=cohort["external_validation"]))
     if policy_skipped:
         notes.append(x["policy_skipped"].format(why=policy_skipped))
+    return notes, lead_cv
+
+
+def _card_texts(
+    lang: str, metrics: Mapping[str, Any], *, endpoints: Mapping[str, Any], efficacy: str | None
+) -> dict[str, Any]:
+    """The card's words in ``lang``: the intended use of a card without any endpoint other
+    than the efficacy one names the endpoints modelled; the cross-validation note its folds."""
+    k_folds = (metrics.get("cross_validation") or {}).get("folds")
+    x = dict(_TEXT[lang])
     if not any(ep != efficacy for ep in endpoints):
         x["intended"] = x["intended_response_only"].format(
             what=", ".join(endpoints) if endpoints else "—"
         )
     x["cv"] = x["cv"].format(k=k_folds)
-    env = _env()
-    return env.get_template("model_card.html.j2").render(
-        t=labels(lang),
-        x=x,
-        lang=lang,
-        metrics=endpoints,
-        cohort=cohort,
-        notes=notes,
-        lead_cv=lead_cv,
-        inputs=list((inputs or {}).get("features") or []),
-        test_rows=metrics.get("test_rows"),
-        test_patients=metrics.get("test_patients"),
-        calibration={
-            k: calibration_svg(
-                v,
-                f"{labels(lang)['calibration']} {k}: "
-                f"{_TEXT[lang]['predicted']} / "
-                f"{_TEXT[lang]['observed']}",
-            )
-            for k, v in calibration.items()
-            if k in endpoints
-        },
-        shap=shap,
-        num=lambda v, d=3: fmt_number(v, lang, d),
-        policy=policy_context(policy, lang, efficacy=efficacy, any_severe_ae=any_severe_ae),
-        pgx=pgx_context(pgx, lang, any_severe_ae=any_severe_ae),
-        generated=generated or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        css=env.loader.get_source(env, "report.css")[0],  # type: ignore[union-attr]
-    )
+    return x
+
+
+def _calibration_plots(
+    calibration: Mapping[str, pd.DataFrame], *, endpoints: Mapping[str, Any], lang: str
+) -> dict[str, str]:
+    """The reliability diagram of each modelled endpoint's calibration table."""
+    return {
+        k: calibration_svg(
+            v,
+            f"{labels(lang)['calibration']} {k}: "
+            f"{_TEXT[lang]['predicted']} / "
+            f"{_TEXT[lang]['observed']}",
+        )
+        for k, v in calibration.items()
+        if k in endpoints
+    }

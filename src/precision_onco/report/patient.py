@@ -67,6 +67,99 @@ def _actionable(gene: str | None, hgvsp: str | None, catalog: CatalogConfig) -> 
     return out
 
 
+def _ranked_row(
+    row: Mapping[str, Any],
+    *,
+    names: Mapping[str, str],
+    roles: Mapping[str, str | None],
+    categories: Sequence[str],
+) -> dict[str, Any]:
+    """One ranked row as the report shows it: the regimen's name, decoded drivers and
+    evidence, the probabilities of each endpoint role, and the toxicity categories with a
+    grade-3 probability (with its interval)."""
+    r = dict(row)
+    r["name"] = names.get(str(r["regimen_id"]), str(r["regimen_id"]))
+    for key in ("drivers", "evidence"):
+        if isinstance(r.get(key), str):
+            r[key] = json.loads(r[key]) if r[key] else {}
+    for role, ep in roles.items():  # endpoints a cohort may not have modelled
+        for suffix in ("", "_low", "_high"):
+            r[f"p_{role}{suffix}"] = r.get(f"p_{ep}{suffix}") if ep else None
+    r["categories"] = [
+        (
+            c,
+            r.get(f"p_ae_{c}_grade3"),
+            r.get(f"p_ae_{c}_grade3_low"),
+            r.get(f"p_ae_{c}_grade3_high"),
+        )
+        for c in categories
+        if r.get(f"p_ae_{c}_grade3") is not None
+    ]
+    return r
+
+
+def _excluded_rows(
+    excluded: Sequence[Mapping[str, Any]], *, names: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """The excluded regimens: id, name and the reason."""
+    return [
+        {
+            "regimen_id": e["regimen_id"],
+            "name": names.get(str(e["regimen_id"]), str(e["regimen_id"])),
+            "reason": e["reason"],
+        }
+        for e in excluded
+    ]
+
+
+def _genomic_findings(
+    variants: Sequence[Mapping[str, Any]],
+    *,
+    catalog: CatalogConfig,
+    genes: Collection[str] | None,
+) -> tuple[list[dict[str, Any]], int]:
+    """The variants shown (actionable ones first, then by gene and protein change) and the
+    count of the others: a variant is shown when actionable, or protein-changing in a gene
+    of ``genes`` (all genes when None)."""
+    shown = []
+    others = 0
+    panel = set(genes) if genes is not None else None
+    for v in variants:
+        gene, hgvsp = json_value(v.get("gene")), json_value(v.get("hgvsp"))
+        act = _actionable(gene, hgvsp, catalog) if gene else []
+        coding = bool(hgvsp) and not str(hgvsp).endswith("=")
+        if gene is None or not (act or (coding and (panel is None or gene in panel))):
+            others += 1
+            continue
+        shown.append(
+            {
+                "gene": gene,
+                "hgvsp": hgvsp,
+                "vaf": json_value(v.get("vaf")),
+                "depth": json_value(v.get("depth")),
+                "actionable": act,
+            }
+        )
+    shown.sort(key=lambda v: (not v["actionable"], v["gene"], v["hgvsp"] or ""))
+    return shown, others
+
+
+def _prior_line_rows(
+    prior_lines: Sequence[Mapping[str, Any]], *, names: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """The prior lines in line order: regimen (named from the catalog), best response and
+    worst adverse-event grade."""
+    return [
+        {
+            "line_number": json_value(p.get("line_number")),
+            "regimen": names.get(str(p.get("regimen_id")), json_value(p.get("regimen_id"))),
+            "best_response": json_value(p.get("best_response")),
+            "max_grade": json_value(p.get("ae_any_max_grade")),
+        }
+        for p in sorted(prior_lines, key=lambda p: p.get("line_number") or 0)
+    ]
+
+
 def patient_context(
     answer: Mapping[str, Any],
     *,
@@ -89,65 +182,14 @@ def patient_context(
     drivers and the first-vs-second separation; None: the cohort has no such endpoint."""
     roles = {"efficacy": efficacy, "any_severe_ae": any_severe_ae}
     names = {r.id: r.name for r in catalog.regimens}
-    ranked = []
-    for row in answer.get("ranked", []):
-        r = dict(row)
-        r["name"] = names.get(str(r["regimen_id"]), str(r["regimen_id"]))
-        for key in ("drivers", "evidence"):
-            if isinstance(r.get(key), str):
-                r[key] = json.loads(r[key]) if r[key] else {}
-        for role, ep in roles.items():  # endpoints a cohort may not have modelled
-            for suffix in ("", "_low", "_high"):
-                r[f"p_{role}{suffix}"] = r.get(f"p_{ep}{suffix}") if ep else None
-        r["categories"] = [
-            (
-                c,
-                r.get(f"p_ae_{c}_grade3"),
-                r.get(f"p_ae_{c}_grade3_low"),
-                r.get(f"p_ae_{c}_grade3_high"),
-            )
-            for c in catalog.toxicity_categories
-            if r.get(f"p_ae_{c}_grade3") is not None
-        ]
-        ranked.append(r)
-    excluded = [
-        {
-            "regimen_id": e["regimen_id"],
-            "name": names.get(str(e["regimen_id"]), str(e["regimen_id"])),
-            "reason": e["reason"],
-        }
-        for e in answer.get("excluded", [])
+    ranked = [
+        _ranked_row(row, names=names, roles=roles, categories=catalog.toxicity_categories)
+        for row in answer.get("ranked", [])
     ]
-    vs = []
-    others = 0
-    panel = set(genes) if genes is not None else None
-    for v in variants:
-        gene, hgvsp = json_value(v.get("gene")), json_value(v.get("hgvsp"))
-        act = _actionable(gene, hgvsp, catalog) if gene else []
-        coding = bool(hgvsp) and not str(hgvsp).endswith("=")
-        if gene is None or not (act or (coding and (panel is None or gene in panel))):
-            others += 1
-            continue
-        vs.append(
-            {
-                "gene": gene,
-                "hgvsp": hgvsp,
-                "vaf": json_value(v.get("vaf")),
-                "depth": json_value(v.get("depth")),
-                "actionable": act,
-            }
-        )
-    vs.sort(key=lambda v: (not v["actionable"], v["gene"], v["hgvsp"] or ""))
+    excluded = _excluded_rows(answer.get("excluded", []), names=names)
+    vs, others = _genomic_findings(variants, catalog=catalog, genes=genes)
     labs = [(k, json_value(line_state.get(k)), unit) for k, unit in LAB_UNITS.items()]
-    prior = [
-        {
-            "line_number": json_value(p.get("line_number")),
-            "regimen": names.get(str(p.get("regimen_id")), json_value(p.get("regimen_id"))),
-            "best_response": json_value(p.get("best_response")),
-            "max_grade": json_value(p.get("ae_any_max_grade")),
-        }
-        for p in sorted(prior_lines, key=lambda p: p.get("line_number") or 0)
-    ]
+    prior = _prior_line_rows(prior_lines, names=names)
     return {
         "patient_key": answer.get("patient_key"),
         "line_number": answer.get("line_number"),

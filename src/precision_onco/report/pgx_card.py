@@ -35,8 +35,25 @@ def pgx_context(
     if not pgx:
         return None
     t = _T[lang]
-    num = lambda v, d=3: "—" if v is None else fmt_number(v, lang, d)  # noqa: E731
     tox = pgx.get("toxicity_by_genotype") or {}
+    rows = _toxicity_rows(tox, t, lang)
+    out: dict[str, Any] = {"t": t, "rows": rows, "skipped": tox.get("skipped")}
+    dosing = pgx.get("dosing") or {}
+    rec = dosing.get("recommended_fluoropyrimidine") or {}
+    if rec:
+        out.update(_dosing_context(dosing, rec, t, lang, any_severe_ae=any_severe_ae))
+    if not rows and not rec:
+        return None
+    return out
+
+
+def _num(v: Any, lang: str, d: int = 3) -> str:
+    """``v`` in ``lang``'s number format with ``d`` decimals; a dash when None."""
+    return "—" if v is None else fmt_number(v, lang, d)
+
+
+def _toxicity_rows(tox: Mapping[str, Any], t: Mapping[str, Any], lang: str) -> list[dict[str, Any]]:
+    """The toxicity-by-genotype table: per genotype group (in ``t``'s order), per endpoint."""
     rows = []
     for g, label in t["groups"].items():
         for ep, res in (tox.get(g) or {}).items():
@@ -47,47 +64,54 @@ def pgx_context(
                     "n": res.get("n", 0),
                     "events": res.get("events", 0),
                     "auc": _ci(res.get("auc"), res.get("auc_low"), res.get("auc_high"), lang),
-                    "predicted": num(res.get("mean_predicted")),
-                    "observed": num(res.get("observed_rate")),
-                    "true": num(res.get("mean_true_probability")),
-                    "ece": num(res.get("ece")),
+                    "predicted": _num(res.get("mean_predicted"), lang),
+                    "observed": _num(res.get("observed_rate"), lang),
+                    "true": _num(res.get("mean_true_probability"), lang),
+                    "ece": _num(res.get("ece"), lang),
                 }
             )
-    out: dict[str, Any] = {"t": t, "rows": rows, "skipped": tox.get("skipped")}
-    dosing = pgx.get("dosing") or {}
-    rec = dosing.get("recommended_fluoropyrimidine") or {}
-    if rec:
-        n = dosing.get("recommended_fluoropyrimidine_lines", 0)
-        c = (rec.get(any_severe_ae or "", {}).get("dpyd_carriers") or {}).get("n", 0)
-        out["dosing_intro"] = t["dosing"].format(n=n, c=c)
-        out["dosing"] = [
-            {
-                "endpoint": t["endpoints"].get(ep, ep),
-                "rec": num(r["all"].get("recommended")),
-                "obs": num(r["all"].get("observed")),
-                "diff": _ci(
-                    r["all"].get("difference"),
-                    r["all"].get("difference_low"),
-                    r["all"].get("difference_high"),
-                    lang,
-                ),
-                "diff_carriers": _ci(
-                    r["dpyd_carriers"].get("difference"),
-                    r["dpyd_carriers"].get("difference_low"),
-                    r["dpyd_carriers"].get("difference_high"),
-                    lang,
-                ),
-            }
-            for ep, r in rec.items()
-        ]
-        lower = (dosing.get("summary") or {}).get("recommended_lower_than_observed")
-        out["verdict"] = t["lower"] if lower else t["not_lower"]
-        s = dosing.get("safety") or {}
-        out["safety"] = t["safety"].format(
-            d=s.get("deficient_lines", 0),
-            o=s.get("deficient_offered_fluoropyrimidine", 0),
-            r=s.get("deficient_recommended_fluoropyrimidine", 0),
-        )
-    if not rows and not rec:
-        return None
+    return rows
+
+
+def _dosing_context(
+    dosing: Mapping[str, Any],
+    rec: Mapping[str, Any],
+    t: Mapping[str, Any],
+    lang: str,
+    *,
+    any_severe_ae: str | None,
+) -> dict[str, Any]:
+    """The dosing summary of the recommended fluoropyrimidine ``rec``: intro, table, verdict
+    and the safety line about DPD-deficient patients."""
+    n = dosing.get("recommended_fluoropyrimidine_lines", 0)
+    c = (rec.get(any_severe_ae or "", {}).get("dpyd_carriers") or {}).get("n", 0)
+    out: dict[str, Any] = {"dosing_intro": t["dosing"].format(n=n, c=c)}
+    out["dosing"] = [
+        {
+            "endpoint": t["endpoints"].get(ep, ep),
+            "rec": _num(r["all"].get("recommended"), lang),
+            "obs": _num(r["all"].get("observed"), lang),
+            "diff": _ci(
+                r["all"].get("difference"),
+                r["all"].get("difference_low"),
+                r["all"].get("difference_high"),
+                lang,
+            ),
+            "diff_carriers": _ci(
+                r["dpyd_carriers"].get("difference"),
+                r["dpyd_carriers"].get("difference_low"),
+                r["dpyd_carriers"].get("difference_high"),
+                lang,
+            ),
+        }
+        for ep, r in rec.items()
+    ]
+    lower = (dosing.get("summary") or {}).get("recommended_lower_than_observed")
+    out["verdict"] = t["lower"] if lower else t["not_lower"]
+    s = dosing.get("safety") or {}
+    out["safety"] = t["safety"].format(
+        d=s.get("deficient_lines", 0),
+        o=s.get("deficient_offered_fluoropyrimidine", 0),
+        r=s.get("deficient_recommended_fluoropyrimidine", 0),
+    )
     return out

@@ -9,7 +9,8 @@ for the tables.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from markupsafe import escape
@@ -35,6 +36,23 @@ def _outcomes(efficacy: str | None, any_severe_ae: str | None) -> dict[str, str 
     return {"utility": "utility", "efficacy": efficacy, "any_severe_ae": any_severe_ae}
 
 
+#: The chart's layout in px: label column, right margin, row height, top margin.
+_LEFT, _RIGHT, _ROW_H, _TOP = 210, 20, 26, 22
+
+
+@dataclass(frozen=True)
+class _Scale:
+    """An outcome's value -> its x on the chart, the axis running from ``lo`` to ``hi``
+    over ``span`` px right of the label column."""
+
+    lo: float
+    hi: float
+    span: float
+
+    def __call__(self, v: float) -> float:
+        return _LEFT + (v - self.lo) / (self.hi - self.lo) * self.span
+
+
 def policy_svg(
     section: Mapping[str, Any],
     outcome: str,
@@ -52,64 +70,16 @@ def policy_svg(
     rows = [(n, p[outcome]) for n, p in pols.items() if outcome in p]
     if not rows:
         return ""
-    vals = [
-        v
-        for _, b in rows
-        for k in ("dr_sim_low", "dr_sim_high", "ipw", "true", "dr_low", "dr_high")
-        if (v := b.get(k)) is not None
-    ]
-    lo, hi = min(vals), max(vals)
-    pad_v = (hi - lo) * 0.05 or 0.05
-    lo, hi = lo - pad_v, hi + pad_v
-    left, right, row_h, top = 210, 20, 26, 22
-    span = width - left - right
-    height = top + row_h * len(rows) + 30
-
-    def x(v: float) -> float:
-        return left + (v - lo) / (hi - lo) * span
-
-    parts = [f'<text x="{left}" y="14" font-size="11">{escape(title)}</text>']
-    oracle = section.get("oracle", {}).get(outcome)
-    if oracle is None and "oracle" in pols and outcome in pols["oracle"]:
-        oracle = pols["oracle"][outcome].get("true")
+    lo, hi, pad_v = _padded_range([b for _, b in rows])
+    x = _Scale(lo=lo, hi=hi, span=width - _LEFT - _RIGHT)
+    height = _TOP + _ROW_H * len(rows) + 30
+    parts = [f'<text x="{_LEFT}" y="14" font-size="11">{escape(title)}</text>']
+    oracle = _oracle_value(section, outcome)
     if oracle is not None:
-        ox = x(oracle)
-        parts.append(
-            f'<line x1="{ox:.1f}" y1="{top - 4}" x2="{ox:.1f}" y2="{height - 24}" '
-            'stroke="#b44" stroke-dasharray="5 3"/>'
-            f'<text x="{ox:.1f}" y="{height - 12}" font-size="10" text-anchor="middle" '
-            f'fill="#b44">{escape(t["oracle_line"])}</text>'
-        )
+        parts.append(_oracle_line(x(oracle), height=height, text=t["oracle_line"]))
     for i, (name, b) in enumerate(rows):
-        cy = top + row_h * i + row_h / 2
-        parts.append(
-            f'<text x="{left - 8}" y="{cy + 4:.1f}" font-size="11" text-anchor="end">'
-            f"{escape(policy_name(name, lang))}</text>"
-        )
-        if b.get("dr_sim_low") is not None:
-            parts.append(
-                f'<line x1="{x(b["dr_sim_low"]):.1f}" y1="{cy}" '
-                f'x2="{x(b["dr_sim_high"]):.1f}" y2="{cy}" stroke="#a9c4e0" '
-                'stroke-width="8"/>'
-            )
-        if b.get("dr_low") is not None:
-            parts.append(
-                f'<line x1="{x(b["dr_low"]):.1f}" y1="{cy}" x2="{x(b["dr_high"]):.1f}" '
-                f'y2="{cy}" stroke="#1c5d99" stroke-width="3"/>'
-            )
-        if b.get("dr") is not None:
-            parts.append(f'<circle cx="{x(b["dr"]):.1f}" cy="{cy}" r="4" fill="#1c5d99"/>')
-        if b.get("ipw") is not None:
-            parts.append(
-                f'<rect x="{x(b["ipw"]) - 3:.1f}" y="{cy - 3}" width="6" height="6" '
-                'fill="none" stroke="#444"/>'
-            )
-        if b.get("true") is not None:
-            tx = x(b["true"])
-            parts.append(
-                f'<path d="M{tx:.1f} {cy - 6} L{tx + 5:.1f} {cy} L{tx:.1f} {cy + 6} '
-                f'L{tx - 5:.1f} {cy} Z" fill="#e8a33d" stroke="#6b4a12"/>'
-            )
+        cy = _TOP + _ROW_H * i + _ROW_H / 2
+        parts.append(_policy_row(policy_name(name, lang), b, cy=cy, x=x))
     for v in (lo + pad_v, hi - pad_v):
         parts.append(
             f'<text x="{x(v):.1f}" y="{height - 24 + 12}" font-size="10" '
@@ -120,6 +90,74 @@ def policy_svg(
         f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{escape(aria)}">{"".join(parts)}</svg>'
     )
+
+
+def _padded_range(estimates: Sequence[Mapping[str, Any]]) -> tuple[float, float, float]:
+    """The axis of the policies' ``estimates`` (intervals, IPW, truth): its ends, 5 % of
+    the values' range (0.05 when they are all equal) beyond them, and that padding."""
+    vals = [
+        v
+        for b in estimates
+        for k in ("dr_sim_low", "dr_sim_high", "ipw", "true", "dr_low", "dr_high")
+        if (v := b.get(k)) is not None
+    ]
+    lo, hi = min(vals), max(vals)
+    pad_v = (hi - lo) * 0.05 or 0.05
+    return lo - pad_v, hi + pad_v, pad_v
+
+
+def _oracle_value(section: Mapping[str, Any], outcome: str) -> Any:
+    """The oracle's true value of ``outcome`` (the section's, else the oracle policy's);
+    None when unknown."""
+    pols = section.get("policies", {})
+    oracle = section.get("oracle", {}).get(outcome)
+    if oracle is None and "oracle" in pols and outcome in pols["oracle"]:
+        oracle = pols["oracle"][outcome].get("true")
+    return oracle
+
+
+def _oracle_line(ox: float, *, height: int, text: str) -> str:
+    """The oracle's dashed vertical line at ``ox``, captioned ``text`` below the rows."""
+    return (
+        f'<line x1="{ox:.1f}" y1="{_TOP - 4}" x2="{ox:.1f}" y2="{height - 24}" '
+        'stroke="#b44" stroke-dasharray="5 3"/>'
+        f'<text x="{ox:.1f}" y="{height - 12}" font-size="10" text-anchor="middle" '
+        f'fill="#b44">{escape(text)}</text>'
+    )
+
+
+def _policy_row(name: str, b: Mapping[str, Any], *, cy: float, x: _Scale) -> str:
+    """One policy's row at height ``cy``: its ``name``, then those of its estimates ``b``
+    given: simultaneous band, marginal interval, DR point, IPW square, true-value diamond."""
+    parts = [
+        f'<text x="{_LEFT - 8}" y="{cy + 4:.1f}" font-size="11" text-anchor="end">'
+        f"{escape(name)}</text>"
+    ]
+    if b.get("dr_sim_low") is not None:
+        parts.append(
+            f'<line x1="{x(b["dr_sim_low"]):.1f}" y1="{cy}" '
+            f'x2="{x(b["dr_sim_high"]):.1f}" y2="{cy}" stroke="#a9c4e0" '
+            'stroke-width="8"/>'
+        )
+    if b.get("dr_low") is not None:
+        parts.append(
+            f'<line x1="{x(b["dr_low"]):.1f}" y1="{cy}" x2="{x(b["dr_high"]):.1f}" '
+            f'y2="{cy}" stroke="#1c5d99" stroke-width="3"/>'
+        )
+    if b.get("dr") is not None:
+        parts.append(f'<circle cx="{x(b["dr"]):.1f}" cy="{cy}" r="4" fill="#1c5d99"/>')
+    if b.get("ipw") is not None:
+        parts.append(
+            f'<rect x="{x(b["ipw"]) - 3:.1f}" y="{cy - 3}" width="6" height="6" '
+            'fill="none" stroke="#444"/>'
+        )
+    if b.get("true") is not None:
+        tx = x(b["true"])
+        parts.append(
+            f'<path d="M{tx:.1f} {cy - 6} L{tx + 5:.1f} {cy} L{tx:.1f} {cy + 6} '
+            f'L{tx - 5:.1f} {cy} Z" fill="#e8a33d" stroke="#6b4a12"/>'
+        )
+    return "".join(parts)
 
 
 def _interval(point: Any, low: Any, high: Any, lang: str) -> str:

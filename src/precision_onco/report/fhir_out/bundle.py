@@ -118,52 +118,86 @@ def recommendation_bundle(
     efficacy: str | None,
     any_severe_ae: str | None,
 ) -> dict[str, Any]:
-    """The FHIR R4 ``collection`` Bundle of one patient's recommendation.
+    """The FHIR R4 ``collection`` Bundle of one patient's recommendation, as JSON-ready data
+    checked by :func:`validate_bundle` at level ``check`` (``models``, ``rules`` or ``none``).
 
-    Parameters
-    ----------
-    answer : mapping
-        :meth:`PatientResult.to_dict` (ranked rows with decoded evidence, excluded rows,
-        provenance).
-    patient, markers : mapping
-        The patient's record (sex, birth_year, cancer_type, oncotree_code, stage, her2_status)
-        and the markers at line start (tmb, msi_status, pdl1_tps).
-    variants : sequence of mappings
-        The tumour's variants (gene, hgvsp, vaf, depth, chrom, pos, ref, alt, consequence).
-    lang : str
-        Language of the display texts (``en`` or ``fr``); codes do not depend on it.
-    documents : ReportDocuments, optional
-        The rendered report, attached as the DiagnosticReport's ``presentedForm`` and as the
-        DocumentReference's Binary (the PDF when present, else the HTML).
-    identifiers : sequence of mappings
-        ``system``/``value`` identifiers of the patient at the hospital (from
-        :func:`load_identifier_map`); empty (the default): the pseudonymous key only.
-    generated : str, optional
-        ISO timestamp of the report (now when None).
-    efficacy, any_severe_ae : str or None
-        The endpoints of those roles (``config.endpoint_roles``): the probabilities the
-        therapeutic implications carry (``p_<endpoint>`` of the ranked rows).
-
-    Returns
-    -------
-    dict
-        The Bundle as JSON-ready data, checked by :func:`validate_bundle` at level ``check``
-        (``models``, ``rules`` or ``none``).
-    """
+    ``answer``: :meth:`PatientResult.to_dict` (ranked rows with decoded evidence, excluded
+    rows, provenance). ``patient``: the patient's record (sex, birth_year, cancer_type,
+    oncotree_code, stage, her2_status); ``markers``: the markers at line start (tmb,
+    msi_status, pdl1_tps); ``variants``: the tumour's variants (gene, hgvsp, vaf, depth,
+    chrom, pos, ref, alt, consequence). ``lang``: language of the display texts (``en`` or
+    ``fr``); codes do not depend on it. ``documents``: the rendered report, attached as the
+    DiagnosticReport's ``presentedForm`` and as the DocumentReference's Binary (the PDF when
+    present, else the HTML). ``identifiers``: ``system``/``value`` identifiers of the patient
+    at the hospital (from :func:`load_identifier_map`); empty (the default): the pseudonymous
+    key only. ``generated``: ISO timestamp of the report (now when None). ``efficacy`` /
+    ``any_severe_ae``: the endpoints of those roles (``config.endpoint_roles``), whose
+    probabilities the therapeutic implications carry (``p_<endpoint>`` of the ranked rows)."""
     t = Texts(lang, catalog, efficacy=efficacy, any_severe_ae=any_severe_ae)
     key, line = str(answer["patient_key"]), int(answer["line_number"])
     when = generated or _now()
     ids = res_.Ids(key, line)
+    entries = _bundle_entries(
+        answer,
+        ids,
+        patient=patient,
+        markers=markers,
+        variants=variants,
+        catalog=catalog,
+        docs=documents or ReportDocuments(),
+        identifiers=identifiers,
+        lang=lang,
+        t=t,
+        when=when,
+    )
+    doc = _collection(ids, when=when, entries=entries.items)
+    validate_bundle(doc, check=check)
+    return doc
+
+
+def _collection(ids: res_.Ids, *, when: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ``collection`` Bundle of ``entries``, stamped ``when``."""
+    return {
+        "resourceType": "Bundle",
+        "id": res_.Ids.id_of(ids("bundle")),
+        "type": "collection",
+        "timestamp": when,
+        "entry": entries,
+    }
+
+
+def _bundle_entries(
+    answer: Mapping[str, Any],
+    ids: res_.Ids,
+    *,
+    patient: Mapping[str, Any],
+    markers: Mapping[str, Any],
+    variants: Sequence[Mapping[str, Any]],
+    catalog: CatalogConfig,
+    docs: ReportDocuments,
+    identifiers: Sequence[Mapping[str, str]],
+    lang: str,
+    t: Texts,
+    when: str,
+) -> _Entries:
+    """The bundle's entries in order: subject, findings, ranked and excluded regimens, the
+    report with its provenance, then the shared document (see :func:`recommendation_bundle`)."""
     entries = _Entries()
     prov = answer.get("provenance") or {}
     pat, dev = _subject(
-        entries, ids, key, patient, prov, identifiers=identifiers, catalog=catalog, t=t
+        entries,
+        ids,
+        str(answer["patient_key"]),
+        patient,
+        prov,
+        identifiers=identifiers,
+        catalog=catalog,
+        t=t,
     )
     found = _findings(entries, ids, pat, patient=patient, markers=markers, variants=variants, t=t)
     implications, tasks = _ranked(entries, ids, pat, answer, found, catalog=catalog, t=t, when=when)
     results = [*found.results, *implications]
     _excluded(entries, ids, pat, answer, catalog=catalog, t=t, when=when)
-    docs = documents or ReportDocuments()
     report = _report(
         entries,
         ids,
@@ -177,15 +211,7 @@ def recommendation_bundle(
         t=t,
     )
     _document_entries(entries, ids, pat, docs, report_url=report, lang=lang, t=t, when=when)
-    doc = {
-        "resourceType": "Bundle",
-        "id": res_.Ids.id_of(ids("bundle")),
-        "type": "collection",
-        "timestamp": when,
-        "entry": entries.items,
-    }
-    validate_bundle(doc, check=check)
-    return doc
+    return entries
 
 
 @dataclass

@@ -29,23 +29,70 @@ def mhd_submission(
         by_type.setdefault(e["resource"]["resourceType"], []).append(e)
     if "DocumentReference" not in by_type:
         return None
-    patient = by_type["Patient"][0]["resource"]
+    subject = _registry_subject(by_type["Patient"][0]["resource"])
+    docref = _minimal_document(by_type["DocumentReference"][0]["resource"], subject=subject)
+    doc_url = by_type["DocumentReference"][0]["fullUrl"]
+    binary = by_type["Binary"][0]
+    base = str(bundle.get("id"))
+    list_url = res_.Ids.urn(f"{base}/submissionset")
+    submission = _submission_set(
+        list_url,
+        source_id=source_id,
+        subject=subject,
+        date=bundle.get("timestamp"),
+        title=docref.get("description"),
+        doc_url=doc_url,
+    )
+    entries = [
+        _post(list_url, submission, "List"),
+        _post(doc_url, docref, "DocumentReference"),
+        _post(binary["fullUrl"], dict(binary["resource"]), "Binary"),
+    ]
+    out = {
+        "resourceType": "Bundle",
+        "id": res_.Ids.id_of(res_.Ids.urn(base)),
+        "meta": {"profile": [f"{MHD}/StructureDefinition/IHE.MHD.Minimal.ProvideBundle"]},
+        "type": "transaction",
+        "timestamp": bundle.get("timestamp"),
+        "entry": entries,
+    }
+    validate_bundle(out, check=check)
+    return out
+
+
+def _registry_subject(patient: Mapping[str, Any]) -> dict[str, Any]:
+    """The patient as the registry knows it: by its official identifier (the hospital's,
+    from the mapping) when it has one, else by its pseudonymous key."""
     ident = next(
         (i for i in patient["identifier"] if i.get("use") == "official"),
         next(i for i in patient["identifier"] if i["system"] == PATIENT_KEY_SYSTEM),
     )
-    subject = {"identifier": {"system": ident["system"], "value": ident["value"]}}
-    docref = dict(by_type["DocumentReference"][0]["resource"])
-    doc_url = by_type["DocumentReference"][0]["fullUrl"]
-    binary = by_type["Binary"][0]
-    docref.update(
+    return {"identifier": {"system": ident["system"], "value": ident["value"]}}
+
+
+def _minimal_document(docref: Mapping[str, Any], *, subject: dict[str, Any]) -> dict[str, Any]:
+    """The bundle's DocumentReference as MHD Minimal submits it: about ``subject``, without
+    its context."""
+    out = dict(docref)
+    out.update(
         subject=subject,
         meta={"profile": [f"{MHD}/StructureDefinition/IHE.MHD.Minimal.DocumentReference"]},
     )
-    docref.pop("context", None)  # the DiagnosticReport is not part of the submission
-    base = str(bundle.get("id"))
-    list_url = res_.Ids.urn(f"{base}/submissionset")
-    submission = {
+    out.pop("context", None)  # the DiagnosticReport is not part of the submission
+    return out
+
+
+def _submission_set(
+    list_url: str,
+    *,
+    source_id: str,
+    subject: dict[str, Any],
+    date: Any,
+    title: Any,
+    doc_url: str,
+) -> dict[str, Any]:
+    """The SubmissionSet ``List`` of the one document at ``doc_url``."""
+    return {
         "resourceType": "List",
         "id": res_.Ids.id_of(list_url),
         "meta": {"profile": [f"{MHD}/StructureDefinition/IHE.MHD.Minimal.SubmissionSet"]},
@@ -62,30 +109,12 @@ def mhd_submission(
             f"{MHD}/CodeSystem/MHDlistTypes", "submissionset", "SubmissionSet as a FHIR List"
         ),
         "subject": subject,
-        "date": bundle.get("timestamp"),
-        "title": docref.get("description"),
+        "date": date,
+        "title": title,
         "entry": [{"item": {"reference": doc_url}}],
     }
-    entries = [
-        {"fullUrl": list_url, "resource": submission, "request": {"method": "POST", "url": "List"}},
-        {
-            "fullUrl": doc_url,
-            "resource": docref,
-            "request": {"method": "POST", "url": "DocumentReference"},
-        },
-        {
-            "fullUrl": binary["fullUrl"],
-            "resource": dict(binary["resource"]),
-            "request": {"method": "POST", "url": "Binary"},
-        },
-    ]
-    out = {
-        "resourceType": "Bundle",
-        "id": res_.Ids.id_of(res_.Ids.urn(base)),
-        "meta": {"profile": [f"{MHD}/StructureDefinition/IHE.MHD.Minimal.ProvideBundle"]},
-        "type": "transaction",
-        "timestamp": bundle.get("timestamp"),
-        "entry": entries,
-    }
-    validate_bundle(out, check=check)
-    return out
+
+
+def _post(full_url: str, resource: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    """A transaction entry creating ``resource`` (of type ``kind``) under ``full_url``."""
+    return {"fullUrl": full_url, "resource": resource, "request": {"method": "POST", "url": kind}}

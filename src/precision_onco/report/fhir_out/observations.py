@@ -129,32 +129,55 @@ def variant_observation(full_url: str, patient_url: str, v: Mapping[str, Any]) -
                 valueCodeableConcept=codeable(HGVS, str(v["hgvsp"])),
             )
         )
+    comps += _position_components(v)
+    comps += _read_components(v)
+    return {
+        "resourceType": "Observation",
+        "id": Ids.id_of(full_url),
+        "meta": profile("variant"),
+        "status": "final",
+        "category": OBS_CATEGORY,
+        "code": codeable(LOINC, *LOINC_CODES["genetic_variant"]),
+        "subject": reference(patient_url),
+        "valueCodeableConcept": codeable(LOINC, *LOINC_ANSWERS["present"]),
+        "component": comps,
+    }
+
+
+def _position_components(v: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A variant's GRCh38 position: the HGVS genomic change of an SNV on a known chromosome,
+    else chromosome, start, reference and alternate alleles; none without all four."""
     chrom = str(v.get("chrom") or "").removeprefix("chr")
     pos: Any = v.get("pos")
     ref, alt = v.get("ref"), v.get("alt")
-    if chrom and present(pos) and ref and alt:
-        acc = GRCH38_ACCESSIONS.get(chrom)
-        snv = len(str(ref)) == 1 and len(str(alt)) == 1 and str(ref) + str(alt) in _SNV
-        if acc and snv:  # the HGVS genomic change says it all
-            comps.append(
-                loinc_component(
-                    "hgvsg",
-                    valueCodeableConcept=codeable(HGVS, f"{acc}:g.{int(pos)}{ref}>{alt}"),
-                )
+    if not (chrom and present(pos) and ref and alt):
+        return []
+    acc = GRCH38_ACCESSIONS.get(chrom)
+    snv = len(str(ref)) == 1 and len(str(alt)) == 1 and str(ref) + str(alt) in _SNV
+    if acc and snv:  # the HGVS genomic change says it all
+        return [
+            loinc_component(
+                "hgvsg",
+                valueCodeableConcept=codeable(HGVS, f"{acc}:g.{int(pos)}{ref}>{alt}"),
             )
-        else:
-            comps += [
-                loinc_component(
-                    "chromosome",
-                    valueCodeableConcept={"text": f"chr{chrom}"},
-                ),
-                loinc_component(
-                    "allele_start_end",
-                    valueRange={"low": {"value": int(pos)}},
-                ),
-                loinc_component("ref_allele", valueString=str(ref)),
-                loinc_component("alt_allele", valueString=str(alt)),
-            ]
+        ]
+    return [
+        loinc_component(
+            "chromosome",
+            valueCodeableConcept={"text": f"chr{chrom}"},
+        ),
+        loinc_component(
+            "allele_start_end",
+            valueRange={"low": {"value": int(pos)}},
+        ),
+        loinc_component("ref_allele", valueString=str(ref)),
+        loinc_component("alt_allele", valueString=str(alt)),
+    ]
+
+
+def _read_components(v: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A variant's molecular consequence, allele frequency and read depth, those given."""
+    comps = []
     if present(v.get("consequence")):
         comps.append(
             component(
@@ -178,17 +201,7 @@ def variant_observation(full_url: str, patient_url: str, v: Mapping[str, Any]) -
                 valueQuantity=quantity(int(v["depth"]), "reads"),
             )
         )
-    return {
-        "resourceType": "Observation",
-        "id": Ids.id_of(full_url),
-        "meta": profile("variant"),
-        "status": "final",
-        "category": OBS_CATEGORY,
-        "code": codeable(LOINC, *LOINC_CODES["genetic_variant"]),
-        "subject": reference(patient_url),
-        "valueCodeableConcept": codeable(LOINC, *LOINC_ANSWERS["present"]),
-        "component": comps,
-    }
+    return comps
 
 
 def _probability(code: str, display: str, row: Mapping[str, Any], col: str) -> list[dict[str, Any]]:
@@ -245,38 +258,8 @@ def therapeutic_implication(
         loinc_component("medication_assessed", valueCodeableConcept=cc)
         for cc in drug_concepts(rid, catalog, t)
     ]
-    for ep, display in (
-        (t.efficacy, "Predicted probability of objective response"),
-        (t.any_severe_ae, "Predicted probability of a grade >= 3 adverse event"),
-    ):
-        if ep:
-            comps += _probability(f"p-{ep.replace('_', '-')}", display, row, f"p_{ep}")
-    for c in catalog.toxicity_categories:
-        comps += _probability(
-            f"p-ae-{c.replace('_', '-')}-grade3",
-            f"Predicted probability of a grade >= 3 {c.replace('_', '-')} adverse event",
-            row,
-            f"p_ae_{c}_grade3",
-        )
-    if present(row.get("utility")):
-        comps.append(
-            component(
-                PO_CODES,
-                "utility",
-                "Utility (preset weights)",
-                valueQuantity=quantity(row["utility"], "utility"),
-            )
-        )
-    comps.append(
-        component(PO_CODES, "rank", "Rank among eligible regimens", valueInteger=int(row["rank"]))
-    )
-    if ev:
-        comps.append(
-            loinc_component(
-                "evidence_level",
-                valueCodeableConcept={"text": t.evidence_level(ev)},
-            )
-        )
+    comps += _probability_components(row, catalog=catalog, t=t)
+    comps += _ranking_components(row, evidence=ev, t=t)
     notes = [{"text": t.implication_note(row)}]
     out: dict[str, Any] = {
         "resourceType": "Observation",
@@ -295,6 +278,55 @@ def therapeutic_implication(
     if cites:
         out["extension"] = cites
     return out
+
+
+def _probability_components(
+    row: Mapping[str, Any], *, catalog: CatalogConfig, t: Texts
+) -> list[dict[str, Any]]:
+    """A ranked row's predicted probabilities with their 95% intervals: the efficacy and
+    any-severe-AE endpoints (those the cohort has), then each toxicity category's grade 3."""
+    comps: list[dict[str, Any]] = []
+    for ep, display in (
+        (t.efficacy, "Predicted probability of objective response"),
+        (t.any_severe_ae, "Predicted probability of a grade >= 3 adverse event"),
+    ):
+        if ep:
+            comps += _probability(f"p-{ep.replace('_', '-')}", display, row, f"p_{ep}")
+    for c in catalog.toxicity_categories:
+        comps += _probability(
+            f"p-ae-{c.replace('_', '-')}-grade3",
+            f"Predicted probability of a grade >= 3 {c.replace('_', '-')} adverse event",
+            row,
+            f"p_ae_{c}_grade3",
+        )
+    return comps
+
+
+def _ranking_components(
+    row: Mapping[str, Any], *, evidence: Mapping[str, Any], t: Texts
+) -> list[dict[str, Any]]:
+    """A ranked row's utility (when given), rank and evidence level (when it has evidence)."""
+    comps = []
+    if present(row.get("utility")):
+        comps.append(
+            component(
+                PO_CODES,
+                "utility",
+                "Utility (preset weights)",
+                valueQuantity=quantity(row["utility"], "utility"),
+            )
+        )
+    comps.append(
+        component(PO_CODES, "rank", "Rank among eligible regimens", valueInteger=int(row["rank"]))
+    )
+    if evidence:
+        comps.append(
+            loinc_component(
+                "evidence_level",
+                valueCodeableConcept={"text": t.evidence_level(evidence)},
+            )
+        )
+    return comps
 
 
 _PGX_TEXT: dict[str, dict[str, str]] = {lang: p["fhir_pgx"] for lang, p in PHRASES.items()}

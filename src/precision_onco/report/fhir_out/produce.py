@@ -103,21 +103,10 @@ def write_cohort_bundles(
         (r["patient_key"], int(r["line_number"])): r
         for r in _records(lines[lines["patient_key"].isin(wanted)])
     }
-    cols = [
-        c
-        for c in ("patient_key", "gene", "hgvsp", "vaf", "depth", "chrom", "pos", "ref", "alt")
-        + ("consequence", "filter")
-        if c in variants.columns
-    ]
-    vts: dict[str, list[dict[str, Any]]] = {}
-    for r in _records(variants.loc[variants["patient_key"].isin(wanted), cols]):
-        if r.get("filter") in (None, "PASS"):
-            vts.setdefault(r["patient_key"], []).append(r)
+    vts = _passing_variants(variants, wanted)
     written: list[Path] = []
     for i, ((pk, n), answer) in enumerate(answers.items()):
-        check = (
-            "none" if validate == "none" else "models" if validate == "all" or i == 0 else "rules"
-        )
+        check = _check_level(validate, i)
         bundle = recommendation_bundle(
             answer,
             patient=pats.get(pk, {}),
@@ -133,3 +122,23 @@ def write_cohort_bundles(
         )
         written += write_fhir_files(out_dir / f"{pk}.line{n}", bundle, check=check)
     return written
+
+
+def _passing_variants(variants: pd.DataFrame, wanted: set[str]) -> dict[str, list[dict[str, Any]]]:
+    """The variants of the ``wanted`` patients that pass the filters (or have none), by key."""
+    cols = [
+        c
+        for c in ("patient_key", "gene", "hgvsp", "vaf", "depth", "chrom", "pos", "ref", "alt")
+        + ("consequence", "filter")
+        if c in variants.columns
+    ]
+    vts: dict[str, list[dict[str, Any]]] = {}
+    for r in _records(variants.loc[variants["patient_key"].isin(wanted), cols]):
+        if r.get("filter") in (None, "PASS"):
+            vts.setdefault(r["patient_key"], []).append(r)
+    return vts
+
+
+def _check_level(validate: str, i: int) -> str:
+    """The validation of the ``i``-th bundle under ``report.fhir_validate`` = ``validate``."""
+    return "none" if validate == "none" else "models" if validate == "all" or i == 0 else "rules"

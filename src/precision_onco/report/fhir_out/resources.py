@@ -266,7 +266,30 @@ def provenance(
 ) -> dict[str, Any]:
     """Who made the report (the recommender device) from what: the endpoint models' registered
     versions, the data version, the configuration, the catalog and CIViC releases."""
-    entities = []
+    entities = [*_model_entities(prov), *_release_entities(prov)]
+    return {
+        "resourceType": "Provenance",
+        "id": Ids.id_of(full_url),
+        "target": [reference(u) for u in targets],
+        "recorded": generated,
+        "reason": [{"text": t.label("disclaimer")}],
+        "agent": [
+            {
+                "type": codeable(
+                    "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
+                    "assembler",
+                    "Assembler",
+                ),
+                "who": reference(device_url),
+            }
+        ],
+        **({"entity": entities} if entities else {}),
+    }
+
+
+def _model_entities(prov: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The registered models the report used: the endpoints' (sorted), then the recommender."""
+    entities: list[dict[str, Any]] = []
     for ep, comp in sorted((prov.get("components") or {}).items()):
         if not isinstance(comp, Mapping):
             continue
@@ -298,6 +321,12 @@ def provenance(
                 },
             }
         )
+    return entities
+
+
+def _release_entities(prov: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The data, configuration, catalog and CIViC versions the report used, those given."""
+    entities: list[dict[str, Any]] = []
     for key, what in (
         ("data_sha256", "data version (SHA-256 of the features)"),
         ("config_sha256", "configuration (SHA-256 of params.yaml)"),
@@ -306,24 +335,7 @@ def provenance(
     ):
         if prov.get(key):
             entities.append({"role": "source", "what": {"display": f"{what}: {prov[key]}"}})
-    return {
-        "resourceType": "Provenance",
-        "id": Ids.id_of(full_url),
-        "target": [reference(u) for u in targets],
-        "recorded": generated,
-        "reason": [{"text": t.label("disclaimer")}],
-        "agent": [
-            {
-                "type": codeable(
-                    "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
-                    "assembler",
-                    "Assembler",
-                ),
-                "who": reference(device_url),
-            }
-        ],
-        **({"entity": entities} if entities else {}),
-    }
+    return entities
 
 
 def binary(full_url: str, data: bytes, content_type: str) -> dict[str, Any]:
