@@ -179,6 +179,15 @@ def _regimen_reasons(
     covered: Sequence[set[str] | None] | None = None,
 ) -> list[tuple[np.ndarray, str | np.ndarray]]:
     """Exclusion tests for one regimen, in the order their reasons are reported."""
+    tests = _indication_tests(reg, st)
+    tests += _requires_tests(reg, st, catalog, tested=tested, covered=covered)
+    tests += _excludes_tests(reg, st, catalog, tested=tested, covered=covered)
+    tests += _contraindication_tests(reg, st, catalog, tested=tested, covered=covered)
+    return tests
+
+
+def _indication_tests(reg: RegimenConfig, st: _State) -> list[tuple[np.ndarray, str | np.ndarray]]:
+    """The regimen's cancer type, histology and line tests."""
     line = st.line
     tests: list[tuple[np.ndarray, str | np.ndarray]] = [
         (~_isin(st.cancer, reg.cancer_types), f"indicated for {', '.join(reg.cancer_types)} only")
@@ -204,6 +213,19 @@ def _regimen_reasons(
             f"allowed at lines {reg.lines.min}-{reg.lines.max} only",
         )
     )
+    return tests
+
+
+def _requires_tests(
+    reg: RegimenConfig,
+    st: _State,
+    catalog: Catalog,
+    *,
+    tested: Mapping[str, np.ndarray] | None,
+    covered: Sequence[set[str] | None] | None,
+) -> list[tuple[np.ndarray, str | np.ndarray]]:
+    """The tests of the biomarkers the regimen requires (found; tested where known)."""
+    tests: list[tuple[np.ndarray, str | np.ndarray]] = []
     for b in reg.requires:
         found = st.status[b]
         label = catalog.biomarkers[b].label
@@ -213,11 +235,24 @@ def _regimen_reasons(
                 (untested, _needs_testing(untested, [b], catalog, covered, f"requires {label}"))
             )
         tests.append((~found, f"requires {label} (not found)"))
+    return tests
+
+
+def _excludes_tests(
+    reg: RegimenConfig,
+    st: _State,
+    catalog: Catalog,
+    *,
+    tested: Mapping[str, np.ndarray] | None,
+    covered: Sequence[set[str] | None] | None,
+) -> list[tuple[np.ndarray, str | np.ndarray]]:
+    """The tests of the biomarkers the regimen excludes (found; tested where known)."""
+    tests: list[tuple[np.ndarray, str | np.ndarray]] = []
     for b in reg.excludes:
         tests.append((st.status[b], f"not for patients with {catalog.biomarkers[b].label}"))
     if tested is not None and reg.excludes:
         # absence counts only where it was tested: an untested gene is not wild type
-        need = np.zeros(len(line), dtype=bool)
+        need = np.zeros(len(st.line), dtype=bool)
         for b in reg.excludes:
             need |= ~st.status[b] & ~tested[b]
         labels = " or ".join(catalog.biomarkers[b].label for b in reg.excludes)
@@ -234,6 +269,20 @@ def _regimen_reasons(
                 ),
             )
         )
+    return tests
+
+
+def _contraindication_tests(
+    reg: RegimenConfig,
+    st: _State,
+    catalog: Catalog,
+    *,
+    tested: Mapping[str, np.ndarray] | None,
+    covered: Sequence[set[str] | None] | None,
+) -> list[tuple[np.ndarray, str | np.ndarray]]:
+    """The regimen's contraindication tests (hit; their biomarkers tested where known)."""
+    line = st.line
+    tests: list[tuple[np.ndarray, str | np.ndarray]] = []
     for c in reg.contraindications:
         hit = _contra_hits(c, st)
         tests.append((hit, f"contraindicated: {c.label}"))
@@ -314,9 +363,19 @@ def eligibility(
         # Pharmacogenomics (issue 17): avoid where DPYD/UGT1A1/uracilemia guidelines say so;
         # a no-op when the state has no PGx column (see precision_onco.pgx.regimens).
         tests += pgx_exclusions(reg, state, records=records)
-        for hit, reason in tests:
-            if reasons is not None:
-                new = hit & mask[:, j]
-                reasons[new, j] = reason if isinstance(reason, str) else reason[new]
-            mask[:, j] &= ~hit
+        _apply_tests(tests, mask, reasons, j)
     return Eligibility(mask=mask, reasons=reasons, regimen_ids=catalog.regimen_ids)
+
+
+def _apply_tests(
+    tests: list[tuple[np.ndarray, str | np.ndarray]],
+    mask: np.ndarray,
+    reasons: np.ndarray | None,
+    j: int,
+) -> None:
+    """Exclude regimen ``j`` where a test hits, keeping the first reason of each row."""
+    for hit, reason in tests:
+        if reasons is not None:
+            new = hit & mask[:, j]
+            reasons[new, j] = reason if isinstance(reason, str) else reason[new]
+        mask[:, j] &= ~hit

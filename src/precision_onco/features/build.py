@@ -279,43 +279,11 @@ def _history(lines: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
 
 def _history_columns(lines: pd.DataFrame, catalog: Catalog) -> dict[str, np.ndarray]:
     """:func:`_history`'s columns, as arrays in the rows' order."""
-    classes = catalog.config.regimen_classes
-    regs = {r.id: r for r in catalog.regimens}
-    if _sorted_by_keys(lines):  # row positions in patient, line order
-        pos = np.arange(len(lines))
-    else:
-        order = lines.sort_values(["patient_key", "line_number"], kind="stable").index
-        pos = lines.index.get_indexer(order)
+    pos = _line_order(lines)
     pk = lines["patient_key"].to_numpy()[pos]
     start = np.r_[True, pk[1:] != pk[:-1]] if len(pk) else np.zeros(0, bool)
     group = np.cumsum(start) - 1
-
-    def before(x: np.ndarray) -> np.ndarray:
-        """Sum of ``x`` over the patient's earlier lines (ordered rows)."""
-        c = np.cumsum(x)
-        first = np.flatnonzero(start)
-        return c - x - (c - x)[first][group]
-
-    def previous(x: np.ndarray) -> np.ndarray:
-        """``x`` of the patient's previous line (NaN at the first)."""
-        out = np.r_[np.nan, x[:-1]] if len(x) else x.copy()
-        out[start] = np.nan
-        return out
-
-    cols: dict[str, np.ndarray] = {}
-    rid = (
-        lines["regimen_id"].to_numpy(dtype=object)[pos]
-        if "regimen_id" in lines.columns
-        else np.full(len(pos), None, dtype=object)
-    )
-    comp = [set(Catalog.drug_classes(regs[r])) if r in regs else set() for r in rid]
-    for c in classes:
-        cols[f"prior_{c}"] = before(np.array([float(c in s) for s in comp]))
-    if "regimen_id" in lines.columns:
-        plat = np.array(
-            [float(r in regs and bool(PLATINUM_DRUGS & set(regs[r].drugs))) for r in rid]
-        )
-        cols["prior_platinum"] = before(plat)
+    cols = _regimen_history(lines, catalog, pos, start=start, group=group)
     cols["prior_lines"] = lines["line_number"].to_numpy(dtype="float64")[pos] - 1
     if "best_response" in lines.columns:
         rank = np.array(
@@ -325,7 +293,7 @@ def _history_columns(lines: pd.DataFrame, catalog: Catalog) -> dict[str, np.ndar
             ],
             dtype="float64",
         )[pos]
-        prev = previous(rank)
+        prev = _previous(rank, start)
         cols["prior_best_response"] = prev
         cols["prior_best_response_ever"] = _group_cummax(prev, group)
     for src, name in (
@@ -334,10 +302,60 @@ def _history_columns(lines: pd.DataFrame, catalog: Catalog) -> dict[str, np.ndar
     ):
         if src in lines.columns:
             g = lines[src].to_numpy(dtype="float64", na_value=np.nan)[pos]
-            cols[name] = np.clip(before((g >= 3).astype("float64")), None, 1)
+            cols[name] = np.clip(_before((g >= 3).astype("float64"), start, group), None, 1)
     inverse = np.empty(len(pos), dtype=int)
     inverse[pos] = np.arange(len(pos))
     return {k: v[inverse] for k, v in cols.items()}
+
+
+def _line_order(lines: pd.DataFrame) -> np.ndarray:
+    """Row positions of ``lines`` in (patient_key, line_number) order."""
+    if _sorted_by_keys(lines):  # row positions in patient, line order
+        return np.arange(len(lines))
+    order = lines.sort_values(["patient_key", "line_number"], kind="stable").index
+    return lines.index.get_indexer(order)
+
+
+def _before(x: np.ndarray, start: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Sum of ``x`` over the patient's earlier lines (ordered rows)."""
+    c = np.cumsum(x)
+    first = np.flatnonzero(start)
+    return c - x - (c - x)[first][group]
+
+
+def _previous(x: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """``x`` of the patient's previous line (NaN at the first)."""
+    out = np.r_[np.nan, x[:-1]] if len(x) else x.copy()
+    out[start] = np.nan
+    return out
+
+
+def _regimen_history(
+    lines: pd.DataFrame,
+    catalog: Catalog,
+    pos: np.ndarray,
+    *,
+    start: np.ndarray,
+    group: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """The ``prior_<class>`` and ``prior_platinum`` counts of the earlier lines' regimens."""
+    classes = catalog.config.regimen_classes
+    regs = {r.id: r for r in catalog.regimens}
+    cols: dict[str, np.ndarray] = {}
+    rid = (
+        lines["regimen_id"].to_numpy(dtype=object)[pos]
+        if "regimen_id" in lines.columns
+        else np.full(len(pos), None, dtype=object)
+    )
+    comp = [set(Catalog.drug_classes(regs[r])) if r in regs else set() for r in rid]
+    for c in classes:
+        cols[f"prior_{c}"] = _before(np.array([float(c in s) for s in comp]), start, group)
+    if "regimen_id" in lines.columns:
+        plat = np.array(
+            [float(r in regs and bool(PLATINUM_DRUGS & set(regs[r].drugs))) for r in rid]
+        )
+        cols["prior_platinum"] = _before(plat, start, group)
+    return cols
 
 
 def _group_cummax(x: np.ndarray, group: np.ndarray) -> np.ndarray:
@@ -430,7 +448,33 @@ def build_features(
     """
     cat = Catalog(catalog)
     lines = lines.reset_index(drop=True)
-    # the line's own columns, built as one frame (not inserted one by one)
+    base = _line_columns(lines)
+    n = len(lines)
+    # the columns are gathered as arrays and the frame made once at the end: on a one-row
+    # input every pandas insert, join or concat costs as much as the whole row's values
+    out = base
+    # the patients' columns in the patients' row order, joined on their keys below
+    pcols = _patient_columns(patients)
+    if pcols:
+        out = _join_on_key(out, pd.Index(patients["patient_key"]), pcols, n)
+    out = _concat(out, _table_history(lines, cat), n)
+    if len(variants):
+        gen_index, gen = _genomics(variants, base["patient_key"], cfg, panel, catalog)
+        if "tmb" in out:  # a measured TMB given with the line wins
+            del gen["tmb"]
+        out = _join_on_key(out, gen_index, gen, n)
+    out = _marker_columns(out, lines, patients, catalog, n=n)
+    out = _extra_inputs(out, lines, patients, cfg, endpoint_columns)
+    if "cancer_type" in out:  # a rule defined for some cancer types only
+        _restrict_to_cancer_types(out, catalog)
+    for c in cfg.exclude:
+        out.pop(c, None)
+    return _features_frame(out, n)
+
+
+def _line_columns(lines: pd.DataFrame) -> dict[str, object]:
+    """The line's own columns (keys, regimen, labs, line measures, MSI-high)."""
+    # built as one frame (not inserted one by one)
     base: dict[str, object] = {
         "patient_key": lines["patient_key"].copy(),
         "line_number": lines["line_number"].astype("int64"),
@@ -444,12 +488,12 @@ def build_features(
         base["msi_high"] = (
             (lines["msi_status"] == "MSI-H").astype("float64").where(lines["msi_status"].notna())
         )
-    n = len(lines)
-    # the columns are gathered as arrays and the frame made once at the end: on a one-row
-    # input every pandas insert, join or concat costs as much as the whole row's values
-    out = base
-    # the patients' columns in the patients' row order, joined on their keys below
-    pat = patients
+    return base
+
+
+def _patient_columns(pat: pd.DataFrame) -> dict[str, object]:
+    """The patients' columns (sex, cancer type, stage, statuses, comorbidities, PGx), in the
+    patients' row order."""
     pcols: dict[str, object] = {}
     if "sex" in pat.columns:
         sex = pat["sex"]
@@ -460,6 +504,16 @@ def build_features(
         pcols["stage_rank"] = _stage_rank(pat["stage"])
     if "smoking_status" in pat.columns:
         pcols["smoking_status"] = pat["smoking_status"].astype("string")
+    _status_columns(pcols, pat)
+    for c in ("autoimmune_disease", "diabetes", "ild_history", "bmi"):
+        if c in pat.columns:
+            pcols[c] = _float_column(pat[c])
+    _pgx_columns(pcols, pat)
+    return pcols
+
+
+def _status_columns(pcols: dict[str, object], pat: pd.DataFrame) -> None:
+    """Add the ``*_positive`` indicators of the patients' HR, HER2, ALK and BRCA statuses."""
     for c, positive in (
         ("hr_status", "positive"),
         ("her2_status", "positive"),
@@ -473,10 +527,10 @@ def build_features(
             pcols[c.replace("_status", "") + "_positive"] = (
                 (col == positive).astype("float64").where(col.notna())
             )
-    for c in ("autoimmune_disease", "diabetes", "ild_history", "bmi"):
-        if c in pat.columns:
-            pcols[c] = _float_column(pat[c])
-    # germline pharmacogenomics (issue 17): missing when not (fully) tested
+
+
+def _pgx_columns(pcols: dict[str, object], pat: pd.DataFrame) -> None:
+    """Add germline pharmacogenomics (issue 17): missing when not (fully) tested."""
     if "dpyd_activity_score" in pat.columns:
         pcols["dpyd_activity_score"] = _float_column(pat["dpyd_activity_score"])
     if "ugt1a1_phenotype" in pat.columns:
@@ -485,21 +539,28 @@ def build_features(
             ph = ph.astype("string")
         known = _is(ph, "normal", "intermediate", "poor").astype(bool)
         pcols["ugt1a1_poor"] = np.where(known, _is(ph, "poor"), np.nan)
-    if pcols:
-        out = _join_on_key(out, pd.Index(pat["patient_key"]), pcols, n)
+
+
+def _table_history(lines: pd.DataFrame, cat: Catalog) -> dict[str, object]:
+    """The history columns, each taken from the lines table when it has one."""
     hist = _history_columns(lines, cat)
     # a history column the table itself provides (e.g. a cohort's own prior-chemotherapy
     # flag) is taken from the table: the catalog-based count knows only catalog regimens
     for c in hist:
         if c in lines.columns:
             hist[c] = pd.to_numeric(lines[c], errors="coerce").astype("float64").to_numpy()
-    out = _concat(out, dict(hist), n)
-    if len(variants):
-        gen_index, gen = _genomics(variants, base["patient_key"], cfg, panel, catalog)
-        if "tmb" in out:  # a measured TMB given with the line wins
-            del gen["tmb"]
-        out = _join_on_key(out, gen_index, gen, n)
-    # marker-defined catalog biomarkers (PD-L1, MSI, ALK, HR, ...) at line start
+    return dict(hist)
+
+
+def _marker_columns(
+    out: dict[str, object],
+    lines: pd.DataFrame,
+    patients: pd.DataFrame,
+    catalog: CatalogConfig,
+    *,
+    n: int,
+) -> dict[str, object]:
+    """Add the marker-defined catalog biomarkers (PD-L1, MSI, ALK, HR, ...) at line start."""
     marker_rules = {k: b for k, b in catalog.biomarkers.items() if b.marker and not b.genes}
     if marker_rules:
         markers = _marker_table(lines, patients, {str(b.marker) for b in marker_rules.values()})
@@ -507,22 +568,27 @@ def build_features(
         if usable:
             st = biomarker_status(usable, markers=markers)
             out = _concat(out, _indicators(st), n)
-    out = _extra_inputs(out, lines, patients, cfg, endpoint_columns)
-    if "cancer_type" in out:  # a rule defined for some cancer types only
-        cancer = pd.array(out["cancer_type"], dtype="string").to_numpy(dtype=object)
-        for bid, rule in catalog.biomarkers.items():
-            col = f"bm_{bid}"
-            if rule.cancer_types and col in out:
-                types = set(rule.cancer_types)
-                defined = np.fromiter(
-                    (isinstance(c, str) and c in types for c in cancer),
-                    dtype=bool,
-                    count=len(cancer),
-                )
-                values = np.asarray(out[col], dtype="float64")
-                out[col] = np.where(defined, values, np.nan)
-    for c in cfg.exclude:
-        out.pop(c, None)
+    return out
+
+
+def _restrict_to_cancer_types(out: dict[str, object], catalog: CatalogConfig) -> None:
+    """Blank (NaN) a biomarker column outside the cancer types its rule is defined for."""
+    cancer = pd.array(out["cancer_type"], dtype="string").to_numpy(dtype=object)
+    for bid, rule in catalog.biomarkers.items():
+        col = f"bm_{bid}"
+        if rule.cancer_types and col in out:
+            types = set(rule.cancer_types)
+            defined = np.fromiter(
+                (isinstance(c, str) and c in types for c in cancer),
+                dtype=bool,
+                count=len(cancer),
+            )
+            values = np.asarray(out[col], dtype="float64")
+            out[col] = np.where(defined, values, np.nan)
+
+
+def _features_frame(out: dict[str, object], n: int) -> pd.DataFrame:
+    """The columns as one frame, in (patient_key, line_number) order."""
     # arrays, not Series (all on the rows' RangeIndex): no index alignment per column
     frame = pd.DataFrame({c: _take(v, None) for c, v in out.items()}, index=pd.RangeIndex(n))
     if _sorted_by_keys(frame):  # e.g. one patient's lines: no reordering copy

@@ -129,53 +129,71 @@ def clinical_payload(
         raise IngestError(p, "file not found (expected clinical JSON, CSV/TSV or a FHIR bundle)")
     suffix = p.suffix.lower()
     if suffix == ".json":
-        try:
-            doc = json.loads(p.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise IngestError(p, f"not valid JSON ({exc})") from None
-        if isinstance(doc, Mapping) and doc.get("resourceType") == "Bundle":
-            return _fhir(p, catalog)
-        if not isinstance(doc, Mapping) or not isinstance(doc.get("patient"), Mapping):
-            raise IngestError(p, 'expected {"patient": {...}, "lines": [...]} or a FHIR Bundle')
-        unknown = sorted(set(doc) - {"patient", "lines", "variants", "genes_tested"})
-        if unknown:
-            raise IngestError(
-                p,
-                f"unknown top-level field {unknown[0]!r} (expected patient, "
-                "lines, variants, genes_tested)",
-            )
-        lines = doc.get("lines") or []
-        if not isinstance(lines, list):
-            raise IngestError(p, "'lines' must be a list of therapy lines")
-        patient = dict(doc["patient"])
-        if doc.get("genes_tested") is not None:
-            if not isinstance(doc["genes_tested"], list):
-                raise IngestError(
-                    p, "'genes_tested' must be a list of gene symbols (the genes the assay covered)"
-                )
-            patient["genes_tested"] = ";".join(map(str, doc["genes_tested"]))
-        return patient, [dict(r) for r in lines], list(doc.get("variants") or [])
+        return _json_payload(p, catalog)
     if suffix in (".csv", ".tsv", ".txt"):
-        with p.open(encoding="utf-8-sig", newline="") as fh:
-            first = fh.readline()
-            sep = "\t" if suffix == ".tsv" or "\t" in first else ","
-            header = {c.strip() for c in next(csv.reader([first], delimiter=sep), [])}
-            specs = _cohort_specs(inputs, header) if inputs else []
-            if inputs and specs:  # the cohort's own layout: read and mapped as ingest does
-                fmt = "tsv" if sep == "\t" else "csv"
-                rows = _cohort_rows(p, specs, fmt, encoding=inputs.lines.encoding)
-            else:
-                fh.seek(0)
-                rows = list(csv.DictReader(fh, delimiter=sep))
-        if not rows:
-            raise IngestError(p, "no rows (expected a header and one row per therapy line)")
-        patient, lines = _split(rows, str(p), extra)
-        return patient, lines, []
+        return _table_payload(p, suffix=suffix, extra=extra, inputs=inputs)
     raise IngestError(
         p,
         f"unsupported clinical file type {suffix or '(none)'!r}: use .json "
         "(payload or FHIR bundle), .csv or .tsv",
     )
+
+
+def _json_payload(
+    p: Path, catalog: CatalogConfig | None
+) -> tuple[Record, list[Record], list[Record]]:
+    """:func:`clinical_payload` of a JSON payload or FHIR bundle."""
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IngestError(p, f"not valid JSON ({exc})") from None
+    if isinstance(doc, Mapping) and doc.get("resourceType") == "Bundle":
+        return _fhir(p, catalog)
+    if not isinstance(doc, Mapping) or not isinstance(doc.get("patient"), Mapping):
+        raise IngestError(p, 'expected {"patient": {...}, "lines": [...]} or a FHIR Bundle')
+    unknown = sorted(set(doc) - {"patient", "lines", "variants", "genes_tested"})
+    if unknown:
+        raise IngestError(
+            p,
+            f"unknown top-level field {unknown[0]!r} (expected patient, "
+            "lines, variants, genes_tested)",
+        )
+    lines = doc.get("lines") or []
+    if not isinstance(lines, list):
+        raise IngestError(p, "'lines' must be a list of therapy lines")
+    patient = dict(doc["patient"])
+    if doc.get("genes_tested") is not None:
+        if not isinstance(doc["genes_tested"], list):
+            raise IngestError(
+                p, "'genes_tested' must be a list of gene symbols (the genes the assay covered)"
+            )
+        patient["genes_tested"] = ";".join(map(str, doc["genes_tested"]))
+    return patient, [dict(r) for r in lines], list(doc.get("variants") or [])
+
+
+def _table_payload(
+    p: Path,
+    *,
+    suffix: str,
+    extra: Sequence[str],
+    inputs: CohortInputsConfig | None,
+) -> tuple[Record, list[Record], list[Record]]:
+    """:func:`clinical_payload` of a CSV/TSV file (one row per therapy line)."""
+    with p.open(encoding="utf-8-sig", newline="") as fh:
+        first = fh.readline()
+        sep = "\t" if suffix == ".tsv" or "\t" in first else ","
+        header = {c.strip() for c in next(csv.reader([first], delimiter=sep), [])}
+        specs = _cohort_specs(inputs, header) if inputs else []
+        if inputs and specs:  # the cohort's own layout: read and mapped as ingest does
+            fmt = "tsv" if sep == "\t" else "csv"
+            rows = _cohort_rows(p, specs, fmt, encoding=inputs.lines.encoding)
+        else:
+            fh.seek(0)
+            rows = list(csv.DictReader(fh, delimiter=sep))
+    if not rows:
+        raise IngestError(p, "no rows (expected a header and one row per therapy line)")
+    patient, lines = _split(rows, str(p), extra)
+    return patient, lines, []
 
 
 def _cohort_specs(

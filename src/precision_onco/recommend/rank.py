@@ -9,7 +9,7 @@ endpoint probabilities — ranks them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,6 +127,27 @@ def _coverage(
     and dtypes as pandas' lookup by key (``map``, ``reindex``) gives, without building the
     indexed tables. With ``wanted`` (the marker columns the rules read), the frame returned
     has only those of them that the state or the tables have (no copy of the whole state)."""
+    names, of_patient = _patient_lookup(state, patients)
+    covered = _covered_genes(names, of_patient, len(state))
+    extra = {
+        c: of_patient(c)
+        for c in names
+        if c not in state.columns and c != "genes_tested" and (wanted is None or c in wanted)
+    }
+    _add_line_markers(extra, state, lines, wanted=wanted)
+    if wanted is not None:
+        kept = {c: state[c] for c in state.columns if c in wanted}
+        return covered, pd.DataFrame({**kept, **extra}, index=state.index)
+    if not extra:
+        return covered, state
+    added = pd.DataFrame(extra, index=state.index)
+    return covered, pd.concat([state, added], axis=1)
+
+
+def _patient_lookup(
+    state: pd.DataFrame, patients: pd.DataFrame
+) -> tuple[list[str], Callable[[str], np.ndarray]]:
+    """The patients table's columns and a function giving one of them for the state's rows."""
     has_key = "patient_key" in patients.columns
     at = _first_positions(patients, ["patient_key"], state) if has_key and len(state) else None
     if at is None:
@@ -146,25 +167,36 @@ def _coverage(
             return patients[c].iloc[at].to_numpy()
 
     names = [c for c in pat.columns if c != "patient_key"] if at is not None else list(pat.columns)
-    if "genes_tested" in names:
-        text = of_patient("genes_tested").astype(object)
-        parsed: dict[str, set[str] | None] = {}  # a cohort's patients share a few panels
+    return names, of_patient
 
-        def panel(t: object) -> set[str] | None:
-            if not isinstance(t, str):
-                return parse_genes(t) or None
-            if t not in parsed:
-                parsed[t] = parse_genes(t) or None
-            return parsed[t]
 
-        covered = [panel(t) for t in text]
-    else:
-        covered = [None] * len(state)
-    extra = {
-        c: of_patient(c)
-        for c in names
-        if c not in state.columns and c != "genes_tested" and (wanted is None or c in wanted)
-    }
+def _covered_genes(
+    names: list[str], of_patient: Callable[[str], np.ndarray], n: int
+) -> list[set[str] | None]:
+    """The genes each row's assay covered (``None``: unknown), from ``genes_tested``."""
+    if "genes_tested" not in names:
+        return [None] * n
+    text = of_patient("genes_tested").astype(object)
+    parsed: dict[str, set[str] | None] = {}  # a cohort's patients share a few panels
+
+    def panel(t: object) -> set[str] | None:
+        if not isinstance(t, str):
+            return parse_genes(t) or None
+        if t not in parsed:
+            parsed[t] = parse_genes(t) or None
+        return parsed[t]
+
+    return [panel(t) for t in text]
+
+
+def _add_line_markers(
+    extra: dict[str, np.ndarray],
+    state: pd.DataFrame,
+    lines: pd.DataFrame,
+    *,
+    wanted: set[str] | None,
+) -> None:
+    """Add to ``extra`` the lines table's columns the state and ``extra`` lack, per row."""
     if set(KEYS) <= set(lines.columns):
         cols = [
             c
@@ -179,13 +211,6 @@ def _coverage(
                 extra.update({c: by[c].reindex(idx).to_numpy() for c in cols})
             else:
                 extra.update({c: lines[c].iloc[rows].to_numpy() for c in cols})
-    if wanted is not None:
-        kept = {c: state[c] for c in state.columns if c in wanted}
-        return covered, pd.DataFrame({**kept, **extra}, index=state.index)
-    if not extra:
-        return covered, state
-    added = pd.DataFrame(extra, index=state.index)
-    return covered, pd.concat([state, added], axis=1)
 
 
 def _present(col: pd.Series) -> np.ndarray:
@@ -389,43 +414,11 @@ def rank_regimens(
     n = len(cand)
     cols: dict[str, Any] = {k: cand[k] for k in [*KEYS, "regimen_id"]}
     cols["pgx_dose"] = pairs["pgx_dose"].to_numpy(dtype=object)  # pharmacogenomics (issue 17)
-    codes: dict[tuple[object, ...], np.ndarray] = {}
-    scores: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    for ep, model in models.items():
-        if n:
-            key = model.input_key
-            if model.kind == "lightgbm" and key not in codes:
-                codes[key] = input_codes(cand, model)
-            scores[ep] = endpoint_scores(model, cand, codes=codes.get(key))
-        else:
-            scores[ep] = (np.array([], float),) * 3
-        for suffix, a in zip(("", "_low", "_high"), scores[ep], strict=True):
-            cols[f"p_{ep}{suffix}"] = a
+    codes, scores = _score_endpoints(cols, cand, models)
     weights = {k: float(v) for k, v in recommend.weights.items() if k in models}
-    u, lo, hi = np.zeros(n), np.zeros(n), np.zeros(n)
-    for ep, w in weights.items():
-        p, p_lo, p_hi = scores[ep]
-        u += w * p
-        # the utility's interval: each endpoint at the end of its interval that lowers
-        # (raises) it
-        lo += w * (p_lo if w > 0 else p_hi)
-        hi += w * (p_hi if w > 0 else p_lo)
+    u, lo, hi = _utility(scores, weights, n)
     cols["utility"], cols["utility_low"], cols["utility_high"] = u, lo, hi
-    # sort by (patient, line, utility descending), stable
-    pk = cand["patient_key"].to_numpy(dtype=object)
-    line = cand["line_number"].to_numpy()
-    _, pk_code = np.unique(pk.astype(str), return_inverse=True) if n else (None, np.zeros(0, int))
-    order = np.lexsort((-u, line, pk_code)) if n else np.zeros(0, int)
-    start = _group_starts(pk_code[order], line[order])
-    group = np.cumsum(start) - 1
-    first = np.flatnonzero(start)
-    rank = np.arange(n) - first[group] + 1 if n else np.zeros(0, int)
-    lo_s, hi_s = lo[order], hi[order]
-    top_low, top_high = lo_s[first][group], hi_s[first][group]
-    overlap = (hi_s >= top_low) & (lo_s <= top_high)
-    n_overlap = (
-        np.bincount(group, weights=overlap, minlength=len(first))[group] if n else np.zeros(0)
-    )
+    order, rank, overlap, n_overlap = _rank_order(cand, u, lo, hi)
     # rows already in order (e.g. one patient's candidates by utility): no reordering copies
     same = bool(np.array_equal(order, np.arange(n)))
     data = {
@@ -446,3 +439,66 @@ def rank_regimens(
         cand.reset_index(drop=True) if same else cand.iloc[order].reset_index(drop=True),
         {key: a[order] for key, a in codes.items()},
     )
+
+
+def _score_endpoints(
+    cols: dict[str, Any], cand: pd.DataFrame, models: Mapping[str, EndpointModel]
+) -> tuple[
+    dict[tuple[object, ...], np.ndarray], dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+]:
+    """Each endpoint's scores of the candidate rows (added to ``cols`` as ``p_<ep>*``), and
+    the input codes computed on the way (shared by the models of one input key)."""
+    n = len(cand)
+    codes: dict[tuple[object, ...], np.ndarray] = {}
+    scores: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    for ep, model in models.items():
+        if n:
+            key = model.input_key
+            if model.kind == "lightgbm" and key not in codes:
+                codes[key] = input_codes(cand, model)
+            scores[ep] = endpoint_scores(model, cand, codes=codes.get(key))
+        else:
+            scores[ep] = (np.array([], float),) * 3
+        for suffix, a in zip(("", "_low", "_high"), scores[ep], strict=True):
+            cols[f"p_{ep}{suffix}"] = a
+    return codes, scores
+
+
+def _utility(
+    scores: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    weights: dict[str, float],
+    n: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The weighted utility of the rows and its interval."""
+    u, lo, hi = np.zeros(n), np.zeros(n), np.zeros(n)
+    for ep, w in weights.items():
+        p, p_lo, p_hi = scores[ep]
+        u += w * p
+        # the utility's interval: each endpoint at the end of its interval that lowers
+        # (raises) it
+        lo += w * (p_lo if w > 0 else p_hi)
+        hi += w * (p_hi if w > 0 else p_lo)
+    return u, lo, hi
+
+
+def _rank_order(
+    cand: pd.DataFrame, u: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The rows' order (patient, line, utility descending, stable), ranks in that order,
+    whether each row's interval overlaps its top row's, and how many of its group's do."""
+    n = len(cand)
+    pk = cand["patient_key"].to_numpy(dtype=object)
+    line = cand["line_number"].to_numpy()
+    _, pk_code = np.unique(pk.astype(str), return_inverse=True) if n else (None, np.zeros(0, int))
+    order = np.lexsort((-u, line, pk_code)) if n else np.zeros(0, int)
+    start = _group_starts(pk_code[order], line[order])
+    group = np.cumsum(start) - 1
+    first = np.flatnonzero(start)
+    rank = np.arange(n) - first[group] + 1 if n else np.zeros(0, int)
+    lo_s, hi_s = lo[order], hi[order]
+    top_low, top_high = lo_s[first][group], hi_s[first][group]
+    overlap = (hi_s >= top_low) & (lo_s <= top_high)
+    n_overlap = (
+        np.bincount(group, weights=overlap, minlength=len(first))[group] if n else np.zeros(0)
+    )
+    return order, rank, overlap, n_overlap

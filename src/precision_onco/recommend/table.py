@@ -69,7 +69,32 @@ def recommendations(
     ranked, cand = ranking.ranked, ranking.candidates
     assert cand is not None
     cat = Catalog(catalog)
-    drivers: list[dict[str, Any]] = [{} for _ in range(len(ranked))]
+    drivers, contribs = _drivers(
+        ranking, cand, models, explain=explain, k=k, threads=threads, catalog=catalog
+    )
+    if separate is not None and separate in contribs and len(ranked):
+        _add_separations(drivers, contribs[separate], ranked, cand, separate, k=k, catalog=catalog)
+    ranked = ranked.copy()
+    ranked["drivers"] = [json.dumps(d) for d in drivers]
+    by_patient: dict[str, list[tuple[str, str | None]]] = {}
+    if civic is not None and variants is not None and len(variants):
+        by_patient = _variants_by_patient(variants, ranked)
+    ranked["evidence"] = _evidence(ranked, cand, cat, civic=civic, by_patient=by_patient)
+    return Ranking(ranked, ranking.excluded, cand, ranking.codes)
+
+
+def _drivers(
+    ranking: Ranking,
+    cand: pd.DataFrame,
+    models: Mapping[str, EndpointModel],
+    *,
+    explain: Sequence[str],
+    k: int,
+    threads: int,
+    catalog: CatalogConfig,
+) -> tuple[list[dict[str, Any]], dict[str, pd.DataFrame]]:
+    """Each ranked row's top drivers per endpoint of ``explain``, and their contributions."""
+    drivers: list[dict[str, Any]] = [{} for _ in range(len(ranking.ranked))]
     contribs: dict[str, pd.DataFrame] = {}
     for ep in explain:
         model = models.get(ep)
@@ -79,30 +104,58 @@ def recommendations(
         contribs[ep] = c
         for i, d in enumerate(top_drivers(c, cand, k=k, catalog=catalog)):
             drivers[i][ep] = d
+    return drivers, contribs
+
+
+def _add_separations(
+    drivers: list[dict[str, Any]],
+    contrib: pd.DataFrame,
+    ranked: pd.DataFrame,
+    cand: pd.DataFrame,
+    separate: str,
+    *,
+    k: int,
+    catalog: CatalogConfig,
+) -> None:
+    """Add to each line's first row what separates it from the second on ``separate``."""
+    # rows are sorted by (patient, line, rank): the first and second of each line
+    rank = ranked["rank"].to_numpy()
+    first = np.flatnonzero(rank == 1)
+    first = first[(first + 1 < len(rank)) & (rank[np.minimum(first + 1, len(rank) - 1)] == 2)]
+    second = first + 1
+    seps = separations(contrib, cand, first, second, k=k, catalog=catalog)
+    regimen = ranked["regimen_id"].to_numpy(dtype=object)
+    for i, j, sep in zip(first, second, seps, strict=True):
+        drivers[i]["first_vs_second"] = {"second": str(regimen[j]), separate: sep}
+
+
+def _variants_by_patient(
+    variants: pd.DataFrame, ranked: pd.DataFrame
+) -> dict[str, list[tuple[str, str | None]]]:
+    """The ranked patients' (gene, protein change) variants, by patient key."""
+    by_patient: dict[str, list[tuple[str, str | None]]] = {}
+    v = variants[variants["patient_key"].isin(set(ranked["patient_key"]))]
+    for pk, gene, hgvsp in zip(v["patient_key"], v["gene"], v["hgvsp"], strict=True):
+        if isinstance(gene, str):
+            by_patient.setdefault(str(pk), []).append(
+                (gene, hgvsp if isinstance(hgvsp, str) else None)
+            )
+    return by_patient
+
+
+def _evidence(
+    ranked: pd.DataFrame,
+    cand: pd.DataFrame,
+    cat: Catalog,
+    *,
+    civic: CivicKB | None,
+    by_patient: dict[str, list[tuple[str, str | None]]],
+) -> list[str]:
+    """Each ranked row's evidence (JSON): the catalog's and, with ``civic``, CIViC's."""
     arrays = {
         col: cand[col].to_numpy(dtype=object) for col in cand.columns if col.startswith("bm_")
     }
-    if separate is not None and separate in contribs and len(ranked):
-        # rows are sorted by (patient, line, rank): the first and second of each line
-        rank = ranked["rank"].to_numpy()
-        first = np.flatnonzero(rank == 1)
-        first = first[(first + 1 < len(rank)) & (rank[np.minimum(first + 1, len(rank) - 1)] == 2)]
-        second = first + 1
-        seps = separations(contribs[separate], cand, first, second, k=k, catalog=catalog)
-        regimen = ranked["regimen_id"].to_numpy(dtype=object)
-        for i, j, sep in zip(first, second, seps, strict=True):
-            drivers[i]["first_vs_second"] = {"second": str(regimen[j]), separate: sep}
-    ranked = ranked.copy()
-    ranked["drivers"] = [json.dumps(d) for d in drivers]
     bm = [col for col in cand.columns if col.startswith("bm_")]
-    by_patient: dict[str, list[tuple[str, str | None]]] = {}
-    if civic is not None and variants is not None and len(variants):
-        v = variants[variants["patient_key"].isin(set(ranked["patient_key"]))]
-        for pk, gene, hgvsp in zip(v["patient_key"], v["gene"], v["hgvsp"], strict=True):
-            if isinstance(gene, str):
-                by_patient.setdefault(str(pk), []).append(
-                    (gene, hgvsp if isinstance(hgvsp, str) else None)
-                )
     cancer = (
         cand["cancer_type"].to_numpy(dtype=object)
         if "cancer_type" in cand.columns
@@ -123,5 +176,4 @@ def recommendations(
             )
             ev["civic_release"] = civic.version
         evidence.append(json.dumps(ev))
-    ranked["evidence"] = evidence
-    return Ranking(ranked, ranking.excluded, cand, ranking.codes)
+    return evidence
