@@ -7,7 +7,9 @@ test (``tests/test_layers.py``). Nothing is imported or run: the files are parse
 Rules (conservative: a stage may run any code its modules reach):
 
 * every ``import`` / ``from ... import`` of a ``precision_onco`` module counts, at module
-  level or inside a function (a lazy import runs when its function does);
+  level or inside a function (a lazy import runs when its function does), except, for a
+  stage's code, one under ``if TYPE_CHECKING:`` (it never runs; annotations only). The
+  package layering still counts those: a type-only import upwards is still a wrong room;
 * ``from precision_onco.a import b`` counts ``precision_onco.a.b`` when ``b`` is a module,
   else ``precision_onco.a``;
 * importing ``precision_onco.a.b`` also runs ``precision_onco/__init__.py`` and
@@ -157,29 +159,57 @@ def _joined(node: ast.AST) -> tuple[ast.Call, str] | None:
     return None
 
 
-def _nodes(tree: ast.Module, functions: Iterable[str] | None) -> Iterable[ast.AST]:
+def _type_checking_only(node: ast.AST) -> bool:
+    """``if TYPE_CHECKING:`` (or ``typing.TYPE_CHECKING``): a block that never runs."""
+    if not isinstance(node, ast.If):
+        return False
+    test = node.test
+    name = test.attr if isinstance(test, ast.Attribute) else getattr(test, "id", "")
+    return name == "TYPE_CHECKING"
+
+
+def _walk(node: ast.AST, *, runtime: bool) -> Iterable[ast.AST]:
+    """``ast.walk``; with ``runtime``, without the body of ``if TYPE_CHECKING:`` blocks
+    (their ``else`` branch runs and is kept)."""
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        yield n
+        if runtime and _type_checking_only(n):
+            assert isinstance(n, ast.If)
+            todo.extend([n.test, *n.orelse])
+            continue
+        todo.extend(ast.iter_child_nodes(n))
+
+
+def _nodes(
+    tree: ast.Module, functions: Iterable[str] | None, *, runtime: bool
+) -> Iterable[ast.AST]:
     """All nodes, or those at module level plus inside the named top-level functions."""
     if functions is None:
-        yield from ast.walk(tree)
+        yield from _walk(tree, runtime=runtime)
         return
     wanted = set(functions)
     for stmt in tree.body:
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             if stmt.name in wanted:
-                yield from ast.walk(stmt)
+                yield from _walk(stmt, runtime=runtime)
         else:
-            yield from ast.walk(stmt)
+            yield from _walk(stmt, runtime=runtime)
 
 
 @cache
-def file_facts(path: Path, functions: tuple[str, ...] | None = None) -> FileFacts:
-    """Imports and package data of one file (``functions``: restrict to those, see above)."""
+def file_facts(
+    path: Path, functions: tuple[str, ...] | None = None, *, runtime: bool = False
+) -> FileFacts:
+    """Imports and package data of one file (``functions``: restrict to those, see above;
+    ``runtime``: only the code that runs, not ``if TYPE_CHECKING:`` imports)."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     current = module_name(path) if path.resolve().is_relative_to(SRC) else "__main__"
     imports: set[str] = set()
     data: set[Path] = set()
     conf: set[Path] = set()
-    nodes = list(_nodes(tree, functions))
+    nodes = list(_nodes(tree, functions, runtime=runtime))
     narrowed: set[int] = set()
     joined: dict[int, str] = {}
     for node in nodes:
@@ -202,8 +232,9 @@ def file_facts(path: Path, functions: tuple[str, ...] | None = None) -> FileFact
 
 def closure(entry: Path, functions: tuple[str, ...] | None = None) -> tuple[set[str], set[Path]]:
     """Every ``precision_onco`` module ``entry`` reaches, and the files besides modules
-    they read: package data and ``conf/`` paths."""
-    facts = file_facts(entry, functions)
+    they read: package data and ``conf/`` paths. Imports that only type-checkers run
+    (``if TYPE_CHECKING:``) are left out: they load nothing when the stage runs."""
+    facts = file_facts(entry, functions, runtime=True)
     todo = set().union(*(_with_parents(m) for m in facts.imports))
     if entry.resolve().is_relative_to(SRC):
         todo |= _with_parents(module_name(entry))
@@ -219,7 +250,7 @@ def closure(entry: Path, functions: tuple[str, ...] | None = None) -> tuple[set[
             continue
         if path == entry.resolve() and functions is not None:
             continue  # the entry itself, restricted above
-        f = file_facts(path)
+        f = file_facts(path, runtime=True)
         data |= f.data | f.conf
         for m in f.imports:
             todo |= _with_parents(m) - seen

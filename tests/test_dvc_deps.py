@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.codegraph import ROOT, SRC, closure, config_reads, module_path
+from tests.codegraph import ROOT, SRC, closure, config_reads, file_facts, module_path
 
 #: The CLI's parser: ``_parser`` and the builder of every subcommand it calls.
 PARSER = (
@@ -165,6 +165,32 @@ def test_the_walk_sees_lazy_imports_and_package_data() -> None:
     policy = needed("policy", STAGES["policy"])
     assert ROOT / "conf/recommend" in policy and ROOT / "conf" not in policy
     assert ROOT / "conf" in needed("compose", STAGES["compose"])  # Hydra composes all of conf/
+
+
+def test_type_checking_imports_are_not_a_stage_dependency(tmp_path: Path) -> None:
+    """An import under ``if TYPE_CHECKING:`` never runs, so it is no stage's code; its
+    ``else`` branch and a lazy import in a function do run. The package layering
+    (``tests/test_layers.py``) still sees the type-only import."""
+    entry = tmp_path / "stage.py"
+    entry.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "import typing\n"
+        "if TYPE_CHECKING:\n"
+        "    from precision_onco.recommend.patient import PatientCase\n"
+        "if typing.TYPE_CHECKING:\n"
+        "    import precision_onco.report.fhir_out\n"
+        "else:\n"
+        "    import precision_onco.errors\n"
+        "def main() -> None:\n"
+        "    from precision_onco.ingest.genes import GeneIndex\n",
+        encoding="utf-8",
+    )
+    modules, _ = closure(entry)
+    assert "precision_onco.recommend.patient" not in modules
+    assert "precision_onco.report.fhir_out" not in modules
+    assert {"precision_onco.errors", "precision_onco.ingest.genes"} <= modules
+    typed = file_facts(entry).imports
+    assert {"precision_onco.recommend.patient", "precision_onco.report.fhir_out"} <= typed
 
 
 def test_a_missing_dependency_is_named() -> None:
