@@ -11,12 +11,20 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from precision_onco.config import compose
 from precision_onco.config.schema import TableInputConfig
 from precision_onco.ingest.cohort import Redactor, ingest_cohort
 from precision_onco.ingest.contracts import REJECT_COLUMNS, IngestError, ReadResult
 from precision_onco.ingest.tables import (
+    _cells,
+    _code_key,
+    _is_na,
+    _na,
+    _na_cells,
+    _to_bool,
     load_oncotree_codes,
     parse_code_list,
     read_lines,
@@ -580,3 +588,35 @@ def test_every_reason_of_a_row_is_kept(tmp_path: Path) -> None:
     reason = _reasons(r)[0]
     assert reason.startswith("out of range: ")
     assert "ecog" in reason and "0–4" in reason and "bmi" in reason and "10–90 kg/m²" in reason
+
+
+# --- cell maps computed once per distinct text cell ------------------------------------
+
+_CELL = st.one_of(
+    st.sampled_from(["1", "1.0", " yes ", "NA", "", "n/a", "PR", "pr", "3,5", "  "]),
+    st.text(max_size=4),
+    st.none(),
+    st.just(float("nan")),
+)
+_ODD = st.one_of(_CELL, st.sampled_from([1, 1.0, True, 0, False, 0.0, 2.5, pd.NA]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(cells=st.lists(_CELL, max_size=30), odd=st.lists(_ODD, max_size=30))
+def test_cell_maps_equal_pandas_map(cells: list[object], odd: list[object]) -> None:
+    """``_cells`` and ``_na_cells`` give what ``Series.map`` / ``DataFrame.map`` give, on
+    text columns (cells repeat) and on mixed ones where equal cells of different types
+    (``1``, ``1.0``, ``True``) must not share one result."""
+
+    def key_or_bool(v: object) -> object:
+        return None if _is_na(v) else (_code_key(v), _to_bool(v))
+
+    for values in (cells, odd):
+        col = pd.Series(values, dtype=object)
+        for fn in (_na, key_or_bool):
+            pd.testing.assert_series_equal(_cells(col, fn), col.map(fn))
+        text = pd.Series([v for v in values if isinstance(v, str)], dtype="string")
+        pd.testing.assert_series_equal(_cells(text, key_or_bool), text.map(key_or_bool))
+    frame = pd.DataFrame({"a": pd.Series(cells, dtype=object)})
+    frame["b"] = pd.Series(odd[: len(cells)] + [None] * (len(cells) - len(odd)), dtype=object)
+    pd.testing.assert_frame_equal(_na_cells(frame), frame.map(_na))

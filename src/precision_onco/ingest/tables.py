@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -285,6 +286,56 @@ def _na(v: Any) -> Any:
     return v
 
 
+class _PerText(dict[Any, Any]):
+    """``fn``'s value of each distinct cell, computed on the first lookup."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def __missing__(self, key: Any) -> Any:
+        value = self[key] = self.fn(key)
+        return value
+
+
+def _cells(col: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
+    """``col.map(fn)``, the same result; for a text column (every cell a string or
+    missing) ``fn`` runs once per distinct cell, since a table's codes, units and dates
+    repeat. Other columns (Excel, Parquet: numbers, dates, mixed) are mapped cell by cell:
+    equal cells of different types (``1``, ``1.0``, ``True``) may read differently."""
+    text = isinstance(col.dtype, pd.StringDtype) or (
+        col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) in ("string", "empty")
+    )
+    return col.map(_PerText(fn).__getitem__ if text else fn)
+
+
+def _recoded(codes: Mapping[str, Any], key: Any) -> Any:
+    """A cell's key recoded by a ``values`` code list (None: missing or not listed)."""
+    return None if _is_na(key) else codes.get(key)
+
+
+def _read_cells(col: pd.Series, read: Callable[[Any], Any]) -> tuple[pd.Series, np.ndarray]:
+    """Each present cell read by ``read`` (which returns ``_BAD`` for an unreadable one):
+    the values (None where missing or unreadable) and where a cell was unreadable."""
+
+    def value(v: Any) -> Any:
+        out = None if _is_na(v) else read(v)
+        return None if out is _BAD else out
+
+    def unreadable(v: Any) -> bool:
+        return not _is_na(v) and read(v) is _BAD
+
+    return _cells(col, value), _cells(col, unreadable).to_numpy(dtype=bool)
+
+
+def _na_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame.map(_na)``: blank and NA-like cells to None, text stripped (column by
+    column, see :func:`_cells`)."""
+    return pd.DataFrame({c: _cells(frame[c], _na) for c in frame.columns}, index=frame.index)
+
+
 def _decode(path: Path, raw: bytes, encoding: str, label: str) -> str:
     if raw[:2] == b"\x1f\x8b":
         import gzip
@@ -360,7 +411,7 @@ def _read_delimited(path: Path, cfg: TableInputConfig, fmt: str, label: str) -> 
             path, f"duplicate column names in the header: {', '.join(dup)}", line=header_line
         )
     frame = pd.DataFrame(rows, columns=header, dtype=object)
-    frame = frame.map(_na) if len(frame) else frame
+    frame = _na_cells(frame) if len(frame) else frame
     return RawTable(frame, np.asarray(lines, dtype=np.int64), rejects, records)
 
 
@@ -394,7 +445,7 @@ def read_table(path: Path | str, cfg: TableInputConfig, *, label: str = "table")
     except Exception as exc:  # noqa: BLE001 - readers raise many types on corrupt files
         raise IngestError(p, f"cannot read as {fmt} ({type(exc).__name__}: {exc})") from None
     df.columns = [str(c).strip() for c in df.columns]
-    df = df.astype(object).map(_na) if len(df) else df.astype(object)
+    df = _na_cells(df.astype(object)) if len(df) else df.astype(object)
     lines = np.arange(first, first + len(df), dtype=np.int64)
     return RawTable(df.reset_index(drop=True), lines, Rejects(str(p)), len(df))
 
@@ -480,8 +531,8 @@ def apply_mapping(raw: RawTable, cfg: TableInputConfig, path: Path | str, *, lab
             raise IngestError(path, f"{where}: no column {canon!r} to recode")
         codes = parse_code_list(spec, where=where)
         col = df[canon]
-        keys = col.map(lambda v: None if _is_na(v) else _code_key(v))
-        mapped = keys.map(lambda k, codes=codes: None if _is_na(k) else codes.get(k))
+        keys = _cells(col, lambda v: None if _is_na(v) else _code_key(v))
+        mapped = _cells(keys, partial(_recoded, codes))
         miss = keys.notna() & mapped.isna()
         for i in np.flatnonzero(miss.to_numpy()):
             reasons[i].append(f"{canon}: {col.iat[i]!r} is not in the code list {spec!r}")
@@ -504,7 +555,7 @@ def apply_mapping(raw: RawTable, cfg: TableInputConfig, path: Path | str, *, lab
 
 def _numbers(col: pd.Series) -> pd.Series:
     """Numbers of a text column (decimal comma accepted); anything else NaN."""
-    text = col.map(lambda v: v.replace(",", ".") if isinstance(v, str) else v)
+    text = _cells(col, lambda v: v.replace(",", ".") if isinstance(v, str) else v)
     return pd.to_numeric(text, errors="coerce").astype("float64")
 
 
@@ -592,18 +643,15 @@ def _coerce(raw: RawTable, fields: Mapping[str, Field], date_format: str | None)
             fail = present & out.isna().to_numpy()
             what = f"a date ({date_format or 'YYYY-MM-DD'})"
         elif f.kind == "bool":
-            conv = col.map(lambda v: None if _is_na(v) else _to_bool(v))
-            fail = conv.map(lambda v: v is _BAD).to_numpy(dtype=bool)
-            out = conv.map(lambda v: None if v is _BAD else v).astype("Int64")
+            conv, fail = _read_cells(col, _to_bool)
+            out = conv.astype("Int64")
             what = "yes/no (1/0)"
         elif f.kind == "code":
-            c = _to_code(f)
-            conv = col.map(lambda v, c=c: None if _is_na(v) else c(v))
-            fail = conv.map(lambda v: v is _BAD).to_numpy(dtype=bool)
-            out = conv.map(lambda v: None if v is _BAD else v).astype("string")
+            conv, fail = _read_cells(col, _to_code(f))
+            out = conv.astype("string")
             what = f.expectation()
         else:
-            out = col.map(lambda v: None if _is_na(v) else _code_key(v)).astype("string")
+            out = _cells(col, lambda v: None if _is_na(v) else _code_key(v)).astype("string")
             fail = np.zeros(n, dtype=bool)
             what = "text"
         for i in np.flatnonzero(fail):
@@ -764,7 +812,7 @@ def _typed_rest(raw: RawTable, checked: Mapping[str, Field]) -> None:
         if col.notna().sum() and (num.notna() == col.notna()).all():
             raw.frame[c] = num.astype("float64")
         else:
-            raw.frame[c] = col.map(lambda v: None if _is_na(v) else str(v)).astype("string")
+            raw.frame[c] = _cells(col, lambda v: None if _is_na(v) else str(v)).astype("string")
 
 
 def load_oncotree_codes(path: Path | str) -> frozenset[str]:
