@@ -64,6 +64,26 @@ def test_untested_before_a_fluoropyrimidine_is_said(render):
         assert "pris en compte" not in html
 
 
+def test_an_indeterminate_dpyd_call_shows_its_bound_not_not_tested(render):
+    """Only an upper bound of the score is known (positions not tested): the table says so
+    and the dose row applies the bound's ceiling; "not tested" would hide a known
+    reduced-function allele from the prescriber."""
+    payload = crc(dpyd_activity_score_max=1.0)
+    en, fr = render(payload, "en"), render(payload, "fr")
+    assert "at most 1 (indeterminate: other positions not tested)" in en
+    assert "au plus 1 (indéterminé : autres positions non testées)" in fr
+    assert "50% of the standard dose" in en
+    assert "DPD status untested before a fluoropyrimidine" not in en
+    shown = pgx_section(
+        [{"regimen_id": "osimertinib", "pgx_dose": None}],
+        patient={"dpyd_activity_score_max": 0.5, "dpyd_diplotype": None},
+        line_state={},
+    )
+    assert shown["fr"]["tests"][0][1] == (
+        "au plus 0,5 (indéterminé : autres positions non testées)"
+    )
+
+
 def test_no_section_without_pgx_rule_or_result():
     ranked = [{"regimen_id": "osimertinib", "name": "Osimertinib", "pgx_dose": None}]
     assert pgx_section(ranked, patient={"cancer_type": "NSCLC"}, line_state={}) == {}

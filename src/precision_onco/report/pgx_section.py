@@ -78,12 +78,15 @@ def _tests(patient: Mapping[str, Any], line_state: Mapping[str, Any], lang: str)
     uracil = _v(line_state, "uracil_ng_ml")
     if uracil is None:
         uracil = _v(patient, "uracil_ng_ml")
+    bound = _v(patient, "dpyd_activity_score_max")
     rows = []
-    dpyd = (
-        t["not_tested"]
-        if score is None
-        else _num(float(score), lang) + (f" ({dip})" if dip else "")
-    )
+    if score is not None:
+        dpyd = _num(float(score), lang) + (f" ({dip})" if dip else "")
+    elif bound is not None:  # indeterminate: the dose rule applies the bound's ceiling
+        dpyd = t["dpyd_bound"].format(score=_num(float(bound), lang))
+        dpyd += f" ({dip})" if dip else ""
+    else:
+        dpyd = t["not_tested"]
     rows.append([t["dpyd"], dpyd, load_definitions().cite("CPIC_DPYD")])
     if ugt is None:
         ugt_text = t["not_tested"]
@@ -152,7 +155,10 @@ def pgx_section(
         ``labels``; empty when no ranked regimen has a PGx rule and no result is known.
     """
     out: dict[str, Any] = {}
-    known = [_v(patient, k) for k in ("dpyd_activity_score", "ugt1a1_phenotype")]
+    known = [
+        _v(patient, k)
+        for k in ("dpyd_activity_score", "dpyd_activity_score_max", "ugt1a1_phenotype")
+    ]
     known += [_v(line_state, "uracil_ng_ml"), _v(patient, "uracil_ng_ml")]
     if not _dose_rows(ranked, "en") and all(v is None for v in known):
         return {}

@@ -450,6 +450,8 @@ EN: dict[str, Any] = {
             "ugt1a1": "UGT1A1",
             "uracil": "Plasma uracil",
             "not_tested": "not tested",
+            #: an indeterminate DPYD call: only an upper bound of the score is known
+            "dpyd_bound": "at most {score} (indeterminate: other positions not tested)",
             "avoid": "avoid",
             "of_standard": "of the standard dose",
             "untested_fp": "DPD status untested before a fluoropyrimidine: measure uracilemia "

@@ -576,6 +576,8 @@ FR: dict[str, Any] = {
             "ugt1a1": "UGT1A1",
             "uracil": "Uracilémie",
             "not_tested": "non testé",
+            #: an indeterminate DPYD call: only an upper bound of the score is known
+            "dpyd_bound": "au plus {score} (indéterminé : autres positions non testées)",
             "avoid": "à éviter",
             "of_standard": "de la dose standard",
             "untested_fp": "Statut DPD non testé avant une fluoropyrimidine : doser l'uracilémie "
