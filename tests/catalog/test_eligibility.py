@@ -245,3 +245,42 @@ def test_a_required_driver_not_tested_says_so(catalog: Catalog) -> None:
     assert why["sotorasib"].startswith("needs KRAS testing: requires KRAS G12C")
     ok, why = _eligible_with_coverage(catalog, _state(line_number=2), {"EGFR", "KRAS"})
     assert why["sotorasib"] == "requires KRAS G12C (not found)"
+
+
+def test_status_and_tested_as_arrays_or_frames_give_the_same_eligibility(
+    catalog: Catalog,
+) -> None:
+    """The served path passes the statuses and what was tested as arrays (no frames): the
+    same mask and reasons as the frames of biomarker_status and biomarker_tested."""
+    from precision_onco.catalog.biomarkers import (
+        biomarker_status_columns,
+        biomarker_tested,
+        biomarker_tested_columns,
+    )
+
+    state = pd.concat(
+        [_state(line_number=2), _crc(), _state(pdl1_tps=80.0, alk_status=None)],
+        ignore_index=True,
+    )
+    variants = _variants(("KRAS", "p.G12C"))
+    covered: list[set[str] | None] = [{"EGFR"}, None, {"EGFR", "ALK", "KRAS"}]
+    frames = (
+        biomarker_status(catalog.biomarkers, markers=state, variants=variants),
+        biomarker_tested(catalog.biomarkers, markers=state, covered=covered),
+    )
+    arrays = (
+        biomarker_status_columns(catalog.biomarkers, markers=state, variants=variants),
+        biomarker_tested_columns(catalog.biomarkers, markers=state, covered=covered),
+    )
+    assert list(arrays[0]) == list(frames[0].columns) and list(arrays[1]) == list(frames[1])
+    for cols, frame in zip(arrays, frames, strict=True):
+        for b, v in cols.items():
+            assert v.dtype == bool and np.array_equal(v, frame[b].to_numpy())
+    a, f = (
+        eligibility(state, s, catalog, with_reasons=True, tested=t, covered=covered)
+        for s, t in (arrays, frames)
+    )
+    assert np.array_equal(a.mask, f.mask) and a.regimen_ids == f.regimen_ids
+    assert a.reasons is not None and f.reasons is not None
+    assert a.reasons.tolist() == f.reasons.tolist()
+    assert (~a.mask).any() and a.mask.any()  # both outcomes are compared

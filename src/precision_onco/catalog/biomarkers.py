@@ -15,7 +15,9 @@ from precision_onco.errors import InputError
 __all__ = [
     "AMINO_ACIDS",
     "biomarker_status",
+    "biomarker_status_columns",
     "biomarker_tested",
+    "biomarker_tested_columns",
     "to_short_hgvsp",
     "untested_genes",
     "variant_matches",
@@ -131,7 +133,21 @@ def biomarker_status(
     variants: pd.DataFrame | None = None,
     key: str = "patient_key",
 ) -> pd.DataFrame:
-    """Evaluate every biomarker for every row of ``markers``.
+    """Evaluate every biomarker for every row of ``markers``: the columns of
+    :func:`biomarker_status_columns` as a frame on ``markers``' index."""
+    cols = biomarker_status_columns(biomarkers, markers=markers, variants=variants, key=key)
+    return pd.DataFrame(cols, index=markers.index) if cols else pd.DataFrame(index=markers.index)
+
+
+def biomarker_status_columns(
+    biomarkers: dict[str, BiomarkerConfig],
+    *,
+    markers: pd.DataFrame,
+    variants: pd.DataFrame | None = None,
+    key: str = "patient_key",
+) -> dict[str, np.ndarray]:
+    """Evaluate every biomarker for every row of ``markers``, as boolean arrays (what the
+    rules and features read; a served patient's request needs no frame of them).
 
     Parameters
     ----------
@@ -147,8 +163,8 @@ def biomarker_status(
 
     Returns
     -------
-    DataFrame
-        Boolean columns named by biomarker id, aligned with ``markers``.
+    dict of str to ndarray of bool
+        By biomarker id, aligned with ``markers``.
     """
     cols: dict[str, np.ndarray] = {}
     keys = markers[key].to_numpy(dtype=object)
@@ -168,7 +184,7 @@ def biomarker_status(
                 (k in carriers for k in keys), dtype=bool, count=len(keys)
             )
         cols[bid] = np.asarray(present, dtype=bool)
-    return pd.DataFrame(cols, index=markers.index) if cols else pd.DataFrame(index=markers.index)
+    return cols
 
 
 def untested_genes(rule: BiomarkerConfig, covered: set[str] | None) -> list[str]:
@@ -183,7 +199,19 @@ def biomarker_tested(
     markers: pd.DataFrame,
     covered: Sequence[set[str] | None],
 ) -> pd.DataFrame:
-    """Was each biomarker tested, for every row of ``markers``?
+    """Was each biomarker tested, for every row of ``markers``? The columns of
+    :func:`biomarker_tested_columns` as a frame on ``markers``' index."""
+    out = biomarker_tested_columns(biomarkers, markers=markers, covered=covered)
+    return pd.DataFrame(out, index=markers.index) if out else pd.DataFrame(index=markers.index)
+
+
+def biomarker_tested_columns(
+    biomarkers: dict[str, BiomarkerConfig],
+    *,
+    markers: pd.DataFrame,
+    covered: Sequence[set[str] | None],
+) -> dict[str, np.ndarray]:
+    """Was each biomarker tested, for every row of ``markers``? As boolean arrays.
 
     A variant-defined rule was tested when the assay covered every gene it names
     (``covered``: the genes each row's assay covered, ``None`` when unknown): absent calls
@@ -193,13 +221,11 @@ def biomarker_tested(
 
     Returns
     -------
-    DataFrame
-        Boolean columns named by biomarker id, aligned with ``markers``.
+    dict of str to ndarray of bool
+        By biomarker id, aligned with ``markers``.
     """
     if len(covered) != len(markers):
         raise ValueError(f"covered has {len(covered)} rows, markers {len(markers)}")
-    # the columns built as arrays, then one frame (not inserted one by one: a served
-    # patient's request builds this frame on its hot path)
     out: dict[str, np.ndarray] = {}
     for bid, rule in biomarkers.items():
         if not rule.genes and rule.marker is None:
@@ -213,4 +239,4 @@ def biomarker_tested(
         if rule.marker is not None and rule.marker in markers.columns:
             tested |= markers[rule.marker].notna().to_numpy(bool)
         out[bid] = tested
-    return pd.DataFrame(out, index=markers.index) if out else pd.DataFrame(index=markers.index)
+    return out

@@ -64,7 +64,7 @@ class _State:
     """The columns of the patient state the rules read, as arrays, converted once for all
     regimens."""
 
-    def __init__(self, state: pd.DataFrame, status: pd.DataFrame) -> None:
+    def __init__(self, state: pd.DataFrame, status: Mapping[str, np.ndarray]) -> None:
         self.frame = state
         self.n = len(state)
         self.line = state["line_number"].to_numpy()
@@ -76,7 +76,7 @@ class _State:
         else:
             self.oncotree = np.full(self.n, None, dtype=object)
             self.oncotree_unknown = np.ones(self.n, dtype=bool)
-        self.status = {str(b): status[b].to_numpy(bool) for b in status.columns}
+        self.status = status
         self._numeric: dict[str, np.ndarray] = {}
 
     def numeric(self, column: str) -> np.ndarray:
@@ -308,12 +308,12 @@ def _contraindication_tests(
 
 def eligibility(
     state: pd.DataFrame,
-    status: pd.DataFrame,
+    status: pd.DataFrame | Mapping[str, np.ndarray],
     catalog: Catalog,
     *,
     prior_exposure: np.ndarray | None = None,
     with_reasons: bool = False,
-    tested: pd.DataFrame | None = None,
+    tested: pd.DataFrame | Mapping[str, np.ndarray] | None = None,
     covered: Sequence[set[str] | None] | None = None,
 ) -> Eligibility:
     """Evaluate the catalog's eligibility rules.
@@ -324,9 +324,10 @@ def eligibility(
         One row per patient at a line start, with ``cancer_type``,
         ``oncotree_code``, ``line_number`` and the variables named by the
         contraindications (``creatinine_clearance``, ``autoimmune_disease``, …).
-    status : DataFrame
+    status : DataFrame or mapping of str to ndarray
         Boolean biomarker columns (by biomarker id) aligned with ``state``,
-        as returned by :func:`~precision_onco.catalog.biomarker_status`.
+        as returned by :func:`~precision_onco.catalog.biomarker_status` (or its
+        ``biomarker_status_columns``: arrays, no frame).
     catalog : Catalog
         The therapy catalog.
     prior_exposure : ndarray of bool, shape (n_rows, n_regimens), optional
@@ -334,12 +335,13 @@ def eligibility(
         catalog forbids re-challenge.
     with_reasons : bool
         Also return the first exclusion reason of every excluded pair.
-    tested : DataFrame, optional
+    tested : DataFrame or mapping of str to ndarray, optional
         Boolean columns by biomarker id (:func:`~precision_onco.catalog.biomarkers.
-        biomarker_tested`): was the biomarker tested? Then a regimen that needs a biomarker's
-        absence (``excludes``) or presence (``requires``) where it was not tested is excluded
-        with a "needs … testing" reason naming the untested genes. ``None``: absence of a
-        finding counts as tested (the simulator, which knows the truth).
+        biomarker_tested` or ``biomarker_tested_columns``): was the biomarker tested?
+        Then a regimen that needs a biomarker's absence (``excludes``) or presence
+        (``requires``) where it was not tested is excluded with a "needs … testing" reason
+        naming the untested genes. ``None``: absence of a finding counts as tested (the
+        simulator, which knows the truth).
     covered : sequence of set of str, optional
         The genes each row's assay covered (``None`` items: unknown), for those reasons.
 
@@ -350,11 +352,9 @@ def eligibility(
     n, r = len(state), len(catalog.regimens)
     mask = np.ones((n, r), dtype=bool)
     reasons = np.full((n, r), None, dtype=object) if with_reasons else None
-    st = _State(state, status)
+    st = _State(state, _bool_arrays(status))
     # the tested columns as arrays, converted once for all regimens
-    was_tested = (
-        {str(b): tested[b].to_numpy(bool) for b in tested.columns} if tested is not None else None
-    )
+    was_tested = _bool_arrays(tested) if tested is not None else None
     records = pgx_records(state)  # the PGx columns read by row, once for all regimens
     for j, reg in enumerate(catalog.regimens):
         tests = _regimen_reasons(reg, st, catalog, was_tested, covered)
@@ -365,6 +365,13 @@ def eligibility(
         tests += pgx_exclusions(reg, state, records=records)
         _apply_tests(tests, mask, reasons, j)
     return Eligibility(mask=mask, reasons=reasons, regimen_ids=catalog.regimen_ids)
+
+
+def _bool_arrays(columns: pd.DataFrame | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Boolean columns by biomarker id as numpy arrays (a frame's converted once)."""
+    if isinstance(columns, pd.DataFrame):
+        return {str(b): columns[b].to_numpy(bool) for b in columns.columns}
+    return {str(b): np.asarray(v, dtype=bool) for b, v in columns.items()}
 
 
 def _apply_tests(

@@ -25,7 +25,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import TypeVar
@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.extensions import ExtensionArray
 
-from precision_onco.catalog.biomarkers import biomarker_status
+from precision_onco.catalog.biomarkers import biomarker_status_columns
 from precision_onco.catalog.catalog import PLATINUM_DRUGS, Catalog
 from precision_onco.config.schema import CatalogConfig, FeaturesConfig
 from precision_onco.errors import ConfigError, InputError
@@ -261,15 +261,14 @@ def _genomics(
     rules = {k: b for k, b in catalog.biomarkers.items() if b.genes}
     if rules:
         units = pd.DataFrame({"patient_key": idx})
-        status = biomarker_status(rules, markers=units, variants=v if len(v) else None)
+        status = biomarker_status_columns(rules, markers=units, variants=v if len(v) else None)
         cols.update(_indicators(status))
     return idx, cols
 
 
-def _indicators(status: pd.DataFrame) -> dict[str, object]:
-    """Boolean biomarker columns as ``bm_<id>`` int8 indicators:
-    ``status.astype("int8").add_prefix("bm_")``, column by column."""
-    return {f"bm_{c}": status[c].to_numpy().astype("int8") for c in status.columns}
+def _indicators(status: Mapping[str, np.ndarray]) -> dict[str, object]:
+    """Boolean biomarker columns (by id) as ``bm_<id>`` int8 indicators."""
+    return {f"bm_{c}": v.astype("int8") for c, v in status.items()}
 
 
 def _history(lines: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
@@ -566,7 +565,7 @@ def _marker_columns(
         markers = _marker_table(lines, patients, {str(b.marker) for b in marker_rules.values()})
         usable = {k: b for k, b in marker_rules.items() if b.marker in markers.columns}
         if usable:
-            st = biomarker_status(usable, markers=markers)
+            st = biomarker_status_columns(usable, markers=markers)
             out = _concat(out, _indicators(st), n)
     return out
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from precision_onco.catalog.biomarkers import biomarker_tested
+from precision_onco.catalog.biomarkers import biomarker_tested_columns
 from precision_onco.catalog.catalog import Catalog
 from precision_onco.catalog.eligibility import eligibility
 from precision_onco.config.schema import CatalogConfig, RecommendConfig
@@ -257,17 +257,15 @@ def eligible_pairs(
     cat = Catalog(catalog)
     state = _rule_state(features, patients, lines)
     bm_ids = list(cat.biomarkers)
-    status = pd.DataFrame(
-        {
-            b: _present(state[f"bm_{b}"])
-            if f"bm_{b}" in state.columns
-            else np.zeros(len(state), bool)
-            for b in bm_ids
-        }
-    )
+    # the rules read arrays: no frame of the statuses or of what was tested
+    have = set(state.columns)
+    status = {
+        b: _present(state[f"bm_{b}"]) if f"bm_{b}" in have else np.zeros(len(state), bool)
+        for b in bm_ids
+    }
     wanted = {str(b.marker) for b in cat.biomarkers.values() if b.marker is not None}
     covered, markers = _coverage(state, patients, lines, wanted)
-    tested = biomarker_tested(cat.biomarkers, markers=markers, covered=covered)
+    tested = biomarker_tested_columns(cat.biomarkers, markers=markers, covered=covered)
     el = eligibility(
         state,
         status,
@@ -283,13 +281,17 @@ def eligible_pairs(
     pairs["pgx_dose"] = regimen_doses(
         state, rows, pairs["regimen_id"].tolist(), {r.id: r for r in cat.regimens}
     )
-    ex = el.excluded()
+    # Eligibility.excluded()'s pairs, without its intermediate frame
+    ex_rows, ex_cols = np.nonzero(~el.mask)
+    assert el.reasons is not None
     excluded = pd.DataFrame(
         {
-            "patient_key": state["patient_key"].to_numpy()[ex["row"]],
-            "line_number": state["line_number"].to_numpy()[ex["row"]],
-            "regimen_id": ex["regimen_id"].astype("string"),
-            "reason": ex["reason"].astype("string"),
+            "patient_key": state["patient_key"].to_numpy()[ex_rows],
+            "line_number": state["line_number"].to_numpy()[ex_rows],
+            "regimen_id": pd.array(
+                np.asarray(el.regimen_ids, dtype=object)[ex_cols], dtype="string"
+            ),
+            "reason": pd.array(el.reasons[ex_rows, ex_cols], dtype="string"),
         }
     )
     return pairs, excluded
@@ -431,8 +433,9 @@ def rank_regimens(
     }
     data["rank"] = rank.astype("int64")
     data["distinguishable"] = np.where(rank == 1, n_overlap <= 1, ~overlap)
+    # the dtype a scalar assignment gives (pandas' str), without inserting into the frame
+    data["preset"] = pd.array([recommend.preset] * n, dtype="str")
     out = pd.DataFrame(data)
-    out["preset"] = recommend.preset
     return Ranking(
         out,
         excluded,

@@ -82,11 +82,12 @@ def load_presets(
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """``frame.to_dict(orient="records")`` up to :func:`json_value` (the same values once
-    made JSON-ready), taken column by column: a few rows are not worth pandas' per-row
-    boxing."""
+    made JSON-ready), the values boxed in one pass: a few rows are not worth pandas' per-row
+    boxing, nor a Series per column."""
     names = [str(c) for c in frame.columns]
-    columns = [frame[c].to_numpy(dtype=object) for c in frame.columns]
-    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+    if not names:
+        return []
+    return [dict(zip(names, row, strict=True)) for row in frame.to_numpy(dtype=object)]
 
 
 @dataclass
