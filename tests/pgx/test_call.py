@@ -217,3 +217,44 @@ def test_ugt6_record_elsewhere_does_not_leak(write_vcf):
     """A variant one base away from a defining position is not that allele."""
     recs = panel() + [("2", UGT6[1] + 1, "C", "T", "1/1")]
     assert pgx_from_vcf(write_vcf(recs)).genes["UGT1A1"].diplotype == "*1/*1"
+
+
+def test_files_with_the_same_records_share_one_call_and_others_get_their_own(
+    write_vcf, monkeypatch
+):
+    """A cohort's files are called through a memo keyed by the records read at the defining
+    positions (pgx.genotype._Plan.memo): every reading equals the one made with an empty
+    memo, whatever came before it, and a full memo starts again without changing a call."""
+    from precision_onco.pgx import genotype, load_definitions, read_germline
+
+    defs = load_definitions()
+    records = [
+        panel(),
+        panel({"c.1905+1G>A": "0/1"}),
+        panel(),
+        panel({"c.1905+1G>A": "1/1"}),
+        panel(ugt28="0/1"),
+        panel({"c.2846A>T": "./1"}),
+        [r for r in panel() if r[0] != "2"],  # UGT1A1 not tested
+        panel({"c.1905+1G>A": "0/1"}),
+    ]
+    files = [write_vcf(r) for r in records]
+    files.append(write_vcf(panel({"c.1905+1G>A": "0/1"}), chr_prefix=False))
+    files.append(write_vcf(panel({"c.1679T>G": "0/1"}), bgzip=True, index=False))
+    for size in (genotype._MEMO_SIZE, 2):
+        monkeypatch.setattr(genotype, "_MEMO_SIZE", size)
+        for covered in (False, True):
+            genotype._PLANS.clear()
+            shared = [read_germline(f, definitions=defs, covered=covered) for f in files]
+            fresh = []
+            for f in files:
+                genotype._PLANS.clear()
+                fresh.append(read_germline(f, definitions=defs, covered=covered))
+            assert shared == fresh
+            assert len({r.calls[("DPYD", 97450058)].alleles for r in shared}) == 3
+    monkeypatch.undo()
+    genotype._PLANS.clear()
+    for f in files:
+        read_germline(f, definitions=defs)
+    (plan,) = (p for d, p in genotype._PLANS.values() if d is defs)
+    assert len(plan.memo) == 8  # ten files, two record sets seen twice

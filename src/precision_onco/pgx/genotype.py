@@ -17,6 +17,7 @@ remaining evidence allows (see :mod:`precision_onco.pgx.call`).
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -111,9 +112,14 @@ class _Rec:
         )
         return f"{self.chrom}:{self.pos} {self.ref}>{','.join(self.alts)} {gt}"
 
+    def key(self) -> tuple[object, ...]:
+        """Every field, hashable (what :func:`_locus_calls` reads of the record)."""
+        gt = None if self.gt is None else tuple(self.gt)
+        return (self.chrom, self.pos, self.end, self.ref, tuple(self.alts), gt, self.block)
+
 
 def _index_of(path: Path) -> bool:
-    return any(Path(f"{path}{ext}").is_file() for ext in (".tbi", ".csi"))
+    return any(os.path.isfile(f"{path}{ext}") for ext in (".tbi", ".csi"))
 
 
 def _pick_sample(vcf: VCF, path: Path, sample: str | None, header: str) -> tuple[int, str, str]:
@@ -361,11 +367,11 @@ def _copies(
 
 
 def _call_locus(
-    gene: Gene, locus: Locus, recs: list[_Rec], chrom: str, build: str, covered: bool
+    m: _LocusMatcher, names: str, recs: list[_Rec], chrom: str, build: str, covered: bool
 ) -> LocusCall:
-    m = _LocusMatcher(gene, locus)
+    """The call at ``m``'s locus (``names``: the alleles defined there) from ``recs``."""
+    locus = m.locus
     where = f"{chrom}:{locus.pos}"
-    names = ", ".join(sorted({*m.snv.values(), *m.repeat.values()}))
     primary = [r for r in recs if m.primary(r)]
     observed = "; ".join(r.text() for r in recs)
     mismatch = _ref_mismatch(
@@ -411,6 +417,52 @@ def _contig_name(gene_chrom: str, seqnames: set[str]) -> str | None:
     return None
 
 
+#: Most distinct record sets a definitions object's memo of calls keeps (then it starts
+#: again): a cohort's files share a few patterns, each call a few hundred bytes.
+_MEMO_SIZE = 4096
+
+
+@dataclass
+class _Plan:
+    """What calling a file needs from the definitions alone, computed once per definitions
+    object (not per file): the defining positions, their bounds by chromosome for a file
+    read from start to end, each position's allele matcher, and the memo of calls."""
+
+    loci: list[tuple[Gene, Locus]]
+    keys: list[tuple[str, int]]  # (gene, position) of each locus, in order
+    # by chromosome: each locus' (gene, position), first and last base; all of them
+    spans: dict[str, list[tuple[tuple[str, int], int, int]]]
+    bounds: dict[str, tuple[int, int]]
+    # (gene, position) -> (matcher, the alleles defined there, the chromosome as shown)
+    matchers: dict[tuple[str, int], tuple[_LocusMatcher, str, str]]
+    memo: dict[tuple[object, ...], dict[tuple[str, int], LocusCall]] = field(default_factory=dict)
+
+
+#: id(definitions) -> (definitions, plan); the definitions object is kept so that its id
+#: is not reused while its plan is here.
+_PLANS: dict[int, tuple[Definitions, _Plan]] = {}
+
+
+def _plan(definitions: Definitions) -> _Plan:
+    """The :class:`_Plan` of ``definitions`` (built on first use)."""
+    hit = _PLANS.get(id(definitions))
+    if hit is not None and hit[0] is definitions:
+        return hit[1]
+    loci = [(g, loc) for g in definitions.genes.values() for loc in g.loci()]
+    spans: dict[str, list[tuple[tuple[str, int], int, int]]] = {}
+    for g, loc in loci:
+        spans.setdefault(g.chrom, []).append(((g.symbol, loc.pos), loc.pos, loc.end))
+    bounds = {c: (min(lo for _, lo, _ in v), max(hi for _, _, hi in v)) for c, v in spans.items()}
+    matchers = {}
+    for g, loc in loci:
+        m = _LocusMatcher(g, loc)
+        names = ", ".join(sorted({*m.snv.values(), *m.repeat.values()}))
+        matchers[(g.symbol, loc.pos)] = (m, names, f"chr{g.chrom}")  # definitions' naming
+    plan = _Plan(loci, [(g.symbol, loc.pos) for g, loc in loci], spans, bounds, matchers)
+    _PLANS[id(definitions)] = (definitions, plan)
+    return plan
+
+
 def _open_vcf(p: Path) -> VCF:
     """The VCF at ``p``, opened through cyvcf2."""
     if not p.is_file():
@@ -436,12 +488,13 @@ def _checked_sample(
 
 
 def _records(
-    vcf: VCF, p: Path, idx: int, loci: list[tuple[Gene, Locus]], *, indexed: bool
+    vcf: VCF, p: Path, idx: int, plan: _Plan, *, indexed: bool
 ) -> dict[tuple[str, int], list[_Rec]]:
     """The sample's records overlapping each defining position, by (gene, position)."""
-    seqnames = set(vcf.seqnames)
+    loci = plan.loci
     recs: dict[tuple[str, int], list[_Rec]] = {(g.symbol, loc.pos): [] for g, loc in loci}
     if indexed:
+        seqnames = set(vcf.seqnames)
         contigs = {g.symbol: _contig_name(g.chrom, seqnames) for g, _ in loci}
         for g, loc in loci:
             contig = contigs[g.symbol]
@@ -451,7 +504,7 @@ def _records(
                 recs[(g.symbol, loc.pos)].append(_rec(v, idx))
         return recs
     try:
-        _stream(vcf, idx, loci, recs)
+        _stream(vcf, idx, plan, recs)
     except Exception as exc:  # cyvcf2 raises bare Exceptions on a bad line
         raise PgxInputError(
             f"{p}: a record htslib cannot parse ({exc}); check the file with `bcftools view`"
@@ -460,20 +513,26 @@ def _records(
 
 
 def _locus_calls(
-    loci: list[tuple[Gene, Locus]],
+    plan: _Plan,
     recs: dict[tuple[str, int], list[_Rec]],
     *,
     build: str,
     covered: bool,
 ) -> dict[tuple[str, int], LocusCall]:
-    """The call at every defining position, by (gene, position)."""
-    shown = {g.symbol: f"chr{g.chrom}" for g, _ in loci}  # definitions' naming
-    return {
-        (g.symbol, loc.pos): _call_locus(
-            g, loc, recs[(g.symbol, loc.pos)], shown[g.symbol], build, covered
-        )
-        for g, loc in loci
-    }
+    """The call at every defining position, by (gene, position): a pure function of the
+    records' fields, so a cohort's files with the same records at the defining positions
+    (most of them: reference everywhere) are called once (:attr:`_Plan.memo`)."""
+    key = (build, covered, *(tuple(map(_Rec.key, recs[k])) for k in plan.keys))
+    hit = plan.memo.get(key)
+    if hit is None:
+        hit = {
+            k: _call_locus(m, names, recs[k], shown, build, covered)
+            for k, (m, names, shown) in plan.matchers.items()
+        }
+        if len(plan.memo) >= _MEMO_SIZE:
+            plan.memo.clear()
+        plan.memo[key] = hit
+    return dict(hit)  # the caller's own dict; the (frozen) calls are shared
 
 
 def _reading_warnings(
@@ -542,9 +601,9 @@ def read_germline(
         n_samples = len(vcf.samples)
         gvcf = "##GVCFBlock" in header or "##ALT=<ID=NON_REF" in header
         indexed = _index_of(p)
-        loci = [(g, loc) for g in definitions.genes.values() for loc in g.loci()]
-        recs = _records(vcf, p, idx, loci, indexed=indexed)
-        calls = _locus_calls(loci, recs, build=definitions.build, covered=covered)
+        plan = _plan(definitions)
+        recs = _records(vcf, p, idx, plan, indexed=indexed)
+        calls = _locus_calls(plan, recs, build=definitions.build, covered=covered)
     finally:
         vcf.close()
     warnings = _reading_warnings(header, n_samples=n_samples, calls=calls, build=definitions.build)
@@ -561,21 +620,20 @@ def read_germline(
     )
 
 
-def _stream(
-    vcf: VCF, idx: int, loci: list[tuple[Gene, Locus]], recs: dict[tuple[str, int], list[_Rec]]
-) -> None:
+def _stream(vcf: VCF, idx: int, plan: _Plan, recs: dict[tuple[str, int], list[_Rec]]) -> None:
     """Read a file without an index, keeping records that overlap a defining position."""
-    by_chrom: dict[str, list[tuple[str, Locus]]] = {}
-    for g, loc in loci:
-        by_chrom.setdefault(g.chrom, []).append((g.symbol, loc))
-    bounds = {
-        c: (min(loc.pos for _, loc in v), max(loc.end for _, loc in v)) for c, v in by_chrom.items()
-    }
+    spans, bounds = plan.spans, plan.bounds
     for v in vcf:
         chrom = v.CHROM.removeprefix("chr")
         b = bounds.get(chrom)
-        if b is None or b[1] < v.POS or v.end < b[0]:
+        if b is None:
             continue
-        for symbol, loc in by_chrom[chrom]:
-            if loc.end >= v.POS and v.end >= loc.pos:
-                recs[(symbol, loc.pos)].append(_rec(v, idx))
+        pos = v.POS
+        if b[1] < pos:
+            continue
+        end = v.end
+        if end < b[0]:
+            continue
+        for key, lo, hi in spans[chrom]:
+            if hi >= pos and end >= lo:
+                recs[key].append(_rec(v, idx))
