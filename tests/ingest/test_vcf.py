@@ -319,12 +319,29 @@ def test_symbolic_and_star_alleles_accepted(tmp_path: Path) -> None:
     [("0/1:0.1:30", "0/0:0:30", "0/1:0.5:9"), ("0/1:0.1:30",), ()],
     ids=["extra-column", "missing-normal", "no-sample-columns"],
 )
-def test_sample_count_mismatch_rejected(tmp_path: Path, samples: tuple[str, ...]) -> None:
-    """A record whose sample columns do not match the header is rejected, naming the samples."""
+@pytest.mark.parametrize("in_thread", [False, True], ids=["checked-first", "checked-beside"])
+def test_sample_count_mismatch_rejected(
+    tmp_path: Path, samples: tuple[str, ...], in_thread: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record whose sample columns do not match the header is rejected, naming the samples,
+    whether the column-count check runs before the scan (a small file) or beside it."""
+    import precision_onco.ingest.vcf as vcf
+
+    if in_thread:
+        monkeypatch.setattr(vcf, "BACKGROUND_CHECK_MIN_BYTES", 0)
+    started = vcf._Background.start
+    threads: list[object] = []
+
+    def start(self: vcf._Background) -> None:
+        threads.append(self)
+        started(self)
+
+    monkeypatch.setattr(vcf._Background, "start", start)
     path = write(
         tmp_path / "ns.vcf", HEADER + rec("100") + rec("200", samples=samples) + rec("300")
     )
     r = read_vcf(path, VcfInputConfig())
+    assert len(threads) == int(in_thread)
     balanced(r)
     assert r.frame["pos"].tolist() == [100, 300]
     assert r.rejects["source_line"].tolist() == [FIRST + 1]

@@ -896,8 +896,10 @@ def _scan(
 ) -> FileReport:
     """Append the rows of one VCF to ``cols`` and its rejects to ``rejects``; return its report."""
     header = read_header(p)
-    # the column-count check re-reads the file: run it beside the scan (zlib releases the GIL)
-    misfit_check = _Background(_column_misfits, p, header)
+    # the column-count check re-reads the file: run it beside the scan (zlib releases the
+    # GIL), or here for a small file (a thread's start costs more than its check)
+    checker = _Background if p.stat().st_size >= BACKGROUND_CHECK_MIN_BYTES else _Deferred
+    misfit_check = checker(_column_misfits, p, header)
     tumor = pick_tumor(header, cfg, p, tumor_sample)
     keep_pass_only = cfg.pass_only if pass_only is None else pass_only
     fields = _Fields(header, cfg, tumor)
@@ -1002,6 +1004,30 @@ def _warnings(tally: _Tally, genes: GeneIndex | None, cfg: VcfInputConfig) -> li
             f"and none of INFO {list(cfg.vaf_info_keys)})"
         )
     return out
+
+
+#: From this size on disk (bytes), a file's column-count check runs in a thread beside the
+#: scan; a smaller file is checked before it (the same result, and an error raised at the
+#: same point, when the result is asked for).
+BACKGROUND_CHECK_MIN_BYTES = 256 << 10
+
+
+class _Deferred:
+    """Runs ``fn(*args)`` now; ``result()`` returns it or raises its error, as
+    :class:`_Background` does."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
+        self._out: Any = None
+        self._err: BaseException | None = None
+        try:
+            self._out = fn(*args)
+        except Exception as exc:  # noqa: BLE001 - re-raised in result()
+            self._err = exc
+
+    def result(self) -> Any:
+        if self._err is not None:
+            raise self._err
+        return self._out
 
 
 class _Background(threading.Thread):
