@@ -20,6 +20,10 @@ processes and prints:
   (payload tables, features, eligibility, ranking, explanations and evidence, answer):
   under N clients with W workers, throughput is at most about W cores / CPU per request;
   measured with the server's pandas options, and with pandas' defaults for the ratio.
+- a machine reference: the best of five runs of a fixed pure-Python loop, before and
+  after the rest. The floors are absolute figures on "this 2-core machine", but machines
+  of that kind differ (and a shared one drifts): the reference says how this run's
+  machine compares with another run's, whose figures scale about with it.
 
 Usage: python bench/bench_serve.py [--clients 50] [--seconds 60] [--workers 2]
 """
@@ -133,6 +137,7 @@ def main() -> None:
     ap.add_argument("--sequential", type=int, default=200)
     ap.add_argument("--cpu-calls", type=int, default=200)
     args = ap.parse_args()
+    ref_before = _reference_ms()
     model, (patients, lines, variants, feats, cfg) = _build()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -252,6 +257,24 @@ def main() -> None:
     split = ", ".join(f"{k} {v:.1f}" for k, v in stages.items())
     print(f"CPU per patient in process:    {total:6.1f} ms ({split} ms)")
     print(f"  with pandas' default strings: {base:6.1f} ms (served / default: {total / base:.2f})")
+    print(
+        f"machine reference:             {ref_before:6.1f} ms before, {_reference_ms():.1f} ms "
+        "after (best of 5 runs of a 2,000,000-step Python loop; the figures above scale "
+        "about with it)"
+    )
+
+
+def _reference_ms() -> float:
+    """Best of five runs of a fixed pure-Python loop, in ms: how fast this machine runs the
+    interpreter now (a shared machine's speed drifts)."""
+    best = float("inf")
+    for _ in range(5):
+        t = time.process_time()
+        s = 0
+        for i in range(2_000_000):
+            s += i
+        best = min(best, time.process_time() - t)
+    return best * 1e3
 
 
 def _cpu_split(rec: Any, calls: int) -> tuple[float, dict[str, float]]:
