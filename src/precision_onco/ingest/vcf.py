@@ -896,10 +896,7 @@ def _scan(
 ) -> FileReport:
     """Append the rows of one VCF to ``cols`` and its rejects to ``rejects``; return its report."""
     header = read_header(p)
-    # the column-count check re-reads the file: run it beside the scan (zlib releases the
-    # GIL), or here for a small file (a thread's start costs more than its check)
-    checker = _Background if p.stat().st_size >= BACKGROUND_CHECK_MIN_BYTES else _Deferred
-    misfit_check = checker(_column_misfits, p, header)
+    misfit_check = _misfit_check(p, header)
     tumor = pick_tumor(header, cfg, p, tumor_sample)
     keep_pass_only = cfg.pass_only if pass_only is None else pass_only
     fields = _Fields(header, cfg, tumor)
@@ -1010,6 +1007,14 @@ def _warnings(tally: _Tally, genes: GeneIndex | None, cfg: VcfInputConfig) -> li
 #: scan; a smaller file is checked before it (the same result, and an error raised at the
 #: same point, when the result is asked for).
 BACKGROUND_CHECK_MIN_BYTES = 256 << 10
+
+
+def _misfit_check(path: Path, header: VcfHeader) -> _Background | _Deferred:
+    """The column-count check of ``path`` (it re-reads the file), started: in a thread beside
+    the scan (zlib releases the GIL), or now for a small file (a thread's start costs more
+    than its check)."""
+    big = path.stat().st_size >= BACKGROUND_CHECK_MIN_BYTES
+    return (_Background if big else _Deferred)(_column_misfits, path, header)
 
 
 class _Deferred:
