@@ -439,8 +439,9 @@ class _Plan:
 
 
 #: id(definitions) -> (definitions, plan); the definitions object is kept so that its id
-#: is not reused while its plan is here.
+#: is not reused while its plan is here. At most _MAX_PLANS (then it starts again).
 _PLANS: dict[int, tuple[Definitions, _Plan]] = {}
+_MAX_PLANS = 16
 
 
 def _plan(definitions: Definitions) -> _Plan:
@@ -459,6 +460,8 @@ def _plan(definitions: Definitions) -> _Plan:
         names = ", ".join(sorted({*m.snv.values(), *m.repeat.values()}))
         matchers[(g.symbol, loc.pos)] = (m, names, f"chr{g.chrom}")  # definitions' naming
     plan = _Plan(loci, [(g.symbol, loc.pos) for g, loc in loci], spans, bounds, matchers)
+    if len(_PLANS) >= _MAX_PLANS:  # many definitions objects (files): keep the recent ones
+        _PLANS.clear()
     _PLANS[id(definitions)] = (definitions, plan)
     return plan
 
