@@ -429,11 +429,11 @@ class _Plan:
     read from start to end, each position's allele matcher, and the memo of calls."""
 
     loci: list[tuple[Gene, Locus]]
-    keys: list[tuple[str, int]]  # (gene, position) of each locus, in order
     # by chromosome: each locus' (gene, position), first and last base; all of them
     spans: dict[str, list[tuple[tuple[str, int], int, int]]]
     bounds: dict[str, tuple[int, int]]
-    # (gene, position) -> (matcher, the alleles defined there, the chromosome as shown)
+    # (gene, position) of each locus, in order -> (matcher, the alleles defined there, the
+    # chromosome as shown)
     matchers: dict[tuple[str, int], tuple[_LocusMatcher, str, str]]
     memo: dict[tuple[object, ...], dict[tuple[str, int], LocusCall]] = field(default_factory=dict)
 
@@ -451,15 +451,14 @@ def _plan(definitions: Definitions) -> _Plan:
         return hit[1]
     loci = [(g, loc) for g in definitions.genes.values() for loc in g.loci()]
     spans: dict[str, list[tuple[tuple[str, int], int, int]]] = {}
-    for g, loc in loci:
-        spans.setdefault(g.chrom, []).append(((g.symbol, loc.pos), loc.pos, loc.end))
-    bounds = {c: (min(lo for _, lo, _ in v), max(hi for _, _, hi in v)) for c, v in spans.items()}
     matchers = {}
     for g, loc in loci:
+        spans.setdefault(g.chrom, []).append(((g.symbol, loc.pos), loc.pos, loc.end))
         m = _LocusMatcher(g, loc)
         names = ", ".join(sorted({*m.snv.values(), *m.repeat.values()}))
         matchers[(g.symbol, loc.pos)] = (m, names, f"chr{g.chrom}")  # definitions' naming
-    plan = _Plan(loci, [(g.symbol, loc.pos) for g, loc in loci], spans, bounds, matchers)
+    bounds = {c: (min(lo for _, lo, _ in v), max(hi for _, _, hi in v)) for c, v in spans.items()}
+    plan = _Plan(loci, spans, bounds, matchers)
     if len(_PLANS) >= _MAX_PLANS:  # many definitions objects (files): keep the recent ones
         _PLANS.clear()
     _PLANS[id(definitions)] = (definitions, plan)
@@ -525,7 +524,7 @@ def _locus_calls(
     """The call at every defining position, by (gene, position): a pure function of the
     records' fields, so a cohort's files with the same records at the defining positions
     (most of them: reference everywhere) are called once (:attr:`_Plan.memo`)."""
-    key = (build, covered, *(tuple(map(_Rec.key, recs[k])) for k in plan.keys))
+    key = (build, covered, *(tuple(map(_Rec.key, recs[k])) for k in plan.matchers))
     hit = plan.memo.get(key)
     if hit is None:
         hit = {
