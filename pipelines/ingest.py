@@ -28,7 +28,7 @@ def main(cfg: Config) -> None:
         with compute_session(cfg.compute, stage="ingest") as compute:
             tables = ingest_cohort(cfg, compute=compute)
         write_outputs(tables, files)
-    s = tables.summary()
+    s = tables.totals()
     for kind, k in s["by_kind"].items():
         log.info(
             "%s: %d files, %d records read, %d ingested, %d rejected",

@@ -67,6 +67,27 @@ def test_outputs_are_written(tables, tmp_path: Path) -> None:
         assert len(pd.read_parquet(paths[name])) == len(getattr(tables, name))
     summary = json.loads(paths["summary"].read_text())
     assert summary["tables"]["variants"] == len(tables.variants)
+    # streamed record by record, the file is the text of the whole summary dumped at once
+    text = json.dumps(tables.summary(), indent=2, default=str) + "\n"
+    assert paths["summary"].read_text() == text
+    assert summary["by_kind"] == tables.totals()["by_kind"]
+
+
+def test_summary_chunks_are_the_whole_dump(tables) -> None:
+    """The streamed summary's text, with no file, one file, and files of nested, empty and
+    non-JSON values (dumped with ``default=str`` as before)."""
+    report = dataclasses.replace(
+        tables.files[0],
+        rejected_by_reason={"not PASS": 2, 'bad "quote"\nline': 1},
+        warnings=["w1", ""],
+        extra={"when": Path("a/b"), "nested": {"x": [1, {"y": None}], "e": {}}, "l": []},
+    )
+    for files in ([], [report], [report, *tables.files]):
+        t = dataclasses.replace(tables, files=files)
+        want = json.dumps(t.summary(), indent=2, default=str)
+        assert "".join(t.summary_chunks()) == want
+        records = json.dumps([f.as_dict() for f in files], default=str)
+        assert json.loads(want)["files"] == json.loads(records)
 
 
 def test_known_hotspot_survives_ingest(tables) -> None:
@@ -98,3 +119,17 @@ def test_missing_input_file_names_it(cohort, tmp_path: Path) -> None:
     (other / "data/raw/patients.csv").unlink()
     with pytest.raises(IngestError, match="patients.csv"):
         ingest_cohort(cfg, root=other)
+
+
+def test_a_raw_identifier_in_a_file_record_stops_the_write(tables) -> None:
+    """The leak check reads the summary piece by piece: an identifier in the last file's
+    record, as in the first, is found."""
+    from precision_onco.ingest.cohort import _assert_no_leak
+
+    redact = Redactor({"PT-RAW-0001": "pk_0001"})
+    _assert_no_leak(tables, redact)  # the fixture's tables hold none
+    for where in (0, -1):
+        files = list(tables.files)
+        files[where] = dataclasses.replace(files[where], warnings=["sample PT-RAW-0001: odd"])
+        with pytest.raises(AssertionError, match="ingest summary"):
+            _assert_no_leak(dataclasses.replace(tables, files=files), redact)

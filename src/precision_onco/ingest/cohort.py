@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import glob
+import json
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -115,17 +116,17 @@ class CohortTables:
         """Every file's warnings, each prefixed with its file."""
         return [f"{f.file}: {w}" for f in self.files for w in f.warnings]
 
-    def summary(self) -> dict[str, Any]:
-        """The content of ``reports/ingest_summary.json``."""
+    def totals(self) -> dict[str, Any]:
+        """:meth:`summary` without its ``files`` list: the tables' sizes, the counts by
+        kind of file and by reason, and the warnings."""
         by_kind: dict[str, dict[str, int]] = {}
+        reasons: dict[str, int] = {}
         for f in self.files:
             k = by_kind.setdefault(f.kind, {"files": 0, "read": 0, "ingested": 0, "rejected": 0})
             k["files"] += 1
             k["read"] += f.read
             k["ingested"] += f.ingested
             k["rejected"] += f.rejected
-        reasons: dict[str, int] = {}
-        for f in self.files:
             for r, n in f.rejected_by_reason.items():
                 reasons[r] = reasons.get(r, 0) + n
         return {
@@ -138,8 +139,27 @@ class CohortTables:
             "by_kind": by_kind,
             "rejected_by_reason": dict(sorted(reasons.items())),
             "warnings": [*self.warnings, *self.file_warnings()],
-            "files": [f.as_dict() for f in self.files],
         }
+
+    def summary(self) -> dict[str, Any]:
+        """The content of ``reports/ingest_summary.json``."""
+        return {**self.totals(), "files": [f.as_dict() for f in self.files]}
+
+    def summary_chunks(self) -> Iterator[str]:
+        """``json.dumps(self.summary(), indent=2, default=str)`` in pieces, one per file
+        record after the totals: the same text, without holding every file's record (and
+        the whole text) at once, which a cohort of a VCF per patient would."""
+        head = json.dumps(self.totals(), indent=2, default=str)
+        if not self.files:
+            yield head[: -len("\n}")] + ',\n  "files": []\n}'
+            return
+        yield head[: -len("\n}")] + ',\n  "files": ['
+        sep = "\n"
+        for f in self.files:
+            text = json.dumps(f.as_dict(), indent=2, default=str)
+            yield sep + "    " + text.replace("\n", "\n    ")
+            sep = ",\n"
+        yield "\n  ]\n}"
 
 
 def _sample_map(cfg: Config, patients: pd.DataFrame, root: Path) -> dict[str, str]:
@@ -603,7 +623,7 @@ def _assert_no_leak(out: CohortTables, redact: Redactor) -> None:
                         raise AssertionError(
                             f"raw identifier left in {name}.{c}; refusing to write"
                         )
-    import json
-
-    if redact.leaks(json.dumps(out.summary(), default=str)):
+    # piece by piece: JSON's quotes and brackets end tokens, so no identifier spans two
+    # pieces, and the summary's text is never held whole
+    if any(redact.leaks(chunk) for chunk in out.summary_chunks()):
         raise AssertionError("raw identifier left in the ingest summary; refusing to write")

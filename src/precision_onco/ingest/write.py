@@ -60,14 +60,18 @@ def write_outputs(
         out[name] = p
     s = files.ingest_summary
     s.parent.mkdir(parents=True, exist_ok=True)
-    summary = tables.summary()
-    s.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+    tmp = s.with_name(s.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:  # streamed: one file record at a time
+        fh.writelines(tables.summary_chunks())
+        fh.write("\n")
+    os.replace(tmp, s)
     out["summary"] = s
+    totals = tables.totals()
     metrics = {
-        "tables": summary["tables"],
-        "by_kind": summary["by_kind"],
-        "rejected_by_reason": summary["rejected_by_reason"],
-        "warnings": len(summary["warnings"]),
+        "tables": totals["tables"],
+        "by_kind": totals["by_kind"],
+        "rejected_by_reason": totals["rejected_by_reason"],
+        "warnings": len(totals["warnings"]),
     }
     m = files.ingest_metrics
     m.parent.mkdir(parents=True, exist_ok=True)
