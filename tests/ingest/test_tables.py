@@ -620,3 +620,37 @@ def test_cell_maps_equal_pandas_map(cells: list[object], odd: list[object]) -> N
     frame = pd.DataFrame({"a": pd.Series(cells, dtype=object)})
     frame["b"] = pd.Series(odd[: len(cells)] + [None] * (len(cells) - len(odd)), dtype=object)
     pd.testing.assert_frame_equal(_na_cells(frame), frame.map(_na))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list('ab,"\r\n\t\u2028\x0c é')), max_size=60))
+def test_text_lines_are_stringio_lines(text: str) -> None:
+    """The reader's line splitter gives the lines that ``StringIO(newline="")`` gives, lone
+    carriage returns, form feeds and unicode line separators included."""
+    import io
+
+    from precision_onco.ingest.tables import _text_lines
+
+    assert list(_text_lines(text)) == list(io.StringIO(text, newline=""))
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_shared_cells_read_as_before(tmp_path: Path, end: str) -> None:
+    """Cells shared between rows (a column's repeated codes) and cells of a column too
+    varied to share read the same, with their line numbers, whatever the line ends."""
+    from precision_onco.ingest import tables as tb
+
+    n = 2 * tb._MEMO_CHECK + 3
+    rows = [
+        f'P{i},{"NSCLC" if i % 2 else "CRC"},"line {i}{end}continued",{i % 7}' for i in range(n)
+    ]
+    p = tmp_path / "t.csv"
+    p.write_bytes((end.join(["id,cancer,note,ecog", *rows]) + end).encode())
+    raw = tb.read_table(p, TableInputConfig(path=str(p)))
+    assert raw.records == n and len(raw.frame) == n
+    assert raw.frame["id"].tolist() == [f"P{i}" for i in range(n)]
+    assert raw.frame["note"].iloc[5] == f"line 5{end}continued"  # kept as written
+    assert raw.frame["ecog"].tolist() == [str(i % 7) for i in range(n)]
+    # each record spans two physical lines (the quoted line end)
+    assert raw.lines.tolist() == [2 + 2 * i for i in range(n)]
+    assert raw.frame["cancer"].tolist() == ["CRC" if i % 2 == 0 else "NSCLC" for i in range(n)]

@@ -21,7 +21,7 @@ import csv
 import difflib
 import io
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
@@ -362,15 +362,40 @@ def _decode(path: Path, raw: bytes, encoding: str, label: str) -> str:
         ) from None
 
 
+#: Rows between checks of the distinct cells remembered per column, and the most a column
+#: keeps: past it (identifiers, free text) its cells are not shared.
+_MEMO_CHECK = 4096
+_MEMO_CELLS = 4096
+
+
+def _text_lines(text: str) -> Iterator[str]:
+    """``text``'s lines with their ends, as ``io.StringIO(text, newline="")`` reads them,
+    without its copy of the whole text at four bytes a character. A text with a lone
+    carriage return (an old Mac line end) is read by ``StringIO`` itself."""
+    if text.count("\r") != text.count("\r\n"):
+        yield from io.StringIO(text, newline="")
+        return
+    start, n = 0, len(text)
+    while start < n:
+        end = text.find("\n", start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start : end + 1]
+        start = end + 1
+
+
 def _read_delimited(path: Path, cfg: TableInputConfig, fmt: str, label: str) -> RawTable:
     raw = path.read_bytes()
     if not raw.strip():
         raise IngestError(path, "empty file (expected a header row naming the columns)")
     text = _decode(path, raw, cfg.encoding, label)
+    del raw
     if not text.strip():
         raise IngestError(path, "empty file (expected a header row naming the columns)")
     delim = "\t" if fmt == "tsv" else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    reader = csv.reader(_text_lines(text), delimiter=delim)
+    memos: list[dict[str, str] | None] = []
     header: list[str] | None = None
     header_line = 0
     rows: list[list[str]] = []
@@ -386,10 +411,13 @@ def _read_delimited(path: Path, cfg: TableInputConfig, fmt: str, label: str) -> 
                 continue
             if header is None:
                 header = [c.strip() for c in rec]
+                memos = [{} for _ in header]
                 header_line = start
                 start = end + 1
                 continue
             records += 1
+            if records % _MEMO_CHECK == 0:
+                memos = [None if m is None or len(m) > _MEMO_CELLS else m for m in memos]
             if len(rec) != len(header):
                 rejects.add(
                     start,
@@ -397,8 +425,9 @@ def _read_delimited(path: Path, cfg: TableInputConfig, fmt: str, label: str) -> 
                     delim.join(rec),
                     detail=f"expected {len(header)} (as in the header), got {len(rec)}",
                 )
-            else:
-                rows.append(rec)
+            else:  # a column's repeated cells (codes, units, dates) as one string each
+                cells = zip(memos, rec, strict=True)
+                rows.append([c if m is None else m.setdefault(c, c) for m, c in cells])
                 lines.append(start)
             start = end + 1
     except csv.Error as exc:
