@@ -43,32 +43,44 @@ GERMLINE_COLUMNS: dict[str, str] = {
 }
 
 
-#: One file's call (sample, columns, warnings), or why it could not be called.
-_Call = tuple[str, dict[str, object], list[str]] | str
+#: The call columns of :data:`GERMLINE_COLUMNS`, in the order of a call's values.
+_CALL_COLUMNS = tuple(c for c in GERMLINE_COLUMNS if c != "patient_id")
+
+#: One file's call (sample, values of :data:`_CALL_COLUMNS`, warnings), or why it could not
+#: be called.
+_Call = tuple[str, tuple[object, ...], tuple[str, ...]] | str
 
 
-def _row(path: Path, cfg: GermlineInputConfig) -> tuple[str, dict[str, object], list[str]]:
+def _row(
+    path: Path, cfg: GermlineInputConfig, shared: dict[object, object] | None = None
+) -> tuple[str, tuple[object, ...], tuple[str, ...]]:
+    """One file's call. Equal values (a cohort's few diplotypes, phenotypes and scores)
+    are one object in ``shared``: a batch's calls pickle each once, and the driver, which
+    holds every file's call until they are linked, holds them once."""
     defs = load_definitions()
     reading = read_germline(path, definitions=defs, covered=cfg.covered)
     genes = call_genes(reading, defs)
     d, u = genes["DPYD"], genes["UGT1A1"]
-    row: dict[str, object] = {
-        "dpyd_activity_score": d.activity_score,
-        "dpyd_activity_score_max": d.activity_score_max,
-        "dpyd_diplotype": d.diplotype,
-        "dpyd_phenotype": d.phenotype,
-        "ugt1a1_diplotype": u.diplotype,
-        "ugt1a1_phenotype": u.phenotype,
-    }
-    return reading.sample, row, list(reading.warnings)
+    values: tuple[object, ...] = (
+        d.activity_score,
+        d.activity_score_max,
+        d.diplotype,
+        d.phenotype,
+        u.diplotype,
+        u.phenotype,
+    )
+    if shared is not None:  # keyed by type too: 1 and 1.0 (and True) stay apart
+        values = tuple(shared.setdefault((type(v), v), v) for v in values)
+    return reading.sample, values, tuple(reading.warnings)
 
 
 def _call_batch(paths: Sequence[Path], cfg: GermlineInputConfig) -> list[_Call]:
-    """Each file's call (sample, columns, warnings), or why it could not be called."""
+    """Each file's call (sample, values, warnings), or why it could not be called."""
     out: list[_Call] = []
+    shared: dict[object, object] = {}
     for path in paths:
         try:
-            out.append(_row(path, cfg))
+            out.append(_row(path, cfg, shared))
         except PgxInputError as exc:
             out.append(str(exc))
     return out
@@ -82,11 +94,11 @@ def _called(files: list[Path], cfg: GermlineInputConfig, compute: Compute) -> li
 
 def _linked_rows(
     files: list[Path], called: list[_Call], link: Callable[[str], str | None], *, label: str
-) -> tuple[dict[str, dict[str, object]], dict[str, int], Rejects]:
+) -> tuple[dict[str, tuple[object, ...]], dict[str, int], Rejects]:
     """The first call of each patient (raw id -> columns), the count of files per warning,
     and the rejected files."""
     rejects = Rejects(label)
-    rows: dict[str, dict[str, object]] = {}
+    rows: dict[str, tuple[object, ...]] = {}
     warnings: dict[str, int] = {}
     for n, (path, call) in enumerate(zip(files, called, strict=True), start=1):
         if isinstance(call, str):
@@ -169,9 +181,12 @@ def read_germline_calls(
     """
     called = _called(files, cfg, compute or LOCAL)
     rows, warnings, rejects = _linked_rows(files, called, link, label=label)
+    values = list(zip(*rows.values(), strict=True)) or [()] * len(_CALL_COLUMNS)
     frame = pd.DataFrame(
-        [{"patient_id": k, **v} for k, v in rows.items()], columns=list(GERMLINE_COLUMNS)
+        {"patient_id": list(rows), **dict(zip(_CALL_COLUMNS, map(list, values), strict=True))},
+        columns=list(GERMLINE_COLUMNS),
     ).astype(GERMLINE_COLUMNS)
+    del values
     report = _germline_report(frame, cfg, label=label, n_files=len(files), warnings=warnings)
     log.info("germline: %d of %d files called", len(frame), len(files))
     return ReadResult.build(frame, rejects, report, records_read=len(files))
