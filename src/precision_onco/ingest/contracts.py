@@ -128,7 +128,7 @@ class Rejects:
         return df.astype(REJECT_COLUMNS)
 
 
-@dataclass
+@dataclass(slots=True)  # one per VCF: a million on the ingest driver at a million patients
 class FileReport:
     """Per-file accounting written to ``reports/ingest_summary.json``."""
 

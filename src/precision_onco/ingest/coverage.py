@@ -34,7 +34,7 @@ from precision_onco.config.schema import CoverageConfig, PanelConfig
 from precision_onco.ingest.contracts import IngestError
 from precision_onco.ingest.genes import GeneIndex, normalize_chrom
 
-__all__ = ["SEPARATOR", "attach_coverage", "parse_genes", "read_gene_file"]
+__all__ = ["SEPARATOR", "attach_coverage", "cohort_wide_genes", "parse_genes", "read_gene_file"]
 
 #: Separator of the symbols in a ``genes_tested`` text.
 SEPARATOR = ";"
@@ -112,6 +112,12 @@ def read_gene_file(path: Path | str, *, genes: GeneIndex | None = None) -> set[s
     return out
 
 
+def cohort_wide_genes(cov: CoverageConfig, *, root: Path, genes: GeneIndex | None) -> set[str]:
+    """The genes every patient was tested for (``coverage.genes`` and ``coverage.file``):
+    a call in one of them adds nothing to a patient's coverage."""
+    return _panel_genes(PanelConfig(genes=list(cov.genes), file=cov.file), root, genes)
+
+
 def _panel_genes(panel: PanelConfig, root: Path, genes: GeneIndex | None) -> set[str]:
     out = set(panel.genes)
     if panel.file:
@@ -137,9 +143,19 @@ class _Covered:
             e.update(new)
 
     def texts(self) -> list[str | None]:
-        """Each patient's genes, sorted and joined (``None``: no gene)."""
+        """Each patient's genes, sorted and joined (``None``: no gene); patients of the
+        same genes share one text (most of a cohort has one of a few panels)."""
         base = SEPARATOR.join(sorted(self.base)) if self.base else None
-        return [base if e is None else SEPARATOR.join(sorted(self.base | e)) for e in self.extra]
+        memo: dict[frozenset[str], str] = {}
+
+        def text(e: set[str]) -> str:
+            key = frozenset(e)
+            t = memo.get(key)
+            if t is None:
+                t = memo[key] = SEPARATOR.join(sorted(self.base | e))
+            return t
+
+        return [base if e is None else text(e) for e in self.extra]
 
 
 def attach_coverage(
@@ -157,7 +173,7 @@ def attach_coverage(
     warnings: list[str] = []
     if not len(patients) or "patient_id" not in patients.columns:
         return patients, warnings
-    cohort_wide = _panel_genes(PanelConfig(genes=list(cov.genes), file=cov.file), root, genes)
+    cohort_wide = cohort_wide_genes(cov, root=root, genes=genes)
     panels = {name: _panel_genes(p, root, genes) for name, p in cov.panels.items()}
     ids = patients["patient_id"].astype("string")
     covered = _Covered(set(cohort_wide), len(patients))

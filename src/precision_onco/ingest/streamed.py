@@ -74,7 +74,7 @@ from precision_onco.ingest.contracts import (
     FileReport,
     ReadResult,
 )
-from precision_onco.ingest.coverage import attach_coverage
+from precision_onco.ingest.coverage import attach_coverage, cohort_wide_genes
 from precision_onco.ingest.genes import GeneIndex
 from precision_onco.ingest.germline import merge_germline
 from precision_onco.ingest.maf import read_maf
@@ -116,6 +116,8 @@ class _ReadContext:
     genes: GeneIndex | None
     smap: Mapping[str, str]
     spill: Path
+    #: the cohort-wide tested genes: calls in them are not sent back (they add no coverage)
+    panel: frozenset[str] = frozenset()
 
 
 def _spill_path(spill: Path, index: int) -> Path:
@@ -157,6 +159,8 @@ def _summarize(
             ok = frame["gene"].notna()
             if "filter" in frame.columns:
                 ok &= frame["filter"].isna() | frame["filter"].isin(["PASS", "."])
+            if ctx.panel:
+                ok &= ~frame["gene"].isin(ctx.panel)
             calls = frame.loc[ok, ["patient_id", "gene"]].astype("string").drop_duplicates()
         for c in ctx.identifier_columns:
             if c in frame.columns:
@@ -280,8 +284,10 @@ def _check_leaks(t: pd.DataFrame, redact: Redactor, name: str) -> None:
                     raise AssertionError(f"raw identifier left in {name}.{c}; refusing to write")
 
 
-def _write_rejects(chunks: Iterable[pd.DataFrame], path: Path) -> int:
-    """The rejects table as one Parquet file, written chunk by chunk (in table order)."""
+def _write_rejects(chunks: Iterable[pd.DataFrame | Path], path: Path) -> int:
+    """The rejects table as one Parquet file, written chunk by chunk (in table order); a
+    chunk is a frame or a Parquet file of the reject columns (copied as Arrow, never
+    converted to Python objects)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -290,13 +296,20 @@ def _write_rejects(chunks: Iterable[pd.DataFrame], path: Path) -> int:
     n = 0
     with pq.ParquetWriter(path, schema) as w:
         for c in chunks:
-            if len(c):
-                w.write_table(
-                    pa.Table.from_pandas(
-                        c.astype(REJECT_COLUMNS), schema=schema, preserve_index=False
-                    )
+            if isinstance(c, Path):
+                t = pq.read_table(c, columns=list(REJECT_COLUMNS)).cast(schema)
+            elif len(c):
+                t = pa.Table.from_pandas(
+                    c.astype(REJECT_COLUMNS), schema=schema, preserve_index=False
                 )
-                n += len(c)
+            else:
+                continue
+            w.write_table(t)
+            n += len(t)
+            del t
+            # the pool would keep every chunk's buffers (the ingest driver's largest
+            # growth per patient, after the tables)
+            pa.default_memory_pool().release_unused()
         if not n:
             w.write_table(pa.Table.from_pandas(typed, schema=schema, preserve_index=False))
     return n
@@ -394,6 +407,7 @@ def _driver_patients(cfg: Config, d: _DriverInputs, *, root: Path, compute: Comp
     if len(patients) and patients["patient_id"].duplicated().any():
         patients = patients.drop_duplicates("patient_id", keep="first")
     d.lines = _concat([r.frame for r in d.line_results])
+    _release(d.pat_results, d.line_results)
     if cfg.cohort.inputs.germline.source != "none":
         germ = _read_germline(cfg, patients, root, compute)
         if isinstance(germ, str):
@@ -402,20 +416,33 @@ def _driver_patients(cfg: Config, d: _DriverInputs, *, root: Path, compute: Comp
             d.germ_results.append(germ)
             patients, germ_warnings = merge_germline(patients, germ.frame)
             d.warnings += germ_warnings
+            _release(d.germ_results)
     d.patients = patients
     d.smap = _sample_map(cfg, patients, root)
 
 
-def _read_round(cfg: Config, d: _DriverInputs, *, compute: Compute, spill: Path) -> list[_Piece]:
+def _release(*results: list[ReadResult]) -> None:
+    """Drop the rows of readers' results once the driver's tables hold them (their rejects
+    and reports are still gathered): a second copy of the cohort's tables otherwise."""
+    for group in results:
+        for r in group:
+            r.frame = r.frame.iloc[0:0]
+
+
+def _read_round(
+    cfg: Config, d: _DriverInputs, *, compute: Compute, spill: Path, root: Path
+) -> list[_Piece]:
     """Round 1: the FHIR rows (read here) first, then a task per VCF batch and MAF file."""
     inputs = cfg.cohort.inputs
-    rctx = _ReadContext(inputs, tuple(cfg.cohort.identifier_columns), d.genes, d.smap, spill)
+    panel = frozenset(cohort_wide_genes(inputs.coverage, root=root, genes=d.genes))
+    rctx = _ReadContext(inputs, tuple(cfg.cohort.identifier_columns), d.genes, d.smap, spill, panel)
     ctx = compute.share(rctx)
     pieces: list[_Piece] = []
     fhir_frame = _concat([r.frame for r in d.fhir_var], columns=VARIANT_COLUMNS)
     if len(fhir_frame):  # FHIR bundles are read here (small): their rows come first
         pieces.append(_summarize(0, fhir_frame, fhir_frame.iloc[0:0], [], rctx))
     del fhir_frame
+    _release(d.fhir_var)
     batches = _batches(d.vcf_files, compute, cfg.compute.partition_patients)
     first = len(pieces)
     pieces += compute.map(_read_vcf_batch, list(enumerate(batches, first)), ctx)
@@ -588,11 +615,7 @@ def _key_and_merge(
 
 def _merge_rejects(g: _Gathered, pieces: Sequence[_Piece], *, paths: _Paths) -> int:
     """Round 3, driver side: ``rejects.parquet`` batch by batch, in table order."""
-    keyed = (
-        pd.read_parquet(_rejects_path(paths.spill, p.index, keyed=True))
-        for p in pieces
-        if p.reject_rows
-    )
+    keyed = (_rejects_path(paths.spill, p.index, keyed=True) for p in pieces if p.reject_rows)
     n_rejects = _write_rejects((g.head, *keyed, g.tail), paths.rejects_tmp)
     if n_rejects != len(g.head) + len(g.tail) + sum(p.reject_rows for p in pieces):
         raise AssertionError(f"rejects: {n_rejects} rows written")
@@ -625,7 +648,7 @@ def ingest_cohort_partitioned(
     paths.clean()
     paths.spill.mkdir(parents=True)
     try:
-        pieces = _read_round(cfg, d, compute=compute, spill=paths.spill)
+        pieces = _read_round(cfg, d, compute=compute, spill=paths.spill, root=root)
         if not _streamable(pieces):
             log.info("ingest: variant rows of different columns (or none): read whole")
             return _whole(cfg, files, compute, root)
