@@ -13,6 +13,7 @@ import dataclasses
 import glob
 import json
 import logging
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -67,13 +68,33 @@ class Redactor:
     Text is split into identifier-like tokens (letters, digits, ``_`` and ``-``);
     a token equal to a raw identifier, or starting with one followed by ``-``
     or ``_``, has that identifier replaced.
+
+    The tokens found to hold no identifier are remembered (up to :attr:`CLEAN_CAP` of
+    them): a cohort's texts repeat the same few words (a summary's keys, reasons, a
+    reader's warnings), and a text made of such tokens only is returned as it is without
+    calling back into Python for each of its tokens.
     """
+
+    #: The most clean tokens remembered (the memory is emptied when full).
+    CLEAN_CAP = 200_000
 
     def __init__(self, mapping: Mapping[str, str]) -> None:
         self.mapping = {k: v for k, v in mapping.items() if k}
+        self._clean: set[str] = set()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the clean tokens (a worker remembers its own)."""
+        return {"mapping": self.mapping}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.mapping = state["mapping"]
+        self._clean = set()
 
     def _token(self, m: re.Match[str]) -> str:
-        tok = m.group(0)
+        return self._replace(m.group(0))
+
+    def _replace(self, tok: str) -> str:
+        """``tok`` with the raw identifier it is or starts with replaced."""
         hit = self.mapping.get(tok)
         if hit is not None:
             return hit
@@ -86,8 +107,24 @@ class Redactor:
                     return self.mapping[head] + sep + _TOKEN.sub(self._token, rest)
         return tok
 
+    def _all_clean(self, text: str) -> bool:
+        """Whether no token of ``text`` holds a raw identifier (each token replaced by
+        itself, so that substituting gives ``text`` back); remembers the clean ones."""
+        new = set(_TOKEN.findall(text))
+        new.difference_update(self._clean)
+        if not new:
+            return True
+        clean = {tok for tok in new if self._replace(tok) == tok}
+        if len(self._clean) + len(clean) > self.CLEAN_CAP:
+            self._clean.clear()
+        if len(clean) <= self.CLEAN_CAP:
+            self._clean.update(clean)
+        return len(clean) == len(new)
+
     def __call__(self, text: Any) -> Any:
         if not isinstance(text, str) or not self.mapping:
+            return text
+        if self._all_clean(text):
             return text
         return _TOKEN.sub(self._token, text)
 
@@ -438,6 +475,7 @@ def _redact_text(
     """Raw identifiers replaced in file names, reject excerpts and reasons, and reports, in
     place."""
     names: dict[str, str] = {}  # file name -> redacted relative name, shared by the tables
+    dirs: dict[str, Path] = {}  # their directories, resolved
     if len(variants):
         variants["source_file"] = _redact_col(variants["source_file"], redact, root, names)
     if len(rejects):
@@ -445,7 +483,7 @@ def _redact_text(
         rejects["raw"] = _map_unique(rejects["raw"], redact)
         rejects["reason"] = _map_unique(rejects["reason"], redact)
     for rep in files:
-        rep.file = _redacted_name(rep.file, redact, root, names)
+        rep.file = _redacted_name(rep.file, redact, root, names, dirs)
         rep.warnings = [redact(w) for w in rep.warnings]
         rep.extra = {k: redact(v) for k, v in rep.extra.items()}
 
@@ -491,10 +529,17 @@ def ingest_cohort(
 
 
 def _read_germline(
-    cfg: Config, patients: pd.DataFrame, root: Path, compute: Compute | None = None
+    cfg: Config,
+    patients: pd.DataFrame,
+    root: Path,
+    compute: Compute | None = None,
+    *,
+    vcf_files: list[Path] | None = None,
 ) -> ReadResult | str:
     """The germline calls of ``cohort.inputs.germline``, linked to raw patient ids; or why
-    none were read (the cohort has no VCF or no patients table)."""
+    none were read (the cohort has no VCF or no patients table). ``vcf_files``: the files
+    of ``cohort.inputs.vcf.paths`` when the caller has listed them already (the normal
+    column of the tumour VCFs is then read without listing them again)."""
     inputs = cfg.cohort.inputs
     germ = inputs.germline
     patterns = list(germ.paths) or (
@@ -511,8 +556,10 @@ def _read_germline(
             "cohort.inputs.germline: no patients table to link the germline samples to: "
             "no germline genotype read, DPYD and UGT1A1 are not tested"
         )
+    # the normal column of the tumour VCFs: the files the caller listed, if it did
+    files = vcf_files if vcf_files is not None and not germ.paths else None
     return read_germline_calls(
-        expand_paths(patterns, root),
+        expand_paths(patterns, root) if files is None else files,
         germ,
         germline_linker(cfg, patients, root),
         label=", ".join(patterns),
@@ -570,8 +617,24 @@ def _shadow(report: FileReport) -> FileReport:
     return FileReport(file=report.file, kind=report.kind, extra={"_shadow": True})
 
 
-def _relative(path: str, root: Path) -> str:
-    p = Path(path).resolve()
+def _resolved(path: str, dirs: dict[str, Path] | None) -> Path:
+    """``Path(path).resolve()``; with ``dirs`` (directory -> resolved, filled here), each
+    directory of a cohort's files is resolved once and a file's own name followed only when
+    it is a link: one system call per file instead of one per component."""
+    if dirs is None or not os.path.isabs(path):
+        return Path(path).resolve()
+    head, name = os.path.split(path)
+    if name in ("", ".", ".."):
+        return Path(path).resolve()
+    base = dirs.get(head)
+    if base is None:
+        base = dirs[head] = Path(head).resolve()
+    out = base / name
+    return Path(path).resolve() if out.is_symlink() else out
+
+
+def _relative(path: str, root: Path, dirs: dict[str, Path] | None = None) -> str:
+    p = _resolved(path, dirs)
     for base, prefix in ((root, ""), (root.parent, "../")):
         try:
             return prefix + str(p.relative_to(base))
@@ -580,10 +643,18 @@ def _relative(path: str, root: Path) -> str:
     return path
 
 
-def _redacted_name(v: str, redact: Redactor, root: Path, names: dict[str, str]) -> str:
+def _redacted_name(
+    v: str,
+    redact: Redactor,
+    root: Path,
+    names: dict[str, str],
+    dirs: dict[str, Path] | None = None,
+) -> str:
+    """``v``'s redacted name relative to ``root`` (memoized in ``names``; ``dirs``: see
+    :func:`_resolved`)."""
     hit = names.get(v)
     if hit is None:
-        hit = names[v] = _relative(redact(v), root)
+        hit = names[v] = _relative(redact(v), root, dirs)
     return hit
 
 
@@ -591,7 +662,8 @@ def _redact_col(
     col: pd.Series, redact: Redactor, root: Path, names: dict[str, str] | None = None
 ) -> pd.Series:
     names = {} if names is None else names
-    uniq = {v: _redacted_name(v, redact, root, names) for v in col.dropna().unique()}
+    dirs: dict[str, Path] = {}
+    uniq = {v: _redacted_name(v, redact, root, names, dirs) for v in col.dropna().unique()}
     return col.map(uniq).astype("string")
 
 

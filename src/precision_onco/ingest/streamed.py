@@ -409,7 +409,7 @@ def _driver_patients(cfg: Config, d: _DriverInputs, *, root: Path, compute: Comp
     d.lines = _concat([r.frame for r in d.line_results])
     _release(d.pat_results, d.line_results)
     if cfg.cohort.inputs.germline.source != "none":
-        germ = _read_germline(cfg, patients, root, compute)
+        germ = _read_germline(cfg, patients, root, compute, vcf_files=d.vcf_files)
         if isinstance(germ, str):
             log.info("%s", germ)
         else:
@@ -566,18 +566,19 @@ def _redact_driver_side(
     """Every source file's redacted name; the driver's rejects, reports and warnings
     redacted (and the rejects checked)."""
     names: dict[str, str] = {}
+    dirs: dict[str, Path] = {}  # the files' directories, resolved once
     for v in g.ids["source_file"].dropna().unique():
-        _redacted_name(v, redact, root, names)
+        _redacted_name(v, redact, root, names, dirs)
     for p in pieces:
         for v in p.reject_files:
-            _redacted_name(v, redact, root, names)
+            _redacted_name(v, redact, root, names, dirs)
     for r in (g.head, g.tail):
         for v in r["source_file"].dropna().unique():
-            _redacted_name(v, redact, root, names)
+            _redacted_name(v, redact, root, names, dirs)
         _redact_rejects(r, names, redact)
         _check_leaks(r, redact, "rejects")
     for rep in g.file_reports:
-        rep.file = _redacted_name(rep.file, redact, root, names)
+        rep.file = _redacted_name(rep.file, redact, root, names, dirs)
         rep.warnings = [redact(w) for w in rep.warnings]
         rep.extra = {k: redact(v) for k, v in rep.extra.items()}
     d.warnings = [redact(w) for w in d.warnings]
