@@ -93,6 +93,48 @@ def stratified_resamples(y: np.ndarray, bootstrap: int, rng: np.random.Generator
     )
 
 
+#: The most resampled values (resamples x rows) drawn and summarized at once: the bootstrap
+#: runs in blocks of resamples, so that its memory does not grow with resamples x rows
+#: (about 300 MB per block, whatever the cohort's size). Up to this many, one block: the
+#: draws and intervals of a cohort of up to about 20,000 rows at 200 resamples are the same
+#: as drawing every resample at once; beyond, the blocks draw in turn from the same
+#: generator (the same intervals for the same seed and rows, not the same draws as one
+#: block would make).
+RESAMPLE_BLOCK_VALUES = 2**22
+
+
+def resample_blocks(bootstrap: int, n: int) -> list[int]:
+    """The sizes of the blocks of ``bootstrap`` resamples of ``n`` rows (see
+    :data:`RESAMPLE_BLOCK_VALUES`)."""
+    size = max(1, min(bootstrap, RESAMPLE_BLOCK_VALUES // max(n, 1)))
+    full, rest = divmod(bootstrap, size)
+    return [size] * full + ([rest] if rest else [])
+
+
+def _resampled(
+    y: np.ndarray, p: np.ndarray, size: int, bins: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """The metrics of ``size`` resamples (:func:`summarize`'s bootstrap, one block)."""
+    n = len(y)
+    ix = stratified_resamples(y, size, rng)
+    yb, pb = y[ix], p[ix]
+    del ix
+    plain = rng.integers(0, n, size=(size, n))
+    yp, pp = y[plain], p[plain]
+    del plain
+    return {
+        "auc": _auc_rows(yb, pb),
+        "brier": ((pp - yp) ** 2).mean(axis=1),
+        "ece": _ece_rows(yp, pp, bins),
+        "average_precision": np.array(
+            [
+                average_precision_score(yb[b], pb[b]) if 0 < yb[b].sum() < n else np.nan
+                for b in range(size)
+            ]
+        ),
+    }
+
+
 def summarize(
     y: np.ndarray, p: np.ndarray, *, bootstrap: int, bins: int, rng: np.random.Generator
 ) -> dict[str, Any]:
@@ -119,21 +161,8 @@ def summarize(
     if bootstrap > 0 and n > 1:
         # rank metrics (AUC, AP) are conditional on the two classes: stratified resamples keep
         # both in every resample; Brier and ECE also vary with the number of events: plain ones
-        ix = stratified_resamples(y, bootstrap, rng)
-        yb, pb = y[ix], p[ix]
-        plain = rng.integers(0, n, size=(bootstrap, n))
-        yp, pp = y[plain], p[plain]
-        boot: dict[str, np.ndarray] = {
-            "auc": _auc_rows(yb, pb),
-            "brier": ((pp - yp) ** 2).mean(axis=1),
-            "ece": _ece_rows(yp, pp, bins),
-            "average_precision": np.array(
-                [
-                    average_precision_score(yb[b], pb[b]) if 0 < yb[b].sum() < n else np.nan
-                    for b in range(bootstrap)
-                ]
-            ),
-        }
+        blocks = [_resampled(y, p, size, bins, rng) for size in resample_blocks(bootstrap, n)]
+        boot = {k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]}
     else:
         boot = {}
     for k, v in point.items():
