@@ -14,16 +14,21 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from precision_onco import __version__
-from precision_onco.compute import compute_session, read_table
-from precision_onco.config import Config, outputs
-from precision_onco.models.fit import load_models
-from precision_onco.recommend.partitioned import recommend_by_partition
+from precision_onco.compute import Compute, compute_session, read_table
+from precision_onco.config import Config, Outputs, outputs
+from precision_onco.models.fit import EndpointModel, load_models
+from precision_onco.recommend.partitioned import (
+    RecommendFiles,
+    recommend_by_partition,
+    recommend_to_files,
+)
 from precision_onco.recommend.pyfunc import log_recommender
-from precision_onco.recommend.service import champion_models, recommender_from
+from precision_onco.recommend.service import Recommender, champion_models, recommender_from
 from precision_onco.stage import run_stage
 
 log = logging.getLogger("pipelines.recommend")
@@ -33,11 +38,54 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else "absent"
 
 
+def _recommend(
+    cfg: Config,
+    files: Outputs,
+    held: pd.DataFrame,
+    models: dict[str, EndpointModel],
+    recommender: Recommender,
+    compute: Compute,
+) -> tuple[int, int, int]:
+    """The held-out lines ranked and written: on Dask by the workers, each reading its own
+    patients' rows and writing its part (the driver holds neither the tables nor the
+    rankings); locally in one call. Returns the lines, ranked rows and excluded rows."""
+    common: dict[str, Any] = {
+        "explain": recommender.explain,
+        "separate": recommender.separate,
+        "civic": recommender.civic,
+    }
+    if compute.distributed and len(held):
+        where = RecommendFiles(
+            features=files.features.resolve(),
+            patients=files.patients.resolve(),
+            lines=files.lines.resolve(),
+            variants=files.variants.resolve() if files.variants.exists() else None,
+            ranked=files.recommendations.resolve(),
+            excluded=files.recommendations_excluded.resolve(),
+        )
+        return recommend_to_files(
+            held, where, models, cfg.catalog, cfg.recommend, compute=compute, **common
+        )
+    rows = pd.read_parquet(files.features).merge(held, on=["patient_key", "line_number"])
+    result = recommend_by_partition(
+        rows,
+        read_table(files.patients),
+        read_table(files.lines),
+        models,
+        cfg.catalog,
+        cfg.recommend,
+        variants=read_table(files.variants),
+        compute=compute,
+        **common,
+    )
+    result.ranked.to_parquet(files.recommendations, index=False)
+    result.excluded.to_parquet(files.recommendations_excluded, index=False)
+    return len(rows), len(result.ranked), len(result.excluded)
+
+
 def main(cfg: Config) -> None:
     files = outputs(cfg)
-    features = pd.read_parquet(files.features)
     held = pd.read_parquet(files.predictions)[["patient_key", "line_number"]]
-    rows = features.merge(held, on=["patient_key", "line_number"])
     local = load_models(files.models)
     unregistered: str | None = None
     if cfg.tracking.enabled and cfg.tracking.register:
@@ -90,30 +138,16 @@ def main(cfg: Config) -> None:
     recommender.set_threads(-1)
     t0 = time.perf_counter()
     with compute_session(cfg.compute, stage="recommend") as compute:
-        result = recommend_by_partition(
-            rows,
-            read_table(files.patients),
-            read_table(files.lines),
-            models,
-            cfg.catalog,
-            cfg.recommend,
-            explain=recommender.explain,
-            separate=recommender.separate,
-            civic=recommender.civic,
-            variants=read_table(files.variants),
-            compute=compute,
-        )
+        n_lines, n_ranked, n_excluded = _recommend(cfg, files, held, models, recommender, compute)
     secs = time.perf_counter() - t0
-    result.ranked.to_parquet(files.recommendations, index=False)
-    result.excluded.to_parquet(files.recommendations_excluded, index=False)
     log.info(
         "%d patient-lines: %d ranked regimens, %d excluded with reasons, %.1f s "
         "(%.0f lines/s, preset %s)",
-        len(rows),
-        len(result.ranked),
-        len(result.excluded),
+        n_lines,
+        n_ranked,
+        n_excluded,
         secs,
-        len(rows) / max(secs, 1e-9),
+        n_lines / max(secs, 1e-9),
         cfg.recommend.preset,
     )
     recommender.set_threads(1)

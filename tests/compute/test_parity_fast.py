@@ -4,6 +4,7 @@ through the distributed library calls on a LocalCluster of 2 worker processes.""
 from __future__ import annotations
 
 import copy
+import io
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -32,7 +33,11 @@ def _pipeline(root: Path, cfg: Any, compute: Compute) -> dict[str, Any]:
     from precision_onco.ingest.write import write_outputs
     from precision_onco.models.evaluate import evaluate
     from precision_onco.models.train import train_all
-    from precision_onco.recommend.partitioned import recommend_by_partition
+    from precision_onco.recommend.partitioned import (
+        RecommendFiles,
+        recommend_by_partition,
+        recommend_to_files,
+    )
     from precision_onco.report.batch import answers_from_tables
     from precision_onco.report.partitioned import write_reports
     from precision_onco.synth import synthesize
@@ -96,6 +101,29 @@ def _pipeline(root: Path, cfg: Any, compute: Compute) -> dict[str, Any]:
         variants=tables.variants,
         compute=compute,
     )
+    # as the recommend stage on Dask: the workers read the tables and write the parts
+    feats.to_parquet(processed / "features.parquet", index=False)
+    where = RecommendFiles(
+        features=processed / "features.parquet",
+        patients=files.patients,
+        lines=files.lines,
+        variants=files.variants,
+        ranked=root / "reports" / "recommendations.parquet",
+        excluded=root / "reports" / "recommendations_excluded.parquet",
+    )
+    where.ranked.parent.mkdir(parents=True, exist_ok=True)
+    counts = recommend_to_files(
+        res.predictions[["patient_key", "line_number"]],
+        where,
+        res.models,
+        cfg.catalog,
+        cfg.recommend,
+        explain=endpoint_roles(cfg.endpoints).explained,
+        separate=endpoint_roles(cfg.endpoints).efficacy,
+        compute=compute,
+    )
+    assert counts == (len(held), len(ranking.ranked), len(ranking.excluded))
+    assert not where.spill.exists()
     answers = answers_from_tables(ranking.ranked, ranking.excluded, {"components": {}})
     pages = write_reports(
         answers,
@@ -123,6 +151,8 @@ def _pipeline(root: Path, cfg: Any, compute: Compute) -> dict[str, Any]:
         "metrics": metrics,
         "ranked": ranking.ranked,
         "excluded": ranking.excluded,
+        "ranked_files": pd.read_parquet(where.ranked),
+        "excluded_files": pd.read_parquet(where.excluded),
         "pages": [p.relative_to(root) for p in pages],
         "raw": {p.relative_to(root): p.read_bytes() for p in raw},
         "html": {p.relative_to(root): p.read_text("utf-8") for p in pages},
@@ -178,6 +208,21 @@ def test_same_tables(both: tuple[dict[str, Any], dict[str, Any]], table: str) ->
     if table in ("patients", "lines", "variants", "features", "predictions", "cv", "ranked"):
         assert len(a[table]) > 0
     pd.testing.assert_frame_equal(a[table], b[table])
+
+
+@pytest.mark.parametrize("table", ["ranked", "excluded"])
+def test_the_parts_the_workers_write_hold_the_same_rankings(
+    both: tuple[dict[str, Any], dict[str, Any]], table: str
+) -> None:
+    """recommend_to_files (the recommend stage on Dask: each task reads its patients' rows
+    and writes its part, merged in order) gives the rows recommend_by_partition gives."""
+    a, b = both
+    buf = io.BytesIO()
+    a[table].to_parquet(buf, index=False)  # the file recommend_by_partition's rows make
+    want = pd.read_parquet(buf)
+    assert len(want) > 0
+    for run in (a, b):
+        pd.testing.assert_frame_equal(run[f"{table}_files"], want)
 
 
 def test_same_metrics(both: tuple[dict[str, Any], dict[str, Any]]) -> None:

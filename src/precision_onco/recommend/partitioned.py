@@ -10,21 +10,24 @@ and line, each line's rows in the order they were excluded).
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from precision_onco.compute import LOCAL, Compute, split_even
+from precision_onco.compute import LOCAL, ROW_INDEX, Compute, partition_files, split_even
 from precision_onco.config.schema import CatalogConfig, RecommendConfig
 from precision_onco.kb.civic import CivicKB
 from precision_onco.models.fit import EndpointModel
 from precision_onco.recommend.rank import Ranking
 from precision_onco.recommend.table import recommendations
 
-__all__ = ["recommend_by_partition"]
+__all__ = ["RecommendFiles", "recommend_by_partition", "recommend_to_files"]
 
 
 @dataclass(frozen=True)
@@ -122,3 +125,123 @@ def _by_line(excluded: pd.DataFrame) -> pd.DataFrame:
     if not len(excluded):
         return excluded
     return excluded.sort_values(["patient_key", "line_number"], kind="stable", ignore_index=True)
+
+
+@dataclass(frozen=True)
+class RecommendFiles:
+    """Where :func:`recommend_to_files` reads (a table: one Parquet file, or the directory
+    of a partitioned one) and writes."""
+
+    features: Path
+    patients: Path
+    lines: Path
+    variants: Path | None
+    ranked: Path
+    excluded: Path
+
+    @property
+    def spill(self) -> Path:
+        """The directory of the tasks' parts (removed once merged)."""
+        return self.ranked.with_name(f".{self.ranked.name}.parts")
+
+
+@dataclass(frozen=True)
+class _FileTask:
+    index: int
+    keys: list[str]
+    held: pd.DataFrame  # the (patient_key, line_number) held out of the task's patients
+
+
+def _rows_of(path: Path, keys: list[str]) -> pd.DataFrame:
+    """The rows of the table at ``path`` whose patient is one of ``keys``, in the table's
+    order: what :func:`~precision_onco.compute.read_table` filtered to them gives, without
+    reading the other patients' rows into memory."""
+    filters = [("patient_key", "in", keys)]
+    if not path.is_dir():
+        return pd.read_parquet(path, filters=filters).reset_index(drop=True)
+    frames = [pd.read_parquet(f, filters=filters) for f in partition_files(path)]
+    out = pd.concat(frames) if len(frames) > 1 else frames[0]
+    if out.index.name != ROW_INDEX:
+        raise ValueError(f"{path}: part files without the {ROW_INDEX!r} row index")
+    return out.sort_index(kind="stable").reset_index(drop=True)
+
+
+def _part_paths(spill: Path, index: int) -> tuple[Path, Path]:
+    return spill / f"ranked-{index:05d}.parquet", spill / f"excluded-{index:05d}.parquet"
+
+
+def _file_task(task: _FileTask, files: RecommendFiles, ctx: _Context) -> tuple[int, int, int]:
+    """One partition read from the tables, ranked and written to the spill directory: its
+    held-out lines, ranked rows and excluded rows."""
+    keys = task.keys
+    rows = _rows_of(files.features, keys).merge(task.held, on=["patient_key", "line_number"])
+    variants = None if files.variants is None else _rows_of(files.variants, keys)
+    part = (rows, _rows_of(files.patients, keys), _rows_of(files.lines, keys), variants)
+    ranked, excluded = _partition(part, ctx)
+    excluded = _by_line(excluded)
+    to_ranked, to_excluded = _part_paths(files.spill, task.index)
+    ranked.to_parquet(to_ranked, index=False)
+    excluded.to_parquet(to_excluded, index=False)
+    return len(rows), len(ranked), len(excluded)
+
+
+def _merge(parts: Sequence[Path], out: Path) -> None:
+    """The part files as the one Parquet file ``out``, a part at a time: the rows of
+    ``pd.concat`` of the parts written with ``to_parquet(index=False)``. Parts whose
+    schemas differ (a part whose column is all missing, say) are concatenated with pandas,
+    as the whole table was before."""
+    import pyarrow.parquet as pq
+
+    schemas = [pq.read_schema(f) for f in parts]
+    tmp = out.with_name(f".{out.name}.tmp")
+    if any(not s.equals(schemas[0], check_metadata=True) for s in schemas[1:]):
+        frames = [pd.read_parquet(f) for f in parts]
+        pd.concat(frames, ignore_index=True).to_parquet(tmp, index=False)
+    else:
+        with pq.ParquetWriter(tmp, schemas[0]) as writer:
+            for f in parts:
+                writer.write_table(pq.read_table(f))
+    os.replace(tmp, out)
+
+
+def recommend_to_files(
+    held: pd.DataFrame,
+    files: RecommendFiles,
+    models: Mapping[str, EndpointModel],
+    catalog: CatalogConfig,
+    recommend: RecommendConfig,
+    *,
+    explain: Sequence[str],
+    separate: str | None,
+    civic: CivicKB | None = None,
+    compute: Compute,
+) -> tuple[int, int, int]:
+    """:func:`recommend_by_partition` of the held-out lines ``held`` (``patient_key``,
+    ``line_number``) on a distributed ``compute``, the tables read and the outputs written
+    by its workers: each task reads its own patients' rows of ``files``' tables, ranks them
+    and writes its part; the parts are then merged, in the order of the patients, into
+    ``files.ranked`` and ``files.excluded`` (the rows :func:`recommend_by_partition` gives).
+    The calling process holds neither the tables nor the rankings.
+
+    Returns the numbers of held-out lines ranked, of ranked rows and of excluded rows."""
+    keys = np.sort(held["patient_key"].astype(str).unique())
+    pk = held["patient_key"].astype(str).to_numpy()
+    tasks = []
+    for i, sl in enumerate(split_even(len(keys), compute.partitions(len(keys)))):
+        ks = keys[sl].tolist()
+        tasks.append(_FileTask(i, ks, held[np.isin(pk, ks)].reset_index(drop=True)))
+    ctx = _Context(
+        models, catalog, recommend, civic, compute.threads_per_worker, tuple(explain), separate
+    )
+    spill = files.spill
+    if spill.exists():
+        shutil.rmtree(spill)
+    spill.mkdir(parents=True)
+    try:
+        counts = compute.map(_file_task, tasks, files, ctx)
+        for which, out in enumerate((files.ranked, files.excluded)):
+            _merge([_part_paths(spill, t.index)[which] for t in tasks], out)
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
+    lines, ranked, excluded = (sum(c[j] for c in counts) for j in range(3))
+    return lines, ranked, excluded
