@@ -71,6 +71,13 @@ def _partition(
     return r.ranked, r.excluded
 
 
+def _key_ranges(patient_keys: pd.Series, compute: Compute) -> list[list[str]]:
+    """The partitions' patients: ranges of the sorted distinct keys, one per task, so that
+    concatenating the partitions' rows in order gives the rows sorted by patient."""
+    keys = np.sort(patient_keys.astype(str).unique())
+    return [keys[sl].tolist() for sl in split_even(len(keys), compute.partitions(len(keys)))]
+
+
 def recommend_by_partition(
     rows: pd.DataFrame,
     patients: pd.DataFrame,
@@ -107,10 +114,9 @@ def recommend_by_partition(
             variants=variants,
         )
         return Ranking(r.ranked, _by_line(r.excluded))
-    keys = np.sort(rows["patient_key"].astype(str).unique())
     parts = []
-    for sl in split_even(len(keys), comp.partitions(len(keys))):
-        ks = set(keys[sl].tolist())
+    for part_keys in _key_ranges(rows["patient_key"], comp):
+        ks = set(part_keys)
         parts.append((_of(rows, ks), _of(patients, ks), _of(lines, ks), _of(variants, ks)))
     ctx = _Context(
         models, catalog, recommend, civic, comp.threads_per_worker, tuple(explain), separate
@@ -224,12 +230,11 @@ def recommend_to_files(
     The calling process holds neither the tables nor the rankings.
 
     Returns the numbers of held-out lines ranked, of ranked rows and of excluded rows."""
-    keys = np.sort(held["patient_key"].astype(str).unique())
     pk = held["patient_key"].astype(str).to_numpy()
-    tasks = []
-    for i, sl in enumerate(split_even(len(keys), compute.partitions(len(keys)))):
-        ks = keys[sl].tolist()
-        tasks.append(_FileTask(i, ks, held[np.isin(pk, ks)].reset_index(drop=True)))
+    tasks = [
+        _FileTask(i, ks, held[np.isin(pk, ks)].reset_index(drop=True))
+        for i, ks in enumerate(_key_ranges(held["patient_key"], compute))
+    ]
     ctx = _Context(
         models, catalog, recommend, civic, compute.threads_per_worker, tuple(explain), separate
     )
