@@ -14,7 +14,6 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -49,22 +48,26 @@ def _recommend(
     """The held-out lines ranked and written: on Dask by the workers, each reading its own
     patients' rows and writing its part (the driver holds neither the tables nor the
     rankings); locally in one call. Returns the lines, ranked rows and excluded rows."""
-    common: dict[str, Any] = {
-        "explain": recommender.explain,
-        "separate": recommender.separate,
-        "civic": recommender.civic,
-    }
+    explain, separate, civic = recommender.explain, recommender.separate, recommender.civic
     if compute.distributed and len(held):
         where = RecommendFiles(
             features=files.features.resolve(),
             patients=files.patients.resolve(),
             lines=files.lines.resolve(),
-            variants=files.variants.resolve() if files.variants.exists() else None,
+            variants=files.variants.resolve(),
             ranked=files.recommendations.resolve(),
             excluded=files.recommendations_excluded.resolve(),
         )
         return recommend_to_files(
-            held, where, models, cfg.catalog, cfg.recommend, compute=compute, **common
+            held,
+            where,
+            models,
+            cfg.catalog,
+            cfg.recommend,
+            explain=explain,
+            separate=separate,
+            civic=civic,
+            compute=compute,
         )
     rows = pd.read_parquet(files.features).merge(held, on=["patient_key", "line_number"])
     result = recommend_by_partition(
@@ -74,9 +77,11 @@ def _recommend(
         models,
         cfg.catalog,
         cfg.recommend,
+        explain=explain,
+        separate=separate,
+        civic=civic,
         variants=read_table(files.variants),
         compute=compute,
-        **common,
     )
     result.ranked.to_parquet(files.recommendations, index=False)
     result.excluded.to_parquet(files.recommendations_excluded, index=False)

@@ -324,18 +324,26 @@ def read_part(path: Path | str) -> pd.DataFrame:
     return pd.read_parquet(path).reset_index(drop=True)
 
 
-def read_table(path: Path | str, columns: list[str] | None = None) -> pd.DataFrame:
+def read_table(
+    path: Path | str,
+    columns: list[str] | None = None,
+    *,
+    filters: list[tuple[str, str, Any]] | None = None,
+) -> pd.DataFrame:
     """A canonical table as ``compute=local`` writes it: one Parquet file, or the
-    directory of a partitioned table put back into its rows' order."""
+    directory of a partitioned table put back into its rows' order. With ``filters``
+    (pyarrow's, e.g. ``[("patient_key", "in", keys)]``), only the matching rows are read,
+    in that order too, on a fresh index."""
     import pandas as pd
 
     path = Path(path)
     if not path.is_dir():
-        return pd.read_parquet(path, columns=columns)
+        out = pd.read_parquet(path, columns=columns, filters=filters)
+        return out if filters is None else out.reset_index(drop=True)
     files = partition_files(path)
     if not files:
         raise FileNotFoundError(f"{path}: a partitioned table without part files")
-    frames = [pd.read_parquet(f, columns=columns) for f in files]
+    frames = [pd.read_parquet(f, columns=columns, filters=filters) for f in files]
     out = pd.concat(frames) if len(frames) > 1 else frames[0]
     if out.index.name != ROW_INDEX:
         raise ValueError(f"{path}: part files without the {ROW_INDEX!r} row index")

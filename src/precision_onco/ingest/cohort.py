@@ -477,9 +477,9 @@ def _redact_text(
     names: dict[str, str] = {}  # file name -> redacted relative name, shared by the tables
     dirs: dict[str, Path] = {}  # their directories, resolved
     if len(variants):
-        variants["source_file"] = _redact_col(variants["source_file"], redact, root, names)
+        variants["source_file"] = _redact_col(variants["source_file"], redact, root, names, dirs)
     if len(rejects):
-        rejects["source_file"] = _redact_col(rejects["source_file"], redact, root, names)
+        rejects["source_file"] = _redact_col(rejects["source_file"], redact, root, names, dirs)
         rejects["raw"] = _map_unique(rejects["raw"], redact)
         rejects["reason"] = _map_unique(rejects["reason"], redact)
     for rep in files:
@@ -659,10 +659,14 @@ def _redacted_name(
 
 
 def _redact_col(
-    col: pd.Series, redact: Redactor, root: Path, names: dict[str, str] | None = None
+    col: pd.Series,
+    redact: Redactor,
+    root: Path,
+    names: dict[str, str] | None = None,
+    dirs: dict[str, Path] | None = None,
 ) -> pd.Series:
     names = {} if names is None else names
-    dirs: dict[str, Path] = {}
+    dirs = {} if dirs is None else dirs
     uniq = {v: _redacted_name(v, redact, root, names, dirs) for v in col.dropna().unique()}
     return col.map(uniq).astype("string")
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from precision_onco.compute import LOCAL, ROW_INDEX, Compute, partition_files, split_even
+from precision_onco.compute import LOCAL, Compute, read_table, split_even
 from precision_onco.config.schema import CatalogConfig, RecommendConfig
 from precision_onco.kb.civic import CivicKB
 from precision_onco.models.fit import EndpointModel
@@ -160,16 +160,8 @@ class _FileTask:
 
 def _rows_of(path: Path, keys: list[str]) -> pd.DataFrame:
     """The rows of the table at ``path`` whose patient is one of ``keys``, in the table's
-    order: what :func:`~precision_onco.compute.read_table` filtered to them gives, without
-    reading the other patients' rows into memory."""
-    filters = [("patient_key", "in", keys)]
-    if not path.is_dir():
-        return pd.read_parquet(path, filters=filters).reset_index(drop=True)
-    frames = [pd.read_parquet(f, filters=filters) for f in partition_files(path)]
-    out = pd.concat(frames) if len(frames) > 1 else frames[0]
-    if out.index.name != ROW_INDEX:
-        raise ValueError(f"{path}: part files without the {ROW_INDEX!r} row index")
-    return out.sort_index(kind="stable").reset_index(drop=True)
+    order, without reading the other patients' rows into memory."""
+    return read_table(path, filters=[("patient_key", "in", keys)])
 
 
 def _part_paths(spill: Path, index: int) -> tuple[Path, Path]:
