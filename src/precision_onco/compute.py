@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from precision_onco.config.schema import ComputeConfig
+from precision_onco.errors import UserError
 
 if TYPE_CHECKING:  # Dask is imported only by compute=dask
     import numpy as np
@@ -60,8 +61,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class ComputeError(ValueError):
-    """The cluster of ``compute`` cannot be started or reached (a configuration problem)."""
+class ComputeError(UserError, ValueError):
+    """The cluster of ``compute`` cannot be started or reached (a configuration problem),
+    or it lost a worker during a stage (a worker out of memory, most often)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ class Compute:
     #: threads a task may use (LightGBM's ``n_jobs`` in a task); 0: all cores (local)
     threads_per_worker: int = 0
     _workers: int = field(default=1, repr=False)
+    #: the cluster, as logged (e.g. ``LocalCluster(2 x 1 thread, 4GiB)``), for messages
+    where: str = field(default="", repr=False)
 
     @property
     def distributed(self) -> bool:
@@ -124,6 +128,9 @@ class Compute:
         futures = [self.client.submit(fn, item, *refs, pure=False) for item in items]
         try:
             out: list[T] = self.client.gather(futures)
+        except Exception as exc:
+            self._raise_if_lost(exc, fn)
+            raise
         finally:
             for f in futures:
                 f.release()
@@ -134,6 +141,25 @@ class Compute:
             time.perf_counter() - t0,
         )
         return out
+
+    def _raise_if_lost(self, exc: Exception, fn: Callable[..., Any]) -> None:
+        """Raise a :class:`ComputeError` that says what to do when ``exc`` is the cluster
+        losing a worker (Dask's ``KilledWorker``, or the tasks cancelled with it); other
+        exceptions (a task's own) are left to propagate as they are."""
+        from concurrent.futures import CancelledError
+
+        from distributed import KilledWorker
+
+        if not isinstance(exc, (KilledWorker, CancelledError)):
+            return
+        raise ComputeError(
+            f"compute: the Dask cluster{' ' + self.where if self.where else ''} lost a worker "
+            f"while running "
+            f"{getattr(fn, '__name__', fn)} tasks ({type(exc).__name__}: {exc}). A worker "
+            "that exceeds 95% of its memory limit is restarted by its nanny (the worker "
+            "log above says so): raise compute.memory_limit, use fewer threads per worker, "
+            "or run the stage with compute=local"
+        ) from exc
 
     def imap(
         self, fn: Callable[..., T], items: Sequence[Any], *shared: Any, ahead: int | None = None
@@ -160,6 +186,9 @@ class Compute:
                 first = pending.pop(0)
                 yield first.result()
                 first.release()
+        except Exception as exc:
+            self._raise_if_lost(exc, fn)
+            raise
         finally:
             for f in pending:
                 f.cancel()
@@ -244,7 +273,9 @@ def compute_session(cfg: ComputeConfig, *, stage: str = "stage") -> Iterator[Com
         log.info(
             "%s on Dask: %s, %d workers, dashboard %s", stage, where, workers, client.dashboard_link
         )
-        yield Compute(client, cfg.partitions_per_worker, cfg.threads_per_worker, workers)
+        yield Compute(
+            client, cfg.partitions_per_worker, cfg.threads_per_worker, workers, where=where
+        )
     finally:
         client.close()
         if cluster is not None:

@@ -143,3 +143,26 @@ def test_unreachable_scheduler_is_named() -> None:
     message = r"compute.address: cannot reach the Dask scheduler at tcp://127.0.0.1:9 within 2 s"
     with pytest.raises(ComputeError, match=message), compute_session(cfg):
         pass
+
+
+def test_a_worker_out_of_memory_is_named() -> None:
+    """A task that takes more than its worker's memory: the nanny restarts the worker and
+    the stage gets one message naming the cluster, the tasks and compute.memory_limit."""
+    import dask
+    import numpy as np
+
+    cfg = ComputeConfig(
+        backend="dask", n_workers=1, memory_limit="400MiB", dashboard_address=None, timeout=30
+    )
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        compute_session(cfg, stage="test") as cluster,
+    ):
+        message = (
+            r"compute: the Dask cluster LocalCluster\(1 x 1 thread, 400MiB\) lost a worker "
+            r"while running ones tasks \(KilledWorker.*raise compute.memory_limit"
+        )
+        with pytest.raises(ComputeError, match=message):
+            cluster.map(np.ones, [200_000_000])  # 1.6 GB of float64 ones, touched
+        with pytest.raises(ComputeError, match="lost a worker while running ones"):
+            list(cluster.imap(np.ones, [200_000_000]))

@@ -672,18 +672,37 @@ def candidate_features(
 
 
 def model_matrix(
-    df: pd.DataFrame, columns: Sequence[str], levels: dict[str, list[str]] | None = None
+    df: pd.DataFrame,
+    columns: Sequence[str],
+    levels: dict[str, list[str]] | None = None,
+    *,
+    keep_integers: bool = False,
 ) -> pd.DataFrame:
     """The model's input columns in order; categoricals as pandas categories with the
-    training ``levels`` (unseen values become missing), the rest as floats."""
+    training ``levels`` (unseen values become missing), the rest as floats.
+
+    ``keep_integers``: numpy integer columns stay as they are (not float64), for a
+    consumer that converts the whole matrix to floats itself (LightGBM does): the same
+    values at an eighth of the memory for the int8 indicator columns."""
     data: dict[str, object] = {}
     numeric = [c for c in columns if c not in CATEGORICAL]
-    # one block conversion for the columns that are already numeric (the usual case)
     dtypes = df.dtypes.to_dict()
+    if keep_integers:
+        data.update(
+            {
+                c: df[c].to_numpy()
+                for c in numeric
+                if c in dtypes
+                and isinstance(dtypes[c], np.dtype)
+                and np.issubdtype(dtypes[c], np.integer)
+            }
+        )
+    # one block conversion for the columns that are already numeric (the usual case)
     fast = [
         c
         for c in numeric
         if c in dtypes
+        and c not in data
         and pd.api.types.is_numeric_dtype(dtypes[c])
         and not pd.api.types.is_bool_dtype(dtypes[c])
     ]

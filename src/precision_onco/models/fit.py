@@ -192,8 +192,17 @@ class EndpointModel:
         state.pop("_calibration_maps", None)  # derived: rebuilt on first use
         return state
 
-    def matrix(self, features: pd.DataFrame) -> pd.DataFrame:
-        x = model_matrix(features, self.columns, self.levels)
+    def matrix(self, features: pd.DataFrame, *, compact: bool = False) -> pd.DataFrame:
+        """The model's input frame of ``features``; ``compact`` (LightGBM only): integer
+        columns kept as integers, which LightGBM converts to the very same floats (for
+        training, where the matrix is the largest object: 8 times smaller for the int8
+        indicators)."""
+        x = model_matrix(
+            features,
+            self.columns,
+            self.levels,
+            keep_integers=compact and self.kind == "lightgbm",
+        )
         x.columns = self.safe
         if self.kind != "lightgbm":
             for c, s in zip(self.columns, self.safe, strict=True):
@@ -389,7 +398,7 @@ def fit_endpoint(
     }
     safe = safe_names(cols)
     model = EndpointModel(endpoint, cols, levels, None, cfg.kind, safe=safe)
-    x = model.matrix(features)
+    x = model.matrix(features, compact=True)  # LightGBM makes the floats, one fit at a time
     y = np.asarray(y, dtype=int)
     w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
     n_folds = max(2, min(cfg.calibration_folds, int(groups.nunique())))
