@@ -42,8 +42,9 @@ def evaluate(
     """
     ev = cfg.evaluation
     endpoints = [c for c in predictions.columns if c in cfg.endpoints]
-    frame = predictions.merge(lines, on=KEYS, how="left", suffixes=("", "__line"))
     pcols = [c for c in ("cancer_type", "sex") if c in patients.columns]
+    lines = lines[_line_columns(cfg, lines, predictions, cv_predictions, pcols)]
+    frame = predictions.merge(lines, on=KEYS, how="left", suffixes=("", "__line"))
     frame = frame.merge(patients[["patient_key", *pcols]], on="patient_key", how="left")
     labels, _ = endpoint_labels(frame, {k: cfg.endpoints[k] for k in endpoints})
     out: dict[str, Any] = {
@@ -97,6 +98,24 @@ def evaluate(
         for ep in cv_frames:
             out["cross_validation"][ep] = tables.pop(0)
     return out, plots
+
+
+def _line_columns(
+    cfg: Config,
+    lines: pd.DataFrame,
+    predictions: pd.DataFrame,
+    cv_predictions: pd.DataFrame | None,
+    pcols: list[str],
+) -> list[str]:
+    """The columns of ``lines`` that the merged frames use: the keys, the endpoints'
+    columns, the regimen and the subgroups, and any column whose name the predictions or
+    the patients' subgroup columns also have (so that the merges name the columns as with
+    the whole table). The rest (labs, dates, other grades) is left out of the copies."""
+    keep = {*KEYS, "regimen_id", *SUBGROUPS.values(), *pcols, *predictions.columns}
+    keep |= {e.column for e in cfg.endpoints.values()}
+    if cv_predictions is not None:
+        keep |= set(cv_predictions.columns)
+    return [c for c in lines.columns if c in keep]
 
 
 def _metric_task(frame: pd.DataFrame, ev: EvaluationConfig) -> dict[str, Any]:
