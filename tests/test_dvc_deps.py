@@ -211,6 +211,11 @@ def test_a_missing_dependency_is_named() -> None:
 PARAMS_NOT_NEEDED = ("paths",)
 
 
+#: Config sections that a stage depends on through a file the compose stage writes from
+#: params.yaml (their values are not repeated in dvc.lock for every stage, only a hash).
+PARAMS_AS_FILES = {"catalog": "${paths.interim_dir}/catalog_params.yaml"}
+
+
 def _params_cover(params: list[str], key: str) -> bool:
     return any(key == p or key.startswith(p + ".") for p in params)
 
@@ -223,9 +228,27 @@ def uncovered_params(spec: Mapping[str, Any]) -> tuple[list[str], list[str]]:
         return [], []
     reads, unresolved = config_reads(entry)
     params = [str(p) for p in spec.get("params", [])]
+    deps = _dvc_paths(spec.get("deps", []))
+    params += [key for key, file in PARAMS_AS_FILES.items() if file in deps]
     wanted = [r for r in reads if r.split(".")[0] not in PARAMS_NOT_NEEDED]
     missing = sorted(r for r in wanted if not _params_cover(params, r))
     return missing, unresolved
+
+
+def test_the_compose_stage_writes_the_files_that_stand_for_params() -> None:
+    """Each section kept out of the stages' params is a params of the compose stage, which
+    writes its file (so that DVC re-runs compose, then its readers, when it changes)."""
+    compose_stage = STAGES["compose"]
+    outs = _dvc_paths(compose_stage.get("outs", []))
+    for key, file in PARAMS_AS_FILES.items():
+        assert key in compose_stage.get("params", []) and file in outs
+
+
+def test_a_section_read_without_its_file_or_params_is_reported() -> None:
+    spec = dict(STAGES["recommend"])
+    spec["deps"] = [d for d in spec["deps"] if d != PARAMS_AS_FILES["catalog"]]
+    missing, _ = uncovered_params(spec)
+    assert any(m == "catalog" or m.startswith("catalog.") for m in missing)
 
 
 @pytest.mark.parametrize("stage", sorted(STAGES))
@@ -247,7 +270,11 @@ def test_the_config_walk_follows_the_config_into_the_library() -> None:
     spec = dict(STAGES["train"], params=["endpoints", "model", "split", "catalog"])
     missing, _ = uncovered_params(spec)
     assert {"features", "cohort.name", "propensity"} <= set(missing)
-    spec = dict(STAGES["evaluate"], params=["evaluation", "endpoints"])
+    spec = dict(
+        STAGES["evaluate"],
+        params=["evaluation", "endpoints"],
+        deps=[d for d in STAGES["evaluate"]["deps"] if d != PARAMS_AS_FILES["catalog"]],
+    )
     missing, _ = uncovered_params(spec)
     assert "catalog" in missing and "report.lang" in missing and "tracking" in missing
 

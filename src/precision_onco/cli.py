@@ -23,7 +23,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from precision_onco import __version__
-from precision_onco.config import EndpointRoles, compose, load_group, load_params, to_yaml
+from precision_onco.config import (
+    Config,
+    EndpointRoles,
+    compose,
+    load_group,
+    load_params,
+    outputs,
+    to_yaml,
+)
 from precision_onco.errors import ConfigError, InputError, MissingInputError
 from precision_onco.stage import EXPECTED_ERRORS, configure_logging, report_user_error
 
@@ -48,17 +56,35 @@ def _cmd_config_compose(args: argparse.Namespace) -> int:
     if os.environ.get("DVC_EXP_NAME") and not args.overrides and not args.force:
         # Inside `dvc exp run`, DVC's Hydra integration has already composed params.yaml
         # from conf/ with the -S overrides: keep it, only check it.
-        load_params(out)
+        _write_catalog_params(out, load_params(out))
         log.info("inside dvc exp run: kept %s composed by DVC (validated)", out)
         return 0
-    cfg, _ = compose(args.overrides)
+    cfg, typed = compose(args.overrides)
     text = _PARAMS_HEADER + to_yaml(cfg)
     if out.is_file() and out.read_text(encoding="utf-8") == text:
         log.info("%s is up to date", out)
-        return 0
-    out.write_text(text, encoding="utf-8")
-    log.info("wrote %s", out)
+    else:
+        out.write_text(text, encoding="utf-8")
+        log.info("wrote %s", out)
+    _write_catalog_params(out, typed)
     return 0
+
+
+def _write_catalog_params(params_file: Path, cfg: Config) -> None:
+    """``params_file``'s ``catalog`` section, as it is there, to ``paths.outputs.
+    catalog_params``: the stages that read the catalog depend on that file (dvc.yaml), so
+    that DVC keeps its hash per stage instead of the section's values (dvc.lock stays
+    small, and DVC rewrites it after every stage). Left as it is when unchanged."""
+    from omegaconf import DictConfig, OmegaConf
+
+    params = OmegaConf.load(params_file)
+    section = params.get("catalog") if isinstance(params, DictConfig) else None
+    text = OmegaConf.to_yaml(section) if section is not None else "{}\n"
+    dest = outputs(cfg).catalog_params
+    if dest.is_file() and dest.read_text(encoding="utf-8") == text:
+        return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(text, encoding="utf-8")
 
 
 def _cmd_config_show(args: argparse.Namespace) -> int:

@@ -246,3 +246,31 @@ def test_committed_params_yaml_is_what_compose_writes() -> None:
         "params.yaml is out of date with conf/: run `precision-onco config compose` "
         "(or `dvc repro compose`) and commit it"
     )
+
+
+def test_compose_writes_the_catalog_section_the_stages_depend_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`config compose` writes params.yaml's catalog to paths.outputs.catalog_params (the
+    stages' DVC dependency in its place); inside `dvc exp run` it writes it from the
+    params.yaml DVC composed, so that an override of the catalog reaches the file."""
+    from omegaconf import OmegaConf
+
+    from precision_onco.cli import main
+
+    (tmp_path / "conf").symlink_to(CONF, target_is_directory=True)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DVC_EXP_NAME", raising=False)
+    assert main(["config", "compose"]) == 0
+    written = tmp_path / "data" / "interim" / "catalog_params.yaml"
+    params = OmegaConf.load(tmp_path / "params.yaml")
+    assert OmegaConf.load(written) == params.catalog
+    before = written.stat().st_mtime_ns
+    assert main(["config", "compose"]) == 0
+    assert written.stat().st_mtime_ns == before  # unchanged: not rewritten
+
+    params.catalog.regimens[0].name = "Renamed by an experiment"
+    OmegaConf.save(params, tmp_path / "params.yaml")
+    monkeypatch.setenv("DVC_EXP_NAME", "exp-test")
+    assert main(["config", "compose"]) == 0
+    assert OmegaConf.load(written).regimens[0].name == "Renamed by an experiment"

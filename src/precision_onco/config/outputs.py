@@ -41,6 +41,7 @@ class Outputs:
     recommender: Path
     patient_reports: Path
     ground_truth: Path
+    catalog_params: Path
 
 
 def outputs(cfg: Config, *, root: Path | None = None) -> Outputs:

@@ -119,6 +119,9 @@ class OutputsConfig:
     recommender: str = MISSING
     patient_reports: str = MISSING  # report
     ground_truth: str = MISSING  # the synthetic cohort's true probabilities (synthesize)
+    #: params.yaml's ``catalog`` section, written by `config compose`: the stages that read
+    #: the catalog depend on this file instead of repeating its ~800 lines as DVC params
+    catalog_params: str = MISSING  # compose
 
 
 @dataclass
