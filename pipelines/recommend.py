@@ -68,6 +68,7 @@ def _recommend(
             separate=separate,
             civic=civic,
             compute=compute,
+            partition_patients=cfg.compute.partition_patients,
         )
     rows = pd.read_parquet(files.features).merge(held, on=["patient_key", "line_number"])
     result = recommend_by_partition(

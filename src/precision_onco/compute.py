@@ -155,10 +155,13 @@ class Compute:
         raise ComputeError(
             f"compute: the Dask cluster{' ' + self.where if self.where else ''} lost a worker "
             f"while running "
-            f"{getattr(fn, '__name__', fn)} tasks ({type(exc).__name__}: {exc}). A worker "
-            "that exceeds 95% of its memory limit is restarted by its nanny (the worker "
-            "log above says so): raise compute.memory_limit, use fewer threads per worker, "
-            "or run the stage with compute=local"
+            f"{getattr(fn, '__name__', fn)} tasks ({type(exc).__name__}: {exc}). The worker "
+            "log above says why: a worker that exceeds 95% of its memory limit is restarted "
+            "by its nanny (raise compute.memory_limit or use fewer threads per worker); one "
+            "that fails to heartbeat (a task holding the interpreter for minutes) is "
+            "removed by the scheduler (lower compute.partition_patients, or raise the "
+            "scheduler's distributed.scheduler.worker-ttl); or run the stage with "
+            "compute=local"
         ) from exc
 
     def imap(

@@ -166,3 +166,26 @@ def test_a_worker_out_of_memory_is_named() -> None:
             cluster.map(np.ones, [200_000_000])  # 1.6 GB of float64 ones, touched
         with pytest.raises(ComputeError, match="lost a worker while running ones"):
             list(cluster.imap(np.ones, [200_000_000]))
+
+
+def _hold_the_interpreter(n: int) -> int:
+    return sum(range(n))  # one C call: the worker's event loop cannot run meanwhile
+
+
+def test_a_worker_that_misses_its_heartbeats_is_named() -> None:
+    """A task that holds the interpreter longer than the scheduler's worker-ttl: the
+    scheduler removes its worker, and the message points at the heartbeat and at
+    compute.partition_patients (smaller tasks), not only at memory."""
+    import dask
+
+    cfg = ComputeConfig(
+        backend="dask", n_workers=1, memory_limit="1GiB", dashboard_address=None, timeout=30
+    )
+    ttl = {"distributed.scheduler.allowed-failures": 0, "distributed.scheduler.worker-ttl": "1s"}
+    with dask.config.set(ttl), compute_session(cfg, stage="test") as cluster:
+        message = (
+            r"lost a worker while running _hold_the_interpreter tasks \(KilledWorker.*"
+            r"fails to heartbeat.*lower compute.partition_patients"
+        )
+        with pytest.raises(ComputeError, match=message):
+            cluster.map(_hold_the_interpreter, [2_000_000_000])

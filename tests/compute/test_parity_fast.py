@@ -121,6 +121,7 @@ def _pipeline(root: Path, cfg: Any, compute: Compute) -> dict[str, Any]:
         explain=endpoint_roles(cfg.endpoints).explained,
         separate=endpoint_roles(cfg.endpoints).efficacy,
         compute=compute,
+        partition_patients=3,  # more partitions than 4 per worker: ranges by size
     )
     assert counts == (len(held), len(ranking.ranked), len(ranking.excluded))
     assert not where.spill.exists()
