@@ -379,9 +379,14 @@ def recommend_to_files(
         pa.array([k for r in ranges for k in r], pa.string()),
         np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64),
     )
+    # each held-out line's partition: the last range starting at or before its key
     pk = held["patient_key"].astype(str).to_numpy()
+    of = np.searchsorted(np.array([r[0] for r in ranges], dtype=object), pk, side="right") - 1
+    order = np.argsort(of, kind="stable")
+    bounds = np.searchsorted(of[order], np.arange(len(ranges) + 1))
     tasks = [
-        _FileTask(i, held[np.isin(pk, ks)].reset_index(drop=True)) for i, ks in enumerate(ranges)
+        _FileTask(i, held.iloc[order[bounds[i] : bounds[i + 1]]].reset_index(drop=True))
+        for i in range(len(ranges))
     ]
     sources = {t: getattr(files, t) for t in _TABLES if getattr(files, t) is not None}
     splits: list[_Split] = []
