@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from precision_onco.compute import read_table
+from precision_onco.compute import Compute, ComputeError, compute_session, read_table
 from precision_onco.config import Config, endpoint_roles, outputs
 from precision_onco.models.fit import load_models
 from precision_onco.models.train import train_all
@@ -32,9 +32,14 @@ log = logging.getLogger("pipelines.policy")
 
 
 def _alternative(
-    cfg: Config, features: pd.DataFrame, lines: pd.DataFrame, endpoints: set[str]
+    cfg: Config,
+    features: pd.DataFrame,
+    lines: pd.DataFrame,
+    endpoints: set[str],
+    compute: Compute,
 ) -> dict:
-    """The endpoints the study needs, trained with ``model.propensity_weighting`` flipped."""
+    """The endpoints the study needs, trained with ``model.propensity_weighting`` flipped
+    (the fits as tasks on a distributed ``compute``, as in the train stage)."""
     alt = dataclasses.replace(
         cfg,
         model=dataclasses.replace(
@@ -48,7 +53,7 @@ def _alternative(
         training_variant(alt.model.propensity_weighting),
         ", ".join(sorted(alt.endpoints)),
     )
-    return train_all(alt, features, lines).models
+    return train_all(alt, features, lines, compute=compute).models
 
 
 def main(cfg: Config) -> None:
@@ -79,7 +84,10 @@ def main(cfg: Config) -> None:
     if cfg.policy.compare_training:
         needed = set(roles.headline) | {k for p in presets.values() for k in p.weights}
         try:
-            alternative = _alternative(cfg, features, lines, needed & set(models))
+            with compute_session(cfg.compute, stage="policy") as compute:
+                alternative = _alternative(cfg, features, lines, needed & set(models), compute)
+        except ComputeError:  # the cluster failed: not a reason to skip the comparison
+            raise
         except ValueError as exc:  # e.g. too few rows of a class once weighted
             log.warning("comparison of training variants skipped: %s", exc)
     study = study_policies(

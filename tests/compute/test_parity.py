@@ -119,7 +119,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
 
 def test_dask_run_used_two_worker_processes(runs: tuple[Path, Path, str]) -> None:
     _, dask, out = runs
-    for stage in ("synthesize", "ingest", "train", "evaluate", "recommend", "report"):
+    for stage in ("synthesize", "ingest", "train", "policy", "evaluate", "recommend", "report"):
         assert f"{stage} on Dask: LocalCluster(2 x 1 thread, 2GiB), 2 workers" in out, stage
     params = (dask / "params.yaml").read_text()
     assert "backend: dask" in params
