@@ -16,8 +16,8 @@ patients). Modes: `local` (compute=local), `dask1` and `dask2` (a LocalCluster o
 
 Settings that keep the bench affordable (stated in the output): two endpoints
 (response, ae_grade3), 3-fold cross-validation (so train has 8 independent fits), a
-calibration cohort of 4,000 patients (a fixed cost), MLflow tracking off, no policy
-and report stages.
+calibration cohort of 4,000 patients (a fixed cost), MLflow tracking off. Reports
+are HTML (no PDF, no FHIR bundles): one per patient with a recommendation.
 
 With ``--same-inputs`` one work directory per cohort size is used and each stage is run
 in every mode, one after the other, before the next stage: the modes then read the very
@@ -49,7 +49,17 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "results"
-STAGES = ["synthesize", "ingest", "featurize", "train", "evaluate", "recommend"]
+#: The DVC stages, in dvc.yaml's order.
+STAGES = [
+    "synthesize",
+    "ingest",
+    "featurize",
+    "train",
+    "policy",
+    "evaluate",
+    "recommend",
+    "report",
+]
 MODES = {
     "local": [],
     "dask1": ["compute=dask", "compute.n_workers=1"],

@@ -7,6 +7,12 @@ They call :meth:`Compute.map`, which runs a function over items in order and ret
 the results in the same order; with ``compute=local`` it is a plain loop and Dask is
 never imported, with ``compute=dask`` every item is a task on the cluster.
 
+Work done a group of patients at a time over tables it did not write (recommend,
+report) cuts the patients into :class:`KeyRanges` of bounded size and first
+:func:`gather` s each range's rows of every table into its own small files, reading each
+table once, so that a range's task reads only its own rows however many ranges there
+are.
+
 Results never depend on the number of workers: the work is cut into pieces by the
 data (chunks of patients, files, endpoints, folds), never by the cluster's size, and
 every piece carries its own seed. MLflow, the registry and file outputs that must be
@@ -45,8 +51,11 @@ __all__ = [
     "ROW_INDEX",
     "Compute",
     "ComputeError",
+    "Gathered",
+    "KeyRanges",
     "Shared",
     "compute_session",
+    "gather",
     "n_partitions",
     "partition_files",
     "partition_of",
@@ -382,3 +391,219 @@ def read_table(
     if out.index.name != ROW_INDEX:
         raise ValueError(f"{path}: part files without the {ROW_INDEX!r} row index")
     return out.sort_index(kind="stable").reset_index(drop=True)
+
+
+# ------------------------------------------------------- rows gathered by ranges of keys
+#: Rows :func:`gather` decodes at a time.
+GATHER_BATCH_ROWS = 65_536
+
+
+@dataclass(frozen=True)
+class KeyRanges:
+    """Patients cut into partitions for work done a partition at a time: contiguous
+    ranges of the sorted distinct patient keys, so that concatenating the partitions'
+    results in order gives them sorted by patient."""
+
+    ranges: list[list[str]]
+
+    @classmethod
+    def cut(cls, patient_keys: pd.Series, compute: Compute, cap: int | None = None) -> KeyRanges:
+        """A few ranges per worker of ``compute`` (one locally) and, with ``cap`` on a
+        cluster, at most ``cap`` patients each, so that a task's work does not grow with
+        the cohort (a task running for minutes in compiled code can miss the scheduler's
+        heartbeats)."""
+        import numpy as np
+
+        keys = np.sort(patient_keys.astype(str).unique())
+        n = compute.partitions(len(keys))
+        if cap is not None and compute.distributed:
+            n = max(n, n_partitions(len(keys), cap))
+        return cls([keys[sl].tolist() for sl in split_even(len(keys), n)])
+
+    def __len__(self) -> int:
+        return len(self.ranges)
+
+    def starts(self) -> np.ndarray:
+        """Each range's position among the sorted keys of all ranges."""
+        import numpy as np
+
+        sizes = [len(r) for r in self.ranges]
+        return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+
+    def of(self, keys: np.ndarray | pd.Series) -> np.ndarray:
+        """The range of each key (those of :meth:`cut`'s keys): one binary search of the
+        ranges' first keys."""
+        import numpy as np
+
+        firsts = np.array([r[0] if r else "" for r in self.ranges], dtype=object)
+        keys = np.asarray(keys, dtype=object).astype(str).astype(object)
+        return np.searchsorted(firsts, keys, side="right") - 1
+
+    def groups(self, frame: pd.DataFrame) -> list[pd.DataFrame]:
+        """``frame``'s rows by range of their ``patient_key`` (each in ``frame``'s order)."""
+        import numpy as np
+
+        of = self.of(frame["patient_key"].to_numpy())
+        order = np.argsort(of, kind="stable")
+        bounds = np.searchsorted(of[order], np.arange(len(self) + 1))
+        return [
+            frame.iloc[order[bounds[i] : bounds[i + 1]]].reset_index(drop=True)
+            for i in range(len(self))
+        ]
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """Rows of one table to gather: row groups of one of its files. ``offset``: the
+    position in the table of the first of them when the file is the whole table (a part
+    file of a partitioned table keeps its rows' positions, ``_row``, itself)."""
+
+    table: str
+    file: Path
+    row_groups: tuple[int, ...]
+    offset: int | None
+
+
+@dataclass(frozen=True)
+class _GatherTask:
+    index: int
+    units: tuple[_Unit, ...]
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    keys: Any  # pyarrow string array: every range's keys, in order
+    starts: np.ndarray
+
+
+def _units(table: str, path: Path) -> list[_Unit]:
+    """The table at ``path`` as units: a part file each (partitioned), or a row group each
+    (one file, its rows' positions counted)."""
+    import pyarrow.parquet as pq
+
+    if path.is_dir():
+        files = partition_files(path)
+        if not files:
+            raise FileNotFoundError(f"{path}: a partitioned table without part files")
+        units = []
+        for f in files:
+            if ROW_INDEX not in pq.read_schema(f).names:
+                raise ValueError(f"{f}: a part file without the {ROW_INDEX!r} row index")
+            units.append(_Unit(table, f, tuple(range(pq.ParquetFile(f).num_row_groups)), None))
+        return units
+    meta = pq.ParquetFile(path).metadata
+    out, offset = [], 0
+    for g in range(meta.num_row_groups):
+        out.append(_Unit(table, path, (g,), offset))
+        offset += meta.row_group(g).num_rows
+    return out or [_Unit(table, path, (), 0)]
+
+
+def _unit_schema(unit: _Unit) -> Any:
+    """The Arrow schema of the rows :func:`gather` writes for ``unit``'s table."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(unit.file)
+    return schema if unit.offset is None else schema.append(pa.field(ROW_INDEX, pa.int64()))
+
+
+def _range_dir(spill: Path, table: str, part: int) -> Path:
+    return spill / table / f"{part:05d}"
+
+
+def _gather_task(task: _GatherTask, spill: Path, wanted: _Wanted) -> int:
+    """Read the task's units a batch at a time, keep the rows of the ranges' patients
+    (with their positions in the table, ``_row``) and write them, a file per range and
+    table. Returns the rows kept."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    kept: dict[tuple[str, int], list[pa.Table]] = {}
+    schemas: dict[str, pa.Schema] = {}
+    n_kept = 0
+    for u in task.units:
+        f = pq.ParquetFile(u.file)
+        schemas[u.table] = _unit_schema(u)
+        offset = u.offset
+        for batch in f.iter_batches(batch_size=GATHER_BATCH_ROWS, row_groups=list(u.row_groups)):
+            t = pa.Table.from_batches([batch])
+            if offset is not None:
+                rows = pa.array(np.arange(offset, offset + len(t), dtype=np.int64))
+                t = t.append_column(ROW_INDEX, rows)
+                offset += len(t)
+            pos = pc.index_in(t.column("patient_key").cast(pa.string()), value_set=wanted.keys)
+            keep = pc.is_valid(pos)
+            if not pc.any(keep).as_py():
+                continue
+            t = t.filter(keep)
+            n_kept += len(t)
+            at = pos.filter(keep).to_numpy(zero_copy_only=False)
+            parts = np.searchsorted(wanted.starts, at, side="right") - 1
+            order = np.argsort(parts, kind="stable")
+            bounds = np.searchsorted(parts[order], np.arange(len(wanted.starts) + 1))
+            for j in np.flatnonzero(np.diff(bounds)):
+                piece = t.take(pa.array(order[bounds[j] : bounds[j + 1]]))
+                kept.setdefault((u.table, int(j)), []).append(piece)
+    for (table, part), pieces in kept.items():
+        out = _range_dir(spill, table, part)
+        out.mkdir(parents=True, exist_ok=True)
+        whole = pa.concat_tables(pieces).cast(schemas[table])
+        pq.write_table(whole, out / f"from-{task.index:05d}.parquet")
+    return n_kept
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """Where :func:`gather` wrote each range's rows; read by the ranges' tasks."""
+
+    spill: Path
+    schemas: dict[str, Any]  # table -> the Arrow schema of its gathered rows
+
+    def rows(self, table: str, part: int) -> pd.DataFrame:
+        """Range ``part``'s rows of ``table``, in the table's order and with its types:
+        the frame :func:`read_table` with a ``patient_key`` filter gives."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        files = sorted(_range_dir(self.spill, table, part).glob("from-*.parquet"))
+        schema = self.schemas[table]
+        t = pa.concat_tables([pq.read_table(f) for f in files]) if files else schema.empty_table()
+        t = t.take(pc.sort_indices(t.column(ROW_INDEX)))
+        if ROW_INDEX not in (t.schema.pandas_metadata or {}).get("index_columns", []):
+            t = t.drop_columns([ROW_INDEX])  # a one-file table: the positions were added
+        return t.to_pandas().reset_index(drop=True)
+
+    def tables(self, part: int) -> dict[str, pd.DataFrame]:
+        """Range ``part``'s rows of every table."""
+        return {t: self.rows(t, part) for t in self.schemas}
+
+    def free(self, part: int) -> None:
+        """Remove range ``part``'s files (its task has read them)."""
+        for t in self.schemas:
+            shutil.rmtree(_range_dir(self.spill, t, part), ignore_errors=True)
+
+
+def gather(tables: dict[str, Path], ranges: KeyRanges, spill: Path, compute: Compute) -> Gathered:
+    """Write, under ``spill``, the rows of each of ``tables`` (a Parquet file or a
+    partitioned table's directory, with a ``patient_key`` column) whose patient is in one
+    of ``ranges``, a directory per table and range. Each table is read once, by tasks of
+    a few of its row groups or part files (a batch at a time); the rows of patients in no
+    range are left behind."""
+    import pyarrow as pa
+
+    wanted = _Wanted(pa.array([k for r in ranges.ranges for k in r], pa.string()), ranges.starts())
+    tasks: list[_GatherTask] = []
+    schemas: dict[str, Any] = {}
+    for table, path in tables.items():
+        units = _units(table, Path(path))
+        schemas[table] = _unit_schema(units[0])
+        for sl in split_even(len(units), compute.partitions(len(units))):
+            tasks.append(_GatherTask(len(tasks), tuple(units[sl])))
+    spill.mkdir(parents=True, exist_ok=True)
+    kept = compute.map(_gather_task, tasks, spill, compute.share(wanted))
+    log.debug("gathered %d rows of %d tables, %d ranges", sum(kept), len(tables), len(ranges))
+    return Gathered(spill, schemas)

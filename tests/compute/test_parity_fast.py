@@ -140,6 +140,35 @@ def _pipeline(root: Path, cfg: Any, compute: Compute) -> dict[str, Any]:
         efficacy=endpoint_roles(cfg.endpoints).efficacy,
         any_severe_ae=endpoint_roles(cfg.endpoints).any_severe_ae,
     )
+    # as the report stage on Dask: the tasks gather their patients' rows and answers
+    from precision_onco.report.partitioned import ReportFiles, write_reports_from_files
+
+    def from_files(out: str, **kw: Any) -> list[Path]:
+        return write_reports_from_files(
+            ReportFiles(
+                ranked=where.ranked,
+                excluded=where.excluded,
+                features=processed / "features.parquet",
+                patients=files.patients,
+                lines=files.lines,
+                variants=files.variants,
+            ),
+            {"components": {}},
+            catalog=cfg.catalog,
+            genes=None,
+            langs=["en"],
+            out_dir=root / "reports" / out,
+            spill=root / "reports" / f".{out}.parts",
+            compute=compute,
+            efficacy=endpoint_roles(cfg.endpoints).efficacy,
+            any_severe_ae=endpoint_roles(cfg.endpoints).any_severe_ae,
+            partition_patients=3,
+            **kw,
+        )
+
+    by_files = from_files("by_files")
+    assert not (root / "reports" / ".by_files.parts").exists()
+    assert [p.name for p in from_files("first", max_patients=2)] == [p.name for p in pages[:2]]
     raw = [p for p in sorted((root / "data" / "raw").rglob("*")) if p.is_file()]
     return {
         "patients": tables.patients,
@@ -157,6 +186,8 @@ def _pipeline(root: Path, cfg: Any, compute: Compute) -> dict[str, Any]:
         "pages": [p.relative_to(root) for p in pages],
         "raw": {p.relative_to(root): p.read_bytes() for p in raw},
         "html": {p.relative_to(root): p.read_text("utf-8") for p in pages},
+        "by_files": [p.name for p in by_files],
+        "html_by_files": {p.name: p.read_text("utf-8") for p in by_files},
     }
 
 
@@ -231,6 +262,20 @@ def test_same_metrics(both: tuple[dict[str, Any], dict[str, Any]]) -> None:
     assert "auc_low" in a["metrics"]["response"]["overall"]
     assert a["metrics"]["cross_validation"]["response"]["overall"]["n"] > 0
     assert a["metrics"] == b["metrics"]
+
+
+def test_reports_from_the_files_are_the_reports(
+    both: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    """write_reports_from_files (the report stage on Dask: ranges of 3 patients, their
+    rows gathered from the files) writes the files write_reports writes, in its order."""
+    a, b = both
+    generated = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
+    for run in (a, b):
+        assert run["by_files"] == [p.name for p in a["pages"]]
+        for p in a["pages"]:
+            want = generated.sub("<time>", a["html"][p])
+            assert generated.sub("<time>", run["html_by_files"][p.name]) == want, p
 
 
 def test_same_reports(both: tuple[dict[str, Any], dict[str, Any]]) -> None:

@@ -6,6 +6,11 @@ a worker; the files are the ones :func:`write_patient_reports` writes in one pro
 PDF printing is mapped the same way: each task prints its files with its own headless
 Chromium, one at a time. Workers write to ``out_dir``, so on a real cluster it must be
 on a file system the driver and the workers share.
+
+:func:`write_reports_from_files` is the stage's form on Dask: the driver reads only the
+recommended patients' keys; their rows of the recommendations and of the tables are
+gathered by ranges of patients (:func:`~precision_onco.compute.gather`), and each
+range's task builds its answers and writes its reports.
 """
 
 from __future__ import annotations
@@ -17,12 +22,12 @@ from typing import Any
 
 import pandas as pd
 
-from precision_onco.compute import LOCAL, Compute, split_even
+from precision_onco.compute import LOCAL, Compute, Gathered, KeyRanges, gather, split_even
 from precision_onco.config.schema import CatalogConfig
-from precision_onco.report.batch import write_patient_reports
+from precision_onco.report.batch import answers_from_tables, write_patient_reports
 from precision_onco.report.pdf import html_to_pdf
 
-__all__ = ["print_pdfs", "write_reports"]
+__all__ = ["ReportFiles", "print_pdfs", "write_reports", "write_reports_from_files"]
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,85 @@ def write_reports(
         any_severe_ae,
     )
     return [f for files in comp.map(_write, parts, ctx) for f in files]
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """What :func:`write_reports_from_files` reads: the recommender's ranked and excluded
+    rows and the tables (each one Parquet file, or the directory of a partitioned one)."""
+
+    ranked: Path
+    excluded: Path
+    features: Path
+    patients: Path
+    lines: Path
+    variants: Path
+
+
+def _write_range(
+    part: int, gathered: Gathered, provenance: Mapping[str, Any], ctx: _Context
+) -> list[Path]:
+    tables = gathered.tables(part)
+    answers = answers_from_tables(tables.pop("ranked"), tables.pop("excluded"), provenance)
+    written = _write((answers, tables), ctx)
+    gathered.free(part)
+    return written
+
+
+def write_reports_from_files(
+    files: ReportFiles,
+    provenance: Mapping[str, Any],
+    *,
+    catalog: CatalogConfig,
+    genes: Collection[str] | None,
+    langs: Sequence[str],
+    out_dir: Path,
+    spill: Path,
+    compute: Compute,
+    efficacy: str | None,
+    any_severe_ae: str | None,
+    max_patients: int | None = None,
+    partition_patients: int | None = None,
+) -> list[Path]:
+    """The reports :func:`write_reports` writes for the answers of ``files``' ranked and
+    excluded rows (:func:`~precision_onco.report.batch.answers_from_tables`, the first
+    ``max_patients`` patients in key order when given), the files in the same order, by
+    ranges of at most ``partition_patients`` patients on ``compute``: neither the tables
+    nor the answers are held here. ``spill``: a scratch directory (removed at the end)."""
+    import shutil
+
+    keys = pd.read_parquet(files.ranked, columns=["patient_key"])["patient_key"]
+    wanted = sorted(keys.astype(str).unique())
+    if max_patients is not None:
+        wanted = wanted[:max_patients]
+    if not wanted:
+        return []
+    ranges = KeyRanges.cut(pd.Series(wanted), compute, partition_patients)
+    ctx = _Context(
+        catalog,
+        None if genes is None else list(genes),
+        list(langs),
+        out_dir,
+        efficacy,
+        any_severe_ae,
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if spill.exists():
+        shutil.rmtree(spill)
+    tables = {
+        "ranked": files.ranked,
+        "excluded": files.excluded,
+        "features": files.features,
+        "patients": files.patients,
+        "lines": files.lines,
+        "variants": files.variants,
+    }
+    try:
+        gathered = gather(tables, ranges, spill, compute)
+        done = compute.map(_write_range, list(range(len(ranges))), gathered, provenance, ctx)
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
+    return [f for part in done for f in part]
 
 
 def _print(files: list[Path], chromium: str) -> list[Path]:
