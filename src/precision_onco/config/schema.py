@@ -823,7 +823,8 @@ class ComputeConfig:
     # seconds to wait for the scheduler and the workers before giving up
     timeout: float = 60.0
     # dask: canonical tables as partitioned Parquet, about this many patients a partition
-    # (patients hashed to partitions; featurize runs one task per partition)
+    # (patients hashed to partitions; featurize runs one task per partition); and at most
+    # this many patients in a recommend or report task (ranges of sorted patient keys)
     partition_patients: int = 2500
 
 
