@@ -5,23 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from precision_onco.recommend.partitioned import _merge
-
-
-def _table(n: int = 60) -> pd.DataFrame:
-    rng = np.random.default_rng(0)
-    keys = [f"pk_{i % 17:03d}" for i in rng.permutation(n)]
-    return pd.DataFrame(
-        {
-            "patient_key": pd.array(keys, dtype="string"),
-            "line_number": np.arange(n) % 3 + 1,
-            "value": rng.normal(size=n),
-            "label": pd.array([None if i % 5 == 0 else f"x{i}" for i in range(n)], "string"),
-        }
-    )
+from tests.compute.test_gather import _table
 
 
 def test_parts_are_merged_as_their_concatenation(tmp_path: Path) -> None:

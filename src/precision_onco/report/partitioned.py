@@ -40,6 +40,10 @@ class _Context:
     any_severe_ae: str | None
 
 
+def _list(genes: Collection[str] | None) -> list[str] | None:
+    return None if genes is None else list(genes)
+
+
 def _of(frame: pd.DataFrame, keys: set[str]) -> pd.DataFrame:
     return frame[frame["patient_key"].isin(keys)] if "patient_key" in frame.columns else frame
 
@@ -97,14 +101,7 @@ def write_reports(
         chunk = dict(items[sl])
         keys = {pk for pk, _ in chunk}
         parts.append((chunk, {k: _of(v, keys) for k, v in tables.items()}))
-    ctx = _Context(
-        catalog,
-        None if genes is None else list(genes),
-        list(langs),
-        out_dir,
-        efficacy,
-        any_severe_ae,
-    )
+    ctx = _Context(catalog, _list(genes), list(langs), out_dir, efficacy, any_severe_ae)
     return [f for files in comp.map(_write, parts, ctx) for f in files]
 
 
@@ -160,14 +157,7 @@ def write_reports_from_files(
     if not wanted:
         return []
     ranges = KeyRanges.cut(pd.Series(wanted), compute, partition_patients)
-    ctx = _Context(
-        catalog,
-        None if genes is None else list(genes),
-        list(langs),
-        out_dir,
-        efficacy,
-        any_severe_ae,
-    )
+    ctx = _Context(catalog, _list(genes), list(langs), out_dir, efficacy, any_severe_ae)
     out_dir.mkdir(parents=True, exist_ok=True)
     if spill.exists():
         shutil.rmtree(spill)
